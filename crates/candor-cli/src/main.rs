@@ -1,0 +1,116 @@
+//! `candor`: the command-line face of Candor.
+//!
+//! It inspects catalogues and will grow the commands of the other crates as they land. It is a
+//! thin layer: every decision is made in a library crate, so what the command shows is what a
+//! host that embeds Candor does. Errors are reported in one line on stderr with exit code 2.
+
+#![allow(clippy::print_stdout, clippy::print_stderr)]
+
+mod args;
+mod catalogue_cmd;
+mod source;
+mod table;
+
+use std::io::Write;
+use std::process::ExitCode;
+
+use clap::Parser;
+
+/// Exit code for bad arguments and for anything Candor could not do.
+const EXIT_ERROR: u8 = 2;
+
+fn main() -> ExitCode {
+    let cli = match args::Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(error) => return report_clap_error(&error),
+    };
+    let mut stdout = std::io::stdout().lock();
+    let outcome = match &cli.command {
+        args::Command::Catalogue(cmd) => {
+            catalogue_cmd::run(cli.catalogue.as_deref(), cmd, &mut stdout)
+        }
+    };
+    match outcome.and_then(|()| stdout.flush().map_err(Into::into)) {
+        Ok(()) => ExitCode::SUCCESS,
+        // A closed pipe (`candor … | head`) is the reader's choice, not an error.
+        Err(error) if error.is_broken_pipe() => ExitCode::SUCCESS,
+        Err(error) => {
+            eprintln!("candor: {error}");
+            ExitCode::from(EXIT_ERROR)
+        }
+    }
+}
+
+/// Help and version go to stdout with success; a usage error becomes one line.
+fn report_clap_error(error: &clap::Error) -> ExitCode {
+    use clap::error::ErrorKind;
+    if matches!(
+        error.kind(),
+        ErrorKind::DisplayHelp
+            | ErrorKind::DisplayVersion
+            | ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand
+    ) {
+        print!("{error}");
+        return ExitCode::SUCCESS;
+    }
+    // Clap renders a paragraph, then usage and hints; the paragraph is the message. Folding it
+    // onto one line keeps it readable in logs.
+    let rendered = error.to_string();
+    let message: Vec<&str> = rendered
+        .lines()
+        .map(str::trim)
+        .skip_while(|l| l.is_empty())
+        .take_while(|l| !l.is_empty())
+        .collect();
+    let message = message.join(" ");
+    let first = message.trim_start_matches("error: ");
+    eprintln!("candor: {first} (see `candor --help`)");
+    ExitCode::from(EXIT_ERROR)
+}
+
+/// Everything a command can fail with, rendered as one line.
+#[derive(Debug)]
+pub(crate) enum CliError {
+    Catalogue(candor_schema::CatalogueError),
+    Query(candor_schema::QueryError),
+    Usage(String),
+    Io(std::io::Error),
+}
+
+impl CliError {
+    fn is_broken_pipe(&self) -> bool {
+        matches!(self, Self::Io(e) if e.kind() == std::io::ErrorKind::BrokenPipe)
+    }
+}
+
+impl std::fmt::Display for CliError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::Catalogue(e) => e.fmt(f),
+            Self::Query(e @ candor_schema::QueryError::RuntimeLineRequired { .. }) => {
+                write!(f, "{e} with --runtime")
+            }
+            Self::Query(e) => e.fmt(f),
+            Self::Usage(message) => f.write_str(message),
+            Self::Io(e) => write!(f, "cannot write output: {e}"),
+        }
+    }
+}
+
+impl From<candor_schema::CatalogueError> for CliError {
+    fn from(e: candor_schema::CatalogueError) -> Self {
+        Self::Catalogue(e)
+    }
+}
+
+impl From<candor_schema::QueryError> for CliError {
+    fn from(e: candor_schema::QueryError) -> Self {
+        Self::Query(e)
+    }
+}
+
+impl From<std::io::Error> for CliError {
+    fn from(e: std::io::Error) -> Self {
+        Self::Io(e)
+    }
+}

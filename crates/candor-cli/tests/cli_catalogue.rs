@@ -1,0 +1,189 @@
+//! `candor catalogue`, run as a user runs it: a subprocess, its stdout, stderr and exit code.
+
+use std::process::{Command, Output};
+
+fn candor(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_candor"))
+        .args(args)
+        .output()
+        .expect("candor runs")
+}
+
+fn stdout(output: &Output) -> String {
+    String::from_utf8(output.stdout.clone()).expect("UTF-8 stdout")
+}
+
+fn stderr(output: &Output) -> String {
+    String::from_utf8(output.stderr.clone()).expect("UTF-8 stderr")
+}
+
+/// An error is one line on stderr, nothing on stdout, exit code 2, and no Rust debug dump.
+fn assert_one_line_error(output: &Output, expected_fragment: &str) {
+    assert_eq!(output.status.code(), Some(2), "stderr: {}", stderr(output));
+    assert!(output.stdout.is_empty(), "stdout: {}", stdout(output));
+    let err = stderr(output);
+    assert_eq!(err.lines().count(), 1, "one line expected: {err:?}");
+    assert!(err.starts_with("candor: "), "{err}");
+    assert!(
+        err.contains(expected_fragment),
+        "{err:?} lacks {expected_fragment:?}"
+    );
+    for debug_sign in ["{ ", "Error {", "panicked", "RUST_BACKTRACE"] {
+        assert!(!err.contains(debug_sign), "debug output leaked: {err}");
+    }
+}
+
+#[test]
+fn list_names_the_built_in_products_one_per_line() {
+    let out = candor(&["catalogue", "list"]);
+    assert!(out.status.success());
+    assert_eq!(stdout(&out), "aspire-dashboard\ncontrast-dotnet-agent\n");
+}
+
+#[test]
+fn the_readme_command_shows_the_points_in_effect() {
+    let out = candor(&[
+        "catalogue",
+        "contrast-dotnet-agent",
+        "--runtime",
+        "framework",
+        "--version",
+        "21.1.2",
+    ]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let text = stdout(&out);
+    assert!(text.contains("35 data points in effect"), "{text}");
+    assert!(text.contains("iis_apps_per_pool"));
+    // 21.1.2 is not later than 21.1.2: rule modes start after it.
+    assert!(!text.contains("protect_rule_modes"));
+    assert!(!text.contains("core_runtime_version"));
+}
+
+#[test]
+fn json_output_carries_the_documented_fields() {
+    let out = candor(&[
+        "catalogue",
+        "contrast-dotnet-agent",
+        "--runtime",
+        "core",
+        "--version",
+        "1.8.5",
+        "--json",
+    ]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let rows: serde_json::Value = serde_json::from_slice(&out.stdout).expect("JSON");
+    let rows = rows.as_array().expect("array");
+    assert!(!rows.is_empty());
+    for row in rows {
+        for field in ["id", "name", "description", "privacy", "since"] {
+            assert!(
+                row.get(field).and_then(|v| v.as_str()).is_some(),
+                "{field} in {row}"
+            );
+        }
+    }
+    let exceptions = rows
+        .iter()
+        .find(|r| r["id"] == "sensor_exceptions")
+        .expect("in effect at 1.8.5");
+    assert_eq!(exceptions["since"], "later than 1.8.4");
+    assert_eq!(exceptions["privacy"], "scrubbed");
+    assert!(
+        rows.iter().all(|r| r["id"] != "iis_app_count"),
+        "IIS is .NET Framework only"
+    );
+}
+
+#[test]
+fn without_a_version_every_point_is_shown_with_its_gates() {
+    let out = candor(&["catalogue", "contrast-dotnet-agent", "--json"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let rows: serde_json::Value = serde_json::from_slice(&out.stdout).expect("JSON");
+    let agent = rows.as_array().expect("array");
+    let iis = agent
+        .iter()
+        .find(|r| r["id"] == "iis_app_count")
+        .expect("listed");
+    assert_eq!(
+        iis["gates"],
+        serde_json::json!({ "framework": "later than 21.1.1" })
+    );
+    let version = agent
+        .iter()
+        .find(|r| r["id"] == "agent_version")
+        .expect("listed");
+    assert_eq!(
+        version["since"],
+        ".NET Framework: later than 2020.8.3; .NET Core: later than 1.5.15"
+    );
+}
+
+#[test]
+fn a_single_line_product_needs_no_runtime() {
+    let out = candor(&["catalogue", "aspire-dashboard", "--version", "9.2"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let text = stdout(&out);
+    assert!(text.contains("1 data point in effect"), "{text}");
+    assert!(text.contains("page_navigation"));
+}
+
+#[test]
+fn errors_are_one_readable_line_with_exit_code_2() {
+    assert_one_line_error(&candor(&["catalogue", "nope"]), "unknown product `nope`");
+    assert_one_line_error(
+        &candor(&["catalogue", "contrast-dotnet-agent", "--version", "21.1.2"]),
+        "choose one with --runtime",
+    );
+    assert_one_line_error(
+        &candor(&[
+            "catalogue",
+            "contrast-dotnet-agent",
+            "--runtime",
+            "java",
+            "--version",
+            "1",
+        ]),
+        "no runtime line `java`",
+    );
+    assert_one_line_error(
+        &candor(&["catalogue", "aspire-dashboard", "--version", "nine"]),
+        "`nine` is not a version",
+    );
+    assert_one_line_error(&candor(&["catalogue"]), "PRODUCT|list");
+    assert_one_line_error(&candor(&["frobnicate"]), "unrecognized subcommand");
+    assert_one_line_error(
+        &candor(&["catalogue", "list", "--version", "1"]),
+        "takes no --runtime",
+    );
+}
+
+#[test]
+fn a_user_catalogue_file_replaces_the_built_ins() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let agent = candor_schema::builtin::catalogues()
+        .expect("built-ins")
+        .get("contrast-dotnet-agent")
+        .expect("agent");
+    let path = dir.path().join("mine.json");
+    std::fs::write(&path, agent.to_json_pretty()).expect("write");
+    let path_arg = path.to_str().expect("UTF-8 path");
+    let out = candor(&["--catalogue", path_arg, "catalogue", "list"]);
+    assert_eq!(stdout(&out), "contrast-dotnet-agent\n");
+
+    let broken = dir.path().join("broken.toml");
+    std::fs::write(&broken, "format = 1\n[product]\nid = 3\n").expect("write");
+    let out = candor(&[
+        "catalogue",
+        "list",
+        "--catalogue",
+        broken.to_str().expect("UTF-8"),
+    ]);
+    assert_one_line_error(&out, "broken.toml: product.id");
+}
+
+#[test]
+fn help_goes_to_stdout_with_success() {
+    let out = candor(&["--help"]);
+    assert!(out.status.success());
+    assert!(stdout(&out).contains("catalogue"));
+}

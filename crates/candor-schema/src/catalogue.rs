@@ -1,0 +1,287 @@
+//! The validated catalogue and the questions it answers.
+
+use std::path::Path;
+
+use crate::error::{CatalogueError, QueryError};
+use crate::gate::Bound;
+use crate::load::{self, Format};
+use crate::model::*;
+use crate::version::{Version, VersionScheme};
+
+/// A catalogue that has passed every rule of the format, with its version gates parsed.
+///
+/// It can only be made through the validating loader, so code holding a `Catalogue` may rely on
+/// every point having a privacy class, every gate naming a declared runtime line and every
+/// version being readable.
+#[derive(Debug, Clone)]
+pub struct Catalogue {
+    spec: CatalogueSpec,
+    /// Per data point, in declaration order: (runtime line index, parsed bound).
+    gates: Vec<Vec<(usize, Bound)>>,
+}
+
+/// A supported host and its minimum version, parsed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum HostRequirement {
+    /// This version of the host and later.
+    AtLeast(Version),
+    /// The vendor has not announced the version: no version of the host qualifies yet.
+    NotYetAnnounced,
+}
+
+impl HostRequirement {
+    /// Whether `version` of the host qualifies. A minimum that has not been announced is never
+    /// met: collecting on a guess would break the vendor's promise.
+    pub fn is_met_by(&self, version: &Version) -> bool {
+        match self {
+            Self::AtLeast(minimum) => version >= minimum,
+            Self::NotYetAnnounced => false,
+        }
+    }
+}
+
+impl std::fmt::Display for HostRequirement {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::AtLeast(v) => write!(f, "{v} or later"),
+            Self::NotYetAnnounced => f.write_str("a version not yet announced"),
+        }
+    }
+}
+
+impl Catalogue {
+    /// Loads a catalogue from TOML text. `source_name` is used in error messages.
+    pub fn from_toml_str(text: &str, source_name: &str) -> Result<Self, CatalogueError> {
+        Self::from_str_as(text, Format::Toml, source_name)
+    }
+
+    /// Loads a catalogue from JSON text. `source_name` is used in error messages.
+    pub fn from_json_str(text: &str, source_name: &str) -> Result<Self, CatalogueError> {
+        Self::from_str_as(text, Format::Json, source_name)
+    }
+
+    /// Loads a catalogue file: `.json` files as JSON, anything else as TOML.
+    pub fn from_path(path: &Path) -> Result<Self, CatalogueError> {
+        let source_name = path.display().to_string();
+        let bytes = std::fs::read(path).map_err(|error| CatalogueError::Io {
+            source_name: source_name.clone(),
+            error,
+        })?;
+        let text = String::from_utf8(bytes).map_err(|e| CatalogueError::Syntax {
+            source_name: source_name.clone(),
+            message: format!(
+                "the file is not UTF-8 text (invalid byte at offset {})",
+                e.utf8_error().valid_up_to()
+            ),
+        })?;
+        let is_json = path
+            .extension()
+            .is_some_and(|ext| ext.eq_ignore_ascii_case("json"));
+        let format = if is_json { Format::Json } else { Format::Toml };
+        Self::from_str_as(&text, format, &source_name)
+    }
+
+    fn from_str_as(text: &str, format: Format, source_name: &str) -> Result<Self, CatalogueError> {
+        let spec = load::parse(text, format, source_name)?;
+        Self::from_spec(spec, source_name)
+    }
+
+    /// Validates a catalogue built in code.
+    pub fn from_spec(spec: CatalogueSpec, source_name: &str) -> Result<Self, CatalogueError> {
+        let gates = load::validate(&spec, source_name)?;
+        Ok(Self { spec, gates })
+    }
+
+    /// Everything the catalogue declares.
+    pub fn spec(&self) -> &CatalogueSpec {
+        &self.spec
+    }
+
+    /// The product id (`aspire-dashboard`).
+    pub fn product_id(&self) -> &str {
+        &self.spec.product.id
+    }
+
+    /// The catalogue as pretty-printed JSON, for tools in other languages.
+    pub fn to_json_pretty(&self) -> String {
+        // Serialising plain data with string keys cannot fail.
+        serde_json::to_string_pretty(&self.spec).unwrap_or_default()
+    }
+
+    /// The runtime line with this id.
+    pub fn runtime_line(&self, id: &str) -> Result<&RuntimeLineSpec, QueryError> {
+        self.line_index(id).map(|i| &self.spec.runtime_lines[i])
+    }
+
+    /// The runtime line to use when the caller names none: the only one, or an error that lists
+    /// them when there are several.
+    pub fn resolve_runtime_line(&self, id: Option<&str>) -> Result<&RuntimeLineSpec, QueryError> {
+        match (id, self.spec.runtime_lines.as_slice()) {
+            (Some(id), _) => self.runtime_line(id),
+            (None, [only]) => Ok(only),
+            (None, lines) => Err(QueryError::RuntimeLineRequired {
+                product: self.product_id().to_owned(),
+                lines: lines.iter().map(|l| l.id.clone()).collect(),
+            }),
+        }
+    }
+
+    fn line_index(&self, id: &str) -> Result<usize, QueryError> {
+        self.spec
+            .runtime_lines
+            .iter()
+            .position(|l| l.id == id)
+            .ok_or_else(|| QueryError::UnknownRuntimeLine {
+                product: self.product_id().to_owned(),
+                line: id.to_owned(),
+                known: self
+                    .spec
+                    .runtime_lines
+                    .iter()
+                    .map(|l| l.id.clone())
+                    .collect(),
+            })
+    }
+
+    /// Parses a version of a runtime line under that line's scheme.
+    pub fn parse_version(&self, line: &str, text: &str) -> Result<Version, QueryError> {
+        let scheme = self.runtime_line(line)?.versioning;
+        Version::parse(text, scheme).map_err(|error| QueryError::BadVersion {
+            line: line.to_owned(),
+            error,
+        })
+    }
+
+    /// The data point with this id.
+    pub fn data_point(&self, id: &str) -> Result<&DataPointSpec, QueryError> {
+        self.point_index(id).map(|i| &self.spec.data_points[i])
+    }
+
+    fn point_index(&self, id: &str) -> Result<usize, QueryError> {
+        self.spec
+            .data_points
+            .iter()
+            .position(|p| p.id == id)
+            .ok_or_else(|| QueryError::UnknownDataPoint {
+                product: self.product_id().to_owned(),
+                point: id.to_owned(),
+            })
+    }
+
+    /// The gate of a data point on a runtime line; `None` when the line never collects it.
+    pub fn gate(&self, point: &str, line: &str) -> Result<Option<&Bound>, QueryError> {
+        let point = self.point_index(point)?;
+        let line = self.line_index(line)?;
+        Ok(self.gate_at(point, line))
+    }
+
+    fn gate_at(&self, point: usize, line: usize) -> Option<&Bound> {
+        self.gates[point]
+            .iter()
+            .find(|(l, _)| *l == line)
+            .map(|(_, bound)| bound)
+    }
+
+    /// The data points a runtime line collects at `version`, in catalogue order.
+    pub fn points_in_effect(
+        &self,
+        line: &str,
+        version: &str,
+    ) -> Result<Vec<&DataPointSpec>, QueryError> {
+        let line_index = self.line_index(line)?;
+        let version = self.parse_version(line, version)?;
+        Ok(self.points_in_effect_at(line_index, &version))
+    }
+
+    fn points_in_effect_at(&self, line: usize, version: &Version) -> Vec<&DataPointSpec> {
+        self.spec
+            .data_points
+            .iter()
+            .enumerate()
+            .filter(|(i, _)| self.gate_at(*i, line).is_some_and(|b| b.admits(version)))
+            .map(|(_, p)| p)
+            .collect()
+    }
+
+    /// Whether a data point is collected by `line` at `version`. An unknown point is an error,
+    /// never a silent "no".
+    pub fn is_in_effect(
+        &self,
+        point: &str,
+        line: &str,
+        version: &Version,
+    ) -> Result<bool, QueryError> {
+        Ok(self.gate(point, line)?.is_some_and(|b| b.admits(version)))
+    }
+
+    /// The data points a runtime line may ever collect, each with its gate.
+    pub fn points_on_line(&self, line: &str) -> Result<Vec<(&DataPointSpec, &Bound)>, QueryError> {
+        let line = self.line_index(line)?;
+        Ok(self
+            .spec
+            .data_points
+            .iter()
+            .enumerate()
+            .filter_map(|(i, p)| self.gate_at(i, line).map(|b| (p, b)))
+            .collect())
+    }
+
+    /// The minimum version of a supported host; `None` when the catalogue does not list it.
+    pub fn host_requirement(&self, host: &str) -> Option<HostRequirement> {
+        let spec = self.spec.hosts.supported.iter().find(|h| h.id == host)?;
+        Some(match &spec.minimum {
+            // Validated at load time, so parsing again cannot fail; a failure would mean "not
+            // met", which is the safe reading.
+            HostMinimum::AtLeast(text) => match Version::parse(text, VersionScheme::Dotted) {
+                Ok(v) => HostRequirement::AtLeast(v),
+                Err(_) => HostRequirement::NotYetAnnounced,
+            },
+            HostMinimum::NotYetAnnounced => HostRequirement::NotYetAnnounced,
+        })
+    }
+}
+
+/// A set of catalogues, one per product.
+#[derive(Debug, Clone, Default)]
+pub struct Catalogues {
+    products: Vec<Catalogue>,
+}
+
+impl Catalogues {
+    /// A set from catalogues; a product id that appears twice is an error.
+    pub fn new(products: Vec<Catalogue>) -> Result<Self, CatalogueError> {
+        for (i, c) in products.iter().enumerate() {
+            if products[..i]
+                .iter()
+                .any(|o| o.product_id() == c.product_id())
+            {
+                return Err(CatalogueError::Invalid {
+                    source_name: "catalogue set".to_owned(),
+                    path: "product.id".to_owned(),
+                    problem: crate::Problem::DuplicateId(c.product_id().to_owned()),
+                });
+            }
+        }
+        Ok(Self { products })
+    }
+
+    /// The catalogue of a product.
+    pub fn get(&self, product: &str) -> Result<&Catalogue, QueryError> {
+        self.products
+            .iter()
+            .find(|c| c.product_id() == product)
+            .ok_or_else(|| QueryError::UnknownProduct {
+                product: product.to_owned(),
+                known: self
+                    .products
+                    .iter()
+                    .map(|c| c.product_id().to_owned())
+                    .collect(),
+            })
+    }
+
+    /// Every catalogue, in the order given.
+    pub fn iter(&self) -> impl Iterator<Item = &Catalogue> {
+        self.products.iter()
+    }
+}

@@ -1,0 +1,36 @@
+//! Candor's versioned data-point catalogue.
+//!
+//! A catalogue declares, for one product, every data point the product may send, from which
+//! version of each runtime line, in what shape, and how each is protected; and the promises that
+//! surround them: how to opt out, what the user is told, when data is collected, where it goes,
+//! how long it is kept and what is never collected. Everything else in Candor reads it:
+//! consent evaluates its opt-out rules, collectors and transport refuse any point it does not
+//! declare for the running version, and the disclosure documentation is generated from it.
+//!
+//! Two catalogues are built in ([`builtin`]): the .NET Aspire dashboard (`aspire-dashboard`) and
+//! the Contrast .NET agent (`contrast-dotnet-agent`). A user's own catalogue file (TOML or JSON)
+//! goes through the same validating loader ([`Catalogue::from_path`]).
+//!
+//! This crate is the bottom of Candor's stack. It knows nothing about consent decisions, the
+//! system it runs on, hashing or scrubbing, or transport: no tokio, no HTTP, no system calls
+//! beyond reading a catalogue file a caller names.
+
+#![warn(missing_docs)]
+
+pub mod builtin;
+mod catalogue;
+mod error;
+mod gate;
+mod load;
+pub mod model;
+pub mod version;
+
+pub use catalogue::{Catalogue, Catalogues, HostRequirement};
+pub use error::{CatalogueError, Problem, QueryError};
+pub use gate::Bound;
+pub use model::*;
+pub use version::{Version, VersionError, VersionScheme};
+
+/// The environment variable Candor honours for every product: a true value turns telemetry off
+/// (see <https://consoledonottrack.com>).
+pub const DO_NOT_TRACK: &str = "DO_NOT_TRACK";

@@ -1,0 +1,504 @@
+//! The catalogue format: what a catalogue file says, field by field.
+//!
+//! These types are the serde and JSON Schema view of a catalogue file. They hold versions as the
+//! text the vendor wrote; [`crate::Catalogue`] is the validated form that has parsed them under
+//! the right scheme. Every struct rejects unknown fields, so a typo in a catalogue is an error and
+//! not a silently ignored promise.
+
+use std::collections::BTreeMap;
+
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+
+use crate::version::VersionScheme;
+
+/// The catalogue format version this crate reads and writes.
+pub const FORMAT_VERSION: u32 = 1;
+
+/// One product's catalogue: who collects, what, from which version on, and under which promises.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CatalogueSpec {
+    /// The catalogue format version; must be 1.
+    pub format: u32,
+    /// The catalogue's own revision, sent with every event so a receiver knows which declarations
+    /// were in force (for example `2025-03-05.1`).
+    pub revision: String,
+    /// The product this catalogue describes.
+    pub product: ProductSpec,
+    /// The product's runtime lines: independently versioned builds of the same product.
+    pub runtime_lines: Vec<RuntimeLineSpec>,
+    /// Hosts the product must be launched from, if any.
+    #[serde(default, skip_serializing_if = "HostPolicy::is_unrestricted")]
+    pub hosts: HostPolicy,
+    /// How a user grants or withholds consent.
+    pub consent: ConsentSpec,
+    /// What the product tells its users while telemetry is on.
+    pub disclosure: DisclosureSpec,
+    /// When data is collected.
+    pub collection: CollectionSpec,
+    /// Where and how data is sent.
+    pub delivery: DeliverySpec,
+    /// How long data is kept and how it is stored.
+    pub retention: RetentionSpec,
+    /// Kinds of data the product promises never to collect.
+    pub never_collected: Vec<String>,
+    /// Every data point the product may send.
+    pub data_points: Vec<DataPointSpec>,
+}
+
+/// A product's identity.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ProductSpec {
+    /// A stable identifier: lower-case letters, digits and hyphens (`aspire-dashboard`).
+    pub id: String,
+    /// The name people know the product by.
+    pub name: String,
+    /// Who makes it and receives its data.
+    pub vendor: String,
+    /// One or two sentences on what the product is and why it collects usage data.
+    pub description: String,
+    /// Where users report a suspected privacy problem, if the vendor names a place.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub privacy_contact: Option<String>,
+}
+
+/// An independently versioned line of a product (the .NET agent ships one for .NET Framework and
+/// one for .NET Core, each with its own version numbers).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RuntimeLineSpec {
+    /// A stable identifier used in gates (`framework`, `core`).
+    pub id: String,
+    /// The name readers know it by (`.NET Framework`).
+    pub name: String,
+    /// How this line numbers its releases.
+    pub versioning: VersionScheme,
+}
+
+/// The hosts a product must be launched from for telemetry to be collected.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct HostPolicy {
+    /// When true, nothing is collected unless the product was launched from one of `supported`.
+    #[serde(default)]
+    pub required: bool,
+    /// When true, a host that has turned its own telemetry off turns the product's off too.
+    #[serde(default)]
+    pub honours_host_opt_out: bool,
+    /// The supported hosts and their minimum versions.
+    #[serde(default)]
+    pub supported: Vec<HostSpec>,
+}
+
+impl HostPolicy {
+    /// True when the policy places no condition on the host.
+    pub fn is_unrestricted(&self) -> bool {
+        !self.required && !self.honours_host_opt_out && self.supported.is_empty()
+    }
+}
+
+/// A host application and the first version of it that may carry the product's telemetry.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct HostSpec {
+    /// A stable identifier (`visual-studio`).
+    pub id: String,
+    /// The host's name (`Visual Studio`).
+    pub name: String,
+    /// The first host version that may carry telemetry.
+    pub minimum: HostMinimum,
+}
+
+/// A host's minimum version, which a vendor may not have announced yet.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case", deny_unknown_fields)]
+pub enum HostMinimum {
+    /// This version and later (`{ at_least = "17.14" }`).
+    AtLeast(String),
+    /// The vendor has not announced the version yet: no version of the host qualifies.
+    NotYetAnnounced,
+}
+
+/// How consent is given and withheld.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ConsentSpec {
+    /// What happens when no rule says otherwise.
+    pub default: DefaultMode,
+    /// Environment variables that turn telemetry off. `DO_NOT_TRACK` is honoured for every
+    /// product by Candor itself and is not listed here.
+    #[serde(default)]
+    pub variables: Vec<VariableRule>,
+    /// Conditions the host reports while running; telemetry is collected only while all hold.
+    #[serde(default)]
+    pub runtime_conditions: Vec<RuntimeCondition>,
+    /// When true, the vendor documents blocking the network as a way to opt out; a dead endpoint
+    /// then means "opted out", never "retry forever".
+    #[serde(default)]
+    pub network_block_opts_out: bool,
+    /// Which notice a user sees before data leaves.
+    pub notice: NoticeKind,
+}
+
+/// The decision when no rule applies.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "kebab-case")]
+pub enum DefaultMode {
+    /// Collected unless the user opts out.
+    On,
+    /// Collected only when the user opts in.
+    Off,
+}
+
+/// An environment variable that controls telemetry.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct VariableRule {
+    /// The variable's name, exactly as the vendor documents it.
+    pub name: String,
+    /// Whether a true value turns telemetry off or a false value does.
+    pub meaning: VariableMeaning,
+    /// The values the vendor documents for opting out (`["1", "true"]`).
+    pub documented_values: Vec<String>,
+    /// Whom the setting affects, when the vendor says (`every user of this dashboard instance`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub scope: Option<String>,
+}
+
+/// What a variable's value means.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "kebab-case")]
+pub enum VariableMeaning {
+    /// The variable enables telemetry: a false value turns it off, a true value changes nothing.
+    Enables,
+    /// The variable opts out: a true value turns telemetry off, a false value changes nothing.
+    OptsOut,
+}
+
+/// A condition that the host reports at run time and may withdraw.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RuntimeCondition {
+    /// A stable identifier the host uses to report it (`browser-open`).
+    pub id: String,
+    /// What must hold, in words for the disclosure (`the dashboard is open in a browser`).
+    pub description: String,
+}
+
+/// The notice a user gets.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "kebab-case", tag = "kind", deny_unknown_fields)]
+pub enum NoticeKind {
+    /// The disclosure statement is shown in the product's own interface whenever telemetry is on.
+    InProduct {
+        /// Where it is shown (`at the bottom of the settings panel`).
+        location: String,
+    },
+    /// A command-line notice shown once; nothing is sent until it has been shown.
+    FirstRun,
+    /// The product shows no notice of its own; the published disclosure page is the notice.
+    DocumentationOnly,
+}
+
+/// The disclosure statement.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct DisclosureSpec {
+    /// The statement shown to users while telemetry is on.
+    pub statement: String,
+    /// What the telemetry covers and when, in a sentence or two.
+    pub scope: String,
+}
+
+/// When data is collected.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CollectionSpec {
+    /// The occasions that trigger collection.
+    pub triggers: Vec<Trigger>,
+    /// The vendor's own words for the schedule (`every few hours`).
+    pub schedule: String,
+    /// Seconds between periodic collections, when there are any.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub interval_seconds: Option<u64>,
+    /// How far, as a percentage of the interval, each period may be moved at random so that a
+    /// fleet of machines does not report in step.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub jitter_percent: Option<u8>,
+}
+
+/// An occasion on which data is collected.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "kebab-case")]
+pub enum Trigger {
+    /// When the product is first loaded in a process.
+    FirstLoad,
+    /// Periodically, every `interval_seconds`.
+    Periodic,
+    /// As the user uses the product.
+    Usage,
+    /// When an unhandled exception occurs.
+    UnhandledException,
+}
+
+/// Where and how data is sent.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct DeliverySpec {
+    /// How data travels.
+    pub method: DeliveryMethod,
+    /// The receiving end: a host name, or a description when the host relays (`Azure Monitor`).
+    pub destination: String,
+    /// How the vendor describes the transfer (`sent securely through the host IDE's telemetry`).
+    pub description: String,
+}
+
+/// How data travels.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "kebab-case")]
+pub enum DeliveryMethod {
+    /// Handed to the host application, which sends it through its own telemetry channel.
+    HostRelay,
+    /// Posted as JSON over HTTPS to the vendor.
+    HttpsJson,
+    /// Exported as OpenTelemetry (OTLP).
+    Otlp,
+}
+
+/// How long data is kept.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RetentionSpec {
+    /// Days after which collected data is deleted, when the vendor promises a limit.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub days: Option<u32>,
+    /// How the vendor describes storage and deletion.
+    pub description: String,
+}
+
+/// One data point: a single fact a product may send.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct DataPointSpec {
+    /// A stable identifier: lower-case letters, digits and underscores (`agent_version`).
+    pub id: String,
+    /// A short name for tables.
+    pub name: String,
+    /// What is collected, in a sentence.
+    pub description: String,
+    /// Anything else a reader should know (how it is protected, what it never includes).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub notes: Option<String>,
+    /// A heading to group related points under in the disclosure (`IIS metrics`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub group: Option<String>,
+    /// The shape of the value.
+    pub value: ValueType,
+    /// The unit of a measured value.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub unit: Option<Unit>,
+    /// How the value is protected before it leaves the machine. Mandatory: there is no default.
+    pub privacy: PrivacyClass,
+    /// From which version the point is collected, per runtime line. A line that is not named here
+    /// never collects the point.
+    pub gates: BTreeMap<String, Gate>,
+}
+
+/// The first version of a runtime line that collects a data point.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case", deny_unknown_fields)]
+pub enum Gate {
+    /// This version and every later one (`{ since = "9.2" }`).
+    Since(String),
+    /// Versions strictly later than this one (`{ after = "20.9.1" }`).
+    After(String),
+}
+
+/// The shape of a data point's value.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case", tag = "kind", deny_unknown_fields)]
+pub enum ValueType {
+    /// True or false.
+    Flag,
+    /// One value from a declared list.
+    Enumeration {
+        /// The values that may be sent as they are.
+        values: Vec<String>,
+        /// When set, any other value is replaced by this placeholder; when absent, any other
+        /// value is rejected.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        other: Option<String>,
+    },
+    /// A version number (`8.0.11`, `21.1.2`).
+    Version,
+    /// Free text; always scrubbed of personal data and length-limited before it is sent.
+    Text {
+        /// The longest text sent, in bytes, after scrubbing; longer text is truncated.
+        max_len: u32,
+    },
+    /// A whole number of things.
+    Count,
+    /// A length of time.
+    Duration,
+    /// A summary of many measurements; the raw measurements never leave.
+    Distribution {
+        /// The statistics sent.
+        statistics: Vec<Statistic>,
+    },
+    /// An identifier replaced by its hash on this machine.
+    Hashed {
+        /// The hash used.
+        algorithm: HashAlgorithm,
+    },
+    /// A list of names (setting names, rule names); never their values.
+    Names {
+        /// When set, only these names are sent as they are; others become `other`.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        known: Option<Vec<String>>,
+        /// The placeholder for a name outside `known`.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        other: Option<String>,
+    },
+    /// How many times each label occurred (HTTP status code → count).
+    LabelCounts,
+    /// One value from a declared list for each name (Protect rule → Monitor or Block).
+    ModeByName {
+        /// The values a mode may take.
+        modes: Vec<String>,
+    },
+    /// A small record of declared keys with short values; undeclared keys are dropped.
+    Properties {
+        /// The keys that may be sent.
+        keys: Vec<String>,
+    },
+    /// A language tag (`en-US`), validated.
+    LanguageTag,
+    /// A browser's user-agent string, reduced to browser family, major version and OS family.
+    UserAgent,
+    /// An exception: type, scrubbed message and a stack trace filtered to allowed namespaces.
+    Exception {
+        /// Frames whose method lies in one of these namespaces are kept; others are dropped.
+        allowed_namespaces: Vec<String>,
+        /// Whether the log message that accompanied the exception is sent (scrubbed).
+        #[serde(default)]
+        includes_log_message: bool,
+    },
+}
+
+impl ValueType {
+    /// The kind's name as written in catalogue files.
+    pub fn kind_name(&self) -> &'static str {
+        match self {
+            Self::Flag => "flag",
+            Self::Enumeration { .. } => "enumeration",
+            Self::Version => "version",
+            Self::Text { .. } => "text",
+            Self::Count => "count",
+            Self::Duration => "duration",
+            Self::Distribution { .. } => "distribution",
+            Self::Hashed { .. } => "hashed",
+            Self::Names { .. } => "names",
+            Self::LabelCounts => "label_counts",
+            Self::ModeByName { .. } => "mode_by_name",
+            Self::Properties { .. } => "properties",
+            Self::LanguageTag => "language_tag",
+            Self::UserAgent => "user_agent",
+            Self::Exception { .. } => "exception",
+        }
+    }
+
+    /// The privacy classes a value of this kind may honestly carry. A catalogue that pairs, say,
+    /// free text with `public` is rejected: free text is never sent unscrubbed.
+    pub fn permitted_privacy(&self) -> &'static [PrivacyClass] {
+        use PrivacyClass::*;
+        match self {
+            Self::Flag
+            | Self::Enumeration { .. }
+            | Self::Version
+            | Self::Count
+            | Self::Duration
+            | Self::LanguageTag
+            | Self::Names { .. }
+            | Self::ModeByName { .. } => &[Public],
+            Self::Text { .. } | Self::Exception { .. } | Self::Properties { .. } => &[Scrubbed],
+            Self::Distribution { .. } | Self::LabelCounts => &[Aggregated],
+            Self::Hashed { .. } => &[Hashed],
+            Self::UserAgent => &[Coarsened],
+        }
+    }
+}
+
+/// A statistic of a [`ValueType::Distribution`].
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize, JsonSchema,
+)]
+#[serde(rename_all = "snake_case")]
+pub enum Statistic {
+    /// How many measurements.
+    Count,
+    /// The smallest.
+    Min,
+    /// The largest.
+    Max,
+    /// The middle value (the mean of the two middle values for an even count).
+    Median,
+    /// The 95th percentile.
+    P95,
+}
+
+/// How a hashed identifier is hashed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "kebab-case")]
+pub enum HashAlgorithm {
+    /// Plain SHA-256, as some vendors promise. Anyone can compute it, so a value from a small
+    /// space (a 48-bit MAC address) can be recovered by trying every candidate.
+    Sha256,
+    /// HMAC-SHA256 with a secret key: without the key the hash cannot be recomputed.
+    HmacSha256,
+}
+
+/// The unit of a measured value.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum Unit {
+    /// Bytes.
+    Bytes,
+    /// Milliseconds.
+    Milliseconds,
+    /// Seconds.
+    Seconds,
+}
+
+/// How a data point's value is protected before it leaves the machine. Every data point must
+/// name one; there is no default that means "not personal".
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize, JsonSchema,
+)]
+#[serde(rename_all = "snake_case")]
+pub enum PrivacyClass {
+    /// Not personal: a flag, a number or a value from a fixed vocabulary, sent as it is.
+    Public,
+    /// Replaced by a hash on this machine; the original never leaves.
+    Hashed,
+    /// Free text, scrubbed of personal data and secrets on this machine and length-limited.
+    Scrubbed,
+    /// Only a summary of many values is sent; the individual values never leave.
+    Aggregated,
+    /// Reduced to a coarse form (a user agent to browser family, major version and OS family).
+    Coarsened,
+}
+
+impl PrivacyClass {
+    /// The name as written in catalogue files.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Public => "public",
+            Self::Hashed => "hashed",
+            Self::Scrubbed => "scrubbed",
+            Self::Aggregated => "aggregated",
+            Self::Coarsened => "coarsened",
+        }
+    }
+}
