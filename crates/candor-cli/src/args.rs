@@ -21,6 +21,20 @@ pub(crate) enum Command {
     /// List the products, or show a product's data points (`candor catalogue list`,
     /// `candor catalogue <product> [--runtime <line>] [--version <v>] [--json]`).
     Catalogue(CatalogueArgs),
+    /// Generate disclosure pages, JSON exports and the JSON Schema for the catalogues (the
+    /// built-ins, or the one given with --catalogue).
+    Docs(DocsArgs),
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct DocsArgs {
+    /// The folder to write into (`disclosure/`, `catalogues/` and `schema/` are created in it).
+    #[arg(long, value_name = "DIR")]
+    pub(crate) out: PathBuf,
+
+    /// Write nothing; exit 1 and name each stale file if the folder does not match.
+    #[arg(long)]
+    pub(crate) check: bool,
 }
 
 #[derive(Debug, Args)]

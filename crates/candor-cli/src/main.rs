@@ -8,6 +8,7 @@
 
 mod args;
 mod catalogue_cmd;
+mod docs_cmd;
 mod source;
 mod table;
 
@@ -29,11 +30,18 @@ fn main() -> ExitCode {
         args::Command::Catalogue(cmd) => {
             catalogue_cmd::run(cli.catalogue.as_deref(), cmd, &mut stdout)
         }
+        args::Command::Docs(cmd) => docs_cmd::run(cli.catalogue.as_deref(), cmd, &mut stdout),
     };
     match outcome.and_then(|()| stdout.flush().map_err(Into::into)) {
         Ok(()) => ExitCode::SUCCESS,
         // A closed pipe (`candor … | head`) is the reader's choice, not an error.
         Err(error) if error.is_broken_pipe() => ExitCode::SUCCESS,
+        Err(CliError::Stale(count)) => {
+            eprintln!(
+                "candor: {count} generated file(s) are stale; run `candor docs` without --check"
+            );
+            ExitCode::FAILURE
+        }
         Err(error) => {
             eprintln!("candor: {error}");
             ExitCode::from(EXIT_ERROR)
@@ -75,6 +83,9 @@ pub(crate) enum CliError {
     Query(candor_schema::QueryError),
     Usage(String),
     Io(std::io::Error),
+    Docs(candor_docs::DocsError),
+    /// `docs --check` found this many stale files (already listed on stderr).
+    Stale(usize),
 }
 
 impl CliError {
@@ -93,6 +104,8 @@ impl std::fmt::Display for CliError {
             Self::Query(e) => e.fmt(f),
             Self::Usage(message) => f.write_str(message),
             Self::Io(e) => write!(f, "cannot write output: {e}"),
+            Self::Docs(e) => e.fmt(f),
+            Self::Stale(count) => write!(f, "{count} generated file(s) are stale"),
         }
     }
 }

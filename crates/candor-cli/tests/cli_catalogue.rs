@@ -187,3 +187,51 @@ fn help_goes_to_stdout_with_success() {
     assert!(out.status.success());
     assert!(stdout(&out).contains("catalogue"));
 }
+
+#[test]
+fn docs_writes_pages_for_a_user_catalogue_and_checks_them() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let dashboard = candor_schema::builtin::catalogues()
+        .expect("built-ins")
+        .get("aspire-dashboard")
+        .expect("dashboard");
+    let catalogue = dir.path().join("mine.json");
+    std::fs::write(&catalogue, dashboard.to_json_pretty()).expect("write");
+    let out_dir = dir.path().join("site");
+    let (catalogue, out_dir_arg) = (
+        catalogue.to_str().expect("UTF-8"),
+        out_dir.to_str().expect("UTF-8"),
+    );
+
+    let check = candor(&[
+        "docs",
+        "--catalogue",
+        catalogue,
+        "--out",
+        out_dir_arg,
+        "--check",
+    ]);
+    assert_eq!(check.status.code(), Some(1), "nothing generated yet: stale");
+    assert!(
+        stderr(&check).contains("stale: disclosure/aspire-dashboard.md: missing"),
+        "{}",
+        stderr(&check)
+    );
+
+    let write = candor(&["docs", "--catalogue", catalogue, "--out", out_dir_arg]);
+    assert!(write.status.success(), "{}", stderr(&write));
+    let page =
+        std::fs::read_to_string(out_dir.join("disclosure/aspire-dashboard.md")).expect("page");
+    assert!(page.contains("# .NET Aspire dashboard telemetry"));
+    assert!(out_dir.join("schema/catalogue.schema.json").exists());
+
+    let check = candor(&[
+        "docs",
+        "--catalogue",
+        catalogue,
+        "--out",
+        out_dir_arg,
+        "--check",
+    ]);
+    assert!(check.status.success(), "{}", stderr(&check));
+}

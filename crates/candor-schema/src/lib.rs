@@ -34,3 +34,9 @@ pub use version::{Version, VersionError, VersionScheme};
 /// The environment variable Candor honours for every product: a true value turns telemetry off
 /// (see <https://consoledonottrack.com>).
 pub const DO_NOT_TRACK: &str = "DO_NOT_TRACK";
+
+/// The JSON Schema (draft 2020-12) of the catalogue format, for validating catalogues in other
+/// tools and languages.
+pub fn catalogue_json_schema() -> serde_json::Value {
+    schemars::schema_for!(CatalogueSpec).to_value()
+}

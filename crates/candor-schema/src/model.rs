@@ -19,6 +19,10 @@ pub const FORMAT_VERSION: u32 = 1;
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CatalogueSpec {
+    /// A free-form remark for readers of the file (exported catalogues say here that they are
+    /// generated); ignored by Candor.
+    #[serde(rename = "$comment", default, skip_serializing_if = "Option::is_none")]
+    pub comment: Option<String>,
     /// The catalogue format version; must be 1.
     pub format: u32,
     /// The catalogue's own revision, sent with every event so a receiver knows which declarations

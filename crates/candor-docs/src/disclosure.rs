@@ -1,0 +1,455 @@
+//! The disclosure page: what a product's users are told about its telemetry.
+//!
+//! The sections follow the order a reader asks in: what is this, when is data collected, how do
+//! I stop it, what am I shown, what exactly is collected (by version), what is never collected,
+//! how is it protected, where does it go, how long is it kept, whom do I tell about a problem.
+
+use candor_schema::{
+    Catalogue, DataPointSpec, DeliveryMethod, HashAlgorithm, HostRequirement, NoticeKind,
+    PrivacyClass, Trigger, Unit, ValueType, VariableMeaning,
+};
+
+use crate::markdown::{join_words, table};
+
+pub(crate) fn page(catalogue: &Catalogue) -> String {
+    let mut out = format!("<!-- {} -->\n\n", crate::GENERATED_NOTICE);
+    let spec = catalogue.spec();
+    out.push_str(&format!("# {} telemetry\n\n", spec.product.name));
+    out.push_str(&format!("{}\n\n", spec.product.description));
+    out.push_str(&format!(
+        "This page is generated from revision `{}` of the catalogue for `{}`, the same catalogue \
+         that decides at run time what the product may send.\n\n",
+        spec.revision, spec.product.id
+    ));
+    scope(&mut out, catalogue);
+    opt_out(&mut out, catalogue);
+    notice(&mut out, catalogue);
+    data_points(&mut out, catalogue);
+    never_collected(&mut out, catalogue);
+    protection(&mut out, catalogue);
+    delivery(&mut out, catalogue);
+    retention(&mut out, catalogue);
+    contact(&mut out, catalogue);
+    out
+}
+
+fn scope(out: &mut String, catalogue: &Catalogue) {
+    let spec = catalogue.spec();
+    out.push_str("## When data is collected\n\n");
+    out.push_str(&format!("{}\n\n", spec.disclosure.scope));
+    for trigger in &spec.collection.triggers {
+        let text = match trigger {
+            Trigger::FirstLoad => "When the product is first loaded in a process.".to_owned(),
+            Trigger::Periodic => {
+                let mut text = format!("Periodically: {}.", spec.collection.schedule);
+                if let Some(seconds) = spec.collection.interval_seconds {
+                    text.push_str(&format!(
+                        " Candor schedules this every {}",
+                        duration_words(seconds)
+                    ));
+                    if let Some(jitter) = spec.collection.jitter_percent.filter(|j| *j > 0) {
+                        text.push_str(&format!(
+                            ", each time moved by up to {jitter}% at random so that many machines do \
+                             not report at the same moment"
+                        ));
+                    }
+                    text.push('.');
+                }
+                text
+            }
+            Trigger::Usage => format!("As the product is used ({}).", spec.collection.schedule),
+            Trigger::UnhandledException => "When an unhandled exception occurs.".to_owned(),
+        };
+        out.push_str(&format!("- {text}\n"));
+    }
+    out.push('\n');
+    if spec.hosts.required {
+        out.push_str(
+            "Data is collected only when the product is launched from one of these hosts:\n\n",
+        );
+        for host in &spec.hosts.supported {
+            let minimum = match catalogue.host_requirement(&host.id) {
+                Some(HostRequirement::AtLeast(v)) => format!("version {v} or later"),
+                _ => "a minimum version that has not yet been announced; until it is, no version \
+                      of this host qualifies"
+                    .to_owned(),
+            };
+            out.push_str(&format!("- {}: {minimum}.\n", host.name));
+        }
+        out.push('\n');
+    }
+    for condition in &spec.consent.runtime_conditions {
+        out.push_str(&format!(
+            "Data is collected only while {}.\n\n",
+            condition.description
+        ));
+    }
+}
+
+fn duration_words(seconds: u64) -> String {
+    match seconds {
+        s if s % 3600 == 0 => plural(s / 3600, "hour"),
+        s if s % 60 == 0 => plural(s / 60, "minute"),
+        s => plural(s, "second"),
+    }
+}
+
+fn plural(n: u64, unit: &str) -> String {
+    if n == 1 {
+        unit.to_owned()
+    } else {
+        format!("{n} {unit}s")
+    }
+}
+
+fn opt_out(out: &mut String, catalogue: &Catalogue) {
+    let spec = catalogue.spec();
+    out.push_str("## How to opt out\n\n");
+    let default = match spec.consent.default {
+        candor_schema::DefaultMode::On => "Telemetry is on unless you turn it off.",
+        candor_schema::DefaultMode::Off => "Telemetry is off unless you turn it on.",
+    };
+    out.push_str(&format!("{default} Any one of these turns it off:\n\n"));
+    for variable in &spec.consent.variables {
+        let values: Vec<String> = variable
+            .documented_values
+            .iter()
+            .map(|v| format!("`{v}`"))
+            .collect();
+        let values = join_words(&values).replace(" and ", " or ");
+        let mut line = format!(
+            "- Set the environment variable `{}` to {values}",
+            variable.name
+        );
+        if let Some(scope) = &variable.scope {
+            line.push_str(&format!(". This applies to {scope}"));
+        }
+        let synonyms = match variable.meaning {
+            VariableMeaning::Enables => "`0`, `no` and `off` are read as false too",
+            VariableMeaning::OptsOut => "`yes` and `on` are read as true too",
+        };
+        line.push_str(&format!(
+            ". Values are read ignoring case and surrounding spaces; {synonyms}; a value Candor does \
+             not recognise also turns telemetry off, with a warning.\n"
+        ));
+        out.push_str(&line);
+    }
+    out.push_str(&format!(
+        "- Set the environment variable `{}` to `1` or `true`. Candor honours it for every product.\n",
+        candor_schema::DO_NOT_TRACK
+    ));
+    if spec.hosts.honours_host_opt_out {
+        let hosts: Vec<String> = spec
+            .hosts
+            .supported
+            .iter()
+            .map(|h| h.name.clone())
+            .collect();
+        out.push_str(&format!(
+            "- Turn telemetry off in the host application ({}).\n",
+            join_words(&hosts).replace(" and ", " or ")
+        ));
+    }
+    if spec.consent.network_block_opts_out {
+        out.push_str(&format!(
+            "- Block network access to `{}`. Nothing is then delivered.\n",
+            spec.delivery.destination
+        ));
+    }
+    out.push('\n');
+}
+
+fn notice(out: &mut String, catalogue: &Catalogue) {
+    let spec = catalogue.spec();
+    out.push_str("## What you are told\n\n");
+    let intro = match &spec.consent.notice {
+        NoticeKind::InProduct { location } => {
+            format!("Whenever telemetry is on, this statement is shown {location}:")
+        }
+        NoticeKind::FirstRun => {
+            "The first time the product runs, before anything is sent, it shows this \
+                                 statement once:"
+                .to_owned()
+        }
+        NoticeKind::DocumentationOnly => {
+            "The product shows no notice of its own; this page is the notice. \
+                                          Its statement:"
+                .to_owned()
+        }
+    };
+    out.push_str(&format!("{intro}\n\n> {}\n\n", spec.disclosure.statement));
+}
+
+fn data_points(out: &mut String, catalogue: &Catalogue) {
+    let spec = catalogue.spec();
+    out.push_str("## Data points\n\n");
+    out.push_str(
+        "Each data point is sent only by the product versions named in its section. Versions \
+         are compared as the vendor numbers them; \"later than\" excludes the version named.\n\n",
+    );
+    // Points that share exactly the same gates on every line form one section, in the order the
+    // catalogue first mentions them.
+    let mut sections: Vec<(Vec<String>, Vec<&DataPointSpec>)> = Vec::new();
+    for point in &spec.data_points {
+        let key: Vec<String> = spec
+            .runtime_lines
+            .iter()
+            .map(|line| match catalogue.gate(&point.id, &line.id) {
+                Ok(Some(bound)) => bound.to_string(),
+                _ => String::new(),
+            })
+            .collect();
+        match sections.iter_mut().find(|(k, _)| *k == key) {
+            Some((_, points)) => points.push(point),
+            None => sections.push((key, vec![point])),
+        }
+    }
+    for (key, points) in sections {
+        let mut parts = Vec::new();
+        let mut absent = Vec::new();
+        for (line, bound) in spec.runtime_lines.iter().zip(&key) {
+            if bound.is_empty() {
+                absent.push(line.name.clone());
+            } else {
+                parts.push(format!("{} {bound}", line.name));
+            }
+        }
+        let mut heading = parts.join(", ");
+        if !absent.is_empty() {
+            heading.push_str(&format!(" (never on {})", join_words(&absent)));
+        }
+        out.push_str(&format!("### {heading}\n\n"));
+        let rows: Vec<Vec<String>> = points
+            .iter()
+            .map(|p| {
+                let notes = match &p.notes {
+                    Some(notes) => format!("{} {notes}", p.description),
+                    None => p.description.clone(),
+                };
+                vec![
+                    format!("{} (`{}`)", p.name, p.id),
+                    value_words(&p.value, p.unit),
+                    p.privacy.as_str().to_owned(),
+                    notes,
+                ]
+            })
+            .collect();
+        table(out, &["Data point", "Value", "Protection", "Notes"], &rows);
+        out.push('\n');
+    }
+}
+
+fn unit_words(unit: Option<Unit>) -> &'static str {
+    match unit {
+        Some(Unit::Bytes) => " in bytes",
+        Some(Unit::Milliseconds) => " in milliseconds",
+        Some(Unit::Seconds) => " in seconds",
+        None => "",
+    }
+}
+
+fn value_words(value: &ValueType, unit: Option<Unit>) -> String {
+    let quoted = |items: &[String]| {
+        let items: Vec<String> = items.iter().map(|i| format!("`{i}`")).collect();
+        items.join(", ")
+    };
+    match value {
+        ValueType::Flag => "yes or no".to_owned(),
+        ValueType::Enumeration { values, other } => match other {
+            Some(other) => format!("one of {}; anything else as `{other}`", quoted(values)),
+            None => format!("one of {}", quoted(values)),
+        },
+        ValueType::Version => "a version number".to_owned(),
+        ValueType::Text { max_len } => format!("text, scrubbed, at most {max_len} bytes"),
+        ValueType::Count => format!("a count{}", unit_words(unit)),
+        ValueType::Duration => format!("a duration{}", unit_words(unit)),
+        ValueType::Distribution { statistics } => {
+            let names: Vec<String> = statistics
+                .iter()
+                .map(|s| {
+                    match s {
+                        candor_schema::Statistic::Count => "count",
+                        candor_schema::Statistic::Min => "minimum",
+                        candor_schema::Statistic::Max => "maximum",
+                        candor_schema::Statistic::Median => "median",
+                        candor_schema::Statistic::P95 => "95th percentile",
+                    }
+                    .to_owned()
+                })
+                .collect();
+            format!("summary: {}{}", join_words(&names), unit_words(unit))
+        }
+        ValueType::Hashed { algorithm } => match algorithm {
+            HashAlgorithm::Sha256 => "a SHA-256 hash".to_owned(),
+            HashAlgorithm::HmacSha256 => "a keyed HMAC-SHA256 hash".to_owned(),
+        },
+        ValueType::Names { known, other } => match (known, other) {
+            (Some(known), Some(other)) => {
+                format!(
+                    "a list of names from {}; any other as `{other}`",
+                    quoted(known)
+                )
+            }
+            _ => "a list of names (never values)".to_owned(),
+        },
+        ValueType::LabelCounts => "a count for each label".to_owned(),
+        ValueType::ModeByName { modes } => format!("for each name, one of {}", quoted(modes)),
+        ValueType::Properties { keys } => format!("the keys {} with short values", quoted(keys)),
+        ValueType::LanguageTag => "a language tag".to_owned(),
+        ValueType::UserAgent => "browser family, major version and OS family".to_owned(),
+        ValueType::Exception {
+            includes_log_message,
+            ..
+        } => {
+            if *includes_log_message {
+                "log message, exception type, message and filtered stack frames".to_owned()
+            } else {
+                "exception type, message and filtered stack frames".to_owned()
+            }
+        }
+    }
+}
+
+fn never_collected(out: &mut String, catalogue: &Catalogue) {
+    let spec = catalogue.spec();
+    if spec.never_collected.is_empty() {
+        return;
+    }
+    out.push_str("## What is never collected\n\n");
+    for item in &spec.never_collected {
+        out.push_str(&format!("- {}\n", capitalise(item)));
+    }
+    out.push('\n');
+}
+
+fn capitalise(text: &str) -> String {
+    let mut chars = text.chars();
+    match chars.next() {
+        Some(first) => first.to_uppercase().chain(chars).collect(),
+        None => String::new(),
+    }
+}
+
+fn protection(out: &mut String, catalogue: &Catalogue) {
+    let spec = catalogue.spec();
+    out.push_str("## How data is protected\n\n");
+    out.push_str(
+        "Each data point has a protection class, applied on this machine before anything is sent. \
+         A value that cannot be protected as its class requires is not sent at all.\n\n",
+    );
+    let classes = [
+        PrivacyClass::Public,
+        PrivacyClass::Hashed,
+        PrivacyClass::Scrubbed,
+        PrivacyClass::Aggregated,
+        PrivacyClass::Coarsened,
+    ];
+    for class in classes {
+        let points: Vec<&DataPointSpec> = spec
+            .data_points
+            .iter()
+            .filter(|p| p.privacy == class)
+            .collect();
+        if points.is_empty() {
+            continue;
+        }
+        let ids: Vec<String> = points.iter().map(|p| format!("`{}`", p.id)).collect();
+        let explanation = match class {
+            PrivacyClass::Public => "sent as it is. Only flags, numbers, durations, versions, language tags, \
+                                     names and values from a list fixed in the catalogue carry this class."
+                .to_owned(),
+            PrivacyClass::Hashed => hashed_words(&points),
+            PrivacyClass::Scrubbed => "free text is scrubbed before it is sent: e-mail addresses, IP and \
+                                       MAC addresses, user names in file paths, credentials and secret \
+                                       parameters in URLs, bearer tokens and JWTs, well-known API key \
+                                       formats, `key=value` secrets (passwords, tokens, keys), payment card \
+                                       numbers, PEM blocks, and this machine's user name, home folder and \
+                                       host name are replaced by markers such as `[email]` or `[secret]`. \
+                                       Control characters are removed and the text is cut to its declared \
+                                       length. Stack traces keep only frames from the namespaces the \
+                                       catalogue names, without file paths or argument names."
+                .to_owned(),
+            PrivacyClass::Aggregated => "only a summary computed on this machine is sent (counts, minimum, \
+                                         maximum, median or 95th percentile, as listed); the individual \
+                                         values never leave it."
+                .to_owned(),
+            PrivacyClass::Coarsened => "reduced to a coarse form before it is sent: a user agent becomes \
+                                        browser family, major version and operating-system family, which \
+                                        many users share, so it cannot serve as a fingerprint."
+                .to_owned(),
+        };
+        out.push_str(&format!(
+            "- **{}** ({}): {explanation}\n",
+            class.as_str(),
+            ids.join(", ")
+        ));
+    }
+    out.push('\n');
+}
+
+fn hashed_words(points: &[&DataPointSpec]) -> String {
+    let mut sentences =
+        vec!["the original value never leaves the machine; only its hash is sent.".to_owned()];
+    for point in points {
+        if let ValueType::Hashed { algorithm } = point.value {
+            sentences.push(match algorithm {
+                HashAlgorithm::Sha256 => format!(
+                    "`{}` uses plain, unkeyed SHA-256. Anyone can compute that hash, so a value from a \
+                     small space can be recovered by hashing every candidate: a 48-bit MAC address \
+                     is such a value. Treat this identifier as pseudonymous, not anonymous.",
+                    point.id
+                ),
+                HashAlgorithm::HmacSha256 => format!(
+                    "`{}` uses HMAC-SHA256 with a key set by the product; the key's id is sent with \
+                     each hash so the key can be rotated. Without the key the value cannot be \
+                     recomputed from the hash; whoever holds the key can test guesses.",
+                    point.id
+                ),
+            });
+        }
+    }
+    sentences.join(" ")
+}
+
+fn delivery(out: &mut String, catalogue: &Catalogue) {
+    let spec = catalogue.spec();
+    out.push_str("## Where data is sent\n\n");
+    let how = match spec.delivery.method {
+        DeliveryMethod::HostRelay => "handed to the host application, which sends it on",
+        DeliveryMethod::HttpsJson => "posted as JSON over HTTPS",
+        DeliveryMethod::Otlp => "exported with OpenTelemetry (OTLP)",
+    };
+    out.push_str(&format!(
+        "Data is {how} to {}. {}\n\n",
+        spec.delivery.destination, spec.delivery.description
+    ));
+}
+
+fn retention(out: &mut String, catalogue: &Catalogue) {
+    let spec = catalogue.spec();
+    out.push_str("## How long data is kept\n\n");
+    match spec.retention.days {
+        Some(days) => out.push_str(&format!(
+            "Deleted {} days after collection. {}\n\n",
+            days, spec.retention.description
+        )),
+        None => out.push_str(&format!("{}\n\n", spec.retention.description)),
+    }
+}
+
+fn contact(out: &mut String, catalogue: &Catalogue) {
+    let product = &catalogue.spec().product;
+    out.push_str("## Reporting a privacy concern\n\n");
+    match &product.privacy_contact {
+        Some(contact) => out.push_str(&format!(
+            "If you suspect this telemetry collects sensitive data, or handles it insecurely, report \
+             it to {} at {contact}.\n",
+            product.vendor
+        )),
+        None => out.push_str(&format!(
+            "{} names no dedicated place for privacy reports; contact the vendor through its usual \
+             support channel.\n",
+            product.vendor
+        )),
+    }
+}
