@@ -24,6 +24,45 @@ pub(crate) enum Command {
     /// Generate disclosure pages, JSON exports and the JSON Schema for the catalogues (the
     /// built-ins, or the one given with --catalogue).
     Docs(DocsArgs),
+    /// Show whether a product may collect and send telemetry on this machine now, and why.
+    Status(StatusArgs),
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct StatusArgs {
+    /// The product id.
+    pub(crate) product: String,
+
+    /// The host that launched the product, as `<host-id>=<version>` (`visual-studio=17.14`).
+    #[arg(long, value_name = "HOST=VERSION", value_parser = parse_host)]
+    pub(crate) host: Option<(String, String)>,
+
+    /// The host application has turned its own telemetry off.
+    #[arg(long)]
+    pub(crate) host_opted_out: bool,
+
+    /// The dashboard is open in a browser (the `browser-open` runtime condition holds).
+    #[arg(long)]
+    pub(crate) browser_open: bool,
+
+    /// Another runtime condition that holds now (repeatable).
+    #[arg(long = "condition", value_name = "ID")]
+    pub(crate) conditions: Vec<String>,
+
+    /// Print JSON instead of text.
+    #[arg(long)]
+    pub(crate) json: bool,
+}
+
+fn parse_host(text: &str) -> Result<(String, String), String> {
+    match text.split_once('=') {
+        Some((id, version)) if !id.trim().is_empty() && !version.trim().is_empty() => {
+            Ok((id.trim().to_owned(), version.trim().to_owned()))
+        }
+        _ => Err(format!(
+            "expected <host-id>=<version>, like visual-studio=17.14, not `{text}`"
+        )),
+    }
 }
 
 #[derive(Debug, Args)]

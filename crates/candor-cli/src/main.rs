@@ -10,6 +10,7 @@ mod args;
 mod catalogue_cmd;
 mod docs_cmd;
 mod source;
+mod status_cmd;
 mod table;
 
 use std::io::Write;
@@ -31,6 +32,7 @@ fn main() -> ExitCode {
             catalogue_cmd::run(cli.catalogue.as_deref(), cmd, &mut stdout)
         }
         args::Command::Docs(cmd) => docs_cmd::run(cli.catalogue.as_deref(), cmd, &mut stdout),
+        args::Command::Status(cmd) => status_cmd::run(cli.catalogue.as_deref(), cmd, &mut stdout),
     };
     match outcome.and_then(|()| stdout.flush().map_err(Into::into)) {
         Ok(()) => ExitCode::SUCCESS,

@@ -138,6 +138,13 @@ fn opt_out(out: &mut String, catalogue: &Catalogue) {
         "- Set the environment variable `{}` to `1` or `true`. Candor honours it for every product.\n",
         candor_schema::DO_NOT_TRACK
     ));
+    out.push_str(&format!(
+        "- Set `mode = \"off\"` for `{id}` in Candor's configuration file (`config.toml` in Candor's \
+         configuration folder, `~/.config/candor` on Linux), under `[products.{id}]`. \
+         `mode = \"local\"` keeps collecting on this machine but never sends. Environment variables \
+         always win over the file, and a file Candor cannot read turns telemetry off.\n",
+        id = spec.product.id
+    ));
     if spec.hosts.honours_host_opt_out {
         let hosts: Vec<String> = spec
             .hosts
@@ -156,7 +163,10 @@ fn opt_out(out: &mut String, catalogue: &Catalogue) {
             spec.delivery.destination
         ));
     }
-    out.push('\n');
+    out.push_str(&format!(
+        "\n`candor status {}` shows whether telemetry is on for you now, and which of these decided.\n\n",
+        spec.product.id
+    ));
 }
 
 fn notice(out: &mut String, catalogue: &Catalogue) {

@@ -1,0 +1,129 @@
+//! `candor status`: the consent decision on this machine, now, and its reason.
+
+use std::collections::BTreeSet;
+use std::io::Write;
+use std::path::Path;
+
+use candor_consent::{
+    ConfigState, DecidedBy, Decision, Environment, FirstRunNotice, HostLaunch, HostSignals, Inputs,
+    UserConfig, config_dir, decide,
+};
+use serde::Serialize;
+
+use crate::args::StatusArgs;
+use crate::{CliError, source};
+
+pub(crate) fn run(
+    file: Option<&Path>,
+    args: &StatusArgs,
+    out: &mut dyn Write,
+) -> Result<(), CliError> {
+    let catalogues = source::catalogues(file)?;
+    let catalogue = catalogues.get(&args.product)?;
+    let env = Environment::from_process();
+    let mut conditions: BTreeSet<String> = args.conditions.iter().cloned().collect();
+    if args.browser_open {
+        conditions.insert("browser-open".to_owned());
+    }
+    let dir = config_dir(&env);
+    let notice_shown = dir
+        .as_deref()
+        .is_some_and(|d| FirstRunNotice::new(d, catalogue.product_id()).is_shown());
+    let inputs = Inputs {
+        config: match &dir {
+            Some(d) => UserConfig::load(&d.join("config.toml")),
+            None => ConfigState::Missing,
+        },
+        host: HostSignals {
+            launch: args.host.as_ref().map(|(id, version)| HostLaunch {
+                id: id.clone(),
+                version: version.clone(),
+            }),
+            host_opted_out: args.host_opted_out,
+            conditions,
+        },
+        first_run_notice_shown: notice_shown,
+        env,
+        ..Inputs::default()
+    };
+    let decision = decide(catalogue, &inputs);
+    if args.json {
+        write_json(out, catalogue.product_id(), &decision)
+    } else {
+        write_text(
+            out,
+            &catalogue.spec().product.name,
+            catalogue.product_id(),
+            &decision,
+        )
+    }
+}
+
+fn source_words(by: &DecidedBy) -> String {
+    match by {
+        DecidedBy::DoNotTrack => "the DO_NOT_TRACK variable".to_owned(),
+        DecidedBy::Variable { name } => format!("the {name} variable"),
+        DecidedBy::ConfigFile { path } => format!("the configuration file {}", path.display()),
+        DecidedBy::HostOptOut => "the host application's telemetry setting".to_owned(),
+        DecidedBy::HostRequirement => "the host requirement".to_owned(),
+        DecidedBy::RuntimeCondition { id } => format!("the runtime condition `{id}`"),
+        DecidedBy::Ci => "the product's CI policy".to_owned(),
+        DecidedBy::Default => "the product's default".to_owned(),
+    }
+}
+
+fn write_text(
+    out: &mut dyn Write,
+    name: &str,
+    id: &str,
+    decision: &Decision,
+) -> Result<(), CliError> {
+    let headline = match (decision.mode, decision.notice_pending) {
+        (candor_consent::Mode::On, false) => "on: data is collected and sent",
+        (candor_consent::Mode::On, true) => {
+            "on, but nothing is sent until the first-run notice is shown"
+        }
+        (candor_consent::Mode::Local, _) => {
+            "local: data is collected and kept on this machine, never sent"
+        }
+        (candor_consent::Mode::Off, _) => "off: nothing is collected or sent",
+    };
+    writeln!(out, "{name} ({id}): telemetry is {headline}")?;
+    writeln!(out, "  why:        {}", decision.reason)?;
+    writeln!(out, "  decided by: {}", source_words(&decision.decided_by))?;
+    if let Some(ci) = decision.ci {
+        writeln!(
+            out,
+            "  CI:         {ci} detected; interactive notices are suppressed"
+        )?;
+    }
+    if let Some(statement) = &decision.statement {
+        writeln!(out, "  notice:     {statement}")?;
+    }
+    // A warning that is itself the reason was shown above; repeat only the others.
+    for warning in decision.warnings.iter().filter(|w| **w != decision.reason) {
+        writeln!(out, "warning: {warning}")?;
+    }
+    Ok(())
+}
+
+fn write_json(out: &mut dyn Write, product: &str, decision: &Decision) -> Result<(), CliError> {
+    #[derive(Serialize)]
+    struct Status<'a> {
+        product: &'a str,
+        enabled: bool,
+        sends: bool,
+        #[serde(flatten)]
+        decision: &'a Decision,
+    }
+    let status = Status {
+        product,
+        enabled: decision.enabled(),
+        sends: decision.may_send(),
+        decision,
+    };
+    serde_json::to_writer_pretty(&mut *out, &status)
+        .map_err(|e| CliError::Usage(format!("cannot write JSON: {e}")))?;
+    writeln!(out)?;
+    Ok(())
+}

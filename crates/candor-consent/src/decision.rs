@@ -1,0 +1,450 @@
+//! The decision: one mode, the source that set it, and why.
+//!
+//! Sources are consulted in a fixed order, and the first that says "off" decides:
+//!
+//! 1. `DO_NOT_TRACK` (every product);
+//! 2. the product's own variables, in catalogue order;
+//! 3. the user's Candor configuration file (a broken file decides "off");
+//! 4. the host's own telemetry setting, when the product honours it;
+//! 5. the host requirement (which host, which minimum version);
+//! 6. runtime conditions the host reports (the dashboard open in a browser);
+//! 7. CI, when the product's policy turns telemetry off there.
+//!
+//! Only when none says "off" does the configuration file's `on` or `local`, or else the
+//! catalogue's default, decide. Environment opt-outs therefore always win over the file, and the
+//! file can narrow but never widen what the product's own rules allow.
+
+use std::collections::BTreeSet;
+use std::path::PathBuf;
+
+use candor_schema::{Catalogue, HostRequirement, NoticeKind, VariableMeaning, VersionScheme};
+use serde::{Deserialize, Serialize};
+
+use crate::ci::{CiPolicy, detect_ci};
+use crate::config::ConfigState;
+use crate::environment::Environment;
+use crate::switch::{Switch, read_switch};
+
+/// What telemetry does.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Mode {
+    /// Collected and sent.
+    On,
+    /// Collected and kept on this machine; never sent.
+    Local,
+    /// Neither collected nor sent.
+    Off,
+}
+
+impl Mode {
+    /// The mode's name as users write it.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::On => "on",
+            Self::Local => "local",
+            Self::Off => "off",
+        }
+    }
+}
+
+/// The source that decided.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case", tag = "source")]
+pub enum DecidedBy {
+    /// The `DO_NOT_TRACK` variable.
+    DoNotTrack,
+    /// One of the product's variables.
+    Variable {
+        /// Its name.
+        name: String,
+    },
+    /// The user's Candor configuration file.
+    ConfigFile {
+        /// Its path.
+        path: PathBuf,
+    },
+    /// The host application's own telemetry setting.
+    HostOptOut,
+    /// Which host launched the product, and its version.
+    HostRequirement,
+    /// A runtime condition the host reports.
+    RuntimeCondition {
+        /// The condition's id.
+        id: String,
+    },
+    /// The product's policy for CI machines.
+    Ci,
+    /// The catalogue's default.
+    Default,
+}
+
+/// A host application that launched the product.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HostLaunch {
+    /// The host's id in the catalogue (`visual-studio`).
+    pub id: String,
+    /// The host's version as it reports it.
+    pub version: String,
+}
+
+/// What the host reports, now. It may change while the product runs.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct HostSignals {
+    /// The host that launched the product, if any.
+    pub launch: Option<HostLaunch>,
+    /// True when the host's own telemetry is turned off.
+    pub host_opted_out: bool,
+    /// The runtime conditions that hold now (`browser-open`).
+    pub conditions: BTreeSet<String>,
+}
+
+/// Everything a decision reads.
+#[derive(Debug, Clone, Default)]
+pub struct Inputs {
+    /// Environment variables.
+    pub env: Environment,
+    /// The user's configuration file.
+    pub config: ConfigState,
+    /// What the host reports.
+    pub host: HostSignals,
+    /// What the product does on CI machines.
+    pub ci_policy: CiPolicy,
+    /// Whether this product's first-run notice has been shown (only read for products whose
+    /// notice is a first-run notice).
+    pub first_run_notice_shown: bool,
+}
+
+/// The outcome of [`decide`].
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Decision {
+    /// What telemetry does.
+    pub mode: Mode,
+    /// The source that decided.
+    pub decided_by: DecidedBy,
+    /// Why, in words for the user.
+    pub reason: String,
+    /// Things the user should fix (an unrecognised value, a broken file).
+    pub warnings: Vec<String>,
+    /// The CI service detected, if any.
+    pub ci: Option<&'static str>,
+    /// Whether the host may show interactive notices (not on CI machines).
+    pub interactive_notices: bool,
+    /// The disclosure statement to show while telemetry is enabled; `None` when it is off.
+    pub statement: Option<String>,
+    /// True when the product needs a first-run notice that has not been shown yet: data may be
+    /// collected, but nothing is sent until it has been.
+    pub notice_pending: bool,
+}
+
+impl Decision {
+    /// Whether data may be collected (mode `on` or `local`).
+    pub fn enabled(&self) -> bool {
+        self.mode != Mode::Off
+    }
+
+    /// Whether data may leave the machine now.
+    pub fn may_send(&self) -> bool {
+        self.mode == Mode::On && !self.notice_pending
+    }
+}
+
+/// Decides whether `catalogue`'s product may collect and send telemetry.
+pub fn decide(catalogue: &Catalogue, inputs: &Inputs) -> Decision {
+    let ci = detect_ci(&inputs.env);
+    let mut warnings = Vec::new();
+    let (mode, decided_by, reason) = match opt_out(catalogue, inputs, ci, &mut warnings) {
+        Some((decided_by, reason)) => (Mode::Off, decided_by, reason),
+        None => positive(catalogue, inputs),
+    };
+    let spec = catalogue.spec();
+    let enabled = mode != Mode::Off;
+    let notice_pending = mode == Mode::On
+        && spec.consent.notice == NoticeKind::FirstRun
+        && !inputs.first_run_notice_shown;
+    let reason = if notice_pending {
+        format!("{reason}; nothing is sent until the first-run notice has been shown")
+    } else {
+        reason
+    };
+    Decision {
+        mode,
+        decided_by,
+        reason,
+        warnings,
+        ci,
+        interactive_notices: ci.is_none(),
+        statement: enabled.then(|| spec.disclosure.statement.clone()),
+        notice_pending,
+    }
+}
+
+type Verdict = (DecidedBy, String);
+
+fn quoted(value: &std::ffi::OsStr) -> String {
+    let text = value.to_string_lossy();
+    let trimmed = text.trim();
+    let shown: String = trimmed
+        .chars()
+        .take(40)
+        .flat_map(char::escape_debug)
+        .collect();
+    format!("\"{shown}\"")
+}
+
+/// The first source that turns telemetry off, if any.
+fn opt_out(
+    catalogue: &Catalogue,
+    inputs: &Inputs,
+    ci: Option<&'static str>,
+    warnings: &mut Vec<String>,
+) -> Option<Verdict> {
+    let spec = catalogue.spec();
+    let env = &inputs.env;
+    let mut unrecognised = |name: &str, shown: &str, decided_by: DecidedBy| {
+        let message = format!(
+            "{name} has the value \"{shown}\", which Candor does not recognise (expected 1/0, \
+             true/false, yes/no or on/off); telemetry is off to be safe"
+        );
+        warnings.push(message.clone());
+        Some((decided_by, message))
+    };
+
+    let dnt = candor_schema::DO_NOT_TRACK;
+    match read_switch(env.get(dnt)) {
+        Switch::True => {
+            let value = quoted(env.get(dnt).unwrap_or_default());
+            return Some((
+                DecidedBy::DoNotTrack,
+                format!("{dnt} is set to {value}, which turns telemetry off for every product"),
+            ));
+        }
+        Switch::Unrecognised(shown) => return unrecognised(dnt, &shown, DecidedBy::DoNotTrack),
+        Switch::False | Switch::Unset => {}
+    }
+
+    for rule in &spec.consent.variables {
+        let by = || DecidedBy::Variable {
+            name: rule.name.clone(),
+        };
+        let raw = env.get(&rule.name);
+        let value = quoted(raw.unwrap_or_default());
+        match (rule.meaning, read_switch(raw)) {
+            (_, Switch::Unrecognised(shown)) => return unrecognised(&rule.name, &shown, by()),
+            (VariableMeaning::OptsOut, Switch::True) => {
+                return Some((by(), format!("{} is set to {value}: opted out", rule.name)));
+            }
+            (VariableMeaning::Enables, Switch::False) => {
+                let scope = rule
+                    .scope
+                    .as_deref()
+                    .map(|s| format!(" (this applies to {s})"))
+                    .unwrap_or_default();
+                return Some((
+                    by(),
+                    format!(
+                        "{} is set to {value}: telemetry is disabled{scope}",
+                        rule.name
+                    ),
+                ));
+            }
+            _ => {}
+        }
+    }
+
+    match &inputs.config {
+        ConfigState::Broken(error) => {
+            let message = format!(
+                "the Candor configuration file cannot be used ({error}); telemetry is off until it is fixed"
+            );
+            warnings.push(message.clone());
+            return Some((
+                DecidedBy::ConfigFile {
+                    path: error.path.clone(),
+                },
+                message,
+            ));
+        }
+        ConfigState::Loaded { path, config }
+            if config.mode_for(&spec.product.id) == Some(Mode::Off) =>
+        {
+            return Some((
+                DecidedBy::ConfigFile { path: path.clone() },
+                format!(
+                    "the Candor configuration file {} sets mode \"off\"",
+                    path.display()
+                ),
+            ));
+        }
+        _ => {}
+    }
+
+    if spec.hosts.honours_host_opt_out && inputs.host.host_opted_out {
+        let name = inputs
+            .host
+            .launch
+            .as_ref()
+            .and_then(|l| spec.hosts.supported.iter().find(|h| h.id == l.id))
+            .map_or("the host application", |h| h.name.as_str());
+        return Some((
+            DecidedBy::HostOptOut,
+            format!("{name} has telemetry turned off, and this product follows it"),
+        ));
+    }
+
+    if spec.hosts.required
+        && let Some(verdict) = host_requirement(catalogue, &inputs.host, warnings)
+    {
+        return Some(verdict);
+    }
+
+    for condition in &spec.consent.runtime_conditions {
+        if !inputs.host.conditions.contains(&condition.id) {
+            return Some((
+                DecidedBy::RuntimeCondition {
+                    id: condition.id.clone(),
+                },
+                format!(
+                    "paused: telemetry is collected only while {}",
+                    condition.description
+                ),
+            ));
+        }
+    }
+
+    if let (Some(ci), CiPolicy::Off) = (ci, inputs.ci_policy) {
+        return Some((
+            DecidedBy::Ci,
+            format!("running on {ci}, where this product does not collect telemetry"),
+        ));
+    }
+    None
+}
+
+/// "Visual Studio 17.14 or later, or C# Dev Kit for Visual Studio Code (minimum version not yet
+/// announced)".
+fn supported_hosts(catalogue: &Catalogue) -> String {
+    let hosts: Vec<String> = catalogue
+        .spec()
+        .hosts
+        .supported
+        .iter()
+        .map(|h| match catalogue.host_requirement(&h.id) {
+            Some(HostRequirement::AtLeast(v)) => format!("{} {v} or later", h.name),
+            _ => format!("{} (minimum version not yet announced)", h.name),
+        })
+        .collect();
+    hosts.join(", or ")
+}
+
+fn host_requirement(
+    catalogue: &Catalogue,
+    host: &HostSignals,
+    warnings: &mut Vec<String>,
+) -> Option<Verdict> {
+    let by = DecidedBy::HostRequirement;
+    let Some(launch) = &host.launch else {
+        return Some((
+            by,
+            format!(
+                "not launched from a supported host (needs {})",
+                supported_hosts(catalogue)
+            ),
+        ));
+    };
+    let Some(spec) = catalogue
+        .spec()
+        .hosts
+        .supported
+        .iter()
+        .find(|h| h.id == launch.id)
+    else {
+        return Some((
+            by,
+            format!(
+                "launched from `{}`, which is not a supported host (needs {})",
+                launch.id,
+                supported_hosts(catalogue)
+            ),
+        ));
+    };
+    let requirement = catalogue.host_requirement(&spec.id)?;
+    let version = match VersionScheme::Dotted.parse(&launch.version) {
+        Ok(version) => version,
+        Err(error) => {
+            let message = format!(
+                "the version {} reported for {} cannot be read ({error}); telemetry is off to be safe",
+                quoted(std::ffi::OsStr::new(&launch.version)),
+                spec.name
+            );
+            warnings.push(message.clone());
+            return Some((by, message));
+        }
+    };
+    if requirement.is_met_by(&version) {
+        return None;
+    }
+    let reason = match requirement {
+        HostRequirement::AtLeast(minimum) => format!(
+            "launched from {} {version}, but telemetry needs {minimum} or later",
+            spec.name
+        ),
+        HostRequirement::NotYetAnnounced => format!(
+            "launched from {} {version}, but the first version of {} that carries telemetry has \
+             not been announced yet, so no version qualifies",
+            spec.name, spec.name
+        ),
+    };
+    Some((by, reason))
+}
+
+/// The mode when nothing turned telemetry off.
+fn positive(catalogue: &Catalogue, inputs: &Inputs) -> (Mode, DecidedBy, String) {
+    let spec = catalogue.spec();
+    if let ConfigState::Loaded { path, config } = &inputs.config {
+        match config.mode_for(&spec.product.id) {
+            Some(Mode::On) => {
+                return (
+                    Mode::On,
+                    DecidedBy::ConfigFile { path: path.clone() },
+                    format!(
+                        "the Candor configuration file {} sets mode \"on\"",
+                        path.display()
+                    ),
+                );
+            }
+            Some(Mode::Local) => {
+                return (
+                    Mode::Local,
+                    DecidedBy::ConfigFile { path: path.clone() },
+                    format!(
+                        "the Candor configuration file {} sets mode \"local\": data is kept on this \
+                         machine and never sent",
+                        path.display()
+                    ),
+                );
+            }
+            Some(Mode::Off) | None => {}
+        }
+    }
+    let how_to_stop = match spec.consent.variables.first() {
+        Some(rule) => match rule.meaning {
+            VariableMeaning::OptsOut => format!(" (set {}=1 to opt out)", rule.name),
+            VariableMeaning::Enables => format!(" (set {}=false to opt out)", rule.name),
+        },
+        None => format!(" (set {}=1 to opt out)", candor_schema::DO_NOT_TRACK),
+    };
+    match spec.consent.default {
+        candor_schema::DefaultMode::On => (
+            Mode::On,
+            DecidedBy::Default,
+            format!("on by default and nothing has opted out{how_to_stop}"),
+        ),
+        candor_schema::DefaultMode::Off => (
+            Mode::Off,
+            DecidedBy::Default,
+            "off by default; set mode = \"on\" for this product in the Candor configuration file to opt in"
+                .to_owned(),
+        ),
+    }
+}

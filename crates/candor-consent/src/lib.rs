@@ -1,0 +1,34 @@
+//! Candor's consent decision: may this product collect telemetry now, may it send it, and why.
+//!
+//! [`decide`] reads a product's catalogue (its opt-out variables, host requirements and runtime
+//! conditions) together with [`Inputs`] — the environment, the user's Candor configuration file,
+//! what the host reports, CI detection — and returns a [`Decision`] whose reason names the
+//! source that decided, in words a user understands. Anything Candor cannot read with certainty
+//! (an unknown value, a broken configuration file, an unparseable host version) decides "off"
+//! and says why: privacy fails closed.
+//!
+//! [`ConsentGate`] carries the decision while a host runs: the hot path reads it with one atomic
+//! load, and a revocation makes everything recorded under the old decision unsendable.
+//!
+//! Depends only on `candor-schema`. Knows nothing about collecting values, scrubbing or
+//! transport: it decides, others obey.
+
+#![warn(missing_docs)]
+
+mod ci;
+mod config;
+mod decision;
+mod environment;
+mod gate;
+mod notice;
+mod switch;
+
+pub use ci::{CiPolicy, detect_ci};
+pub use config::{
+    CONFIG_DIR_VARIABLE, ConfigError, ConfigState, ProductConfig, UserConfig, config_dir,
+};
+pub use decision::{DecidedBy, Decision, HostLaunch, HostSignals, Inputs, Mode, decide};
+pub use environment::Environment;
+pub use gate::{ConsentGate, Pending, Ticket, Transition};
+pub use notice::FirstRunNotice;
+pub use switch::{Switch, read_switch};
