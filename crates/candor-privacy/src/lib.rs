@@ -1,0 +1,31 @@
+//! Candor's privacy layer: everything that turns a value a host recorded into a value that may
+//! leave the machine.
+//!
+//! - [`hash`]: HMAC-SHA256 with a key and key id (the default pseudonymiser), and plain SHA-256
+//!   for a catalogue that promises exactly that.
+//! - [`mac`]: normalising MAC addresses and choosing, deterministically, the one to identify a
+//!   machine by; [`install_id`]: the better alternative, a random per-install id.
+//! - [`allow_list`]: known values pass, anything else becomes a fixed placeholder.
+//! - [`scrub`]: a single-pass scrubber for free text (e-mail and IP addresses, user names in
+//!   paths, credentials, tokens, keys, card numbers, PEM blocks, this machine's own names).
+//! - [`stack`]: .NET and Rust stack traces, filtered to allowed namespaces.
+//! - [`user_agent`]: a user agent coarsened to browser family, major version and OS family.
+//!
+//! Used by the collectors and the facade, and by `candor scrub` / `candor hash`. It depends on
+//! no other Candor crate and knows nothing about catalogues, consent or transport: no tokio, no
+//! HTTP. A leak is the worst bug Candor can have, so every function here is total: any input,
+//! including huge or invalid text, gives an output or a typed error, never a panic.
+
+#![warn(missing_docs)]
+
+pub mod allow_list;
+pub mod hash;
+pub mod install_id;
+pub mod mac;
+pub mod scrub;
+pub mod stack;
+pub mod user_agent;
+
+pub use allow_list::AllowList;
+pub use hash::{HashError, HashedValue, KeyedHasher, sha256_hex};
+pub use scrub::{MachineLiterals, Scrubber};

@@ -1,0 +1,305 @@
+//! Findings made of digits and separators: IPv4, IPv6 and MAC addresses, payment card numbers.
+//!
+//! One pass over the bytes. At the start of each run of digits, IPv4 and card numbers are tried;
+//! at each colon or hyphen between hex digits, IPv6 and MAC addresses. Version strings are not
+//! addresses: `1.8.4` has three parts, and a four-part `Version=8.0.0.0` or `Chrome/120.0.0.1`
+//! is preceded by a word that says it is a version.
+
+use super::{Finding, Span};
+
+/// Bytes at which the scan has work to do: digits (IPv4, cards) and the separators of IPv6 and
+/// MAC addresses. Everything else is skipped by a table lookup.
+const INTERESTING: [bool; 256] = {
+    let mut table = [false; 256];
+    let mut b = b'0';
+    while b <= b'9' {
+        table[b as usize] = true;
+        b += 1;
+    }
+    table[b':' as usize] = true;
+    table[b'-' as usize] = true;
+    table
+};
+
+pub(crate) fn find(text: &str, spans: &mut Vec<Span>) {
+    let bytes = text.as_bytes();
+    let mut i = 0;
+    // Ends of runs already examined, so a long run is looked at once, not at every separator.
+    let mut hex_run_done = 0;
+    while i < bytes.len() {
+        match bytes[i..].iter().position(|b| INTERESTING[usize::from(*b)]) {
+            Some(skip) => i += skip,
+            None => break,
+        }
+        let b = bytes[i];
+        if b.is_ascii_digit() {
+            if i == 0 || !continues_number(bytes[i - 1]) {
+                if let Some(end) = ipv4(bytes, i) {
+                    spans.push(Span {
+                        start: i,
+                        end,
+                        finding: Finding::Ip,
+                    });
+                    i = end;
+                    continue;
+                }
+                if let Some(end) = card(bytes, i) {
+                    spans.push(Span {
+                        start: i,
+                        end,
+                        finding: Finding::Card,
+                    });
+                    i = end;
+                    continue;
+                }
+            }
+            // The rest of this number cannot start anything new.
+            i += 1;
+            while i < bytes.len() && bytes[i].is_ascii_digit() {
+                i += 1;
+            }
+            continue;
+        }
+        if i >= hex_run_done && i > 0 && bytes[i - 1].is_ascii_hexdigit() {
+            let (start, end, examined) = hex_run(bytes, i, b);
+            hex_run_done = examined;
+            if let Some(finding) = classify_hex_run(&bytes[start..end]) {
+                spans.push(Span {
+                    start,
+                    end,
+                    finding,
+                });
+                // The run may end before `i` (`31::8223:` ends at the last digit); always move on.
+                i = end.max(i + 1);
+                continue;
+            }
+        }
+        i += 1;
+    }
+}
+
+fn continues_number(b: u8) -> bool {
+    b.is_ascii_alphanumeric() || b == b'.' || b == b'_'
+}
+
+/// Words after which a dotted number is a version, not an address (compared in lower case,
+/// ignoring one separator such as `=`, `:` or a space).
+const VERSION_WORDS: &[&str] = &[
+    "version",
+    "ver",
+    "v",
+    "build",
+    "release",
+    "runtime",
+    "sdk",
+    "framework",
+];
+
+fn preceded_by_version_word(bytes: &[u8], start: usize) -> bool {
+    let mut end = start;
+    if end > 0 && matches!(bytes[end - 1], b'=' | b':' | b' ' | b'/' | b'"') {
+        // `Chrome/120.0.0.1`: a product token's version.
+        if bytes[end - 1] == b'/' && end > 1 && bytes[end - 2].is_ascii_alphabetic() {
+            return true;
+        }
+        end -= 1;
+        if end > 0 && bytes[end - 1] == b'"' {
+            end -= 1;
+        }
+    }
+    let word_start = bytes[..end]
+        .iter()
+        .rposition(|b| !b.is_ascii_alphabetic())
+        .map_or(0, |p| p + 1);
+    let word = &bytes[word_start..end];
+    VERSION_WORDS
+        .iter()
+        .any(|w| word.eq_ignore_ascii_case(w.as_bytes()))
+}
+
+/// Four dot-separated numbers, each 0–255, not part of a longer dotted number or a version.
+fn ipv4(bytes: &[u8], start: usize) -> Option<usize> {
+    let mut at = start;
+    for part in 0..4 {
+        let mut value: u16 = 0;
+        let mut digits = 0;
+        while let Some(b) = bytes.get(at).filter(|b| b.is_ascii_digit()) {
+            digits += 1;
+            if digits > 3 {
+                return None;
+            }
+            value = value * 10 + u16::from(b - b'0');
+            at += 1;
+        }
+        if digits == 0 || value > 255 {
+            return None;
+        }
+        if part < 3 {
+            if bytes.get(at) != Some(&b'.') {
+                return None;
+            }
+            at += 1;
+        }
+    }
+    let longer = match bytes.get(at) {
+        Some(b'.') => bytes.get(at + 1).is_some_and(u8::is_ascii_digit),
+        Some(b) => b.is_ascii_alphanumeric() || *b == b'_',
+        None => false,
+    };
+    if longer || preceded_by_version_word(bytes, start) {
+        return None;
+    }
+    Some(at)
+}
+
+/// 13 to 19 digits, optionally grouped by single spaces or hyphens, starting with a card
+/// network's digit (2–6) and passing the Luhn check.
+fn card(bytes: &[u8], start: usize) -> Option<usize> {
+    if !(b'2'..=b'6').contains(&bytes[start]) {
+        return None;
+    }
+    let mut digits = [0u8; 20];
+    let mut count = 0;
+    let mut at = start;
+    let mut end = start;
+    while at < bytes.len() && count < digits.len() {
+        let b = bytes[at];
+        if b.is_ascii_digit() {
+            digits[count] = b - b'0';
+            count += 1;
+            at += 1;
+            end = at;
+        } else if (b == b' ' || b == b'-')
+            && at > start
+            && bytes.get(at + 1).is_some_and(u8::is_ascii_digit)
+        {
+            at += 1;
+        } else {
+            break;
+        }
+    }
+    let followed_by_word = bytes.get(end).is_some_and(|b| {
+        b.is_ascii_alphanumeric()
+            || *b == b'.' && bytes.get(end + 1).is_some_and(u8::is_ascii_digit)
+    });
+    if !(13..=19).contains(&count) || followed_by_word || !luhn(&digits[..count]) {
+        return None;
+    }
+    Some(end)
+}
+
+fn luhn(digits: &[u8]) -> bool {
+    let sum: u32 = digits
+        .iter()
+        .rev()
+        .enumerate()
+        .map(|(i, d)| {
+            let d = u32::from(*d);
+            if i % 2 == 1 {
+                let doubled = d * 2;
+                if doubled > 9 { doubled - 9 } else { doubled }
+            } else {
+                d
+            }
+        })
+        .sum();
+    sum.is_multiple_of(10)
+}
+
+/// The maximal run around `at` of letters and digits with `:` and `.` (an IPv6 address) or with
+/// `-` (a hyphenated MAC address), as `separator` says: its start, its end without trailing
+/// punctuation, and the end of everything examined.
+fn hex_run(bytes: &[u8], at: usize, separator: u8) -> (usize, usize, usize) {
+    let member = |b: u8| {
+        b.is_ascii_alphanumeric()
+            || if separator == b'-' {
+                b == b'-'
+            } else {
+                b == b':' || b == b'.'
+            }
+    };
+    let start = bytes[..at]
+        .iter()
+        .rposition(|b| !member(*b))
+        .map_or(0, |p| p + 1);
+    let examined = bytes[at..]
+        .iter()
+        .position(|b| !member(*b))
+        .map_or(bytes.len(), |n| at + n);
+    // A sentence may end right after an address: `at fe80::1.`
+    let mut end = examined;
+    while end > start
+        && matches!(bytes[end - 1], b'.' | b'-' | b':')
+        && !bytes[..end].ends_with(b"::")
+    {
+        end -= 1;
+    }
+    (start, end, examined)
+}
+
+fn classify_hex_run(run: &[u8]) -> Option<Finding> {
+    if is_mac(run) {
+        return Some(Finding::Mac);
+    }
+    if is_ipv6(run) {
+        return Some(Finding::Ip);
+    }
+    None
+}
+
+/// Six pairs of hex digits separated by one kind of separator.
+fn is_mac(run: &[u8]) -> bool {
+    if run.len() != 17 {
+        return false;
+    }
+    let separator = run[2];
+    if separator != b':' && separator != b'-' {
+        return false;
+    }
+    run.chunks(3).all(|chunk| {
+        chunk[0].is_ascii_hexdigit()
+            && chunk[1].is_ascii_hexdigit()
+            && (chunk.len() == 2 || chunk[2] == separator)
+    })
+}
+
+/// An IPv6 address: up to eight groups of 1–4 hex digits, at most one `::`, optionally ending
+/// in a dotted IPv4 address. Clock times (`12:30:45`) and paths (`std::fmt`) are not: they have
+/// fewer groups without `::`, or letters beyond `f`.
+fn is_ipv6(run: &[u8]) -> bool {
+    let Ok(text) = std::str::from_utf8(run) else {
+        return false;
+    };
+    if text.contains(":::") || text.matches("::").count() > 1 || text.contains('-') {
+        return false;
+    }
+    let (head, tail) = match text.split_once("::") {
+        Some((head, tail)) => (head, Some(tail)),
+        None => (text, None),
+    };
+    let mut groups = 0;
+    let parts = head
+        .split(':')
+        .chain(tail.into_iter().flat_map(|t| t.split(':')));
+    let all_parts: Vec<&str> = parts.filter(|p| !p.is_empty()).collect();
+    for (i, part) in all_parts.iter().enumerate() {
+        if part.contains('.') {
+            // Only the last group may be an embedded IPv4 address.
+            if i + 1 != all_parts.len() || ipv4(part.as_bytes(), 0) != Some(part.len()) {
+                return false;
+            }
+            groups += 2;
+        } else if part.len() <= 4 && part.bytes().all(|b| b.is_ascii_hexdigit()) {
+            groups += 1;
+        } else {
+            return false;
+        }
+    }
+    let compressed = tail.is_some();
+    if compressed {
+        // `::1` and `::` are loopback and unspecified: not personal, and left alone.
+        (2..=7).contains(&groups)
+    } else {
+        groups == 8
+    }
+}

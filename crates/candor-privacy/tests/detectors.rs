@@ -1,0 +1,319 @@
+//! Each detector, with text it must change and text it must leave alone.
+
+use candor_privacy::scrub::TRUNCATION_MARKER;
+use candor_privacy::{MachineLiterals, Scrubber};
+
+fn scrub(text: &str) -> String {
+    Scrubber::default().scrub(text)
+}
+
+fn assert_scrubs(cases: &[(&str, &str)]) {
+    let scrubber = Scrubber::default();
+    for (input, expected) in cases {
+        assert_eq!(scrubber.scrub(input), *expected, "input: {input:?}");
+    }
+}
+
+fn assert_unchanged(cases: &[&str]) {
+    let scrubber = Scrubber::default();
+    for input in cases {
+        assert_eq!(
+            scrubber.scrub(input),
+            *input,
+            "should be left alone: {input:?}"
+        );
+    }
+}
+
+#[test]
+fn email_addresses() {
+    assert_scrubs(&[
+        (
+            "contact jane.doe+tag@example.co.uk now",
+            "contact [email] now",
+        ),
+        ("<j_doe@mail.example.com>", "<[email]>"),
+        ("mailto:someone@example.org.", "mailto:[email]."),
+        ("ssh jdoe@buildbox failed", "ssh [user]@[host] failed"),
+    ]);
+    assert_unchanged(&[
+        "npm i @scope/pkg",
+        "use @Override here",
+        "weight @ 5kg",
+        "pkg@1.2.3",
+        "a@b",
+    ]);
+}
+
+#[test]
+fn ipv4_addresses_but_not_versions() {
+    assert_scrubs(&[
+        (
+            "connect to 192.168.1.20:8080 failed",
+            "connect to [ip]:8080 failed",
+        ),
+        ("from 10.0.0.1, via 8.8.8.8.", "from [ip], via [ip]."),
+        ("addr=203.0.113.7", "addr=[ip]"),
+    ]);
+    assert_unchanged(&[
+        "agent 1.8.4 loaded",
+        "runtime 8.0.11",
+        "System.Runtime, Version=8.0.0.0, Culture=neutral",
+        "Chrome/120.0.0.1 Safari",
+        "version 4.0.0.0",
+        "v1.2.3.4",
+        "1.2.3.4.5",
+        "999.1.1.1",
+        "took 12.5 ms",
+    ]);
+}
+
+#[test]
+fn ipv6_and_mac_addresses() {
+    assert_scrubs(&[
+        (
+            "peer 2001:db8:85a3::8a2e:370:7334 closed",
+            "peer [ip] closed",
+        ),
+        ("link fe80::1ff:fe23:4567:890a%eth0", "link [ip]%eth0"),
+        (
+            "full 2001:0db8:0000:0000:0000:ff00:0042:8329.",
+            "full [ip].",
+        ),
+        ("mapped ::ffff:192.0.2.128 ok", "mapped [ip] ok"),
+        ("nic 3C:52:82:1A:2B:3C up", "nic [mac] up"),
+        ("nic 3c-52-82-1a-2b-3c up", "nic [mac] up"),
+    ]);
+    assert_unchanged(&[
+        "at 12:30:45 UTC",
+        "std::fmt::Display",
+        "Contrast::Agent",
+        "ratio 16:9",
+        "loopback ::1 is fine",
+        "2024-01-01T12:30:45.123Z",
+        "a-b-c-d-e-f",
+    ]);
+}
+
+#[test]
+fn user_names_inside_paths() {
+    assert_scrubs(&[
+        (
+            r"C:\Users\jdoe\AppData\x.txt",
+            r"C:\Users\[user]\AppData\x.txt",
+        ),
+        (
+            r#"{"path":"C:\\Users\\jdoe\\x"}"#,
+            r#"{"path":"C:\\Users\\[user]\\x"}"#,
+        ),
+        ("/home/jdoe/.config/app", "/home/[user]/.config/app"),
+        ("/Users/Jane Doe/Library", "/Users/[user] Doe/Library"),
+        ("/mnt/c/Users/jdoe/src", "/mnt/c/Users/[user]/src"),
+        (
+            r"open \\fileserver\jdoe$\notes.txt",
+            r"open \\[host]\[share]\notes.txt",
+        ),
+    ]);
+    assert_unchanged(&[
+        r"C:\Users\Public\Desktop",
+        "/home/",
+        "C:\\Program Files\\App",
+        "a \\ b",
+    ]);
+}
+
+#[test]
+fn urls_with_credentials_and_secret_parameters() {
+    assert_scrubs(&[
+        (
+            "https://admin:hunter2@db.example.com/x",
+            "https://[credentials]@db.example.com/x",
+        ),
+        (
+            "GET https://api.example.com/v1?page=2&access_token=abc123&sig=zzz#top",
+            "GET https://api.example.com/v1?page=2&access_token=[secret]&sig=[secret]#top",
+        ),
+        (
+            "https://x.blob.core.windows.net/c?sv=2020&sig=AbC%2Fd",
+            "https://x.blob.core.windows.net/c?sv=2020&sig=[secret]",
+        ),
+    ]);
+    assert_unchanged(&[
+        "see https://example.com/docs?page=2&lang=en",
+        "scheme://",
+        "a://b",
+    ]);
+}
+
+#[test]
+fn bearer_tokens_and_jwts() {
+    let jwt = "eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxMjM0NTY3ODkwIn0.dozjgNryP4J3jVmNHl0w5N_XgL0n3I9PlFUP0THsR8U";
+    assert_scrubs(&[
+        (
+            "Authorization: Bearer abcdef0123456789",
+            "Authorization: Bearer [secret]",
+        ),
+        ("header bearer abcdef0123456789xyz", "header bearer [token]"),
+        (&format!("token {jwt} expired"), "token [jwt] expired"),
+    ]);
+    assert_unchanged(&[
+        "the bearer of bad news",
+        "Bearer short",
+        "eyJ is not enough",
+    ]);
+}
+
+#[test]
+fn well_known_key_formats() {
+    assert_scrubs(&[
+        ("aws AKIAIOSFODNN7EXAMPLE used", "aws [api-key] used"),
+        (
+            "gh ghp_abcdefghijklmnopqrstuvwxyz0123456789 pushed",
+            "gh [api-key] pushed",
+        ),
+        (
+            "pat github_pat_11ABCDEFG0123456789_abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123 ok",
+            "pat [api-key] ok",
+        ),
+        (
+            "slack xoxb-123456789012-abcdefghijkl posted",
+            "slack [api-key] posted",
+        ),
+        (
+            "key AIzaSyD-abcdefghijklmnopqrstuvwxyz012345 set",
+            "key [api-key] set",
+        ),
+        (
+            "DefaultEndpointsProtocol=https;AccountName=acct;AccountKey=bXlzZWNyZXRrZXk=;EndpointSuffix=core.windows.net",
+            "DefaultEndpointsProtocol=https;AccountName=acct;AccountKey=[secret];EndpointSuffix=core.windows.net",
+        ),
+        (
+            "Endpoint=sb://ns.servicebus.windows.net/;SharedAccessKeyName=root;SharedAccessKey=abc123=",
+            "Endpoint=sb://ns.servicebus.windows.net/;SharedAccessKeyName=root;SharedAccessKey=[secret]",
+        ),
+    ]);
+    assert_unchanged(&[
+        "Asia and AKIA are words",
+        "ghp_short",
+        "AKIAIOSFODNN7EXAMPLEX",
+    ]);
+}
+
+#[test]
+fn key_value_secrets_in_connection_strings_and_command_lines() {
+    assert_scrubs(&[
+        (
+            "Server=db;User ID=jdoe;Password=p@ss w0rd;",
+            "Server=db;User ID=[user];Password=[secret] w0rd;",
+        ),
+        (
+            "Server=db;Uid=jdoe;Pwd='p@ss w0rd';",
+            "Server=db;Uid=[user];Pwd='[secret]';",
+        ),
+        (
+            r#"{"client_secret": "s3cr3t", "name": "x"}"#,
+            r#"{"client_secret": "[secret]", "name": "x"}"#,
+        ),
+        (
+            "mytool --password hunter2 --verbose",
+            "mytool --password [secret] --verbose",
+        ),
+        ("mytool --api-key=abc123", "mytool --api-key=[secret]"),
+        ("export DB_PASSWORD=hunter2", "export DB_PASSWORD=[secret]"),
+        ("token: abc.def", "token: [secret]"),
+    ]);
+    assert_unchanged(&[
+        "the password is wrong",
+        "token count 5",
+        "Password=;",
+        "guid=1234",
+        "no user logged in",
+        "--password-file",
+    ]);
+}
+
+#[test]
+fn payment_cards_are_luhn_checked() {
+    assert_scrubs(&[
+        ("card 4111 1111 1111 1111 declined", "card [card] declined"),
+        ("card 4111-1111-1111-1111", "card [card]"),
+        ("pan=5500000000000004", "pan=[card]"),
+    ]);
+    assert_unchanged(&[
+        "order 4111111111111112 shipped",
+        "epoch 1700000000000 ms",
+        "id 12345678901234",
+    ]);
+}
+
+#[test]
+fn pem_blocks() {
+    let pem = "-----BEGIN RSA PRIVATE KEY-----\nMIIEowIBAAKCAQEA\n-----END RSA PRIVATE KEY-----";
+    assert_eq!(scrub(&format!("key:\n{pem}\nend")), "key:\n[pem]\nend");
+    assert_eq!(scrub("-----BEGIN CERTIFICATE-----\nMIIB cut off"), "[pem]");
+}
+
+#[test]
+fn machine_literals() {
+    let scrubber = Scrubber::new(&MachineLiterals {
+        user_name: Some("jdoe".into()),
+        home_dir: Some("/srv/people/jdoe".into()),
+        host_name: Some("jdoe-laptop".into()),
+    });
+    assert_eq!(
+        scrubber.scrub("user JDoe on jdoe-laptop wrote /srv/people/jdoe/notes (jdoe)"),
+        "user [user] on [host] wrote [home]/notes ([user])"
+    );
+    assert_eq!(
+        scrubber.scrub("jdoes and xjdoe stay"),
+        "jdoes and xjdoe stay"
+    );
+    let generic = Scrubber::new(&MachineLiterals {
+        user_name: Some("root".into()),
+        home_dir: Some("/".into()),
+        host_name: Some("ab".into()),
+    });
+    assert_eq!(generic.scrub("root cause on ab"), "root cause on ab");
+}
+
+#[test]
+fn control_characters_and_bidi_overrides_are_removed() {
+    assert_eq!(scrub("a\u{1b}[31mred\u{7}\r\n\tb"), "a[31mred\n\tb");
+    assert_eq!(scrub("admin\u{202e}txt.exe"), "admintxt.exe");
+}
+
+#[test]
+fn length_limits_cut_with_a_marker() {
+    let scrubber = Scrubber::default();
+    let out = scrubber.scrub_limited(&"word ".repeat(100), 40);
+    assert!(out.len() <= 40, "{}", out.len());
+    assert!(out.ends_with(TRUNCATION_MARKER));
+    assert_eq!(scrubber.scrub_limited("short", 40), "short");
+    // Multi-byte characters are never split.
+    let out = scrubber.scrub_limited(&"é".repeat(100), 31);
+    assert!(out.len() <= 31);
+    // A secret straddling the limit is replaced before the cut, never half shown.
+    let text = format!("{} password=hunter2hunter2hunter2", "x ".repeat(10));
+    let out = scrubber.scrub_limited(&text, 40);
+    assert!(!out.contains("hunter"), "{out}");
+}
+
+#[test]
+fn invalid_utf8_is_replaced_not_a_panic() {
+    let out = Scrubber::default().scrub_bytes(b"mail jdoe@example.com \xff\xfe end", 1000);
+    assert_eq!(out, "mail [email] \u{fffd}\u{fffd} end");
+}
+
+#[test]
+fn findings_name_what_was_found() {
+    let findings = Scrubber::default().findings("mail a@example.com from 10.1.2.3");
+    let kinds: Vec<_> = findings.iter().map(|(f, _)| f.token()).collect();
+    assert_eq!(kinds, vec!["[email]", "[ip]"]);
+}
+
+#[test]
+fn a_trailing_separator_after_an_address_terminates() {
+    // Found by the property tests: the scanner used to find this address forever.
+    assert_eq!(scrub("@31::8223:"), "@[ip]:");
+    assert_eq!(scrub("peer 2001:db8::1:"), "peer [ip]:");
+}

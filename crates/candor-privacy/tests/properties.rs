@@ -1,0 +1,107 @@
+//! Properties that hold for any input: no panic, the length limit holds, scrubbing scrubbed
+//! text changes nothing (so no detected secret survives a second pass), and planted personal
+//! values never survive.
+
+use candor_privacy::stack::StackFilter;
+use candor_privacy::{MachineLiterals, Scrubber};
+use proptest::prelude::*;
+
+fn scrubber() -> Scrubber {
+    Scrubber::new(&MachineLiterals {
+        user_name: Some("canaryuser".into()),
+        home_dir: Some("/home/canaryuser".into()),
+        host_name: Some("canary-host".into()),
+    })
+}
+
+/// Text that looks like logs: words, numbers, punctuation that detectors care about.
+fn log_like() -> impl Strategy<Value = String> {
+    let piece = prop_oneof![
+        "[a-zA-Z]{1,10}",
+        "[0-9]{1,5}",
+        Just(" ".to_owned()),
+        Just("@".to_owned()),
+        Just(".".to_owned()),
+        Just(":".to_owned()),
+        Just("::".to_owned()),
+        Just("=".to_owned()),
+        Just("-".to_owned()),
+        Just("/".to_owned()),
+        Just("\\".to_owned()),
+        Just("://".to_owned()),
+        Just("?".to_owned()),
+        Just("&".to_owned()),
+        Just("\"".to_owned()),
+        Just("password".to_owned()),
+        Just("token".to_owned()),
+        Just("Bearer ".to_owned()),
+        Just("/home/".to_owned()),
+        Just("\\Users\\".to_owned()),
+        Just("-----BEGIN ".to_owned()),
+        Just("eyJ".to_owned()),
+        Just("AKIA".to_owned()),
+        Just("é".to_owned()),
+        Just("\n".to_owned()),
+    ];
+    prop::collection::vec(piece, 0..60).prop_map(|pieces| pieces.concat())
+}
+
+/// Personal values, each with a fragment that must not appear in the output.
+fn secret() -> impl Strategy<Value = (String, String)> {
+    prop_oneof![
+        "[a-z]{3,8}\\.[a-z]{3,8}@[a-z]{3,8}\\.(com|org|net)".prop_map(|e| (e.clone(), e)),
+        (1u8..=223, 0u8..=255, 0u8..=255, 1u8..=254).prop_map(|(a, b, c, d)| {
+            let ip = format!("{a}.{b}.{c}.{d}");
+            (format!("from {ip} ok"), ip)
+        }),
+        "[a-z]{4,10}".prop_map(|u| (format!("/home/{u}/file"), format!("/{u}/"))),
+        "[a-zA-Z0-9]{8,16}".prop_map(|p| (format!("Password={p};"), format!("={p}"))),
+        "[a-zA-Z0-9]{16,24}".prop_map(|t| (format!("Authorization: Bearer {t}"), t)),
+        Just(("canaryuser wrote".to_owned(), "canaryuser".to_owned())),
+        Just(("on canary-host".to_owned(), "canary-host".to_owned())),
+    ]
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(512))]
+
+    #[test]
+    fn arbitrary_text_never_panics_and_respects_the_limit(text in any::<String>(), limit in 0usize..300) {
+        let out = scrubber().scrub_limited(&text, limit);
+        prop_assert!(out.len() <= limit.max(text.len().min(limit)));
+    }
+
+    #[test]
+    fn arbitrary_bytes_never_panic(bytes in prop::collection::vec(any::<u8>(), 0..400)) {
+        let out = scrubber().scrub_bytes(&bytes, 200);
+        prop_assert!(out.len() <= 200);
+    }
+
+    #[test]
+    fn scrubbing_is_idempotent(text in log_like()) {
+        let s = scrubber();
+        let once = s.scrub(&text);
+        let twice = s.scrub(&once);
+        prop_assert_eq!(&once, &twice, "input {:?}", text);
+    }
+
+    #[test]
+    fn scrubbing_is_idempotent_on_arbitrary_text(text in any::<String>()) {
+        let s = scrubber();
+        let once = s.scrub(&text);
+        prop_assert_eq!(s.scrub(&once), once);
+    }
+
+    #[test]
+    fn planted_secrets_never_survive(before in log_like(), (planted, fragment) in secret(), after in log_like()) {
+        let text = format!("{before} {planted} {after}");
+        let out = scrubber().scrub(&text);
+        prop_assert!(!out.contains(&fragment), "{:?} survived in {:?}", fragment, out);
+    }
+
+    #[test]
+    fn stack_filtering_never_panics(text in any::<String>(), allowed in prop::collection::vec("[A-Za-z]{0,6}", 0..3)) {
+        let filtered = StackFilter::new(allowed).filter(&text);
+        prop_assert!(filtered.kept + filtered.dropped <= text.lines().count());
+    }
+}
