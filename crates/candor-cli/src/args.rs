@@ -26,6 +26,46 @@ pub(crate) enum Command {
     Docs(DocsArgs),
     /// Show whether a product may collect and send telemetry on this machine now, and why.
     Status(StatusArgs),
+    /// Read text on stdin and write it scrubbed to stdout; stack traces are filtered to the
+    /// allowed namespaces (none, unless given).
+    Scrub(ScrubArgs),
+    /// Print a value's hash as Candor would send it.
+    Hash(HashArgs),
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct ScrubArgs {
+    /// Keep stack frames of the namespaces this product's catalogue allows for its exceptions.
+    #[arg(long, value_name = "PRODUCT")]
+    pub(crate) product: Option<String>,
+
+    /// Keep stack frames of this namespace (repeatable; added to the product's).
+    #[arg(long = "allow-namespace", value_name = "NAMESPACE")]
+    pub(crate) allow_namespaces: Vec<String>,
+
+    /// Cut the output to this many bytes.
+    #[arg(long, value_name = "BYTES")]
+    pub(crate) max_len: Option<usize>,
+}
+
+#[derive(Debug, Args)]
+#[command(group = clap::ArgGroup::new("algorithm").required(true).args(["sha256", "key_file"]))]
+pub(crate) struct HashArgs {
+    /// Plain, unkeyed SHA-256 (only for catalogues that promise it; reversible for small
+    /// value spaces such as MAC addresses).
+    #[arg(long)]
+    pub(crate) sha256: bool,
+
+    /// HMAC-SHA256 with the key in this file (at least 16 bytes; a trailing newline is ignored).
+    #[arg(long, value_name = "FILE")]
+    pub(crate) key_file: Option<PathBuf>,
+
+    /// The value is a MAC address: normalise it first, as Candor does before hashing.
+    #[arg(long)]
+    pub(crate) mac: bool,
+
+    /// The value to hash.
+    pub(crate) value: String,
 }
 
 #[derive(Debug, Args)]

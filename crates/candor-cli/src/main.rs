@@ -9,6 +9,7 @@
 mod args;
 mod catalogue_cmd;
 mod docs_cmd;
+mod privacy_cmd;
 mod source;
 mod status_cmd;
 mod table;
@@ -33,6 +34,8 @@ fn main() -> ExitCode {
         }
         args::Command::Docs(cmd) => docs_cmd::run(cli.catalogue.as_deref(), cmd, &mut stdout),
         args::Command::Status(cmd) => status_cmd::run(cli.catalogue.as_deref(), cmd, &mut stdout),
+        args::Command::Scrub(cmd) => privacy_cmd::scrub(cli.catalogue.as_deref(), cmd, &mut stdout),
+        args::Command::Hash(cmd) => privacy_cmd::hash(cmd, &mut stdout),
     };
     match outcome.and_then(|()| stdout.flush().map_err(Into::into)) {
         Ok(()) => ExitCode::SUCCESS,

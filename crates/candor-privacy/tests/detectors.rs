@@ -317,3 +317,15 @@ fn a_trailing_separator_after_an_address_terminates() {
     assert_eq!(scrub("@31::8223:"), "@[ip]:");
     assert_eq!(scrub("peer 2001:db8::1:"), "peer [ip]:");
 }
+
+#[test]
+fn a_cascade_found_by_the_fuzzer_ends_at_a_fixpoint() {
+    // Replacing one finding exposed the next, one per pass; the result must still be stable.
+    let input = b"@@IpI+::7:4-@.ml::7:4-@\x01.ml::7:4-@.ml::7:4-@\x01.ml::7:4-@.@@@@";
+    let scrubber = Scrubber::default();
+    let once = scrubber.scrub_bytes(input, usize::MAX);
+    assert_eq!(scrubber.scrub(&once), once);
+    let crash = include_bytes!("data/fuzz-cascade.bin");
+    let once = scrubber.scrub_bytes(&crash[1..], usize::MAX);
+    assert_eq!(scrubber.scrub(&once), once);
+}

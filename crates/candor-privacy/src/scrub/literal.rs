@@ -207,9 +207,10 @@ fn run(bytes: &[u8], from: usize, class: impl Fn(u8) -> bool) -> usize {
 /// scanning on past the token would swallow text the first pass kept.
 fn starts_with_token(bytes: &[u8], at: usize) -> bool {
     bytes.get(at) == Some(&b'[')
-        && super::ALL_FINDINGS
-            .iter()
-            .any(|f| bytes[at..].starts_with(f.token().as_bytes()))
+        && (bytes[at..].starts_with(super::REDACTED.as_bytes())
+            || super::ALL_FINDINGS
+                .iter()
+                .any(|f| bytes[at..].starts_with(f.token().as_bytes())))
 }
 
 fn push(spans: &mut Vec<Span>, start: usize, end: usize, finding: Finding) {

@@ -92,9 +92,12 @@ pub struct MachineLiterals {
     pub host_name: Option<String>,
 }
 
-/// Passes after which scrubbing stops even if a further pass would still replace something; in
-/// practice the second pass finds nothing.
-const MAX_PASSES: usize = 8;
+/// Passes after which a line that still changes is replaced whole by [`REDACTED`]; in practice
+/// the second pass finds nothing, and only crafted input cascades further.
+const MAX_PASSES: usize = 16;
+
+/// Replaces a line that could not be scrubbed to a fixpoint.
+pub const REDACTED: &str = "[redacted]";
 
 /// Machine literals longer than this are not names; they are ignored rather than matched.
 const MAX_LITERAL_BYTES: usize = 256;
@@ -239,8 +242,13 @@ impl Scrubber {
     /// token, so this ends; clean text costs a single pass.
     fn scrub_to_fixpoint(&self, text: &str, passes_left: usize) -> String {
         let spans = self.find(text);
-        if spans.is_empty() || passes_left == 0 {
+        if spans.is_empty() {
             return text.to_owned();
+        }
+        if passes_left == 0 {
+            // Still changing after every pass allowed: what is left cannot be shown to be clean,
+            // so none of it is kept.
+            return REDACTED.to_owned();
         }
         let (replaced, tokens) = apply_recording(text, &spans);
         let mut out = String::with_capacity(replaced.len());
@@ -296,8 +304,8 @@ fn is_already_scrubbed(text: &str) -> bool {
     if !text.contains('[') {
         return false;
     }
-    let mut rest = text.to_owned();
-    let mut any = false;
+    let mut rest = text.replace(REDACTED, "");
+    let mut any = rest.len() != text.len();
     for finding in ALL_FINDINGS {
         if rest.contains(finding.token()) {
             any = true;
