@@ -182,14 +182,10 @@ pub fn decide(catalogue: &Catalogue, inputs: &Inputs) -> Decision {
 type Verdict = (DecidedBy, String);
 
 fn quoted(value: &std::ffi::OsStr) -> String {
-    let text = value.to_string_lossy();
-    let trimmed = text.trim();
-    let shown: String = trimmed
-        .chars()
-        .take(40)
-        .flat_map(char::escape_debug)
-        .collect();
-    format!("\"{shown}\"")
+    format!(
+        "\"{}\"",
+        crate::switch::shown(value.to_string_lossy().trim())
+    )
 }
 
 /// The first source that turns telemetry off, if any.

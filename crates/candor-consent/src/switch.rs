@@ -39,7 +39,7 @@ pub fn read_switch(raw: Option<&OsStr>) -> Switch {
 }
 
 /// A value made safe to print in one line: escaped, and cut to a readable length.
-fn shown(value: &str) -> String {
+pub(crate) fn shown(value: &str) -> String {
     let escaped: String = value.chars().flat_map(char::escape_debug).collect();
     if escaped.chars().count() > SHOWN_VALUE_MAX {
         let cut: String = escaped.chars().take(SHOWN_VALUE_MAX).collect();

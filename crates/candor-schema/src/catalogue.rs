@@ -6,7 +6,7 @@ use crate::error::{CatalogueError, QueryError};
 use crate::gate::Bound;
 use crate::load::{self, Format};
 use crate::model::*;
-use crate::version::{Version, VersionScheme};
+use crate::version::Version;
 
 /// A catalogue that has passed every rule of the format, with its version gates parsed.
 ///
@@ -18,6 +18,8 @@ pub struct Catalogue {
     spec: CatalogueSpec,
     /// Per data point, in declaration order: (runtime line index, parsed bound).
     gates: Vec<Vec<(usize, Bound)>>,
+    /// Per supported host, in declaration order: its parsed minimum.
+    hosts: Vec<HostRequirement>,
 }
 
 /// A supported host and its minimum version, parsed.
@@ -88,8 +90,8 @@ impl Catalogue {
 
     /// Validates a catalogue built in code.
     pub fn from_spec(spec: CatalogueSpec, source_name: &str) -> Result<Self, CatalogueError> {
-        let gates = load::validate(&spec, source_name)?;
-        Ok(Self { spec, gates })
+        let load::Parsed { gates, hosts } = load::validate(&spec, source_name)?;
+        Ok(Self { spec, gates, hosts })
     }
 
     /// Everything the catalogue declares.
@@ -228,16 +230,13 @@ impl Catalogue {
 
     /// The minimum version of a supported host; `None` when the catalogue does not list it.
     pub fn host_requirement(&self, host: &str) -> Option<HostRequirement> {
-        let spec = self.spec.hosts.supported.iter().find(|h| h.id == host)?;
-        Some(match &spec.minimum {
-            // Validated at load time, so parsing again cannot fail; a failure would mean "not
-            // met", which is the safe reading.
-            HostMinimum::AtLeast(text) => match Version::parse(text, VersionScheme::Dotted) {
-                Ok(v) => HostRequirement::AtLeast(v),
-                Err(_) => HostRequirement::NotYetAnnounced,
-            },
-            HostMinimum::NotYetAnnounced => HostRequirement::NotYetAnnounced,
-        })
+        let index = self
+            .spec
+            .hosts
+            .supported
+            .iter()
+            .position(|h| h.id == host)?;
+        self.hosts.get(index).cloned()
     }
 }
 

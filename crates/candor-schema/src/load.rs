@@ -182,12 +182,16 @@ fn snake_id(b: u8) -> bool {
 const KEBAB: &str = "use lower-case letters, digits and hyphens, starting with a letter";
 const SNAKE: &str = "use lower-case letters, digits and underscores, starting with a letter";
 
-/// Checks every rule serde cannot express; returns, for each data point in order, its gates
-/// parsed as (runtime line index, bound).
-pub(crate) fn validate(
-    spec: &CatalogueSpec,
-    source_name: &str,
-) -> Checked<Vec<Vec<(usize, crate::Bound)>>> {
+/// What validation parsed, kept so that nothing is parsed twice.
+pub(crate) struct Parsed {
+    /// For each data point in order, its gates as (runtime line index, bound).
+    pub(crate) gates: Vec<Vec<(usize, crate::Bound)>>,
+    /// For each supported host in order, its minimum version.
+    pub(crate) hosts: Vec<crate::HostRequirement>,
+}
+
+/// Checks every rule serde cannot express, and returns what it parsed.
+pub(crate) fn validate(spec: &CatalogueSpec, source_name: &str) -> Checked<Parsed> {
     let c = Checker { source_name };
     if spec.format != FORMAT_VERSION {
         return c.rule(
@@ -201,7 +205,7 @@ pub(crate) fn validate(
     c.non_empty("revision", &spec.revision)?;
     check_product(&c, &spec.product)?;
     check_lines(&c, &spec.runtime_lines)?;
-    check_hosts(&c, &spec.hosts)?;
+    let hosts = check_hosts(&c, &spec.hosts)?;
     check_consent(&c, &spec.consent)?;
     c.non_empty("disclosure.statement", &spec.disclosure.statement)?;
     c.non_empty("disclosure.scope", &spec.disclosure.scope)?;
@@ -225,11 +229,13 @@ pub(crate) fn validate(
         |i| format!("data_points[{i}]({}).id", spec.data_points[i].id),
         spec.data_points.iter().map(|p| p.id.as_str()),
     )?;
-    spec.data_points
+    let gates = spec
+        .data_points
         .iter()
         .enumerate()
         .map(|(i, point)| check_point(&c, &spec.runtime_lines, i, point))
-        .collect()
+        .collect::<Checked<_>>()?;
+    Ok(Parsed { gates, hosts })
 }
 
 fn check_product(c: &Checker<'_>, product: &ProductSpec) -> Checked<()> {
@@ -257,29 +263,32 @@ fn check_lines(c: &Checker<'_>, lines: &[RuntimeLineSpec]) -> Checked<()> {
     )
 }
 
-fn check_hosts(c: &Checker<'_>, hosts: &HostPolicy) -> Checked<()> {
+fn check_hosts(c: &Checker<'_>, hosts: &HostPolicy) -> Checked<Vec<crate::HostRequirement>> {
     if hosts.required && hosts.supported.is_empty() {
         return c.rule(
             "hosts.supported",
             "hosts are required but none is listed: nothing could ever be collected",
         );
     }
+    let mut requirements = Vec::with_capacity(hosts.supported.len());
     for (i, host) in hosts.supported.iter().enumerate() {
         let path = format!("hosts.supported[{i}]");
         c.identifier(&format!("{path}.id"), &host.id, kebab_id, KEBAB)?;
         c.non_empty(format!("{path}({}).name", host.id), &host.name)?;
-        if let HostMinimum::AtLeast(text) = &host.minimum {
-            c.version(
+        requirements.push(match &host.minimum {
+            HostMinimum::AtLeast(text) => crate::HostRequirement::AtLeast(c.version(
                 &format!("{path}({}).minimum.at_least", host.id),
                 text,
                 VersionScheme::Dotted,
-            )?;
-        }
+            )?),
+            HostMinimum::NotYetAnnounced => crate::HostRequirement::NotYetAnnounced,
+        });
     }
     c.unique(
         |i| format!("hosts.supported[{i}].id"),
         hosts.supported.iter().map(|h| h.id.as_str()),
-    )
+    )?;
+    Ok(requirements)
 }
 
 fn check_consent(c: &Checker<'_>, consent: &ConsentSpec) -> Checked<()> {

@@ -21,11 +21,7 @@ pub(super) fn prepare(text: &str, max_len: usize) -> (Cow<'_, str>, bool) {
     let mut scanned = text;
     if scanned.len() > budget {
         cut = true;
-        let mut end = budget;
-        while !scanned.is_char_boundary(end) {
-            end -= 1;
-        }
-        let head = &scanned[..end];
+        let head = &scanned[..floor_char_boundary(scanned, budget)];
         let end = head.rfind(char::is_whitespace).unwrap_or(0);
         scanned = &head[..end];
     }
@@ -53,18 +49,22 @@ pub(super) fn finish(mut text: String, max_len: usize, already_cut: bool) -> Str
         return text;
     }
     if max_len < TRUNCATION_MARKER.len() {
-        let mut end = max_len.min(text.len());
-        while !text.is_char_boundary(end) {
-            end -= 1;
-        }
-        text.truncate(end);
+        text.truncate(floor_char_boundary(&text, max_len));
         return text;
     }
-    let mut end = (max_len - TRUNCATION_MARKER.len()).min(text.len());
+    text.truncate(floor_char_boundary(
+        &text,
+        max_len - TRUNCATION_MARKER.len(),
+    ));
+    text.push_str(TRUNCATION_MARKER);
+    text
+}
+
+/// The largest character boundary of `text` at or before `at`.
+fn floor_char_boundary(text: &str, at: usize) -> usize {
+    let mut end = at.min(text.len());
     while !text.is_char_boundary(end) {
         end -= 1;
     }
-    text.truncate(end);
-    text.push_str(TRUNCATION_MARKER);
-    text
+    end
 }
