@@ -31,6 +31,9 @@ pub(crate) enum Command {
     Scrub(ScrubArgs),
     /// Print a value's hash as Candor would send it.
     Hash(HashArgs),
+    /// Collect the snapshot on this machine now and print exactly what would be sent, after
+    /// privacy, with the consent decision. Nothing is sent.
+    Preview(PreviewArgs),
 }
 
 #[derive(Debug, Args)]
@@ -73,6 +76,17 @@ pub(crate) struct StatusArgs {
     /// The product id.
     pub(crate) product: String,
 
+    #[command(flatten)]
+    pub(crate) host: HostArgs,
+
+    /// Print JSON instead of text.
+    #[arg(long)]
+    pub(crate) json: bool,
+}
+
+/// What the host tells Candor about how the product was launched.
+#[derive(Debug, Args, Default)]
+pub(crate) struct HostArgs {
     /// The host that launched the product, as `<host-id>=<version>` (`visual-studio=17.14`).
     #[arg(long, value_name = "HOST=VERSION", value_parser = parse_host)]
     pub(crate) host: Option<(String, String)>,
@@ -88,6 +102,27 @@ pub(crate) struct StatusArgs {
     /// Another runtime condition that holds now (repeatable).
     #[arg(long = "condition", value_name = "ID")]
     pub(crate) conditions: Vec<String>,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct PreviewArgs {
+    /// The product id.
+    pub(crate) product: String,
+
+    /// The runtime line (needed when the product has several).
+    #[arg(long, value_name = "LINE")]
+    pub(crate) runtime: Option<String>,
+
+    /// The product version; gates are checked against it.
+    #[arg(long, value_name = "VERSION")]
+    pub(crate) version: String,
+
+    /// Also prepare the raw values in this JSON-lines file (the format `candor send` reads).
+    #[arg(long, value_name = "FILE")]
+    pub(crate) inputs: Option<PathBuf>,
+
+    #[command(flatten)]
+    pub(crate) host: HostArgs,
 
     /// Print JSON instead of text.
     #[arg(long)]

@@ -8,7 +8,9 @@
 
 mod args;
 mod catalogue_cmd;
+mod consent_now;
 mod docs_cmd;
+mod preview_cmd;
 mod privacy_cmd;
 mod source;
 mod status_cmd;
@@ -36,6 +38,7 @@ fn main() -> ExitCode {
         args::Command::Status(cmd) => status_cmd::run(cli.catalogue.as_deref(), cmd, &mut stdout),
         args::Command::Scrub(cmd) => privacy_cmd::scrub(cli.catalogue.as_deref(), cmd, &mut stdout),
         args::Command::Hash(cmd) => privacy_cmd::hash(cmd, &mut stdout),
+        args::Command::Preview(cmd) => preview_cmd::run(cli.catalogue.as_deref(), cmd, &mut stdout),
     };
     match outcome.and_then(|()| stdout.flush().map_err(Into::into)) {
         Ok(()) => ExitCode::SUCCESS,

@@ -1,17 +1,13 @@
 //! `candor status`: the consent decision on this machine, now, and its reason.
 
-use std::collections::BTreeSet;
 use std::io::Write;
 use std::path::Path;
 
-use candor_consent::{
-    ConfigState, DecidedBy, Decision, Environment, FirstRunNotice, HostLaunch, HostSignals, Inputs,
-    UserConfig, config_dir, decide,
-};
+use candor_consent::{DecidedBy, Decision};
 use serde::Serialize;
 
 use crate::args::StatusArgs;
-use crate::{CliError, source};
+use crate::{CliError, consent_now, source};
 
 pub(crate) fn run(
     file: Option<&Path>,
@@ -20,33 +16,7 @@ pub(crate) fn run(
 ) -> Result<(), CliError> {
     let catalogues = source::catalogues(file)?;
     let catalogue = catalogues.get(&args.product)?;
-    let env = Environment::from_process();
-    let mut conditions: BTreeSet<String> = args.conditions.iter().cloned().collect();
-    if args.browser_open {
-        conditions.insert("browser-open".to_owned());
-    }
-    let dir = config_dir(&env);
-    let notice_shown = dir
-        .as_deref()
-        .is_some_and(|d| FirstRunNotice::new(d, catalogue.product_id()).is_shown());
-    let inputs = Inputs {
-        config: match &dir {
-            Some(d) => UserConfig::load(&d.join("config.toml")),
-            None => ConfigState::Missing,
-        },
-        host: HostSignals {
-            launch: args.host.as_ref().map(|(id, version)| HostLaunch {
-                id: id.clone(),
-                version: version.clone(),
-            }),
-            host_opted_out: args.host_opted_out,
-            conditions,
-        },
-        first_run_notice_shown: notice_shown,
-        env,
-        ..Inputs::default()
-    };
-    let decision = decide(catalogue, &inputs);
+    let decision = consent_now::decide_now(catalogue, &args.host);
     if args.json {
         write_json(out, catalogue.product_id(), &decision)
     } else {
@@ -59,7 +29,7 @@ pub(crate) fn run(
     }
 }
 
-fn source_words(by: &DecidedBy) -> String {
+pub(crate) fn source_words(by: &DecidedBy) -> String {
     match by {
         DecidedBy::DoNotTrack => "the DO_NOT_TRACK variable".to_owned(),
         DecidedBy::Variable { name } => format!("the {name} variable"),

@@ -63,6 +63,13 @@ fn scope(out: &mut String, catalogue: &Catalogue) {
         out.push_str(&format!("- {text}\n"));
     }
     out.push('\n');
+    out.push_str(if spec.collection.install_id {
+        "Each event carries a random identifier made for this installation. It is not derived \
+         from the machine or the user, and deleting Candor's local state replaces it.\n\n"
+    } else {
+        "No installation identifier is sent: events cannot be linked to one installation by an \
+         identifier of Candor's.\n\n"
+    });
     if spec.hosts.required {
         out.push_str(
             "Data is collected only when the product is launched from one of these hosts:\n\n",

@@ -1,8 +1,8 @@
 //! Documentation generated from Candor catalogues, and the check that it is current.
 //!
 //! For each catalogue it writes a disclosure page (`disclosure/<product>.md`) and a plain JSON
-//! export (`catalogues/<product>.json`); once, the JSON Schema of the catalogue format
-//! (`schema/catalogue.schema.json`). The pages are the promise a product makes to its users, so
+//! export (`catalogues/<product>.json`); once, the JSON Schemas of the catalogue format
+//! (`schema/catalogue.schema.json`) and of the events Candor sends (`schema/event.schema.json`). The pages are the promise a product makes to its users, so
 //! they are produced only from the catalogue that the code enforces, and [`check`] tells when
 //! the files on disk no longer match it.
 //!
@@ -85,6 +85,10 @@ pub fn generate<'a>(catalogues: impl IntoIterator<Item = &'a Catalogue>) -> Vec<
         path: "schema/catalogue.schema.json".to_owned(),
         contents: json_with_notice(&candor_schema::catalogue_json_schema()),
     }];
+    files.push(GeneratedFile {
+        path: "schema/event.schema.json".to_owned(),
+        contents: json_with_notice(&candor_schema::event_json_schema()),
+    });
     for catalogue in catalogues {
         let id = catalogue.product_id();
         files.push(GeneratedFile {

@@ -20,6 +20,7 @@
 pub mod builtin;
 mod catalogue;
 mod error;
+pub mod event;
 mod gate;
 mod load;
 pub mod model;
@@ -27,6 +28,7 @@ pub mod version;
 
 pub use catalogue::{Catalogue, Catalogues, HostRequirement};
 pub use error::{CatalogueError, Problem, QueryError};
+pub use event::{Event, ExceptionValue, Value, ValueMismatch, check_value, event_json_schema};
 pub use gate::Bound;
 pub use model::*;
 pub use version::{Version, VersionError, VersionScheme};

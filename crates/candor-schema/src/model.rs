@@ -231,6 +231,10 @@ pub struct CollectionSpec {
     /// fleet of machines does not report in step.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub jitter_percent: Option<u8>,
+    /// Whether each event carries a random per-installation identifier, so the vendor can count
+    /// installations. Absent means no identifier is sent.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub install_id: bool,
 }
 
 /// An occasion on which data is collected.

@@ -1,0 +1,48 @@
+//! The consent decision on this machine now, from the environment, the user's configuration
+//! file and what the host says; shared by `status`, `preview` and `send`.
+
+use std::collections::BTreeSet;
+use std::path::PathBuf;
+
+use candor_consent::{
+    ConfigState, Decision, Environment, FirstRunNotice, HostLaunch, HostSignals, Inputs,
+    UserConfig, config_dir, decide,
+};
+use candor_schema::Catalogue;
+
+use crate::args::HostArgs;
+
+/// Candor's configuration folder on this machine, if one can be found.
+pub(crate) fn candor_dir() -> Option<PathBuf> {
+    config_dir(&Environment::from_process())
+}
+
+pub(crate) fn decide_now(catalogue: &Catalogue, host: &HostArgs) -> Decision {
+    let env = Environment::from_process();
+    let mut conditions: BTreeSet<String> = host.conditions.iter().cloned().collect();
+    if host.browser_open {
+        conditions.insert("browser-open".to_owned());
+    }
+    let dir = config_dir(&env);
+    let notice_shown = dir
+        .as_deref()
+        .is_some_and(|d| FirstRunNotice::new(d, catalogue.product_id()).is_shown());
+    let inputs = Inputs {
+        config: match &dir {
+            Some(d) => UserConfig::load(&d.join("config.toml")),
+            None => ConfigState::Missing,
+        },
+        host: HostSignals {
+            launch: host.host.as_ref().map(|(id, version)| HostLaunch {
+                id: id.clone(),
+                version: version.clone(),
+            }),
+            host_opted_out: host.host_opted_out,
+            conditions,
+        },
+        first_run_notice_shown: notice_shown,
+        env,
+        ..Inputs::default()
+    };
+    decide(catalogue, &inputs)
+}

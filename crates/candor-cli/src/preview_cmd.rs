@@ -1,0 +1,224 @@
+//! `candor preview`: what would be sent from this machine now, after privacy. Nothing is sent.
+
+use std::io::Write;
+use std::path::Path;
+use std::sync::Arc;
+
+use candor_collect::agent::AgentRecorder;
+use candor_collect::system::SystemProbe;
+use candor_collect::{PreparedEvents, Preparer, ProductContext, RawLine, Record};
+use candor_privacy::key_file::load_or_create_key;
+use candor_privacy::{KeyedHasher, MachineLiterals, Scrubber};
+use candor_schema::{Catalogue, Event};
+use serde::Serialize;
+
+use crate::args::PreviewArgs;
+use crate::{CliError, consent_now, source};
+
+/// Builds the preparer every command uses for a product: the machine's scrubber and the
+/// installation's hashing key (created on first use in Candor's folder).
+pub(crate) fn preparer(
+    catalogue: &Catalogue,
+    runtime: Option<&str>,
+    version: &str,
+) -> Result<Preparer, CliError> {
+    let context = ProductContext::new(Arc::new(catalogue.clone()), runtime, version)?;
+    let scrubber = Arc::new(Scrubber::new(&MachineLiterals::detect()));
+    let mut preparer = Preparer::new(context, scrubber);
+    if let Some(dir) = consent_now::candor_dir() {
+        let path = dir
+            .join("keys")
+            .join(format!("{}.key", catalogue.product_id()));
+        let key = load_or_create_key(&path).map_err(|e| {
+            CliError::Usage(format!(
+                "cannot create the hashing key {}: {e}",
+                path.display()
+            ))
+        })?;
+        let hasher = KeyedHasher::with_derived_id(&key)
+            .map_err(|e| CliError::Usage(format!("hashing key: {e}")))?;
+        preparer = preparer.with_hash_key(hasher);
+    }
+    Ok(preparer)
+}
+
+#[derive(Serialize)]
+struct Preview<'a> {
+    product: &'a str,
+    runtime_line: &'a str,
+    product_version: &'a str,
+    consent: &'a candor_consent::Decision,
+    sends: bool,
+    events: &'a [Event],
+    unavailable: Vec<Note>,
+    refused: Vec<Note>,
+    recorded_by_host: Vec<&'a str>,
+}
+
+#[derive(Serialize)]
+struct Note {
+    point: String,
+    reason: String,
+}
+
+pub(crate) fn run(
+    file: Option<&Path>,
+    args: &PreviewArgs,
+    out: &mut dyn Write,
+) -> Result<(), CliError> {
+    let catalogues = source::catalogues(file)?;
+    let catalogue = catalogues.get(&args.product)?;
+    let preparer = preparer(catalogue, args.runtime.as_deref(), &args.version)?;
+    let decision = consent_now::decide_now(catalogue, &args.host);
+    let events = PreparedEvents::new(preparer);
+
+    let mut unavailable = Vec::new();
+    let snapshot_points: Vec<&str> = if has_system_points(catalogue) {
+        let snapshot = SystemProbe::real().snapshot();
+        let agent = AgentRecorder::new(&events);
+        for (point, why) in agent.system(&snapshot) {
+            if events.preparer().context().is_in_effect(point) {
+                unavailable.push(Note {
+                    point: point.to_owned(),
+                    reason: why.reason,
+                });
+            }
+        }
+        snapshot
+            .agent_inputs()
+            .into_iter()
+            .map(|(p, _)| p)
+            .collect()
+    } else {
+        Vec::new()
+    };
+    if let Some(path) = &args.inputs {
+        record_lines(path, catalogue, &events, &mut unavailable)?;
+    }
+    let (sent, log) = events.take();
+    let refused: Vec<Note> = log
+        .entries()
+        .map(|(r, n)| Note {
+            point: r.point().to_owned(),
+            reason: if n > 1 {
+                format!("{r} ({n} times)")
+            } else {
+                r.to_string()
+            },
+        })
+        .collect();
+    let context = events.preparer().context();
+    let recorded_by_host: Vec<&str> = context
+        .points_in_effect()
+        .into_iter()
+        .map(|p| p.id.as_str())
+        .filter(|p| !snapshot_points.contains(p) && !sent.iter().any(|e| e.point == *p))
+        .collect();
+    let preview = Preview {
+        product: catalogue.product_id(),
+        runtime_line: context.line(),
+        product_version: context.version_text(),
+        consent: &decision,
+        sends: decision.may_send(),
+        events: &sent,
+        unavailable,
+        refused,
+        recorded_by_host,
+    };
+    if args.json {
+        serde_json::to_writer_pretty(&mut *out, &preview)
+            .map_err(|e| CliError::Usage(e.to_string()))?;
+        writeln!(out)?;
+    } else {
+        write_text(out, &catalogue.spec().product.name, &preview)?;
+    }
+    Ok(())
+}
+
+/// Whether the catalogue declares any of the points the system snapshot provides.
+fn has_system_points(catalogue: &Catalogue) -> bool {
+    catalogue.data_point("machine_id").is_ok() || catalogue.data_point("kernel_version").is_ok()
+}
+
+fn record_lines(
+    path: &Path,
+    catalogue: &Catalogue,
+    sink: &PreparedEvents,
+    notes: &mut Vec<Note>,
+) -> Result<(), CliError> {
+    let text = std::fs::read_to_string(path)
+        .map_err(|e| CliError::Usage(format!("cannot read {}: {e}", path.display())))?;
+    for (n, line) in text
+        .lines()
+        .enumerate()
+        .filter(|(_, l)| !l.trim().is_empty())
+    {
+        let problem = match RawLine::parse(line) {
+            Err(e) => Some(e),
+            Ok(raw) if raw.product != catalogue.product_id() => Some(format!(
+                "is for `{}`, not `{}`",
+                raw.product,
+                catalogue.product_id()
+            )),
+            Ok(raw) => match raw.input(catalogue) {
+                Ok(input) => {
+                    sink.record(&raw.point, input);
+                    None
+                }
+                Err(e) => Some(e),
+            },
+        };
+        if let Some(problem) = problem {
+            notes.push(Note {
+                point: format!("{}:{}", path.display(), n + 1),
+                reason: problem,
+            });
+        }
+    }
+    Ok(())
+}
+
+fn write_text(out: &mut dyn Write, name: &str, p: &Preview<'_>) -> Result<(), CliError> {
+    writeln!(
+        out,
+        "{name} ({}) {} {} — preview; nothing is sent",
+        p.product, p.runtime_line, p.product_version
+    )?;
+    writeln!(
+        out,
+        "consent: {} ({})",
+        if p.sends {
+            "would send"
+        } else {
+            "would not send"
+        },
+        p.consent.reason
+    )?;
+    writeln!(out, "\nwould send {} event(s):", p.events.len())?;
+    for e in p.events {
+        let value = serde_json::to_string(&e.value).map_err(|e| CliError::Usage(e.to_string()))?;
+        writeln!(out, "  {:<32} {value}", e.point)?;
+    }
+    if !p.unavailable.is_empty() {
+        writeln!(out, "\nnot sent (unavailable or unreadable):")?;
+        for n in &p.unavailable {
+            writeln!(out, "  {:<32} {}", n.point, n.reason)?;
+        }
+    }
+    if !p.refused.is_empty() {
+        writeln!(out, "\nrefused:")?;
+        for n in &p.refused {
+            writeln!(out, "  {:<32} {}", n.point, n.reason)?;
+        }
+    }
+    if !p.recorded_by_host.is_empty() {
+        writeln!(
+            out,
+            "\nrecorded by the product as it runs (not part of a snapshot):"
+        )?;
+        for point in &p.recorded_by_host {
+            writeln!(out, "  {point}")?;
+        }
+    }
+    Ok(())
+}

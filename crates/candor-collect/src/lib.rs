@@ -1,0 +1,36 @@
+//! Candor's collectors: what a product knows about itself and its machine, turned into values
+//! that may be sent.
+//!
+//! - [`system`] reads the machine and process (on Linux from `/proc`, `/sys` and
+//!   `/etc/os-release`, under a root a test can replace) and says why a value is unavailable
+//!   rather than guessing one.
+//! - [`agent`] and [`dashboard`] are typed recorders for the two built-in catalogues: one
+//!   method per data point, with types that keep values out of name lists, raw measurements out
+//!   of summaries and unscrubbed text off the wire.
+//! - [`Preparer`] is the one door every value passes: it refuses points the catalogue does not
+//!   declare for the running version and values of the wrong shape, and applies each point's
+//!   privacy (scrubbing, hashing, summarising, coarsening, stack filtering).
+//! - [`Schedule`] says when to collect: at first load, then every interval with jitter.
+//!
+//! The facade (`candor`) and the command line depend on this crate. It knows nothing about
+//! consent, queues or transport: it produces events and refusals, and never sends.
+
+#![warn(missing_docs)]
+
+pub mod agent;
+pub mod dashboard;
+mod input;
+mod names;
+mod prepare;
+mod raw_line;
+mod record;
+mod schedule;
+pub mod summary;
+pub mod system;
+
+pub use input::{Input, InputShapeError, RawException};
+pub use names::{Name, NameError};
+pub use prepare::{Preparer, ProductContext, Rejected, new_event_id, unit_in_ms};
+pub use raw_line::RawLine;
+pub use record::{PreparedEvents, Record, RejectionLog};
+pub use schedule::{Occasion, Schedule};

@@ -1,0 +1,423 @@
+//! The step between a raw value and a sendable one: gate, privacy, shape.
+//!
+//! Every value Candor sends passes through [`Preparer::prepare`]. It refuses a point the
+//! catalogue does not declare, a point whose gate the running version does not pass, and a value
+//! that does not fit the point's kind; otherwise it applies the point's privacy (scrub, hash,
+//! summarise, coarsen, filter) and checks the result against the declaration once more.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+use std::time::SystemTime;
+
+use candor_privacy::stack::StackFilter;
+use candor_privacy::user_agent::coarsen;
+use candor_privacy::{KeyedHasher, Scrubber, sha256_hex};
+use candor_schema::event::{MAX_FRAMES, MAX_MESSAGE_LEN, MAX_PROPERTY_VALUE_LEN};
+use candor_schema::{
+    Catalogue, DataPointSpec, Event, ExceptionValue, HashAlgorithm, QueryError, Unit, Value,
+    ValueType, Version, check_value,
+};
+
+use crate::input::{Input, RawException};
+use crate::summary::summarise;
+
+/// Why a value was not sent. Every refusal names the data point and the reason.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum Rejected {
+    /// The catalogue declares no such point.
+    #[error("`{point}` is not declared in the catalogue of {product}")]
+    Undeclared {
+        /// The point asked for.
+        point: String,
+        /// The product.
+        product: String,
+    },
+    /// The point exists but not for this runtime line and version.
+    #[error("`{point}` is not collected by {line} {version} ({why})")]
+    NotInEffect {
+        /// The point.
+        point: String,
+        /// The runtime line.
+        line: String,
+        /// The product version.
+        version: String,
+        /// The gate, or that the line never collects it.
+        why: String,
+    },
+    /// The raw value has the wrong shape for the point's kind.
+    #[error("`{point}` is a {kind} point; a {given} value does not fit")]
+    WrongShape {
+        /// The point.
+        point: String,
+        /// Its declared kind.
+        kind: &'static str,
+        /// The shape given.
+        given: &'static str,
+    },
+    /// The value does not satisfy the point's declaration.
+    #[error("`{point}`: {reason}")]
+    Invalid {
+        /// The point.
+        point: String,
+        /// What is wrong.
+        reason: String,
+    },
+    /// The point is hashed with a key and none was configured.
+    #[error("`{point}` needs a hashing key and none is configured")]
+    NoHashKey {
+        /// The point.
+        point: String,
+    },
+}
+
+impl Rejected {
+    /// The data point the refusal is about.
+    pub fn point(&self) -> &str {
+        match self {
+            Self::Undeclared { point, .. }
+            | Self::NotInEffect { point, .. }
+            | Self::WrongShape { point, .. }
+            | Self::Invalid { point, .. }
+            | Self::NoHashKey { point } => point,
+        }
+    }
+}
+
+/// The product, version and runtime line events are prepared for.
+#[derive(Debug, Clone)]
+pub struct ProductContext {
+    catalogue: Arc<Catalogue>,
+    line: String,
+    version_text: String,
+    version: Version,
+}
+
+impl ProductContext {
+    /// Binds a catalogue to a runtime line (`None` when the product has only one) and a version
+    /// read under that line's scheme.
+    pub fn new(
+        catalogue: Arc<Catalogue>,
+        line: Option<&str>,
+        version: &str,
+    ) -> Result<Self, QueryError> {
+        let line = catalogue.resolve_runtime_line(line)?.id.clone();
+        let parsed = catalogue.parse_version(&line, version)?;
+        Ok(Self {
+            catalogue,
+            line,
+            version_text: version.trim().to_owned(),
+            version: parsed,
+        })
+    }
+
+    /// The catalogue.
+    pub fn catalogue(&self) -> &Catalogue {
+        &self.catalogue
+    }
+
+    /// A shared handle on the catalogue.
+    pub fn catalogue_arc(&self) -> Arc<Catalogue> {
+        Arc::clone(&self.catalogue)
+    }
+
+    /// The runtime line's id.
+    pub fn line(&self) -> &str {
+        &self.line
+    }
+
+    /// The product version as given.
+    pub fn version_text(&self) -> &str {
+        &self.version_text
+    }
+
+    /// The points in effect for this line and version.
+    pub fn points_in_effect(&self) -> Vec<&DataPointSpec> {
+        self.catalogue
+            .spec()
+            .data_points
+            .iter()
+            .filter(|p| self.is_in_effect(&p.id))
+            .collect()
+    }
+
+    /// Whether `point` is collected by this line and version.
+    pub fn is_in_effect(&self, point: &str) -> bool {
+        self.catalogue
+            .is_in_effect(point, &self.line, &self.version)
+            .unwrap_or(false)
+    }
+}
+
+/// Turns raw values into sendable ones for one product context.
+#[derive(Debug, Clone)]
+pub struct Preparer {
+    context: ProductContext,
+    scrubber: Arc<Scrubber>,
+    keyed: Option<Arc<KeyedHasher>>,
+    install_id: Option<String>,
+}
+
+impl Preparer {
+    /// A preparer with the given scrubber and no hashing key (points hashed with a key are
+    /// refused until one is set).
+    pub fn new(context: ProductContext, scrubber: Arc<Scrubber>) -> Self {
+        Self {
+            context,
+            scrubber,
+            keyed: None,
+            install_id: None,
+        }
+    }
+
+    /// Sets the key for `hmac-sha256` points.
+    pub fn with_hash_key(mut self, hasher: KeyedHasher) -> Self {
+        self.keyed = Some(Arc::new(hasher));
+        self
+    }
+
+    /// Sets the install id events carry. It is attached only when the catalogue declares one.
+    pub fn with_install_id(mut self, install_id: impl Into<String>) -> Self {
+        self.install_id = Some(install_id.into());
+        self
+    }
+
+    /// The product context.
+    pub fn context(&self) -> &ProductContext {
+        &self.context
+    }
+
+    /// Checks `point` against the catalogue and gate without preparing a value.
+    pub fn admit(&self, point: &str) -> Result<&DataPointSpec, Rejected> {
+        let ctx = &self.context;
+        let spec = ctx
+            .catalogue
+            .data_point(point)
+            .map_err(|_| Rejected::Undeclared {
+                point: point.to_owned(),
+                product: ctx.catalogue.product_id().to_owned(),
+            })?;
+        if !ctx.is_in_effect(point) {
+            let why = match ctx.catalogue.gate(point, &ctx.line) {
+                Ok(Some(bound)) => format!("collected {bound}"),
+                _ => format!("never collected on {}", ctx.line),
+            };
+            return Err(Rejected::NotInEffect {
+                point: point.to_owned(),
+                line: ctx.line.clone(),
+                version: ctx.version_text.clone(),
+                why,
+            });
+        }
+        Ok(spec)
+    }
+
+    /// Prepares a raw value for `point`: the sendable value, or why it is refused.
+    pub fn prepare(&self, point: &str, input: Input) -> Result<Value, Rejected> {
+        let spec = self.admit(point)?;
+        let value = self.apply(spec, input)?;
+        check_value(spec, &value).map_err(|m| Rejected::Invalid {
+            point: point.to_owned(),
+            reason: m.problem,
+        })?;
+        Ok(value)
+    }
+
+    /// Prepares a value and wraps it in an event stamped with `time` and a fresh event id.
+    pub fn prepare_event(
+        &self,
+        point: &str,
+        input: Input,
+        time: SystemTime,
+    ) -> Result<Event, Rejected> {
+        let value = self.prepare(point, input)?;
+        Ok(self.envelope(point, value, time))
+    }
+
+    /// Wraps an already prepared value in an event.
+    pub fn envelope(&self, point: &str, value: Value, time: SystemTime) -> Event {
+        let spec = self.context.catalogue.spec();
+        Event {
+            event_id: new_event_id(),
+            time: humantime::format_rfc3339_millis(time).to_string(),
+            product: spec.product.id.clone(),
+            product_version: self.context.version_text.clone(),
+            runtime_line: self.context.line.clone(),
+            catalogue_revision: spec.revision.clone(),
+            install_id: if spec.collection.install_id {
+                self.install_id.clone()
+            } else {
+                None
+            },
+            point: point.to_owned(),
+            value,
+        }
+    }
+
+    fn apply(&self, spec: &DataPointSpec, input: Input) -> Result<Value, Rejected> {
+        let point = spec.id.as_str();
+        let invalid = |reason: String| Rejected::Invalid {
+            point: point.to_owned(),
+            reason,
+        };
+        let wrong = |input: &Input| Rejected::WrongShape {
+            point: point.to_owned(),
+            kind: spec.value.kind_name(),
+            given: input.shape_name(),
+        };
+        let value = match (&spec.value, input) {
+            (ValueType::Flag, Input::Flag(b)) => Value::Flag(b),
+            (ValueType::Enumeration { values, other }, Input::Word(w)) => {
+                let w = w.trim();
+                if values.iter().any(|v| v == w) {
+                    Value::Enumeration(w.to_owned())
+                } else if let Some(other) = other {
+                    Value::Enumeration(other.clone())
+                } else {
+                    return Err(invalid(format!(
+                        "not one of the declared values ({})",
+                        values.join(", ")
+                    )));
+                }
+            }
+            (ValueType::Version, Input::Word(w)) => Value::Version(w.trim().to_owned()),
+            (ValueType::Text { max_len }, Input::Text(t) | Input::Word(t)) => {
+                Value::Text(self.scrubber.scrub_limited(&t, *max_len as usize))
+            }
+            (ValueType::Count, Input::Count(n)) => Value::Count(n),
+            (ValueType::Duration, Input::Elapsed(d)) => Value::Duration(in_unit(d, spec.unit)),
+            (ValueType::Distribution { statistics }, Input::Samples(samples)) => {
+                Value::Distribution(summarise(&samples, statistics))
+            }
+            (ValueType::Hashed { algorithm }, Input::Identifier(id)) => {
+                if id.is_empty() {
+                    return Err(invalid("an empty identifier identifies nothing".to_owned()));
+                }
+                match algorithm {
+                    HashAlgorithm::Sha256 => Value::Hashed(sha256_hex(id.as_bytes())),
+                    HashAlgorithm::HmacSha256 => match &self.keyed {
+                        Some(h) => Value::Hashed(h.hash(id.as_bytes()).to_string()),
+                        None => {
+                            return Err(Rejected::NoHashKey {
+                                point: point.to_owned(),
+                            });
+                        }
+                    },
+                }
+            }
+            (ValueType::Names { known, other }, Input::Names(names)) => {
+                let mut out = Vec::with_capacity(names.len());
+                for name in names {
+                    candor_schema::event::check_name(&name).map_err(invalid)?;
+                    let name = match (known, other) {
+                        (Some(known), Some(other)) if !known.contains(&name) => other.clone(),
+                        (Some(known), None) if !known.contains(&name) => {
+                            return Err(invalid(format!("`{name}` is not a declared name")));
+                        }
+                        _ => name,
+                    };
+                    out.push(name);
+                }
+                out.sort();
+                out.dedup();
+                Value::Names(out)
+            }
+            (ValueType::LabelCounts, Input::LabelCounts(map)) => Value::LabelCounts(map),
+            (ValueType::ModeByName { .. }, Input::ModeByName(map)) => Value::ModeByName(
+                map.into_iter()
+                    .map(|(name, mode)| (name, mode.trim().to_ascii_lowercase()))
+                    .collect(),
+            ),
+            (ValueType::Properties { keys }, Input::Properties(map)) => Value::Properties(
+                map.into_iter()
+                    .filter(|(k, _)| keys.contains(k))
+                    .map(|(k, v)| {
+                        let v = self.scrubber.scrub_limited(&v, MAX_PROPERTY_VALUE_LEN);
+                        (k, v)
+                    })
+                    .collect::<BTreeMap<_, _>>(),
+            ),
+            (ValueType::LanguageTag, Input::Word(w)) => Value::LanguageTag(w.trim().to_owned()),
+            (ValueType::UserAgent, Input::Word(w) | Input::Text(w)) => {
+                Value::UserAgent(coarsen(&w).to_string())
+            }
+            (
+                ValueType::Exception {
+                    allowed_namespaces,
+                    includes_log_message,
+                },
+                Input::Exception(raw),
+            ) => Value::Exception(self.exception(allowed_namespaces, *includes_log_message, raw)),
+            (_, input) => return Err(wrong(&input)),
+        };
+        Ok(value)
+    }
+
+    fn exception(
+        &self,
+        allowed_namespaces: &[String],
+        includes_log_message: bool,
+        raw: RawException,
+    ) -> ExceptionValue {
+        let filtered = StackFilter::new(allowed_namespaces).filter(&raw.stack);
+        let frames: Vec<String> = filtered
+            .text
+            .lines()
+            .map(str::trim)
+            .filter(|l| !l.is_empty())
+            .take(MAX_FRAMES)
+            .map(|l| self.scrubber.scrub_limited(l, MAX_MESSAGE_LEN))
+            .collect();
+        // A type name that is not a name (it has spaces, quotes, an e-mail address) is not
+        // trusted to be one; its place is taken by a neutral word.
+        let type_name = if candor_schema::event::check_name(raw.type_name.trim()).is_ok() {
+            raw.type_name.trim().to_owned()
+        } else {
+            "UnknownException".to_owned()
+        };
+        ExceptionValue {
+            type_name,
+            message: self.scrubber.scrub_limited(&raw.message, MAX_MESSAGE_LEN),
+            frames,
+            frames_dropped: u32::try_from(filtered.dropped).unwrap_or(u32::MAX),
+            log_message: raw
+                .log_message
+                .filter(|_| includes_log_message)
+                .map(|m| self.scrubber.scrub_limited(&m, MAX_MESSAGE_LEN)),
+        }
+    }
+}
+
+/// A length of time in a point's unit; seconds when it names none.
+fn in_unit(elapsed: std::time::Duration, unit: Option<Unit>) -> f64 {
+    match unit {
+        Some(Unit::Milliseconds) => elapsed.as_secs_f64() * 1000.0,
+        _ => elapsed.as_secs_f64(),
+    }
+}
+
+/// How many milliseconds one unit of a point's durations is.
+pub fn unit_in_ms(unit: Option<Unit>) -> f64 {
+    match unit {
+        Some(Unit::Milliseconds) => 1.0,
+        _ => 1000.0,
+    }
+}
+
+/// A random 128-bit event id in lower-case hex. If the system's random source fails, the id
+/// falls back to the clock and a counter: still unique within this process, which is all
+/// deduplication needs.
+pub fn new_event_id() -> String {
+    use std::sync::atomic::{AtomicU64, Ordering};
+    static COUNTER: AtomicU64 = AtomicU64::new(0);
+    let mut bytes = [0u8; 16];
+    if getrandom::fill(&mut bytes).is_err() {
+        let nanos = SystemTime::now()
+            .duration_since(SystemTime::UNIX_EPOCH)
+            .map(|d| d.as_nanos())
+            .unwrap_or(0);
+        let n = COUNTER.fetch_add(1, Ordering::Relaxed);
+        bytes[..8].copy_from_slice(&(nanos as u64).to_le_bytes());
+        bytes[8..].copy_from_slice(&n.to_le_bytes());
+    }
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}

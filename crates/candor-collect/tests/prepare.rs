@@ -1,0 +1,461 @@
+//! The preparer: gates, shapes and privacy, point by point, on the built-in catalogues.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use candor_collect::agent::{
+    AgentRecorder, Clr, HttpExchanges, IisInventory, IisPool, Milestone, Milestones, RuleMode,
+};
+use candor_collect::dashboard::{DashboardRecorder, DurationSamples};
+use candor_collect::{
+    Input, Name, PreparedEvents, Preparer, ProductContext, RawException, Rejected,
+};
+use candor_privacy::{KeyedHasher, Scrubber, sha256_hex};
+use candor_schema::{Statistic, Value};
+
+fn preparer(product: &str, line: Option<&str>, version: &str) -> Preparer {
+    let catalogue = candor_schema::builtin::catalogues()
+        .expect("built-ins")
+        .get(product)
+        .expect("product")
+        .clone();
+    let ctx = ProductContext::new(Arc::new(catalogue), line, version).expect("context");
+    Preparer::new(ctx, Arc::new(Scrubber::default()))
+        .with_hash_key(KeyedHasher::new(b"0123456789abcdef0123456789abcdef", "k1").expect("key"))
+}
+
+fn value(events: &PreparedEvents, point: &str) -> Value {
+    let (events, rejected) = events.take();
+    assert_eq!(
+        rejected.total(),
+        0,
+        "{:?}",
+        rejected.entries().collect::<Vec<_>>()
+    );
+    events
+        .into_iter()
+        .find(|e| e.point == point)
+        .unwrap_or_else(|| panic!("{point} missing"))
+        .value
+}
+
+#[test]
+fn undeclared_points_are_refused() {
+    let p = preparer("aspire-dashboard", None, "9.3");
+    let err = p
+        .prepare("screen_resolution", Input::Count(1))
+        .expect_err("undeclared");
+    assert!(matches!(err, Rejected::Undeclared { .. }), "{err}");
+    assert!(err.to_string().contains("screen_resolution"));
+}
+
+#[test]
+fn points_gated_out_of_the_version_are_refused_with_the_gate() {
+    let p = preparer("aspire-dashboard", None, "9.2");
+    let err = p
+        .prepare("request_language", Input::Word("en".into()))
+        .expect_err("9.3 only");
+    assert!(err.to_string().contains("9.3 and later"), "{err}");
+    assert!(
+        p.prepare("page_navigation", Input::Properties(BTreeMap::new()))
+            .is_ok()
+    );
+    // IIS points exist on .NET Framework only.
+    let core = preparer("contrast-dotnet-agent", Some("core"), "4.0.0");
+    let err = core
+        .prepare("iis_app_count", Input::Count(3))
+        .expect_err("framework only");
+    assert!(err.to_string().contains("never collected on core"), "{err}");
+}
+
+#[test]
+fn wrong_shapes_are_refused() {
+    let p = preparer("contrast-dotnet-agent", Some("core"), "4.0.0");
+    let err = p
+        .prepare("working_set", Input::Text("lots".into()))
+        .expect_err("shape");
+    assert!(matches!(err, Rejected::WrongShape { .. }), "{err}");
+    let err = p
+        .prepare("contrast_instance", Input::Word("cloudy".into()))
+        .expect_err("not declared");
+    assert!(err.to_string().contains("hosted"), "{err}");
+    assert!(
+        p.prepare("agent_version", Input::Word("v1; rm".into()))
+            .is_err()
+    );
+}
+
+#[test]
+fn the_mac_is_hashed_with_plain_sha256() {
+    let p = preparer("contrast-dotnet-agent", Some("framework"), "21.1.2");
+    let v = p
+        .prepare("machine_id", Input::Identifier("3c:22:fb:12:34:56".into()))
+        .expect("ok");
+    assert_eq!(v, Value::Hashed(sha256_hex(b"3c:22:fb:12:34:56")));
+}
+
+#[test]
+fn commands_are_hashed_with_the_key_or_refused_without_one() {
+    let p = preparer("aspire-dashboard", None, "9.3");
+    let Value::Hashed(h) = p
+        .prepare("invoked_commands", Input::Identifier("restart".into()))
+        .expect("ok")
+    else {
+        panic!("not hashed")
+    };
+    assert!(h.starts_with("k1:") && !h.contains("restart"), "{h}");
+    let catalogue = candor_schema::builtin::catalogues()
+        .expect("b")
+        .get("aspire-dashboard")
+        .expect("p")
+        .clone();
+    let keyless = Preparer::new(
+        ProductContext::new(Arc::new(catalogue), None, "9.3").expect("ctx"),
+        Arc::new(Scrubber::default()),
+    );
+    let err = keyless
+        .prepare("invoked_commands", Input::Identifier("restart".into()))
+        .expect_err("no key");
+    assert!(matches!(err, Rejected::NoHashKey { .. }));
+}
+
+#[test]
+fn free_text_is_scrubbed_and_limited() {
+    let p = preparer("contrast-dotnet-agent", Some("core"), "4.0.0");
+    let long = format!("Ubuntu for alice@example.com {}", "x".repeat(500));
+    let Value::Text(t) = p.prepare("os_version", Input::Text(long)).expect("ok") else {
+        panic!()
+    };
+    assert!(!t.contains("alice@example.com"), "{t}");
+    assert!(t.len() <= 128, "{}", t.len());
+}
+
+#[test]
+fn page_settings_keep_declared_keys_only_and_scrub_values() {
+    let events = PreparedEvents::new(preparer("aspire-dashboard", None, "9.3"));
+    DashboardRecorder::new(&events).page_navigation(
+        "structured-logs",
+        &[
+            ("filter_count", "2"),
+            ("view", "C:\\Users\\alice\\secret"),
+            ("search_text", "password=hunter2"),
+        ],
+    );
+    let Value::Properties(map) = value(&events, "page_navigation") else {
+        panic!()
+    };
+    assert_eq!(
+        map.keys().map(String::as_str).collect::<Vec<_>>(),
+        vec!["filter_count", "page", "view"]
+    );
+    assert!(!map["view"].contains("alice"), "{map:?}");
+}
+
+#[test]
+fn unknown_resource_types_become_the_placeholder() {
+    let events = PreparedEvents::new(preparer("aspire-dashboard", None, "9.3"));
+    DashboardRecorder::new(&events).resource_types(&[
+        "project",
+        "my-secret-thing",
+        "container",
+        "project",
+    ]);
+    assert_eq!(
+        value(&events, "resource_types"),
+        Value::Names(vec![
+            "container".into(),
+            "custom-resource".into(),
+            "project".into()
+        ])
+    );
+}
+
+#[test]
+fn user_agents_are_coarsened_and_languages_validated() {
+    let p = preparer("aspire-dashboard", None, "9.3");
+    let ua = "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/120.0.6099.130 Safari/537.36";
+    assert_eq!(
+        p.prepare("request_user_agent", Input::Word(ua.into()))
+            .expect("ok"),
+        Value::UserAgent("Chrome 120 on Windows".into())
+    );
+    assert_eq!(
+        p.prepare("request_language", Input::Word(" en-US ".into()))
+            .expect("ok"),
+        Value::LanguageTag("en-US".into())
+    );
+    assert!(
+        p.prepare("dashboard_language", Input::Word("en-US,en;q=0.9".into()))
+            .is_err()
+    );
+}
+
+#[test]
+fn names_cannot_carry_values() {
+    assert!(Name::new("ConnectionStrings:Default").is_ok());
+    assert!(Name::new("Server=db;Password=hunter2").is_err());
+    // Through the generic path too: the whole point is refused.
+    let p = preparer("contrast-dotnet-agent", Some("core"), "4.0.0");
+    assert!(
+        p.prepare(
+            "non_default_setting_names",
+            Input::Names(vec!["a b".into()])
+        )
+        .is_err()
+    );
+}
+
+#[test]
+fn http_exchanges_are_summarised() {
+    let events = PreparedEvents::new(preparer("contrast-dotnet-agent", Some("core"), "4.0.0"));
+    let agent = AgentRecorder::new(&events);
+    let mut http = HttpExchanges::default();
+    for (status, ms) in [(200, 10), (200, 30), (503, 20), (200, 40)] {
+        http.record(status, Duration::from_millis(ms));
+    }
+    agent.http_summary(&mut http);
+    assert!(http.is_empty(), "a report starts a new summary");
+    let (events, _) = events.take();
+    let get = |p: &str| events.iter().find(|e| e.point == p).expect(p).value.clone();
+    assert_eq!(
+        get("contrast_http_status_codes"),
+        Value::LabelCounts([("200".into(), 3), ("503".into(), 1)].into())
+    );
+    let Value::Distribution(d) = get("contrast_http_response_time") else {
+        panic!()
+    };
+    assert_eq!(d[&Statistic::Count], 4.0);
+    assert_eq!(d[&Statistic::Median], 25.0);
+    assert_eq!(d[&Statistic::Min], 10.0);
+    assert_eq!(d[&Statistic::Max], 40.0);
+    assert_eq!(d[&Statistic::P95], 40.0);
+}
+
+#[test]
+fn an_empty_http_summary_sends_a_zero_count_only() {
+    let events = PreparedEvents::new(preparer("contrast-dotnet-agent", Some("core"), "4.0.0"));
+    AgentRecorder::new(&events).http_summary(&mut HttpExchanges::default());
+    let (events, rejected) = events.take();
+    assert_eq!(rejected.total(), 0);
+    let d = events
+        .iter()
+        .find(|e| e.point == "contrast_http_response_time")
+        .expect("sent")
+        .value
+        .clone();
+    assert_eq!(d, Value::Distribution([(Statistic::Count, 0.0)].into()));
+}
+
+#[test]
+fn milestones_give_the_four_timings() {
+    let events = PreparedEvents::new(preparer("contrast-dotnet-agent", Some("core"), "4.0.0"));
+    let t0 = Instant::now();
+    let mut m = Milestones::started_at(t0);
+    m.mark_at(
+        Milestone::ProfilerInitialised,
+        t0 + Duration::from_millis(120),
+    );
+    m.mark_at(
+        Milestone::SensorInitialised,
+        t0 + Duration::from_millis(200),
+    );
+    m.mark_at(Milestone::FirstRequestSent, t0 + Duration::from_millis(250));
+    let missing = AgentRecorder::new(&events).init_timings(&m);
+    assert_eq!(
+        missing,
+        vec!["first_request_time", "init_to_first_request_end_time"]
+    );
+    m.mark_at(
+        Milestone::FirstRequestEnded,
+        t0 + Duration::from_millis(400),
+    );
+    assert!(AgentRecorder::new(&events).init_timings(&m).is_empty());
+    let (events, _) = events.take();
+    let ms = |p: &str| match events.iter().rev().find(|e| e.point == p).expect(p).value {
+        Value::Duration(d) => d,
+        ref v => panic!("{v:?}"),
+    };
+    assert!((ms("profiler_init_time") - 120.0).abs() < 1e-6);
+    assert!((ms("sensor_init_time") - 80.0).abs() < 1e-6);
+    assert!((ms("first_request_time") - 150.0).abs() < 1e-6);
+    assert!((ms("init_to_first_request_end_time") - 400.0).abs() < 1e-6);
+}
+
+#[test]
+fn iis_pools_give_counts_and_a_per_pool_summary() {
+    let events = PreparedEvents::new(preparer(
+        "contrast-dotnet-agent",
+        Some("framework"),
+        "21.1.2",
+    ));
+    let pool = |apps, clr, attached| IisPool {
+        apps,
+        apps_analyzed: apps / 2,
+        clr,
+        agent_attached: attached,
+    };
+    AgentRecorder::new(&events).iis(&IisInventory {
+        pools: vec![
+            pool(4, Clr::V4, true),
+            pool(1, Clr::V2, false),
+            pool(2, Clr::V4, true),
+            pool(7, Clr::Unmanaged, false),
+        ],
+    });
+    let (events, rejected) = events.take();
+    assert_eq!(rejected.total(), 0);
+    let get = |p: &str| events.iter().find(|e| e.point == p).expect(p).value.clone();
+    assert_eq!(get("iis_app_count"), Value::Count(14));
+    assert_eq!(get("iis_app_count_analyzed"), Value::Count(6));
+    assert_eq!(get("iis_app_count_clr4"), Value::Count(6));
+    assert_eq!(get("iis_app_count_clr2"), Value::Count(1));
+    assert_eq!(get("iis_pool_count"), Value::Count(4));
+    assert_eq!(get("iis_pool_count_agent_attached"), Value::Count(2));
+    assert_eq!(get("iis_pool_count_clr4"), Value::Count(2));
+    assert_eq!(get("iis_pool_count_clr2"), Value::Count(1));
+    // Pools of 1, 2, 4, 7 apps: median of an even count is (2 + 4) / 2.
+    assert_eq!(
+        get("iis_apps_per_pool"),
+        Value::Distribution(
+            [
+                (Statistic::Min, 1.0),
+                (Statistic::Max, 7.0),
+                (Statistic::Median, 3.0)
+            ]
+            .into()
+        )
+    );
+}
+
+#[test]
+fn rule_modes_and_caught_exceptions() {
+    let events = PreparedEvents::new(preparer("contrast-dotnet-agent", Some("core"), "4.0.0"));
+    let agent = AgentRecorder::new(&events);
+    agent.protect_rule_modes(&[
+        (Name::new("sql-injection").expect("n"), RuleMode::Block),
+        (Name::new("xss").expect("n"), RuleMode::Monitor),
+    ]);
+    agent.caught_exception(RawException {
+        type_name: "System.IO.IOException".into(),
+        message: "Could not open C:\\Users\\alice\\app.config".into(),
+        stack: "   at Customer.Billing.Charge(Card card) in C:\\src\\Billing.cs:line 12\n   at System.IO.File.Open(String path)\n   at Contrast.Agent.Sensor.Run()".into(),
+        log_message: Some("sensor failed for bob@example.com".into()),
+    });
+    let (events, rejected) = events.take();
+    assert_eq!(rejected.total(), 0);
+    let get = |p: &str| events.iter().find(|e| e.point == p).expect(p).value.clone();
+    assert_eq!(
+        get("protect_rule_modes"),
+        Value::ModeByName(
+            [
+                ("sql-injection".into(), "block".into()),
+                ("xss".into(), "monitor".into())
+            ]
+            .into()
+        )
+    );
+    let Value::Exception(e) = get("sensor_exceptions") else {
+        panic!()
+    };
+    let all = format!("{e:?}");
+    for secret in [
+        "alice",
+        "bob@example.com",
+        "Customer.Billing",
+        "Card card",
+        "Billing.cs",
+    ] {
+        assert!(!all.contains(secret), "{secret} leaked: {all}");
+    }
+    assert!(
+        e.frames.iter().any(|f| f.contains("System.IO.File.Open")),
+        "{e:?}"
+    );
+    assert!(
+        e.frames
+            .iter()
+            .any(|f| f.contains("Contrast.Agent.Sensor.Run")),
+        "{e:?}"
+    );
+    assert!(e.frames_dropped >= 1);
+    assert!(e.log_message.is_some());
+}
+
+#[test]
+fn dashboard_exceptions_never_carry_a_log_message() {
+    let p = preparer("aspire-dashboard", None, "9.3");
+    let v = p
+        .prepare(
+            "unhandled_exception",
+            Input::Exception(RawException {
+                type_name: "System.InvalidOperationException".into(),
+                message: "boom".into(),
+                stack: String::new(),
+                log_message: Some("user said hi".into()),
+            }),
+        )
+        .expect("ok");
+    let Value::Exception(e) = v else { panic!() };
+    assert_eq!(e.log_message, None);
+}
+
+#[test]
+fn duration_samples_are_summarised_in_milliseconds() {
+    let events = PreparedEvents::new(preparer("aspire-dashboard", None, "9.3"));
+    let d = DashboardRecorder::new(&events);
+    let mut samples = DurationSamples::default();
+    for ms in [100, 300] {
+        samples.push(Duration::from_millis(ms));
+    }
+    d.resource_restart_times(&mut samples);
+    let Value::Distribution(map) = value(&events, "resource_restart_time") else {
+        panic!()
+    };
+    assert_eq!(map[&Statistic::Median], 200.0);
+    assert_eq!(map[&Statistic::Count], 2.0);
+}
+
+#[test]
+fn refusals_are_reported_once_per_point_and_counted() {
+    let events = PreparedEvents::new(preparer("aspire-dashboard", None, "9.2"));
+    let d = DashboardRecorder::new(&events);
+    for _ in 0..5 {
+        d.request_language("en");
+    }
+    let (sent, log) = events.take();
+    assert!(sent.is_empty());
+    let entries: Vec<_> = log.entries().collect();
+    assert_eq!(entries.len(), 1);
+    assert_eq!(entries[0].1, 5);
+}
+
+#[test]
+fn events_carry_the_envelope() {
+    let p = preparer("contrast-dotnet-agent", Some("framework"), "21.1.2");
+    let e = p
+        .prepare_event(
+            "in_container",
+            Input::Flag(true),
+            std::time::SystemTime::now(),
+        )
+        .expect("ok");
+    assert_eq!(e.product, "contrast-dotnet-agent");
+    assert_eq!(e.product_version, "21.1.2");
+    assert_eq!(e.runtime_line, "framework");
+    assert_eq!(e.catalogue_revision, "2021.4.2.1");
+    assert_eq!(e.event_id.len(), 32);
+    assert!(e.time.ends_with('Z') && e.time.contains('T'), "{}", e.time);
+    assert_eq!(
+        e.install_id, None,
+        "the agent catalogue declares no install id"
+    );
+    let other = p
+        .prepare_event(
+            "in_container",
+            Input::Flag(true),
+            std::time::SystemTime::now(),
+        )
+        .expect("ok");
+    assert_ne!(e.event_id, other.event_id);
+}

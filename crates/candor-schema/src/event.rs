@@ -1,0 +1,365 @@
+//! The event envelope: one data point's value, ready to leave the machine.
+//!
+//! An [`Event`] is what every sink sends and what a receiver decodes. It names the product, the
+//! version and runtime line that produced it, the data point, and the value after privacy was
+//! applied. The envelope lives here, beside the catalogue, so that its JSON Schema
+//! ([`event_json_schema`]) is published with the catalogue's and other tools can validate what
+//! they receive.
+
+use std::collections::BTreeMap;
+
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+
+use crate::model::{DataPointSpec, Statistic, ValueType};
+
+/// The longest version string an event may carry.
+pub const MAX_VERSION_LEN: usize = 64;
+/// The longest name (setting name, rule name, label, property key) an event may carry.
+pub const MAX_NAME_LEN: usize = 128;
+/// The longest property value an event may carry.
+pub const MAX_PROPERTY_VALUE_LEN: usize = 128;
+/// The longest exception message or log message an event may carry.
+pub const MAX_MESSAGE_LEN: usize = 1024;
+/// The most stack frames an event may carry.
+pub const MAX_FRAMES: usize = 64;
+
+/// One data point's value, sent after privacy was applied.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Event {
+    /// A random 128-bit identifier in lower-case hex, so a receiver can drop duplicates of a
+    /// payload that was delivered twice.
+    pub event_id: String,
+    /// When the value was recorded, RFC 3339 in UTC (`2026-11-21T09:30:00.123Z`).
+    pub time: String,
+    /// The product's catalogue id.
+    pub product: String,
+    /// The product version that recorded the value.
+    pub product_version: String,
+    /// The runtime line of that version.
+    pub runtime_line: String,
+    /// The revision of the catalogue that declared the point.
+    pub catalogue_revision: String,
+    /// A random, per-installation identifier, present only when the catalogue declares one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub install_id: Option<String>,
+    /// The data point's id.
+    pub point: String,
+    /// The value.
+    pub value: Value,
+}
+
+/// A value as it is sent. The variant matches the data point's declared kind.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case", tag = "kind", content = "data")]
+pub enum Value {
+    /// True or false.
+    Flag(bool),
+    /// One of the declared values, or the declared placeholder.
+    Enumeration(String),
+    /// A version number.
+    Version(String),
+    /// Scrubbed, length-limited text.
+    Text(String),
+    /// A whole number.
+    Count(u64),
+    /// A length of time in the data point's unit.
+    Duration(f64),
+    /// The declared statistics of many measurements. With no measurements only `count` (zero) is
+    /// present.
+    Distribution(BTreeMap<Statistic, f64>),
+    /// A hash in lower-case hex, prefixed by `key-id:` when it is keyed.
+    Hashed(String),
+    /// Names, sorted and without repeats.
+    Names(Vec<String>),
+    /// How many times each label occurred.
+    LabelCounts(BTreeMap<String, u64>),
+    /// A mode for each name.
+    ModeByName(BTreeMap<String, String>),
+    /// Declared keys with short values.
+    Properties(BTreeMap<String, String>),
+    /// A validated language tag.
+    LanguageTag(String),
+    /// Browser family, major version and OS family (`Chrome 120 on Windows`).
+    UserAgent(String),
+    /// An exception with its stack filtered to allowed namespaces.
+    Exception(ExceptionValue),
+}
+
+/// An exception as it is sent.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ExceptionValue {
+    /// The exception's type (`System.InvalidOperationException`).
+    pub type_name: String,
+    /// The exception's message, scrubbed.
+    pub message: String,
+    /// The stack frames kept by the namespace filter, outermost last.
+    pub frames: Vec<String>,
+    /// How many frames the filter dropped.
+    pub frames_dropped: u32,
+    /// The log message that accompanied the exception, scrubbed; only when the point declares it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub log_message: Option<String>,
+}
+
+impl Value {
+    /// The kind's name, as written in catalogue files.
+    pub fn kind_name(&self) -> &'static str {
+        match self {
+            Self::Flag(_) => "flag",
+            Self::Enumeration(_) => "enumeration",
+            Self::Version(_) => "version",
+            Self::Text(_) => "text",
+            Self::Count(_) => "count",
+            Self::Duration(_) => "duration",
+            Self::Distribution(_) => "distribution",
+            Self::Hashed(_) => "hashed",
+            Self::Names(_) => "names",
+            Self::LabelCounts(_) => "label_counts",
+            Self::ModeByName(_) => "mode_by_name",
+            Self::Properties(_) => "properties",
+            Self::LanguageTag(_) => "language_tag",
+            Self::UserAgent(_) => "user_agent",
+            Self::Exception(_) => "exception",
+        }
+    }
+}
+
+/// Why a value does not fit its data point's declaration.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{point}: {problem}")]
+pub struct ValueMismatch {
+    /// The data point.
+    pub point: String,
+    /// What is wrong.
+    pub problem: String,
+}
+
+/// Checks that `value` has the shape `point` declares: the same kind, only declared values,
+/// names, modes and keys, only declared statistics, and lengths within bounds. This is the last
+/// check before a value is sent; it does not scrub or hash, it refuses.
+pub fn check_value(point: &DataPointSpec, value: &Value) -> Result<(), ValueMismatch> {
+    let fail = |problem: String| ValueMismatch {
+        point: point.id.clone(),
+        problem,
+    };
+    if point.value.kind_name() != value.kind_name() {
+        return Err(fail(format!(
+            "declared as {} but given a {} value",
+            point.value.kind_name(),
+            value.kind_name()
+        )));
+    }
+    match (&point.value, value) {
+        (ValueType::Enumeration { values, other }, Value::Enumeration(v))
+            if !values.contains(v) && other.as_ref() != Some(v) =>
+        {
+            return Err(fail(format!("`{}` is not a declared value", shown(v))));
+        }
+        (ValueType::Version, Value::Version(v)) if !is_version_text(v) => {
+            return Err(fail(format!("`{}` is not a version number", shown(v))));
+        }
+        (ValueType::Text { max_len }, Value::Text(t)) if t.len() > *max_len as usize => {
+            return Err(fail(format!(
+                "text of {} bytes exceeds the declared {max_len}",
+                t.len()
+            )));
+        }
+        (ValueType::Duration, Value::Duration(d)) if !d.is_finite() || *d < 0.0 => {
+            return Err(fail(format!("{d} is not a length of time")));
+        }
+        (ValueType::Distribution { statistics }, Value::Distribution(map)) => {
+            for (stat, number) in map {
+                if !statistics.contains(stat) {
+                    return Err(fail(format!("statistic {stat:?} is not declared")));
+                }
+                if !number.is_finite() {
+                    return Err(fail(format!("statistic {stat:?} is not a finite number")));
+                }
+            }
+        }
+        (ValueType::Hashed { .. }, Value::Hashed(h)) => {
+            let hex = h.rsplit(':').next().unwrap_or(h);
+            if hex.len() < 16
+                || !hex
+                    .bytes()
+                    .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
+            {
+                return Err(fail("not a lower-case hex hash".to_owned()));
+            }
+        }
+        (ValueType::Names { known, other }, Value::Names(names)) => {
+            for name in names {
+                check_name(name).map_err(&fail)?;
+                if let Some(known) = known
+                    && !known.contains(name)
+                    && other.as_ref() != Some(name)
+                {
+                    return Err(fail(format!("`{}` is not a declared name", shown(name))));
+                }
+            }
+        }
+        (ValueType::LabelCounts, Value::LabelCounts(map)) => {
+            for label in map.keys() {
+                check_name(label).map_err(&fail)?;
+            }
+        }
+        (ValueType::ModeByName { modes }, Value::ModeByName(map)) => {
+            for (name, mode) in map {
+                check_name(name).map_err(&fail)?;
+                if !modes.contains(mode) {
+                    return Err(fail(format!("`{}` is not a declared mode", shown(mode))));
+                }
+            }
+        }
+        (ValueType::Properties { keys }, Value::Properties(map)) => {
+            for (key, v) in map {
+                if !keys.contains(key) {
+                    return Err(fail(format!("`{}` is not a declared key", shown(key))));
+                }
+                if v.len() > MAX_PROPERTY_VALUE_LEN {
+                    return Err(fail(format!("the value of `{key}` is too long")));
+                }
+            }
+        }
+        (ValueType::LanguageTag, Value::LanguageTag(tag)) if !is_language_tag(tag) => {
+            return Err(fail(format!("`{}` is not a language tag", shown(tag))));
+        }
+        (ValueType::UserAgent, Value::UserAgent(ua)) if ua.len() > MAX_NAME_LEN => {
+            return Err(fail("coarse user agent is too long".to_owned()));
+        }
+        (
+            ValueType::Exception {
+                includes_log_message,
+                ..
+            },
+            Value::Exception(e),
+        ) => {
+            check_name(&e.type_name).map_err(&fail)?;
+            if e.message.len() > MAX_MESSAGE_LEN {
+                return Err(fail("exception message is too long".to_owned()));
+            }
+            if e.frames.len() > MAX_FRAMES {
+                return Err(fail("too many stack frames".to_owned()));
+            }
+            match &e.log_message {
+                Some(_) if !includes_log_message => {
+                    return Err(fail("the point does not declare a log message".to_owned()));
+                }
+                Some(m) if m.len() > MAX_MESSAGE_LEN => {
+                    return Err(fail("log message is too long".to_owned()));
+                }
+                _ => {}
+            }
+        }
+        _ => {}
+    }
+    Ok(())
+}
+
+/// Whether `text` looks like a version number: digits first, then digits, letters, `.`, `-`
+/// and `+`, at most [`MAX_VERSION_LEN`] bytes.
+pub fn is_version_text(text: &str) -> bool {
+    !text.is_empty()
+        && text.len() <= MAX_VERSION_LEN
+        && text.as_bytes()[0].is_ascii_digit()
+        && text
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'-' | b'+'))
+}
+
+/// Whether `text` is a well-formed language tag in the shape BCP 47 gives the common cases:
+/// a primary language of two or three letters, then subtags of one to eight letters or digits,
+/// at most 35 bytes in all (`en`, `en-US`, `zh-Hant-TW`).
+pub fn is_language_tag(text: &str) -> bool {
+    if text.is_empty() || text.len() > 35 {
+        return false;
+    }
+    let mut parts = text.split('-');
+    let primary = parts.next().unwrap_or("");
+    (2..=3).contains(&primary.len())
+        && primary.bytes().all(|b| b.is_ascii_alphabetic())
+        && parts.all(|p| (1..=8).contains(&p.len()) && p.bytes().all(|b| b.is_ascii_alphanumeric()))
+}
+
+/// Checks a name (setting name, rule name, label, type name): non-empty, at most
+/// [`MAX_NAME_LEN`] bytes, and only letters, digits and `. _ - : / [ ] +`. Spaces, `=`, `;`,
+/// `@` and quotes are refused, because they are how a value sneaks in where a name belongs.
+pub fn check_name(name: &str) -> Result<(), String> {
+    if name.is_empty() {
+        return Err("empty name".to_owned());
+    }
+    if name.len() > MAX_NAME_LEN {
+        return Err(format!("name of {} bytes is too long", name.len()));
+    }
+    if let Some(c) = name.chars().find(|c| {
+        !(c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-' | ':' | '/' | '[' | ']' | '+'))
+    }) {
+        return Err(format!(
+            "`{}` is not a name (it contains {c:?})",
+            shown(name)
+        ));
+    }
+    Ok(())
+}
+
+/// A value for an error message: at most 40 characters, control characters escaped.
+fn shown(text: &str) -> String {
+    let mut out: String = text.chars().take(40).flat_map(char::escape_debug).collect();
+    if text.chars().count() > 40 {
+        out.push('…');
+    }
+    out
+}
+
+/// The JSON Schema (draft 2020-12) of the event envelope, for validating what a receiver gets.
+pub fn event_json_schema() -> serde_json::Value {
+    schemars::schema_for!(Event).to_value()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn language_tags() {
+        for good in ["en", "en-US", "zh-Hant-TW", "de-CH-1996"] {
+            assert!(is_language_tag(good), "{good}");
+        }
+        for bad in [
+            "",
+            "e",
+            "english-language",
+            "en_US",
+            "en-",
+            "12-US",
+            "en-US; rm",
+        ] {
+            assert!(!is_language_tag(bad), "{bad}");
+        }
+    }
+
+    #[test]
+    fn names_refuse_values() {
+        assert!(check_name("Contrast.Api.Url").is_ok());
+        for value in [
+            "Server=db;Password=x",
+            "a b",
+            "",
+            "user@example.com",
+            "\"q\"",
+        ] {
+            assert!(check_name(value).is_err(), "{value}");
+        }
+    }
+
+    #[test]
+    fn versions() {
+        assert!(is_version_text("21.1.2"));
+        assert!(is_version_text("9.3.0-preview.1+abc"));
+        assert!(!is_version_text("v1"));
+        assert!(!is_version_text("1 2"));
+    }
+}
