@@ -1,0 +1,65 @@
+//! Real receivers for Candor's tests, started on loopback by the tests themselves.
+//!
+//! - [`HttpReceiver`]: an HTTP/1.1 server that takes gzip JSON batches (the vendor and relay
+//!   sinks) and OTLP/HTTP protobuf (`/v1/logs`, decoded with the official OTLP definitions),
+//!   and can be told to fail: a status with `Retry-After`, a response slower than the
+//!   client's timeout, or a connection cut mid-response.
+//! - [`GrpcReceiver`]: an OTLP/gRPC logs service (tonic, from `opentelemetry-proto`).
+//!
+//! Both keep every request's raw bytes (for canary searches) and the events they decoded.
+//! Test support only: not published, and nothing in Candor's libraries depends on it.
+
+#![allow(missing_docs, clippy::unwrap_used)]
+
+mod grpc;
+mod http;
+mod otlp;
+
+pub use grpc::GrpcReceiver;
+pub use http::{Fault, HttpReceiver};
+
+/// One event as a receiver decoded it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Received {
+    pub event_id: String,
+    pub point: String,
+    pub product: String,
+    /// The value as JSON: for JSON sinks the envelope's `{"kind", "data"}`; for OTLP the
+    /// log body converted to JSON.
+    pub value: serde_json::Value,
+}
+
+/// What a receiver saw.
+#[derive(Debug, Clone, Default)]
+pub struct Log {
+    pub requests: u64,
+    /// Raw request bodies after decompression.
+    pub bodies: Vec<Vec<u8>>,
+    pub authorizations: Vec<Option<String>>,
+    pub events: Vec<Received>,
+}
+
+impl Log {
+    /// How many times each event id arrived.
+    pub fn id_counts(&self) -> std::collections::BTreeMap<String, u64> {
+        let mut counts = std::collections::BTreeMap::new();
+        for e in &self.events {
+            *counts.entry(e.event_id.clone()).or_insert(0) += 1;
+        }
+        counts
+    }
+
+    /// Whether `needle` appears in any body.
+    pub fn contains(&self, needle: &str) -> bool {
+        let needle = needle.as_bytes();
+        self.bodies
+            .iter()
+            .any(|b| b.windows(needle.len()).any(|w| w == needle))
+    }
+}
+
+/// A port on loopback that nothing listens on (bound, then released).
+pub fn dead_port() -> u16 {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    listener.local_addr().unwrap().port()
+}

@@ -1,0 +1,123 @@
+//! Receipts: a log, on this machine, of every payload actually delivered, so a user can see
+//! what left and when.
+
+use std::io::{self, Write};
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+
+/// One delivered payload.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Receipt {
+    /// When it was delivered (RFC 3339).
+    pub time: String,
+    /// The products whose events it carried.
+    pub products: Vec<String>,
+    /// The sink (`otlp-http`, `json`, `relay`, `file`).
+    pub sink: String,
+    /// Where it went.
+    pub endpoint: String,
+    /// How many events.
+    pub events: u64,
+    /// Bytes sent (after compression).
+    pub bytes: u64,
+    /// The event ids, so a receipt can be matched with what a receiver holds.
+    pub event_ids: Vec<String>,
+}
+
+/// The receipts log: JSON lines, capped in size; past the cap the older half is dropped.
+#[derive(Debug, Clone)]
+pub struct Receipts {
+    path: PathBuf,
+    max_bytes: u64,
+}
+
+impl Receipts {
+    /// The log at `path`, kept under `max_bytes`.
+    pub fn new(path: impl Into<PathBuf>, max_bytes: u64) -> Self {
+        Self {
+            path: path.into(),
+            max_bytes: max_bytes.max(4096),
+        }
+    }
+
+    /// Its path.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// Appends a receipt.
+    pub fn append(&self, receipt: &Receipt) -> io::Result<()> {
+        if let Some(parent) = self.path.parent() {
+            std::fs::create_dir_all(parent)?;
+        }
+        let mut line = serde_json::to_vec(receipt).map_err(io::Error::other)?;
+        line.push(b'\n');
+        let size = std::fs::metadata(&self.path).map(|m| m.len()).unwrap_or(0);
+        if size + line.len() as u64 > self.max_bytes {
+            self.keep_newer_half()?;
+        }
+        let mut file = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(&self.path)?;
+        file.write_all(&line)?;
+        Ok(())
+    }
+
+    fn keep_newer_half(&self) -> io::Result<()> {
+        let text = std::fs::read_to_string(&self.path).unwrap_or_default();
+        let lines: Vec<&str> = text.lines().collect();
+        let kept = lines[lines.len() / 2..].join("\n");
+        let temporary = self.path.with_extension("tmp");
+        std::fs::write(&temporary, if kept.is_empty() { kept } else { kept + "\n" })?;
+        std::fs::rename(&temporary, &self.path)
+    }
+
+    /// The receipts, oldest first, optionally only those carrying `product`. Lines that cannot
+    /// be read are skipped.
+    pub fn read(&self, product: Option<&str>) -> io::Result<Vec<Receipt>> {
+        let text = match std::fs::read_to_string(&self.path) {
+            Ok(t) => t,
+            Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(Vec::new()),
+            Err(e) => return Err(e),
+        };
+        Ok(text
+            .lines()
+            .filter_map(|l| serde_json::from_str::<Receipt>(l).ok())
+            .filter(|r| product.is_none_or(|p| r.products.iter().any(|q| q == p)))
+            .collect())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn receipt(n: u64) -> Receipt {
+        Receipt {
+            time: "2026-11-21T00:00:00Z".into(),
+            products: vec![if n % 2 == 0 { "a" } else { "b" }.into()],
+            sink: "file".into(),
+            endpoint: "x".into(),
+            events: n,
+            bytes: n,
+            event_ids: vec![format!("{n:032x}")],
+        }
+    }
+
+    #[test]
+    fn receipts_are_capped_keeping_the_newest() {
+        let dir = tempfile::tempdir().expect("tmp");
+        let log = Receipts::new(dir.path().join("r.jsonl"), 4096);
+        for n in 0..200 {
+            log.append(&receipt(n)).expect("append");
+        }
+        let size = std::fs::metadata(log.path()).expect("meta").len();
+        assert!(size <= 4096, "{size}");
+        let all = log.read(None).expect("read");
+        assert_eq!(all.last().expect("some").events, 199);
+        assert!(all.len() < 200);
+        assert!(log.read(Some("a")).expect("read").iter().all(|r| r.events % 2 == 0));
+    }
+}

@@ -1,0 +1,88 @@
+//! The file sink: JSON lines appended to a file, or written to stdout. The embedded default,
+//! and what `local` mode and previews use.
+
+use std::io::Write;
+use std::path::PathBuf;
+
+use candor_schema::Event;
+
+use super::{Outcome, Sink};
+
+/// Appends events as JSON lines.
+#[derive(Debug)]
+pub struct FileSink {
+    target: Target,
+}
+
+#[derive(Debug)]
+enum Target {
+    File(PathBuf),
+    Stdout,
+}
+
+impl FileSink {
+    /// Appends to `path` (created with its folders).
+    pub fn to_file(path: impl Into<PathBuf>) -> Self {
+        Self {
+            target: Target::File(path.into()),
+        }
+    }
+
+    /// Writes to standard output.
+    pub fn to_stdout() -> Self {
+        Self {
+            target: Target::Stdout,
+        }
+    }
+}
+
+impl Sink for FileSink {
+    fn kind(&self) -> &'static str {
+        "file"
+    }
+
+    fn destination(&self) -> String {
+        match &self.target {
+            Target::File(p) => p.display().to_string(),
+            Target::Stdout => "stdout".to_owned(),
+        }
+    }
+
+    fn deliver(&mut self, events: &[Event]) -> Outcome {
+        let mut body = Vec::new();
+        for event in events {
+            if let Err(e) = serde_json::to_writer(&mut body, event) {
+                return Outcome::Reject {
+                    reason: format!("cannot encode an event: {e}"),
+                };
+            }
+            body.push(b'\n');
+        }
+        let written = match &self.target {
+            Target::Stdout => {
+                let mut out = std::io::stdout().lock();
+                out.write_all(&body).and_then(|()| out.flush())
+            }
+            Target::File(path) => (|| {
+                if let Some(parent) = path.parent() {
+                    std::fs::create_dir_all(parent)?;
+                }
+                let mut file = std::fs::OpenOptions::new()
+                    .create(true)
+                    .append(true)
+                    .open(path)?;
+                file.write_all(&body)?;
+                file.sync_data()
+            })(),
+        };
+        match written {
+            Ok(()) => Outcome::Delivered {
+                bytes: body.len() as u64,
+            },
+            Err(e) => Outcome::Retry {
+                reason: format!("cannot write {}: {e}", self.destination()),
+                after: None,
+            },
+        }
+    }
+}
