@@ -3,6 +3,9 @@
 //! - `docs`: regenerate `docs/` (disclosure pages, catalogue exports, JSON Schema) from the
 //!   built-in catalogues.
 //! - `docs --check`: write nothing; exit 1 and name each stale file when `docs/` does not match.
+//! - `test [args…]`: the whole test suite. It first installs what the end-to-end tests need
+//!   and a fresh machine lacks (the `rotel` OTLP collector, from PyPI, into `target/tools/`),
+//!   then runs `cargo test --workspace --all-features --locked [args…]`.
 //!
 //! The generator itself lives in the `candor-docs` library, so the test suite and the `candor
 //! docs` command run exactly the same code as this task.
@@ -18,8 +21,9 @@ fn main() -> ExitCode {
     match args.as_slice() {
         ["docs"] => docs(false),
         ["docs", "--check"] => docs(true),
+        ["test", rest @ ..] => test(rest),
         _ => {
-            eprintln!("usage: cargo xtask docs [--check]");
+            eprintln!("usage: cargo xtask docs [--check] | cargo xtask test [cargo test args]");
             ExitCode::from(2)
         }
     }
@@ -69,6 +73,68 @@ fn docs(check_only: bool) -> ExitCode {
                 eprintln!("xtask: {e}");
                 ExitCode::from(2)
             }
+        }
+    }
+}
+
+/// The rotel release the end-to-end test is written against.
+const ROTEL_VERSION: &str = "0.0.1a15";
+
+/// Installs rotel into `target/tools/rotel` unless it is there; returns the agent binary.
+fn ensure_rotel() -> Result<PathBuf, String> {
+    let dir = workspace_root().join("target/tools/rotel");
+    let agent = dir.join("rotel/rotel-agent");
+    let marker = dir.join(format!(".installed-{ROTEL_VERSION}"));
+    if agent.is_file() && marker.is_file() {
+        return Ok(agent);
+    }
+    let python = ["python3", "python"]
+        .into_iter()
+        .find(|p| {
+            std::process::Command::new(p)
+                .arg("--version")
+                .output()
+                .is_ok_and(|o| o.status.success())
+        })
+        .ok_or("Python 3 with pip is needed to install rotel (the OTLP collector the end-to-end test uses)")?;
+    println!(
+        "xtask: installing rotel {ROTEL_VERSION} into {}",
+        dir.display()
+    );
+    let status = std::process::Command::new(python)
+        .args(["-m", "pip", "install", "--quiet", "--upgrade", "--target"])
+        .arg(&dir)
+        .arg(format!("rotel=={ROTEL_VERSION}"))
+        .status()
+        .map_err(|e| format!("cannot run pip: {e}"))?;
+    if !status.success() || !agent.is_file() {
+        return Err(format!("pip could not install rotel {ROTEL_VERSION}"));
+    }
+    std::fs::write(&marker, "").map_err(|e| e.to_string())?;
+    Ok(agent)
+}
+
+fn test(rest: &[&str]) -> ExitCode {
+    let agent = match ensure_rotel() {
+        Ok(agent) => agent,
+        Err(e) => {
+            eprintln!("xtask: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
+    let status = std::process::Command::new(cargo)
+        .args(["test", "--workspace", "--all-features", "--locked"])
+        .args(rest)
+        .env("CANDOR_ROTEL_AGENT", &agent)
+        .current_dir(workspace_root())
+        .status();
+    match status {
+        Ok(s) if s.success() => ExitCode::SUCCESS,
+        Ok(_) => ExitCode::FAILURE,
+        Err(e) => {
+            eprintln!("xtask: cannot run cargo test: {e}");
+            ExitCode::from(2)
         }
     }
 }

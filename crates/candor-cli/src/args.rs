@@ -34,6 +34,71 @@ pub(crate) enum Command {
     /// Collect the snapshot on this machine now and print exactly what would be sent, after
     /// privacy, with the consent decision. Nothing is sent.
     Preview(PreviewArgs),
+    /// Check, scrub and send raw events from a JSON-lines file through the full pipeline
+    /// (spool, retries, receipts); with no file, deliver what an earlier run left in the spool.
+    Send(SendArgs),
+    /// Show the receipts of delivered payloads.
+    Receipts(ReceiptsArgs),
+    /// Remove Candor's local state (spool, receipts, hashing keys, notice markers); the
+    /// configuration file stays.
+    Clean(CleanArgs),
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct SendArgs {
+    /// Raw events, one JSON object per line (product, product_version, runtime_line, point,
+    /// value).
+    pub(crate) events: Option<PathBuf>,
+
+    /// Where to send.
+    #[arg(long, value_enum)]
+    pub(crate) sink: SinkKind,
+
+    /// The receiver's URL (for `file`, the file to append to).
+    #[arg(long, value_name = "URL")]
+    pub(crate) endpoint: Option<String>,
+
+    /// The bearer token the host gave (relay only).
+    #[arg(long, value_name = "TOKEN")]
+    pub(crate) token: Option<String>,
+
+    /// Seconds to keep trying before leaving the rest in the spool.
+    #[arg(long, value_name = "SECS", default_value_t = 30.0)]
+    pub(crate) deadline: f64,
+
+    /// The spool directory (default: `spool` in Candor's folder).
+    #[arg(long, value_name = "DIR")]
+    pub(crate) spool: Option<PathBuf>,
+
+    #[command(flatten)]
+    pub(crate) host: HostArgs,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub(crate) enum SinkKind {
+    OtlpHttp,
+    OtlpGrpc,
+    Json,
+    Relay,
+    File,
+    Stdout,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct ReceiptsArgs {
+    /// Only receipts carrying this product's events.
+    pub(crate) product: Option<String>,
+
+    /// Print JSON lines instead of a table.
+    #[arg(long)]
+    pub(crate) json: bool,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct CleanArgs {
+    /// List what would be removed without removing it.
+    #[arg(long)]
+    pub(crate) dry_run: bool,
 }
 
 #[derive(Debug, Args)]

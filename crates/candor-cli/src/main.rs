@@ -12,7 +12,9 @@ mod consent_now;
 mod docs_cmd;
 mod preview_cmd;
 mod privacy_cmd;
+mod send_cmd;
 mod source;
+mod state_cmd;
 mod status_cmd;
 mod table;
 
@@ -39,11 +41,18 @@ fn main() -> ExitCode {
         args::Command::Scrub(cmd) => privacy_cmd::scrub(cli.catalogue.as_deref(), cmd, &mut stdout),
         args::Command::Hash(cmd) => privacy_cmd::hash(cmd, &mut stdout),
         args::Command::Preview(cmd) => preview_cmd::run(cli.catalogue.as_deref(), cmd, &mut stdout),
+        args::Command::Send(cmd) => send_cmd::run(cli.catalogue.as_deref(), cmd, &mut stdout),
+        args::Command::Receipts(cmd) => state_cmd::receipts(cmd, &mut stdout),
+        args::Command::Clean(cmd) => state_cmd::clean(cmd, &mut stdout),
     };
     match outcome.and_then(|()| stdout.flush().map_err(Into::into)) {
         Ok(()) => ExitCode::SUCCESS,
         // A closed pipe (`candor … | head`) is the reader's choice, not an error.
         Err(error) if error.is_broken_pipe() => ExitCode::SUCCESS,
+        Err(CliError::Incomplete(message)) => {
+            eprintln!("candor: {message}");
+            ExitCode::FAILURE
+        }
         Err(CliError::Stale(count)) => {
             eprintln!(
                 "candor: {count} generated file(s) are stale; run `candor docs` without --check"
@@ -94,6 +103,8 @@ pub(crate) enum CliError {
     Docs(candor_docs::DocsError),
     /// `docs --check` found this many stale files (already listed on stderr).
     Stale(usize),
+    /// The command ran but not everything succeeded (exit 1, not 2).
+    Incomplete(String),
 }
 
 impl CliError {
@@ -114,6 +125,7 @@ impl std::fmt::Display for CliError {
             Self::Io(e) => write!(f, "cannot write output: {e}"),
             Self::Docs(e) => e.fmt(f),
             Self::Stale(count) => write!(f, "{count} generated file(s) are stale"),
+            Self::Incomplete(message) => f.write_str(message),
         }
     }
 }

@@ -100,6 +100,8 @@ impl Drop for HttpReceiver {
 }
 
 fn serve(stream: TcpStream, shared: &Shared) {
+    // Answer in one segment without Nagle's delay, so clients are not held up by delayed ACKs.
+    let _ = stream.set_nodelay(true);
     let _ = stream.set_read_timeout(Some(Duration::from_secs(30)));
     let mut reader = BufReader::new(match stream.try_clone() {
         Ok(s) => s,
@@ -111,7 +113,11 @@ fn serve(stream: TcpStream, shared: &Shared) {
         if reader.read_line(&mut request_line).unwrap_or(0) == 0 {
             return;
         }
-        let path = request_line.split_whitespace().nth(1).unwrap_or("/").to_owned();
+        let path = request_line
+            .split_whitespace()
+            .nth(1)
+            .unwrap_or("/")
+            .to_owned();
         let mut length = 0usize;
         let mut gzip = false;
         let mut authorization = None;
@@ -169,7 +175,10 @@ fn serve(stream: TcpStream, shared: &Shared) {
         let body = if gzip {
             let mut out = Vec::new();
             if GzDecoder::new(&body[..]).read_to_end(&mut out).is_err() {
-                let _ = write!(writer, "HTTP/1.1 400 Bad Request\r\ncontent-length: 0\r\n\r\n");
+                let _ = write!(
+                    writer,
+                    "HTTP/1.1 400 Bad Request\r\ncontent-length: 0\r\n\r\n"
+                );
                 continue;
             }
             out
@@ -186,7 +195,10 @@ fn serve(stream: TcpStream, shared: &Shared) {
                 Some(events) => log.events.extend(events),
                 None => {
                     drop(log);
-                    let _ = write!(writer, "HTTP/1.1 400 Bad Request\r\ncontent-length: 0\r\n\r\n");
+                    let _ = write!(
+                        writer,
+                        "HTTP/1.1 400 Bad Request\r\ncontent-length: 0\r\n\r\n"
+                    );
                     continue;
                 }
             }
@@ -196,12 +208,13 @@ fn serve(stream: TcpStream, shared: &Shared) {
         } else {
             ("application/json", b"{}")
         };
-        let _ = write!(
-            writer,
+        let mut response = format!(
             "HTTP/1.1 200 OK\r\ncontent-type: {kind}\r\ncontent-length: {}\r\n\r\n",
             reply.len()
-        );
-        let _ = writer.write_all(reply);
+        )
+        .into_bytes();
+        response.extend_from_slice(reply);
+        let _ = writer.write_all(&response);
     }
 }
 

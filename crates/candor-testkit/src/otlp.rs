@@ -39,11 +39,18 @@ pub(crate) fn to_json(value: &AnyValue) -> Value {
         Some(any_value::Value::BoolValue(b)) => json!(b),
         Some(any_value::Value::IntValue(i)) => json!(i),
         Some(any_value::Value::DoubleValue(d)) => json!(d),
-        Some(any_value::Value::ArrayValue(a)) => Value::Array(a.values.iter().map(to_json).collect()),
+        Some(any_value::Value::ArrayValue(a)) => {
+            Value::Array(a.values.iter().map(to_json).collect())
+        }
         Some(any_value::Value::KvlistValue(kv)) => Value::Object(
             kv.values
                 .iter()
-                .map(|kv| (kv.key.clone(), kv.value.as_ref().map(to_json).unwrap_or(Value::Null)))
+                .map(|kv| {
+                    (
+                        kv.key.clone(),
+                        kv.value.as_ref().map(to_json).unwrap_or(Value::Null),
+                    )
+                })
                 .collect::<Map<_, _>>(),
         ),
         Some(any_value::Value::BytesValue(b)) => json!(b),

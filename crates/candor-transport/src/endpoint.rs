@@ -28,12 +28,17 @@ impl Endpoint {
         }
         let authority = rest.split(['/', '?', '#']).next().unwrap_or("");
         if authority.contains('@') {
-            return Err(bad("credentials in a URL end up in logs; give a token instead"));
+            return Err(bad(
+                "credentials in a URL end up in logs; give a token instead",
+            ));
         }
         let host = if let Some(bracketed) = authority.strip_prefix('[') {
             bracketed.split(']').next().unwrap_or("").to_owned()
         } else {
-            authority.rsplit_once(':').map_or(authority, |(h, _)| h).to_owned()
+            authority
+                .rsplit_once(':')
+                .map_or(authority, |(h, _)| h)
+                .to_owned()
         };
         if host.is_empty() || host.chars().any(|c| c.is_whitespace() || c.is_control()) {
             return Err(bad("no host"));

@@ -51,7 +51,9 @@ pub enum TransportError {
     #[error("{0}")]
     Spool(String),
     /// This build lacks the feature the sink needs.
-    #[error("the `{sink}` sink is not built in (enable the `{feature}` feature of candor-transport)")]
+    #[error(
+        "the `{sink}` sink is not built in (enable the `{feature}` feature of candor-transport)"
+    )]
     NotBuilt {
         /// The sink asked for.
         sink: String,

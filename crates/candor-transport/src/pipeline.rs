@@ -105,7 +105,10 @@ impl Stats {
     }
 
     fn error(&self, message: String) {
-        *self.last_error.lock().unwrap_or_else(PoisonError::into_inner) = Some(message);
+        *self
+            .last_error
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner) = Some(message);
     }
 
     fn snapshot(&self, pending: u64) -> StatsSnapshot {
@@ -429,10 +432,13 @@ impl<S: Sink> Worker<S> {
             Store::Disk(spool) => {
                 if let Err(e) = spool.write(&batch) {
                     // The disk refused: keep nothing half-written, count the loss loudly.
-                    self.stats
-                        .error(format!("cannot write to the spool {}: {e}", spool.dir().display()));
+                    self.stats.error(format!(
+                        "cannot write to the spool {}: {e}",
+                        spool.dir().display()
+                    ));
                     Stats::bump(&self.stats.dropped_by_caps, batch.len() as u64);
-                    self.pending.fetch_sub(batch.len() as u64, Ordering::Relaxed);
+                    self.pending
+                        .fetch_sub(batch.len() as u64, Ordering::Relaxed);
                     return;
                 }
                 match spool.enforce_caps(SystemTime::now()) {
@@ -448,7 +454,11 @@ impl<S: Sink> Worker<S> {
             }
             Store::Memory(queue) => {
                 queue.push_back(batch);
-                let caps = self.config.spool.as_ref().map_or(SpoolCaps::default(), |(_, c)| *c);
+                let caps = self
+                    .config
+                    .spool
+                    .as_ref()
+                    .map_or(SpoolCaps::default(), |(_, c)| *c);
                 while queue.len() > caps.max_files {
                     if let Some(old) = queue.pop_front() {
                         Stats::bump(&self.stats.dropped_by_caps, old.len() as u64);
@@ -531,7 +541,8 @@ impl<S: Sink> Worker<S> {
                 match spool.read(&entry) {
                     Ok(events) => return Some((events, Some(entry))),
                     Err(why) => {
-                        self.stats.error(format!("removed an unreadable spool file: {why}"));
+                        self.stats
+                            .error(format!("removed an unreadable spool file: {why}"));
                         Stats::bump(&self.stats.dropped_unreadable, 1);
                         if spool.remove(&entry).is_err() {
                             return None;

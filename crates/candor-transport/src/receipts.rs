@@ -97,7 +97,7 @@ mod tests {
     fn receipt(n: u64) -> Receipt {
         Receipt {
             time: "2026-11-21T00:00:00Z".into(),
-            products: vec![if n % 2 == 0 { "a" } else { "b" }.into()],
+            products: vec![if n.is_multiple_of(2) { "a" } else { "b" }.into()],
             sink: "file".into(),
             endpoint: "x".into(),
             events: n,
@@ -118,6 +118,11 @@ mod tests {
         let all = log.read(None).expect("read");
         assert_eq!(all.last().expect("some").events, 199);
         assert!(all.len() < 200);
-        assert!(log.read(Some("a")).expect("read").iter().all(|r| r.events % 2 == 0));
+        assert!(
+            log.read(Some("a"))
+                .expect("read")
+                .iter()
+                .all(|r| r.events.is_multiple_of(2))
+        );
     }
 }

@@ -103,7 +103,10 @@ mod tests {
     #[test]
     fn retry_after_wins_and_is_capped() {
         let mut b = Backoff::new(Duration::from_millis(100), Duration::from_secs(2));
-        assert_eq!(b.next_delay(Some(Duration::from_secs(7))), Duration::from_secs(7));
+        assert_eq!(
+            b.next_delay(Some(Duration::from_secs(7))),
+            Duration::from_secs(7)
+        );
         assert_eq!(
             b.next_delay(Some(Duration::from_secs(86_400))),
             MAX_RETRY_AFTER
@@ -125,7 +128,10 @@ mod tests {
     fn retry_after_as_http_date() {
         let now = SystemTime::UNIX_EPOCH + Duration::from_secs(1_700_000_000);
         let later = httpdate::fmt_http_date(now + Duration::from_secs(42));
-        assert_eq!(parse_retry_after(&later, now), Some(Duration::from_secs(42)));
+        assert_eq!(
+            parse_retry_after(&later, now),
+            Some(Duration::from_secs(42))
+        );
         let earlier = httpdate::fmt_http_date(now - Duration::from_secs(42));
         assert_eq!(parse_retry_after(&earlier, now), Some(Duration::ZERO));
     }

@@ -54,19 +54,34 @@ fn send_all(pipeline: &Pipeline, n: u32) {
 fn json_batches_arrive_gzipped_with_receipts() {
     let dir = tempfile::tempdir().expect("tmp");
     let receiver = HttpReceiver::start();
-    let p = start(config(dir.path()), SinkSpec::Json { endpoint: receiver.url("/ingest") });
+    let p = start(
+        config(dir.path()),
+        SinkSpec::Json {
+            endpoint: receiver.url("/ingest"),
+        },
+    );
     send_all(&p, 25);
     let stats = p.shutdown(Duration::from_secs(5));
     assert_eq!(stats.delivered, 25, "{stats:?}");
     assert_eq!(stats.pending, 0);
     let events = receiver.events();
     assert_eq!(events.len(), 25);
-    assert_eq!(events[3].value, serde_json::json!({"kind": "count", "data": 3072}));
+    assert_eq!(
+        events[3].value,
+        serde_json::json!({"kind": "count", "data": 3072})
+    );
     assert!(receiver.log().requests >= 3, "batches of at most 10");
-    let receipts = Receipts::new(dir.path().join("receipts.jsonl"), 1 << 20).read(None).expect("read");
+    let receipts = Receipts::new(dir.path().join("receipts.jsonl"), 1 << 20)
+        .read(None)
+        .expect("read");
     assert_eq!(receipts.iter().map(|r| r.events).sum::<u64>(), 25);
     assert!(receipts.iter().all(|r| r.sink == "json" && r.bytes > 0));
-    assert_eq!(std::fs::read_dir(dir.path().join("spool")).expect("spool").count(), 0);
+    assert_eq!(
+        std::fs::read_dir(dir.path().join("spool"))
+            .expect("spool")
+            .count(),
+        0
+    );
 }
 
 #[test]
@@ -75,12 +90,21 @@ fn the_relay_carries_the_bearer_token() {
     let receiver = HttpReceiver::start();
     let p = start(
         config(dir.path()),
-        SinkSpec::Relay { endpoint: receiver.url("/telemetry"), token: "s3cret-token".into() },
+        SinkSpec::Relay {
+            endpoint: receiver.url("/telemetry"),
+            token: "s3cret-token".into(),
+        },
     );
     send_all(&p, 3);
     assert_eq!(p.shutdown(Duration::from_secs(5)).delivered, 3);
     let log = receiver.log();
-    assert!(log.authorizations.iter().all(|a| a.as_deref() == Some("Bearer s3cret-token")), "{:?}", log.authorizations);
+    assert!(
+        log.authorizations
+            .iter()
+            .all(|a| a.as_deref() == Some("Bearer s3cret-token")),
+        "{:?}",
+        log.authorizations
+    );
 }
 
 #[test]
@@ -93,12 +117,21 @@ fn server_errors_and_429_are_retried() {
         Fault::Status(502, None),
         Fault::Status(500, None),
     ]);
-    let p = start(config(dir.path()), SinkSpec::Json { endpoint: receiver.url("/ingest") });
+    let p = start(
+        config(dir.path()),
+        SinkSpec::Json {
+            endpoint: receiver.url("/ingest"),
+        },
+    );
     send_all(&p, 5);
     let stats = p.shutdown(Duration::from_secs(10));
     assert_eq!(stats.delivered, 5, "{stats:?}");
     assert_eq!(stats.retries, 4);
-    assert_eq!(receiver.events().len(), 5, "delivered once, after the failures");
+    assert_eq!(
+        receiver.events().len(),
+        5,
+        "delivered once, after the failures"
+    );
 }
 
 #[test]
@@ -108,14 +141,24 @@ fn retry_after_is_honoured_past_the_deadline() {
     let dir = tempfile::tempdir().expect("tmp");
     let receiver = HttpReceiver::start();
     receiver.script([Fault::Status(429, Some("60".into()))]);
-    let p = start(config(dir.path()), SinkSpec::Json { endpoint: receiver.url("/ingest") });
+    let p = start(
+        config(dir.path()),
+        SinkSpec::Json {
+            endpoint: receiver.url("/ingest"),
+        },
+    );
     send_all(&p, 2);
     let stats = p.shutdown(Duration::from_secs(2));
     assert_eq!(stats.delivered, 0);
     assert_eq!(stats.pending, 2);
     assert_eq!(receiver.log().requests, 1, "no retry before Retry-After");
     // A later run delivers what was left.
-    let p = start(config(dir.path()), SinkSpec::Json { endpoint: receiver.url("/ingest") });
+    let p = start(
+        config(dir.path()),
+        SinkSpec::Json {
+            endpoint: receiver.url("/ingest"),
+        },
+    );
     let stats = p.shutdown(Duration::from_secs(5));
     assert_eq!(stats.delivered, 2, "{stats:?}");
 }
@@ -125,7 +168,12 @@ fn other_4xx_are_dropped_and_counted() {
     let dir = tempfile::tempdir().expect("tmp");
     let receiver = HttpReceiver::start();
     receiver.script([Fault::Status(400, None)]);
-    let p = start(config(dir.path()), SinkSpec::Json { endpoint: receiver.url("/ingest") });
+    let p = start(
+        config(dir.path()),
+        SinkSpec::Json {
+            endpoint: receiver.url("/ingest"),
+        },
+    );
     send_all(&p, 4);
     let stats = p.shutdown(Duration::from_secs(5));
     assert_eq!(stats.rejected, 4, "{stats:?}");
@@ -138,7 +186,12 @@ fn slow_and_cut_responses_are_retried() {
     let dir = tempfile::tempdir().expect("tmp");
     let receiver = HttpReceiver::start();
     receiver.script([Fault::Slow(Duration::from_secs(3)), Fault::Cut]);
-    let p = start(config(dir.path()), SinkSpec::Json { endpoint: receiver.url("/ingest") });
+    let p = start(
+        config(dir.path()),
+        SinkSpec::Json {
+            endpoint: receiver.url("/ingest"),
+        },
+    );
     send_all(&p, 3);
     let stats = p.shutdown(Duration::from_secs(10));
     assert_eq!(stats.delivered, 3, "{stats:?}");
@@ -155,7 +208,12 @@ fn a_dead_endpoint_keeps_everything_in_the_spool_for_the_next_run() {
     assert_eq!(stats.delivered, 0);
     assert_eq!(stats.pending, 12, "{stats:?}");
     let receiver = HttpReceiver::start();
-    let p = start(config(dir.path()), SinkSpec::Json { endpoint: receiver.url("/ingest") });
+    let p = start(
+        config(dir.path()),
+        SinkSpec::Json {
+            endpoint: receiver.url("/ingest"),
+        },
+    );
     let stats = p.shutdown(Duration::from_secs(5));
     assert_eq!(stats.delivered, 12, "{stats:?}");
     let ids = receiver.log().id_counts();
@@ -170,7 +228,12 @@ fn a_full_queue_drops_and_counts_without_blocking() {
     let mut cfg = config(dir.path());
     cfg.queue_capacity = 4;
     cfg.batch_max_events = 1;
-    let p = start(cfg, SinkSpec::Json { endpoint: receiver.url("/ingest") });
+    let p = start(
+        cfg,
+        SinkSpec::Json {
+            endpoint: receiver.url("/ingest"),
+        },
+    );
     let mut accepted = 0;
     for i in 0..200 {
         if p.submit(event(i)) {
@@ -192,14 +255,27 @@ fn spool_caps_drop_the_oldest_and_count() {
     cfg.batch_max_events = 2;
     cfg.spool = Some((
         dir.path().join("spool"),
-        SpoolCaps { max_files: 2, ..SpoolCaps::default() },
+        SpoolCaps {
+            max_files: 2,
+            ..SpoolCaps::default()
+        },
     ));
-    let p = start(cfg, SinkSpec::Json { endpoint: format!("http://127.0.0.1:{}/x", dead_port()) });
+    let p = start(
+        cfg,
+        SinkSpec::Json {
+            endpoint: format!("http://127.0.0.1:{}/x", dead_port()),
+        },
+    );
     send_all(&p, 10);
     let stats = p.shutdown(Duration::from_millis(300));
     assert_eq!(stats.dropped_by_caps, 6, "{stats:?}");
     assert_eq!(stats.pending, 4);
-    assert_eq!(std::fs::read_dir(dir.path().join("spool")).expect("spool").count(), 2);
+    assert_eq!(
+        std::fs::read_dir(dir.path().join("spool"))
+            .expect("spool")
+            .count(),
+        2
+    );
 }
 
 #[test]
@@ -207,9 +283,18 @@ fn unreadable_spool_files_are_removed_and_counted() {
     let dir = tempfile::tempdir().expect("tmp");
     let spool = dir.path().join("spool");
     std::fs::create_dir_all(&spool).expect("mkdir");
-    std::fs::write(spool.join("0000000000000001-0000000001-00000000.jsonl"), b"\x00\xffnot json").expect("write");
+    std::fs::write(
+        spool.join("0000000000000001-0000000001-00000000.jsonl"),
+        b"\x00\xffnot json",
+    )
+    .expect("write");
     let receiver = HttpReceiver::start();
-    let p = start(config(dir.path()), SinkSpec::Json { endpoint: receiver.url("/ingest") });
+    let p = start(
+        config(dir.path()),
+        SinkSpec::Json {
+            endpoint: receiver.url("/ingest"),
+        },
+    );
     send_all(&p, 1);
     let stats = p.shutdown(Duration::from_secs(5));
     assert_eq!(stats.dropped_unreadable, 1);
@@ -218,10 +303,13 @@ fn unreadable_spool_files_are_removed_and_counted() {
 
 #[test]
 fn plain_http_to_another_machine_is_refused() {
-    let spec = SinkSpec::Json { endpoint: "http://telemetry.example.com/ingest".into() };
+    let spec = SinkSpec::Json {
+        endpoint: "http://telemetry.example.com/ingest".into(),
+    };
     let err = spec.check().expect_err("refused");
     assert!(err.to_string().contains("https://"), "{err}");
-    let err = Pipeline::start(PipelineConfig::default(), move || spec.build(quick())).expect_err("refused");
+    let err = Pipeline::start(PipelineConfig::default(), move || spec.build(quick()))
+        .expect_err("refused");
     assert!(err.to_string().contains("refused"), "{err}");
 }
 
@@ -229,13 +317,22 @@ fn plain_http_to_another_machine_is_refused() {
 fn otlp_http_records_name_the_point() {
     let dir = tempfile::tempdir().expect("tmp");
     let receiver = HttpReceiver::start();
-    let p = start(config(dir.path()), SinkSpec::OtlpHttp { endpoint: receiver.url("/v1/logs") });
+    let p = start(
+        config(dir.path()),
+        SinkSpec::OtlpHttp {
+            endpoint: receiver.url("/v1/logs"),
+        },
+    );
     send_all(&p, 4);
     let stats = p.shutdown(Duration::from_secs(5));
     assert_eq!(stats.delivered, 4, "{stats:?}");
     let events = receiver.events();
     assert_eq!(events.len(), 4);
-    assert!(events.iter().all(|e| e.point == "working_set" && e.product == "contrast-dotnet-agent"));
+    assert!(
+        events
+            .iter()
+            .all(|e| e.point == "working_set" && e.product == "contrast-dotnet-agent")
+    );
     assert_eq!(events[2].event_id, format!("{:032x}", 2));
     assert_eq!(events[2].value, serde_json::json!(2048));
 }
@@ -245,7 +342,12 @@ fn otlp_http_failures_are_retried() {
     let dir = tempfile::tempdir().expect("tmp");
     let receiver = HttpReceiver::start();
     receiver.script([Fault::Status(503, None)]);
-    let p = start(config(dir.path()), SinkSpec::OtlpHttp { endpoint: receiver.url("/v1/logs") });
+    let p = start(
+        config(dir.path()),
+        SinkSpec::OtlpHttp {
+            endpoint: receiver.url("/v1/logs"),
+        },
+    );
     send_all(&p, 2);
     let stats = p.shutdown(Duration::from_secs(5));
     assert_eq!(stats.delivered, 2, "{stats:?}");
@@ -257,7 +359,12 @@ fn otlp_http_failures_are_retried() {
 fn otlp_grpc_records_arrive() {
     let dir = tempfile::tempdir().expect("tmp");
     let receiver = GrpcReceiver::start();
-    let p = start(config(dir.path()), SinkSpec::OtlpGrpc { endpoint: receiver.url() });
+    let p = start(
+        config(dir.path()),
+        SinkSpec::OtlpGrpc {
+            endpoint: receiver.url(),
+        },
+    );
     send_all(&p, 3);
     let stats = p.shutdown(Duration::from_secs(10));
     assert_eq!(stats.delivered, 3, "{stats:?}");
@@ -270,7 +377,12 @@ fn otlp_grpc_records_arrive() {
 #[test]
 fn otlp_grpc_to_a_dead_port_stays_spooled() {
     let dir = tempfile::tempdir().expect("tmp");
-    let p = start(config(dir.path()), SinkSpec::OtlpGrpc { endpoint: format!("http://127.0.0.1:{}", dead_port()) });
+    let p = start(
+        config(dir.path()),
+        SinkSpec::OtlpGrpc {
+            endpoint: format!("http://127.0.0.1:{}", dead_port()),
+        },
+    );
     send_all(&p, 3);
     let stats = p.shutdown(Duration::from_millis(800));
     assert_eq!(stats.delivered, 0);
@@ -285,6 +397,9 @@ fn the_file_sink_appends_json_lines() {
     send_all(&p, 7);
     assert_eq!(p.shutdown(Duration::from_secs(5)).delivered, 7);
     let text = std::fs::read_to_string(out).expect("written");
-    let parsed: Vec<Event> = text.lines().map(|l| serde_json::from_str(l).expect("event")).collect();
+    let parsed: Vec<Event> = text
+        .lines()
+        .map(|l| serde_json::from_str(l).expect("event"))
+        .collect();
     assert_eq!(parsed, (0..7).map(event).collect::<Vec<_>>());
 }

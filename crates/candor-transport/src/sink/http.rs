@@ -9,9 +9,9 @@ use flate2::Compression;
 use flate2::write::GzEncoder;
 
 use super::{Outcome, Sink, Timeouts, classify_status};
+use crate::TransportError;
 use crate::endpoint::Endpoint;
 use crate::retry::parse_retry_after;
-use crate::TransportError;
 
 /// Which of the two HTTP ways.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -152,8 +152,10 @@ impl OtlpSink {
     }
 
     fn export(&mut self, records: &[opentelemetry_sdk::logs::SdkLogRecord]) -> Result<(), String> {
-        let pairs: Vec<(&opentelemetry_sdk::logs::SdkLogRecord, &InstrumentationScope)> =
-            records.iter().map(|r| (r, &self.scope)).collect();
+        let pairs: Vec<(
+            &opentelemetry_sdk::logs::SdkLogRecord,
+            &InstrumentationScope,
+        )> = records.iter().map(|r| (r, &self.scope)).collect();
         let batch = LogBatch::new(&pairs);
         let future = self.exporter.export(batch);
         #[cfg(feature = "otlp-grpc")]
@@ -182,7 +184,10 @@ fn intern(name: &str) -> &'static str {
 
 /// The value as an OTLP `AnyValue`: numbers as numbers, maps as maps, lists as lists.
 fn any_value(value: &Value) -> AnyValue {
-    fn map<V>(m: &std::collections::BTreeMap<impl ToString, V>, f: impl Fn(&V) -> AnyValue) -> AnyValue {
+    fn map<V>(
+        m: &std::collections::BTreeMap<impl ToString, V>,
+        f: impl Fn(&V) -> AnyValue,
+    ) -> AnyValue {
         AnyValue::Map(Box::new(
             m.iter()
                 .map(|(k, v)| (Key::from(k.to_string()), f(v)))
@@ -201,7 +206,10 @@ fn any_value(value: &Value) -> AnyValue {
         | Value::LanguageTag(s)
         | Value::UserAgent(s) => AnyValue::String(s.clone().into()),
         Value::Names(names) => AnyValue::ListAny(Box::new(
-            names.iter().map(|n| AnyValue::String(n.clone().into())).collect(),
+            names
+                .iter()
+                .map(|n| AnyValue::String(n.clone().into()))
+                .collect(),
         )),
         Value::Distribution(stats) => AnyValue::Map(Box::new(
             stats
@@ -221,15 +229,24 @@ fn any_value(value: &Value) -> AnyValue {
         }
         Value::Exception(e) => {
             let mut fields: HashMap<Key, AnyValue> = HashMap::new();
-            fields.insert("type_name".into(), AnyValue::String(e.type_name.clone().into()));
+            fields.insert(
+                "type_name".into(),
+                AnyValue::String(e.type_name.clone().into()),
+            );
             fields.insert("message".into(), AnyValue::String(e.message.clone().into()));
             fields.insert(
                 "frames".into(),
                 AnyValue::ListAny(Box::new(
-                    e.frames.iter().map(|f| AnyValue::String(f.clone().into())).collect(),
+                    e.frames
+                        .iter()
+                        .map(|f| AnyValue::String(f.clone().into()))
+                        .collect(),
                 )),
             );
-            fields.insert("frames_dropped".into(), AnyValue::Int(i64::from(e.frames_dropped)));
+            fields.insert(
+                "frames_dropped".into(),
+                AnyValue::Int(i64::from(e.frames_dropped)),
+            );
             if let Some(m) = &e.log_message {
                 fields.insert("log_message".into(), AnyValue::String(m.clone().into()));
             }
@@ -263,7 +280,10 @@ fn classify(message: String) -> Outcome {
         "Unauthenticated",
         "NotFound",
     ];
-    if PERMANENT.iter().any(|p| message.contains(&format!("gRPC code: {p}"))) {
+    if PERMANENT
+        .iter()
+        .any(|p| message.contains(&format!("gRPC code: {p}")))
+    {
         return Outcome::Reject { reason: message };
     }
     Outcome::Retry {
@@ -301,7 +321,9 @@ impl Sink for OtlpSink {
         let records: Vec<_> = events.iter().map(|e| self.record(e)).collect();
         // Size as OTLP counts it is not exposed by the exporter; report the events' JSON size
         // as an upper-bound estimate.
-        let bytes = serde_json::to_vec(events).map(|v| v.len() as u64).unwrap_or(0);
+        let bytes = serde_json::to_vec(events)
+            .map(|v| v.len() as u64)
+            .unwrap_or(0);
         match self.export(&records) {
             Ok(()) => Outcome::Delivered { bytes },
             Err(message) => classify(message),

@@ -1,0 +1,328 @@
+//! `candor send`, `receipts` and `clean`, as subprocesses, against real receivers on loopback.
+
+use std::path::Path;
+use std::process::{Command, Output, Stdio};
+use std::time::{Duration, Instant};
+
+use candor_testkit::{Fault, HttpReceiver, dead_port};
+
+fn candor(dir: &Path, env: &[(&str, &str)], args: &[&str]) -> Command {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_candor"));
+    command.env_clear().env("CANDOR_CONFIG_DIR", dir).args(args);
+    for (k, v) in env {
+        command.env(k, v);
+    }
+    command
+}
+
+fn run(dir: &Path, env: &[(&str, &str)], args: &[&str]) -> Output {
+    candor(dir, env, args).output().expect("candor runs")
+}
+
+fn line(point: &str, value: &str) -> String {
+    format!(
+        r#"{{"product":"contrast-dotnet-agent","product_version":"21.1.2","runtime_line":"framework","point":"{point}","value":{value}}}"#
+    )
+}
+
+fn write_lines(dir: &Path, lines: &[String]) -> String {
+    let path = dir.join("events.jsonl");
+    std::fs::write(&path, lines.join("\n") + "\n").expect("write");
+    path.to_str().expect("utf-8").to_owned()
+}
+
+#[test]
+fn lines_are_checked_scrubbed_and_sent() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let receiver = HttpReceiver::start();
+    let file = write_lines(
+        dir.path(),
+        &[
+            line("agent_version", r#""21.1.2""#),
+            line("os_version", r#""Windows Server for carol@example.org""#),
+            line("machine_id", r#""3c:22:fb:12:34:56""#),
+            line("screen_size", "3"),
+            line("working_set", r#""lots""#),
+            r#"{"product":"contrast-dotnet-agent","product_version":"1.0.0","runtime_line":"core","point":"agent_version","value":"1.0.0"}"#.to_owned(),
+        ],
+    );
+    let endpoint = receiver.url("/ingest");
+    let out = run(
+        dir.path(),
+        &[],
+        &[
+            "send",
+            &file,
+            "--sink",
+            "json",
+            "--endpoint",
+            &endpoint,
+            "--deadline",
+            "5",
+        ],
+    );
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert!(
+        stderr.contains("events.jsonl:4: refused: `screen_size` is not declared"),
+        "{stderr}"
+    );
+    assert!(stderr.contains("events.jsonl:5: refused"), "{stderr}");
+    assert!(
+        stderr.contains("events.jsonl:6: refused") && stderr.contains("later than 1.5.15"),
+        "{stderr}"
+    );
+    assert!(stderr.contains("3 line(s) refused"), "{stderr}");
+    let events = receiver.events();
+    assert_eq!(events.len(), 3);
+    let log = receiver.log();
+    assert!(
+        !log.contains("carol@example.org"),
+        "the e-mail address left the machine"
+    );
+    assert!(
+        !log.contains("3c:22:fb:12:34:56"),
+        "the MAC address left the machine"
+    );
+    // Receipts name what was delivered.
+    let receipts = run(
+        dir.path(),
+        &[],
+        &["receipts", "contrast-dotnet-agent", "--json"],
+    );
+    let text = String::from_utf8_lossy(&receipts.stdout);
+    for e in &events {
+        assert!(text.contains(&e.event_id), "{text}");
+    }
+}
+
+#[test]
+fn an_opted_out_product_sends_nothing() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let receiver = HttpReceiver::start();
+    let file = write_lines(dir.path(), &[line("agent_version", r#""21.1.2""#)]);
+    let endpoint = receiver.url("/ingest");
+    let out = run(
+        dir.path(),
+        &[("CONTRAST_DOTNET_TELEMETRY_OPTOUT", "true")],
+        &[
+            "send",
+            &file,
+            "--sink",
+            "json",
+            "--endpoint",
+            &endpoint,
+            "--deadline",
+            "2",
+        ],
+    );
+    assert_eq!(out.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("CONTRAST_DOTNET_TELEMETRY_OPTOUT"));
+    assert_eq!(receiver.log().requests, 0);
+}
+
+#[test]
+fn an_unknown_opt_out_value_fails_closed() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let receiver = HttpReceiver::start();
+    let file = write_lines(dir.path(), &[line("agent_version", r#""21.1.2""#)]);
+    let endpoint = receiver.url("/ingest");
+    let out = run(
+        dir.path(),
+        &[("CONTRAST_DOTNET_TELEMETRY_OPTOUT", "maybe")],
+        &[
+            "send",
+            &file,
+            "--sink",
+            "json",
+            "--endpoint",
+            &endpoint,
+            "--deadline",
+            "2",
+        ],
+    );
+    assert_eq!(out.status.code(), Some(1));
+    assert_eq!(receiver.log().requests, 0);
+}
+
+#[test]
+fn what_a_dead_endpoint_leaves_is_delivered_later_from_the_spool() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let file = write_lines(
+        dir.path(),
+        &[
+            line("agent_version", r#""21.1.2""#),
+            line("in_container", "true"),
+        ],
+    );
+    let spool = dir.path().join("my-spool");
+    let spool = spool.to_str().expect("utf-8");
+    let dead = format!("http://127.0.0.1:{}/ingest", dead_port());
+    let out = run(
+        dir.path(),
+        &[],
+        &[
+            "send",
+            &file,
+            "--sink",
+            "json",
+            "--endpoint",
+            &dead,
+            "--deadline",
+            "0.5",
+            "--spool",
+            spool,
+        ],
+    );
+    assert_eq!(out.status.code(), Some(1));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("2 event(s) not delivered"), "{stderr}");
+    let receiver = HttpReceiver::start();
+    let endpoint = receiver.url("/ingest");
+    let out = run(
+        dir.path(),
+        &[],
+        &[
+            "send",
+            "--sink",
+            "json",
+            "--endpoint",
+            &endpoint,
+            "--spool",
+            spool,
+        ],
+    );
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(receiver.events().len(), 2);
+}
+
+#[test]
+fn plain_http_elsewhere_and_missing_tokens_are_usage_errors() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let out = run(
+        dir.path(),
+        &[],
+        &[
+            "send",
+            "--sink",
+            "json",
+            "--endpoint",
+            "http://example.com/x",
+        ],
+    );
+    assert_eq!(out.status.code(), Some(2));
+    assert_eq!(
+        String::from_utf8_lossy(&out.stderr).trim().lines().count(),
+        1
+    );
+    let out = run(
+        dir.path(),
+        &[],
+        &[
+            "send",
+            "--sink",
+            "relay",
+            "--endpoint",
+            "http://127.0.0.1:1/x",
+        ],
+    );
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("--token"));
+}
+
+#[cfg(unix)]
+#[test]
+fn a_spool_survives_sigkill_mid_send() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let lines: Vec<String> = (0..300)
+        .map(|n| line("working_set", &n.to_string()))
+        .collect();
+    let file = write_lines(dir.path(), &lines);
+    let spool = dir.path().join("spool");
+    let spool_arg = spool.to_str().expect("utf-8");
+    let receiver = HttpReceiver::start();
+    // The first request hangs, so the child is mid-send when it is killed.
+    receiver.script([Fault::Slow(Duration::from_secs(30))]);
+    let endpoint = receiver.url("/ingest");
+    let mut child = candor(
+        dir.path(),
+        &[],
+        &[
+            "send",
+            &file,
+            "--sink",
+            "json",
+            "--endpoint",
+            &endpoint,
+            "--spool",
+            spool_arg,
+            "--deadline",
+            "60",
+        ],
+    )
+    .stdout(Stdio::null())
+    .stderr(Stdio::null())
+    .spawn()
+    .expect("spawn");
+    let start = Instant::now();
+    while receiver.log().requests == 0 {
+        assert!(
+            start.elapsed() < Duration::from_secs(30),
+            "the child never sent"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    child.kill().expect("SIGKILL");
+    child.wait().expect("reaped");
+    let out = run(
+        dir.path(),
+        &[],
+        &[
+            "send",
+            "--sink",
+            "json",
+            "--endpoint",
+            &endpoint,
+            "--spool",
+            spool_arg,
+            "--deadline",
+            "20",
+        ],
+    );
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let counts = receiver.log().id_counts();
+    assert_eq!(counts.len(), 300, "every event id arrived at least once");
+    let duplicates: u64 = counts.values().map(|n| n - 1).sum();
+    assert_eq!(
+        duplicates, 0,
+        "the killed request was never accepted, so nothing doubled"
+    );
+}
+
+#[test]
+fn clean_removes_state_but_keeps_the_configuration() {
+    let dir = tempfile::tempdir().expect("tmp");
+    std::fs::write(dir.path().join("config.toml"), "mode = \"off\"\n").expect("config");
+    std::fs::create_dir_all(dir.path().join("spool")).expect("spool");
+    std::fs::write(dir.path().join("receipts.jsonl"), "").expect("receipts");
+    std::fs::create_dir_all(dir.path().join("keys")).expect("keys");
+    let out = run(dir.path(), &[], &["clean", "--dry-run"]);
+    assert!(String::from_utf8_lossy(&out.stdout).contains("would remove"));
+    assert!(dir.path().join("spool").exists());
+    let out = run(dir.path(), &[], &["clean"]);
+    assert_eq!(out.status.code(), Some(0));
+    assert!(!dir.path().join("spool").exists());
+    assert!(!dir.path().join("receipts.jsonl").exists());
+    assert!(!dir.path().join("keys").exists());
+    assert!(dir.path().join("config.toml").exists());
+}
