@@ -161,3 +161,23 @@ fn disclosure_pages_carry_every_seed_fact() {
         }
     }
 }
+
+/// The command CI and developers run, run as they run it: `cargo xtask docs --check` passes on
+/// the committed tree. (Its failing side is covered above through the same library call, on a
+/// copy; editing the real docs/ from a test would race with other tests.)
+#[test]
+fn cargo_xtask_docs_check_passes_on_the_committed_tree() {
+    let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
+    let output = std::process::Command::new(cargo)
+        .args(["xtask", "docs", "--check"])
+        .current_dir(candor_tests::workspace_root())
+        .output()
+        .expect("cargo runs");
+    assert!(
+        output.status.success(),
+        "{}{}",
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    );
+    assert!(String::from_utf8_lossy(&output.stdout).contains("docs/ is current"));
+}

@@ -39,6 +39,9 @@ pub(crate) enum Command {
     Send(SendArgs),
     /// Show the receipts of delivered payloads.
     Receipts(ReceiptsArgs),
+    /// Run a simulated host for a product (the Aspire dashboard or the Contrast agent) through
+    /// the full pipeline, and summarise what was recorded, sent and dropped.
+    Demo(DemoArgs),
     /// Remove Candor's local state (spool, receipts, hashing keys, notice markers); the
     /// configuration file stays.
     Clean(CleanArgs),
@@ -82,6 +85,41 @@ pub(crate) enum SinkKind {
     Relay,
     File,
     Stdout,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct DemoArgs {
+    /// `aspire-dashboard` or `contrast-dotnet-agent`.
+    pub(crate) product: String,
+
+    /// Where to send (default: a JSON-lines file in the demo's folder). For the dashboard,
+    /// `relay` without --endpoint starts a loopback IDE endpoint to relay through.
+    #[arg(long, value_enum)]
+    pub(crate) sink: Option<SinkKind>,
+
+    /// The receiver's URL.
+    #[arg(long, value_name = "URL")]
+    pub(crate) endpoint: Option<String>,
+
+    /// The relay's bearer token.
+    #[arg(long, value_name = "TOKEN")]
+    pub(crate) token: Option<String>,
+
+    /// Keep simulating for this many seconds after the first pass.
+    #[arg(long, value_name = "N", default_value_t = 2.0)]
+    pub(crate) seconds: f64,
+
+    /// The agent's collection interval in seconds (the catalogue's is four hours).
+    #[arg(long, value_name = "SECS", default_value_t = 0.5)]
+    pub(crate) interval: f64,
+
+    /// The demo's folder (default: `demo/<product>` in Candor's folder).
+    #[arg(long, value_name = "DIR")]
+    pub(crate) dir: Option<PathBuf>,
+
+    /// Print the summary as JSON.
+    #[arg(long)]
+    pub(crate) json: bool,
 }
 
 #[derive(Debug, Args)]

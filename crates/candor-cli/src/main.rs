@@ -9,6 +9,7 @@
 mod args;
 mod catalogue_cmd;
 mod consent_now;
+mod demo_cmd;
 mod docs_cmd;
 mod preview_cmd;
 mod privacy_cmd;
@@ -43,6 +44,7 @@ fn main() -> ExitCode {
         args::Command::Preview(cmd) => preview_cmd::run(cli.catalogue.as_deref(), cmd, &mut stdout),
         args::Command::Send(cmd) => send_cmd::run(cli.catalogue.as_deref(), cmd, &mut stdout),
         args::Command::Receipts(cmd) => state_cmd::receipts(cmd, &mut stdout),
+        args::Command::Demo(cmd) => demo_cmd::run(cmd, &mut stdout),
         args::Command::Clean(cmd) => state_cmd::clean(cmd, &mut stdout),
     };
     match outcome.and_then(|()| stdout.flush().map_err(Into::into)) {

@@ -137,6 +137,8 @@ enum Message {
     Flush(Instant, mpsc::Sender<u64>),
     /// Like flush, then stop.
     Shutdown(Instant, mpsc::Sender<u64>),
+    /// Throw away everything not yet delivered (consent was revoked); answer how many events.
+    Discard(mpsc::Sender<u64>),
 }
 
 /// A running pipeline. Dropping it stops the sender thread after a final attempt bounded by
@@ -228,6 +230,12 @@ impl Pipeline {
     /// pending afterwards (they stay in the spool).
     pub fn flush(&self, timeout: Duration) -> u64 {
         self.control(timeout, Message::Flush)
+    }
+
+    /// Throws away every event not yet delivered, queued, batched or spooled, and returns how
+    /// many; for a revoked consent. Waits at most `timeout` for the sender thread.
+    pub fn discard_pending(&self, timeout: Duration) -> u64 {
+        self.control(timeout, |_, reply| Message::Discard(reply))
     }
 
     /// Flushes within `deadline`, then stops the sender thread. What is not delivered stays in
@@ -359,6 +367,9 @@ impl<S: Sink> Worker<S> {
                     self.send_until(deadline);
                     let _ = reply.send(self.pending.load(Ordering::Relaxed));
                 }
+                Ok(Message::Discard(reply)) => {
+                    let _ = reply.send(self.discard(receiver));
+                }
                 Ok(Message::Shutdown(deadline, reply)) => {
                     self.drain(receiver);
                     self.cut();
@@ -396,11 +407,34 @@ impl<S: Sink> Worker<S> {
                     }
                 }
                 // A second control message behind this one is answered at once.
-                Message::Flush(_, reply) | Message::Shutdown(_, reply) => {
+                Message::Flush(_, reply)
+                | Message::Shutdown(_, reply)
+                | Message::Discard(reply) => {
                     let _ = reply.send(self.pending.load(Ordering::Relaxed));
                 }
             }
         }
+    }
+
+    fn discard(&mut self, receiver: &Receiver<Message>) -> u64 {
+        self.drain(receiver);
+        let mut count = self.batch.len() as u64;
+        self.batch.clear();
+        self.batch_started = None;
+        match &mut self.store {
+            Store::Memory(queue) => {
+                count += queue.iter().map(|b| b.len() as u64).sum::<u64>();
+                queue.clear();
+            }
+            Store::Disk(spool) => {
+                for entry in spool.entries().unwrap_or_default() {
+                    count += spool.read(&entry).map_or(0, |e| e.len() as u64);
+                    let _ = spool.remove(&entry);
+                }
+            }
+        }
+        self.pending.store(0, Ordering::Relaxed);
+        count
     }
 
     fn next_wake(&self) -> Instant {

@@ -403,3 +403,26 @@ fn the_file_sink_appends_json_lines() {
         .collect();
     assert_eq!(parsed, (0..7).map(event).collect::<Vec<_>>());
 }
+
+#[test]
+fn discarding_empties_queue_batch_and_spool() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let mut cfg = config(dir.path());
+    cfg.batch_max_events = 3;
+    let p = start(
+        cfg,
+        SinkSpec::Json {
+            endpoint: format!("http://127.0.0.1:{}/x", dead_port()),
+        },
+    );
+    send_all(&p, 8);
+    assert_eq!(p.discard_pending(Duration::from_secs(5)), 8);
+    let stats = p.shutdown(Duration::from_millis(200));
+    assert_eq!(stats.pending, 0);
+    assert_eq!(
+        std::fs::read_dir(dir.path().join("spool"))
+            .expect("spool")
+            .count(),
+        0
+    );
+}

@@ -1,0 +1,102 @@
+//! Simulated hosts for both built-in catalogues: what `candor demo` and the examples run.
+//!
+//! Each plays a real product's part through the public API only (the builder, `record`, the
+//! typed recorders, the schedule), with realistic inputs, and plants [`CANARIES`]
+//! (personal-looking strings) in every free-text input, so that tests can prove none of them
+//! leaves the machine.
+
+mod agent;
+mod dashboard;
+mod ide;
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use serde::Serialize;
+
+pub use agent::run as run_agent;
+pub use dashboard::run as run_dashboard;
+pub use ide::IdeEndpoint;
+
+use crate::{SinkSpec, Status};
+
+/// Personal-looking strings planted in the demos' free-text inputs. The user name is the
+/// machine's own (the demo is run with `USER` set to it): Candor replaces the names of the
+/// machine it runs on wherever they appear.
+pub const CANARIES: &[&str] = &[
+    "zoe.canary@example.org",
+    "/home/zq-canary-user/projects/shop",
+    "C:\\Users\\zq-canary-user\\AppData",
+    "ghp_CanaryToken0123456789abcdefABCDEF0123",
+    "Password=CanaryPass!42",
+    "zq-canary-user",
+];
+
+/// How a demo runs.
+#[derive(Debug, Clone)]
+pub struct DemoOptions {
+    /// Candor's folder for this run (keys, spool, receipts, events).
+    pub state_dir: PathBuf,
+    /// Where to send; `None` is the embedded default (a file in `state_dir`). For the
+    /// dashboard, `Relay` with an empty endpoint starts a loopback IDE endpoint.
+    pub sink: Option<SinkSpec>,
+    /// How long to keep simulating after the first pass.
+    pub run_for: Duration,
+    /// The agent's collection interval, shortened for a demo.
+    pub interval: Duration,
+}
+
+/// What a demo did.
+#[derive(Debug, Clone, Serialize)]
+pub struct DemoSummary {
+    /// The product.
+    pub product: String,
+    /// Where events went.
+    pub destination: String,
+    /// Values recorded.
+    pub recorded: u64,
+    /// Events delivered.
+    pub sent: u64,
+    /// Values dropped (queue full) or refused, and events dropped by spool caps.
+    pub dropped: u64,
+    /// Events still waiting in the spool.
+    pub pending: u64,
+    /// The receipts log.
+    pub receipts: Option<PathBuf>,
+    /// The full status.
+    pub status: Status,
+}
+
+impl DemoSummary {
+    fn new(product: &str, destination: String, status: Status) -> Self {
+        let sent = status.sent.as_ref().map_or(0, |s| s.delivered);
+        let pending = status.sent.as_ref().map_or(0, |s| s.pending);
+        let dropped = status.dropped_queue_full
+            + status.refused.iter().map(|(_, n)| n).sum::<u64>()
+            + status
+                .sent
+                .as_ref()
+                .map_or(0, |s| s.dropped_by_caps + s.rejected + s.dropped_queue_full);
+        Self {
+            product: product.to_owned(),
+            destination,
+            recorded: status.recorded,
+            sent,
+            dropped,
+            pending,
+            receipts: status.receipts.clone(),
+            status,
+        }
+    }
+}
+
+fn destination(sink: &SinkSpec) -> String {
+    match sink {
+        SinkSpec::OtlpHttp { endpoint }
+        | SinkSpec::OtlpGrpc { endpoint }
+        | SinkSpec::Json { endpoint }
+        | SinkSpec::Relay { endpoint, .. } => endpoint.clone(),
+        SinkSpec::File { path } => path.display().to_string(),
+        SinkSpec::Stdout => "stdout".to_owned(),
+    }
+}

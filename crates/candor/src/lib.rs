@@ -1,0 +1,70 @@
+//! Candor: honest product telemetry in one dependency.
+//!
+//! A product declares what it may send in a catalogue; Candor decides consent first (opt-out
+//! variables, `DO_NOT_TRACK`, the user's file, the host's own setting), then lets the host
+//! record values through a cheap handle. Everything else happens on Candor's own threads:
+//! each value is checked against the catalogue for the running version, scrubbed, hashed or
+//! summarised as its data point says, and delivered through a spool with retries. Nothing
+//! undeclared ever leaves, and what did leave is listed in the receipts.
+//!
+//! ```
+//! use std::time::Duration;
+//! use candor::{Environment, Input, Telemetry};
+//!
+//! let catalogue = candor::builtin("contrast-dotnet-agent").expect("built in");
+//! let state = tempfile::tempdir().expect("a folder for keys, spool and receipts");
+//! let telemetry = Telemetry::builder(catalogue.clone())
+//!     .runtime("core").version("4.0.0")
+//!     .state_dir(state.path())  // with no sink given, events go to a file in here
+//!     .environment(Environment::from_pairs([("CONTRAST_DOTNET_TELEMETRY_OPTOUT", "0")]))
+//!     .build().expect("valid setup");
+//! telemetry.agent().protect_enabled(true);
+//! telemetry.record("working_set", Input::Count(52_428_800));
+//! telemetry.record("screen_resolution", Input::Count(1080)); // undeclared: refused, never sent
+//! let status = telemetry.shutdown(Duration::from_secs(5));
+//! assert_eq!(status.sent.expect("started").delivered, 2);
+//! assert_eq!(status.refused.len(), 1);
+//! ```
+//!
+//! This crate is the top of Candor's stack and depends on all the others; it re-exports what a
+//! host needs, and its cargo features select the sinks (`http`, `otlp-http`, `otlp-grpc`,
+//! `tls`), the tokio schedule driver (`tokio`) and the simulated hosts (`demo`). Hosts and
+//! their tools depend on it; no Candor crate depends on it.
+
+#![warn(missing_docs)]
+
+mod builder;
+#[cfg(feature = "demo")]
+pub mod demo;
+mod error;
+mod telemetry;
+
+use std::sync::Arc;
+
+pub use builder::Builder;
+pub use candor_collect::agent;
+pub use candor_collect::dashboard;
+pub use candor_collect::{Input, Name, Occasion, RawException, Schedule};
+pub use candor_consent::{Decision, Environment, Mode, Transition};
+pub use candor_schema::{Catalogue, Event, Value};
+pub use candor_transport::{SinkSpec, SpoolCaps, StatsSnapshot, Timeouts};
+pub use error::BuildError;
+pub use telemetry::{Status, Telemetry};
+
+/// The crates underneath, for what the facade does not re-export.
+pub mod crates {
+    pub use candor_collect as collect;
+    pub use candor_consent as consent;
+    pub use candor_privacy as privacy;
+    pub use candor_schema as schema;
+    pub use candor_transport as transport;
+}
+
+/// A built-in catalogue by product id (`aspire-dashboard`, `contrast-dotnet-agent`).
+pub fn builtin(product: &str) -> Result<Arc<Catalogue>, String> {
+    let catalogues = candor_schema::builtin::catalogues().map_err(|e| e.to_string())?;
+    catalogues
+        .get(product)
+        .map(|c| Arc::new(c.clone()))
+        .map_err(|e| e.to_string())
+}

@@ -1,0 +1,608 @@
+//! The handle a host records through, and the worker that does the rest off the hot path.
+
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::mpsc::{self, Receiver, RecvTimeoutError, SyncSender, TrySendError};
+use std::sync::{Arc, Mutex, PoisonError};
+use std::thread::JoinHandle;
+use std::time::{Duration, Instant, SystemTime};
+
+use candor_collect::agent::AgentRecorder;
+use candor_collect::dashboard::DashboardRecorder;
+use candor_collect::system::{SystemProbe, Unavailable};
+use candor_collect::{Input, Preparer, Record, RejectionLog, Schedule};
+use candor_consent::{
+    ConsentGate, Decision, Environment, Inputs, Mode, Pending, Ticket, Transition, decide,
+};
+use candor_schema::{Catalogue, Event};
+use candor_transport::{Pipeline, PipelineConfig, SinkSpec, SpoolCaps, StatsSnapshot, Timeouts};
+use crossbeam_queue::ArrayQueue;
+use serde::Serialize;
+
+use crate::builder::Builder;
+use crate::error::BuildError;
+
+/// A cheap, cloneable handle for recording telemetry. See the crate documentation.
+#[derive(Clone)]
+pub struct Telemetry {
+    inner: Arc<Inner>,
+}
+
+impl std::fmt::Debug for Telemetry {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Telemetry")
+            .field("product", &self.inner.catalogue.product_id())
+            .field("collecting", &self.inner.gate.is_collecting())
+            .finish_non_exhaustive()
+    }
+}
+
+struct Inner {
+    gate: ConsentGate,
+    catalogue: Arc<Catalogue>,
+    inputs: Mutex<Inputs>,
+    /// Recorded values, lock-free; the worker drains it.
+    records: Arc<ArrayQueue<Recorded>>,
+    /// Control messages, and a wake-up when the queue is half full.
+    jobs: Option<SyncSender<Job>>,
+    counters: Counters,
+    shared: Arc<Shared>,
+    worker: Mutex<Option<JoinHandle<()>>>,
+    state_dir: Option<PathBuf>,
+}
+
+/// What the worker and the handle both see.
+#[derive(Default)]
+struct Shared {
+    refusals: Mutex<RejectionLog>,
+    network: Mutex<Option<Pipeline>>,
+    local: Mutex<Option<Pipeline>>,
+    prepared: AtomicU64,
+    discarded: AtomicU64,
+}
+
+#[derive(Default)]
+struct Counters {
+    recorded: AtomicU64,
+    dropped_queue_full: AtomicU64,
+}
+
+struct Recorded {
+    ticket: Ticket,
+    point: Box<str>,
+    input: Input,
+    time: SystemTime,
+}
+
+enum Job {
+    /// The record queue is filling up: drain it now rather than at the next poll.
+    Wake,
+    Flush(Instant, mpsc::Sender<()>),
+    Discard(mpsc::Sender<()>),
+    Stop(Instant, mpsc::Sender<()>),
+}
+
+/// What Candor has done so far, for a status page or a debug log.
+#[derive(Debug, Clone, Serialize)]
+pub struct Status {
+    /// The consent decision in force, with its reason.
+    pub decision: Decision,
+    /// Values accepted by `record`.
+    pub recorded: u64,
+    /// Values dropped because Candor's queue was full.
+    pub dropped_queue_full: u64,
+    /// Values prepared into events.
+    pub prepared: u64,
+    /// Values and events thrown away because consent changed before they were sent.
+    pub discarded_by_consent: u64,
+    /// Values refused, one line per data point with its first reason and a count: undeclared
+    /// points, points not in effect for this version, values of the wrong shape.
+    pub refused: Vec<(String, u64)>,
+    /// The network pipeline's counters (delivered, retried, spooled…), once it has started.
+    pub sent: Option<StatsSnapshot>,
+    /// The local pipeline's counters (mode `local`), once it has started.
+    pub kept_locally: Option<StatsSnapshot>,
+    /// Where receipts of delivered payloads are written.
+    pub receipts: Option<PathBuf>,
+}
+
+impl Telemetry {
+    /// Starts configuring telemetry for the product `catalogue` describes.
+    pub fn builder(catalogue: impl Into<Arc<Catalogue>>) -> Builder {
+        Builder::new(catalogue.into())
+    }
+
+    pub(crate) fn start(
+        builder: Builder,
+        preparer: Preparer,
+        inputs: Inputs,
+        state_dir: Option<PathBuf>,
+    ) -> Result<Self, BuildError> {
+        let decision = decide(&builder.catalogue, &inputs);
+        let collecting = decision.enabled();
+        let gate = ConsentGate::new(decision);
+        let product = builder.catalogue.product_id().to_owned();
+        let network_spec = match (&builder.sink, &state_dir) {
+            (Some(sink), _) => sink.clone(),
+            (None, Some(dir)) => SinkSpec::File {
+                path: dir.join("events").join(format!("{product}.jsonl")),
+            },
+            (None, None) => {
+                return Err(BuildError::Missing(
+                    "no folder for Candor's state: give a sink or a state_dir",
+                ));
+            }
+        };
+        let shared = Arc::new(Shared::default());
+        let records = Arc::new(ArrayQueue::new(builder.queue_capacity));
+        let mut jobs = None;
+        let mut worker = None;
+        // Consent first: when it is off, nothing is queued and no thread runs.
+        if collecting {
+            let (sender, receiver) = mpsc::sync_channel(16);
+            let plan = WorkerPlan {
+                records: Arc::clone(&records),
+                preparer,
+                gate: gate.clone(),
+                shared: Arc::clone(&shared),
+                network: PipelinePlan::new(
+                    network_spec,
+                    &builder.pipeline,
+                    builder.timeouts,
+                    state_dir.as_ref().map(|d| d.join("spool").join(&product)),
+                    state_dir.as_ref().map(|d| d.join("receipts.jsonl")),
+                ),
+                local: PipelinePlan::new(
+                    SinkSpec::File {
+                        path: state_dir
+                            .clone()
+                            .unwrap_or_else(std::env::temp_dir)
+                            .join("local")
+                            .join(format!("{product}.jsonl")),
+                    },
+                    &builder.pipeline,
+                    builder.timeouts,
+                    None,
+                    None,
+                ),
+                pending_cap: builder.queue_capacity,
+            };
+            worker = Some(
+                std::thread::Builder::new()
+                    .name("candor-worker".to_owned())
+                    .spawn(move || plan.run(&receiver))
+                    .map_err(|e| BuildError::State(format!("cannot start Candor's worker: {e}")))?,
+            );
+            jobs = Some(sender);
+        }
+        Ok(Self {
+            inner: Arc::new(Inner {
+                gate,
+                catalogue: Arc::clone(&builder.catalogue),
+                inputs: Mutex::new(inputs),
+                records,
+                jobs,
+                counters: Counters::default(),
+                shared,
+                worker: Mutex::new(worker),
+                state_dir,
+            }),
+        })
+    }
+
+    /// Records a raw value for a data point. The hot path: when telemetry is off this is one
+    /// atomic load; when it is on, the value is pushed onto a lock-free bounded queue that
+    /// Candor's worker drains (polling, and woken early when the queue is half full), which checks it
+    /// against the catalogue, applies privacy and hands it to the sender. Never blocks, never
+    /// panics; a full queue drops the value and counts it.
+    #[inline]
+    pub fn record(&self, point: &str, input: Input) {
+        if !self.inner.gate.is_collecting() {
+            return;
+        }
+        self.enqueue(point, input);
+    }
+
+    fn enqueue(&self, point: &str, input: Input) {
+        let (Some(jobs), Some(ticket)) = (&self.inner.jobs, self.inner.gate.ticket()) else {
+            return;
+        };
+        let recorded = Recorded {
+            ticket,
+            point: point.into(),
+            input,
+            time: SystemTime::now(),
+        };
+        let records = &self.inner.records;
+        if records.push(recorded).is_err() {
+            self.inner
+                .counters
+                .dropped_queue_full
+                .fetch_add(1, Ordering::Relaxed);
+            return;
+        }
+        self.inner.counters.recorded.fetch_add(1, Ordering::Relaxed);
+        // The worker polls; only a filling queue is worth a wake-up (and a full wake-up
+        // channel means one is already on its way).
+        if records.len() * 2 >= records.capacity() {
+            let _ = jobs.try_send(Job::Wake);
+        }
+    }
+
+    /// Whether anything is being recorded (consent is `on` or `local`).
+    pub fn is_collecting(&self) -> bool {
+        self.inner.gate.is_collecting()
+    }
+
+    /// The typed recorder for the agent catalogue's points.
+    pub fn agent(&self) -> AgentRecorder<Self> {
+        AgentRecorder::new(self.clone())
+    }
+
+    /// The typed recorder for the dashboard catalogue's points.
+    pub fn dashboard(&self) -> DashboardRecorder<Self> {
+        DashboardRecorder::new(self.clone())
+    }
+
+    /// Reads this machine and records the catalogue's system points (those in effect); returns
+    /// the ones that could not be read, with the reason.
+    pub fn record_system_snapshot(&self) -> Vec<(&'static str, Unavailable)> {
+        if !self.is_collecting() {
+            return Vec::new();
+        }
+        let snapshot = SystemProbe::real().snapshot();
+        self.agent().system(&snapshot)
+    }
+
+    /// The catalogue's collection schedule, starting now.
+    pub fn schedule(&self) -> Schedule {
+        Schedule::from_catalogue(&self.inner.catalogue.spec().collection, Instant::now())
+    }
+
+    /// The host turned its own telemetry off (or on again). Consent is decided again; if it
+    /// changes, everything recorded under the old decision and not yet sent is thrown away.
+    pub fn set_host_opted_out(&self, opted_out: bool) -> Transition {
+        let decision = {
+            let mut inputs = self
+                .inner
+                .inputs
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner);
+            inputs.host.host_opted_out = opted_out;
+            decide(&self.inner.catalogue, &inputs)
+        };
+        self.update_consent(decision)
+    }
+
+    /// Decides consent again with a new environment (the user set an opt-out variable, or the
+    /// host re-read its own settings). If the decision changes, everything recorded under the
+    /// old one and not yet sent is thrown away.
+    pub fn reconsider(&self, env: Environment) -> Transition {
+        let decision = {
+            let mut inputs = self
+                .inner
+                .inputs
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner);
+            inputs.env = env;
+            decide(&self.inner.catalogue, &inputs)
+        };
+        self.update_consent(decision)
+    }
+
+    /// Replaces the consent decision. A change of mode discards what was recorded before and
+    /// not yet sent (queued, batched or spooled).
+    pub fn update_consent(&self, decision: Decision) -> Transition {
+        let transition = self.inner.gate.update(decision);
+        if transition != Transition::Unchanged {
+            self.control(Duration::from_secs(5), Job::Discard);
+        }
+        transition
+    }
+
+    /// Sends what is queued, waiting at most `timeout`.
+    pub fn flush(&self, timeout: Duration) {
+        let deadline = Instant::now() + timeout;
+        self.control(timeout, |reply| Job::Flush(deadline, reply));
+    }
+
+    /// Stops recording, sends what it can within `deadline` (the rest stays in the spool for
+    /// the next run) and returns the final status. Later calls to `record` do nothing.
+    pub fn shutdown(&self, deadline: Duration) -> Status {
+        let end = Instant::now() + deadline;
+        self.control(deadline, |reply| Job::Stop(end, reply));
+        if let Some(worker) = self
+            .inner
+            .worker
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .take()
+        {
+            let _ = worker.join();
+        }
+        self.status()
+    }
+
+    fn control(&self, timeout: Duration, make: impl FnOnce(mpsc::Sender<()>) -> Job) {
+        let Some(jobs) = &self.inner.jobs else {
+            return;
+        };
+        let deadline = Instant::now() + timeout;
+        let (reply, answered) = mpsc::channel();
+        let mut job = make(reply);
+        loop {
+            match jobs.try_send(job) {
+                Ok(()) => break,
+                Err(TrySendError::Full(j)) if Instant::now() < deadline => {
+                    job = j;
+                    std::thread::sleep(Duration::from_millis(2));
+                }
+                Err(_) => return,
+            }
+        }
+        let _ = answered.recv_timeout(
+            deadline.saturating_duration_since(Instant::now()) + Duration::from_millis(100),
+        );
+    }
+
+    /// What Candor has done so far.
+    pub fn status(&self) -> Status {
+        let shared = &self.inner.shared;
+        let stats = |p: &Mutex<Option<Pipeline>>| {
+            p.lock()
+                .unwrap_or_else(PoisonError::into_inner)
+                .as_ref()
+                .map(Pipeline::stats)
+        };
+        let refused = shared
+            .refusals
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .entries()
+            .map(|(r, n)| (r.to_string(), n))
+            .collect();
+        Status {
+            decision: self.inner.gate.decision(),
+            recorded: self.inner.counters.recorded.load(Ordering::Relaxed),
+            dropped_queue_full: self
+                .inner
+                .counters
+                .dropped_queue_full
+                .load(Ordering::Relaxed),
+            prepared: shared.prepared.load(Ordering::Relaxed),
+            discarded_by_consent: shared.discarded.load(Ordering::Relaxed),
+            refused,
+            sent: stats(&shared.network),
+            kept_locally: stats(&shared.local),
+            receipts: self
+                .inner
+                .state_dir
+                .as_ref()
+                .map(|d| d.join("receipts.jsonl")),
+        }
+    }
+
+    /// The catalogue.
+    pub fn catalogue(&self) -> &Catalogue {
+        &self.inner.catalogue
+    }
+}
+
+impl Record for Telemetry {
+    fn record(&self, point: &str, input: Input) {
+        Telemetry::record(self, point, input);
+    }
+}
+
+/// How to start a pipeline when it is first needed.
+struct PipelinePlan {
+    spec: SinkSpec,
+    config: PipelineConfig,
+    timeouts: Timeouts,
+}
+
+impl PipelinePlan {
+    fn new(
+        spec: SinkSpec,
+        base: &PipelineConfig,
+        timeouts: Timeouts,
+        spool: Option<PathBuf>,
+        receipts: Option<PathBuf>,
+    ) -> Self {
+        let caps = base
+            .spool
+            .as_ref()
+            .map_or(SpoolCaps::default(), |(_, c)| *c);
+        Self {
+            spec,
+            config: PipelineConfig {
+                spool: spool.map(|d| (d, caps)),
+                receipts,
+                ..base.clone()
+            },
+            timeouts,
+        }
+    }
+
+    fn start(&self) -> Result<Pipeline, String> {
+        let spec = self.spec.clone();
+        let timeouts = self.timeouts;
+        Pipeline::start(self.config.clone(), move || spec.build(timeouts))
+            .map_err(|e| e.to_string())
+    }
+}
+
+struct WorkerPlan {
+    records: Arc<ArrayQueue<Recorded>>,
+    preparer: Preparer,
+    gate: ConsentGate,
+    shared: Arc<Shared>,
+    network: PipelinePlan,
+    local: PipelinePlan,
+    pending_cap: usize,
+}
+
+impl WorkerPlan {
+    fn run(self, jobs: &Receiver<Job>) {
+        /// How often the worker looks at the queue while values arrive, and while idle.
+        const BUSY_POLL: Duration = Duration::from_millis(50);
+        const IDLE_POLL: Duration = Duration::from_secs(1);
+        let mut held: Pending<Event> = Pending::new();
+        let mut poll = BUSY_POLL;
+        loop {
+            let job = jobs.recv_timeout(poll);
+            let drained = self.drain(&mut held);
+            poll = if drained > 0 { BUSY_POLL } else { IDLE_POLL };
+            match job {
+                Ok(Job::Wake) | Err(RecvTimeoutError::Timeout) => {}
+                Ok(Job::Flush(deadline, reply)) => {
+                    self.flush(deadline);
+                    let _ = reply.send(());
+                }
+                Ok(Job::Discard(reply)) => {
+                    self.discard();
+                    let _ = held.take_sendable(&self.gate);
+                    let _ = reply.send(());
+                }
+                Ok(Job::Stop(deadline, reply)) => {
+                    self.drain(&mut held);
+                    self.stop(deadline);
+                    let _ = reply.send(());
+                    return;
+                }
+                Err(RecvTimeoutError::Disconnected) => {
+                    self.stop(Instant::now() + Duration::from_secs(1));
+                    return;
+                }
+            }
+            // Events held for a pending notice go out once the decision allows sending.
+            if !held.is_empty() {
+                for event in held.take_sendable(&self.gate) {
+                    self.submit(&self.shared.network, &self.network, event);
+                }
+            }
+        }
+    }
+
+    /// Handles every value queued so far; returns how many.
+    fn drain(&self, held: &mut Pending<Event>) -> usize {
+        let mut n = 0;
+        while let Some(recorded) = self.records.pop() {
+            self.handle(recorded, held);
+            n += 1;
+        }
+        n
+    }
+
+    fn handle(&self, recorded: Recorded, held: &mut Pending<Event>) {
+        if !self.gate.is_current(recorded.ticket) {
+            self.shared.discarded.fetch_add(1, Ordering::Relaxed);
+            return;
+        }
+        let Recorded {
+            ticket,
+            point,
+            input,
+            time,
+        } = recorded;
+        // A bug in preparing one value must not take the worker (and all later values) down.
+        let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            self.preparer.prepare_event(&point, input, time)
+        }));
+        let event = match outcome {
+            Ok(Ok(event)) => event,
+            Ok(Err(rejected)) => {
+                let first = self
+                    .shared
+                    .refusals
+                    .lock()
+                    .unwrap_or_else(PoisonError::into_inner)
+                    .note(rejected.clone());
+                if first && std::env::var_os("CANDOR_DEBUG").is_some() {
+                    #[allow(clippy::print_stderr)]
+                    {
+                        eprintln!("candor: not sent: {rejected}");
+                    }
+                }
+                return;
+            }
+            Err(_) => {
+                self.shared
+                    .refusals
+                    .lock()
+                    .unwrap_or_else(PoisonError::into_inner)
+                    .note(candor_collect::Rejected::Invalid {
+                        point: point.to_string(),
+                        reason: "preparing the value failed inside Candor".to_owned(),
+                    });
+                return;
+            }
+        };
+        self.shared.prepared.fetch_add(1, Ordering::Relaxed);
+        match ticket.mode() {
+            Mode::On if self.gate.may_send(ticket) => {
+                self.submit(&self.shared.network, &self.network, event);
+            }
+            // On, but the first-run notice has not been shown: hold, bounded.
+            Mode::On => {
+                if held.len() < self.pending_cap {
+                    held.record(&self.gate, event);
+                } else {
+                    self.shared.discarded.fetch_add(1, Ordering::Relaxed);
+                }
+            }
+            Mode::Local => self.submit(&self.shared.local, &self.local, event),
+            Mode::Off => {
+                self.shared.discarded.fetch_add(1, Ordering::Relaxed);
+            }
+        }
+    }
+
+    fn submit(&self, slot: &Mutex<Option<Pipeline>>, plan: &PipelinePlan, event: Event) {
+        let mut slot = slot.lock().unwrap_or_else(PoisonError::into_inner);
+        if slot.is_none() {
+            match plan.start() {
+                Ok(p) => *slot = Some(p),
+                Err(e) => {
+                    self.shared
+                        .refusals
+                        .lock()
+                        .unwrap_or_else(PoisonError::into_inner)
+                        .note(candor_collect::Rejected::Invalid {
+                            point: event.point.clone(),
+                            reason: format!("the sink could not start: {e}"),
+                        });
+                    return;
+                }
+            }
+        }
+        if let Some(pipeline) = slot.as_ref() {
+            pipeline.submit(event);
+        }
+    }
+
+    fn discard(&self) {
+        while self.records.pop().is_some() {
+            self.shared.discarded.fetch_add(1, Ordering::Relaxed);
+        }
+        for slot in [&self.shared.network, &self.shared.local] {
+            if let Some(p) = slot.lock().unwrap_or_else(PoisonError::into_inner).as_ref() {
+                let n = p.discard_pending(Duration::from_secs(5));
+                self.shared.discarded.fetch_add(n, Ordering::Relaxed);
+            }
+        }
+    }
+
+    fn flush(&self, deadline: Instant) {
+        for slot in [&self.shared.network, &self.shared.local] {
+            if let Some(p) = slot.lock().unwrap_or_else(PoisonError::into_inner).as_ref() {
+                p.flush(deadline.saturating_duration_since(Instant::now()));
+            }
+        }
+    }
+
+    fn stop(&self, deadline: Instant) {
+        // Flush both, but leave the pipelines in place so their final counters stay readable.
+        self.flush(deadline);
+    }
+}

@@ -1,0 +1,264 @@
+//! The facade end to end, in process, against real receivers on loopback.
+
+use std::path::Path;
+use std::time::Duration;
+
+use candor::{Environment, Input, Mode, RawException, SinkSpec, Telemetry, Transition};
+use candor_testkit::{Fault, HttpReceiver, dead_port};
+
+fn agent(state: &Path, env: Environment, sink: SinkSpec) -> Telemetry {
+    Telemetry::builder(candor::builtin("contrast-dotnet-agent").expect("built in"))
+        .runtime("framework")
+        .version("21.1.2")
+        .state_dir(state)
+        .environment(env)
+        .sink(sink)
+        .batch_wait(Duration::from_millis(20))
+        .build()
+        .expect("telemetry")
+}
+
+fn quiet() -> Environment {
+    Environment::from_pairs([("CONTRAST_DOTNET_TELEMETRY_OPTOUT", "false")])
+}
+
+#[test]
+fn undeclared_and_gated_out_points_never_leave() {
+    let state = tempfile::tempdir().expect("tmp");
+    let receiver = HttpReceiver::start();
+    let t = agent(
+        state.path(),
+        quiet(),
+        SinkSpec::Json {
+            endpoint: receiver.url("/ingest"),
+        },
+    );
+    t.record("working_set", Input::Count(1 << 20));
+    t.record("screen_resolution", Input::Count(1080)); // not in the catalogue
+    t.record("core_runtime_version", Input::Word("8.0.11".into())); // not on .NET Framework
+    t.record(
+        "sensor_exceptions",
+        Input::Exception(RawException::default()),
+    ); // after 21.4.2 only
+    t.record("working_set", Input::Text("lots".into())); // wrong shape
+    let status = t.shutdown(Duration::from_secs(5));
+    let points: Vec<String> = receiver.events().into_iter().map(|e| e.point).collect();
+    assert_eq!(points, vec!["working_set"]);
+    assert_eq!(status.refused.len(), 4, "{:?}", status.refused);
+    let reasons = status
+        .refused
+        .iter()
+        .map(|(r, _)| r.as_str())
+        .collect::<Vec<_>>()
+        .join("\n");
+    assert!(
+        reasons.contains("screen_resolution") && reasons.contains("later than 21.4.2"),
+        "{reasons}"
+    );
+}
+
+#[test]
+fn when_consent_is_off_nothing_is_recorded_or_started() {
+    let state = tempfile::tempdir().expect("tmp");
+    let receiver = HttpReceiver::start();
+    let env = Environment::from_pairs([("CONTRAST_DOTNET_TELEMETRY_OPTOUT", "1")]);
+    let t = agent(
+        state.path(),
+        env,
+        SinkSpec::Json {
+            endpoint: receiver.url("/ingest"),
+        },
+    );
+    assert!(!t.is_collecting());
+    for _ in 0..1000 {
+        t.record("working_set", Input::Count(1));
+    }
+    t.agent().protect_enabled(true);
+    let status = t.shutdown(Duration::from_secs(1));
+    assert_eq!(status.recorded, 0);
+    assert!(status.sent.is_none(), "no pipeline was started");
+    assert_eq!(status.decision.mode, Mode::Off);
+    assert!(
+        status
+            .decision
+            .reason
+            .contains("CONTRAST_DOTNET_TELEMETRY_OPTOUT")
+    );
+    assert_eq!(receiver.log().requests, 0);
+}
+
+#[test]
+fn an_unknown_opt_out_value_fails_closed() {
+    let state = tempfile::tempdir().expect("tmp");
+    let env = Environment::from_pairs([("CONTRAST_DOTNET_TELEMETRY_OPTOUT", "perhaps")]);
+    let t = agent(
+        state.path(),
+        env,
+        SinkSpec::File {
+            path: state.path().join("e.jsonl"),
+        },
+    );
+    assert!(!t.is_collecting());
+    assert!(
+        t.status().decision.reason.contains("perhaps"),
+        "{}",
+        t.status().decision.reason
+    );
+}
+
+#[test]
+fn revocation_discards_what_was_not_yet_sent() {
+    let state = tempfile::tempdir().expect("tmp");
+    let dead = format!("http://127.0.0.1:{}/ingest", dead_port());
+    let t = agent(state.path(), quiet(), SinkSpec::Json { endpoint: dead });
+    for n in 0..50 {
+        t.record("working_set", Input::Count(n));
+    }
+    t.flush(Duration::from_millis(300));
+    let opted_out = Environment::from_pairs([("CONTRAST_DOTNET_TELEMETRY_OPTOUT", "1")]);
+    assert_eq!(
+        t.reconsider(opted_out),
+        Transition::Changed {
+            from: Mode::On,
+            to: Mode::Off
+        }
+    );
+    t.record("working_set", Input::Count(7)); // after revocation: ignored
+    let status = t.shutdown(Duration::from_secs(2));
+    assert_eq!(status.recorded, 50);
+    assert_eq!(status.discarded_by_consent, 50, "{status:?}");
+    let spool = state.path().join("spool/contrast-dotnet-agent");
+    let left = std::fs::read_dir(&spool).map(|d| d.count()).unwrap_or(0);
+    assert_eq!(left, 0, "revoked events must not wait in the spool");
+}
+
+#[test]
+fn local_mode_keeps_events_on_this_machine() {
+    let state = tempfile::tempdir().expect("tmp");
+    std::fs::write(state.path().join("config.toml"), "mode = \"local\"\n").expect("config");
+    let receiver = HttpReceiver::start();
+    let t = agent(
+        state.path(),
+        quiet(),
+        SinkSpec::Json {
+            endpoint: receiver.url("/ingest"),
+        },
+    );
+    assert_eq!(t.status().decision.mode, Mode::Local);
+    t.record("in_container", Input::Flag(true));
+    let status = t.shutdown(Duration::from_secs(5));
+    assert_eq!(
+        receiver.log().requests,
+        0,
+        "local mode sent over the network"
+    );
+    assert_eq!(status.kept_locally.expect("local pipeline").delivered, 1);
+    let local = std::fs::read_to_string(state.path().join("local/contrast-dotnet-agent.jsonl"))
+        .expect("kept");
+    assert!(local.contains("in_container"));
+}
+
+#[test]
+fn a_full_queue_drops_and_counts_instead_of_blocking() {
+    let state = tempfile::tempdir().expect("tmp");
+    let receiver = HttpReceiver::start();
+    receiver.script([Fault::Slow(Duration::from_secs(1))]);
+    let t = Telemetry::builder(candor::builtin("contrast-dotnet-agent").expect("built in"))
+        .runtime("core")
+        .version("4.0.0")
+        .state_dir(state.path())
+        .environment(quiet())
+        .sink(SinkSpec::Json {
+            endpoint: receiver.url("/ingest"),
+        })
+        .queue_capacity(8)
+        .build()
+        .expect("telemetry");
+    let threads: Vec<_> = (0..4)
+        .map(|_| {
+            let t = t.clone();
+            std::thread::spawn(move || {
+                for n in 0..5000 {
+                    t.record("working_set", Input::Count(n));
+                }
+            })
+        })
+        .collect();
+    for thread in threads {
+        thread.join().expect("no panic");
+    }
+    let status = t.status();
+    assert_eq!(status.recorded + status.dropped_queue_full, 20_000);
+    assert!(status.dropped_queue_full > 0, "{status:?}");
+    let status = t.shutdown(Duration::from_secs(10));
+    let sent = status.sent.expect("started");
+    assert_eq!(sent.delivered + sent.pending, status.prepared, "{sent:?}");
+}
+
+#[test]
+fn panics_are_recorded_as_scrubbed_unhandled_exceptions() {
+    let state = tempfile::tempdir().expect("tmp");
+    let receiver = HttpReceiver::start();
+    let t = Telemetry::builder(candor::builtin("aspire-dashboard").expect("built in"))
+        .version("9.3")
+        .state_dir(state.path())
+        .environment(Environment::from_pairs([(
+            "DOTNET_DASHBOARD_ENABLE_TELEMETRY",
+            "true",
+        )]))
+        .host("visual-studio", "17.14")
+        .condition("browser-open")
+        .sink(SinkSpec::Json {
+            endpoint: receiver.url("/ingest"),
+        })
+        .build()
+        .expect("telemetry");
+    std::sync::Arc::new(t.dashboard()).install_panic_hook();
+    let outcome =
+        std::panic::catch_unwind(|| panic!("cannot open /home/zoe/notes for zoe@example.org"));
+    assert!(outcome.is_err());
+    let _ = std::panic::take_hook();
+    t.shutdown(Duration::from_secs(5));
+    let events = receiver.events();
+    let panic = events
+        .iter()
+        .find(|e| e.point == "unhandled_exception")
+        .expect("recorded");
+    assert_eq!(panic.value["data"]["type_name"], "panic");
+    assert!(!receiver.log().contains("zoe@example.org"));
+    assert!(!receiver.log().contains("/home/zoe"));
+}
+
+#[test]
+fn the_host_turning_its_telemetry_off_revokes_the_dashboards() {
+    let state = tempfile::tempdir().expect("tmp");
+    let receiver = HttpReceiver::start();
+    let t = Telemetry::builder(candor::builtin("aspire-dashboard").expect("built in"))
+        .version("9.3")
+        .state_dir(state.path())
+        .environment(Environment::from_pairs([(
+            "DOTNET_DASHBOARD_ENABLE_TELEMETRY",
+            "true",
+        )]))
+        .host("visual-studio", "17.14")
+        .condition("browser-open")
+        .sink(SinkSpec::Relay {
+            endpoint: format!("http://127.0.0.1:{}/t", dead_port()),
+            token: "t0k".into(),
+        })
+        .build()
+        .expect("telemetry");
+    t.dashboard().request_language("en-US");
+    t.flush(Duration::from_millis(200));
+    assert_eq!(
+        t.set_host_opted_out(true),
+        Transition::Changed {
+            from: Mode::On,
+            to: Mode::Off
+        }
+    );
+    assert!(!t.is_collecting());
+    let status = t.shutdown(Duration::from_secs(1));
+    assert_eq!(status.discarded_by_consent, 1, "{status:?}");
+    assert_eq!(receiver.log().requests, 0);
+}
