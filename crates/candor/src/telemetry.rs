@@ -262,29 +262,25 @@ impl Telemetry {
     /// The host turned its own telemetry off (or on again). Consent is decided again; if it
     /// changes, everything recorded under the old decision and not yet sent is thrown away.
     pub fn set_host_opted_out(&self, opted_out: bool) -> Transition {
-        let decision = {
-            let mut inputs = self
-                .inner
-                .inputs
-                .lock()
-                .unwrap_or_else(PoisonError::into_inner);
-            inputs.host.host_opted_out = opted_out;
-            decide(&self.inner.catalogue, &inputs)
-        };
-        self.update_consent(decision)
+        self.redecide(|inputs| inputs.host.host_opted_out = opted_out)
     }
 
     /// Decides consent again with a new environment (the user set an opt-out variable, or the
     /// host re-read its own settings). If the decision changes, everything recorded under the
     /// old one and not yet sent is thrown away.
     pub fn reconsider(&self, env: Environment) -> Transition {
+        self.redecide(|inputs| inputs.env = env)
+    }
+
+    /// Changes the consent inputs, decides again and applies the decision.
+    fn redecide(&self, change: impl FnOnce(&mut Inputs)) -> Transition {
         let decision = {
             let mut inputs = self
                 .inner
                 .inputs
                 .lock()
                 .unwrap_or_else(PoisonError::into_inner);
-            inputs.env = env;
+            change(&mut inputs);
             decide(&self.inner.catalogue, &inputs)
         };
         self.update_consent(decision)
