@@ -1,7 +1,7 @@
 //! The handle a host records through, and the worker that does the rest off the hot path.
 
 use std::path::PathBuf;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::mpsc::{self, Receiver, RecvTimeoutError, SyncSender, TrySendError};
 use std::sync::{Arc, Mutex, PoisonError};
 use std::thread::JoinHandle;
@@ -45,6 +45,8 @@ struct Inner {
     records: Arc<ArrayQueue<Recorded>>,
     /// Control messages, and a wake-up when the queue is half full.
     jobs: Option<SyncSender<Job>>,
+    /// Set by `shutdown`: later values are ignored rather than queued for a worker that is gone.
+    closed: AtomicBool,
     counters: Counters,
     shared: Arc<Shared>,
     worker: Mutex<Option<JoinHandle<()>>>,
@@ -182,6 +184,7 @@ impl Telemetry {
                 inputs: Mutex::new(inputs),
                 records,
                 jobs,
+                closed: AtomicBool::new(false),
                 counters: Counters::default(),
                 shared,
                 worker: Mutex::new(worker),
@@ -207,6 +210,9 @@ impl Telemetry {
         let (Some(jobs), Some(ticket)) = (&self.inner.jobs, self.inner.gate.ticket()) else {
             return;
         };
+        if self.inner.closed.load(Ordering::Relaxed) {
+            return;
+        }
         let recorded = Recorded {
             ticket,
             point: point.into(),
@@ -305,6 +311,7 @@ impl Telemetry {
     /// Stops recording, sends what it can within `deadline` (the rest stays in the spool for
     /// the next run) and returns the final status. Later calls to `record` do nothing.
     pub fn shutdown(&self, deadline: Duration) -> Status {
+        self.inner.closed.store(true, Ordering::Relaxed);
         let end = Instant::now() + deadline;
         self.control(deadline, |reply| Job::Stop(end, reply));
         if let Some(worker) = self

@@ -42,6 +42,8 @@ fn undeclared_and_gated_out_points_never_leave() {
     ); // after 21.4.2 only
     t.record("working_set", Input::Text("lots".into())); // wrong shape
     let status = t.shutdown(Duration::from_secs(5));
+    t.record("working_set", Input::Count(1)); // after shutdown: ignored
+    assert_eq!(t.status().recorded, status.recorded);
     let points: Vec<String> = receiver.events().into_iter().map(|e| e.point).collect();
     assert_eq!(points, vec!["working_set"]);
     assert_eq!(status.refused.len(), 4, "{:?}", status.refused);
