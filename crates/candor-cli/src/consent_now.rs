@@ -4,10 +4,7 @@
 use std::collections::BTreeSet;
 use std::path::PathBuf;
 
-use candor_consent::{
-    ConfigState, Decision, Environment, FirstRunNotice, HostLaunch, HostSignals, Inputs,
-    UserConfig, config_dir, decide,
-};
+use candor_consent::{Decision, Environment, HostLaunch, HostSignals, Inputs, config_dir, decide};
 use candor_schema::Catalogue;
 
 use crate::args::HostArgs;
@@ -23,26 +20,15 @@ pub(crate) fn decide_now(catalogue: &Catalogue, host: &HostArgs) -> Decision {
     if host.browser_open {
         conditions.insert("browser-open".to_owned());
     }
-    let dir = config_dir(&env);
-    let notice_shown = dir
-        .as_deref()
-        .is_some_and(|d| FirstRunNotice::new(d, catalogue.product_id()).is_shown());
-    let inputs = Inputs {
-        config: match &dir {
-            Some(d) => UserConfig::load(&d.join("config.toml")),
-            None => ConfigState::Missing,
-        },
-        host: HostSignals {
-            launch: host.host.as_ref().map(|(id, version)| HostLaunch {
-                id: id.clone(),
-                version: version.clone(),
-            }),
-            host_opted_out: host.host_opted_out,
-            conditions,
-        },
-        first_run_notice_shown: notice_shown,
-        env,
-        ..Inputs::default()
+    let host = HostSignals {
+        launch: host.host.as_ref().map(|(id, version)| HostLaunch {
+            id: id.clone(),
+            version: version.clone(),
+        }),
+        host_opted_out: host.host_opted_out,
+        conditions,
     };
+    let dir = config_dir(&env);
+    let inputs = Inputs::gather(env, dir.as_deref(), catalogue.product_id(), host);
     decide(catalogue, &inputs)
 }

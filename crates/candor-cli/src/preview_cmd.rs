@@ -6,40 +6,31 @@ use std::sync::Arc;
 
 use candor_collect::agent::AgentRecorder;
 use candor_collect::system::SystemProbe;
-use candor_collect::{PreparedEvents, Preparer, ProductContext, RawLine, Record};
-use candor_privacy::key_file::load_or_create_key;
-use candor_privacy::{KeyedHasher, MachineLiterals, Scrubber};
+use candor_collect::{PreparedEvents, Preparer, RawLine, Record};
 use candor_schema::{Catalogue, Event};
 use serde::Serialize;
 
 use crate::args::PreviewArgs;
 use crate::{CliError, consent_now, source};
 
-/// Builds the preparer every command uses for a product: the machine's scrubber and the
-/// installation's hashing key (created on first use in Candor's folder).
+/// The preparer every command uses for a product: the facade's, with the installation's
+/// hashing key in Candor's folder.
 pub(crate) fn preparer(
     catalogue: &Catalogue,
     runtime: Option<&str>,
     version: &str,
 ) -> Result<Preparer, CliError> {
-    let context = ProductContext::new(Arc::new(catalogue.clone()), runtime, version)?;
-    let scrubber = Arc::new(Scrubber::new(&MachineLiterals::detect()));
-    let mut preparer = Preparer::new(context, scrubber);
-    if let Some(dir) = consent_now::candor_dir() {
-        let path = dir
-            .join("keys")
-            .join(format!("{}.key", catalogue.product_id()));
-        let key = load_or_create_key(&path).map_err(|e| {
-            CliError::Usage(format!(
-                "cannot create the hashing key {}: {e}",
-                path.display()
-            ))
-        })?;
-        let hasher = KeyedHasher::with_derived_id(&key)
-            .map_err(|e| CliError::Usage(format!("hashing key: {e}")))?;
-        preparer = preparer.with_hash_key(hasher);
-    }
-    Ok(preparer)
+    candor::product_preparer(
+        Arc::new(catalogue.clone()),
+        runtime,
+        version,
+        consent_now::candor_dir().as_deref(),
+        None,
+    )
+    .map_err(|e| match e {
+        candor::BuildError::Catalogue(q) => CliError::Query(q),
+        other => CliError::Usage(other.to_string()),
+    })
 }
 
 #[derive(Serialize)]

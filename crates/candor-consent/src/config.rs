@@ -25,6 +25,9 @@ pub const CONFIG_DIR_VARIABLE: &str = "CANDOR_CONFIG_DIR";
 /// The largest configuration file Candor reads; a larger one is treated as broken.
 const MAX_CONFIG_BYTES: u64 = 256 * 1024;
 
+/// The user's configuration file, in Candor's configuration folder.
+pub const CONFIG_FILE: &str = "config.toml";
+
 /// Candor's configuration folder: `$CANDOR_CONFIG_DIR`, else the platform's configuration folder
 /// with `candor` appended (`~/.config/candor` on Linux). `None` when neither is known.
 pub fn config_dir(env: &Environment) -> Option<PathBuf> {
@@ -116,7 +119,7 @@ impl UserConfig {
     /// Reads `config.toml` from Candor's configuration folder.
     pub fn load_default(env: &Environment) -> ConfigState {
         match config_dir(env) {
-            Some(dir) => Self::load(&dir.join("config.toml")),
+            Some(dir) => Self::load(&dir.join(CONFIG_FILE)),
             None => ConfigState::Missing,
         }
     }

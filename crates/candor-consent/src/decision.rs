@@ -115,6 +115,30 @@ pub struct Inputs {
     pub first_run_notice_shown: bool,
 }
 
+impl Inputs {
+    /// The inputs as Candor's folder `dir` holds them (the user's configuration file and this
+    /// product's first-run marker), with this environment and what the host reports. Every
+    /// caller that decides for a running product gathers them here, so they read the same files.
+    pub fn gather(
+        env: Environment,
+        dir: Option<&std::path::Path>,
+        product: &str,
+        host: HostSignals,
+    ) -> Self {
+        Self {
+            config: match dir {
+                Some(d) => crate::UserConfig::load(&d.join(crate::config::CONFIG_FILE)),
+                None => ConfigState::Missing,
+            },
+            first_run_notice_shown: dir
+                .is_some_and(|d| crate::FirstRunNotice::new(d, product).is_shown()),
+            host,
+            env,
+            ..Self::default()
+        }
+    }
+}
+
 /// The outcome of [`decide`].
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Decision {

@@ -25,7 +25,8 @@ mod switch;
 
 pub use ci::{CiPolicy, detect_ci};
 pub use config::{
-    CONFIG_DIR_VARIABLE, ConfigError, ConfigState, ProductConfig, UserConfig, config_dir,
+    CONFIG_DIR_VARIABLE, CONFIG_FILE, ConfigError, ConfigState, ProductConfig, UserConfig,
+    config_dir,
 };
 pub use decision::{DecidedBy, Decision, HostLaunch, HostSignals, Inputs, Mode, decide};
 pub use environment::Environment;

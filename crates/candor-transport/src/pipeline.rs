@@ -299,7 +299,12 @@ impl Drop for Pipeline {
 
 /// Where batches wait: the spool, or memory when there is none.
 enum Store {
-    Disk(Spool),
+    /// `has_batches` spares a directory listing on every wake-up: it is set when a batch is
+    /// written and refreshed whenever the spool is listed to send, which is when it can drop.
+    Disk {
+        spool: Spool,
+        has_batches: bool,
+    },
     Memory(VecDeque<Vec<Event>>),
 }
 
@@ -331,7 +336,10 @@ impl<S: Sink> Worker<S> {
                 .clone()
                 .map(|p| Receipts::new(p, 1024 * 1024)),
             store: match spool {
-                Some(s) => Store::Disk(s),
+                Some(spool) => Store::Disk {
+                    has_batches: spool.entries().is_ok_and(|e| !e.is_empty()),
+                    spool,
+                },
                 None => Store::Memory(VecDeque::new()),
             },
             config,
@@ -426,11 +434,12 @@ impl<S: Sink> Worker<S> {
                 count += queue.iter().map(|b| b.len() as u64).sum::<u64>();
                 queue.clear();
             }
-            Store::Disk(spool) => {
+            Store::Disk { spool, has_batches } => {
                 for entry in spool.entries().unwrap_or_default() {
                     count += spool.read(&entry).map_or(0, |e| e.len() as u64);
                     let _ = spool.remove(&entry);
                 }
+                *has_batches = false;
             }
         }
         self.pending.store(0, Ordering::Relaxed);
@@ -450,7 +459,7 @@ impl<S: Sink> Worker<S> {
 
     fn has_stored(&self) -> bool {
         match &self.store {
-            Store::Disk(spool) => spool.entries().is_ok_and(|e| !e.is_empty()),
+            Store::Disk { has_batches, .. } => *has_batches,
             Store::Memory(queue) => !queue.is_empty(),
         }
     }
@@ -463,7 +472,7 @@ impl<S: Sink> Worker<S> {
         }
         let batch = std::mem::take(&mut self.batch);
         match &mut self.store {
-            Store::Disk(spool) => {
+            Store::Disk { spool, has_batches } => {
                 if let Err(e) = spool.write(&batch) {
                     // The disk refused: keep nothing half-written, count the loss loudly.
                     self.stats.error(format!(
@@ -475,6 +484,7 @@ impl<S: Sink> Worker<S> {
                         .fetch_sub(batch.len() as u64, Ordering::Relaxed);
                     return;
                 }
+                *has_batches = true;
                 match spool.enforce_caps(SystemTime::now()) {
                     Ok(dropped) if dropped.events > 0 => {
                         Stats::bump(&self.stats.dropped_by_caps, dropped.events);
@@ -570,8 +580,10 @@ impl<S: Sink> Worker<S> {
     fn oldest(&mut self) -> Option<(Vec<Event>, Option<SpoolEntry>)> {
         match &mut self.store {
             Store::Memory(queue) => queue.pop_front().map(|b| (b, None)),
-            Store::Disk(spool) => loop {
-                let entry = spool.entries().ok()?.into_iter().next()?;
+            Store::Disk { spool, has_batches } => loop {
+                let first = spool.entries().ok().and_then(|e| e.into_iter().next());
+                *has_batches = first.is_some();
+                let entry = first?;
                 match spool.read(&entry) {
                     Ok(events) => return Some((events, Some(entry))),
                     Err(why) => {
@@ -579,6 +591,9 @@ impl<S: Sink> Worker<S> {
                             .error(format!("removed an unreadable spool file: {why}"));
                         Stats::bump(&self.stats.dropped_unreadable, 1);
                         if spool.remove(&entry).is_err() {
+                            // It cannot be read or removed: stop trying until a new batch
+                            // arrives, rather than spin on it.
+                            *has_batches = false;
                             return None;
                         }
                     }
@@ -588,7 +603,7 @@ impl<S: Sink> Worker<S> {
     }
 
     fn forget(&mut self, entry: Option<&SpoolEntry>, events: usize) {
-        if let (Store::Disk(spool), Some(entry)) = (&self.store, entry)
+        if let (Store::Disk { spool, .. }, Some(entry)) = (&self.store, entry)
             && let Err(e) = spool.remove(entry)
         {
             self.stats

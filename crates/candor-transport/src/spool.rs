@@ -174,9 +174,7 @@ impl Spool {
             if !too_old && total <= self.caps.max_bytes && files <= self.caps.max_files {
                 break;
             }
-            let events = std::fs::read_to_string(&entry.path)
-                .map(|t| t.lines().filter(|l| !l.trim().is_empty()).count() as u64)
-                .unwrap_or(0);
+            let events = count_events(&entry.path);
             self.remove(entry)?;
             total -= entry.bytes;
             files -= 1;
@@ -191,13 +189,16 @@ impl Spool {
         self.entries()
             .unwrap_or_default()
             .iter()
-            .map(|e| {
-                std::fs::read_to_string(&e.path)
-                    .map(|t| t.lines().filter(|l| !l.trim().is_empty()).count() as u64)
-                    .unwrap_or(0)
-            })
+            .map(|e| count_events(&e.path))
             .sum()
     }
+}
+
+/// Events in a batch file: its non-empty lines (0 if it cannot be read).
+fn count_events(path: &Path) -> u64 {
+    std::fs::read_to_string(path)
+        .map(|t| t.lines().filter(|l| !l.trim().is_empty()).count() as u64)
+        .unwrap_or(0)
 }
 
 /// Makes a rename durable: on Unix the directory entry is flushed too. Elsewhere (and if it

@@ -1,15 +1,12 @@
 //! Building a [`Telemetry`]: the catalogue, the product version, where to send, and what the
 //! host knows about consent.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
 
 use candor_collect::{Preparer, ProductContext};
-use candor_consent::{
-    ConfigState, Environment, FirstRunNotice, HostLaunch, HostSignals, Inputs, UserConfig,
-    config_dir,
-};
+use candor_consent::{Environment, HostLaunch, HostSignals, Inputs, config_dir};
 use candor_privacy::key_file::load_or_create_key;
 use candor_privacy::{KeyedHasher, MachineLiterals, Scrubber};
 use candor_schema::Catalogue;
@@ -142,46 +139,52 @@ impl Builder {
         let version = self.version.clone().ok_or(BuildError::Missing(
             "the product version is required (Builder::version)",
         ))?;
-        let context = ProductContext::new(
-            Arc::clone(&self.catalogue),
-            self.runtime.as_deref(),
-            &version,
-        )?;
         if let Some(sink) = &self.sink {
             sink.check()?;
         }
         let env = self.env.clone().unwrap_or_else(Environment::from_process);
         let state_dir = self.state_dir.clone().or_else(|| config_dir(&env));
         let product = self.catalogue.product_id().to_owned();
-        let inputs = Inputs {
-            config: match &state_dir {
-                Some(d) => UserConfig::load(&d.join("config.toml")),
-                None => ConfigState::Missing,
-            },
-            first_run_notice_shown: state_dir
-                .as_deref()
-                .is_some_and(|d| FirstRunNotice::new(d, &product).is_shown()),
-            host: self.host.clone(),
-            env,
-            ..Inputs::default()
-        };
-        let scrubber = Arc::new(Scrubber::new(&MachineLiterals::detect()));
-        let mut preparer = Preparer::new(context, scrubber);
-        let key = match (&self.hash_key, &state_dir) {
-            (Some(key), _) => Some(key.clone()),
-            (None, Some(dir)) => Some(
-                load_or_create_key(&dir.join("keys").join(format!("{product}.key"))).map_err(
-                    |e| BuildError::State(format!("cannot create the hashing key: {e}")),
-                )?,
-            ),
-            // No folder to keep a key in: keyed points are refused (and say so).
-            (None, None) => None,
-        };
-        if let Some(key) = key {
-            let hasher = KeyedHasher::with_derived_id(&key)
-                .map_err(|e| BuildError::State(format!("hashing key: {e}")))?;
-            preparer = preparer.with_hash_key(hasher);
-        }
+        let inputs = Inputs::gather(env, state_dir.as_deref(), &product, self.host.clone());
+        let preparer = product_preparer(
+            Arc::clone(&self.catalogue),
+            self.runtime.as_deref(),
+            &version,
+            state_dir.as_deref(),
+            self.hash_key.as_deref(),
+        )?;
         Telemetry::start(self, preparer, inputs, state_dir)
     }
+}
+
+/// The preparer for a product as this installation runs it: the machine's scrubber and the
+/// hashing key (`key` if given, else the installation's key in `state_dir/keys/<product>.key`,
+/// created on first use; with neither, keyed points are refused and say so). The facade and
+/// the command line (`preview`, `send`) both build it here, so a preview hashes exactly as the
+/// wire does.
+pub fn product_preparer(
+    catalogue: Arc<Catalogue>,
+    runtime: Option<&str>,
+    version: &str,
+    state_dir: Option<&Path>,
+    key: Option<&[u8]>,
+) -> Result<Preparer, BuildError> {
+    let product = catalogue.product_id().to_owned();
+    let context = ProductContext::new(catalogue, runtime, version)?;
+    let scrubber = Arc::new(Scrubber::new(&MachineLiterals::detect()));
+    let mut preparer = Preparer::new(context, scrubber);
+    let key = match (key, state_dir) {
+        (Some(key), _) => Some(key.to_vec()),
+        (None, Some(dir)) => Some(
+            load_or_create_key(&dir.join("keys").join(format!("{product}.key")))
+                .map_err(|e| BuildError::State(format!("cannot create the hashing key: {e}")))?,
+        ),
+        (None, None) => None,
+    };
+    if let Some(key) = key {
+        let hasher = KeyedHasher::with_derived_id(&key)
+            .map_err(|e| BuildError::State(format!("hashing key: {e}")))?;
+        preparer = preparer.with_hash_key(hasher);
+    }
+    Ok(preparer)
 }
