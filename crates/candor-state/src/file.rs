@@ -1,0 +1,328 @@
+//! The file primitives [`crate::StateDir`] is built on: safe folders, capped reads of regular
+//! files only, whole-file writes by rename from a unique temporary name, appends that never
+//! follow a link or block on a FIFO, and advisory locks with a deadline.
+
+use std::fs::{File, OpenOptions};
+use std::io::{self, Read};
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+use crate::StateError;
+
+/// The cap on small files Candor reads back (keys, install ids, markers, configuration).
+pub const MAX_SMALL_FILE: u64 = 256 * 1024;
+
+/// Prefix of temporary files; anything starting with it is a write in progress.
+pub const TEMP_PREFIX: &str = ".tmp-";
+
+fn kind_of(meta: &std::fs::Metadata) -> &'static str {
+    let ft = meta.file_type();
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::FileTypeExt;
+        if ft.is_fifo() {
+            return "FIFO";
+        }
+        if ft.is_socket() {
+            return "socket";
+        }
+        if ft.is_block_device() || ft.is_char_device() {
+            return "device";
+        }
+    }
+    if ft.is_symlink() {
+        "symlink"
+    } else if ft.is_dir() {
+        "folder"
+    } else if ft.is_file() {
+        "file"
+    } else {
+        "special file"
+    }
+}
+
+/// What is at `path`, without following a symlink: `None` when nothing is.
+fn lstat(path: &Path) -> Result<Option<std::fs::Metadata>, StateError> {
+    match std::fs::symlink_metadata(path) {
+        Ok(meta) => Ok(Some(meta)),
+        Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(None),
+        Err(e) => Err(StateError::io(path, e)),
+    }
+}
+
+/// Fails unless `path` is absent or a regular file (never a symlink, FIFO, device or folder).
+pub fn expect_file_or_absent(path: &Path) -> Result<bool, StateError> {
+    match lstat(path)? {
+        None => Ok(false),
+        Some(meta) if meta.file_type().is_file() => Ok(true),
+        Some(meta) => Err(StateError::NotAFile {
+            path: path.to_owned(),
+            found: kind_of(&meta),
+        }),
+    }
+}
+
+/// Creates `dir` (and missing parents) with mode `0700`; an existing folder of this user's
+/// that others could read is narrowed to `0700`. A symlink or file at `dir` is an error.
+pub fn ensure_dir(dir: &Path) -> Result<(), StateError> {
+    match lstat(dir)? {
+        Some(meta) if meta.file_type().is_dir() => {
+            narrow(dir, &meta, 0o700);
+            return Ok(());
+        }
+        Some(meta) => {
+            return Err(StateError::NotAFolder {
+                path: dir.to_owned(),
+                found: kind_of(&meta),
+            });
+        }
+        None => {}
+    }
+    let mut builder = std::fs::DirBuilder::new();
+    builder.recursive(true);
+    #[cfg(unix)]
+    std::os::unix::fs::DirBuilderExt::mode(&mut builder, 0o700);
+    builder.create(dir).map_err(|e| StateError::io(dir, e))?;
+    match lstat(dir)? {
+        Some(meta) if meta.file_type().is_dir() => Ok(()),
+        Some(meta) => Err(StateError::NotAFolder {
+            path: dir.to_owned(),
+            found: kind_of(&meta),
+        }),
+        None => Err(StateError::io(
+            dir,
+            io::Error::new(io::ErrorKind::NotFound, "vanished after it was created"),
+        )),
+    }
+}
+
+/// Removes group and other permissions Candor never grants, on a path this user owns.
+fn narrow(path: &Path, meta: &std::fs::Metadata, mode: u32) {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::{MetadataExt, PermissionsExt};
+        if meta.mode() & 0o077 != 0 && meta.uid() == rustix::process::getuid().as_raw() {
+            let _ = std::fs::set_permissions(path, std::fs::Permissions::from_mode(mode));
+        }
+    }
+    #[cfg(not(unix))]
+    let _ = (path, meta, mode);
+}
+
+/// Open flags that never follow a final symlink and never block on a FIFO.
+fn safe_options(options: &mut OpenOptions) {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        let flags = rustix::fs::OFlags::NOFOLLOW | rustix::fs::OFlags::NONBLOCK;
+        #[allow(clippy::cast_possible_wrap)]
+        options.custom_flags(flags.bits() as i32).mode(0o600);
+    }
+    #[cfg(not(unix))]
+    let _ = options;
+}
+
+/// Opens `path` with `options` made safe, and checks (on the open handle) that it is a regular
+/// file.
+fn open_regular(path: &Path, options: &mut OpenOptions) -> Result<File, StateError> {
+    safe_options(options);
+    let file = match options.open(path) {
+        Ok(file) => file,
+        Err(e) => {
+            // ELOOP (a symlink), ENXIO (a FIFO without a reader): name what is there.
+            if let Ok(Some(meta)) = lstat(path)
+                && !meta.file_type().is_file()
+            {
+                return Err(StateError::NotAFile {
+                    path: path.to_owned(),
+                    found: kind_of(&meta),
+                });
+            }
+            return Err(StateError::io(path, e));
+        }
+    };
+    let meta = file.metadata().map_err(|e| StateError::io(path, e))?;
+    if !meta.file_type().is_file() {
+        return Err(StateError::NotAFile {
+            path: path.to_owned(),
+            found: kind_of(&meta),
+        });
+    }
+    Ok(file)
+}
+
+/// Reads a regular file of at most `max` bytes. A missing file is an error for which
+/// [`StateError::is_not_found`] holds.
+pub fn read_capped(path: &Path, max: u64) -> Result<Vec<u8>, StateError> {
+    let file = open_regular(path, OpenOptions::new().read(true))?;
+    let len = file.metadata().map_err(|e| StateError::io(path, e))?.len();
+    if len > max {
+        return Err(StateError::TooLarge {
+            path: path.to_owned(),
+            max,
+        });
+    }
+    let mut bytes = Vec::with_capacity(usize::try_from(len).unwrap_or(0));
+    file.take(max + 1)
+        .read_to_end(&mut bytes)
+        .map_err(|e| StateError::io(path, e))?;
+    if bytes.len() as u64 > max {
+        return Err(StateError::TooLarge {
+            path: path.to_owned(),
+            max,
+        });
+    }
+    Ok(bytes)
+}
+
+/// Like [`read_capped`], with a missing file as `None`.
+pub fn read_capped_if_present(path: &Path, max: u64) -> Result<Option<Vec<u8>>, StateError> {
+    match read_capped(path, max) {
+        Ok(bytes) => Ok(Some(bytes)),
+        Err(e) if e.is_not_found() => Ok(None),
+        Err(e) => Err(e),
+    }
+}
+
+/// A new file in `path`'s folder under a unique temporary name (`O_EXCL`, mode `0600`),
+/// holding `bytes`, flushed to disk.
+fn temporary_with(path: &Path, bytes: &[u8]) -> Result<tempfile::NamedTempFile, StateError> {
+    use std::io::Write;
+    let dir = parent_of(path);
+    let mut temporary = tempfile::Builder::new()
+        .prefix(TEMP_PREFIX)
+        .tempfile_in(dir)
+        .map_err(|e| StateError::io(dir, e))?;
+    temporary
+        .write_all(bytes)
+        .and_then(|()| temporary.as_file().sync_all())
+        .map_err(|e| StateError::io(temporary.path(), e))?;
+    Ok(temporary)
+}
+
+fn parent_of(path: &Path) -> &Path {
+    match path.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p,
+        _ => Path::new("."),
+    }
+}
+
+/// Writes `bytes` as the whole new content of `path`: a unique temporary file renamed over
+/// it, so readers see the old file or the new one. Something other than a regular file at
+/// `path` is an error, not replaced.
+pub fn write_replace(path: &Path, bytes: &[u8]) -> Result<(), StateError> {
+    expect_file_or_absent(path)?;
+    let temporary = temporary_with(path, bytes)?;
+    temporary
+        .persist(path)
+        .map_err(|e| StateError::io(path, e.error))?;
+    sync_dir(parent_of(path));
+    Ok(())
+}
+
+/// Creates `path` holding `bytes` unless something is already there; returns whether it did.
+/// Atomic: of several processes racing, exactly one creates it.
+pub fn create_new(path: &Path, bytes: &[u8]) -> Result<bool, StateError> {
+    let temporary = temporary_with(path, bytes)?;
+    match temporary.persist_noclobber(path) {
+        Ok(_) => {
+            sync_dir(parent_of(path));
+            Ok(true)
+        }
+        Err(e) if e.error.kind() == io::ErrorKind::AlreadyExists => Ok(false),
+        Err(e) => Err(StateError::io(path, e.error)),
+    }
+}
+
+/// Opens `path` for appending, creating it `0600`. A symlink, FIFO or device there is an
+/// error (never followed, never blocked on).
+pub fn open_append(path: &Path) -> Result<File, StateError> {
+    open_regular(path, OpenOptions::new().append(true).create(true))
+}
+
+/// Removes a file or a whole folder at `path`, never following a symlink (a symlink is
+/// removed itself). Returns whether anything was there.
+pub fn remove(path: &Path) -> Result<bool, StateError> {
+    let Some(meta) = lstat(path)? else {
+        return Ok(false);
+    };
+    let result = if meta.file_type().is_dir() {
+        std::fs::remove_dir_all(path)
+    } else {
+        std::fs::remove_file(path)
+    };
+    match result {
+        Ok(()) => Ok(true),
+        Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(false),
+        Err(e) => Err(StateError::io(path, e)),
+    }
+}
+
+/// Makes a rename durable: on Unix the folder entry is flushed too.
+pub fn sync_dir(dir: &Path) {
+    #[cfg(unix)]
+    if let Ok(d) = File::open(dir) {
+        let _ = d.sync_all();
+    }
+    #[cfg(not(unix))]
+    let _ = dir;
+}
+
+/// An exclusive advisory lock on a lock file, released when dropped (or when the process
+/// dies, so a crash never leaves the lock held).
+#[derive(Debug)]
+pub struct FileLock {
+    path: PathBuf,
+    _file: File,
+}
+
+impl FileLock {
+    /// Takes the lock on `path` (created `0600` if absent), waiting at most `wait` for another
+    /// process to release it.
+    pub fn acquire(path: &Path, wait: Duration) -> Result<Self, StateError> {
+        let file = open_regular(path, OpenOptions::new().read(true).write(true).create(true))?;
+        let started = Instant::now();
+        loop {
+            match try_lock(&file) {
+                Ok(true) => {
+                    return Ok(Self {
+                        path: path.to_owned(),
+                        _file: file,
+                    });
+                }
+                Ok(false) if started.elapsed() < wait => {
+                    std::thread::sleep(Duration::from_millis(2).min(wait));
+                }
+                Ok(false) => {
+                    return Err(StateError::Busy {
+                        path: path.to_owned(),
+                        waited_ms: started.elapsed().as_millis(),
+                    });
+                }
+                Err(e) => return Err(StateError::io(path, e)),
+            }
+        }
+    }
+
+    /// The lock file.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+}
+
+#[cfg(unix)]
+fn try_lock(file: &File) -> io::Result<bool> {
+    match rustix::fs::flock(file, rustix::fs::FlockOperation::NonBlockingLockExclusive) {
+        Ok(()) => Ok(true),
+        Err(e) if e == rustix::io::Errno::WOULDBLOCK || e == rustix::io::Errno::INTR => Ok(false),
+        Err(e) => Err(e.into()),
+    }
+}
+
+/// Elsewhere Candor takes no advisory lock: concurrent processes on one folder are supported
+/// on Unix only.
+#[cfg(not(unix))]
+fn try_lock(file: &File) -> io::Result<bool> {
+    let _ = file;
+    Ok(true)
+}

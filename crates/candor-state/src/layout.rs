@@ -1,0 +1,324 @@
+//! The layout of Candor's folder and the operations on it.
+
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use crate::StateError;
+use crate::file::{self, FileLock, MAX_SMALL_FILE};
+
+/// The user's configuration file, the one file in Candor's folder Candor never writes.
+pub const CONFIG_FILE: &str = "config.toml";
+
+/// Length of a hashing key, in bytes (stored as twice as many hex digits).
+pub const KEY_LEN: usize = 32;
+
+const RECEIPTS_FILE: &str = "receipts.jsonl";
+const KEYS: &str = "keys";
+const INSTALL_IDS: &str = "install-ids";
+const SPOOL: &str = "spool";
+const EVENTS: &str = "events";
+const LOCAL: &str = "local";
+const NOTICES: &str = "notices";
+const DEMO: &str = "demo";
+const LOCKS: &str = "locks";
+
+/// Everything `clean` removes: all of Candor's state except the user's `config.toml`.
+/// (`install-id` is the single-file install id of earlier versions.)
+const STATE: &[&str] = &[
+    SPOOL,
+    RECEIPTS_FILE,
+    KEYS,
+    INSTALL_IDS,
+    "install-id",
+    NOTICES,
+    EVENTS,
+    LOCAL,
+    DEMO,
+    LOCKS,
+];
+
+/// Candor's folder: `config.toml` (the user's), `keys/<product>.key`,
+/// `install-ids/<product>`, `spool/<product>/`, `receipts.jsonl`, `events/<product>.jsonl`
+/// (the default sink), `local/<product>.jsonl` (mode `local`), `notices/<product>.shown`,
+/// `demo/<product>/` and `locks/`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StateDir {
+    root: PathBuf,
+}
+
+impl StateDir {
+    /// The folder at `root` (nothing is created until something is written).
+    pub fn new(root: impl Into<PathBuf>) -> Self {
+        Self { root: root.into() }
+    }
+
+    /// The folder itself.
+    pub fn root(&self) -> &Path {
+        &self.root
+    }
+
+    /// `root/<sub>`, created `0700` with `root`.
+    fn ensure(&self, sub: &str) -> Result<PathBuf, StateError> {
+        file::ensure_dir(&self.root)?;
+        let dir = self.root.join(sub);
+        file::ensure_dir(&dir)?;
+        Ok(dir)
+    }
+
+    /// The user's configuration file.
+    pub fn config_file(&self) -> PathBuf {
+        self.root.join(CONFIG_FILE)
+    }
+
+    /// The configuration file's text, `None` when there is none. Capped at 256 KiB; a symlink
+    /// or FIFO there, or text that is not UTF-8, is an error.
+    pub fn read_config(&self) -> Result<Option<String>, StateError> {
+        let path = self.config_file();
+        let Some(bytes) = file::read_capped_if_present(&path, MAX_SMALL_FILE)? else {
+            return Ok(None);
+        };
+        String::from_utf8(bytes)
+            .map(Some)
+            .map_err(|_| StateError::Invalid {
+                path,
+                reason: "the file is not UTF-8 text".to_owned(),
+            })
+    }
+
+    /// The file holding `product`'s hashing key.
+    pub fn key_file(&self, product: &str) -> Result<PathBuf, StateError> {
+        Ok(self
+            .root
+            .join(KEYS)
+            .join(format!("{}.key", component(product)?)))
+    }
+
+    /// `product`'s hashing key on this installation, created at random on first use. Of
+    /// several processes racing to create it, one wins and all use its key. A file that does
+    /// not hold a key is replaced (under a lock, so the replacement is one key too).
+    pub fn hashing_key(&self, product: &str) -> Result<Vec<u8>, StateError> {
+        let path = self.key_file(product)?;
+        self.ensure(KEYS)?;
+        get_or_create(&path, KEY_LEN, || self.lock(&format!("key-{product}")))
+    }
+
+    /// Reads a key file as Candor writes it (hex digits, one line) into the key's bytes.
+    pub fn read_key_file(path: &Path) -> Result<Vec<u8>, StateError> {
+        let bytes = file::read_capped(path, MAX_SMALL_FILE)?;
+        parse_hex(&bytes, KEY_LEN).ok_or_else(|| StateError::Invalid {
+            path: path.to_owned(),
+            reason: format!("does not hold a key ({} hex digits)", KEY_LEN * 2),
+        })
+    }
+
+    /// The file holding `product`'s install id.
+    pub fn install_id_file(&self, product: &str) -> Result<PathBuf, StateError> {
+        Ok(self.root.join(INSTALL_IDS).join(component(product)?))
+    }
+
+    /// `product`'s install id on this installation (32 lower-case hex digits), created at
+    /// random on first use, one per product whatever the race; `clean` removes it.
+    pub fn install_id(&self, product: &str) -> Result<String, StateError> {
+        let path = self.install_id_file(product)?;
+        self.ensure(INSTALL_IDS)?;
+        let bytes = get_or_create(&path, 16, || self.lock(&format!("install-id-{product}")))?;
+        Ok(hex(&bytes))
+    }
+
+    /// `product`'s spool folder, created `0700`.
+    pub fn spool_dir(&self, product: &str) -> Result<PathBuf, StateError> {
+        let spool = self.ensure(SPOOL)?;
+        let dir = spool.join(component(product)?);
+        file::ensure_dir(&dir)?;
+        Ok(dir)
+    }
+
+    /// The products with a spool folder, by name.
+    pub fn spooled_products(&self) -> Vec<String> {
+        let mut products: Vec<String> = std::fs::read_dir(self.root.join(SPOOL))
+            .into_iter()
+            .flatten()
+            .flatten()
+            .filter(|e| e.file_type().is_ok_and(|t| t.is_dir()))
+            .filter_map(|e| e.file_name().into_string().ok())
+            .filter(|name| component(name).is_ok())
+            .collect();
+        products.sort();
+        products
+    }
+
+    /// The receipts log (its folder created).
+    pub fn receipts_file(&self) -> Result<PathBuf, StateError> {
+        file::ensure_dir(&self.root)?;
+        Ok(self.root.join(RECEIPTS_FILE))
+    }
+
+    /// The receipts log's path, without creating anything (for reading).
+    pub fn receipts_path(&self) -> PathBuf {
+        self.root.join(RECEIPTS_FILE)
+    }
+
+    /// Where the default sink writes `product`'s events (its folder created).
+    pub fn events_file(&self, product: &str) -> Result<PathBuf, StateError> {
+        let dir = self.ensure(EVENTS)?;
+        Ok(dir.join(format!("{}.jsonl", component(product)?)))
+    }
+
+    /// Where mode `local` keeps `product`'s events (its folder created).
+    pub fn local_file(&self, product: &str) -> Result<PathBuf, StateError> {
+        let dir = self.ensure(LOCAL)?;
+        Ok(dir.join(format!("{}.jsonl", component(product)?)))
+    }
+
+    /// The marker that `product`'s first-run notice was shown.
+    pub fn notice_marker(&self, product: &str) -> Result<PathBuf, StateError> {
+        Ok(self
+            .root
+            .join(NOTICES)
+            .join(format!("{}.shown", component(product)?)))
+    }
+
+    /// Whether `product`'s first-run notice was shown (a marker that is not a regular file
+    /// does not count).
+    pub fn notice_shown(&self, product: &str) -> bool {
+        self.notice_marker(product)
+            .is_ok_and(|p| file::expect_file_or_absent(&p).unwrap_or(false))
+    }
+
+    /// Remembers that `product`'s first-run notice was shown.
+    pub fn mark_notice_shown(&self, product: &str) -> Result<(), StateError> {
+        let path = self.notice_marker(product)?;
+        self.ensure(NOTICES)?;
+        file::expect_file_or_absent(&path)?;
+        file::create_new(&path, b"shown\n").map(|_| ())
+    }
+
+    /// The demo's own folder for `product` (created), so a demo never touches a real
+    /// installation's keys or spool.
+    pub fn demo_dir(&self, product: &str) -> Result<PathBuf, StateError> {
+        let demo = self.ensure(DEMO)?;
+        let dir = demo.join(component(product)?);
+        file::ensure_dir(&dir)?;
+        Ok(dir)
+    }
+
+    /// An exclusive lock named `name` in this folder, waiting at most `wait`.
+    pub fn lock_for(&self, name: &str, wait: Duration) -> Result<FileLock, StateError> {
+        let dir = self.ensure(LOCKS)?;
+        FileLock::acquire(&dir.join(format!("{}.lock", component(name)?)), wait)
+    }
+
+    fn lock(&self, name: &str) -> Result<FileLock, StateError> {
+        self.lock_for(name, Duration::from_secs(10))
+    }
+
+    /// Removes all of Candor's state except `config.toml` (with `dry_run`, only lists it);
+    /// returns what was (or would be) removed. Symlinks are removed, never followed.
+    pub fn clean(&self, dry_run: bool) -> Result<Vec<PathBuf>, StateError> {
+        let mut removed = Vec::new();
+        for name in STATE {
+            let path = self.root.join(name);
+            let present = if dry_run {
+                std::fs::symlink_metadata(&path).is_ok()
+            } else {
+                file::remove(&path)?
+            };
+            if present {
+                removed.push(path);
+            }
+        }
+        Ok(removed)
+    }
+}
+
+/// Reads the `len`-byte value in hex at `path`, or creates one at random. Creation is atomic
+/// (exactly one of several racing processes creates it); a damaged file is replaced under
+/// the lock `lock` takes, after reading it again.
+fn get_or_create(
+    path: &Path,
+    len: usize,
+    lock: impl FnOnce() -> Result<FileLock, StateError>,
+) -> Result<Vec<u8>, StateError> {
+    let read = |path: &Path| -> Result<Option<Option<Vec<u8>>>, StateError> {
+        Ok(file::read_capped_if_present(path, MAX_SMALL_FILE)?.map(|b| parse_hex(&b, len)))
+    };
+    match read(path)? {
+        Some(Some(value)) => return Ok(value),
+        Some(None) => {
+            // Damaged: replace it, once, under the lock.
+            let _held = lock()?;
+            if let Some(Some(value)) = read(path)? {
+                return Ok(value);
+            }
+            let value = random(len, path)?;
+            file::write_replace(path, format!("{}\n", hex(&value)).as_bytes())?;
+            return Ok(value);
+        }
+        None => {}
+    }
+    let value = random(len, path)?;
+    if file::create_new(path, format!("{}\n", hex(&value)).as_bytes())? {
+        return Ok(value);
+    }
+    // Another process created it first: use theirs.
+    match read(path)? {
+        Some(Some(value)) => Ok(value),
+        _ => Err(StateError::Invalid {
+            path: path.to_owned(),
+            reason: "was replaced by something that is not Candor's".to_owned(),
+        }),
+    }
+}
+
+fn random(len: usize, path: &Path) -> Result<Vec<u8>, StateError> {
+    let mut value = vec![0u8; len];
+    getrandom::fill(&mut value).map_err(|e| StateError::Invalid {
+        path: path.to_owned(),
+        reason: format!("no random source: {e}"),
+    })?;
+    Ok(value)
+}
+
+fn hex(bytes: &[u8]) -> String {
+    use std::fmt::Write;
+    bytes.iter().fold(String::new(), |mut s, b| {
+        let _ = write!(s, "{b:02x}");
+        s
+    })
+}
+
+fn parse_hex(bytes: &[u8], len: usize) -> Option<Vec<u8>> {
+    let text = std::str::from_utf8(bytes).ok()?.trim();
+    if text.len() != len * 2 || !text.bytes().all(|b| b.is_ascii_hexdigit()) {
+        return None;
+    }
+    (0..text.len())
+        .step_by(2)
+        .map(|i| u8::from_str_radix(&text[i..i + 2], 16).ok())
+        .collect()
+}
+
+/// A product id (or lock name) used as one path component: letters, digits, `-`, `_`, `.`,
+/// not starting with a dot, at most 128 bytes. Anything else could leave the folder.
+fn component(name: &str) -> Result<&str, StateError> {
+    let ok = !name.is_empty()
+        && name.len() <= 128
+        && !name.starts_with('.')
+        && name
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.'));
+    if ok {
+        Ok(name)
+    } else {
+        Err(StateError::Invalid {
+            path: PathBuf::from(
+                name.chars()
+                    .take(64)
+                    .collect::<String>()
+                    .escape_debug()
+                    .to_string(),
+            ),
+            reason: "is not usable as a file name in Candor's folder".to_owned(),
+        })
+    }
+}

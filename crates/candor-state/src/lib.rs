@@ -1,0 +1,27 @@
+//! Candor's folder on a machine, and the only code that touches the files in it.
+//!
+//! [`StateDir`] knows the whole layout (the user's `config.toml`, hashing keys, install ids, the
+//! spool of each product, receipts, the default sink's output, local-mode data, first-run
+//! notice markers, the demo's folders) and is the one place that creates, opens, locks or
+//! removes those files. The free functions in [`file`] are the primitives it uses, for the few
+//! callers that write to a path a user named (the file sink, a `--spool` folder).
+//!
+//! The rules, held here once: folders are created `0700` and files `0600`; new files are made
+//! under unique temporary names with `O_EXCL` and renamed into place, so a reader never sees
+//! half a file and a planted name is never written through; a symlink, FIFO or device where a
+//! file is expected is a one-line error, never followed or blocked on; every read is capped in
+//! size; and what several processes may do at once (create a key, send a spool) goes through
+//! a per-product advisory lock.
+//!
+//! `candor-consent`, `candor-transport`, the facade (`candor`) and the command line depend on
+//! this crate. It knows paths and bytes, nothing of catalogues, consent, privacy or transport.
+
+#![warn(missing_docs)]
+
+mod error;
+pub mod file;
+mod layout;
+
+pub use error::StateError;
+pub use file::{FileLock, MAX_SMALL_FILE};
+pub use layout::{CONFIG_FILE, KEY_LEN, StateDir};

@@ -1,0 +1,245 @@
+//! Candor's folder under hostile conditions: permissions, symlinks and FIFOs where files
+//! should be, oversized files, and many threads racing to create one key.
+#![cfg(unix)]
+
+use std::os::unix::fs::PermissionsExt;
+use std::path::Path;
+use std::time::{Duration, Instant};
+
+use candor_state::{StateDir, StateError, file};
+
+fn mode(path: &Path) -> u32 {
+    std::fs::metadata(path)
+        .expect("metadata")
+        .permissions()
+        .mode()
+        & 0o777
+}
+
+fn mkfifo(path: &Path) {
+    let status = std::process::Command::new("mkfifo")
+        .arg(path)
+        .status()
+        .expect("mkfifo runs");
+    assert!(status.success());
+}
+
+#[test]
+fn folders_are_0700_and_files_0600() {
+    let tmp = tempfile::tempdir().expect("tmp");
+    let state = StateDir::new(tmp.path().join("candor"));
+    state.hashing_key("p").expect("key");
+    state.install_id("p").expect("id");
+    let spool = state.spool_dir("p").expect("spool");
+    let events = state.events_file("p").expect("events");
+    let mut f = file::open_append(&events).expect("append");
+    std::io::Write::write_all(&mut f, b"{}\n").expect("write");
+    state.mark_notice_shown("p").expect("notice");
+    for dir in [
+        state.root().to_owned(),
+        state.root().join("keys"),
+        state.root().join("install-ids"),
+        spool,
+        state.root().join("events"),
+        state.root().join("notices"),
+    ] {
+        assert_eq!(mode(&dir), 0o700, "{}", dir.display());
+    }
+    for f in [
+        state.key_file("p").expect("path"),
+        state.install_id_file("p").expect("path"),
+        events,
+        state.notice_marker("p").expect("path"),
+    ] {
+        assert_eq!(mode(&f), 0o600, "{}", f.display());
+    }
+}
+
+#[test]
+fn an_existing_open_folder_is_narrowed() {
+    let tmp = tempfile::tempdir().expect("tmp");
+    let root = tmp.path().join("candor");
+    std::fs::create_dir_all(root.join("spool")).expect("mkdir");
+    std::fs::set_permissions(&root, std::fs::Permissions::from_mode(0o755)).expect("chmod");
+    std::fs::set_permissions(root.join("spool"), std::fs::Permissions::from_mode(0o755))
+        .expect("chmod");
+    let state = StateDir::new(&root);
+    state.spool_dir("p").expect("spool");
+    assert_eq!(mode(&root), 0o700);
+    assert_eq!(mode(&root.join("spool")), 0o700);
+}
+
+#[test]
+fn a_planted_temporary_or_symlinked_key_is_never_written_through() {
+    let tmp = tempfile::tempdir().expect("tmp");
+    let state = StateDir::new(tmp.path().join("candor"));
+    let keys = state.root().join("keys");
+    std::fs::create_dir_all(&keys).expect("mkdir");
+    // What the old code wrote through: a fixed temporary name, world-readable.
+    std::fs::write(keys.join("p.tmp"), "planted").expect("plant");
+    std::fs::set_permissions(keys.join("p.tmp"), std::fs::Permissions::from_mode(0o644))
+        .expect("chmod");
+    let key = state.hashing_key("p").expect("key");
+    assert_eq!(key.len(), 32);
+    assert_eq!(mode(&state.key_file("p").expect("path")), 0o600);
+    assert_eq!(
+        std::fs::read_to_string(keys.join("p.tmp")).expect("read"),
+        "planted"
+    );
+    // A symlink where the key should be: refused, its target untouched.
+    let target = tmp.path().join("target");
+    std::fs::write(&target, "victim").expect("write");
+    std::os::unix::fs::symlink(&target, state.key_file("q").expect("path")).expect("symlink");
+    let err = state.hashing_key("q").expect_err("a symlink is refused");
+    assert!(
+        matches!(
+            err,
+            StateError::NotAFile {
+                found: "symlink",
+                ..
+            }
+        ),
+        "{err}"
+    );
+    assert!(!err.to_string().contains('\n'));
+    assert_eq!(std::fs::read_to_string(&target).expect("read"), "victim");
+}
+
+#[test]
+fn fifos_are_refused_at_once_not_blocked_on() {
+    let tmp = tempfile::tempdir().expect("tmp");
+    let state = StateDir::new(tmp.path().join("candor"));
+    std::fs::create_dir_all(state.root().join("keys")).expect("mkdir");
+    std::fs::create_dir_all(state.root().join("events")).expect("mkdir");
+    mkfifo(&state.config_file());
+    mkfifo(&state.key_file("p").expect("path"));
+    let events = state.events_file("p").expect("path");
+    mkfifo(&events);
+    let started = Instant::now();
+    let config = state.read_config().expect_err("config FIFO");
+    let key = state.hashing_key("p").expect_err("key FIFO");
+    let append = file::open_append(&events).expect_err("events FIFO");
+    assert!(started.elapsed() < Duration::from_secs(2));
+    for err in [config, key, append] {
+        assert!(
+            matches!(err, StateError::NotAFile { found: "FIFO", .. }),
+            "{err}"
+        );
+    }
+}
+
+#[test]
+fn reads_are_capped() {
+    let tmp = tempfile::tempdir().expect("tmp");
+    let state = StateDir::new(tmp.path());
+    std::fs::write(state.config_file(), "#".repeat(300 * 1024)).expect("write");
+    assert!(matches!(
+        state.read_config(),
+        Err(StateError::TooLarge { .. })
+    ));
+    std::fs::write(tmp.path().join("small"), "abc").expect("write");
+    assert!(file::read_capped(&tmp.path().join("small"), 2).is_err());
+    assert_eq!(
+        file::read_capped(&tmp.path().join("small"), 3).expect("fits"),
+        b"abc"
+    );
+}
+
+#[test]
+fn racing_threads_agree_on_one_key_and_one_install_id() {
+    let tmp = tempfile::tempdir().expect("tmp");
+    let root = tmp.path().join("candor");
+    let handles: Vec<_> = (0..16)
+        .map(|_| {
+            let root = root.clone();
+            std::thread::spawn(move || {
+                let state = StateDir::new(root);
+                (
+                    state.hashing_key("p").expect("key"),
+                    state.install_id("p").expect("id"),
+                )
+            })
+        })
+        .collect();
+    let results: Vec<_> = handles
+        .into_iter()
+        .map(|h| h.join().expect("thread"))
+        .collect();
+    assert!(results.windows(2).all(|w| w[0] == w[1]));
+    // What is on disk is what they used, and `read_key_file` reads it back as bytes.
+    let state = StateDir::new(&root);
+    let on_disk = StateDir::read_key_file(&state.key_file("p").expect("path")).expect("read");
+    assert_eq!(on_disk, results[0].0);
+    assert_eq!(results[0].1.len(), 32);
+}
+
+#[test]
+fn a_damaged_key_is_replaced_and_then_kept() {
+    let tmp = tempfile::tempdir().expect("tmp");
+    let state = StateDir::new(tmp.path());
+    let first = state.hashing_key("p").expect("key");
+    std::fs::write(state.key_file("p").expect("path"), "not a key").expect("damage");
+    let second = state.hashing_key("p").expect("replaced");
+    assert_ne!(first, second);
+    assert_eq!(state.hashing_key("p").expect("kept"), second);
+}
+
+#[test]
+fn clean_removes_everything_but_the_configuration_and_never_follows_links() {
+    let tmp = tempfile::tempdir().expect("tmp");
+    let state = StateDir::new(tmp.path().join("candor"));
+    state.hashing_key("p").expect("key");
+    state.install_id("p").expect("id");
+    state.spool_dir("p").expect("spool");
+    std::fs::write(state.events_file("p").expect("events"), "{}\n").expect("write");
+    std::fs::write(state.local_file("p").expect("local"), "{}\n").expect("write");
+    std::fs::write(state.config_file(), "mode = \"on\"\n").expect("config");
+    let outside = tmp.path().join("outside");
+    std::fs::create_dir(&outside).expect("mkdir");
+    std::fs::write(outside.join("keep"), "mine").expect("write");
+    std::os::unix::fs::symlink(&outside, state.root().join("demo")).expect("symlink");
+    let listed = state.clean(true).expect("dry run");
+    assert!(listed.iter().any(|p| p.ends_with("events")));
+    assert!(state.root().join("events").exists());
+    let removed = state.clean(false).expect("clean");
+    assert_eq!(listed, removed);
+    for name in ["keys", "install-ids", "spool", "events", "local", "demo"] {
+        assert!(
+            std::fs::symlink_metadata(state.root().join(name)).is_err(),
+            "{name} left behind"
+        );
+    }
+    assert!(state.config_file().exists());
+    assert_eq!(
+        std::fs::read_to_string(outside.join("keep")).expect("read"),
+        "mine"
+    );
+}
+
+#[test]
+fn product_ids_cannot_leave_the_folder() {
+    let state = StateDir::new("/nonexistent");
+    for bad in ["../x", "a/b", ".hidden", "", "a\u{1b}b"] {
+        assert!(state.key_file(bad).is_err(), "{bad:?}");
+        assert!(state.spool_dir(bad).is_err(), "{bad:?}");
+    }
+}
+
+#[test]
+fn a_lock_is_exclusive_and_waits_no_longer_than_asked() {
+    let tmp = tempfile::tempdir().expect("tmp");
+    let state = StateDir::new(tmp.path());
+    let held = state
+        .lock_for("spool-p", Duration::from_secs(1))
+        .expect("first");
+    let started = Instant::now();
+    let err = state
+        .lock_for("spool-p", Duration::from_millis(100))
+        .expect_err("held elsewhere");
+    assert!(matches!(err, StateError::Busy { .. }), "{err}");
+    assert!(started.elapsed() < Duration::from_secs(1));
+    drop(held);
+    state
+        .lock_for("spool-p", Duration::from_millis(100))
+        .expect("released");
+}
