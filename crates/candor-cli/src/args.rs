@@ -65,13 +65,9 @@ pub(crate) struct SendArgs {
     #[arg(long, value_name = "TOKEN")]
     pub(crate) token: Option<String>,
 
-    /// Seconds to keep trying before leaving the rest in the spool.
-    #[arg(long, value_name = "SECS", default_value_t = 30.0)]
-    pub(crate) deadline: f64,
-
-    /// The spool directory (default: `spool` in Candor's folder).
-    #[arg(long, value_name = "DIR")]
-    pub(crate) spool: Option<PathBuf>,
+    /// Seconds to keep trying (0 to 86400) before leaving the rest in the spool.
+    #[arg(long, value_name = "SECS", default_value = "30", value_parser = parse_deadline)]
+    pub(crate) deadline: std::time::Duration,
 
     #[command(flatten)]
     pub(crate) host: HostArgs,
@@ -162,7 +158,9 @@ pub(crate) struct HashArgs {
     #[arg(long)]
     pub(crate) sha256: bool,
 
-    /// HMAC-SHA256 with the key in this file (at least 16 bytes; a trailing newline is ignored).
+    /// HMAC-SHA256 with the key in this file: a key file Candor wrote (64 hex digits) is read
+    /// as the key it holds, so the hash is the one sent; any other file is the key's raw bytes
+    /// (at least 16; a trailing newline is ignored).
     #[arg(long, value_name = "FILE")]
     pub(crate) key_file: Option<PathBuf>,
 
@@ -271,4 +269,16 @@ pub(crate) struct CatalogueArgs {
     /// Print JSON instead of a table.
     #[arg(long)]
     pub(crate) json: bool,
+}
+
+/// A deadline in seconds: a finite number from 0 to one day.
+fn parse_deadline(text: &str) -> Result<std::time::Duration, String> {
+    let seconds: f64 = text
+        .trim()
+        .parse()
+        .map_err(|_| "not a number of seconds".to_owned())?;
+    if !(seconds.is_finite() && (0.0..=86_400.0).contains(&seconds)) {
+        return Err("must be between 0 and 86400 seconds".to_owned());
+    }
+    Ok(std::time::Duration::from_secs_f64(seconds))
 }

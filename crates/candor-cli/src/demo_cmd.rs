@@ -42,7 +42,9 @@ pub(crate) fn run(args: &DemoArgs, out: &mut dyn Write) -> Result<(), CliError> 
     };
     let state_dir = match &args.dir {
         Some(dir) => dir.clone(),
-        None => state_cmd::state_dir()?.join("demo").join(&args.product),
+        None => state_cmd::state()?
+            .demo_dir(&args.product)
+            .map_err(|e| CliError::Usage(e.to_string()))?,
     };
     let summary = runner(&DemoOptions {
         state_dir: state_dir.clone(),

@@ -18,6 +18,7 @@ mod source;
 mod state_cmd;
 mod status_cmd;
 mod table;
+mod untrusted;
 
 use std::io::Write;
 use std::process::ExitCode;
@@ -32,7 +33,9 @@ fn main() -> ExitCode {
         Ok(cli) => cli,
         Err(error) => return report_clap_error(&error),
     };
-    let mut stdout = std::io::stdout().lock();
+    // Not locked for the whole command: the stdout sink writes from Candor's sender thread,
+    // and a lock held here would stop it (and shutdown would wait for it until its deadline).
+    let mut stdout = std::io::stdout();
     let outcome = match &cli.command {
         args::Command::Catalogue(cmd) => {
             catalogue_cmd::run(cli.catalogue.as_deref(), cmd, &mut stdout)
@@ -52,7 +55,10 @@ fn main() -> ExitCode {
         // A closed pipe (`candor … | head`) is the reader's choice, not an error.
         Err(error) if error.is_broken_pipe() => ExitCode::SUCCESS,
         Err(CliError::Incomplete(message)) => {
-            eprintln!("candor: {message}");
+            eprintln!(
+                "candor: {}",
+                untrusted::shown(&message, untrusted::MAX_MESSAGE_CHARS)
+            );
             ExitCode::FAILURE
         }
         Err(CliError::Stale(count)) => {
@@ -62,7 +68,10 @@ fn main() -> ExitCode {
             ExitCode::FAILURE
         }
         Err(error) => {
-            eprintln!("candor: {error}");
+            eprintln!(
+                "candor: {}",
+                untrusted::shown(&error.to_string(), untrusted::MAX_MESSAGE_CHARS)
+            );
             ExitCode::from(EXIT_ERROR)
         }
     }
@@ -91,7 +100,10 @@ fn report_clap_error(error: &clap::Error) -> ExitCode {
         .collect();
     let message = message.join(" ");
     let first = message.trim_start_matches("error: ");
-    eprintln!("candor: {first} (see `candor --help`)");
+    eprintln!(
+        "candor: {} (see `candor --help`)",
+        untrusted::shown(first, untrusted::MAX_MESSAGE_CHARS)
+    );
     ExitCode::from(EXIT_ERROR)
 }
 

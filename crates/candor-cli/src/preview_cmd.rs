@@ -24,7 +24,9 @@ pub(crate) fn preparer(
         Arc::new(catalogue.clone()),
         runtime,
         version,
-        consent_now::candor_dir().as_deref(),
+        consent_now::candor_dir()
+            .map(candor_state::StateDir::new)
+            .as_ref(),
         None,
     )
     .map_err(|e| match e {

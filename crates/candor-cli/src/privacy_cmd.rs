@@ -60,12 +60,20 @@ pub(crate) fn hash(args: &HashArgs, out: &mut dyn Write) -> Result<(), CliError>
     };
     let hashed = match &args.key_file {
         Some(path) => {
-            let mut key = std::fs::read(path).map_err(|e| {
-                CliError::Usage(format!("{}: cannot read the key file: {e}", path.display()))
-            })?;
-            while key.last().is_some_and(|b| *b == b'\n' || *b == b'\r') {
-                key.pop();
-            }
+            // A key file Candor wrote holds the key in hex: read it as Candor does, so the hash
+            // printed is the hash sent. Anything else is the key's raw bytes.
+            let key = match candor_state::StateDir::read_key_file(path) {
+                Ok(key) => key,
+                Err(candor_state::StateError::Invalid { .. }) => {
+                    let mut key = candor_state::file::read_input(path, 64 * 1024)
+                        .map_err(|e| CliError::Usage(format!("cannot read the key file: {e}")))?;
+                    while key.last().is_some_and(|b| *b == b'\n' || *b == b'\r') {
+                        key.pop();
+                    }
+                    key
+                }
+                Err(e) => return Err(CliError::Usage(format!("cannot read the key file: {e}"))),
+            };
             let hasher = KeyedHasher::with_derived_id(&key)
                 .map_err(|e| CliError::Usage(format!("{}: {e}", path.display())))?;
             hasher.hash(value.as_bytes()).to_string()

@@ -1,16 +1,26 @@
-//! `candor send`: raw events from a file through the whole pipeline, or what the spool holds.
+//! `candor send`: raw events from a file through the facade's runtime (the queue, preparer,
+//! spool, sink and receipts a host uses), then what earlier runs left in the spool, each
+//! product only once its consent is decided and allows sending.
 
 use std::collections::BTreeMap;
 use std::io::Write;
 use std::path::Path;
-use std::time::{Duration, SystemTime};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
 
-use candor_collect::{Preparer, RawLine};
-use candor_schema::{Catalogues, Event};
-use candor_transport::{Pipeline, PipelineConfig, SinkSpec, Spool, SpoolCaps, Timeouts};
+use candor::{Input, SinkSpec, StatsSnapshot, Telemetry, Timeouts};
+use candor_collect::RawLine;
+use candor_schema::{Catalogue, Catalogues};
+use candor_state::StateDir;
 
 use crate::args::{SendArgs, SinkKind};
-use crate::{CliError, consent_now, preview_cmd, source, state_cmd};
+use crate::untrusted::{MAX_MESSAGE_CHARS, shown};
+use crate::{CliError, source, state_cmd};
+
+/// The largest events file read.
+const MAX_INPUT_BYTES: u64 = 64 * 1024 * 1024;
+/// The most product versions one file may mix (each gets its own runtime).
+const MAX_GROUPS: usize = 64;
 
 pub(crate) fn sink_spec(
     kind: SinkKind,
@@ -53,168 +63,282 @@ pub(crate) fn run(
     out: &mut dyn Write,
 ) -> Result<(), CliError> {
     let spec = sink_spec(args.sink, args.endpoint.as_deref(), args.token.as_deref())?;
-    if !(args.deadline.is_finite() && args.deadline >= 0.0) {
-        return Err(CliError::Usage(
-            "--deadline must be a number of seconds".to_owned(),
-        ));
-    }
-    let spool_dir = match &args.spool {
-        Some(dir) => dir.clone(),
-        None => state_cmd::state_dir()?.join("spool"),
-    };
-    let mut refused = 0usize;
+    let started = Instant::now();
+    let left = || args.deadline.saturating_sub(started.elapsed());
+    let state = state_cmd::state()?;
+    let catalogues = source::catalogues(file)?;
+    let mut report = Report::default();
+    let mut sent_products = Vec::new();
     if let Some(path) = &args.events {
-        let catalogues = source::catalogues(file)?;
-        let (batches, bad) = prepare_file(path, &catalogues, args)?;
-        refused = bad;
-        let spool = Spool::open(&spool_dir, SpoolCaps::default()).map_err(|e| {
-            CliError::Usage(format!(
-                "cannot open the spool {}: {e}",
-                spool_dir.display()
-            ))
-        })?;
-        // Everything accepted is on disk before the first byte is sent: a crash from here on
-        // loses nothing.
-        for events in batches.values() {
-            for chunk in events.chunks(512) {
-                spool.write(chunk).map_err(|e| {
-                    CliError::Usage(format!(
-                        "cannot write the spool {}: {e}",
-                        spool_dir.display()
-                    ))
-                })?;
+        let (groups, bad) = read_lines(path, &catalogues)?;
+        report.refused += bad;
+        for (key, lines) in groups {
+            sent_products.push(key.product.clone());
+            let catalogue = catalogues
+                .get(&key.product)
+                .map_err(|e| CliError::Usage(e.to_string()))?;
+            send_group(
+                path,
+                catalogue,
+                &key,
+                lines,
+                &spec,
+                &state,
+                args,
+                left(),
+                &mut report,
+            );
+        }
+    }
+    // What earlier runs (this command's or a host's) left in the spool: consent first.
+    for product in state.spooled_products() {
+        if sent_products.contains(&product) {
+            continue;
+        }
+        let Ok(catalogue) = catalogues.get(&product) else {
+            continue;
+        };
+        let replayed = builder(catalogue, &spec, &state, args)
+            .replay(left())
+            .map_err(|e| CliError::Usage(e.to_string()))?;
+        match replayed.sent {
+            Some(stats) => report.add(&stats),
+            None => {
+                let waiting = replayed.spool.as_deref().map_or(0, |d| {
+                    candor_transport::Spool::open(d, candor::SpoolCaps::default())
+                        .map_or(0, |s| s.pending_events())
+                });
+                if waiting > 0 {
+                    report.problems.push(format!(
+                        "{waiting} spooled event(s) of {product} not sent: telemetry is {} ({}); `candor clean` removes them",
+                        replayed.decision.mode.as_str(),
+                        replayed.decision.reason
+                    ));
+                }
             }
         }
     }
-    let receipts = state_cmd::state_dir()
-        .ok()
-        .map(|d| state_cmd::receipts_path(&d));
-    let config = PipelineConfig {
-        spool: Some((spool_dir.clone(), SpoolCaps::default())),
-        receipts,
-        backoff_base: Duration::from_millis(250),
-        backoff_max: Duration::from_secs(10),
-        ..PipelineConfig::default()
-    };
-    let destination = spec.kind();
-    let pipeline = Pipeline::start(config, move || spec.build(Timeouts::default()))
-        .map_err(|e| CliError::Usage(e.to_string()))?;
-    let stats = pipeline.shutdown(Duration::from_secs_f64(args.deadline));
     writeln!(
         out,
-        "delivered {} event(s) by {destination}; {} refused by the receiver; {} waiting in {}",
-        stats.delivered,
-        stats.rejected,
-        stats.pending,
-        spool_dir.display()
+        "delivered {} event(s) by {}; {} refused by the receiver; {} waiting in {}",
+        report.stats.delivered,
+        spec.kind(),
+        report.stats.rejected,
+        report.stats.pending,
+        state.root().join("spool").display()
     )?;
-    if stats.dropped_unreadable > 0 {
+    if report.stats.dropped_unreadable > 0 {
         writeln!(
             out,
             "removed {} unreadable spool file(s)",
-            stats.dropped_unreadable
+            report.stats.dropped_unreadable
         )?;
     }
-    let mut problems = Vec::new();
-    if refused > 0 {
-        problems.push(format!("{refused} line(s) refused (see above)"));
+    report.finish()
+}
+
+/// What one run did, over every product version it sent.
+#[derive(Default)]
+struct Report {
+    stats: StatsSnapshot,
+    refused: u64,
+    problems: Vec<String>,
+}
+
+impl Report {
+    fn add(&mut self, s: &StatsSnapshot) {
+        self.stats.delivered += s.delivered;
+        self.stats.rejected += s.rejected;
+        self.stats.pending += s.pending;
+        self.stats.dropped_unreadable += s.dropped_unreadable;
+        self.stats.dropped_by_caps += s.dropped_by_caps;
+        self.stats.dropped_queue_full += s.dropped_queue_full;
+        if s.last_error.is_some() {
+            self.stats.last_error.clone_from(&s.last_error);
+        }
     }
-    if stats.pending > 0 {
-        problems.push(format!(
-            "{} event(s) not delivered by the deadline ({}); run `candor send --spool {}` with the same sink to retry",
-            stats.pending,
-            stats.last_error.as_deref().unwrap_or("no error recorded"),
-            spool_dir.display()
-        ));
-    }
-    if stats.rejected > 0 {
-        problems.push(format!(
-            "{} event(s) refused by the receiver ({})",
-            stats.rejected,
-            stats.last_error.as_deref().unwrap_or("")
-        ));
-    }
-    if problems.is_empty() {
-        Ok(())
-    } else {
-        Err(CliError::Incomplete(problems.join("; ")))
+
+    fn finish(mut self) -> Result<(), CliError> {
+        let s = &self.stats;
+        let mut problems = Vec::new();
+        if self.refused > 0 {
+            problems.push(format!("{} line(s) refused (see above)", self.refused));
+        }
+        let error = s.last_error.as_deref().unwrap_or("no error recorded");
+        if s.pending > 0 {
+            problems.push(format!(
+                "{} event(s) not delivered by the deadline ({error}); run `candor send` with the same sink to retry",
+                s.pending
+            ));
+        }
+        if s.rejected > 0 {
+            problems.push(format!(
+                "{} event(s) refused by the receiver ({error})",
+                s.rejected
+            ));
+        }
+        if s.dropped_by_caps + s.dropped_queue_full > 0 {
+            problems.push(format!(
+                "{} event(s) dropped to keep the spool within its caps",
+                s.dropped_by_caps + s.dropped_queue_full
+            ));
+        }
+        problems.append(&mut self.problems);
+        if problems.is_empty() {
+            Ok(())
+        } else {
+            Err(CliError::Incomplete(problems.join("; ")))
+        }
     }
 }
 
-type Batches = BTreeMap<String, Vec<Event>>;
-
-/// Prepares each line; refused lines are reported on stderr with their line number.
-fn prepare_file(
-    path: &Path,
-    catalogues: &Catalogues,
+/// The facade's builder for one product as `send` runs it: the chosen sink, Candor's folder,
+/// what the host says about consent, and timeouts within the deadline.
+fn builder(
+    catalogue: &Catalogue,
+    spec: &SinkSpec,
+    state: &StateDir,
     args: &SendArgs,
-) -> Result<(Batches, usize), CliError> {
-    let text = std::fs::read(path)
-        .map_err(|e| CliError::Usage(format!("cannot read {}: {e}", path.display())))?;
-    let text = String::from_utf8(text)
+) -> candor::Builder {
+    let within = |d: Duration| d.min(args.deadline.max(Duration::from_millis(100)));
+    let mut builder = Telemetry::builder(Arc::new(catalogue.clone()))
+        .sink(spec.clone())
+        .state_dir(state.root())
+        .timeouts(Timeouts {
+            connect: within(Timeouts::default().connect),
+            request: within(Timeouts::default().request),
+        })
+        .retry_backoff(Duration::from_millis(250), Duration::from_secs(10))
+        .batch_wait(Duration::from_millis(50))
+        .host_opted_out(args.host.host_opted_out);
+    if let Some((id, version)) = &args.host.host {
+        builder = builder.host(id.clone(), version.clone());
+    }
+    if args.host.browser_open {
+        builder = builder.condition("browser-open");
+    }
+    for condition in &args.host.conditions {
+        builder = builder.condition(condition.clone());
+    }
+    builder
+}
+
+/// One product version's lines through one runtime.
+#[allow(clippy::too_many_arguments)]
+fn send_group(
+    path: &Path,
+    catalogue: &Catalogue,
+    key: &GroupKey,
+    lines: Vec<(usize, String, Input)>,
+    spec: &SinkSpec,
+    state: &StateDir,
+    args: &SendArgs,
+    left: Duration,
+    report: &mut Report,
+) {
+    let refuse_all = |report: &mut Report, lines: &[(usize, String, Input)], reason: &str| {
+        for (n, _, _) in lines {
+            refused_line(path, *n, reason);
+        }
+        report.refused += lines.len() as u64;
+    };
+    let mut builder = builder(catalogue, spec, state, args)
+        .version(key.version.clone())
+        .queue_capacity(lines.len() + 1);
+    if let Some(runtime) = &key.runtime {
+        builder = builder.runtime(runtime.clone());
+    }
+    let telemetry = match builder.build() {
+        Ok(t) => t,
+        Err(e) => return refuse_all(report, &lines, &e.to_string()),
+    };
+    let decision = telemetry.status().decision;
+    if !decision.may_send() {
+        telemetry.shutdown(Duration::ZERO);
+        let reason = format!(
+            "telemetry for {} is not sent: {}",
+            key.product, decision.reason
+        );
+        return refuse_all(report, &lines, &reason);
+    }
+    for (_, point, input) in lines {
+        telemetry.record(&point, input);
+    }
+    let status = telemetry.shutdown(left);
+    for (reason, count) in &status.refused {
+        #[allow(clippy::print_stderr)]
+        {
+            eprintln!(
+                "{}: refused {count} value(s): {}",
+                path.display(),
+                shown(reason, MAX_MESSAGE_CHARS)
+            );
+        }
+        report.refused += count;
+    }
+    report.stats.dropped_queue_full += status.dropped_queue_full;
+    if let Some(stats) = &status.sent {
+        report.add(stats);
+    }
+}
+
+fn refused_line(path: &Path, n: usize, reason: &str) {
+    #[allow(clippy::print_stderr)]
+    {
+        eprintln!(
+            "{}:{n}: refused: {}",
+            path.display(),
+            shown(reason, MAX_MESSAGE_CHARS)
+        );
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+struct GroupKey {
+    product: String,
+    runtime: Option<String>,
+    version: String,
+}
+
+type Groups = BTreeMap<GroupKey, Vec<(usize, String, Input)>>;
+
+/// Reads the file (capped; a FIFO refused) and parses each line into its product version's
+/// group; lines that cannot be read are reported on stderr with their number.
+fn read_lines(path: &Path, catalogues: &Catalogues) -> Result<(Groups, u64), CliError> {
+    let bytes = candor_state::file::read_input(path, MAX_INPUT_BYTES)
+        .map_err(|e| CliError::Usage(e.to_string()))?;
+    let text = String::from_utf8(bytes)
         .map_err(|_| CliError::Usage(format!("{} is not UTF-8 text", path.display())))?;
-    let mut preparers: BTreeMap<(String, Option<String>, String), Result<Preparer, String>> =
-        BTreeMap::new();
-    let mut consent: BTreeMap<String, Result<(), String>> = BTreeMap::new();
-    let mut batches = Batches::new();
+    let mut groups = Groups::new();
     let mut refused = 0;
     for (n, line) in text
         .lines()
         .enumerate()
         .filter(|(_, l)| !l.trim().is_empty())
     {
-        let outcome = (|| -> Result<Event, String> {
+        let parsed = (|| -> Result<(GroupKey, String, Input), String> {
             let raw = RawLine::parse(line)?;
             let catalogue = catalogues.get(&raw.product).map_err(|e| e.to_string())?;
-            consent
-                .entry(raw.product.clone())
-                .or_insert_with(|| {
-                    let decision = consent_now::decide_now(catalogue, &args.host);
-                    if decision.may_send() {
-                        Ok(())
-                    } else {
-                        Err(format!(
-                            "telemetry for {} is not sent: {}",
-                            raw.product, decision.reason
-                        ))
-                    }
-                })
-                .clone()?;
-            let key = (
-                raw.product.clone(),
-                raw.runtime_line.clone(),
-                raw.product_version.clone(),
-            );
-            let preparer = preparers
-                .entry(key)
-                .or_insert_with(|| {
-                    preview_cmd::preparer(
-                        catalogue,
-                        raw.runtime_line.as_deref(),
-                        &raw.product_version,
-                    )
-                    .map_err(|e| e.to_string())
-                })
-                .as_ref()
-                .map_err(Clone::clone)?;
             let input = raw.input(catalogue)?;
-            preparer
-                .prepare_event(&raw.point, input, SystemTime::now())
-                .map_err(|e| e.to_string())
+            let key = GroupKey {
+                product: raw.product,
+                runtime: raw.runtime_line,
+                version: raw.product_version,
+            };
+            if !groups.contains_key(&key) && groups.len() >= MAX_GROUPS {
+                return Err(format!(
+                    "more than {MAX_GROUPS} product versions in one file"
+                ));
+            }
+            Ok((key, raw.point, input))
         })();
-        match outcome {
-            Ok(event) => batches
-                .entry(event.product.clone())
-                .or_default()
-                .push(event),
+        match parsed {
+            Ok((key, point, input)) => groups.entry(key).or_default().push((n + 1, point, input)),
             Err(reason) => {
                 refused += 1;
-                #[allow(clippy::print_stderr)]
-                {
-                    eprintln!("{}:{}: refused: {reason}", path.display(), n + 1);
-                }
+                refused_line(path, n + 1, &reason);
             }
         }
     }
-    Ok((batches, refused))
+    Ok((groups, refused))
 }

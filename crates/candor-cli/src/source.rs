@@ -7,13 +7,29 @@ use candor_schema::{Catalogue, Catalogues, builtin};
 
 use crate::CliError;
 
+/// The largest catalogue file read (the built-ins are a few tens of kilobytes).
+const MAX_CATALOGUE_BYTES: u64 = 4 * 1024 * 1024;
+
 pub(crate) fn catalogues(file: Option<&Path>) -> Result<Cow<'static, Catalogues>, CliError> {
     match file {
         None => builtin::catalogues()
             .map(Cow::Borrowed)
             .map_err(|e| CliError::Usage(format!("built-in catalogue is invalid: {e}"))),
         Some(path) => {
-            let one = Catalogue::from_path(path)?;
+            // Capped, and a FIFO or device is refused rather than blocked on.
+            let bytes = candor_state::file::read_input(path, MAX_CATALOGUE_BYTES)
+                .map_err(|e| CliError::Usage(e.to_string()))?;
+            let name = path.display().to_string();
+            let text = String::from_utf8(bytes)
+                .map_err(|_| CliError::Usage(format!("{name}: the file is not UTF-8 text")))?;
+            let is_json = path
+                .extension()
+                .is_some_and(|ext| ext.eq_ignore_ascii_case("json"));
+            let one = if is_json {
+                Catalogue::from_json_str(&text, &name)?
+            } else {
+                Catalogue::from_toml_str(&text, &name)?
+            };
             Ok(Cow::Owned(Catalogues::new(vec![one])?))
         }
     }

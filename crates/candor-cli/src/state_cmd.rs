@@ -1,40 +1,24 @@
 //! `candor receipts` and `candor clean`: Candor's local state.
 
 use std::io::Write;
-use std::path::PathBuf;
 
+use candor_state::StateDir;
 use candor_transport::Receipts;
 
 use crate::args::{CleanArgs, ReceiptsArgs};
 use crate::{CliError, consent_now};
 
 /// Candor's folder, or a usage error saying how to name one.
-pub(crate) fn state_dir() -> Result<PathBuf, CliError> {
-    consent_now::candor_dir().ok_or_else(|| {
+pub(crate) fn state() -> Result<StateDir, CliError> {
+    consent_now::candor_dir().map(StateDir::new).ok_or_else(|| {
         CliError::Usage(
             "no folder for Candor's state (no home directory); set CANDOR_CONFIG_DIR".to_owned(),
         )
     })
 }
 
-/// The receipts log in Candor's folder.
-pub(crate) fn receipts_path(dir: &std::path::Path) -> PathBuf {
-    dir.join("receipts.jsonl")
-}
-
-/// The files and folders `clean` removes; `config.toml` is the user's and stays.
-const STATE: &[&str] = &[
-    "spool",
-    "receipts.jsonl",
-    "keys",
-    "notices",
-    "install-id",
-    "demo",
-];
-
 pub(crate) fn receipts(args: &ReceiptsArgs, out: &mut dyn Write) -> Result<(), CliError> {
-    let dir = state_dir()?;
-    let log = Receipts::new(receipts_path(&dir), 1 << 20);
+    let log = Receipts::new(state()?.receipts_path(), 1 << 20);
     let receipts = log
         .read(args.product.as_deref())
         .map_err(|e| CliError::Usage(format!("cannot read {}: {e}", log.path().display())))?;
@@ -71,22 +55,11 @@ pub(crate) fn receipts(args: &ReceiptsArgs, out: &mut dyn Write) -> Result<(), C
 }
 
 pub(crate) fn clean(args: &CleanArgs, out: &mut dyn Write) -> Result<(), CliError> {
-    let dir = state_dir()?;
-    let mut removed = 0;
-    for name in STATE {
-        let path = dir.join(name);
-        if !path.exists() {
-            continue;
-        }
-        if !args.dry_run {
-            let result = if path.is_dir() {
-                std::fs::remove_dir_all(&path)
-            } else {
-                std::fs::remove_file(&path)
-            };
-            result
-                .map_err(|e| CliError::Usage(format!("cannot remove {}: {e}", path.display())))?;
-        }
+    let state = state()?;
+    let removed = state
+        .clean(args.dry_run)
+        .map_err(|e| CliError::Usage(format!("cannot remove: {e}")))?;
+    for path in &removed {
         writeln!(
             out,
             "{} {}",
@@ -97,10 +70,9 @@ pub(crate) fn clean(args: &CleanArgs, out: &mut dyn Write) -> Result<(), CliErro
             },
             path.display()
         )?;
-        removed += 1;
     }
-    if removed == 0 {
-        writeln!(out, "nothing to remove in {}", dir.display())?;
+    if removed.is_empty() {
+        writeln!(out, "nothing to remove in {}", state.root().display())?;
     }
     Ok(())
 }

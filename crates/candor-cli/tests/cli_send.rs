@@ -69,7 +69,8 @@ fn lines_are_checked_scrubbed_and_sent() {
     );
     assert!(stderr.contains("events.jsonl:5: refused"), "{stderr}");
     assert!(
-        stderr.contains("events.jsonl:6: refused") && stderr.contains("later than 1.5.15"),
+        // The facade's preparer refuses it, per data point with a count.
+        stderr.contains("events.jsonl: refused 1 value(s)") && stderr.contains("later than 1.5.15"),
         "{stderr}"
     );
     assert!(stderr.contains("3 line(s) refused"), "{stderr}");
@@ -155,8 +156,6 @@ fn what_a_dead_endpoint_leaves_is_delivered_later_from_the_spool() {
             line("in_container", "true"),
         ],
     );
-    let spool = dir.path().join("my-spool");
-    let spool = spool.to_str().expect("utf-8");
     let dead = format!("http://127.0.0.1:{}/ingest", dead_port());
     let out = run(
         dir.path(),
@@ -170,8 +169,6 @@ fn what_a_dead_endpoint_leaves_is_delivered_later_from_the_spool() {
             &dead,
             "--deadline",
             "0.5",
-            "--spool",
-            spool,
         ],
     );
     assert_eq!(out.status.code(), Some(1));
@@ -182,15 +179,7 @@ fn what_a_dead_endpoint_leaves_is_delivered_later_from_the_spool() {
     let out = run(
         dir.path(),
         &[],
-        &[
-            "send",
-            "--sink",
-            "json",
-            "--endpoint",
-            &endpoint,
-            "--spool",
-            spool,
-        ],
+        &["send", "--sink", "json", "--endpoint", &endpoint],
     );
     assert_eq!(
         out.status.code(),
@@ -243,8 +232,6 @@ fn a_spool_survives_sigkill_mid_send() {
         .map(|n| line("working_set", &n.to_string()))
         .collect();
     let file = write_lines(dir.path(), &lines);
-    let spool = dir.path().join("spool");
-    let spool_arg = spool.to_str().expect("utf-8");
     let receiver = HttpReceiver::start();
     // The first request hangs, so the child is mid-send when it is killed.
     receiver.script([Fault::Slow(Duration::from_secs(30))]);
@@ -259,8 +246,6 @@ fn a_spool_survives_sigkill_mid_send() {
             "json",
             "--endpoint",
             &endpoint,
-            "--spool",
-            spool_arg,
             "--deadline",
             "60",
         ],
@@ -288,8 +273,6 @@ fn a_spool_survives_sigkill_mid_send() {
             "json",
             "--endpoint",
             &endpoint,
-            "--spool",
-            spool_arg,
             "--deadline",
             "20",
         ],

@@ -4,11 +4,16 @@
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
-use candor::demo::CANARIES;
+use candor::demo::canaries_for;
 use candor_testkit::HttpReceiver;
 
-/// The machine's user, as the demos plant it (the last canary).
-const USER: &str = "zq-canary-user";
+/// The machine's user as the child process sees it; the demos plant the machine's own name,
+/// so this is what must never leave (and not the fixed fallback name).
+const USER: &str = "mara-vollmer-canary";
+
+fn planted() -> [String; 6] {
+    canaries_for(Some(USER), Some(&format!("/home/{USER}")))
+}
 
 fn candor(dir: &Path, args: &[&str]) -> Output {
     Command::new(env!("CARGO_BIN_EXE_candor"))
@@ -48,7 +53,11 @@ fn files(dir: &Path) -> Vec<PathBuf> {
 }
 
 fn assert_no_canary(what: &str, bytes: &[u8]) {
-    for canary in CANARIES {
+    for canary in planted()
+        .iter()
+        .map(String::as_str)
+        .chain(["zq-canary-user"])
+    {
         let needle = canary.as_bytes();
         assert!(
             !bytes.windows(needle.len()).any(|w| w == needle),
@@ -93,6 +102,13 @@ fn canaries_never_leave_either_demo() {
         for body in &log.bodies {
             assert_no_canary(&format!("{product}: a payload"), body);
         }
+        // The machine's own user name was planted, and the scrubber replaced it.
+        assert!(
+            log.bodies
+                .iter()
+                .any(|b| b.windows(6).any(|w| w == b"[user]")),
+            "{product}: no user name was planted and scrubbed"
+        );
         // Nor in anything left on disk: spool, receipts, keys.
         for file in files(dir.path()) {
             assert_no_canary(
@@ -174,7 +190,7 @@ fn preview_equals_wire() {
     let lines = [
         line(
             "page_navigation",
-            r#"{"page":"traces","view":"C:\\Users\\zq-canary-user\\x","filter_count":"3","secret":"y"}"#,
+            r#"{"page":"traces","view":"C:\\Users\\mara-vollmer-canary\\x","filter_count":"3","secret":"y"}"#,
         ),
         line("resource_types", r#"["project","my-thing","container"]"#),
         line(

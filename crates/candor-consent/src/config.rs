@@ -81,7 +81,8 @@ impl UserConfig {
         })
     }
 
-    /// Reads the file at `path`. A missing file is normal and means "no settings".
+    /// Reads the file at `path`. A missing file is normal and means "no settings"; a file that
+    /// is too large, not UTF-8, or not a regular file (a symlink, a FIFO) is broken.
     pub fn load(path: &Path) -> ConfigState {
         let broken = |message: String| {
             ConfigState::Broken(ConfigError {
@@ -89,23 +90,18 @@ impl UserConfig {
                 message,
             })
         };
-        match std::fs::metadata(path) {
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return ConfigState::Missing,
-            Err(e) => return broken(e.to_string()),
-            Ok(meta) if meta.len() > MAX_CONFIG_BYTES => {
+        let bytes = match candor_state::file::read_capped(path, MAX_CONFIG_BYTES) {
+            Ok(bytes) => bytes,
+            Err(e) if e.is_not_found() => return ConfigState::Missing,
+            Err(candor_state::StateError::TooLarge { .. }) => {
                 return broken(format!(
-                    "{} bytes is larger than a configuration file can be",
-                    meta.len()
+                    "larger than {MAX_CONFIG_BYTES} bytes, more than a configuration file can be"
                 ));
             }
-            Ok(_) => {}
-        }
-        let text = match std::fs::read(path) {
-            Ok(bytes) => match String::from_utf8(bytes) {
-                Ok(text) => text,
-                Err(_) => return broken("the file is not UTF-8 text".to_owned()),
-            },
-            Err(e) => return broken(e.to_string()),
+            Err(e) => return broken(without_path(&e.to_string(), path)),
+        };
+        let Ok(text) = String::from_utf8(bytes) else {
+            return broken("the file is not UTF-8 text".to_owned());
         };
         match Self::parse(&text) {
             Ok(config) => ConfigState::Loaded {
@@ -123,6 +119,12 @@ impl UserConfig {
             None => ConfigState::Missing,
         }
     }
+}
+
+/// The state crate's one-line error names the path; the configuration error names it too.
+fn without_path(message: &str, path: &Path) -> String {
+    let prefix = format!("{}: ", path.display());
+    message.strip_prefix(&prefix).unwrap_or(message).to_owned()
 }
 
 /// A configuration file that exists but cannot be used.
@@ -191,6 +193,24 @@ mod tests {
             UserConfig::load(dir.path()),
             ConfigState::Broken(_)
         ));
+        // A FIFO: refused at once, never blocked on (it would hang a host's `build()`).
+        #[cfg(unix)]
+        {
+            let fifo = dir.path().join("fifo.toml");
+            let made = std::process::Command::new("mkfifo").arg(&fifo).status();
+            assert!(made.is_ok_and(|s| s.success()));
+            let started = std::time::Instant::now();
+            let state = UserConfig::load(&fifo);
+            assert!(started.elapsed() < std::time::Duration::from_secs(2));
+            assert!(
+                matches!(&state, ConfigState::Broken(e) if e.message.contains("FIFO")),
+                "{state:?}"
+            );
+            let link = dir.path().join("link.toml");
+            std::fs::write(dir.path().join("real.toml"), "mode = \"on\"\n").expect("write");
+            std::os::unix::fs::symlink(dir.path().join("real.toml"), &link).expect("symlink");
+            assert!(matches!(UserConfig::load(&link), ConfigState::Broken(_)));
+        }
     }
 
     #[test]

@@ -10,8 +10,8 @@
 //! [`ConsentGate`] carries the decision while a host runs: the hot path reads it with one atomic
 //! load, and a revocation makes everything recorded under the old decision unsendable.
 //!
-//! Depends only on `candor-schema`. Knows nothing about collecting values, scrubbing or
-//! transport: it decides, others obey.
+//! Depends on `candor-schema`, and on `candor-state` to read the files of Candor's folder.
+//! Knows nothing about collecting values, scrubbing or transport: it decides, others obey.
 
 #![warn(missing_docs)]
 

@@ -1,19 +1,30 @@
-//! The first-run notice of command-line hosts: shown once, remembered by a marker file.
+//! The first-run notice of command-line hosts: shown once, remembered by a marker file that
+//! Candor's folder ([`candor_state::StateDir`]) keeps.
 
 use std::io::{self, Write};
 use std::path::{Path, PathBuf};
 
+use candor_state::StateDir;
+
 /// The marker that a product's first-run notice has been shown on this machine for this user.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct FirstRunNotice {
+    state: StateDir,
+    product: String,
     marker: PathBuf,
 }
 
 impl FirstRunNotice {
     /// The notice of `product`, remembered under Candor's configuration folder.
     pub fn new(config_dir: &Path, product: &str) -> Self {
+        let state = StateDir::new(config_dir);
+        let marker = state
+            .notice_marker(product)
+            .unwrap_or_else(|_| config_dir.join("notices").join("invalid-product-id"));
         Self {
-            marker: config_dir.join("notices").join(format!("{product}.shown")),
+            state,
+            product: product.to_owned(),
+            marker,
         }
     }
 
@@ -22,9 +33,10 @@ impl FirstRunNotice {
         &self.marker
     }
 
-    /// Whether the notice has been shown before.
+    /// Whether the notice has been shown before (a marker that is a symlink or FIFO does not
+    /// count).
     pub fn is_shown(&self) -> bool {
-        self.marker.is_file()
+        self.state.notice_shown(&self.product)
     }
 
     /// Shows the notice on `out` unless it was shown before, then remembers it. Returns whether
@@ -36,10 +48,9 @@ impl FirstRunNotice {
         }
         writeln!(out, "{statement}")?;
         out.flush()?;
-        if let Some(parent) = self.marker.parent() {
-            std::fs::create_dir_all(parent)?;
-        }
-        std::fs::write(&self.marker, b"shown\n")?;
+        self.state
+            .mark_notice_shown(&self.product)
+            .map_err(|e| io::Error::other(e.to_string()))?;
         Ok(true)
     }
 }

@@ -21,7 +21,6 @@
 pub mod allow_list;
 pub mod hash;
 pub mod install_id;
-pub mod key_file;
 pub mod mac;
 pub mod scrub;
 pub mod stack;

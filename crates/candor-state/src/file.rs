@@ -175,6 +175,45 @@ pub fn read_capped(path: &Path, max: u64) -> Result<Vec<u8>, StateError> {
     Ok(bytes)
 }
 
+/// Reads a file the user named on the command line (events, a catalogue) of at most `max`
+/// bytes. A symlink is followed (the user chose the path), but what it leads to must be a
+/// regular file: a FIFO or device is refused at once, never blocked on.
+pub fn read_input(path: &Path, max: u64) -> Result<Vec<u8>, StateError> {
+    let mut options = OpenOptions::new();
+    options.read(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        #[allow(clippy::cast_possible_wrap)]
+        options.custom_flags(rustix::fs::OFlags::NONBLOCK.bits() as i32);
+    }
+    let file = options.open(path).map_err(|e| StateError::io(path, e))?;
+    let meta = file.metadata().map_err(|e| StateError::io(path, e))?;
+    if !meta.file_type().is_file() {
+        return Err(StateError::NotAFile {
+            path: path.to_owned(),
+            found: kind_of(&meta),
+        });
+    }
+    if meta.len() > max {
+        return Err(StateError::TooLarge {
+            path: path.to_owned(),
+            max,
+        });
+    }
+    let mut bytes = Vec::with_capacity(usize::try_from(meta.len()).unwrap_or(0));
+    file.take(max + 1)
+        .read_to_end(&mut bytes)
+        .map_err(|e| StateError::io(path, e))?;
+    if bytes.len() as u64 > max {
+        return Err(StateError::TooLarge {
+            path: path.to_owned(),
+            max,
+        });
+    }
+    Ok(bytes)
+}
+
 /// Like [`read_capped`], with a missing file as `None`.
 pub fn read_capped_if_present(path: &Path, max: u64) -> Result<Option<Vec<u8>>, StateError> {
     match read_capped(path, max) {

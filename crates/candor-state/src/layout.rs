@@ -125,12 +125,9 @@ impl StateDir {
         Ok(hex(&bytes))
     }
 
-    /// `product`'s spool folder, created `0700`.
+    /// `product`'s spool folder (the spool creates it, `0700`, when it opens).
     pub fn spool_dir(&self, product: &str) -> Result<PathBuf, StateError> {
-        let spool = self.ensure(SPOOL)?;
-        let dir = spool.join(component(product)?);
-        file::ensure_dir(&dir)?;
-        Ok(dir)
+        Ok(self.root.join(SPOOL).join(component(product)?))
     }
 
     /// The products with a spool folder, by name.
@@ -158,16 +155,21 @@ impl StateDir {
         self.root.join(RECEIPTS_FILE)
     }
 
-    /// Where the default sink writes `product`'s events (its folder created).
+    /// Where the default sink writes `product`'s events (the file sink creates the file and
+    /// its folder through [`file::open_append`] and [`file::ensure_dir`]).
     pub fn events_file(&self, product: &str) -> Result<PathBuf, StateError> {
-        let dir = self.ensure(EVENTS)?;
-        Ok(dir.join(format!("{}.jsonl", component(product)?)))
+        Ok(self
+            .root
+            .join(EVENTS)
+            .join(format!("{}.jsonl", component(product)?)))
     }
 
-    /// Where mode `local` keeps `product`'s events (its folder created).
+    /// Where mode `local` keeps `product`'s events (created like [`StateDir::events_file`]).
     pub fn local_file(&self, product: &str) -> Result<PathBuf, StateError> {
-        let dir = self.ensure(LOCAL)?;
-        Ok(dir.join(format!("{}.jsonl", component(product)?)))
+        Ok(self
+            .root
+            .join(LOCAL)
+            .join(format!("{}.jsonl", component(product)?)))
     }
 
     /// The marker that `product`'s first-run notice was shown.

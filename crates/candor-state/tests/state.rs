@@ -31,7 +31,9 @@ fn folders_are_0700_and_files_0600() {
     state.hashing_key("p").expect("key");
     state.install_id("p").expect("id");
     let spool = state.spool_dir("p").expect("spool");
+    file::ensure_dir(&spool).expect("spool");
     let events = state.events_file("p").expect("events");
+    file::ensure_dir(events.parent().expect("folder")).expect("events");
     let mut f = file::open_append(&events).expect("append");
     std::io::Write::write_all(&mut f, b"{}\n").expect("write");
     state.mark_notice_shown("p").expect("notice");
@@ -59,14 +61,14 @@ fn folders_are_0700_and_files_0600() {
 fn an_existing_open_folder_is_narrowed() {
     let tmp = tempfile::tempdir().expect("tmp");
     let root = tmp.path().join("candor");
-    std::fs::create_dir_all(root.join("spool")).expect("mkdir");
-    std::fs::set_permissions(&root, std::fs::Permissions::from_mode(0o755)).expect("chmod");
-    std::fs::set_permissions(root.join("spool"), std::fs::Permissions::from_mode(0o755))
-        .expect("chmod");
+    std::fs::create_dir_all(root.join("keys")).expect("mkdir");
+    for dir in [&root, &root.join("keys")] {
+        std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o755)).expect("chmod");
+    }
     let state = StateDir::new(&root);
-    state.spool_dir("p").expect("spool");
+    state.hashing_key("p").expect("key");
     assert_eq!(mode(&root), 0o700);
-    assert_eq!(mode(&root.join("spool")), 0o700);
+    assert_eq!(mode(&root.join("keys")), 0o700);
 }
 
 #[test]
@@ -190,9 +192,14 @@ fn clean_removes_everything_but_the_configuration_and_never_follows_links() {
     let state = StateDir::new(tmp.path().join("candor"));
     state.hashing_key("p").expect("key");
     state.install_id("p").expect("id");
-    state.spool_dir("p").expect("spool");
-    std::fs::write(state.events_file("p").expect("events"), "{}\n").expect("write");
-    std::fs::write(state.local_file("p").expect("local"), "{}\n").expect("write");
+    file::ensure_dir(&state.spool_dir("p").expect("spool")).expect("spool");
+    for path in [
+        state.events_file("p").expect("events"),
+        state.local_file("p").expect("local"),
+    ] {
+        file::ensure_dir(path.parent().expect("folder")).expect("mkdir");
+        std::fs::write(path, "{}\n").expect("write");
+    }
     std::fs::write(state.config_file(), "mode = \"on\"\n").expect("config");
     let outside = tmp.path().join("outside");
     std::fs::create_dir(&outside).expect("mkdir");

@@ -20,7 +20,7 @@ use crate::TransportError;
 use crate::receipts::{Receipt, Receipts};
 use crate::retry::Backoff;
 use crate::sink::{Outcome, Sink};
-use crate::spool::{Spool, SpoolCaps, SpoolEntry};
+use crate::spool::{Dropped, Spool, SpoolCaps, SpoolEntry};
 
 /// How the pipeline behaves.
 #[derive(Debug, Clone)]
@@ -245,12 +245,20 @@ impl Pipeline {
     }
 
     fn stop(&mut self, deadline: Duration) -> StatsSnapshot {
+        let until = Instant::now() + deadline + Duration::from_millis(100);
         let left = self.control(deadline, Message::Shutdown);
         self.sender = None;
         if let Some(worker) = self.worker.take() {
-            // The worker has answered (or the deadline passed); it stops after the current
-            // delivery, whose own timeouts bound it.
-            let _ = worker.join();
+            // The worker has answered, or the deadline passed while its sink is stuck (a
+            // stdout someone holds, a FIFO, a receiver that never answers). Wait for it only
+            // until the deadline; past it the thread is left to finish on its own, and what it
+            // did not deliver stays in the spool.
+            while !worker.is_finished() && Instant::now() < until {
+                std::thread::sleep(Duration::from_millis(1));
+            }
+            if worker.is_finished() {
+                let _ = worker.join();
+            }
         }
         self.stats.snapshot(left)
     }
@@ -373,7 +381,7 @@ impl<S: Sink> Worker<S> {
                     self.drain(receiver);
                     self.cut();
                     self.send_until(deadline);
-                    let _ = reply.send(self.pending.load(Ordering::Relaxed));
+                    let _ = reply.send(self.recount());
                 }
                 Ok(Message::Discard(reply)) => {
                     let _ = reply.send(self.discard(receiver));
@@ -382,7 +390,7 @@ impl<S: Sink> Worker<S> {
                     self.drain(receiver);
                     self.cut();
                     self.send_until(deadline);
-                    let _ = reply.send(self.pending.load(Ordering::Relaxed));
+                    let _ = reply.send(self.recount());
                     return;
                 }
                 Err(RecvTimeoutError::Timeout) => {
@@ -424,6 +432,19 @@ impl<S: Sink> Worker<S> {
         }
     }
 
+    /// Events still waiting, counted afresh: with a spool shared by several processes, another
+    /// may have delivered this one's batches (or added its own).
+    fn recount(&self) -> u64 {
+        let pending = match &self.store {
+            Store::Disk { spool, .. } => self.batch.len() as u64 + spool.pending_events(),
+            Store::Memory(queue) => {
+                (self.batch.len() + queue.iter().map(Vec::len).sum::<usize>()) as u64
+            }
+        };
+        self.pending.store(pending, Ordering::Relaxed);
+        pending
+    }
+
     fn discard(&mut self, receiver: &Receiver<Message>) -> u64 {
         self.drain(receiver);
         let mut count = self.batch.len() as u64;
@@ -435,6 +456,7 @@ impl<S: Sink> Worker<S> {
                 queue.clear();
             }
             Store::Disk { spool, has_batches } => {
+                let _held = spool.lock(Duration::from_secs(5));
                 for entry in spool.entries().unwrap_or_default() {
                     count += spool.read(&entry).map_or(0, |e| e.len() as u64);
                     let _ = spool.remove(&entry);
@@ -472,8 +494,8 @@ impl<S: Sink> Worker<S> {
         }
         let batch = std::mem::take(&mut self.batch);
         match &mut self.store {
-            Store::Disk { spool, has_batches } => {
-                if let Err(e) = spool.write(&batch) {
+            Store::Disk { spool, has_batches } => match spool.write(&batch) {
+                Err(e) => {
                     // The disk refused: keep nothing half-written, count the loss loudly.
                     self.stats.error(format!(
                         "cannot write to the spool {}: {e}",
@@ -482,20 +504,13 @@ impl<S: Sink> Worker<S> {
                     Stats::bump(&self.stats.dropped_by_caps, batch.len() as u64);
                     self.pending
                         .fetch_sub(batch.len() as u64, Ordering::Relaxed);
-                    return;
                 }
-                *has_batches = true;
-                match spool.enforce_caps(SystemTime::now()) {
-                    Ok(dropped) if dropped.events > 0 => {
-                        Stats::bump(&self.stats.dropped_by_caps, dropped.events);
-                        self.pending.fetch_sub(
-                            dropped.events.min(self.pending.load(Ordering::Relaxed)),
-                            Ordering::Relaxed,
-                        );
-                    }
-                    _ => {}
+                Ok((_, dropped)) => {
+                    *has_batches = true;
+                    let stats = Arc::clone(&self.stats);
+                    self.count_dropped(&stats, dropped);
                 }
-            }
+            },
             Store::Memory(queue) => {
                 queue.push_back(batch);
                 let caps = self
@@ -536,8 +551,49 @@ impl<S: Sink> Worker<S> {
         }
     }
 
-    /// Tries each stored batch, oldest first, stopping at the first temporary failure.
+    fn count_dropped(&self, stats: &Stats, dropped: Dropped) {
+        if dropped.events > 0 {
+            Stats::bump(&stats.dropped_by_caps, dropped.events);
+            let _ = self
+                .pending
+                .fetch_update(Ordering::Relaxed, Ordering::Relaxed, |p| {
+                    Some(p.saturating_sub(dropped.events))
+                });
+        }
+    }
+
+    /// Tries each stored batch, oldest first, stopping at the first temporary failure. With a
+    /// spool, the spool's lock is held throughout (waiting for it at most until the deadline),
+    /// and the caps are enforced first, so nothing past them (too old, too many) is replayed.
     fn send_stored(&mut self, deadline: Option<Instant>) {
+        let _held = match &self.store {
+            Store::Disk { spool, .. } => {
+                let wait = deadline.map_or(Duration::from_millis(20), |d| {
+                    d.saturating_duration_since(Instant::now())
+                });
+                match spool.lock(wait) {
+                    Ok(lock) => {
+                        let dropped = spool.enforce_caps(SystemTime::now());
+                        let stats = Arc::clone(&self.stats);
+                        match dropped {
+                            Ok(dropped) => self.count_dropped(&stats, dropped),
+                            Err(e) => stats.error(format!("cannot enforce the spool's caps: {e}")),
+                        }
+                        Some(lock)
+                    }
+                    Err(e) => {
+                        // Another process is sending this spool (or the lock cannot be had):
+                        // look again shortly; what it sends is not sent twice.
+                        if !matches!(e, candor_state::StateError::Busy { .. }) {
+                            self.stats.error(e.to_string());
+                        }
+                        self.next_attempt = Instant::now() + Duration::from_millis(200);
+                        return;
+                    }
+                }
+            }
+            Store::Memory(_) => None,
+        };
         loop {
             if deadline.is_some_and(|d| Instant::now() >= d) {
                 return;
@@ -549,7 +605,7 @@ impl<S: Sink> Worker<S> {
                 self.forget(entry.as_ref(), 0);
                 continue;
             }
-            match self.sink.deliver(&events) {
+            match self.sink.deliver_by(&events, deadline) {
                 Outcome::Delivered { bytes } => {
                     self.backoff.reset();
                     Stats::bump(&self.stats.delivered, events.len() as u64);

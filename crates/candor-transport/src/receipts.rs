@@ -3,6 +3,9 @@
 
 use std::io::{self, Write};
 use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use candor_state::{FileLock, StateError, file};
 
 use serde::{Deserialize, Serialize};
 
@@ -46,48 +49,65 @@ impl Receipts {
         &self.path
     }
 
-    /// Appends a receipt.
+    /// Appends a receipt. The log and its folder are created `0600`/`0700`; a symlink or FIFO
+    /// where the log should be is an error, never followed. Past the cap, the older half is
+    /// dropped under a lock, by a rename from a unique temporary name.
     pub fn append(&self, receipt: &Receipt) -> io::Result<()> {
-        if let Some(parent) = self.path.parent() {
-            std::fs::create_dir_all(parent)?;
+        if let Some(parent) = self.path.parent().filter(|p| !p.as_os_str().is_empty()) {
+            file::ensure_dir(parent).map_err(to_io)?;
         }
         let mut line = serde_json::to_vec(receipt).map_err(io::Error::other)?;
         line.push(b'\n');
-        let size = std::fs::metadata(&self.path).map(|m| m.len()).unwrap_or(0);
+        let size = file::open_append(&self.path)
+            .and_then(|f| {
+                f.metadata().map(|m| m.len()).map_err(|e| StateError::Io {
+                    path: self.path.clone(),
+                    source: e,
+                })
+            })
+            .map_err(to_io)?;
         if size + line.len() as u64 > self.max_bytes {
-            self.keep_newer_half()?;
+            self.keep_newer_half(line.len() as u64)?;
         }
-        let mut file = std::fs::OpenOptions::new()
-            .create(true)
-            .append(true)
-            .open(&self.path)?;
+        let mut file = file::open_append(&self.path).map_err(to_io)?;
         file.write_all(&line)?;
         Ok(())
     }
 
-    fn keep_newer_half(&self) -> io::Result<()> {
-        let text = std::fs::read_to_string(&self.path).unwrap_or_default();
+    fn keep_newer_half(&self, incoming: u64) -> io::Result<()> {
+        let _held = FileLock::acquire(&self.path.with_extension("lock"), Duration::from_secs(5))
+            .map_err(to_io)?;
+        // Another process may have trimmed it while this one waited.
+        let text = file::read_capped(&self.path, self.max_bytes * 2).map_err(to_io)?;
+        if text.len() as u64 + incoming <= self.max_bytes {
+            return Ok(());
+        }
+        let text = String::from_utf8_lossy(&text);
         let lines: Vec<&str> = text.lines().collect();
         let kept = lines[lines.len() / 2..].join("\n");
-        let temporary = self.path.with_extension("tmp");
-        std::fs::write(&temporary, if kept.is_empty() { kept } else { kept + "\n" })?;
-        std::fs::rename(&temporary, &self.path)
+        let kept = if kept.is_empty() { kept } else { kept + "\n" };
+        file::write_replace(&self.path, kept.as_bytes()).map_err(to_io)
     }
 
     /// The receipts, oldest first, optionally only those carrying `product`. Lines that cannot
-    /// be read are skipped.
+    /// be read are skipped; a log larger than twice its cap, a symlink or a FIFO is an error.
     pub fn read(&self, product: Option<&str>) -> io::Result<Vec<Receipt>> {
-        let text = match std::fs::read_to_string(&self.path) {
-            Ok(t) => t,
-            Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(Vec::new()),
-            Err(e) => return Err(e),
+        let bytes = match file::read_capped(&self.path, self.max_bytes * 2) {
+            Ok(b) => b,
+            Err(e) if e.is_not_found() => return Ok(Vec::new()),
+            Err(e) => return Err(to_io(e)),
         };
+        let text = String::from_utf8_lossy(&bytes);
         Ok(text
             .lines()
             .filter_map(|l| serde_json::from_str::<Receipt>(l).ok())
             .filter(|r| product.is_none_or(|p| r.products.iter().any(|q| q == p)))
             .collect())
     }
+}
+
+fn to_io(e: StateError) -> io::Error {
+    io::Error::other(e.to_string())
 }
 
 #[cfg(test)]

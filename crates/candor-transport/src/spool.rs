@@ -1,19 +1,26 @@
 //! The spool: batches on disk until they are delivered, so a crash or a dead endpoint loses
 //! nothing that was accepted.
 //!
-//! Each batch is one file of JSON lines, written under a temporary name, flushed to disk and
-//! then renamed, so a reader sees whole batches or none. File names begin with the time they
-//! were written, so the oldest is sent (and, over the caps, dropped) first.
+//! Each batch is one file of JSON lines, written under a unique temporary name (`O_EXCL`,
+//! `0600`), flushed to disk and then renamed, so a reader sees whole batches or none. File names
+//! begin with the time they were written, so the oldest is sent (and, over the caps, dropped)
+//! first. Several processes may share one spool folder: a sender holds the folder's lock
+//! ([`Spool::lock`]) from reading a batch until it is removed, so each batch is delivered by
+//! exactly one of them, and nobody removes another process's write in progress. The files are
+//! made and read through `candor-state`, which refuses symlinks and FIFOs and caps reads.
 
-use std::io::{self, Write};
+use std::io;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, SystemTime};
 
 use candor_schema::Event;
+use candor_state::{FileLock, StateError, file};
 
 const SUFFIX: &str = ".jsonl";
-const TEMP_PREFIX: &str = ".tmp-";
+const LOCK_FILE: &str = ".lock";
+/// A temporary file this old is a crash's leftover, not another process's write in progress.
+const STALE_TEMPORARY: Duration = Duration::from_secs(3600);
 
 /// Limits on the spool; past any of them the oldest batches are dropped (and counted).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -67,16 +74,39 @@ pub struct Spool {
 static SEQUENCE: AtomicU64 = AtomicU64::new(0);
 
 impl Spool {
-    /// Opens (creating) the spool in `dir`, removing temporary files a crash left behind.
+    /// Opens (creating, `0700`) the spool in `dir`, removing temporary files a crash left
+    /// behind more than an hour ago (younger ones may be another process's write in progress).
     pub fn open(dir: impl Into<PathBuf>, caps: SpoolCaps) -> io::Result<Self> {
         let dir = dir.into();
-        std::fs::create_dir_all(&dir)?;
+        file::ensure_dir(&dir).map_err(state_io)?;
+        let now = SystemTime::now();
         for entry in std::fs::read_dir(&dir)?.flatten() {
-            if entry.file_name().to_string_lossy().starts_with(TEMP_PREFIX) {
+            let stale = entry
+                .metadata()
+                .ok()
+                .and_then(|m| m.modified().ok())
+                .is_some_and(|m| now.duration_since(m).is_ok_and(|age| age > STALE_TEMPORARY));
+            if stale
+                && entry
+                    .file_name()
+                    .to_string_lossy()
+                    .starts_with(file::TEMP_PREFIX)
+            {
                 let _ = std::fs::remove_file(entry.path());
             }
         }
         Ok(Self { dir, caps })
+    }
+
+    /// Takes the spool's lock, waiting at most `wait` for another process to release it. A
+    /// sender holds it from reading a batch until the batch is removed.
+    pub fn lock(&self, wait: Duration) -> Result<FileLock, StateError> {
+        FileLock::acquire(&self.dir.join(LOCK_FILE), wait)
+    }
+
+    /// The caps.
+    pub fn caps(&self) -> SpoolCaps {
+        self.caps
     }
 
     /// The directory.
@@ -84,8 +114,9 @@ impl Spool {
         &self.dir
     }
 
-    /// Writes a batch durably and returns its entry.
-    pub fn write(&self, events: &[Event]) -> io::Result<SpoolEntry> {
+    /// Writes a batch durably, then drops the oldest batches past the caps (the new one too,
+    /// when it alone is over them): the caps hold on every write.
+    pub fn write(&self, events: &[Event]) -> io::Result<(SpoolEntry, Dropped)> {
         let mut body = Vec::with_capacity(events.len() * 256);
         for event in events {
             serde_json::to_writer(&mut body, event).map_err(io::Error::other)?;
@@ -101,20 +132,22 @@ impl Spool {
             "{millis:016}-{:010}-{sequence:08}{SUFFIX}",
             std::process::id()
         );
-        let temporary = self.dir.join(format!("{TEMP_PREFIX}{name}"));
-        {
-            let mut file = std::fs::File::create(&temporary)?;
-            file.write_all(&body)?;
-            file.sync_all()?;
-        }
         let path = self.dir.join(&name);
-        std::fs::rename(&temporary, &path)?;
-        sync_dir(&self.dir);
-        Ok(SpoolEntry {
-            path,
-            bytes: body.len() as u64,
-            written: now,
-        })
+        if !file::create_new(&path, &body).map_err(state_io)? {
+            return Err(io::Error::new(
+                io::ErrorKind::AlreadyExists,
+                format!("{} already exists", path.display()),
+            ));
+        }
+        let dropped = self.enforce_caps(now)?;
+        Ok((
+            SpoolEntry {
+                path,
+                bytes: body.len() as u64,
+                written: now,
+            },
+            dropped,
+        ))
     }
 
     /// The batches, oldest first.
@@ -123,7 +156,7 @@ impl Spool {
             .flatten()
             .filter_map(|e| {
                 let name = e.file_name().into_string().ok()?;
-                if !name.ends_with(SUFFIX) || name.starts_with(TEMP_PREFIX) {
+                if !name.ends_with(SUFFIX) || name.starts_with(file::TEMP_PREFIX) {
                     return None;
                 }
                 let millis: u64 = name.split('-').next()?.parse().ok()?;
@@ -138,11 +171,14 @@ impl Spool {
         Ok(entries)
     }
 
-    /// Reads a batch. A file that does not hold events (damaged on disk, or not Candor's) is
-    /// an error naming the line; the caller removes it and counts it.
+    /// Reads a batch. A file that does not hold events (damaged on disk, not Candor's, larger
+    /// than the spool may be, a symlink or a FIFO) is an error naming it; the caller removes it
+    /// and counts it.
     pub fn read(&self, entry: &SpoolEntry) -> Result<Vec<Event>, String> {
-        let text = std::fs::read_to_string(&entry.path)
-            .map_err(|e| format!("cannot read {}: {e}", entry.path.display()))?;
+        let bytes =
+            file::read_capped(&entry.path, self.max_file_bytes()).map_err(|e| e.to_string())?;
+        let text = String::from_utf8(bytes)
+            .map_err(|_| format!("{}: not UTF-8 text", entry.path.display()))?;
         text.lines()
             .enumerate()
             .filter(|(_, l)| !l.trim().is_empty())
@@ -153,15 +189,19 @@ impl Spool {
             .collect()
     }
 
-    /// Removes a delivered (or undeliverable) batch.
-    pub fn remove(&self, entry: &SpoolEntry) -> io::Result<()> {
-        match std::fs::remove_file(&entry.path) {
-            Err(e) if e.kind() != io::ErrorKind::NotFound => Err(e),
-            _ => Ok(()),
-        }
+    /// No batch file is larger than the whole spool may be (with room for one ordinary batch).
+    fn max_file_bytes(&self) -> u64 {
+        self.caps.max_bytes.max(1 << 20)
     }
 
-    /// Drops the oldest batches until the spool is within its caps.
+    /// Removes a delivered (or undeliverable) batch.
+    pub fn remove(&self, entry: &SpoolEntry) -> io::Result<()> {
+        file::remove(&entry.path).map(|_| ()).map_err(state_io)
+    }
+
+    /// Drops the oldest batches until the spool is within its caps: every batch older than the
+    /// age cap (whatever its place in the order: one dated 1970 is dropped, not sent first),
+    /// then the oldest while the bytes or files are over.
     pub fn enforce_caps(&self, now: SystemTime) -> io::Result<Dropped> {
         let entries = self.entries()?;
         let mut total: u64 = entries.iter().map(|e| e.bytes).sum();
@@ -174,7 +214,7 @@ impl Spool {
             if !too_old && total <= self.caps.max_bytes && files <= self.caps.max_files {
                 break;
             }
-            let events = count_events(&entry.path);
+            let events = self.count_events(&entry.path);
             self.remove(entry)?;
             total -= entry.bytes;
             files -= 1;
@@ -189,25 +229,25 @@ impl Spool {
         self.entries()
             .unwrap_or_default()
             .iter()
-            .map(|e| count_events(&e.path))
+            .map(|e| self.count_events(&e.path))
             .sum()
     }
-}
 
-/// Events in a batch file: its non-empty lines (0 if it cannot be read).
-fn count_events(path: &Path) -> u64 {
-    std::fs::read_to_string(path)
-        .map(|t| t.lines().filter(|l| !l.trim().is_empty()).count() as u64)
-        .unwrap_or(0)
-}
-
-/// Makes a rename durable: on Unix the directory entry is flushed too. Elsewhere (and if it
-/// fails) the rename is still atomic, only not yet guaranteed on disk.
-fn sync_dir(dir: &Path) {
-    #[cfg(unix)]
-    if let Ok(d) = std::fs::File::open(dir) {
-        let _ = d.sync_all();
+    /// Events in a batch file: its non-empty lines (0 if it cannot be read).
+    fn count_events(&self, path: &Path) -> u64 {
+        file::read_capped(path, self.max_file_bytes())
+            .map(|b| {
+                b.split(|c| *c == b'\n')
+                    .filter(|l| !l.trim_ascii().is_empty())
+                    .count() as u64
+            })
+            .unwrap_or(0)
     }
-    #[cfg(not(unix))]
-    let _ = dir;
+}
+
+fn state_io(e: StateError) -> io::Error {
+    match e {
+        StateError::Io { source, .. } if source.kind() == io::ErrorKind::NotFound => source,
+        other => io::Error::other(other.to_string()),
+    }
 }

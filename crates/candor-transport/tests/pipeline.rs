@@ -76,12 +76,7 @@ fn json_batches_arrive_gzipped_with_receipts() {
         .expect("read");
     assert_eq!(receipts.iter().map(|r| r.events).sum::<u64>(), 25);
     assert!(receipts.iter().all(|r| r.sink == "json" && r.bytes > 0));
-    assert_eq!(
-        std::fs::read_dir(dir.path().join("spool"))
-            .expect("spool")
-            .count(),
-        0
-    );
+    assert_eq!(batch_files(&dir.path().join("spool")), 0);
 }
 
 #[test]
@@ -270,12 +265,7 @@ fn spool_caps_drop_the_oldest_and_count() {
     let stats = p.shutdown(Duration::from_millis(300));
     assert_eq!(stats.dropped_by_caps, 6, "{stats:?}");
     assert_eq!(stats.pending, 4);
-    assert_eq!(
-        std::fs::read_dir(dir.path().join("spool"))
-            .expect("spool")
-            .count(),
-        2
-    );
+    assert_eq!(batch_files(&dir.path().join("spool")), 2);
 }
 
 #[test]
@@ -283,8 +273,12 @@ fn unreadable_spool_files_are_removed_and_counted() {
     let dir = tempfile::tempdir().expect("tmp");
     let spool = dir.path().join("spool");
     std::fs::create_dir_all(&spool).expect("mkdir");
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .expect("after 1970")
+        .as_millis();
     std::fs::write(
-        spool.join("0000000000000001-0000000001-00000000.jsonl"),
+        spool.join(format!("{now:016}-0000000001-00000000.jsonl")),
         b"\x00\xffnot json",
     )
     .expect("write");
@@ -419,10 +413,98 @@ fn discarding_empties_queue_batch_and_spool() {
     assert_eq!(p.discard_pending(Duration::from_secs(5)), 8);
     let stats = p.shutdown(Duration::from_millis(200));
     assert_eq!(stats.pending, 0);
+    assert_eq!(batch_files(&dir.path().join("spool")), 0);
+}
+
+/// Batch files in a spool folder (its lock file is not one).
+fn batch_files(dir: &std::path::Path) -> usize {
+    std::fs::read_dir(dir)
+        .expect("spool")
+        .flatten()
+        .filter(|e| e.file_name().to_string_lossy().ends_with(".jsonl"))
+        .count()
+}
+
+#[test]
+fn a_batch_dated_1970_is_dropped_by_the_age_cap_not_sent_first() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let spool = dir.path().join("spool");
+    std::fs::create_dir_all(&spool).expect("mkdir");
+    let old = serde_json::to_string(&event(7)).expect("json");
+    std::fs::write(
+        spool.join("0000000000000001-0000000001-00000000.jsonl"),
+        old + "\n",
+    )
+    .expect("write");
+    let receiver = HttpReceiver::start();
+    let p = start(
+        config(dir.path()),
+        SinkSpec::Json {
+            endpoint: receiver.url("/ingest"),
+        },
+    );
+    send_all(&p, 2);
+    let stats = p.shutdown(Duration::from_secs(5));
+    assert_eq!(stats.dropped_by_caps, 1, "{stats:?}");
+    assert_eq!(stats.delivered, 2);
+    assert_eq!(receiver.events().len(), 2);
+    assert_eq!(batch_files(&spool), 0);
+}
+
+#[test]
+fn a_fifo_in_the_spool_is_removed_not_blocked_on() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let spool = dir.path().join("spool");
+    std::fs::create_dir_all(&spool).expect("mkdir");
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .expect("after 1970")
+        .as_millis();
+    let fifo = spool.join(format!("{now:016}-0000000001-00000000.jsonl"));
+    let made = std::process::Command::new("mkfifo").arg(&fifo).status();
+    assert!(made.is_ok_and(|s| s.success()));
+    let receiver = HttpReceiver::start();
+    let started = std::time::Instant::now();
+    let p = start(
+        config(dir.path()),
+        SinkSpec::Json {
+            endpoint: receiver.url("/ingest"),
+        },
+    );
+    send_all(&p, 1);
+    let stats = p.shutdown(Duration::from_secs(3));
+    assert!(started.elapsed() < Duration::from_secs(4));
+    assert_eq!(stats.delivered, 1, "{stats:?}");
+    assert_eq!(stats.dropped_unreadable, 1);
+}
+
+#[test]
+fn shutdown_returns_by_its_deadline_when_the_receiver_never_answers() {
+    let dir = tempfile::tempdir().expect("tmp");
+    // A listener that accepts connections and never reads or answers.
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+    let port = listener.local_addr().expect("addr").port();
+    let _held = std::thread::spawn(move || {
+        let mut open = Vec::new();
+        for stream in listener.incoming().flatten() {
+            open.push(stream);
+        }
+    });
+    // The sink's own request timeout is the default 15 s: only the deadline bounds this.
+    let spec = SinkSpec::Json {
+        endpoint: format!("http://127.0.0.1:{port}/x"),
+    };
+    let p = Pipeline::start(config(dir.path()), move || spec.build(Timeouts::default()))
+        .expect("pipeline starts");
+    send_all(&p, 3);
+    let started = std::time::Instant::now();
+    let stats = p.shutdown(Duration::from_secs(1));
+    let took = started.elapsed();
+    assert!(took < Duration::from_millis(1500), "{took:?}");
+    assert_eq!(stats.delivered, 0);
     assert_eq!(
-        std::fs::read_dir(dir.path().join("spool"))
-            .expect("spool")
-            .count(),
-        0
+        batch_files(&dir.path().join("spool")),
+        1,
+        "kept for the next run"
     );
 }

@@ -1,16 +1,16 @@
 //! Building a [`Telemetry`]: the catalogue, the product version, where to send, and what the
 //! host knows about consent.
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
 use candor_collect::{Preparer, ProductContext};
-use candor_consent::{Environment, HostLaunch, HostSignals, Inputs, config_dir};
-use candor_privacy::key_file::load_or_create_key;
+use candor_consent::{Decision, Environment, HostLaunch, HostSignals, Inputs, config_dir, decide};
 use candor_privacy::{KeyedHasher, MachineLiterals, Scrubber};
 use candor_schema::Catalogue;
-use candor_transport::{PipelineConfig, SinkSpec, SpoolCaps, Timeouts};
+use candor_state::StateDir;
+use candor_transport::{PipelineConfig, SinkSpec, SpoolCaps, StatsSnapshot, Timeouts};
 
 use crate::error::BuildError;
 use crate::telemetry::Telemetry;
@@ -109,9 +109,18 @@ impl Builder {
         self
     }
 
-    /// How many recorded values may wait for the worker before new ones are dropped.
+    /// How many recorded values may wait for the worker before new ones are dropped (the
+    /// sender's queue holds at least as many prepared events).
     pub fn queue_capacity(mut self, capacity: usize) -> Self {
         self.queue_capacity = capacity.max(1);
+        self.pipeline.queue_capacity = capacity.max(PipelineConfig::default().queue_capacity);
+        self
+    }
+
+    /// The first retry waits up to `base`; each further one up to twice as long, at most `max`.
+    pub fn retry_backoff(mut self, base: Duration, max: Duration) -> Self {
+        self.pipeline.backoff_base = base;
+        self.pipeline.backoff_max = max.max(base);
         self
     }
 
@@ -142,41 +151,97 @@ impl Builder {
         if let Some(sink) = &self.sink {
             sink.check()?;
         }
-        let env = self.env.clone().unwrap_or_else(Environment::from_process);
-        let state_dir = self.state_dir.clone().or_else(|| config_dir(&env));
-        let product = self.catalogue.product_id().to_owned();
-        let inputs = Inputs::gather(env, state_dir.as_deref(), &product, self.host.clone());
+        let (inputs, state) = self.consent_inputs();
         let preparer = product_preparer(
             Arc::clone(&self.catalogue),
             self.runtime.as_deref(),
             &version,
-            state_dir.as_deref(),
+            state.as_ref(),
             self.hash_key.as_deref(),
         )?;
-        Telemetry::start(self, preparer, inputs, state_dir)
+        Telemetry::start(self, preparer, inputs, state)
+    }
+
+    /// The consent inputs as Candor's folder and this environment hold them now, and the
+    /// folder.
+    fn consent_inputs(&self) -> (Inputs, Option<StateDir>) {
+        let env = self.env.clone().unwrap_or_else(Environment::from_process);
+        let state = self
+            .state_dir
+            .clone()
+            .or_else(|| config_dir(&env))
+            .map(StateDir::new);
+        let product = self.catalogue.product_id().to_owned();
+        let inputs = Inputs::gather(
+            env,
+            state.as_ref().map(StateDir::root),
+            &product,
+            self.host.clone(),
+        );
+        (inputs, state)
+    }
+
+    /// Delivers what earlier runs left in this product's spool, through the same sink,
+    /// spool, caps and receipts a built [`Telemetry`] uses, within `deadline`. Consent is
+    /// decided first, exactly as [`Builder::build`] decides it: unless the decision allows
+    /// sending now, nothing is sent and the spool is left as it is. No version is needed.
+    pub fn replay(self, deadline: Duration) -> Result<Replayed, BuildError> {
+        if let Some(sink) = &self.sink {
+            sink.check()?;
+        }
+        let (inputs, state) = self.consent_inputs();
+        let decision = decide(&self.catalogue, &inputs);
+        let plan = crate::telemetry::network_plan(&self, state.as_ref())?;
+        let spool = plan.spool_dir();
+        if !decision.may_send() {
+            return Ok(Replayed {
+                decision,
+                sent: None,
+                spool,
+            });
+        }
+        let pipeline = plan.start().map_err(BuildError::State)?;
+        Ok(Replayed {
+            decision,
+            sent: Some(pipeline.shutdown(deadline)),
+            spool,
+        })
     }
 }
 
+/// What [`Builder::replay`] did.
+#[derive(Debug, Clone)]
+#[non_exhaustive]
+pub struct Replayed {
+    /// The consent decision taken before anything was sent.
+    pub decision: Decision,
+    /// The pipeline's counters, when the decision allowed sending.
+    pub sent: Option<StatsSnapshot>,
+    /// The spool folder replayed (or left alone).
+    pub spool: Option<std::path::PathBuf>,
+}
+
 /// The preparer for a product as this installation runs it: the machine's scrubber and the
-/// hashing key (`key` if given, else the installation's key in `state_dir/keys/<product>.key`,
-/// created on first use; with neither, keyed points are refused and say so). The facade and
-/// the command line (`preview`, `send`) both build it here, so a preview hashes exactly as the
-/// wire does.
+/// hashing key (`key` if given, else the installation's key that Candor's folder keeps,
+/// created on first use, one per product whatever the race; with neither, keyed points are
+/// refused and say so). The facade and the command line (`preview`) both build it here, so a
+/// preview hashes exactly as the wire does.
 pub fn product_preparer(
     catalogue: Arc<Catalogue>,
     runtime: Option<&str>,
     version: &str,
-    state_dir: Option<&Path>,
+    state: Option<&StateDir>,
     key: Option<&[u8]>,
 ) -> Result<Preparer, BuildError> {
     let product = catalogue.product_id().to_owned();
     let context = ProductContext::new(catalogue, runtime, version)?;
     let scrubber = Arc::new(Scrubber::new(&MachineLiterals::detect()));
     let mut preparer = Preparer::new(context, scrubber);
-    let key = match (key, state_dir) {
+    let key = match (key, state) {
         (Some(key), _) => Some(key.to_vec()),
-        (None, Some(dir)) => Some(
-            load_or_create_key(&dir.join("keys").join(format!("{product}.key")))
+        (None, Some(state)) => Some(
+            state
+                .hashing_key(&product)
                 .map_err(|e| BuildError::State(format!("cannot create the hashing key: {e}")))?,
         ),
         (None, None) => None,

@@ -41,12 +41,13 @@ mod telemetry;
 
 use std::sync::Arc;
 
-pub use builder::{Builder, product_preparer};
+pub use builder::{Builder, Replayed, product_preparer};
 pub use candor_collect::agent;
 pub use candor_collect::dashboard;
 pub use candor_collect::{Input, Name, Occasion, RawException, Schedule};
 pub use candor_consent::{Decision, Environment, Mode, Transition};
 pub use candor_schema::{Catalogue, Event, Value};
+pub use candor_state::StateDir;
 pub use candor_transport::{SinkSpec, SpoolCaps, StatsSnapshot, Timeouts};
 pub use error::BuildError;
 pub use telemetry::{Status, Telemetry};
@@ -57,6 +58,7 @@ pub mod crates {
     pub use candor_consent as consent;
     pub use candor_privacy as privacy;
     pub use candor_schema as schema;
+    pub use candor_state as state;
     pub use candor_transport as transport;
 }
 

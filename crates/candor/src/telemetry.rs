@@ -3,7 +3,7 @@
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::mpsc::{self, Receiver, RecvTimeoutError, SyncSender, TrySendError};
-use std::sync::{Arc, Mutex, PoisonError};
+use std::sync::{Arc, Mutex, OnceLock, PoisonError};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant, SystemTime};
 
@@ -15,6 +15,7 @@ use candor_consent::{
     ConsentGate, Decision, Environment, Inputs, Mode, Pending, Ticket, Transition, decide,
 };
 use candor_schema::{Catalogue, Event};
+use candor_state::StateDir;
 use candor_transport::{Pipeline, PipelineConfig, SinkSpec, SpoolCaps, StatsSnapshot, Timeouts};
 use crossbeam_queue::ArrayQueue;
 use serde::Serialize;
@@ -43,14 +44,17 @@ struct Inner {
     inputs: Mutex<Inputs>,
     /// Recorded values, lock-free; the worker drains it.
     records: Arc<ArrayQueue<Recorded>>,
-    /// Control messages, and a wake-up when the queue is half full.
-    jobs: Option<SyncSender<Job>>,
+    /// Control messages, and a wake-up when the queue is half full; set when the worker
+    /// starts (at build when consent allows collecting, else at the first switch to on).
+    jobs: OnceLock<SyncSender<Job>>,
+    /// The worker, until it is started.
+    plan: Mutex<Option<WorkerPlan>>,
     /// Set by `shutdown`: later values are ignored rather than queued for a worker that is gone.
     closed: AtomicBool,
     counters: Counters,
     shared: Arc<Shared>,
     worker: Mutex<Option<JoinHandle<()>>>,
-    state_dir: Option<PathBuf>,
+    state: Option<StateDir>,
 }
 
 /// What the worker and the handle both see.
@@ -118,79 +122,86 @@ impl Telemetry {
         builder: Builder,
         preparer: Preparer,
         inputs: Inputs,
-        state_dir: Option<PathBuf>,
+        state: Option<StateDir>,
     ) -> Result<Self, BuildError> {
         let decision = decide(&builder.catalogue, &inputs);
         let collecting = decision.enabled();
         let gate = ConsentGate::new(decision);
         let product = builder.catalogue.product_id().to_owned();
-        let network_spec = match (&builder.sink, &state_dir) {
-            (Some(sink), _) => sink.clone(),
-            (None, Some(dir)) => SinkSpec::File {
-                path: dir.join("events").join(format!("{product}.jsonl")),
-            },
-            (None, None) => {
-                return Err(BuildError::Missing(
-                    "no folder for Candor's state: give a sink or a state_dir",
-                ));
-            }
-        };
+        let network = network_plan(&builder, state.as_ref())?;
+        let local_path = match &state {
+            Some(state) => state.local_file(&product),
+            None => StateDir::new(std::env::temp_dir()).local_file(&product),
+        }
+        .map_err(|e| BuildError::State(e.to_string()))?;
         let shared = Arc::new(Shared::default());
         let records = Arc::new(ArrayQueue::new(builder.queue_capacity));
-        let mut jobs = None;
-        let mut worker = None;
-        // Consent first: when it is off, nothing is queued and no thread runs.
-        if collecting {
-            let (sender, receiver) = mpsc::sync_channel(16);
-            let plan = WorkerPlan {
-                records: Arc::clone(&records),
-                preparer,
-                gate: gate.clone(),
-                shared: Arc::clone(&shared),
-                network: PipelinePlan::new(
-                    network_spec,
-                    &builder.pipeline,
-                    builder.timeouts,
-                    state_dir.as_ref().map(|d| d.join("spool").join(&product)),
-                    state_dir.as_ref().map(|d| d.join("receipts.jsonl")),
-                ),
-                local: PipelinePlan::new(
-                    SinkSpec::File {
-                        path: state_dir
-                            .clone()
-                            .unwrap_or_else(std::env::temp_dir)
-                            .join("local")
-                            .join(format!("{product}.jsonl")),
-                    },
-                    &builder.pipeline,
-                    builder.timeouts,
-                    None,
-                    None,
-                ),
-                pending_cap: builder.queue_capacity,
-            };
-            worker = Some(
-                std::thread::Builder::new()
-                    .name("candor-worker".to_owned())
-                    .spawn(move || plan.run(&receiver))
-                    .map_err(|e| BuildError::State(format!("cannot start Candor's worker: {e}")))?,
-            );
-            jobs = Some(sender);
-        }
-        Ok(Self {
+        let plan = WorkerPlan {
+            records: Arc::clone(&records),
+            preparer,
+            gate: gate.clone(),
+            shared: Arc::clone(&shared),
+            network,
+            local: PipelinePlan::new(
+                SinkSpec::File { path: local_path },
+                &builder.pipeline,
+                builder.timeouts,
+                None,
+                None,
+            ),
+            pending_cap: builder.queue_capacity,
+        };
+        let telemetry = Self {
             inner: Arc::new(Inner {
                 gate,
                 catalogue: Arc::clone(&builder.catalogue),
                 inputs: Mutex::new(inputs),
                 records,
-                jobs,
+                jobs: OnceLock::new(),
+                plan: Mutex::new(Some(plan)),
                 closed: AtomicBool::new(false),
                 counters: Counters::default(),
                 shared,
-                worker: Mutex::new(worker),
-                state_dir,
+                worker: Mutex::new(None),
+                state,
             }),
-        })
+        };
+        // Consent first: when it is off, nothing is queued and no thread runs (until the
+        // decision changes to on).
+        if collecting {
+            telemetry.start_worker()?;
+        }
+        Ok(telemetry)
+    }
+
+    /// Starts Candor's worker thread, once.
+    fn start_worker(&self) -> Result<(), BuildError> {
+        let mut plan = self
+            .inner
+            .plan
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
+        let Some(worker_plan) = plan.take() else {
+            return Ok(());
+        };
+        let (sender, receiver) = mpsc::sync_channel(16);
+        match std::thread::Builder::new()
+            .name("candor-worker".to_owned())
+            .spawn(move || worker_plan.run(&receiver))
+        {
+            Ok(handle) => {
+                *self
+                    .inner
+                    .worker
+                    .lock()
+                    .unwrap_or_else(PoisonError::into_inner) = Some(handle);
+                let _ = self.inner.jobs.set(sender);
+                Ok(())
+            }
+            Err(e) => Err(BuildError::State(format!(
+                "cannot start Candor's worker: {e}"
+            ))),
+        }
     }
 
     /// Records a raw value for a data point. The hot path: when telemetry is off this is one
@@ -207,7 +218,7 @@ impl Telemetry {
     }
 
     fn enqueue(&self, point: &str, input: Input) {
-        let (Some(jobs), Some(ticket)) = (&self.inner.jobs, self.inner.gate.ticket()) else {
+        let (Some(jobs), Some(ticket)) = (self.inner.jobs.get(), self.inner.gate.ticket()) else {
             return;
         };
         if self.inner.closed.load(Ordering::Relaxed) {
@@ -299,6 +310,21 @@ impl Telemetry {
         if transition != Transition::Unchanged {
             self.control(Duration::from_secs(5), Job::Discard);
         }
+        // Built while off and now on: collecting starts here.
+        if self.inner.gate.is_collecting()
+            && !self.inner.closed.load(Ordering::Relaxed)
+            && let Err(e) = self.start_worker()
+        {
+            self.inner
+                .shared
+                .refusals
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner)
+                .note(candor_collect::Rejected::Invalid {
+                    point: "*".to_owned(),
+                    reason: e.to_string(),
+                });
+        }
         transition
     }
 
@@ -321,13 +347,21 @@ impl Telemetry {
             .unwrap_or_else(PoisonError::into_inner)
             .take()
         {
-            let _ = worker.join();
+            // Wait for the worker only until the deadline: a sink that never returns (a held
+            // stdout, a FIFO, a stalled receiver) must not hold the host.
+            let until = end + Duration::from_millis(100);
+            while !worker.is_finished() && Instant::now() < until {
+                std::thread::sleep(Duration::from_millis(1));
+            }
+            if worker.is_finished() {
+                let _ = worker.join();
+            }
         }
         self.status()
     }
 
     fn control(&self, timeout: Duration, make: impl FnOnce(mpsc::Sender<()>) -> Job) {
-        let Some(jobs) = &self.inner.jobs else {
+        let Some(jobs) = self.inner.jobs.get() else {
             return;
         };
         let deadline = Instant::now() + timeout;
@@ -377,11 +411,7 @@ impl Telemetry {
             refused,
             sent: stats(&shared.network),
             kept_locally: stats(&shared.local),
-            receipts: self
-                .inner
-                .state_dir
-                .as_ref()
-                .map(|d| d.join("receipts.jsonl")),
+            receipts: self.inner.state.as_ref().map(StateDir::receipts_path),
         }
     }
 
@@ -397,8 +427,41 @@ impl Record for Telemetry {
     }
 }
 
+/// The network pipeline a product's events go through: the builder's sink (default: the
+/// events file in Candor's folder), the product's spool and the receipts log. `build` and
+/// `replay` both use it, so a replay sends exactly as a running host does.
+pub(crate) fn network_plan(
+    builder: &Builder,
+    state: Option<&StateDir>,
+) -> Result<PipelinePlan, BuildError> {
+    let product = builder.catalogue.product_id();
+    let state_error = |e: candor_state::StateError| BuildError::State(e.to_string());
+    let spec = match (&builder.sink, state) {
+        (Some(sink), _) => sink.clone(),
+        (None, Some(state)) => SinkSpec::File {
+            path: state.events_file(product).map_err(state_error)?,
+        },
+        (None, None) => {
+            return Err(BuildError::Missing(
+                "no folder for Candor's state: give a sink or a state_dir",
+            ));
+        }
+    };
+    let spool = state
+        .map(|s| s.spool_dir(product))
+        .transpose()
+        .map_err(state_error)?;
+    Ok(PipelinePlan::new(
+        spec,
+        &builder.pipeline,
+        builder.timeouts,
+        spool,
+        state.map(StateDir::receipts_path),
+    ))
+}
+
 /// How to start a pipeline when it is first needed.
-struct PipelinePlan {
+pub(crate) struct PipelinePlan {
     spec: SinkSpec,
     config: PipelineConfig,
     timeouts: Timeouts,
@@ -427,7 +490,12 @@ impl PipelinePlan {
         }
     }
 
-    fn start(&self) -> Result<Pipeline, String> {
+    /// The spool folder, if the pipeline has one.
+    pub(crate) fn spool_dir(&self) -> Option<PathBuf> {
+        self.config.spool.as_ref().map(|(d, _)| d.clone())
+    }
+
+    pub(crate) fn start(&self) -> Result<Pipeline, String> {
         let spec = self.spec.clone();
         let timeouts = self.timeouts;
         Pipeline::start(self.config.clone(), move || spec.build(timeouts))

@@ -130,7 +130,13 @@ fn revocation_discards_what_was_not_yet_sent() {
     assert_eq!(status.recorded, 50);
     assert_eq!(status.discarded_by_consent, 50, "{status:?}");
     let spool = state.path().join("spool/contrast-dotnet-agent");
-    let left = std::fs::read_dir(&spool).map(|d| d.count()).unwrap_or(0);
+    let left = std::fs::read_dir(&spool)
+        .map(|d| {
+            d.flatten()
+                .filter(|e| e.file_name().to_string_lossy().ends_with(".jsonl"))
+                .count()
+        })
+        .unwrap_or(0);
     assert_eq!(left, 0, "revoked events must not wait in the spool");
 }
 
@@ -263,4 +269,101 @@ fn the_host_turning_its_telemetry_off_revokes_the_dashboards() {
     let status = t.shutdown(Duration::from_secs(1));
     assert_eq!(status.discarded_by_consent, 1, "{status:?}");
     assert_eq!(receiver.log().requests, 0);
+}
+
+#[test]
+fn built_while_off_then_switched_on_starts_collecting() {
+    let state = tempfile::tempdir().expect("tmp");
+    let receiver = HttpReceiver::start();
+    let t = Telemetry::builder(candor::builtin("contrast-dotnet-agent").expect("built in"))
+        .runtime("framework")
+        .version("21.1.2")
+        .state_dir(state.path())
+        .environment(Environment::from_pairs([(
+            "CONTRAST_DOTNET_TELEMETRY_OPTOUT",
+            "1",
+        )]))
+        .sink(SinkSpec::Json {
+            endpoint: receiver.url("/ingest"),
+        })
+        .batch_wait(Duration::from_millis(20))
+        .build()
+        .expect("telemetry");
+    assert!(!t.is_collecting());
+    t.record("working_set", Input::Count(1)); // off: ignored
+    assert_eq!(
+        t.reconsider(quiet()),
+        Transition::Changed {
+            from: Mode::Off,
+            to: Mode::On
+        }
+    );
+    assert!(t.is_collecting());
+    t.record("working_set", Input::Count(2));
+    t.record("working_set", Input::Count(3));
+    let status = t.shutdown(Duration::from_secs(5));
+    assert_eq!(status.recorded, 2, "{status:?}");
+    assert_eq!(status.sent.expect("started").delivered, 2);
+    assert_eq!(receiver.events().len(), 2);
+}
+
+#[test]
+fn shutdown_returns_by_its_deadline_when_the_receiver_never_answers() {
+    let state = tempfile::tempdir().expect("tmp");
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+    let port = listener.local_addr().expect("addr").port();
+    std::thread::spawn(move || {
+        let mut open = Vec::new();
+        for stream in listener.incoming().flatten() {
+            open.push(stream);
+        }
+    });
+    let t = agent(
+        state.path(),
+        quiet(),
+        SinkSpec::Json {
+            endpoint: format!("http://127.0.0.1:{port}/x"),
+        },
+    );
+    t.record("working_set", Input::Count(1));
+    t.flush(Duration::from_millis(200));
+    let started = std::time::Instant::now();
+    let status = t.shutdown(Duration::from_secs(1));
+    let took = started.elapsed();
+    assert!(took < Duration::from_millis(1500), "{took:?}");
+    assert_eq!(status.sent.expect("started").delivered, 0);
+}
+
+#[cfg(unix)]
+#[test]
+fn a_fifo_as_the_file_sink_or_config_never_hangs_the_host() {
+    let state = tempfile::tempdir().expect("tmp");
+    let fifo = state.path().join("events.fifo");
+    let made = std::process::Command::new("mkfifo").arg(&fifo).status();
+    assert!(made.is_ok_and(|s| s.success()));
+    let config = state.path().join("config.toml");
+    let made = std::process::Command::new("mkfifo").arg(&config).status();
+    assert!(made.is_ok_and(|s| s.success()));
+    let started = std::time::Instant::now();
+    // The config FIFO is refused (consent off, saying why) rather than read.
+    let t = agent(state.path(), quiet(), SinkSpec::File { path: fifo.clone() });
+    assert!(!t.is_collecting());
+    assert!(
+        t.status().decision.reason.contains("FIFO"),
+        "{:?}",
+        t.status().decision
+    );
+    std::fs::remove_file(&config).expect("rm");
+    let t = agent(state.path(), quiet(), SinkSpec::File { path: fifo });
+    t.record("working_set", Input::Count(1));
+    let status = t.shutdown(Duration::from_secs(1));
+    assert!(started.elapsed() < Duration::from_secs(3));
+    let sent = status.sent.expect("started");
+    assert_eq!(sent.delivered, 0);
+    assert!(
+        sent.last_error
+            .as_deref()
+            .is_some_and(|e| e.contains("FIFO")),
+        "{sent:?}"
+    );
 }

@@ -63,14 +63,14 @@ impl Sink for FileSink {
                 let mut out = std::io::stdout().lock();
                 out.write_all(&body).and_then(|()| out.flush())
             }
+            // Opened through `candor-state`: folders `0700`, the file `0600`, and a symlink or
+            // FIFO there is an error rather than followed or blocked on.
             Target::File(path) => (|| {
-                if let Some(parent) = path.parent() {
-                    std::fs::create_dir_all(parent)?;
+                if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
+                    candor_state::file::ensure_dir(parent).map_err(std::io::Error::other)?;
                 }
-                let mut file = std::fs::OpenOptions::new()
-                    .create(true)
-                    .append(true)
-                    .open(path)?;
+                let mut file =
+                    candor_state::file::open_append(path).map_err(std::io::Error::other)?;
                 file.write_all(&body)?;
                 file.sync_data()
             })(),

@@ -31,6 +31,7 @@ pub struct HttpSink {
     client: reqwest::blocking::Client,
     endpoint: Endpoint,
     kind: HttpSinkKind,
+    request_timeout: std::time::Duration,
 }
 
 impl HttpSink {
@@ -59,6 +60,7 @@ impl HttpSink {
             client,
             endpoint,
             kind,
+            request_timeout: timeouts.request,
         })
     }
 }
@@ -84,6 +86,18 @@ impl Sink for HttpSink {
     }
 
     fn deliver(&mut self, events: &[Event]) -> Outcome {
+        self.deliver_by(events, None)
+    }
+
+    fn deliver_by(&mut self, events: &[Event], deadline: Option<std::time::Instant>) -> Outcome {
+        // The request timeout never exceeds the time left before the caller's deadline.
+        let left = deadline.map(|d| d.saturating_duration_since(std::time::Instant::now()));
+        if left.is_some_and(|l| l.is_zero()) {
+            return Outcome::Retry {
+                reason: format!("no time left to POST to {}", self.endpoint.url()),
+                after: None,
+            };
+        }
         let body = match gzip_json(events) {
             Ok(b) => b,
             Err(e) => {
@@ -101,6 +115,9 @@ impl Sink for HttpSink {
             .body(body);
         if let HttpSinkKind::Relay { token } = &self.kind {
             request = request.bearer_auth(token);
+        }
+        if let Some(left) = left {
+            request = request.timeout(left.min(self.request_timeout));
         }
         let response = match request.send() {
             Ok(r) => r,

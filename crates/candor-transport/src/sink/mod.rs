@@ -47,6 +47,13 @@ pub trait Sink: Send {
     fn destination(&self) -> String;
     /// Attempts to deliver one batch. Must return within the sink's own timeouts.
     fn deliver(&mut self, events: &[Event]) -> Outcome;
+    /// Like [`Sink::deliver`], giving up by `deadline` where the sink can bound one request
+    /// (its request timeout never exceeds the time left). The default ignores the deadline;
+    /// the pipeline stops waiting for any sink at its own deadline regardless.
+    fn deliver_by(&mut self, events: &[Event], deadline: Option<std::time::Instant>) -> Outcome {
+        let _ = deadline;
+        self.deliver(events)
+    }
 }
 
 impl<S: Sink + ?Sized> Sink for Box<S> {
@@ -58,6 +65,9 @@ impl<S: Sink + ?Sized> Sink for Box<S> {
     }
     fn deliver(&mut self, events: &[Event]) -> Outcome {
         (**self).deliver(events)
+    }
+    fn deliver_by(&mut self, events: &[Event], deadline: Option<std::time::Instant>) -> Outcome {
+        (**self).deliver_by(events, deadline)
     }
 }
 

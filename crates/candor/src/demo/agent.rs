@@ -8,7 +8,7 @@ use candor_collect::agent::{
     Clr, ContrastInstance, HttpExchanges, IisInventory, IisPool, Milestone, Milestones, RuleMode,
 };
 
-use super::{CANARIES, DemoOptions, DemoSummary, destination};
+use super::{DemoOptions, DemoSummary, canaries, destination};
 use crate::{BuildError, Name, Occasion, RawException, Telemetry};
 
 fn names(list: &[&str]) -> Vec<Name> {
@@ -28,9 +28,7 @@ pub fn run(options: &DemoOptions) -> Result<DemoSummary, BuildError> {
     }
     let telemetry = builder.build()?;
     let agent = telemetry.agent();
-    let [email, _home, windows_home, token, password, user] = CANARIES else {
-        unreachable!("six canaries")
-    };
+    let [email, _home, windows_home, token, password, user] = canaries();
 
     // Start-up milestones, as the agent would mark them.
     let start = Instant::now();

@@ -4,7 +4,7 @@ use std::time::{Duration, Instant};
 
 use candor_collect::dashboard::DurationSamples;
 
-use super::{CANARIES, DemoOptions, DemoSummary, IdeEndpoint, destination};
+use super::{DemoOptions, DemoSummary, IdeEndpoint, canaries, destination};
 use crate::{BuildError, RawException, SinkSpec, Telemetry};
 
 const PAGES: &[&str] = &[
@@ -52,14 +52,12 @@ pub fn run(options: &DemoOptions) -> Result<DemoSummary, BuildError> {
     let telemetry = builder.build()?;
     let dashboard = telemetry.dashboard();
 
-    let [email, home, windows_home, token, password, user] = CANARIES else {
-        unreachable!("six canaries")
-    };
+    let [email, home, windows_home, token, password, user] = canaries();
     dashboard.resource_types(&[
         "project",
         "container",
         "parameter",
-        "C:/Users/zq-canary-user/db",
+        &format!("C:/Users/{user}/db"),
     ]);
     dashboard.dashboard_language("en-US");
     let mut restarts = DurationSamples::default();

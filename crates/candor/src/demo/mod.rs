@@ -1,9 +1,9 @@
 //! Simulated hosts for both built-in catalogues: what `candor demo` and the examples run.
 //!
 //! Each plays a real product's part through the public API only (the builder, `record`, the
-//! typed recorders, the schedule), with realistic inputs, and plants [`CANARIES`]
-//! (personal-looking strings) in every free-text input, so that tests can prove none of them
-//! leaves the machine.
+//! typed recorders, the schedule), with realistic inputs, and plants [`canaries`]
+//! (personal-looking strings, this machine's own user name among them) in every free-text
+//! input, so that tests can prove none of them leaves the machine.
 
 mod agent;
 mod dashboard;
@@ -20,17 +20,37 @@ pub use ide::IdeEndpoint;
 
 use crate::{SinkSpec, Status};
 
-/// Personal-looking strings planted in the demos' free-text inputs. The user name is the
-/// machine's own (the demo is run with `USER` set to it): Candor replaces the names of the
-/// machine it runs on wherever they appear.
-pub const CANARIES: &[&str] = &[
-    "zoe.canary@example.org",
-    "/home/zq-canary-user/projects/shop",
-    "C:\\Users\\zq-canary-user\\AppData",
-    "ghp_CanaryToken0123456789abcdefABCDEF0123",
-    "Password=CanaryPass!42",
-    "zq-canary-user",
-];
+/// The user name planted when this machine's own cannot be read (no `USER`, `USERNAME` or
+/// `LOGNAME`).
+const FALLBACK_USER: &str = "zq-canary-user";
+
+/// Personal-looking strings planted in the demos' free-text inputs: an e-mail address, this
+/// machine's home folder (Unix and Windows forms), a token, a password, and this machine's own
+/// user name, read as Candor's scrubber reads it, so that a demo shows the scrubber replacing
+/// the names of the machine it runs on. Tests prove none of them leaves the machine.
+pub fn canaries() -> [String; 6] {
+    let machine = candor_privacy::MachineLiterals::detect();
+    canaries_for(machine.user_name.as_deref(), machine.home_dir.as_deref())
+}
+
+/// The canaries for a machine whose user name and home folder are these (what [`canaries`]
+/// plants on this one).
+pub fn canaries_for(user: Option<&str>, home: Option<&str>) -> [String; 6] {
+    let user = user
+        .filter(|u| !u.trim().is_empty())
+        .unwrap_or(FALLBACK_USER);
+    let home = home
+        .filter(|h| h.len() > 1)
+        .map_or_else(|| format!("/home/{user}"), str::to_owned);
+    [
+        "zoe.canary@example.org".to_owned(),
+        format!("{}/projects/shop", home.trim_end_matches('/')),
+        format!("C:\\Users\\{user}\\AppData"),
+        "ghp_CanaryToken0123456789abcdefABCDEF0123".to_owned(),
+        "Password=CanaryPass!42".to_owned(),
+        user.to_owned(),
+    ]
+}
 
 /// How a demo runs.
 #[derive(Debug, Clone)]
