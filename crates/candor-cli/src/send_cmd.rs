@@ -19,6 +19,8 @@ use crate::{CliError, source, state_cmd};
 
 /// The largest events file read.
 const MAX_INPUT_BYTES: u64 = 64 * 1024 * 1024;
+/// How long preparing and spooling one file's values may take (local work only).
+const PERSIST_WITHIN: Duration = Duration::from_secs(600);
 /// The most product versions one file may mix (each gets its own runtime).
 const MAX_GROUPS: usize = 64;
 
@@ -264,6 +266,9 @@ fn send_group(
     for (_, point, input) in lines {
         telemetry.record(&point, input);
     }
+    // Everything accepted is on disk before the deadline starts to count against delivery:
+    // local work, bounded by the (capped) input, never lost to a short deadline.
+    telemetry.persist(PERSIST_WITHIN);
     let status = telemetry.shutdown(left);
     for (reason, count) in &status.refused {
         #[allow(clippy::print_stderr)]

@@ -139,6 +139,8 @@ enum Message {
     Shutdown(Instant, mpsc::Sender<u64>),
     /// Throw away everything not yet delivered (consent was revoked); answer how many events.
     Discard(mpsc::Sender<u64>),
+    /// Cut the batch and write everything queued to the spool, sending nothing; answer.
+    Persist(mpsc::Sender<u64>),
 }
 
 /// A running pipeline. Dropping it stops the sender thread after a final attempt bounded by
@@ -230,6 +232,13 @@ impl Pipeline {
     /// pending afterwards (they stay in the spool).
     pub fn flush(&self, timeout: Duration) -> u64 {
         self.control(timeout, Message::Flush)
+    }
+
+    /// Writes everything queued so far to the spool (or the in-memory store) without sending,
+    /// waiting at most `timeout`; returns the events pending afterwards. For callers that
+    /// must know their events are on disk before they try to deliver them.
+    pub fn persist(&self, timeout: Duration) -> u64 {
+        self.control(timeout, |_, reply| Message::Persist(reply))
     }
 
     /// Throws away every event not yet delivered, queued, batched or spooled, and returns how
@@ -386,6 +395,11 @@ impl<S: Sink> Worker<S> {
                 Ok(Message::Discard(reply)) => {
                     let _ = reply.send(self.discard(receiver));
                 }
+                Ok(Message::Persist(reply)) => {
+                    self.drain(receiver);
+                    self.cut();
+                    let _ = reply.send(self.pending.load(Ordering::Relaxed));
+                }
                 Ok(Message::Shutdown(deadline, reply)) => {
                     self.drain(receiver);
                     self.cut();
@@ -425,7 +439,8 @@ impl<S: Sink> Worker<S> {
                 // A second control message behind this one is answered at once.
                 Message::Flush(_, reply)
                 | Message::Shutdown(_, reply)
-                | Message::Discard(reply) => {
+                | Message::Discard(reply)
+                | Message::Persist(reply) => {
                     let _ = reply.send(self.pending.load(Ordering::Relaxed));
                 }
             }

@@ -85,6 +85,7 @@ enum Job {
     Wake,
     Flush(Instant, mpsc::Sender<()>),
     Discard(mpsc::Sender<()>),
+    Persist(Instant, mpsc::Sender<()>),
     Stop(Instant, mpsc::Sender<()>),
 }
 
@@ -328,6 +329,14 @@ impl Telemetry {
         transition
     }
 
+    /// Prepares everything recorded so far and writes it to the spool, sending nothing,
+    /// waiting at most `timeout`. A tool that hands over a file of values (`candor send`)
+    /// calls it before delivering, so what it accepted survives a deadline or a crash.
+    pub fn persist(&self, timeout: Duration) {
+        let deadline = Instant::now() + timeout;
+        self.control(timeout, |reply| Job::Persist(deadline, reply));
+    }
+
     /// Sends what is queued, waiting at most `timeout`.
     pub fn flush(&self, timeout: Duration) {
         let deadline = Instant::now() + timeout;
@@ -533,6 +542,17 @@ impl WorkerPlan {
                 Ok(Job::Discard(reply)) => {
                     self.discard();
                     let _ = held.take_sendable(&self.gate);
+                    let _ = reply.send(());
+                }
+                Ok(Job::Persist(deadline, reply)) => {
+                    self.drain(&mut held);
+                    for slot in [&self.shared.network, &self.shared.local] {
+                        if let Some(p) =
+                            slot.lock().unwrap_or_else(PoisonError::into_inner).as_ref()
+                        {
+                            p.persist(deadline.saturating_duration_since(Instant::now()));
+                        }
+                    }
                     let _ = reply.send(());
                 }
                 Ok(Job::Stop(deadline, reply)) => {

@@ -1,0 +1,527 @@
+//! Candor's folder and runtime as a hostile user finds them: consent on replay, deadlines
+//! whatever the sink does, spool caps, file modes, planted links and FIFOs, `clean`, `hash`,
+//! bad deadlines and hostile text. Each test reproduces one observation of issue 12 with the
+//! real binary and real receivers on loopback.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+use std::time::{Duration, Instant};
+
+use candor_testkit::{Fault, HttpReceiver, dead_port};
+
+fn candor(dir: &Path, env: &[(&str, &str)], args: &[&str]) -> Command {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_candor"));
+    command
+        .env_clear()
+        .env("CANDOR_CONFIG_DIR", dir)
+        .args(args)
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    for (k, v) in env {
+        command.env(k, v);
+    }
+    command
+}
+
+/// Runs the command; fails the test (killing the child) if it takes longer than `limit`.
+fn run_within(mut command: Command, limit: Duration) -> (Output, Duration) {
+    let started = Instant::now();
+    let child = command.spawn().expect("candor starts");
+    let pid = child.id();
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let _ = tx.send(child.wait_with_output());
+    });
+    match rx.recv_timeout(limit) {
+        Ok(output) => (output.expect("output"), started.elapsed()),
+        Err(_) => {
+            let _ = Command::new("kill").arg("-9").arg(pid.to_string()).status();
+            panic!("candor did not return within {limit:?}");
+        }
+    }
+}
+
+fn run(dir: &Path, env: &[(&str, &str)], args: &[&str]) -> Output {
+    run_within(candor(dir, env, args), Duration::from_secs(60)).0
+}
+
+fn stderr(out: &Output) -> String {
+    String::from_utf8_lossy(&out.stderr).into_owned()
+}
+
+fn agent_line(point: &str, value: &str) -> String {
+    format!(
+        r#"{{"product":"contrast-dotnet-agent","product_version":"21.1.2","runtime_line":"framework","point":"{point}","value":{value}}}"#
+    )
+}
+
+fn write_lines(path: &Path, lines: &[String]) -> String {
+    std::fs::write(path, lines.join("\n") + "\n").expect("write");
+    path.to_str().expect("utf-8").to_owned()
+}
+
+fn counts(n: u64) -> Vec<String> {
+    (0..n)
+        .map(|i| agent_line("working_set", &i.to_string()))
+        .collect()
+}
+
+/// Batch files under `dir`, recursively, with their total size.
+fn spooled(dir: &Path) -> (usize, u64) {
+    let mut files = 0;
+    let mut bytes = 0;
+    if let Ok(entries) = std::fs::read_dir(dir) {
+        for entry in entries.flatten() {
+            let path = entry.path();
+            if path.is_dir() {
+                let (f, b) = spooled(&path);
+                files += f;
+                bytes += b;
+            } else if path.extension().is_some_and(|e| e == "jsonl") {
+                files += 1;
+                bytes += entry.metadata().map_or(0, |m| m.len());
+            }
+        }
+    }
+    (files, bytes)
+}
+
+fn mkfifo(path: &Path) {
+    let made = Command::new("mkfifo").arg(path).status();
+    assert!(made.is_ok_and(|s| s.success()));
+}
+
+/// What a dead endpoint leaves in the spool is not sent once consent is off, on any path.
+#[test]
+fn the_spool_is_never_replayed_without_consent() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let file = write_lines(&dir.path().join("ev.jsonl"), &counts(3));
+    let dead = format!("http://127.0.0.1:{}/x", dead_port());
+    let out = run(
+        dir.path(),
+        &[],
+        &[
+            "send",
+            &file,
+            "--sink",
+            "json",
+            "--endpoint",
+            &dead,
+            "--deadline",
+            "0.2",
+        ],
+    );
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    assert_eq!(spooled(&dir.path().join("spool")).0, 1);
+    std::fs::write(dir.path().join("config.toml"), "mode = \"off\"\n").expect("config");
+    let opted_out = [
+        ("DO_NOT_TRACK", "1"),
+        ("CONTRAST_DOTNET_TELEMETRY_OPTOUT", "1"),
+    ];
+    let status = run(dir.path(), &opted_out, &["status", "contrast-dotnet-agent"]);
+    assert!(String::from_utf8_lossy(&status.stdout).contains("off"));
+    let target = dir.path().join("out.jsonl");
+    let out = run(
+        dir.path(),
+        &opted_out,
+        &[
+            "send",
+            "--sink",
+            "file",
+            "--endpoint",
+            target.to_str().expect("utf-8"),
+        ],
+    );
+    assert_ne!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert!(stderr(&out).contains("not sent"), "{}", stderr(&out));
+    assert!(
+        !target.exists(),
+        "spooled events were delivered without consent"
+    );
+    assert_eq!(spooled(&dir.path().join("spool")).0, 1, "left for the user");
+}
+
+/// A host's leftovers (under `spool/<product>/`) are what `candor send` replays, into the
+/// same receiver, exactly once.
+#[test]
+fn send_replays_what_a_host_left_behind() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let dead = format!("http://127.0.0.1:{}/x", dead_port());
+    let host =
+        candor::Telemetry::builder(candor::builtin("contrast-dotnet-agent").expect("built in"))
+            .runtime("framework")
+            .version("21.1.2")
+            .state_dir(dir.path())
+            .environment(candor::Environment::from_pairs([(
+                "CONTRAST_DOTNET_TELEMETRY_OPTOUT",
+                "0",
+            )]))
+            .sink(candor::SinkSpec::Json { endpoint: dead })
+            .batch_wait(Duration::from_millis(10))
+            .build()
+            .expect("host");
+    for n in 0..5 {
+        host.record("working_set", candor::Input::Count(n));
+    }
+    let status = host.shutdown(Duration::from_millis(300));
+    assert_eq!(status.sent.expect("started").pending, 5);
+    let receiver = HttpReceiver::start();
+    let endpoint = receiver.url("/ingest");
+    let out = run(
+        dir.path(),
+        &[],
+        &["send", "--sink", "json", "--endpoint", &endpoint],
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert_eq!(receiver.events().len(), 5);
+    assert_eq!(spooled(&dir.path().join("spool")).0, 0);
+}
+
+/// `--sink stdout` and the demo on stdout return: the CLI no longer holds the stdout lock the
+/// sender thread needs.
+#[test]
+fn stdout_sinks_return() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let file = write_lines(&dir.path().join("ev.jsonl"), &counts(3));
+    let (out, took) = run_within(
+        candor(
+            dir.path(),
+            &[],
+            &["send", &file, "--sink", "stdout", "--deadline", "2"],
+        ),
+        Duration::from_secs(20),
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert!(took < Duration::from_secs(10), "{took:?}");
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(text.matches("\"working_set\"").count(), 3, "{text}");
+    let (out, _) = run_within(
+        candor(
+            dir.path(),
+            &[],
+            &[
+                "demo",
+                "contrast-dotnet-agent",
+                "--sink",
+                "stdout",
+                "--seconds",
+                "0.3",
+            ],
+        ),
+        Duration::from_secs(30),
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert!(String::from_utf8_lossy(&out.stdout).contains("\"point\""));
+}
+
+/// A FIFO as the file sink, or as config.toml, is refused at once.
+#[test]
+fn fifos_never_hang_a_command() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let file = write_lines(&dir.path().join("ev.jsonl"), &counts(2));
+    let fifo = dir.path().join("sink.fifo");
+    mkfifo(&fifo);
+    let (out, took) = run_within(
+        candor(
+            dir.path(),
+            &[],
+            &[
+                "send",
+                &file,
+                "--sink",
+                "file",
+                "--endpoint",
+                fifo.to_str().expect("utf-8"),
+                "--deadline",
+                "1",
+            ],
+        ),
+        Duration::from_secs(20),
+    );
+    assert_eq!(out.status.code(), Some(1));
+    assert!(took < Duration::from_secs(5), "{took:?}");
+    assert!(stderr(&out).contains("FIFO"), "{}", stderr(&out));
+    // config.toml as a FIFO: consent is off, saying why, at once.
+    let config_dir = tempfile::tempdir().expect("tmp");
+    mkfifo(&config_dir.path().join("config.toml"));
+    let (out, took) = run_within(
+        candor(config_dir.path(), &[], &["status", "contrast-dotnet-agent"]),
+        Duration::from_secs(20),
+    );
+    assert!(took < Duration::from_secs(5));
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(text.contains("off") && text.contains("FIFO"), "{text}");
+    // An events file that is a FIFO is refused too.
+    let input = dir.path().join("input.fifo");
+    mkfifo(&input);
+    let (out, _) = run_within(
+        candor(
+            dir.path(),
+            &[],
+            &["send", input.to_str().expect("utf-8"), "--sink", "stdout"],
+        ),
+        Duration::from_secs(20),
+    );
+    assert_eq!(out.status.code(), Some(2));
+    assert!(stderr(&out).contains("FIFO"), "{}", stderr(&out));
+}
+
+/// A receiver slow to answer no longer stretches `--deadline 1` to the 15 s request timeout.
+#[test]
+fn a_slow_receiver_cannot_stretch_the_deadline() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let file = write_lines(&dir.path().join("ev.jsonl"), &counts(2));
+    let receiver = HttpReceiver::start();
+    receiver.script([Fault::Slow(Duration::from_secs(30))]);
+    let endpoint = receiver.url("/ingest");
+    let (out, took) = run_within(
+        candor(
+            dir.path(),
+            &[],
+            &[
+                "send",
+                &file,
+                "--sink",
+                "json",
+                "--endpoint",
+                &endpoint,
+                "--deadline",
+                "1",
+            ],
+        ),
+        Duration::from_secs(20),
+    );
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    assert!(took < Duration::from_secs(4), "{took:?}");
+    assert!(
+        stderr(&out).contains("2 event(s) not delivered"),
+        "{}",
+        stderr(&out)
+    );
+}
+
+/// 100k events to a dead endpoint, twice: the spool stays within its caps (8 MiB, 1000
+/// files), and says what it dropped.
+#[test]
+fn spool_caps_hold_on_every_run() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let file = write_lines(&dir.path().join("ev.jsonl"), &counts(100_000));
+    let dead = format!("http://127.0.0.1:{}/x", dead_port());
+    for _ in 0..2 {
+        let out = run(
+            dir.path(),
+            &[],
+            &[
+                "send",
+                &file,
+                "--sink",
+                "json",
+                "--endpoint",
+                &dead,
+                "--deadline",
+                "0.2",
+            ],
+        );
+        assert_eq!(out.status.code(), Some(1));
+        assert!(stderr(&out).contains("within its caps"), "{}", stderr(&out));
+        let (files, bytes) = spooled(&dir.path().join("spool"));
+        assert!(bytes <= 8 * 1024 * 1024, "{bytes} bytes in {files} files");
+        assert!(files <= 1000, "{files} files");
+        assert!(files > 0);
+    }
+}
+
+/// Folders 0700, files 0600; a planted `keys/<product>.tmp` symlink is neither followed nor
+/// used, and the key stays private.
+#[cfg(unix)]
+#[test]
+fn state_is_private_and_planted_links_are_not_followed() {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = tempfile::tempdir().expect("tmp");
+    let state = dir.path().join("candor");
+    std::fs::create_dir_all(state.join("keys")).expect("mkdir");
+    let victim = dir.path().join("victim");
+    std::fs::write(&victim, "mine").expect("write");
+    std::os::unix::fs::symlink(&victim, state.join("keys/aspire-dashboard.tmp")).expect("link");
+    let file = write_lines(
+        &dir.path().join("ev.jsonl"),
+        &[r#"{"product":"aspire-dashboard","product_version":"9.3","point":"invoked_commands","value":"resource-restart"}"#.to_owned()],
+    );
+    let dead = format!("http://127.0.0.1:{}/x", dead_port());
+    let out = run(
+        &state,
+        &[],
+        &[
+            "send",
+            &file,
+            "--sink",
+            "json",
+            "--endpoint",
+            &dead,
+            "--deadline",
+            "0.2",
+            "--host",
+            "visual-studio=17.14",
+            "--browser-open",
+        ],
+    );
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    assert_eq!(std::fs::read_to_string(&victim).expect("read"), "mine");
+    let mode = |p: &PathBuf| std::fs::metadata(p).expect("meta").permissions().mode() & 0o777;
+    for d in [
+        state.clone(),
+        state.join("keys"),
+        state.join("spool"),
+        state.join("spool/aspire-dashboard"),
+    ] {
+        assert_eq!(mode(&d), 0o700, "{}", d.display());
+    }
+    let key = state.join("keys/aspire-dashboard.key");
+    assert_eq!(mode(&key), 0o600);
+    for entry in std::fs::read_dir(state.join("spool/aspire-dashboard"))
+        .expect("spool")
+        .flatten()
+    {
+        assert_eq!(mode(&entry.path()), 0o600, "{}", entry.path().display());
+    }
+    // A delivered run writes a receipt and the events file, both private.
+    let events = state.join("events.jsonl");
+    let out = run(
+        &state,
+        &[],
+        &[
+            "send",
+            "--sink",
+            "file",
+            "--endpoint",
+            events.to_str().expect("utf-8"),
+            "--host",
+            "visual-studio=17.14",
+            "--browser-open",
+        ],
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert_eq!(mode(&events), 0o600);
+    assert_eq!(mode(&state.join("receipts.jsonl")), 0o600);
+}
+
+/// `clean` removes the default sink's output and local-mode data too.
+#[test]
+fn clean_removes_events_and_local_data() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let out = run(
+        dir.path(),
+        &[("CONTRAST_DOTNET_TELEMETRY_OPTOUT", "0")],
+        &[
+            "demo",
+            "contrast-dotnet-agent",
+            "--seconds",
+            "0.2",
+            "--dir",
+            dir.path().to_str().expect("utf-8"),
+        ],
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert!(dir.path().join("events").exists());
+    std::fs::write(dir.path().join("config.toml"), "mode = \"local\"\n").expect("config");
+    let out = run(
+        dir.path(),
+        &[],
+        &[
+            "demo",
+            "contrast-dotnet-agent",
+            "--seconds",
+            "0.2",
+            "--dir",
+            dir.path().to_str().expect("utf-8"),
+        ],
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert!(dir.path().join("local").exists());
+    let out = run(dir.path(), &[], &["clean"]);
+    assert_eq!(out.status.code(), Some(0));
+    for name in ["events", "local", "keys", "spool", "receipts.jsonl"] {
+        assert!(!dir.path().join(name).exists(), "{name} left behind");
+    }
+    assert!(dir.path().join("config.toml").exists());
+}
+
+/// `candor hash --key-file` with Candor's own key file prints exactly the hash sent.
+#[test]
+fn hash_with_candors_key_file_matches_the_wire() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let file = write_lines(
+        &dir.path().join("ev.jsonl"),
+        &[r#"{"product":"aspire-dashboard","product_version":"9.3","point":"invoked_commands","value":"resource-restart"}"#.to_owned()],
+    );
+    let receiver = HttpReceiver::start();
+    let endpoint = receiver.url("/ingest");
+    let out = run(
+        dir.path(),
+        &[],
+        &[
+            "send",
+            &file,
+            "--sink",
+            "json",
+            "--endpoint",
+            &endpoint,
+            "--host",
+            "visual-studio=17.14",
+            "--browser-open",
+        ],
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let events = receiver.events();
+    assert_eq!(events.len(), 1);
+    let sent = events[0].value["data"].as_str().expect("a hash").to_owned();
+    let key = dir.path().join("keys/aspire-dashboard.key");
+    let out = run(
+        dir.path(),
+        &[],
+        &[
+            "hash",
+            "--key-file",
+            key.to_str().expect("utf-8"),
+            "resource-restart",
+        ],
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert_eq!(String::from_utf8_lossy(&out.stdout).trim(), sent);
+}
+
+/// A deadline that is not a number of seconds within a day is a one-line error, exit 2.
+#[test]
+fn bad_deadlines_are_one_line_errors() {
+    let dir = tempfile::tempdir().expect("tmp");
+    for bad in ["1e20", "NaN", "-1", "inf", "soon"] {
+        let out = run(
+            dir.path(),
+            &[],
+            &["send", "--sink", "stdout", &format!("--deadline={bad}")],
+        );
+        assert_eq!(out.status.code(), Some(2), "{bad}: {}", stderr(&out));
+        assert_eq!(stderr(&out).trim().lines().count(), 1, "{bad}");
+    }
+}
+
+/// Hostile text in a line reaches the terminal escaped and cut.
+#[test]
+fn hostile_text_is_escaped_and_cut_in_messages() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let title = "\u{1b}]0;pwned\u{7}";
+    let huge = "x".repeat(2 * 1024 * 1024);
+    let lines = [
+        agent_line(r"\u001b]0;pwned\u0007", "1"),
+        agent_line(&huge, "1"),
+        format!("{title}not json"),
+    ];
+    let file = write_lines(&dir.path().join("ev.jsonl"), &lines);
+    let out = run(dir.path(), &[], &["send", &file, "--sink", "stdout"]);
+    assert_eq!(out.status.code(), Some(1));
+    let err = stderr(&out);
+    assert!(!err.contains('\u{1b}') && !err.contains('\u{7}'), "{err:?}");
+    assert!(err.len() < 10_000, "{} bytes of messages", err.len());
+    assert!(err.contains("more bytes"), "{err}");
+}
