@@ -139,8 +139,11 @@ fn record_lines(
     sink: &PreparedEvents,
     notes: &mut Vec<Note>,
 ) -> Result<(), CliError> {
-    let text = std::fs::read_to_string(path)
-        .map_err(|e| CliError::Usage(format!("cannot read {}: {e}", path.display())))?;
+    // Capped, and a FIFO or device is refused rather than blocked on.
+    let bytes = candor_state::file::read_input(path, 64 * 1024 * 1024)
+        .map_err(|e| CliError::Usage(format!("cannot read the inputs: {e}")))?;
+    let text = String::from_utf8(bytes)
+        .map_err(|_| CliError::Usage(format!("{} is not UTF-8 text", path.display())))?;
     for (n, line) in text
         .lines()
         .enumerate()

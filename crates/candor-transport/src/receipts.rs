@@ -129,6 +129,13 @@ mod tests {
     #[test]
     fn receipts_are_capped_keeping_the_newest() {
         let dir = tempfile::tempdir().expect("tmp");
+        // The fixed temporary name trimming once wrote through: planted, it is never touched.
+        #[cfg(unix)]
+        {
+            std::fs::write(dir.path().join("victim"), "mine").expect("write");
+            std::os::unix::fs::symlink(dir.path().join("victim"), dir.path().join("r.tmp"))
+                .expect("symlink");
+        }
         let log = Receipts::new(dir.path().join("r.jsonl"), 4096);
         for n in 0..200 {
             log.append(&receipt(n)).expect("append");
@@ -138,6 +145,11 @@ mod tests {
         let all = log.read(None).expect("read");
         assert_eq!(all.last().expect("some").events, 199);
         assert!(all.len() < 200);
+        #[cfg(unix)]
+        assert_eq!(
+            std::fs::read_to_string(dir.path().join("victim")).expect("read"),
+            "mine"
+        );
         assert!(
             log.read(Some("a"))
                 .expect("read")

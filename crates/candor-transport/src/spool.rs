@@ -251,3 +251,40 @@ fn state_io(e: StateError) -> io::Error {
         other => io::Error::other(other.to_string()),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn opening_keeps_another_process_s_write_in_progress_and_clears_old_leftovers() {
+        let dir = tempfile::tempdir().expect("tmp");
+        let fresh = dir.path().join(".tmp-in-flight");
+        let old = dir.path().join(".tmp-crashed");
+        std::fs::write(&fresh, "half a batch").expect("write");
+        std::fs::write(&old, "a crash's leftover").expect("write");
+        let long_ago = SystemTime::now() - Duration::from_secs(2 * 3600);
+        std::fs::File::options()
+            .write(true)
+            .open(&old)
+            .and_then(|f| f.set_modified(long_ago))
+            .expect("age it");
+        Spool::open(dir.path(), SpoolCaps::default()).expect("open");
+        assert!(
+            fresh.exists(),
+            "another process's write in progress was removed"
+        );
+        assert!(!old.exists());
+    }
+
+    #[test]
+    fn the_lock_is_exclusive_across_handles() {
+        let dir = tempfile::tempdir().expect("tmp");
+        let a = Spool::open(dir.path(), SpoolCaps::default()).expect("open");
+        let b = Spool::open(dir.path(), SpoolCaps::default()).expect("open");
+        let held = a.lock(Duration::from_millis(10)).expect("first");
+        assert!(b.lock(Duration::from_millis(50)).is_err());
+        drop(held);
+        assert!(b.lock(Duration::from_millis(50)).is_ok());
+    }
+}
