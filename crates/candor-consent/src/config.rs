@@ -26,7 +26,7 @@ pub const CONFIG_DIR_VARIABLE: &str = "CANDOR_CONFIG_DIR";
 const MAX_CONFIG_BYTES: u64 = 256 * 1024;
 
 /// The user's configuration file, in Candor's configuration folder.
-pub const CONFIG_FILE: &str = "config.toml";
+pub const CONFIG_FILE: &str = candor_state::CONFIG_FILE;
 
 /// Candor's configuration folder: `$CANDOR_CONFIG_DIR`, else the platform's configuration folder
 /// with `candor` appended (`~/.config/candor` on Linux). `None` when neither is known.
@@ -115,7 +115,7 @@ impl UserConfig {
     /// Reads `config.toml` from Candor's configuration folder.
     pub fn load_default(env: &Environment) -> ConfigState {
         match config_dir(env) {
-            Some(dir) => Self::load(&dir.join(CONFIG_FILE)),
+            Some(dir) => Self::load(&candor_state::StateDir::new(dir).config_file()),
             None => ConfigState::Missing,
         }
     }

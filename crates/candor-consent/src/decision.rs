@@ -127,11 +127,11 @@ impl Inputs {
     ) -> Self {
         Self {
             config: match dir {
-                Some(d) => crate::UserConfig::load(&d.join(crate::config::CONFIG_FILE)),
+                Some(d) => crate::UserConfig::load(&candor_state::StateDir::new(d).config_file()),
                 None => ConfigState::Missing,
             },
             first_run_notice_shown: dir
-                .is_some_and(|d| crate::FirstRunNotice::new(d, product).is_shown()),
+                .is_some_and(|d| candor_state::StateDir::new(d).notice_shown(product)),
             host,
             env,
             ..Self::default()

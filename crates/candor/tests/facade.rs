@@ -367,3 +367,35 @@ fn a_fifo_as_the_file_sink_or_config_never_hangs_the_host() {
         "{sent:?}"
     );
 }
+
+/// Several hosts on one folder (each its own handle, spool reader and lock file description,
+/// as separate processes would have): every event arrives exactly once, with one key.
+#[test]
+fn concurrent_hosts_on_one_folder_deliver_each_event_once() {
+    let state = tempfile::tempdir().expect("tmp");
+    let receiver = HttpReceiver::start();
+    let endpoint = receiver.url("/ingest");
+    let hosts: Vec<_> = (0..3u64)
+        .map(|h| {
+            let dir = state.path().to_owned();
+            let endpoint = endpoint.clone();
+            std::thread::spawn(move || {
+                let t = agent(&dir, quiet(), SinkSpec::Json { endpoint });
+                for n in 0..2_000 {
+                    t.record("working_set", Input::Count(h * 1_000_000 + n));
+                }
+                t.shutdown(Duration::from_secs(30))
+            })
+        })
+        .collect();
+    for host in hosts {
+        let status = host.join().expect("host");
+        assert_eq!(status.dropped_queue_full, 0, "{status:?}");
+    }
+    let mut values = std::collections::BTreeMap::new();
+    for event in receiver.events() {
+        *values.entry(event.value.to_string()).or_insert(0u32) += 1;
+    }
+    assert_eq!(values.len(), 6_000, "events were lost");
+    assert!(values.values().all(|n| *n == 1), "an event arrived twice");
+}
