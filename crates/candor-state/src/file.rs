@@ -63,11 +63,19 @@ pub fn expect_file_or_absent(path: &Path) -> Result<bool, StateError> {
 }
 
 /// Creates `dir` (and missing parents) with mode `0700`; an existing folder of this user's
-/// that others could read is narrowed to `0700`. A symlink or file at `dir` is an error.
+/// that others could read is narrowed to `0700`. A file, FIFO or dangling link at `dir` is an
+/// error. A symlink to a folder is accepted (a user may keep `~/.config` elsewhere) but not
+/// narrowed: the files inside are still opened without following links.
 pub fn ensure_dir(dir: &Path) -> Result<(), StateError> {
     match lstat(dir)? {
         Some(meta) if meta.file_type().is_dir() => {
             narrow(dir, &meta, 0o700);
+            return Ok(());
+        }
+        Some(meta)
+            if meta.file_type().is_symlink()
+                && std::fs::metadata(dir).is_ok_and(|m| m.is_dir()) =>
+        {
             return Ok(());
         }
         Some(meta) => {

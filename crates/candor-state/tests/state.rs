@@ -250,3 +250,23 @@ fn a_lock_is_exclusive_and_waits_no_longer_than_asked() {
         .lock_for("spool-p", Duration::from_millis(100))
         .expect("released");
 }
+
+#[test]
+fn a_symlinked_folder_is_used_but_a_file_where_a_folder_should_be_is_refused() {
+    let tmp = tempfile::tempdir().expect("tmp");
+    let real = tmp.path().join("dotfiles-candor");
+    std::fs::create_dir(&real).expect("mkdir");
+    let root = tmp.path().join("candor");
+    std::os::unix::fs::symlink(&real, &root).expect("symlink");
+    let state = StateDir::new(&root);
+    state.hashing_key("p").expect("a symlinked root works");
+    assert!(real.join("keys/p.key").is_file());
+    std::fs::write(root.join("install-ids"), "not a folder").expect("write");
+    let err = state
+        .install_id("p")
+        .expect_err("a file where a folder should be");
+    assert!(
+        matches!(err, StateError::NotAFolder { found: "file", .. }),
+        "{err}"
+    );
+}
