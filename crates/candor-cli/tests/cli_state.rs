@@ -525,3 +525,58 @@ fn hostile_text_is_escaped_and_cut_in_messages() {
     assert!(err.len() < 10_000, "{} bytes of messages", err.len());
     assert!(err.contains("more bytes"), "{err}");
 }
+
+/// A batch dated 1970 in the spool is dropped by the age cap on replay, not sent first.
+#[test]
+fn a_batch_dated_1970_is_dropped_not_replayed() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let file = write_lines(&dir.path().join("ev.jsonl"), &counts(2));
+    let dead = format!("http://127.0.0.1:{}/x", dead_port());
+    let out = run(
+        dir.path(),
+        &[],
+        &[
+            "send",
+            &file,
+            "--sink",
+            "json",
+            "--endpoint",
+            &dead,
+            "--deadline",
+            "0.2",
+        ],
+    );
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    let spool = dir.path().join("spool/contrast-dotnet-agent");
+    let batch = std::fs::read_dir(&spool)
+        .expect("spool")
+        .flatten()
+        .map(|e| e.path())
+        .find(|p| p.extension().is_some_and(|e| e == "jsonl"))
+        .expect("a batch");
+    std::fs::rename(
+        &batch,
+        spool.join("0000000000000001-0000000001-00000000.jsonl"),
+    )
+    .expect("backdate");
+    let target = dir.path().join("out.jsonl");
+    let out = run(
+        dir.path(),
+        &[],
+        &[
+            "send",
+            "--sink",
+            "file",
+            "--endpoint",
+            target.to_str().expect("utf-8"),
+        ],
+    );
+    assert!(stderr(&out).contains("within its caps"), "{}", stderr(&out));
+    assert!(
+        std::fs::read_to_string(&target)
+            .unwrap_or_default()
+            .is_empty(),
+        "a batch from 1970 was sent"
+    );
+    assert_eq!(spooled(&dir.path().join("spool")).0, 0);
+}
