@@ -19,6 +19,7 @@
 
 pub mod agent;
 pub mod dashboard;
+mod generated;
 mod input;
 mod names;
 mod prepare;
@@ -28,6 +29,7 @@ mod schedule;
 pub mod summary;
 pub mod system;
 
+pub use generated::*;
 pub use input::{Input, InputShapeError, RawException};
 pub use names::{Name, NameError};
 pub use prepare::{Preparer, ProductContext, Rejected, new_event_id, unit_in_ms};

@@ -10,6 +10,7 @@ use std::collections::BTreeMap;
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
+use crate::source::MachineReading;
 use crate::version::VersionScheme;
 
 /// The catalogue format version this crate reads and writes.
@@ -304,6 +305,10 @@ pub struct DataPointSpec {
     pub group: Option<String>,
     /// The shape of the value.
     pub value: ValueType,
+    /// The machine reading this point carries, when Candor takes it itself
+    /// (`system.kernel_version`); absent for values only the product knows.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub source: Option<MachineReading>,
     /// The unit of a measured value.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub unit: Option<Unit>,

@@ -7,6 +7,7 @@ use std::time::Duration;
 
 use candor_collect::{Preparer, ProductContext};
 use candor_consent::{Environment, HostLaunch, HostSignals, Inputs, config_dir};
+use candor_privacy::install_id::InstallId;
 use candor_privacy::key_file::load_or_create_key;
 use candor_privacy::{KeyedHasher, MachineLiterals, Scrubber};
 use candor_schema::Catalogue;
@@ -186,5 +187,20 @@ pub fn product_preparer(
             .map_err(|e| BuildError::State(format!("hashing key: {e}")))?;
         preparer = preparer.with_hash_key(hasher);
     }
+    if preparer.context().catalogue().spec().collection.install_id {
+        preparer = preparer.with_install_id(install_id(state_dir, &product)?.as_str());
+    }
     Ok(preparer)
+}
+
+/// The installation's random identifier for `product`, for catalogues that declare one: made
+/// on first use and kept in Candor's folder (`install-id/<product>`, which `candor clean`
+/// removes, so the next run starts a new one). Without a folder the id lives only as long as
+/// the process. It is random, never derived from the machine or the user.
+fn install_id(state_dir: Option<&Path>, product: &str) -> Result<InstallId, BuildError> {
+    let made = match state_dir {
+        Some(dir) => InstallId::load_or_create(&dir.join("install-id").join(product)),
+        None => InstallId::generate(),
+    };
+    made.map_err(|e| BuildError::State(format!("cannot create the install id: {e}")))
 }

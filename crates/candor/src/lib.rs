@@ -44,21 +44,15 @@ use std::sync::Arc;
 pub use builder::{Builder, product_preparer};
 pub use candor_collect::agent;
 pub use candor_collect::dashboard;
-pub use candor_collect::{Input, Name, Occasion, RawException, Schedule};
+pub use candor_collect::{
+    AspireDashboardPoint, AspireDashboardRecorder, ContrastDotnetAgentPoint,
+    ContrastDotnetAgentRecorder, Input, Name, Occasion, RawException, Record, Schedule,
+};
 pub use candor_consent::{Decision, Environment, Mode, Transition};
 pub use candor_schema::{Catalogue, Event, Value};
 pub use candor_transport::{SinkSpec, SpoolCaps, StatsSnapshot, Timeouts};
 pub use error::BuildError;
 pub use telemetry::{Status, Telemetry};
-
-/// The crates underneath, for what the facade does not re-export.
-pub mod crates {
-    pub use candor_collect as collect;
-    pub use candor_consent as consent;
-    pub use candor_privacy as privacy;
-    pub use candor_schema as schema;
-    pub use candor_transport as transport;
-}
 
 /// A built-in catalogue by product id (`aspire-dashboard`, `contrast-dotnet-agent`).
 pub fn builtin(product: &str) -> Result<Arc<Catalogue>, String> {

@@ -250,14 +250,20 @@ impl Telemetry {
         DashboardRecorder::new(self.clone())
     }
 
-    /// Reads this machine and records the catalogue's system points (those in effect); returns
-    /// the ones that could not be read, with the reason.
-    pub fn record_system_snapshot(&self) -> Vec<(&'static str, Unavailable)> {
+    /// Reads this machine and records every point of the catalogue that names a machine
+    /// reading (`source = "system.…"`), whatever the product; returns the ones that could not
+    /// be read, with the reason. Points the running version does not collect are refused as
+    /// any other value would be.
+    pub fn record_system_snapshot(&self) -> Vec<(String, Unavailable)> {
         if !self.is_collecting() {
             return Vec::new();
         }
         let snapshot = SystemProbe::real().snapshot();
-        self.agent().system(&snapshot)
+        let points = &self.inner.catalogue.spec().data_points;
+        candor_collect::system::record_readings(self, points, &snapshot)
+            .into_iter()
+            .map(|(point, why)| (point.to_owned(), why))
+            .collect()
     }
 
     /// The catalogue's collection schedule, starting now.
