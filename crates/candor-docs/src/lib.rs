@@ -1,7 +1,8 @@
 //! Documentation generated from Candor catalogues, and the check that it is current.
 //!
 //! For each catalogue it writes a disclosure page (`disclosure/<product>.md`) and a plain JSON
-//! export (`catalogues/<product>.json`); once, the JSON Schemas of the catalogue format
+//! export (`catalogues/<product>.json`) and the JSON Schema of its events
+//! (`schema/<product>.events.schema.json`: exactly its points, each with its value kind); once, the JSON Schemas of the catalogue format
 //! (`schema/catalogue.schema.json`) and of the events Candor sends (`schema/event.schema.json`). The pages are the promise a product makes to its users, so
 //! they are produced only from the catalogue that the code enforces, and [`check`] tells when
 //! the files on disk no longer match it.
@@ -127,6 +128,10 @@ pub fn generate<'a>(catalogues: impl IntoIterator<Item = &'a Catalogue>) -> Vec<
             path: format!("disclosure/{id}.md"),
             contents: disclosure::page(catalogue),
         });
+        files.push(GeneratedFile {
+            path: format!("schema/{id}.events.schema.json"),
+            contents: json_with_notice(&product_event_schema(catalogue)),
+        });
         let export = serde_json::to_value(catalogue.spec()).unwrap_or_default();
         files.push(GeneratedFile {
             path: format!("catalogues/{id}.json"),
@@ -135,6 +140,55 @@ pub fn generate<'a>(catalogues: impl IntoIterator<Item = &'a Catalogue>) -> Vec<
     }
     files.sort_by(|a, b| a.path.cmp(&b.path));
     files
+}
+
+/// The event schema narrowed to one product: its id and catalogue revision, exactly its data
+/// points, each with its declared value kind, and the install id required or forbidden as the
+/// catalogue says. A receiver validating against it refuses any event the catalogue does not
+/// declare.
+fn product_event_schema(catalogue: &Catalogue) -> serde_json::Value {
+    use serde_json::{Value, json};
+    let spec = catalogue.spec();
+    let mut schema = candor_schema::event_json_schema();
+    if let Some(Value::Object(properties)) = schema.get_mut("properties") {
+        properties.insert("product".into(), json!({ "const": spec.product.id }));
+        properties.insert(
+            "catalogue_revision".into(),
+            json!({ "const": spec.revision }),
+        );
+        let lines: Vec<&str> = spec.runtime_lines.iter().map(|l| l.id.as_str()).collect();
+        properties.insert("runtime_line".into(), json!({ "enum": lines }));
+        let ids: Vec<&str> = spec.data_points.iter().map(|p| p.id.as_str()).collect();
+        properties.insert("point".into(), json!({ "enum": ids }));
+        if !spec.collection.install_id {
+            properties.insert("install_id".into(), Value::Bool(false));
+        }
+    }
+    if spec.collection.install_id
+        && let Some(Value::Array(required)) = schema.get_mut("required")
+    {
+        required.push(Value::from("install_id"));
+    }
+    let kinds: Vec<Value> = spec
+        .data_points
+        .iter()
+        .map(|p| {
+            json!({
+                "if": { "properties": { "point": { "const": p.id } } },
+                "then": { "properties": { "value": { "properties": {
+                    "kind": { "const": p.value.kind_name() }
+                } } } }
+            })
+        })
+        .collect();
+    if let Value::Object(root) = &mut schema {
+        root.insert(
+            "title".into(),
+            Value::from(format!("{} event", spec.product.id)),
+        );
+        root.insert("allOf".into(), Value::Array(kinds));
+    }
+    schema
 }
 
 /// Pretty JSON whose first line carries the generated-file notice as a `$comment` member, which
