@@ -162,8 +162,14 @@ fn opt_out(out: &mut String, catalogue: &Catalogue) {
         ));
     }
     if spec.consent.network_block_opts_out {
+        let after = spec
+            .consent
+            .network_block_after_seconds
+            .map_or_else(String::new, |s| format!(" for {}", duration_words(s)));
         out.push_str(&format!(
-            "- Block network access to {}. Nothing is then delivered.\n",
+            "- Block network access to {}. Nothing is then delivered, and once it has been \
+             unreachable{after}, Candor discards what is waiting to be sent and collects nothing \
+             more until it can be reached again.\n",
             code(&spec.delivery.destination)
         ));
     }

@@ -413,6 +413,30 @@ fn check_consent(c: &Checker<'_>, consent: &ConsentSpec) -> Checked<()> {
         |i| format!("consent.runtime_conditions[{i}].id"),
         consent.runtime_conditions.iter().map(|r| r.id.as_str()),
     )?;
+    match (
+        consent.network_block_opts_out,
+        consent.network_block_after_seconds,
+    ) {
+        (true, None) => {
+            return c.rule(
+                "consent.network_block_after_seconds",
+                "blocking the network opts out: say after how many seconds without an answer",
+            );
+        }
+        (false, Some(_)) => {
+            return c.rule(
+                "consent.network_block_after_seconds",
+                "given, but network_block_opts_out is not set",
+            );
+        }
+        (true, Some(seconds)) if seconds < MIN_INTERVAL_SECONDS => {
+            return c.rule(
+                "consent.network_block_after_seconds",
+                format!("{seconds} s is shorter than the minimum of {MIN_INTERVAL_SECONDS} s"),
+            );
+        }
+        _ => {}
+    }
     if let NoticeKind::InProduct { location } = &consent.notice {
         c.non_empty("consent.notice.location", location)?;
     }

@@ -143,6 +143,11 @@ pub struct ConsentSpec {
     /// then means "opted out", never "retry forever".
     #[serde(default)]
     pub network_block_opts_out: bool,
+    /// With `network_block_opts_out`: how long, in seconds, no endpoint may answer before
+    /// Candor treats the block as the user's choice: what is waiting is discarded and nothing
+    /// more is collected until the endpoint answers again. Required with it, refused without.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub network_block_after_seconds: Option<u64>,
     /// Which notice a user sees before data leaves.
     pub notice: NoticeKind,
 }

@@ -311,3 +311,38 @@ fn every_machine_reading_round_trips_by_name() {
         );
     }
 }
+
+#[test]
+fn network_block_opts_out_needs_a_period_and_a_period_needs_it() {
+    let without_period = MINIMAL.replace(
+        "default = \"on\"",
+        "default = \"on\"\nnetwork_block_opts_out = true",
+    );
+    let err = error_of(&without_period);
+    assert_eq!(
+        err.path(),
+        Some("consent.network_block_after_seconds"),
+        "{err}"
+    );
+    let with_both = without_period.replace(
+        "network_block_opts_out = true",
+        "network_block_opts_out = true\nnetwork_block_after_seconds = 3600",
+    );
+    load(&with_both).expect("valid");
+    let period_alone = MINIMAL.replace(
+        "default = \"on\"",
+        "default = \"on\"\nnetwork_block_after_seconds = 3600",
+    );
+    let err = error_of(&period_alone);
+    assert!(
+        err.to_string()
+            .contains("network_block_opts_out is not set"),
+        "{err}"
+    );
+    let too_short = with_both.replace("= 3600", "= 5");
+    assert!(
+        error_of(&too_short)
+            .to_string()
+            .contains("shorter than the minimum")
+    );
+}

@@ -37,6 +37,7 @@ mod builder;
 #[cfg(feature = "demo")]
 pub mod demo;
 mod error;
+mod network_block;
 mod telemetry;
 
 use std::sync::Arc;

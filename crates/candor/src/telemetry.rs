@@ -21,6 +21,7 @@ use serde::Serialize;
 
 use crate::builder::Builder;
 use crate::error::BuildError;
+use crate::network_block::{NetworkBlock, Verdict};
 
 /// A cheap, cloneable handle for recording telemetry. See the crate documentation.
 #[derive(Clone)]
@@ -51,6 +52,7 @@ struct Inner {
     shared: Arc<Shared>,
     worker: Mutex<Option<JoinHandle<()>>>,
     state_dir: Option<PathBuf>,
+    network_block: Option<Arc<NetworkBlock>>,
 }
 
 /// What the worker and the handle both see.
@@ -106,6 +108,9 @@ pub struct Status {
     pub kept_locally: Option<StatsSnapshot>,
     /// Where receipts of delivered payloads are written.
     pub receipts: Option<PathBuf>,
+    /// Why nothing is collected although consent is on, when the catalogue counts blocking the
+    /// network as opting out and the endpoint has not answered for its declared period.
+    pub network_blocked: Option<String>,
 }
 
 impl Telemetry {
@@ -135,6 +140,15 @@ impl Telemetry {
                 ));
             }
         };
+        let endpoint = match &network_spec {
+            SinkSpec::OtlpHttp { endpoint }
+            | SinkSpec::OtlpGrpc { endpoint }
+            | SinkSpec::Json { endpoint }
+            | SinkSpec::Relay { endpoint, .. } => Some(endpoint.as_str()),
+            _ => None,
+        };
+        let network_block =
+            NetworkBlock::new(&builder.catalogue, state_dir.as_deref(), endpoint).map(Arc::new);
         let shared = Arc::new(Shared::default());
         let records = Arc::new(ArrayQueue::new(builder.queue_capacity));
         let mut jobs = None;
@@ -168,6 +182,7 @@ impl Telemetry {
                     None,
                 ),
                 pending_cap: builder.queue_capacity,
+                network_block: network_block.clone(),
             };
             worker = Some(
                 std::thread::Builder::new()
@@ -189,6 +204,7 @@ impl Telemetry {
                 shared,
                 worker: Mutex::new(worker),
                 state_dir,
+                network_block,
             }),
         })
     }
@@ -388,6 +404,7 @@ impl Telemetry {
                 .state_dir
                 .as_ref()
                 .map(|d| d.join("receipts.jsonl")),
+            network_blocked: self.inner.network_block.as_ref().and_then(|b| b.reason()),
         }
     }
 
@@ -449,6 +466,7 @@ struct WorkerPlan {
     network: PipelinePlan,
     local: PipelinePlan,
     pending_cap: usize,
+    network_block: Option<Arc<NetworkBlock>>,
 }
 
 impl WorkerPlan {
@@ -484,6 +502,7 @@ impl WorkerPlan {
                     return;
                 }
             }
+            self.watch_network();
             // Events held for a pending notice go out once the decision allows sending.
             if !held.is_empty() {
                 for event in held.take_sendable(&self.gate) {
@@ -549,6 +568,10 @@ impl WorkerPlan {
         };
         self.shared.prepared.fetch_add(1, Ordering::Relaxed);
         match ticket.mode() {
+            // Blocking the network opts out (when the catalogue says so): nothing is collected.
+            Mode::On if self.network_block.as_ref().is_some_and(|b| b.is_blocked()) => {
+                self.shared.discarded.fetch_add(1, Ordering::Relaxed);
+            }
             Mode::On if self.gate.may_send(ticket) => {
                 self.submit(&self.shared.network, &self.network, event);
             }
@@ -587,6 +610,26 @@ impl WorkerPlan {
         }
         if let Some(pipeline) = slot.as_ref() {
             pipeline.submit(event);
+        }
+    }
+
+    /// Applies the catalogue's `network_block_opts_out` to what the network pipeline reports:
+    /// once no endpoint has answered for the declared period, what is waiting is discarded.
+    fn watch_network(&self) {
+        let Some(block) = &self.network_block else {
+            return;
+        };
+        let slot = self
+            .shared
+            .network
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
+        let Some(pipeline) = slot.as_ref() else {
+            return;
+        };
+        if block.observe(&pipeline.stats()) == Verdict::JustBlocked {
+            let n = pipeline.discard_pending(Duration::from_secs(5));
+            self.shared.discarded.fetch_add(n, Ordering::Relaxed);
         }
     }
 
