@@ -55,11 +55,10 @@ pub use candor_transport::{SinkSpec, SpoolCaps, StatsSnapshot, Timeouts};
 pub use error::BuildError;
 pub use telemetry::{Status, Telemetry};
 
-/// A built-in catalogue by product id (`aspire-dashboard`, `contrast-dotnet-agent`).
-pub fn builtin(product: &str) -> Result<Arc<Catalogue>, String> {
-    let catalogues = candor_schema::builtin::catalogues().map_err(|e| e.to_string())?;
-    catalogues
-        .get(product)
-        .map(|c| Arc::new(c.clone()))
-        .map_err(|e| e.to_string())
+/// A built-in catalogue by product id (`aspire-dashboard`, `contrast-dotnet-agent`); an unknown
+/// id is [`BuildError::Catalogue`] naming the known ones.
+pub fn builtin(product: &str) -> Result<Arc<Catalogue>, BuildError> {
+    let catalogues = candor_schema::builtin::catalogues()
+        .map_err(|e| BuildError::InvalidBuiltin(e.to_string()))?;
+    Ok(Arc::new(catalogues.get(product)?.clone()))
 }
