@@ -53,6 +53,7 @@ pub use candor_consent::{Decision, Environment, Mode, Transition};
 pub use candor_schema::{Catalogue, Event, Value};
 pub use candor_transport::{SinkSpec, SpoolCaps, StatsSnapshot, Timeouts};
 pub use error::BuildError;
+pub use network_block::network_block_reason;
 pub use telemetry::{Status, Telemetry};
 
 /// A built-in catalogue by product id (`aspire-dashboard`, `contrast-dotnet-agent`); an unknown

@@ -144,6 +144,13 @@ impl NetworkBlock {
     }
 }
 
+/// Why `catalogue`'s product collects nothing on this machine because its endpoint has been
+/// unreachable longer than the catalogue's period, as Candor's folder records it; `None` when
+/// the catalogue makes no such promise or the endpoint answered within the period.
+pub fn network_block_reason(catalogue: &Catalogue, state_dir: &Path) -> Option<String> {
+    NetworkBlock::new(catalogue, Some(state_dir), None)?.reason()
+}
+
 fn elapsed(since: SystemTime) -> Duration {
     SystemTime::now().duration_since(since).unwrap_or_default()
 }
