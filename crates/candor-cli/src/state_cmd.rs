@@ -29,6 +29,7 @@ const STATE: &[&str] = &[
     "keys",
     "notices",
     "install-id",
+    "network",
     "demo",
 ];
 
