@@ -22,6 +22,7 @@ use crate::summary::summarise;
 
 /// Why a value was not sent. Every refusal names the data point and the reason.
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
+#[non_exhaustive]
 pub enum Rejected {
     /// The catalogue declares no such point.
     #[error("`{point}` is not declared in the catalogue of {product}")]
