@@ -76,7 +76,9 @@ fn drift_check_names_missing_and_orphaned_files() {
     let files = generate(&builtins());
     write(&files, dir.path()).expect("write");
     std::fs::remove_file(dir.path().join("disclosure/aspire-dashboard.md")).expect("remove");
-    std::fs::write(dir.path().join("disclosure/retired-product.md"), "old").expect("write");
+    // A page the generator once wrote for a product that is gone: stamped, so it is ours.
+    let retired = format!("<!-- {} -->\n\nold\n", candor_docs::GENERATED_NOTICE);
+    std::fs::write(dir.path().join("disclosure/retired-product.md"), retired).expect("write");
     let stale = check(&files, dir.path()).expect("check");
     assert_eq!(stale.len(), 2, "{stale:?}");
     assert!(stale.iter().any(|s| s.path == "disclosure/aspire-dashboard.md" && s.reason == StaleReason::Missing));
@@ -86,6 +88,172 @@ fn drift_check_names_missing_and_orphaned_files() {
     write(&files, dir.path()).expect("repair");
     assert!(check(&files, dir.path()).expect("check").is_empty());
     assert!(!dir.path().join("disclosure/retired-product.md").exists());
+}
+
+/// `candor docs --out DIR` once deleted a user's `schema/users.sql`: a file without the
+/// generated notice is not the generator's, whatever folder it is in.
+#[test]
+fn a_foreign_file_in_a_generated_folder_stays_and_is_reported() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let files = generate(&builtins());
+    std::fs::create_dir_all(dir.path().join("schema")).expect("mkdir");
+    std::fs::write(dir.path().join("schema/users.sql"), "create table users();").expect("write");
+    // A user's own file where a generated one belongs is not overwritten either.
+    std::fs::create_dir_all(dir.path().join("disclosure")).expect("mkdir");
+    std::fs::write(
+        dir.path().join("disclosure/aspire-dashboard.md"),
+        "my notes",
+    )
+    .expect("write");
+
+    let left_alone = write(&files, dir.path()).expect("write");
+    assert_eq!(
+        std::fs::read_to_string(dir.path().join("schema/users.sql")).expect("kept"),
+        "create table users();"
+    );
+    assert_eq!(
+        std::fs::read_to_string(dir.path().join("disclosure/aspire-dashboard.md")).expect("kept"),
+        "my notes"
+    );
+    assert!(left_alone.iter().any(|s| s.path == "schema/users.sql"
+        && s.reason == StaleReason::Foreign
+        && !s.is_stale()));
+    assert!(
+        left_alone
+            .iter()
+            .any(|s| s.path == "disclosure/aspire-dashboard.md"
+                && s.reason == StaleReason::Blocked
+                && s.is_stale())
+    );
+    // Every other generated file was written.
+    let report = check(&files, dir.path()).expect("check");
+    let stale: Vec<&str> = report
+        .iter()
+        .filter(|s| s.is_stale())
+        .map(|s| s.path.as_str())
+        .collect();
+    assert_eq!(stale, vec!["disclosure/aspire-dashboard.md"]);
+}
+
+#[cfg(unix)]
+#[test]
+fn a_symlinked_generated_folder_is_not_followed() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let elsewhere = tempfile::tempdir().expect("temp dir");
+    std::fs::write(elsewhere.path().join("precious.md"), "keep me").expect("write");
+    std::os::unix::fs::symlink(elsewhere.path(), dir.path().join("disclosure")).expect("link");
+    // A link where a generated file belongs is not written through either.
+    std::fs::create_dir_all(dir.path().join("schema")).expect("mkdir");
+    let target = elsewhere.path().join("target.json");
+    std::fs::write(&target, "theirs").expect("write");
+    std::os::unix::fs::symlink(&target, dir.path().join("schema/event.schema.json")).expect("link");
+
+    let files = generate(&builtins());
+    let left_alone = write(&files, dir.path()).expect("write");
+    let names: Vec<String> = std::fs::read_dir(elsewhere.path())
+        .expect("list")
+        .map(|e| e.expect("entry").file_name().to_string_lossy().into_owned())
+        .collect();
+    assert_eq!(names.len(), 2, "nothing written behind the link: {names:?}");
+    assert_eq!(
+        std::fs::read_to_string(elsewhere.path().join("precious.md")).expect("kept"),
+        "keep me"
+    );
+    assert_eq!(std::fs::read_to_string(&target).expect("kept"), "theirs");
+    assert!(left_alone.iter().any(|s| s.path == "disclosure/aspire-dashboard.md" && s.reason == StaleReason::Blocked));
+    assert!(
+        left_alone
+            .iter()
+            .any(|s| s.path == "schema/event.schema.json" && s.reason == StaleReason::Blocked)
+    );
+    assert!(
+        std::fs::symlink_metadata(dir.path().join("disclosure"))
+            .expect("still there")
+            .file_type()
+            .is_symlink()
+    );
+}
+
+/// A product name holding a line break and a heading must not become a heading on its page;
+/// the loader refuses it, and text that reaches the page in prose fields is escaped.
+#[test]
+fn catalogue_text_cannot_inject_markdown() {
+    let agent = builtins()[1].spec().clone();
+    let mut hostile = agent.clone();
+    hostile.product.name = "Widget\n# Telemetry is DISABLED".into();
+    let err = Catalogue::from_spec(hostile, "hostile").expect_err("a newline in a name is refused");
+    assert!(err.to_string().contains("product.name"), "{err}");
+    assert!(err.to_string().contains("U+000A"), "{err}");
+
+    let mut hostile = agent.clone();
+    hostile.data_points[0].description =
+        "Version.\n# Telemetry is DISABLED\n\n| forged | row |".into();
+    hostile.data_points[0].name = "Agent \\| version <b>x</b>".into();
+    hostile.product.description = "# Off\n<script>alert(1)</script>".into();
+    let catalogue = Catalogue::from_spec(hostile, "hostile").expect("prose may span lines");
+    let files = generate([&catalogue]);
+    let page = &files
+        .iter()
+        .find(|f| f.path == "disclosure/contrast-dotnet-agent.md")
+        .expect("page")
+        .contents;
+    for line in page.lines() {
+        assert!(
+            !line.starts_with("# Telemetry") && !line.starts_with("# Off"),
+            "{line}"
+        );
+        assert!(
+            !line.contains("<script>") && !line.contains("<b>"),
+            "{line}"
+        );
+    }
+    let row = page
+        .lines()
+        .find(|l| l.contains("(`agent_version`)"))
+        .expect("the point's row");
+    // Four cells: an unescaped pipe would make more.
+    let unescaped_pipes = row
+        .match_indices('|')
+        .filter(|(i, _)| row[..*i].chars().rev().take_while(|c| *c == '\\').count() % 2 == 0);
+    assert_eq!(unescaped_pipes.count(), 5, "{row}");
+}
+
+#[test]
+fn control_and_direction_characters_are_refused_in_every_single_line_field() {
+    let agent = builtins()[1].spec().clone();
+    type Edit = Box<dyn Fn(&mut candor_schema::CatalogueSpec)>;
+    let cases: Vec<(&str, Edit)> = vec![
+        (
+            "product.vendor",
+            Box::new(|s| s.product.vendor = "Acme\rEvil".into()),
+        ),
+        (
+            "delivery.destination",
+            Box::new(|s| s.delivery.destination = "a\u{202E}b".into()),
+        ),
+        (
+            "collection.schedule",
+            Box::new(|s| s.collection.schedule = "daily\u{0}".into()),
+        ),
+        (
+            "runtime_lines[0].name",
+            Box::new(|s| s.runtime_lines[0].name = "x\ny".into()),
+        ),
+        (
+            "data_points[0].name",
+            Box::new(|s| s.data_points[0].name = "a\tb".into()),
+        ),
+        (
+            "data_points[0].description",
+            Box::new(|s| s.data_points[0].description = "ok\u{1b}[31m".into()),
+        ),
+    ];
+    for (path, edit) in cases {
+        let mut spec = agent.clone();
+        edit(&mut spec);
+        let err = Catalogue::from_spec(spec, "edited").expect_err(path);
+        assert_eq!(err.path(), Some(path), "{err}");
+    }
 }
 
 #[test]
@@ -180,4 +348,55 @@ fn cargo_xtask_docs_check_passes_on_the_committed_tree() {
         String::from_utf8_lossy(&output.stderr)
     );
     assert!(String::from_utf8_lossy(&output.stdout).contains("docs/ is current"));
+}
+
+/// The typed recorders in `candor-collect` are exactly what the catalogues generate.
+#[test]
+fn committed_generated_code_matches_the_catalogues() {
+    let files = candor_docs::collect_crate_files(&builtins());
+    let dir = candor_tests::workspace_root().join("crates/candor-collect/src/generated");
+    let report = candor_docs::check_owned(&files, &dir, &[""], candor_docs::CODEGEN_NOTICE)
+        .expect("readable");
+    let stale: Vec<String> = report.iter().map(ToString::to_string).collect();
+    assert!(
+        stale.is_empty(),
+        "run `cargo xtask codegen`:\n  {}",
+        stale.join("\n  ")
+    );
+}
+
+/// Adding a point to a catalogue changes its recorder (a new method taking the point's kind),
+/// and the drift check names the stale file.
+#[test]
+fn a_new_catalogue_point_gets_a_typed_method_and_the_check_notices() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let original = builtins();
+    let files = candor_docs::collect_crate_files(&original);
+    candor_docs::write_owned(&files, dir.path(), &[""], candor_docs::CODEGEN_NOTICE)
+        .expect("write");
+    let mut spec = original[0].spec().clone();
+    let mut point = spec.data_points[0].clone();
+    point.id = "theme_choice".into();
+    point.value = candor_schema::ValueType::Flag;
+    point.privacy = candor_schema::PrivacyClass::Public;
+    spec.data_points.push(point);
+    let changed = vec![
+        Catalogue::from_spec(spec, "edited").expect("valid"),
+        original[1].clone(),
+    ];
+    let files = candor_docs::collect_crate_files(&changed);
+    let module = &files
+        .iter()
+        .find(|f| f.path == "aspire_dashboard.rs")
+        .expect("module")
+        .contents;
+    assert!(
+        module.contains("pub fn theme_choice(&self, value: bool)"),
+        "{module}"
+    );
+    assert!(module.contains("Self::ThemeChoice => \"theme_choice\""));
+    let stale = candor_docs::check_owned(&files, dir.path(), &[""], candor_docs::CODEGEN_NOTICE)
+        .expect("check");
+    assert_eq!(stale.len(), 1, "{stale:?}");
+    assert_eq!(stale[0].path, "aspire_dashboard.rs");
 }

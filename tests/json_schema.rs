@@ -78,3 +78,51 @@ fn the_exported_catalogues_load_back_through_candors_own_loader() {
         assert_eq!(loaded.spec(), &expected);
     }
 }
+
+/// Each product's event schema accepts exactly the events its catalogue declares: a real event
+/// passes; an undeclared point, a value of another kind, or an install id the catalogue does
+/// not declare fails.
+#[test]
+fn the_product_event_schema_accepts_only_declared_events() {
+    let schema = read_json("schema/contrast-dotnet-agent.events.schema.json");
+    let validator = jsonschema::validator_for(&schema).expect("the schema itself is valid");
+    let agent = candor_schema::builtin::catalogues()
+        .expect("built-ins")
+        .get("contrast-dotnet-agent")
+        .expect("agent");
+    let stamp = candor_schema::Stamp {
+        event_id: "0".repeat(32),
+        time: "2026-11-21T09:30:00.000Z".into(),
+        product_version: "21.1.2".into(),
+        runtime_line: "framework".into(),
+        install_id: None,
+    };
+    let event = candor_schema::Event::declared(
+        agent,
+        "working_set",
+        candor_schema::Value::Count(4096),
+        stamp,
+    )
+    .expect("declared");
+    let good = serde_json::to_value(&event).expect("json");
+    assert_eq!(errors(&validator, &good), Vec::<String>::new());
+
+    let mut undeclared = good.clone();
+    undeclared["point"] = Value::from("screen_resolution");
+    assert!(!validator.is_valid(&undeclared));
+
+    let mut wrong_kind = good.clone();
+    wrong_kind["value"] = serde_json::json!({ "kind": "text", "data": "lots" });
+    assert!(!validator.is_valid(&wrong_kind));
+
+    let mut with_id = good.clone();
+    with_id["install_id"] = Value::from("f".repeat(32));
+    assert!(
+        !validator.is_valid(&with_id),
+        "the agent declares no install id"
+    );
+
+    let mut other_product = good;
+    other_product["product"] = Value::from("aspire-dashboard");
+    assert!(!validator.is_valid(&other_product));
+}

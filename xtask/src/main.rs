@@ -3,6 +3,9 @@
 //! - `docs`: regenerate `docs/` (disclosure pages, catalogue exports, JSON Schema) from the
 //!   built-in catalogues.
 //! - `docs --check`: write nothing; exit 1 and name each stale file when `docs/` does not match.
+//! - `codegen`: regenerate `crates/candor-collect/src/generated/` (typed point ids and one
+//!   typed recorder per built-in catalogue); `codegen --check` writes nothing and fails when it
+//!   is stale. `docs` runs it too, so one command brings everything generated up to date.
 //! - `test [args…]`: the whole test suite. It first installs what the end-to-end tests need
 //!   and a fresh machine lacks (the `rotel` OTLP collector, from PyPI, into `target/tools/`),
 //!   then runs `cargo test --workspace --all-features --locked [args…]`.
@@ -21,9 +24,14 @@ fn main() -> ExitCode {
     match args.as_slice() {
         ["docs"] => docs(false),
         ["docs", "--check"] => docs(true),
+        ["codegen"] => codegen(false),
+        ["codegen", "--check"] => codegen(true),
         ["test", rest @ ..] => test(rest),
         _ => {
-            eprintln!("usage: cargo xtask docs [--check] | cargo xtask test [cargo test args]");
+            eprintln!(
+                "usage: cargo xtask docs [--check] | cargo xtask codegen [--check] | cargo xtask \
+                 test [cargo test args]"
+            );
             ExitCode::from(2)
         }
     }
@@ -43,18 +51,70 @@ fn docs(check_only: bool) -> ExitCode {
             return ExitCode::from(2);
         }
     };
+    if codegen(check_only) != ExitCode::SUCCESS {
+        return ExitCode::FAILURE;
+    }
     let files = candor_docs::generate(catalogues.iter());
     let out_dir = workspace_root().join("docs");
+    sync(
+        &files,
+        &out_dir,
+        "docs",
+        candor_docs::OWNED_DIRS,
+        candor_docs::GENERATED_NOTICE,
+        check_only,
+    )
+}
+
+/// Where `cargo xtask codegen` writes, relative to the workspace root.
+const GENERATED_CODE_DIR: &str = "crates/candor-collect/src/generated";
+
+fn codegen(check_only: bool) -> ExitCode {
+    let catalogues = match candor_schema::builtin::catalogues() {
+        Ok(catalogues) => catalogues,
+        Err(e) => {
+            eprintln!("xtask: built-in catalogue is invalid: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    let files = candor_docs::collect_crate_files(catalogues.iter());
+    let out_dir = workspace_root().join(GENERATED_CODE_DIR);
+    sync(
+        &files,
+        &out_dir,
+        GENERATED_CODE_DIR,
+        &[""],
+        candor_docs::CODEGEN_NOTICE,
+        check_only,
+    )
+}
+
+/// Brings `out_dir` in line with `files` (or, with `check_only`, says whether it is), through
+/// the one ownership rule of `candor-docs`: only files stamped as generated are rewritten or
+/// removed; anything else is reported and left alone.
+fn sync(
+    files: &[candor_docs::GeneratedFile],
+    out_dir: &std::path::Path,
+    label: &str,
+    dirs: &[&str],
+    stamp: &str,
+    check_only: bool,
+) -> ExitCode {
+    let task = if label == "docs" { "docs" } else { "codegen" };
     if check_only {
-        match candor_docs::check(&files, &out_dir) {
-            Ok(stale) if stale.is_empty() => {
-                println!("docs/ is current ({} generated files)", files.len());
-                ExitCode::SUCCESS
-            }
-            Ok(stale) => {
-                eprintln!("docs/ is stale; run `cargo xtask docs` and commit the result:");
+        match candor_docs::check_owned(files, out_dir, dirs, stamp) {
+            Ok(report) => {
+                let stale: Vec<_> = report.iter().filter(|s| s.is_stale()).collect();
+                for foreign in report.iter().filter(|s| !s.is_stale()) {
+                    eprintln!("xtask: {label}/{foreign}");
+                }
+                if stale.is_empty() {
+                    println!("{label}/ is current ({} generated files)", files.len());
+                    return ExitCode::SUCCESS;
+                }
+                eprintln!("{label}/ is stale; run `cargo xtask {task}` and commit the result:");
                 for file in stale {
-                    eprintln!("  docs/{file}");
+                    eprintln!("  {label}/{file}");
                 }
                 ExitCode::FAILURE
             }
@@ -64,10 +124,17 @@ fn docs(check_only: bool) -> ExitCode {
             }
         }
     } else {
-        match candor_docs::write(&files, &out_dir) {
-            Ok(()) => {
-                println!("wrote {} generated files under docs/", files.len());
-                ExitCode::SUCCESS
+        match candor_docs::write_owned(files, out_dir, dirs, stamp) {
+            Ok(left_alone) => {
+                for entry in &left_alone {
+                    eprintln!("xtask: {label}/{entry}");
+                }
+                println!("wrote {} generated files under {label}/", files.len());
+                if left_alone.iter().any(candor_docs::Stale::is_stale) {
+                    ExitCode::FAILURE
+                } else {
+                    ExitCode::SUCCESS
+                }
             }
             Err(e) => {
                 eprintln!("xtask: {e}");

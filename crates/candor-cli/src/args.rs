@@ -24,6 +24,9 @@ pub(crate) enum Command {
     /// Generate disclosure pages, JSON exports and the JSON Schema for the catalogues (the
     /// built-ins, or the one given with --catalogue).
     Docs(DocsArgs),
+    /// Generate Rust code for a catalogue: typed point ids and a typed recorder with one method
+    /// per data point (`candor codegen --catalogue f.toml --out src/telemetry.rs`).
+    Codegen(CodegenArgs),
     /// Show whether a product may collect and send telemetry on this machine now, and why.
     Status(StatusArgs),
     /// Read text on stdin and write it scrubbed to stdout; stack traces are filtered to the
@@ -248,6 +251,21 @@ pub(crate) struct DocsArgs {
     pub(crate) out: PathBuf,
 
     /// Write nothing; exit 1 and name each stale file if the folder does not match.
+    #[arg(long)]
+    pub(crate) check: bool,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct CodegenArgs {
+    /// The product to generate for; needed only when there are several catalogues.
+    #[arg(long)]
+    pub(crate) product: Option<String>,
+
+    /// The Rust file to write (a file without Candor's generated notice is never overwritten).
+    #[arg(long, value_name = "FILE")]
+    pub(crate) out: PathBuf,
+
+    /// Write nothing; exit 1 if the file does not match the catalogue.
     #[arg(long)]
     pub(crate) check: bool,
 }

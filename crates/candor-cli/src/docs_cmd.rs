@@ -14,7 +14,12 @@ pub(crate) fn run(
     let catalogues = source::catalogues(file)?;
     let files = candor_docs::generate(catalogues.iter());
     if args.check {
-        let stale = candor_docs::check(&files, &args.out).map_err(CliError::Docs)?;
+        let report = candor_docs::check(&files, &args.out).map_err(CliError::Docs)?;
+        let mut err = std::io::stderr().lock();
+        for foreign in report.iter().filter(|s| !s.is_stale()) {
+            writeln!(err, "left alone: {foreign}")?;
+        }
+        let stale: Vec<_> = report.iter().filter(|s| s.is_stale()).collect();
         if stale.is_empty() {
             writeln!(
                 out,
@@ -24,15 +29,24 @@ pub(crate) fn run(
             )?;
             return Ok(());
         }
-        let mut err = std::io::stderr().lock();
         for file in &stale {
             writeln!(err, "stale: {}", file)?;
         }
         return Err(CliError::Stale(stale.len()));
     }
-    candor_docs::write(&files, &args.out).map_err(CliError::Docs)?;
+    let left_alone = candor_docs::write(&files, &args.out).map_err(CliError::Docs)?;
     for file in &files {
-        writeln!(out, "{}", args.out.join(&file.path).display())?;
+        if !left_alone.iter().any(|s| s.path == file.path) {
+            writeln!(out, "{}", args.out.join(&file.path).display())?;
+        }
+    }
+    let mut err = std::io::stderr().lock();
+    for entry in &left_alone {
+        writeln!(err, "left alone: {entry}")?;
+    }
+    let blocked = left_alone.iter().filter(|s| s.is_stale()).count();
+    if blocked > 0 {
+        return Err(CliError::Stale(blocked));
     }
     Ok(())
 }

@@ -8,6 +8,7 @@
 
 mod args;
 mod catalogue_cmd;
+mod codegen_cmd;
 mod consent_now;
 mod demo_cmd;
 mod docs_cmd;
@@ -41,6 +42,7 @@ fn main() -> ExitCode {
             catalogue_cmd::run(cli.catalogue.as_deref(), cmd, &mut stdout)
         }
         args::Command::Docs(cmd) => docs_cmd::run(cli.catalogue.as_deref(), cmd, &mut stdout),
+        args::Command::Codegen(cmd) => codegen_cmd::run(cli.catalogue.as_deref(), cmd, &mut stdout),
         args::Command::Status(cmd) => status_cmd::run(cli.catalogue.as_deref(), cmd, &mut stdout),
         args::Command::Scrub(cmd) => privacy_cmd::scrub(cli.catalogue.as_deref(), cmd, &mut stdout),
         args::Command::Hash(cmd) => privacy_cmd::hash(cmd, &mut stdout),
@@ -63,7 +65,8 @@ fn main() -> ExitCode {
         }
         Err(CliError::Stale(count)) => {
             eprintln!(
-                "candor: {count} generated file(s) are stale; run `candor docs` without --check"
+                "candor: {count} generated file(s) are stale or in the way; run the command \
+                 without --check, after moving away any file it did not write"
             );
             ExitCode::FAILURE
         }

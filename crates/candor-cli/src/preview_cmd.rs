@@ -4,8 +4,7 @@ use std::io::Write;
 use std::path::Path;
 use std::sync::Arc;
 
-use candor_collect::agent::AgentRecorder;
-use candor_collect::system::SystemProbe;
+use candor_collect::system::{SystemProbe, record_readings};
 use candor_collect::{PreparedEvents, Preparer, RawLine, Record};
 use candor_schema::{Catalogue, Event};
 use serde::Serialize;
@@ -66,25 +65,22 @@ pub(crate) fn run(
     let events = PreparedEvents::new(preparer);
 
     let mut unavailable = Vec::new();
-    let snapshot_points: Vec<&str> = if has_system_points(catalogue) {
+    // The snapshot fills exactly the points in effect that name a machine reading.
+    let in_effect = events.preparer().context().points_in_effect();
+    let snapshot_points: Vec<&str> = in_effect
+        .iter()
+        .filter(|p| p.source.is_some())
+        .map(|p| p.id.as_str())
+        .collect();
+    if !snapshot_points.is_empty() {
         let snapshot = SystemProbe::real().snapshot();
-        let agent = AgentRecorder::new(&events);
-        for (point, why) in agent.system(&snapshot) {
-            if events.preparer().context().is_in_effect(point) {
-                unavailable.push(Note {
-                    point: point.to_owned(),
-                    reason: why.reason,
-                });
-            }
+        for (point, why) in record_readings(&events, in_effect.iter().copied(), &snapshot) {
+            unavailable.push(Note {
+                point: point.to_owned(),
+                reason: why.reason,
+            });
         }
-        snapshot
-            .agent_inputs()
-            .into_iter()
-            .map(|(p, _)| p)
-            .collect()
-    } else {
-        Vec::new()
-    };
+    }
     if let Some(path) = &args.inputs {
         record_lines(path, catalogue, &events, &mut unavailable)?;
     }
@@ -126,11 +122,6 @@ pub(crate) fn run(
         write_text(out, &catalogue.spec().product.name, &preview)?;
     }
     Ok(())
-}
-
-/// Whether the catalogue declares any of the points the system snapshot provides.
-fn has_system_points(catalogue: &Catalogue) -> bool {
-    catalogue.data_point("machine_id").is_ok() || catalogue.data_point("kernel_version").is_ok()
 }
 
 fn record_lines(

@@ -235,3 +235,98 @@ fn docs_writes_pages_for_a_user_catalogue_and_checks_them() {
     ]);
     assert!(check.status.success(), "{}", stderr(&check));
 }
+
+/// `candor docs --out DIR` once deleted a user's `schema/users.sql` and wrote through a
+/// symlinked `disclosure/`: it now keeps both, says so, and writes everything else.
+#[cfg(unix)]
+#[test]
+fn docs_keeps_files_it_did_not_write_and_follows_no_link() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let site = dir.path().join("site");
+    let elsewhere = dir.path().join("elsewhere");
+    std::fs::create_dir_all(site.join("schema")).expect("mkdir");
+    std::fs::create_dir_all(&elsewhere).expect("mkdir");
+    std::fs::write(site.join("schema/users.sql"), "create table users();").expect("write");
+    std::fs::write(elsewhere.join("mine.md"), "mine").expect("write");
+    std::os::unix::fs::symlink(&elsewhere, site.join("disclosure")).expect("link");
+
+    let out = candor(&["docs", "--out", site.to_str().expect("UTF-8")]);
+    let err = stderr(&out);
+    assert_eq!(
+        out.status.code(),
+        Some(1),
+        "the link blocks the pages: {err}"
+    );
+    assert!(err.contains("left alone: schema/users.sql"), "{err}");
+    assert!(
+        err.contains("left alone: disclosure/aspire-dashboard.md"),
+        "{err}"
+    );
+    assert_eq!(
+        std::fs::read_to_string(site.join("schema/users.sql")).expect("kept"),
+        "create table users();"
+    );
+    let behind_link: Vec<_> = std::fs::read_dir(&elsewhere).expect("list").collect();
+    assert_eq!(behind_link.len(), 1, "nothing written behind the link");
+    assert!(site.join("schema/event.schema.json").exists());
+    assert!(site.join("catalogues/contrast-dotnet-agent.json").exists());
+}
+
+/// A vendor's catalogue becomes a typed recorder file; a file the generator did not write is
+/// never overwritten, and `--check` notices a stale one.
+#[test]
+fn codegen_writes_a_recorder_and_owns_only_its_own_file() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let catalogue = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../candor/tests/fixtures/vendor.toml"
+    );
+    let out_file = dir.path().join("telemetry.rs");
+    let out_arg = out_file.to_str().expect("UTF-8");
+    let write = candor(&["--catalogue", catalogue, "codegen", "--out", out_arg]);
+    assert!(write.status.success(), "{}", stderr(&write));
+    let code = std::fs::read_to_string(&out_file).expect("written");
+    assert!(code.contains("pub struct AcmeWidgetRecorder<R>"));
+    assert!(code.contains("pub fn open_files(&self, value: u64)"));
+    let check = candor(&[
+        "--catalogue",
+        catalogue,
+        "codegen",
+        "--out",
+        out_arg,
+        "--check",
+    ]);
+    assert!(check.status.success(), "{}", stderr(&check));
+
+    std::fs::write(&out_file, format!("{code}\n// a hand edit\n")).expect("edit");
+    let check = candor(&[
+        "--catalogue",
+        catalogue,
+        "codegen",
+        "--out",
+        out_arg,
+        "--check",
+    ]);
+    assert_eq!(check.status.code(), Some(1));
+    assert!(stderr(&check).contains("differs"), "{}", stderr(&check));
+
+    let mine = dir.path().join("main.rs");
+    std::fs::write(&mine, "fn main() {}\n").expect("write");
+    let refused = candor(&[
+        "--catalogue",
+        catalogue,
+        "codegen",
+        "--out",
+        mine.to_str().expect("UTF-8"),
+    ]);
+    assert_eq!(refused.status.code(), Some(1));
+    assert!(
+        stderr(&refused).contains("left alone"),
+        "{}",
+        stderr(&refused)
+    );
+    assert_eq!(
+        std::fs::read_to_string(&mine).expect("kept"),
+        "fn main() {}\n"
+    );
+}

@@ -179,3 +179,36 @@ fn a_bad_version_is_one_line_and_exit_2() {
     let err = String::from_utf8_lossy(&out.stderr);
     assert_eq!(err.trim().lines().count(), 1, "{err}");
 }
+
+/// `candor preview` works for any catalogue: a vendor's point that names a machine reading is
+/// filled from the snapshot, nothing is refused as undeclared, and the declared install id is
+/// on every event.
+#[test]
+fn preview_fills_a_vendor_catalogues_readings_and_install_id() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let catalogue = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../candor/tests/fixtures/vendor.toml"
+    );
+    let out = json(&preview(
+        dir.path(),
+        &[],
+        &[
+            "--catalogue",
+            catalogue,
+            "acme-widget",
+            "--version",
+            "1.0",
+            "--json",
+        ],
+    ));
+    assert_eq!(out["refused"].as_array().map(Vec::len), Some(0), "{out}");
+    let filled = event(&out, "uptime").is_some()
+        || out["unavailable"]
+            .as_array()
+            .is_some_and(|u| u.iter().any(|n| n["point"] == "uptime"));
+    assert!(filled, "{out}");
+    for e in out["events"].as_array().expect("events") {
+        assert_eq!(e["install_id"].as_str().map(str::len), Some(32), "{e}");
+    }
+}

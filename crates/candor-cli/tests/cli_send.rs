@@ -309,3 +309,46 @@ fn clean_removes_state_but_keeps_the_configuration() {
     assert!(!dir.path().join("keys").exists());
     assert!(dir.path().join("config.toml").exists());
 }
+
+/// The install id a catalogue declares lives in Candor's folder: the same on every run, and
+/// replaced after `candor clean`, as the disclosure page says.
+#[test]
+fn clean_replaces_the_install_id() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let catalogue = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../candor/tests/fixtures/vendor.toml"
+    );
+    let install_id = |dir: &Path| {
+        let out = run(
+            dir,
+            &[],
+            &[
+                "--catalogue",
+                catalogue,
+                "preview",
+                "acme-widget",
+                "--version",
+                "1.0",
+                "--json",
+            ],
+        );
+        assert_eq!(
+            out.status.code(),
+            Some(0),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let stored = std::fs::read_to_string(dir.join("install-ids/acme-widget")).expect("stored");
+        stored.trim().to_owned()
+    };
+    let first = install_id(dir.path());
+    assert_eq!(install_id(dir.path()), first);
+    std::fs::create_dir_all(dir.path().join("network")).expect("mkdir");
+    std::fs::write(dir.path().join("network/acme-widget"), "1\n").expect("write");
+    let out = run(dir.path(), &[], &["clean"]);
+    assert_eq!(out.status.code(), Some(0));
+    assert!(!dir.path().join("install-ids").exists());
+    assert!(!dir.path().join("network").exists());
+    assert_ne!(install_id(dir.path()), first);
+}

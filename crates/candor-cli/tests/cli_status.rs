@@ -219,3 +219,45 @@ fn bad_arguments_exit_2_and_any_decision_exits_0() {
         Some(0)
     );
 }
+
+/// The agent counts blocking the network as opting out: when Candor's folder records the
+/// endpoint unreachable for longer than the declared period, `status` says so and that nothing
+/// is sent.
+#[test]
+fn status_gives_the_network_block_as_the_reason() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    std::fs::create_dir_all(dir.path().join("network")).expect("mkdir");
+    let long_ago = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .expect("after 1970")
+        .as_secs()
+        - 3 * 86_400;
+    std::fs::write(
+        dir.path().join("network/contrast-dotnet-agent"),
+        format!("{long_ago}\n"),
+    )
+    .expect("write");
+    let blocked = json(&status(
+        dir.path(),
+        &[],
+        &["contrast-dotnet-agent", "--json"],
+    ));
+    assert_eq!(blocked["sends"], false, "{blocked}");
+    assert!(
+        blocked["network_blocked"]
+            .as_str()
+            .is_some_and(|r| r.contains("has not answered since")),
+        "{blocked}"
+    );
+    let text = status(dir.path(), &[], &["contrast-dotnet-agent"]);
+    assert!(String::from_utf8_lossy(&text.stdout).contains("network:"));
+
+    // The dashboard makes no such promise: the same record changes nothing for it.
+    std::fs::write(
+        dir.path().join("network/aspire-dashboard"),
+        format!("{long_ago}\n"),
+    )
+    .expect("write");
+    let dashboard = json(&status(dir.path(), &[], &["aspire-dashboard", "--json"]));
+    assert!(dashboard.get("network_blocked").is_none(), "{dashboard}");
+}

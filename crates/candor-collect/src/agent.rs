@@ -1,6 +1,6 @@
 //! Typed recorders for the Contrast .NET agent's catalogue (`contrast-dotnet-agent`).
 //!
-//! The system points come from a [`SystemSnapshot`]; everything else is a value only the agent
+//! The system points come from the machine readings the catalogue names; everything else is a value only the agent
 //! knows, recorded through a method whose types keep the wrong thing out: names are [`Name`]s,
 //! modes are [`RuleMode`]s, timings are computed from [`Milestones`], summaries from
 //! [`HttpExchanges`] and [`IisInventory`]; raw per-request and per-pool figures never leave.
@@ -8,10 +8,10 @@
 use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
 
+use crate::generated::{ContrastDotnetAgentPoint, ContrastDotnetAgentRecorder};
 use crate::input::{Input, RawException};
 use crate::names::Name;
 use crate::record::Record;
-use crate::system::{SystemSnapshot, Unavailable};
 
 /// Where the agent's Contrast instance runs.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -31,110 +31,96 @@ pub enum RuleMode {
     Block,
 }
 
-/// The agent's typed recorder.
+/// The agent's typed recorder: the generated [`ContrastDotnetAgentRecorder`] (one method per
+/// catalogue point) behind methods whose types keep the wrong thing out, and the summaries
+/// Candor computes. The catalogue's system points are filled by
+/// [`crate::system::record_readings`], from the readings the catalogue names.
 #[derive(Debug, Clone)]
 pub struct AgentRecorder<R> {
-    sink: R,
+    points: ContrastDotnetAgentRecorder<R>,
 }
 
 impl<R: Record> AgentRecorder<R> {
     /// A recorder sending to `sink`.
     pub fn new(sink: R) -> Self {
-        Self { sink }
+        Self {
+            points: ContrastDotnetAgentRecorder::new(sink),
+        }
     }
 
-    /// Records the snapshot's system points; returns the points that could not be read, with
-    /// the reason, so the host can log them.
-    pub fn system(&self, snapshot: &SystemSnapshot) -> Vec<(&'static str, Unavailable)> {
-        let mut unavailable = Vec::new();
-        for (point, reading) in snapshot.agent_inputs() {
-            match reading {
-                Ok(input) => self.sink.record(point, input),
-                Err(why) => unavailable.push((point, why)),
-            }
-        }
-        unavailable
+    /// The generated recorder: every point of the catalogue, each taking its kind of value.
+    pub fn points(&self) -> &ContrastDotnetAgentRecorder<R> {
+        &self.points
     }
 
     /// The agent's own version.
     pub fn agent_version(&self, version: &str) {
-        self.sink
-            .record("agent_version", Input::Word(version.to_owned()));
+        self.points.agent_version(version);
     }
 
     /// The .NET Framework version the application runs on.
     pub fn framework_runtime_version(&self, version: &str) {
-        self.sink
-            .record("framework_runtime_version", Input::Word(version.to_owned()));
+        self.points.framework_runtime_version(version);
     }
 
     /// The .NET Core version the application runs on.
     pub fn core_runtime_version(&self, version: &str) {
-        self.sink
-            .record("core_runtime_version", Input::Word(version.to_owned()));
+        self.points.core_runtime_version(version);
     }
 
     /// Whether Assess is enabled.
     pub fn assess_enabled(&self, enabled: bool) {
-        self.sink.record("assess_enabled", Input::Flag(enabled));
+        self.points.assess_enabled(enabled);
     }
 
     /// Whether Protect is enabled.
     pub fn protect_enabled(&self, enabled: bool) {
-        self.sink.record("protect_enabled", Input::Flag(enabled));
+        self.points.protect_enabled(enabled);
     }
 
     /// Where the Contrast instance runs.
     pub fn contrast_instance(&self, instance: ContrastInstance) {
-        let word = match instance {
+        self.points.contrast_instance(match instance {
             ContrastInstance::Hosted => "hosted",
             ContrastInstance::OnPremises => "on-premises",
-        };
-        self.sink
-            .record("contrast_instance", Input::Word(word.to_owned()));
+        });
     }
 
     /// Whether the CLR Instrumentation Engine is used.
     pub fn cie_used(&self, used: bool) {
-        self.sink.record("cie_used", Input::Flag(used));
+        self.points.cie_used(used);
     }
 
     /// Whether the CLR Instrumentation Engine's raw profiler hook is used.
     pub fn cie_raw_profiler_hook_used(&self, used: bool) {
-        self.sink
-            .record("cie_raw_profiler_hook_used", Input::Flag(used));
+        self.points.cie_raw_profiler_hook_used(used);
     }
 
     /// The application's framework (`aspnet-mvc`); one outside the catalogue's list is sent as
     /// its placeholder.
     pub fn application_framework(&self, framework: &str) {
-        self.sink
-            .record("application_framework", Input::Word(framework.to_owned()));
+        self.points.application_framework(framework);
     }
 
     /// The vendor of a chained profiler (`datadog`), or `none`.
     pub fn chained_profiler_vendor(&self, vendor: &str) {
-        self.sink
-            .record("chained_profiler_vendor", Input::Word(vendor.to_owned()));
+        self.points.chained_profiler_vendor(vendor);
     }
 
     /// How the process is hosted (`in-process`).
     pub fn process_hosting_mode(&self, mode: &str) {
-        self.sink
-            .record("process_hosting_mode", Input::Word(mode.to_owned()));
+        self.points.process_hosting_mode(mode);
     }
 
     /// The names of settings with non-default values. Only names can be given; their values
     /// never reach Candor.
     pub fn non_default_settings(&self, names: &[Name]) {
-        self.sink
-            .record("non_default_setting_names", names_input(names));
+        self.points.non_default_setting_names(names);
     }
 
     /// The names of disabled Assess rules.
     pub fn disabled_assess_rules(&self, names: &[Name]) {
-        self.sink
-            .record("disabled_assess_rules", names_input(names));
+        self.points.disabled_assess_rules(names);
     }
 
     /// Each Protect rule's mode.
@@ -149,38 +135,38 @@ impl<R: Record> AgentRecorder<R> {
                 (name.as_str().to_owned(), mode.to_owned())
             })
             .collect();
-        self.sink
-            .record("protect_rule_modes", Input::ModeByName(map));
+        self.points.protect_rule_modes(map);
     }
 
     /// An exception thrown and caught in the agent's own code. Its stack is filtered to the
     /// catalogue's namespaces and its messages scrubbed before anything is sent.
     pub fn caught_exception(&self, exception: RawException) {
-        self.sink
-            .record("sensor_exceptions", Input::Exception(exception));
+        self.points.sensor_exceptions(exception);
     }
 
     /// Sends the HTTP summary and starts a new one.
     pub fn http_summary(&self, exchanges: &mut HttpExchanges) {
         let taken = std::mem::take(exchanges);
-        self.sink.record(
-            "contrast_http_status_codes",
-            Input::LabelCounts(taken.status_counts),
-        );
-        self.sink.record(
-            "contrast_http_response_time",
-            Input::Samples(taken.response_ms),
-        );
+        self.points.contrast_http_status_codes(taken.status_counts);
+        self.points.contrast_http_response_time(taken.response_ms);
     }
 
     /// Sends the initialisation timings that have both their milestones; returns the points
     /// whose milestones are missing.
     pub fn init_timings(&self, milestones: &Milestones) -> Vec<&'static str> {
+        use ContrastDotnetAgentPoint as P;
         let mut missing = Vec::new();
         for (point, elapsed) in milestones.timings() {
-            match elapsed {
-                Some(d) => self.sink.record(point, Input::Elapsed(d)),
-                None => missing.push(point),
+            let Some(d) = elapsed else {
+                missing.push(point.id());
+                continue;
+            };
+            match point {
+                P::ProfilerInitTime => self.points.profiler_init_time(d),
+                P::SensorInitTime => self.points.sensor_init_time(d),
+                P::FirstRequestTime => self.points.first_request_time(d),
+                P::InitToFirstRequestEndTime => self.points.init_to_first_request_end_time(d),
+                other => self.points.sink().record(other.id(), Input::Elapsed(d)),
             }
         }
         missing
@@ -188,18 +174,33 @@ impl<R: Record> AgentRecorder<R> {
 
     /// Sends the IIS counts and the applications-per-pool summary.
     pub fn iis(&self, inventory: &IisInventory) {
-        for (point, n) in inventory.counts() {
-            self.sink.record(point, Input::Count(n));
-        }
-        self.sink.record(
-            "iis_apps_per_pool",
-            Input::Samples(inventory.pools.iter().map(|p| f64::from(p.apps)).collect()),
+        let apps_of = |clr: Clr| {
+            inventory
+                .pools
+                .iter()
+                .filter(|p| p.clr == clr)
+                .map(|p| u64::from(p.apps))
+                .sum::<u64>()
+        };
+        let pools_where =
+            |f: &dyn Fn(&IisPool) -> bool| inventory.pools.iter().filter(|p| f(p)).count() as u64;
+        let points = &self.points;
+        points.iis_app_count(inventory.pools.iter().map(|p| u64::from(p.apps)).sum());
+        points.iis_app_count_analyzed(
+            inventory
+                .pools
+                .iter()
+                .map(|p| u64::from(p.apps_analyzed))
+                .sum(),
         );
+        points.iis_app_count_clr4(apps_of(Clr::V4));
+        points.iis_app_count_clr2(apps_of(Clr::V2));
+        points.iis_pool_count(inventory.pools.len() as u64);
+        points.iis_pool_count_agent_attached(pools_where(&|p| p.agent_attached));
+        points.iis_pool_count_clr4(pools_where(&|p| p.clr == Clr::V4));
+        points.iis_pool_count_clr2(pools_where(&|p| p.clr == Clr::V2));
+        points.iis_apps_per_pool(inventory.pools.iter().map(|p| f64::from(p.apps)).collect());
     }
-}
-
-fn names_input(names: &[Name]) -> Input {
-    Input::Names(names.iter().map(|n| n.as_str().to_owned()).collect())
 }
 
 /// The agent's HTTP exchanges with Contrast, recorded one at a time and summarised by Candor:
@@ -306,20 +307,21 @@ impl Milestones {
 
     /// Each timing point with its elapsed time, or `None` when a milestone is missing or out of
     /// order.
-    pub fn timings(&self) -> [(&'static str, Option<Duration>); 4] {
+    pub fn timings(&self) -> [(ContrastDotnetAgentPoint, Option<Duration>); 4] {
+        use ContrastDotnetAgentPoint as P;
         let between = |a: Option<Instant>, b: Option<Instant>| b?.checked_duration_since(a?);
         [
             (
-                "profiler_init_time",
+                P::ProfilerInitTime,
                 between(Some(self.start), self.profiler),
             ),
-            ("sensor_init_time", between(self.profiler, self.sensor)),
+            (P::SensorInitTime, between(self.profiler, self.sensor)),
             (
-                "first_request_time",
+                P::FirstRequestTime,
                 between(self.request_sent, self.request_ended),
             ),
             (
-                "init_to_first_request_end_time",
+                P::InitToFirstRequestEndTime,
                 between(Some(self.start), self.request_ended),
             ),
         ]
@@ -355,47 +357,4 @@ pub struct IisPool {
 pub struct IisInventory {
     /// The pools.
     pub pools: Vec<IisPool>,
-}
-
-impl IisInventory {
-    /// The count points and their values.
-    pub fn counts(&self) -> [(&'static str, u64); 8] {
-        let sum = |f: &dyn Fn(&IisPool) -> u64| self.pools.iter().map(f).sum::<u64>();
-        let pools =
-            |f: &dyn Fn(&IisPool) -> bool| self.pools.iter().filter(|p| f(p)).count() as u64;
-        [
-            ("iis_app_count", sum(&|p| u64::from(p.apps))),
-            (
-                "iis_app_count_analyzed",
-                sum(&|p| u64::from(p.apps_analyzed)),
-            ),
-            (
-                "iis_app_count_clr4",
-                sum(&|p| {
-                    if p.clr == Clr::V4 {
-                        u64::from(p.apps)
-                    } else {
-                        0
-                    }
-                }),
-            ),
-            (
-                "iis_app_count_clr2",
-                sum(&|p| {
-                    if p.clr == Clr::V2 {
-                        u64::from(p.apps)
-                    } else {
-                        0
-                    }
-                }),
-            ),
-            ("iis_pool_count", self.pools.len() as u64),
-            (
-                "iis_pool_count_agent_attached",
-                pools(&|p| p.agent_attached),
-            ),
-            ("iis_pool_count_clr4", pools(&|p| p.clr == Clr::V4)),
-            ("iis_pool_count_clr2", pools(&|p| p.clr == Clr::V2)),
-        ]
-    }
 }

@@ -5,19 +5,29 @@ use std::panic::PanicHookInfo;
 use std::sync::Arc;
 use std::time::Duration;
 
+use crate::generated::{AspireDashboardPoint, AspireDashboardRecorder};
 use crate::input::{Input, RawException};
 use crate::record::Record;
 
-/// The dashboard's typed recorder.
+/// The dashboard's typed recorder: the generated [`AspireDashboardRecorder`] (one method per
+/// catalogue point) behind methods shaped for the dashboard's code, and the duration summaries
+/// Candor computes.
 #[derive(Debug, Clone)]
 pub struct DashboardRecorder<R> {
-    sink: R,
+    points: AspireDashboardRecorder<R>,
 }
 
 impl<R: Record> DashboardRecorder<R> {
     /// A recorder sending to `sink`.
     pub fn new(sink: R) -> Self {
-        Self { sink }
+        Self {
+            points: AspireDashboardRecorder::new(sink),
+        }
+    }
+
+    /// The generated recorder: every point of the catalogue, each taking its kind of value.
+    pub fn points(&self) -> &AspireDashboardRecorder<R> {
+        &self.points
     }
 
     /// A page the user opened, with its settings. Only the catalogue's declared keys are sent
@@ -28,58 +38,54 @@ impl<R: Record> DashboardRecorder<R> {
             .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
             .collect();
         map.insert("page".to_owned(), page.to_owned());
-        self.sink.record("page_navigation", Input::Properties(map));
+        self.points.page_navigation(map);
     }
 
     /// The resource types the application defines; unknown types become the placeholder.
     pub fn resource_types(&self, types: &[&str]) {
-        self.sink.record(
-            "resource_types",
-            Input::Names(types.iter().map(|t| (*t).to_owned()).collect()),
+        // Not `Name`s: a type outside the catalogue's list becomes its placeholder, and one
+        // that is not a name is refused by the preparer with a reason.
+        let names = types.iter().map(|t| (*t).to_owned()).collect();
+        self.points.sink().record(
+            AspireDashboardPoint::ResourceTypes.id(),
+            Input::Names(names),
         );
     }
 
     /// A request's user agent; it is coarsened before it is sent.
     pub fn request_user_agent(&self, user_agent: &str) {
-        self.sink
-            .record("request_user_agent", Input::Word(user_agent.to_owned()));
+        self.points.request_user_agent(user_agent);
     }
 
     /// A command the user ran; its name is hashed before it is sent.
     pub fn invoked_command(&self, command: &str) {
-        self.sink
-            .record("invoked_commands", Input::Identifier(command.to_owned()));
+        self.points.invoked_commands(command);
     }
 
     /// The language the browser asked for (`en-US`); anything that is not a language tag is
     /// refused.
     pub fn request_language(&self, tag: &str) {
-        self.sink
-            .record("request_language", Input::Word(tag.to_owned()));
+        self.points.request_language(tag);
     }
 
     /// The language chosen in the dashboard's settings.
     pub fn dashboard_language(&self, tag: &str) {
-        self.sink
-            .record("dashboard_language", Input::Word(tag.to_owned()));
+        self.points.dashboard_language(tag);
     }
 
     /// Sends the restart-time summary and starts a new one.
     pub fn resource_restart_times(&self, samples: &mut DurationSamples) {
-        self.sink
-            .record("resource_restart_time", samples.take_input());
+        self.points.resource_restart_time(samples.take());
     }
 
     /// Sends the OTel processing-time summary and starts a new one.
     pub fn otel_processing_times(&self, samples: &mut DurationSamples) {
-        self.sink
-            .record("otel_processing_time", samples.take_input());
+        self.points.otel_processing_time(samples.take());
     }
 
     /// An unhandled exception.
     pub fn unhandled_exception(&self, exception: RawException) {
-        self.sink
-            .record("unhandled_exception", Input::Exception(exception));
+        self.points.unhandled_exception(exception);
     }
 }
 
@@ -134,8 +140,8 @@ impl DurationSamples {
         self.seen += 1;
     }
 
-    fn take_input(&mut self) -> Input {
+    fn take(&mut self) -> Vec<f64> {
         self.seen = 0;
-        Input::Samples(std::mem::take(&mut self.ms))
+        std::mem::take(&mut self.ms)
     }
 }

@@ -4,9 +4,13 @@
 //! - [`system`] reads the machine and process (on Linux from `/proc`, `/sys` and
 //!   `/etc/os-release`, under a root a test can replace) and says why a value is unavailable
 //!   rather than guessing one.
-//! - [`agent`] and [`dashboard`] are typed recorders for the two built-in catalogues: one
-//!   method per data point, with types that keep values out of name lists, raw measurements out
-//!   of summaries and unscrubbed text off the wire.
+//!   [`system::record_readings`] fills exactly the points a catalogue declares with a `source`.
+//! - [`ContrastDotnetAgentRecorder`] and [`AspireDashboardRecorder`] (with their point enums)
+//!   are generated from the built-in catalogues by `cargo xtask codegen`: one method per data
+//!   point, taking that point's kind of value. [`agent`] and [`dashboard`] wrap them with types
+//!   that keep values out of name lists, raw measurements out of summaries and unscrubbed text
+//!   off the wire, and the summaries Candor computes. No hand-written code here names a point
+//!   as a string.
 //! - [`Preparer`] is the one door every value passes: it refuses points the catalogue does not
 //!   declare for the running version and values of the wrong shape, and applies each point's
 //!   privacy (scrubbing, hashing, summarising, coarsening, stack filtering).
@@ -19,6 +23,7 @@
 
 pub mod agent;
 pub mod dashboard;
+mod generated;
 mod input;
 mod names;
 mod prepare;
@@ -28,6 +33,7 @@ mod schedule;
 pub mod summary;
 pub mod system;
 
+pub use generated::*;
 pub use input::{Input, InputShapeError, RawException};
 pub use names::{Name, NameError};
 pub use prepare::{Preparer, ProductContext, Rejected, new_event_id, unit_in_ms};

@@ -16,7 +16,7 @@ pub struct NameError(String);
 impl Name {
     /// Checks and wraps a name.
     pub fn new(name: &str) -> Result<Self, NameError> {
-        candor_schema::event::check_name(name).map_err(NameError)?;
+        candor_schema::check_name(name).map_err(|e| NameError(e.to_string()))?;
         Ok(Self(name.to_owned()))
     }
 

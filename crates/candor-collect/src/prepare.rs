@@ -12,10 +12,9 @@ use std::time::SystemTime;
 use candor_privacy::stack::StackFilter;
 use candor_privacy::user_agent::coarsen;
 use candor_privacy::{KeyedHasher, Scrubber, sha256_hex};
-use candor_schema::event::{MAX_FRAMES, MAX_MESSAGE_LEN, MAX_PROPERTY_VALUE_LEN};
 use candor_schema::{
-    Catalogue, DataPointSpec, Event, ExceptionValue, HashAlgorithm, QueryError, Unit, Value,
-    ValueType, Version, check_value,
+    Catalogue, DataPointSpec, Event, ExceptionValue, HashAlgorithm, MAX_FRAMES, MAX_MESSAGE_LEN,
+    MAX_PROPERTY_VALUE_LEN, QueryError, Stamp, Unit, Value, ValueType, Version, check_value,
 };
 
 use crate::input::{Input, RawException};
@@ -23,6 +22,7 @@ use crate::summary::summarise;
 
 /// Why a value was not sent. Every refusal names the data point and the reason.
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
+#[non_exhaustive]
 pub enum Rejected {
     /// The catalogue declares no such point.
     #[error("`{point}` is not declared in the catalogue of {product}")]
@@ -222,7 +222,9 @@ impl Preparer {
         Ok(value)
     }
 
-    /// Prepares a value and wraps it in an event stamped with `time` and a fresh event id.
+    /// Prepares a value and wraps it in an event stamped with `time` and a fresh event id. This
+    /// is the only way Candor makes an event: privacy first, then [`Event::declared`] checks the
+    /// result against the catalogue once more.
     pub fn prepare_event(
         &self,
         point: &str,
@@ -230,27 +232,19 @@ impl Preparer {
         time: SystemTime,
     ) -> Result<Event, Rejected> {
         let value = self.prepare(point, input)?;
-        Ok(self.envelope(point, value, time))
-    }
-
-    /// Wraps an already prepared value in an event.
-    pub fn envelope(&self, point: &str, value: Value, time: SystemTime) -> Event {
-        let spec = self.context.catalogue.spec();
-        Event {
+        let stamp = Stamp {
             event_id: new_event_id(),
             time: humantime::format_rfc3339_millis(time).to_string(),
-            product: spec.product.id.clone(),
             product_version: self.context.version_text.clone(),
             runtime_line: self.context.line.clone(),
-            catalogue_revision: spec.revision.clone(),
-            install_id: if spec.collection.install_id {
-                self.install_id.clone()
-            } else {
-                None
-            },
-            point: point.to_owned(),
-            value,
-        }
+            install_id: self.install_id.clone(),
+        };
+        Event::declared(&self.context.catalogue, point, value, stamp).map_err(|m| {
+            Rejected::Invalid {
+                point: point.to_owned(),
+                reason: m.problem,
+            }
+        })
     }
 
     fn apply(&self, spec: &DataPointSpec, input: Input) -> Result<Value, Rejected> {
@@ -307,7 +301,7 @@ impl Preparer {
             (ValueType::Names { known, other }, Input::Names(names)) => {
                 let mut out = Vec::with_capacity(names.len());
                 for name in names {
-                    candor_schema::event::check_name(&name).map_err(invalid)?;
+                    candor_schema::check_name(&name).map_err(|e| invalid(e.to_string()))?;
                     let name = match (known, other) {
                         (Some(known), Some(other)) if !known.contains(&name) => other.clone(),
                         (Some(known), None) if !known.contains(&name) => {
@@ -369,7 +363,7 @@ impl Preparer {
             .collect();
         // A type name that is not a name (it has spaces, quotes, an e-mail address) is not
         // trusted to be one; its place is taken by a neutral word.
-        let type_name = if candor_schema::event::check_name(raw.type_name.trim()).is_ok() {
+        let type_name = if candor_schema::check_name(raw.type_name.trim()).is_ok() {
             raw.type_name.trim().to_owned()
         } else {
             "UnknownException".to_owned()

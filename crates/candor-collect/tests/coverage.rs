@@ -11,7 +11,7 @@ use candor_collect::agent::{
     Milestones, RuleMode,
 };
 use candor_collect::dashboard::{DashboardRecorder, DurationSamples};
-use candor_collect::system::SystemSnapshot;
+use candor_collect::system::{SystemSnapshot, record_readings};
 use candor_collect::{Input, Name, RawException, Record};
 
 #[derive(Default)]
@@ -54,7 +54,13 @@ fn every_reading_available() -> SystemSnapshot {
 fn every_agent_point_has_a_collector_or_recorder() {
     let points = Arc::new(Points::default());
     let agent = AgentRecorder::new(Arc::clone(&points));
-    assert!(agent.system(&every_reading_available()).is_empty());
+    let catalogues = candor_schema::builtin::catalogues().expect("built-ins");
+    let spec = catalogues
+        .get("contrast-dotnet-agent")
+        .expect("agent")
+        .spec();
+    let unavailable = record_readings(&*points, &spec.data_points, &every_reading_available());
+    assert!(unavailable.is_empty(), "{unavailable:?}");
     agent.agent_version("21.1.2");
     agent.framework_runtime_version("4.8.1");
     agent.core_runtime_version("8.0.11");
@@ -96,7 +102,15 @@ fn every_agent_point_has_a_collector_or_recorder() {
         }],
     });
     let recorded = points.0.lock().expect("lock").clone();
-    assert_eq!(recorded, catalogue_points("contrast-dotnet-agent"));
+    // The hand-written wrappers and the snapshot cover every point the catalogue had when they
+    // were written; a point added since is reachable through the generated recorder, whose
+    // methods are exactly the catalogue's points.
+    assert!(recorded.is_subset(&catalogue_points("contrast-dotnet-agent")));
+    let generated: BTreeSet<String> = candor_collect::ContrastDotnetAgentPoint::ALL
+        .iter()
+        .map(|p| p.id().to_owned())
+        .collect();
+    assert_eq!(generated, catalogue_points("contrast-dotnet-agent"));
 }
 
 #[test]
@@ -115,5 +129,46 @@ fn every_dashboard_point_has_a_recorder() {
     dashboard.otel_processing_times(&mut samples);
     dashboard.unhandled_exception(RawException::default());
     let recorded = points.0.lock().expect("lock").clone();
-    assert_eq!(recorded, catalogue_points("aspire-dashboard"));
+    assert!(recorded.is_subset(&catalogue_points("aspire-dashboard")));
+    let generated: BTreeSet<String> = candor_collect::AspireDashboardPoint::ALL
+        .iter()
+        .map(|p| p.id().to_owned())
+        .collect();
+    assert_eq!(generated, catalogue_points("aspire-dashboard"));
+}
+
+/// A snapshot fills whatever the product's catalogue asks for: the dashboard declares no machine
+/// reading, so its snapshot records nothing (and so produces no "undeclared" refusals).
+#[test]
+fn a_snapshot_records_only_the_readings_a_catalogue_names() {
+    let catalogues = candor_schema::builtin::catalogues().expect("built-ins");
+    let points = Points::default();
+    let dashboard = catalogues
+        .get("aspire-dashboard")
+        .expect("dashboard")
+        .spec();
+    assert!(
+        record_readings(&points, &dashboard.data_points, &every_reading_available()).is_empty()
+    );
+    assert!(points.0.lock().expect("lock").is_empty());
+
+    // A vendor's catalogue that names one reading under its own point id gets exactly that.
+    let mut spec = dashboard.clone();
+    let mut point = spec.data_points[0].clone();
+    point.id = "host_kernel".into();
+    point.value = candor_schema::ValueType::Text { max_len: 64 };
+    point.privacy = candor_schema::PrivacyClass::Scrubbed;
+    point.source = Some(candor_schema::MachineReading::KernelVersion);
+    spec.data_points.push(point);
+    let catalogue = candor_schema::Catalogue::from_spec(spec, "vendor").expect("valid");
+    let snapshot = every_reading_available();
+    let inputs = snapshot.inputs_for(&catalogue.spec().data_points);
+    assert_eq!(inputs, vec![("host_kernel", Ok(Input::Text("6.1".into())))]);
+
+    // An unavailable reading is reported under the point that asked for it.
+    let mut broken = every_reading_available();
+    broken.kernel_version = Err(candor_collect::system::Unavailable::new("no /proc"));
+    let missing = record_readings(&points, &catalogue.spec().data_points, &broken);
+    assert_eq!(missing.len(), 1);
+    assert_eq!(missing[0].0, "host_kernel");
 }

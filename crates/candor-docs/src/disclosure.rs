@@ -4,22 +4,25 @@
 //! I stop it, what am I shown, what exactly is collected (by version), what is never collected,
 //! how is it protected, where does it go, how long is it kept, whom do I tell about a problem.
 
+use std::collections::HashMap;
+
 use candor_schema::{
     Catalogue, DataPointSpec, DeliveryMethod, HashAlgorithm, HostRequirement, NoticeKind,
     PrivacyClass, Trigger, Unit, ValueType, VariableMeaning,
 };
 
-use crate::markdown::{join_words, table};
+use crate::markdown::{code, join_words, table, text};
 
 pub(crate) fn page(catalogue: &Catalogue) -> String {
     let mut out = format!("<!-- {} -->\n\n", crate::GENERATED_NOTICE);
     let spec = catalogue.spec();
-    out.push_str(&format!("# {} telemetry\n\n", spec.product.name));
-    out.push_str(&format!("{}\n\n", spec.product.description));
+    out.push_str(&format!("# {} telemetry\n\n", text(&spec.product.name)));
+    out.push_str(&format!("{}\n\n", text(&spec.product.description)));
     out.push_str(&format!(
-        "This page is generated from revision `{}` of the catalogue for `{}`, the same catalogue \
+        "This page is generated from revision {} of the catalogue for {}, the same catalogue \
          that decides at run time what the product may send.\n\n",
-        spec.revision, spec.product.id
+        code(&spec.revision),
+        code(&spec.product.id)
     ));
     scope(&mut out, catalogue);
     opt_out(&mut out, catalogue);
@@ -36,31 +39,34 @@ pub(crate) fn page(catalogue: &Catalogue) -> String {
 fn scope(out: &mut String, catalogue: &Catalogue) {
     let spec = catalogue.spec();
     out.push_str("## When data is collected\n\n");
-    out.push_str(&format!("{}\n\n", spec.disclosure.scope));
+    out.push_str(&format!("{}\n\n", text(&spec.disclosure.scope)));
     for trigger in &spec.collection.triggers {
-        let text = match trigger {
+        let line = match trigger {
             Trigger::FirstLoad => "When the product is first loaded in a process.".to_owned(),
             Trigger::Periodic => {
-                let mut text = format!("Periodically: {}.", spec.collection.schedule);
+                let mut words = format!("Periodically: {}.", text(&spec.collection.schedule));
                 if let Some(seconds) = spec.collection.interval_seconds {
-                    text.push_str(&format!(
+                    words.push_str(&format!(
                         " Candor schedules this every {}",
                         duration_words(seconds)
                     ));
                     if let Some(jitter) = spec.collection.jitter_percent.filter(|j| *j > 0) {
-                        text.push_str(&format!(
+                        words.push_str(&format!(
                             ", each time moved by up to {jitter}% at random so that many machines do \
                              not report at the same moment"
                         ));
                     }
-                    text.push('.');
+                    words.push('.');
                 }
-                text
+                words
             }
-            Trigger::Usage => format!("As the product is used ({}).", spec.collection.schedule),
+            Trigger::Usage => format!(
+                "As the product is used ({}).",
+                text(&spec.collection.schedule)
+            ),
             Trigger::UnhandledException => "When an unhandled exception occurs.".to_owned(),
         };
-        out.push_str(&format!("- {text}\n"));
+        out.push_str(&format!("- {line}\n"));
     }
     out.push('\n');
     out.push_str(if spec.collection.install_id {
@@ -81,14 +87,14 @@ fn scope(out: &mut String, catalogue: &Catalogue) {
                       of this host qualifies"
                     .to_owned(),
             };
-            out.push_str(&format!("- {}: {minimum}.\n", host.name));
+            out.push_str(&format!("- {}: {minimum}.\n", text(&host.name)));
         }
         out.push('\n');
     }
     for condition in &spec.consent.runtime_conditions {
         out.push_str(&format!(
             "Data is collected only while {}.\n\n",
-            condition.description
+            text(&condition.description)
         ));
     }
 }
@@ -118,18 +124,14 @@ fn opt_out(out: &mut String, catalogue: &Catalogue) {
     };
     out.push_str(&format!("{default} Any one of these turns it off:\n\n"));
     for variable in &spec.consent.variables {
-        let values: Vec<String> = variable
-            .documented_values
-            .iter()
-            .map(|v| format!("`{v}`"))
-            .collect();
+        let values: Vec<String> = variable.documented_values.iter().map(|v| code(v)).collect();
         let values = join_words(&values).replace(" and ", " or ");
         let mut line = format!(
-            "- Set the environment variable `{}` to {values}",
-            variable.name
+            "- Set the environment variable {} to {values}",
+            code(&variable.name)
         );
         if let Some(scope) = &variable.scope {
-            line.push_str(&format!(". This applies to {scope}"));
+            line.push_str(&format!(". This applies to {}", text(scope)));
         }
         let synonyms = match variable.meaning {
             VariableMeaning::Enables => "`0`, `no` and `off` are read as false too",
@@ -153,21 +155,22 @@ fn opt_out(out: &mut String, catalogue: &Catalogue) {
         id = spec.product.id
     ));
     if spec.hosts.honours_host_opt_out {
-        let hosts: Vec<String> = spec
-            .hosts
-            .supported
-            .iter()
-            .map(|h| h.name.clone())
-            .collect();
+        let hosts: Vec<String> = spec.hosts.supported.iter().map(|h| text(&h.name)).collect();
         out.push_str(&format!(
             "- Turn telemetry off in the host application ({}).\n",
             join_words(&hosts).replace(" and ", " or ")
         ));
     }
     if spec.consent.network_block_opts_out {
+        let after = spec
+            .consent
+            .network_block_after_seconds
+            .map_or_else(String::new, |s| format!(" for {}", duration_words(s)));
         out.push_str(&format!(
-            "- Block network access to `{}`. Nothing is then delivered.\n",
-            spec.delivery.destination
+            "- Block network access to {}. Nothing is then delivered, and once it has been \
+             unreachable{after}, Candor discards what is waiting to be sent and collects nothing \
+             more until it can be reached again.\n",
+            code(&spec.delivery.destination)
         ));
     }
     out.push_str(&format!(
@@ -181,7 +184,10 @@ fn notice(out: &mut String, catalogue: &Catalogue) {
     out.push_str("## What you are told\n\n");
     let intro = match &spec.consent.notice {
         NoticeKind::InProduct { location } => {
-            format!("Whenever telemetry is on, this statement is shown {location}:")
+            format!(
+                "Whenever telemetry is on, this statement is shown {}:",
+                text(location)
+            )
         }
         NoticeKind::FirstRun => {
             "The first time the product runs, before anything is sent, it shows this \
@@ -194,7 +200,10 @@ fn notice(out: &mut String, catalogue: &Catalogue) {
                 .to_owned()
         }
     };
-    out.push_str(&format!("{intro}\n\n> {}\n\n", spec.disclosure.statement));
+    out.push_str(&format!(
+        "{intro}\n\n> {}\n\n",
+        text(&spec.disclosure.statement)
+    ));
 }
 
 fn data_points(out: &mut String, catalogue: &Catalogue) {
@@ -206,19 +215,20 @@ fn data_points(out: &mut String, catalogue: &Catalogue) {
     );
     // Points that share exactly the same gates on every line form one section, in the order the
     // catalogue first mentions them.
+    // A map from the gates to the section's place keeps this linear in the number of points.
     let mut sections: Vec<(Vec<String>, Vec<&DataPointSpec>)> = Vec::new();
-    for point in &spec.data_points {
-        let key: Vec<String> = spec
-            .runtime_lines
-            .iter()
-            .map(|line| match catalogue.gate(&point.id, &line.id) {
-                Ok(Some(bound)) => bound.to_string(),
-                _ => String::new(),
-            })
+    let mut section_of: HashMap<Vec<String>, usize> = HashMap::new();
+    for (point, gates) in catalogue.points_with_gates() {
+        let key: Vec<String> = gates
+            .into_iter()
+            .map(|bound| bound.map(ToString::to_string).unwrap_or_default())
             .collect();
-        match sections.iter_mut().find(|(k, _)| *k == key) {
-            Some((_, points)) => points.push(point),
-            None => sections.push((key, vec![point])),
+        match section_of.get(&key) {
+            Some(&index) => sections[index].1.push(point),
+            None => {
+                section_of.insert(key.clone(), sections.len());
+                sections.push((key, vec![point]));
+            }
         }
     }
     for (key, points) in sections {
@@ -226,9 +236,9 @@ fn data_points(out: &mut String, catalogue: &Catalogue) {
         let mut absent = Vec::new();
         for (line, bound) in spec.runtime_lines.iter().zip(&key) {
             if bound.is_empty() {
-                absent.push(line.name.clone());
+                absent.push(text(&line.name));
             } else {
-                parts.push(format!("{} {bound}", line.name));
+                parts.push(format!("{} {bound}", text(&line.name)));
             }
         }
         let mut heading = parts.join(", ");
@@ -240,11 +250,11 @@ fn data_points(out: &mut String, catalogue: &Catalogue) {
             .iter()
             .map(|p| {
                 let notes = match &p.notes {
-                    Some(notes) => format!("{} {notes}", p.description),
-                    None => p.description.clone(),
+                    Some(notes) => format!("{} {}", text(&p.description), text(notes)),
+                    None => text(&p.description),
                 };
                 vec![
-                    format!("{} (`{}`)", p.name, p.id),
+                    format!("{} ({})", text(&p.name), code(&p.id)),
                     value_words(&p.value, p.unit),
                     p.privacy.as_str().to_owned(),
                     notes,
@@ -267,13 +277,17 @@ fn unit_words(unit: Option<Unit>) -> &'static str {
 
 fn value_words(value: &ValueType, unit: Option<Unit>) -> String {
     let quoted = |items: &[String]| {
-        let items: Vec<String> = items.iter().map(|i| format!("`{i}`")).collect();
+        let items: Vec<String> = items.iter().map(|i| code(i)).collect();
         items.join(", ")
     };
     match value {
         ValueType::Flag => "yes or no".to_owned(),
         ValueType::Enumeration { values, other } => match other {
-            Some(other) => format!("one of {}; anything else as `{other}`", quoted(values)),
+            Some(other) => format!(
+                "one of {}; anything else as {}",
+                quoted(values),
+                code(other)
+            ),
             None => format!("one of {}", quoted(values)),
         },
         ValueType::Version => "a version number".to_owned(),
@@ -303,8 +317,9 @@ fn value_words(value: &ValueType, unit: Option<Unit>) -> String {
         ValueType::Names { known, other } => match (known, other) {
             (Some(known), Some(other)) => {
                 format!(
-                    "a list of names from {}; any other as `{other}`",
-                    quoted(known)
+                    "a list of names from {}; any other as {}",
+                    quoted(known),
+                    code(other)
                 )
             }
             _ => "a list of names (never values)".to_owned(),
@@ -334,7 +349,7 @@ fn never_collected(out: &mut String, catalogue: &Catalogue) {
     }
     out.push_str("## What is never collected\n\n");
     for item in &spec.never_collected {
-        out.push_str(&format!("- {}\n", capitalise(item)));
+        out.push_str(&format!("- {}\n", text(&capitalise(item))));
     }
     out.push('\n');
 }
@@ -370,7 +385,7 @@ fn protection(out: &mut String, catalogue: &Catalogue) {
         if points.is_empty() {
             continue;
         }
-        let ids: Vec<String> = points.iter().map(|p| format!("`{}`", p.id)).collect();
+        let ids: Vec<String> = points.iter().map(|p| code(&p.id)).collect();
         let explanation = match class {
             PrivacyClass::Public => "sent as it is. Only flags, numbers, durations, versions, language tags, \
                                      names and values from a list fixed in the catalogue carry this class."
@@ -411,16 +426,16 @@ fn hashed_words(points: &[&DataPointSpec]) -> String {
         if let ValueType::Hashed { algorithm } = point.value {
             sentences.push(match algorithm {
                 HashAlgorithm::Sha256 => format!(
-                    "`{}` uses plain, unkeyed SHA-256. Anyone can compute that hash, so a value from a \
+                    "{} uses plain, unkeyed SHA-256. Anyone can compute that hash, so a value from a \
                      small space can be recovered by hashing every candidate: a 48-bit MAC address \
                      is such a value. Treat this identifier as pseudonymous, not anonymous.",
-                    point.id
+                    code(&point.id)
                 ),
                 HashAlgorithm::HmacSha256 => format!(
-                    "`{}` uses HMAC-SHA256 with a key set by the product; the key's id is sent with \
+                    "{} uses HMAC-SHA256 with a key set by the product; the key's id is sent with \
                      each hash so the key can be rotated. Without the key the value cannot be \
                      recomputed from the hash; whoever holds the key can test guesses.",
-                    point.id
+                    code(&point.id)
                 ),
             });
         }
@@ -438,7 +453,8 @@ fn delivery(out: &mut String, catalogue: &Catalogue) {
     };
     out.push_str(&format!(
         "Data is {how} to {}. {}\n\n",
-        spec.delivery.destination, spec.delivery.description
+        text(&spec.delivery.destination),
+        text(&spec.delivery.description)
     ));
 }
 
@@ -448,9 +464,10 @@ fn retention(out: &mut String, catalogue: &Catalogue) {
     match spec.retention.days {
         Some(days) => out.push_str(&format!(
             "Deleted {} days after collection. {}\n\n",
-            days, spec.retention.description
+            days,
+            text(&spec.retention.description)
         )),
-        None => out.push_str(&format!("{}\n\n", spec.retention.description)),
+        None => out.push_str(&format!("{}\n\n", text(&spec.retention.description))),
     }
 }
 
@@ -460,13 +477,14 @@ fn contact(out: &mut String, catalogue: &Catalogue) {
     match &product.privacy_contact {
         Some(contact) => out.push_str(&format!(
             "If you suspect this telemetry collects sensitive data, or handles it insecurely, report \
-             it to {} at {contact}.\n",
-            product.vendor
+             it to {} at {}.\n",
+            text(&product.vendor),
+            text(contact)
         )),
         None => out.push_str(&format!(
             "{} names no dedicated place for privacy reports; contact the vendor through its usual \
              support channel.\n",
-            product.vendor
+            text(&product.vendor)
         )),
     }
 }

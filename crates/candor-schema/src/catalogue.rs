@@ -184,6 +184,20 @@ impl Catalogue {
             .map(|(_, bound)| bound)
     }
 
+    /// Every data point in catalogue order, with its gate on each runtime line in the order the
+    /// lines are declared (`None` where a line never collects it). Linear in the catalogue's
+    /// size, for callers that walk every point.
+    pub fn points_with_gates(
+        &self,
+    ) -> impl Iterator<Item = (&DataPointSpec, Vec<Option<&Bound>>)> + '_ {
+        let lines = self.spec.runtime_lines.len();
+        self.spec
+            .data_points
+            .iter()
+            .enumerate()
+            .map(move |(i, point)| (point, (0..lines).map(|l| self.gate_at(i, l)).collect()))
+    }
+
     /// The data points a runtime line collects at `version`, in catalogue order.
     pub fn points_in_effect(
         &self,

@@ -7,6 +7,7 @@ use crate::version::VersionError;
 /// A catalogue that could not be loaded. Its message names the file and, for a content problem,
 /// the path inside the file (`data_points[3](agent_version).gates.framework`).
 #[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
 pub enum CatalogueError {
     /// The file could not be read.
     #[error("{source_name}: cannot read the file: {error}")]
@@ -57,6 +58,7 @@ impl CatalogueError {
 
 /// A rule of the catalogue format that a file breaks.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum Problem {
     /// A field the format does not know (often a typo).
     UnknownField(String),
@@ -120,6 +122,7 @@ impl fmt::Display for Problem {
 
 /// A question the catalogue cannot answer as asked.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
 pub enum QueryError {
     /// No catalogue for this product.
     #[error("unknown product `{product}` (known: {})", known.join(", "))]

@@ -48,6 +48,90 @@ pub struct Event {
     pub point: String,
     /// The value.
     pub value: Value,
+    /// Keeps struct literals out of other crates: a new event is made only by
+    /// [`Event::declared`], which checks it against the catalogue. (Decoding one, as a spool or a
+    /// receiver does, reads what was made that way.)
+    #[serde(skip)]
+    #[schemars(skip)]
+    sealed: Sealed,
+}
+
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+struct Sealed;
+
+/// What an event says besides its point and value: made by the preparer for each value.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Stamp {
+    /// A random 128-bit identifier in lower-case hex.
+    pub event_id: String,
+    /// When the value was recorded, RFC 3339 in UTC.
+    pub time: String,
+    /// The product version that recorded the value.
+    pub product_version: String,
+    /// The runtime line of that version; it must be one the catalogue declares.
+    pub runtime_line: String,
+    /// The installation's identifier; kept only when the catalogue declares `install_id`.
+    pub install_id: Option<String>,
+}
+
+impl Event {
+    /// An event for `point` of `catalogue`, refused unless the catalogue declares the point and
+    /// the runtime line, and the value has the point's declared shape ([`check_value`]). The
+    /// product and the catalogue revision come from the catalogue itself, and the install id
+    /// is attached only when the catalogue declares one, so no event can claim what its
+    /// catalogue does not say. Candor's preparer is the one caller in the runtime, after it
+    /// applied the point's privacy. No other crate can build an event field by field:
+    ///
+    /// ```compile_fail
+    /// let forged = candor_schema::Event {
+    ///     event_id: "0".repeat(32),
+    ///     time: "2026-11-21T09:30:00.000Z".into(),
+    ///     product: "contrast-dotnet-agent".into(),
+    ///     product_version: "21.1.2".into(),
+    ///     runtime_line: "framework".into(),
+    ///     catalogue_revision: "1".into(),
+    ///     install_id: None,
+    ///     point: "anything".into(),
+    ///     value: candor_schema::Value::Text("unscrubbed alice@example.com".into()),
+    /// };
+    /// ```
+    pub fn declared(
+        catalogue: &crate::Catalogue,
+        point: &str,
+        value: Value,
+        stamp: Stamp,
+    ) -> Result<Self, ValueMismatch> {
+        let fail = |problem: String| ValueMismatch {
+            point: shown(point),
+            problem,
+        };
+        let spec = catalogue
+            .data_point(point)
+            .map_err(|_| fail("the catalogue declares no such point".to_owned()))?;
+        catalogue
+            .runtime_line(&stamp.runtime_line)
+            .map_err(|_| fail(format!("no runtime line `{}`", shown(&stamp.runtime_line))))?;
+        if !is_version_text(&stamp.product_version) {
+            return Err(fail(format!(
+                "`{}` is not a version number",
+                shown(&stamp.product_version)
+            )));
+        }
+        check_value(spec, &value)?;
+        let product = catalogue.spec();
+        Ok(Self {
+            event_id: stamp.event_id,
+            time: stamp.time,
+            product: product.product.id.clone(),
+            product_version: stamp.product_version,
+            runtime_line: stamp.runtime_line,
+            catalogue_revision: product.revision.clone(),
+            install_id: stamp.install_id.filter(|_| product.collection.install_id),
+            point: spec.id.clone(),
+            value,
+            sealed: Sealed,
+        })
+    }
 }
 
 /// A value as it is sent. The variant matches the data point's declared kind.
@@ -192,7 +276,7 @@ pub fn check_value(point: &DataPointSpec, value: &Value) -> Result<(), ValueMism
         }
         (ValueType::Names { known, other }, Value::Names(names)) => {
             for name in names {
-                check_name(name).map_err(&fail)?;
+                check_name(name).map_err(|e| fail(e.to_string()))?;
                 if let Some(known) = known
                     && !known.contains(name)
                     && other.as_ref() != Some(name)
@@ -203,12 +287,12 @@ pub fn check_value(point: &DataPointSpec, value: &Value) -> Result<(), ValueMism
         }
         (ValueType::LabelCounts, Value::LabelCounts(map)) => {
             for label in map.keys() {
-                check_name(label).map_err(&fail)?;
+                check_name(label).map_err(|e| fail(e.to_string()))?;
             }
         }
         (ValueType::ModeByName { modes }, Value::ModeByName(map)) => {
             for (name, mode) in map {
-                check_name(name).map_err(&fail)?;
+                check_name(name).map_err(|e| fail(e.to_string()))?;
                 if !modes.contains(mode) {
                     return Err(fail(format!("`{}` is not a declared mode", shown(mode))));
                 }
@@ -237,7 +321,7 @@ pub fn check_value(point: &DataPointSpec, value: &Value) -> Result<(), ValueMism
             },
             Value::Exception(e),
         ) => {
-            check_name(&e.type_name).map_err(&fail)?;
+            check_name(&e.type_name).map_err(|e| fail(e.to_string()))?;
             if e.message.len() > MAX_MESSAGE_LEN {
                 return Err(fail("exception message is too long".to_owned()));
             }
@@ -284,23 +368,43 @@ pub fn is_language_tag(text: &str) -> bool {
         && parts.all(|p| (1..=8).contains(&p.len()) && p.bytes().all(|b| b.is_ascii_alphanumeric()))
 }
 
+/// Why a string is not a name.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum NameProblem {
+    /// The name is empty.
+    #[error("empty name")]
+    Empty,
+    /// The name is longer than [`MAX_NAME_LEN`] bytes.
+    #[error("name of {0} bytes is too long")]
+    TooLong(usize),
+    /// The name holds a character names never hold.
+    #[error("`{shown}` is not a name (it contains {character:?})")]
+    Character {
+        /// The name, shortened and escaped for a message.
+        shown: String,
+        /// The first character refused.
+        character: char,
+    },
+}
+
 /// Checks a name (setting name, rule name, label, type name): non-empty, at most
 /// [`MAX_NAME_LEN`] bytes, and only letters, digits and `. _ - : / [ ] +`. Spaces, `=`, `;`,
 /// `@` and quotes are refused, because they are how a value sneaks in where a name belongs.
-pub fn check_name(name: &str) -> Result<(), String> {
+pub fn check_name(name: &str) -> Result<(), NameProblem> {
     if name.is_empty() {
-        return Err("empty name".to_owned());
+        return Err(NameProblem::Empty);
     }
     if name.len() > MAX_NAME_LEN {
-        return Err(format!("name of {} bytes is too long", name.len()));
+        return Err(NameProblem::TooLong(name.len()));
     }
     if let Some(c) = name.chars().find(|c| {
         !(c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-' | ':' | '/' | '[' | ']' | '+'))
     }) {
-        return Err(format!(
-            "`{}` is not a name (it contains {c:?})",
-            shown(name)
-        ));
+        return Err(NameProblem::Character {
+            shown: shown(name),
+            character: c,
+        });
     }
     Ok(())
 }

@@ -20,17 +20,28 @@
 pub mod builtin;
 mod catalogue;
 mod error;
-pub mod event;
+mod event;
 mod gate;
 mod load;
-pub mod model;
-pub mod version;
+mod model;
+mod source;
+mod version;
 
 pub use catalogue::{Catalogue, Catalogues, HostRequirement};
 pub use error::{CatalogueError, Problem, QueryError};
-pub use event::{Event, ExceptionValue, Value, ValueMismatch, check_value, event_json_schema};
+pub use event::{
+    Event, ExceptionValue, MAX_FRAMES, MAX_MESSAGE_LEN, MAX_NAME_LEN, MAX_PROPERTY_VALUE_LEN,
+    MAX_VERSION_LEN, NameProblem, Stamp, Value, ValueMismatch, check_name, check_value,
+    event_json_schema, is_language_tag, is_version_text,
+};
 pub use gate::Bound;
-pub use model::*;
+pub use model::{
+    CatalogueSpec, CollectionSpec, ConsentSpec, DataPointSpec, DefaultMode, DeliveryMethod,
+    DeliverySpec, DisclosureSpec, FORMAT_VERSION, Gate, HashAlgorithm, HostMinimum, HostPolicy,
+    HostSpec, NoticeKind, PrivacyClass, ProductSpec, RetentionSpec, RuntimeCondition,
+    RuntimeLineSpec, Statistic, Trigger, Unit, ValueType, VariableMeaning, VariableRule,
+};
+pub use source::MachineReading;
 pub use version::{Version, VersionError, VersionScheme};
 
 /// The environment variable Candor honours for every product: a true value turns telemetry off

@@ -203,6 +203,7 @@ pub(crate) fn validate(spec: &CatalogueSpec, source_name: &str) -> Checked<Parse
         );
     }
     c.non_empty("revision", &spec.revision)?;
+    check_characters(&c, spec)?;
     check_product(&c, &spec.product)?;
     check_lines(&c, &spec.runtime_lines)?;
     let hosts = check_hosts(&c, &spec.hosts)?;
@@ -236,6 +237,74 @@ pub(crate) fn validate(spec: &CatalogueSpec, source_name: &str) -> Checked<Parse
         .map(|(i, point)| check_point(&c, &spec.runtime_lines, i, point))
         .collect::<Checked<_>>()?;
     Ok(Parsed { gates, hosts })
+}
+
+/// Fields whose text may run over several lines (paragraphs of prose); every other string is a
+/// single line. Both refuse control characters other than line breaks and tabs in prose, and
+/// the characters that reorder text when displayed (bidi overrides), because the disclosure page
+/// must show exactly what the catalogue says, and a line break in a name would start new
+/// Markdown (a heading, a table row) on the page.
+const PROSE_FIELDS: &[&str] = &["description", "statement", "scope", "notes", "$comment"];
+
+fn check_characters(c: &Checker<'_>, spec: &CatalogueSpec) -> Checked<()> {
+    // Walking the serialised form visits every string field, including ones added later.
+    let Ok(raw) = serde_json::to_value(spec) else {
+        return c.rule("(top level)", "the catalogue cannot be represented as data");
+    };
+    let mut stack: Vec<(String, &Value)> = vec![(String::new(), &raw)];
+    while let Some((path, value)) = stack.pop() {
+        match value {
+            Value::String(text) => {
+                let field = path.rsplit(['.', ']']).next().unwrap_or("");
+                let prose = PROSE_FIELDS.contains(&field);
+                if let Some(bad) = text.chars().find(|ch| forbidden_char(*ch, prose)) {
+                    let at = if path.is_empty() {
+                        "(top level)".to_owned()
+                    } else {
+                        path
+                    };
+                    return c.rule(
+                        at,
+                        format!(
+                            "contains the character U+{:04X}; {}",
+                            u32::from(bad),
+                            if prose {
+                                "text may hold line breaks and tabs but no other control or \
+                                 direction-override characters"
+                            } else {
+                                "a single-line field holds no control or direction-override \
+                                 characters"
+                            }
+                        ),
+                    );
+                }
+            }
+            Value::Array(items) => {
+                for (i, item) in items.iter().enumerate() {
+                    stack.push((format!("{path}[{i}]"), item));
+                }
+            }
+            Value::Object(map) => {
+                for (key, item) in map {
+                    let child = if path.is_empty() {
+                        key.clone()
+                    } else {
+                        format!("{path}.{key}")
+                    };
+                    stack.push((child, item));
+                }
+            }
+            _ => {}
+        }
+    }
+    Ok(())
+}
+
+fn forbidden_char(ch: char, prose: bool) -> bool {
+    let bidi =
+        matches!(ch, '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}' | '\u{200E}' | '\u{200F}');
+    let allowed_control = prose && matches!(ch, '\n' | '\t' | '\r');
+    bidi || ((ch.is_control() || matches!(ch, '\u{2028}' | '\u{2029}')) && !allowed_control)
 }
 
 fn check_product(c: &Checker<'_>, product: &ProductSpec) -> Checked<()> {
@@ -344,6 +413,30 @@ fn check_consent(c: &Checker<'_>, consent: &ConsentSpec) -> Checked<()> {
         |i| format!("consent.runtime_conditions[{i}].id"),
         consent.runtime_conditions.iter().map(|r| r.id.as_str()),
     )?;
+    match (
+        consent.network_block_opts_out,
+        consent.network_block_after_seconds,
+    ) {
+        (true, None) => {
+            return c.rule(
+                "consent.network_block_after_seconds",
+                "blocking the network opts out: say after how many seconds without an answer",
+            );
+        }
+        (false, Some(_)) => {
+            return c.rule(
+                "consent.network_block_after_seconds",
+                "given, but network_block_opts_out is not set",
+            );
+        }
+        (true, Some(seconds)) if seconds < MIN_INTERVAL_SECONDS => {
+            return c.rule(
+                "consent.network_block_after_seconds",
+                format!("{seconds} s is shorter than the minimum of {MIN_INTERVAL_SECONDS} s"),
+            );
+        }
+        _ => {}
+    }
     if let NoticeKind::InProduct { location } = &consent.notice {
         c.non_empty("consent.notice.location", location)?;
     }
@@ -422,6 +515,18 @@ fn check_point(
         );
     }
     check_value(c, &at("value"), &point.value)?;
+    if let Some(reading) = point.source
+        && !reading.fits(&point.value)
+    {
+        return c.rule(
+            at("source"),
+            format!(
+                "the reading `{reading}` fills a `{}` value, not a `{}` one",
+                reading.kind_name(),
+                point.value.kind_name()
+            ),
+        );
+    }
     check_unit(c, &at("unit"), &point.value, point.unit)?;
     if point.gates.is_empty() {
         return c.rule(

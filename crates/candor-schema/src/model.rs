@@ -10,6 +10,7 @@ use std::collections::BTreeMap;
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
+use crate::source::MachineReading;
 use crate::version::VersionScheme;
 
 /// The catalogue format version this crate reads and writes.
@@ -142,6 +143,11 @@ pub struct ConsentSpec {
     /// then means "opted out", never "retry forever".
     #[serde(default)]
     pub network_block_opts_out: bool,
+    /// With `network_block_opts_out`: how long, in seconds, no endpoint may answer before
+    /// Candor treats the block as the user's choice: what is waiting is discarded and nothing
+    /// more is collected until the endpoint answers again. Required with it, refused without.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub network_block_after_seconds: Option<u64>,
     /// Which notice a user sees before data leaves.
     pub notice: NoticeKind,
 }
@@ -304,6 +310,10 @@ pub struct DataPointSpec {
     pub group: Option<String>,
     /// The shape of the value.
     pub value: ValueType,
+    /// The machine reading this point carries, when Candor takes it itself
+    /// (`system.kernel_version`); absent for values only the product knows.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub source: Option<MachineReading>,
     /// The unit of a measured value.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub unit: Option<Unit>,

@@ -254,3 +254,95 @@ fn arbitrary_garbage_never_panics() {
         );
     }
 }
+
+#[test]
+fn a_point_may_name_a_machine_reading_it_fits() {
+    let text = MINIMAL.replace(
+        "privacy = \"public\"",
+        "source = \"system.working_set\"\nprivacy = \"public\"",
+    );
+    let catalogue = load(&text).expect("a count reading on a count point");
+    assert_eq!(
+        catalogue.spec().data_points[0].source,
+        Some(candor_schema::MachineReading::WorkingSet)
+    );
+}
+
+#[test]
+fn an_unknown_machine_reading_is_refused() {
+    let text = MINIMAL.replace(
+        "privacy = \"public\"",
+        "source = \"system.screen_resolution\"\nprivacy = \"public\"",
+    );
+    let err = error_of(&text);
+    assert_eq!(
+        err.path(),
+        Some("data_points[0](command_count).source"),
+        "{err}"
+    );
+    assert!(
+        err.to_string().contains("system.screen_resolution"),
+        "{err}"
+    );
+}
+
+#[test]
+fn a_machine_reading_of_another_kind_is_refused() {
+    // A MAC address may only ever fill a hashed point: declared on a count it is refused.
+    let text = MINIMAL.replace(
+        "privacy = \"public\"",
+        "source = \"system.mac_address\"\nprivacy = \"public\"",
+    );
+    let err = error_of(&text);
+    assert_eq!(
+        err.path(),
+        Some("data_points[0](command_count).source"),
+        "{err}"
+    );
+    assert!(err.to_string().contains("fills a `hashed` value"), "{err}");
+}
+
+#[test]
+fn every_machine_reading_round_trips_by_name() {
+    for reading in candor_schema::MachineReading::ALL {
+        assert_eq!(
+            candor_schema::MachineReading::from_name(reading.name()),
+            Some(*reading)
+        );
+    }
+}
+
+#[test]
+fn network_block_opts_out_needs_a_period_and_a_period_needs_it() {
+    let without_period = MINIMAL.replace(
+        "default = \"on\"",
+        "default = \"on\"\nnetwork_block_opts_out = true",
+    );
+    let err = error_of(&without_period);
+    assert_eq!(
+        err.path(),
+        Some("consent.network_block_after_seconds"),
+        "{err}"
+    );
+    let with_both = without_period.replace(
+        "network_block_opts_out = true",
+        "network_block_opts_out = true\nnetwork_block_after_seconds = 3600",
+    );
+    load(&with_both).expect("valid");
+    let period_alone = MINIMAL.replace(
+        "default = \"on\"",
+        "default = \"on\"\nnetwork_block_after_seconds = 3600",
+    );
+    let err = error_of(&period_alone);
+    assert!(
+        err.to_string()
+            .contains("network_block_opts_out is not set"),
+        "{err}"
+    );
+    let too_short = with_both.replace("= 3600", "= 5");
+    assert!(
+        error_of(&too_short)
+            .to_string()
+            .contains("shorter than the minimum")
+    );
+}

@@ -1,7 +1,7 @@
 //! The layout of Candor's folder and the operations on it.
 
 use std::path::{Path, PathBuf};
-use std::time::Duration;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use crate::StateError;
 use crate::file::{self, FileLock, MAX_SMALL_FILE};
@@ -21,6 +21,7 @@ const LOCAL: &str = "local";
 const NOTICES: &str = "notices";
 const DEMO: &str = "demo";
 const LOCKS: &str = "locks";
+const NETWORK: &str = "network";
 
 /// Everything `clean` removes: all of Candor's state except the user's `config.toml`.
 /// (`install-id` is the single-file install id of earlier versions.)
@@ -35,6 +36,7 @@ const STATE: &[&str] = &[
     LOCAL,
     DEMO,
     LOCKS,
+    NETWORK,
 ];
 
 /// Candor's folder: `config.toml` (the user's), `keys/<product>.key`,
@@ -123,6 +125,40 @@ impl StateDir {
         self.ensure(INSTALL_IDS)?;
         let bytes = get_or_create(&path, 16, || self.lock(&format!("install-id-{product}")))?;
         Ok(hex(&bytes))
+    }
+
+    /// Since when `product`'s endpoint has not answered, as kept for a catalogue that counts
+    /// blocking the network as opting out (`network/<product>`, seconds since the epoch).
+    /// Anything unreadable, or a time in the future, counts as none: the period restarts.
+    pub fn unanswered_since(&self, product: &str) -> Result<Option<SystemTime>, StateError> {
+        let path = self.root.join(NETWORK).join(component(product)?);
+        let Some(bytes) = file::read_capped_if_present(&path, 64)? else {
+            return Ok(None);
+        };
+        let since = std::str::from_utf8(&bytes)
+            .ok()
+            .and_then(|text| text.trim().parse::<u64>().ok())
+            .map(|seconds| UNIX_EPOCH + Duration::from_secs(seconds));
+        Ok(since.filter(|since| *since <= SystemTime::now()))
+    }
+
+    /// Keeps (or, with `None`, forgets) since when `product`'s endpoint has not answered.
+    pub fn set_unanswered_since(
+        &self,
+        product: &str,
+        since: Option<SystemTime>,
+    ) -> Result<(), StateError> {
+        let path = self.root.join(NETWORK).join(component(product)?);
+        let Some(since) = since else {
+            file::remove(&path)?;
+            return Ok(());
+        };
+        self.ensure(NETWORK)?;
+        let seconds = since
+            .duration_since(UNIX_EPOCH)
+            .unwrap_or_default()
+            .as_secs();
+        file::write_replace(&path, format!("{seconds}\n").as_bytes())
     }
 
     /// `product`'s spool folder (the spool creates it, `0700`, when it opens).

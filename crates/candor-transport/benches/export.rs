@@ -5,7 +5,7 @@
 
 use std::time::Duration;
 
-use candor_schema::{Event, Value};
+use candor_schema::{Event, Stamp, Value};
 use candor_testkit::{GrpcReceiver, HttpReceiver};
 use candor_transport::{Outcome, SinkSpec, Timeouts};
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
@@ -13,26 +13,28 @@ use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 const BATCH: usize = 512;
 
 fn events() -> Vec<Event> {
+    let agent = candor_schema::builtin::catalogues()
+        .expect("built-ins")
+        .get("contrast-dotnet-agent")
+        .expect("agent");
     (0..BATCH)
-        .map(|n| Event {
-            event_id: format!("{n:032x}"),
-            time: "2026-11-21T09:30:00.000Z".into(),
-            product: "contrast-dotnet-agent".into(),
-            product_version: "21.1.2".into(),
-            runtime_line: "framework".into(),
-            catalogue_revision: "2021.4.2.1".into(),
-            install_id: None,
-            point: if n.is_multiple_of(2) {
-                "working_set"
+        .map(|n| {
+            let (point, value) = if n.is_multiple_of(2) {
+                ("working_set", Value::Count(n as u64 * 4096))
             } else {
-                "os_version"
-            }
-            .into(),
-            value: if n.is_multiple_of(2) {
-                Value::Count(n as u64 * 4096)
-            } else {
-                Value::Text("Windows Server 2022 Datacenter 10.0.20348".into())
-            },
+                (
+                    "os_version",
+                    Value::Text("Windows Server 2022 Datacenter 10.0.20348".into()),
+                )
+            };
+            let stamp = Stamp {
+                event_id: format!("{n:032x}"),
+                time: "2026-11-21T09:30:00.000Z".into(),
+                product_version: "21.1.2".into(),
+                runtime_line: "framework".into(),
+                install_id: None,
+            };
+            Event::declared(agent, point, value, stamp).expect("a declared point")
         })
         .collect()
 }

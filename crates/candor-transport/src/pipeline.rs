@@ -72,6 +72,7 @@ pub(crate) struct Stats {
     dropped_unreadable: AtomicU64,
     retries: AtomicU64,
     last_error: Mutex<Option<String>>,
+    unanswered_since: Mutex<Option<SystemTime>>,
 }
 
 /// A copy of the counters.
@@ -97,11 +98,28 @@ pub struct StatsSnapshot {
     pub pending: u64,
     /// The last delivery error, if any.
     pub last_error: Option<String>,
+    /// Since when every delivery attempt has failed without an answer from the receiver (a
+    /// connection error, a timeout, a server error); `None` once the receiver answered
+    /// (accepted or refused a batch), and before any attempt failed.
+    pub unanswered_since: Option<SystemTime>,
 }
 
 impl Stats {
     fn bump(counter: &AtomicU64, n: u64) {
         counter.fetch_add(n, Ordering::Relaxed);
+    }
+
+    /// Notes whether the receiver answered an attempt (accepted or refused) or not (retry).
+    fn answered(&self, answered: bool) {
+        let mut since = self
+            .unanswered_since
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
+        if answered {
+            *since = None;
+        } else {
+            since.get_or_insert_with(SystemTime::now);
+        }
     }
 
     fn error(&self, message: String) {
@@ -127,6 +145,10 @@ impl Stats {
                 .lock()
                 .unwrap_or_else(PoisonError::into_inner)
                 .clone(),
+            unanswered_since: *self
+                .unanswered_since
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner),
         }
     }
 }
@@ -622,6 +644,7 @@ impl<S: Sink> Worker<S> {
             }
             match self.sink.deliver_by(&events, deadline) {
                 Outcome::Delivered { bytes } => {
+                    self.stats.answered(true);
                     self.backoff.reset();
                     Stats::bump(&self.stats.delivered, events.len() as u64);
                     Stats::bump(&self.stats.delivered_batches, 1);
@@ -629,11 +652,13 @@ impl<S: Sink> Worker<S> {
                     self.forget(entry.as_ref(), events.len());
                 }
                 Outcome::Reject { reason } => {
+                    self.stats.answered(true);
                     Stats::bump(&self.stats.rejected, events.len() as u64);
                     self.stats.error(reason);
                     self.forget(entry.as_ref(), events.len());
                 }
                 Outcome::Retry { reason, after } => {
+                    self.stats.answered(false);
                     Stats::bump(&self.stats.retries, 1);
                     self.stats.error(reason);
                     self.next_attempt = Instant::now() + self.backoff.next_delay(after);

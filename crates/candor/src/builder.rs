@@ -7,6 +7,7 @@ use std::time::Duration;
 
 use candor_collect::{Preparer, ProductContext};
 use candor_consent::{Decision, Environment, HostLaunch, HostSignals, Inputs, config_dir, decide};
+use candor_privacy::install_id::InstallId;
 use candor_privacy::{KeyedHasher, MachineLiterals, Scrubber};
 use candor_schema::Catalogue;
 use candor_state::StateDir;
@@ -251,5 +252,25 @@ pub fn product_preparer(
             .map_err(|e| BuildError::State(format!("hashing key: {e}")))?;
         preparer = preparer.with_hash_key(hasher);
     }
+    if preparer.context().catalogue().spec().collection.install_id {
+        preparer = preparer.with_install_id(install_id(state, &product)?.as_str());
+    }
     Ok(preparer)
+}
+
+/// The installation's random identifier for `product`, for catalogues that declare one: made
+/// on first use and kept in Candor's folder (`install-ids/<product>`, which `candor clean`
+/// removes, so the next run starts a new one). Without a folder the id lives only as long as
+/// the process. It is random, never derived from the machine or the user.
+fn install_id(state: Option<&StateDir>, product: &str) -> Result<InstallId, BuildError> {
+    let failed = |e: String| BuildError::State(format!("cannot create the install id: {e}"));
+    match state {
+        Some(state) => {
+            let kept = state
+                .install_id(product)
+                .map_err(|e| failed(e.to_string()))?;
+            InstallId::parse(&kept).ok_or_else(|| failed(format!("{kept:?} is not an install id")))
+        }
+        None => InstallId::generate().map_err(|e| failed(e.to_string())),
+    }
 }

@@ -3,6 +3,7 @@
 /// A setup error. Recording never fails: once built, problems are counted and shown in
 /// [`crate::Telemetry::status`].
 #[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
 pub enum BuildError {
     /// The product, runtime line or version does not fit the catalogue.
     #[error(transparent)]
@@ -13,6 +14,9 @@ pub enum BuildError {
     /// Candor's local state (keys, spool) cannot be created.
     #[error("{0}")]
     State(String),
+    /// A built-in catalogue failed validation (a Candor bug, caught by its tests).
+    #[error("built-in catalogue is invalid: {0}")]
+    InvalidBuiltin(String),
     /// Something required was not given.
     #[error("{0}")]
     Missing(&'static str),

@@ -37,6 +37,7 @@ mod builder;
 #[cfg(feature = "demo")]
 pub mod demo;
 mod error;
+mod network_block;
 mod telemetry;
 
 use std::sync::Arc;
@@ -44,29 +45,22 @@ use std::sync::Arc;
 pub use builder::{Builder, Replayed, product_preparer};
 pub use candor_collect::agent;
 pub use candor_collect::dashboard;
-pub use candor_collect::{Input, Name, Occasion, RawException, Schedule};
+pub use candor_collect::{
+    AspireDashboardPoint, AspireDashboardRecorder, ContrastDotnetAgentPoint,
+    ContrastDotnetAgentRecorder, Input, Name, Occasion, RawException, Record, Schedule,
+};
 pub use candor_consent::{Decision, Environment, Mode, Transition};
 pub use candor_schema::{Catalogue, Event, Value};
 pub use candor_state::StateDir;
 pub use candor_transport::{SinkSpec, SpoolCaps, StatsSnapshot, Timeouts};
 pub use error::BuildError;
+pub use network_block::network_block_reason;
 pub use telemetry::{Status, Telemetry};
 
-/// The crates underneath, for what the facade does not re-export.
-pub mod crates {
-    pub use candor_collect as collect;
-    pub use candor_consent as consent;
-    pub use candor_privacy as privacy;
-    pub use candor_schema as schema;
-    pub use candor_state as state;
-    pub use candor_transport as transport;
-}
-
-/// A built-in catalogue by product id (`aspire-dashboard`, `contrast-dotnet-agent`).
-pub fn builtin(product: &str) -> Result<Arc<Catalogue>, String> {
-    let catalogues = candor_schema::builtin::catalogues().map_err(|e| e.to_string())?;
-    catalogues
-        .get(product)
-        .map(|c| Arc::new(c.clone()))
-        .map_err(|e| e.to_string())
+/// A built-in catalogue by product id (`aspire-dashboard`, `contrast-dotnet-agent`); an unknown
+/// id is [`BuildError::Catalogue`] naming the known ones.
+pub fn builtin(product: &str) -> Result<Arc<Catalogue>, BuildError> {
+    let catalogues = candor_schema::builtin::catalogues()
+        .map_err(|e| BuildError::InvalidBuiltin(e.to_string()))?;
+    Ok(Arc::new(catalogues.get(product)?.clone()))
 }

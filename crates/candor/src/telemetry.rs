@@ -22,6 +22,7 @@ use serde::Serialize;
 
 use crate::builder::Builder;
 use crate::error::BuildError;
+use crate::network_block::{NetworkBlock, Verdict};
 
 /// A cheap, cloneable handle for recording telemetry. See the crate documentation.
 #[derive(Clone)]
@@ -55,6 +56,7 @@ struct Inner {
     shared: Arc<Shared>,
     worker: Mutex<Option<JoinHandle<()>>>,
     state: Option<StateDir>,
+    network_block: Option<Arc<NetworkBlock>>,
 }
 
 /// What the worker and the handle both see.
@@ -111,6 +113,9 @@ pub struct Status {
     pub kept_locally: Option<StatsSnapshot>,
     /// Where receipts of delivered payloads are written.
     pub receipts: Option<PathBuf>,
+    /// Why nothing is collected although consent is on, when the catalogue counts blocking the
+    /// network as opting out and the endpoint has not answered for its declared period.
+    pub network_blocked: Option<String>,
 }
 
 impl Telemetry {
@@ -135,6 +140,17 @@ impl Telemetry {
             None => StateDir::new(std::env::temp_dir()).local_file(&product),
         }
         .map_err(|e| BuildError::State(e.to_string()))?;
+        let endpoint = match &builder.sink {
+            Some(
+                SinkSpec::OtlpHttp { endpoint }
+                | SinkSpec::OtlpGrpc { endpoint }
+                | SinkSpec::Json { endpoint }
+                | SinkSpec::Relay { endpoint, .. },
+            ) => Some(endpoint.as_str()),
+            _ => None,
+        };
+        let network_block =
+            NetworkBlock::new(&builder.catalogue, state.as_ref(), endpoint).map(Arc::new);
         let shared = Arc::new(Shared::default());
         let records = Arc::new(ArrayQueue::new(builder.queue_capacity));
         let plan = WorkerPlan {
@@ -151,6 +167,7 @@ impl Telemetry {
                 None,
             ),
             pending_cap: builder.queue_capacity,
+            network_block: network_block.clone(),
         };
         let telemetry = Self {
             inner: Arc::new(Inner {
@@ -165,6 +182,7 @@ impl Telemetry {
                 shared,
                 worker: Mutex::new(None),
                 state,
+                network_block,
             }),
         };
         // Consent first: when it is off, nothing is queued and no thread runs (until the
@@ -262,14 +280,20 @@ impl Telemetry {
         DashboardRecorder::new(self.clone())
     }
 
-    /// Reads this machine and records the catalogue's system points (those in effect); returns
-    /// the ones that could not be read, with the reason.
-    pub fn record_system_snapshot(&self) -> Vec<(&'static str, Unavailable)> {
+    /// Reads this machine and records every point of the catalogue that names a machine
+    /// reading (`source = "system.…"`), whatever the product; returns the ones that could not
+    /// be read, with the reason. Points the running version does not collect are refused as
+    /// any other value would be.
+    pub fn record_system_snapshot(&self) -> Vec<(String, Unavailable)> {
         if !self.is_collecting() {
             return Vec::new();
         }
         let snapshot = SystemProbe::real().snapshot();
-        self.agent().system(&snapshot)
+        let points = &self.inner.catalogue.spec().data_points;
+        candor_collect::system::record_readings(self, points, &snapshot)
+            .into_iter()
+            .map(|(point, why)| (point.to_owned(), why))
+            .collect()
     }
 
     /// The catalogue's collection schedule, starting now.
@@ -421,6 +445,7 @@ impl Telemetry {
             sent: stats(&shared.network),
             kept_locally: stats(&shared.local),
             receipts: self.inner.state.as_ref().map(StateDir::receipts_path),
+            network_blocked: self.inner.network_block.as_ref().and_then(|b| b.reason()),
         }
     }
 
@@ -520,6 +545,7 @@ struct WorkerPlan {
     network: PipelinePlan,
     local: PipelinePlan,
     pending_cap: usize,
+    network_block: Option<Arc<NetworkBlock>>,
 }
 
 impl WorkerPlan {
@@ -566,6 +592,7 @@ impl WorkerPlan {
                     return;
                 }
             }
+            self.watch_network();
             // Events held for a pending notice go out once the decision allows sending.
             if !held.is_empty() {
                 for event in held.take_sendable(&self.gate) {
@@ -631,6 +658,10 @@ impl WorkerPlan {
         };
         self.shared.prepared.fetch_add(1, Ordering::Relaxed);
         match ticket.mode() {
+            // Blocking the network opts out (when the catalogue says so): nothing is collected.
+            Mode::On if self.network_block.as_ref().is_some_and(|b| b.is_blocked()) => {
+                self.shared.discarded.fetch_add(1, Ordering::Relaxed);
+            }
             Mode::On if self.gate.may_send(ticket) => {
                 self.submit(&self.shared.network, &self.network, event);
             }
@@ -669,6 +700,26 @@ impl WorkerPlan {
         }
         if let Some(pipeline) = slot.as_ref() {
             pipeline.submit(event);
+        }
+    }
+
+    /// Applies the catalogue's `network_block_opts_out` to what the network pipeline reports:
+    /// once no endpoint has answered for the declared period, what is waiting is discarded.
+    fn watch_network(&self) {
+        let Some(block) = &self.network_block else {
+            return;
+        };
+        let slot = self
+            .shared
+            .network
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
+        let Some(pipeline) = slot.as_ref() else {
+            return;
+        };
+        if block.observe(&pipeline.stats()) == Verdict::JustBlocked {
+            let n = pipeline.discard_pending(Duration::from_secs(5));
+            self.shared.discarded.fetch_add(n, Ordering::Relaxed);
         }
     }
 

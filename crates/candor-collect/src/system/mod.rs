@@ -17,10 +17,14 @@ use candor_privacy::mac::{MacChoice, choose_mac};
 
 pub use container::{app_service_signs, container_signs};
 
+use candor_schema::{DataPointSpec, MachineReading};
+
 use crate::input::Input;
+use crate::record::Record;
 
 /// Why a reading has no value.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct Unavailable {
     /// What went wrong, in a sentence fragment (`cannot read /proc/self/status: not found`).
     pub reason: String,
@@ -33,7 +37,8 @@ impl fmt::Display for Unavailable {
 }
 
 impl Unavailable {
-    pub(crate) fn new(reason: impl Into<String>) -> Self {
+    /// A reading that has no value, for this reason.
+    pub fn new(reason: impl Into<String>) -> Self {
         Self {
             reason: reason.into(),
         }
@@ -149,32 +154,57 @@ pub struct SystemSnapshot {
 }
 
 impl SystemSnapshot {
-    /// The snapshot as `(data point, input)` pairs for the agent catalogue's system points, each
-    /// with its reading or why it is unavailable.
-    pub fn agent_inputs(&self) -> Vec<(&'static str, Reading<Input>)> {
+    /// One reading as the raw input for a point that names it as its source, or why it is
+    /// unavailable. The input's shape is the one the reading's kind takes (a MAC address is an
+    /// identifier, so it is only ever sent hashed).
+    pub fn reading(&self, reading: MachineReading) -> Reading<Input> {
         fn map<T: Clone>(r: &Reading<T>, f: impl FnOnce(T) -> Input) -> Reading<Input> {
             r.clone().map(f)
         }
-        vec![
-            ("os_version", map(&self.os_version, Input::Text)),
-            ("kernel_version", map(&self.kernel_version, Input::Text)),
-            ("in_container", map(&self.in_container, Input::Flag)),
-            (
-                "in_azure_app_service",
-                map(&self.in_azure_app_service, Input::Flag),
-            ),
-            ("machine_id", map(&self.mac_address, Input::Identifier)),
-            (
-                "memory_page_size",
-                map(&self.memory_page_size, Input::Count),
-            ),
-            ("working_set", map(&self.working_set, Input::Count)),
-            (
-                "process_running_time",
-                map(&self.process_running_time, Input::Elapsed),
-            ),
-        ]
+        match reading {
+            MachineReading::OsVersion => map(&self.os_version, Input::Text),
+            MachineReading::KernelVersion => map(&self.kernel_version, Input::Text),
+            MachineReading::InContainer => map(&self.in_container, Input::Flag),
+            MachineReading::InAzureAppService => map(&self.in_azure_app_service, Input::Flag),
+            MachineReading::MacAddress => map(&self.mac_address, Input::Identifier),
+            MachineReading::MemoryPageSize => map(&self.memory_page_size, Input::Count),
+            MachineReading::WorkingSet => map(&self.working_set, Input::Count),
+            MachineReading::ProcessRunningTime => map(&self.process_running_time, Input::Elapsed),
+            other => Err(Unavailable::new(format!(
+                "this Candor cannot take the reading `{other}`"
+            ))),
+        }
     }
+
+    /// The readings `points` ask for, as `(point, input)` pairs, each with its value or why it
+    /// is unavailable. Points without a source are skipped: only the product knows those.
+    pub fn inputs_for<'a>(
+        &self,
+        points: impl IntoIterator<Item = &'a DataPointSpec>,
+    ) -> Vec<(&'a str, Reading<Input>)> {
+        points
+            .into_iter()
+            .filter_map(|point| Some((point.id.as_str(), self.reading(point.source?))))
+            .collect()
+    }
+}
+
+/// Records every reading `points` ask for into `sink`; returns the points whose reading is
+/// unavailable, with the reason, so the host can log them. Pass the points in effect for the
+/// running version (or every point of the catalogue, and let the preparer refuse the others).
+pub fn record_readings<'a>(
+    sink: &impl Record,
+    points: impl IntoIterator<Item = &'a DataPointSpec>,
+    snapshot: &SystemSnapshot,
+) -> Vec<(&'a str, Unavailable)> {
+    let mut unavailable = Vec::new();
+    for (point, reading) in snapshot.inputs_for(points) {
+        match reading {
+            Ok(input) => sink.record(point, input),
+            Err(why) => unavailable.push((point, why)),
+        }
+    }
+    unavailable
 }
 
 /// The version of the Rust compiler that built Candor, for a Rust host that reports its own
@@ -184,7 +214,7 @@ pub fn rust_runtime_version() -> Reading<String> {
     // `rustc 1.95.0 (59807616e 2026-04-14)` → `1.95.0`
     text.split_whitespace()
         .nth(1)
-        .filter(|v| candor_schema::event::is_version_text(v))
+        .filter(|v| candor_schema::is_version_text(v))
         .map(str::to_owned)
         .ok_or_else(|| Unavailable::new("the compiler's version was not recorded at build time"))
 }

@@ -17,7 +17,7 @@ fn names(list: &[&str]) -> Vec<Name> {
 
 /// Runs the agent demo; see [`super::DemoOptions`].
 pub fn run(options: &DemoOptions) -> Result<DemoSummary, BuildError> {
-    let catalogue = crate::builtin("contrast-dotnet-agent").map_err(BuildError::State)?;
+    let catalogue = crate::builtin("contrast-dotnet-agent")?;
     let mut builder = Telemetry::builder(catalogue)
         .runtime("framework")
         .version("21.5.1")

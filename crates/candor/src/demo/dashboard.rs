@@ -23,7 +23,7 @@ const USER_AGENTS: &[&str] = &[
 
 /// Runs the dashboard demo; see [`super::DemoOptions`].
 pub fn run(options: &DemoOptions) -> Result<DemoSummary, BuildError> {
-    let catalogue = crate::builtin("aspire-dashboard").map_err(BuildError::State)?;
+    let catalogue = crate::builtin("aspire-dashboard")?;
     // `--sink relay` without an endpoint: play the IDE too.
     let mut ide = None;
     let sink = match &options.sink {
