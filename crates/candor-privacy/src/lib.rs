@@ -6,6 +6,8 @@
 //! - [`mac`]: normalising MAC addresses and choosing, deterministically, the one to identify a
 //!   machine by; [`install_id`]: the better alternative, a random per-install id.
 //! - [`allow_list`]: known values pass, anything else becomes a fixed placeholder.
+//! - [`identifier`]: the grammars a value sent verbatim must match (names, labels, modes,
+//!   versions, language tags), with the scrubber finding nothing in it.
 //! - [`scrub`]: a single-pass scrubber for free text (e-mail and IP addresses, user names in
 //!   paths, credentials, tokens, keys, card numbers, PEM blocks, this machine's own names).
 //! - [`stack`]: .NET and Rust stack traces, filtered to allowed namespaces.
@@ -20,6 +22,7 @@
 
 pub mod allow_list;
 pub mod hash;
+pub mod identifier;
 pub mod install_id;
 pub mod key_file;
 pub mod mac;
@@ -29,4 +32,5 @@ pub mod user_agent;
 
 pub use allow_list::AllowList;
 pub use hash::{HashError, HashedValue, KeyedHasher, sha256_hex};
+pub use identifier::{IdentifierError, check_identifier, check_language_tag, check_version};
 pub use scrub::{MachineLiterals, Scrubber};
