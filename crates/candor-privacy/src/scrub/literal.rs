@@ -559,8 +559,9 @@ fn at_sign(bytes: &[u8], at: usize, after: usize, spans: &mut Vec<Span>) {
                 push(spans, start, end, Finding::Email);
             }
         }
-        // `jdoe@buildbox`: too short a pair (`a@b`) is more likely code than a login.
-        None if at - start >= 2 && end - after > 1 => {
+        // `jdoe@buildbox`: too short a pair (`a@b`) is more likely code than a login, and a host
+        // name starts with a letter (`weight@5kg` is a measure).
+        None if at - start >= 2 && end - after > 1 && bytes[after].is_ascii_alphabetic() => {
             push(spans, start, at, Finding::User);
             push(spans, after, end, Finding::Host);
         }
@@ -776,7 +777,15 @@ fn jwt(bytes: &[u8], start: usize, memo: &mut Memos, spans: &mut Vec<Span>) {
         return;
     }
     let payload_end = memo.jwt_payload.run(bytes, header_end + 1, is_base64url);
-    if payload_end - header_end < 3 || bytes.get(payload_end) != Some(&b'.') {
+    if payload_end - header_end < 3 {
+        return;
+    }
+    if bytes.get(payload_end) != Some(&b'.') {
+        // A token cut before its signature still carries its claims: a JSON payload (`eyJ`)
+        // after a JSON header is one.
+        if bytes[header_end + 1..].starts_with(b"eyJ") && payload_end - header_end > 10 {
+            push(spans, start, payload_end, Finding::Jwt);
+        }
         return;
     }
     let signature_end = memo.jwt_signature.run(bytes, payload_end + 1, is_base64url);

@@ -79,10 +79,12 @@ fn run(word: &[u8], offset: usize, spans: &mut Vec<Span>) {
         push(spans, offset, offset + word.len(), Finding::ApiKey);
         return;
     }
-    // The rest is about segments between dots and tildes (`x.y` is two words, not one token).
+    // The rest is about segments between dots, tildes and equals signs (`x.y` is two words and
+    // `key=value` a key and a value, not one token).
     let mut at = 0;
-    for segment in word.split(|b| matches!(b, b'.' | b'~')) {
+    for segment in word.split(|b| matches!(b, b'.' | b'~' | b'=')) {
         let start = offset + at;
+        let segment_end = at + segment.len();
         at += segment.len() + 1;
         // Leading and trailing punctuation is not part of a token.
         let lead = segment
@@ -98,7 +100,14 @@ fn run(word: &[u8], offset: usize, spans: &mut Vec<Span>) {
             continue;
         }
         // Padding belongs to a base64 token.
-        let pad = segment[trail..].iter().take_while(|b| **b == b'=').count();
+        let pad = if trail == segment.len() {
+            word[segment_end..]
+                .iter()
+                .take_while(|b| **b == b'=')
+                .count()
+        } else {
+            0
+        };
         if let Some(finding) = classify(core) {
             push(spans, start + lead, start + trail + pad, finding);
         }
@@ -114,7 +123,9 @@ fn classify(core: &[u8]) -> Option<Finding> {
     }
     if core.iter().all(u8::is_ascii_hexdigit) {
         let digest = matches!(core.len(), 32 | 40 | 56 | 64 | 96 | 128);
-        let mixed = core.iter().any(u8::is_ascii_digit) && core.iter().any(u8::is_ascii_alphabetic);
+        // Random hex is about 3/8 letters: a long number with a letter or two in it is not.
+        let letters = core.iter().filter(|b| b.is_ascii_alphabetic()).count();
+        let mixed = letters >= core.len() / 6 && core.len() - letters >= core.len() / 6;
         return (!digest && mixed && distinct(core) >= 8).then_some(Finding::Secret);
     }
     is_opaque(core).then_some(Finding::Secret)
