@@ -323,7 +323,10 @@ pub(crate) fn find(
     for m in automaton.find_overlapping_iter(text) {
         // A trigger wholly inside a span already found adds nothing (and re-scanning a long
         // value for each trigger inside it would be quadratic); one reaching past it may.
-        if m.start() >= covered.0 && m.end() <= covered.1 {
+        // One near the span's end is looked at all the same: what it starts (a key's value, a
+        // bearer's token) may reach past the span (`Bearer x.SetPassword("…")`). That is at most
+        // a key's length of triggers per span, so the work stays linear.
+        if m.start() >= covered.0 && m.end() + MAX_KEY <= covered.1 {
             continue;
         }
         let before = spans.len();

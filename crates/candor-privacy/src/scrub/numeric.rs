@@ -182,20 +182,37 @@ fn phone(bytes: &[u8], start: usize) -> Option<usize> {
         return None;
     }
     let international = bytes[start] == b'+';
-    let limit = bytes.len().min(start + 24);
-    let mut digits = 0;
-    let mut at = start + 1;
-    let mut end = start;
-    if !international && !bytes.get(at).is_some_and(u8::is_ascii_digit) {
+    if !bytes.get(start + 1).is_some_and(u8::is_ascii_digit) {
         return None;
     }
+    let limit = bytes.len().min(start + 24);
+    let valid = |digits: usize| {
+        if international {
+            (8..=15).contains(&digits)
+        } else {
+            // `(415) 555-2671`: the area code closed after three digits, ten in all.
+            digits == 10 && bytes.get(start + 4) == Some(&b')')
+        }
+    };
+    let mut digits = 0;
+    let mut at = start + 1;
     let mut open = !international;
+    // The longest end, at a group's last digit, that makes a number: a trailing group that runs
+    // into a word (`+1 415 555 0173 0password`) is not part of it.
+    let mut best = None;
     while at < limit {
         let b = bytes[at];
         if b.is_ascii_digit() {
             digits += 1;
             at += 1;
-            end = at;
+            let group_ends = !bytes.get(at).is_some_and(u8::is_ascii_digit);
+            if group_ends
+                && !open
+                && valid(digits)
+                && !bytes.get(at).is_some_and(u8::is_ascii_alphanumeric)
+            {
+                best = Some(at);
+            }
         } else if b == b')' && open {
             open = false;
             at += 1;
@@ -212,16 +229,7 @@ fn phone(bytes: &[u8], start: usize) -> Option<usize> {
             break;
         }
     }
-    if open || bytes.get(end).is_some_and(u8::is_ascii_alphanumeric) {
-        return None;
-    }
-    let ok = if international {
-        (8..=15).contains(&digits)
-    } else {
-        // `(415) 555-2671`: the area code closed after three digits, ten in all.
-        digits == 10 && bytes.get(start + 4) == Some(&b')')
-    };
-    ok.then_some(end)
+    best
 }
 
 fn continues_number(b: u8) -> bool {
