@@ -1,11 +1,18 @@
 //! A single-pass scrubber for free text.
 //!
 //! One Aho-Corasick automaton finds every literal that can start a secret or a personal value
-//! (`@`, `://`, `password`, `/home/`, `AKIA`, `-----BEGIN `, this machine's user name…); one
-//! byte scan finds the numeric shapes (IP and MAC addresses, card numbers). Each candidate is
-//! confirmed by a small validator, the confirmed spans are merged (overlaps become their union,
-//! so nothing leaks between two findings), and the output is built once. Clean text costs one
-//! automaton pass and one byte scan.
+//! (`@` and its escaped forms, `://`, `password`, `/home/`, `AKIA`, vendor token prefixes such as
+//! `sk_live_` or `glpat-`, `-----BEGIN `, this machine's user name…); one byte scan finds the
+//! numeric shapes (IP and MAC addresses, card, social security and phone numbers); one pass over
+//! runs of token characters finds whole-word shapes (IBANs, wallet addresses, Cisco MACs, Discord
+//! and Twilio tokens, opaque high-entropy tokens). Each candidate is confirmed by a small
+//! validator (Luhn, mod-97, base58check, bech32, entropy…), the confirmed spans are merged
+//! (overlaps become their union, so nothing leaks between two findings), and the output is built
+//! once. Clean text costs one automaton pass and two byte scans.
+//!
+//! Time is linear in the input, whatever it is: every validator's look-around is bounded or goes
+//! through a run memo (a long run is scanned once, not once per trigger inside it), and the
+//! fixpoint re-scans only changed lines, found in one pass.
 //!
 //! Replacements name what was removed (`[email]`, `[user]`, `[secret]`…), so the result stays
 //! readable, and scrubbing scrubbed text changes nothing.
