@@ -402,6 +402,7 @@ fn new_classes_name_what_they_found() {
     assert_unchanged(&[
         "System.Private.CoreLib, Version=8.0.0.0, Culture=neutral, PublicKeyToken=7cec85d7bea7798e",
         "assembly 8.0.0.0 loaded",
+        "FileVersion=4.2.1.5 AssemblyVersion=6.0.1.5",
         "sha256 9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08",
         "commit 2fd4e1c67a2d28fced849ee1bb76e7391b93eb12",
         "id 3f2504e0-4f89-11d3-9a0c-0305e82c3301",

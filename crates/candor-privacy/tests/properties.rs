@@ -6,11 +6,15 @@ use candor_privacy::stack::StackFilter;
 use candor_privacy::{MachineLiterals, Scrubber};
 use proptest::prelude::*;
 
-fn scrubber() -> Scrubber {
-    Scrubber::new(&MachineLiterals {
-        user_name: Some("canaryuser".into()),
-        home_dir: Some("/home/canaryuser".into()),
-        host_name: Some("canary-host".into()),
+/// Built once: building the trigger automaton costs far more than scrubbing a case.
+fn scrubber() -> &'static Scrubber {
+    static SCRUBBER: std::sync::OnceLock<Scrubber> = std::sync::OnceLock::new();
+    SCRUBBER.get_or_init(|| {
+        Scrubber::new(&MachineLiterals {
+            user_name: Some("canaryuser".into()),
+            home_dir: Some("/home/canaryuser".into()),
+            host_name: Some("canary-host".into()),
+        })
     })
 }
 

@@ -590,7 +590,7 @@ fn vendor_token(
         return;
     }
     let mut body_end = memo.vendors[index].run(bytes, end, vendor.body);
-    while body_end > end && matches!(bytes[body_end - 1], b'.' | b'-' | b'/') {
+    while body_end > end && matches!(bytes[body_end - 1], b'.' | b'/') {
         body_end -= 1;
     }
     if body_end - end >= vendor.min_body {

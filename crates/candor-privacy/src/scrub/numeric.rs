@@ -268,9 +268,11 @@ fn preceded_by_version_word(bytes: &[u8], start: usize) -> bool {
         .rposition(|b| !b.is_ascii_alphabetic())
         .map_or(floor, |p| floor + p + 1);
     let word = &bytes[word_start..end];
+    // `FileVersion`, `AssemblyVersion`, `ProductVersion`: any word ending in "version".
     VERSION_WORDS
         .iter()
         .any(|w| word.eq_ignore_ascii_case(w.as_bytes()))
+        || word.len() >= 7 && word[word.len() - 7..].eq_ignore_ascii_case(b"version")
 }
 
 /// Four dot-separated numbers, each 0–255, not part of a longer dotted number or a version.
