@@ -1115,6 +1115,13 @@ fn key_value(bytes: &[u8], start: usize, end: usize, kind: KeyKind, spans: &mut 
                     while bytes[end - 1] == b' ' {
                         end -= 1;
                     }
+                } else if kind == KeyKind::Secret && opens_config_line(bytes, key_start) {
+                    // `password: correct horse battery staple` in YAML, an .ini or .env file:
+                    // a key that opens its line owns the rest of it.
+                    end = memchr::memchr(b'\n', &bytes[end..]).map_or(bytes.len(), |n| end + n);
+                    while matches!(bytes[end - 1], b' ' | b'\t' | b'\r') {
+                        end -= 1;
+                    }
                 }
             }
             (value_start, end)
@@ -1142,6 +1149,17 @@ fn key_value(bytes: &[u8], start: usize, end: usize, kind: KeyKind, spans: &mut 
         value_end
     };
     push(spans, value_start, value_end, secret_or_user(kind));
+}
+
+/// True when only indentation (or a YAML list dash) comes before the key on its line; looked at
+/// no further back than a key's length.
+fn opens_config_line(bytes: &[u8], key_start: usize) -> bool {
+    let floor = key_start.saturating_sub(MAX_KEY);
+    let mut at = key_start;
+    while at > floor && matches!(bytes[at - 1], b' ' | b'\t' | b'-') {
+        at -= 1;
+    }
+    at == 0 || bytes[at - 1] == b'\n'
 }
 
 fn secret_or_user(kind: KeyKind) -> Finding {
