@@ -1052,6 +1052,8 @@ fn key_value(bytes: &[u8], start: usize, end: usize, kind: KeyKind, spans: &mut 
         Some(b'(') if at == key_end && matches!(bytes.get(at + 1), Some(b'"' | b'\'' | b'@')) => {
             at + 1
         }
+        // `set password "…"`, `SECRET 'x'`: a quoted string right after a secret's key.
+        Some(b'"' | b'\'') if at > after_key && kind == KeyKind::Secret && !key_quoted => at,
         // A command-line flag (`--password hunter2`) takes the next word as its value.
         Some(&b) if key[0] == b'-' && at > after_key && b != b'-' && !b.is_ascii_whitespace() => at,
         _ => return,
