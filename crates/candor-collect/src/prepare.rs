@@ -11,10 +11,14 @@ use std::time::SystemTime;
 
 use candor_privacy::stack::StackFilter;
 use candor_privacy::user_agent::coarsen;
-use candor_privacy::{KeyedHasher, Scrubber, sha256_hex};
+use candor_privacy::{
+    IdentifierError, KeyedHasher, Scrubber, check_identifier, check_language_tag, check_version,
+    sha256_hex,
+};
 use candor_schema::{
     Catalogue, DataPointSpec, Event, ExceptionValue, HashAlgorithm, MAX_FRAMES, MAX_MESSAGE_LEN,
-    MAX_PROPERTY_VALUE_LEN, QueryError, Stamp, Unit, Value, ValueType, Version, check_value,
+    MAX_PROPERTY_VALUE_LEN, PrivacyClass, QueryError, Stamp, Unit, Value, ValueType, Version,
+    check_value,
 };
 
 use crate::input::{Input, RawException};
@@ -273,7 +277,10 @@ impl Preparer {
                     )));
                 }
             }
-            (ValueType::Version, Input::Word(w)) => Value::Version(w.trim().to_owned()),
+            (ValueType::Version, Input::Word(w)) => Value::Version(
+                self.verbatim(spec, w.trim(), check_version)
+                    .map_err(invalid)?,
+            ),
             (ValueType::Text { max_len }, Input::Text(t) | Input::Word(t)) => {
                 Value::Text(self.scrubber.scrub_limited(&t, *max_len as usize))
             }
@@ -307,7 +314,9 @@ impl Preparer {
                         (Some(known), None) if !known.contains(&name) => {
                             return Err(invalid(format!("`{name}` is not a declared name")));
                         }
-                        _ => name,
+                        _ => self
+                            .verbatim(spec, &name, check_identifier)
+                            .map_err(invalid)?,
                     };
                     out.push(name);
                 }
@@ -315,11 +324,23 @@ impl Preparer {
                 out.dedup();
                 Value::Names(out)
             }
-            (ValueType::LabelCounts, Input::LabelCounts(map)) => Value::LabelCounts(map),
+            (ValueType::LabelCounts, Input::LabelCounts(map)) => Value::LabelCounts(
+                map.into_iter()
+                    .map(|(label, n)| Ok((self.verbatim(spec, &label, check_identifier)?, n)))
+                    .collect::<Result<_, String>>()
+                    .map_err(invalid)?,
+            ),
             (ValueType::ModeByName { .. }, Input::ModeByName(map)) => Value::ModeByName(
                 map.into_iter()
-                    .map(|(name, mode)| (name, mode.trim().to_ascii_lowercase()))
-                    .collect(),
+                    .map(|(name, mode)| {
+                        let mode = mode.trim().to_ascii_lowercase();
+                        Ok((
+                            self.verbatim(spec, &name, check_identifier)?,
+                            self.verbatim(spec, &mode, check_identifier)?,
+                        ))
+                    })
+                    .collect::<Result<_, String>>()
+                    .map_err(invalid)?,
             ),
             (ValueType::Properties { keys }, Input::Properties(map)) => Value::Properties(
                 map.into_iter()
@@ -330,7 +351,10 @@ impl Preparer {
                     })
                     .collect::<BTreeMap<_, _>>(),
             ),
-            (ValueType::LanguageTag, Input::Word(w)) => Value::LanguageTag(w.trim().to_owned()),
+            (ValueType::LanguageTag, Input::Word(w)) => Value::LanguageTag(
+                self.verbatim(spec, w.trim(), |_, tag| check_language_tag(tag))
+                    .map_err(invalid)?,
+            ),
             (ValueType::UserAgent, Input::Word(w) | Input::Text(w)) => {
                 Value::UserAgent(coarsen(&w).to_string())
             }
@@ -344,6 +368,23 @@ impl Preparer {
             (_, input) => return Err(wrong(&input)),
         };
         Ok(value)
+    }
+
+    /// A caller's string in a value sent as it is. The point's privacy class decides, not the
+    /// value's kind: a scrubbed point's string is scrubbed, any other must match its grammar with
+    /// nothing personal in it, or the value is refused.
+    fn verbatim(
+        &self,
+        spec: &DataPointSpec,
+        value: &str,
+        check: impl Fn(&Scrubber, &str) -> Result<(), IdentifierError>,
+    ) -> Result<String, String> {
+        if spec.privacy == PrivacyClass::Scrubbed {
+            return Ok(self.scrubber.scrub_limited(value, MAX_PROPERTY_VALUE_LEN));
+        }
+        check(&self.scrubber, value)
+            .map(|()| value.to_owned())
+            .map_err(|e| e.to_string())
     }
 
     fn exception(

@@ -459,3 +459,50 @@ fn events_carry_the_envelope() {
         .expect("ok");
     assert_ne!(e.event_id, other.event_id);
 }
+
+#[test]
+fn verbatim_values_must_match_their_grammar_with_nothing_personal_in_them() {
+    let p = preparer("contrast-dotnet-agent", Some("core"), "4.0.0");
+    assert_eq!(
+        p.prepare("agent_version", Input::Word("4.0.0+sha.5114f85".into()))
+            .expect("a build hash is fine"),
+        Value::Version("4.0.0+sha.5114f85".into())
+    );
+    let refused = |point: &str, input: Input| {
+        let err = p.prepare(point, input).expect_err("refused");
+        assert!(matches!(err, Rejected::Invalid { .. }), "{err}");
+        err.to_string()
+    };
+    let err = refused(
+        "agent_version",
+        Input::Word("4.0.0+alice.smith.example.com".into()),
+    );
+    assert!(
+        !err.contains("alice"),
+        "the refusal repeats the value: {err}"
+    );
+    refused("agent_version", Input::Word("4.0.0+10.1.2.3".into()));
+    for name in [
+        "/home/alice/x",
+        "aa:bb:cc:dd:ee:ff",
+        "4111111111111111",
+        "ghp_abcdefghijklmnopqrstuvwxyz0123456789",
+        "AKIAIOSFODNN7EXAMPLE",
+        "10.1.2.3",
+    ] {
+        let err = refused("non_default_setting_names", Input::Names(vec![name.into()]));
+        assert!(!err.contains(name), "{err}");
+        refused(
+            "protect_rule_modes",
+            Input::ModeByName([(name.into(), "block".into())].into()),
+        );
+        refused(
+            "protect_rule_modes",
+            Input::ModeByName([("xss".into(), name.into())].into()),
+        );
+        refused(
+            "contrast_http_status_codes",
+            Input::LabelCounts([(name.into(), 1)].into()),
+        );
+    }
+}

@@ -1,8 +1,10 @@
 //! Scrubber throughput on a corpus written here: mostly clean log lines, exception messages and
 //! stack traces, with some personal data. In the same run, a naive scrubber that applies one
-//! `Regex::replace_all` per detector in sequence, the obvious way to write one.
+//! `Regex::replace_all` per detector class Candor has, in sequence, the obvious way to write one
+//! (and without Candor's validators, so it does less work per match).
 //!
-//! Run: `cargo bench -p candor-privacy --bench scrub`.
+//! Run: `cargo bench -p candor-privacy --bench scrub`. The ratios the project tracks: Candor
+//! against the naive scrubber on the mixed corpus, and Candor's throughput on clean text.
 
 use std::hint::black_box;
 
@@ -50,6 +52,10 @@ const PERSONAL: &[&str] = &[
     "warn: unexpected key AKIAIOSFODNN7EXAMPLE in environment",
     "debug: opened /home/jdoe/projects/app/data.db on buildhost-17",
     "error: card 4111 1111 1111 1111 rejected by processor",
+    "warn: config has sk_live_51HqLmNoPqRsTuVwXyZ0123456789 in plain text",
+    "debug: <add key=\"SmtpPassword\" value=\"Wint3r!\" />",
+    "info: refund to DE76003439239571015926 queued",
+    "warn: callback number +14155550173 unreachable",
 ];
 
 fn corpus(lines: usize, personal_every: u64, seed: u64) -> String {
@@ -102,9 +108,71 @@ impl NaiveScrubber {
             (r"\bxox[abprs]-[A-Za-z0-9-]{10,}", "[api-key]"),
             (r"\bAIza[A-Za-z0-9_-]{30,}", "[api-key]"),
             (
-                r"(?i)\b((?:password|passwd|pwd|secret|token|api[_-]?key|accountkey)\s*[=:]\s*)[^;&\s]+",
+                r#"(?i)\b((?:password|passwd|pwd|secret|token|api[_-]?key|accountkey)["']?\s*(?:=>|:=|[=:,(])\s*@?["'{]?)[^;&\s"'}]+"#,
                 "${1}[secret]",
             ),
+            // The classes added since: one expression each, without the validators (Luhn,
+            // mod-97, checksums, entropy) Candor applies.
+            (
+                r"[A-Za-z0-9._%+-]+(?:%40|\\u0040|&#64;|&#x40;)[A-Za-z0-9.-]+\.[A-Za-z]{2,}",
+                "[email]",
+            ),
+            (
+                r"\b(?:sk|rk|pk)_(?:live|test)_[A-Za-z0-9]{16,}",
+                "[api-key]",
+            ),
+            (r"\bsk-[A-Za-z0-9_-]{32,}", "[api-key]"),
+            (r"\bnpm_[A-Za-z0-9]{30,}", "[api-key]"),
+            (r"\bpypi-AgEI[A-Za-z0-9_-]{40,}", "[api-key]"),
+            (r"\bSG\.[A-Za-z0-9_.-]{50,}", "[api-key]"),
+            (
+                r"\bgl(?:pat|dt|rt|ptt|cbt|imt|soat|oas|agent|ffct)-[A-Za-z0-9_-]{20,}",
+                "[api-key]",
+            ),
+            (
+                r"hooks\.slack\.com/(?:services|workflows|triggers)/[A-Za-z0-9_/-]{20,}",
+                "[api-key]",
+            ),
+            (r"\bdo[por]_v1_[a-f0-9]{64}", "[api-key]"),
+            (r"\bshp(?:at|ss|ca|pa)_[a-fA-F0-9]{32}", "[api-key]"),
+            (r"\bPMAK-[a-fA-F0-9-]{40,}", "[api-key]"),
+            (r"\bsq0(?:atp|csp)-[A-Za-z0-9_-]{22,}", "[api-key]"),
+            (r"\bEAA[ABCGI][A-Za-z0-9_-]{40,}", "[api-key]"),
+            (r"\b\d{8,10}:AA[A-Za-z0-9_-]{33,}", "[api-key]"),
+            (r"\b[a-f0-9]{32}-us\d{1,2}\b", "[api-key]"),
+            (r"\b[\w~.-]{3}\dQ~[\w~.-]{31,40}", "[secret]"),
+            (
+                r"\b[MNO][A-Za-z\d_-]{23,25}\.[\w-]{6,7}\.[\w-]{27,38}",
+                "[api-key]",
+            ),
+            (r"\b(?:SK|AC)[a-f0-9]{32}\b", "[api-key]"),
+            (
+                r"(?i)([\\/](?:documents and settings|profiles)[\\/])[^\\/\s]+",
+                "${1}[user]",
+            ),
+            (
+                r#"(?:-u|--user)[ =]['"]?[^\s:'"]+:[^\s'"]+"#,
+                "[credentials]",
+            ),
+            (
+                r"\b[A-Z]{2}\d{2}(?: ?[A-Z0-9]{4}){2,7}(?: ?[A-Z0-9]{1,3})?\b",
+                "[iban]",
+            ),
+            (r"\b\d{3}-\d{2}-\d{4}\b", "[ssn]"),
+            (
+                r"\+\d{1,3}[ .-]?\(?\d{1,4}\)?(?:[ .-]?\d{2,4}){2,4}|\(\d{3}\) \d{3}-\d{4}",
+                "[phone]",
+            ),
+            (
+                r"\b(?:bc1[a-z0-9]{25,60}|[13][1-9A-HJ-NP-Za-km-z]{25,34}|0x[a-fA-F0-9]{40})\b",
+                "[wallet]",
+            ),
+            (
+                r"\b[0-9a-fA-F]{4}\.[0-9a-fA-F]{4}\.[0-9a-fA-F]{4}\b",
+                "[mac]",
+            ),
+            (r"\B::1\b", "[ip]"),
+            (r"\b[A-Za-z0-9+/_-]{24,}={0,2}", "[secret]"),
             (r"\b[2-6](?:[ -]?\d){12,18}\b", "[card]"),
             (r"\bjdoe\b", "[user]"),
             (r"\bbuildhost-17\b", "[host]"),

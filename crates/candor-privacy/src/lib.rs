@@ -6,8 +6,12 @@
 //! - [`mac`]: normalising MAC addresses and choosing, deterministically, the one to identify a
 //!   machine by; [`install_id`]: the better alternative, a random per-install id.
 //! - [`allow_list`]: known values pass, anything else becomes a fixed placeholder.
-//! - [`scrub`]: a single-pass scrubber for free text (e-mail and IP addresses, user names in
-//!   paths, credentials, tokens, keys, card numbers, PEM blocks, this machine's own names).
+//! - [`identifier`]: the grammars a value sent verbatim must match (names, labels, modes,
+//!   versions, language tags), with the scrubber finding nothing in it.
+//! - [`scrub`]: a single-pass, linear-time scrubber for free text (e-mail and IP addresses,
+//!   user names in paths, credentials, passwords in config and code syntaxes, vendor tokens,
+//!   keys, card, bank account, social security and phone numbers, wallet addresses, opaque
+//!   high-entropy tokens, PEM blocks, this machine's own names), escaped forms included.
 //! - [`stack`]: .NET and Rust stack traces, filtered to allowed namespaces.
 //! - [`user_agent`]: a user agent coarsened to browser family, major version and OS family.
 //!
@@ -20,6 +24,7 @@
 
 pub mod allow_list;
 pub mod hash;
+pub mod identifier;
 pub mod install_id;
 pub mod mac;
 pub mod scrub;
@@ -28,4 +33,5 @@ pub mod user_agent;
 
 pub use allow_list::AllowList;
 pub use hash::{HashError, HashedValue, KeyedHasher, sha256_hex};
+pub use identifier::{IdentifierError, check_identifier, check_language_tag, check_version};
 pub use scrub::{MachineLiterals, Scrubber};

@@ -27,12 +27,27 @@ pub(crate) enum Trigger {
     Unc,
     SecretKey,
     UserKey,
+    /// A vendor's token: an index into [`VENDORS`].
+    Vendor(usize),
+    /// `1234567890:AA…`, a Telegram bot token.
+    Telegram,
+    /// `<32 hex>-us12`, a Mailchimp API key.
+    Mailchimp,
+    /// `abc8Q~…`, an Azure AD client secret.
+    AzureSecret,
+    /// `curl -u user:pass`, `--user user:pass`.
+    CurlUser,
     Literal(Finding),
 }
 
 /// The built-in patterns, matched ignoring ASCII case.
 pub(crate) const TRIGGERS: &[(&str, Trigger)] = &[
     ("@", Trigger::At),
+    // The same `@` escaped: in a URL, a JSON string, an XML or HTML text.
+    ("%40", Trigger::At),
+    ("\\u0040", Trigger::At),
+    ("&#64;", Trigger::At),
+    ("&#x40;", Trigger::At),
     ("://", Trigger::Url),
     ("bearer ", Trigger::Bearer),
     ("eyj", Trigger::Jwt),
@@ -49,14 +64,34 @@ pub(crate) const TRIGGERS: &[(&str, Trigger)] = &[
     ("xoxp-", Trigger::Slack),
     ("xoxr-", Trigger::Slack),
     ("xoxs-", Trigger::Slack),
+    ("xoxe-", Trigger::Slack),
+    ("xoxe.", Trigger::Slack),
     ("aiza", Trigger::Google),
     ("-----begin ", Trigger::Pem),
     ("\\users\\", Trigger::UsersDir),
     ("/users/", Trigger::UsersDir),
     ("/home/", Trigger::HomeDir),
+    // Escaped separators (a URL's `%2F`, JSON's `\/`, XML's `&#47;`) and legacy profile roots.
+    ("%2fhome%2f", Trigger::HomeDir),
+    ("%2fusers%2f", Trigger::UsersDir),
+    ("%5cusers%5c", Trigger::UsersDir),
+    ("\\/home\\/", Trigger::HomeDir),
+    ("\\/users\\/", Trigger::UsersDir),
+    ("&#47;home&#47;", Trigger::HomeDir),
+    ("&#92;users&#92;", Trigger::UsersDir),
+    ("\\documents and settings\\", Trigger::UsersDir),
+    ("/documents and settings/", Trigger::UsersDir),
+    ("\\profiles\\", Trigger::UsersDir),
+    (":aa", Trigger::Telegram),
+    ("-us", Trigger::Mailchimp),
+    ("q~", Trigger::AzureSecret),
+    (" -u ", Trigger::CurlUser),
+    ("--user ", Trigger::CurlUser),
+    ("--user=", Trigger::CurlUser),
     ("\\\\", Trigger::Unc),
     ("password", Trigger::SecretKey),
     ("passwd", Trigger::SecretKey),
+    ("passphrase", Trigger::SecretKey),
     ("pwd", Trigger::SecretKey),
     ("secret", Trigger::SecretKey),
     ("token", Trigger::SecretKey),
@@ -85,6 +120,7 @@ pub(crate) const TRIGGERS: &[(&str, Trigger)] = &[
 /// removed (`client_secret`, `DB_PASSWORD`, `x-api-key`, `AccountKey`).
 const SECRET_WORDS: &[&str] = &[
     "password",
+    "passphrase",
     "passwd",
     "pwd",
     "secret",
@@ -99,6 +135,35 @@ const SECRET_WORDS: &[&str] = &[
     "accesskey",
 ];
 
+/// Key endings that say the value describes a secret rather than holds one (`secretName`,
+/// `max_tokens`, `tokenUrl`), and .NET's `PublicKeyToken`, which names a public key.
+const NOT_SECRET_ENDINGS: &[&str] = &[
+    "name",
+    "publickeytoken",
+    "tokens",
+    "count",
+    "length",
+    "size",
+    "limit",
+    "type",
+    "kind",
+    "url",
+    "uri",
+    "endpoint",
+    "path",
+    "file",
+    "policy",
+    "expiry",
+    "expiration",
+    "expiresin",
+    "enabled",
+    "required",
+    "provider",
+    "format",
+    "mode",
+    "version",
+];
+
 /// Keys whose value is a user name, compared whole after normalisation.
 const USER_KEYS: &[&str] = &[
     "userid",
@@ -109,6 +174,114 @@ const USER_KEYS: &[&str] = &[
     "userprincipalname",
     "upn",
 ];
+
+fn body_alnum(b: u8) -> bool {
+    b.is_ascii_alphanumeric()
+}
+
+fn body_hex(b: u8) -> bool {
+    b.is_ascii_hexdigit()
+}
+
+fn body_hex_dash(b: u8) -> bool {
+    b.is_ascii_hexdigit() || b == b'-'
+}
+
+fn body_base64url(b: u8) -> bool {
+    is_base64url(b)
+}
+
+fn body_dotted(b: u8) -> bool {
+    is_base64url(b) || b == b'.'
+}
+
+fn body_path(b: u8) -> bool {
+    is_base64url(b) || b == b'/'
+}
+
+/// A vendor's token format: the prefix exactly as the vendor writes it, what its body is made
+/// of, and the body's least length (shorter is a word that happens to share the prefix).
+pub(crate) struct Vendor {
+    prefix: &'static str,
+    body: fn(u8) -> bool,
+    min_body: usize,
+}
+
+const fn vendor(prefix: &'static str, body: fn(u8) -> bool, min_body: usize) -> Vendor {
+    Vendor {
+        prefix,
+        body,
+        min_body,
+    }
+}
+
+/// Token formats with a fixed prefix. Their triggers are the prefixes in lower case; the
+/// validator insists on the exact case, a word boundary before, and the body.
+pub(crate) const VENDORS: &[Vendor] = &[
+    // Stripe: secret, restricted and publishable keys.
+    vendor("sk_live_", body_alnum, 16),
+    vendor("sk_test_", body_alnum, 16),
+    vendor("rk_live_", body_alnum, 16),
+    vendor("rk_test_", body_alnum, 16),
+    vendor("pk_live_", body_alnum, 16),
+    vendor("pk_test_", body_alnum, 16),
+    // OpenAI (`sk-…`, `sk-proj-…`, `sk-svcacct-…`) and Anthropic (`sk-ant-api03-…`).
+    vendor("sk-", body_base64url, 32),
+    vendor("npm_", body_alnum, 30),
+    vendor("pypi-AgEI", body_base64url, 40),
+    // SendGrid: `SG.` id `.` secret.
+    vendor("SG.", body_dotted, 50),
+    // GitLab personal, deploy, runner, trigger, CI job, incoming-mail, OAuth and agent tokens.
+    vendor("glpat-", body_base64url, 20),
+    vendor("gldt-", body_base64url, 20),
+    vendor("glrt-", body_base64url, 20),
+    vendor("glptt-", body_base64url, 20),
+    vendor("glcbt-", body_base64url, 20),
+    vendor("glimt-", body_base64url, 20),
+    vendor("glsoat-", body_base64url, 20),
+    vendor("gloas-", body_base64url, 20),
+    vendor("glagent-", body_base64url, 20),
+    vendor("glffct-", body_base64url, 20),
+    // Slack incoming webhooks and workflow triggers: the path is the secret.
+    vendor("hooks.slack.com/services/", body_path, 20),
+    vendor("hooks.slack.com/workflows/", body_path, 20),
+    vendor("hooks.slack.com/triggers/", body_path, 20),
+    // DigitalOcean personal, OAuth and refresh tokens.
+    vendor("dop_v1_", body_hex, 64),
+    vendor("doo_v1_", body_hex, 64),
+    vendor("dor_v1_", body_hex, 64),
+    // Shopify access, shared-secret, custom-app and partner tokens.
+    vendor("shpat_", body_hex, 32),
+    vendor("shpss_", body_hex, 32),
+    vendor("shpca_", body_hex, 32),
+    vendor("shppa_", body_hex, 32),
+    vendor("PMAK-", body_hex_dash, 40),
+    // Square access and OAuth secrets, and its `EAAA` tokens.
+    vendor("sq0atp-", body_base64url, 22),
+    vendor("sq0csp-", body_base64url, 40),
+    vendor("EAAA", body_base64url, 56),
+    // Facebook / Meta access tokens.
+    vendor("EAAB", body_alnum, 40),
+    vendor("EAAC", body_alnum, 40),
+    vendor("EAAG", body_alnum, 40),
+    vendor("EAAI", body_alnum, 40),
+    vendor("hf_", body_alnum, 30),
+    vendor("dckr_pat_", body_base64url, 24),
+];
+
+/// The built-in patterns and what each starts: [`TRIGGERS`], then one per vendor prefix.
+pub(crate) fn builtin_triggers() -> Vec<(String, Trigger)> {
+    TRIGGERS
+        .iter()
+        .map(|(p, t)| ((*p).to_owned(), *t))
+        .chain(
+            VENDORS
+                .iter()
+                .enumerate()
+                .map(|(i, v)| (v.prefix.to_ascii_lowercase(), Trigger::Vendor(i))),
+        )
+        .collect()
+}
 
 /// URL query parameters whose value is secret, compared whole (lower case).
 const URL_SECRET_PARAMS: &[&str] = &[
@@ -146,29 +319,54 @@ pub(crate) fn find(
     // The span reaching furthest so far, as (start, end).
     let mut covered = (0, 0);
     let mut pem_unterminated = false;
+    let mut memo = Memos::default();
     for m in automaton.find_overlapping_iter(text) {
         // A trigger wholly inside a span already found adds nothing (and re-scanning a long
         // value for each trigger inside it would be quadratic); one reaching past it may.
-        if m.start() >= covered.0 && m.end() <= covered.1 {
+        // One near the span's end is looked at all the same: what it starts (a key's value, a
+        // bearer's token) may reach past the span (`Bearer x.SetPassword("…")`). That is at most
+        // a key's length of triggers per span, so the work stays linear.
+        if m.start() >= covered.0 && m.end() + MAX_KEY <= covered.1 {
             continue;
         }
         let before = spans.len();
         let (start, end) = (m.start(), m.end());
         match triggers[m.pattern().as_usize()] {
-            Trigger::At => at_sign(bytes, start, spans),
-            Trigger::Url => url(bytes, start, spans),
-            Trigger::Bearer => bearer(bytes, start, end, spans),
-            Trigger::Jwt => jwt(bytes, start, spans),
+            Trigger::At => at_sign(bytes, start, end, spans),
+            Trigger::Url => url(bytes, start, &mut memo, spans),
+            Trigger::Bearer => bearer(bytes, start, end, &mut memo, spans),
+            Trigger::Jwt => jwt(bytes, start, &mut memo, spans),
             Trigger::Aws => aws(bytes, start, spans),
-            Trigger::GitHub => prefixed(bytes, start, end, 30, is_alnum, spans),
-            Trigger::GitHubPat => prefixed(bytes, start, end, 40, is_word, spans),
-            Trigger::Slack => prefixed(bytes, start, end, 10, |b| is_alnum(b) || b == b'-', spans),
-            Trigger::Google => prefixed(bytes, start, end, 30, |b| is_word(b) || b == b'-', spans),
+            Trigger::GitHub => prefixed(bytes, start, end, 30, is_alnum, &mut memo.alnum, spans),
+            Trigger::GitHubPat => prefixed(bytes, start, end, 40, is_word, &mut memo.word, spans),
+            Trigger::Slack => prefixed(
+                bytes,
+                start,
+                end,
+                10,
+                |b| is_alnum(b) || b == b'-',
+                &mut memo.slack,
+                spans,
+            ),
+            Trigger::Google => prefixed(
+                bytes,
+                start,
+                end,
+                30,
+                is_base64url,
+                &mut memo.base64url,
+                spans,
+            ),
             Trigger::Pem => pem(text, start, &mut pem_unterminated, spans),
             Trigger::UsersDir | Trigger::HomeDir => folder_owner(bytes, end, spans),
             Trigger::Unc => unc(bytes, start, spans),
             Trigger::SecretKey => key_value(bytes, start, end, KeyKind::Secret, spans),
             Trigger::UserKey => key_value(bytes, start, end, KeyKind::User, spans),
+            Trigger::Vendor(i) => vendor_token(bytes, start, end, i, &mut memo, spans),
+            Trigger::Telegram => telegram(bytes, start, &mut memo, spans),
+            Trigger::Mailchimp => mailchimp(bytes, start, spans),
+            Trigger::AzureSecret => azure_secret(bytes, start, &mut memo, spans),
+            Trigger::CurlUser => curl_user(bytes, end, spans),
             Trigger::Literal(finding) => literal(bytes, start, end, finding, spans),
         }
         for span in &spans[before..] {
@@ -177,6 +375,89 @@ pub(crate) fn find(
             }
         }
     }
+}
+
+/// Where a run of bytes of one class ends, remembered between calls.
+///
+/// Triggers come in text order, and many can fall inside one long run (`eyJeyJeyJ…`); scanning
+/// the run again for each would be quadratic. A query from inside the run remembered returns its
+/// end at once, and a query from a little before it scans only up to it, so each call site scans
+/// every byte a bounded number of times. One memo serves one class of bytes only.
+#[derive(Debug, Default, Clone, Copy)]
+pub(crate) struct RunMemo {
+    known: Option<(usize, usize)>,
+}
+
+impl RunMemo {
+    pub(crate) fn run(&mut self, bytes: &[u8], from: usize, class: impl Fn(u8) -> bool) -> usize {
+        let from = from.min(bytes.len());
+        if let Some((start, end)) = self.known {
+            if (start..=end).contains(&from) {
+                return end;
+            }
+            if from < start {
+                let mut at = from;
+                while at < start && class(bytes[at]) {
+                    at += 1;
+                }
+                let end = if at == start { end } else { at };
+                self.known = Some((from, end));
+                return end;
+            }
+        }
+        let end = run(bytes, from, class);
+        self.known = Some((from, end));
+        end
+    }
+}
+
+impl Default for Memos {
+    fn default() -> Self {
+        Self {
+            alnum: RunMemo::default(),
+            word: RunMemo::default(),
+            slack: RunMemo::default(),
+            base64url: RunMemo::default(),
+            jwt_header: RunMemo::default(),
+            jwt_payload: RunMemo::default(),
+            jwt_signature: RunMemo::default(),
+            bearer_space: RunMemo::default(),
+            bearer_token: RunMemo::default(),
+            url_authority: RunMemo::default(),
+            url_end: RunMemo::default(),
+            url_question: RunMemo::default(),
+            url_fragment: RunMemo::default(),
+            url_param: RunMemo::default(),
+            vendors: [RunMemo::default(); VENDORS.len()],
+            telegram: RunMemo::default(),
+            azure: RunMemo::default(),
+            params_checked_to: 0,
+        }
+    }
+}
+
+/// One memo per scan whose class differs.
+#[derive(Debug)]
+struct Memos {
+    alnum: RunMemo,
+    word: RunMemo,
+    slack: RunMemo,
+    base64url: RunMemo,
+    jwt_header: RunMemo,
+    jwt_payload: RunMemo,
+    jwt_signature: RunMemo,
+    bearer_space: RunMemo,
+    bearer_token: RunMemo,
+    url_authority: RunMemo,
+    url_end: RunMemo,
+    url_question: RunMemo,
+    url_fragment: RunMemo,
+    url_param: RunMemo,
+    vendors: [RunMemo; VENDORS.len()],
+    telegram: RunMemo,
+    azure: RunMemo,
+    /// Query parameters up to here were checked as part of an earlier URL.
+    params_checked_to: usize,
 }
 
 fn is_alnum(b: u8) -> bool {
@@ -223,13 +504,24 @@ fn push(spans: &mut Vec<Span>, start: usize, end: usize, finding: Finding) {
     }
 }
 
-/// `name@example.com` → `[email]`; `jdoe@buildhost` → `[user]@[host]`.
-fn at_sign(bytes: &[u8], at: usize, spans: &mut Vec<Span>) {
-    let local_char =
-        |b: u8| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b'%' | b'+' | b'-');
+fn is_continuation(b: u8) -> bool {
+    b & 0xC0 == 0x80
+}
+
+/// `name@example.com` → `[email]`; `jdoe@buildhost` → `[user]@[host]`. The `@` may be escaped
+/// (`%40`, `\u0040`, `&#64;`): `at..after` is the sign as written. Local parts and domains may
+/// be internationalised (UTF-8, or `xn--` punycode).
+fn at_sign(bytes: &[u8], at: usize, after: usize, spans: &mut Vec<Span>) {
+    let local_char = |b: u8| {
+        b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b'%' | b'+' | b'-') || b >= 0x80
+    };
     let mut start = at;
     while start > 0 && at - start < 64 && local_char(bytes[start - 1]) {
         start -= 1;
+    }
+    // The look-back may stop inside a character: start at the next whole one.
+    while start < at && is_continuation(bytes[start]) {
+        start += 1;
     }
     if start == at || bytes[start] == b'.' {
         return;
@@ -239,35 +531,152 @@ fn at_sign(bytes: &[u8], at: usize, spans: &mut Vec<Span>) {
     // is an address.
     if start > 0
         && matches!(bytes[start - 1], b':' | b'/')
-        && !bytes[..start].to_ascii_lowercase().ends_with(b"mailto:")
+        && !(start >= 7 && bytes[start - 7..start].eq_ignore_ascii_case(b"mailto:"))
     {
         return;
     }
-    let domain_char = |b: u8| b.is_ascii_alphanumeric() || b == b'.' || b == b'-';
-    let mut end = at + 1;
-    while end < bytes.len() && end - at <= 253 && domain_char(bytes[end]) {
+    let domain_char = |b: u8| b.is_ascii_alphanumeric() || b == b'.' || b == b'-' || b >= 0x80;
+    let mut end = after;
+    while end < bytes.len() && end - after < 253 && domain_char(bytes[end]) {
         end += 1;
     }
-    while end > at + 1 && matches!(bytes[end - 1], b'.' | b'-') {
+    while end > after && end < bytes.len() && is_continuation(bytes[end]) {
         end -= 1;
     }
-    let domain = &bytes[at + 1..end];
-    if domain.is_empty() || !domain.iter().any(u8::is_ascii_alphabetic) {
+    while end > after && matches!(bytes[end - 1], b'.' | b'-') {
+        end -= 1;
+    }
+    let domain = &bytes[after..end];
+    if domain.is_empty() || !domain.iter().any(|b| b.is_ascii_alphabetic() || *b >= 0x80) {
         return;
     }
     match domain.iter().rposition(|b| *b == b'.') {
         Some(dot) => {
             let tld = &domain[dot + 1..];
-            if tld.len() >= 2 && tld.iter().all(u8::is_ascii_alphabetic) {
+            let plain = tld.len() >= 2 && tld.iter().all(u8::is_ascii_alphabetic);
+            let punycode = tld.len() > 4 && tld[..4].eq_ignore_ascii_case(b"xn--");
+            let unicode = !tld.is_empty()
+                && tld.iter().any(|b| *b >= 0x80)
+                && tld.iter().all(|b| *b >= 0x80 || b.is_ascii_alphabetic());
+            if plain || punycode || unicode {
                 push(spans, start, end, Finding::Email);
             }
         }
-        // `jdoe@buildbox`: too short a pair (`a@b`) is more likely code than a login.
-        None if at - start >= 2 && end - at > 2 => {
+        // `jdoe@buildbox`: too short a pair (`a@b`) is more likely code than a login, and a host
+        // name starts with a letter (`weight@5kg` is a measure).
+        None if at - start >= 2 && end - after > 1 && bytes[after].is_ascii_alphabetic() => {
             push(spans, start, at, Finding::User);
-            push(spans, at + 1, end, Finding::Host);
+            push(spans, after, end, Finding::Host);
         }
         None => {}
+    }
+}
+
+/// A token with a vendor's fixed prefix.
+fn vendor_token(
+    bytes: &[u8],
+    start: usize,
+    end: usize,
+    index: usize,
+    memo: &mut Memos,
+    spans: &mut Vec<Span>,
+) {
+    let vendor = &VENDORS[index];
+    if &bytes[start..end] != vendor.prefix.as_bytes() {
+        return;
+    }
+    // A webhook's host follows `//` or a dot-free boundary; every other prefix starts a word.
+    if !vendor.prefix.starts_with("hooks.") && !boundary_before(bytes, start) {
+        return;
+    }
+    let mut body_end = memo.vendors[index].run(bytes, end, vendor.body);
+    while body_end > end && matches!(bytes[body_end - 1], b'.' | b'/') {
+        body_end -= 1;
+    }
+    if body_end - end >= vendor.min_body {
+        push(spans, start, body_end, Finding::ApiKey);
+    }
+}
+
+/// `123456789:AA` and 33 base64url characters: a Telegram bot's id and secret.
+fn telegram(bytes: &[u8], colon: usize, memo: &mut Memos, spans: &mut Vec<Span>) {
+    if &bytes[colon..colon + 3] != b":AA" {
+        return;
+    }
+    let mut id_start = colon;
+    while id_start > 0 && colon - id_start < 11 && bytes[id_start - 1].is_ascii_digit() {
+        id_start -= 1;
+    }
+    if !(8..=10).contains(&(colon - id_start)) || !boundary_before(bytes, id_start) {
+        return;
+    }
+    let end = memo.telegram.run(bytes, colon + 3, is_base64url);
+    if end - (colon + 3) >= 33 {
+        push(spans, id_start, end, Finding::ApiKey);
+    }
+}
+
+/// 32 hex digits, `-us` and a data-centre number: a Mailchimp API key.
+fn mailchimp(bytes: &[u8], dash: usize, spans: &mut Vec<Span>) {
+    if &bytes[dash..dash + 3] != b"-us" || dash < 32 {
+        return;
+    }
+    let start = dash - 32;
+    if !bytes[start..dash].iter().all(u8::is_ascii_hexdigit) || !boundary_before(bytes, start) {
+        return;
+    }
+    let digits_end = run(&bytes[..bytes.len().min(dash + 6)], dash + 3, |b| {
+        b.is_ascii_digit()
+    });
+    if (1..=2).contains(&(digits_end - dash - 3))
+        && !bytes.get(digits_end).is_some_and(|b| is_word(*b))
+    {
+        push(spans, start, digits_end, Finding::ApiKey);
+    }
+}
+
+fn azure_secret_char(b: u8) -> bool {
+    is_word(b) || matches!(b, b'~' | b'.' | b'-')
+}
+
+/// An Azure AD (Entra) client secret: three characters, a digit, `Q~`, then 31 to 34 more.
+fn azure_secret(bytes: &[u8], q: usize, memo: &mut Memos, spans: &mut Vec<Span>) {
+    if &bytes[q..q + 2] != b"Q~" || q < 4 || !bytes[q - 1].is_ascii_digit() {
+        return;
+    }
+    let start = q - 4;
+    if !bytes[start..q - 1].iter().all(|b| azure_secret_char(*b)) || !boundary_before(bytes, start)
+    {
+        return;
+    }
+    let end = memo.azure.run(bytes, q + 2, azure_secret_char);
+    if (31..=40).contains(&(end - q - 2)) {
+        push(spans, start, end, Finding::Secret);
+    }
+}
+
+/// `curl -u user:pass`, `--user=user:pass`: the pair, quoted or not, is credentials.
+fn curl_user(bytes: &[u8], after: usize, spans: &mut Vec<Span>) {
+    let mut start = run(&bytes[..bytes.len().min(after + 8)], after, |b| b == b' ');
+    let quote = bytes
+        .get(start)
+        .copied()
+        .filter(|b| matches!(b, b'"' | b'\''));
+    if quote.is_some() {
+        start += 1;
+    }
+    let limit = bytes.len().min(start + 512);
+    let end = run(&bytes[..limit], start, |b| match quote {
+        Some(q) => b != q && b != b'\n',
+        None => !b.is_ascii_whitespace() && !matches!(b, b'"' | b'\''),
+    });
+    let value = &bytes[start..end];
+    if value.len() >= 3
+        && value.first() != Some(&b'-')
+        && memchr::memchr(b':', value).is_some_and(|c| c > 0 && c + 1 < value.len())
+        && !starts_with_token(bytes, start)
+    {
+        push(spans, start, end, Finding::Credentials);
     }
 }
 
@@ -276,7 +685,10 @@ fn url_char_ends(b: u8) -> bool {
 }
 
 /// Credentials in the authority and secret query parameters.
-fn url(bytes: &[u8], sep: usize, spans: &mut Vec<Span>) {
+///
+/// Every scan goes through a memo, and query parameters an earlier URL already checked are not
+/// checked again, so a line of `http://u:p@` repeated costs one pass, not one per `://`.
+fn url(bytes: &[u8], sep: usize, memo: &mut Memos, spans: &mut Vec<Span>) {
     let scheme_char = |b: u8| b.is_ascii_alphanumeric() || matches!(b, b'+' | b'.' | b'-');
     let mut scheme_start = sep;
     while scheme_start > 0 && sep - scheme_start < 32 && scheme_char(bytes[scheme_start - 1]) {
@@ -286,14 +698,12 @@ fn url(bytes: &[u8], sep: usize, spans: &mut Vec<Span>) {
         return;
     }
     let authority_start = sep + 3;
-    let authority_end = bytes[authority_start..]
-        .iter()
-        .position(|b| url_char_ends(*b) || matches!(b, b'/' | b'?' | b'#'))
-        .map_or(bytes.len(), |n| authority_start + n);
-    if let Some(at) = bytes[authority_start..authority_end]
-        .iter()
-        .rposition(|b| *b == b'@')
-    {
+    let authority_end = memo.url_authority.run(bytes, authority_start, |b| {
+        !(url_char_ends(b) || matches!(b, b'/' | b'?' | b'#'))
+    });
+    // The authority ends at the first `/`, so it holds at most one `://`'s worth of text that a
+    // later trigger would scan again: bounded by the next `/`.
+    if let Some(at) = memchr::memrchr(b'@', &bytes[authority_start..authority_end]) {
         push(
             spans,
             authority_start,
@@ -301,29 +711,30 @@ fn url(bytes: &[u8], sep: usize, spans: &mut Vec<Span>) {
             Finding::Credentials,
         );
     }
-    let url_end = bytes[authority_end..]
-        .iter()
-        .position(|b| url_char_ends(*b))
-        .map_or(bytes.len(), |n| authority_end + n);
-    let Some(question) = bytes[authority_end..url_end]
-        .iter()
-        .position(|b| *b == b'?')
-    else {
+    let url_end = memo
+        .url_end
+        .run(bytes, authority_end, |b| !url_char_ends(b));
+    let question = memo
+        .url_question
+        .run(bytes, authority_end, |b| !(url_char_ends(b) || b == b'?'));
+    if question >= url_end || bytes[question] != b'?' {
         return;
-    };
-    let query_start = authority_end + question + 1;
-    let query_end = bytes[query_start..url_end]
-        .iter()
-        .position(|b| *b == b'#')
-        .map_or(url_end, |n| query_start + n);
+    }
+    let query_start = question + 1;
+    let query_end = memo
+        .url_fragment
+        .run(bytes, query_start, |b| !(url_char_ends(b) || b == b'#'))
+        .min(url_end);
     let mut param_start = query_start;
     while param_start < query_end {
-        let param_end = bytes[param_start..query_end]
-            .iter()
-            .position(|b| matches!(b, b'&' | b';'))
-            .map_or(query_end, |n| param_start + n);
+        let param_end = memo
+            .url_param
+            .run(bytes, param_start, |b| {
+                !(url_char_ends(b) || matches!(b, b'#' | b'&' | b';'))
+            })
+            .min(query_end);
         let param = &bytes[param_start..param_end];
-        if let Some(eq) = param.iter().position(|b| *b == b'=')
+        if let Some(eq) = memchr::memchr(b'=', param)
             && !starts_with_token(bytes, param_start + eq + 1)
         {
             let key = &param[..eq];
@@ -336,37 +747,51 @@ fn url(bytes: &[u8], sep: usize, spans: &mut Vec<Span>) {
             }
         }
         param_start = param_end + 1;
+        // The parameters from here on were split at the same `&` and checked by the same rule
+        // as part of an earlier URL whose query reaches at least as far.
+        if param_start < memo.params_checked_to {
+            break;
+        }
     }
+    memo.params_checked_to = memo.params_checked_to.max(query_end);
 }
 
-fn bearer(bytes: &[u8], start: usize, end: usize, spans: &mut Vec<Span>) {
+fn bearer(bytes: &[u8], start: usize, end: usize, memo: &mut Memos, spans: &mut Vec<Span>) {
     if !boundary_before(bytes, start) {
         return;
     }
-    let token_start = run(bytes, end, |b| b == b' ');
+    let token_start = memo.bearer_space.run(bytes, end, |b| b == b' ');
     let token_char = |b: u8| {
         b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b'~' | b'+' | b'/' | b'=' | b'-')
     };
-    let token_end = run(bytes, token_start, token_char);
+    let token_end = memo.bearer_token.run(bytes, token_start, token_char);
     if token_end - token_start >= 8 {
         push(spans, token_start, token_end, Finding::Token);
     }
 }
 
 /// `eyJ…` header, payload and signature, each base64url.
-fn jwt(bytes: &[u8], start: usize, spans: &mut Vec<Span>) {
+fn jwt(bytes: &[u8], start: usize, memo: &mut Memos, spans: &mut Vec<Span>) {
     if !bytes[start..].starts_with(b"eyJ") || (start > 0 && is_base64url(bytes[start - 1])) {
         return;
     }
-    let header_end = run(bytes, start, is_base64url);
+    let header_end = memo.jwt_header.run(bytes, start, is_base64url);
     if header_end - start < 10 || bytes.get(header_end) != Some(&b'.') {
         return;
     }
-    let payload_end = run(bytes, header_end + 1, is_base64url);
-    if payload_end - header_end < 3 || bytes.get(payload_end) != Some(&b'.') {
+    let payload_end = memo.jwt_payload.run(bytes, header_end + 1, is_base64url);
+    if payload_end - header_end < 3 {
         return;
     }
-    let signature_end = run(bytes, payload_end + 1, is_base64url);
+    if bytes.get(payload_end) != Some(&b'.') {
+        // A token cut before its signature still carries its claims: a JSON payload (`eyJ`)
+        // after a JSON header is one.
+        if bytes[header_end + 1..].starts_with(b"eyJ") && payload_end - header_end > 10 {
+            push(spans, start, payload_end, Finding::Jwt);
+        }
+        return;
+    }
+    let signature_end = memo.jwt_signature.run(bytes, payload_end + 1, is_base64url);
     push(spans, start, signature_end, Finding::Jwt);
 }
 
@@ -376,7 +801,9 @@ fn aws(bytes: &[u8], start: usize, spans: &mut Vec<Span>) {
     if !(prefix == b"AKIA" || prefix == b"ASIA") || !boundary_before(bytes, start) {
         return;
     }
-    let end = run(bytes, start + 4, |b| {
+    // Seventeen bytes settle it: sixteen of the body and one that must not continue it.
+    let limit = bytes.len().min(start + 21);
+    let end = run(&bytes[..limit], start + 4, |b| {
         b.is_ascii_uppercase() || b.is_ascii_digit()
     });
     if end - start == 20 && !bytes.get(end).is_some_and(|b| is_alnum(*b)) {
@@ -392,6 +819,7 @@ fn prefixed(
     end: usize,
     min_body: usize,
     body: impl Fn(u8) -> bool,
+    memo: &mut RunMemo,
     spans: &mut Vec<Span>,
 ) {
     let prefix = &bytes[start..end];
@@ -403,7 +831,7 @@ fn prefixed(
     if !exact || !boundary_before(bytes, start) {
         return;
     }
-    let token_end = run(bytes, end, body);
+    let token_end = memo.run(bytes, end, body);
     if token_end - end >= min_body {
         push(spans, start, token_end, Finding::ApiKey);
     }
@@ -448,6 +876,8 @@ fn path_delimiter(b: u8) -> bool {
                 | b'`'
                 | b'*'
                 | b'?'
+                | b'%'
+                | b'&'
         )
 }
 
@@ -457,7 +887,16 @@ fn folder_owner(bytes: &[u8], after: usize, spans: &mut Vec<Span>) {
     if starts_with_token(bytes, start) {
         return;
     }
-    let end = run(bytes, start, |b| !path_delimiter(b));
+    let mut end = run(bytes, start, |b| !path_delimiter(b));
+    // `/Users/Jane Doe/Library`: a name with spaces ends at the next separator, if one comes
+    // within a name's length.
+    if bytes.get(end) == Some(&b' ') {
+        let limit = bytes.len().min(end + 64);
+        let more = run(&bytes[..limit], end, |b| b == b' ' || !path_delimiter(b));
+        if more < limit && matches!(bytes[more], b'/' | b'\\') && bytes[more - 1] != b' ' {
+            end = more;
+        }
+    }
     let name = &bytes[start..end];
     if !SHARED_FOLDERS
         .iter()
@@ -536,7 +975,10 @@ impl NormalisedKey {
 
     /// Names a secret: contains a secret word, and is not the secret's name (`secretName`).
     fn is_secret(&self) -> bool {
-        SECRET_WORDS.iter().any(|w| self.contains(w)) && !self.as_bytes().ends_with(b"name")
+        SECRET_WORDS.iter().any(|w| self.contains(w))
+            && !NOT_SECRET_ENDINGS
+                .iter()
+                .any(|e| self.as_bytes().ends_with(e.as_bytes()))
     }
 }
 
@@ -567,6 +1009,10 @@ fn key_value(bytes: &[u8], start: usize, end: usize, kind: KeyKind, spans: &mut 
     if !matches {
         return;
     }
+    let key_quoted = matches!(bytes.get(key_end), Some(b'"' | b'\''))
+        && key_start > 0
+        && bytes[key_start - 1] == bytes[key_end];
+    let xml_element = key_start > 0 && bytes[key_start - 1] == b'<';
     let mut at = key_end;
     if matches!(bytes.get(at), Some(b'"' | b'\'')) {
         at += 1;
@@ -574,7 +1020,40 @@ fn key_value(bytes: &[u8], start: usize, end: usize, kind: KeyKind, spans: &mut 
     let after_key = at;
     at = run(bytes, at, |b| b == b' ' || b == b'\t');
     let value_start = match bytes.get(at) {
-        Some(b'=' | b':') => run(bytes, at + 1, |b| b == b' ' || b == b'\t'),
+        // `=`, `:`, `=>`, `:=`.
+        Some(b'=' | b':') => {
+            let mut sep_end = at + 1;
+            if matches!(bytes.get(sep_end), Some(b'>' | b'=')) {
+                sep_end += 1;
+            }
+            run(bytes, sep_end, |b| b == b' ' || b == b'\t')
+        }
+        // `{"Password", "value"}`, `Set("API_KEY", "value")`.
+        Some(b',') if key_quoted => run(bytes, at + 1, |b| b == b' ' || b == b'\t'),
+        // `<add key="DbPassword" value="…" />`.
+        Some(_)
+            if key_quoted
+                && bytes[at..].len() >= 6
+                && bytes[at..at + 6].eq_ignore_ascii_case(b"value=") =>
+        {
+            at + 6
+        }
+        // `<password>…</password>`: the text up to the next tag.
+        Some(b'>') if xml_element && at == key_end => {
+            let inner = at + 1;
+            let close =
+                memchr::memchr2(b'<', b'\n', &bytes[inner..]).map_or(bytes.len(), |n| inner + n);
+            if !starts_with_token(bytes, inner) {
+                push(spans, inner, close, secret_or_user(kind));
+            }
+            return;
+        }
+        // `SetPassword("…")`, `password(@"…")`: a quoted first argument.
+        Some(b'(') if at == key_end && matches!(bytes.get(at + 1), Some(b'"' | b'\'' | b'@')) => {
+            at + 1
+        }
+        // `set password "…"`, `SECRET 'x'`: a quoted string right after a secret's key.
+        Some(b'"' | b'\'') if at > after_key && kind == KeyKind::Secret && !key_quoted => at,
         // A command-line flag (`--password hunter2`) takes the next word as its value.
         Some(&b) if key[0] == b'-' && at > after_key && b != b'-' && !b.is_ascii_whitespace() => at,
         _ => return,
@@ -583,50 +1062,113 @@ fn key_value(bytes: &[u8], start: usize, end: usize, kind: KeyKind, spans: &mut 
         return;
     };
     if starts_with_token(bytes, value_start)
-        || starts_with_token(bytes, value_start + 1) && matches!(first, b'"' | b'\'')
+        || starts_with_token(bytes, value_start + 1) && matches!(first, b'"' | b'\'' | b'{')
+        || starts_with_token(bytes, value_start + 2) && first == b'@'
     {
         return;
     }
-    let (value_start, value_end) = if first == b'"' || first == b'\'' {
-        let inner = value_start + 1;
-        let close = bytes[inner..]
-            .iter()
-            .position(|b| *b == first || *b == b'\n')
-            .map_or(bytes.len(), |n| inner + n);
-        (inner, close)
-    } else {
-        let end = run(bytes, value_start, |b| {
-            !(b.is_ascii_whitespace()
-                || matches!(
-                    b,
-                    b';' | b'&' | b',' | b'"' | b'\'' | b'<' | b'>' | b')' | b'}'
-                ))
-        });
-        (value_start, end)
+    let (value_start, value_end) = match first {
+        // A C# verbatim string: `""` inside it is a quote, and it may span lines.
+        b'@' if bytes.get(value_start + 1) == Some(&b'"') => {
+            let inner = value_start + 2;
+            let mut at = inner;
+            loop {
+                match memchr::memchr(b'"', &bytes[at..]) {
+                    Some(n) if bytes.get(at + n + 1) == Some(&b'"') => at += n + 2,
+                    Some(n) => break (inner, at + n),
+                    None => break (inner, bytes.len()),
+                }
+            }
+        }
+        b'"' | b'\'' => {
+            // Up to the closing quote; a backslash escapes the quote (`"a\"b"`).
+            let inner = value_start + 1;
+            let mut at = inner;
+            while at < bytes.len() && bytes[at] != first && bytes[at] != b'\n' {
+                at += if bytes[at] == b'\\' { 2 } else { 1 };
+            }
+            (inner, at.min(bytes.len()))
+        }
+        // A connection string's braced value (`Password={a;b}`).
+        b'{' => {
+            let inner = value_start + 1;
+            let close =
+                memchr::memchr2(b'}', b'\n', &bytes[inner..]).map_or(bytes.len(), |n| inner + n);
+            (inner, close)
+        }
+        _ => {
+            let value_char = |b: u8| {
+                !(b.is_ascii_whitespace()
+                    || matches!(
+                        b,
+                        b';' | b'&' | b',' | b'"' | b'\'' | b'<' | b'>' | b')' | b'}'
+                    ))
+            };
+            let mut end = run(bytes, value_start, value_char);
+            // `Password=my secret pass;`: in a connection string, a value runs to the `;`, spaces
+            // and all. Looked for no further than a short value's length.
+            if bytes.get(end) == Some(&b' ') {
+                let limit = bytes.len().min(end + 128);
+                if let Some(n) = bytes[end..limit].iter().position(|b| {
+                    matches!(b, b';' | b'\n' | b'=' | b'"' | b'\'' | b'<' | b'>' | b'&')
+                }) && bytes[end + n] == b';'
+                {
+                    end += n;
+                    while bytes[end - 1] == b' ' {
+                        end -= 1;
+                    }
+                } else if kind == KeyKind::Secret && opens_config_line(bytes, key_start) {
+                    // `password: correct horse battery staple` in YAML, an .ini or .env file:
+                    // a key that opens its line owns the rest of it.
+                    end = memchr::memchr(b'\n', &bytes[end..]).map_or(bytes.len(), |n| end + n);
+                    while matches!(bytes[end - 1], b' ' | b'\t' | b'\r') {
+                        end -= 1;
+                    }
+                }
+            }
+            (value_start, end)
+        }
     };
     // `Authorization: Bearer abc…` — the scheme word is not the secret; the word after it is.
     let value_end = if kind == KeyKind::Secret && normalised.contains("authorization") {
-        let scheme = &bytes[value_start..value_end];
+        let scheme_end = run(bytes, value_start, |b| b.is_ascii_alphabetic());
+        let scheme = &bytes[value_start..scheme_end];
         let is_scheme = ["bearer", "basic", "digest", "negotiate", "token"]
             .iter()
             .any(|s| scheme.eq_ignore_ascii_case(s.as_bytes()));
-        if is_scheme && bytes.get(value_end) == Some(&b' ') {
-            let credential_start = run(bytes, value_end, |b| b == b' ');
+        if is_scheme && bytes.get(scheme_end) == Some(&b' ') {
+            let credential_start = run(bytes, scheme_end, |b| b == b' ');
             let credential_end = run(bytes, credential_start, |b| {
                 !b.is_ascii_whitespace() && b != b'"' && b != b'\''
             });
-            push(spans, credential_start, credential_end, Finding::Secret);
+            if !starts_with_token(bytes, credential_start) {
+                push(spans, credential_start, credential_end, Finding::Secret);
+            }
             return;
         }
         value_end
     } else {
         value_end
     };
-    let finding = match kind {
+    push(spans, value_start, value_end, secret_or_user(kind));
+}
+
+/// True when only indentation (or a YAML list dash) comes before the key on its line; looked at
+/// no further back than a key's length.
+fn opens_config_line(bytes: &[u8], key_start: usize) -> bool {
+    let floor = key_start.saturating_sub(MAX_KEY);
+    let mut at = key_start;
+    while at > floor && matches!(bytes[at - 1], b' ' | b'\t' | b'-') {
+        at -= 1;
+    }
+    at == 0 || bytes[at - 1] == b'\n'
+}
+
+fn secret_or_user(kind: KeyKind) -> Finding {
+    match kind {
         KeyKind::Secret => Finding::Secret,
         KeyKind::User => Finding::User,
-    };
-    push(spans, value_start, value_end, finding);
+    }
 }
 
 /// This machine's own user name or host name as a whole word, or its home folder as a path

@@ -2,8 +2,9 @@
 //!
 //! One pass over the bytes. At the start of each run of digits, IPv4 and card numbers are tried;
 //! at each colon or hyphen between hex digits, IPv6 and MAC addresses. Version strings are not
-//! addresses: `1.8.4` has three parts, and a four-part `Version=8.0.0.0` or `Chrome/120.0.0.1`
-//! is preceded by a word that says it is a version.
+//! addresses: `1.8.4` has three parts, a four-part `8.0.0.0` ends in `.0` (a network, never a
+//! host), and `Version=8.2.1.1` or `Chrome/120.0.0.1` is preceded by a word that says it is a
+//! version.
 
 use super::{Finding, Span};
 
@@ -18,6 +19,8 @@ const INTERESTING: [bool; 256] = {
     }
     table[b':' as usize] = true;
     table[b'-' as usize] = true;
+    table[b'+' as usize] = true;
+    table[b'(' as usize] = true;
     table
 };
 
@@ -52,12 +55,46 @@ pub(crate) fn find(text: &str, spans: &mut Vec<Span>) {
                     i = end;
                     continue;
                 }
+                if let Some((end, finding)) = ssn(bytes, i)
+                    .map(|e| (e, Finding::Ssn))
+                    .or_else(|| national_phone(bytes, i).map(|e| (e, Finding::Phone)))
+                {
+                    spans.push(Span {
+                        start: i,
+                        end,
+                        finding,
+                    });
+                    i = end;
+                    continue;
+                }
             }
             // The rest of this number cannot start anything new.
             i += 1;
             while i < bytes.len() && bytes[i].is_ascii_digit() {
                 i += 1;
             }
+            continue;
+        }
+        if b == b'+' || b == b'(' {
+            if let Some(end) = phone(bytes, i) {
+                spans.push(Span {
+                    start: i,
+                    end,
+                    finding: Finding::Phone,
+                });
+                i = end;
+                continue;
+            }
+            i += 1;
+            continue;
+        }
+        if b == b':' && is_loopback_v6(bytes, i) {
+            spans.push(Span {
+                start: i,
+                end: i + 3,
+                finding: Finding::Ip,
+            });
+            i += 3;
             continue;
         }
         if i >= hex_run_done && i > 0 && bytes[i - 1].is_ascii_hexdigit() {
@@ -76,6 +113,123 @@ pub(crate) fn find(text: &str, spans: &mut Vec<Span>) {
         }
         i += 1;
     }
+}
+
+/// `::1`, standing alone (not the tail of `std::1` or of a longer address).
+fn is_loopback_v6(bytes: &[u8], at: usize) -> bool {
+    bytes[at..].starts_with(b"::1")
+        && (at == 0
+            || !(bytes[at - 1].is_ascii_alphanumeric() || matches!(bytes[at - 1], b':' | b'.')))
+        && !bytes
+            .get(at + 3)
+            .is_some_and(|b| b.is_ascii_alphanumeric() || matches!(b, b':' | b'.'))
+}
+
+/// A US social security number, `AAA-GG-SSSS`, with the rules that make a number unissuable:
+/// area 000, 666 or 900–999, group 00, serial 0000.
+fn ssn(bytes: &[u8], start: usize) -> Option<usize> {
+    let s = bytes.get(start..start + 11)?;
+    let shape = s.iter().enumerate().all(|(i, b)| match i {
+        3 | 6 => *b == b'-',
+        _ => b.is_ascii_digit(),
+    });
+    if !shape
+        || bytes
+            .get(start + 11)
+            .is_some_and(|b| b.is_ascii_alphanumeric() || *b == b'-')
+    {
+        return None;
+    }
+    let area = &s[..3];
+    if area == b"000"
+        || area == b"666"
+        || area[0] == b'9'
+        || &s[4..6] == b"00"
+        || &s[7..] == b"0000"
+    {
+        return None;
+    }
+    Some(start + 11)
+}
+
+/// A North American number written `555-123-4567` or `555.123.4567`.
+fn national_phone(bytes: &[u8], start: usize) -> Option<usize> {
+    let s = bytes.get(start..start + 12)?;
+    let sep = s[3];
+    let shape = (sep == b'-' || sep == b'.')
+        && s.iter().enumerate().all(|(i, b)| match i {
+            3 | 7 => *b == sep,
+            _ => b.is_ascii_digit(),
+        });
+    if !shape
+        || bytes
+            .get(start + 12)
+            .is_some_and(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.'))
+    {
+        return None;
+    }
+    Some(start + 12)
+}
+
+/// `+14155552671`, `+44 20 7946 0958`, `+49 (30) 1234567`, `(415) 555-2671`: a `+` and 8 to 15
+/// digits (E.164), or a parenthesised three-digit area code and seven digits, with single
+/// spaces, hyphens, dots or parentheses between groups.
+fn phone(bytes: &[u8], start: usize) -> Option<usize> {
+    if start > 0
+        && (bytes[start - 1].is_ascii_alphanumeric()
+            || matches!(bytes[start - 1], b'.' | b'+' | b'-' | b'_' | b'/' | b'('))
+    {
+        return None;
+    }
+    let international = bytes[start] == b'+';
+    if !bytes.get(start + 1).is_some_and(u8::is_ascii_digit) {
+        return None;
+    }
+    let limit = bytes.len().min(start + 24);
+    let valid = |digits: usize| {
+        if international {
+            (8..=15).contains(&digits)
+        } else {
+            // `(415) 555-2671`: the area code closed after three digits, ten in all.
+            digits == 10 && bytes.get(start + 4) == Some(&b')')
+        }
+    };
+    let mut digits = 0;
+    let mut at = start + 1;
+    let mut open = !international;
+    // The longest end, at a group's last digit, that makes a number: a trailing group that runs
+    // into a word (`+1 415 555 0173 0password`) is not part of it.
+    let mut best = None;
+    while at < limit {
+        let b = bytes[at];
+        if b.is_ascii_digit() {
+            digits += 1;
+            at += 1;
+            let group_ends = !bytes.get(at).is_some_and(u8::is_ascii_digit);
+            if group_ends
+                && !open
+                && valid(digits)
+                && !bytes.get(at).is_some_and(u8::is_ascii_alphanumeric)
+            {
+                best = Some(at);
+            }
+        } else if b == b')' && open {
+            open = false;
+            at += 1;
+        } else if b == b'(' && !open && digits > 0 {
+            open = true;
+            at += 1;
+        } else if matches!(b, b' ' | b'-' | b'.')
+            && bytes
+                .get(at + 1)
+                .is_some_and(|n| n.is_ascii_digit() || *n == b'(')
+        {
+            at += 1;
+        } else {
+            break;
+        }
+    }
+    best
 }
 
 fn continues_number(b: u8) -> bool {
@@ -107,19 +261,24 @@ fn preceded_by_version_word(bytes: &[u8], start: usize) -> bool {
             end -= 1;
         }
     }
-    let word_start = bytes[..end]
+    // The longest version word has 9 letters: look no further back than that.
+    let floor = end.saturating_sub(10);
+    let word_start = bytes[floor..end]
         .iter()
         .rposition(|b| !b.is_ascii_alphabetic())
-        .map_or(0, |p| p + 1);
+        .map_or(floor, |p| floor + p + 1);
     let word = &bytes[word_start..end];
+    // `FileVersion`, `AssemblyVersion`, `ProductVersion`: any word ending in "version".
     VERSION_WORDS
         .iter()
         .any(|w| word.eq_ignore_ascii_case(w.as_bytes()))
+        || word.len() >= 7 && word[word.len() - 7..].eq_ignore_ascii_case(b"version")
 }
 
 /// Four dot-separated numbers, each 0–255, not part of a longer dotted number or a version.
 fn ipv4(bytes: &[u8], start: usize) -> Option<usize> {
     let mut at = start;
+    let mut last = 0;
     for part in 0..4 {
         let mut value: u16 = 0;
         let mut digits = 0;
@@ -134,6 +293,7 @@ fn ipv4(bytes: &[u8], start: usize) -> Option<usize> {
         if digits == 0 || value > 255 {
             return None;
         }
+        last = value;
         if part < 3 {
             if bytes.get(at) != Some(&b'.') {
                 return None;
@@ -146,7 +306,9 @@ fn ipv4(bytes: &[u8], start: usize) -> Option<usize> {
         Some(b) => b.is_ascii_alphanumeric() || *b == b'_',
         None => false,
     };
-    if longer || preceded_by_version_word(bytes, start) {
+    // A quad ending in `.0` names a network, never a host; it is nearly always a .NET assembly
+    // or file version (`8.0.0.0`, `4.2.1.0`), and those are everywhere in .NET telemetry.
+    if longer || last == 0 || preceded_by_version_word(bytes, start) {
         return None;
     }
     Some(at)

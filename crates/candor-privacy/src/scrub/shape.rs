@@ -1,0 +1,474 @@
+//! Findings recognised by the shape of a whole word: Cisco MAC addresses, IBANs, wallet
+//! addresses, Discord and Twilio tokens, and opaque high-entropy tokens of no known vendor.
+//!
+//! One pass over the bytes splits the text into runs of token characters (letters, digits and
+//! `_ - + / = . ~`); each run is looked at once, by validators that only read the run (an IBAN
+//! may also read the few groups after it), so the pass is linear.
+//!
+//! The opaque-token rule, and what it deliberately keeps:
+//! - a hexadecimal run of 20 or more digits is a secret, unless its length is that of a common
+//!   digest (32, 40, 56, 64, 96 or 128: MD5, SHA-1, SHA-224, SHA-256, SHA-384, SHA-512, and
+//!   GUIDs without hyphens), which telemetry legitimately carries (build ids, file hashes);
+//! - any other run of 24 or more base64 / base64url characters is a secret when it mixes upper
+//!   case, lower case and at least two digits and its characters carry at least 4 bits of
+//!   Shannon entropy each (identifiers and words carry less), unless it is a subresource
+//!   integrity hash (`sha256-…`) or a GUID.
+
+use sha2::{Digest, Sha256};
+
+use super::{Finding, Span};
+
+const TOKEN: [bool; 256] = {
+    let mut table = [false; 256];
+    let mut b = 0;
+    while b < 256 {
+        let c = b as u8;
+        table[b] = c.is_ascii_alphanumeric()
+            || matches!(c, b'_' | b'-' | b'+' | b'/' | b'=' | b'.' | b'~');
+        b += 1;
+    }
+    table
+};
+
+/// Shorter runs hold nothing this module looks for (the shortest, a Cisco MAC, has 14 bytes;
+/// an IBAN's first group is checked before this).
+const MIN_RUN: usize = 14;
+
+pub(crate) fn find(text: &str, spans: &mut Vec<Span>) {
+    let bytes = text.as_bytes();
+    let mut i = 0;
+    while i < bytes.len() {
+        match bytes[i..].iter().position(|b| TOKEN[usize::from(*b)]) {
+            Some(skip) => i += skip,
+            None => break,
+        }
+        let start = i;
+        let end = bytes[i..]
+            .iter()
+            .position(|b| !TOKEN[usize::from(*b)])
+            .map_or(bytes.len(), |n| i + n);
+        i = end;
+        if let Some(iban_end) = iban(bytes, start) {
+            push(spans, start, iban_end, Finding::Iban);
+            i = i.max(iban_end);
+            continue;
+        }
+        if end - start < MIN_RUN {
+            continue;
+        }
+        run(&bytes[start..end], start, spans);
+    }
+}
+
+fn push(spans: &mut Vec<Span>, start: usize, end: usize, finding: Finding) {
+    if start < end {
+        spans.push(Span {
+            start,
+            end,
+            finding,
+        });
+    }
+}
+
+fn run(word: &[u8], offset: usize, spans: &mut Vec<Span>) {
+    if is_cisco_mac(word) {
+        push(spans, offset, offset + word.len(), Finding::Mac);
+        return;
+    }
+    if is_discord_token(word) {
+        push(spans, offset, offset + word.len(), Finding::ApiKey);
+        return;
+    }
+    // The rest is about segments between dots, tildes and equals signs (`x.y` is two words and
+    // `key=value` a key and a value, not one token).
+    let mut at = 0;
+    for segment in word.split(|b| matches!(b, b'.' | b'~' | b'=')) {
+        let start = offset + at;
+        let segment_end = at + segment.len();
+        at += segment.len() + 1;
+        // Leading and trailing punctuation is not part of a token.
+        let lead = segment
+            .iter()
+            .position(|b| b.is_ascii_alphanumeric())
+            .unwrap_or(segment.len());
+        let trail = segment
+            .iter()
+            .rposition(|b| b.is_ascii_alphanumeric())
+            .map_or(lead, |p| p + 1);
+        let core = &segment[lead..trail];
+        if core.len() < 20 {
+            continue;
+        }
+        // Padding belongs to a base64 token.
+        let pad = if trail == segment.len() {
+            word[segment_end..]
+                .iter()
+                .take_while(|b| **b == b'=')
+                .count()
+        } else {
+            0
+        };
+        if let Some(finding) = classify(core) {
+            push(spans, start + lead, start + trail + pad, finding);
+        }
+    }
+}
+
+fn classify(core: &[u8]) -> Option<Finding> {
+    if is_wallet(core) {
+        return Some(Finding::Wallet);
+    }
+    if is_twilio(core) {
+        return Some(Finding::ApiKey);
+    }
+    if core.iter().all(u8::is_ascii_hexdigit) {
+        let digest = matches!(core.len(), 32 | 40 | 56 | 64 | 96 | 128);
+        // Random hex is about 3/8 letters: a long number with a letter or two in it is not.
+        let letters = core.iter().filter(|b| b.is_ascii_alphabetic()).count();
+        let mixed = letters >= core.len() / 6 && core.len() - letters >= core.len() / 6;
+        return (!digest && mixed && distinct(core) >= 8).then_some(Finding::Secret);
+    }
+    is_opaque(core).then_some(Finding::Secret)
+}
+
+fn distinct(core: &[u8]) -> usize {
+    let mut seen = [false; 256];
+    for b in core {
+        seen[usize::from(*b)] = true;
+    }
+    seen.iter().filter(|s| **s).count()
+}
+
+/// Shannon entropy in bits per byte.
+fn entropy(core: &[u8]) -> f64 {
+    let mut counts = [0u32; 256];
+    for b in core {
+        counts[usize::from(*b)] += 1;
+    }
+    let n = core.len() as f64;
+    counts
+        .iter()
+        .filter(|c| **c > 0)
+        .map(|c| {
+            let p = f64::from(*c) / n;
+            -p * p.log2()
+        })
+        .sum()
+}
+
+fn is_opaque(core: &[u8]) -> bool {
+    if core.len() < 24 {
+        return false;
+    }
+    let upper = core.iter().filter(|b| b.is_ascii_uppercase()).count();
+    let lower = core.iter().filter(|b| b.is_ascii_lowercase()).count();
+    let digits = core.iter().filter(|b| b.is_ascii_digit()).count();
+    if upper == 0 || lower == 0 || digits < 2 {
+        return false;
+    }
+    for sri in [&b"sha256-"[..], b"sha384-", b"sha512-", b"sha1-"] {
+        if core.len() > sri.len() && core[..sri.len()].eq_ignore_ascii_case(sri) {
+            return false;
+        }
+    }
+    if is_guid(core) {
+        return false;
+    }
+    // Identifiers and paths are words: long runs of lower-case letters. Random tokens rarely
+    // hold more than a few letters of one case in a row.
+    let longest_lower = core
+        .split(|b| !b.is_ascii_lowercase())
+        .map(<[u8]>::len)
+        .max()
+        .unwrap_or(0);
+    if longest_lower >= 8 {
+        return false;
+    }
+    // Entropy is measured on at most 256 bytes: enough to tell, and bounded.
+    entropy(&core[..core.len().min(256)]) >= 4.0
+}
+
+fn is_guid(core: &[u8]) -> bool {
+    core.len() == 36
+        && core.iter().enumerate().all(|(i, b)| match i {
+            8 | 13 | 18 | 23 => *b == b'-',
+            _ => b.is_ascii_hexdigit(),
+        })
+}
+
+/// `aabb.ccdd.eeff`.
+fn is_cisco_mac(word: &[u8]) -> bool {
+    word.len() == 14
+        && word.iter().enumerate().all(|(i, b)| match i {
+            4 | 9 => *b == b'.',
+            _ => b.is_ascii_hexdigit(),
+        })
+}
+
+/// A Discord bot token: the bot's id in base64 (24–26 characters, starting `M`, `N` or `O`), a
+/// timestamp (6–7) and an HMAC (27–38), dot-separated.
+fn is_discord_token(word: &[u8]) -> bool {
+    let parts: Vec<&[u8]> = word.split(|b| *b == b'.').collect();
+    let b64url = |p: &[u8]| {
+        p.iter()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'-'))
+    };
+    parts.len() == 3
+        && (24..=26).contains(&parts[0].len())
+        && matches!(parts[0][0], b'M' | b'N' | b'O')
+        && (6..=7).contains(&parts[1].len())
+        && (27..=38).contains(&parts[2].len())
+        && parts.iter().all(|p| b64url(p))
+        && parts[0].iter().any(u8::is_ascii_digit)
+}
+
+/// Twilio API key (`SK`) or account (`AC`) id: the prefix and 32 lower-case hex digits.
+fn is_twilio(core: &[u8]) -> bool {
+    core.len() == 34
+        && (core.starts_with(b"SK") || core.starts_with(b"AC"))
+        && core[2..]
+            .iter()
+            .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(b))
+}
+
+fn is_wallet(core: &[u8]) -> bool {
+    // Ethereum: `0x` and 40 hex digits (EIP-55 mixed case is a checksum; all-one-case
+    // addresses carry none, and are addresses all the same).
+    if core.len() == 42 && core.starts_with(b"0x") && core[2..].iter().all(u8::is_ascii_hexdigit) {
+        return true;
+    }
+    if core.len() >= 14 && core[..3].eq_ignore_ascii_case(b"bc1") {
+        return bech32_valid(core);
+    }
+    matches!(core.first(), Some(b'1' | b'3'))
+        && (26..=35).contains(&core.len())
+        && base58check(core)
+}
+
+const BASE58: &[u8; 58] = b"123456789ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnopqrstuvwxyz";
+
+/// A Base58Check string: the decoded bytes end in the first four bytes of the double SHA-256
+/// of the rest.
+fn base58check(text: &[u8]) -> bool {
+    // 35 base58 digits fit in 26 bytes; decode into a fixed buffer.
+    let mut out = [0u8; 32];
+    for c in text {
+        let Some(mut carry) = BASE58.iter().position(|b| b == c) else {
+            return false;
+        };
+        for byte in out.iter_mut().rev() {
+            carry += usize::from(*byte) * 58;
+            *byte = (carry & 0xff) as u8;
+            carry >>= 8;
+        }
+        if carry != 0 {
+            return false;
+        }
+    }
+    let leading_ones = text.iter().take_while(|c| **c == b'1').count();
+    let first = out.iter().position(|b| *b != 0).unwrap_or(out.len());
+    let mut decoded = vec![0u8; leading_ones];
+    decoded.extend_from_slice(&out[first..]);
+    if decoded.len() != 25 {
+        return false;
+    }
+    let (payload, check) = decoded.split_at(21);
+    let digest = Sha256::digest(Sha256::digest(payload));
+    digest[..4] == *check
+}
+
+const BECH32: &[u8; 32] = b"qpzry9x8gf2tvdw0s3jn54khce6mua7l";
+
+fn bech32_polymod(values: impl Iterator<Item = u8>) -> u32 {
+    const GEN: [u32; 5] = [
+        0x3b6a_57b2,
+        0x2650_8e6d,
+        0x1ea1_19fa,
+        0x3d42_33dd,
+        0x2a14_62b3,
+    ];
+    let mut chk: u32 = 1;
+    for v in values {
+        let top = chk >> 25;
+        chk = ((chk & 0x01ff_ffff) << 5) ^ u32::from(v);
+        for (i, g) in GEN.iter().enumerate() {
+            if (top >> i) & 1 == 1 {
+                chk ^= g;
+            }
+        }
+    }
+    chk
+}
+
+/// A bech32 or bech32m Bitcoin address (`bc1…`), in one case, with a valid checksum.
+fn bech32_valid(text: &[u8]) -> bool {
+    if !(14..=74).contains(&text.len())
+        || text.iter().any(u8::is_ascii_uppercase) && text.iter().any(u8::is_ascii_lowercase)
+    {
+        return false;
+    }
+    let lower: Vec<u8> = text.iter().map(u8::to_ascii_lowercase).collect();
+    let (hrp, data) = (&lower[..2], &lower[3..]);
+    let mut values = Vec::with_capacity(data.len());
+    for c in data {
+        match BECH32.iter().position(|b| b == c) {
+            Some(v) => values.push(v as u8),
+            None => return false,
+        }
+    }
+    let expanded = hrp
+        .iter()
+        .map(|c| c >> 5)
+        .chain(std::iter::once(0))
+        .chain(hrp.iter().map(|c| c & 31))
+        .chain(values.iter().copied());
+    matches!(bech32_polymod(expanded), 1 | 0x2bc8_30a3)
+}
+
+/// IBAN lengths by country (ISO 13616 registry).
+const IBAN_LENGTHS: &[(&[u8; 2], usize)] = &[
+    (b"AD", 24),
+    (b"AE", 23),
+    (b"AL", 28),
+    (b"AT", 20),
+    (b"AZ", 28),
+    (b"BA", 20),
+    (b"BE", 16),
+    (b"BG", 22),
+    (b"BH", 22),
+    (b"BR", 29),
+    (b"BY", 28),
+    (b"CH", 21),
+    (b"CR", 22),
+    (b"CY", 28),
+    (b"CZ", 24),
+    (b"DE", 22),
+    (b"DK", 18),
+    (b"DO", 28),
+    (b"EE", 20),
+    (b"EG", 29),
+    (b"ES", 24),
+    (b"FI", 18),
+    (b"FO", 18),
+    (b"FR", 27),
+    (b"GB", 22),
+    (b"GE", 22),
+    (b"GI", 23),
+    (b"GL", 18),
+    (b"GR", 27),
+    (b"GT", 28),
+    (b"HR", 21),
+    (b"HU", 28),
+    (b"IE", 22),
+    (b"IL", 23),
+    (b"IQ", 23),
+    (b"IS", 26),
+    (b"IT", 27),
+    (b"JO", 30),
+    (b"KW", 30),
+    (b"KZ", 20),
+    (b"LB", 28),
+    (b"LC", 32),
+    (b"LI", 21),
+    (b"LT", 20),
+    (b"LU", 20),
+    (b"LV", 21),
+    (b"MC", 27),
+    (b"MD", 24),
+    (b"ME", 22),
+    (b"MK", 19),
+    (b"MR", 27),
+    (b"MT", 31),
+    (b"MU", 30),
+    (b"NL", 18),
+    (b"NO", 15),
+    (b"PK", 24),
+    (b"PL", 28),
+    (b"PS", 29),
+    (b"PT", 25),
+    (b"QA", 29),
+    (b"RO", 24),
+    (b"RS", 22),
+    (b"SA", 24),
+    (b"SC", 31),
+    (b"SE", 24),
+    (b"SI", 19),
+    (b"SK", 24),
+    (b"SM", 27),
+    (b"ST", 25),
+    (b"SV", 28),
+    (b"TL", 23),
+    (b"TN", 24),
+    (b"TR", 26),
+    (b"UA", 29),
+    (b"VA", 22),
+    (b"VG", 24),
+    (b"XK", 20),
+];
+
+/// An IBAN at `start`, written whole or in groups of four separated by single spaces, of its
+/// country's length, passing the mod-97 check. Returns its end.
+fn iban(bytes: &[u8], start: usize) -> Option<usize> {
+    let head = bytes.get(start..start + 4)?;
+    if !(head[0].is_ascii_uppercase()
+        && head[1].is_ascii_uppercase()
+        && head[2].is_ascii_digit()
+        && head[3].is_ascii_digit())
+        || start > 0 && bytes[start - 1].is_ascii_alphanumeric()
+    {
+        return None;
+    }
+    let length = IBAN_LENGTHS
+        .iter()
+        .find(|(cc, _)| **cc == [head[0], head[1]])?
+        .1;
+    let mut chars = [0u8; 34];
+    let mut count = 0;
+    let mut at = start;
+    while count < length && at < bytes.len() {
+        let b = bytes[at];
+        if b.is_ascii_digit() || b.is_ascii_uppercase() {
+            chars[count] = b;
+            count += 1;
+            at += 1;
+        } else if b == b' '
+            && count % 4 == 0
+            && bytes.get(at + 1).is_some_and(u8::is_ascii_alphanumeric)
+        {
+            at += 1;
+        } else {
+            return None;
+        }
+    }
+    if count != length || bytes.get(at).is_some_and(u8::is_ascii_alphanumeric) {
+        return None;
+    }
+    let iban = &chars[..count];
+    let mut remainder: u32 = 0;
+    for b in iban[4..].iter().chain(&iban[..4]) {
+        let value = if b.is_ascii_digit() {
+            u32::from(b - b'0')
+        } else {
+            u32::from(b - b'A') + 10
+        };
+        remainder = if value >= 10 {
+            (remainder * 100 + value) % 97
+        } else {
+            (remainder * 10 + value) % 97
+        };
+    }
+    (remainder == 1).then_some(at)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn base58check_and_bech32() {
+        assert!(base58check(b"1BvBMSEYstWetqTFn5Au4m4GFg7xJaNVN2"));
+        assert!(!base58check(b"1BvBMSEYstWetqTFn5Au4m4GFg7xJaNVN3"));
+        assert!(bech32_valid(b"bc1qar0srrr7xfkvy5l643lydnw9re59gtzzwf5mdq"));
+        assert!(!bech32_valid(b"bc1qar0srrr7xfkvy5l643lydnw9re59gtzzwf5mdp"));
+    }
+}
