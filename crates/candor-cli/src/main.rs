@@ -14,6 +14,7 @@ mod docs_cmd;
 mod preview_cmd;
 mod privacy_cmd;
 mod send_cmd;
+mod serve_cmd;
 mod source;
 mod state_cmd;
 mod status_cmd;
@@ -32,6 +33,11 @@ fn main() -> ExitCode {
         Ok(cli) => cli,
         Err(error) => return report_clap_error(&error),
     };
+    // Only `serve` takes several catalogues; elsewhere a second one is an error, not ignored.
+    if !matches!(cli.command, args::Command::Serve(_)) && serve_cmd::catalogue_files().len() > 1 {
+        eprintln!("candor: --catalogue is given more than once; only `candor serve` takes several");
+        return ExitCode::from(EXIT_ERROR);
+    }
     let mut stdout = std::io::stdout().lock();
     let outcome = match &cli.command {
         args::Command::Catalogue(cmd) => {
@@ -46,6 +52,9 @@ fn main() -> ExitCode {
         args::Command::Receipts(cmd) => state_cmd::receipts(cmd, &mut stdout),
         args::Command::Demo(cmd) => demo_cmd::run(cmd, &mut stdout),
         args::Command::Clean(cmd) => state_cmd::clean(cmd, &mut stdout),
+        args::Command::Serve(cmd) => serve_cmd::serve(cmd, &mut stdout),
+        args::Command::Report(cmd) => serve_cmd::report(cli.catalogue.as_deref(), cmd, &mut stdout),
+        args::Command::Purge(cmd) => serve_cmd::purge(cli.catalogue.as_deref(), cmd, &mut stdout),
     };
     match outcome.and_then(|()| stdout.flush().map_err(Into::into)) {
         Ok(()) => ExitCode::SUCCESS,
