@@ -241,7 +241,7 @@ fn retention_purges_what_is_older_and_keeps_what_is_newer() {
         old["time"] = json!(days_ago(300));
         let mut recent = agent_event(2);
         recent["time"] = json!(days_ago(10));
-        let mut dashboard = json!({
+        let dashboard = json!({
             "event_id": event_id(),
             "time": days_ago(300),
             "product": "aspire-dashboard",
@@ -251,13 +251,18 @@ fn retention_purges_what_is_older_and_keeps_what_is_newer() {
             "point": "resource_types",
             "value": {"kind": "names", "data": ["container", "project"]},
         });
-        let (status, reply) = post_events(&running, &[old, recent, dashboard.clone()]);
+        let (status, reply) = post_events(&running, &[old, recent, dashboard]);
         assert_eq!(status, 200, "{reply}");
         assert_eq!(reply["accepted"], 3, "{reply}");
         // 100 days from now the 300-day-old agent event is past the agent's 365 days.
         let later = SystemTime::now() + Duration::from_secs(100 * 86_400);
+        let leaves_before = month_partitions(db);
         let rt = tokio_runtime();
         let purged = rt.block_on(running.ingest().purge(later));
+        if let Some(before) = leaves_before {
+            // PostgreSQL dropped the agent's month partition instead of deleting its rows.
+            assert_eq!(month_partitions(db), Some(before - 1));
+        }
         let agent = purged
             .iter()
             .find(|p| p.product == "contrast-dotnet-agent")
@@ -277,7 +282,6 @@ fn retention_purges_what_is_older_and_keeps_what_is_newer() {
         assert_eq!(working_set["total"]["summary"]["min"], 2.0);
         let report_dashboard = report(&running, "aspire-dashboard");
         assert_eq!(report_dashboard["events"], 1);
-        dashboard["event_id"] = json!(event_id());
     });
 }
 
@@ -286,4 +290,17 @@ fn tokio_runtime() -> tokio::runtime::Runtime {
         .enable_all()
         .build()
         .unwrap()
+}
+
+/// PostgreSQL's month partitions of events, or `None` on SQLite.
+fn month_partitions(db: &Db) -> Option<i64> {
+    let Db::Postgres(pg) = db else { return None };
+    let mut client = postgres::Client::connect(&pg.url(), postgres::NoTls).unwrap();
+    let row = client
+        .query_one(
+            "SELECT COUNT(*) FROM pg_class WHERE relkind = 'r' AND relname ~ '^candor_events_p[0-9]+_[0-9]{6}$'",
+            &[],
+        )
+        .unwrap();
+    Some(row.get(0))
 }

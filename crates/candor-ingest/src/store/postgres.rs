@@ -194,18 +194,46 @@ impl Store for PostgresStore {
     }
 
     fn write(&mut self, batches: &[&Batch]) -> Result<Vec<Written>, StoreError> {
-        let result = self.write_once(batches);
-        if result.is_err()
-            && let Some(client) = &self.client
-            && !client.is_closed()
-        {
-            // A failed statement may have left a session state we do not trust; start afresh.
-            self.client = None;
-        }
-        result
+        // A retry after a lost connection is safe: an uncommitted transaction left nothing, and
+        // rows a lost reply did commit come back as duplicates.
+        self.retrying(|store| store.write_once(batches))
     }
 
     fn purge(&mut self, product: &str, before_us: i64) -> Result<u64, StoreError> {
+        self.retrying(|store| store.purge_once(product, before_us))
+    }
+
+    fn groups(
+        &mut self,
+        product: &str,
+        since_us: i64,
+        until_us: i64,
+    ) -> Result<Vec<GroupRow>, StoreError> {
+        self.retrying(|store| store.groups_once(product, since_us, until_us))
+    }
+
+    fn refusals(&mut self, product: &str) -> Result<Vec<(String, u64)>, StoreError> {
+        self.retrying(|store| store.refusals_once(product))
+    }
+}
+
+impl PostgresStore {
+    /// Runs `op`; when it fails, drops the connection (its session may be broken or in a state
+    /// we do not trust) and runs it once more on a new one.
+    fn retrying<T>(
+        &mut self,
+        mut op: impl FnMut(&mut Self) -> Result<T, StoreError>,
+    ) -> Result<T, StoreError> {
+        match op(self) {
+            Ok(v) => Ok(v),
+            Err(_) => {
+                self.client = None;
+                op(self)
+            }
+        }
+    }
+
+    fn purge_once(&mut self, product: &str, before_us: i64) -> Result<u64, StoreError> {
         let mut removed = 0u64;
         for (name, _from, to) in self.leaf_partitions(product)? {
             let client = self.client()?;
@@ -231,7 +259,7 @@ impl Store for PostgresStore {
         Ok(removed + n)
     }
 
-    fn groups(
+    fn groups_once(
         &mut self,
         product: &str,
         since_us: i64,
@@ -258,7 +286,7 @@ impl Store for PostgresStore {
             .collect())
     }
 
-    fn refusals(&mut self, product: &str) -> Result<Vec<(String, u64)>, StoreError> {
+    fn refusals_once(&mut self, product: &str) -> Result<Vec<(String, u64)>, StoreError> {
         let client = self.client()?;
         let rows = client
             .query(
@@ -271,9 +299,7 @@ impl Store for PostgresStore {
             .map(|r| (r.get(0), u64::try_from(r.get::<_, i64>(1)).unwrap_or(0)))
             .collect())
     }
-}
 
-impl PostgresStore {
     fn write_once(&mut self, batches: &[&Batch]) -> Result<Vec<Written>, StoreError> {
         let months: BTreeSet<(String, i64)> = batches
             .iter()
