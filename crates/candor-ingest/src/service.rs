@@ -140,23 +140,27 @@ impl Ingest {
     }
 
     async fn receive(&self, request: Request, format: Format) -> Response {
-        let body = request.into_body();
-        let items =
-            match decode::decompress(&body, self.config.max_decoded_bytes).and_then(|plain| {
-                match format {
+        // The body is dropped here, before the wait for the commit: a full queue holds checked
+        // rows, not request bodies as well.
+        let decoded = {
+            let body = request.into_body();
+            decode::decompress(&body, self.config.max_decoded_bytes).and_then(
+                |plain| match format {
                     Format::Json => decode::json_events(&plain),
                     Format::Otlp => decode::otlp_events(&plain),
-                }
-            }) {
-                Ok(items) => items,
-                Err(DecodeError::TooLarge(what)) => {
-                    return text_response(
-                        StatusCode::PAYLOAD_TOO_LARGE,
-                        format!("the payload exceeds {what}\n"),
-                    );
-                }
-                Err(e) => return text_response(StatusCode::BAD_REQUEST, format!("{e}\n")),
-            };
+                },
+            )
+        };
+        let items = match decoded {
+            Ok(items) => items,
+            Err(DecodeError::TooLarge(what)) => {
+                return text_response(
+                    StatusCode::PAYLOAD_TOO_LARGE,
+                    format!("the payload exceeds {what}\n"),
+                );
+            }
+            Err(e) => return text_response(StatusCode::BAD_REQUEST, format!("{e}\n")),
+        };
         let received = items.len();
         let (batch, refused) = self.check(items);
         let all_refused = received > 0 && batch.events.is_empty();

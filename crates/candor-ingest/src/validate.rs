@@ -4,7 +4,7 @@ use std::collections::BTreeMap;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use candor_privacy::Scrubber;
-use candor_schema::{Catalogue, HashAlgorithm, PrivacyClass, ValueType};
+use candor_schema::{Catalogue, HashAlgorithm, ValueType};
 
 use crate::received::{ReceivedEvent, ReceivedValue};
 use crate::store::StoredEvent;
@@ -296,25 +296,22 @@ impl Accepted {
                 ),
             ));
         }
-        self.check_privacy(point.privacy, &point.value, &event.value)
-            .map_err(|(reason, what)| Refusal::new(reason, format!("`{}`: {what}", point.id)))?;
-        // The declared shape and bounds: the same check the sending side makes last, so the two
-        // ends cannot disagree about what a point admits.
+        let privacy = |(reason, what)| Refusal::new(reason, format!("`{}`: {what}", point.id));
+        // Cheap checks first: a hash's form, then the declared shape and bounds (the same check
+        // the sending side makes last, so the two ends cannot disagree about what a point
+        // admits), and only then the scrubber's scan, over text already known to be bounded.
+        check_hash(&point.value, &event.value).map_err(privacy)?;
         let value: candor_schema::Value = serde_json::to_value(&event.value)
             .and_then(serde_json::from_value)
             .map_err(|e| Refusal::new(Reason::OutOfBounds, format!("`{}`: {e}", point.id)))?;
         candor_schema::check_value(point, &value)
-            .map_err(|e| Refusal::new(Reason::OutOfBounds, e.to_string()))
+            .map_err(|e| Refusal::new(Reason::OutOfBounds, e.to_string()))?;
+        self.check_clean(&event.value).map_err(privacy)
     }
 
-    /// The privacy class holds on arrival: scrubbed text is clean by the same detector the
-    /// client runs, a hash has its algorithm's form.
-    fn check_privacy(
-        &self,
-        class: PrivacyClass,
-        declared: &ValueType,
-        value: &ReceivedValue,
-    ) -> Result<(), (Reason, String)> {
+    /// Scrubbed and coarsened text holds no personal datum the client's own scrubber would
+    /// have removed: the same detector, run without this server's machine literals.
+    fn check_clean(&self, value: &ReceivedValue) -> Result<(), (Reason, String)> {
         let clean = |text: &str| -> Result<(), (Reason, String)> {
             match self.scrubber.findings(text).first() {
                 None => Ok(()),
@@ -324,34 +321,10 @@ impl Accepted {
                 )),
             }
         };
-        match (class, declared, value) {
-            (PrivacyClass::Hashed, ValueType::Hashed { algorithm }, ReceivedValue::Hashed(h)) => {
-                let ok = match algorithm {
-                    HashAlgorithm::Sha256 => is_lower_hex(h, 64),
-                    HashAlgorithm::HmacSha256 => h.split_once(':').is_some_and(|(id, hex)| {
-                        (1..=32).contains(&id.len())
-                            && id
-                                .bytes()
-                                .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
-                            && (16..=64).contains(&hex.len())
-                            && is_lower_hex(hex, hex.len())
-                    }),
-                };
-                if ok {
-                    Ok(())
-                } else {
-                    Err((
-                        Reason::BadHash,
-                        format!(
-                            "not a {} hash as Candor sends it",
-                            algorithm_name(*algorithm)
-                        ),
-                    ))
-                }
-            }
-            (_, _, ReceivedValue::Text(t)) | (_, _, ReceivedValue::UserAgent(t)) => clean(t),
-            (_, _, ReceivedValue::Properties(map)) => map.values().try_for_each(|v| clean(v)),
-            (_, _, ReceivedValue::Exception(e)) => {
+        match value {
+            ReceivedValue::Text(t) | ReceivedValue::UserAgent(t) => clean(t),
+            ReceivedValue::Properties(map) => map.values().try_for_each(|v| clean(v)),
+            ReceivedValue::Exception(e) => {
                 clean(&e.message)?;
                 if let Some(m) = &e.log_message {
                     clean(m)?;
@@ -360,6 +333,36 @@ impl Accepted {
             }
             _ => Ok(()),
         }
+    }
+}
+
+/// A hashed value has the form its declared algorithm gives: 64 hex digits for plain SHA-256,
+/// `key-id:hex` for the keyed hash.
+fn check_hash(declared: &ValueType, value: &ReceivedValue) -> Result<(), (Reason, String)> {
+    let (ValueType::Hashed { algorithm }, ReceivedValue::Hashed(h)) = (declared, value) else {
+        return Ok(());
+    };
+    let ok = match algorithm {
+        HashAlgorithm::Sha256 => is_lower_hex(h, 64),
+        HashAlgorithm::HmacSha256 => h.split_once(':').is_some_and(|(id, hex)| {
+            (1..=32).contains(&id.len())
+                && id
+                    .bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+                && (16..=64).contains(&hex.len())
+                && is_lower_hex(hex, hex.len())
+        }),
+    };
+    if ok {
+        Ok(())
+    } else {
+        Err((
+            Reason::BadHash,
+            format!(
+                "not a {} hash as Candor sends it",
+                algorithm_name(*algorithm)
+            ),
+        ))
     }
 }
 

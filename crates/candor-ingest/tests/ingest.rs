@@ -304,3 +304,87 @@ fn month_partitions(db: &Db) -> Option<i64> {
         .unwrap();
     Some(row.get(0))
 }
+
+#[test]
+fn hostile_values_are_refused_not_stored() {
+    let db = Db::sqlite();
+    let running = serve(&db, IngestConfig::default());
+    // A megabyte of text in one line: over the declared length, refused before any scan.
+    let huge = agent_point(
+        "os_version",
+        json!({"kind": "text", "data": "a".repeat(1 << 20)}),
+    );
+    // A secret hidden in an exception's frames, and a card number in a message.
+    let exception = |message: &str, frame: &str| {
+        agent_point(
+            "sensor_exceptions",
+            json!({"kind": "exception", "data": {
+                "type_name": "System.InvalidOperationException",
+                "message": message,
+                "frames": [frame],
+                "frames_dropped": 0
+            }}),
+        )
+    };
+    let batch = [
+        huge,
+        exception("failed", "at Contrast.Agent.Run(password=hunter2)"),
+        exception(
+            "card 4111 1111 1111 1111 declined",
+            "at Contrast.Agent.Run()",
+        ),
+        exception("failed", "at Contrast.Agent.Run()"),
+        // Times: far ahead of the clock, and not a time at all.
+        {
+            let mut e = agent_event(1);
+            e["time"] = json!("2999-01-01T00:00:00Z");
+            e
+        },
+        {
+            let mut e = agent_event(1);
+            e["time"] = json!("yesterday");
+            e
+        },
+    ];
+    let (status, reply) = post_events(&running, &batch);
+    assert_eq!(status, 200, "{reply}");
+    assert_eq!(reply["accepted"], 1, "{reply}");
+    assert_eq!(
+        reasons(&reply),
+        [
+            "out_of_bounds",
+            "personal_data",
+            "personal_data",
+            "in_future",
+            "bad_time"
+        ]
+    );
+}
+
+#[test]
+fn two_servers_share_one_sqlite_file() {
+    let db = Db::sqlite();
+    let a = serve(&db, IngestConfig::default());
+    let b = serve(&db, IngestConfig::default());
+    let batches: Vec<Vec<Value>> = (0..8)
+        .map(|_| (0..100).map(agent_event).collect())
+        .collect();
+    let (a, b) = (&a, &b);
+    std::thread::scope(|s| {
+        for (i, batch) in batches.iter().enumerate() {
+            let target = if i % 2 == 0 { a } else { b };
+            s.spawn(move || {
+                let (status, reply) = post_events(target, batch);
+                assert_eq!((status, reply["accepted"].clone()), (200, json!(100)));
+                // The same batch through the other process is a duplicate there too.
+                let other = if i % 2 == 0 { b } else { a };
+                let (_, again) = post_events(other, batch);
+                assert_eq!(again["duplicates"], 100);
+            });
+        }
+    });
+    assert_eq!(
+        point_count(&report(a, "contrast-dotnet-agent"), "working_set"),
+        800
+    );
+}

@@ -32,6 +32,11 @@ impl Db {
         Postgres::start().map(Db::Postgres)
     }
 
+    /// PostgreSQL with fsync on, as a production server runs it.
+    pub(crate) fn postgres_durable() -> Option<Self> {
+        Postgres::start_with(true).map(Db::Postgres)
+    }
+
     pub(crate) fn url(&self) -> DatabaseUrl {
         match self {
             Db::Sqlite(dir) => DatabaseUrl::Sqlite(dir.path().join("ingest.db")),
@@ -54,6 +59,8 @@ pub(crate) struct Postgres {
     bin: PathBuf,
     port: u16,
     user: Option<String>,
+    /// Tests turn fsync off for speed; the benchmark keeps it on.
+    fsync: bool,
 }
 
 fn find_bin() -> Option<PathBuf> {
@@ -86,6 +93,10 @@ fn is_root() -> bool {
 
 impl Postgres {
     pub(crate) fn start() -> Option<Self> {
+        Self::start_with(false)
+    }
+
+    pub(crate) fn start_with(fsync: bool) -> Option<Self> {
         let Some(bin) = find_bin() else {
             let message = "PostgreSQL binaries (initdb, pg_ctl) not found; install Debian's \
                            `postgresql` package (.ci/run does)";
@@ -115,6 +126,7 @@ impl Postgres {
             bin,
             port,
             user,
+            fsync,
         };
         let data = pg.dir.join("data");
         pg.run(
@@ -157,9 +169,10 @@ impl Postgres {
     pub(crate) fn start_server(&self) {
         let data = self.dir.join("data");
         let options = format!(
-            "-p {} -k {} -c listen_addresses=127.0.0.1 -c fsync=off -c max_connections=50",
+            "-p {} -k {} -c listen_addresses=127.0.0.1 -c fsync={} -c max_connections=50",
             self.port,
-            self.dir.display()
+            self.dir.display(),
+            if self.fsync { "on" } else { "off" }
         );
         let log = self.dir.join("log");
         self.run(
