@@ -207,3 +207,14 @@ fn tls_by_configuration() {
         "{error}"
     );
 }
+
+#[test]
+fn oversized_headers_are_refused() {
+    let running = start(small());
+    let mut request = b"GET / HTTP/1.1\r\nhost: x\r\nx-filler: ".to_vec();
+    request.extend(std::iter::repeat_n(b'a', 200 * 1024));
+    request.extend_from_slice(b"\r\n\r\n");
+    let answer = exchange(running.address, &request);
+    assert!(answer.starts_with("HTTP/1.1 431"), "{answer}");
+    running.stop();
+}

@@ -88,14 +88,63 @@ impl ReceivedValue {
         }
     }
 
+    /// The same value in the schema's type, for the value check both ends share. Fails only
+    /// for a distribution naming a statistic the schema does not know.
+    pub(crate) fn to_schema_value(&self) -> Result<candor_schema::Value, String> {
+        use candor_schema::Value as V;
+        Ok(match self {
+            Self::Flag(b) => V::Flag(*b),
+            Self::Enumeration(s) => V::Enumeration(s.clone()),
+            Self::Version(s) => V::Version(s.clone()),
+            Self::Text(s) => V::Text(s.clone()),
+            Self::Count(n) => V::Count(*n),
+            Self::Duration(d) => V::Duration(*d),
+            Self::Distribution(stats) => V::Distribution(
+                stats
+                    .iter()
+                    .map(|(name, x)| {
+                        serde_json::from_value(serde_json::Value::String(name.clone()))
+                            .map(|stat| (stat, *x))
+                            .map_err(|_| format!("`{name}` is not a statistic"))
+                    })
+                    .collect::<Result<_, _>>()?,
+            ),
+            Self::Hashed(s) => V::Hashed(s.clone()),
+            Self::Names(n) => V::Names(n.clone()),
+            Self::LabelCounts(m) => V::LabelCounts(m.clone()),
+            Self::ModeByName(m) => V::ModeByName(m.clone()),
+            Self::Properties(m) => V::Properties(m.clone()),
+            Self::LanguageTag(s) => V::LanguageTag(s.clone()),
+            Self::UserAgent(s) => V::UserAgent(s.clone()),
+            Self::Exception(e) => V::Exception(candor_schema::ExceptionValue {
+                type_name: e.type_name.clone(),
+                message: e.message.clone(),
+                frames: e.frames.clone(),
+                frames_dropped: e.frames_dropped,
+                log_message: e.log_message.clone(),
+            }),
+        })
+    }
+
     /// The value's `data` alone, as stored.
     pub(crate) fn data_json(&self) -> String {
-        match serde_json::to_value(self) {
-            Ok(serde_json::Value::Object(mut map)) => map
-                .remove("data")
-                .map(|d| d.to_string())
-                .unwrap_or_else(|| "null".to_owned()),
-            _ => "null".to_owned(),
-        }
+        let data = match self {
+            Self::Flag(b) => serde_json::to_string(b),
+            Self::Enumeration(s)
+            | Self::Version(s)
+            | Self::Text(s)
+            | Self::Hashed(s)
+            | Self::LanguageTag(s)
+            | Self::UserAgent(s) => serde_json::to_string(s),
+            Self::Count(n) => serde_json::to_string(n),
+            Self::Duration(d) => serde_json::to_string(d),
+            Self::Distribution(m) => serde_json::to_string(m),
+            Self::Names(n) => serde_json::to_string(n),
+            Self::LabelCounts(m) => serde_json::to_string(m),
+            Self::ModeByName(m) | Self::Properties(m) => serde_json::to_string(m),
+            Self::Exception(e) => serde_json::to_string(e),
+        };
+        // Serialising these types cannot fail (string keys, finite numbers checked before).
+        data.unwrap_or_else(|_| "null".to_owned())
     }
 }

@@ -301,8 +301,9 @@ impl Accepted {
         // the sending side makes last, so the two ends cannot disagree about what a point
         // admits), and only then the scrubber's scan, over text already known to be bounded.
         check_hash(&point.value, &event.value).map_err(privacy)?;
-        let value: candor_schema::Value = serde_json::to_value(&event.value)
-            .and_then(serde_json::from_value)
+        let value = event
+            .value
+            .to_schema_value()
             .map_err(|e| Refusal::new(Reason::OutOfBounds, format!("`{}`: {e}", point.id)))?;
         candor_schema::check_value(point, &value)
             .map_err(|e| Refusal::new(Reason::OutOfBounds, e.to_string()))?;
