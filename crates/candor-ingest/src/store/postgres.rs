@@ -48,6 +48,8 @@ const INSERT: &str = "INSERT INTO candor_events (event_id, time_us, product, pro
 pub struct PostgresStore {
     url: String,
     client: Option<Client>,
+    /// The insert, prepared once per connection.
+    insert: Option<postgres::Statement>,
     /// Month partitions known to exist: (product, first day of month in µs).
     partitions: BTreeSet<(String, i64)>,
 }
@@ -68,6 +70,7 @@ impl PostgresStore {
         let mut store = Self {
             url: url.to_owned(),
             client: None,
+            insert: None,
             partitions: BTreeSet::new(),
         };
         store.client()?;
@@ -78,6 +81,7 @@ impl PostgresStore {
     fn client(&mut self) -> Result<&mut Client, StoreError> {
         if self.client.as_ref().is_none_or(Client::is_closed) {
             self.client = None;
+            self.insert = None;
             self.partitions.clear();
             let mut config: postgres::Config = self.url.parse().map_err(|e: postgres::Error| {
                 StoreError::Url(format!("bad PostgreSQL URL: {e}"))
@@ -309,9 +313,16 @@ impl PostgresStore {
         for (product, month) in months {
             self.ensure_partition(&product, month)?;
         }
+        if self.insert.is_none() {
+            let statement = self.client()?.prepare(INSERT).map_err(db)?;
+            self.insert = Some(statement);
+        }
+        let insert = self
+            .insert
+            .clone()
+            .ok_or_else(|| StoreError::Database("no prepared insert".to_owned()))?;
         let client = self.client()?;
         let mut tx = client.transaction().map_err(db)?;
-        let insert = tx.prepare(INSERT).map_err(db)?;
         let mut out = Vec::with_capacity(batches.len());
         for batch in batches {
             let events = &batch.events;
