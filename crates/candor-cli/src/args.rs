@@ -9,7 +9,8 @@ use clap::{Args, Parser, Subcommand};
 #[command(name = "candor", version, about)]
 pub(crate) struct Cli {
     /// Use this catalogue file (TOML or JSON) instead of the built-in catalogues.
-    #[arg(long, global = true, value_name = "FILE")]
+    /// (`candor serve` accepts it several times: every catalogue and revision it should accept.)
+    #[arg(long, global = true, value_name = "FILE", action = clap::ArgAction::Append)]
     pub(crate) catalogue: Option<PathBuf>,
 
     #[command(subcommand)]
@@ -48,6 +49,73 @@ pub(crate) enum Command {
     /// Remove Candor's local state (spool, receipts, hashing keys, notice markers); the
     /// configuration file stays.
     Clean(CleanArgs),
+    /// Receive telemetry: check each event against its catalogue, store it exactly once, purge
+    /// by the catalogues' retention, and show the aggregates on `GET /`.
+    Serve(ServeArgs),
+    /// Print a product's aggregates from the ingest database.
+    Report(ReportArgs),
+    /// Delete what the catalogues' retention no longer allows from the ingest database.
+    Purge(PurgeArgs),
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct ServeArgs {
+    /// The address to listen on.
+    #[arg(long, value_name = "ADDR", default_value = "127.0.0.1:8080")]
+    pub(crate) listen: String,
+
+    /// `sqlite:PATH` or `postgres://…` (default: `ingest.db` in Candor's folder).
+    #[arg(long, value_name = "URL")]
+    pub(crate) database: Option<String>,
+
+    /// Serve HTTPS with this PEM certificate chain (with --tls-key).
+    #[arg(long, value_name = "FILE", requires = "tls_key")]
+    pub(crate) tls_cert: Option<PathBuf>,
+
+    /// The certificate's PEM private key.
+    #[arg(long, value_name = "FILE", requires = "tls_cert")]
+    pub(crate) tls_key: Option<PathBuf>,
+
+    /// Seconds between purges of data past its retention.
+    #[arg(long, value_name = "SECS", default_value_t = 3600)]
+    pub(crate) purge_every: u64,
+
+    /// Events that may wait for the database before requests get 429.
+    #[arg(long, value_name = "N", default_value_t = 200_000)]
+    pub(crate) queue: usize,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct ReportArgs {
+    /// The product.
+    pub(crate) product: String,
+
+    /// `sqlite:PATH` or `postgres://…` (default: `ingest.db` in Candor's folder).
+    #[arg(long, value_name = "URL")]
+    pub(crate) database: Option<String>,
+
+    /// From this time (RFC 3339, or a length of time ago such as `30d`).
+    #[arg(long, value_name = "TIME")]
+    pub(crate) since: Option<String>,
+
+    /// Until this time (RFC 3339, or a length of time ago).
+    #[arg(long, value_name = "TIME")]
+    pub(crate) until: Option<String>,
+
+    /// Print JSON.
+    #[arg(long)]
+    pub(crate) json: bool,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct PurgeArgs {
+    /// `sqlite:PATH` or `postgres://…` (default: `ingest.db` in Candor's folder).
+    #[arg(long, value_name = "URL")]
+    pub(crate) database: Option<String>,
+
+    /// Purge as if it were this time (RFC 3339, or a length of time ago); default now.
+    #[arg(long, value_name = "TIME")]
+    pub(crate) as_of: Option<String>,
 }
 
 #[derive(Debug, Args)]

@@ -15,6 +15,7 @@ mod docs_cmd;
 mod preview_cmd;
 mod privacy_cmd;
 mod send_cmd;
+mod serve_cmd;
 mod source;
 mod state_cmd;
 mod status_cmd;
@@ -34,6 +35,11 @@ fn main() -> ExitCode {
         Ok(cli) => cli,
         Err(error) => return report_clap_error(&error),
     };
+    // Only `serve` takes several catalogues; elsewhere a second one is an error, not ignored.
+    if !matches!(cli.command, args::Command::Serve(_)) && serve_cmd::catalogue_files().len() > 1 {
+        eprintln!("candor: --catalogue is given more than once; only `candor serve` takes several");
+        return ExitCode::from(EXIT_ERROR);
+    }
     // Not locked for the whole command: the stdout sink writes from Candor's sender thread,
     // and a lock held here would stop it (and shutdown would wait for it until its deadline).
     let mut stdout = std::io::stdout();
@@ -51,6 +57,9 @@ fn main() -> ExitCode {
         args::Command::Receipts(cmd) => state_cmd::receipts(cmd, &mut stdout),
         args::Command::Demo(cmd) => demo_cmd::run(cmd, &mut stdout),
         args::Command::Clean(cmd) => state_cmd::clean(cmd, &mut stdout),
+        args::Command::Serve(cmd) => serve_cmd::serve(cmd, &mut stdout),
+        args::Command::Report(cmd) => serve_cmd::report(cli.catalogue.as_deref(), cmd, &mut stdout),
+        args::Command::Purge(cmd) => serve_cmd::purge(cli.catalogue.as_deref(), cmd, &mut stdout),
     };
     match outcome.and_then(|()| stdout.flush().map_err(Into::into)) {
         Ok(()) => ExitCode::SUCCESS,

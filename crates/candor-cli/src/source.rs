@@ -16,21 +16,26 @@ pub(crate) fn catalogues(file: Option<&Path>) -> Result<Cow<'static, Catalogues>
             .map(Cow::Borrowed)
             .map_err(|e| CliError::Usage(format!("built-in catalogue is invalid: {e}"))),
         Some(path) => {
-            // Capped, and a FIFO or device is refused rather than blocked on.
-            let bytes = candor_state::file::read_input(path, MAX_CATALOGUE_BYTES)
-                .map_err(|e| CliError::Usage(e.to_string()))?;
-            let name = path.display().to_string();
-            let text = String::from_utf8(bytes)
-                .map_err(|_| CliError::Usage(format!("{name}: the file is not UTF-8 text")))?;
-            let is_json = path
-                .extension()
-                .is_some_and(|ext| ext.eq_ignore_ascii_case("json"));
-            let one = if is_json {
-                Catalogue::from_json_str(&text, &name)?
-            } else {
-                Catalogue::from_toml_str(&text, &name)?
-            };
+            let one = catalogue_file(path)?;
             Ok(Cow::Owned(Catalogues::new(vec![one])?))
         }
     }
+}
+
+/// One catalogue file (TOML, or JSON by its extension), read capped; a FIFO or device is
+/// refused rather than blocked on.
+pub(crate) fn catalogue_file(path: &Path) -> Result<Catalogue, CliError> {
+    let bytes = candor_state::file::read_input(path, MAX_CATALOGUE_BYTES)
+        .map_err(|e| CliError::Usage(e.to_string()))?;
+    let name = path.display().to_string();
+    let text = String::from_utf8(bytes)
+        .map_err(|_| CliError::Usage(format!("{name}: the file is not UTF-8 text")))?;
+    let is_json = path
+        .extension()
+        .is_some_and(|ext| ext.eq_ignore_ascii_case("json"));
+    Ok(if is_json {
+        Catalogue::from_json_str(&text, &name)?
+    } else {
+        Catalogue::from_toml_str(&text, &name)?
+    })
 }

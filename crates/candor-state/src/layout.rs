@@ -22,6 +22,7 @@ const NOTICES: &str = "notices";
 const DEMO: &str = "demo";
 const LOCKS: &str = "locks";
 const NETWORK: &str = "network";
+const INGEST_DATABASE: &str = "ingest.db";
 
 /// Everything `clean` removes: all of Candor's state except the user's `config.toml`.
 /// (`install-id` is the single-file install id of earlier versions.)
@@ -229,6 +230,14 @@ impl StateDir {
         self.ensure(NOTICES)?;
         file::expect_file_or_absent(&path)?;
         file::create_new(&path, b"shown\n").map(|_| ())
+    }
+
+    /// The default database of `candor serve` (`ingest.db`, SQLite), with Candor's folder
+    /// created. It holds what a receiving end stored, not this machine's telemetry, so
+    /// `clean` leaves it.
+    pub fn ingest_database(&self) -> Result<PathBuf, StateError> {
+        file::ensure_dir(&self.root)?;
+        Ok(self.root.join(INGEST_DATABASE))
     }
 
     /// The demo's own folder for `product` (created), so a demo never touches a real

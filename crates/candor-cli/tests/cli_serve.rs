@@ -1,0 +1,132 @@
+//! `candor serve`, `candor report` and `candor purge` as a user runs them.
+
+#![allow(clippy::unwrap_used)]
+
+use std::io::{BufRead, BufReader, Read, Write};
+use std::process::{Command, Stdio};
+use std::time::{Duration, SystemTime};
+
+const CANDOR: &str = env!("CARGO_BIN_EXE_candor");
+
+fn rfc3339(t: SystemTime) -> String {
+    humantime::format_rfc3339_seconds(t).to_string()
+}
+
+fn event(id: u32, time: SystemTime, value: u64) -> String {
+    format!(
+        r#"{{"event_id":"{id:032x}","time":"{}","product":"contrast-dotnet-agent","product_version":"4.0.0","runtime_line":"core","catalogue_revision":"2021.4.2.1","point":"working_set","value":{{"kind":"count","data":{value}}}}}"#,
+        rfc3339(time)
+    )
+}
+
+fn post(address: &str, body: &str) -> String {
+    let mut stream = std::net::TcpStream::connect(address).unwrap();
+    stream
+        .set_read_timeout(Some(Duration::from_secs(20)))
+        .unwrap();
+    write!(
+        stream,
+        "POST /v1/events HTTP/1.1\r\nhost: {address}\r\ncontent-type: application/json\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{body}",
+        body.len()
+    )
+    .unwrap();
+    let mut answer = String::new();
+    stream.read_to_string(&mut answer).unwrap();
+    answer
+}
+
+fn candor(args: &[&str], config: &std::path::Path) -> (i32, String, String) {
+    let out = Command::new(CANDOR)
+        .args(args)
+        .env("CANDOR_CONFIG_DIR", config)
+        .output()
+        .unwrap();
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+#[test]
+fn serve_receives_report_prints_and_purge_keeps_the_retention_promise() {
+    let dir = tempfile::tempdir().unwrap();
+    let database = format!("sqlite:{}", dir.path().join("ingest.db").display());
+    let mut serve = Command::new(CANDOR)
+        .args(["serve", "--listen", "127.0.0.1:0", "--database", &database])
+        .env("CANDOR_CONFIG_DIR", dir.path())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut line = String::new();
+    BufReader::new(serve.stdout.take().unwrap())
+        .read_line(&mut line)
+        .unwrap();
+    let address = line
+        .split("http://")
+        .nth(1)
+        .and_then(|rest| rest.split_whitespace().next())
+        .unwrap_or_else(|| panic!("{line}"))
+        .to_owned();
+    let now = SystemTime::now();
+    let old = now - Duration::from_secs(300 * 86_400);
+    let body = format!(
+        "[{},{},{}]",
+        event(1, old, 10),
+        event(2, now, 20),
+        event(3, now, 30)
+    );
+    let answer = post(&address, &body);
+    assert!(answer.starts_with("HTTP/1.1 200"), "{answer}");
+    assert!(answer.contains("\"accepted\":3"), "{answer}");
+    serve.kill().unwrap();
+    let _ = serve.wait();
+
+    let (code, json, err) = candor(
+        &[
+            "report",
+            "contrast-dotnet-agent",
+            "--database",
+            &database,
+            "--json",
+        ],
+        dir.path(),
+    );
+    assert_eq!(code, 0, "{err}");
+    let report: serde_json::Value = serde_json::from_str(&json).unwrap();
+    assert_eq!(report["product"], "contrast-dotnet-agent");
+    assert_eq!(report["events"], 3);
+    let working_set = report["points"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|p| p["id"] == "working_set")
+        .unwrap();
+    assert_eq!(working_set["count"], 3);
+
+    // A year after the old event: it is gone, the new ones stay.
+    let later = rfc3339(now + Duration::from_secs(100 * 86_400));
+    let (code, text, err) = candor(
+        &["purge", "--database", &database, "--as-of", &later],
+        dir.path(),
+    );
+    assert_eq!(code, 0, "{err}");
+    assert!(
+        text.contains("contrast-dotnet-agent: 1 event(s) older than 365 days removed"),
+        "{text}"
+    );
+    let (_, text, _) = candor(
+        &["report", "contrast-dotnet-agent", "--database", &database],
+        dir.path(),
+    );
+    assert!(text.contains(": 2 events"), "{text}");
+    assert!(text.contains("min 20 max 30"), "{text}");
+
+    let (code, _, err) = candor(
+        &["report", "contrast-dotnet-agent", "--database", "mysql://x"],
+        dir.path(),
+    );
+    assert_eq!(code, 2);
+    assert_eq!(err.lines().count(), 1, "{err}");
+}

@@ -1,0 +1,323 @@
+//! Candor's one HTTP server: hyper 1 on tokio, with the limits every Candor endpoint needs.
+//!
+//! A [`Server`] is bound to an address, then [`Server::run`] serves a [`Handler`] until a
+//! shutdown future completes. Before the handler sees a request, the server has read its whole
+//! body within a size cap (413 beyond it, decided from `Content-Length` when there is one, so an
+//! oversized upload is not read at all) and within a deadline (408 when the client stalls);
+//! headers must arrive within their own deadline, and the number of open connections is capped
+//! (further connections wait in the kernel's backlog). Shutdown stops accepting, lets requests in
+//! flight finish for a grace period, then closes what is left. With the `tls` feature the same
+//! server speaks HTTPS from a PEM certificate chain and key.
+//!
+//! Used by `candor-ingest` (the receiving end, `candor serve`); meant for any later Candor
+//! endpoint and test receiver. It knows nothing about catalogues, events or storage: requests in,
+//! responses out.
+
+#![warn(missing_docs)]
+
+use std::convert::Infallible;
+use std::future::Future;
+use std::net::SocketAddr;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::time::Duration;
+
+use bytes::Bytes;
+use http_body_util::{BodyExt, Full, Limited};
+use hyper::body::Incoming;
+use hyper::service::service_fn;
+use hyper_util::rt::{TokioIo, TokioTimer};
+use tokio::net::TcpListener;
+use tokio::sync::Semaphore;
+
+pub use http;
+
+/// A request whose body has been read completely, within the server's cap.
+pub type Request = http::Request<Bytes>;
+/// A response with its whole body.
+pub type Response = http::Response<Full<Bytes>>;
+
+/// What answers requests. Implemented for any `Fn(Request) -> Future<Output = Response>`.
+pub trait Handler: Send + Sync + 'static {
+    /// Answers one request.
+    fn handle(&self, request: Request) -> Pin<Box<dyn Future<Output = Response> + Send + 'static>>;
+}
+
+impl<F, Fut> Handler for F
+where
+    F: Fn(Request) -> Fut + Send + Sync + 'static,
+    Fut: Future<Output = Response> + Send + 'static,
+{
+    fn handle(&self, request: Request) -> Pin<Box<dyn Future<Output = Response> + Send + 'static>> {
+        Box::pin(self(request))
+    }
+}
+
+/// Limits and deadlines.
+#[derive(Debug, Clone)]
+pub struct ServerConfig {
+    /// The largest request body accepted, in bytes (as sent, before any decompression).
+    pub max_body_bytes: usize,
+    /// How long a client has to send a request's headers.
+    pub header_timeout: Duration,
+    /// How long a client has to send a request's body once its headers arrived.
+    pub body_timeout: Duration,
+    /// How many connections are served at once.
+    pub max_connections: usize,
+    /// How long requests in flight may take to finish after shutdown was asked for.
+    pub shutdown_grace: Duration,
+    /// TLS: when set, the server speaks only HTTPS.
+    #[cfg(feature = "tls")]
+    pub tls: Option<TlsFiles>,
+}
+
+impl Default for ServerConfig {
+    /// 8 MiB bodies, 10 s for headers, 30 s for a body, 1024 connections, 10 s grace.
+    fn default() -> Self {
+        Self {
+            max_body_bytes: 8 << 20,
+            header_timeout: Duration::from_secs(10),
+            body_timeout: Duration::from_secs(30),
+            max_connections: 1024,
+            shutdown_grace: Duration::from_secs(10),
+            #[cfg(feature = "tls")]
+            tls: None,
+        }
+    }
+}
+
+/// A PEM certificate chain and its private key.
+#[cfg(feature = "tls")]
+#[derive(Debug, Clone)]
+pub struct TlsFiles {
+    /// The certificate chain, leaf first.
+    pub certificate_chain: std::path::PathBuf,
+    /// The private key (PKCS#8, PKCS#1 or SEC1).
+    pub private_key: std::path::PathBuf,
+}
+
+/// Why the server could not start.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum ServerError {
+    /// The address could not be bound.
+    #[error("cannot listen on {address}: {source}")]
+    Bind {
+        /// The address asked for.
+        address: String,
+        /// The cause.
+        source: std::io::Error,
+    },
+    /// The TLS certificate or key could not be used.
+    #[error("TLS: {0}")]
+    Tls(String),
+}
+
+/// A bound server, not yet serving.
+#[derive(Debug)]
+pub struct Server {
+    listener: TcpListener,
+    config: ServerConfig,
+}
+
+impl Server {
+    /// Binds `address` (`127.0.0.1:0` picks a free port). Must be called inside a tokio runtime.
+    pub async fn bind(address: &str, config: ServerConfig) -> Result<Self, ServerError> {
+        let listener = TcpListener::bind(address)
+            .await
+            .map_err(|source| ServerError::Bind {
+                address: address.to_owned(),
+                source,
+            })?;
+        Ok(Self { listener, config })
+    }
+
+    /// The address actually bound.
+    pub fn local_addr(&self) -> SocketAddr {
+        self.listener
+            .local_addr()
+            .unwrap_or_else(|_| SocketAddr::from(([127, 0, 0, 1], 0)))
+    }
+
+    /// Serves `handler` until `shutdown` completes, then drains connections for the grace
+    /// period.
+    pub async fn run(
+        self,
+        handler: impl Handler,
+        shutdown: impl Future<Output = ()> + Send,
+    ) -> Result<(), ServerError> {
+        #[cfg(feature = "tls")]
+        let acceptor = match &self.config.tls {
+            Some(files) => Some(tls::acceptor(files)?),
+            None => None,
+        };
+        let handler: Arc<dyn Handler> = Arc::new(handler);
+        let config = Arc::new(self.config);
+        let permits = Arc::new(Semaphore::new(config.max_connections.max(1)));
+        let graceful = hyper_util::server::graceful::GracefulShutdown::new();
+        tokio::pin!(shutdown);
+        loop {
+            let permit = tokio::select! {
+                () = &mut shutdown => break,
+                permit = Arc::clone(&permits).acquire_owned() => match permit {
+                    Ok(p) => p,
+                    Err(_) => break,
+                },
+            };
+            let (stream, _peer) = tokio::select! {
+                () = &mut shutdown => break,
+                accepted = self.listener.accept() => match accepted {
+                    Ok(pair) => pair,
+                    // Out of descriptors or a connection reset before accept: keep serving.
+                    Err(_) => {
+                        tokio::time::sleep(Duration::from_millis(10)).await;
+                        continue;
+                    }
+                },
+            };
+            // The peer's address is deliberately dropped here: nothing below ever sees it.
+            let _ = stream.set_nodelay(true);
+            let service = {
+                let handler = Arc::clone(&handler);
+                let config = Arc::clone(&config);
+                service_fn(move |request: http::Request<Incoming>| {
+                    let handler = Arc::clone(&handler);
+                    let config = Arc::clone(&config);
+                    async move { Ok::<_, Infallible>(serve_one(&*handler, &config, request).await) }
+                })
+            };
+            let mut builder = hyper::server::conn::http1::Builder::new();
+            builder
+                .timer(TokioTimer::new())
+                .header_read_timeout(config.header_timeout)
+                .max_buf_size(64 * 1024);
+            #[cfg(feature = "tls")]
+            if let Some(acceptor) = &acceptor {
+                let acceptor = acceptor.clone();
+                let header_timeout = config.header_timeout;
+                let watcher = graceful.watcher();
+                tokio::spawn(async move {
+                    let _permit = permit;
+                    let Ok(Ok(tls)) =
+                        tokio::time::timeout(header_timeout, acceptor.accept(stream)).await
+                    else {
+                        return;
+                    };
+                    let connection = builder.serve_connection(TokioIo::new(tls), service);
+                    let _ = watcher.watch(connection).await;
+                });
+                continue;
+            }
+            let connection = builder.serve_connection(TokioIo::new(stream), service);
+            let watched = graceful.watch(connection);
+            tokio::spawn(async move {
+                let _permit = permit;
+                let _ = watched.await;
+            });
+        }
+        drop(self.listener);
+        let _ = tokio::time::timeout(config.shutdown_grace, graceful.shutdown()).await;
+        Ok(())
+    }
+}
+
+/// A plain response with a text body.
+pub fn text_response(status: http::StatusCode, text: impl Into<String>) -> Response {
+    let mut response = http::Response::new(Full::new(Bytes::from(text.into())));
+    *response.status_mut() = status;
+    response.headers_mut().insert(
+        http::header::CONTENT_TYPE,
+        http::HeaderValue::from_static("text/plain; charset=utf-8"),
+    );
+    response
+}
+
+async fn serve_one(
+    handler: &dyn Handler,
+    config: &ServerConfig,
+    request: http::Request<Incoming>,
+) -> Response {
+    let declared = request
+        .headers()
+        .get(http::header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<u64>().ok());
+    if declared.is_some_and(|n| n > config.max_body_bytes as u64) {
+        return too_large(config.max_body_bytes);
+    }
+    let (parts, body) = request.into_parts();
+    let limited = Limited::new(body, config.max_body_bytes);
+    let bytes = match tokio::time::timeout(config.body_timeout, limited.collect()).await {
+        Err(_) => {
+            return text_response(
+                http::StatusCode::REQUEST_TIMEOUT,
+                "the request body did not arrive in time\n",
+            );
+        }
+        Ok(Err(error)) if error.is::<http_body_util::LengthLimitError>() => {
+            return too_large(config.max_body_bytes);
+        }
+        Ok(Err(_)) => {
+            return text_response(
+                http::StatusCode::BAD_REQUEST,
+                "the request body could not be read\n",
+            );
+        }
+        Ok(Ok(collected)) => collected.to_bytes(),
+    };
+    handler
+        .handle(http::Request::from_parts(parts, bytes))
+        .await
+}
+
+fn too_large(cap: usize) -> Response {
+    let mut response = text_response(
+        http::StatusCode::PAYLOAD_TOO_LARGE,
+        format!("the request body exceeds {cap} bytes\n"),
+    );
+    response.headers_mut().insert(
+        http::header::CONNECTION,
+        http::HeaderValue::from_static("close"),
+    );
+    response
+}
+
+#[cfg(feature = "tls")]
+mod tls {
+    use std::sync::Arc;
+
+    use rustls_pki_types::pem::PemObject;
+    use rustls_pki_types::{CertificateDer, PrivateKeyDer};
+    use tokio_rustls::TlsAcceptor;
+    use tokio_rustls::rustls::ServerConfig;
+
+    use super::{ServerError, TlsFiles};
+
+    pub(crate) fn acceptor(files: &TlsFiles) -> Result<TlsAcceptor, ServerError> {
+        let chain = CertificateDer::pem_file_iter(&files.certificate_chain)
+            .and_then(|certs| certs.collect::<Result<Vec<_>, _>>())
+            .map_err(|e| {
+                ServerError::Tls(format!(
+                    "cannot read the certificate chain {}: {e}",
+                    files.certificate_chain.display()
+                ))
+            })?;
+        if chain.is_empty() {
+            return Err(ServerError::Tls(format!(
+                "{} holds no certificate",
+                files.certificate_chain.display()
+            )));
+        }
+        let key = PrivateKeyDer::from_pem_file(&files.private_key).map_err(|e| {
+            ServerError::Tls(format!(
+                "cannot read the private key {}: {e}",
+                files.private_key.display()
+            ))
+        })?;
+        let config = ServerConfig::builder()
+            .with_no_client_auth()
+            .with_single_cert(chain, key)
+            .map_err(|e| ServerError::Tls(e.to_string()))?;
+        Ok(TlsAcceptor::from(Arc::new(config)))
+    }
+}

@@ -1,0 +1,220 @@
+//! The server's limits against hostile clients, its shutdown, and TLS.
+
+#![allow(clippy::unwrap_used)]
+
+use std::io::{Read, Write};
+use std::net::{SocketAddr, TcpStream};
+use std::time::{Duration, Instant};
+
+use candor_http_server::{Request, Response, Server, ServerConfig, http, text_response};
+
+struct Running {
+    address: SocketAddr,
+    stop: Option<tokio::sync::oneshot::Sender<()>>,
+    thread: Option<std::thread::JoinHandle<()>>,
+}
+
+impl Running {
+    fn stop(mut self) -> Duration {
+        let started = Instant::now();
+        let _ = self.stop.take().unwrap().send(());
+        self.thread.take().unwrap().join().unwrap();
+        started.elapsed()
+    }
+}
+
+/// Echoes the body's length; `/slow` answers after 300 ms.
+async fn handler(request: Request) -> Response {
+    if request.uri().path() == "/slow" {
+        tokio::time::sleep(Duration::from_millis(300)).await;
+    }
+    text_response(http::StatusCode::OK, format!("{}", request.body().len()))
+}
+
+fn start(config: ServerConfig) -> Running {
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(1)
+        .enable_all()
+        .build()
+        .unwrap();
+    let server = runtime
+        .block_on(Server::bind("127.0.0.1:0", config))
+        .unwrap();
+    let address = server.local_addr();
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let thread = std::thread::spawn(move || {
+        runtime
+            .block_on(server.run(handler, async {
+                let _ = stopped.await;
+            }))
+            .unwrap();
+    });
+    Running {
+        address,
+        stop: Some(stop),
+        thread: Some(thread),
+    }
+}
+
+fn exchange(address: SocketAddr, request: &[u8]) -> String {
+    let mut stream = TcpStream::connect(address).unwrap();
+    stream
+        .set_read_timeout(Some(Duration::from_secs(10)))
+        .unwrap();
+    let _ = stream.write_all(request);
+    let mut answer = Vec::new();
+    let _ = stream.read_to_end(&mut answer);
+    String::from_utf8_lossy(&answer).into_owned()
+}
+
+fn small() -> ServerConfig {
+    ServerConfig {
+        max_body_bytes: 1024,
+        header_timeout: Duration::from_millis(300),
+        body_timeout: Duration::from_millis(300),
+        shutdown_grace: Duration::from_secs(5),
+        ..ServerConfig::default()
+    }
+}
+
+#[test]
+fn bodies_over_the_cap_are_refused_without_being_read() {
+    let running = start(small());
+    // 4 GB announced: answered at once, nothing read.
+    let answer = exchange(
+        running.address,
+        b"POST / HTTP/1.1\r\nhost: x\r\ncontent-length: 4294967296\r\n\r\n",
+    );
+    assert!(answer.starts_with("HTTP/1.1 413"), "{answer}");
+    // Chunked, with no length announced: cut off at the cap.
+    let mut chunked = b"POST / HTTP/1.1\r\nhost: x\r\ntransfer-encoding: chunked\r\n\r\n".to_vec();
+    for _ in 0..4 {
+        chunked.extend_from_slice(b"200\r\n");
+        chunked.extend_from_slice(&[b'a'; 0x200]);
+        chunked.extend_from_slice(b"\r\n");
+    }
+    chunked.extend_from_slice(b"0\r\n\r\n");
+    let answer = exchange(running.address, &chunked);
+    assert!(answer.starts_with("HTTP/1.1 413"), "{answer}");
+    // Within the cap: read whole.
+    let answer = exchange(
+        running.address,
+        b"POST / HTTP/1.1\r\nhost: x\r\nconnection: close\r\ncontent-length: 5\r\n\r\nhello",
+    );
+    assert!(
+        answer.starts_with("HTTP/1.1 200") && answer.ends_with("5"),
+        "{answer}"
+    );
+    running.stop();
+}
+
+#[test]
+fn a_client_that_stalls_is_cut_off_at_the_deadline() {
+    let running = start(small());
+    let started = Instant::now();
+    // Half a request line, then nothing.
+    let answer = exchange(running.address, b"POST / HT");
+    assert!(started.elapsed() < Duration::from_secs(5));
+    assert!(!answer.contains("200"), "{answer}");
+    // A body that never completes gets 408.
+    let answer = exchange(
+        running.address,
+        b"POST / HTTP/1.1\r\nhost: x\r\ncontent-length: 10\r\n\r\nabc",
+    );
+    assert!(answer.starts_with("HTTP/1.1 408"), "{answer}");
+    running.stop();
+}
+
+#[test]
+fn shutdown_finishes_requests_in_flight_and_stops_listening() {
+    let running = start(small());
+    let address = running.address;
+    let slow = std::thread::spawn(move || {
+        exchange(
+            address,
+            b"GET /slow HTTP/1.1\r\nhost: x\r\nconnection: close\r\n\r\n",
+        )
+    });
+    std::thread::sleep(Duration::from_millis(100));
+    let took = running.stop();
+    assert!(took < Duration::from_secs(5), "{took:?}");
+    let answer = slow.join().unwrap();
+    assert!(answer.starts_with("HTTP/1.1 200"), "{answer}");
+    assert!(TcpStream::connect(address).is_err());
+}
+
+#[cfg(feature = "tls")]
+#[test]
+fn tls_by_configuration() {
+    let dir = tempfile::tempdir().unwrap();
+    let key = rcgen::KeyPair::generate().unwrap();
+    let cert = rcgen::CertificateParams::new(vec!["localhost".to_owned()])
+        .unwrap()
+        .self_signed(&key)
+        .unwrap();
+    let cert_path = dir.path().join("cert.pem");
+    let key_path = dir.path().join("key.pem");
+    std::fs::write(&cert_path, cert.pem()).unwrap();
+    std::fs::write(&key_path, key.serialize_pem()).unwrap();
+    let running = start(ServerConfig {
+        tls: Some(candor_http_server::TlsFiles {
+            certificate_chain: cert_path,
+            private_key: key_path.clone(),
+        }),
+        ..small()
+    });
+    let client = reqwest::blocking::Client::builder()
+        .add_root_certificate(reqwest::Certificate::from_pem(cert.pem().as_bytes()).unwrap())
+        .resolve("localhost", running.address)
+        .build()
+        .unwrap();
+    let url = format!("https://localhost:{}/", running.address.port());
+    let response = client.post(&url).body("four").send().unwrap();
+    assert_eq!(response.status().as_u16(), 200);
+    assert_eq!(response.text().unwrap(), "4");
+    // Plain HTTP to the TLS port gets no HTTP answer.
+    let answer = exchange(
+        running.address,
+        b"GET / HTTP/1.1\r\nhost: x\r\nconnection: close\r\n\r\n",
+    );
+    assert!(!answer.contains("200"), "{answer}");
+    running.stop();
+    // A key file that is not a key: a one-line error at start, not a panic.
+    std::fs::write(&key_path, "not a key").unwrap();
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let server = runtime
+        .block_on(Server::bind(
+            "127.0.0.1:0",
+            ServerConfig {
+                tls: Some(candor_http_server::TlsFiles {
+                    certificate_chain: dir.path().join("cert.pem"),
+                    private_key: key_path,
+                }),
+                ..small()
+            },
+        ))
+        .unwrap();
+    let error = runtime
+        .block_on(server.run(handler, std::future::pending()))
+        .unwrap_err();
+    assert!(
+        error
+            .to_string()
+            .starts_with("TLS: cannot read the private key"),
+        "{error}"
+    );
+}
+
+#[test]
+fn oversized_headers_are_refused() {
+    let running = start(small());
+    let mut request = b"GET / HTTP/1.1\r\nhost: x\r\nx-filler: ".to_vec();
+    request.extend(std::iter::repeat_n(b'a', 200 * 1024));
+    request.extend_from_slice(b"\r\n\r\n");
+    let answer = exchange(running.address, &request);
+    assert!(answer.starts_with("HTTP/1.1 431"), "{answer}");
+    running.stop();
+}

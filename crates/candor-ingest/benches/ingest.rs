@@ -1,0 +1,218 @@
+//! Load: `candor serve` on loopback, driven by Candor's own JSON sink (gzip JSON batches of 512,
+//! the transport's `HttpSink`), on SQLite and on PostgreSQL (fsync on both), with 1 and 4
+//! concurrent clients. Prints events stored per second, the p50/p99 acknowledgement latency of
+//! a batch, and the process's memory with the ingest queue full.
+//!
+//! `cargo bench -p candor-ingest --bench ingest` (PostgreSQL needs Debian's `postgresql`).
+
+#![allow(clippy::unwrap_used, clippy::print_stdout, clippy::print_stderr)]
+
+#[path = "../tests/support/mod.rs"]
+mod support;
+
+use std::time::{Duration, Instant};
+
+use candor_ingest::{IngestConfig, Running};
+use candor_transport::{Outcome, SinkSpec, Timeouts};
+use support::*;
+
+const BATCH: usize = 512;
+
+fn batches(count: usize) -> Vec<Vec<candor_schema::Event>> {
+    (0..count)
+        .map(|_| {
+            (0..BATCH)
+                .map(|n| {
+                    let json = if n % 2 == 0 {
+                        agent_event(n as u64 * 4096)
+                    } else {
+                        agent_point(
+                            "os_version",
+                            serde_json::json!({"kind": "text", "data": "Windows Server 2022 Datacenter 10.0.20348"}),
+                        )
+                    };
+                    serde_json::from_value(json).unwrap()
+                })
+                .collect()
+        })
+        .collect()
+}
+
+/// Sends `per_client` batches from each of `clients` threads; returns events/s and latencies.
+fn drive(running: &Running, clients: usize, per_client: usize) -> (f64, Vec<Duration>) {
+    let work: Vec<Vec<Vec<candor_schema::Event>>> =
+        (0..clients).map(|_| batches(per_client)).collect();
+    let endpoint = url(running, "/v1/events");
+    let started = Instant::now();
+    let latencies: Vec<Duration> = std::thread::scope(|s| {
+        let handles: Vec<_> = work
+            .iter()
+            .map(|mine| {
+                let endpoint = endpoint.clone();
+                s.spawn(move || {
+                    let mut sink = SinkSpec::Json { endpoint }
+                        .build(Timeouts::default())
+                        .unwrap();
+                    let mut latencies = Vec::with_capacity(mine.len());
+                    for batch in mine {
+                        loop {
+                            let t = Instant::now();
+                            match sink.deliver(batch) {
+                                Outcome::Delivered { .. } => {
+                                    latencies.push(t.elapsed());
+                                    break;
+                                }
+                                Outcome::Retry { .. } => {
+                                    std::thread::sleep(Duration::from_millis(10))
+                                }
+                                Outcome::Reject { reason } => panic!("{reason}"),
+                            }
+                        }
+                    }
+                    latencies
+                })
+            })
+            .collect();
+        handles
+            .into_iter()
+            .flat_map(|h| h.join().unwrap())
+            .collect()
+    });
+    let elapsed = started.elapsed().as_secs_f64();
+    let events = (clients * per_client * BATCH) as f64;
+    (events / elapsed, latencies)
+}
+
+fn percentile(latencies: &mut [Duration], p: f64) -> Duration {
+    latencies.sort();
+    let index = ((latencies.len() as f64 * p).ceil() as usize).clamp(1, latencies.len()) - 1;
+    latencies[index]
+}
+
+fn rss_kib() -> u64 {
+    std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find(|l| l.starts_with("VmRSS:"))
+                .and_then(|l| l.split_whitespace().nth(1))
+                .and_then(|n| n.parse().ok())
+        })
+        .unwrap_or(0)
+}
+
+fn throughput(name: &str, db: &Db) {
+    let running = serve(db, IngestConfig::default());
+    // Warm-up: connections, prepared statements, partitions.
+    drive(&running, 1, 4);
+    for clients in [1, 4] {
+        let (rate, mut latencies) = drive(&running, clients, 160 / clients);
+        println!(
+            "ingest/{name}/{clients} client(s): {rate:.0} events/s stored; ack latency per {BATCH}-event batch p50 {:.1} ms, p99 {:.1} ms",
+            percentile(&mut latencies, 0.50).as_secs_f64() * 1e3,
+            percentile(&mut latencies, 0.99).as_secs_f64() * 1e3,
+        );
+    }
+}
+
+/// Memory with the queue full: the database's write lock is held by another connection, and
+/// clients (plain sockets on small threads, so the figure is the server's) send gzip batches
+/// until the server answers 429.
+fn full_queue_memory() {
+    use std::io::{Read, Write};
+    let db = Db::sqlite();
+    let capacity = 100_000;
+    let config = IngestConfig {
+        queue_capacity: capacity,
+        ..IngestConfig::default()
+    };
+    let running = serve(&db, config);
+    let Db::Sqlite(dir) = &db else { unreachable!() };
+    let blocker = rusqlite::Connection::open(dir.path().join("ingest.db")).unwrap();
+    blocker.execute_batch("BEGIN EXCLUSIVE").unwrap();
+    let bodies: Vec<Vec<u8>> = batches(capacity / BATCH + 2)
+        .iter()
+        .map(|batch| {
+            let json = serde_json::to_vec(batch).unwrap();
+            let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+            gz.write_all(&json).unwrap();
+            gz.finish().unwrap()
+        })
+        .collect();
+    let address = running.address();
+    let before = rss_kib();
+    let post = move |body: &[u8]| -> String {
+        let mut stream = std::net::TcpStream::connect(address).unwrap();
+        stream
+            .set_read_timeout(Some(Duration::from_secs(60)))
+            .unwrap();
+        let head = format!(
+            "POST /v1/events HTTP/1.1\r\nhost: x\r\ncontent-encoding: gzip\r\ncontent-length: {}\r\nconnection: close\r\n\r\n",
+            body.len()
+        );
+        stream.write_all(head.as_bytes()).unwrap();
+        stream.write_all(body).unwrap();
+        let mut answer = String::new();
+        let _ = stream.read_to_string(&mut answer);
+        answer.lines().next().unwrap_or_default().to_owned()
+    };
+    // Every request at once: the queue fills well within the database's 5 s busy deadline.
+    let statuses: Vec<String> = std::thread::scope(|s| {
+        let waiting: Vec<_> = bodies
+            .iter()
+            .map(|body| {
+                let post = &post;
+                std::thread::Builder::new()
+                    .stack_size(64 * 1024)
+                    .spawn_scoped(s, move || post(body))
+                    .unwrap()
+            })
+            .collect();
+        let started = Instant::now();
+        let mut last = 0;
+        // Until the queue stops growing (or 3 s).
+        while started.elapsed() < Duration::from_secs(3) {
+            std::thread::sleep(Duration::from_millis(200));
+            let now = running.ingest().queued();
+            if now == last && now > 0 {
+                break;
+            }
+            last = now;
+        }
+        let queued = running.ingest().queued();
+        let full = rss_kib();
+        println!(
+            "ingest/full-queue: {queued} events queued (capacity {capacity}), RSS {} MiB before, {} MiB full: +{} MiB, about {} bytes per queued event",
+            before / 1024,
+            full / 1024,
+            full.saturating_sub(before) / 1024,
+            (full.saturating_sub(before) * 1024) / queued.max(1)
+        );
+        blocker.execute_batch("COMMIT").unwrap();
+        waiting.into_iter().map(|w| w.join().unwrap()).collect()
+    });
+    let too_many = statuses.iter().filter(|s| s.contains(" 429 ")).count();
+    let stored = statuses.iter().filter(|s| s.contains(" 200 ")).count();
+    println!(
+        "ingest/full-queue: {} batches sent, {stored} stored after the lock was released, {too_many} answered 429",
+        statuses.len()
+    );
+}
+
+fn main() {
+    // `cargo bench` passes `--bench`; `cargo test --benches` does not, and gets a smoke run.
+    let full = std::env::args().any(|a| a == "--bench");
+    if !full {
+        let db = Db::sqlite();
+        let running = serve(&db, IngestConfig::default());
+        let (rate, _) = drive(&running, 1, 1);
+        assert!(rate > 0.0);
+        return;
+    }
+    throughput("sqlite", &Db::sqlite());
+    match Db::postgres_durable() {
+        Some(pg) => throughput("postgres", &pg),
+        None => println!("ingest/postgres: skipped (no PostgreSQL binaries)"),
+    }
+    full_queue_memory();
+}

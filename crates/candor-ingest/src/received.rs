@@ -1,0 +1,150 @@
+//! What arrives: the event envelope as `docs/schema/event.schema.json` publishes it, decoded
+//! into the receiver's own types. A client in any language that follows the schema is read the
+//! same way as Candor's own transport.
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+
+/// One event as a client sent it, not yet checked against any catalogue.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ReceivedEvent {
+    /// 128 random bits in lower-case hex.
+    pub event_id: String,
+    /// RFC 3339, UTC.
+    pub time: String,
+    /// The product's catalogue id.
+    pub product: String,
+    /// The version that recorded the value.
+    pub product_version: String,
+    /// The runtime line of that version.
+    pub runtime_line: String,
+    /// The catalogue revision the client holds.
+    pub catalogue_revision: String,
+    /// Present only when the catalogue declares install ids.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub install_id: Option<String>,
+    /// The data point's id.
+    pub point: String,
+    /// The value.
+    pub value: ReceivedValue,
+}
+
+/// A value, tagged by kind as the schema gives it (`{"kind": "count", "data": 3}`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case", tag = "kind", content = "data")]
+#[allow(missing_docs)]
+pub enum ReceivedValue {
+    Flag(bool),
+    Enumeration(String),
+    Version(String),
+    Text(String),
+    Count(u64),
+    Duration(f64),
+    Distribution(BTreeMap<String, f64>),
+    Hashed(String),
+    Names(Vec<String>),
+    LabelCounts(BTreeMap<String, u64>),
+    ModeByName(BTreeMap<String, String>),
+    Properties(BTreeMap<String, String>),
+    LanguageTag(String),
+    UserAgent(String),
+    Exception(ReceivedException),
+}
+
+/// An exception value.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+#[allow(missing_docs)]
+pub struct ReceivedException {
+    pub type_name: String,
+    pub message: String,
+    pub frames: Vec<String>,
+    pub frames_dropped: u32,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub log_message: Option<String>,
+}
+
+impl ReceivedValue {
+    /// The kind's name as catalogues write it.
+    pub fn kind_name(&self) -> &'static str {
+        match self {
+            Self::Flag(_) => "flag",
+            Self::Enumeration(_) => "enumeration",
+            Self::Version(_) => "version",
+            Self::Text(_) => "text",
+            Self::Count(_) => "count",
+            Self::Duration(_) => "duration",
+            Self::Distribution(_) => "distribution",
+            Self::Hashed(_) => "hashed",
+            Self::Names(_) => "names",
+            Self::LabelCounts(_) => "label_counts",
+            Self::ModeByName(_) => "mode_by_name",
+            Self::Properties(_) => "properties",
+            Self::LanguageTag(_) => "language_tag",
+            Self::UserAgent(_) => "user_agent",
+            Self::Exception(_) => "exception",
+        }
+    }
+
+    /// The same value in the schema's type, for the value check both ends share. Fails only
+    /// for a distribution naming a statistic the schema does not know.
+    pub(crate) fn to_schema_value(&self) -> Result<candor_schema::Value, String> {
+        use candor_schema::Value as V;
+        Ok(match self {
+            Self::Flag(b) => V::Flag(*b),
+            Self::Enumeration(s) => V::Enumeration(s.clone()),
+            Self::Version(s) => V::Version(s.clone()),
+            Self::Text(s) => V::Text(s.clone()),
+            Self::Count(n) => V::Count(*n),
+            Self::Duration(d) => V::Duration(*d),
+            Self::Distribution(stats) => V::Distribution(
+                stats
+                    .iter()
+                    .map(|(name, x)| {
+                        serde_json::from_value(serde_json::Value::String(name.clone()))
+                            .map(|stat| (stat, *x))
+                            .map_err(|_| format!("`{name}` is not a statistic"))
+                    })
+                    .collect::<Result<_, _>>()?,
+            ),
+            Self::Hashed(s) => V::Hashed(s.clone()),
+            Self::Names(n) => V::Names(n.clone()),
+            Self::LabelCounts(m) => V::LabelCounts(m.clone()),
+            Self::ModeByName(m) => V::ModeByName(m.clone()),
+            Self::Properties(m) => V::Properties(m.clone()),
+            Self::LanguageTag(s) => V::LanguageTag(s.clone()),
+            Self::UserAgent(s) => V::UserAgent(s.clone()),
+            Self::Exception(e) => V::Exception(candor_schema::ExceptionValue {
+                type_name: e.type_name.clone(),
+                message: e.message.clone(),
+                frames: e.frames.clone(),
+                frames_dropped: e.frames_dropped,
+                log_message: e.log_message.clone(),
+            }),
+        })
+    }
+
+    /// The value's `data` alone, as stored.
+    pub(crate) fn data_json(&self) -> String {
+        let data = match self {
+            Self::Flag(b) => serde_json::to_string(b),
+            Self::Enumeration(s)
+            | Self::Version(s)
+            | Self::Text(s)
+            | Self::Hashed(s)
+            | Self::LanguageTag(s)
+            | Self::UserAgent(s) => serde_json::to_string(s),
+            Self::Count(n) => serde_json::to_string(n),
+            Self::Duration(d) => serde_json::to_string(d),
+            Self::Distribution(m) => serde_json::to_string(m),
+            Self::Names(n) => serde_json::to_string(n),
+            Self::LabelCounts(m) => serde_json::to_string(m),
+            Self::ModeByName(m) | Self::Properties(m) => serde_json::to_string(m),
+            Self::Exception(e) => serde_json::to_string(e),
+        };
+        // Serialising these types cannot fail (string keys, finite numbers checked before).
+        data.unwrap_or_else(|_| "null".to_owned())
+    }
+}

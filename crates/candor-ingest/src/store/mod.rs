@@ -1,0 +1,178 @@
+//! Where accepted events are kept: a small trait and its two real backends.
+//!
+//! A store writes many batches in one transaction (so one commit acknowledges them all), never
+//! keeps two rows for one event (a client's retry changes nothing), purges a product's rows older
+//! than a time, and answers the grouped counts reports are built from. Rows hold the event's
+//! envelope and value only: no peer address, no header.
+
+#[cfg(feature = "postgres")]
+mod postgres;
+#[cfg(feature = "sqlite")]
+mod sqlite;
+
+use std::path::PathBuf;
+
+#[cfg(feature = "postgres")]
+pub use self::postgres::PostgresStore;
+#[cfg(feature = "sqlite")]
+pub use self::sqlite::SqliteStore;
+use crate::validate::Reason;
+
+/// An accepted event as stored.
+#[derive(Debug, Clone, PartialEq)]
+pub struct StoredEvent {
+    /// The event id (unique with its time).
+    pub event_id: String,
+    /// When it was recorded, microseconds since the Unix epoch.
+    pub time_us: i64,
+    /// Product id.
+    pub product: String,
+    /// Product version.
+    pub product_version: String,
+    /// Runtime line.
+    pub runtime_line: String,
+    /// Catalogue revision.
+    pub catalogue_revision: String,
+    /// Install id, only when the catalogue declares one.
+    pub install_id: Option<String>,
+    /// Data point id.
+    pub point: String,
+    /// The value's kind.
+    pub kind: &'static str,
+    /// The value's `data`, as JSON.
+    pub value: String,
+}
+
+/// What one request brings to the store: the accepted events and the refusals to count.
+#[derive(Debug, Clone, Default)]
+pub struct Batch {
+    /// Accepted events.
+    pub events: Vec<StoredEvent>,
+    /// Refusals by (product, reason); the product is empty when it is unknown.
+    pub refusals: Vec<(String, Reason, u64)>,
+}
+
+/// What became of one batch's events.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Written {
+    /// Newly stored.
+    pub inserted: u64,
+    /// Already stored (a retry).
+    pub duplicates: u64,
+}
+
+/// One group of the report query: how many events of a point and version had this value.
+#[derive(Debug, Clone, PartialEq)]
+pub struct GroupRow {
+    /// Data point id.
+    pub point: String,
+    /// Product version.
+    pub product_version: String,
+    /// Value kind.
+    pub kind: String,
+    /// The value's `data` as JSON.
+    pub value: String,
+    /// How many events.
+    pub count: u64,
+}
+
+/// Why the store failed. A failed write stored nothing of its batches.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum StoreError {
+    /// The database URL is not one Candor reads.
+    #[error("{0}")]
+    Url(String),
+    /// The database is unreachable or refused the operation.
+    #[error("the database failed: {0}")]
+    Database(String),
+    /// This build has no such backend.
+    #[error("this build of Candor has no {0} backend")]
+    Unsupported(&'static str),
+}
+
+/// A database: one connection, used from one thread at a time.
+pub trait Store: Send {
+    /// `sqlite` or `postgres`.
+    fn backend(&self) -> &'static str;
+    /// Writes every batch in one transaction and returns, per batch, what was new. Either all
+    /// of it is committed or none of it.
+    fn write(&mut self, batches: &[&Batch]) -> Result<Vec<Written>, StoreError>;
+    /// Removes a product's events recorded before `before_us`; returns how many.
+    fn purge(&mut self, product: &str, before_us: i64) -> Result<u64, StoreError>;
+    /// Events of a product recorded in `[since_us, until_us)`, grouped by point, version and
+    /// value.
+    fn groups(
+        &mut self,
+        product: &str,
+        since_us: i64,
+        until_us: i64,
+    ) -> Result<Vec<GroupRow>, StoreError>;
+    /// Refusal counts of a product, by reason code.
+    fn refusals(&mut self, product: &str) -> Result<Vec<(String, u64)>, StoreError>;
+}
+
+/// Where the database is: `sqlite:PATH` or `postgres://…`.
+#[derive(Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum DatabaseUrl {
+    /// A SQLite file.
+    Sqlite(PathBuf),
+    /// A PostgreSQL connection string (`postgres://user@host:port/db` or key=value form).
+    Postgres(String),
+}
+
+impl std::fmt::Debug for DatabaseUrl {
+    // A PostgreSQL URL may hold a password; it is never printed.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::Sqlite(p) => write!(f, "Sqlite({})", p.display()),
+            Self::Postgres(_) => f.write_str("Postgres(..)"),
+        }
+    }
+}
+
+impl DatabaseUrl {
+    /// Parses `sqlite:PATH` or `postgres://…` / `postgresql://…`.
+    pub fn parse(text: &str) -> Result<Self, StoreError> {
+        if let Some(path) = text.strip_prefix("sqlite:") {
+            let path = path.strip_prefix("//").unwrap_or(path);
+            if path.is_empty() {
+                return Err(StoreError::Url("`sqlite:` needs a file path".to_owned()));
+            }
+            return Ok(Self::Sqlite(PathBuf::from(path)));
+        }
+        if text.starts_with("postgres://") || text.starts_with("postgresql://") {
+            return Ok(Self::Postgres(text.to_owned()));
+        }
+        Err(StoreError::Url(
+            "a database URL is `sqlite:PATH` or `postgres://…`".to_owned(),
+        ))
+    }
+
+    /// Opens a connection (creating the schema when it is missing).
+    pub fn open(&self) -> Result<Box<dyn Store>, StoreError> {
+        match self {
+            #[cfg(feature = "sqlite")]
+            Self::Sqlite(path) => Ok(Box::new(SqliteStore::open(path)?)),
+            #[cfg(not(feature = "sqlite"))]
+            Self::Sqlite(_) => Err(StoreError::Unsupported("sqlite")),
+            #[cfg(feature = "postgres")]
+            Self::Postgres(url) => Ok(Box::new(PostgresStore::connect(url)?)),
+            #[cfg(not(feature = "postgres"))]
+            Self::Postgres(_) => Err(StoreError::Unsupported("postgres")),
+        }
+    }
+}
+
+/// Adds refusal counts of batches together, by (product, reason code).
+pub(crate) fn refusal_totals(batches: &[&Batch]) -> Vec<(String, &'static str, i64)> {
+    let mut totals: std::collections::BTreeMap<(String, &'static str), i64> = Default::default();
+    for batch in batches {
+        for (product, reason, n) in &batch.refusals {
+            *totals.entry((product.clone(), reason.code())).or_default() +=
+                i64::try_from(*n).unwrap_or(i64::MAX);
+        }
+    }
+    totals.into_iter().map(|((p, r), n)| (p, r, n)).collect()
+}

@@ -1,0 +1,441 @@
+//! PostgreSQL: for several ingest processes on one database.
+//!
+//! Events are partitioned by product (list), then by calendar month of their time (range), so a
+//! purge drops whole months of one product and deletes rows only in the month that straddles the
+//! cut. Partitions are created on first use; two processes creating the same one race harmlessly.
+//! A batch group is one `INSERT … SELECT FROM UNNEST(arrays)` per batch in one transaction.
+
+use std::collections::BTreeSet;
+use std::time::Duration;
+
+use postgres::error::SqlState;
+use postgres::{Client, NoTls};
+
+use super::{Batch, GroupRow, Store, StoreError, Written, refusal_totals};
+
+const SCHEMA: &str = "
+CREATE TABLE IF NOT EXISTS candor_events (
+    event_id TEXT NOT NULL,
+    time_us BIGINT NOT NULL,
+    product TEXT NOT NULL,
+    product_version TEXT NOT NULL,
+    runtime_line TEXT NOT NULL,
+    catalogue_revision TEXT NOT NULL,
+    install_id TEXT,
+    point TEXT NOT NULL,
+    kind TEXT NOT NULL,
+    value TEXT NOT NULL,
+    PRIMARY KEY (product, event_id, time_us)
+) PARTITION BY LIST (product);
+CREATE TABLE IF NOT EXISTS candor_products (
+    product TEXT PRIMARY KEY,
+    id SERIAL UNIQUE
+);
+CREATE TABLE IF NOT EXISTS candor_refusals (
+    product TEXT NOT NULL,
+    reason TEXT NOT NULL,
+    count BIGINT NOT NULL,
+    PRIMARY KEY (product, reason)
+);
+";
+
+const INSERT: &str = "INSERT INTO candor_events (event_id, time_us, product, product_version, \
+     runtime_line, catalogue_revision, install_id, point, kind, value) \
+     SELECT * FROM UNNEST($1::text[], $2::int8[], $3::text[], $4::text[], $5::text[], \
+     $6::text[], $7::text[], $8::text[], $9::text[], $10::text[]) ON CONFLICT DO NOTHING";
+
+/// A PostgreSQL connection.
+pub struct PostgresStore {
+    url: String,
+    client: Option<Client>,
+    /// The insert, prepared once per connection.
+    insert: Option<postgres::Statement>,
+    /// Month partitions known to exist: (product, first day of month in µs).
+    partitions: BTreeSet<(String, i64)>,
+}
+
+impl std::fmt::Debug for PostgresStore {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("PostgresStore").finish_non_exhaustive()
+    }
+}
+
+fn db(e: postgres::Error) -> StoreError {
+    StoreError::Database(e.to_string())
+}
+
+impl PostgresStore {
+    /// Connects and creates the schema when it is missing.
+    pub fn connect(url: &str) -> Result<Self, StoreError> {
+        let mut store = Self {
+            url: url.to_owned(),
+            client: None,
+            insert: None,
+            partitions: BTreeSet::new(),
+        };
+        store.client()?;
+        Ok(store)
+    }
+
+    /// The connection, re-established when the last one broke (the database restarted).
+    fn client(&mut self) -> Result<&mut Client, StoreError> {
+        if self.client.as_ref().is_none_or(Client::is_closed) {
+            self.client = None;
+            self.insert = None;
+            self.partitions.clear();
+            let mut config: postgres::Config = self.url.parse().map_err(|e: postgres::Error| {
+                StoreError::Url(format!("bad PostgreSQL URL: {e}"))
+            })?;
+            config
+                .connect_timeout(Duration::from_secs(5))
+                .keepalives(true)
+                .keepalives_idle(Duration::from_secs(30))
+                // Every statement has a deadline; a stuck lock becomes an error, not a hang.
+                .options("-c statement_timeout=30000 -c lock_timeout=10000");
+            let mut client = config.connect(NoTls).map_err(db)?;
+            client.batch_execute(SCHEMA).map_err(|e| {
+                // Two processes creating the schema at once: the loser sees a duplicate; the
+                // objects exist either way.
+                db(e)
+            })?;
+            self.client = Some(client);
+        }
+        self.client
+            .as_mut()
+            .ok_or_else(|| StoreError::Database("no connection".to_owned()))
+    }
+
+    fn product_id(&mut self, product: &str) -> Result<i32, StoreError> {
+        let client = self.client()?;
+        client
+            .execute(
+                "INSERT INTO candor_products (product) VALUES ($1) ON CONFLICT DO NOTHING",
+                &[&product],
+            )
+            .map_err(db)?;
+        let row = client
+            .query_one(
+                "SELECT id FROM candor_products WHERE product = $1",
+                &[&product],
+            )
+            .map_err(db)?;
+        Ok(row.get(0))
+    }
+
+    /// Creates the product's partition and the month's partition under it when missing.
+    fn ensure_partition(&mut self, product: &str, month_start: i64) -> Result<(), StoreError> {
+        if self.partitions.contains(&(product.to_owned(), month_start)) {
+            return Ok(());
+        }
+        let id = self.product_id(product)?;
+        let (year, month) = month_of(month_start);
+        let next = next_month_start(month_start);
+        let literal = product.replace('\'', "''");
+        let parent = format!("candor_events_p{id}");
+        let leaf = format!("{parent}_{year:04}{month:02}");
+        let statements = [
+            format!(
+                "CREATE TABLE IF NOT EXISTS {parent} PARTITION OF candor_events \
+                 FOR VALUES IN ('{literal}') PARTITION BY RANGE (time_us)"
+            ),
+            format!(
+                "CREATE TABLE IF NOT EXISTS {leaf} PARTITION OF {parent} \
+                 FOR VALUES FROM ({month_start}) TO ({next})"
+            ),
+            format!("CREATE INDEX IF NOT EXISTS {parent}_time ON {parent} (time_us)"),
+        ];
+        let client = self.client()?;
+        for statement in &statements {
+            if let Err(e) = client.batch_execute(statement) {
+                // Another process won the race to create it: fine.
+                let raced = e.code().is_some_and(|c| {
+                    *c == SqlState::DUPLICATE_TABLE
+                        || *c == SqlState::UNIQUE_VIOLATION
+                        || *c == SqlState::DUPLICATE_OBJECT
+                });
+                if !raced {
+                    return Err(db(e));
+                }
+            }
+        }
+        self.partitions.insert((product.to_owned(), month_start));
+        Ok(())
+    }
+
+    fn leaf_partitions(&mut self, product: &str) -> Result<Vec<(String, i64, i64)>, StoreError> {
+        let client = self.client()?;
+        let rows = client
+            .query(
+                "SELECT c.relname, pg_get_expr(c.relpartbound, c.oid) \
+                 FROM candor_products p \
+                 JOIN pg_class parent ON parent.relname = 'candor_events_p' || p.id \
+                 JOIN pg_inherits i ON i.inhparent = parent.oid \
+                 JOIN pg_class c ON c.oid = i.inhrelid \
+                 WHERE p.product = $1",
+                &[&product],
+            )
+            .map_err(db)?;
+        let mut out = Vec::new();
+        for row in rows {
+            let name: String = row.get(0);
+            let bound: String = row.get(1);
+            // `FOR VALUES FROM ('…') TO ('…')`: the two numbers.
+            let numbers: Vec<i64> = bound
+                .split(|c: char| !(c.is_ascii_digit() || c == '-'))
+                .filter_map(|s| s.parse().ok())
+                .collect();
+            if let [from, to] = numbers[..] {
+                out.push((name, from, to));
+            }
+        }
+        Ok(out)
+    }
+}
+
+impl Store for PostgresStore {
+    fn backend(&self) -> &'static str {
+        "postgres"
+    }
+
+    fn write(&mut self, batches: &[&Batch]) -> Result<Vec<Written>, StoreError> {
+        // A retry after a lost connection is safe: an uncommitted transaction left nothing, and
+        // rows a lost reply did commit come back as duplicates.
+        self.retrying(|store| store.write_once(batches))
+    }
+
+    fn purge(&mut self, product: &str, before_us: i64) -> Result<u64, StoreError> {
+        self.retrying(|store| store.purge_once(product, before_us))
+    }
+
+    fn groups(
+        &mut self,
+        product: &str,
+        since_us: i64,
+        until_us: i64,
+    ) -> Result<Vec<GroupRow>, StoreError> {
+        self.retrying(|store| store.groups_once(product, since_us, until_us))
+    }
+
+    fn refusals(&mut self, product: &str) -> Result<Vec<(String, u64)>, StoreError> {
+        self.retrying(|store| store.refusals_once(product))
+    }
+}
+
+impl PostgresStore {
+    /// Runs `op`; when it fails, drops the connection (its session may be broken or in a state
+    /// we do not trust) and runs it once more on a new one.
+    fn retrying<T>(
+        &mut self,
+        mut op: impl FnMut(&mut Self) -> Result<T, StoreError>,
+    ) -> Result<T, StoreError> {
+        match op(self) {
+            Ok(v) => Ok(v),
+            Err(_) => {
+                self.client = None;
+                op(self)
+            }
+        }
+    }
+
+    fn purge_once(&mut self, product: &str, before_us: i64) -> Result<u64, StoreError> {
+        let mut removed = 0u64;
+        for (name, _from, to) in self.leaf_partitions(product)? {
+            let client = self.client()?;
+            if to <= before_us {
+                let row = client
+                    .query_one(&format!("SELECT COUNT(*) FROM {name}"), &[])
+                    .map_err(db)?;
+                let n: i64 = row.get(0);
+                client
+                    .batch_execute(&format!("DROP TABLE IF EXISTS {name}"))
+                    .map_err(db)?;
+                removed += u64::try_from(n).unwrap_or(0);
+            }
+        }
+        self.partitions.retain(|(p, _)| p != product);
+        let client = self.client()?;
+        let n = client
+            .execute(
+                "DELETE FROM candor_events WHERE product = $1 AND time_us < $2",
+                &[&product, &before_us],
+            )
+            .map_err(db)?;
+        Ok(removed + n)
+    }
+
+    fn groups_once(
+        &mut self,
+        product: &str,
+        since_us: i64,
+        until_us: i64,
+    ) -> Result<Vec<GroupRow>, StoreError> {
+        let client = self.client()?;
+        let rows = client
+            .query(
+                "SELECT point, product_version, kind, value, COUNT(*) FROM candor_events \
+                 WHERE product = $1 AND time_us >= $2 AND time_us < $3 \
+                 GROUP BY point, product_version, kind, value",
+                &[&product, &since_us, &until_us],
+            )
+            .map_err(db)?;
+        Ok(rows
+            .into_iter()
+            .map(|r| GroupRow {
+                point: r.get(0),
+                product_version: r.get(1),
+                kind: r.get(2),
+                value: r.get(3),
+                count: u64::try_from(r.get::<_, i64>(4)).unwrap_or(0),
+            })
+            .collect())
+    }
+
+    fn refusals_once(&mut self, product: &str) -> Result<Vec<(String, u64)>, StoreError> {
+        let client = self.client()?;
+        let rows = client
+            .query(
+                "SELECT reason, count FROM candor_refusals WHERE product = $1 ORDER BY reason",
+                &[&product],
+            )
+            .map_err(db)?;
+        Ok(rows
+            .into_iter()
+            .map(|r| (r.get(0), u64::try_from(r.get::<_, i64>(1)).unwrap_or(0)))
+            .collect())
+    }
+
+    fn write_once(&mut self, batches: &[&Batch]) -> Result<Vec<Written>, StoreError> {
+        let months: BTreeSet<(String, i64)> = batches
+            .iter()
+            .flat_map(|b| b.events.iter())
+            .map(|e| (e.product.clone(), month_start_of(e.time_us)))
+            .collect();
+        for (product, month) in months {
+            self.ensure_partition(&product, month)?;
+        }
+        if self.insert.is_none() {
+            let statement = self.client()?.prepare(INSERT).map_err(db)?;
+            self.insert = Some(statement);
+        }
+        let insert = self
+            .insert
+            .clone()
+            .ok_or_else(|| StoreError::Database("no prepared insert".to_owned()))?;
+        let client = self.client()?;
+        let mut tx = client.transaction().map_err(db)?;
+        let mut out = Vec::with_capacity(batches.len());
+        for batch in batches {
+            let events = &batch.events;
+            if events.is_empty() {
+                out.push(Written::default());
+                continue;
+            }
+            let column = |f: fn(&super::StoredEvent) -> &str| -> Vec<&str> {
+                events.iter().map(f).collect()
+            };
+            let ids = column(|e| &e.event_id);
+            let times: Vec<i64> = events.iter().map(|e| e.time_us).collect();
+            let products = column(|e| &e.product);
+            let versions = column(|e| &e.product_version);
+            let lines = column(|e| &e.runtime_line);
+            let revisions = column(|e| &e.catalogue_revision);
+            let installs: Vec<Option<&str>> =
+                events.iter().map(|e| e.install_id.as_deref()).collect();
+            let points = column(|e| &e.point);
+            let kinds = column(|e| e.kind);
+            let values = column(|e| &e.value);
+            let inserted = tx
+                .execute(
+                    &insert,
+                    &[
+                        &ids, &times, &products, &versions, &lines, &revisions, &installs, &points,
+                        &kinds, &values,
+                    ],
+                )
+                .map_err(db)?;
+            let total = events.len() as u64;
+            out.push(Written {
+                inserted,
+                duplicates: total.saturating_sub(inserted),
+            });
+        }
+        for (product, reason, n) in refusal_totals(batches) {
+            tx.execute(
+                "INSERT INTO candor_refusals (product, reason, count) VALUES ($1, $2, $3) \
+                 ON CONFLICT (product, reason) DO UPDATE \
+                 SET count = candor_refusals.count + excluded.count",
+                &[&product, &reason, &n],
+            )
+            .map_err(db)?;
+        }
+        tx.commit().map_err(db)?;
+        Ok(out)
+    }
+}
+
+const DAY_US: i64 = 86_400_000_000;
+
+/// Days since the epoch to (year, month, day), proleptic Gregorian (Hinnant's algorithm).
+fn civil_from_days(days: i64) -> (i64, u32, u32) {
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z.rem_euclid(146_097);
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let day = (doy - (153 * mp + 2) / 5 + 1) as u32;
+    let month = if mp < 10 { mp + 3 } else { mp - 9 } as u32;
+    let year = yoe + era * 400 + i64::from(month <= 2);
+    (year, month, day)
+}
+
+/// (year, month, day) to days since the epoch.
+fn days_from_civil(year: i64, month: u32, day: u32) -> i64 {
+    let year = if month <= 2 { year - 1 } else { year };
+    let era = year.div_euclid(400);
+    let yoe = year.rem_euclid(400);
+    let m = i64::from(month);
+    let doy = (153 * (if m > 2 { m - 3 } else { m + 9 }) + 2) / 5 + i64::from(day) - 1;
+    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    era * 146_097 + doe - 719_468
+}
+
+fn month_of(time_us: i64) -> (i64, u32) {
+    let (y, m, _) = civil_from_days(time_us.div_euclid(DAY_US));
+    (y, m)
+}
+
+fn month_start_of(time_us: i64) -> i64 {
+    let (y, m) = month_of(time_us);
+    days_from_civil(y, m, 1) * DAY_US
+}
+
+fn next_month_start(month_start: i64) -> i64 {
+    let (y, m) = month_of(month_start);
+    let (y, m) = if m == 12 { (y + 1, 1) } else { (y, m + 1) };
+    days_from_civil(y, m, 1) * DAY_US
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn months_are_calendar_months() {
+        // 2026-11-22T05:00:00Z
+        let t = 1_795_323_600_000_000;
+        assert_eq!(month_of(t), (2026, 11));
+        let start = month_start_of(t);
+        assert_eq!(civil_from_days(start / DAY_US), (2026, 11, 1));
+        assert_eq!(
+            civil_from_days(next_month_start(start) / DAY_US),
+            (2026, 12, 1)
+        );
+        let dec = days_from_civil(2026, 12, 15) * DAY_US;
+        assert_eq!(
+            civil_from_days(next_month_start(month_start_of(dec)) / DAY_US),
+            (2027, 1, 1)
+        );
+        assert_eq!(month_of(-1), (1969, 12));
+    }
+}

@@ -1,0 +1,202 @@
+//! The bounded ingest queue and the one thread that writes to the database.
+//!
+//! Requests put their checked batch on the queue, if there is room for its events (otherwise
+//! the caller answers 429), and wait for the commit. The writer takes every batch that is
+//! waiting, up to a limit, and writes them in one transaction: one commit acknowledges them
+//! all, which is where the throughput comes from. A failed write acknowledges none of them.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Duration;
+
+use tokio::sync::{OwnedSemaphorePermit, Semaphore, mpsc, oneshot};
+
+use crate::store::{Batch, Store, StoreError, Written};
+
+/// At most this many events go into one transaction.
+const MAX_GROUP_EVENTS: usize = 50_000;
+
+enum Job {
+    Write {
+        batch: Batch,
+        reply: oneshot::Sender<Result<Written, String>>,
+        _permit: Option<OwnedSemaphorePermit>,
+    },
+    Purge {
+        product: String,
+        before_us: i64,
+        reply: oneshot::Sender<Result<u64, String>>,
+    },
+}
+
+/// Why a batch was not stored.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum QueueError {
+    /// The queue is full: try again later.
+    #[error("the ingest queue is full")]
+    Full,
+    /// The database failed; nothing of the batch was committed.
+    #[error("{0}")]
+    Unavailable(String),
+}
+
+/// The sending side of the queue; cheap to clone.
+#[derive(Clone)]
+pub struct Writer {
+    jobs: mpsc::UnboundedSender<Job>,
+    room: Arc<Semaphore>,
+    capacity: usize,
+    commit_deadline: Duration,
+    queued: Arc<AtomicU64>,
+}
+
+impl std::fmt::Debug for Writer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Writer")
+            .field("capacity", &self.capacity)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Writer {
+    /// Starts the writer thread on `store`, with room for `capacity` queued events.
+    pub fn start(store: Box<dyn Store>, capacity: usize, commit_deadline: Duration) -> Self {
+        let (jobs, receiver) = mpsc::unbounded_channel();
+        let queued = Arc::new(AtomicU64::new(0));
+        let counter = Arc::clone(&queued);
+        // If the thread cannot start, the receiver is gone and every write answers 503.
+        let _ = std::thread::Builder::new()
+            .name("candor-ingest-writer".to_owned())
+            .spawn(move || run(store, receiver, &counter));
+        Self {
+            jobs,
+            room: Arc::new(Semaphore::new(capacity.max(1))),
+            capacity: capacity.max(1),
+            commit_deadline,
+            queued,
+        }
+    }
+
+    /// Events waiting for the database now.
+    pub fn queued(&self) -> u64 {
+        self.queued.load(Ordering::Relaxed)
+    }
+
+    /// Queues `batch` and waits until it is committed.
+    pub async fn write(&self, batch: Batch) -> Result<Written, QueueError> {
+        let events = u32::try_from(batch.events.len().min(self.capacity)).unwrap_or(u32::MAX);
+        let permit = if events == 0 {
+            None
+        } else {
+            Some(
+                Arc::clone(&self.room)
+                    .try_acquire_many_owned(events)
+                    .map_err(|_| QueueError::Full)?,
+            )
+        };
+        let (reply, answer) = oneshot::channel();
+        self.queued
+            .fetch_add(batch.events.len() as u64, Ordering::Relaxed);
+        let job = Job::Write {
+            batch,
+            reply,
+            _permit: permit,
+        };
+        if self.jobs.send(job).is_err() {
+            return Err(QueueError::Unavailable("the writer has stopped".to_owned()));
+        }
+        match tokio::time::timeout(self.commit_deadline, answer).await {
+            Ok(Ok(Ok(written))) => Ok(written),
+            Ok(Ok(Err(message))) => Err(QueueError::Unavailable(message)),
+            Ok(Err(_)) => Err(QueueError::Unavailable("the writer has stopped".to_owned())),
+            // Not acknowledged: the client retries, and if the write did land after all, the
+            // retry is recognised as a duplicate.
+            Err(_) => Err(QueueError::Unavailable(
+                "the database did not commit in time".to_owned(),
+            )),
+        }
+    }
+
+    /// Removes a product's events recorded before `before_us`, on the writer thread.
+    pub async fn purge(&self, product: &str, before_us: i64) -> Result<u64, String> {
+        let (reply, answer) = oneshot::channel();
+        self.jobs
+            .send(Job::Purge {
+                product: product.to_owned(),
+                before_us,
+                reply,
+            })
+            .map_err(|_| "the writer has stopped".to_owned())?;
+        answer
+            .await
+            .map_err(|_| "the writer has stopped".to_owned())?
+    }
+}
+
+fn run(mut store: Box<dyn Store>, mut jobs: mpsc::UnboundedReceiver<Job>, queued: &AtomicU64) {
+    while let Some(first) = jobs.blocking_recv() {
+        let mut group = Vec::new();
+        let mut events = 0usize;
+        let mut next = Some(first);
+        while let Some(job) = next.take() {
+            match job {
+                Job::Purge {
+                    product,
+                    before_us,
+                    reply,
+                } => {
+                    // Writes queued before the purge go first, so ordering holds.
+                    flush(&mut *store, &mut group, queued);
+                    events = 0;
+                    let _ = reply.send(
+                        store
+                            .purge(&product, before_us)
+                            .map_err(|e: StoreError| e.to_string()),
+                    );
+                }
+                Job::Write {
+                    batch,
+                    reply,
+                    _permit,
+                } => {
+                    events += batch.events.len();
+                    group.push((batch, reply, _permit));
+                }
+            }
+            if events < MAX_GROUP_EVENTS {
+                next = jobs.try_recv().ok();
+            }
+        }
+        flush(&mut *store, &mut group, queued);
+    }
+}
+
+type Pending = (
+    Batch,
+    oneshot::Sender<Result<Written, String>>,
+    Option<OwnedSemaphorePermit>,
+);
+
+fn flush(store: &mut dyn Store, group: &mut Vec<Pending>, queued: &AtomicU64) {
+    if group.is_empty() {
+        return;
+    }
+    let batches: Vec<&Batch> = group.iter().map(|(b, _, _)| b).collect();
+    let result = store.write(&batches);
+    let total: u64 = batches.iter().map(|b| b.events.len() as u64).sum();
+    queued.fetch_sub(total.min(queued.load(Ordering::Relaxed)), Ordering::Relaxed);
+    match result {
+        Ok(written) => {
+            for ((_, reply, _), w) in group.drain(..).zip(written) {
+                let _ = reply.send(Ok(w));
+            }
+        }
+        Err(e) => {
+            let message = e.to_string();
+            for (_, reply, _) in group.drain(..) {
+                let _ = reply.send(Err(message.clone()));
+            }
+        }
+    }
+}

@@ -1,0 +1,390 @@
+//! The receiving end against real databases: each suite runs on SQLite and on PostgreSQL.
+
+#![allow(clippy::unwrap_used, clippy::print_stderr)]
+
+mod support;
+
+use std::io::Write;
+use std::time::{Duration, SystemTime};
+
+use candor_ingest::IngestConfig;
+use serde_json::{Value, json};
+use support::*;
+
+fn reasons(reply: &Value) -> Vec<String> {
+    reply["refused"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["reason"].as_str().unwrap().to_owned())
+        .collect()
+}
+
+#[test]
+fn every_event_is_checked_against_its_catalogue_and_refusals_are_counted() {
+    both(|db| {
+        let running = serve(db, IngestConfig::default());
+        let mut unknown_product = agent_event(1);
+        unknown_product["product"] = json!("no-such-product");
+        let mut old_revision = agent_event(1);
+        old_revision["catalogue_revision"] = json!("1999.1");
+        let mut not_in_effect = agent_event(1);
+        not_in_effect["product_version"] = json!("1.5.15");
+        let framework_only = agent_point(
+            "framework_runtime_version",
+            json!({"kind": "version", "data": "4.8.1"}),
+        );
+        let undeclared = agent_point("keystrokes", json!({"kind": "count", "data": 1}));
+        let wrong_kind = agent_point("working_set", json!({"kind": "text", "data": "1"}));
+        let out_of_bounds = agent_point(
+            "contrast_instance",
+            json!({"kind": "enumeration", "data": "mars"}),
+        );
+        let leaked = agent_point(
+            "os_version",
+            json!({"kind": "text", "data": "Ubuntu 22.04 (jane.doe@example.com)"}),
+        );
+        let bad_hash = agent_point("machine_id", json!({"kind": "hashed", "data": "k1:abcdef"}));
+        let good_hash = agent_point(
+            "machine_id",
+            json!({"kind": "hashed", "data": "a".repeat(64)}),
+        );
+        let mut install = agent_event(1);
+        install["install_id"] = json!("0123456789abcdef0123456789abcdef");
+        let mut bad_id = agent_event(1);
+        bad_id["event_id"] = json!("not-an-id");
+        let mut too_old = agent_event(1);
+        too_old["time"] = json!(days_ago(400));
+        let malformed = json!({"event_id": "x", "surprise": true});
+        let clean_text = agent_point(
+            "os_version",
+            json!({"kind": "text", "data": "Ubuntu 22.04.4 LTS"}),
+        );
+        let batch = vec![
+            agent_event(10),
+            unknown_product,
+            old_revision,
+            not_in_effect,
+            framework_only,
+            undeclared,
+            wrong_kind,
+            out_of_bounds,
+            leaked,
+            bad_hash,
+            good_hash,
+            install,
+            bad_id,
+            too_old,
+            malformed,
+            clean_text,
+        ];
+        let (status, reply) = post_events(&running, &batch);
+        assert_eq!(status, 200, "{reply}");
+        assert_eq!(reply["accepted"], 3, "{reply}");
+        assert_eq!(
+            reasons(&reply),
+            [
+                "unknown_product",
+                "unknown_revision",
+                "not_in_effect",
+                "not_in_effect",
+                "undeclared_point",
+                "wrong_kind",
+                "out_of_bounds",
+                "personal_data",
+                "bad_hash",
+                "undeclared_install_id",
+                "bad_event_id",
+                "too_old",
+                "malformed",
+            ]
+        );
+        // Each refusal names the event it refused.
+        assert_eq!(reply["refused"][0]["index"], 1);
+        assert_eq!(reply["refused"][0]["event_id"], batch[1]["event_id"]);
+
+        let report = report(&running, "contrast-dotnet-agent");
+        assert_eq!(report["events"], 3);
+        assert_eq!(point_count(&report, "working_set"), 1);
+        assert_eq!(point_count(&report, "machine_id"), 1);
+        assert_eq!(report["refused"]["personal_data"], 1);
+        assert_eq!(report["refused"]["not_in_effect"], 2);
+        assert_eq!(report["refused"].get("unknown_product"), None);
+    });
+}
+
+#[test]
+fn a_batch_of_only_invalid_events_is_refused_whole() {
+    let db = Db::sqlite();
+    let running = serve(&db, IngestConfig::default());
+    let mut bad = agent_event(1);
+    bad["point"] = json!("keystrokes");
+    let (status, reply) = post_events(&running, &[bad]);
+    assert_eq!(status, 422, "{reply}");
+    assert_eq!(reply["refused_count"], 1);
+}
+
+#[test]
+fn a_retry_never_duplicates() {
+    both(|db| {
+        let running = serve(db, IngestConfig::default());
+        let batch: Vec<Value> = (0..50).map(agent_event).collect();
+        let (status, first) = post_events(&running, &batch);
+        assert_eq!((status, first["accepted"].clone()), (200, json!(50)));
+        let (status, again) = post_events(&running, &batch);
+        assert_eq!(status, 200);
+        assert_eq!(
+            (again["accepted"].clone(), again["duplicates"].clone()),
+            (json!(0), json!(50))
+        );
+        // The same batch from four clients at once: still stored once.
+        let fresh: Vec<Value> = (0..50).map(agent_event).collect();
+        std::thread::scope(|s| {
+            for _ in 0..4 {
+                s.spawn(|| assert_eq!(post_events(&running, &fresh).0, 200));
+            }
+        });
+        let report = report(&running, "contrast-dotnet-agent");
+        assert_eq!(point_count(&report, "working_set"), 100);
+    });
+}
+
+#[test]
+fn bodies_gzip_plain_malformed_and_oversized() {
+    let db = Db::sqlite();
+    let server = candor_ingest::ServerConfig {
+        max_body_bytes: 64 * 1024,
+        ..Default::default()
+    };
+    let config = IngestConfig {
+        max_decoded_bytes: 256 * 1024,
+        ..Default::default()
+    };
+    let running = serve_with(
+        &db,
+        candor_ingest::Accepted::builtin().unwrap(),
+        config,
+        server,
+    );
+    let client = client();
+    let post = |body: Vec<u8>, gzip: bool| {
+        let mut request = client
+            .post(url(&running, "/v1/events"))
+            .header("content-type", "application/json");
+        if gzip {
+            request = request.header("content-encoding", "gzip");
+        }
+        request.body(body).send().unwrap().status().as_u16()
+    };
+    let gz = |bytes: &[u8]| {
+        let mut encoder = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+        encoder.write_all(bytes).unwrap();
+        encoder.finish().unwrap()
+    };
+    let events = serde_json::to_vec(&[agent_event(1), agent_event(2)]).unwrap();
+    assert_eq!(post(events.clone(), false), 200);
+    assert_eq!(post(gz(&events), true), 200);
+    assert_eq!(post(b"{\"not\": \"an array\"}".to_vec(), false), 400);
+    assert_eq!(post(b"[{\"truncated".to_vec(), false), 400);
+    assert_eq!(post(vec![0x1f, 0x8b, 1, 2, 3], true), 400);
+    // Over the body cap as sent.
+    assert_eq!(post(vec![b' '; 100 * 1024], false), 413);
+    // A small gzip bomb: 1 MiB of spaces decompresses past the decoded cap.
+    assert_eq!(post(gz(&vec![b' '; 1 << 20]), true), 413);
+    // Methods and paths.
+    let get = client.get(url(&running, "/v1/events")).send().unwrap();
+    assert_eq!(get.status().as_u16(), 405);
+    let missing = client.get(url(&running, "/nope")).send().unwrap();
+    assert_eq!(missing.status().as_u16(), 404);
+    let report = report(&running, "contrast-dotnet-agent");
+    assert_eq!(point_count(&report, "working_set"), 2);
+}
+
+#[test]
+fn nothing_of_the_connection_is_stored() {
+    let db = Db::sqlite();
+    let running = serve(&db, IngestConfig::default());
+    let response = client()
+        .post(url(&running, "/v1/events"))
+        .header("content-type", "application/json")
+        .header("x-forwarded-for", "203.0.113.77")
+        .header("user-agent", "PlantedAgent/9.9")
+        .body(serde_json::to_vec(&[agent_event(5)]).unwrap())
+        .send()
+        .unwrap();
+    assert_eq!(response.status().as_u16(), 200);
+    running.stop();
+    let mut bytes = Vec::new();
+    for entry in std::fs::read_dir(match &db {
+        Db::Sqlite(dir) => dir.path(),
+        Db::Postgres(_) => unreachable!(),
+    })
+    .unwrap()
+    {
+        bytes.extend(std::fs::read(entry.unwrap().path()).unwrap());
+    }
+    let text = String::from_utf8_lossy(&bytes);
+    assert!(
+        text.contains("contrast-dotnet-agent"),
+        "the event is stored"
+    );
+    assert!(!text.contains("203.0.113.77"));
+    assert!(!text.contains("127.0.0.1"));
+    assert!(!text.contains("PlantedAgent"));
+}
+
+#[test]
+fn retention_purges_what_is_older_and_keeps_what_is_newer() {
+    both(|db| {
+        let running = serve(db, IngestConfig::default());
+        let mut old = agent_event(1);
+        old["time"] = json!(days_ago(300));
+        let mut recent = agent_event(2);
+        recent["time"] = json!(days_ago(10));
+        let dashboard = json!({
+            "event_id": event_id(),
+            "time": days_ago(300),
+            "product": "aspire-dashboard",
+            "product_version": "9.3.0",
+            "runtime_line": "dashboard",
+            "catalogue_revision": revision("aspire-dashboard"),
+            "point": "resource_types",
+            "value": {"kind": "names", "data": ["container", "project"]},
+        });
+        let (status, reply) = post_events(&running, &[old, recent, dashboard]);
+        assert_eq!(status, 200, "{reply}");
+        assert_eq!(reply["accepted"], 3, "{reply}");
+        // 100 days from now the 300-day-old agent event is past the agent's 365 days.
+        let later = SystemTime::now() + Duration::from_secs(100 * 86_400);
+        let leaves_before = month_partitions(db);
+        let rt = tokio_runtime();
+        let purged = rt.block_on(running.ingest().purge(later));
+        if let Some(before) = leaves_before {
+            // PostgreSQL dropped the agent's month partition instead of deleting its rows.
+            assert_eq!(month_partitions(db), Some(before - 1));
+        }
+        let agent = purged
+            .iter()
+            .find(|p| p.product == "contrast-dotnet-agent")
+            .unwrap();
+        assert_eq!((agent.days, agent.removed.clone()), (365, Ok(1)));
+        // The dashboard states no retention: it is not purged.
+        assert!(purged.iter().all(|p| p.product != "aspire-dashboard"));
+        let report_agent = report(&running, "contrast-dotnet-agent");
+        assert_eq!(point_count(&report_agent, "working_set"), 1);
+        let working_set = report_agent["points"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|p| p["id"] == "working_set")
+            .unwrap()
+            .clone();
+        assert_eq!(working_set["total"]["summary"]["min"], 2.0);
+        let report_dashboard = report(&running, "aspire-dashboard");
+        assert_eq!(report_dashboard["events"], 1);
+    });
+}
+
+fn tokio_runtime() -> tokio::runtime::Runtime {
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap()
+}
+
+/// PostgreSQL's month partitions of events, or `None` on SQLite.
+fn month_partitions(db: &Db) -> Option<i64> {
+    let Db::Postgres(pg) = db else { return None };
+    let mut client = postgres::Client::connect(&pg.url(), postgres::NoTls).unwrap();
+    let row = client
+        .query_one(
+            "SELECT COUNT(*) FROM pg_class WHERE relkind = 'r' AND relname ~ '^candor_events_p[0-9]+_[0-9]{6}$'",
+            &[],
+        )
+        .unwrap();
+    Some(row.get(0))
+}
+
+#[test]
+fn hostile_values_are_refused_not_stored() {
+    let db = Db::sqlite();
+    let running = serve(&db, IngestConfig::default());
+    // A megabyte of text in one line: over the declared length, refused before any scan.
+    let huge = agent_point(
+        "os_version",
+        json!({"kind": "text", "data": "a".repeat(1 << 20)}),
+    );
+    // A secret hidden in an exception's frames, and a card number in a message.
+    let exception = |message: &str, frame: &str| {
+        agent_point(
+            "sensor_exceptions",
+            json!({"kind": "exception", "data": {
+                "type_name": "System.InvalidOperationException",
+                "message": message,
+                "frames": [frame],
+                "frames_dropped": 0
+            }}),
+        )
+    };
+    let batch = [
+        huge,
+        exception("failed", "at Contrast.Agent.Run(password=hunter2)"),
+        exception(
+            "card 4111 1111 1111 1111 declined",
+            "at Contrast.Agent.Run()",
+        ),
+        exception("failed", "at Contrast.Agent.Run()"),
+        // Times: far ahead of the clock, and not a time at all.
+        {
+            let mut e = agent_event(1);
+            e["time"] = json!("2999-01-01T00:00:00Z");
+            e
+        },
+        {
+            let mut e = agent_event(1);
+            e["time"] = json!("yesterday");
+            e
+        },
+    ];
+    let (status, reply) = post_events(&running, &batch);
+    assert_eq!(status, 200, "{reply}");
+    assert_eq!(reply["accepted"], 1, "{reply}");
+    assert_eq!(
+        reasons(&reply),
+        [
+            "out_of_bounds",
+            "personal_data",
+            "personal_data",
+            "in_future",
+            "bad_time"
+        ]
+    );
+}
+
+#[test]
+fn two_servers_share_one_sqlite_file() {
+    let db = Db::sqlite();
+    let a = serve(&db, IngestConfig::default());
+    let b = serve(&db, IngestConfig::default());
+    let batches: Vec<Vec<Value>> = (0..8)
+        .map(|_| (0..100).map(agent_event).collect())
+        .collect();
+    let (a, b) = (&a, &b);
+    std::thread::scope(|s| {
+        for (i, batch) in batches.iter().enumerate() {
+            let target = if i % 2 == 0 { a } else { b };
+            s.spawn(move || {
+                let (status, reply) = post_events(target, batch);
+                assert_eq!((status, reply["accepted"].clone()), (200, json!(100)));
+                // The same batch through the other process is a duplicate there too.
+                let other = if i % 2 == 0 { b } else { a };
+                let (_, again) = post_events(other, batch);
+                assert_eq!(again["duplicates"], 100);
+            });
+        }
+    });
+    assert_eq!(
+        point_count(&report(a, "contrast-dotnet-agent"), "working_set"),
+        800
+    );
+}

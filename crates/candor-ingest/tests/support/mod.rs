@@ -1,0 +1,350 @@
+//! Test support: real databases (a SQLite file; a PostgreSQL cluster started by the test as an
+//! unprivileged user in a temp folder), a running `candor serve`, events and an HTTP client.
+
+#![allow(dead_code, clippy::unwrap_used, clippy::print_stderr)]
+
+use std::net::TcpListener;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::time::{Duration, SystemTime};
+
+use candor_ingest::{Accepted, DatabaseUrl, IngestConfig, Running, ServerConfig};
+use serde_json::{Value, json};
+
+/// A database for one test.
+pub(crate) enum Db {
+    Sqlite(tempfile::TempDir),
+    Postgres(Postgres),
+}
+
+impl Db {
+    pub(crate) fn sqlite() -> Self {
+        Db::Sqlite(tempfile::tempdir().unwrap())
+    }
+
+    /// A fresh PostgreSQL cluster, or `None` (with the reason printed) when the binaries are
+    /// missing outside CI. Under CI the missing binaries fail the test.
+    pub(crate) fn postgres() -> Option<Self> {
+        if !cfg!(feature = "postgres") {
+            eprintln!("skipping the PostgreSQL run: built without the `postgres` feature");
+            return None;
+        }
+        Postgres::start().map(Db::Postgres)
+    }
+
+    /// PostgreSQL with fsync on, as a production server runs it.
+    pub(crate) fn postgres_durable() -> Option<Self> {
+        Postgres::start_with(true).map(Db::Postgres)
+    }
+
+    pub(crate) fn url(&self) -> DatabaseUrl {
+        match self {
+            Db::Sqlite(dir) => DatabaseUrl::Sqlite(dir.path().join("ingest.db")),
+            Db::Postgres(pg) => DatabaseUrl::Postgres(pg.url()),
+        }
+    }
+}
+
+/// Runs `suite` against SQLite and PostgreSQL.
+pub(crate) fn both(suite: impl Fn(&Db)) {
+    suite(&Db::sqlite());
+    if let Some(pg) = Db::postgres() {
+        suite(&pg);
+    }
+}
+
+/// A PostgreSQL cluster in a temp folder, run by an unprivileged user when the test runs as root.
+pub(crate) struct Postgres {
+    dir: PathBuf,
+    bin: PathBuf,
+    port: u16,
+    user: Option<String>,
+    /// Tests turn fsync off for speed; the benchmark keeps it on.
+    fsync: bool,
+}
+
+fn find_bin() -> Option<PathBuf> {
+    if let Ok(out) = Command::new("pg_config").arg("--bindir").output()
+        && out.status.success()
+    {
+        let dir = PathBuf::from(String::from_utf8_lossy(&out.stdout).trim());
+        if dir.join("initdb").exists() {
+            return Some(dir);
+        }
+    }
+    let mut found: Vec<PathBuf> = std::fs::read_dir("/usr/lib/postgresql")
+        .into_iter()
+        .flatten()
+        .flatten()
+        .map(|e| e.path().join("bin"))
+        .filter(|p| p.join("initdb").exists())
+        .collect();
+    found.sort();
+    found.pop()
+}
+
+fn is_root() -> bool {
+    Command::new("id")
+        .arg("-u")
+        .output()
+        .map(|o| String::from_utf8_lossy(&o.stdout).trim() == "0")
+        .unwrap_or(false)
+}
+
+impl Postgres {
+    pub(crate) fn start() -> Option<Self> {
+        Self::start_with(false)
+    }
+
+    pub(crate) fn start_with(fsync: bool) -> Option<Self> {
+        let Some(bin) = find_bin() else {
+            let message = "PostgreSQL binaries (initdb, pg_ctl) not found; install Debian's \
+                           `postgresql` package (.ci/run does)";
+            if std::env::var("CI").is_ok_and(|v| v == "true" || v == "1") {
+                panic!("{message}");
+            }
+            eprintln!("skipping the PostgreSQL run: {message}");
+            return None;
+        };
+        let dir = tempfile::Builder::new()
+            .prefix("candor-pg-")
+            .tempdir()
+            .unwrap()
+            .keep();
+        // PostgreSQL refuses to run as root: the cluster belongs to `nobody` then.
+        let user = is_root().then(|| "nobody".to_owned());
+        if let Some(user) = &user {
+            let status = Command::new("chown")
+                .args(["-R", &format!("{user}:"), dir.to_str().unwrap()])
+                .status()
+                .unwrap();
+            assert!(status.success(), "chown of the cluster folder failed");
+        }
+        let port = free_port();
+        let pg = Self {
+            dir,
+            bin,
+            port,
+            user,
+            fsync,
+        };
+        let data = pg.dir.join("data");
+        pg.run(
+            "initdb",
+            &[
+                "-D",
+                data.to_str().unwrap(),
+                "-U",
+                "candor",
+                "--auth=trust",
+                "--no-sync",
+                "-E",
+                "UTF8",
+            ],
+        );
+        pg.start_server();
+        Some(pg)
+    }
+
+    fn run(&self, tool: &str, args: &[&str]) {
+        let program = self.bin.join(tool);
+        let output = match &self.user {
+            Some(user) => Command::new("runuser")
+                .args(["-u", user, "--"])
+                .arg(&program)
+                .args(args)
+                .current_dir(&self.dir)
+                .output(),
+            None => Command::new(&program).args(args).output(),
+        }
+        .unwrap();
+        assert!(
+            output.status.success(),
+            "{tool} failed: {}{}",
+            String::from_utf8_lossy(&output.stdout),
+            String::from_utf8_lossy(&output.stderr)
+        );
+    }
+
+    pub(crate) fn start_server(&self) {
+        let data = self.dir.join("data");
+        let options = format!(
+            "-p {} -k {} -c listen_addresses=127.0.0.1 -c fsync={} -c max_connections=50",
+            self.port,
+            self.dir.display(),
+            if self.fsync { "on" } else { "off" }
+        );
+        let log = self.dir.join("log");
+        self.run(
+            "pg_ctl",
+            &[
+                "-D",
+                data.to_str().unwrap(),
+                "-o",
+                &options,
+                "-l",
+                log.to_str().unwrap(),
+                "-w",
+                "-t",
+                "60",
+                "start",
+            ],
+        );
+    }
+
+    pub(crate) fn stop_server(&self) {
+        let data = self.dir.join("data");
+        self.run(
+            "pg_ctl",
+            &["-D", data.to_str().unwrap(), "-m", "fast", "-w", "stop"],
+        );
+    }
+
+    pub(crate) fn url(&self) -> String {
+        format!("postgres://candor@127.0.0.1:{}/postgres", self.port)
+    }
+
+    pub(crate) fn dir(&self) -> &Path {
+        &self.dir
+    }
+}
+
+impl Drop for Postgres {
+    fn drop(&mut self) {
+        let data = self.dir.join("data");
+        let program = self.bin.join("pg_ctl");
+        let args = ["-D", data.to_str().unwrap_or(""), "-m", "immediate", "stop"];
+        let _ = match &self.user {
+            Some(user) => Command::new("runuser")
+                .args(["-u", user, "--"])
+                .arg(&program)
+                .args(args)
+                .output(),
+            None => Command::new(&program).args(args).output(),
+        };
+        let _ = std::fs::remove_dir_all(&self.dir);
+    }
+}
+
+pub(crate) fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+/// `candor serve` on a free loopback port with the built-in catalogues.
+pub(crate) fn serve(db: &Db, config: IngestConfig) -> Running {
+    serve_with(
+        db,
+        Accepted::builtin().unwrap(),
+        config,
+        ServerConfig::default(),
+    )
+}
+
+pub(crate) fn serve_with(
+    db: &Db,
+    accepted: Accepted,
+    config: IngestConfig,
+    server: ServerConfig,
+) -> Running {
+    candor_ingest::spawn(accepted, &db.url(), "127.0.0.1:0", config, server, false).unwrap()
+}
+
+pub(crate) fn url(running: &Running, path: &str) -> String {
+    format!("http://{}{path}", running.address())
+}
+
+/// A fresh event id.
+pub(crate) fn event_id() -> String {
+    use std::sync::atomic::{AtomicU64, Ordering};
+    static NEXT: AtomicU64 = AtomicU64::new(1);
+    let n = NEXT.fetch_add(1, Ordering::Relaxed);
+    let nanos = SystemTime::now()
+        .duration_since(SystemTime::UNIX_EPOCH)
+        .unwrap()
+        .as_nanos() as u64;
+    format!("{:016x}{:016x}", nanos ^ u64::from(std::process::id()), n)
+}
+
+pub(crate) fn now_rfc3339() -> String {
+    humantime::format_rfc3339_millis(SystemTime::now()).to_string()
+}
+
+pub(crate) fn days_ago(days: u64) -> String {
+    humantime::format_rfc3339_millis(SystemTime::now() - Duration::from_secs(days * 86_400))
+        .to_string()
+}
+
+/// The agent's revision in the built-in catalogue.
+pub(crate) fn revision(product: &str) -> String {
+    Accepted::builtin()
+        .unwrap()
+        .catalogue(product)
+        .unwrap()
+        .spec()
+        .revision
+        .clone()
+}
+
+/// A valid agent event: `working_set` (a count) on the `core` line.
+pub(crate) fn agent_event(value: u64) -> Value {
+    agent_point("working_set", json!({"kind": "count", "data": value}))
+}
+
+pub(crate) fn agent_point(point: &str, value: Value) -> Value {
+    json!({
+        "event_id": event_id(),
+        "time": now_rfc3339(),
+        "product": "contrast-dotnet-agent",
+        "product_version": "4.0.0",
+        "runtime_line": "core",
+        "catalogue_revision": revision("contrast-dotnet-agent"),
+        "point": point,
+        "value": value,
+    })
+}
+
+pub(crate) fn client() -> reqwest::blocking::Client {
+    reqwest::blocking::Client::builder()
+        .timeout(Duration::from_secs(30))
+        .build()
+        .unwrap()
+}
+
+/// POSTs a JSON array; returns status and the reply as JSON (or the text as a JSON string).
+pub(crate) fn post_events(running: &Running, events: &[Value]) -> (u16, Value) {
+    let response = client()
+        .post(url(running, "/v1/events"))
+        .header("content-type", "application/json")
+        .body(serde_json::to_vec(events).unwrap())
+        .send()
+        .unwrap();
+    let status = response.status().as_u16();
+    let text = response.text().unwrap();
+    (
+        status,
+        serde_json::from_str(&text).unwrap_or(Value::String(text)),
+    )
+}
+
+/// The JSON report of a product over all time.
+pub(crate) fn report(running: &Running, product: &str) -> Value {
+    let response = client()
+        .get(url(running, &format!("/v1/report/{product}")))
+        .send()
+        .unwrap();
+    assert_eq!(response.status().as_u16(), 200);
+    response.json().unwrap()
+}
+
+pub(crate) fn point_count(report: &Value, point: &str) -> u64 {
+    report["points"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|p| p["id"] == point)
+        .map_or(0, |p| p["count"].as_u64().unwrap())
+}
