@@ -1,21 +1,24 @@
 //! `candor send`: raw events from a file through the whole pipeline, or what the spool holds.
 
 use std::collections::BTreeMap;
-use std::io::Write;
+use std::io::{Read, Write};
 use std::path::Path;
 use std::time::{Duration, SystemTime};
 
 use candor_collect::{Preparer, RawLine};
 use candor_schema::{Catalogues, Event};
-use candor_transport::{Pipeline, PipelineConfig, SinkSpec, Spool, SpoolCaps, Timeouts};
+use candor_transport::{
+    Pipeline, PipelineConfig, SinkOptions, SinkSpec, Spool, SpoolCaps, StatsSnapshot, Timeouts,
+};
 
-use crate::args::{SendArgs, SinkKind};
+use crate::args::{SendArgs, SinkKind, TransportArgs};
 use crate::{CliError, consent_now, preview_cmd, source, state_cmd};
 
 pub(crate) fn sink_spec(
     kind: SinkKind,
     endpoint: Option<&str>,
     token: Option<&str>,
+    transport: &TransportArgs,
 ) -> Result<SinkSpec, CliError> {
     let need = |what: &str| {
         endpoint
@@ -34,9 +37,7 @@ pub(crate) fn sink_spec(
         },
         SinkKind::Relay => SinkSpec::Relay {
             endpoint: need("relay")?,
-            token: token
-                .map(str::to_owned)
-                .ok_or_else(|| CliError::Usage("--sink relay needs --token".to_owned()))?,
+            token: relay_token(token, transport)?,
         },
         SinkKind::File => SinkSpec::File {
             path: need("file")?.into(),
@@ -47,12 +48,95 @@ pub(crate) fn sink_spec(
     Ok(spec)
 }
 
+/// The relay token: `--token`, else the first line of `--token-file`, else
+/// `CANDOR_RELAY_TOKEN`.
+fn relay_token(token: Option<&str>, transport: &TransportArgs) -> Result<String, CliError> {
+    if let Some(token) = token {
+        return Ok(token.to_owned());
+    }
+    if let Some(path) = &transport.token_file {
+        let cannot = |e: std::io::Error| {
+            CliError::Usage(format!(
+                "cannot read the token file {}: {e}",
+                path.display()
+            ))
+        };
+        let mut text = Vec::new();
+        std::fs::File::open(path)
+            .map_err(cannot)?
+            .take(4096)
+            .read_to_end(&mut text)
+            .map_err(cannot)?;
+        let text = String::from_utf8(text).map_err(|_| {
+            CliError::Usage(format!("the token file {} is not text", path.display()))
+        })?;
+        let token = text.lines().next().unwrap_or("").trim();
+        if token.is_empty() {
+            return Err(CliError::Usage(format!(
+                "the token file {} is empty",
+                path.display()
+            )));
+        }
+        return Ok(token.to_owned());
+    }
+    match std::env::var("CANDOR_RELAY_TOKEN") {
+        Ok(token) if !token.trim().is_empty() => Ok(token.trim().to_owned()),
+        _ => Err(CliError::Usage(
+            "--sink relay needs a token: --token-file, CANDOR_RELAY_TOKEN or --token".to_owned(),
+        )),
+    }
+}
+
+/// How network sinks connect: default timeouts, and the CA of `--ca-file` (else
+/// `CANDOR_CA_FILE`).
+pub(crate) fn sink_options(transport: &TransportArgs) -> SinkOptions {
+    SinkOptions {
+        timeouts: Timeouts::default(),
+        ca_file: transport.ca_file.clone().or_else(|| {
+            std::env::var_os("CANDOR_CA_FILE")
+                .filter(|v| !v.is_empty())
+                .map(Into::into)
+        }),
+    }
+}
+
+/// The drops, one line per cause with its hint.
+pub(crate) fn write_drops(
+    out: &mut dyn Write,
+    indent: &str,
+    stats: &StatsSnapshot,
+) -> std::io::Result<()> {
+    for drop in &stats.drops {
+        writeln!(out, "{indent}{} event(s): {}", drop.events, drop.reason)?;
+        if let Some(hint) = &drop.hint {
+            writeln!(out, "{indent}  hint: {hint}")?;
+        }
+    }
+    Ok(())
+}
+
+/// The last delivery failure in one line, with a hint when it usually means a misconfigured
+/// endpoint.
+pub(crate) fn failure_line(stats: &StatsSnapshot) -> Option<String> {
+    let error = stats.last_error.as_deref()?;
+    Some(match stats.last_failure.and_then(|f| f.hint()) {
+        Some(hint) => format!("{error} (hint: {hint})"),
+        None => error.to_owned(),
+    })
+}
+
 pub(crate) fn run(
     file: Option<&Path>,
     args: &SendArgs,
     out: &mut dyn Write,
 ) -> Result<(), CliError> {
-    let spec = sink_spec(args.sink, args.endpoint.as_deref(), args.token.as_deref())?;
+    let spec = sink_spec(
+        args.sink,
+        args.endpoint.as_deref(),
+        args.token.as_deref(),
+        &args.transport,
+    )?;
+    let options = sink_options(&args.transport);
     if !(args.deadline.is_finite() && args.deadline >= 0.0) {
         return Err(CliError::Usage(
             "--deadline must be a number of seconds".to_owned(),
@@ -96,18 +180,24 @@ pub(crate) fn run(
         backoff_max: Duration::from_secs(10),
         ..PipelineConfig::default()
     };
-    let destination = spec.kind();
-    let pipeline = Pipeline::start(config, move || spec.build(Timeouts::default()))
+    let kind = spec.kind();
+    let destination = spec.destination();
+    let pipeline = Pipeline::start(config, move || spec.build(options))
         .map_err(|e| CliError::Usage(e.to_string()))?;
     let stats = pipeline.shutdown(Duration::from_secs_f64(args.deadline));
     writeln!(
         out,
-        "delivered {} event(s) by {destination}; {} refused by the receiver; {} waiting in {}",
+        "delivered {} event(s) by {kind} to {destination}; {} refused by the receiver; {} waiting in {}",
         stats.delivered,
         stats.rejected,
         stats.pending,
         spool_dir.display()
     )?;
+    let dropped: u64 = stats.drops.iter().map(|d| d.events).sum();
+    if dropped > 0 {
+        writeln!(out, "dropped: {dropped}")?;
+        write_drops(out, "  ", &stats)?;
+    }
     if stats.dropped_unreadable > 0 {
         writeln!(
             out,
@@ -123,16 +213,18 @@ pub(crate) fn run(
         problems.push(format!(
             "{} event(s) not delivered by the deadline ({}); run `candor send --spool {}` with the same sink to retry",
             stats.pending,
-            stats.last_error.as_deref().unwrap_or("no error recorded"),
+            failure_line(&stats).unwrap_or_else(|| "no error recorded".to_owned()),
             spool_dir.display()
         ));
     }
-    if stats.rejected > 0 {
-        problems.push(format!(
-            "{} event(s) refused by the receiver ({})",
-            stats.rejected,
-            stats.last_error.as_deref().unwrap_or("")
-        ));
+    for drop in &stats.drops {
+        problems.push(match &drop.hint {
+            Some(hint) => format!(
+                "{} event(s) dropped: {} at {destination} (hint: {hint})",
+                drop.events, drop.reason
+            ),
+            None => format!("{} event(s) dropped: {}", drop.events, drop.reason),
+        });
     }
     if problems.is_empty() {
         Ok(())

@@ -1,5 +1,6 @@
 //! An OTLP/gRPC logs receiver (tonic) on loopback.
 
+use std::collections::VecDeque;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -16,6 +17,70 @@ use crate::{Log, Received, otlp};
 
 struct Service {
     log: Arc<Mutex<Log>>,
+    faults: Arc<Mutex<VecDeque<GrpcFault>>>,
+}
+
+/// What the gRPC receiver answers the next requests with, instead of accepting them.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct GrpcFault {
+    /// The gRPC status code.
+    pub code: i32,
+    /// A `google.rpc.RetryInfo` delay to put in the status details.
+    pub retry_after: Option<Duration>,
+}
+
+#[derive(Clone, PartialEq, prost::Message)]
+struct RpcStatus {
+    #[prost(int32, tag = "1")]
+    code: i32,
+    #[prost(string, tag = "2")]
+    message: String,
+    #[prost(message, repeated, tag = "3")]
+    details: Vec<ProtoAny>,
+}
+
+#[derive(Clone, PartialEq, prost::Message)]
+struct ProtoAny {
+    #[prost(string, tag = "1")]
+    type_url: String,
+    #[prost(bytes = "vec", tag = "2")]
+    value: Vec<u8>,
+}
+
+#[derive(Clone, PartialEq, prost::Message)]
+struct RetryInfo {
+    #[prost(message, optional, tag = "1")]
+    retry_delay: Option<ProtoDuration>,
+}
+
+#[derive(Clone, PartialEq, prost::Message)]
+struct ProtoDuration {
+    #[prost(int64, tag = "1")]
+    seconds: i64,
+    #[prost(int32, tag = "2")]
+    nanos: i32,
+}
+
+fn status_of(fault: &GrpcFault) -> Status {
+    let code = tonic::Code::from_i32(fault.code);
+    let Some(delay) = fault.retry_after else {
+        return Status::new(code, "scripted fault");
+    };
+    let info = RetryInfo {
+        retry_delay: Some(ProtoDuration {
+            seconds: delay.as_secs() as i64,
+            nanos: delay.subsec_nanos() as i32,
+        }),
+    };
+    let details = RpcStatus {
+        code: fault.code,
+        message: "scripted fault".into(),
+        details: vec![ProtoAny {
+            type_url: "type.googleapis.com/google.rpc.RetryInfo".into(),
+            value: info.encode_to_vec(),
+        }],
+    };
+    Status::with_details(code, "scripted fault", details.encode_to_vec().into())
 }
 
 #[tonic::async_trait]
@@ -24,9 +89,24 @@ impl LogsService for Service {
         &self,
         request: Request<ExportLogsServiceRequest>,
     ) -> Result<Response<ExportLogsServiceResponse>, Status> {
+        let metadata = request
+            .metadata()
+            .iter()
+            .filter_map(|kv| match kv {
+                tonic::metadata::KeyAndValueRef::Ascii(k, v) => Some((
+                    k.as_str().to_ascii_lowercase(),
+                    v.to_str().unwrap_or("").to_owned(),
+                )),
+                tonic::metadata::KeyAndValueRef::Binary(..) => None,
+            })
+            .collect();
         let request = request.into_inner();
         let mut log = self.log.lock().unwrap();
         log.requests += 1;
+        log.metadata.push(metadata);
+        if let Some(fault) = self.faults.lock().unwrap().pop_front() {
+            return Err(status_of(&fault));
+        }
         log.bodies.push(request.encode_to_vec());
         log.events.extend(otlp::events(&request));
         Ok(Response::new(ExportLogsServiceResponse {
@@ -39,6 +119,7 @@ impl LogsService for Service {
 pub struct GrpcReceiver {
     port: u16,
     log: Arc<Mutex<Log>>,
+    faults: Arc<Mutex<VecDeque<GrpcFault>>>,
     _runtime: tokio::runtime::Runtime,
 }
 
@@ -54,11 +135,15 @@ impl GrpcReceiver {
             .unwrap();
         let port = listener.local_addr().unwrap().port();
         let log = Arc::new(Mutex::new(Log::default()));
+        let faults = Arc::new(Mutex::new(VecDeque::new()));
         let service = Service {
             log: Arc::clone(&log),
+            faults: Arc::clone(&faults),
         };
         runtime.spawn(async move {
-            let incoming = tonic::transport::server::TcpIncoming::from(listener);
+            // Answers leave at once, as a production server's would (no Nagle delay).
+            let incoming =
+                tonic::transport::server::TcpIncoming::from(listener).with_nodelay(Some(true));
             let _ = tonic::transport::Server::builder()
                 .add_service(LogsServiceServer::new(service))
                 .serve_with_incoming(incoming)
@@ -67,8 +152,14 @@ impl GrpcReceiver {
         Self {
             port,
             log,
+            faults,
             _runtime: runtime,
         }
+    }
+
+    /// The next requests meet these faults, in order; after them, requests succeed.
+    pub fn script(&self, faults: impl IntoIterator<Item = GrpcFault>) {
+        self.faults.lock().unwrap().extend(faults);
     }
 
     pub fn url(&self) -> String {

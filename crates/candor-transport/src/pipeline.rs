@@ -5,7 +5,7 @@
 //! trying to send it, and removes it only when the receiver accepted it (or refused it for
 //! good, which is counted). Failures back off with jitter and honour `Retry-After`.
 
-use std::collections::VecDeque;
+use std::collections::{BTreeMap, VecDeque};
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::mpsc::{self, Receiver, RecvTimeoutError, SyncSender, TrySendError};
@@ -19,7 +19,7 @@ use serde::Serialize;
 use crate::TransportError;
 use crate::receipts::{Receipt, Receipts};
 use crate::retry::Backoff;
-use crate::sink::{Outcome, Sink};
+use crate::sink::{Failure, Outcome, Sink};
 use crate::spool::{Spool, SpoolCaps, SpoolEntry};
 
 /// How the pipeline behaves.
@@ -43,6 +43,11 @@ pub struct PipelineConfig {
     /// Even without new events, the spool is retried at least this often (the catalogue's
     /// collection interval, so leftovers of an earlier run go out with the next report).
     pub resend_every: Duration,
+    /// Answers that keep a batch (a redirect, 401/403/408/413/429, 5xx, a retryable gRPC
+    /// code) are retried at most this many times in a row for one batch; then it is dropped and
+    /// counted ([`DropCause::GaveUp`]). Failures to reach the receiver at all do not count:
+    /// they are bounded by the spool's age cap instead, so an offline machine loses nothing.
+    pub max_attempts: u32,
 }
 
 impl Default for PipelineConfig {
@@ -56,6 +61,7 @@ impl Default for PipelineConfig {
             backoff_base: Duration::from_millis(500),
             backoff_max: Duration::from_secs(300),
             resend_every: Duration::from_secs(4 * 3600),
+            max_attempts: 10,
         }
     }
 }
@@ -72,6 +78,64 @@ pub(crate) struct Stats {
     dropped_unreadable: AtomicU64,
     retries: AtomicU64,
     last_error: Mutex<Option<String>>,
+    last_failure: Mutex<Option<Failure>>,
+    /// Events dropped after the receiver answered, by cause.
+    answered_drops: Mutex<BTreeMap<DropCause, u64>>,
+}
+
+/// Why events were dropped for good.
+#[non_exhaustive]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
+#[serde(rename_all = "kebab-case", tag = "cause", content = "failure")]
+pub enum DropCause {
+    /// The queue was full when the event was submitted.
+    QueueFull,
+    /// The spool was over one of its caps (size, files, age); the oldest batches went.
+    SpoolCaps,
+    /// A spool file could not be read (damaged); counted in files.
+    Unreadable,
+    /// The receiver refused the batch for good (400, 404, 422, a non-retryable gRPC code).
+    Refused(Failure),
+    /// The receiver kept answering with a temporary failure past
+    /// [`PipelineConfig::max_attempts`].
+    GaveUp(Failure),
+}
+
+impl DropCause {
+    /// What to check, when the cause usually means a misconfigured endpoint.
+    pub fn hint(&self) -> Option<&'static str> {
+        match self {
+            Self::Refused(f) | Self::GaveUp(f) => f.hint(),
+            _ => None,
+        }
+    }
+}
+
+impl std::fmt::Display for DropCause {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::QueueFull => f.write_str("the queue was full"),
+            Self::SpoolCaps => f.write_str("the spool was over its caps (size, files or age)"),
+            Self::Unreadable => f.write_str("spool files could not be read"),
+            Self::Refused(failure) => write!(f, "the receiver refused them ({failure})"),
+            Self::GaveUp(failure) => {
+                write!(f, "the receiver kept answering {failure}; retries gave up")
+            }
+        }
+    }
+}
+
+/// How many events one cause dropped.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct DropCount {
+    /// The cause.
+    pub cause: DropCause,
+    /// Events (for [`DropCause::Unreadable`]: files).
+    pub events: u64,
+    /// The cause in words.
+    pub reason: String,
+    /// What to check, when the cause usually means a misconfigured endpoint.
+    pub hint: Option<String>,
 }
 
 /// A copy of the counters.
@@ -97,11 +161,32 @@ pub struct StatsSnapshot {
     pub pending: u64,
     /// The last delivery error, if any.
     pub last_error: Option<String>,
+    /// The last delivery failure, as a type (its [`Failure::hint`] says what to check).
+    pub last_failure: Option<Failure>,
+    /// Every event dropped for good, by cause; empty when nothing was dropped.
+    pub drops: Vec<DropCount>,
 }
 
 impl Stats {
     fn bump(counter: &AtomicU64, n: u64) {
         counter.fetch_add(n, Ordering::Relaxed);
+    }
+
+    fn dropped(&self, cause: DropCause, events: u64) {
+        *self
+            .answered_drops
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .entry(cause)
+            .or_insert(0) += events;
+    }
+
+    fn failed(&self, failure: Failure, message: String) {
+        *self
+            .last_failure
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner) = Some(failure);
+        self.error(message);
     }
 
     fn error(&self, message: String) {
@@ -112,6 +197,37 @@ impl Stats {
     }
 
     fn snapshot(&self, pending: u64) -> StatsSnapshot {
+        let mut drops: Vec<(DropCause, u64)> = vec![
+            (
+                DropCause::QueueFull,
+                self.dropped_queue_full.load(Ordering::Relaxed),
+            ),
+            (
+                DropCause::SpoolCaps,
+                self.dropped_by_caps.load(Ordering::Relaxed),
+            ),
+            (
+                DropCause::Unreadable,
+                self.dropped_unreadable.load(Ordering::Relaxed),
+            ),
+        ];
+        drops.extend(
+            self.answered_drops
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner)
+                .iter()
+                .map(|(c, n)| (*c, *n)),
+        );
+        let drops = drops
+            .into_iter()
+            .filter(|(_, n)| *n > 0)
+            .map(|(cause, events)| DropCount {
+                cause,
+                events,
+                reason: cause.to_string(),
+                hint: cause.hint().map(str::to_owned),
+            })
+            .collect();
         StatsSnapshot {
             accepted: self.accepted.load(Ordering::Relaxed),
             dropped_queue_full: self.dropped_queue_full.load(Ordering::Relaxed),
@@ -127,6 +243,11 @@ impl Stats {
                 .lock()
                 .unwrap_or_else(PoisonError::into_inner)
                 .clone(),
+            last_failure: *self
+                .last_failure
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner),
+            drops,
         }
     }
 }
@@ -319,6 +440,8 @@ struct Worker<S> {
     batch_started: Option<Instant>,
     backoff: Backoff,
     next_attempt: Instant,
+    /// Answers in a row that kept the oldest batch (see [`PipelineConfig::max_attempts`]).
+    answered_retries: u32,
 }
 
 impl<S: Sink> Worker<S> {
@@ -349,6 +472,7 @@ impl<S: Sink> Worker<S> {
             batch: Vec::new(),
             batch_started: None,
             next_attempt: Instant::now(),
+            answered_retries: 0,
         }
     }
 
@@ -552,19 +676,40 @@ impl<S: Sink> Worker<S> {
             match self.sink.deliver(&events) {
                 Outcome::Delivered { bytes } => {
                     self.backoff.reset();
+                    self.answered_retries = 0;
                     Stats::bump(&self.stats.delivered, events.len() as u64);
                     Stats::bump(&self.stats.delivered_batches, 1);
                     self.write_receipt(&events, bytes);
                     self.forget(entry.as_ref(), events.len());
                 }
-                Outcome::Reject { reason } => {
+                Outcome::Reject { failure, reason } => {
+                    self.answered_retries = 0;
                     Stats::bump(&self.stats.rejected, events.len() as u64);
-                    self.stats.error(reason);
+                    self.stats
+                        .dropped(DropCause::Refused(failure), events.len() as u64);
+                    self.stats.failed(failure, reason);
                     self.forget(entry.as_ref(), events.len());
                 }
-                Outcome::Retry { reason, after } => {
+                Outcome::Retry {
+                    failure,
+                    reason,
+                    after,
+                } => {
                     Stats::bump(&self.stats.retries, 1);
-                    self.stats.error(reason);
+                    self.stats.failed(failure, reason);
+                    if matches!(failure, Failure::Status(_) | Failure::Grpc(_)) {
+                        self.answered_retries += 1;
+                        if self.answered_retries >= self.config.max_attempts.max(1) {
+                            // The receiver is there and keeps saying "later": give up on this
+                            // batch, say why, and go on with the next.
+                            self.answered_retries = 0;
+                            self.backoff.reset();
+                            self.stats
+                                .dropped(DropCause::GaveUp(failure), events.len() as u64);
+                            self.forget(entry.as_ref(), events.len());
+                            continue;
+                        }
+                    }
                     self.next_attempt = Instant::now() + self.backoff.next_delay(after);
                     if let Store::Memory(queue) = &mut self.store {
                         queue.push_front(events);

@@ -10,14 +10,15 @@ use candor_consent::{Environment, HostLaunch, HostSignals, Inputs, config_dir};
 use candor_privacy::key_file::load_or_create_key;
 use candor_privacy::{KeyedHasher, MachineLiterals, Scrubber};
 use candor_schema::Catalogue;
-use candor_transport::{PipelineConfig, SinkSpec, SpoolCaps, Timeouts};
+use candor_transport::{PipelineConfig, SinkOptions, SinkSpec, SpoolCaps, Timeouts};
 
 use crate::error::BuildError;
 use crate::telemetry::Telemetry;
 
 /// Configures a [`Telemetry`]. Only the version is required; everything else has a default
 /// that sends nothing anywhere surprising (a file in Candor's folder).
-#[derive(Debug)]
+///
+/// Its `Debug` form never shows the hashing key, the relay token or an endpoint's query string.
 pub struct Builder {
     pub(crate) catalogue: Arc<Catalogue>,
     pub(crate) version: Option<String>,
@@ -30,6 +31,24 @@ pub struct Builder {
     pub(crate) queue_capacity: usize,
     pub(crate) pipeline: PipelineConfig,
     pub(crate) timeouts: Timeouts,
+    pub(crate) ca_file: Option<PathBuf>,
+}
+
+impl std::fmt::Debug for Builder {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Builder")
+            .field("product", &self.catalogue.product_id())
+            .field("version", &self.version)
+            .field("runtime", &self.runtime)
+            .field("sink", &self.sink)
+            .field("state_dir", &self.state_dir)
+            .field("host", &self.host)
+            .field("hash_key", &self.hash_key.as_ref().map(|_| "<redacted>"))
+            .field("queue_capacity", &self.queue_capacity)
+            .field("timeouts", &self.timeouts)
+            .field("ca_file", &self.ca_file)
+            .finish_non_exhaustive()
+    }
 }
 
 impl Builder {
@@ -46,6 +65,7 @@ impl Builder {
             queue_capacity: 4096,
             pipeline: PipelineConfig::default(),
             timeouts: Timeouts::default(),
+            ca_file: None,
         }
     }
 
@@ -125,6 +145,20 @@ impl Builder {
     pub fn timeouts(mut self, timeouts: Timeouts) -> Self {
         self.timeouts = timeouts;
         self
+    }
+
+    /// A PEM file of certificate authorities to trust for `https://` endpoints, besides the
+    /// system's (a company CA, or a test CA).
+    pub fn ca_file(mut self, path: impl Into<PathBuf>) -> Self {
+        self.ca_file = Some(path.into());
+        self
+    }
+
+    pub(crate) fn sink_options(&self) -> SinkOptions {
+        SinkOptions {
+            timeouts: self.timeouts,
+            ca_file: self.ca_file.clone(),
+        }
     }
 
     /// Spool caps (bytes, files, age).

@@ -47,7 +47,9 @@ pub use candor_collect::dashboard;
 pub use candor_collect::{Input, Name, Occasion, RawException, Schedule};
 pub use candor_consent::{Decision, Environment, Mode, Transition};
 pub use candor_schema::{Catalogue, Event, Value};
-pub use candor_transport::{SinkSpec, SpoolCaps, StatsSnapshot, Timeouts};
+pub use candor_transport::{
+    DropCause, DropCount, Failure, SinkOptions, SinkSpec, SpoolCaps, StatsSnapshot, Timeouts,
+};
 pub use error::BuildError;
 pub use telemetry::{Status, Telemetry};
 

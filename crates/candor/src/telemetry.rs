@@ -15,7 +15,7 @@ use candor_consent::{
     ConsentGate, Decision, Environment, Inputs, Mode, Pending, Ticket, Transition, decide,
 };
 use candor_schema::{Catalogue, Event};
-use candor_transport::{Pipeline, PipelineConfig, SinkSpec, SpoolCaps, StatsSnapshot, Timeouts};
+use candor_transport::{Pipeline, PipelineConfig, SinkOptions, SinkSpec, SpoolCaps, StatsSnapshot};
 use crossbeam_queue::ArrayQueue;
 use serde::Serialize;
 
@@ -150,7 +150,7 @@ impl Telemetry {
                 network: PipelinePlan::new(
                     network_spec,
                     &builder.pipeline,
-                    builder.timeouts,
+                    builder.sink_options(),
                     state_dir.as_ref().map(|d| d.join("spool").join(&product)),
                     state_dir.as_ref().map(|d| d.join("receipts.jsonl")),
                 ),
@@ -163,7 +163,7 @@ impl Telemetry {
                             .join(format!("{product}.jsonl")),
                     },
                     &builder.pipeline,
-                    builder.timeouts,
+                    builder.sink_options(),
                     None,
                     None,
                 ),
@@ -401,14 +401,14 @@ impl Record for Telemetry {
 struct PipelinePlan {
     spec: SinkSpec,
     config: PipelineConfig,
-    timeouts: Timeouts,
+    options: SinkOptions,
 }
 
 impl PipelinePlan {
     fn new(
         spec: SinkSpec,
         base: &PipelineConfig,
-        timeouts: Timeouts,
+        options: SinkOptions,
         spool: Option<PathBuf>,
         receipts: Option<PathBuf>,
     ) -> Self {
@@ -423,15 +423,14 @@ impl PipelinePlan {
                 receipts,
                 ..base.clone()
             },
-            timeouts,
+            options,
         }
     }
 
     fn start(&self) -> Result<Pipeline, String> {
         let spec = self.spec.clone();
-        let timeouts = self.timeouts;
-        Pipeline::start(self.config.clone(), move || spec.build(timeouts))
-            .map_err(|e| e.to_string())
+        let options = self.options.clone();
+        Pipeline::start(self.config.clone(), move || spec.build(options)).map_err(|e| e.to_string())
     }
 }
 
