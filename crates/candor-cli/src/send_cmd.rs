@@ -97,6 +97,7 @@ pub(crate) fn sink_options(transport: &TransportArgs) -> SinkOptions {
                 .filter(|v| !v.is_empty())
                 .map(Into::into)
         }),
+        ..SinkOptions::default()
     }
 }
 
@@ -136,7 +137,8 @@ pub(crate) fn run(
         args.token.as_deref(),
         &args.transport,
     )?;
-    let options = sink_options(&args.transport);
+    let mut options = sink_options(&args.transport);
+    options.semconv = candor::semantic_names(source::catalogues(file)?.iter());
     if !(args.deadline.is_finite() && args.deadline >= 0.0) {
         return Err(CliError::Usage(
             "--deadline must be a number of seconds".to_owned(),

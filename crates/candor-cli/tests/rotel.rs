@@ -143,6 +143,10 @@ fn rotel_shows_candors_events_over_http_and_grpc() {
         "{text}"
     );
     assert!(
+        text.contains("os.description: Str(Windows for"),
+        "the catalogue names os_version's semantic convention: {text}"
+    );
+    assert!(
         !text.contains("dave@example.net"),
         "the e-mail address reached the collector"
     );

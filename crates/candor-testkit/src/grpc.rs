@@ -125,6 +125,13 @@ pub struct GrpcReceiver {
 
 impl GrpcReceiver {
     pub fn start() -> Self {
+        Self::start_with_nodelay(true)
+    }
+
+    /// With `nodelay` false the receiver's answers wait for Nagle's algorithm, as a server
+    /// that leaves TCP_NODELAY unset does (tonic's default for an incoming listener): the
+    /// export benchmark uses it to show what that costs a client.
+    pub fn start_with_nodelay(nodelay: bool) -> Self {
         let runtime = tokio::runtime::Builder::new_multi_thread()
             .worker_threads(1)
             .enable_all()
@@ -143,7 +150,7 @@ impl GrpcReceiver {
         runtime.spawn(async move {
             // Answers leave at once, as a production server's would (no Nagle delay).
             let incoming =
-                tonic::transport::server::TcpIncoming::from(listener).with_nodelay(Some(true));
+                tonic::transport::server::TcpIncoming::from(listener).with_nodelay(Some(nodelay));
             let _ = tonic::transport::Server::builder()
                 .add_service(LogsServiceServer::new(service))
                 .serve_with_incoming(incoming)

@@ -33,7 +33,7 @@ use std::path::PathBuf;
 pub use endpoint::Endpoint;
 pub use pipeline::{DropCause, DropCount, Pipeline, PipelineConfig, StatsSnapshot};
 pub use receipts::{Receipt, Receipts};
-pub use sink::{Failure, FileSink, Outcome, Sink, SinkOptions, Timeouts};
+pub use sink::{Failure, FileSink, Outcome, SemanticNames, Sink, SinkOptions, Timeouts};
 pub use spool::{Spool, SpoolCaps};
 
 /// What can go wrong setting up transport. Delivery failures are not errors: they are retried

@@ -158,6 +158,7 @@ impl Builder {
         SinkOptions {
             timeouts: self.timeouts,
             ca_file: self.ca_file.clone(),
+            semconv: semantic_names([&*self.catalogue]),
         }
     }
 
@@ -189,6 +190,24 @@ impl Builder {
         )?;
         Telemetry::start(self, preparer, inputs, state_dir)
     }
+}
+
+/// The semantic-convention names the catalogues give their points, as OTLP sinks take them.
+pub fn semantic_names<'a>(
+    catalogues: impl IntoIterator<Item = &'a Catalogue>,
+) -> candor_transport::SemanticNames {
+    catalogues
+        .into_iter()
+        .map(|c| {
+            let points = c
+                .spec()
+                .data_points
+                .iter()
+                .filter_map(|p| Some((p.id.clone(), p.semconv.clone()?)))
+                .collect();
+            (c.product_id().to_owned(), points)
+        })
+        .collect()
 }
 
 /// The preparer for a product as this installation runs it: the machine's scrubber and the

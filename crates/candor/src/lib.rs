@@ -41,7 +41,7 @@ mod telemetry;
 
 use std::sync::Arc;
 
-pub use builder::{Builder, product_preparer};
+pub use builder::{Builder, product_preparer, semantic_names};
 pub use candor_collect::agent;
 pub use candor_collect::dashboard;
 pub use candor_collect::{Input, Name, Occasion, RawException, Schedule};

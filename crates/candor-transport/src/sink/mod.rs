@@ -15,6 +15,7 @@ mod http;
 #[cfg(feature = "otlp")]
 mod otlp;
 
+use std::collections::BTreeMap;
 use std::fmt;
 use std::path::PathBuf;
 use std::time::Duration;
@@ -240,13 +241,21 @@ pub struct SinkOptions {
     pub timeouts: Timeouts,
     /// A PEM file of CA certificates to trust in addition to the system's.
     pub ca_file: Option<PathBuf>,
+    /// The OpenTelemetry semantic-convention names the catalogues give their points: OTLP
+    /// sinks also send such a point's value under that name.
+    pub semconv: SemanticNames,
 }
+
+/// Per product, per data point: the OpenTelemetry semantic-convention attribute that means the
+/// same (`os.description`). Filled from the catalogues (a point's `semconv`); the transport
+/// knows no point by name.
+pub type SemanticNames = BTreeMap<String, BTreeMap<String, String>>;
 
 impl From<Timeouts> for SinkOptions {
     fn from(timeouts: Timeouts) -> Self {
         Self {
             timeouts,
-            ca_file: None,
+            ..Self::default()
         }
     }
 }

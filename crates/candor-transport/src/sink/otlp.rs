@@ -28,7 +28,7 @@ use prost::Message;
 use super::Failure;
 #[cfg(feature = "otlp-grpc")]
 use super::classify_grpc;
-use super::{Outcome, Sink, SinkOptions};
+use super::{Outcome, SemanticNames, Sink, SinkOptions};
 use crate::TransportError;
 use crate::endpoint::Endpoint;
 
@@ -55,6 +55,7 @@ pub struct OtlpSink {
     endpoint: Endpoint,
     protocol: OtlpProtocol,
     transport: Transport,
+    semconv: SemanticNames,
 }
 
 impl std::fmt::Debug for OtlpSink {
@@ -85,6 +86,7 @@ impl OtlpSink {
             endpoint,
             protocol,
             transport,
+            semconv: options.semconv.clone(),
         })
     }
 }
@@ -104,7 +106,7 @@ impl Sink for OtlpSink {
     }
 
     fn deliver(&mut self, events: &[Event]) -> Outcome {
-        let request = encode_request(events, SystemTime::now());
+        let request = encode_request(events, &self.semconv, SystemTime::now());
         match &mut self.transport {
             #[cfg(feature = "otlp-http")]
             Transport::Http(client) => {
@@ -131,8 +133,13 @@ impl Sink for OtlpSink {
 }
 
 /// The OTLP export request for a batch: one resource per product and version (service.name,
-/// service.version, telemetry.sdk.*), one scope (`candor`), one log record per event.
-pub fn encode_request(events: &[Event], now: SystemTime) -> ExportLogsServiceRequest {
+/// service.version, telemetry.sdk.*), one scope (`candor`), one log record per event; a point
+/// that `names` gives a semantic-convention name also carries its value under that name.
+pub fn encode_request(
+    events: &[Event],
+    names: &SemanticNames,
+    now: SystemTime,
+) -> ExportLogsServiceRequest {
     let observed = nanos(now);
     let mut resource_logs: Vec<ResourceLogs> = Vec::new();
     let mut current: Option<(&str, &str)> = None;
@@ -167,13 +174,18 @@ pub fn encode_request(events: &[Event], now: SystemTime) -> ExportLogsServiceReq
             .last_mut()
             .and_then(|r| r.scope_logs.last_mut())
         {
-            scope.log_records.push(record(event, observed));
+            let semconv = names
+                .get(&event.product)
+                .and_then(|points| points.get(&event.point));
+            scope
+                .log_records
+                .push(record(event, semconv.map(String::as_str), observed));
         }
     }
     ExportLogsServiceRequest { resource_logs }
 }
 
-fn record(event: &Event, observed: u64) -> LogRecord {
+fn record(event: &Event, semconv: Option<&str>, observed: u64) -> LogRecord {
     let time = humantime::parse_rfc3339(&event.time).map_or(observed, nanos);
     let mut attributes = vec![
         kv("candor.event_id", string(&event.event_id)),
@@ -189,6 +201,9 @@ fn record(event: &Event, observed: u64) -> LogRecord {
     ];
     if let Some(install) = &event.install_id {
         attributes.push(kv("candor.install_id", string(install)));
+    }
+    if let Some(name) = semconv {
+        attributes.push(kv(name, any_value(&event.value)));
     }
     LogRecord {
         time_unix_nano: time,
@@ -485,10 +500,24 @@ mod tests {
 
     #[test]
     fn resources_name_the_service_and_the_sdk() {
+        let mut names = SemanticNames::new();
+        names.entry("b".to_owned()).or_default().insert(
+            "working_set".to_owned(),
+            "process.runtime.version".to_owned(),
+        );
         let request = encode_request(
             &[event("a", "1.0"), event("a", "1.0"), event("b", "2.0")],
+            &names,
             SystemTime::now(),
         );
+        let named = |r: usize| {
+            request.resource_logs[r].scope_logs[0].log_records[0]
+                .attributes
+                .iter()
+                .any(|kv| kv.key == "process.runtime.version" && kv.value == Some(int(7)))
+        };
+        assert!(!named(0), "product a names nothing");
+        assert!(named(1), "product b's point carries the semantic name");
         assert_eq!(request.resource_logs.len(), 2);
         let attrs = &request.resource_logs[0]
             .resource
