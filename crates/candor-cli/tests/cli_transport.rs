@@ -358,3 +358,23 @@ fn a_ca_from_the_configuration_is_trusted() {
         "the first run waited in the spool; then 4, then 2"
     );
 }
+
+#[test]
+fn malformed_endpoints_are_refused_before_anything_is_sent() {
+    let dir = tempfile::tempdir().expect("tmp");
+    for endpoint in [
+        "http://[::1]evil.com/",
+        "http://127.0.0.1:99999/",
+        "http://evil.example/?token=QUERY-SECRET",
+    ] {
+        let out = run(
+            dir.path(),
+            &[],
+            &["send", "--sink", "otlp-http", "--endpoint", endpoint],
+        );
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{endpoint}: {stderr}");
+        assert_eq!(stderr.trim().lines().count(), 1, "{stderr}");
+        assert!(!stderr.contains("QUERY-SECRET"), "{stderr}");
+    }
+}

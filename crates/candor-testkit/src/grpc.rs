@@ -118,6 +118,7 @@ impl LogsService for Service {
 /// The receiver; its runtime stops when dropped.
 pub struct GrpcReceiver {
     port: u16,
+    tls: Option<crate::TestCa>,
     log: Arc<Mutex<Log>>,
     faults: Arc<Mutex<VecDeque<GrpcFault>>>,
     _runtime: tokio::runtime::Runtime,
@@ -132,6 +133,22 @@ impl GrpcReceiver {
     /// that leaves TCP_NODELAY unset does (tonic's default for an incoming listener): the
     /// export benchmark uses it to show what that costs a client.
     pub fn start_with_nodelay(nodelay: bool) -> Self {
+        Self::start_inner(nodelay, None)
+    }
+
+    /// Over TLS, with a certificate for `localhost` and `127.0.0.1` from a CA made now
+    /// ([`GrpcReceiver::ca`]).
+    pub fn start_tls() -> Self {
+        let (ca, cert, key) = crate::http::make_ca_pems();
+        Self::start_inner(true, Some((ca, cert, key)))
+    }
+
+    /// The CA that issued a TLS receiver's certificate.
+    pub fn ca(&self) -> Option<&crate::TestCa> {
+        self.tls.as_ref()
+    }
+
+    fn start_inner(nodelay: bool, tls: Option<(crate::TestCa, String, String)>) -> Self {
         let runtime = tokio::runtime::Builder::new_multi_thread()
             .worker_threads(1)
             .enable_all()
@@ -147,17 +164,31 @@ impl GrpcReceiver {
             log: Arc::clone(&log),
             faults: Arc::clone(&faults),
         };
+        let (ca, identity) = match tls {
+            Some((ca, cert, key)) => (
+                Some(ca),
+                Some(tonic::transport::Identity::from_pem(cert, key)),
+            ),
+            None => (None, None),
+        };
         runtime.spawn(async move {
+            let mut server = tonic::transport::Server::builder();
+            if let Some(identity) = identity {
+                server = server
+                    .tls_config(tonic::transport::ServerTlsConfig::new().identity(identity))
+                    .unwrap();
+            }
             // Answers leave at once, as a production server's would (no Nagle delay).
             let incoming =
                 tonic::transport::server::TcpIncoming::from(listener).with_nodelay(Some(nodelay));
-            let _ = tonic::transport::Server::builder()
+            let _ = server
                 .add_service(LogsServiceServer::new(service))
                 .serve_with_incoming(incoming)
                 .await;
         });
         Self {
             port,
+            tls: ca,
             log,
             faults,
             _runtime: runtime,
@@ -170,7 +201,8 @@ impl GrpcReceiver {
     }
 
     pub fn url(&self) -> String {
-        format!("http://127.0.0.1:{}", self.port)
+        let scheme = if self.tls.is_some() { "https" } else { "http" };
+        format!("{scheme}://127.0.0.1:{}", self.port)
     }
 
     pub fn events(&self) -> Vec<Received> {

@@ -319,6 +319,23 @@ fn serve<S: Read + Write>(stream: S, shared: &Shared) {
 /// A CA (made now, with rcgen) and a server configuration whose certificate it issued, for
 /// `localhost` and `127.0.0.1`. The CA's certificate is written to a PEM file for clients.
 fn make_ca() -> (TestCa, Arc<rustls::ServerConfig>) {
+    use rustls::pki_types::pem::PemObject as _;
+    let (ca, leaf_pem, key_pem) = make_ca_pems();
+    let leaf = rustls::pki_types::CertificateDer::from_pem_slice(leaf_pem.as_bytes()).unwrap();
+    let key = rustls::pki_types::PrivateKeyDer::from_pem_slice(key_pem.as_bytes()).unwrap();
+    let provider = Arc::new(rustls::crypto::aws_lc_rs::default_provider());
+    let config = rustls::ServerConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()
+        .unwrap()
+        .with_no_client_auth()
+        .with_single_cert(vec![leaf], key)
+        .unwrap();
+    (ca, Arc::new(config))
+}
+
+/// A CA (made now, with rcgen), and a server certificate and key (PEM) it issued for
+/// `localhost` and `127.0.0.1`.
+pub(crate) fn make_ca_pems() -> (TestCa, String, String) {
     use rcgen::{BasicConstraints, CertificateParams, DnType, IsCa, Issuer, KeyPair};
     let ca_key = KeyPair::generate().unwrap();
     let mut ca_params = CertificateParams::new(Vec::<String>::new()).unwrap();
@@ -332,16 +349,6 @@ fn make_ca() -> (TestCa, Arc<rustls::ServerConfig>) {
     let leaf = CertificateParams::new(vec!["localhost".to_owned(), "127.0.0.1".to_owned()])
         .unwrap()
         .signed_by(&leaf_key, &issuer)
-        .unwrap();
-    let provider = Arc::new(rustls::crypto::aws_lc_rs::default_provider());
-    let config = rustls::ServerConfig::builder_with_provider(provider)
-        .with_safe_default_protocol_versions()
-        .unwrap()
-        .with_no_client_auth()
-        .with_single_cert(
-            vec![leaf.der().clone()],
-            rustls::pki_types::PrivateKeyDer::try_from(leaf_key.serialize_der()).unwrap(),
-        )
         .unwrap();
     let dir = std::env::temp_dir().join(format!(
         "candor-test-ca-{}-{}",
@@ -358,7 +365,8 @@ fn make_ca() -> (TestCa, Arc<rustls::ServerConfig>) {
             file,
             _dir: TempDir(dir),
         },
-        Arc::new(config),
+        leaf.pem(),
+        leaf_key.serialize_pem(),
     )
 }
 

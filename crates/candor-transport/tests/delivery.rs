@@ -398,3 +398,25 @@ fn grpc_codes_follow_the_otlp_retryable_set_and_retry_info() {
         assert_eq!(stats.drops[0].hint.is_some(), hint, "{code}");
     }
 }
+
+#[test]
+fn grpc_over_tls_with_the_configured_ca_delivers_and_without_it_fails_as_tls() {
+    let receiver = GrpcReceiver::start_tls();
+    let spec = SinkSpec::OtlpGrpc {
+        endpoint: receiver.url(),
+    };
+    let dir = tempfile::tempdir().expect("tmp");
+    let trusted = SinkOptions {
+        ca_file: Some(receiver.ca().expect("ca").path().to_owned()),
+        ..quick()
+    };
+    let stats = run(config(dir.path()), spec.clone(), trusted, 3);
+    assert_eq!(stats.delivered, 3, "{stats:?}");
+    let dir = tempfile::tempdir().expect("tmp");
+    let p = Pipeline::start(config(dir.path()), move || spec.build(quick())).expect("start");
+    p.submit(event(9));
+    let stats = p.shutdown(Duration::from_millis(600));
+    assert_eq!(stats.delivered, 0);
+    assert_eq!(stats.last_failure, Some(Failure::Tls), "{stats:?}");
+    assert_eq!(receiver.events().len(), 3);
+}
