@@ -148,7 +148,7 @@ impl Builder {
     }
 
     /// A PEM file of certificate authorities to trust for `https://` endpoints, besides the
-    /// system's (a company CA, or a test CA).
+    /// system's (a company CA, or a test CA). Default: the file `CANDOR_CA_FILE` names, if any.
     pub fn ca_file(mut self, path: impl Into<PathBuf>) -> Self {
         self.ca_file = Some(path.into());
         self
@@ -170,7 +170,7 @@ impl Builder {
 
     /// Decides consent, then starts Candor's worker and sender threads. Nothing is queued
     /// before consent is decided; when it is off, no thread is started at all.
-    pub fn build(self) -> Result<Telemetry, BuildError> {
+    pub fn build(mut self) -> Result<Telemetry, BuildError> {
         let version = self.version.clone().ok_or(BuildError::Missing(
             "the product version is required (Builder::version)",
         ))?;
@@ -178,6 +178,12 @@ impl Builder {
             sink.check()?;
         }
         let env = self.env.clone().unwrap_or_else(Environment::from_process);
+        if self.ca_file.is_none() {
+            self.ca_file = env
+                .get("CANDOR_CA_FILE")
+                .filter(|v| !v.is_empty())
+                .map(PathBuf::from);
+        }
         let state_dir = self.state_dir.clone().or_else(|| config_dir(&env));
         let product = self.catalogue.product_id().to_owned();
         let inputs = Inputs::gather(env, state_dir.as_deref(), &product, self.host.clone());

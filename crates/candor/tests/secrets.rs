@@ -31,22 +31,28 @@ fn the_builders_debug_output_holds_no_secret() {
 fn a_ca_given_to_the_builder_is_trusted() {
     let state = tempfile::tempdir().expect("tmp");
     let receiver = HttpReceiver::start_tls();
-    let telemetry = Telemetry::builder(candor::builtin("contrast-dotnet-agent").expect("built in"))
-        .runtime("framework")
-        .version("21.1.2")
-        .state_dir(state.path())
-        .environment(Environment::from_pairs([(
-            "CONTRAST_DOTNET_TELEMETRY_OPTOUT",
-            "false",
-        )]))
-        .sink(SinkSpec::OtlpHttp {
-            endpoint: receiver.url(""),
-        })
-        .ca_file(receiver.ca().expect("ca").path())
-        .batch_wait(Duration::from_millis(20))
-        .build()
-        .expect("telemetry");
-    telemetry.record("working_set", Input::Count(1 << 20));
-    telemetry.shutdown(Duration::from_secs(5));
-    assert_eq!(receiver.events().len(), 1);
+    let ca = receiver.ca().expect("ca").path().to_owned();
+    for by_variable in [false, true] {
+        let mut env = Environment::from_pairs([("CONTRAST_DOTNET_TELEMETRY_OPTOUT", "false")]);
+        if by_variable {
+            env.set("CANDOR_CA_FILE", &ca);
+        }
+        let mut builder =
+            Telemetry::builder(candor::builtin("contrast-dotnet-agent").expect("built in"))
+                .runtime("framework")
+                .version("21.1.2")
+                .state_dir(state.path())
+                .environment(env)
+                .sink(SinkSpec::OtlpHttp {
+                    endpoint: receiver.url(""),
+                })
+                .batch_wait(Duration::from_millis(20));
+        if !by_variable {
+            builder = builder.ca_file(&ca);
+        }
+        let telemetry = builder.build().expect("telemetry");
+        telemetry.record("working_set", Input::Count(1 << 20));
+        telemetry.shutdown(Duration::from_secs(5));
+    }
+    assert_eq!(receiver.events().len(), 2);
 }
