@@ -133,14 +133,21 @@ impl GrpcReceiver {
     /// that leaves TCP_NODELAY unset does (tonic's default for an incoming listener): the
     /// export benchmark uses it to show what that costs a client.
     pub fn start_with_nodelay(nodelay: bool) -> Self {
-        Self::start_inner(nodelay, None)
+        Self::start_inner(nodelay, None, None)
+    }
+
+    /// With HTTP/2 flow-control windows of `window` bytes (stream and connection) instead of
+    /// the 64 KiB default, so a client may send a whole batch without waiting for window
+    /// updates: the export benchmark uses it to show what the default windows cost.
+    pub fn start_with_window(window: u32) -> Self {
+        Self::start_inner(true, None, Some(window))
     }
 
     /// Over TLS, with a certificate for `localhost` and `127.0.0.1` from a CA made now
     /// ([`GrpcReceiver::ca`]).
     pub fn start_tls() -> Self {
         let (ca, cert, key) = crate::http::make_ca_pems();
-        Self::start_inner(true, Some((ca, cert, key)))
+        Self::start_inner(true, Some((ca, cert, key)), None)
     }
 
     /// The CA that issued a TLS receiver's certificate.
@@ -148,7 +155,11 @@ impl GrpcReceiver {
         self.tls.as_ref()
     }
 
-    fn start_inner(nodelay: bool, tls: Option<(crate::TestCa, String, String)>) -> Self {
+    fn start_inner(
+        nodelay: bool,
+        tls: Option<(crate::TestCa, String, String)>,
+        window: Option<u32>,
+    ) -> Self {
         let runtime = tokio::runtime::Builder::new_multi_thread()
             .worker_threads(1)
             .enable_all()
@@ -172,7 +183,9 @@ impl GrpcReceiver {
             None => (None, None),
         };
         runtime.spawn(async move {
-            let mut server = tonic::transport::Server::builder();
+            let mut server = tonic::transport::Server::builder()
+                .initial_stream_window_size(window)
+                .initial_connection_window_size(window);
             if let Some(identity) = identity {
                 server = server
                     .tls_config(tonic::transport::ServerTlsConfig::new().identity(identity))

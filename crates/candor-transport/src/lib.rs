@@ -21,6 +21,7 @@
 
 #![warn(missing_docs)]
 
+mod drops;
 mod endpoint;
 mod pipeline;
 pub mod receipts;
@@ -30,8 +31,9 @@ pub mod spool;
 
 use std::path::PathBuf;
 
+pub use drops::{DropCause, DropCount};
 pub use endpoint::Endpoint;
-pub use pipeline::{DropCause, DropCount, Pipeline, PipelineConfig, StatsSnapshot};
+pub use pipeline::{Pipeline, PipelineConfig, StatsSnapshot};
 pub use receipts::{Receipt, Receipts};
 pub use sink::{Failure, FileSink, Outcome, SemanticNames, Sink, SinkOptions, Timeouts};
 pub use spool::{Spool, SpoolCaps};

@@ -17,6 +17,7 @@ use candor_schema::Event;
 use serde::Serialize;
 
 use crate::TransportError;
+use crate::drops::{DropCause, DropCount};
 use crate::receipts::{Receipt, Receipts};
 use crate::retry::Backoff;
 use crate::sink::{Failure, Outcome, Sink};
@@ -83,61 +84,6 @@ pub(crate) struct Stats {
     answered_drops: Mutex<BTreeMap<DropCause, u64>>,
 }
 
-/// Why events were dropped for good.
-#[non_exhaustive]
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
-#[serde(rename_all = "kebab-case", tag = "cause", content = "failure")]
-pub enum DropCause {
-    /// The queue was full when the event was submitted.
-    QueueFull,
-    /// The spool was over one of its caps (size, files, age); the oldest batches went.
-    SpoolCaps,
-    /// A spool file could not be read (damaged); counted in files.
-    Unreadable,
-    /// The receiver refused the batch for good (400, 404, 422, a non-retryable gRPC code).
-    Refused(Failure),
-    /// The receiver kept answering with a temporary failure past
-    /// [`PipelineConfig::max_attempts`].
-    GaveUp(Failure),
-}
-
-impl DropCause {
-    /// What to check, when the cause usually means a misconfigured endpoint.
-    pub fn hint(&self) -> Option<&'static str> {
-        match self {
-            Self::Refused(f) | Self::GaveUp(f) => f.hint(),
-            _ => None,
-        }
-    }
-}
-
-impl std::fmt::Display for DropCause {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self {
-            Self::QueueFull => f.write_str("the queue was full"),
-            Self::SpoolCaps => f.write_str("the spool was over its caps (size, files or age)"),
-            Self::Unreadable => f.write_str("spool files could not be read"),
-            Self::Refused(failure) => write!(f, "the receiver refused them ({failure})"),
-            Self::GaveUp(failure) => {
-                write!(f, "the receiver kept answering {failure}; retries gave up")
-            }
-        }
-    }
-}
-
-/// How many events one cause dropped.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct DropCount {
-    /// The cause.
-    pub cause: DropCause,
-    /// Events (for [`DropCause::Unreadable`]: files).
-    pub events: u64,
-    /// The cause in words.
-    pub reason: String,
-    /// What to check, when the cause usually means a misconfigured endpoint.
-    pub hint: Option<String>,
-}
-
 /// A copy of the counters.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
 pub struct StatsSnapshot {
@@ -197,37 +143,26 @@ impl Stats {
     }
 
     fn snapshot(&self, pending: u64) -> StatsSnapshot {
-        let mut drops: Vec<(DropCause, u64)> = vec![
-            (
-                DropCause::QueueFull,
-                self.dropped_queue_full.load(Ordering::Relaxed),
-            ),
-            (
-                DropCause::SpoolCaps,
-                self.dropped_by_caps.load(Ordering::Relaxed),
-            ),
-            (
-                DropCause::Unreadable,
-                self.dropped_unreadable.load(Ordering::Relaxed),
-            ),
-        ];
-        drops.extend(
-            self.answered_drops
+        let drops = crate::drops::tally(
+            [
+                (
+                    DropCause::QueueFull,
+                    self.dropped_queue_full.load(Ordering::Relaxed),
+                ),
+                (
+                    DropCause::SpoolCaps,
+                    self.dropped_by_caps.load(Ordering::Relaxed),
+                ),
+                (
+                    DropCause::Unreadable,
+                    self.dropped_unreadable.load(Ordering::Relaxed),
+                ),
+            ],
+            &self
+                .answered_drops
                 .lock()
-                .unwrap_or_else(PoisonError::into_inner)
-                .iter()
-                .map(|(c, n)| (*c, *n)),
+                .unwrap_or_else(PoisonError::into_inner),
         );
-        let drops = drops
-            .into_iter()
-            .filter(|(_, n)| *n > 0)
-            .map(|(cause, events)| DropCount {
-                cause,
-                events,
-                reason: cause.to_string(),
-                hint: cause.hint().map(str::to_owned),
-            })
-            .collect();
         StatsSnapshot {
             accepted: self.accepted.load(Ordering::Relaxed),
             dropped_queue_full: self.dropped_queue_full.load(Ordering::Relaxed),
