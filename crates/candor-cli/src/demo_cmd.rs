@@ -50,6 +50,7 @@ pub(crate) fn run(args: &DemoArgs, out: &mut dyn Write) -> Result<(), CliError> 
         sink,
         run_for: Duration::from_secs_f64(args.seconds),
         interval: Duration::from_secs_f64(args.interval.max(0.01)),
+        ca_file: send_cmd::sink_options(&args.transport).ca_file,
     })
     .map_err(|e| CliError::Usage(e.to_string()))?;
     if args.json {

@@ -357,6 +357,26 @@ fn a_ca_from_the_configuration_is_trusted() {
         6,
         "the first run waited in the spool; then 4, then 2"
     );
+    let endpoint = receiver.url("/ingest");
+    let out = run(
+        dir.path(),
+        &[],
+        &[
+            "demo",
+            "contrast-dotnet-agent",
+            "--sink",
+            "json",
+            "--endpoint",
+            &endpoint,
+            "--seconds",
+            "0",
+            "--ca-file",
+            &ca,
+        ],
+    );
+    let all = text(&out);
+    assert!(!all.contains("sent:     0"), "{all}");
+    assert!(receiver.events().len() > 6, "{all}");
 }
 
 #[test]

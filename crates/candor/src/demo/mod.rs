@@ -44,6 +44,9 @@ pub struct DemoOptions {
     pub run_for: Duration,
     /// The agent's collection interval, shortened for a demo.
     pub interval: Duration,
+    /// An extra CA to trust for an `https://` sink (else `CANDOR_CA_FILE`, as the builder reads
+    /// it).
+    pub ca_file: Option<PathBuf>,
 }
 
 /// What a demo did.
