@@ -92,6 +92,13 @@ fn a_404_endpoint_is_named_with_a_hint_in_send_and_demo() {
     assert!(all.contains("dropped: 3"), "{all}");
     assert!(all.contains("HTTP 404 Not Found"), "{all}");
     assert!(all.contains("hint: no receiver at this path"), "{all}");
+    let out = run(dir.path(), &[], &["receipts"]);
+    let all = text(&out);
+    assert!(
+        all.contains("the receiver refused them (HTTP 404 Not Found); 3 event(s) dropped"),
+        "{all}"
+    );
+    assert!(all.contains("hint: no receiver at this path"), "{all}");
     let out = run(
         dir.path(),
         &[],
@@ -134,6 +141,10 @@ fn a_refused_connection_is_named_with_a_hint() {
             "1",
         ],
     );
+    let all = text(&out);
+    assert!(all.contains("connection refused"), "{all}");
+    assert!(all.contains("hint: nothing accepts connections"), "{all}");
+    let out = run(dir.path(), &[], &["receipts"]);
     let all = text(&out);
     assert!(all.contains("connection refused"), "{all}");
     assert!(all.contains("hint: nothing accepts connections"), "{all}");

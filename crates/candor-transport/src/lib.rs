@@ -34,7 +34,7 @@ use std::path::PathBuf;
 pub use drops::{DropCause, DropCount};
 pub use endpoint::Endpoint;
 pub use pipeline::{Pipeline, PipelineConfig, StatsSnapshot};
-pub use receipts::{Receipt, Receipts};
+pub use receipts::{Problem, Receipt, Receipts};
 pub use sink::{Failure, FileSink, Outcome, SemanticNames, Sink, SinkOptions, Timeouts};
 pub use spool::{Spool, SpoolCaps};
 

@@ -377,6 +377,9 @@ struct Worker<S> {
     next_attempt: Instant,
     /// Answers in a row that kept the oldest batch (see [`PipelineConfig::max_attempts`]).
     answered_retries: u32,
+    /// The last failure noted in the receipts log, so a dead endpoint is noted once, not at
+    /// every retry; cleared by a delivery.
+    noted: Option<Failure>,
 }
 
 impl<S: Sink> Worker<S> {
@@ -408,6 +411,7 @@ impl<S: Sink> Worker<S> {
             batch_started: None,
             next_attempt: Instant::now(),
             answered_retries: 0,
+            noted: None,
         }
     }
 
@@ -612,6 +616,7 @@ impl<S: Sink> Worker<S> {
                 Outcome::Delivered { bytes } => {
                     self.backoff.reset();
                     self.answered_retries = 0;
+                    self.noted = None;
                     Stats::bump(&self.stats.delivered, events.len() as u64);
                     Stats::bump(&self.stats.delivered_batches, 1);
                     self.write_receipt(&events, bytes);
@@ -622,6 +627,12 @@ impl<S: Sink> Worker<S> {
                     Stats::bump(&self.stats.rejected, events.len() as u64);
                     self.stats
                         .dropped(DropCause::Refused(failure), events.len() as u64);
+                    self.note(
+                        &events,
+                        DropCause::Refused(failure).to_string(),
+                        failure,
+                        true,
+                    );
                     self.stats.failed(failure, reason);
                     self.forget(entry.as_ref(), events.len());
                 }
@@ -641,9 +652,20 @@ impl<S: Sink> Worker<S> {
                             self.backoff.reset();
                             self.stats
                                 .dropped(DropCause::GaveUp(failure), events.len() as u64);
+                            self.note(
+                                &events,
+                                DropCause::GaveUp(failure).to_string(),
+                                failure,
+                                true,
+                            );
                             self.forget(entry.as_ref(), events.len());
                             continue;
                         }
+                    }
+                    if matches!(failure, Failure::Connect | Failure::Tls)
+                        && self.noted != Some(failure)
+                    {
+                        self.note(&events, failure.to_string(), failure, false);
                     }
                     self.next_attempt = Instant::now() + self.backoff.next_delay(after);
                     if let Store::Memory(queue) = &mut self.store {
@@ -695,6 +717,33 @@ impl<S: Sink> Worker<S> {
             .fetch_update(Ordering::Relaxed, Ordering::Relaxed, |p| {
                 Some(p.saturating_sub(events))
             });
+    }
+
+    /// Notes a delivery problem in the receipts log (drops always; a failure to reach the
+    /// endpoint once until the next delivery).
+    fn note(&mut self, events: &[Event], problem: String, failure: Failure, dropped: bool) {
+        self.noted = Some(failure);
+        let Some(receipts) = &self.receipts else {
+            return;
+        };
+        let mut products: Vec<String> = events.iter().map(|e| e.product.clone()).collect();
+        products.sort();
+        products.dedup();
+        let note = crate::receipts::Problem {
+            time: humantime::format_rfc3339_millis(SystemTime::now()).to_string(),
+            products,
+            sink: self.sink.kind().to_owned(),
+            endpoint: self.sink.destination(),
+            problem,
+            dropped: if dropped { events.len() as u64 } else { 0 },
+            hint: failure.hint().map(str::to_owned),
+        };
+        if let Err(e) = receipts.append_problem(&note) {
+            self.stats.error(format!(
+                "cannot write to the receipts log {}: {e}",
+                receipts.path().display()
+            ));
+        }
     }
 
     fn write_receipt(&self, events: &[Event], bytes: u64) {

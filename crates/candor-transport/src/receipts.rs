@@ -25,6 +25,28 @@ pub struct Receipt {
     pub event_ids: Vec<String>,
 }
 
+/// A delivery problem a user should see next to the receipts: events dropped for good, or an
+/// endpoint that could not be used (a refused connection, a TLS failure), with what to check.
+/// Written to the same log; a problem line never reads as a receipt, nor a receipt as a problem.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Problem {
+    /// When it happened (RFC 3339).
+    pub time: String,
+    /// The products whose events were involved.
+    pub products: Vec<String>,
+    /// The sink.
+    pub sink: String,
+    /// Where it was sending (never with a query string).
+    pub endpoint: String,
+    /// What went wrong, in one line.
+    pub problem: String,
+    /// Events dropped for good because of it (0 when they were kept to retry).
+    pub dropped: u64,
+    /// What to check.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub hint: Option<String>,
+}
+
 /// The receipts log: JSON lines, capped in size; past the cap the older half is dropped.
 #[derive(Debug, Clone)]
 pub struct Receipts {
@@ -48,10 +70,33 @@ impl Receipts {
 
     /// Appends a receipt.
     pub fn append(&self, receipt: &Receipt) -> io::Result<()> {
+        self.append_line(receipt)
+    }
+
+    /// Appends a delivery problem.
+    pub fn append_problem(&self, problem: &Problem) -> io::Result<()> {
+        self.append_line(problem)
+    }
+
+    /// The delivery problems, oldest first, optionally only those involving `product`.
+    pub fn problems(&self, product: Option<&str>) -> io::Result<Vec<Problem>> {
+        let text = match std::fs::read_to_string(&self.path) {
+            Ok(t) => t,
+            Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(Vec::new()),
+            Err(e) => return Err(e),
+        };
+        Ok(text
+            .lines()
+            .filter_map(|l| serde_json::from_str::<Problem>(l).ok())
+            .filter(|p| product.is_none_or(|q| p.products.iter().any(|r| r == q)))
+            .collect())
+    }
+
+    fn append_line(&self, record: &impl Serialize) -> io::Result<()> {
         if let Some(parent) = self.path.parent() {
             std::fs::create_dir_all(parent)?;
         }
-        let mut line = serde_json::to_vec(receipt).map_err(io::Error::other)?;
+        let mut line = serde_json::to_vec(record).map_err(io::Error::other)?;
         line.push(b'\n');
         let size = std::fs::metadata(&self.path).map(|m| m.len()).unwrap_or(0);
         if size + line.len() as u64 > self.max_bytes {
@@ -104,6 +149,26 @@ mod tests {
             bytes: n,
             event_ids: vec![format!("{n:032x}")],
         }
+    }
+
+    #[test]
+    fn problems_and_receipts_never_read_as_each_other() {
+        let dir = tempfile::tempdir().expect("tmp");
+        let log = Receipts::new(dir.path().join("r.jsonl"), 1 << 20);
+        log.append(&receipt(2)).expect("append");
+        log.append_problem(&Problem {
+            time: "2026-11-21T00:00:00Z".into(),
+            products: vec!["a".into()],
+            sink: "json".into(),
+            endpoint: "x".into(),
+            problem: "refused".into(),
+            dropped: 3,
+            hint: None,
+        })
+        .expect("append");
+        assert_eq!(log.read(None).expect("read").len(), 1);
+        assert_eq!(log.problems(Some("a")).expect("read").len(), 1);
+        assert_eq!(log.problems(Some("b")).expect("read").len(), 0);
     }
 
     #[test]

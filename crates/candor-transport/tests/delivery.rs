@@ -172,6 +172,13 @@ fn permanent_answers_drop_the_batch_and_say_why() {
                     "{drop:?}"
                 );
             }
+            let problems = Receipts::new(dir.path().join("receipts.jsonl"), 1 << 20)
+                .problems(Some("contrast-dotnet-agent"))
+                .expect("problems");
+            assert_eq!(problems.len(), 1, "{problems:?}");
+            assert_eq!(problems[0].dropped, 4);
+            assert!(problems[0].problem.contains(&code.to_string()));
+            assert!(receipts(dir.path()).is_empty(), "a drop is no receipt");
         }
     }
 }
@@ -248,6 +255,20 @@ fn a_refused_connection_is_named_with_a_hint_and_kept() {
             "{kind}: an unreachable receiver drops nothing"
         );
         assert!(stats.pending >= 1, "{kind}");
+        let problems = Receipts::new(dir.path().join("receipts.jsonl"), 1 << 20)
+            .problems(None)
+            .expect("problems");
+        assert_eq!(
+            problems.len(),
+            1,
+            "{kind}: noted once, not per retry: {problems:?}"
+        );
+        assert_eq!(problems[0].dropped, 0);
+        assert!(
+            problems[0].problem.contains("connection refused"),
+            "{problems:?}"
+        );
+        assert!(problems[0].hint.is_some());
     }
 }
 
