@@ -11,14 +11,18 @@ use candor_privacy::install_id::InstallId;
 use candor_privacy::{KeyedHasher, MachineLiterals, Scrubber};
 use candor_schema::Catalogue;
 use candor_state::StateDir;
-use candor_transport::{PipelineConfig, SinkSpec, SpoolCaps, StatsSnapshot, Timeouts};
+use candor_transport::{PipelineConfig, SinkOptions, SinkSpec, SpoolCaps, StatsSnapshot, Timeouts};
 
 use crate::error::BuildError;
+
+/// Names a PEM file of CA certificates to trust when the builder is given none.
+const CA_FILE_VARIABLE: &str = "CANDOR_CA_FILE";
 use crate::telemetry::Telemetry;
 
 /// Configures a [`Telemetry`]. Only the version is required; everything else has a default
 /// that sends nothing anywhere surprising (a file in Candor's folder).
-#[derive(Debug)]
+///
+/// Its `Debug` form never shows the hashing key, the relay token or an endpoint's query string.
 pub struct Builder {
     pub(crate) catalogue: Arc<Catalogue>,
     pub(crate) version: Option<String>,
@@ -31,6 +35,24 @@ pub struct Builder {
     pub(crate) queue_capacity: usize,
     pub(crate) pipeline: PipelineConfig,
     pub(crate) timeouts: Timeouts,
+    pub(crate) ca_file: Option<PathBuf>,
+}
+
+impl std::fmt::Debug for Builder {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Builder")
+            .field("product", &self.catalogue.product_id())
+            .field("version", &self.version)
+            .field("runtime", &self.runtime)
+            .field("sink", &self.sink)
+            .field("state_dir", &self.state_dir)
+            .field("host", &self.host)
+            .field("hash_key", &self.hash_key.as_ref().map(|_| "<redacted>"))
+            .field("queue_capacity", &self.queue_capacity)
+            .field("timeouts", &self.timeouts)
+            .field("ca_file", &self.ca_file)
+            .finish_non_exhaustive()
+    }
 }
 
 impl Builder {
@@ -47,6 +69,7 @@ impl Builder {
             queue_capacity: 4096,
             pipeline: PipelineConfig::default(),
             timeouts: Timeouts::default(),
+            ca_file: None,
         }
     }
 
@@ -137,6 +160,28 @@ impl Builder {
         self
     }
 
+    /// A PEM file of certificate authorities to trust for `https://` endpoints, besides the
+    /// system's (a company CA, or a test CA). Default: the file `CANDOR_CA_FILE` names, if any.
+    pub fn ca_file(mut self, path: impl Into<PathBuf>) -> Self {
+        self.ca_file = Some(path.into());
+        self
+    }
+
+    pub(crate) fn sink_options(&self) -> SinkOptions {
+        // The builder's CA first, else `CANDOR_CA_FILE` (never an `OTEL_*` or proxy variable).
+        let ca_file = self.ca_file.clone().or_else(|| {
+            let env = self.env.clone().unwrap_or_else(Environment::from_process);
+            env.get(CA_FILE_VARIABLE)
+                .filter(|v| !v.is_empty())
+                .map(PathBuf::from)
+        });
+        SinkOptions {
+            timeouts: self.timeouts,
+            ca_file,
+            semconv: semantic_names([&*self.catalogue]),
+        }
+    }
+
     /// Spool caps (bytes, files, age).
     pub fn spool_caps(mut self, caps: SpoolCaps) -> Self {
         self.pipeline.spool = Some((PathBuf::new(), caps));
@@ -220,6 +265,24 @@ pub struct Replayed {
     pub sent: Option<StatsSnapshot>,
     /// The spool folder replayed (or left alone).
     pub spool: Option<std::path::PathBuf>,
+}
+
+/// The semantic-convention names the catalogues give their points, as OTLP sinks take them.
+pub fn semantic_names<'a>(
+    catalogues: impl IntoIterator<Item = &'a Catalogue>,
+) -> candor_transport::SemanticNames {
+    catalogues
+        .into_iter()
+        .map(|c| {
+            let points = c
+                .spec()
+                .data_points
+                .iter()
+                .filter_map(|p| Some((p.id.clone(), p.semconv.clone()?)))
+                .collect();
+            (c.product_id().to_owned(), points)
+        })
+        .collect()
 }
 
 /// The preparer for a product as this installation runs it: the machine's scrubber and the

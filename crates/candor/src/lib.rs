@@ -42,7 +42,7 @@ mod telemetry;
 
 use std::sync::Arc;
 
-pub use builder::{Builder, Replayed, product_preparer};
+pub use builder::{Builder, Replayed, product_preparer, semantic_names};
 pub use candor_collect::agent;
 pub use candor_collect::dashboard;
 pub use candor_collect::{
@@ -52,7 +52,9 @@ pub use candor_collect::{
 pub use candor_consent::{Decision, Environment, Mode, Transition};
 pub use candor_schema::{Catalogue, Event, Value};
 pub use candor_state::StateDir;
-pub use candor_transport::{SinkSpec, SpoolCaps, StatsSnapshot, Timeouts};
+pub use candor_transport::{
+    DropCause, DropCount, Failure, SinkOptions, SinkSpec, SpoolCaps, StatsSnapshot, Timeouts,
+};
 pub use error::BuildError;
 pub use network_block::network_block_reason;
 pub use telemetry::{Status, Telemetry};

@@ -26,6 +26,9 @@ pub fn run(options: &DemoOptions) -> Result<DemoSummary, BuildError> {
     if let Some(sink) = &options.sink {
         builder = builder.sink(sink.clone());
     }
+    if let Some(ca) = &options.ca_file {
+        builder = builder.ca_file(ca);
+    }
     let telemetry = builder.build()?;
     let agent = telemetry.agent();
     let [email, _home, windows_home, token, password, user] = canaries();

@@ -49,6 +49,9 @@ pub fn run(options: &DemoOptions) -> Result<DemoSummary, BuildError> {
     if let Some(sink) = &sink {
         builder = builder.sink(sink.clone());
     }
+    if let Some(ca) = &options.ca_file {
+        builder = builder.ca_file(ca);
+    }
     let telemetry = builder.build()?;
     let dashboard = telemetry.dashboard();
 
