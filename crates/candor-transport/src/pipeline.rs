@@ -736,12 +736,19 @@ impl<S: Sink> Worker<S> {
                     reason,
                     after,
                 } => {
-                    // A status is an answer: the receiver is reachable, only not taking this
-                    // batch now. No answer at all is what blocking the network looks like.
-                    self.stats
-                        .answered(matches!(failure, Failure::Status(_) | Failure::Grpc(_)));
+                    // A request our own deadline cut short says nothing about the receiver:
+                    // the failure it last showed stays the one reported.
+                    let cut_short = failure == Failure::Timeout
+                        && deadline.is_some_and(|d| Instant::now() >= d);
+                    if !cut_short {
+                        // A status is an answer: the receiver is reachable, only not taking
+                        // this batch now. No answer at all is what blocking the network looks
+                        // like.
+                        self.stats
+                            .answered(matches!(failure, Failure::Status(_) | Failure::Grpc(_)));
+                        self.stats.failed(failure, reason);
+                    }
                     Stats::bump(&self.stats.retries, 1);
-                    self.stats.failed(failure, reason);
                     if matches!(failure, Failure::Status(_) | Failure::Grpc(_)) {
                         self.answered_retries += 1;
                         if self.answered_retries >= self.config.max_attempts.max(1) {
