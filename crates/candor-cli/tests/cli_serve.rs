@@ -130,3 +130,32 @@ fn serve_receives_report_prints_and_purge_keeps_the_retention_promise() {
     assert_eq!(code, 2);
     assert_eq!(err.lines().count(), 1, "{err}");
 }
+
+#[test]
+fn only_serve_takes_several_catalogues() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("agent.toml");
+    std::fs::write(
+        &file,
+        candor_schema::builtin::SOURCES
+            .iter()
+            .find(|(name, _)| name.starts_with("contrast"))
+            .unwrap()
+            .1,
+    )
+    .unwrap();
+    let file = file.to_str().unwrap();
+    let (code, _, err) = candor(
+        &[
+            "report",
+            "contrast-dotnet-agent",
+            "--catalogue",
+            file,
+            "--catalogue",
+            file,
+        ],
+        dir.path(),
+    );
+    assert_eq!(code, 2);
+    assert!(err.contains("only `candor serve` takes several"), "{err}");
+}
