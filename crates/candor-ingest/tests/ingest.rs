@@ -362,29 +362,30 @@ fn hostile_values_are_refused_not_stored() {
 }
 
 #[test]
-fn two_servers_share_one_sqlite_file() {
-    let db = Db::sqlite();
-    let a = serve(&db, IngestConfig::default());
-    let b = serve(&db, IngestConfig::default());
-    let batches: Vec<Vec<Value>> = (0..8)
-        .map(|_| (0..100).map(agent_event).collect())
-        .collect();
-    let (a, b) = (&a, &b);
-    std::thread::scope(|s| {
-        for (i, batch) in batches.iter().enumerate() {
-            let target = if i % 2 == 0 { a } else { b };
-            s.spawn(move || {
-                let (status, reply) = post_events(target, batch);
-                assert_eq!((status, reply["accepted"].clone()), (200, json!(100)));
-                // The same batch through the other process is a duplicate there too.
-                let other = if i % 2 == 0 { b } else { a };
-                let (_, again) = post_events(other, batch);
-                assert_eq!(again["duplicates"], 100);
-            });
-        }
+fn two_servers_share_one_database() {
+    both(|db| {
+        let a = serve(db, IngestConfig::default());
+        let b = serve(db, IngestConfig::default());
+        let batches: Vec<Vec<Value>> = (0..8)
+            .map(|_| (0..100).map(agent_event).collect())
+            .collect();
+        let (a, b) = (&a, &b);
+        std::thread::scope(|s| {
+            for (i, batch) in batches.iter().enumerate() {
+                let target = if i % 2 == 0 { a } else { b };
+                s.spawn(move || {
+                    let (status, reply) = post_events(target, batch);
+                    assert_eq!((status, reply["accepted"].clone()), (200, json!(100)));
+                    // The same batch through the other server is a duplicate there too.
+                    let other = if i % 2 == 0 { b } else { a };
+                    let (_, again) = post_events(other, batch);
+                    assert_eq!(again["duplicates"], 100);
+                });
+            }
+        });
+        assert_eq!(
+            point_count(&report(a, "contrast-dotnet-agent"), "working_set"),
+            800
+        );
     });
-    assert_eq!(
-        point_count(&report(a, "contrast-dotnet-agent"), "working_set"),
-        800
-    );
 }
