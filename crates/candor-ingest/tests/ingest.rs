@@ -389,3 +389,56 @@ fn two_servers_share_one_database() {
         );
     });
 }
+
+#[test]
+fn serve_purges_on_its_own_schedule() {
+    let db = Db::sqlite();
+    let mut old = agent_event(1);
+    old["time"] = json!(days_ago(10));
+    let recent = agent_event(2);
+    {
+        let running = serve(&db, IngestConfig::default());
+        let (status, reply) = post_events(&running, &[old, recent]);
+        assert_eq!((status, reply["accepted"].clone()), (200, json!(2)));
+    }
+    // The vendor shortens its promise to 5 days: the next server's own purge applies it.
+    let source = candor_schema::builtin::SOURCES
+        .iter()
+        .find(|(name, _)| name.starts_with("contrast"))
+        .unwrap()
+        .1;
+    assert!(source.contains("days = 365"));
+    let shorter = candor_schema::Catalogue::from_toml_str(
+        &source.replace("days = 365", "days = 5"),
+        "shorter.toml",
+    )
+    .unwrap();
+    let config = IngestConfig {
+        purge_every: Duration::from_secs(1),
+        ..IngestConfig::default()
+    };
+    let running = serve_with(
+        &db,
+        candor_ingest::Accepted::new([shorter]),
+        config,
+        candor_ingest::ServerConfig::default(),
+    );
+    let deadline = std::time::Instant::now() + Duration::from_secs(20);
+    loop {
+        let count = point_count(&report(&running, "contrast-dotnet-agent"), "working_set");
+        if count == 1 {
+            break;
+        }
+        assert!(std::time::Instant::now() < deadline, "still {count} events");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    let report = report(&running, "contrast-dotnet-agent");
+    let working_set = report["points"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|p| p["id"] == "working_set")
+        .unwrap();
+    // The recent one (value 2) stayed.
+    assert_eq!(working_set["total"]["summary"]["min"], 2.0);
+}
