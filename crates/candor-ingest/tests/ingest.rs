@@ -345,6 +345,8 @@ fn hostile_values_are_refused_not_stored() {
             e["time"] = json!("yesterday");
             e
         },
+        // A point name of 100 kB: refused, and the reply does not echo it whole.
+        agent_point(&"p".repeat(100_000), json!({"kind": "count", "data": 1})),
     ];
     let (status, reply) = post_events(&running, &batch);
     assert_eq!(status, 200, "{reply}");
@@ -356,8 +358,14 @@ fn hostile_values_are_refused_not_stored() {
             "personal_data",
             "personal_data",
             "in_future",
-            "bad_time"
+            "bad_time",
+            "undeclared_point"
         ]
+    );
+    assert!(
+        reply.to_string().len() < 4000,
+        "{}",
+        reply.to_string().len()
     );
 }
 
