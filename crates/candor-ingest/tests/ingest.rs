@@ -450,3 +450,42 @@ fn serve_purges_on_its_own_schedule() {
     // The recent one (value 2) stayed.
     assert_eq!(working_set["total"]["summary"]["min"], 2.0);
 }
+
+#[test]
+fn the_server_accepts_exactly_the_revisions_it_holds() {
+    let source = candor_schema::builtin::SOURCES
+        .iter()
+        .find(|(name, _)| name.starts_with("contrast"))
+        .unwrap()
+        .1;
+    let current = revision("contrast-dotnet-agent");
+    let next = candor_schema::Catalogue::from_toml_str(
+        &source
+            .replace(
+                &format!("revision = \"{current}\""),
+                "revision = \"2099.1\"",
+            )
+            .replace("days = 365", "days = 30"),
+        "next.toml",
+    )
+    .unwrap();
+    let old = candor_schema::Catalogue::from_toml_str(source, "old.toml").unwrap();
+    let accepted = candor_ingest::Accepted::new([old, next]);
+    // Both promises hold: the shorter retention applies to the product.
+    assert_eq!(accepted.retention_days("contrast-dotnet-agent"), Some(30));
+    let db = Db::sqlite();
+    let running = serve_with(
+        &db,
+        accepted,
+        IngestConfig::default(),
+        candor_ingest::ServerConfig::default(),
+    );
+    let mut on_next = agent_event(2);
+    on_next["catalogue_revision"] = json!("2099.1");
+    let mut unheld = agent_event(3);
+    unheld["catalogue_revision"] = json!("2098.1");
+    let (status, reply) = post_events(&running, &[agent_event(1), on_next, unheld]);
+    assert_eq!(status, 200);
+    assert_eq!(reply["accepted"], 2, "{reply}");
+    assert_eq!(reasons(&reply), ["unknown_revision"]);
+}
