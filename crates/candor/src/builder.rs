@@ -14,6 +14,7 @@ use candor_state::StateDir;
 use candor_transport::{PipelineConfig, SinkOptions, SinkSpec, SpoolCaps, StatsSnapshot, Timeouts};
 
 use crate::error::BuildError;
+use crate::file_settings::TransportSettings;
 
 /// Names a PEM file of CA certificates to trust when the builder is given none.
 const CA_FILE_VARIABLE: &str = "CANDOR_CA_FILE";
@@ -35,6 +36,11 @@ pub struct Builder {
     pub(crate) queue_capacity: usize,
     pub(crate) pipeline: PipelineConfig,
     pub(crate) timeouts: Timeouts,
+    /// Whether the host set the timeouts (else `[transport]` in config.toml may).
+    timeouts_set: bool,
+    /// The CA `[transport]` in config.toml names, used when neither the host nor
+    /// `CANDOR_CA_FILE` names one.
+    file_ca: Option<PathBuf>,
     pub(crate) ca_file: Option<PathBuf>,
 }
 
@@ -69,6 +75,8 @@ impl Builder {
             queue_capacity: 4096,
             pipeline: PipelineConfig::default(),
             timeouts: Timeouts::default(),
+            timeouts_set: false,
+            file_ca: None,
             ca_file: None,
         }
     }
@@ -157,6 +165,7 @@ impl Builder {
     /// Connection and request timeouts of network sinks.
     pub fn timeouts(mut self, timeouts: Timeouts) -> Self {
         self.timeouts = timeouts;
+        self.timeouts_set = true;
         self
     }
 
@@ -174,6 +183,7 @@ impl Builder {
             env.get(CA_FILE_VARIABLE)
                 .filter(|v| !v.is_empty())
                 .map(PathBuf::from)
+                .or_else(|| self.file_ca.clone())
         });
         SinkOptions {
             timeouts: self.timeouts,
@@ -198,14 +208,35 @@ impl Builder {
             sink.check()?;
         }
         let (inputs, state) = self.consent_inputs();
+        let this = self.with_file_settings(state.as_ref())?;
         let preparer = product_preparer(
-            Arc::clone(&self.catalogue),
-            self.runtime.as_deref(),
+            Arc::clone(&this.catalogue),
+            this.runtime.as_deref(),
             &version,
             state.as_ref(),
-            self.hash_key.as_deref(),
+            this.hash_key.as_deref(),
         )?;
-        Telemetry::start(self, preparer, inputs, state)
+        Telemetry::start(this, preparer, inputs, state)
+    }
+
+    /// Fills what the host left unset from `[transport]` in the user's `config.toml` (the CA
+    /// only after `CANDOR_CA_FILE`, which `sink_options` reads first).
+    fn with_file_settings(mut self, state: Option<&StateDir>) -> Result<Self, BuildError> {
+        let Some(state) = state else {
+            return Ok(self);
+        };
+        let file = TransportSettings::read(state)?;
+        if !self.timeouts_set {
+            if let Some(connect) = file.connect_timeout() {
+                self.timeouts.connect = connect;
+            }
+            if let Some(request) = file.request_timeout() {
+                self.timeouts.request = request;
+            }
+        }
+        // A relative path is read from Candor's folder, where the file that names it lives.
+        self.file_ca = file.ca_file.map(|path| state.root().join(path));
+        Ok(self)
     }
 
     /// The consent inputs as Candor's folder and this environment hold them now, and the
@@ -237,7 +268,8 @@ impl Builder {
         }
         let (inputs, state) = self.consent_inputs();
         let decision = decide(&self.catalogue, &inputs);
-        let plan = crate::telemetry::network_plan(&self, state.as_ref())?;
+        let this = self.with_file_settings(state.as_ref())?;
+        let plan = crate::telemetry::network_plan(&this, state.as_ref())?;
         let spool = plan.spool_dir();
         if !decision.may_send() {
             return Ok(Replayed {

@@ -37,6 +37,7 @@ mod builder;
 #[cfg(feature = "demo")]
 pub mod demo;
 mod error;
+mod file_settings;
 mod network_block;
 mod telemetry;
 
