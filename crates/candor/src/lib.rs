@@ -44,11 +44,11 @@ mod telemetry;
 use std::sync::Arc;
 
 pub use builder::{Builder, Replayed, product_preparer, semantic_names};
-pub use candor_collect::agent;
-pub use candor_collect::dashboard;
 pub use candor_collect::{
-    AspireDashboardPoint, AspireDashboardRecorder, ContrastDotnetAgentPoint,
-    ContrastDotnetAgentRecorder, Input, Name, Occasion, RawException, Record, Schedule,
+    AgentRecorder, AspireDashboardPoint, AspireDashboardRecorder, Clr, ContrastDotnetAgentPoint,
+    ContrastDotnetAgentRecorder, ContrastInstance, DashboardRecorder, DurationSamples,
+    HttpExchanges, IisInventory, IisPool, Input, Milestone, Milestones, Name, Occasion,
+    RawException, Record, RuleMode, Schedule,
 };
 pub use candor_consent::{Decision, Environment, Mode, Transition};
 pub use candor_schema::{Catalogue, Event, Value};

@@ -7,10 +7,10 @@ use std::sync::{Arc, Mutex, OnceLock, PoisonError};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant, SystemTime};
 
-use candor_collect::agent::AgentRecorder;
-use candor_collect::dashboard::DashboardRecorder;
-use candor_collect::system::{SystemProbe, Unavailable};
+use candor_collect::AgentRecorder;
+use candor_collect::DashboardRecorder;
 use candor_collect::{Input, Preparer, Record, RejectionLog, Schedule};
+use candor_collect::{SystemProbe, Unavailable};
 use candor_consent::{
     ConsentGate, Decision, Environment, Inputs, Mode, Pending, Ticket, Transition, decide,
 };
@@ -290,7 +290,7 @@ impl Telemetry {
         }
         let snapshot = SystemProbe::real().snapshot();
         let points = &self.inner.catalogue.spec().data_points;
-        candor_collect::system::record_readings(self, points, &snapshot)
+        candor_collect::record_readings(self, points, &snapshot)
             .into_iter()
             .map(|(point, why)| (point.to_owned(), why))
             .collect()

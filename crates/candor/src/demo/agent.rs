@@ -4,7 +4,7 @@
 
 use std::time::{Duration, Instant};
 
-use candor_collect::agent::{
+use candor_collect::{
     Clr, ContrastInstance, HttpExchanges, IisInventory, IisPool, Milestone, Milestones, RuleMode,
 };
 

@@ -2,7 +2,7 @@
 
 use std::time::{Duration, Instant};
 
-use candor_collect::dashboard::DurationSamples;
+use candor_collect::DurationSamples;
 
 use super::{DemoOptions, DemoSummary, IdeEndpoint, canaries, destination};
 use crate::{BuildError, RawException, SinkSpec, Telemetry};
