@@ -191,3 +191,93 @@ fn a_database_path_that_is_not_a_file_is_a_one_line_error() {
         "{err}"
     );
 }
+
+/// Both ends as a user configures them over TLS: `candor serve` with a certificate from files,
+/// and `candor send` trusting the issuing CA through `--ca-file`. Without the CA nothing is
+/// delivered, and the TLS failure is named.
+#[test]
+fn send_delivers_to_serve_over_tls() {
+    let dir = tempfile::tempdir().unwrap();
+    let (ca, certificate, key) = candor_testkit::TestCa::with_server_certificate();
+    std::fs::write(dir.path().join("cert.pem"), certificate).unwrap();
+    std::fs::write(dir.path().join("key.pem"), key).unwrap();
+    let database = format!("sqlite:{}", dir.path().join("ingest.db").display());
+    let server_dir = dir.path().join("server");
+    let mut serve = Command::new(CANDOR)
+        .args([
+            "serve",
+            "--listen",
+            "127.0.0.1:0",
+            "--database",
+            &database,
+            "--tls-cert",
+        ])
+        .arg(dir.path().join("cert.pem"))
+        .arg("--tls-key")
+        .arg(dir.path().join("key.pem"))
+        .env("CANDOR_CONFIG_DIR", &server_dir)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut line = String::new();
+    BufReader::new(serve.stdout.take().unwrap())
+        .read_line(&mut line)
+        .unwrap();
+    let address = line
+        .split("https://")
+        .nth(1)
+        .and_then(|rest| rest.split_whitespace().next())
+        .unwrap_or_else(|| panic!("not served over https: {line}"))
+        .to_owned();
+    let endpoint = format!("https://{address}/v1/events");
+    let events = dir.path().join("events.jsonl");
+    let lines: Vec<String> = (0..5)
+        .map(|n| {
+            format!(
+                r#"{{"product":"contrast-dotnet-agent","product_version":"21.1.2","runtime_line":"framework","point":"working_set","value":{n}}}"#
+            )
+        })
+        .collect();
+    std::fs::write(&events, lines.join("\n") + "\n").unwrap();
+    let send = |client: &str, ca: Option<&std::path::Path>| {
+        let mut command = Command::new(CANDOR);
+        command
+            .env_clear()
+            .env("CANDOR_CONFIG_DIR", dir.path().join(client))
+            .arg("send")
+            .arg(&events)
+            .args(["--sink", "json", "--endpoint", &endpoint, "--deadline", "3"]);
+        if let Some(ca) = ca {
+            command.arg("--ca-file").arg(ca);
+        }
+        command.output().unwrap()
+    };
+    let untrusted = send("client-without-ca", None);
+    let stderr = String::from_utf8_lossy(&untrusted.stderr);
+    assert_eq!(untrusted.status.code(), Some(1), "{stderr}");
+    assert!(stderr.to_lowercase().contains("tls"), "{stderr}");
+    let trusted = send("client-with-ca", Some(ca.path()));
+    let stdout = String::from_utf8_lossy(&trusted.stdout);
+    assert!(
+        trusted.status.success(),
+        "{stdout}{}",
+        String::from_utf8_lossy(&trusted.stderr)
+    );
+    assert!(stdout.contains("delivered 5 event(s)"), "{stdout}");
+    let (code, json, err) = candor(
+        &[
+            "report",
+            "contrast-dotnet-agent",
+            "--database",
+            &database,
+            "--json",
+        ],
+        &server_dir,
+    );
+    assert_eq!(code, 0, "{err}");
+    let report: serde_json::Value = serde_json::from_str(&json).unwrap();
+    assert_eq!(report["events"], 5, "{json}");
+    let _ = serve.kill();
+    let _ = serve.wait();
+}

@@ -376,6 +376,12 @@ impl TestCa {
     pub fn path(&self) -> &Path {
         &self.file
     }
+
+    /// A new CA, and a server certificate and its private key (PEM) that it issued for
+    /// `localhost` and `127.0.0.1`, for a server under test that reads them from files.
+    pub fn with_server_certificate() -> (Self, String, String) {
+        make_ca_pems()
+    }
 }
 
 fn decode(path: &str, content_type: &str, body: &[u8]) -> Option<Vec<Received>> {
