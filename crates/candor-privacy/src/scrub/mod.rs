@@ -1,14 +1,15 @@
 //! A single-pass scrubber for free text.
 //!
-//! One Aho-Corasick automaton finds every literal that can start a secret or a personal value
-//! (`@` and its escaped forms, `://`, `password`, `/home/`, `AKIA`, vendor token prefixes such as
-//! `sk_live_` or `glpat-`, `-----BEGIN `, this machine's user name…); one byte scan finds the
-//! numeric shapes (IP and MAC addresses, card, social security and phone numbers); one pass over
-//! runs of token characters finds whole-word shapes (IBANs, wallet addresses, Cisco MACs, Discord
-//! and Twilio tokens, opaque high-entropy tokens). Each candidate is confirmed by a small
-//! validator (Luhn, mod-97, base58check, bech32, entropy…), the confirmed spans are merged
-//! (overlaps become their union, so nothing leaks between two findings), and the output is built
-//! once. Clean text costs one automaton pass and two byte scans.
+//! One search (a hashed three-byte prefix filter, see `trigger`) finds every literal that can
+//! start a secret or a personal value (`@` and its escaped forms, `://`, `password`, `/home/`,
+//! `AKIA`, vendor token prefixes such as `sk_live_` or `glpat-`, `-----BEGIN `, this machine's
+//! user name…); one byte scan finds the numeric shapes (IP and MAC addresses, card, social
+//! security, phone and IBAN numbers); one pass over long runs of token characters finds
+//! whole-word shapes (wallet addresses, Cisco MACs, Discord and Twilio tokens, opaque
+//! high-entropy tokens). Each candidate is confirmed by a small validator (Luhn, mod-97,
+//! base58check, bech32, entropy…), the confirmed spans are merged (overlaps become their union,
+//! so nothing leaks between two findings), and the output is built
+//! once. Clean text costs the prefix filter and two byte scans that skip most bytes unread.
 //!
 //! Time is linear in the input, whatever it is: every validator's look-around is bounded or goes
 //! through a run memo (a long run is scanned once, not once per trigger inside it), and the
@@ -21,8 +22,9 @@ mod literal;
 mod numeric;
 mod shape;
 mod text;
+mod trigger;
 
-use aho_corasick::{AhoCorasick, AhoCorasickBuilder, MatchKind};
+use trigger::TriggerSearch;
 
 pub use text::{MAX_INPUT_BYTES, TRUNCATION_MARKER};
 
@@ -195,7 +197,7 @@ impl MachineLiterals {
 /// The scrubber: built once, used from any thread.
 #[derive(Debug, Clone)]
 pub struct Scrubber {
-    automaton: AhoCorasick,
+    search: TriggerSearch,
     triggers: Vec<literal::Trigger>,
 }
 
@@ -220,20 +222,18 @@ impl Scrubber {
             patterns.push(value);
             triggers.push(literal::Trigger::Literal(finding));
         }
-        let automaton = match build(&patterns) {
-            Some(automaton) => automaton,
+        let search = match TriggerSearch::new(&patterns) {
+            Some(search) => search,
             None => {
                 // Only the machine's literals can make a build fail (they are capped in length,
                 // so this is not expected); without them the scrubber still does its job.
                 patterns.truncate(builtin);
                 triggers.truncate(builtin);
-                build(&patterns).expect("the built-in trigger set always builds (tested)")
+                TriggerSearch::new(&patterns)
+                    .expect("the built-in trigger set always builds (tested)")
             }
         };
-        Self {
-            automaton,
-            triggers,
-        }
+        Self { search, triggers }
     }
 
     /// Scrubs `text`, with no length limit beyond [`MAX_INPUT_BYTES`].
@@ -294,7 +294,7 @@ impl Scrubber {
 
     fn find(&self, text: &str) -> Vec<Span> {
         let mut spans = Vec::new();
-        literal::find(&self.automaton, &self.triggers, text, &mut spans);
+        literal::find(&self.search, &self.triggers, text, &mut spans);
         numeric::find(text, &mut spans);
         shape::find(text, &mut spans);
         // A replacement token found by another detector (`/home/[pem]`) stays as it is, so
@@ -340,17 +340,6 @@ fn is_already_scrubbed(text: &str) -> bool {
         }
     }
     any && !rest.chars().any(char::is_alphanumeric)
-}
-
-fn build(patterns: &[String]) -> Option<AhoCorasick> {
-    AhoCorasickBuilder::new()
-        .ascii_case_insensitive(true)
-        .match_kind(MatchKind::Standard)
-        // A full DFA: one table lookup per byte. The triggers share no rare byte a prefilter
-        // could skip to, and the default (an NFA for this many patterns) is several times slower.
-        .kind(Some(aho_corasick::AhoCorasickKind::DFA))
-        .build(patterns)
-        .ok()
 }
 
 /// Sorts spans and unites overlapping ones; the earliest (then longest) finding names a union.
@@ -419,7 +408,7 @@ mod tests {
             .into_iter()
             .map(|(p, _)| p)
             .collect();
-        assert!(build(&patterns).is_some());
+        assert!(TriggerSearch::new(&patterns).is_some());
     }
 
     #[test]

@@ -8,21 +8,32 @@
 
 use super::{Finding, Span};
 
-/// Bytes at which the scan has work to do: digits (IPv4, cards) and the separators of IPv6 and
-/// MAC addresses. Everything else is skipped by a table lookup.
-const INTERESTING: [bool; 256] = {
-    let mut table = [false; 256];
-    let mut b = b'0';
-    while b <= b'9' {
-        table[b as usize] = true;
-        b += 1;
+/// Bytes at which the scan has work to do: digits (IPv4, cards, IBANs) and the separators of
+/// IPv6 and MAC addresses and of phone numbers. Written with `|`, not `||`, so that testing a
+/// block of bytes compiles to vector code.
+fn interesting(b: u8) -> bool {
+    (b.wrapping_sub(b'0') < 10) | (b == b':') | (b == b'-') | (b == b'+') | (b == b'(')
+}
+
+/// The first interesting byte at or after `from`. Bytes are tested a block at a time, into a
+/// bit mask (vector code); the mask's lowest bit is the answer.
+fn next_interesting(bytes: &[u8], from: usize) -> Option<usize> {
+    const BLOCK: usize = 32;
+    let mut at = from;
+    while let Some(block) = bytes.get(at..at + BLOCK) {
+        let mask = block.iter().enumerate().fold(0u32, |mask, (i, &b)| {
+            mask | (u32::from(interesting(b)) << i)
+        });
+        if mask != 0 {
+            return Some(at + mask.trailing_zeros() as usize);
+        }
+        at += BLOCK;
     }
-    table[b':' as usize] = true;
-    table[b'-' as usize] = true;
-    table[b'+' as usize] = true;
-    table[b'(' as usize] = true;
-    table
-};
+    bytes[at..]
+        .iter()
+        .position(|&b| interesting(b))
+        .map(|n| at + n)
+}
 
 pub(crate) fn find(text: &str, spans: &mut Vec<Span>) {
     let bytes = text.as_bytes();
@@ -30,8 +41,8 @@ pub(crate) fn find(text: &str, spans: &mut Vec<Span>) {
     // Ends of runs already examined, so a long run is looked at once, not at every separator.
     let mut hex_run_done = 0;
     while i < bytes.len() {
-        match bytes[i..].iter().position(|b| INTERESTING[usize::from(*b)]) {
-            Some(skip) => i += skip,
+        match next_interesting(bytes, i) {
+            Some(next) => i = next,
             None => break,
         }
         let b = bytes[i];
@@ -68,6 +79,18 @@ pub(crate) fn find(text: &str, spans: &mut Vec<Span>) {
                     continue;
                 }
             }
+            // `DE89…`: the digits after a word's two capitals may be an IBAN's check digits.
+            else if i >= 2
+                && bytes[i - 1].is_ascii_uppercase()
+                && bytes[i - 2].is_ascii_uppercase()
+                && let Some(end) = super::shape::iban(bytes, i - 2)
+            {
+                spans.push(Span {
+                    start: i - 2,
+                    end,
+                    finding: Finding::Iban,
+                });
+            }
             // The rest of this number cannot start anything new.
             i += 1;
             while i < bytes.len() && bytes[i].is_ascii_digit() {
@@ -97,7 +120,15 @@ pub(crate) fn find(text: &str, spans: &mut Vec<Span>) {
             i += 3;
             continue;
         }
-        if i >= hex_run_done && i > 0 && bytes[i - 1].is_ascii_hexdigit() {
+        // An address has a hex digit on both sides of its first separator (or `::`); `trace: x`
+        // and `D:\\` are not worth a look.
+        if i >= hex_run_done
+            && i > 0
+            && bytes[i - 1].is_ascii_hexdigit()
+            && bytes
+                .get(i + 1)
+                .is_some_and(|n| n.is_ascii_hexdigit() || *n == b)
+        {
             let (start, end, examined) = hex_run(bytes, i, b);
             hex_run_done = examined;
             if let Some(finding) = classify_hex_run(&bytes[start..end]) {
@@ -429,6 +460,9 @@ fn is_mac(run: &[u8]) -> bool {
 /// in a dotted IPv4 address. Clock times (`12:30:45`) and paths (`std::fmt`) are not: they have
 /// fewer groups without `::`, or letters beyond `f`.
 fn is_ipv6(run: &[u8]) -> bool {
+    if run.iter().filter(|b| **b == b':').count() < 2 {
+        return false;
+    }
     let Ok(text) = std::str::from_utf8(run) else {
         return false;
     };

@@ -1,9 +1,10 @@
 //! Findings recognised by the shape of a whole word: Cisco MAC addresses, IBANs, wallet
 //! addresses, Discord and Twilio tokens, and opaque high-entropy tokens of no known vendor.
 //!
-//! One pass over the bytes splits the text into runs of token characters (letters, digits and
-//! `_ - + / = . ~`); each run is looked at once, by validators that only read the run (an IBAN
-//! may also read the few groups after it), so the pass is linear.
+//! One pass over the bytes finds the long runs of token characters (letters, digits and
+//! `_ - + / = . ~`), skipping most bytes of short words unread; each run is looked at once, by
+//! validators that only read the run, so the pass is linear. IBANs ([`iban`]) are checked by
+//! the numeric scan, at the digits after two capital letters.
 //!
 //! The opaque-token rule, and what it deliberately keeps:
 //! - a hexadecimal run of 20 or more digits is a secret, unless its length is that of a common
@@ -30,33 +31,35 @@ const TOKEN: [bool; 256] = {
     table
 };
 
-/// Shorter runs hold nothing this module looks for (the shortest, a Cisco MAC, has 14 bytes;
-/// an IBAN's first group is checked before this).
+/// Shorter runs hold nothing this module looks for (the shortest, a Cisco MAC, has 14 bytes).
+/// IBANs, which may be written in groups of four, are found by the numeric scan.
 const MIN_RUN: usize = 14;
 
 pub(crate) fn find(text: &str, spans: &mut Vec<Span>) {
     let bytes = text.as_bytes();
-    let mut i = 0;
-    while i < bytes.len() {
-        match bytes[i..].iter().position(|b| TOKEN[usize::from(*b)]) {
-            Some(skip) => i += skip,
-            None => break,
+    let token = |b: &u8| TOKEN[usize::from(*b)];
+    // Only runs of at least MIN_RUN token bytes matter, so the scan probes the byte where such a
+    // run starting at `at` would still be going: when it is not a token byte, no run from `at`
+    // reaches it and the scan jumps past it; when it is, the look back from it finds the last
+    // break, or proves that a long run starts at `at`. `at` is always 0 or just after a byte
+    // that is not a token byte, and each byte is looked at about twice at most.
+    let mut at = 0;
+    while at + MIN_RUN <= bytes.len() {
+        let probe = at + MIN_RUN - 1;
+        if !token(&bytes[probe]) {
+            at = probe + 1;
+            continue;
         }
-        let start = i;
-        let end = bytes[i..]
+        if let Some(last_break) = bytes[at..probe].iter().rposition(|b| !token(b)) {
+            at += last_break + 1;
+            continue;
+        }
+        let end = bytes[probe..]
             .iter()
-            .position(|b| !TOKEN[usize::from(*b)])
-            .map_or(bytes.len(), |n| i + n);
-        i = end;
-        if let Some(iban_end) = iban(bytes, start) {
-            push(spans, start, iban_end, Finding::Iban);
-            i = i.max(iban_end);
-            continue;
-        }
-        if end - start < MIN_RUN {
-            continue;
-        }
-        run(&bytes[start..end], start, spans);
+            .position(|b| !token(b))
+            .map_or(bytes.len(), |n| probe + n);
+        run(&bytes[at..end], at, spans);
+        at = end + 1;
     }
 }
 
@@ -208,6 +211,9 @@ fn is_cisco_mac(word: &[u8]) -> bool {
 /// A Discord bot token: the bot's id in base64 (24–26 characters, starting `M`, `N` or `O`), a
 /// timestamp (6–7) and an HMAC (27–38), dot-separated.
 fn is_discord_token(word: &[u8]) -> bool {
+    if !(59..=73).contains(&word.len()) {
+        return false;
+    }
     let parts: Vec<&[u8]> = word.split(|b| *b == b'.').collect();
     let b64url = |p: &[u8]| {
         p.iter()
@@ -408,7 +414,7 @@ const IBAN_LENGTHS: &[(&[u8; 2], usize)] = &[
 
 /// An IBAN at `start`, written whole or in groups of four separated by single spaces, of its
 /// country's length, passing the mod-97 check. Returns its end.
-fn iban(bytes: &[u8], start: usize) -> Option<usize> {
+pub(crate) fn iban(bytes: &[u8], start: usize) -> Option<usize> {
     let head = bytes.get(start..start + 4)?;
     if !(head[0].is_ascii_uppercase()
         && head[1].is_ascii_uppercase()
