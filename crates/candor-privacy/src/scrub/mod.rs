@@ -246,7 +246,8 @@ impl Scrubber {
     /// and bidirectional-override characters are removed.
     pub fn scrub_limited(&self, text: &str, max_len: usize) -> String {
         let (prepared, cut) = text::prepare(text, max_len);
-        let scrubbed = self.scrub_to_fixpoint(&prepared, MAX_PASSES);
+        let mut scrubbed = String::with_capacity(prepared.len());
+        self.scrub_into(&prepared, MAX_PASSES, &mut scrubbed);
         text::finish(scrubbed, max_len, cut)
     }
 
@@ -255,33 +256,56 @@ impl Scrubber {
         self.scrub_limited(&String::from_utf8_lossy(bytes), max_len)
     }
 
-    /// Scrubs until a pass changes nothing.
+    /// Scrubs until a pass changes nothing, appending the result to `out`.
     ///
     /// A replacement can change what a detector sees next to it (a domain that ran into a PEM
     /// header ends at the token instead), so the lines a pass changed are scrubbed again. Only
     /// those lines: after the first pass no finding crosses a line (PEM blocks, the one kind that
     /// does, are tokens by then). Each pass that changes anything replaces letters or digits by a
-    /// token, so this ends; clean text costs a single pass.
-    fn scrub_to_fixpoint(&self, text: &str, passes_left: usize) -> String {
+    /// token, so this ends; clean text costs a single pass and one copy, and unchanged lines are
+    /// copied once, straight from the input.
+    fn scrub_into(&self, text: &str, passes_left: usize, out: &mut String) {
         let spans = self.find(text);
         if spans.is_empty() {
-            return text.to_owned();
+            out.push_str(text);
+            return;
         }
         if passes_left == 0 {
             // Still changing after every pass allowed: what is left cannot be shown to be clean,
             // so none of it is kept.
-            return REDACTED.to_owned();
+            out.push_str(REDACTED);
+            return;
         }
-        let (replaced, tokens) = apply_recording(text, &spans);
-        let mut out = String::with_capacity(replaced.len());
+        let bytes = text.as_bytes();
+        let line_end_after =
+            |at: usize| memchr::memchr(b'\n', &bytes[at..]).map_or(bytes.len(), |n| at + n);
+        let mut line = String::new();
         let mut copied = 0;
-        for (line_start, line_end) in changed_lines(&replaced, &tokens) {
-            out.push_str(&replaced[copied..line_start]);
-            out.push_str(&self.scrub_to_fixpoint(&replaced[line_start..line_end], passes_left - 1));
+        let mut first = 0;
+        while first < spans.len() {
+            // The lines holding this span, and every later span that starts in them. The search
+            // for the start stops where the last group ended, and one for the end is made only
+            // when a span reaches past the end found so far, so each byte is looked at a bounded
+            // number of times however many spans a line holds.
+            let start = spans[first].start;
+            let line_start =
+                memchr::memrchr(b'\n', &bytes[copied..start]).map_or(copied, |n| copied + n + 1);
+            let mut line_end = line_end_after(spans[first].end);
+            let mut last = first + 1;
+            while last < spans.len() && spans[last].start <= line_end {
+                if spans[last].end > line_end {
+                    line_end = line_end_after(spans[last].end);
+                }
+                last += 1;
+            }
+            out.push_str(&text[copied..line_start]);
+            line.clear();
+            apply(text, line_start, line_end, &spans[first..last], &mut line);
+            self.scrub_into(&line, passes_left - 1, out);
             copied = line_end;
+            first = last;
         }
-        out.push_str(&replaced[copied..]);
-        out
+        out.push_str(&text[copied..]);
     }
 
     /// What would be replaced in `text`, in order, without replacing it.
@@ -357,45 +381,49 @@ fn merge(mut spans: Vec<Span>) -> Vec<Span> {
     merged
 }
 
-/// Replaces the spans; returns the text and where each token landed in it.
-fn apply_recording(text: &str, spans: &[Span]) -> (String, Vec<(usize, usize)>) {
-    let mut out = String::with_capacity(text.len());
-    let mut tokens = Vec::with_capacity(spans.len());
-    let mut at = 0;
+/// Writes `text[from..to]` to `out` with the spans (which lie inside it, in order) replaced.
+fn apply(text: &str, from: usize, to: usize, spans: &[Span], out: &mut String) {
+    let mut at = from;
     for span in spans {
         out.push_str(&text[at..span.start]);
-        let token_start = out.len();
         out.push_str(span.finding.token());
-        tokens.push((token_start, out.len()));
         at = span.end;
     }
-    out.push_str(&text[at..]);
-    (out, tokens)
+    out.push_str(&text[at..to]);
 }
 
-/// The lines (without their newline) that contain a token, merged and in order.
-///
-/// Tokens come in order, so each byte is looked at a bounded number of times: the search for a
-/// line's start stops at the end of the line found before, and a token inside a line already
-/// found costs nothing.
-fn changed_lines(text: &str, tokens: &[(usize, usize)]) -> Vec<(usize, usize)> {
-    let bytes = text.as_bytes();
-    let mut lines: Vec<(usize, usize)> = Vec::new();
-    for &(start, end) in tokens {
-        let floor = match lines.last() {
-            Some(&(_, last_end)) if start <= last_end => continue,
-            Some(&(_, last_end)) => last_end,
-            None => 0,
-        };
-        let line_start =
-            memchr::memrchr(b'\n', &bytes[floor..start]).map_or(floor, |p| floor + p + 1);
-        let line_end = memchr::memchr(b'\n', &bytes[end..]).map_or(bytes.len(), |p| end + p);
-        match lines.last_mut() {
-            Some(last) if line_start <= last.1 => last.1 = last.1.max(line_end),
-            _ => lines.push((line_start, line_end)),
+/// Bit `i` set when `class(block[i])`. The class is tested into a byte per position (vector
+/// code when `class` is a few comparisons joined with `|`), and each eight flags are packed into
+/// a byte by one multiplication: the scans use this to skip blocks with nothing to look at
+/// without a branch per byte.
+#[inline(always)]
+pub(crate) fn mask32(block: &[u8; 32], class: impl Fn(u8) -> bool) -> u32 {
+    let mut flags = [0u8; 32];
+    for (flag, &b) in flags.iter_mut().zip(block) {
+        *flag = u8::from(class(b));
+    }
+    let mut mask = 0;
+    for (k, eight) in flags.chunks_exact(8).enumerate() {
+        let eight = u64::from_le_bytes(eight.try_into().expect("eight bytes"));
+        // Flag byte j lands on bit 56 + j of the product, and no two terms collide.
+        mask |= ((eight.wrapping_mul(0x0102_0408_1020_4080) >> 56) as u32) << (8 * k);
+    }
+    mask
+}
+
+/// [`mask32`] of the 32 bytes from `at`; bytes past the end count as `pad` (which must not be
+/// in the class).
+#[inline(always)]
+pub(crate) fn mask32_at(bytes: &[u8], at: usize, pad: u8, class: impl Fn(u8) -> bool) -> u32 {
+    match bytes.get(at..at + 32) {
+        Some(block) => mask32(block.try_into().expect("32 bytes"), class),
+        None => {
+            let mut block = [pad; 32];
+            let rest = &bytes[at.min(bytes.len())..];
+            block[..rest.len()].copy_from_slice(rest);
+            mask32(&block, class)
         }
     }
-    lines
 }
 
 #[cfg(test)]
@@ -409,6 +437,21 @@ mod tests {
             .map(|(p, _)| p)
             .collect();
         assert!(TriggerSearch::new(&patterns).is_some());
+    }
+
+    #[test]
+    fn mask32_sets_the_bit_of_each_matching_byte() {
+        let mut block = [b'a'; 32];
+        for at in [0, 5, 7, 8, 20, 31] {
+            block[at] = b'7';
+        }
+        let mask = mask32(&block, |b| b.is_ascii_digit());
+        assert_eq!(
+            mask,
+            (1 << 0) | (1 << 5) | (1 << 7) | (1 << 8) | (1 << 20) | (1 << 31)
+        );
+        assert_eq!(mask32(&[0xff; 32], |b| b == 0xff), u32::MAX);
+        assert_eq!(mask32(&[b' '; 32], |b| b.is_ascii_digit()), 0);
     }
 
     #[test]

@@ -15,24 +15,32 @@ fn interesting(b: u8) -> bool {
     (b.wrapping_sub(b'0') < 10) | (b == b':') | (b == b'-') | (b == b'+') | (b == b'(')
 }
 
-/// The first interesting byte at or after `from`. Bytes are tested a block at a time, into a
-/// bit mask (vector code); the mask's lowest bit is the answer.
-fn next_interesting(bytes: &[u8], from: usize) -> Option<usize> {
-    const BLOCK: usize = 32;
-    let mut at = from;
-    while let Some(block) = bytes.get(at..at + BLOCK) {
-        let mask = block.iter().enumerate().fold(0u32, |mask, (i, &b)| {
-            mask | (u32::from(interesting(b)) << i)
-        });
-        if mask != 0 {
-            return Some(at + mask.trailing_zeros() as usize);
+/// Finds interesting bytes from a mask per aligned block of 32, computed once per block.
+struct Interesting {
+    block: usize,
+    mask: u32,
+}
+
+impl Interesting {
+    /// The first interesting byte at or after `from`.
+    fn next(&mut self, bytes: &[u8], from: usize) -> Option<usize> {
+        let mut block = from & !31;
+        if block != self.block {
+            self.block = block;
+            self.mask = super::mask32_at(bytes, block, b' ', interesting);
         }
-        at += BLOCK;
+        let mut mask = self.mask & (u32::MAX << (from - block));
+        while mask == 0 {
+            block += 32;
+            if block >= bytes.len() {
+                return None;
+            }
+            self.block = block;
+            self.mask = super::mask32_at(bytes, block, b' ', interesting);
+            mask = self.mask;
+        }
+        Some(block + mask.trailing_zeros() as usize)
     }
-    bytes[at..]
-        .iter()
-        .position(|&b| interesting(b))
-        .map(|n| at + n)
 }
 
 pub(crate) fn find(text: &str, spans: &mut Vec<Span>) {
@@ -40,8 +48,12 @@ pub(crate) fn find(text: &str, spans: &mut Vec<Span>) {
     let mut i = 0;
     // Ends of runs already examined, so a long run is looked at once, not at every separator.
     let mut hex_run_done = 0;
+    let mut interesting = Interesting {
+        block: usize::MAX,
+        mask: 0,
+    };
     while i < bytes.len() {
-        match next_interesting(bytes, i) {
+        match interesting.next(bytes, i) {
             Some(next) => i = next,
             None => break,
         }

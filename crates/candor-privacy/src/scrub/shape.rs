@@ -37,30 +37,54 @@ const MIN_RUN: usize = 14;
 
 pub(crate) fn find(text: &str, spans: &mut Vec<Span>) {
     let bytes = text.as_bytes();
-    let token = |b: &u8| TOKEN[usize::from(*b)];
-    // Only runs of at least MIN_RUN token bytes matter, so the scan probes the byte where such a
-    // run starting at `at` would still be going: when it is not a token byte, no run from `at`
-    // reaches it and the scan jumps past it; when it is, the look back from it finds the last
-    // break, or proves that a long run starts at `at`. `at` is always 0 or just after a byte
-    // that is not a token byte, and each byte is looked at about twice at most.
-    let mut at = 0;
-    while at + MIN_RUN <= bytes.len() {
-        let probe = at + MIN_RUN - 1;
-        if !token(&bytes[probe]) {
-            at = probe + 1;
-            continue;
+    let mask = |at: usize| u64::from(super::mask32_at(bytes, at, b' ', is_token));
+    // Aligned blocks of 32 positions, each token mask computed once: `window` holds the block's
+    // and the next block's, so that bit i of `long` says MIN_RUN token bytes start at
+    // `block + i`. The first such bit at or after `at` is a run's start: the byte before it is
+    // a break, or it would have the bit too (or have been seen in the block before).
+    let mut at: usize = 0;
+    let mut block = 0;
+    let mut window = mask(0) | mask(32) << 32;
+    while block < bytes.len() {
+        let pairs = window & (window >> 1);
+        let fours = pairs & (pairs >> 2);
+        let eights = fours & (fours >> 4);
+        let long = eights & (eights >> (MIN_RUN - 8)) & u64::from(u32::MAX);
+        let unseen = long & (u64::MAX << at.saturating_sub(block).min(63));
+        if unseen != 0 {
+            let start = block + unseen.trailing_zeros() as usize;
+            let end = bytes[start..]
+                .iter()
+                .position(|b| !TOKEN[usize::from(*b)])
+                .map_or(bytes.len(), |n| start + n);
+            run(&bytes[start..end], start, spans);
+            at = end + 1;
+            if at < block + 32 {
+                continue;
+            }
         }
-        if let Some(last_break) = bytes[at..probe].iter().rposition(|b| !token(b)) {
-            at += last_break + 1;
-            continue;
+        if at >= block + 64 {
+            // A run went past the window: start again at the block it ended in.
+            block = at & !31;
+            window = mask(block) | mask(block + 32) << 32;
+        } else {
+            block += 32;
+            window = window >> 32 | mask(block + 32) << 32;
         }
-        let end = bytes[probe..]
-            .iter()
-            .position(|b| !token(b))
-            .map_or(bytes.len(), |n| probe + n);
-        run(&bytes[at..end], at, spans);
-        at = end + 1;
     }
+}
+
+/// A token byte, written as comparisons joined with `|` so that a block compiles to vector code.
+fn is_token(b: u8) -> bool {
+    ((b | 0x20).wrapping_sub(b'a') < 26)
+        | (b.wrapping_sub(b'0') < 10)
+        | (b == b'_')
+        | (b == b'-')
+        | (b == b'+')
+        | (b == b'/')
+        | (b == b'=')
+        | (b == b'.')
+        | (b == b'~')
 }
 
 fn push(spans: &mut Vec<Span>, start: usize, end: usize, finding: Finding) {
