@@ -52,11 +52,16 @@ pub(crate) fn find(text: &str, spans: &mut Vec<Span>) {
         let long = eights & (eights >> (MIN_RUN - 8)) & u64::from(u32::MAX);
         let unseen = long & (u64::MAX << at.saturating_sub(block).min(63));
         if unseen != 0 {
-            let start = block + unseen.trailing_zeros() as usize;
-            let end = bytes[start..]
-                .iter()
-                .position(|b| !TOKEN[usize::from(*b)])
-                .map_or(bytes.len(), |n| start + n);
+            let offset = unseen.trailing_zeros() as usize;
+            let start = block + offset;
+            // The run's end is the window's next break, when the window holds it.
+            let end = match (!window >> offset).trailing_zeros() as usize {
+                64.. => bytes[start..]
+                    .iter()
+                    .position(|b| !TOKEN[usize::from(*b)])
+                    .map_or(bytes.len(), |n| start + n),
+                length => (start + length).min(bytes.len()),
+            };
             run(&bytes[start..end], start, spans);
             at = end + 1;
             if at < block + 32 {
@@ -113,6 +118,10 @@ fn run(word: &[u8], offset: usize, spans: &mut Vec<Span>) {
         let start = offset + at;
         let segment_end = at + segment.len();
         at += segment.len() + 1;
+        if segment.len() < 20 {
+            // Its core, shorter still, is too short to be a token.
+            continue;
+        }
         // Leading and trailing punctuation is not part of a token.
         let lead = segment
             .iter()

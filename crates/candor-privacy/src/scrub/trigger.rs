@@ -105,16 +105,17 @@ fn dfa_for_each(dfa: &AhoCorasick, text: &[u8], mut each: impl FnMut(TriggerMatc
 struct Filtered {
     /// Every pattern, lower-cased.
     patterns: Vec<Box<[u8]>>,
-    /// Patterns of at least [`PREFIX`] bytes by (lower-case) first byte, shortest first.
-    by_first: Vec<Vec<u32>>,
+    /// Patterns of at least [`PREFIX`] bytes, grouped by the filter entry of their prefix,
+    /// shortest first.
+    groups: Vec<Vec<u32>>,
     /// Shorter patterns by last byte.
     short_by_last: Vec<Vec<u32>>,
     /// The distinct last bytes of the short patterns, either case (at most three, for memchr3).
     short_needles: Vec<u8>,
-    /// One byte per hashed, case-folded three-byte prefix: zero means no pattern starts here.
-    /// (A byte rather than a bit: testing it is one load, and only the entries of the three-byte
-    /// sequences a text holds are ever read.)
-    prefixes: Box<[u8]>,
+    /// One byte per hashed, case-folded three-byte prefix: zero means no pattern starts here,
+    /// else the group (plus one) of the patterns to compare. A byte rather than a bit: testing
+    /// it is one load, and only the entries of the three-byte sequences a text holds are read.
+    prefixes: Box<[u8; 1 << FILTER_BITS]>,
 }
 
 /// Bits of the prefix filter's index: 65536 entries; with a hundred prefixes a chance collision
@@ -137,16 +138,19 @@ impl Filtered {
         if lowered.iter().any(|p| p.is_empty()) {
             return None;
         }
-        let mut by_first = vec![Vec::new(); 256];
+        let mut groups: Vec<Vec<u32>> = Vec::new();
         let mut short_by_last = vec![Vec::new(); 256];
-        let mut filter = vec![0u8; 1 << FILTER_BITS].into_boxed_slice();
+        let mut filter = Box::new([0u8; 1 << FILTER_BITS]);
         let mut short_needles = Vec::new();
         for (i, pattern) in lowered.iter().enumerate() {
             let index = u32::try_from(i).ok()?;
             if pattern.len() >= PREFIX {
-                by_first[usize::from(pattern[0])].push(index);
                 let key = filter_key(u32::from_le_bytes([pattern[0], pattern[1], pattern[2], 0]));
-                filter[key] = 1;
+                if filter[key] == 0 {
+                    groups.push(Vec::new());
+                    filter[key] = u8::try_from(groups.len()).ok()?;
+                }
+                groups[usize::from(filter[key]) - 1].push(index);
             } else {
                 let last = pattern[pattern.len() - 1];
                 short_by_last[usize::from(last)].push(index);
@@ -160,12 +164,12 @@ impl Filtered {
         if short_needles.len() > 3 {
             return None;
         }
-        for list in &mut by_first {
+        for list in &mut groups {
             list.sort_by_key(|i| lowered[*i as usize].len());
         }
         Some(Self {
             patterns: lowered,
-            by_first,
+            groups,
             short_by_last,
             short_needles,
             prefixes: filter,
@@ -192,9 +196,15 @@ impl Filtered {
         }
     }
 
-    fn matches_at(&self, text: &[u8], start: usize, found: &mut Vec<(usize, usize, usize)>) {
-        let first = text[start].to_ascii_lowercase();
-        for &pattern in &self.by_first[usize::from(first)] {
+    /// Compares the patterns of filter entry `group` (plus one) at `start`.
+    fn matches_at(
+        &self,
+        text: &[u8],
+        start: usize,
+        group: u8,
+        found: &mut Vec<(usize, usize, usize)>,
+    ) {
+        for &pattern in &self.groups[usize::from(group) - 1] {
             let bytes = &self.patterns[pattern as usize];
             if text.len() - start >= bytes.len()
                 && text[start..start + bytes.len()].eq_ignore_ascii_case(bytes)
@@ -213,30 +223,33 @@ impl Filtered {
         found: &mut Vec<(usize, usize, usize)>,
     ) {
         let filter = &self.prefixes;
-        let hit = |word: u32| filter[filter_key(word)] != 0;
         let mut at = from;
         // Eight positions at a time from one read of ten bytes: the eight filter lookups do not
         // depend on each other, and the rare hit is handled after them.
         while at + 8 <= to
             && let Some(block) = text.get(at..at + 10)
         {
-            let mut bytes = [0u8; 16];
-            bytes[..10].copy_from_slice(block);
-            let window = u128::from_le_bytes(bytes);
-            let mut hits = 0u32;
+            let low = u64::from_le_bytes(block[..8].try_into().expect("eight bytes"));
+            let high = u16::from_le_bytes([block[8], block[9]]);
+            let window = u128::from(low) | u128::from(high) << 64;
+            // The eight entries, one per byte (kept in a register: gathering them through memory
+            // would stall on store forwarding).
+            let mut entries = 0u64;
             for k in 0..8 {
-                hits |= u32::from(hit((window >> (8 * k)) as u32)) << k;
+                entries |= u64::from(filter[filter_key((window >> (8 * k)) as u32)]) << (8 * k);
             }
-            while hits != 0 {
-                self.matches_at(text, at + hits.trailing_zeros() as usize, found);
-                hits &= hits - 1;
+            while entries != 0 {
+                let k = entries.trailing_zeros() / 8;
+                self.matches_at(text, at + k as usize, (entries >> (8 * k)) as u8, found);
+                entries &= !(0xff << (8 * k));
             }
             at += 8;
         }
         while at < to && at + PREFIX <= text.len() {
             let word = u32::from_le_bytes([text[at], text[at + 1], text[at + 2], 0]);
-            if hit(word) {
-                self.matches_at(text, at, found);
+            let entry = filter[filter_key(word)];
+            if entry != 0 {
+                self.matches_at(text, at, entry, found);
             }
             at += 1;
         }
