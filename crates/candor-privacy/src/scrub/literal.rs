@@ -965,7 +965,10 @@ impl NormalisedKey {
     }
 
     fn contains(&self, word: &str) -> bool {
-        memchr::memmem::find(self.as_bytes(), word.as_bytes()).is_some()
+        // Keys are short: comparing at each place is cheaper than building a searcher.
+        self.as_bytes()
+            .windows(word.len())
+            .any(|w| w == word.as_bytes())
     }
 
     fn is(&self, word: &str) -> bool {

@@ -59,7 +59,15 @@ pub(crate) fn find(text: &str, spans: &mut Vec<Span>) {
         }
         let b = bytes[i];
         if b.is_ascii_digit() {
-            if i == 0 || !continues_number(bytes[i - 1]) {
+            // What follows the digit run decides which shapes are possible at all: most numbers
+            // in text (`12 ms`, `200`) are none, and skip the validators.
+            let digits = bytes[i..].iter().take_while(|b| b.is_ascii_digit()).count();
+            let after = bytes.get(i + digits).copied();
+            let plausible = (digits <= 3 && after == Some(b'.'))
+                || (digits == 3 && after == Some(b'-'))
+                || ((b'2'..=b'6').contains(&b)
+                    && (digits >= 13 || matches!(after, Some(b' ' | b'-'))));
+            if plausible && (i == 0 || !continues_number(bytes[i - 1])) {
                 if let Some(end) = ipv4(bytes, i) {
                     spans.push(Span {
                         start: i,
@@ -92,7 +100,7 @@ pub(crate) fn find(text: &str, spans: &mut Vec<Span>) {
                 }
             }
             // `DE89…`: the digits after a word's two capitals may be an IBAN's check digits.
-            else if i >= 2
+            if i >= 2
                 && bytes[i - 1].is_ascii_uppercase()
                 && bytes[i - 2].is_ascii_uppercase()
                 && let Some(end) = super::shape::iban(bytes, i - 2)
