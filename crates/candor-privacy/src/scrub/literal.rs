@@ -369,8 +369,8 @@ pub(crate) fn find(
             Trigger::Literal(finding) => literal(bytes, start, end, finding, spans),
         }
         for span in &spans[before..] {
-            if span.end > covered.1 {
-                covered = (span.start, span.end);
+            if span.end() > covered.1 {
+                covered = (span.start(), span.end());
             }
         }
     });
@@ -495,11 +495,7 @@ fn starts_with_token(bytes: &[u8], at: usize) -> bool {
 
 fn push(spans: &mut Vec<Span>, start: usize, end: usize, finding: Finding) {
     if start < end {
-        spans.push(Span {
-            start,
-            end,
-            finding,
-        });
+        spans.push(Span::new(start, end, finding));
     }
 }
 

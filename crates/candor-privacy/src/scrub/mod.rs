@@ -97,11 +97,36 @@ impl Finding {
 }
 
 /// A confirmed finding: bytes `start..end` of the text are replaced.
+///
+/// Twelve bytes: offsets are kept as `u32` (the text scanned is at most [`MAX_INPUT_BYTES`]), so
+/// a line of a million findings holds a few megabytes of them, not tens.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 pub(crate) struct Span {
-    pub(crate) start: usize,
-    pub(crate) end: usize,
+    start: u32,
+    end: u32,
     pub(crate) finding: Finding,
+}
+
+impl Span {
+    /// Offsets past `u32::MAX` cannot occur: every text scanned is cut to [`MAX_INPUT_BYTES`]
+    /// first. They are clamped rather than trusted, so a mistake shows as a short span, not a
+    /// panic.
+    pub(crate) fn new(start: usize, end: usize, finding: Finding) -> Self {
+        let clamp = |at: usize| u32::try_from(at).unwrap_or(u32::MAX);
+        Self {
+            start: clamp(start),
+            end: clamp(end),
+            finding,
+        }
+    }
+
+    pub(crate) fn start(&self) -> usize {
+        self.start as usize
+    }
+
+    pub(crate) fn end(&self) -> usize {
+        self.end as usize
+    }
 }
 
 /// This machine's own names, known when the host starts. Any of them in free text is replaced.
@@ -287,14 +312,14 @@ impl Scrubber {
             // for the start stops where the last group ended, and one for the end is made only
             // when a span reaches past the end found so far, so each byte is looked at a bounded
             // number of times however many spans a line holds.
-            let start = spans[first].start;
+            let start = spans[first].start();
             let line_start =
                 memchr::memrchr(b'\n', &bytes[copied..start]).map_or(copied, |n| copied + n + 1);
-            let mut line_end = line_end_after(spans[first].end);
+            let mut line_end = line_end_after(spans[first].end());
             let mut last = first + 1;
-            while last < spans.len() && spans[last].start <= line_end {
-                if spans[last].end > line_end {
-                    line_end = line_end_after(spans[last].end);
+            while last < spans.len() && spans[last].start() <= line_end {
+                if spans[last].end() > line_end {
+                    line_end = line_end_after(spans[last].end());
                 }
                 last += 1;
             }
@@ -309,10 +334,12 @@ impl Scrubber {
     }
 
     /// What would be replaced in `text`, in order, without replacing it.
+    /// Like [`Scrubber::scrub`], it looks at no more than the first [`MAX_INPUT_BYTES`].
     pub fn findings(&self, text: &str) -> Vec<(Finding, String)> {
+        let text = &text[..text::floor_char_boundary(text, MAX_INPUT_BYTES)];
         self.find(text)
             .into_iter()
-            .map(|s| (s.finding, text[s.start..s.end].to_owned()))
+            .map(|s| (s.finding, text[s.start()..s.end()].to_owned()))
             .collect()
     }
 
@@ -323,7 +350,7 @@ impl Scrubber {
         shape::find(text, &mut spans);
         // A replacement token found by another detector (`/home/[pem]`) stays as it is, so
         // scrubbing scrubbed text changes nothing.
-        spans.retain(|s| !is_already_scrubbed(&text[s.start..s.end]));
+        spans.retain(|s| !is_already_scrubbed(&text[s.start()..s.end()]));
         merge(spans)
     }
 }
@@ -367,27 +394,32 @@ fn is_already_scrubbed(text: &str) -> bool {
 }
 
 /// Sorts spans and unites overlapping ones; the earliest (then longest) finding names a union.
+/// Done in place: the list may be as long as the text has findings.
 fn merge(mut spans: Vec<Span>) -> Vec<Span> {
     spans.retain(|s| s.start < s.end);
     spans.sort_by(|a, b| a.start.cmp(&b.start).then(b.end.cmp(&a.end)));
-    let mut merged: Vec<Span> = Vec::with_capacity(spans.len());
-    for span in spans {
-        match merged.last_mut() {
-            // Touching spans merge too: `[secret][credentials]` says no more than `[secret]`.
-            Some(last) if span.start <= last.end => last.end = last.end.max(span.end),
-            _ => merged.push(span),
+    let mut kept = 0;
+    for i in 0..spans.len() {
+        let span = spans[i];
+        // Touching spans merge too: `[secret][credentials]` says no more than `[secret]`.
+        if kept > 0 && span.start <= spans[kept - 1].end {
+            spans[kept - 1].end = spans[kept - 1].end.max(span.end);
+        } else {
+            spans[kept] = span;
+            kept += 1;
         }
     }
-    merged
+    spans.truncate(kept);
+    spans
 }
 
 /// Writes `text[from..to]` to `out` with the spans (which lie inside it, in order) replaced.
 fn apply(text: &str, from: usize, to: usize, spans: &[Span], out: &mut String) {
     let mut at = from;
     for span in spans {
-        out.push_str(&text[at..span.start]);
+        out.push_str(&text[at..span.start()]);
         out.push_str(span.finding.token());
-        at = span.end;
+        at = span.end();
     }
     out.push_str(&text[at..to]);
 }
@@ -476,7 +508,7 @@ mod tests {
         let merged = merge(spans);
         assert_eq!(merged.len(), 2);
         assert_eq!(
-            (merged[0].start, merged[0].end, merged[0].finding),
+            (merged[0].start(), merged[0].end(), merged[0].finding),
             (0, 10, Finding::Email)
         );
     }

@@ -69,20 +69,12 @@ pub(crate) fn find(text: &str, spans: &mut Vec<Span>) {
                     && (digits >= 13 || matches!(after, Some(b' ' | b'-'))));
             if plausible && (i == 0 || !continues_number(bytes[i - 1])) {
                 if let Some(end) = ipv4(bytes, i) {
-                    spans.push(Span {
-                        start: i,
-                        end,
-                        finding: Finding::Ip,
-                    });
+                    spans.push(Span::new(i, end, Finding::Ip));
                     i = end;
                     continue;
                 }
                 if let Some(end) = card(bytes, i) {
-                    spans.push(Span {
-                        start: i,
-                        end,
-                        finding: Finding::Card,
-                    });
+                    spans.push(Span::new(i, end, Finding::Card));
                     i = end;
                     continue;
                 }
@@ -90,11 +82,7 @@ pub(crate) fn find(text: &str, spans: &mut Vec<Span>) {
                     .map(|e| (e, Finding::Ssn))
                     .or_else(|| national_phone(bytes, i).map(|e| (e, Finding::Phone)))
                 {
-                    spans.push(Span {
-                        start: i,
-                        end,
-                        finding,
-                    });
+                    spans.push(Span::new(i, end, finding));
                     i = end;
                     continue;
                 }
@@ -105,11 +93,7 @@ pub(crate) fn find(text: &str, spans: &mut Vec<Span>) {
                 && bytes[i - 2].is_ascii_uppercase()
                 && let Some(end) = super::shape::iban(bytes, i - 2)
             {
-                spans.push(Span {
-                    start: i - 2,
-                    end,
-                    finding: Finding::Iban,
-                });
+                spans.push(Span::new(i - 2, end, Finding::Iban));
             }
             // The rest of this number cannot start anything new.
             i += 1;
@@ -120,11 +104,7 @@ pub(crate) fn find(text: &str, spans: &mut Vec<Span>) {
         }
         if b == b'+' || b == b'(' {
             if let Some(end) = phone(bytes, i) {
-                spans.push(Span {
-                    start: i,
-                    end,
-                    finding: Finding::Phone,
-                });
+                spans.push(Span::new(i, end, Finding::Phone));
                 i = end;
                 continue;
             }
@@ -132,11 +112,7 @@ pub(crate) fn find(text: &str, spans: &mut Vec<Span>) {
             continue;
         }
         if b == b':' && is_loopback_v6(bytes, i) {
-            spans.push(Span {
-                start: i,
-                end: i + 3,
-                finding: Finding::Ip,
-            });
+            spans.push(Span::new(i, i + 3, Finding::Ip));
             i += 3;
             continue;
         }
@@ -152,11 +128,7 @@ pub(crate) fn find(text: &str, spans: &mut Vec<Span>) {
             let (start, end, examined) = hex_run(bytes, i, b);
             hex_run_done = examined;
             if let Some(finding) = classify_hex_run(&bytes[start..end]) {
-                spans.push(Span {
-                    start,
-                    end,
-                    finding,
-                });
+                spans.push(Span::new(start, end, finding));
                 // The run may end before `i` (`31::8223:` ends at the last digit); always move on.
                 i = end.max(i + 1);
                 continue;
@@ -517,5 +489,22 @@ fn is_ipv6(run: &[u8]) -> bool {
         (2..=7).contains(&groups)
     } else {
         groups == 8
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn addresses_are_found_wherever_they_fall_in_the_blocks() {
+        for offset in 0..100 {
+            let mut text = "x".repeat(offset);
+            text.push_str(" 10.1.2.3 and 12 ms");
+            let mut spans = Vec::new();
+            find(&text, &mut spans);
+            let found: Vec<(usize, usize)> = spans.iter().map(|s| (s.start(), s.end())).collect();
+            assert_eq!(found, vec![(offset + 1, offset + 9)], "offset {offset}");
+        }
     }
 }

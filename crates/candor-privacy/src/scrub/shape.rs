@@ -94,11 +94,7 @@ fn is_token(b: u8) -> bool {
 
 fn push(spans: &mut Vec<Span>, start: usize, end: usize, finding: Finding) {
     if start < end {
-        spans.push(Span {
-            start,
-            end,
-            finding,
-        });
+        spans.push(Span::new(start, end, finding));
     }
 }
 
@@ -502,6 +498,25 @@ pub(crate) fn iban(bytes: &[u8], start: usize) -> Option<usize> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_long_run_is_found_wherever_it_falls_in_the_blocks() {
+        let token = "aB3xK9pQ2mZ7vR4tW8yL1nC6";
+        for offset in 0..100 {
+            // Short words before it (breaks at every alignment), one long word after it.
+            let mut text: String = "ab cd ".chars().cycle().take(offset).collect();
+            if !text.is_empty() && !text.ends_with(' ') {
+                text.push(' ');
+            }
+            let start = text.len();
+            text.push_str(token);
+            text.push_str(" instrumentation ok");
+            let mut spans = Vec::new();
+            find(&text, &mut spans);
+            let found: Vec<(usize, usize)> = spans.iter().map(|s| (s.start(), s.end())).collect();
+            assert_eq!(found, vec![(start, start + token.len())], "offset {offset}");
+        }
+    }
 
     #[test]
     fn base58check_and_bech32() {

@@ -64,7 +64,7 @@ pub(super) fn finish(mut text: String, max_len: usize, already_cut: bool) -> Str
 }
 
 /// The largest character boundary of `text` at or before `at`.
-fn floor_char_boundary(text: &str, at: usize) -> usize {
+pub(super) fn floor_char_boundary(text: &str, at: usize) -> usize {
     let mut end = at.min(text.len());
     while !text.is_char_boundary(end) {
         end -= 1;
