@@ -1,5 +1,5 @@
-//! Findings that start at a literal: each trigger the automaton reports is confirmed (or not)
-//! by a validator that looks at the bytes around it.
+//! Findings that start at a literal: each trigger the search reports is confirmed (or not) by a
+//! validator that looks at the bytes around it.
 //!
 //! Validators only ever stop at ASCII bytes, so every span they produce lies on character
 //! boundaries. Scans that could be repeated for each trigger are bounded in length, and a
