@@ -326,6 +326,14 @@ mod tests {
     }
 
     #[test]
+    fn the_built_in_triggers_take_the_filtered_search() {
+        // Adding a fourth short trigger, or more than 255 distinct prefixes, would silently fall
+        // back to the DFA and cost the scrubber most of its speed.
+        let search = TriggerSearch::new(&patterns()).expect("builds");
+        assert!(matches!(search.engine, Engine::Filtered(_)));
+    }
+
+    #[test]
     fn matches_across_a_chunk_boundary_are_found_once() {
         let patterns = patterns();
         let filtered = TriggerSearch::new(&patterns).expect("builds");
