@@ -6,7 +6,7 @@ use candor_privacy::stack::StackFilter;
 use candor_privacy::{MachineLiterals, Scrubber};
 use proptest::prelude::*;
 
-/// Built once: building the trigger automaton costs far more than scrubbing a case.
+/// Built once: building the trigger search costs far more than scrubbing a case.
 fn scrubber() -> &'static Scrubber {
     static SCRUBBER: std::sync::OnceLock<Scrubber> = std::sync::OnceLock::new();
     SCRUBBER.get_or_init(|| {

@@ -1,12 +1,11 @@
-//! Findings that start at a literal: each trigger the automaton reports is confirmed (or not)
-//! by a validator that looks at the bytes around it.
+//! Findings that start at a literal: each trigger the search reports is confirmed (or not) by a
+//! validator that looks at the bytes around it.
 //!
 //! Validators only ever stop at ASCII bytes, so every span they produce lies on character
 //! boundaries. Scans that could be repeated for each trigger are bounded in length, and a
 //! trigger inside a span already found is skipped, so the work stays linear in the text.
 
-use aho_corasick::AhoCorasick;
-
+use super::trigger::TriggerSearch;
 use super::{Finding, Span};
 
 /// What a pattern may start.
@@ -310,7 +309,7 @@ const SHARED_FOLDERS: &[&str] = &["public", "default", "default user", "all user
 const MAX_KEY: usize = 64;
 
 pub(crate) fn find(
-    automaton: &AhoCorasick,
+    search: &TriggerSearch,
     triggers: &[Trigger],
     text: &str,
     spans: &mut Vec<Span>,
@@ -320,18 +319,18 @@ pub(crate) fn find(
     let mut covered = (0, 0);
     let mut pem_unterminated = false;
     let mut memo = Memos::default();
-    for m in automaton.find_overlapping_iter(text) {
+    search.for_each(bytes, |m| {
         // A trigger wholly inside a span already found adds nothing (and re-scanning a long
         // value for each trigger inside it would be quadratic); one reaching past it may.
         // One near the span's end is looked at all the same: what it starts (a key's value, a
         // bearer's token) may reach past the span (`Bearer x.SetPassword("…")`). That is at most
         // a key's length of triggers per span, so the work stays linear.
-        if m.start() >= covered.0 && m.end() + MAX_KEY <= covered.1 {
-            continue;
+        if m.start >= covered.0 && m.end + MAX_KEY <= covered.1 {
+            return;
         }
         let before = spans.len();
-        let (start, end) = (m.start(), m.end());
-        match triggers[m.pattern().as_usize()] {
+        let (start, end) = (m.start, m.end);
+        match triggers[m.pattern] {
             Trigger::At => at_sign(bytes, start, end, spans),
             Trigger::Url => url(bytes, start, &mut memo, spans),
             Trigger::Bearer => bearer(bytes, start, end, &mut memo, spans),
@@ -370,11 +369,11 @@ pub(crate) fn find(
             Trigger::Literal(finding) => literal(bytes, start, end, finding, spans),
         }
         for span in &spans[before..] {
-            if span.end > covered.1 {
-                covered = (span.start, span.end);
+            if span.end() > covered.1 {
+                covered = (span.start(), span.end());
             }
         }
-    }
+    });
 }
 
 /// Where a run of bytes of one class ends, remembered between calls.
@@ -496,11 +495,7 @@ fn starts_with_token(bytes: &[u8], at: usize) -> bool {
 
 fn push(spans: &mut Vec<Span>, start: usize, end: usize, finding: Finding) {
     if start < end {
-        spans.push(Span {
-            start,
-            end,
-            finding,
-        });
+        spans.push(Span::new(start, end, finding));
     }
 }
 
@@ -966,7 +961,10 @@ impl NormalisedKey {
     }
 
     fn contains(&self, word: &str) -> bool {
-        memchr::memmem::find(self.as_bytes(), word.as_bytes()).is_some()
+        // Keys are short: comparing at each place is cheaper than building a searcher.
+        self.as_bytes()
+            .windows(word.len())
+            .any(|w| w == word.as_bytes())
     }
 
     fn is(&self, word: &str) -> bool {

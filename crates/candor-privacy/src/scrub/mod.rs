@@ -1,14 +1,15 @@
 //! A single-pass scrubber for free text.
 //!
-//! One Aho-Corasick automaton finds every literal that can start a secret or a personal value
-//! (`@` and its escaped forms, `://`, `password`, `/home/`, `AKIA`, vendor token prefixes such as
-//! `sk_live_` or `glpat-`, `-----BEGIN `, this machine's user name…); one byte scan finds the
-//! numeric shapes (IP and MAC addresses, card, social security and phone numbers); one pass over
-//! runs of token characters finds whole-word shapes (IBANs, wallet addresses, Cisco MACs, Discord
-//! and Twilio tokens, opaque high-entropy tokens). Each candidate is confirmed by a small
-//! validator (Luhn, mod-97, base58check, bech32, entropy…), the confirmed spans are merged
-//! (overlaps become their union, so nothing leaks between two findings), and the output is built
-//! once. Clean text costs one automaton pass and two byte scans.
+//! One search (a hashed three-byte prefix filter, see `trigger`) finds every literal that can
+//! start a secret or a personal value (`@` and its escaped forms, `://`, `password`, `/home/`,
+//! `AKIA`, vendor token prefixes such as `sk_live_` or `glpat-`, `-----BEGIN `, this machine's
+//! user name…); one byte scan finds the numeric shapes (IP and MAC addresses, card, social
+//! security, phone and IBAN numbers); one pass over long runs of token characters finds
+//! whole-word shapes (wallet addresses, Cisco MACs, Discord and Twilio tokens, opaque
+//! high-entropy tokens). Each candidate is confirmed by a small validator (Luhn, mod-97,
+//! base58check, bech32, entropy…), the confirmed spans are merged (overlaps become their union,
+//! so nothing leaks between two findings), and the output is built
+//! once. Clean text costs the prefix filter and two byte scans that skip most bytes unread.
 //!
 //! Time is linear in the input, whatever it is: every validator's look-around is bounded or goes
 //! through a run memo (a long run is scanned once, not once per trigger inside it), and the
@@ -21,8 +22,9 @@ mod literal;
 mod numeric;
 mod shape;
 mod text;
+mod trigger;
 
-use aho_corasick::{AhoCorasick, AhoCorasickBuilder, MatchKind};
+use trigger::TriggerSearch;
 
 pub use text::{MAX_INPUT_BYTES, TRUNCATION_MARKER};
 
@@ -95,11 +97,36 @@ impl Finding {
 }
 
 /// A confirmed finding: bytes `start..end` of the text are replaced.
+///
+/// Twelve bytes: offsets are kept as `u32` (the text scanned is at most [`MAX_INPUT_BYTES`]), so
+/// a line of a million findings holds a few megabytes of them, not tens.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 pub(crate) struct Span {
-    pub(crate) start: usize,
-    pub(crate) end: usize,
+    start: u32,
+    end: u32,
     pub(crate) finding: Finding,
+}
+
+impl Span {
+    /// Offsets past `u32::MAX` cannot occur: every text scanned is cut to [`MAX_INPUT_BYTES`]
+    /// first. They are clamped rather than trusted, so a mistake shows as a short span, not a
+    /// panic.
+    pub(crate) fn new(start: usize, end: usize, finding: Finding) -> Self {
+        let clamp = |at: usize| u32::try_from(at).unwrap_or(u32::MAX);
+        Self {
+            start: clamp(start),
+            end: clamp(end),
+            finding,
+        }
+    }
+
+    pub(crate) fn start(&self) -> usize {
+        self.start as usize
+    }
+
+    pub(crate) fn end(&self) -> usize {
+        self.end as usize
+    }
 }
 
 /// This machine's own names, known when the host starts. Any of them in free text is replaced.
@@ -195,7 +222,7 @@ impl MachineLiterals {
 /// The scrubber: built once, used from any thread.
 #[derive(Debug, Clone)]
 pub struct Scrubber {
-    automaton: AhoCorasick,
+    search: TriggerSearch,
     triggers: Vec<literal::Trigger>,
 }
 
@@ -220,20 +247,18 @@ impl Scrubber {
             patterns.push(value);
             triggers.push(literal::Trigger::Literal(finding));
         }
-        let automaton = match build(&patterns) {
-            Some(automaton) => automaton,
+        let search = match TriggerSearch::new(&patterns) {
+            Some(search) => search,
             None => {
                 // Only the machine's literals can make a build fail (they are capped in length,
                 // so this is not expected); without them the scrubber still does its job.
                 patterns.truncate(builtin);
                 triggers.truncate(builtin);
-                build(&patterns).expect("the built-in trigger set always builds (tested)")
+                TriggerSearch::new(&patterns)
+                    .expect("the built-in trigger set always builds (tested)")
             }
         };
-        Self {
-            automaton,
-            triggers,
-        }
+        Self { search, triggers }
     }
 
     /// Scrubs `text`, with no length limit beyond [`MAX_INPUT_BYTES`].
@@ -246,7 +271,8 @@ impl Scrubber {
     /// and bidirectional-override characters are removed.
     pub fn scrub_limited(&self, text: &str, max_len: usize) -> String {
         let (prepared, cut) = text::prepare(text, max_len);
-        let scrubbed = self.scrub_to_fixpoint(&prepared, MAX_PASSES);
+        let mut scrubbed = String::with_capacity(prepared.len());
+        self.scrub_into(&prepared, MAX_PASSES, &mut scrubbed);
         text::finish(scrubbed, max_len, cut)
     }
 
@@ -255,51 +281,76 @@ impl Scrubber {
         self.scrub_limited(&String::from_utf8_lossy(bytes), max_len)
     }
 
-    /// Scrubs until a pass changes nothing.
+    /// Scrubs until a pass changes nothing, appending the result to `out`.
     ///
     /// A replacement can change what a detector sees next to it (a domain that ran into a PEM
     /// header ends at the token instead), so the lines a pass changed are scrubbed again. Only
     /// those lines: after the first pass no finding crosses a line (PEM blocks, the one kind that
     /// does, are tokens by then). Each pass that changes anything replaces letters or digits by a
-    /// token, so this ends; clean text costs a single pass.
-    fn scrub_to_fixpoint(&self, text: &str, passes_left: usize) -> String {
+    /// token, so this ends; clean text costs a single pass and one copy, and unchanged lines are
+    /// copied once, straight from the input.
+    fn scrub_into(&self, text: &str, passes_left: usize, out: &mut String) {
         let spans = self.find(text);
         if spans.is_empty() {
-            return text.to_owned();
+            out.push_str(text);
+            return;
         }
         if passes_left == 0 {
             // Still changing after every pass allowed: what is left cannot be shown to be clean,
             // so none of it is kept.
-            return REDACTED.to_owned();
+            out.push_str(REDACTED);
+            return;
         }
-        let (replaced, tokens) = apply_recording(text, &spans);
-        let mut out = String::with_capacity(replaced.len());
+        let bytes = text.as_bytes();
+        let line_end_after =
+            |at: usize| memchr::memchr(b'\n', &bytes[at..]).map_or(bytes.len(), |n| at + n);
+        let mut line = String::new();
         let mut copied = 0;
-        for (line_start, line_end) in changed_lines(&replaced, &tokens) {
-            out.push_str(&replaced[copied..line_start]);
-            out.push_str(&self.scrub_to_fixpoint(&replaced[line_start..line_end], passes_left - 1));
+        let mut first = 0;
+        while first < spans.len() {
+            // The lines holding this span, and every later span that starts in them. The search
+            // for the start stops where the last group ended, and one for the end is made only
+            // when a span reaches past the end found so far, so each byte is looked at a bounded
+            // number of times however many spans a line holds.
+            let start = spans[first].start();
+            let line_start =
+                memchr::memrchr(b'\n', &bytes[copied..start]).map_or(copied, |n| copied + n + 1);
+            let mut line_end = line_end_after(spans[first].end());
+            let mut last = first + 1;
+            while last < spans.len() && spans[last].start() <= line_end {
+                if spans[last].end() > line_end {
+                    line_end = line_end_after(spans[last].end());
+                }
+                last += 1;
+            }
+            out.push_str(&text[copied..line_start]);
+            line.clear();
+            apply(text, line_start, line_end, &spans[first..last], &mut line);
+            self.scrub_into(&line, passes_left - 1, out);
             copied = line_end;
+            first = last;
         }
-        out.push_str(&replaced[copied..]);
-        out
+        out.push_str(&text[copied..]);
     }
 
     /// What would be replaced in `text`, in order, without replacing it.
+    /// Like [`Scrubber::scrub`], it looks at no more than the first [`MAX_INPUT_BYTES`].
     pub fn findings(&self, text: &str) -> Vec<(Finding, String)> {
+        let text = &text[..text::floor_char_boundary(text, MAX_INPUT_BYTES)];
         self.find(text)
             .into_iter()
-            .map(|s| (s.finding, text[s.start..s.end].to_owned()))
+            .map(|s| (s.finding, text[s.start()..s.end()].to_owned()))
             .collect()
     }
 
     fn find(&self, text: &str) -> Vec<Span> {
         let mut spans = Vec::new();
-        literal::find(&self.automaton, &self.triggers, text, &mut spans);
+        literal::find(&self.search, &self.triggers, text, &mut spans);
         numeric::find(text, &mut spans);
         shape::find(text, &mut spans);
         // A replacement token found by another detector (`/home/[pem]`) stays as it is, so
         // scrubbing scrubbed text changes nothing.
-        spans.retain(|s| !is_already_scrubbed(&text[s.start..s.end]));
+        spans.retain(|s| !is_already_scrubbed(&text[s.start()..s.end()]));
         merge(spans)
     }
 }
@@ -342,71 +393,69 @@ fn is_already_scrubbed(text: &str) -> bool {
     any && !rest.chars().any(char::is_alphanumeric)
 }
 
-fn build(patterns: &[String]) -> Option<AhoCorasick> {
-    AhoCorasickBuilder::new()
-        .ascii_case_insensitive(true)
-        .match_kind(MatchKind::Standard)
-        // A full DFA: one table lookup per byte. The triggers share no rare byte a prefilter
-        // could skip to, and the default (an NFA for this many patterns) is several times slower.
-        .kind(Some(aho_corasick::AhoCorasickKind::DFA))
-        .build(patterns)
-        .ok()
-}
-
 /// Sorts spans and unites overlapping ones; the earliest (then longest) finding names a union.
+/// Done in place: the list may be as long as the text has findings.
 fn merge(mut spans: Vec<Span>) -> Vec<Span> {
     spans.retain(|s| s.start < s.end);
     spans.sort_by(|a, b| a.start.cmp(&b.start).then(b.end.cmp(&a.end)));
-    let mut merged: Vec<Span> = Vec::with_capacity(spans.len());
-    for span in spans {
-        match merged.last_mut() {
-            // Touching spans merge too: `[secret][credentials]` says no more than `[secret]`.
-            Some(last) if span.start <= last.end => last.end = last.end.max(span.end),
-            _ => merged.push(span),
+    let mut kept = 0;
+    for i in 0..spans.len() {
+        let span = spans[i];
+        // Touching spans merge too: `[secret][credentials]` says no more than `[secret]`.
+        if kept > 0 && span.start <= spans[kept - 1].end {
+            spans[kept - 1].end = spans[kept - 1].end.max(span.end);
+        } else {
+            spans[kept] = span;
+            kept += 1;
         }
     }
-    merged
+    spans.truncate(kept);
+    spans
 }
 
-/// Replaces the spans; returns the text and where each token landed in it.
-fn apply_recording(text: &str, spans: &[Span]) -> (String, Vec<(usize, usize)>) {
-    let mut out = String::with_capacity(text.len());
-    let mut tokens = Vec::with_capacity(spans.len());
-    let mut at = 0;
+/// Writes `text[from..to]` to `out` with the spans (which lie inside it, in order) replaced.
+fn apply(text: &str, from: usize, to: usize, spans: &[Span], out: &mut String) {
+    let mut at = from;
     for span in spans {
-        out.push_str(&text[at..span.start]);
-        let token_start = out.len();
+        out.push_str(&text[at..span.start()]);
         out.push_str(span.finding.token());
-        tokens.push((token_start, out.len()));
-        at = span.end;
+        at = span.end();
     }
-    out.push_str(&text[at..]);
-    (out, tokens)
+    out.push_str(&text[at..to]);
 }
 
-/// The lines (without their newline) that contain a token, merged and in order.
-///
-/// Tokens come in order, so each byte is looked at a bounded number of times: the search for a
-/// line's start stops at the end of the line found before, and a token inside a line already
-/// found costs nothing.
-fn changed_lines(text: &str, tokens: &[(usize, usize)]) -> Vec<(usize, usize)> {
-    let bytes = text.as_bytes();
-    let mut lines: Vec<(usize, usize)> = Vec::new();
-    for &(start, end) in tokens {
-        let floor = match lines.last() {
-            Some(&(_, last_end)) if start <= last_end => continue,
-            Some(&(_, last_end)) => last_end,
-            None => 0,
-        };
-        let line_start =
-            memchr::memrchr(b'\n', &bytes[floor..start]).map_or(floor, |p| floor + p + 1);
-        let line_end = memchr::memchr(b'\n', &bytes[end..]).map_or(bytes.len(), |p| end + p);
-        match lines.last_mut() {
-            Some(last) if line_start <= last.1 => last.1 = last.1.max(line_end),
-            _ => lines.push((line_start, line_end)),
+/// Bit `i` set when `class(block[i])`. The class is tested into a byte per position (vector
+/// code when `class` is a few comparisons joined with `|`), and each eight flags are packed into
+/// a byte by one multiplication: the scans use this to skip blocks with nothing to look at
+/// without a branch per byte.
+#[inline(always)]
+pub(crate) fn mask32(block: &[u8; 32], class: impl Fn(u8) -> bool) -> u32 {
+    let mut flags = [0u8; 32];
+    for (flag, &b) in flags.iter_mut().zip(block) {
+        *flag = u8::from(class(b));
+    }
+    let mut mask = 0;
+    for (k, eight) in flags.chunks_exact(8).enumerate() {
+        let eight = u64::from_le_bytes(eight.try_into().expect("eight bytes"));
+        // Flag byte j lands on bit 56 + j of the product, and no two terms collide.
+        mask |= ((eight.wrapping_mul(0x0102_0408_1020_4080) >> 56) as u32) << (8 * k);
+    }
+    mask
+}
+
+/// [`mask32`] of the 32 bytes from `at`; bytes past the end count as `pad` (which must not be
+/// in the class).
+#[inline(always)]
+pub(crate) fn mask32_at(bytes: &[u8], at: usize, pad: u8, class: impl Fn(u8) -> bool) -> u32 {
+    match bytes.get(at..at + 32) {
+        Some(block) => mask32(block.try_into().expect("32 bytes"), class),
+        None => {
+            let mut block = [pad; 32];
+            let rest = &bytes[at.min(bytes.len())..];
+            block[..rest.len()].copy_from_slice(rest);
+            mask32(&block, class)
         }
     }
-    lines
 }
 
 #[cfg(test)]
@@ -419,7 +468,22 @@ mod tests {
             .into_iter()
             .map(|(p, _)| p)
             .collect();
-        assert!(build(&patterns).is_some());
+        assert!(TriggerSearch::new(&patterns).is_some());
+    }
+
+    #[test]
+    fn mask32_sets_the_bit_of_each_matching_byte() {
+        let mut block = [b'a'; 32];
+        for at in [0, 5, 7, 8, 20, 31] {
+            block[at] = b'7';
+        }
+        let mask = mask32(&block, |b| b.is_ascii_digit());
+        assert_eq!(
+            mask,
+            (1 << 0) | (1 << 5) | (1 << 7) | (1 << 8) | (1 << 20) | (1 << 31)
+        );
+        assert_eq!(mask32(&[0xff; 32], |b| b == 0xff), u32::MAX);
+        assert_eq!(mask32(&[b' '; 32], |b| b.is_ascii_digit()), 0);
     }
 
     #[test]
@@ -444,7 +508,7 @@ mod tests {
         let merged = merge(spans);
         assert_eq!(merged.len(), 2);
         assert_eq!(
-            (merged[0].start, merged[0].end, merged[0].finding),
+            (merged[0].start(), merged[0].end(), merged[0].finding),
             (0, 10, Finding::Email)
         );
     }

@@ -8,50 +8,73 @@
 
 use super::{Finding, Span};
 
-/// Bytes at which the scan has work to do: digits (IPv4, cards) and the separators of IPv6 and
-/// MAC addresses. Everything else is skipped by a table lookup.
-const INTERESTING: [bool; 256] = {
-    let mut table = [false; 256];
-    let mut b = b'0';
-    while b <= b'9' {
-        table[b as usize] = true;
-        b += 1;
+/// Bytes at which the scan has work to do: digits (IPv4, cards, IBANs) and the separators of
+/// IPv6 and MAC addresses and of phone numbers. Written with `|`, not `||`, so that testing a
+/// block of bytes compiles to vector code.
+fn interesting(b: u8) -> bool {
+    (b.wrapping_sub(b'0') < 10) | (b == b':') | (b == b'-') | (b == b'+') | (b == b'(')
+}
+
+/// Finds interesting bytes from a mask per aligned block of 32, computed once per block.
+struct Interesting {
+    block: usize,
+    mask: u32,
+}
+
+impl Interesting {
+    /// The first interesting byte at or after `from`.
+    fn next(&mut self, bytes: &[u8], from: usize) -> Option<usize> {
+        let mut block = from & !31;
+        if block != self.block {
+            self.block = block;
+            self.mask = super::mask32_at(bytes, block, b' ', interesting);
+        }
+        let mut mask = self.mask & (u32::MAX << (from - block));
+        while mask == 0 {
+            block += 32;
+            if block >= bytes.len() {
+                return None;
+            }
+            self.block = block;
+            self.mask = super::mask32_at(bytes, block, b' ', interesting);
+            mask = self.mask;
+        }
+        Some(block + mask.trailing_zeros() as usize)
     }
-    table[b':' as usize] = true;
-    table[b'-' as usize] = true;
-    table[b'+' as usize] = true;
-    table[b'(' as usize] = true;
-    table
-};
+}
 
 pub(crate) fn find(text: &str, spans: &mut Vec<Span>) {
     let bytes = text.as_bytes();
     let mut i = 0;
     // Ends of runs already examined, so a long run is looked at once, not at every separator.
     let mut hex_run_done = 0;
+    let mut interesting = Interesting {
+        block: usize::MAX,
+        mask: 0,
+    };
     while i < bytes.len() {
-        match bytes[i..].iter().position(|b| INTERESTING[usize::from(*b)]) {
-            Some(skip) => i += skip,
+        match interesting.next(bytes, i) {
+            Some(next) => i = next,
             None => break,
         }
         let b = bytes[i];
         if b.is_ascii_digit() {
-            if i == 0 || !continues_number(bytes[i - 1]) {
+            // What follows the digit run decides which shapes are possible at all: most numbers
+            // in text (`12 ms`, `200`) are none, and skip the validators.
+            let digits = bytes[i..].iter().take_while(|b| b.is_ascii_digit()).count();
+            let after = bytes.get(i + digits).copied();
+            let plausible = (digits <= 3 && after == Some(b'.'))
+                || (digits == 3 && after == Some(b'-'))
+                || ((b'2'..=b'6').contains(&b)
+                    && (digits >= 13 || matches!(after, Some(b' ' | b'-'))));
+            if plausible && (i == 0 || !continues_number(bytes[i - 1])) {
                 if let Some(end) = ipv4(bytes, i) {
-                    spans.push(Span {
-                        start: i,
-                        end,
-                        finding: Finding::Ip,
-                    });
+                    spans.push(Span::new(i, end, Finding::Ip));
                     i = end;
                     continue;
                 }
                 if let Some(end) = card(bytes, i) {
-                    spans.push(Span {
-                        start: i,
-                        end,
-                        finding: Finding::Card,
-                    });
+                    spans.push(Span::new(i, end, Finding::Card));
                     i = end;
                     continue;
                 }
@@ -59,14 +82,18 @@ pub(crate) fn find(text: &str, spans: &mut Vec<Span>) {
                     .map(|e| (e, Finding::Ssn))
                     .or_else(|| national_phone(bytes, i).map(|e| (e, Finding::Phone)))
                 {
-                    spans.push(Span {
-                        start: i,
-                        end,
-                        finding,
-                    });
+                    spans.push(Span::new(i, end, finding));
                     i = end;
                     continue;
                 }
+            }
+            // `DE89…`: the digits after a word's two capitals may be an IBAN's check digits.
+            if i >= 2
+                && bytes[i - 1].is_ascii_uppercase()
+                && bytes[i - 2].is_ascii_uppercase()
+                && let Some(end) = super::shape::iban(bytes, i - 2)
+            {
+                spans.push(Span::new(i - 2, end, Finding::Iban));
             }
             // The rest of this number cannot start anything new.
             i += 1;
@@ -77,11 +104,7 @@ pub(crate) fn find(text: &str, spans: &mut Vec<Span>) {
         }
         if b == b'+' || b == b'(' {
             if let Some(end) = phone(bytes, i) {
-                spans.push(Span {
-                    start: i,
-                    end,
-                    finding: Finding::Phone,
-                });
+                spans.push(Span::new(i, end, Finding::Phone));
                 i = end;
                 continue;
             }
@@ -89,23 +112,23 @@ pub(crate) fn find(text: &str, spans: &mut Vec<Span>) {
             continue;
         }
         if b == b':' && is_loopback_v6(bytes, i) {
-            spans.push(Span {
-                start: i,
-                end: i + 3,
-                finding: Finding::Ip,
-            });
+            spans.push(Span::new(i, i + 3, Finding::Ip));
             i += 3;
             continue;
         }
-        if i >= hex_run_done && i > 0 && bytes[i - 1].is_ascii_hexdigit() {
+        // An address has a hex digit on both sides of its first separator (or `::`); `trace: x`
+        // and `D:\\` are not worth a look.
+        if i >= hex_run_done
+            && i > 0
+            && bytes[i - 1].is_ascii_hexdigit()
+            && bytes
+                .get(i + 1)
+                .is_some_and(|n| n.is_ascii_hexdigit() || *n == b)
+        {
             let (start, end, examined) = hex_run(bytes, i, b);
             hex_run_done = examined;
             if let Some(finding) = classify_hex_run(&bytes[start..end]) {
-                spans.push(Span {
-                    start,
-                    end,
-                    finding,
-                });
+                spans.push(Span::new(start, end, finding));
                 // The run may end before `i` (`31::8223:` ends at the last digit); always move on.
                 i = end.max(i + 1);
                 continue;
@@ -429,6 +452,9 @@ fn is_mac(run: &[u8]) -> bool {
 /// in a dotted IPv4 address. Clock times (`12:30:45`) and paths (`std::fmt`) are not: they have
 /// fewer groups without `::`, or letters beyond `f`.
 fn is_ipv6(run: &[u8]) -> bool {
+    if run.iter().filter(|b| **b == b':').count() < 2 {
+        return false;
+    }
     let Ok(text) = std::str::from_utf8(run) else {
         return false;
     };
@@ -463,5 +489,22 @@ fn is_ipv6(run: &[u8]) -> bool {
         (2..=7).contains(&groups)
     } else {
         groups == 8
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn addresses_are_found_wherever_they_fall_in_the_blocks() {
+        for offset in 0..100 {
+            let mut text = "x".repeat(offset);
+            text.push_str(" 10.1.2.3 and 12 ms");
+            let mut spans = Vec::new();
+            find(&text, &mut spans);
+            let found: Vec<(usize, usize)> = spans.iter().map(|s| (s.start(), s.end())).collect();
+            assert_eq!(found, vec![(offset + 1, offset + 9)], "offset {offset}");
+        }
     }
 }

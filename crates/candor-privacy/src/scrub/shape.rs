@@ -1,9 +1,10 @@
 //! Findings recognised by the shape of a whole word: Cisco MAC addresses, IBANs, wallet
 //! addresses, Discord and Twilio tokens, and opaque high-entropy tokens of no known vendor.
 //!
-//! One pass over the bytes splits the text into runs of token characters (letters, digits and
-//! `_ - + / = . ~`); each run is looked at once, by validators that only read the run (an IBAN
-//! may also read the few groups after it), so the pass is linear.
+//! One pass over the bytes finds the long runs of token characters (letters, digits and
+//! `_ - + / = . ~`), skipping most bytes of short words unread; each run is looked at once, by
+//! validators that only read the run, so the pass is linear. IBANs ([`iban`]) are checked by
+//! the numeric scan, at the digits after two capital letters.
 //!
 //! The opaque-token rule, and what it deliberately keeps:
 //! - a hexadecimal run of 20 or more digits is a secret, unless its length is that of a common
@@ -30,43 +31,70 @@ const TOKEN: [bool; 256] = {
     table
 };
 
-/// Shorter runs hold nothing this module looks for (the shortest, a Cisco MAC, has 14 bytes;
-/// an IBAN's first group is checked before this).
+/// Shorter runs hold nothing this module looks for (the shortest, a Cisco MAC, has 14 bytes).
+/// IBANs, which may be written in groups of four, are found by the numeric scan.
 const MIN_RUN: usize = 14;
 
 pub(crate) fn find(text: &str, spans: &mut Vec<Span>) {
     let bytes = text.as_bytes();
-    let mut i = 0;
-    while i < bytes.len() {
-        match bytes[i..].iter().position(|b| TOKEN[usize::from(*b)]) {
-            Some(skip) => i += skip,
-            None => break,
+    let mask = |at: usize| u64::from(super::mask32_at(bytes, at, b' ', is_token));
+    // Aligned blocks of 32 positions, each token mask computed once: `window` holds the block's
+    // and the next block's, so that bit i of `long` says MIN_RUN token bytes start at
+    // `block + i`. The first such bit at or after `at` is a run's start: the byte before it is
+    // a break, or it would have the bit too (or have been seen in the block before).
+    let mut at: usize = 0;
+    let mut block = 0;
+    let mut window = mask(0) | mask(32) << 32;
+    while block < bytes.len() {
+        let pairs = window & (window >> 1);
+        let fours = pairs & (pairs >> 2);
+        let eights = fours & (fours >> 4);
+        let long = eights & (eights >> (MIN_RUN - 8)) & u64::from(u32::MAX);
+        let unseen = long & (u64::MAX << at.saturating_sub(block).min(63));
+        if unseen != 0 {
+            let offset = unseen.trailing_zeros() as usize;
+            let start = block + offset;
+            // The run's end is the window's next break, when the window holds it.
+            let end = match (!window >> offset).trailing_zeros() as usize {
+                64.. => bytes[start..]
+                    .iter()
+                    .position(|b| !TOKEN[usize::from(*b)])
+                    .map_or(bytes.len(), |n| start + n),
+                length => (start + length).min(bytes.len()),
+            };
+            run(&bytes[start..end], start, spans);
+            at = end + 1;
+            if at < block + 32 {
+                continue;
+            }
         }
-        let start = i;
-        let end = bytes[i..]
-            .iter()
-            .position(|b| !TOKEN[usize::from(*b)])
-            .map_or(bytes.len(), |n| i + n);
-        i = end;
-        if let Some(iban_end) = iban(bytes, start) {
-            push(spans, start, iban_end, Finding::Iban);
-            i = i.max(iban_end);
-            continue;
+        if at >= block + 64 {
+            // A run went past the window: start again at the block it ended in.
+            block = at & !31;
+            window = mask(block) | mask(block + 32) << 32;
+        } else {
+            block += 32;
+            window = window >> 32 | mask(block + 32) << 32;
         }
-        if end - start < MIN_RUN {
-            continue;
-        }
-        run(&bytes[start..end], start, spans);
     }
+}
+
+/// A token byte, written as comparisons joined with `|` so that a block compiles to vector code.
+fn is_token(b: u8) -> bool {
+    ((b | 0x20).wrapping_sub(b'a') < 26)
+        | (b.wrapping_sub(b'0') < 10)
+        | (b == b'_')
+        | (b == b'-')
+        | (b == b'+')
+        | (b == b'/')
+        | (b == b'=')
+        | (b == b'.')
+        | (b == b'~')
 }
 
 fn push(spans: &mut Vec<Span>, start: usize, end: usize, finding: Finding) {
     if start < end {
-        spans.push(Span {
-            start,
-            end,
-            finding,
-        });
+        spans.push(Span::new(start, end, finding));
     }
 }
 
@@ -86,6 +114,10 @@ fn run(word: &[u8], offset: usize, spans: &mut Vec<Span>) {
         let start = offset + at;
         let segment_end = at + segment.len();
         at += segment.len() + 1;
+        if segment.len() < 20 {
+            // Its core, shorter still, is too short to be a token.
+            continue;
+        }
         // Leading and trailing punctuation is not part of a token.
         let lead = segment
             .iter()
@@ -208,6 +240,9 @@ fn is_cisco_mac(word: &[u8]) -> bool {
 /// A Discord bot token: the bot's id in base64 (24–26 characters, starting `M`, `N` or `O`), a
 /// timestamp (6–7) and an HMAC (27–38), dot-separated.
 fn is_discord_token(word: &[u8]) -> bool {
+    if !(59..=73).contains(&word.len()) {
+        return false;
+    }
     let parts: Vec<&[u8]> = word.split(|b| *b == b'.').collect();
     let b64url = |p: &[u8]| {
         p.iter()
@@ -408,7 +443,7 @@ const IBAN_LENGTHS: &[(&[u8; 2], usize)] = &[
 
 /// An IBAN at `start`, written whole or in groups of four separated by single spaces, of its
 /// country's length, passing the mod-97 check. Returns its end.
-fn iban(bytes: &[u8], start: usize) -> Option<usize> {
+pub(crate) fn iban(bytes: &[u8], start: usize) -> Option<usize> {
     let head = bytes.get(start..start + 4)?;
     if !(head[0].is_ascii_uppercase()
         && head[1].is_ascii_uppercase()
@@ -463,6 +498,25 @@ fn iban(bytes: &[u8], start: usize) -> Option<usize> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_long_run_is_found_wherever_it_falls_in_the_blocks() {
+        let token = "aB3xK9pQ2mZ7vR4tW8yL1nC6";
+        for offset in 0..100 {
+            // Short words before it (breaks at every alignment), one long word after it.
+            let mut text: String = "ab cd ".chars().cycle().take(offset).collect();
+            if !text.is_empty() && !text.ends_with(' ') {
+                text.push(' ');
+            }
+            let start = text.len();
+            text.push_str(token);
+            text.push_str(" instrumentation ok");
+            let mut spans = Vec::new();
+            find(&text, &mut spans);
+            let found: Vec<(usize, usize)> = spans.iter().map(|s| (s.start(), s.end())).collect();
+            assert_eq!(found, vec![(start, start + token.len())], "offset {offset}");
+        }
+    }
 
     #[test]
     fn base58check_and_bech32() {

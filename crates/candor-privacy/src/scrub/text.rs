@@ -26,9 +26,12 @@ pub(super) fn prepare(text: &str, max_len: usize) -> (Cow<'_, str>, bool) {
         scanned = &head[..end];
     }
     // Most text is printable ASCII: a byte scan settles it without decoding characters.
+    // Whole blocks are tested without an early exit so the test compiles to vector code.
+    let suspect = |b: u8| (b < 0x20 && b != b'\n' && b != b'\t') || b >= 0x7f;
     let suspicious = scanned
-        .bytes()
-        .any(|b| (b < 0x20 && b != b'\n' && b != b'\t') || b >= 0x7f);
+        .as_bytes()
+        .chunks(64)
+        .any(|block| block.iter().fold(false, |any, &b| any | suspect(b)));
     if suspicious && scanned.chars().any(is_removed) {
         return (
             Cow::Owned(scanned.chars().filter(|c| !is_removed(*c)).collect()),
@@ -61,7 +64,7 @@ pub(super) fn finish(mut text: String, max_len: usize, already_cut: bool) -> Str
 }
 
 /// The largest character boundary of `text` at or before `at`.
-fn floor_char_boundary(text: &str, at: usize) -> usize {
+pub(super) fn floor_char_boundary(text: &str, at: usize) -> usize {
     let mut end = at.min(text.len());
     while !text.is_char_boundary(end) {
         end -= 1;

@@ -1,0 +1,349 @@
+//! Where the triggers occur: every (pattern, start) pair, ignoring ASCII case.
+//!
+//! An Aho-Corasick DFA does this in one table step per byte, but each step waits for the one
+//! before it, log text has no rare byte to skip to, and that chain was the scrubber's largest
+//! cost. Most positions start no trigger, so each position's three bytes are instead hashed
+//! (letters folded to one case) into a table of the patterns' three-byte prefixes: eight
+//! positions at a time from one read, with lookups that do not depend on each other. Where the
+//! table says a prefix may start, the few whole patterns that begin with that byte are compared.
+//! Patterns shorter than three bytes (`@`, `q~`, `\\`) are found by a memchr scan for their last
+//! byte. Where that cannot be set up (more than three such last bytes), the DFA does the job;
+//! both report the same pairs in the same order: by start, then shortest first.
+
+use aho_corasick::{AhoCorasick, AhoCorasickBuilder, MatchKind};
+
+/// Bytes of text searched at a time: the matches of one chunk are sorted before they are
+/// reported, so this bounds that buffer.
+const CHUNK: usize = 32 * 1024;
+
+/// Length of the prefixes the filter looks up.
+const PREFIX: usize = 3;
+
+/// A trigger found in the text: bytes `start..end` are pattern `pattern`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct TriggerMatch {
+    pub(crate) start: usize,
+    pub(crate) end: usize,
+    pub(crate) pattern: usize,
+}
+
+#[derive(Debug, Clone)]
+pub(crate) struct TriggerSearch {
+    engine: Engine,
+}
+
+#[derive(Debug, Clone)]
+enum Engine {
+    Filtered(Box<Filtered>),
+    Dfa(AhoCorasick),
+}
+
+impl TriggerSearch {
+    /// `None` when the patterns cannot be searched for (one is empty, or the DFA is too big).
+    pub(crate) fn new(patterns: &[String]) -> Option<Self> {
+        if let Some(filtered) = Filtered::new(patterns) {
+            return Some(Self {
+                engine: Engine::Filtered(Box::new(filtered)),
+            });
+        }
+        dfa(patterns).map(|dfa| Self {
+            engine: Engine::Dfa(dfa),
+        })
+    }
+
+    /// Calls `each` for every trigger in `text`, by start and then shortest first.
+    pub(crate) fn for_each(&self, text: &[u8], each: impl FnMut(TriggerMatch)) {
+        match &self.engine {
+            Engine::Filtered(filtered) => filtered.for_each(text, each),
+            Engine::Dfa(dfa) => dfa_for_each(dfa, text, each),
+        }
+    }
+
+    #[cfg(test)]
+    fn dfa_only(patterns: &[String]) -> Self {
+        Self {
+            engine: Engine::Dfa(dfa(patterns).expect("builds")),
+        }
+    }
+}
+
+fn dfa(patterns: &[String]) -> Option<AhoCorasick> {
+    AhoCorasickBuilder::new()
+        .ascii_case_insensitive(true)
+        .match_kind(MatchKind::Standard)
+        // A full DFA: one table lookup per byte (the default NFA is several times slower here).
+        .kind(Some(aho_corasick::AhoCorasickKind::DFA))
+        .build(patterns)
+        .ok()
+}
+
+fn dfa_for_each(dfa: &AhoCorasick, text: &[u8], mut each: impl FnMut(TriggerMatch)) {
+    // Overlapping matches come by end; they are reordered by start within a window that no
+    // pattern can span, so the buffer stays small whatever the text.
+    let longest = dfa.max_pattern_len();
+    let mut pending: Vec<TriggerMatch> = Vec::new();
+    for m in dfa.find_overlapping_iter(text) {
+        let found = TriggerMatch {
+            start: m.start(),
+            end: m.end(),
+            pattern: m.pattern().as_usize(),
+        };
+        // Everything pending that starts before any later match can start is final.
+        let settled = found.end.saturating_sub(longest);
+        if pending.first().is_some_and(|p| p.start < settled) {
+            pending.sort_unstable_by_key(|p| (p.start, p.end, p.pattern));
+            let cut = pending.partition_point(|p| p.start < settled);
+            pending.drain(..cut).for_each(&mut each);
+        }
+        pending.push(found);
+    }
+    pending.sort_unstable_by_key(|p| (p.start, p.end, p.pattern));
+    pending.into_iter().for_each(each);
+}
+
+#[derive(Debug, Clone)]
+struct Filtered {
+    /// Every pattern, lower-cased.
+    patterns: Vec<Box<[u8]>>,
+    /// Patterns of at least [`PREFIX`] bytes, grouped by the filter entry of their prefix,
+    /// shortest first.
+    groups: Vec<Vec<u32>>,
+    /// Shorter patterns by last byte.
+    short_by_last: Vec<Vec<u32>>,
+    /// The distinct last bytes of the short patterns, either case (at most three, for memchr3).
+    short_needles: Vec<u8>,
+    /// One byte per hashed, case-folded three-byte prefix: zero means no pattern starts here,
+    /// else the group (plus one) of the patterns to compare. A byte rather than a bit: testing
+    /// it is one load, and only the entries of the three-byte sequences a text holds are read.
+    prefixes: Box<[u8; 1 << FILTER_BITS]>,
+}
+
+/// Bits of the prefix filter's index: 65536 entries; with a hundred prefixes a chance collision
+/// costs one failed comparison in about 650 positions.
+const FILTER_BITS: u32 = 16;
+
+/// The filter's bit for the three bytes in the low end of `word`: letters fold to one case by
+/// clearing bit 5 (a few punctuation bytes fold onto control bytes; that only costs a failed
+/// comparison now and then).
+fn filter_key(word: u32) -> usize {
+    ((word & 0x00df_dfdf).wrapping_mul(0x9e37_79b1) >> (32 - FILTER_BITS)) as usize
+}
+
+impl Filtered {
+    fn new(patterns: &[String]) -> Option<Self> {
+        let lowered: Vec<Box<[u8]>> = patterns
+            .iter()
+            .map(|p| p.as_bytes().to_ascii_lowercase().into_boxed_slice())
+            .collect();
+        if lowered.iter().any(|p| p.is_empty()) {
+            return None;
+        }
+        let mut groups: Vec<Vec<u32>> = Vec::new();
+        let mut short_by_last = vec![Vec::new(); 256];
+        let mut filter = Box::new([0u8; 1 << FILTER_BITS]);
+        let mut short_needles = Vec::new();
+        for (i, pattern) in lowered.iter().enumerate() {
+            let index = u32::try_from(i).ok()?;
+            if pattern.len() >= PREFIX {
+                let key = filter_key(u32::from_le_bytes([pattern[0], pattern[1], pattern[2], 0]));
+                if filter[key] == 0 {
+                    groups.push(Vec::new());
+                    filter[key] = u8::try_from(groups.len()).ok()?;
+                }
+                groups[usize::from(filter[key]) - 1].push(index);
+            } else {
+                let last = pattern[pattern.len() - 1];
+                short_by_last[usize::from(last)].push(index);
+                for needle in [last, last.to_ascii_uppercase()] {
+                    if !short_needles.contains(&needle) {
+                        short_needles.push(needle);
+                    }
+                }
+            }
+        }
+        if short_needles.len() > 3 {
+            return None;
+        }
+        for list in &mut groups {
+            list.sort_by_key(|i| lowered[*i as usize].len());
+        }
+        Some(Self {
+            patterns: lowered,
+            groups,
+            short_by_last,
+            short_needles,
+            prefixes: filter,
+        })
+    }
+
+    fn for_each(&self, text: &[u8], mut each: impl FnMut(TriggerMatch)) {
+        // (start, length, pattern) of one chunk's matches, sorted before they are reported.
+        let mut found: Vec<(usize, usize, usize)> = Vec::new();
+        let mut chunk_start = 0;
+        while chunk_start < text.len() {
+            let chunk_end = text.len().min(chunk_start + CHUNK);
+            found.clear();
+            self.search_chunk(text, chunk_start, chunk_end, &mut found);
+            found.sort_unstable();
+            for &(start, len, pattern) in &found {
+                each(TriggerMatch {
+                    start,
+                    end: start + len,
+                    pattern,
+                });
+            }
+            chunk_start = chunk_end;
+        }
+    }
+
+    /// Compares the patterns of filter entry `group` (plus one) at `start`.
+    fn matches_at(
+        &self,
+        text: &[u8],
+        start: usize,
+        group: u8,
+        found: &mut Vec<(usize, usize, usize)>,
+    ) {
+        for &pattern in &self.groups[usize::from(group) - 1] {
+            let bytes = &self.patterns[pattern as usize];
+            if text.len() - start >= bytes.len()
+                && text[start..start + bytes.len()].eq_ignore_ascii_case(bytes)
+            {
+                found.push((start, bytes.len(), pattern as usize));
+            }
+        }
+    }
+
+    /// The matches in `text` that start in `from..to`.
+    fn search_chunk(
+        &self,
+        text: &[u8],
+        from: usize,
+        to: usize,
+        found: &mut Vec<(usize, usize, usize)>,
+    ) {
+        let filter = &self.prefixes;
+        let mut at = from;
+        // Eight positions at a time from one read of ten bytes: the eight filter lookups do not
+        // depend on each other, and the rare hit is handled after them.
+        while at + 8 <= to
+            && let Some(block) = text.get(at..at + 10)
+        {
+            let low = u64::from_le_bytes(block[..8].try_into().expect("eight bytes"));
+            let high = u16::from_le_bytes([block[8], block[9]]);
+            let window = u128::from(low) | u128::from(high) << 64;
+            // The eight entries, one per byte (kept in a register: gathering them through memory
+            // would stall on store forwarding).
+            let mut entries = 0u64;
+            for k in 0..8 {
+                entries |= u64::from(filter[filter_key((window >> (8 * k)) as u32)]) << (8 * k);
+            }
+            while entries != 0 {
+                let k = entries.trailing_zeros() / 8;
+                self.matches_at(text, at + k as usize, (entries >> (8 * k)) as u8, found);
+                entries &= !(0xff << (8 * k));
+            }
+            at += 8;
+        }
+        while at < to && at + PREFIX <= text.len() {
+            let word = u32::from_le_bytes([text[at], text[at + 1], text[at + 2], 0]);
+            let entry = filter[filter_key(word)];
+            if entry != 0 {
+                self.matches_at(text, at, entry, found);
+            }
+            at += 1;
+        }
+        // A short pattern's last byte may lie one past the chunk's last start.
+        let window_end = text.len().min(to + PREFIX - 1);
+        let mut short = |offset: usize| {
+            let last_at = from + offset;
+            let last = text[last_at].to_ascii_lowercase();
+            for &pattern in &self.short_by_last[usize::from(last)] {
+                let bytes = &self.patterns[pattern as usize];
+                let Some(start) = (last_at + 1).checked_sub(bytes.len()) else {
+                    continue;
+                };
+                if (from..to).contains(&start) && text[start..=last_at].eq_ignore_ascii_case(bytes)
+                {
+                    found.push((start, bytes.len(), pattern as usize));
+                }
+            }
+        };
+        let window = &text[from..window_end];
+        match self.short_needles[..] {
+            [] => {}
+            [a] => memchr::memchr_iter(a, window).for_each(&mut short),
+            [a, b] => memchr::memchr2_iter(a, b, window).for_each(&mut short),
+            [a, b, c, ..] => memchr::memchr3_iter(a, b, c, window).for_each(&mut short),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn all(search: &TriggerSearch, text: &[u8]) -> Vec<TriggerMatch> {
+        let mut out = Vec::new();
+        search.for_each(text, |m| out.push(m));
+        out
+    }
+
+    fn patterns() -> Vec<String> {
+        let mut patterns: Vec<String> = super::super::literal::builtin_triggers()
+            .into_iter()
+            .map(|(p, _)| p)
+            .collect();
+        patterns.extend(["jdoe".into(), "/home/jdoe".into(), "buildhost-17".into()]);
+        patterns
+    }
+
+    #[test]
+    fn the_filtered_search_reports_what_the_dfa_reports() {
+        let patterns = patterns();
+        let filtered = TriggerSearch::new(&patterns).expect("builds");
+        let dfa = TriggerSearch::dfa_only(&patterns);
+        let mut text = String::new();
+        for i in 0..4000 {
+            text.push_str(match i % 9 {
+                0 => "Password=x; USER id=jdoe@BuildHost-17 ",
+                1 => "\\\\srv\\share q~x @ %40 ://a ",
+                2 => "plain words with no trigger at all, numbers 12 34 ",
+                3 => "sk_live_abc sk-proj xoxb-1 ghp_ eyJ AKIA -----BEGIN ",
+                4 => "/home/jdoe/Users/ \\users\\ &#64; \\u0040 ",
+                5 => "tokentokentoken userusername ",
+                6 => "@",
+                7 => "\\",
+                _ => "q",
+            });
+        }
+        let bytes = text.as_bytes();
+        assert_eq!(all(&filtered, bytes), all(&dfa, bytes));
+        // Short texts end before a whole block of eight positions.
+        for line in text.split(' ').take(200) {
+            assert_eq!(all(&filtered, line.as_bytes()), all(&dfa, line.as_bytes()));
+        }
+    }
+
+    #[test]
+    fn the_built_in_triggers_take_the_filtered_search() {
+        // Adding a fourth short trigger, or more than 255 distinct prefixes, would silently fall
+        // back to the DFA and cost the scrubber most of its speed.
+        let search = TriggerSearch::new(&patterns()).expect("builds");
+        assert!(matches!(search.engine, Engine::Filtered(_)));
+    }
+
+    #[test]
+    fn matches_across_a_chunk_boundary_are_found_once() {
+        let patterns = patterns();
+        let filtered = TriggerSearch::new(&patterns).expect("builds");
+        let dfa = TriggerSearch::dfa_only(&patterns);
+        for offset in CHUNK - 12..CHUNK + 2 {
+            let mut text = "x".repeat(offset);
+            text.push_str("password\\\\q~@buildhost-17");
+            let got = all(&filtered, text.as_bytes());
+            assert_eq!(got, all(&dfa, text.as_bytes()), "offset {offset}");
+            assert_eq!(got.len(), 5, "offset {offset}");
+        }
+    }
+}
