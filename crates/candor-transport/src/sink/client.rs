@@ -13,7 +13,7 @@
 use std::io::Read;
 
 use super::failure_in_chain;
-use std::time::{Duration, Instant, SystemTime};
+use std::time::SystemTime;
 
 use super::{Failure, MAX_REPLY_BYTES, Outcome, SinkOptions, classify_status};
 use crate::TransportError;
@@ -52,27 +52,6 @@ pub(crate) fn build(options: &SinkOptions) -> Result<reqwest::blocking::Client, 
     builder
         .build()
         .map_err(|e| TransportError::Config(format!("cannot build the HTTP client: {e}")))
-}
-
-/// The timeout of a request starting now: the sink's own, never more than the time left
-/// before `deadline`; `None` when no time is left.
-pub(crate) fn time_left(request_timeout: Duration, deadline: Option<Instant>) -> Option<Duration> {
-    match deadline {
-        None => Some(request_timeout),
-        Some(deadline) => {
-            let left = deadline.saturating_duration_since(Instant::now());
-            (!left.is_zero()).then(|| left.min(request_timeout))
-        }
-    }
-}
-
-/// What a request that had no time left to start comes to: kept, to be tried again.
-pub(crate) fn out_of_time(endpoint: &Endpoint) -> Outcome {
-    Outcome::Retry {
-        failure: Failure::Timeout,
-        reason: format!("no time left to POST to {endpoint}"),
-        after: None,
-    }
 }
 
 /// Posts `body` and says what became of it. `bytes` is what a delivery reports as sent.

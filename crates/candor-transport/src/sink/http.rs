@@ -99,8 +99,8 @@ impl Sink for HttpSink {
 
     fn deliver_by(&mut self, events: &[Event], deadline: Option<std::time::Instant>) -> Outcome {
         // The request timeout never exceeds the time left before the caller's deadline.
-        let Some(timeout) = client::time_left(self.request_timeout, deadline) else {
-            return client::out_of_time(&self.endpoint);
+        let Some(timeout) = super::time_left(self.request_timeout, deadline) else {
+            return super::out_of_time(&self.endpoint);
         };
         let body = match gzip_json(events) {
             Ok(b) => b,

@@ -271,7 +271,7 @@ impl From<Timeouts> for SinkOptions {
 }
 
 /// Reads a CA bundle, refusing anything larger than a generous bundle could be.
-#[cfg(feature = "tls")]
+#[cfg(all(feature = "tls", any(feature = "http", feature = "otlp")))]
 pub(crate) fn read_ca(path: &std::path::Path) -> Result<Vec<u8>, crate::TransportError> {
     const MAX_CA_BYTES: u64 = 1024 * 1024;
     let cannot = |e: std::io::Error| {
@@ -369,6 +369,32 @@ pub fn classify_grpc(code: i32, after: Option<Duration>, destination: &str) -> O
             failure,
             reason: format!("{destination} refused the batch with {failure}"),
         },
+    }
+}
+
+/// The timeout of a request starting now: the sink's own, never more than the time left
+/// before `deadline`; `None` when no time is left.
+#[cfg(any(feature = "http", feature = "otlp"))]
+pub(crate) fn time_left(
+    request_timeout: Duration,
+    deadline: Option<std::time::Instant>,
+) -> Option<Duration> {
+    match deadline {
+        None => Some(request_timeout),
+        Some(deadline) => {
+            let left = deadline.saturating_duration_since(std::time::Instant::now());
+            (!left.is_zero()).then(|| left.min(request_timeout))
+        }
+    }
+}
+
+/// What a request that had no time left to start comes to: kept, to be tried again.
+#[cfg(any(feature = "http", feature = "otlp"))]
+pub(crate) fn out_of_time(endpoint: &crate::endpoint::Endpoint) -> Outcome {
+    Outcome::Retry {
+        failure: Failure::Timeout,
+        reason: format!("no time left to POST to {endpoint}"),
+        after: None,
     }
 }
 

@@ -113,8 +113,8 @@ impl Sink for OtlpSink {
 
     fn deliver_by(&mut self, events: &[Event], deadline: Option<std::time::Instant>) -> Outcome {
         // The request timeout never exceeds the time left before the caller's deadline.
-        let Some(timeout) = super::client::time_left(self.request_timeout, deadline) else {
-            return super::client::out_of_time(&self.endpoint);
+        let Some(timeout) = super::time_left(self.request_timeout, deadline) else {
+            return super::out_of_time(&self.endpoint);
         };
         let request = encode_request(events, &self.semconv, SystemTime::now());
         match &mut self.transport {
