@@ -53,7 +53,7 @@ pub(crate) fn source_words(by: &DecidedBy) -> String {
     }
 }
 
-fn write_text(
+pub(crate) fn write_text(
     out: &mut dyn Write,
     name: &str,
     id: &str,

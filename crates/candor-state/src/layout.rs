@@ -6,7 +6,8 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use crate::StateError;
 use crate::file::{self, FileLock, MAX_SMALL_FILE};
 
-/// The user's configuration file, the one file in Candor's folder Candor never writes.
+/// The user's configuration file. Candor writes it only when the user asks (`candor consent`),
+/// through [`StateDir::update_config`], and `clean` never removes it.
 pub const CONFIG_FILE: &str = "config.toml";
 
 /// Length of a hashing key, in bytes (stored as twice as many hex digits).
@@ -40,7 +41,8 @@ const STATE: &[&str] = &[
     NETWORK,
 ];
 
-/// Candor's folder: `config.toml` (the user's), `keys/<product>.key`,
+/// Candor's folder: `config.toml` (the user's; Candor edits it only through
+/// [`StateDir::update_config`]), `keys/<product>.key`,
 /// `install-ids/<product>`, `spool/<product>/`, `receipts.jsonl`, `events/<product>.jsonl`
 /// (the default sink), `local/<product>.jsonl` (mode `local`), `notices/<product>.shown`,
 /// `demo/<product>/` and `locks/`.
@@ -86,6 +88,22 @@ impl StateDir {
                 path,
                 reason: "the file is not UTF-8 text".to_owned(),
             })
+    }
+
+    /// Rewrites the configuration file with what `edit` makes of its current text (`None`
+    /// when there is none), atomically (a unique temporary name renamed into place) and under
+    /// the folder's `config` lock, so two editors never lose each other's change. When `edit`
+    /// fails, or the current file cannot be read (a symlink, a FIFO, too large, not UTF-8),
+    /// nothing is written.
+    pub fn update_config<E: From<StateError>>(
+        &self,
+        edit: impl FnOnce(Option<&str>) -> Result<String, E>,
+    ) -> Result<(), E> {
+        let _held = self.lock("config")?;
+        let current = self.read_config()?;
+        let text = edit(current.as_deref())?;
+        file::write_replace(&self.config_file(), text.as_bytes())?;
+        Ok(())
     }
 
     /// The file holding `product`'s hashing key.
