@@ -22,6 +22,7 @@ mod state_cmd;
 mod status_cmd;
 mod table;
 mod untrusted;
+mod view_cmd;
 
 use std::io::Write;
 use std::process::ExitCode;
@@ -62,6 +63,7 @@ fn main() -> ExitCode {
         args::Command::Report(cmd) => serve_cmd::report(cli.catalogue.as_deref(), cmd, &mut stdout),
         args::Command::Purge(cmd) => serve_cmd::purge(cli.catalogue.as_deref(), cmd, &mut stdout),
         args::Command::Consent(cmd) => consent_cmd::run(cli.catalogue.as_deref(), cmd, &mut stdout),
+        args::Command::View(cmd) => view_cmd::run(cli.catalogue.as_deref(), cmd, &mut stdout),
     };
     match outcome.and_then(|()| stdout.flush().map_err(Into::into)) {
         Ok(()) => ExitCode::SUCCESS,

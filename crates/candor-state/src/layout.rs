@@ -227,6 +227,17 @@ impl StateDir {
             .join(format!("{}.jsonl", component(product)?)))
     }
 
+    /// The default sink's output for `product` (`None` when there is none), read capped at
+    /// `max` bytes; for showing a user what was sent.
+    pub fn read_events(&self, product: &str, max: u64) -> Result<Option<Vec<u8>>, StateError> {
+        file::read_capped_if_present(&self.events_file(product)?, max)
+    }
+
+    /// What mode `local` kept for `product` (`None` when nothing), read capped at `max` bytes.
+    pub fn read_local(&self, product: &str, max: u64) -> Result<Option<Vec<u8>>, StateError> {
+        file::read_capped_if_present(&self.local_file(product)?, max)
+    }
+
     /// The marker that `product`'s first-run notice was shown.
     pub fn notice_marker(&self, product: &str) -> Result<PathBuf, StateError> {
         Ok(self
@@ -265,6 +276,26 @@ impl StateDir {
         let dir = demo.join(component(product)?);
         file::ensure_dir(&dir)?;
         Ok(dir)
+    }
+
+    /// The demo runs' own folders that exist (`demo/<product>/`), by product, each a Candor
+    /// folder of its own; nothing is created.
+    pub fn demo_folders(&self) -> Vec<(String, StateDir)> {
+        let demo = self.root.join(DEMO);
+        let mut folders: Vec<(String, StateDir)> = std::fs::read_dir(&demo)
+            .into_iter()
+            .flatten()
+            .flatten()
+            .filter(|e| e.file_type().is_ok_and(|t| t.is_dir()))
+            .filter_map(|e| e.file_name().into_string().ok())
+            .filter(|name| component(name).is_ok())
+            .map(|name| {
+                let dir = StateDir::new(demo.join(&name));
+                (name, dir)
+            })
+            .collect();
+        folders.sort_by(|a, b| a.0.cmp(&b.0));
+        folders
     }
 
     /// An exclusive lock named `name` in this folder, waiting at most `wait`.
