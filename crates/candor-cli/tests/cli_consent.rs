@@ -70,6 +70,12 @@ fn setting_a_product_keeps_comments_and_other_settings_and_prints_the_decision()
         printed.contains(stdout(&status).lines().next().expect("a line")),
         "{printed}"
     );
+    use std::os::unix::fs::PermissionsExt;
+    let mode = std::fs::metadata(dir.path().join("config.toml"))
+        .expect("config")
+        .permissions()
+        .mode();
+    assert_eq!(mode & 0o077, 0, "config.toml is private: {mode:o}");
     // Nothing but config.toml was written in the folder's top level besides the lock folder.
     for entry in std::fs::read_dir(dir.path()).expect("dir").flatten() {
         let name = entry.file_name().into_string().expect("utf-8");
@@ -201,6 +207,21 @@ fn a_broken_config_is_never_overwritten() {
         assert_eq!(message.lines().count(), 1, "{message}");
         assert!(message.contains("not changed"), "{message}");
         assert_eq!(config(dir.path()), broken, "the file was touched");
+    }
+    // Too large to be a configuration file, or not text: refused the same way, untouched.
+    for bytes in [
+        format!("# {}\n", "x".repeat(300 * 1024)).into_bytes(),
+        b"mode = \"on\"\n\xff\xfe\n".to_vec(),
+    ] {
+        let dir = tempfile::tempdir().expect("tmp");
+        std::fs::write(dir.path().join("config.toml"), &bytes).expect("config");
+        let out = candor(dir.path(), &["consent", "--all", "off"]);
+        assert_eq!(out.status.code(), Some(2), "{}", stdout(&out));
+        assert_eq!(stderr(&out).lines().count(), 1, "{}", stderr(&out));
+        assert_eq!(
+            std::fs::read(dir.path().join("config.toml")).expect("config"),
+            bytes
+        );
     }
 }
 
