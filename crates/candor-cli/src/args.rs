@@ -161,9 +161,13 @@ pub(crate) struct SendArgs {
     #[arg(long, value_name = "URL")]
     pub(crate) endpoint: Option<String>,
 
-    /// The bearer token the host gave (relay only).
+    /// The bearer token the host gave (relay only). It shows in `ps`: prefer --token-file or
+    /// CANDOR_RELAY_TOKEN.
     #[arg(long, value_name = "TOKEN")]
     pub(crate) token: Option<String>,
+
+    #[command(flatten)]
+    pub(crate) transport: TransportArgs,
 
     /// Seconds to keep trying (0 to 86400) before leaving the rest in the spool.
     #[arg(long, value_name = "SECS", default_value = "30", value_parser = parse_deadline)]
@@ -171,6 +175,20 @@ pub(crate) struct SendArgs {
 
     #[command(flatten)]
     pub(crate) host: HostArgs,
+}
+
+/// Transport settings that are not secrets on the command line.
+#[derive(Debug, Args)]
+pub(crate) struct TransportArgs {
+    /// Read the relay's bearer token from this file (first line), so it never shows in `ps`
+    /// (else the CANDOR_RELAY_TOKEN variable).
+    #[arg(long, value_name = "FILE")]
+    pub(crate) token_file: Option<PathBuf>,
+
+    /// A PEM file of certificate authorities to trust for https:// endpoints, besides the
+    /// system's (else the CANDOR_CA_FILE variable).
+    #[arg(long, value_name = "FILE")]
+    pub(crate) ca_file: Option<PathBuf>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -197,9 +215,12 @@ pub(crate) struct DemoArgs {
     #[arg(long, value_name = "URL")]
     pub(crate) endpoint: Option<String>,
 
-    /// The relay's bearer token.
+    /// The relay's bearer token. It shows in `ps`: prefer --token-file or CANDOR_RELAY_TOKEN.
     #[arg(long, value_name = "TOKEN")]
     pub(crate) token: Option<String>,
+
+    #[command(flatten)]
+    pub(crate) transport: TransportArgs,
 
     /// Keep simulating for this many seconds after the first pass.
     #[arg(long, value_name = "N", default_value_t = 2.0)]

@@ -38,6 +38,7 @@ pub(crate) fn run(args: &DemoArgs, out: &mut dyn Write) -> Result<(), CliError> 
             kind,
             endpoint.as_deref(),
             args.token.as_deref(),
+            &args.transport,
         )?),
     };
     let state_dir = match &args.dir {
@@ -51,6 +52,7 @@ pub(crate) fn run(args: &DemoArgs, out: &mut dyn Write) -> Result<(), CliError> 
         sink,
         run_for: Duration::from_secs_f64(args.seconds),
         interval: Duration::from_secs_f64(args.interval.max(0.01)),
+        ca_file: send_cmd::ca_file(&args.transport),
     })
     .map_err(|e| CliError::Usage(e.to_string()))?;
     if args.json {
@@ -79,8 +81,23 @@ fn write_text(out: &mut dyn Write, s: &DemoSummary, dir: &std::path::Path) -> Re
     writeln!(out, "  recorded: {} value(s)", s.recorded)?;
     writeln!(out, "  sent:     {} event(s) to {}", s.sent, s.destination)?;
     writeln!(out, "  dropped:  {}", s.dropped)?;
+    if s.status.dropped_queue_full > 0 {
+        writeln!(
+            out,
+            "            {} value(s): Candor's queue was full",
+            s.status.dropped_queue_full
+        )?;
+    }
     for (reason, count) in &s.status.refused {
         writeln!(out, "            {reason} (x{count})")?;
+    }
+    if let Some(stats) = &s.status.sent {
+        send_cmd::write_drops(out, "            ", stats)?;
+        if s.sent == 0
+            && let Some(line) = send_cmd::failure_line(stats)
+        {
+            writeln!(out, "  problem:  {line}")?;
+        }
     }
     if s.pending > 0 {
         writeln!(

@@ -4,8 +4,8 @@ use std::io::Write;
 use std::path::Path;
 use std::sync::Arc;
 
-use candor_collect::system::{SystemProbe, record_readings};
 use candor_collect::{PreparedEvents, Preparer, RawLine, Record};
+use candor_collect::{SystemProbe, record_readings};
 use candor_schema::{Catalogue, Event};
 use serde::Serialize;
 

@@ -4,7 +4,7 @@
 
 use std::collections::BTreeMap;
 use std::io::Write;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -13,7 +13,7 @@ use candor_collect::RawLine;
 use candor_schema::{Catalogue, Catalogues};
 use candor_state::StateDir;
 
-use crate::args::{SendArgs, SinkKind};
+use crate::args::{SendArgs, SinkKind, TransportArgs};
 use crate::untrusted::{MAX_MESSAGE_CHARS, shown};
 use crate::{CliError, source, state_cmd};
 
@@ -28,6 +28,7 @@ pub(crate) fn sink_spec(
     kind: SinkKind,
     endpoint: Option<&str>,
     token: Option<&str>,
+    transport: &TransportArgs,
 ) -> Result<SinkSpec, CliError> {
     let need = |what: &str| {
         endpoint
@@ -46,9 +47,7 @@ pub(crate) fn sink_spec(
         },
         SinkKind::Relay => SinkSpec::Relay {
             endpoint: need("relay")?,
-            token: token
-                .map(str::to_owned)
-                .ok_or_else(|| CliError::Usage("--sink relay needs --token".to_owned()))?,
+            token: relay_token(token, transport)?,
         },
         SinkKind::File => SinkSpec::File {
             path: need("file")?.into(),
@@ -59,12 +58,77 @@ pub(crate) fn sink_spec(
     Ok(spec)
 }
 
+/// The relay token: `--token`, else the first line of `--token-file`, else
+/// `CANDOR_RELAY_TOKEN`.
+fn relay_token(token: Option<&str>, transport: &TransportArgs) -> Result<String, CliError> {
+    if let Some(token) = token {
+        return Ok(token.to_owned());
+    }
+    if let Some(path) = &transport.token_file {
+        // Capped, and a FIFO refused rather than blocked on.
+        let text = candor_state::file::read_input(path, 4096)
+            .map_err(|e| CliError::Usage(format!("cannot read the token file: {e}")))?;
+        let text = String::from_utf8(text).map_err(|_| {
+            CliError::Usage(format!("the token file {} is not text", path.display()))
+        })?;
+        let token = text.lines().next().unwrap_or("").trim();
+        if token.is_empty() {
+            return Err(CliError::Usage(format!(
+                "the token file {} is empty",
+                path.display()
+            )));
+        }
+        return Ok(token.to_owned());
+    }
+    match std::env::var("CANDOR_RELAY_TOKEN") {
+        Ok(token) if !token.trim().is_empty() => Ok(token.trim().to_owned()),
+        _ => Err(CliError::Usage(
+            "--sink relay needs a token: --token-file, CANDOR_RELAY_TOKEN or --token".to_owned(),
+        )),
+    }
+}
+
+/// The CA file of `--ca-file`; without one the facade's builder reads `CANDOR_CA_FILE`.
+pub(crate) fn ca_file(transport: &TransportArgs) -> Option<PathBuf> {
+    transport.ca_file.clone()
+}
+
+/// The drops, one line per cause with its hint.
+pub(crate) fn write_drops(
+    out: &mut dyn Write,
+    indent: &str,
+    stats: &StatsSnapshot,
+) -> std::io::Result<()> {
+    for drop in &stats.drops {
+        writeln!(out, "{indent}{} event(s): {}", drop.events, drop.reason)?;
+        if let Some(hint) = &drop.hint {
+            writeln!(out, "{indent}  hint: {hint}")?;
+        }
+    }
+    Ok(())
+}
+
+/// The last delivery failure in one line, with a hint when it usually means a misconfigured
+/// endpoint.
+pub(crate) fn failure_line(stats: &StatsSnapshot) -> Option<String> {
+    let error = stats.last_error.as_deref()?;
+    Some(match stats.last_failure.and_then(|f| f.hint()) {
+        Some(hint) => format!("{error} (hint: {hint})"),
+        None => error.to_owned(),
+    })
+}
+
 pub(crate) fn run(
     file: Option<&Path>,
     args: &SendArgs,
     out: &mut dyn Write,
 ) -> Result<(), CliError> {
-    let spec = sink_spec(args.sink, args.endpoint.as_deref(), args.token.as_deref())?;
+    let spec = sink_spec(
+        args.sink,
+        args.endpoint.as_deref(),
+        args.token.as_deref(),
+        &args.transport,
+    )?;
     let started = Instant::now();
     let left = || args.deadline.saturating_sub(started.elapsed());
     let state = state_cmd::state()?;
@@ -122,13 +186,19 @@ pub(crate) fn run(
     }
     writeln!(
         out,
-        "delivered {} event(s) by {}; {} refused by the receiver; {} waiting in {}",
+        "delivered {} event(s) by {} to {}; {} refused by the receiver; {} waiting in {}",
         report.stats.delivered,
         spec.kind(),
+        spec.destination(),
         report.stats.rejected,
         report.stats.pending,
         state.root().join("spool").display()
     )?;
+    let dropped: u64 = report.stats.drops.iter().map(|d| d.events).sum();
+    if dropped > 0 {
+        writeln!(out, "dropped: {dropped}")?;
+        write_drops(out, "  ", &report.stats)?;
+    }
     if report.stats.dropped_unreadable > 0 {
         writeln!(
             out,
@@ -157,6 +227,13 @@ impl Report {
         self.stats.dropped_queue_full += s.dropped_queue_full;
         if s.last_error.is_some() {
             self.stats.last_error.clone_from(&s.last_error);
+            self.stats.last_failure = s.last_failure;
+        }
+        for drop in &s.drops {
+            match self.stats.drops.iter_mut().find(|d| d.cause == drop.cause) {
+                Some(known) => known.events += drop.events,
+                None => self.stats.drops.push(drop.clone()),
+            }
         }
     }
 
@@ -166,7 +243,7 @@ impl Report {
         if self.refused > 0 {
             problems.push(format!("{} line(s) refused (see above)", self.refused));
         }
-        let error = s.last_error.as_deref().unwrap_or("no error recorded");
+        let error = failure_line(s).unwrap_or_else(|| "no error recorded".to_owned());
         if s.pending > 0 {
             problems.push(format!(
                 "{} event(s) not delivered by the deadline ({error}); run `candor send` with the same sink to retry",
@@ -179,11 +256,14 @@ impl Report {
                 s.rejected
             ));
         }
-        if s.dropped_by_caps + s.dropped_queue_full > 0 {
-            problems.push(format!(
-                "{} event(s) dropped to keep the spool within its caps",
-                s.dropped_by_caps + s.dropped_queue_full
-            ));
+        for drop in &s.drops {
+            problems.push(match &drop.hint {
+                Some(hint) => format!(
+                    "{} event(s) dropped: {} (hint: {hint})",
+                    drop.events, drop.reason
+                ),
+                None => format!("{} event(s) dropped: {}", drop.events, drop.reason),
+            });
         }
         problems.append(&mut self.problems);
         if problems.is_empty() {
@@ -213,6 +293,9 @@ fn builder(
         .retry_backoff(Duration::from_millis(250), Duration::from_secs(10))
         .batch_wait(Duration::from_millis(50))
         .host_opted_out(args.host.host_opted_out);
+    if let Some(ca) = ca_file(&args.transport) {
+        builder = builder.ca_file(ca);
+    }
     if let Some((id, version)) = &args.host.host {
         builder = builder.host(id.clone(), version.clone());
     }
@@ -281,7 +364,12 @@ fn send_group(
         }
         report.refused += count;
     }
-    report.stats.dropped_queue_full += status.dropped_queue_full;
+    if status.dropped_queue_full > 0 {
+        report.problems.push(format!(
+            "{} value(s) of {} dropped: the runtime's queue was full",
+            status.dropped_queue_full, key.product
+        ));
+    }
     if let Some(stats) = &status.sent {
         report.add(stats);
     }

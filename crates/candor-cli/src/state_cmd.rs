@@ -29,6 +29,25 @@ pub(crate) fn receipts(args: &ReceiptsArgs, out: &mut dyn Write) -> Result<(), C
         }
         return Ok(());
     }
+    let problems = log.problems(args.product.as_deref()).unwrap_or_default();
+    for p in &problems {
+        writeln!(
+            out,
+            "problem {} {} {}: {}{}",
+            p.time,
+            p.sink,
+            p.endpoint,
+            p.problem,
+            if p.dropped > 0 {
+                format!("; {} event(s) dropped", p.dropped)
+            } else {
+                String::new()
+            }
+        )?;
+        if let Some(hint) = &p.hint {
+            writeln!(out, "  hint: {hint}")?;
+        }
+    }
     if receipts.is_empty() {
         writeln!(out, "no receipts in {}", log.path().display())?;
         return Ok(());

@@ -130,3 +130,64 @@ fn serve_receives_report_prints_and_purge_keeps_the_retention_promise() {
     assert_eq!(code, 2);
     assert_eq!(err.lines().count(), 1, "{err}");
 }
+
+#[test]
+fn only_serve_takes_several_catalogues() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("agent.toml");
+    std::fs::write(
+        &file,
+        candor_schema::builtin::SOURCES
+            .iter()
+            .find(|(name, _)| name.starts_with("contrast"))
+            .unwrap()
+            .1,
+    )
+    .unwrap();
+    let file = file.to_str().unwrap();
+    let (code, _, err) = candor(
+        &[
+            "report",
+            "contrast-dotnet-agent",
+            "--catalogue",
+            file,
+            "--catalogue",
+            file,
+        ],
+        dir.path(),
+    );
+    assert_eq!(code, 2);
+    assert!(err.contains("only `candor serve` takes several"), "{err}");
+}
+
+#[test]
+fn a_database_path_that_is_not_a_file_is_a_one_line_error() {
+    let dir = tempfile::tempdir().unwrap();
+    let folder = dir.path().join("folder.db");
+    std::fs::create_dir(&folder).unwrap();
+    let fifo = dir.path().join("fifo.db");
+    let made = Command::new("mkfifo").arg(&fifo).status().unwrap();
+    assert!(made.success());
+    for path in [&folder, &fifo] {
+        let database = format!("sqlite:{}", path.display());
+        let (code, _, err) = candor(&["purge", "--database", &database], dir.path());
+        assert_eq!(code, 2, "{err}");
+        assert_eq!(err.lines().count(), 1, "{err}");
+        assert!(err.starts_with("candor: the database failed"), "{err}");
+    }
+    let (code, _, err) = candor(
+        &[
+            "serve",
+            "--listen",
+            "256.0.0.1:1",
+            "--database",
+            "sqlite:x.db",
+        ],
+        dir.path(),
+    );
+    assert_eq!(code, 2);
+    assert!(
+        err.starts_with("candor: cannot listen on 256.0.0.1:1"),
+        "{err}"
+    );
+}

@@ -324,7 +324,7 @@ fn spool_caps_hold_on_every_run() {
             ],
         );
         assert_eq!(out.status.code(), Some(1));
-        assert!(stderr(&out).contains("within its caps"), "{}", stderr(&out));
+        assert!(stderr(&out).contains("over its caps"), "{}", stderr(&out));
         let (files, bytes) = spooled(&dir.path().join("spool"));
         assert!(bytes <= 8 * 1024 * 1024, "{bytes} bytes in {files} files");
         assert!(files <= 1000, "{files} files");
@@ -571,7 +571,7 @@ fn a_batch_dated_1970_is_dropped_not_replayed() {
             target.to_str().expect("utf-8"),
         ],
     );
-    assert!(stderr(&out).contains("within its caps"), "{}", stderr(&out));
+    assert!(stderr(&out).contains("over its caps"), "{}", stderr(&out));
     assert!(
         std::fs::read_to_string(&target)
             .unwrap_or_default()

@@ -1,6 +1,6 @@
 //! End to end with a third-party collector: rotel (PyPI `rotel`, binary `rotel-agent`)
 //! receives Candor's OTLP over HTTP and gRPC on loopback, and its debug log must show the
-//! events. `cargo xtask test` (the README's test command) installs rotel and names it in
+//! events, whether the OTLP/HTTP endpoint is given in full or as a base URL. `cargo xtask test` (the README's test command) installs rotel and names it in
 //! CANDOR_ROTEL_AGENT.
 
 use std::path::PathBuf;
@@ -92,6 +92,8 @@ fn rotel_shows_candors_events_over_http_and_grpc() {
     .expect("write");
     for (sink, endpoint) in [
         ("otlp-http", format!("http://127.0.0.1:{http}/v1/logs")),
+        // A base URL, as OTLP users write it: Candor adds /v1/logs.
+        ("otlp-http", format!("http://127.0.0.1:{http}")),
         ("otlp-grpc", format!("http://127.0.0.1:{grpc}")),
     ] {
         let out = Command::new(env!("CARGO_BIN_EXE_candor"))
@@ -116,13 +118,18 @@ fn rotel_shows_candors_events_over_http_and_grpc() {
             String::from_utf8_lossy(&out.stderr)
         );
     }
-    let text = wait_for_log(
-        &rotel,
-        &["EventName: iis_apps_per_pool", "EventName: os_version"],
-    );
+    let mut text = String::new();
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while text.matches("EventName: iis_apps_per_pool").count() < 3 && Instant::now() < deadline {
+        text = wait_for_log(
+            &rotel,
+            &["EventName: iis_apps_per_pool", "EventName: os_version"],
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
     assert_eq!(
         text.matches("EventName: iis_apps_per_pool").count(),
-        2,
+        3,
         "{text}"
     );
     assert!(
@@ -130,6 +137,15 @@ fn rotel_shows_candors_events_over_http_and_grpc() {
         "{text}"
     );
     assert!(text.contains("median:Double(3)"), "{text}");
+    assert!(
+        text.contains("service.name: Str(contrast-dotnet-agent)")
+            && text.contains("telemetry.sdk.name: Str(candor)"),
+        "{text}"
+    );
+    assert!(
+        text.contains("os.description: Str(Windows for"),
+        "the catalogue names os_version's semantic convention: {text}"
+    );
     assert!(
         !text.contains("dave@example.net"),
         "the e-mail address reached the collector"

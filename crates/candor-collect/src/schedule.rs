@@ -15,7 +15,7 @@ pub enum Occasion {
 }
 
 /// The collection schedule. A host without an async runtime calls [`Schedule::due`] from its
-/// own loop or timer; with the `tokio` feature, [`Schedule::run`] drives it.
+/// own loop or timer; with the `tokio` feature, `Schedule::run` drives it.
 #[derive(Debug, Clone)]
 pub struct Schedule {
     first_load: bool,

@@ -6,13 +6,13 @@ use std::collections::BTreeSet;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use candor_collect::agent::{
+use candor_collect::{
     AgentRecorder, Clr, ContrastInstance, HttpExchanges, IisInventory, IisPool, Milestone,
     Milestones, RuleMode,
 };
-use candor_collect::dashboard::{DashboardRecorder, DurationSamples};
-use candor_collect::system::{SystemSnapshot, record_readings};
+use candor_collect::{DashboardRecorder, DurationSamples};
 use candor_collect::{Input, Name, RawException, Record};
+use candor_collect::{SystemSnapshot, record_readings};
 
 #[derive(Default)]
 struct Points(Mutex<BTreeSet<String>>);
@@ -167,7 +167,7 @@ fn a_snapshot_records_only_the_readings_a_catalogue_names() {
 
     // An unavailable reading is reported under the point that asked for it.
     let mut broken = every_reading_available();
-    broken.kernel_version = Err(candor_collect::system::Unavailable::new("no /proc"));
+    broken.kernel_version = Err(candor_collect::Unavailable::new("no /proc"));
     let missing = record_readings(&points, &catalogue.spec().data_points, &broken);
     assert_eq!(missing.len(), 1);
     assert_eq!(missing[0].0, "host_kernel");

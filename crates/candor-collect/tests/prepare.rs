@@ -4,10 +4,10 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use candor_collect::agent::{
+use candor_collect::{
     AgentRecorder, Clr, HttpExchanges, IisInventory, IisPool, Milestone, Milestones, RuleMode,
 };
-use candor_collect::dashboard::{DashboardRecorder, DurationSamples};
+use candor_collect::{DashboardRecorder, DurationSamples};
 use candor_collect::{
     Input, Name, PreparedEvents, Preparer, ProductContext, RawException, Rejected,
 };

@@ -3,7 +3,7 @@
 use std::collections::BTreeMap;
 use std::path::Path;
 
-use candor_collect::system::SystemProbe;
+use candor_collect::SystemProbe;
 
 fn write(root: &Path, relative: &str, contents: &[u8]) {
     let path = root.join(relative);

@@ -3,7 +3,7 @@
 
 use std::process::Command;
 
-use candor_collect::system::SystemProbe;
+use candor_collect::SystemProbe;
 
 fn command(program: &str, args: &[&str]) -> String {
     let out = Command::new(program).args(args).output().expect(program);
@@ -97,7 +97,7 @@ fn machine_id_source_is_a_real_adapter_or_says_why() {
 
 #[test]
 fn rust_runtime_version_matches_rustc() {
-    let ours = candor_collect::system::rust_runtime_version().expect("recorded at build");
+    let ours = candor_collect::rust_runtime_version().expect("recorded at build");
     let rustc = command("rustc", &["--version"]);
     assert!(rustc.contains(&ours), "{rustc} vs {ours}");
 }

@@ -47,6 +47,20 @@ pub struct UserConfig {
     /// Per-product settings, by product id.
     #[serde(default)]
     pub products: BTreeMap<String, ProductConfig>,
+    /// `[transport]`: where and how Candor sends, which the facade reads. Consent does not
+    /// look inside it; it is named here so that the rest of the file stays strictly checked.
+    #[serde(default)]
+    transport: Option<OtherSection>,
+}
+
+/// A section another part of Candor reads.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+struct OtherSection;
+
+impl<'de> Deserialize<'de> for OtherSection {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        serde::de::IgnoredAny::deserialize(deserializer).map(|_| Self)
+    }
 }
 
 /// One product's settings.

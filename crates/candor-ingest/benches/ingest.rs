@@ -65,7 +65,7 @@ fn drive(running: &Running, clients: usize, per_client: usize) -> (f64, Vec<Dura
                                 Outcome::Retry { .. } => {
                                     std::thread::sleep(Duration::from_millis(10))
                                 }
-                                Outcome::Reject { reason } => panic!("{reason}"),
+                                Outcome::Reject { reason, .. } => panic!("{reason}"),
                             }
                         }
                     }

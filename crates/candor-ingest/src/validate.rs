@@ -109,11 +109,20 @@ pub struct Refusal {
     pub product: Option<String>,
 }
 
+/// The longest detail a refusal carries: messages quote the client's text, and a reply must
+/// not grow with a hostile payload.
+const MAX_DETAIL_CHARS: usize = 200;
+
 impl Refusal {
     fn new(reason: Reason, detail: impl Into<String>) -> Self {
+        let mut detail: String = detail.into();
+        if let Some((cut, _)) = detail.char_indices().nth(MAX_DETAIL_CHARS) {
+            detail.truncate(cut);
+            detail.push('…');
+        }
         Self {
             reason,
-            detail: detail.into(),
+            detail,
             product: None,
         }
     }

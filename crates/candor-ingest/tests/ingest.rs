@@ -345,6 +345,8 @@ fn hostile_values_are_refused_not_stored() {
             e["time"] = json!("yesterday");
             e
         },
+        // A point name of 100 kB: refused, and the reply does not echo it whole.
+        agent_point(&"p".repeat(100_000), json!({"kind": "count", "data": 1})),
     ];
     let (status, reply) = post_events(&running, &batch);
     assert_eq!(status, 200, "{reply}");
@@ -356,35 +358,134 @@ fn hostile_values_are_refused_not_stored() {
             "personal_data",
             "personal_data",
             "in_future",
-            "bad_time"
+            "bad_time",
+            "undeclared_point"
         ]
+    );
+    assert!(
+        reply.to_string().len() < 4000,
+        "{}",
+        reply.to_string().len()
     );
 }
 
 #[test]
-fn two_servers_share_one_sqlite_file() {
-    let db = Db::sqlite();
-    let a = serve(&db, IngestConfig::default());
-    let b = serve(&db, IngestConfig::default());
-    let batches: Vec<Vec<Value>> = (0..8)
-        .map(|_| (0..100).map(agent_event).collect())
-        .collect();
-    let (a, b) = (&a, &b);
-    std::thread::scope(|s| {
-        for (i, batch) in batches.iter().enumerate() {
-            let target = if i % 2 == 0 { a } else { b };
-            s.spawn(move || {
-                let (status, reply) = post_events(target, batch);
-                assert_eq!((status, reply["accepted"].clone()), (200, json!(100)));
-                // The same batch through the other process is a duplicate there too.
-                let other = if i % 2 == 0 { b } else { a };
-                let (_, again) = post_events(other, batch);
-                assert_eq!(again["duplicates"], 100);
-            });
-        }
+fn two_servers_share_one_database() {
+    both(|db| {
+        let a = serve(db, IngestConfig::default());
+        let b = serve(db, IngestConfig::default());
+        let batches: Vec<Vec<Value>> = (0..8)
+            .map(|_| (0..100).map(agent_event).collect())
+            .collect();
+        let (a, b) = (&a, &b);
+        std::thread::scope(|s| {
+            for (i, batch) in batches.iter().enumerate() {
+                let target = if i % 2 == 0 { a } else { b };
+                s.spawn(move || {
+                    let (status, reply) = post_events(target, batch);
+                    assert_eq!((status, reply["accepted"].clone()), (200, json!(100)));
+                    // The same batch through the other server is a duplicate there too.
+                    let other = if i % 2 == 0 { b } else { a };
+                    let (_, again) = post_events(other, batch);
+                    assert_eq!(again["duplicates"], 100);
+                });
+            }
+        });
+        assert_eq!(
+            point_count(&report(a, "contrast-dotnet-agent"), "working_set"),
+            800
+        );
     });
-    assert_eq!(
-        point_count(&report(a, "contrast-dotnet-agent"), "working_set"),
-        800
+}
+
+#[test]
+fn serve_purges_on_its_own_schedule() {
+    let db = Db::sqlite();
+    let mut old = agent_event(1);
+    old["time"] = json!(days_ago(10));
+    let recent = agent_event(2);
+    {
+        let running = serve(&db, IngestConfig::default());
+        let (status, reply) = post_events(&running, &[old, recent]);
+        assert_eq!((status, reply["accepted"].clone()), (200, json!(2)));
+    }
+    // The vendor shortens its promise to 5 days: the next server's own purge applies it.
+    let source = candor_schema::builtin::SOURCES
+        .iter()
+        .find(|(name, _)| name.starts_with("contrast"))
+        .unwrap()
+        .1;
+    assert!(source.contains("days = 365"));
+    let shorter = candor_schema::Catalogue::from_toml_str(
+        &source.replace("days = 365", "days = 5"),
+        "shorter.toml",
+    )
+    .unwrap();
+    let config = IngestConfig {
+        purge_every: Duration::from_secs(1),
+        ..IngestConfig::default()
+    };
+    let running = serve_with(
+        &db,
+        candor_ingest::Accepted::new([shorter]),
+        config,
+        candor_ingest::ServerConfig::default(),
     );
+    let deadline = std::time::Instant::now() + Duration::from_secs(20);
+    loop {
+        let count = point_count(&report(&running, "contrast-dotnet-agent"), "working_set");
+        if count == 1 {
+            break;
+        }
+        assert!(std::time::Instant::now() < deadline, "still {count} events");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    let report = report(&running, "contrast-dotnet-agent");
+    let working_set = report["points"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|p| p["id"] == "working_set")
+        .unwrap();
+    // The recent one (value 2) stayed.
+    assert_eq!(working_set["total"]["summary"]["min"], 2.0);
+}
+
+#[test]
+fn the_server_accepts_exactly_the_revisions_it_holds() {
+    let source = candor_schema::builtin::SOURCES
+        .iter()
+        .find(|(name, _)| name.starts_with("contrast"))
+        .unwrap()
+        .1;
+    let current = revision("contrast-dotnet-agent");
+    let next = candor_schema::Catalogue::from_toml_str(
+        &source
+            .replace(
+                &format!("revision = \"{current}\""),
+                "revision = \"2099.1\"",
+            )
+            .replace("days = 365", "days = 30"),
+        "next.toml",
+    )
+    .unwrap();
+    let old = candor_schema::Catalogue::from_toml_str(source, "old.toml").unwrap();
+    let accepted = candor_ingest::Accepted::new([old, next]);
+    // Both promises hold: the shorter retention applies to the product.
+    assert_eq!(accepted.retention_days("contrast-dotnet-agent"), Some(30));
+    let db = Db::sqlite();
+    let running = serve_with(
+        &db,
+        accepted,
+        IngestConfig::default(),
+        candor_ingest::ServerConfig::default(),
+    );
+    let mut on_next = agent_event(2);
+    on_next["catalogue_revision"] = json!("2099.1");
+    let mut unheld = agent_event(3);
+    unheld["catalogue_revision"] = json!("2098.1");
+    let (status, reply) = post_events(&running, &[agent_event(1), on_next, unheld]);
+    assert_eq!(status, 200);
+    assert_eq!(reply["accepted"], 2, "{reply}");
+    assert_eq!(reasons(&reply), ["unknown_revision"]);
 }

@@ -479,6 +479,21 @@ fn check_collection(c: &Checker<'_>, collection: &CollectionSpec) -> Checked<()>
     Ok(())
 }
 
+/// The OpenTelemetry semantic-convention attributes a data point may name (`semconv`): those
+/// whose value is a string that a point's value can be as it stands.
+pub(crate) const SEMCONV_NAMES: &[&str] = &[
+    "os.type",
+    "os.name",
+    "os.version",
+    "os.description",
+    "host.arch",
+    "process.runtime.name",
+    "process.runtime.version",
+    "process.runtime.description",
+    "cloud.provider",
+    "cloud.platform",
+];
+
 /// Longest free text any data point may declare; larger values belong in logs, not telemetry.
 const MAX_TEXT_LEN: u32 = 64 * 1024;
 
@@ -528,6 +543,23 @@ fn check_point(
         );
     }
     check_unit(c, &at("unit"), &point.value, point.unit)?;
+    if let Some(name) = &point.semconv {
+        if !SEMCONV_NAMES.contains(&name.as_str()) {
+            return c.rule(
+                at("semconv"),
+                format!("must be one of {}", SEMCONV_NAMES.join(", ")),
+            );
+        }
+        if !matches!(
+            point.value,
+            ValueType::Version | ValueType::Text { .. } | ValueType::Enumeration { .. }
+        ) {
+            return c.rule(
+                at("semconv"),
+                "a semantic-convention attribute is a string: only version, text and enumeration points may name one",
+            );
+        }
+    }
     if point.gates.is_empty() {
         return c.rule(
             at("gates"),

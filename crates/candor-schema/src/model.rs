@@ -322,6 +322,11 @@ pub struct DataPointSpec {
     /// From which version the point is collected, per runtime line. A line that is not named here
     /// never collects the point.
     pub gates: BTreeMap<String, Gate>,
+    /// The OpenTelemetry semantic-convention attribute that means the same as this point
+    /// (`os.description`, `process.runtime.version`…): OTLP sinks also send the value under that
+    /// name. Only names whose value is the point's string value as it stands.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub semconv: Option<String>,
 }
 
 /// The first version of a runtime line that collects a data point.

@@ -3,7 +3,8 @@
 //! - [`HttpReceiver`]: an HTTP/1.1 server that takes gzip JSON batches (the vendor and relay
 //!   sinks) and OTLP/HTTP protobuf (`/v1/logs`, decoded with the official OTLP definitions),
 //!   and can be told to fail: a status with `Retry-After`, a response slower than the
-//!   client's timeout, or a connection cut mid-response.
+//!   client's timeout, a connection cut mid-response, a redirect, a huge answer; over plain
+//!   HTTP or HTTPS with a certificate from a CA made at test time (rcgen).
 //! - [`GrpcReceiver`]: an OTLP/gRPC logs service (tonic, from `opentelemetry-proto`).
 //!
 //! - [`browser`]: Debian's headless Chromium, to load Candor's pages in a real browser.
@@ -14,12 +15,14 @@
 #![allow(missing_docs, clippy::unwrap_used)]
 
 pub mod browser;
+mod event;
 mod grpc;
 mod http;
 mod otlp;
 
-pub use grpc::GrpcReceiver;
-pub use http::{Fault, HttpReceiver};
+pub use event::agent_event;
+pub use grpc::{GrpcFault, GrpcReceiver};
+pub use http::{Fault, HttpReceiver, SeenRequest, TestCa};
 
 /// One event as a receiver decoded it.
 #[derive(Debug, Clone, PartialEq)]
@@ -40,6 +43,12 @@ pub struct Log {
     pub bodies: Vec<Vec<u8>>,
     pub authorizations: Vec<Option<String>>,
     pub events: Vec<Received>,
+    /// Every request's method, target and headers (HTTP receivers).
+    pub seen: Vec<SeenRequest>,
+    /// A `Fault::Huge` answer stopped because the client closed the connection.
+    pub huge_cut_short: bool,
+    /// Every gRPC request's metadata (names lower-cased; the gRPC receiver).
+    pub metadata: Vec<Vec<(String, String)>>,
 }
 
 impl Log {

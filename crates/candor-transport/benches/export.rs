@@ -1,12 +1,23 @@
-//! Export throughput to a loopback receiver: one batch of 512 events per iteration, through
-//! each network sink, plus the wire bytes per event (printed once per sink).
+//! Export throughput: one batch of 512 events per iteration through each network sink, to
+//! candor-testkit's loopback receivers and to the real rotel collector the end-to-end test uses
+//! (when installed: `cargo xtask test` puts it in target/tools/, or set CANDOR_ROTEL_AGENT),
+//! plus the wire bytes per event (printed once per sink). The gRPC runs need the `otlp-grpc`
+//! feature: `cargo bench -p candor-transport --bench export --all-features`.
+//!
+//! `otlp-grpc/nagle-receiver` is the same gRPC export to a receiver that leaves TCP_NODELAY
+//! unset (tonic's default for an incoming listener): its small answer frames wait on Nagle's
+//! algorithm and the client's delayed ACK, which is where gRPC's earlier 25k events/s came from.
+//! `otlp-grpc/wide-window-receiver` grants 4 MiB HTTP/2 flow-control windows instead of the
+//! default 64 KiB, so a batch (about 170 KB) goes out without waiting for window updates.
 
-#![allow(clippy::print_stdout)]
+#![allow(clippy::print_stdout, clippy::unwrap_used)]
 
-use std::time::Duration;
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
 
 use candor_schema::{Event, Stamp, Value};
-use candor_testkit::{GrpcReceiver, HttpReceiver};
+use candor_testkit::{GrpcReceiver, HttpReceiver, dead_port};
 use candor_transport::{Outcome, SinkSpec, Timeouts};
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 
@@ -39,38 +50,137 @@ fn events() -> Vec<Event> {
         .collect()
 }
 
+/// rotel-agent with a blackhole exporter on two free loopback ports; killed when dropped.
+struct Rotel {
+    child: Child,
+    http: u16,
+    grpc: u16,
+}
+
+impl Drop for Rotel {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn rotel() -> Option<Rotel> {
+    let agent = std::env::var_os("CANDOR_ROTEL_AGENT")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| {
+            PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+                .join("../../target/tools/rotel/rotel/rotel-agent")
+        });
+    if !agent.is_file() {
+        println!(
+            "rotel-agent not installed ({}): skipping the collector runs",
+            agent.display()
+        );
+        return None;
+    }
+    let (http, grpc) = (dead_port(), dead_port());
+    let child = Command::new(agent)
+        .args(["start", "--exporter", "blackhole"])
+        .args(["--otlp-http-endpoint", &format!("127.0.0.1:{http}")])
+        .args(["--otlp-grpc-endpoint", &format!("127.0.0.1:{grpc}")])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .ok()?;
+    let rotel = Rotel { child, http, grpc };
+    let deadline = Instant::now() + Duration::from_secs(20);
+    for port in [http, grpc] {
+        while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+            if Instant::now() > deadline {
+                return None;
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+    Some(rotel)
+}
+
 fn export(c: &mut Criterion) {
     let http = HttpReceiver::start();
     let grpc = GrpcReceiver::start();
+    let nagle = GrpcReceiver::start_with_nodelay(false);
+    let wide = GrpcReceiver::start_with_window(4 << 20);
+    let collector = rotel();
     let batch = events();
     let mut group = c.benchmark_group("export");
     group.throughput(Throughput::Elements(BATCH as u64));
     group.measurement_time(Duration::from_secs(5));
-    let specs = [
-        SinkSpec::Json {
-            endpoint: http.url("/ingest"),
-        },
-        SinkSpec::OtlpHttp {
-            endpoint: http.url("/v1/logs"),
-        },
-        SinkSpec::OtlpGrpc {
-            endpoint: grpc.url(),
-        },
+    let mut specs = vec![
+        (
+            "json",
+            SinkSpec::Json {
+                endpoint: http.url("/ingest"),
+            },
+        ),
+        (
+            "otlp-http",
+            SinkSpec::OtlpHttp {
+                endpoint: http.url(""),
+            },
+        ),
     ];
-    for spec in specs {
-        let kind = spec.kind();
+    if cfg!(feature = "otlp-grpc") {
+        specs.push((
+            "otlp-grpc",
+            SinkSpec::OtlpGrpc {
+                endpoint: grpc.url(),
+            },
+        ));
+        specs.push((
+            "otlp-grpc/nagle-receiver",
+            SinkSpec::OtlpGrpc {
+                endpoint: nagle.url(),
+            },
+        ));
+        specs.push((
+            "otlp-grpc/wide-window-receiver",
+            SinkSpec::OtlpGrpc {
+                endpoint: wide.url(),
+            },
+        ));
+    }
+    if let Some(rotel) = &collector {
+        specs.push((
+            "otlp-http/rotel",
+            SinkSpec::OtlpHttp {
+                endpoint: format!("http://127.0.0.1:{}", rotel.http),
+            },
+        ));
+        if cfg!(feature = "otlp-grpc") {
+            specs.push((
+                "otlp-grpc/rotel",
+                SinkSpec::OtlpGrpc {
+                    endpoint: format!("http://127.0.0.1:{}", rotel.grpc),
+                },
+            ));
+        }
+    }
+    for (name, spec) in specs {
         let mut sink = spec.build(Timeouts::default()).expect("sink");
         let before = http.log().bodies.iter().map(Vec::len).sum::<usize>();
-        assert!(matches!(sink.deliver(&batch), Outcome::Delivered { .. }));
-        let wire = match kind {
-            "otlp-grpc" => grpc.log().bodies.last().map_or(0, Vec::len),
-            _ => http.log().bodies.iter().map(Vec::len).sum::<usize>() - before,
+        let outcome = sink.deliver(&batch);
+        let Outcome::Delivered { bytes } = outcome else {
+            panic!("{name}: {outcome:?}");
+        };
+        let wire = match name {
+            "json" => http.log().bodies.iter().map(Vec::len).sum::<usize>() - before,
+            _ => usize::try_from(bytes).unwrap_or(0),
         };
         println!(
-            "{kind}: {:.1} bytes per event (uncompressed body)",
-            wire as f64 / BATCH as f64
+            "{name}: {:.1} bytes per event ({})",
+            wire as f64 / BATCH as f64,
+            if name == "json" {
+                "JSON before gzip"
+            } else {
+                "protobuf"
+            }
         );
-        group.bench_function(kind, |b| {
+        group.bench_function(name, |b| {
             b.iter(|| {
                 let outcome = sink.deliver(&batch);
                 assert!(matches!(outcome, Outcome::Delivered { .. }), "{outcome:?}");

@@ -1,69 +1,97 @@
-//! Where a sink sends: checked before anything is sent.
+//! Where a sink sends: parsed with the WHATWG URL rules and checked before anything is sent.
 
-use std::net::{IpAddr, Ipv6Addr};
+use std::fmt;
+use std::net::Ipv6Addr;
+
+use url::{Host, Url};
 
 use crate::TransportError;
 
 /// A checked endpoint URL.
-#[derive(Debug, Clone, PartialEq, Eq)]
+///
+/// Its [`Display`](fmt::Display) and [`Debug`] forms show scheme, host, port and path only: a
+/// query string or fragment (where a `?token=` would sit) never reaches a message, a log or a
+/// receipt. Only [`Endpoint::url`] gives the whole URL, for the request itself.
+#[derive(Clone, PartialEq, Eq)]
 pub struct Endpoint {
-    url: String,
-    host: String,
+    url: Url,
     loopback: bool,
 }
 
 impl Endpoint {
     /// Checks `url`: `https://` anywhere, plain `http://` only to a loopback address
-    /// (`localhost`, `127.0.0.0/8`, `::1`), no credentials in the URL.
+    /// (`localhost`, `127.0.0.0/8`, `::1`), no credentials in the URL, a port within range.
+    /// The URL is used as given.
     pub fn parse(url: &str) -> Result<Self, TransportError> {
         let bad = |why: &str| TransportError::Endpoint {
-            url: url.chars().take(200).collect(),
+            url: shown_raw(url),
             reason: why.to_owned(),
         };
-        let url = url.trim();
-        let (scheme, rest) = url.split_once("://").ok_or_else(|| bad("not a URL"))?;
-        let scheme = scheme.to_ascii_lowercase();
-        if scheme != "http" && scheme != "https" {
-            return Err(bad("only http:// and https:// are supported"));
+        let parsed = Url::parse(url.trim()).map_err(|e| bad(&format!("not a URL ({e})")))?;
+        match parsed.scheme() {
+            "http" | "https" => {}
+            _ => return Err(bad("only http:// and https:// are supported")),
         }
-        let authority = rest.split(['/', '?', '#']).next().unwrap_or("");
-        if authority.contains('@') {
+        if !parsed.username().is_empty() || parsed.password().is_some() {
             return Err(bad(
                 "credentials in a URL end up in logs; give a token instead",
             ));
         }
-        let host = if let Some(bracketed) = authority.strip_prefix('[') {
-            bracketed.split(']').next().unwrap_or("").to_owned()
-        } else {
-            authority
-                .rsplit_once(':')
-                .map_or(authority, |(h, _)| h)
-                .to_owned()
+        let loopback = match parsed.host() {
+            None => return Err(bad("no host")),
+            Some(Host::Domain(name)) => name.eq_ignore_ascii_case("localhost"),
+            Some(Host::Ipv4(v4)) => v4.is_loopback(),
+            Some(Host::Ipv6(v6)) => v6 == Ipv6Addr::LOCALHOST,
         };
-        if host.is_empty() || host.chars().any(|c| c.is_whitespace() || c.is_control()) {
-            return Err(bad("no host"));
-        }
-        let loopback = is_loopback(&host);
-        if scheme == "http" && !loopback {
+        if parsed.scheme() == "http" && !loopback {
             return Err(bad(
                 "plain http:// is refused except to this machine (localhost, 127.0.0.1, ::1); use https://",
             ));
         }
         Ok(Self {
-            url: url.to_owned(),
-            host,
+            url: parsed,
             loopback,
         })
     }
 
-    /// The URL.
-    pub fn url(&self) -> &str {
-        &self.url
+    /// Checks `url` as OTLP users write it: a base URL with no path
+    /// (`http://127.0.0.1:4318`) gets the signal's path appended (`/v1/logs`); a URL with a
+    /// path is used as given.
+    pub fn with_signal_path(url: &str, signal_path: &str) -> Result<Self, TransportError> {
+        let mut endpoint = Self::parse(url)?;
+        if endpoint.url.path().is_empty() || endpoint.url.path() == "/" {
+            endpoint.url.set_path(signal_path);
+        }
+        Ok(endpoint)
     }
 
-    /// The host part.
-    pub fn host(&self) -> &str {
-        &self.host
+    /// The whole URL, query included: for the request only, never for display.
+    pub fn url(&self) -> &str {
+        self.url.as_str()
+    }
+
+    /// The host part (an IPv6 address without brackets).
+    pub fn host(&self) -> String {
+        match self.url.host() {
+            Some(Host::Ipv6(v6)) => v6.to_string(),
+            Some(host) => host.to_string(),
+            None => String::new(),
+        }
+    }
+
+    /// The port, explicit or the scheme's default.
+    pub fn port(&self) -> u16 {
+        self.url.port_or_known_default().unwrap_or(0)
+    }
+
+    /// The path.
+    pub fn path(&self) -> &str {
+        self.url.path()
+    }
+
+    /// Whether the scheme is `https`.
+    pub fn is_https(&self) -> bool {
+        self.url.scheme() == "https"
     }
 
     /// Whether the endpoint is on this machine.
@@ -72,15 +100,41 @@ impl Endpoint {
     }
 }
 
-fn is_loopback(host: &str) -> bool {
-    if host.eq_ignore_ascii_case("localhost") {
-        return true;
+impl fmt::Display for Endpoint {
+    /// Scheme, host, port and path; never the query or fragment.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let host = match self.url.host() {
+            Some(Host::Ipv6(v6)) => format!("[{v6}]"),
+            Some(host) => host.to_string(),
+            None => String::new(),
+        };
+        write!(f, "{}://{host}", self.url.scheme())?;
+        if let Some(port) = self.url.port() {
+            write!(f, ":{port}")?;
+        }
+        f.write_str(self.url.path())?;
+        if self.url.query().is_some() {
+            f.write_str("?…")?;
+        }
+        Ok(())
     }
-    match host.parse::<IpAddr>() {
-        Ok(IpAddr::V4(v4)) => v4.is_loopback(),
-        Ok(IpAddr::V6(v6)) => v6 == Ipv6Addr::LOCALHOST,
-        Err(_) => false,
+}
+
+impl fmt::Debug for Endpoint {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "Endpoint({self})")
     }
+}
+
+/// A URL that could not be parsed, as it may be shown: cut at the query or fragment and at 200
+/// characters, control characters removed.
+pub(crate) fn shown_raw(url: &str) -> String {
+    let cut = url.find(['?', '#']).map_or(url, |at| &url[..at]);
+    let mut shown: String = cut.chars().filter(|c| !c.is_control()).take(200).collect();
+    if cut.len() < url.len() {
+        shown.push_str("?…");
+    }
+    shown
 }
 
 #[cfg(test)]
@@ -104,11 +158,47 @@ mod tests {
             "http://localhost.evil.com/",
             "ftp://127.0.0.1/",
             "https://user:pw@example.com/",
+            "https://user@example.com/",
             "127.0.0.1:4318",
             "http:///path",
+            "http://[::1]evil.com/",
+            "http://127.0.0.1:99999/",
+            "http://[::ffff:10.0.0.1]/",
         ] {
             let err = Endpoint::parse(bad).expect_err(bad);
             assert!(!err.to_string().is_empty());
         }
+    }
+
+    #[test]
+    fn a_base_url_gets_the_signal_path() {
+        for (given, used) in [
+            ("http://127.0.0.1:4318", "http://127.0.0.1:4318/v1/logs"),
+            ("http://127.0.0.1:4318/", "http://127.0.0.1:4318/v1/logs"),
+            (
+                "http://127.0.0.1:4318/v1/logs",
+                "http://127.0.0.1:4318/v1/logs",
+            ),
+            (
+                "http://127.0.0.1:4318/custom",
+                "http://127.0.0.1:4318/custom",
+            ),
+            ("http://[::1]:4318?k=v", "http://[::1]:4318/v1/logs?k=v"),
+        ] {
+            let e = Endpoint::with_signal_path(given, "/v1/logs").expect(given);
+            assert_eq!(e.url(), used, "{given}");
+        }
+    }
+
+    #[test]
+    fn queries_never_show() {
+        let e = Endpoint::parse("https://example.com:8443/in?token=SECRET#frag").expect("ok");
+        assert_eq!(e.to_string(), "https://example.com:8443/in?…");
+        assert!(!format!("{e:?}").contains("SECRET"));
+        assert!(e.url().contains("SECRET"), "the request still carries it");
+        let err = Endpoint::parse("http://evil.example/?token=SECRET").expect_err("refused");
+        assert!(!err.to_string().contains("SECRET"), "{err}");
+        let err = Endpoint::parse("http://[::1]x/?token=SECRET").expect_err("refused");
+        assert!(!err.to_string().contains("SECRET"), "{err}");
     }
 }

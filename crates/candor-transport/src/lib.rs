@@ -7,9 +7,13 @@
 //! Every delivered payload is noted in the [`Receipts`] log.
 //!
 //! Sinks, each behind a cargo feature: OTLP over HTTP/protobuf (`otlp-http`) and gRPC
-//! (`otlp-grpc`) through `opentelemetry-otlp`; gzip-compressed JSON over HTTPS and the host
-//! relay with a bearer token (`http`); files and stdout (always). Plain `http://` is refused
-//! except to loopback ([`Endpoint`]), and every network sink sets connect and request timeouts.
+//! (`otlp-grpc`), encoded by Candor with `opentelemetry-proto` and sent with reqwest and tonic
+//! (no OpenTelemetry SDK, so the host's `OTEL_*` settings never reach Candor's traffic);
+//! gzip-compressed JSON over HTTPS and the host relay with a bearer token (`http`); files and
+//! stdout (always). Plain `http://` is refused except to loopback ([`Endpoint`]), no redirect is
+//! followed, at most a few KiB of any reply are read, every network sink sets connect and
+//! request timeouts, and no secret (a token, a URL's query) appears in any `Debug` output,
+//! message or receipt.
 //!
 //! The facade (`candor`) and the command line depend on this crate. It knows the event
 //! envelope and nothing of catalogues' meaning, consent or privacy: by the time an event gets
@@ -17,6 +21,7 @@
 
 #![warn(missing_docs)]
 
+mod drops;
 mod endpoint;
 mod pipeline;
 pub mod receipts;
@@ -26,10 +31,11 @@ pub mod spool;
 
 use std::path::PathBuf;
 
+pub use drops::{DropCause, DropCount};
 pub use endpoint::Endpoint;
 pub use pipeline::{Pipeline, PipelineConfig, StatsSnapshot};
-pub use receipts::{Receipt, Receipts};
-pub use sink::{FileSink, Outcome, Sink, Timeouts};
+pub use receipts::{Problem, Receipt, Receipts};
+pub use sink::{Failure, FileSink, Outcome, SemanticNames, Sink, SinkOptions, Timeouts};
 pub use spool::{Spool, SpoolCaps};
 
 /// What can go wrong setting up transport. Delivery failures are not errors: they are retried
@@ -63,11 +69,14 @@ pub enum TransportError {
 }
 
 /// The sinks by name, as the command line and the facade's builder name them.
-#[derive(Debug, Clone, PartialEq, Eq)]
+///
+/// Its `Debug` form shows endpoints without their query strings and never the relay token.
+#[derive(Clone, PartialEq, Eq)]
 pub enum SinkSpec {
-    /// OTLP over HTTP/protobuf to an `/v1/logs` URL.
+    /// OTLP over HTTP/protobuf: a base URL (`https://collector:4318`, which gets `/v1/logs`
+    /// appended) or the full logs URL.
     OtlpHttp {
-        /// The logs URL.
+        /// The base or logs URL.
         endpoint: String,
     },
     /// OTLP over gRPC.
@@ -96,6 +105,30 @@ pub enum SinkSpec {
     Stdout,
 }
 
+impl std::fmt::Debug for SinkSpec {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let mut s = f.debug_struct(match self {
+            Self::OtlpHttp { .. } => "OtlpHttp",
+            Self::OtlpGrpc { .. } => "OtlpGrpc",
+            Self::Json { .. } => "Json",
+            Self::Relay { .. } => "Relay",
+            Self::File { .. } => "File",
+            Self::Stdout => "Stdout",
+        });
+        match self {
+            Self::OtlpHttp { endpoint } | Self::OtlpGrpc { endpoint } | Self::Json { endpoint } => {
+                s.field("endpoint", &endpoint::shown_raw(endpoint))
+            }
+            Self::Relay { endpoint, .. } => s
+                .field("endpoint", &endpoint::shown_raw(endpoint))
+                .field("token", &"<redacted>"),
+            Self::File { path } => s.field("path", path),
+            Self::Stdout => &mut s,
+        };
+        s.finish()
+    }
+}
+
 impl SinkSpec {
     /// The sink's name (`otlp-http`, `otlp-grpc`, `json`, `relay`, `file`, `stdout`).
     pub fn kind(&self) -> &'static str {
@@ -109,20 +142,47 @@ impl SinkSpec {
         }
     }
 
-    /// Checks the endpoint now, so a bad URL is reported before anything starts.
-    pub fn check(&self) -> Result<(), TransportError> {
+    /// The checked endpoint of a network sink, as it will be used (an OTLP/HTTP base URL with
+    /// `/v1/logs` appended); `None` for files and stdout.
+    pub fn endpoint(&self) -> Option<Result<Endpoint, TransportError>> {
         match self {
-            Self::OtlpHttp { endpoint }
-            | Self::OtlpGrpc { endpoint }
+            Self::OtlpHttp { endpoint } => Some(Endpoint::with_signal_path(
+                endpoint,
+                sink::OTLP_HTTP_LOGS_PATH,
+            )),
+            Self::OtlpGrpc { endpoint }
             | Self::Json { endpoint }
-            | Self::Relay { endpoint, .. } => Endpoint::parse(endpoint).map(|_| ()),
-            Self::File { .. } | Self::Stdout => Ok(()),
+            | Self::Relay { endpoint, .. } => Some(Endpoint::parse(endpoint)),
+            Self::File { .. } | Self::Stdout => None,
         }
     }
 
-    /// Builds the sink. Call it on the thread that will use it (as [`Pipeline::start`] does).
-    pub fn build(&self, timeouts: Timeouts) -> Result<Box<dyn Sink>, TransportError> {
-        let _ = timeouts;
+    /// Where it sends, as it may be shown: the endpoint without its query string, or the file.
+    pub fn destination(&self) -> String {
+        match (self, self.endpoint()) {
+            (_, Some(Ok(endpoint))) => endpoint.to_string(),
+            (
+                Self::OtlpHttp { endpoint }
+                | Self::OtlpGrpc { endpoint }
+                | Self::Json { endpoint }
+                | Self::Relay { endpoint, .. },
+                _,
+            ) => endpoint::shown_raw(endpoint),
+            (Self::File { path }, _) => path.display().to_string(),
+            (Self::Stdout, _) => "stdout".to_owned(),
+        }
+    }
+
+    /// Checks the endpoint now, so a bad URL is reported before anything starts.
+    pub fn check(&self) -> Result<(), TransportError> {
+        self.endpoint().transpose().map(|_| ())
+    }
+
+    /// Builds the sink with these timeouts (or [`SinkOptions`]: timeouts and an extra CA).
+    /// Call it on the thread that will use it (as [`Pipeline::start`] does).
+    pub fn build(&self, options: impl Into<SinkOptions>) -> Result<Box<dyn Sink>, TransportError> {
+        let options = options.into();
+        let _ = &options;
         match self {
             Self::File { path } => Ok(Box::new(FileSink::to_file(path))),
             Self::Stdout => Ok(Box::new(FileSink::to_stdout())),
@@ -130,7 +190,7 @@ impl SinkSpec {
             Self::Json { endpoint } => Ok(Box::new(sink::HttpSink::new(
                 Endpoint::parse(endpoint)?,
                 sink::HttpSinkKind::Json,
-                timeouts,
+                &options,
             )?)),
             #[cfg(feature = "http")]
             Self::Relay { endpoint, token } => Ok(Box::new(sink::HttpSink::new(
@@ -138,19 +198,19 @@ impl SinkSpec {
                 sink::HttpSinkKind::Relay {
                     token: token.clone(),
                 },
-                timeouts,
+                &options,
             )?)),
             #[cfg(feature = "otlp-http")]
             Self::OtlpHttp { endpoint } => Ok(Box::new(sink::OtlpSink::new(
-                Endpoint::parse(endpoint)?,
+                Endpoint::with_signal_path(endpoint, sink::OTLP_HTTP_LOGS_PATH)?,
                 sink::OtlpProtocol::HttpProtobuf,
-                timeouts,
+                &options,
             )?)),
             #[cfg(feature = "otlp-grpc")]
             Self::OtlpGrpc { endpoint } => Ok(Box::new(sink::OtlpSink::new(
                 Endpoint::parse(endpoint)?,
                 sink::OtlpProtocol::Grpc,
-                timeouts,
+                &options,
             )?)),
             #[allow(unreachable_patterns)]
             other => Err(TransportError::NotBuilt {

@@ -5,7 +5,7 @@
 //! trying to send it, and removes it only when the receiver accepted it (or refused it for
 //! good, which is counted). Failures back off with jitter and honour `Retry-After`.
 
-use std::collections::VecDeque;
+use std::collections::{BTreeMap, VecDeque};
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::mpsc::{self, Receiver, RecvTimeoutError, SyncSender, TrySendError};
@@ -17,9 +17,10 @@ use candor_schema::Event;
 use serde::Serialize;
 
 use crate::TransportError;
+use crate::drops::{DropCause, DropCount};
 use crate::receipts::{Receipt, Receipts};
 use crate::retry::Backoff;
-use crate::sink::{Outcome, Sink};
+use crate::sink::{Failure, Outcome, Sink};
 use crate::spool::{Dropped, Spool, SpoolCaps, SpoolEntry};
 
 /// How the pipeline behaves.
@@ -43,6 +44,11 @@ pub struct PipelineConfig {
     /// Even without new events, the spool is retried at least this often (the catalogue's
     /// collection interval, so leftovers of an earlier run go out with the next report).
     pub resend_every: Duration,
+    /// Answers that keep a batch (a redirect, 401/403/408/413/429, 5xx, a retryable gRPC
+    /// code) are retried at most this many times in a row for one batch; then it is dropped and
+    /// counted ([`DropCause::GaveUp`]). Failures to reach the receiver at all do not count:
+    /// they are bounded by the spool's age cap instead, so an offline machine loses nothing.
+    pub max_attempts: u32,
 }
 
 impl Default for PipelineConfig {
@@ -56,6 +62,7 @@ impl Default for PipelineConfig {
             backoff_base: Duration::from_millis(500),
             backoff_max: Duration::from_secs(300),
             resend_every: Duration::from_secs(4 * 3600),
+            max_attempts: 10,
         }
     }
 }
@@ -73,6 +80,9 @@ pub(crate) struct Stats {
     retries: AtomicU64,
     last_error: Mutex<Option<String>>,
     unanswered_since: Mutex<Option<SystemTime>>,
+    last_failure: Mutex<Option<Failure>>,
+    /// Events dropped after the receiver answered, by cause.
+    answered_drops: Mutex<BTreeMap<DropCause, u64>>,
 }
 
 /// A copy of the counters.
@@ -102,6 +112,10 @@ pub struct StatsSnapshot {
     /// connection error, a timeout, a server error); `None` once the receiver answered
     /// (accepted or refused a batch), and before any attempt failed.
     pub unanswered_since: Option<SystemTime>,
+    /// The last delivery failure, as a type (its [`Failure::hint`] says what to check).
+    pub last_failure: Option<Failure>,
+    /// Every event dropped for good, by cause; empty when nothing was dropped.
+    pub drops: Vec<DropCount>,
 }
 
 impl Stats {
@@ -122,6 +136,23 @@ impl Stats {
         }
     }
 
+    fn dropped(&self, cause: DropCause, events: u64) {
+        *self
+            .answered_drops
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .entry(cause)
+            .or_insert(0) += events;
+    }
+
+    fn failed(&self, failure: Failure, message: String) {
+        *self
+            .last_failure
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner) = Some(failure);
+        self.error(message);
+    }
+
     fn error(&self, message: String) {
         *self
             .last_error
@@ -130,6 +161,26 @@ impl Stats {
     }
 
     fn snapshot(&self, pending: u64) -> StatsSnapshot {
+        let drops = crate::drops::tally(
+            [
+                (
+                    DropCause::QueueFull,
+                    self.dropped_queue_full.load(Ordering::Relaxed),
+                ),
+                (
+                    DropCause::SpoolCaps,
+                    self.dropped_by_caps.load(Ordering::Relaxed),
+                ),
+                (
+                    DropCause::Unreadable,
+                    self.dropped_unreadable.load(Ordering::Relaxed),
+                ),
+            ],
+            &self
+                .answered_drops
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner),
+        );
         StatsSnapshot {
             accepted: self.accepted.load(Ordering::Relaxed),
             dropped_queue_full: self.dropped_queue_full.load(Ordering::Relaxed),
@@ -149,6 +200,11 @@ impl Stats {
                 .unanswered_since
                 .lock()
                 .unwrap_or_else(PoisonError::into_inner),
+            last_failure: *self
+                .last_failure
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner),
+            drops,
         }
     }
 }
@@ -358,6 +414,11 @@ struct Worker<S> {
     batch_started: Option<Instant>,
     backoff: Backoff,
     next_attempt: Instant,
+    /// Answers in a row that kept the oldest batch (see [`PipelineConfig::max_attempts`]).
+    answered_retries: u32,
+    /// The last failure noted in the receipts log, so a dead endpoint is noted once, not at
+    /// every retry; cleared by a delivery.
+    noted: Option<Failure>,
 }
 
 impl<S: Sink> Worker<S> {
@@ -388,6 +449,8 @@ impl<S: Sink> Worker<S> {
             batch: Vec::new(),
             batch_started: None,
             next_attempt: Instant::now(),
+            answered_retries: 0,
+            noted: None,
         }
     }
 
@@ -642,21 +705,70 @@ impl<S: Sink> Worker<S> {
                 Outcome::Delivered { bytes } => {
                     self.stats.answered(true);
                     self.backoff.reset();
+                    self.answered_retries = 0;
+                    self.noted = None;
                     Stats::bump(&self.stats.delivered, events.len() as u64);
                     Stats::bump(&self.stats.delivered_batches, 1);
                     self.write_receipt(&events, bytes);
                     self.forget(entry.as_ref(), events.len());
                 }
-                Outcome::Reject { reason } => {
+                Outcome::Reject { failure, reason } => {
                     self.stats.answered(true);
+                    self.answered_retries = 0;
                     Stats::bump(&self.stats.rejected, events.len() as u64);
-                    self.stats.error(reason);
+                    self.stats
+                        .dropped(DropCause::Refused(failure), events.len() as u64);
+                    self.note(
+                        &events,
+                        DropCause::Refused(failure).to_string(),
+                        failure,
+                        true,
+                    );
+                    self.stats.failed(failure, reason);
                     self.forget(entry.as_ref(), events.len());
                 }
-                Outcome::Retry { reason, after } => {
-                    self.stats.answered(false);
+                Outcome::Retry {
+                    failure,
+                    reason,
+                    after,
+                } => {
+                    // A request our own deadline cut short says nothing about the receiver:
+                    // the failure it last showed stays the one reported.
+                    let cut_short = failure == Failure::Timeout
+                        && deadline.is_some_and(|d| Instant::now() >= d);
+                    if !cut_short {
+                        // A status is an answer: the receiver is reachable, only not taking
+                        // this batch now. No answer at all is what blocking the network looks
+                        // like.
+                        self.stats
+                            .answered(matches!(failure, Failure::Status(_) | Failure::Grpc(_)));
+                        self.stats.failed(failure, reason);
+                    }
                     Stats::bump(&self.stats.retries, 1);
-                    self.stats.error(reason);
+                    if matches!(failure, Failure::Status(_) | Failure::Grpc(_)) {
+                        self.answered_retries += 1;
+                        if self.answered_retries >= self.config.max_attempts.max(1) {
+                            // The receiver is there and keeps saying "later": give up on this
+                            // batch, say why, and go on with the next.
+                            self.answered_retries = 0;
+                            self.backoff.reset();
+                            self.stats
+                                .dropped(DropCause::GaveUp(failure), events.len() as u64);
+                            self.note(
+                                &events,
+                                DropCause::GaveUp(failure).to_string(),
+                                failure,
+                                true,
+                            );
+                            self.forget(entry.as_ref(), events.len());
+                            continue;
+                        }
+                    }
+                    if matches!(failure, Failure::Connect | Failure::Tls)
+                        && self.noted != Some(failure)
+                    {
+                        self.note(&events, failure.to_string(), failure, false);
+                    }
                     self.next_attempt = Instant::now() + self.backoff.next_delay(after);
                     if let Store::Memory(queue) = &mut self.store {
                         queue.push_front(events);
@@ -707,6 +819,33 @@ impl<S: Sink> Worker<S> {
             .fetch_update(Ordering::Relaxed, Ordering::Relaxed, |p| {
                 Some(p.saturating_sub(events))
             });
+    }
+
+    /// Notes a delivery problem in the receipts log (drops always; a failure to reach the
+    /// endpoint once until the next delivery).
+    fn note(&mut self, events: &[Event], problem: String, failure: Failure, dropped: bool) {
+        self.noted = Some(failure);
+        let Some(receipts) = &self.receipts else {
+            return;
+        };
+        let mut products: Vec<String> = events.iter().map(|e| e.product.clone()).collect();
+        products.sort();
+        products.dedup();
+        let note = crate::receipts::Problem {
+            time: humantime::format_rfc3339_millis(SystemTime::now()).to_string(),
+            products,
+            sink: self.sink.kind().to_owned(),
+            endpoint: self.sink.destination(),
+            problem,
+            dropped: if dropped { events.len() as u64 } else { 0 },
+            hint: failure.hint().map(str::to_owned),
+        };
+        if let Err(e) = receipts.append_problem(&note) {
+            self.stats.error(format!(
+                "cannot write to the receipts log {}: {e}",
+                receipts.path().display()
+            ));
+        }
     }
 
     fn write_receipt(&self, events: &[Event], bytes: u64) {

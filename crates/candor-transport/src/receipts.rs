@@ -28,6 +28,28 @@ pub struct Receipt {
     pub event_ids: Vec<String>,
 }
 
+/// A delivery problem a user should see next to the receipts: events dropped for good, or an
+/// endpoint that could not be used (a refused connection, a TLS failure), with what to check.
+/// Written to the same log; a problem line never reads as a receipt, nor a receipt as a problem.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Problem {
+    /// When it happened (RFC 3339).
+    pub time: String,
+    /// The products whose events were involved.
+    pub products: Vec<String>,
+    /// The sink.
+    pub sink: String,
+    /// Where it was sending (never with a query string).
+    pub endpoint: String,
+    /// What went wrong, in one line.
+    pub problem: String,
+    /// Events dropped for good because of it (0 when they were kept to retry).
+    pub dropped: u64,
+    /// What to check.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub hint: Option<String>,
+}
+
 /// The receipts log: JSON lines, capped in size; past the cap the older half is dropped.
 #[derive(Debug, Clone)]
 pub struct Receipts {
@@ -53,10 +75,38 @@ impl Receipts {
     /// where the log should be is an error, never followed. Past the cap, the older half is
     /// dropped under a lock, by a rename from a unique temporary name.
     pub fn append(&self, receipt: &Receipt) -> io::Result<()> {
+        self.append_line(receipt)
+    }
+
+    /// Appends a delivery problem.
+    pub fn append_problem(&self, problem: &Problem) -> io::Result<()> {
+        self.append_line(problem)
+    }
+
+    /// The delivery problems, oldest first, optionally only those involving `product`.
+    pub fn problems(&self, product: Option<&str>) -> io::Result<Vec<Problem>> {
+        Ok(self
+            .lines()?
+            .lines()
+            .filter_map(|l| serde_json::from_str::<Problem>(l).ok())
+            .filter(|p| product.is_none_or(|q| p.products.iter().any(|r| r == q)))
+            .collect())
+    }
+
+    /// The log's text, read capped; none yet is empty.
+    fn lines(&self) -> io::Result<String> {
+        match file::read_capped(&self.path, self.max_bytes * 2) {
+            Ok(bytes) => Ok(String::from_utf8_lossy(&bytes).into_owned()),
+            Err(e) if e.is_not_found() => Ok(String::new()),
+            Err(e) => Err(to_io(e)),
+        }
+    }
+
+    fn append_line(&self, record: &impl Serialize) -> io::Result<()> {
         if let Some(parent) = self.path.parent().filter(|p| !p.as_os_str().is_empty()) {
             file::ensure_dir(parent).map_err(to_io)?;
         }
-        let mut line = serde_json::to_vec(receipt).map_err(io::Error::other)?;
+        let mut line = serde_json::to_vec(record).map_err(io::Error::other)?;
         line.push(b'\n');
         let size = file::open_append(&self.path)
             .and_then(|f| {
@@ -92,13 +142,8 @@ impl Receipts {
     /// The receipts, oldest first, optionally only those carrying `product`. Lines that cannot
     /// be read are skipped; a log larger than twice its cap, a symlink or a FIFO is an error.
     pub fn read(&self, product: Option<&str>) -> io::Result<Vec<Receipt>> {
-        let bytes = match file::read_capped(&self.path, self.max_bytes * 2) {
-            Ok(b) => b,
-            Err(e) if e.is_not_found() => return Ok(Vec::new()),
-            Err(e) => return Err(to_io(e)),
-        };
-        let text = String::from_utf8_lossy(&bytes);
-        Ok(text
+        Ok(self
+            .lines()?
             .lines()
             .filter_map(|l| serde_json::from_str::<Receipt>(l).ok())
             .filter(|r| product.is_none_or(|p| r.products.iter().any(|q| q == p)))
@@ -124,6 +169,26 @@ mod tests {
             bytes: n,
             event_ids: vec![format!("{n:032x}")],
         }
+    }
+
+    #[test]
+    fn problems_and_receipts_never_read_as_each_other() {
+        let dir = tempfile::tempdir().expect("tmp");
+        let log = Receipts::new(dir.path().join("r.jsonl"), 1 << 20);
+        log.append(&receipt(2)).expect("append");
+        log.append_problem(&Problem {
+            time: "2026-11-21T00:00:00Z".into(),
+            products: vec!["a".into()],
+            sink: "json".into(),
+            endpoint: "x".into(),
+            problem: "refused".into(),
+            dropped: 3,
+            hint: None,
+        })
+        .expect("append");
+        assert_eq!(log.read(None).expect("read").len(), 1);
+        assert_eq!(log.problems(Some("a")).expect("read").len(), 1);
+        assert_eq!(log.problems(Some("b")).expect("read").len(), 0);
     }
 
     #[test]

@@ -3,31 +3,12 @@
 use std::path::Path;
 use std::time::Duration;
 
-use candor_schema::{Event, Stamp, Value};
+use candor_schema::Event;
 use candor_testkit::{Fault, GrpcReceiver, HttpReceiver, dead_port};
 use candor_transport::{Pipeline, PipelineConfig, Receipts, SinkSpec, SpoolCaps, Timeouts};
 
-/// Events are made only through the catalogue (`Event::declared`); the transport tests use
-/// the built-in agent's, as the preparer would.
 fn event(n: u32) -> Event {
-    let agent = candor_schema::builtin::catalogues()
-        .expect("built-ins")
-        .get("contrast-dotnet-agent")
-        .expect("agent");
-    let stamp = Stamp {
-        event_id: format!("{n:032x}"),
-        time: "2026-11-21T09:30:00.000Z".into(),
-        product_version: "21.1.2".into(),
-        runtime_line: "framework".into(),
-        install_id: None,
-    };
-    Event::declared(
-        agent,
-        "working_set",
-        Value::Count(u64::from(n) * 1024),
-        stamp,
-    )
-    .expect("a declared point")
+    candor_testkit::agent_event(n)
 }
 
 fn config(dir: &Path) -> PipelineConfig {

@@ -11,14 +11,19 @@ use candor_privacy::install_id::InstallId;
 use candor_privacy::{KeyedHasher, MachineLiterals, Scrubber};
 use candor_schema::Catalogue;
 use candor_state::StateDir;
-use candor_transport::{PipelineConfig, SinkSpec, SpoolCaps, StatsSnapshot, Timeouts};
+use candor_transport::{PipelineConfig, SinkOptions, SinkSpec, SpoolCaps, StatsSnapshot, Timeouts};
 
 use crate::error::BuildError;
+use crate::file_settings::TransportSettings;
+
+/// Names a PEM file of CA certificates to trust when the builder is given none.
+const CA_FILE_VARIABLE: &str = "CANDOR_CA_FILE";
 use crate::telemetry::Telemetry;
 
 /// Configures a [`Telemetry`]. Only the version is required; everything else has a default
 /// that sends nothing anywhere surprising (a file in Candor's folder).
-#[derive(Debug)]
+///
+/// Its `Debug` form never shows the hashing key, the relay token or an endpoint's query string.
 pub struct Builder {
     pub(crate) catalogue: Arc<Catalogue>,
     pub(crate) version: Option<String>,
@@ -31,6 +36,29 @@ pub struct Builder {
     pub(crate) queue_capacity: usize,
     pub(crate) pipeline: PipelineConfig,
     pub(crate) timeouts: Timeouts,
+    /// Whether the host set the timeouts (else `[transport]` in config.toml may).
+    timeouts_set: bool,
+    /// The CA `[transport]` in config.toml names, used when neither the host nor
+    /// `CANDOR_CA_FILE` names one.
+    file_ca: Option<PathBuf>,
+    pub(crate) ca_file: Option<PathBuf>,
+}
+
+impl std::fmt::Debug for Builder {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Builder")
+            .field("product", &self.catalogue.product_id())
+            .field("version", &self.version)
+            .field("runtime", &self.runtime)
+            .field("sink", &self.sink)
+            .field("state_dir", &self.state_dir)
+            .field("host", &self.host)
+            .field("hash_key", &self.hash_key.as_ref().map(|_| "<redacted>"))
+            .field("queue_capacity", &self.queue_capacity)
+            .field("timeouts", &self.timeouts)
+            .field("ca_file", &self.ca_file)
+            .finish_non_exhaustive()
+    }
 }
 
 impl Builder {
@@ -47,6 +75,9 @@ impl Builder {
             queue_capacity: 4096,
             pipeline: PipelineConfig::default(),
             timeouts: Timeouts::default(),
+            timeouts_set: false,
+            file_ca: None,
+            ca_file: None,
         }
     }
 
@@ -134,7 +165,31 @@ impl Builder {
     /// Connection and request timeouts of network sinks.
     pub fn timeouts(mut self, timeouts: Timeouts) -> Self {
         self.timeouts = timeouts;
+        self.timeouts_set = true;
         self
+    }
+
+    /// A PEM file of certificate authorities to trust for `https://` endpoints, besides the
+    /// system's (a company CA, or a test CA). Default: the file `CANDOR_CA_FILE` names, if any.
+    pub fn ca_file(mut self, path: impl Into<PathBuf>) -> Self {
+        self.ca_file = Some(path.into());
+        self
+    }
+
+    pub(crate) fn sink_options(&self) -> SinkOptions {
+        // The builder's CA first, else `CANDOR_CA_FILE` (never an `OTEL_*` or proxy variable).
+        let ca_file = self.ca_file.clone().or_else(|| {
+            let env = self.env.clone().unwrap_or_else(Environment::from_process);
+            env.get(CA_FILE_VARIABLE)
+                .filter(|v| !v.is_empty())
+                .map(PathBuf::from)
+                .or_else(|| self.file_ca.clone())
+        });
+        SinkOptions {
+            timeouts: self.timeouts,
+            ca_file,
+            semconv: semantic_names([&*self.catalogue]),
+        }
     }
 
     /// Spool caps (bytes, files, age).
@@ -153,14 +208,35 @@ impl Builder {
             sink.check()?;
         }
         let (inputs, state) = self.consent_inputs();
+        let this = self.with_file_settings(state.as_ref())?;
         let preparer = product_preparer(
-            Arc::clone(&self.catalogue),
-            self.runtime.as_deref(),
+            Arc::clone(&this.catalogue),
+            this.runtime.as_deref(),
             &version,
             state.as_ref(),
-            self.hash_key.as_deref(),
+            this.hash_key.as_deref(),
         )?;
-        Telemetry::start(self, preparer, inputs, state)
+        Telemetry::start(this, preparer, inputs, state)
+    }
+
+    /// Fills what the host left unset from `[transport]` in the user's `config.toml` (the CA
+    /// only after `CANDOR_CA_FILE`, which `sink_options` reads first).
+    fn with_file_settings(mut self, state: Option<&StateDir>) -> Result<Self, BuildError> {
+        let Some(state) = state else {
+            return Ok(self);
+        };
+        let file = TransportSettings::read(state)?;
+        if !self.timeouts_set {
+            if let Some(connect) = file.connect_timeout() {
+                self.timeouts.connect = connect;
+            }
+            if let Some(request) = file.request_timeout() {
+                self.timeouts.request = request;
+            }
+        }
+        // A relative path is read from Candor's folder, where the file that names it lives.
+        self.file_ca = file.ca_file.map(|path| state.root().join(path));
+        Ok(self)
     }
 
     /// The consent inputs as Candor's folder and this environment hold them now, and the
@@ -192,7 +268,8 @@ impl Builder {
         }
         let (inputs, state) = self.consent_inputs();
         let decision = decide(&self.catalogue, &inputs);
-        let plan = crate::telemetry::network_plan(&self, state.as_ref())?;
+        let this = self.with_file_settings(state.as_ref())?;
+        let plan = crate::telemetry::network_plan(&this, state.as_ref())?;
         let spool = plan.spool_dir();
         if !decision.may_send() {
             return Ok(Replayed {
@@ -220,6 +297,24 @@ pub struct Replayed {
     pub sent: Option<StatsSnapshot>,
     /// The spool folder replayed (or left alone).
     pub spool: Option<std::path::PathBuf>,
+}
+
+/// The semantic-convention names the catalogues give their points, as OTLP sinks take them.
+pub fn semantic_names<'a>(
+    catalogues: impl IntoIterator<Item = &'a Catalogue>,
+) -> candor_transport::SemanticNames {
+    catalogues
+        .into_iter()
+        .map(|c| {
+            let points = c
+                .spec()
+                .data_points
+                .iter()
+                .filter_map(|p| Some((p.id.clone(), p.semconv.clone()?)))
+                .collect();
+            (c.product_id().to_owned(), points)
+        })
+        .collect()
 }
 
 /// The preparer for a product as this installation runs it: the machine's scrubber and the

@@ -17,6 +17,9 @@ pub enum BuildError {
     /// A built-in catalogue failed validation (a Candor bug, caught by its tests).
     #[error("built-in catalogue is invalid: {0}")]
     InvalidBuiltin(String),
+    /// The `[transport]` section of the user's `config.toml` cannot be used.
+    #[error("{0}")]
+    Config(String),
     /// Something required was not given.
     #[error("{0}")]
     Missing(&'static str),

@@ -37,22 +37,25 @@ mod builder;
 #[cfg(feature = "demo")]
 pub mod demo;
 mod error;
+mod file_settings;
 mod network_block;
 mod telemetry;
 
 use std::sync::Arc;
 
-pub use builder::{Builder, Replayed, product_preparer};
-pub use candor_collect::agent;
-pub use candor_collect::dashboard;
+pub use builder::{Builder, Replayed, product_preparer, semantic_names};
 pub use candor_collect::{
-    AspireDashboardPoint, AspireDashboardRecorder, ContrastDotnetAgentPoint,
-    ContrastDotnetAgentRecorder, Input, Name, Occasion, RawException, Record, Schedule,
+    AgentRecorder, AspireDashboardPoint, AspireDashboardRecorder, Clr, ContrastDotnetAgentPoint,
+    ContrastDotnetAgentRecorder, ContrastInstance, DashboardRecorder, DurationSamples,
+    HttpExchanges, IisInventory, IisPool, Input, Milestone, Milestones, Name, Occasion,
+    RawException, Record, RuleMode, Schedule,
 };
 pub use candor_consent::{Decision, Environment, Mode, Transition};
 pub use candor_schema::{Catalogue, Event, Value};
 pub use candor_state::StateDir;
-pub use candor_transport::{SinkSpec, SpoolCaps, StatsSnapshot, Timeouts};
+pub use candor_transport::{
+    DropCause, DropCount, Failure, SinkOptions, SinkSpec, SpoolCaps, StatsSnapshot, Timeouts,
+};
 pub use error::BuildError;
 pub use network_block::network_block_reason;
 pub use telemetry::{Status, Telemetry};

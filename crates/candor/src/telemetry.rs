@@ -7,16 +7,16 @@ use std::sync::{Arc, Mutex, OnceLock, PoisonError};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant, SystemTime};
 
-use candor_collect::agent::AgentRecorder;
-use candor_collect::dashboard::DashboardRecorder;
-use candor_collect::system::{SystemProbe, Unavailable};
+use candor_collect::AgentRecorder;
+use candor_collect::DashboardRecorder;
 use candor_collect::{Input, Preparer, Record, RejectionLog, Schedule};
+use candor_collect::{SystemProbe, Unavailable};
 use candor_consent::{
     ConsentGate, Decision, Environment, Inputs, Mode, Pending, Ticket, Transition, decide,
 };
 use candor_schema::{Catalogue, Event};
 use candor_state::StateDir;
-use candor_transport::{Pipeline, PipelineConfig, SinkSpec, SpoolCaps, StatsSnapshot, Timeouts};
+use candor_transport::{Pipeline, PipelineConfig, SinkOptions, SinkSpec, SpoolCaps, StatsSnapshot};
 use crossbeam_queue::ArrayQueue;
 use serde::Serialize;
 
@@ -162,7 +162,7 @@ impl Telemetry {
             local: PipelinePlan::new(
                 SinkSpec::File { path: local_path },
                 &builder.pipeline,
-                builder.timeouts,
+                builder.sink_options(),
                 None,
                 None,
             ),
@@ -290,7 +290,7 @@ impl Telemetry {
         }
         let snapshot = SystemProbe::real().snapshot();
         let points = &self.inner.catalogue.spec().data_points;
-        candor_collect::system::record_readings(self, points, &snapshot)
+        candor_collect::record_readings(self, points, &snapshot)
             .into_iter()
             .map(|(point, why)| (point.to_owned(), why))
             .collect()
@@ -488,7 +488,7 @@ pub(crate) fn network_plan(
     Ok(PipelinePlan::new(
         spec,
         &builder.pipeline,
-        builder.timeouts,
+        builder.sink_options(),
         spool,
         state.map(StateDir::receipts_path),
     ))
@@ -498,14 +498,14 @@ pub(crate) fn network_plan(
 pub(crate) struct PipelinePlan {
     spec: SinkSpec,
     config: PipelineConfig,
-    timeouts: Timeouts,
+    options: SinkOptions,
 }
 
 impl PipelinePlan {
     fn new(
         spec: SinkSpec,
         base: &PipelineConfig,
-        timeouts: Timeouts,
+        options: SinkOptions,
         spool: Option<PathBuf>,
         receipts: Option<PathBuf>,
     ) -> Self {
@@ -520,7 +520,7 @@ impl PipelinePlan {
                 receipts,
                 ..base.clone()
             },
-            timeouts,
+            options,
         }
     }
 
@@ -531,9 +531,8 @@ impl PipelinePlan {
 
     pub(crate) fn start(&self) -> Result<Pipeline, String> {
         let spec = self.spec.clone();
-        let timeouts = self.timeouts;
-        Pipeline::start(self.config.clone(), move || spec.build(timeouts))
-            .map_err(|e| e.to_string())
+        let options = self.options.clone();
+        Pipeline::start(self.config.clone(), move || spec.build(options)).map_err(|e| e.to_string())
     }
 }
 

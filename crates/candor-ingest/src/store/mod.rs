@@ -166,6 +166,7 @@ impl DatabaseUrl {
 }
 
 /// Adds refusal counts of batches together, by (product, reason code).
+#[cfg_attr(not(any(feature = "sqlite", feature = "postgres")), allow(dead_code))]
 pub(crate) fn refusal_totals(batches: &[&Batch]) -> Vec<(String, &'static str, i64)> {
     let mut totals: std::collections::BTreeMap<(String, &'static str), i64> = Default::default();
     for batch in batches {

@@ -106,13 +106,18 @@ impl Postgres {
             eprintln!("skipping the PostgreSQL run: {message}");
             return None;
         };
-        let dir = tempfile::Builder::new()
-            .prefix("candor-pg-")
-            .tempdir()
-            .unwrap()
-            .keep();
-        // PostgreSQL refuses to run as root: the cluster belongs to `nobody` then.
+        // PostgreSQL refuses to run as root: the cluster belongs to `nobody` then, in a folder
+        // under /tmp (a TMPDIR inside root's home would be out of its reach).
         let user = is_root().then(|| "nobody".to_owned());
+        let mut builder = tempfile::Builder::new();
+        builder.prefix("candor-pg-");
+        let dir = if user.is_some() {
+            builder.tempdir_in("/tmp")
+        } else {
+            builder.tempdir()
+        }
+        .unwrap()
+        .keep();
         if let Some(user) = &user {
             let status = Command::new("chown")
                 .args(["-R", &format!("{user}:"), dir.to_str().unwrap()])

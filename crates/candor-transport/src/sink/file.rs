@@ -6,7 +6,7 @@ use std::path::PathBuf;
 
 use candor_schema::Event;
 
-use super::{Outcome, Sink};
+use super::{Failure, Outcome, Sink};
 
 /// Appends events as JSON lines.
 #[derive(Debug)]
@@ -53,6 +53,7 @@ impl Sink for FileSink {
         for event in events {
             if let Err(e) = serde_json::to_writer(&mut body, event) {
                 return Outcome::Reject {
+                    failure: Failure::Encode,
                     reason: format!("cannot encode an event: {e}"),
                 };
             }
@@ -80,6 +81,7 @@ impl Sink for FileSink {
                 bytes: body.len() as u64,
             },
             Err(e) => Outcome::Retry {
+                failure: Failure::Write,
                 reason: format!("cannot write {}: {e}", self.destination()),
                 after: None,
             },

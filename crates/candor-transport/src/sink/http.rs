@@ -2,19 +2,17 @@
 //! events in one POST, with a bearer token for the relay.
 
 use std::io::Write;
-use std::time::SystemTime;
 
 use candor_schema::Event;
 use flate2::Compression;
 use flate2::write::GzEncoder;
 
-use super::{Outcome, Sink, Timeouts, classify_status};
+use super::{Failure, Outcome, Sink, SinkOptions, client};
 use crate::TransportError;
 use crate::endpoint::Endpoint;
-use crate::retry::parse_retry_after;
 
 /// Which of the two HTTP ways.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Clone, PartialEq, Eq)]
 pub enum HttpSinkKind {
     /// A vendor endpoint (the agent seed's way).
     Json,
@@ -25,13 +23,30 @@ pub enum HttpSinkKind {
     },
 }
 
+impl std::fmt::Debug for HttpSinkKind {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::Json => f.write_str("Json"),
+            Self::Relay { .. } => f.write_str("Relay { token: <redacted> }"),
+        }
+    }
+}
+
 /// POSTs batches as gzip-compressed JSON.
-#[derive(Debug)]
 pub struct HttpSink {
     client: reqwest::blocking::Client,
     endpoint: Endpoint,
     kind: HttpSinkKind,
     request_timeout: std::time::Duration,
+}
+
+impl std::fmt::Debug for HttpSink {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("HttpSink")
+            .field("endpoint", &self.endpoint)
+            .field("kind", &self.kind)
+            .finish_non_exhaustive()
+    }
 }
 
 impl HttpSink {
@@ -40,7 +55,7 @@ impl HttpSink {
     pub fn new(
         endpoint: Endpoint,
         kind: HttpSinkKind,
-        timeouts: Timeouts,
+        options: &SinkOptions,
     ) -> Result<Self, TransportError> {
         if let HttpSinkKind::Relay { token } = &kind
             && (token.is_empty() || token.chars().any(|c| c.is_control() || c == ' '))
@@ -49,18 +64,11 @@ impl HttpSink {
                 "the relay token is empty or has spaces or control characters".to_owned(),
             ));
         }
-        let client = reqwest::blocking::Client::builder()
-            .connect_timeout(timeouts.connect)
-            .timeout(timeouts.request)
-            .user_agent(concat!("candor/", env!("CARGO_PKG_VERSION")))
-            .redirect(reqwest::redirect::Policy::none())
-            .build()
-            .map_err(|e| TransportError::Config(format!("cannot build the HTTP client: {e}")))?;
         Ok(Self {
-            client,
+            client: client::build(options)?,
             endpoint,
             kind,
-            request_timeout: timeouts.request,
+            request_timeout: options.timeouts.request,
         })
     }
 }
@@ -82,7 +90,7 @@ impl Sink for HttpSink {
     }
 
     fn destination(&self) -> String {
-        self.endpoint.url().to_owned()
+        self.endpoint.to_string()
     }
 
     fn deliver(&mut self, events: &[Event]) -> Outcome {
@@ -91,17 +99,14 @@ impl Sink for HttpSink {
 
     fn deliver_by(&mut self, events: &[Event], deadline: Option<std::time::Instant>) -> Outcome {
         // The request timeout never exceeds the time left before the caller's deadline.
-        let left = deadline.map(|d| d.saturating_duration_since(std::time::Instant::now()));
-        if left.is_some_and(|l| l.is_zero()) {
-            return Outcome::Retry {
-                reason: format!("no time left to POST to {}", self.endpoint.url()),
-                after: None,
-            };
-        }
+        let Some(timeout) = client::time_left(self.request_timeout, deadline) else {
+            return client::out_of_time(&self.endpoint);
+        };
         let body = match gzip_json(events) {
             Ok(b) => b,
             Err(e) => {
                 return Outcome::Reject {
+                    failure: Failure::Encode,
                     reason: format!("cannot encode the batch: {e}"),
                 };
             }
@@ -116,40 +121,6 @@ impl Sink for HttpSink {
         if let HttpSinkKind::Relay { token } = &self.kind {
             request = request.bearer_auth(token);
         }
-        if let Some(left) = left {
-            request = request.timeout(left.min(self.request_timeout));
-        }
-        let response = match request.send() {
-            Ok(r) => r,
-            Err(e) => {
-                let what = if e.is_timeout() {
-                    "timed out"
-                } else if e.is_connect() {
-                    "could not connect"
-                } else {
-                    "failed"
-                };
-                return Outcome::Retry {
-                    reason: format!("POST to {} {what}", self.endpoint.url()),
-                    after: None,
-                };
-            }
-        };
-        let status = response.status().as_u16();
-        let after = response
-            .headers()
-            .get("retry-after")
-            .and_then(|v| v.to_str().ok())
-            .and_then(|v| parse_retry_after(v, SystemTime::now()));
-        // Read the (small) body so a response cut short counts as a failure, not a success.
-        let complete = response.bytes().is_ok();
-        match classify_status(status, after) {
-            Outcome::Delivered { .. } if complete => Outcome::Delivered { bytes },
-            Outcome::Delivered { .. } => Outcome::Retry {
-                reason: format!("the response from {} was cut short", self.endpoint.url()),
-                after: None,
-            },
-            other => other,
-        }
+        client::post(request.timeout(timeout), &self.endpoint, bytes)
     }
 }

@@ -1,27 +1,34 @@
-//! OTLP logs through `opentelemetry-otlp`: each event one log record whose EventName is the
-//! data point's id, with the envelope as attributes and the value as the body.
+//! OTLP logs: each event one log record whose EventName is the data point's id, with the
+//! envelope as attributes and the value as the body; the product as the resource's service.
 //!
-//! Candor calls the exporter directly, one spooled batch at a time, instead of going through
-//! the SDK's batch processor: the spool already batches, and a direct call returns whether
-//! the batch was accepted, which the spool needs to know before it deletes anything. The SDK's
-//! own retries are turned off so there is one retry policy, the pipeline's.
+//! Candor encodes the export request itself (`opentelemetry-proto`'s generated types, prost)
+//! and sends it itself: over HTTP with the same blocking client and rules as the other HTTP
+//! sinks (no redirects, capped replies, `Retry-After`, statuses classified by number), over
+//! gRPC with tonic's client for the generated `LogsService` (codes classified by number,
+//! `RetryInfo` honoured). No SDK or exporter sits in between, so no `OTEL_*` variable is read,
+//! every answer is seen as a typed status, and one spooled batch is one request.
 //!
-//! The HTTP exporter uses reqwest's blocking client, run on the pipeline's sender thread (no
-//! async runtime there, so the blocking client is safe). gRPC needs tokio: the sink owns a
-//! current-thread runtime and blocks on each export.
+//! gRPC needs tokio: the sink owns a current-thread runtime, built on the pipeline's sender
+//! thread, and blocks on each export there.
 
-use std::collections::{HashMap, HashSet};
-use std::sync::{Mutex, OnceLock, PoisonError};
-use std::time::SystemTime;
+#[cfg(feature = "otlp-grpc")]
+use std::time::Duration;
+use std::time::{SystemTime, UNIX_EPOCH};
 
 use candor_schema::{Event, Value};
-use opentelemetry::logs::{AnyValue, LogRecord as _, Logger as _, LoggerProvider as _, Severity};
-use opentelemetry::{InstrumentationScope, Key};
-use opentelemetry_otlp::{RetryPolicy, WithExportConfig};
-use opentelemetry_sdk::Resource;
-use opentelemetry_sdk::logs::{LogBatch, LogExporter as _, SdkLogger, SdkLoggerProvider};
+use opentelemetry_proto::tonic::collector::logs::v1::ExportLogsServiceRequest;
+use opentelemetry_proto::tonic::common::v1::{
+    AnyValue, ArrayValue, InstrumentationScope, KeyValue, KeyValueList, any_value,
+};
+use opentelemetry_proto::tonic::logs::v1::{LogRecord, ResourceLogs, ScopeLogs, SeverityNumber};
+use opentelemetry_proto::tonic::resource::v1::Resource;
+use prost::Message;
 
-use super::{Outcome, Sink, Timeouts, classify_status};
+#[cfg(feature = "otlp-grpc")]
+use super::Failure;
+#[cfg(feature = "otlp-grpc")]
+use super::classify_grpc;
+use super::{Outcome, SemanticNames, Sink, SinkOptions};
 use crate::TransportError;
 use crate::endpoint::Endpoint;
 
@@ -36,16 +43,20 @@ pub enum OtlpProtocol {
     Grpc,
 }
 
+enum Transport {
+    #[cfg(feature = "otlp-http")]
+    Http(reqwest::blocking::Client),
+    #[cfg(feature = "otlp-grpc")]
+    Grpc(Box<grpc::Connection>),
+}
+
 /// Exports batches as OTLP log records.
 pub struct OtlpSink {
-    exporter: opentelemetry_otlp::LogExporter,
     endpoint: Endpoint,
     protocol: OtlpProtocol,
-    logger: SdkLogger,
-    scope: InstrumentationScope,
-    resource_for: Option<String>,
-    #[cfg(feature = "otlp-grpc")]
-    runtime: Option<tokio::runtime::Runtime>,
+    transport: Transport,
+    semconv: SemanticNames,
+    request_timeout: std::time::Duration,
 }
 
 impl std::fmt::Debug for OtlpSink {
@@ -58,237 +69,27 @@ impl std::fmt::Debug for OtlpSink {
 }
 
 impl OtlpSink {
-    /// A sink to `endpoint`: for HTTP the full logs URL (`http://127.0.0.1:4318/v1/logs`),
-    /// for gRPC the server (`http://127.0.0.1:4317`).
+    /// A sink to `endpoint`: for HTTP the logs URL (`http://127.0.0.1:4318/v1/logs`; give
+    /// [`Endpoint::with_signal_path`] a base URL to get it), for gRPC the server
+    /// (`http://127.0.0.1:4317`).
     pub fn new(
         endpoint: Endpoint,
         protocol: OtlpProtocol,
-        timeouts: Timeouts,
+        options: &SinkOptions,
     ) -> Result<Self, TransportError> {
-        let build_error = |e: opentelemetry_otlp::ExporterBuildError| {
-            TransportError::Config(format!("cannot build the OTLP exporter: {e}"))
-        };
-        #[cfg(feature = "otlp-grpc")]
-        let mut runtime = None;
-        let exporter = match protocol {
+        let transport = match protocol {
             #[cfg(feature = "otlp-http")]
-            OtlpProtocol::HttpProtobuf => {
-                use opentelemetry_otlp::WithHttpConfig;
-                let client = reqwest::blocking::Client::builder()
-                    .connect_timeout(timeouts.connect)
-                    .timeout(timeouts.request)
-                    .build()
-                    .map_err(|e| TransportError::Config(format!("HTTP client: {e}")))?;
-                opentelemetry_otlp::LogExporter::builder()
-                    .with_http()
-                    .with_http_client(client)
-                    .with_endpoint(endpoint.url())
-                    .with_timeout(timeouts.request)
-                    .with_retry_policy(RetryPolicy::disabled())
-                    .build()
-                    .map_err(build_error)?
-            }
+            OtlpProtocol::HttpProtobuf => Transport::Http(super::client::build(options)?),
             #[cfg(feature = "otlp-grpc")]
-            OtlpProtocol::Grpc => {
-                use opentelemetry_otlp::WithTonicConfig;
-                let rt = tokio::runtime::Builder::new_current_thread()
-                    .enable_all()
-                    .build()
-                    .map_err(|e| TransportError::Config(format!("tokio runtime: {e}")))?;
-                let exporter = {
-                    let _guard = rt.enter();
-                    opentelemetry_otlp::LogExporter::builder()
-                        .with_tonic()
-                        .with_endpoint(endpoint.url())
-                        .with_timeout(timeouts.request)
-                        .with_retry_policy(RetryPolicy::disabled())
-                        .build()
-                        .map_err(build_error)?
-                };
-                runtime = Some(rt);
-                exporter
-            }
+            OtlpProtocol::Grpc => grpc::connect(&endpoint, options)?,
         };
-        // A provider with no processor: only used to make log records for the exporter.
-        let provider = SdkLoggerProvider::builder().build();
-        let scope = InstrumentationScope::builder("candor")
-            .with_version(env!("CARGO_PKG_VERSION"))
-            .build();
-        let logger = provider.logger_with_scope(scope.clone());
         Ok(Self {
-            exporter,
             endpoint,
             protocol,
-            logger,
-            scope,
-            resource_for: None,
-            #[cfg(feature = "otlp-grpc")]
-            runtime,
+            transport,
+            semconv: options.semconv.clone(),
+            request_timeout: options.timeouts.request,
         })
-    }
-
-    fn record(&self, event: &Event) -> opentelemetry_sdk::logs::SdkLogRecord {
-        let mut record = self.logger.create_log_record();
-        record.set_event_name(intern(&event.point));
-        let time = humantime::parse_rfc3339(&event.time).unwrap_or_else(|_| SystemTime::now());
-        record.set_timestamp(time);
-        record.set_observed_timestamp(SystemTime::now());
-        record.set_severity_number(Severity::Info);
-        record.set_body(any_value(&event.value));
-        record.add_attribute("candor.event_id", event.event_id.clone());
-        record.add_attribute("candor.point", event.point.clone());
-        record.add_attribute("candor.kind", event.value.kind_name());
-        record.add_attribute("candor.product", event.product.clone());
-        record.add_attribute("candor.product_version", event.product_version.clone());
-        record.add_attribute("candor.runtime_line", event.runtime_line.clone());
-        record.add_attribute(
-            "candor.catalogue_revision",
-            event.catalogue_revision.clone(),
-        );
-        if let Some(install) = &event.install_id {
-            record.add_attribute("candor.install_id", install.clone());
-        }
-        record
-    }
-
-    fn export(&mut self, records: &[opentelemetry_sdk::logs::SdkLogRecord]) -> Result<(), String> {
-        let pairs: Vec<(
-            &opentelemetry_sdk::logs::SdkLogRecord,
-            &InstrumentationScope,
-        )> = records.iter().map(|r| (r, &self.scope)).collect();
-        let batch = LogBatch::new(&pairs);
-        let future = self.exporter.export(batch);
-        #[cfg(feature = "otlp-grpc")]
-        if let Some(rt) = &self.runtime {
-            return rt.block_on(future).map_err(|e| e.to_string());
-        }
-        futures_executor::block_on(future).map_err(|e| e.to_string())
-    }
-}
-
-/// Event names are `&'static str` in the OpenTelemetry API. Candor only sends points a
-/// catalogue declares, so the set of distinct names is small and fixed; each is leaked once.
-fn intern(name: &str) -> &'static str {
-    static NAMES: OnceLock<Mutex<HashSet<&'static str>>> = OnceLock::new();
-    let mut names = NAMES
-        .get_or_init(Default::default)
-        .lock()
-        .unwrap_or_else(PoisonError::into_inner);
-    if let Some(existing) = names.get(name) {
-        return existing;
-    }
-    let leaked: &'static str = Box::leak(name.to_owned().into_boxed_str());
-    names.insert(leaked);
-    leaked
-}
-
-/// The value as an OTLP `AnyValue`: numbers as numbers, maps as maps, lists as lists.
-fn any_value(value: &Value) -> AnyValue {
-    fn map<V>(
-        m: &std::collections::BTreeMap<impl ToString, V>,
-        f: impl Fn(&V) -> AnyValue,
-    ) -> AnyValue {
-        AnyValue::Map(Box::new(
-            m.iter()
-                .map(|(k, v)| (Key::from(k.to_string()), f(v)))
-                .collect::<HashMap<_, _>>(),
-        ))
-    }
-    let int = |n: u64| AnyValue::Int(i64::try_from(n).unwrap_or(i64::MAX));
-    match value {
-        Value::Flag(b) => AnyValue::Boolean(*b),
-        Value::Count(n) => int(*n),
-        Value::Duration(d) => AnyValue::Double(*d),
-        Value::Enumeration(s)
-        | Value::Version(s)
-        | Value::Text(s)
-        | Value::Hashed(s)
-        | Value::LanguageTag(s)
-        | Value::UserAgent(s) => AnyValue::String(s.clone().into()),
-        Value::Names(names) => AnyValue::ListAny(Box::new(
-            names
-                .iter()
-                .map(|n| AnyValue::String(n.clone().into()))
-                .collect(),
-        )),
-        Value::Distribution(stats) => AnyValue::Map(Box::new(
-            stats
-                .iter()
-                .map(|(k, v)| {
-                    let key = serde_json::to_value(k)
-                        .ok()
-                        .and_then(|v| v.as_str().map(str::to_owned))
-                        .unwrap_or_default();
-                    (Key::from(key), AnyValue::Double(*v))
-                })
-                .collect(),
-        )),
-        Value::LabelCounts(m) => map(m, |n| int(*n)),
-        Value::ModeByName(m) | Value::Properties(m) => {
-            map(m, |s| AnyValue::String(s.clone().into()))
-        }
-        Value::Exception(e) => {
-            let mut fields: HashMap<Key, AnyValue> = HashMap::new();
-            fields.insert(
-                "type_name".into(),
-                AnyValue::String(e.type_name.clone().into()),
-            );
-            fields.insert("message".into(), AnyValue::String(e.message.clone().into()));
-            fields.insert(
-                "frames".into(),
-                AnyValue::ListAny(Box::new(
-                    e.frames
-                        .iter()
-                        .map(|f| AnyValue::String(f.clone().into()))
-                        .collect(),
-                )),
-            );
-            fields.insert(
-                "frames_dropped".into(),
-                AnyValue::Int(i64::from(e.frames_dropped)),
-            );
-            if let Some(m) = &e.log_message {
-                fields.insert("log_message".into(), AnyValue::String(m.clone().into()));
-            }
-            AnyValue::Map(Box::new(fields))
-        }
-    }
-}
-
-/// Maps the exporter's error text to an outcome. The exporter reports an HTTP status as
-/// `... status code: 503` and a gRPC failure as `... gRPC code: Unavailable`.
-fn classify(message: String) -> Outcome {
-    if let Some(code) = message
-        .rsplit("status code: ")
-        .next()
-        .filter(|_| message.contains("status code: "))
-        .and_then(|rest| rest.get(..3))
-        .and_then(|digits| digits.parse::<u16>().ok())
-    {
-        return match classify_status(code, None) {
-            Outcome::Reject { reason } => Outcome::Reject { reason },
-            _ => Outcome::Retry {
-                reason: message,
-                after: None,
-            },
-        };
-    }
-    const PERMANENT: &[&str] = &[
-        "InvalidArgument",
-        "Unimplemented",
-        "PermissionDenied",
-        "Unauthenticated",
-        "NotFound",
-    ];
-    if PERMANENT
-        .iter()
-        .any(|p| message.contains(&format!("gRPC code: {p}")))
-    {
-        return Outcome::Reject { reason: message };
-    }
-    Outcome::Retry {
-        reason: message,
-        after: None,
     }
 }
 
@@ -303,31 +104,393 @@ impl Sink for OtlpSink {
     }
 
     fn destination(&self) -> String {
-        self.endpoint.url().to_owned()
+        self.endpoint.to_string()
     }
 
     fn deliver(&mut self, events: &[Event]) -> Outcome {
-        // The resource names the product as the service; a batch is for one product, since
-        // the pipeline serves one product (and `candor send` groups by product).
-        if let Some(first) = events.first()
-            && self.resource_for.as_deref() != Some(first.product.as_str())
+        self.deliver_by(events, None)
+    }
+
+    fn deliver_by(&mut self, events: &[Event], deadline: Option<std::time::Instant>) -> Outcome {
+        // The request timeout never exceeds the time left before the caller's deadline.
+        let Some(timeout) = super::client::time_left(self.request_timeout, deadline) else {
+            return super::client::out_of_time(&self.endpoint);
+        };
+        let request = encode_request(events, &self.semconv, SystemTime::now());
+        match &mut self.transport {
+            #[cfg(feature = "otlp-http")]
+            Transport::Http(client) => {
+                let body = request.encode_to_vec();
+                let bytes = body.len() as u64;
+                let post = client
+                    .post(self.endpoint.url())
+                    .header("content-type", "application/x-protobuf")
+                    .timeout(timeout)
+                    .body(body);
+                super::client::post(post, &self.endpoint, bytes)
+            }
+            #[cfg(feature = "otlp-grpc")]
+            Transport::Grpc(connection) => {
+                let bytes = request.encoded_len() as u64;
+                let grpc::Connection { runtime, client } = &mut **connection;
+                // tonic sends this as `grpc-timeout` and its channel enforces it.
+                let mut request = tonic::Request::new(request);
+                request.set_timeout(timeout);
+                let answer = runtime.block_on(client.export(request));
+                match answer {
+                    Ok(_) => Outcome::Delivered { bytes },
+                    Err(status) => grpc::outcome(&status, &self.endpoint),
+                }
+            }
+        }
+    }
+}
+
+/// The OTLP export request for a batch: one resource per product and version (service.name,
+/// service.version, telemetry.sdk.*), one scope (`candor`), one log record per event; a point
+/// that `names` gives a semantic-convention name also carries its value under that name.
+pub fn encode_request(
+    events: &[Event],
+    names: &SemanticNames,
+    now: SystemTime,
+) -> ExportLogsServiceRequest {
+    let observed = nanos(now);
+    let mut resource_logs: Vec<ResourceLogs> = Vec::new();
+    let mut current: Option<(&str, &str)> = None;
+    for event in events {
+        let key = (event.product.as_str(), event.product_version.as_str());
+        if current != Some(key) {
+            current = Some(key);
+            resource_logs.push(ResourceLogs {
+                resource: Some(Resource {
+                    attributes: vec![
+                        kv("service.name", string(&event.product)),
+                        kv("service.version", string(&event.product_version)),
+                        kv("telemetry.sdk.name", string("candor")),
+                        kv("telemetry.sdk.language", string("rust")),
+                        kv("telemetry.sdk.version", string(env!("CARGO_PKG_VERSION"))),
+                    ],
+                    ..Resource::default()
+                }),
+                scope_logs: vec![ScopeLogs {
+                    scope: Some(InstrumentationScope {
+                        name: "candor".to_owned(),
+                        version: env!("CARGO_PKG_VERSION").to_owned(),
+                        ..InstrumentationScope::default()
+                    }),
+                    log_records: Vec::new(),
+                    schema_url: String::new(),
+                }],
+                schema_url: String::new(),
+            });
+        }
+        if let Some(scope) = resource_logs
+            .last_mut()
+            .and_then(|r| r.scope_logs.last_mut())
         {
-            let resource = Resource::builder_empty()
-                .with_service_name(first.product.clone())
-                .build();
-            self.exporter.set_resource(&resource);
-            self.resource_for = Some(first.product.clone());
+            let semconv = names
+                .get(&event.product)
+                .and_then(|points| points.get(&event.point));
+            scope
+                .log_records
+                .push(record(event, semconv.map(String::as_str), observed));
         }
-        let records: Vec<_> = events.iter().map(|e| self.record(e)).collect();
-        // Size as OTLP counts it is not exposed by the exporter; report the events' JSON size
-        // as an upper-bound estimate.
-        let bytes = serde_json::to_vec(events)
-            .map(|v| v.len() as u64)
-            .unwrap_or(0);
-        match self.export(&records) {
-            Ok(()) => Outcome::Delivered { bytes },
-            Err(message) => classify(message),
+    }
+    ExportLogsServiceRequest { resource_logs }
+}
+
+fn record(event: &Event, semconv: Option<&str>, observed: u64) -> LogRecord {
+    let time = humantime::parse_rfc3339(&event.time).map_or(observed, nanos);
+    let mut attributes = vec![
+        kv("candor.event_id", string(&event.event_id)),
+        kv("candor.point", string(&event.point)),
+        kv("candor.kind", string(event.value.kind_name())),
+        kv("candor.product", string(&event.product)),
+        kv("candor.product_version", string(&event.product_version)),
+        kv("candor.runtime_line", string(&event.runtime_line)),
+        kv(
+            "candor.catalogue_revision",
+            string(&event.catalogue_revision),
+        ),
+    ];
+    if let Some(install) = &event.install_id {
+        attributes.push(kv("candor.install_id", string(install)));
+    }
+    if let Some(name) = semconv {
+        attributes.push(kv(name, any_value(&event.value)));
+    }
+    LogRecord {
+        time_unix_nano: time,
+        observed_time_unix_nano: observed,
+        severity_number: SeverityNumber::Info as i32,
+        severity_text: "INFO".to_owned(),
+        body: Some(any_value(&event.value)),
+        attributes,
+        event_name: event.point.clone(),
+        ..LogRecord::default()
+    }
+}
+
+fn nanos(time: SystemTime) -> u64 {
+    time.duration_since(UNIX_EPOCH)
+        .map_or(0, |d| u64::try_from(d.as_nanos()).unwrap_or(u64::MAX))
+}
+
+fn kv(key: &str, value: AnyValue) -> KeyValue {
+    KeyValue {
+        key: key.to_owned(),
+        value: Some(value),
+        ..KeyValue::default()
+    }
+}
+
+fn string(s: &str) -> AnyValue {
+    AnyValue {
+        value: Some(any_value::Value::StringValue(s.to_owned())),
+    }
+}
+
+fn int(n: u64) -> AnyValue {
+    AnyValue {
+        value: Some(any_value::Value::IntValue(
+            i64::try_from(n).unwrap_or(i64::MAX),
+        )),
+    }
+}
+
+fn double(d: f64) -> AnyValue {
+    AnyValue {
+        value: Some(any_value::Value::DoubleValue(d)),
+    }
+}
+
+fn list(values: impl IntoIterator<Item = AnyValue>) -> AnyValue {
+    AnyValue {
+        value: Some(any_value::Value::ArrayValue(ArrayValue {
+            values: values.into_iter().collect(),
+        })),
+    }
+}
+
+fn map<'a>(pairs: impl IntoIterator<Item = (&'a str, AnyValue)>) -> AnyValue {
+    AnyValue {
+        value: Some(any_value::Value::KvlistValue(KeyValueList {
+            values: pairs.into_iter().map(|(k, v)| kv(k, v)).collect(),
+        })),
+    }
+}
+
+/// The value as an OTLP `AnyValue`: numbers as numbers, maps as maps, lists as lists.
+fn any_value(value: &Value) -> AnyValue {
+    match value {
+        Value::Flag(b) => AnyValue {
+            value: Some(any_value::Value::BoolValue(*b)),
+        },
+        Value::Count(n) => int(*n),
+        Value::Duration(d) => double(*d),
+        Value::Enumeration(s)
+        | Value::Version(s)
+        | Value::Text(s)
+        | Value::Hashed(s)
+        | Value::LanguageTag(s)
+        | Value::UserAgent(s) => string(s),
+        Value::Names(names) => list(names.iter().map(|n| string(n))),
+        Value::Distribution(stats) => AnyValue {
+            value: Some(any_value::Value::KvlistValue(KeyValueList {
+                values: stats
+                    .iter()
+                    .map(|(k, v)| {
+                        let key = serde_json::to_value(k)
+                            .ok()
+                            .and_then(|v| v.as_str().map(str::to_owned))
+                            .unwrap_or_default();
+                        KeyValue {
+                            key,
+                            value: Some(double(*v)),
+                            ..KeyValue::default()
+                        }
+                    })
+                    .collect(),
+            })),
+        },
+        Value::LabelCounts(m) => map(m.iter().map(|(k, n)| (k.as_str(), int(*n)))),
+        Value::ModeByName(m) | Value::Properties(m) => {
+            map(m.iter().map(|(k, s)| (k.as_str(), string(s))))
         }
+        Value::Exception(e) => {
+            let mut fields = vec![
+                ("type_name", string(&e.type_name)),
+                ("message", string(&e.message)),
+                ("frames", list(e.frames.iter().map(|f| string(f)))),
+                ("frames_dropped", int(u64::from(e.frames_dropped))),
+            ];
+            if let Some(m) = &e.log_message {
+                fields.push(("log_message", string(m)));
+            }
+            map(fields)
+        }
+    }
+}
+
+#[cfg(feature = "otlp-grpc")]
+mod grpc {
+    //! The gRPC transport: a tonic channel on a current-thread runtime, and what a status means.
+
+    use std::error::Error as _;
+
+    use opentelemetry_proto::tonic::collector::logs::v1::logs_service_client::LogsServiceClient;
+
+    use super::{Duration, Failure, Outcome, Transport, classify_grpc};
+    use crate::TransportError;
+    use crate::endpoint::Endpoint;
+    use crate::sink::SinkOptions;
+
+    pub(super) struct Connection {
+        pub(super) runtime: tokio::runtime::Runtime,
+        pub(super) client: LogsServiceClient<tonic::transport::Channel>,
+    }
+
+    pub(super) fn connect(
+        endpoint: &Endpoint,
+        options: &SinkOptions,
+    ) -> Result<Transport, TransportError> {
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .map_err(|e| TransportError::Config(format!("tokio runtime: {e}")))?;
+        let config = |e: tonic::transport::Error| {
+            TransportError::Config(format!("cannot set up gRPC to {endpoint}: {e}"))
+        };
+        #[allow(unused_mut)]
+        let mut channel = tonic::transport::Endpoint::from_shared(endpoint.url().to_owned())
+            .map_err(config)?
+            .connect_timeout(options.timeouts.connect)
+            .timeout(options.timeouts.request)
+            .tcp_nodelay(true)
+            .user_agent(concat!("candor/", env!("CARGO_PKG_VERSION")))
+            .map_err(config)?;
+        if endpoint.is_https() {
+            #[cfg(feature = "tls")]
+            {
+                let mut tls = tonic::transport::ClientTlsConfig::new()
+                    .with_native_roots()
+                    .domain_name(endpoint.host());
+                if let Some(path) = &options.ca_file {
+                    let pem = crate::sink::read_ca(path)?;
+                    tls = tls.ca_certificate(tonic::transport::Certificate::from_pem(pem));
+                }
+                channel = channel.tls_config(tls).map_err(config)?;
+            }
+            #[cfg(not(feature = "tls"))]
+            return Err(TransportError::NotBuilt {
+                sink: "otlp-grpc over https".to_owned(),
+                feature: "tls",
+            });
+        }
+        let channel = {
+            let _inside = runtime.enter();
+            channel.connect_lazy()
+        };
+        Ok(Transport::Grpc(Box::new(Connection {
+            runtime,
+            client: LogsServiceClient::new(channel),
+        })))
+    }
+
+    /// A failed export: a transport failure (nothing answered) or the server's status code,
+    /// with the delay its `RetryInfo` asks for.
+    pub(super) fn outcome(status: &tonic::Status, endpoint: &Endpoint) -> Outcome {
+        if let Some(failure) = transport_failure(status) {
+            return Outcome::Retry {
+                failure,
+                reason: format!("gRPC to {endpoint}: {failure}"),
+                after: None,
+            };
+        }
+        classify_grpc(
+            status.code() as i32,
+            retry_delay(status.details()),
+            &endpoint.to_string(),
+        )
+    }
+
+    /// `Some` when the status stands for a failure to reach the server rather than its answer.
+    fn transport_failure(status: &tonic::Status) -> Option<Failure> {
+        let source = status.source()?;
+        if let Some(found) = crate::sink::failure_in_chain(source) {
+            return Some(found);
+        }
+        let mut next = Some(source);
+        while let Some(e) = next {
+            if e.is::<tonic::TimeoutExpired>() {
+                return Some(Failure::Timeout);
+            }
+            next = e.source();
+        }
+        Some(Failure::Network)
+    }
+
+    /// `google.rpc.Status` (as far as Candor reads it) and `google.rpc.RetryInfo`: the OTLP
+    /// specification's way for a server to say how long to wait.
+    #[derive(Clone, PartialEq, prost::Message)]
+    struct RpcStatus {
+        #[prost(message, repeated, tag = "3")]
+        details: Vec<ProtoAny>,
+    }
+
+    #[derive(Clone, PartialEq, prost::Message)]
+    struct ProtoAny {
+        #[prost(string, tag = "1")]
+        type_url: String,
+        #[prost(bytes = "vec", tag = "2")]
+        value: Vec<u8>,
+    }
+
+    #[derive(Clone, PartialEq, prost::Message)]
+    struct RetryInfo {
+        #[prost(message, optional, tag = "1")]
+        retry_delay: Option<ProtoDuration>,
+    }
+
+    #[derive(Clone, PartialEq, prost::Message)]
+    struct ProtoDuration {
+        #[prost(int64, tag = "1")]
+        seconds: i64,
+        #[prost(int32, tag = "2")]
+        nanos: i32,
+    }
+
+    pub(super) fn retry_delay(details: &[u8]) -> Option<Duration> {
+        use prost::Message as _;
+        let status = RpcStatus::decode(details).ok()?;
+        status
+            .details
+            .iter()
+            .filter(|d| d.type_url.ends_with("google.rpc.RetryInfo"))
+            .find_map(|d| RetryInfo::decode(d.value.as_slice()).ok()?.retry_delay)
+            .map(|d| {
+                Duration::from_secs(u64::try_from(d.seconds).unwrap_or(0))
+                    + Duration::from_nanos(u64::try_from(d.nanos).unwrap_or(0))
+            })
+            .map(|d| d.min(crate::retry::MAX_RETRY_AFTER))
+    }
+
+    #[cfg(test)]
+    pub(crate) fn retry_info_details(delay: Duration) -> Vec<u8> {
+        use prost::Message as _;
+        let info = RetryInfo {
+            retry_delay: Some(ProtoDuration {
+                seconds: i64::try_from(delay.as_secs()).unwrap_or(0),
+                nanos: i32::try_from(delay.subsec_nanos()).unwrap_or(0),
+            }),
+        };
+        RpcStatus {
+            details: vec![ProtoAny {
+                type_url: "type.googleapis.com/google.rpc.RetryInfo".to_owned(),
+                value: info.encode_to_vec(),
+            }],
+        }
+        .encode_to_vec()
     }
 }
 
@@ -335,34 +498,89 @@ impl Sink for OtlpSink {
 mod tests {
     use super::*;
 
-    #[test]
-    fn exporter_errors_are_classified() {
-        assert!(matches!(
-            classify("HTTP export failed with status code: 400".into()),
-            Outcome::Reject { .. }
-        ));
-        assert!(matches!(
-            classify("HTTP export failed with status code: 503".into()),
-            Outcome::Retry { .. }
-        ));
-        assert!(matches!(
-            classify("HTTP export failed: network error".into()),
-            Outcome::Retry { .. }
-        ));
-        assert!(matches!(
-            classify("TonicLogsClient export failed with gRPC code: Unavailable".into()),
-            Outcome::Retry { .. }
-        ));
-        assert!(matches!(
-            classify("TonicLogsClient export failed with gRPC code: InvalidArgument".into()),
-            Outcome::Reject { .. }
-        ));
+    const AGENT: &str = "contrast-dotnet-agent";
+
+    /// Events are made only through a catalogue (`Event::declared`): the built-in agent's.
+    fn event(version: &str) -> Event {
+        let agent = candor_schema::builtin::catalogues()
+            .expect("built-ins")
+            .get(AGENT)
+            .expect("agent");
+        let stamp = candor_schema::Stamp {
+            event_id: "0".repeat(32),
+            time: "2026-11-21T09:30:00.000Z".into(),
+            product_version: version.into(),
+            runtime_line: "core".into(),
+            install_id: None,
+        };
+        Event::declared(agent, "working_set", Value::Count(7), stamp).expect("declared")
     }
 
     #[test]
-    fn names_are_interned_once() {
-        let a = intern("agent_version");
-        let b = intern(&String::from("agent_version"));
-        assert!(std::ptr::eq(a, b));
+    fn resources_name_the_service_and_the_sdk() {
+        let named_in = |request: &ExportLogsServiceRequest, r: usize| {
+            request.resource_logs[r].scope_logs[0].log_records[0]
+                .attributes
+                .iter()
+                .any(|kv| kv.key == "process.runtime.version" && kv.value == Some(int(7)))
+        };
+        let events = [event("4.0.0"), event("4.0.0"), event("4.1.0")];
+        // Names given for another product name nothing of this one.
+        let mut names = SemanticNames::new();
+        names
+            .entry("aspire-dashboard".to_owned())
+            .or_default()
+            .insert(
+                "working_set".to_owned(),
+                "process.runtime.version".to_owned(),
+            );
+        let request = encode_request(&events, &names, SystemTime::now());
+        assert!(
+            !named_in(&request, 0),
+            "another product's names apply to nothing here"
+        );
+        let mut names = SemanticNames::new();
+        names.entry(AGENT.to_owned()).or_default().insert(
+            "working_set".to_owned(),
+            "process.runtime.version".to_owned(),
+        );
+        let request = encode_request(&events, &names, SystemTime::now());
+        assert!(
+            named_in(&request, 1),
+            "the product's point carries the semantic name"
+        );
+        assert_eq!(request.resource_logs.len(), 2);
+        let attrs = &request.resource_logs[0]
+            .resource
+            .as_ref()
+            .expect("resource")
+            .attributes;
+        let get = |k: &str| {
+            attrs
+                .iter()
+                .find(|kv| kv.key == k)
+                .and_then(|kv| kv.value.clone())
+        };
+        assert_eq!(get("service.name"), Some(string(AGENT)));
+        assert_eq!(get("service.version"), Some(string("4.0.0")));
+        assert_eq!(get("telemetry.sdk.name"), Some(string("candor")));
+        assert_eq!(get("telemetry.sdk.language"), Some(string("rust")));
+        assert!(get("telemetry.sdk.version").is_some());
+        assert_eq!(request.resource_logs[0].scope_logs[0].log_records.len(), 2);
+        assert_eq!(
+            request.resource_logs[0].scope_logs[0].log_records[0].time_unix_nano,
+            nanos(humantime::parse_rfc3339("2026-11-21T09:30:00.000Z").expect("time"))
+        );
+    }
+
+    #[cfg(feature = "otlp-grpc")]
+    #[test]
+    fn retry_info_is_read() {
+        let details = grpc::retry_info_details(Duration::from_millis(1500));
+        assert_eq!(
+            grpc::retry_delay(&details),
+            Some(Duration::from_millis(1500))
+        );
+        assert_eq!(grpc::retry_delay(b"\xff\x00garbage"), None);
     }
 }

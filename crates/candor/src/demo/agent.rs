@@ -4,7 +4,7 @@
 
 use std::time::{Duration, Instant};
 
-use candor_collect::agent::{
+use candor_collect::{
     Clr, ContrastInstance, HttpExchanges, IisInventory, IisPool, Milestone, Milestones, RuleMode,
 };
 
@@ -25,6 +25,9 @@ pub fn run(options: &DemoOptions) -> Result<DemoSummary, BuildError> {
         .batch_wait(Duration::from_millis(200));
     if let Some(sink) = &options.sink {
         builder = builder.sink(sink.clone());
+    }
+    if let Some(ca) = &options.ca_file {
+        builder = builder.ca_file(ca);
     }
     let telemetry = builder.build()?;
     let agent = telemetry.agent();

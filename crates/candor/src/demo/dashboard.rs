@@ -2,7 +2,7 @@
 
 use std::time::{Duration, Instant};
 
-use candor_collect::dashboard::DurationSamples;
+use candor_collect::DurationSamples;
 
 use super::{DemoOptions, DemoSummary, IdeEndpoint, canaries, destination};
 use crate::{BuildError, RawException, SinkSpec, Telemetry};
@@ -48,6 +48,9 @@ pub fn run(options: &DemoOptions) -> Result<DemoSummary, BuildError> {
         .condition("browser-open");
     if let Some(sink) = &sink {
         builder = builder.sink(sink.clone());
+    }
+    if let Some(ca) = &options.ca_file {
+        builder = builder.ca_file(ca);
     }
     let telemetry = builder.build()?;
     let dashboard = telemetry.dashboard();

@@ -64,6 +64,9 @@ pub struct DemoOptions {
     pub run_for: Duration,
     /// The agent's collection interval, shortened for a demo.
     pub interval: Duration,
+    /// An extra CA to trust for an `https://` sink (else `CANDOR_CA_FILE`, as the builder reads
+    /// it).
+    pub ca_file: Option<PathBuf>,
 }
 
 /// What a demo did.
@@ -77,7 +80,8 @@ pub struct DemoSummary {
     pub recorded: u64,
     /// Events delivered.
     pub sent: u64,
-    /// Values dropped (queue full) or refused, and events dropped by spool caps.
+    /// Values dropped (queue full) or refused, and events dropped for good by the pipeline
+    /// (each cause in `status.sent.drops`).
     pub dropped: u64,
     /// Events still waiting in the spool.
     pub pending: u64,
@@ -93,10 +97,13 @@ impl DemoSummary {
         let pending = status.sent.as_ref().map_or(0, |s| s.pending);
         let dropped = status.dropped_queue_full
             + status.refused.iter().map(|(_, n)| n).sum::<u64>()
-            + status
-                .sent
-                .as_ref()
-                .map_or(0, |s| s.dropped_by_caps + s.rejected + s.dropped_queue_full);
+            + status.sent.as_ref().map_or(0, |s| {
+                s.drops
+                    .iter()
+                    .filter(|d| d.cause != crate::DropCause::Unreadable)
+                    .map(|d| d.events)
+                    .sum::<u64>()
+            });
         Self {
             product: product.to_owned(),
             destination,
@@ -111,12 +118,5 @@ impl DemoSummary {
 }
 
 fn destination(sink: &SinkSpec) -> String {
-    match sink {
-        SinkSpec::OtlpHttp { endpoint }
-        | SinkSpec::OtlpGrpc { endpoint }
-        | SinkSpec::Json { endpoint }
-        | SinkSpec::Relay { endpoint, .. } => endpoint.clone(),
-        SinkSpec::File { path } => path.display().to_string(),
-        SinkSpec::Stdout => "stdout".to_owned(),
-    }
+    sink.destination()
 }
