@@ -41,7 +41,8 @@ fn spooled(dir: &Path, product: &str) -> usize {
 }
 
 const COMMENTED: &str = "# My choices, written by hand.\nmode = \"on\" # everything on\n\n\
-[products.aspire-dashboard]\n# the dashboard stays on this machine\nmode = \"local\"\n";
+[products.aspire-dashboard]\n# the dashboard stays on this machine\nmode = \"local\"\n\n\
+[transport]\nconnect_timeout_seconds = 5 # slow proxy\n";
 
 #[test]
 fn setting_a_product_keeps_comments_and_other_settings_and_prints_the_decision() {
@@ -50,7 +51,15 @@ fn setting_a_product_keeps_comments_and_other_settings_and_prints_the_decision()
     let out = candor(dir.path(), &["consent", "contrast-dotnet-agent", "local"]);
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
     let text = config(dir.path());
-    assert!(text.starts_with(COMMENTED), "{text}");
+    // Every line the user wrote is still there, in order; the new table joins its siblings.
+    let mut lines = text.lines();
+    for line in COMMENTED.lines() {
+        assert!(lines.any(|l| l == line), "lost {line:?}:\n{text}");
+    }
+    assert!(
+        text.contains("[transport]\nconnect_timeout_seconds = 5 # slow proxy"),
+        "{text}"
+    );
     assert!(
         text.contains("[products.contrast-dotnet-agent]\nmode = \"local\""),
         "{text}"
