@@ -285,3 +285,59 @@ fn requests_without_the_secret_or_from_a_foreign_host_are_refused() {
     let other = view(dir.path(), 0);
     assert!(!other.url.contains(secret));
 }
+
+/// Without `--no-open`, the page is opened with `$BROWSER` (no shell: the URL is one argument).
+#[test]
+fn the_page_is_opened_with_the_users_browser() {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = tempfile::tempdir().expect("tmp");
+    let opened = dir.path().join("opened");
+    let script = dir.path().join("browser.sh");
+    std::fs::write(
+        &script,
+        format!("#!/bin/sh\nprintf '%s' \"$1\" > '{}'\n", opened.display()),
+    )
+    .expect("script");
+    std::fs::set_permissions(&script, std::fs::Permissions::from_mode(0o700)).expect("chmod");
+    let mut child = Command::new(env!("CARGO_BIN_EXE_candor"))
+        .env_clear()
+        .env("CANDOR_CONFIG_DIR", dir.path())
+        .env("BROWSER", &script)
+        .args(["view", "--port", "0"])
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("candor view starts");
+    let stdout = child.stdout.take().expect("stdout");
+    let (tx, rx) = mpsc::channel();
+    std::thread::spawn(move || {
+        let mut reader = BufReader::new(stdout);
+        for _ in 0..2 {
+            let mut line = String::new();
+            let _ = reader.read_line(&mut line);
+            let _ = tx.send(line);
+        }
+        let _ = std::io::copy(&mut reader, &mut std::io::sink());
+    });
+    let running = View {
+        child,
+        url: rx
+            .recv_timeout(Duration::from_secs(30))
+            .expect("URL")
+            .trim()
+            .to_owned(),
+    };
+    let second = rx
+        .recv_timeout(Duration::from_secs(30))
+        .expect("second line");
+    assert!(second.starts_with("opened with "), "{second}");
+    let deadline = std::time::Instant::now() + Duration::from_secs(30);
+    while !opened.exists() && std::time::Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    assert_eq!(
+        std::fs::read_to_string(&opened).expect("the browser ran"),
+        running.url
+    );
+}
