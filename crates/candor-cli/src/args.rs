@@ -56,6 +56,35 @@ pub(crate) enum Command {
     Report(ReportArgs),
     /// Delete what the catalogues' retention no longer allows from the ingest database.
     Purge(PurgeArgs),
+    /// Change your consent: `candor consent <product> on|local|off|reset`, or `--all` for
+    /// every product. Edits config.toml keeping your comments; `off` discards pending data.
+    Consent(ConsentArgs),
+    /// Open a local, read-only page of what Candor holds and sent on this machine (loopback
+    /// only, behind a secret URL printed on the first line); runs until interrupted.
+    View(ViewArgs),
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct ConsentArgs {
+    /// Every product: sets the global mode and removes each product's own.
+    #[arg(long)]
+    pub(crate) all: bool,
+
+    /// `<product> <setting>`, or only `<setting>` with --all; the setting is `on`, `local`,
+    /// `off` or `reset` (remove the setting, so the next rule decides).
+    #[arg(value_name = "PRODUCT|SETTING", num_args = 1..=2, required = true)]
+    pub(crate) words: Vec<String>,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct ViewArgs {
+    /// The loopback port to serve on (0, the default, picks a free one).
+    #[arg(long, value_name = "N", default_value_t = 0)]
+    pub(crate) port: u16,
+
+    /// Do not open a browser; only print the URL.
+    #[arg(long)]
+    pub(crate) no_open: bool,
 }
 
 #[derive(Debug, Args)]

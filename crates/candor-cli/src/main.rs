@@ -9,6 +9,7 @@
 mod args;
 mod catalogue_cmd;
 mod codegen_cmd;
+mod consent_cmd;
 mod consent_now;
 mod demo_cmd;
 mod docs_cmd;
@@ -21,6 +22,7 @@ mod state_cmd;
 mod status_cmd;
 mod table;
 mod untrusted;
+mod view_cmd;
 
 use std::io::Write;
 use std::process::ExitCode;
@@ -60,6 +62,8 @@ fn main() -> ExitCode {
         args::Command::Serve(cmd) => serve_cmd::serve(cmd, &mut stdout),
         args::Command::Report(cmd) => serve_cmd::report(cli.catalogue.as_deref(), cmd, &mut stdout),
         args::Command::Purge(cmd) => serve_cmd::purge(cli.catalogue.as_deref(), cmd, &mut stdout),
+        args::Command::Consent(cmd) => consent_cmd::run(cli.catalogue.as_deref(), cmd, &mut stdout),
+        args::Command::View(cmd) => view_cmd::run(cli.catalogue.as_deref(), cmd, &mut stdout),
     };
     match outcome.and_then(|()| stdout.flush().map_err(Into::into)) {
         Ok(()) => ExitCode::SUCCESS,

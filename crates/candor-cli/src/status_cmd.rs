@@ -3,7 +3,7 @@
 use std::io::Write;
 use std::path::Path;
 
-use candor_consent::{DecidedBy, Decision};
+use candor_consent::Decision;
 use serde::Serialize;
 
 use crate::args::StatusArgs;
@@ -40,38 +40,16 @@ pub(crate) fn run(
     }
 }
 
-pub(crate) fn source_words(by: &DecidedBy) -> String {
-    match by {
-        DecidedBy::DoNotTrack => "the DO_NOT_TRACK variable".to_owned(),
-        DecidedBy::Variable { name } => format!("the {name} variable"),
-        DecidedBy::ConfigFile { path } => format!("the configuration file {}", path.display()),
-        DecidedBy::HostOptOut => "the host application's telemetry setting".to_owned(),
-        DecidedBy::HostRequirement => "the host requirement".to_owned(),
-        DecidedBy::RuntimeCondition { id } => format!("the runtime condition `{id}`"),
-        DecidedBy::Ci => "the product's CI policy".to_owned(),
-        DecidedBy::Default => "the product's default".to_owned(),
-    }
-}
-
-fn write_text(
+pub(crate) fn write_text(
     out: &mut dyn Write,
     name: &str,
     id: &str,
     decision: &Decision,
 ) -> Result<(), CliError> {
-    let headline = match (decision.mode, decision.notice_pending) {
-        (candor_consent::Mode::On, false) => "on: data is collected and sent",
-        (candor_consent::Mode::On, true) => {
-            "on, but nothing is sent until the first-run notice is shown"
-        }
-        (candor_consent::Mode::Local, _) => {
-            "local: data is collected and kept on this machine, never sent"
-        }
-        (candor_consent::Mode::Off, _) => "off: nothing is collected or sent",
-    };
+    let headline = decision.headline();
     writeln!(out, "{name} ({id}): telemetry is {headline}")?;
     writeln!(out, "  why:        {}", decision.reason)?;
-    writeln!(out, "  decided by: {}", source_words(&decision.decided_by))?;
+    writeln!(out, "  decided by: {}", decision.decided_by.describe())?;
     if let Some(ci) = decision.ci {
         writeln!(
             out,

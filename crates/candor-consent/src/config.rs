@@ -233,3 +233,237 @@ mod tests {
         assert_eq!(config_dir(&env), Some(PathBuf::from("/tmp/candor-test")));
     }
 }
+
+/// Which mode setting [`set_mode`] changes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum ModeScope {
+    /// Every product: the top-level `mode`, and no product keeps a mode of its own (otherwise
+    /// "all" would not mean all).
+    AllProducts,
+    /// One product: `mode` under `[products.<id>]`.
+    Product(String),
+}
+
+/// The configuration file's new text after setting (`Some`) or removing (`None`) one mode,
+/// keeping everything else the user wrote: comments, blank lines, key order, other keys.
+/// `text` is the current file (`None` when there is none). A file that does not parse as
+/// Candor's configuration is an error and nothing is produced: a user's broken file is never
+/// overwritten by a guess. A table left empty by a removal is removed with it.
+pub fn set_mode(
+    text: Option<&str>,
+    scope: &ModeScope,
+    mode: Option<Mode>,
+) -> Result<String, String> {
+    let text = text.unwrap_or("");
+    UserConfig::parse(text)?;
+    let mut doc: toml_edit::DocumentMut = text
+        .parse()
+        .map_err(|e: toml_edit::TomlError| e.message().trim().replace('\n', "; "))?;
+    let value = mode.map(|m| toml_edit::value(m.as_str()));
+    let mut orphans = String::new();
+    match scope {
+        ModeScope::AllProducts => {
+            match value {
+                Some(value) => {
+                    doc["mode"] = value;
+                }
+                None => remove_keeping_comments(doc.as_table_mut(), "mode", &mut orphans),
+            }
+            if let Some(products) = doc
+                .get_mut("products")
+                .and_then(toml_edit::Item::as_table_like_mut)
+            {
+                for (_, product) in products.iter_mut() {
+                    if let Some(product) = product.as_table_like_mut() {
+                        remove_keeping_comments(product, "mode", &mut orphans);
+                    }
+                }
+                let empty: Vec<String> = products
+                    .iter()
+                    .filter(|(_, p)| p.as_table_like().is_some_and(|t| t.is_empty()))
+                    .map(|(k, _)| k.to_owned())
+                    .collect();
+                for key in empty {
+                    remove_keeping_comments(products, &key, &mut orphans);
+                }
+            }
+        }
+        ModeScope::Product(id) => match value {
+            Some(value) => {
+                let products = doc.entry("products").or_insert_with(|| {
+                    let mut table = toml_edit::Table::new();
+                    table.set_implicit(true);
+                    toml_edit::Item::Table(table)
+                });
+                let products = products
+                    .as_table_like_mut()
+                    .ok_or("`products` is not a table")?;
+                let product = products
+                    .entry(id)
+                    .or_insert(toml_edit::Item::Table(toml_edit::Table::new()));
+                let product = product
+                    .as_table_like_mut()
+                    .ok_or_else(|| format!("`products.{id}` is not a table"))?;
+                product.insert("mode", value);
+            }
+            None => {
+                if let Some(products) = doc
+                    .get_mut("products")
+                    .and_then(toml_edit::Item::as_table_like_mut)
+                {
+                    let now_empty = products
+                        .get_mut(id)
+                        .and_then(toml_edit::Item::as_table_like_mut)
+                        .is_some_and(|product| {
+                            remove_keeping_comments(product, "mode", &mut orphans);
+                            product.is_empty()
+                        });
+                    if now_empty {
+                        remove_keeping_comments(products, id, &mut orphans);
+                    }
+                }
+            }
+        },
+    }
+    if doc
+        .get("products")
+        .and_then(toml_edit::Item::as_table_like)
+        .is_some_and(|t| t.is_empty())
+    {
+        remove_keeping_comments(doc.as_table_mut(), "products", &mut orphans);
+    }
+    if !orphans.is_empty() {
+        // The user's words outlive the settings they described: kept at the end of the file.
+        let trailing = doc.trailing().as_str().unwrap_or("").to_owned();
+        doc.set_trailing(format!("{trailing}{orphans}"));
+    }
+    let edited = doc.to_string();
+    // What is written must be what the decision reads.
+    let check = UserConfig::parse(&edited)?;
+    let expected = match scope {
+        ModeScope::AllProducts => {
+            check.mode == mode && check.products.values().all(|p| p.mode.is_none())
+        }
+        ModeScope::Product(id) => check.products.get(id).and_then(|p| p.mode) == mode,
+    };
+    if !expected {
+        return Err("the edited file would not say what was asked".to_owned());
+    }
+    Ok(edited)
+}
+
+/// Removes `key` from `table`, adding the comment lines written around it (before the key or
+/// table header, after the value, inside a removed table) to `orphans`.
+fn remove_keeping_comments(table: &mut dyn toml_edit::TableLike, key: &str, orphans: &mut String) {
+    let mut keep = |raw: Option<&toml_edit::RawString>| {
+        for line in raw
+            .and_then(toml_edit::RawString::as_str)
+            .unwrap_or("")
+            .lines()
+        {
+            let line = line.trim();
+            if line.starts_with('#') {
+                orphans.push_str(line);
+                orphans.push('\n');
+            }
+        }
+    };
+    if let Some(k) = table.key(key) {
+        keep(k.leaf_decor().prefix());
+    }
+    match table.get(key) {
+        Some(toml_edit::Item::Value(value)) => {
+            keep(value.decor().prefix());
+            keep(value.decor().suffix());
+        }
+        Some(toml_edit::Item::Table(inner)) => {
+            keep(inner.decor().prefix());
+            keep(inner.decor().suffix());
+            let keys: Vec<String> = inner.iter().map(|(k, _)| k.to_owned()).collect();
+            let mut copy = inner.clone();
+            for k in keys {
+                remove_keeping_comments(&mut copy, &k, orphans);
+            }
+        }
+        _ => {}
+    }
+    table.remove(key);
+}
+
+#[cfg(test)]
+mod edit_tests {
+    use super::*;
+
+    #[test]
+    fn setting_a_product_mode_keeps_comments_and_other_keys() {
+        let text = "# mine\nmode = \"on\" # everyone\n\n[products.aspire-dashboard]\n# keep local\nmode = \"local\"\n";
+        let edited = set_mode(
+            Some(text),
+            &ModeScope::Product("contrast-dotnet-agent".into()),
+            Some(Mode::Off),
+        )
+        .unwrap();
+        assert!(
+            edited.starts_with("# mine\nmode = \"on\" # everyone\n"),
+            "{edited}"
+        );
+        assert!(
+            edited.contains("# keep local\nmode = \"local\""),
+            "{edited}"
+        );
+        let config = UserConfig::parse(&edited).unwrap();
+        assert_eq!(config.mode_for("contrast-dotnet-agent"), Some(Mode::Off));
+        assert_eq!(config.mode_for("aspire-dashboard"), Some(Mode::Local));
+        let reset = set_mode(
+            Some(&edited),
+            &ModeScope::Product("contrast-dotnet-agent".into()),
+            None,
+        )
+        .unwrap();
+        assert!(!reset.contains("contrast-dotnet-agent"), "{reset}");
+        assert!(reset.contains("# keep local"), "{reset}");
+        // Removing every setting keeps every comment.
+        let gone = set_mode(Some(&reset), &ModeScope::AllProducts, None).unwrap();
+        for comment in ["# mine", "# everyone", "# keep local"] {
+            assert!(gone.contains(comment), "{gone}");
+        }
+        assert_eq!(UserConfig::parse(&gone).unwrap(), UserConfig::default());
+    }
+
+    #[test]
+    fn all_products_sets_the_global_mode_and_clears_product_modes() {
+        let text = "[products.aspire-dashboard]\nmode = \"on\"\n";
+        let edited = set_mode(Some(text), &ModeScope::AllProducts, Some(Mode::Off)).unwrap();
+        let config = UserConfig::parse(&edited).unwrap();
+        assert_eq!(config.mode, Some(Mode::Off));
+        assert_eq!(config.mode_for("aspire-dashboard"), Some(Mode::Off));
+        let reset = set_mode(Some(&edited), &ModeScope::AllProducts, None).unwrap();
+        assert_eq!(UserConfig::parse(&reset).unwrap(), UserConfig::default());
+    }
+
+    #[test]
+    fn a_broken_or_foreign_file_is_refused() {
+        for text in [
+            "mode = ",
+            "mode = \"sometimes\"",
+            "colour = \"blue\"",
+            "products = 3",
+        ] {
+            assert!(
+                set_mode(Some(text), &ModeScope::AllProducts, Some(Mode::Off)).is_err(),
+                "{text}"
+            );
+        }
+    }
+
+    #[test]
+    fn a_product_id_that_needs_quoting_is_quoted() {
+        let edited =
+            set_mode(None, &ModeScope::Product("a.b c".into()), Some(Mode::Local)).unwrap();
+        assert_eq!(
+            UserConfig::parse(&edited).unwrap().mode_for("a.b c"),
+            Some(Mode::Local)
+        );
+    }
+}

@@ -161,7 +161,34 @@ pub struct Decision {
     pub notice_pending: bool,
 }
 
+impl DecidedBy {
+    /// The source in words a user understands (`the CONTRAST_DOTNET_TELEMETRY_OPTOUT
+    /// variable`), as `candor status` and `candor view` show it.
+    pub fn describe(&self) -> String {
+        match self {
+            Self::DoNotTrack => "the DO_NOT_TRACK variable".to_owned(),
+            Self::Variable { name } => format!("the {name} variable"),
+            Self::ConfigFile { path } => format!("the configuration file {}", path.display()),
+            Self::HostOptOut => "the host application's telemetry setting".to_owned(),
+            Self::HostRequirement => "the host requirement".to_owned(),
+            Self::RuntimeCondition { id } => format!("the runtime condition `{id}`"),
+            Self::Ci => "the product's CI policy".to_owned(),
+            Self::Default => "the product's default".to_owned(),
+        }
+    }
+}
+
 impl Decision {
+    /// What the decision means, in one phrase (`on: data is collected and sent`).
+    pub fn headline(&self) -> &'static str {
+        match (self.mode, self.notice_pending) {
+            (Mode::On, false) => "on: data is collected and sent",
+            (Mode::On, true) => "on, but nothing is sent until the first-run notice is shown",
+            (Mode::Local, _) => "local: data is collected and kept on this machine, never sent",
+            (Mode::Off, _) => "off: nothing is collected or sent",
+        }
+    }
+
     /// Whether data may be collected (mode `on` or `local`).
     pub fn enabled(&self) -> bool {
         self.mode != Mode::Off

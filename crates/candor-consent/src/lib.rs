@@ -25,8 +25,8 @@ mod switch;
 
 pub use ci::{CiPolicy, detect_ci};
 pub use config::{
-    CONFIG_DIR_VARIABLE, CONFIG_FILE, ConfigError, ConfigState, ProductConfig, UserConfig,
-    config_dir,
+    CONFIG_DIR_VARIABLE, CONFIG_FILE, ConfigError, ConfigState, ModeScope, ProductConfig,
+    UserConfig, config_dir, set_mode,
 };
 pub use decision::{DecidedBy, Decision, HostLaunch, HostSignals, Inputs, Mode, decide};
 pub use environment::Environment;

@@ -7,44 +7,17 @@ use std::fmt::Write as _;
 
 use crate::report::{Aggregate, Category, Report};
 
-/// Escapes text for HTML element content and double-quoted attributes.
-pub fn escape(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    for c in text.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&#39;"),
-            c if c.is_control() && c != '\n' && c != '\t' => out.push('\u{fffd}'),
-            c => out.push(c),
-        }
-    }
-    out
-}
-
-const STYLE: &str = "body{font-family:system-ui,sans-serif;margin:2rem;max-width:72rem;color:#222}\
-h1{font-size:1.5rem}h2{font-size:1.25rem;margin-top:2.5rem;border-bottom:1px solid #ccc}\
-h3{font-size:1rem;margin:1.5rem 0 .25rem}.kind{color:#666;font-weight:normal}\
-table{border-collapse:collapse}td,th{padding:.15rem .6rem;text-align:left;border-bottom:1px solid #eee}\
-td.n{text-align:right;font-variant-numeric:tabular-nums}svg text{font-size:12px;fill:#222}";
+pub use candor_html::escape;
 
 /// The whole page for these reports; `range` says which time range they cover.
 pub fn render(reports: &[Report], range: &str) -> String {
     let mut html = String::with_capacity(16 * 1024);
-    html.push_str(
-        "<!DOCTYPE html><html lang=\"en\"><head><meta charset=\"utf-8\">\
-         <meta http-equiv=\"Content-Security-Policy\" content=\"default-src 'none'; style-src 'unsafe-inline'\">\
-         <title>Candor telemetry</title><style>",
-    );
-    html.push_str(STYLE);
-    html.push_str("</style></head><body><h1>Candor telemetry</h1>");
+    candor_html::page_start(&mut html, "Candor telemetry");
     let _ = write!(html, "<p id=\"range\">{}</p>", escape(range));
     for report in reports {
         product(&mut html, report);
     }
-    html.push_str("</body></html>\n");
+    candor_html::page_end(&mut html);
     html
 }
 
@@ -116,48 +89,6 @@ fn aggregate(html: &mut String, aggregate: &Aggregate) {
     }
 }
 
-/// A horizontal bar chart: one row per category, the bar's length proportional to its count.
 fn bars(html: &mut String, categories: &[Category]) {
-    const ROW: usize = 20;
-    const LABEL: usize = 260;
-    const BAR: f64 = 360.0;
-    let max = categories.iter().map(|c| c.count).max().unwrap_or(0).max(1) as f64;
-    let height = ROW * categories.len().max(1);
-    let _ = write!(
-        html,
-        "<svg class=\"chart\" role=\"img\" width=\"{w}\" height=\"{height}\" viewBox=\"0 0 {w} {height}\">",
-        w = LABEL + BAR as usize + 80
-    );
-    for (i, c) in categories.iter().enumerate() {
-        let y = i * ROW;
-        let width = (c.count as f64 / max * BAR).max(1.0);
-        let label: String = c.value.chars().take(40).collect();
-        let _ = write!(
-            html,
-            "<g class=\"bar\"><text x=\"0\" y=\"{ty}\">{label}</text>\
-             <rect x=\"{LABEL}\" y=\"{ry}\" width=\"{width:.1}\" height=\"{h}\" fill=\"#4e79a7\"></rect>\
-             <text x=\"{nx:.1}\" y=\"{ty}\" class=\"n\">{count}</text></g>",
-            ty = y + 14,
-            ry = y + 3,
-            h = ROW - 6,
-            label = escape(&label),
-            nx = LABEL as f64 + width + 6.0,
-            count = c.count
-        );
-    }
-    html.push_str("</svg>");
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn escapes_markup_and_quotes() {
-        assert_eq!(
-            escape("<script>alert(\"x\")</script>&'"),
-            "&lt;script&gt;alert(&quot;x&quot;)&lt;/script&gt;&amp;&#39;"
-        );
-        assert_eq!(escape("a\u{0}b"), "a\u{fffd}b");
-    }
+    candor_html::bar_chart(html, categories.iter().map(|c| (c.value.as_str(), c.count)));
 }

@@ -6,7 +6,8 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use crate::StateError;
 use crate::file::{self, FileLock, MAX_SMALL_FILE};
 
-/// The user's configuration file, the one file in Candor's folder Candor never writes.
+/// The user's configuration file. Candor writes it only when the user asks (`candor consent`),
+/// through [`StateDir::update_config`], and `clean` never removes it.
 pub const CONFIG_FILE: &str = "config.toml";
 
 /// Length of a hashing key, in bytes (stored as twice as many hex digits).
@@ -40,7 +41,8 @@ const STATE: &[&str] = &[
     NETWORK,
 ];
 
-/// Candor's folder: `config.toml` (the user's), `keys/<product>.key`,
+/// Candor's folder: `config.toml` (the user's; Candor edits it only through
+/// [`StateDir::update_config`]), `keys/<product>.key`,
 /// `install-ids/<product>`, `spool/<product>/`, `receipts.jsonl`, `events/<product>.jsonl`
 /// (the default sink), `local/<product>.jsonl` (mode `local`), `notices/<product>.shown`,
 /// `demo/<product>/` and `locks/`.
@@ -86,6 +88,22 @@ impl StateDir {
                 path,
                 reason: "the file is not UTF-8 text".to_owned(),
             })
+    }
+
+    /// Rewrites the configuration file with what `edit` makes of its current text (`None`
+    /// when there is none), atomically (a unique temporary name renamed into place) and under
+    /// the folder's `config` lock, so two editors never lose each other's change. When `edit`
+    /// fails, or the current file cannot be read (a symlink, a FIFO, too large, not UTF-8),
+    /// nothing is written.
+    pub fn update_config<E: From<StateError>>(
+        &self,
+        edit: impl FnOnce(Option<&str>) -> Result<String, E>,
+    ) -> Result<(), E> {
+        let _held = self.lock("config")?;
+        let current = self.read_config()?;
+        let text = edit(current.as_deref())?;
+        file::write_replace(&self.config_file(), text.as_bytes())?;
+        Ok(())
     }
 
     /// The file holding `product`'s hashing key.
@@ -209,6 +227,17 @@ impl StateDir {
             .join(format!("{}.jsonl", component(product)?)))
     }
 
+    /// The default sink's output for `product` (`None` when there is none), read capped at
+    /// `max` bytes; for showing a user what was sent.
+    pub fn read_events(&self, product: &str, max: u64) -> Result<Option<Vec<u8>>, StateError> {
+        file::read_capped_if_present(&self.events_file(product)?, max)
+    }
+
+    /// What mode `local` kept for `product` (`None` when nothing), read capped at `max` bytes.
+    pub fn read_local(&self, product: &str, max: u64) -> Result<Option<Vec<u8>>, StateError> {
+        file::read_capped_if_present(&self.local_file(product)?, max)
+    }
+
     /// The marker that `product`'s first-run notice was shown.
     pub fn notice_marker(&self, product: &str) -> Result<PathBuf, StateError> {
         Ok(self
@@ -247,6 +276,26 @@ impl StateDir {
         let dir = demo.join(component(product)?);
         file::ensure_dir(&dir)?;
         Ok(dir)
+    }
+
+    /// The demo runs' own folders that exist (`demo/<product>/`), by product, each a Candor
+    /// folder of its own; nothing is created.
+    pub fn demo_folders(&self) -> Vec<(String, StateDir)> {
+        let demo = self.root.join(DEMO);
+        let mut folders: Vec<(String, StateDir)> = std::fs::read_dir(&demo)
+            .into_iter()
+            .flatten()
+            .flatten()
+            .filter(|e| e.file_type().is_ok_and(|t| t.is_dir()))
+            .filter_map(|e| e.file_name().into_string().ok())
+            .filter(|name| component(name).is_ok())
+            .map(|name| {
+                let dir = StateDir::new(demo.join(&name));
+                (name, dir)
+            })
+            .collect();
+        folders.sort_by(|a, b| a.0.cmp(&b.0));
+        folders
     }
 
     /// An exclusive lock named `name` in this folder, waiting at most `wait`.

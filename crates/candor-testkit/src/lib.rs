@@ -7,11 +7,14 @@
 //!   HTTP or HTTPS with a certificate from a CA made at test time (rcgen).
 //! - [`GrpcReceiver`]: an OTLP/gRPC logs service (tonic, from `opentelemetry-proto`).
 //!
-//! Both keep every request's raw bytes (for canary searches) and the events they decoded.
+//! - [`browser`]: Debian's headless Chromium, to load Candor's pages in a real browser.
+//!
+//! The receivers keep every request's raw bytes (for canary searches) and the events they decoded.
 //! Test support only: not published, and nothing in Candor's libraries depends on it.
 
 #![allow(missing_docs, clippy::unwrap_used)]
 
+pub mod browser;
 mod event;
 mod grpc;
 mod http;

@@ -556,11 +556,7 @@ impl<S: Sink> Worker<S> {
                 queue.clear();
             }
             Store::Disk { spool, has_batches } => {
-                let _held = spool.lock(Duration::from_secs(5));
-                for entry in spool.entries().unwrap_or_default() {
-                    count += spool.read(&entry).map_or(0, |e| e.len() as u64);
-                    let _ = spool.remove(&entry);
-                }
+                count += spool.discard_all(Duration::from_secs(5)).unwrap_or(0);
                 *has_batches = false;
             }
         }

@@ -199,6 +199,19 @@ impl Spool {
         file::remove(&entry.path).map(|_| ()).map_err(state_io)
     }
 
+    /// Removes every batch, under the spool's lock (waiting at most `wait` for a sender to
+    /// finish the batch it holds), and returns how many events they held: what a revoked
+    /// consent does to pending data, whether or not a pipeline is running.
+    pub fn discard_all(&self, wait: Duration) -> Result<u64, StateError> {
+        let _held = self.lock(wait)?;
+        let mut count = 0;
+        for entry in self.entries().unwrap_or_default() {
+            count += self.count_events(&entry.path);
+            file::remove(&entry.path)?;
+        }
+        Ok(count)
+    }
+
     /// Drops the oldest batches until the spool is within its caps: every batch older than the
     /// age cap (whatever its place in the order: one dated 1970 is dropped, not sent first),
     /// then the oldest while the bytes or files are over.

@@ -60,6 +60,24 @@ pub use error::BuildError;
 pub use network_block::network_block_reason;
 pub use telemetry::{Status, Telemetry};
 
+/// Discards what waits in `product`'s spool in Candor's folder `state`, and returns how many
+/// events it held: what a revocation does to pending data when no host is running (`candor
+/// consent <product> off`). The same removal a running [`Telemetry`] makes when its consent is
+/// revoked; a spool that does not exist holds nothing and is not created.
+pub fn discard_spooled(state: &StateDir, product: &str) -> Result<u64, BuildError> {
+    let dir = state
+        .spool_dir(product)
+        .map_err(|e| BuildError::State(e.to_string()))?;
+    if std::fs::symlink_metadata(&dir).is_err() {
+        return Ok(0);
+    }
+    let spool = candor_transport::Spool::open(&dir, SpoolCaps::default())
+        .map_err(|e| BuildError::State(format!("{}: {e}", dir.display())))?;
+    spool
+        .discard_all(std::time::Duration::from_secs(10))
+        .map_err(|e| BuildError::State(e.to_string()))
+}
+
 /// A built-in catalogue by product id (`aspire-dashboard`, `contrast-dotnet-agent`); an unknown
 /// id is [`BuildError::Catalogue`] naming the known ones.
 pub fn builtin(product: &str) -> Result<Arc<Catalogue>, BuildError> {

@@ -1,0 +1,243 @@
+//! What the page is made of, from a Candor folder laid out by the real writers (spool, receipts,
+//! events): every section is filled from its own file, hostile strings come out escaped, and
+//! what cannot be read is said on the page rather than failing it.
+
+#![allow(clippy::unwrap_used)]
+
+use candor_consent::{Environment, Mode};
+use candor_schema::{Catalogue, Event};
+use candor_state::StateDir;
+use candor_transport::{Receipt, Receipts, Spool, SpoolCaps};
+use candor_view::{gather, render};
+
+fn catalogues() -> Vec<Catalogue> {
+    candor_schema::builtin::catalogues()
+        .unwrap()
+        .iter()
+        .cloned()
+        .collect()
+}
+
+fn event(id: &str, time: &str, point: &str, value: &str) -> Event {
+    serde_json::from_str(&format!(
+        r#"{{"event_id":"{id}","time":"{time}","product":"contrast-dotnet-agent","product_version":"21.1.2","runtime_line":"framework","catalogue_revision":"2021.4.2.1","point":"{point}","value":{value}}}"#
+    ))
+    .unwrap()
+}
+
+fn jsonl(events: &[Event]) -> String {
+    events
+        .iter()
+        .map(|e| serde_json::to_string(e).unwrap() + "\n")
+        .collect()
+}
+
+#[test]
+fn each_section_comes_from_its_file_and_hostile_text_is_escaped() {
+    let dir = tempfile::tempdir().unwrap();
+    let state = StateDir::new(dir.path());
+    std::fs::write(
+        state.config_file(),
+        "[products.contrast-dotnet-agent]\nmode = \"local\"\n",
+    )
+    .unwrap();
+    let hostile = r#"{"kind":"text","data":"<img src=x onerror=alert(1)>"}"#;
+    let sent = [
+        event("a1", "2026-11-20T10:00:00Z", "os_version", hostile),
+        event(
+            "a2",
+            "2026-11-21T10:00:00Z",
+            "working_set",
+            r#"{"kind":"count","data":5}"#,
+        ),
+    ];
+    std::fs::create_dir_all(
+        state
+            .events_file("contrast-dotnet-agent")
+            .unwrap()
+            .parent()
+            .unwrap(),
+    )
+    .unwrap();
+    std::fs::write(
+        state.events_file("contrast-dotnet-agent").unwrap(),
+        jsonl(&sent) + "not an event\n",
+    )
+    .unwrap();
+    Receipts::new(state.receipts_path(), 1 << 20)
+        .append(&Receipt {
+            time: "2026-11-21T10:00:01Z".into(),
+            products: vec!["contrast-dotnet-agent".into()],
+            sink: "file".into(),
+            endpoint: "<b>endpoint</b>".into(),
+            events: 3,
+            bytes: 600,
+            event_ids: vec!["a1".into(), "a2".into(), "gone".into()],
+        })
+        .unwrap();
+    let spool = Spool::open(
+        state.spool_dir("contrast-dotnet-agent").unwrap(),
+        SpoolCaps::default(),
+    )
+    .unwrap();
+    spool
+        .write(&[event(
+            "s1",
+            "2026-11-22T09:00:00Z",
+            "working_set",
+            r#"{"kind":"count","data":7}"#,
+        )])
+        .unwrap();
+    let local = [event(
+        "l1",
+        "2026-11-22T10:00:00Z",
+        "contrast_http_response_time",
+        r#"{"kind":"distribution","data":{"count":3,"min":1.0,"median":2.0,"max":9.0}}"#,
+    )];
+    std::fs::create_dir_all(
+        state
+            .local_file("contrast-dotnet-agent")
+            .unwrap()
+            .parent()
+            .unwrap(),
+    )
+    .unwrap();
+    std::fs::write(
+        state.local_file("contrast-dotnet-agent").unwrap(),
+        jsonl(&local),
+    )
+    .unwrap();
+
+    let snapshot = gather(
+        &state,
+        &catalogues(),
+        &Environment::from_pairs::<&str, &str>([]),
+    );
+    let folder = &snapshot.folders[0];
+    let agent = folder
+        .products
+        .iter()
+        .find(|p| p.id == "contrast-dotnet-agent")
+        .unwrap();
+    assert_eq!(agent.decision.mode, Mode::Local);
+    assert!(
+        agent
+            .decision
+            .decided_by
+            .describe()
+            .contains("configuration file")
+    );
+    assert_eq!(agent.sent.len(), 2);
+    assert_eq!(agent.spool.iter().map(|b| b.events.len()).sum::<usize>(), 1);
+    assert_eq!(agent.local.len(), 1);
+    assert_eq!(agent.receipts.len(), 1);
+    let copies: Vec<bool> = agent.receipts[0]
+        .events
+        .iter()
+        .map(|e| e.event.is_some())
+        .collect();
+    assert_eq!(
+        copies,
+        [true, true, false],
+        "matched by id; no copy of `gone`"
+    );
+    assert_eq!(
+        agent.running,
+        Some(("framework".to_owned(), "21.1.2".to_owned())),
+        "the newest event (local, 2026-11-22T10) says which version runs"
+    );
+    assert!(
+        agent
+            .points
+            .iter()
+            .any(|p| p.0 == "os_version" && p.3 == "scrubbed" && p.4 == Some(true))
+    );
+    assert!(
+        agent
+            .unreadable
+            .iter()
+            .any(|u| u.message.contains("1 line(s) are not events")),
+        "{:?}",
+        agent.unreadable
+    );
+
+    let html = render(&snapshot);
+    assert!(html.contains("&lt;img src=x onerror=alert(1)&gt;"));
+    assert!(html.contains("&lt;b&gt;endpoint&lt;/b&gt;"));
+    assert!(!html.contains("<img") && !html.contains("<b>") && !html.contains("<script"));
+    assert!(html.contains("<span class=\"spooled\">1</span>"));
+    assert!(html.contains("<span class=\"local-count\">1</span>"));
+    // Events per day: one bar per (day, point) over sent, spooled and local events.
+    for label in [
+        "2026-11-20 os_version",
+        "2026-11-21 working_set",
+        "2026-11-22 working_set",
+        "2026-11-22 contrast_http_response_time",
+    ] {
+        assert!(html.contains(&format!(">{label}</text>")), "{label}");
+    }
+    // The summary's statistics are a table.
+    assert!(html.contains("<th>median</th>"), "{html}");
+}
+
+#[test]
+fn an_empty_or_missing_folder_shows_decisions_and_creates_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path().join("not-yet");
+    let snapshot = gather(
+        &StateDir::new(&root),
+        &catalogues(),
+        &Environment::from_pairs([("DO_NOT_TRACK", "1")]),
+    );
+    assert_eq!(snapshot.folders.len(), 1);
+    for product in &snapshot.folders[0].products {
+        assert_eq!(product.decision.mode, Mode::Off);
+        assert!(product.receipts.is_empty() && product.spool.is_empty());
+    }
+    let html = render(&snapshot);
+    assert!(html.contains("Decided by: the DO_NOT_TRACK variable"));
+    assert!(!root.exists(), "the page created Candor's folder");
+}
+
+#[test]
+fn a_symlinked_spool_or_oversized_events_file_is_reported_not_followed() {
+    let dir = tempfile::tempdir().unwrap();
+    let state = StateDir::new(dir.path());
+    let elsewhere = tempfile::tempdir().unwrap();
+    std::fs::create_dir_all(dir.path().join("spool")).unwrap();
+    std::os::unix::fs::symlink(
+        elsewhere.path(),
+        state.spool_dir("contrast-dotnet-agent").unwrap(),
+    )
+    .unwrap();
+    std::fs::write(
+        elsewhere
+            .path()
+            .join("0000000000000001-0000000001-00000000.jsonl"),
+        "x\n",
+    )
+    .unwrap();
+    let events = state.events_file("contrast-dotnet-agent").unwrap();
+    std::fs::create_dir_all(events.parent().unwrap()).unwrap();
+    let file = std::fs::File::create(&events).unwrap();
+    file.set_len(17 << 20).unwrap();
+    let snapshot = gather(
+        &state,
+        &catalogues(),
+        &Environment::from_pairs::<&str, &str>([]),
+    );
+    let agent = snapshot.folders[0]
+        .products
+        .iter()
+        .find(|p| p.id == "contrast-dotnet-agent")
+        .unwrap();
+    assert!(agent.spool.is_empty());
+    assert!(
+        agent
+            .unreadable
+            .iter()
+            .any(|u| u.what == "sent events file" && u.message.contains("larger than")),
+        "{:?}",
+        agent.unreadable
+    );
+}
