@@ -175,14 +175,10 @@ fn a_database_path_that_is_not_a_file_is_a_one_line_error() {
         assert_eq!(err.lines().count(), 1, "{err}");
         assert!(err.starts_with("candor: the database failed"), "{err}");
     }
+    // The database lives in the temp folder: a relative path would land in the source tree.
+    let database = format!("sqlite:{}", dir.path().join("x.db").display());
     let (code, _, err) = candor(
-        &[
-            "serve",
-            "--listen",
-            "256.0.0.1:1",
-            "--database",
-            "sqlite:x.db",
-        ],
+        &["serve", "--listen", "256.0.0.1:1", "--database", &database],
         dir.path(),
     );
     assert_eq!(code, 2);

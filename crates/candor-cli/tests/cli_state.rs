@@ -580,3 +580,42 @@ fn a_batch_dated_1970_is_dropped_not_replayed() {
     );
     assert_eq!(spooled(&dir.path().join("spool")).0, 0);
 }
+
+/// A CA file that is a FIFO, given by `--ca-file` or by `CANDOR_CA_FILE` (the host's own
+/// environment), is refused at once on every network sink: it used to block the sender thread
+/// while building its sink, and the run never returned, whatever `--deadline` said.
+#[test]
+fn a_ca_file_that_is_a_fifo_never_hangs() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let file = write_lines(&dir.path().join("ev.jsonl"), &counts(1));
+    let fifo = dir.path().join("ca.fifo");
+    mkfifo(&fifo);
+    let fifo = fifo.to_str().expect("utf-8");
+    for (sink, endpoint) in [
+        ("json", "https://127.0.0.1:1/x"),
+        ("otlp-http", "https://127.0.0.1:1"),
+        ("otlp-grpc", "https://127.0.0.1:1"),
+    ] {
+        let args = [
+            "send",
+            &file,
+            "--sink",
+            sink,
+            "--endpoint",
+            endpoint,
+            "--deadline",
+            "1",
+        ];
+        let mut with_flag = args.to_vec();
+        with_flag.extend(["--ca-file", fifo]);
+        for (env, args) in [
+            (vec![], with_flag.as_slice()),
+            (vec![("CANDOR_CA_FILE", fifo)], &args[..]),
+        ] {
+            let (out, took) = run_within(candor(dir.path(), &env, args), Duration::from_secs(30));
+            assert!(took < Duration::from_secs(10), "{sink}: {took:?}");
+            assert_ne!(out.status.code(), Some(0), "{sink}");
+            assert!(stderr(&out).contains("FIFO"), "{sink}: {}", stderr(&out));
+        }
+    }
+}
