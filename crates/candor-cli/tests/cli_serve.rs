@@ -187,3 +187,43 @@ fn a_database_path_that_is_not_a_file_is_a_one_line_error() {
         "{err}"
     );
 }
+
+/// A certificate or key that cannot be used stops `candor serve` with a one-line error and
+/// exit 2 before it says it listens. It used to print "listening on https://…" and then exit 0
+/// silently (a bad PEM file), or hang for ever (a FIFO).
+#[test]
+fn unusable_tls_files_are_a_one_line_error_before_listening() {
+    let dir = tempfile::tempdir().unwrap();
+    let junk = dir.path().join("junk.pem");
+    std::fs::write(&junk, "not a certificate\n").unwrap();
+    let fifo = dir.path().join("cert.fifo");
+    assert!(
+        Command::new("mkfifo")
+            .arg(&fifo)
+            .status()
+            .unwrap()
+            .success()
+    );
+    let database = format!("sqlite:{}", dir.path().join("tls.db").display());
+    for file in [&junk, &fifo] {
+        let file = file.to_str().unwrap();
+        let (code, out, err) = candor(
+            &[
+                "serve",
+                "--listen",
+                "127.0.0.1:0",
+                "--database",
+                &database,
+                "--tls-cert",
+                file,
+                "--tls-key",
+                file,
+            ],
+            dir.path(),
+        );
+        assert_eq!(code, 2, "{out}{err}");
+        assert!(!out.contains("listening"), "{out}");
+        assert_eq!(err.lines().count(), 1, "{err}");
+        assert!(err.starts_with("candor: TLS: "), "{err}");
+    }
+}

@@ -121,22 +121,44 @@ pub enum ServerError {
 }
 
 /// A bound server, not yet serving.
-#[derive(Debug)]
 pub struct Server {
     listener: TcpListener,
     config: ServerConfig,
+    #[cfg(feature = "tls")]
+    acceptor: Option<tokio_rustls::TlsAcceptor>,
+}
+
+impl std::fmt::Debug for Server {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Server")
+            .field("listener", &self.listener)
+            .field("config", &self.config)
+            .finish_non_exhaustive()
+    }
 }
 
 impl Server {
     /// Binds `address` (`127.0.0.1:0` picks a free port). Must be called inside a tokio runtime.
+    /// With TLS configured, the certificate and key are loaded here, so a bad file is an error
+    /// of `bind`, before anything is announced as listening.
     pub async fn bind(address: &str, config: ServerConfig) -> Result<Self, ServerError> {
+        #[cfg(feature = "tls")]
+        let acceptor = match &config.tls {
+            Some(files) => Some(tls::acceptor(files)?),
+            None => None,
+        };
         let listener = TcpListener::bind(address)
             .await
             .map_err(|source| ServerError::Bind {
                 address: address.to_owned(),
                 source,
             })?;
-        Ok(Self { listener, config })
+        Ok(Self {
+            listener,
+            config,
+            #[cfg(feature = "tls")]
+            acceptor,
+        })
     }
 
     /// The address actually bound.
@@ -154,10 +176,7 @@ impl Server {
         shutdown: impl Future<Output = ()> + Send,
     ) -> Result<(), ServerError> {
         #[cfg(feature = "tls")]
-        let acceptor = match &self.config.tls {
-            Some(files) => Some(tls::acceptor(files)?),
-            None => None,
-        };
+        let acceptor = self.acceptor;
         let handler: Arc<dyn Handler> = Arc::new(handler);
         let config = Arc::new(self.config);
         let permits = Arc::new(Semaphore::new(config.max_connections.max(1)));
@@ -344,9 +363,34 @@ mod tls {
 
     use super::{ServerError, TlsFiles};
 
+    /// The most a certificate chain or key file may hold.
+    const MAX_PEM_BYTES: u64 = 1 << 20;
+
+    /// A PEM file's bytes: a regular file only (a FIFO would block the start for ever), capped.
+    fn read_pem(path: &std::path::Path, what: &str) -> Result<Vec<u8>, ServerError> {
+        use std::io::Read;
+        let cannot = |e: &dyn std::fmt::Display| {
+            ServerError::Tls(format!("cannot read the {what} {}: {e}", path.display()))
+        };
+        let meta = std::fs::metadata(path).map_err(|e| cannot(&e))?;
+        if !meta.is_file() {
+            return Err(cannot(&"not a regular file"));
+        }
+        let mut bytes = Vec::new();
+        std::fs::File::open(path)
+            .and_then(|f| f.take(MAX_PEM_BYTES + 1).read_to_end(&mut bytes))
+            .map_err(|e| cannot(&e))?;
+        if bytes.len() as u64 > MAX_PEM_BYTES {
+            return Err(cannot(&"larger than 1 MiB"));
+        }
+        Ok(bytes)
+    }
+
     pub(crate) fn acceptor(files: &TlsFiles) -> Result<TlsAcceptor, ServerError> {
-        let chain = CertificateDer::pem_file_iter(&files.certificate_chain)
-            .and_then(|certs| certs.collect::<Result<Vec<_>, _>>())
+        let chain_pem = read_pem(&files.certificate_chain, "certificate chain")?;
+        let key_pem = read_pem(&files.private_key, "private key")?;
+        let chain = CertificateDer::pem_slice_iter(&chain_pem)
+            .collect::<Result<Vec<_>, _>>()
             .map_err(|e| {
                 ServerError::Tls(format!(
                     "cannot read the certificate chain {}: {e}",
@@ -359,7 +403,7 @@ mod tls {
                 files.certificate_chain.display()
             )));
         }
-        let key = PrivateKeyDer::from_pem_file(&files.private_key).map_err(|e| {
+        let key = PrivateKeyDer::from_pem_slice(&key_pem).map_err(|e| {
             ServerError::Tls(format!(
                 "cannot read the private key {}: {e}",
                 files.private_key.display()

@@ -179,33 +179,40 @@ fn tls_by_configuration() {
     );
     assert!(!answer.contains("200"), "{answer}");
     running.stop();
-    // A key file that is not a key: a one-line error at start, not a panic.
+    // A key file that is not a key, or a FIFO: a one-line error from `bind`, before anything
+    // is announced as listening, not a panic and not a wait.
     std::fs::write(&key_path, "not a key").unwrap();
+    let fifo = dir.path().join("key.fifo");
+    assert!(
+        std::process::Command::new("mkfifo")
+            .arg(&fifo)
+            .status()
+            .unwrap()
+            .success()
+    );
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
         .unwrap();
-    let server = runtime
-        .block_on(Server::bind(
-            "127.0.0.1:0",
-            ServerConfig {
-                tls: Some(candor_http_server::TlsFiles {
-                    certificate_chain: dir.path().join("cert.pem"),
-                    private_key: key_path,
-                }),
-                ..small()
-            },
-        ))
-        .unwrap();
-    let error = runtime
-        .block_on(server.run(handler, std::future::pending()))
-        .unwrap_err();
-    assert!(
-        error
-            .to_string()
-            .starts_with("TLS: cannot read the private key"),
-        "{error}"
-    );
+    for (key, expected) in [
+        (key_path, "TLS: cannot read the private key"),
+        (fifo, "TLS: cannot read the private key"),
+    ] {
+        let error = runtime
+            .block_on(Server::bind(
+                "127.0.0.1:0",
+                ServerConfig {
+                    tls: Some(candor_http_server::TlsFiles {
+                        certificate_chain: dir.path().join("cert.pem"),
+                        private_key: key,
+                    }),
+                    ..small()
+                },
+            ))
+            .unwrap_err();
+        assert!(error.to_string().starts_with(expected), "{error}");
+        assert_eq!(error.to_string().lines().count(), 1, "{error}");
+    }
 }
 
 #[test]
