@@ -619,3 +619,36 @@ fn a_ca_file_that_is_a_fifo_never_hangs() {
         }
     }
 }
+
+/// The host's own `SSL_CERT_FILE` pointing at a FIFO: building an HTTPS sink reads the
+/// system's roots and blocked on it, and `candor send` (a host's `build()` too) never returned.
+/// The start now waits for the sink only until its deadline and says why it gave up.
+#[test]
+fn a_sink_that_cannot_be_built_in_time_does_not_hang_the_start() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let file = write_lines(&dir.path().join("ev.jsonl"), &counts(1));
+    let fifo = dir.path().join("roots.fifo");
+    mkfifo(&fifo);
+    let fifo = fifo.to_str().expect("utf-8");
+    let args = [
+        "send",
+        &file,
+        "--sink",
+        "json",
+        "--endpoint",
+        "https://127.0.0.1:1/x",
+        "--deadline",
+        "1",
+    ];
+    let (out, took) = run_within(
+        candor(dir.path(), &[("SSL_CERT_FILE", fifo)], &args),
+        Duration::from_secs(40),
+    );
+    assert!(took < Duration::from_secs(20), "{took:?}");
+    assert_ne!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("not ready within"),
+        "{}",
+        stderr(&out)
+    );
+}
