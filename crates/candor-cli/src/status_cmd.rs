@@ -48,7 +48,9 @@ pub(crate) fn write_text(
 ) -> Result<(), CliError> {
     let headline = decision.headline();
     writeln!(out, "{name} ({id}): telemetry is {headline}")?;
-    writeln!(out, "  why:        {}", decision.reason)?;
+    // The reason can quote what a host passed (`--host <id>=<version>`): shown escaped and cut.
+    let shown = |text: &str| crate::untrusted::shown(text, crate::untrusted::MAX_MESSAGE_CHARS);
+    writeln!(out, "  why:        {}", shown(&decision.reason))?;
     writeln!(out, "  decided by: {}", decision.decided_by.describe())?;
     if let Some(ci) = decision.ci {
         writeln!(
@@ -61,7 +63,7 @@ pub(crate) fn write_text(
     }
     // A warning that is itself the reason was shown above; repeat only the others.
     for warning in decision.warnings.iter().filter(|w| **w != decision.reason) {
-        writeln!(out, "warning: {warning}")?;
+        writeln!(out, "warning: {}", shown(warning))?;
     }
     Ok(())
 }

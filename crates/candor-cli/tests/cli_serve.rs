@@ -175,14 +175,10 @@ fn a_database_path_that_is_not_a_file_is_a_one_line_error() {
         assert_eq!(err.lines().count(), 1, "{err}");
         assert!(err.starts_with("candor: the database failed"), "{err}");
     }
+    // The database lives in the temp folder: a relative path would land in the source tree.
+    let database = format!("sqlite:{}", dir.path().join("x.db").display());
     let (code, _, err) = candor(
-        &[
-            "serve",
-            "--listen",
-            "256.0.0.1:1",
-            "--database",
-            "sqlite:x.db",
-        ],
+        &["serve", "--listen", "256.0.0.1:1", "--database", &database],
         dir.path(),
     );
     assert_eq!(code, 2);
@@ -280,4 +276,44 @@ fn send_delivers_to_serve_over_tls() {
     assert_eq!(report["events"], 5, "{json}");
     let _ = serve.kill();
     let _ = serve.wait();
+}
+
+/// A certificate or key that cannot be used stops `candor serve` with a one-line error and
+/// exit 2 before it says it listens. It used to print "listening on https://…" and then exit 0
+/// silently (a bad PEM file), or hang for ever (a FIFO).
+#[test]
+fn unusable_tls_files_are_a_one_line_error_before_listening() {
+    let dir = tempfile::tempdir().unwrap();
+    let junk = dir.path().join("junk.pem");
+    std::fs::write(&junk, "not a certificate\n").unwrap();
+    let fifo = dir.path().join("cert.fifo");
+    assert!(
+        Command::new("mkfifo")
+            .arg(&fifo)
+            .status()
+            .unwrap()
+            .success()
+    );
+    let database = format!("sqlite:{}", dir.path().join("tls.db").display());
+    for file in [&junk, &fifo] {
+        let file = file.to_str().unwrap();
+        let (code, out, err) = candor(
+            &[
+                "serve",
+                "--listen",
+                "127.0.0.1:0",
+                "--database",
+                &database,
+                "--tls-cert",
+                file,
+                "--tls-key",
+                file,
+            ],
+            dir.path(),
+        );
+        assert_eq!(code, 2, "{out}{err}");
+        assert!(!out.contains("listening"), "{out}");
+        assert_eq!(err.lines().count(), 1, "{err}");
+        assert!(err.starts_with("candor: TLS: "), "{err}");
+    }
 }

@@ -580,3 +580,75 @@ fn a_batch_dated_1970_is_dropped_not_replayed() {
     );
     assert_eq!(spooled(&dir.path().join("spool")).0, 0);
 }
+
+/// A CA file that is a FIFO, given by `--ca-file` or by `CANDOR_CA_FILE` (the host's own
+/// environment), is refused at once on every network sink: it used to block the sender thread
+/// while building its sink, and the run never returned, whatever `--deadline` said.
+#[test]
+fn a_ca_file_that_is_a_fifo_never_hangs() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let file = write_lines(&dir.path().join("ev.jsonl"), &counts(1));
+    let fifo = dir.path().join("ca.fifo");
+    mkfifo(&fifo);
+    let fifo = fifo.to_str().expect("utf-8");
+    for (sink, endpoint) in [
+        ("json", "https://127.0.0.1:1/x"),
+        ("otlp-http", "https://127.0.0.1:1"),
+        ("otlp-grpc", "https://127.0.0.1:1"),
+    ] {
+        let args = [
+            "send",
+            &file,
+            "--sink",
+            sink,
+            "--endpoint",
+            endpoint,
+            "--deadline",
+            "1",
+        ];
+        let mut with_flag = args.to_vec();
+        with_flag.extend(["--ca-file", fifo]);
+        for (env, args) in [
+            (vec![], with_flag.as_slice()),
+            (vec![("CANDOR_CA_FILE", fifo)], &args[..]),
+        ] {
+            let (out, took) = run_within(candor(dir.path(), &env, args), Duration::from_secs(30));
+            assert!(took < Duration::from_secs(10), "{sink}: {took:?}");
+            assert_ne!(out.status.code(), Some(0), "{sink}");
+            assert!(stderr(&out).contains("FIFO"), "{sink}: {}", stderr(&out));
+        }
+    }
+}
+
+/// The host's own `SSL_CERT_FILE` pointing at a FIFO: building an HTTPS sink reads the
+/// system's roots and blocked on it, and `candor send` (a host's `build()` too) never returned.
+/// The start now waits for the sink only until its deadline and says why it gave up.
+#[test]
+fn a_sink_that_cannot_be_built_in_time_does_not_hang_the_start() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let file = write_lines(&dir.path().join("ev.jsonl"), &counts(1));
+    let fifo = dir.path().join("roots.fifo");
+    mkfifo(&fifo);
+    let fifo = fifo.to_str().expect("utf-8");
+    let args = [
+        "send",
+        &file,
+        "--sink",
+        "json",
+        "--endpoint",
+        "https://127.0.0.1:1/x",
+        "--deadline",
+        "1",
+    ];
+    let (out, took) = run_within(
+        candor(dir.path(), &[("SSL_CERT_FILE", fifo)], &args),
+        Duration::from_secs(40),
+    );
+    assert!(took < Duration::from_secs(20), "{took:?}");
+    assert_ne!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("not ready within"),
+        "{}",
+        stderr(&out)
+    );
+}

@@ -261,3 +261,22 @@ fn status_gives_the_network_block_as_the_reason() {
     let dashboard = json(&status(dir.path(), &[], &["aspire-dashboard", "--json"]));
     assert!(dashboard.get("network_blocked").is_none(), "{dashboard}");
 }
+
+/// A host id comes from outside (the IDE that launches the product): the text output quotes it
+/// with control characters escaped and cut, so it cannot retitle or drive the terminal, and a
+/// 100 kB id does not become a 100 kB line.
+#[test]
+fn a_hostile_host_id_is_escaped_and_cut_in_the_text_output() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let escape = "vs\u{1b}]0;pwned\u{7}code=1.0";
+    let out = status(dir.path(), &[], &["aspire-dashboard", "--host", escape]);
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        !text.contains('\u{1b}') && !text.contains('\u{7}'),
+        "{text:?}"
+    );
+    assert!(text.contains("\\u{1b}]0;pwned"), "{text}");
+    let long = format!("{}=1.0", "x".repeat(100_000));
+    let out = status(dir.path(), &[], &["aspire-dashboard", "--host", &long]);
+    assert!(out.stdout.len() < 5_000, "{} bytes", out.stdout.len());
+}

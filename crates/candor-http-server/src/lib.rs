@@ -58,6 +58,11 @@ where
 pub struct ServerConfig {
     /// The largest request body accepted, in bytes (as sent, before any decompression).
     pub max_body_bytes: usize,
+    /// The most request-body bytes held at once across all connections. A request whose body
+    /// (its `Content-Length`, else `max_body_bytes`) does not fit in what is left is answered
+    /// 503 with `Retry-After` before its body is read: without it, every open connection could
+    /// hold `max_body_bytes` (200 connections held 1.7 GB).
+    pub max_buffered_bytes: usize,
     /// How long a client has to send a request's headers.
     pub header_timeout: Duration,
     /// How long a client has to send a request's body once its headers arrived.
@@ -72,10 +77,12 @@ pub struct ServerConfig {
 }
 
 impl Default for ServerConfig {
-    /// 8 MiB bodies, 10 s for headers, 30 s for a body, 1024 connections, 10 s grace.
+    /// 8 MiB bodies, 256 MiB of bodies at once, 10 s for headers, 30 s for a body, 1024
+    /// connections, 10 s grace.
     fn default() -> Self {
         Self {
             max_body_bytes: 8 << 20,
+            max_buffered_bytes: 256 << 20,
             header_timeout: Duration::from_secs(10),
             body_timeout: Duration::from_secs(30),
             max_connections: 1024,
@@ -114,22 +121,44 @@ pub enum ServerError {
 }
 
 /// A bound server, not yet serving.
-#[derive(Debug)]
 pub struct Server {
     listener: TcpListener,
     config: ServerConfig,
+    #[cfg(feature = "tls")]
+    acceptor: Option<tokio_rustls::TlsAcceptor>,
+}
+
+impl std::fmt::Debug for Server {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Server")
+            .field("listener", &self.listener)
+            .field("config", &self.config)
+            .finish_non_exhaustive()
+    }
 }
 
 impl Server {
     /// Binds `address` (`127.0.0.1:0` picks a free port). Must be called inside a tokio runtime.
+    /// With TLS configured, the certificate and key are loaded here, so a bad file is an error
+    /// of `bind`, before anything is announced as listening.
     pub async fn bind(address: &str, config: ServerConfig) -> Result<Self, ServerError> {
+        #[cfg(feature = "tls")]
+        let acceptor = match &config.tls {
+            Some(files) => Some(tls::acceptor(files)?),
+            None => None,
+        };
         let listener = TcpListener::bind(address)
             .await
             .map_err(|source| ServerError::Bind {
                 address: address.to_owned(),
                 source,
             })?;
-        Ok(Self { listener, config })
+        Ok(Self {
+            listener,
+            config,
+            #[cfg(feature = "tls")]
+            acceptor,
+        })
     }
 
     /// The address actually bound.
@@ -147,13 +176,13 @@ impl Server {
         shutdown: impl Future<Output = ()> + Send,
     ) -> Result<(), ServerError> {
         #[cfg(feature = "tls")]
-        let acceptor = match &self.config.tls {
-            Some(files) => Some(tls::acceptor(files)?),
-            None => None,
-        };
+        let acceptor = self.acceptor;
         let handler: Arc<dyn Handler> = Arc::new(handler);
         let config = Arc::new(self.config);
         let permits = Arc::new(Semaphore::new(config.max_connections.max(1)));
+        let budget = Arc::new(Semaphore::new(
+            kib(config.max_buffered_bytes).min(Semaphore::MAX_PERMITS),
+        ));
         let graceful = hyper_util::server::graceful::GracefulShutdown::new();
         tokio::pin!(shutdown);
         loop {
@@ -180,10 +209,14 @@ impl Server {
             let service = {
                 let handler = Arc::clone(&handler);
                 let config = Arc::clone(&config);
+                let budget = Arc::clone(&budget);
                 service_fn(move |request: http::Request<Incoming>| {
                     let handler = Arc::clone(&handler);
                     let config = Arc::clone(&config);
-                    async move { Ok::<_, Infallible>(serve_one(&*handler, &config, request).await) }
+                    let budget = Arc::clone(&budget);
+                    async move {
+                        Ok::<_, Infallible>(serve_one(&*handler, &config, &budget, request).await)
+                    }
                 })
             };
             let mut builder = hyper::server::conn::http1::Builder::new();
@@ -232,9 +265,15 @@ pub fn text_response(status: http::StatusCode, text: impl Into<String>) -> Respo
     response
 }
 
+/// Bytes in whole KiB, rounded up: the unit of the shared body budget.
+fn kib(bytes: usize) -> usize {
+    bytes.div_ceil(1024)
+}
+
 async fn serve_one(
     handler: &dyn Handler,
     config: &ServerConfig,
+    budget: &Arc<Semaphore>,
     request: http::Request<Incoming>,
 ) -> Response {
     let declared = request
@@ -245,6 +284,23 @@ async fn serve_one(
     if declared.is_some_and(|n| n > config.max_body_bytes as u64) {
         return too_large(config.max_body_bytes);
     }
+    // The body's room is reserved before it is read, and held until the answer: what a
+    // request may buffer counts against the one budget of all connections.
+    let room = hyper::body::Body::size_hint(request.body())
+        .upper()
+        .map_or(config.max_body_bytes, |n| {
+            usize::try_from(n).unwrap_or(usize::MAX)
+        })
+        .min(config.max_body_bytes);
+    let units = u32::try_from(kib(room)).unwrap_or(u32::MAX);
+    let _reserved = if units == 0 {
+        None
+    } else {
+        match Arc::clone(budget).try_acquire_many_owned(units) {
+            Ok(permit) => Some(permit),
+            Err(_) => return busy(),
+        }
+    };
     let (parts, body) = request.into_parts();
     let limited = Limited::new(body, config.max_body_bytes);
     let bytes = match tokio::time::timeout(config.body_timeout, limited.collect()).await {
@@ -270,6 +326,20 @@ async fn serve_one(
         .await
 }
 
+fn busy() -> Response {
+    let mut response = text_response(
+        http::StatusCode::SERVICE_UNAVAILABLE,
+        "the server holds as many request bodies as it may; retry later\n",
+    );
+    let headers = response.headers_mut();
+    headers.insert(http::header::RETRY_AFTER, http::HeaderValue::from(1));
+    headers.insert(
+        http::header::CONNECTION,
+        http::HeaderValue::from_static("close"),
+    );
+    response
+}
+
 fn too_large(cap: usize) -> Response {
     let mut response = text_response(
         http::StatusCode::PAYLOAD_TOO_LARGE,
@@ -293,9 +363,34 @@ mod tls {
 
     use super::{ServerError, TlsFiles};
 
+    /// The most a certificate chain or key file may hold.
+    const MAX_PEM_BYTES: u64 = 1 << 20;
+
+    /// A PEM file's bytes: a regular file only (a FIFO would block the start for ever), capped.
+    fn read_pem(path: &std::path::Path, what: &str) -> Result<Vec<u8>, ServerError> {
+        use std::io::Read;
+        let cannot = |e: &dyn std::fmt::Display| {
+            ServerError::Tls(format!("cannot read the {what} {}: {e}", path.display()))
+        };
+        let meta = std::fs::metadata(path).map_err(|e| cannot(&e))?;
+        if !meta.is_file() {
+            return Err(cannot(&"not a regular file"));
+        }
+        let mut bytes = Vec::new();
+        std::fs::File::open(path)
+            .and_then(|f| f.take(MAX_PEM_BYTES + 1).read_to_end(&mut bytes))
+            .map_err(|e| cannot(&e))?;
+        if bytes.len() as u64 > MAX_PEM_BYTES {
+            return Err(cannot(&"larger than 1 MiB"));
+        }
+        Ok(bytes)
+    }
+
     pub(crate) fn acceptor(files: &TlsFiles) -> Result<TlsAcceptor, ServerError> {
-        let chain = CertificateDer::pem_file_iter(&files.certificate_chain)
-            .and_then(|certs| certs.collect::<Result<Vec<_>, _>>())
+        let chain_pem = read_pem(&files.certificate_chain, "certificate chain")?;
+        let key_pem = read_pem(&files.private_key, "private key")?;
+        let chain = CertificateDer::pem_slice_iter(&chain_pem)
+            .collect::<Result<Vec<_>, _>>()
             .map_err(|e| {
                 ServerError::Tls(format!(
                     "cannot read the certificate chain {}: {e}",
@@ -308,7 +403,7 @@ mod tls {
                 files.certificate_chain.display()
             )));
         }
-        let key = PrivateKeyDer::from_pem_file(&files.private_key).map_err(|e| {
+        let key = PrivateKeyDer::from_pem_slice(&key_pem).map_err(|e| {
             ServerError::Tls(format!(
                 "cannot read the private key {}: {e}",
                 files.private_key.display()

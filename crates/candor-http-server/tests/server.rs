@@ -179,33 +179,40 @@ fn tls_by_configuration() {
     );
     assert!(!answer.contains("200"), "{answer}");
     running.stop();
-    // A key file that is not a key: a one-line error at start, not a panic.
+    // A key file that is not a key, or a FIFO: a one-line error from `bind`, before anything
+    // is announced as listening, not a panic and not a wait.
     std::fs::write(&key_path, "not a key").unwrap();
+    let fifo = dir.path().join("key.fifo");
+    assert!(
+        std::process::Command::new("mkfifo")
+            .arg(&fifo)
+            .status()
+            .unwrap()
+            .success()
+    );
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
         .unwrap();
-    let server = runtime
-        .block_on(Server::bind(
-            "127.0.0.1:0",
-            ServerConfig {
-                tls: Some(candor_http_server::TlsFiles {
-                    certificate_chain: dir.path().join("cert.pem"),
-                    private_key: key_path,
-                }),
-                ..small()
-            },
-        ))
-        .unwrap();
-    let error = runtime
-        .block_on(server.run(handler, std::future::pending()))
-        .unwrap_err();
-    assert!(
-        error
-            .to_string()
-            .starts_with("TLS: cannot read the private key"),
-        "{error}"
-    );
+    for (key, expected) in [
+        (key_path, "TLS: cannot read the private key"),
+        (fifo, "TLS: cannot read the private key"),
+    ] {
+        let error = runtime
+            .block_on(Server::bind(
+                "127.0.0.1:0",
+                ServerConfig {
+                    tls: Some(candor_http_server::TlsFiles {
+                        certificate_chain: dir.path().join("cert.pem"),
+                        private_key: key,
+                    }),
+                    ..small()
+                },
+            ))
+            .unwrap_err();
+        assert!(error.to_string().starts_with(expected), "{error}");
+        assert_eq!(error.to_string().lines().count(), 1, "{error}");
+    }
 }
 
 #[test]
@@ -216,5 +223,57 @@ fn oversized_headers_are_refused() {
     request.extend_from_slice(b"\r\n\r\n");
     let answer = exchange(running.address, &request);
     assert!(answer.starts_with("HTTP/1.1 431"), "{answer}");
+    running.stop();
+}
+
+/// Every open connection may hold a body of up to `max_body_bytes`; across connections they
+/// share one budget. A client that stalls mid-body keeps its room; another body that does not
+/// fit is answered 503 with `Retry-After` before it is read, a small one still fits, and once
+/// the first body is complete the room is free again. (Before, 200 connections each holding a
+/// nearly complete 8 MiB body took `candor serve` to 1.7 GB.)
+#[test]
+fn request_bodies_share_one_memory_budget() {
+    let running = start(ServerConfig {
+        max_body_bytes: 1 << 20,
+        max_buffered_bytes: 3 << 19,
+        body_timeout: Duration::from_secs(10),
+        ..ServerConfig::default()
+    });
+    let head = |len: usize| {
+        format!("POST /x HTTP/1.1\r\nHost: x\r\nContent-Length: {len}\r\nConnection: close\r\n\r\n")
+    };
+    // The first client announces 1 MiB and sends only part of it.
+    let mut stalled = TcpStream::connect(running.address).unwrap();
+    stalled
+        .set_read_timeout(Some(Duration::from_secs(10)))
+        .unwrap();
+    stalled.write_all(head(1 << 20).as_bytes()).unwrap();
+    stalled.write_all(&vec![b'x'; 1000]).unwrap();
+    std::thread::sleep(Duration::from_millis(200));
+
+    let mut big = head(1 << 20).into_bytes();
+    big.extend(vec![b'y'; 1 << 20]);
+    let answer = exchange(running.address, &big);
+    assert!(answer.starts_with("HTTP/1.1 503"), "{answer}");
+    assert!(
+        answer.to_ascii_lowercase().contains("retry-after: 1"),
+        "{answer}"
+    );
+
+    let mut small = head(100_000).into_bytes();
+    small.extend(vec![b'z'; 100_000]);
+    let answer = exchange(running.address, &small);
+    assert!(answer.starts_with("HTTP/1.1 200"), "{answer}");
+    assert!(answer.ends_with("100000"), "{answer}");
+
+    stalled.write_all(&vec![b'x'; (1 << 20) - 1000]).unwrap();
+    let mut answer = Vec::new();
+    let _ = stalled.read_to_end(&mut answer);
+    let answer = String::from_utf8_lossy(&answer);
+    assert!(answer.starts_with("HTTP/1.1 200"), "{answer}");
+    assert!(answer.ends_with("1048576"), "{answer}");
+
+    let answer = exchange(running.address, &big);
+    assert!(answer.starts_with("HTTP/1.1 200"), "{answer}");
     running.stop();
 }

@@ -6,8 +6,8 @@ use std::io::Read;
 use std::time::{Duration, UNIX_EPOCH};
 
 use flate2::read::GzDecoder;
-use opentelemetry_proto::tonic::collector::logs::v1::ExportLogsServiceRequest;
 use opentelemetry_proto::tonic::common::v1::{AnyValue, any_value};
+use opentelemetry_proto::tonic::logs::v1::LogRecord;
 use prost::Message;
 use serde_json::{Map, Value, json};
 
@@ -51,26 +51,108 @@ pub fn decompress(body: &[u8], max: usize) -> Result<std::borrow::Cow<'_, [u8]>,
     Ok(std::borrow::Cow::Borrowed(body))
 }
 
+/// The largest single event, encoded: many times what any declared point needs (an exception
+/// with every frame is under 100 KiB). A larger item is refused unread, so that no one item can
+/// make the decoder allocate many times its size.
+pub const MAX_EVENT_BYTES: usize = 1 << 20;
+
 /// A JSON array of events.
 pub fn json_events(body: &[u8]) -> Result<Vec<Item>, DecodeError> {
-    // The common case, every item an event, in one pass; only a payload with a bad item is
-    // read a second time, item by item, to say which.
-    if let Ok(events) = serde_json::from_slice::<Vec<ReceivedEvent>>(body) {
-        if events.len() > MAX_EVENTS_PER_REQUEST {
-            return Err(DecodeError::TooLarge(format!(
-                "{MAX_EVENTS_PER_REQUEST} events"
-            )));
+    Ok(json_items(body)?.into_iter().map(json_item).collect())
+}
+
+/// The items of a JSON array, each still encoded, at most [`MAX_EVENTS_PER_REQUEST`] of them.
+///
+/// The whole body is first read without building anything (its syntax checked, its items
+/// counted), then cut into items: an array of millions of tiny items (`[0,0,…]`, a gzip bomb of
+/// a few KiB) is refused after counting, instead of growing a tree many times the body's size.
+pub fn json_items(body: &[u8]) -> Result<Vec<&[u8]>, DecodeError> {
+    struct Count;
+    impl<'de> serde::de::Visitor<'de> for Count {
+        type Value = Result<usize, DecodeError>;
+        fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+            f.write_str("a JSON array of events")
         }
-        return Ok(events.into_iter().map(Ok).collect());
+        fn visit_seq<A: serde::de::SeqAccess<'de>>(
+            self,
+            mut seq: A,
+        ) -> Result<Self::Value, A::Error> {
+            let mut count = 0;
+            while seq.next_element::<serde::de::IgnoredAny>()?.is_some() {
+                if count == MAX_EVENTS_PER_REQUEST {
+                    return Ok(Err(DecodeError::TooLarge(format!(
+                        "{MAX_EVENTS_PER_REQUEST} events"
+                    ))));
+                }
+                count += 1;
+            }
+            Ok(Ok(count))
+        }
     }
-    let items: Vec<Value> = serde_json::from_slice(body)
-        .map_err(|e| DecodeError::Malformed(format!("not a JSON array of events: {e}")))?;
-    if items.len() > MAX_EVENTS_PER_REQUEST {
-        return Err(DecodeError::TooLarge(format!(
-            "{MAX_EVENTS_PER_REQUEST} events"
-        )));
+    let malformed =
+        |e: serde_json::Error| DecodeError::Malformed(format!("not a JSON array of events: {e}"));
+    let mut deserializer = serde_json::Deserializer::from_slice(body);
+    let count =
+        serde::Deserializer::deserialize_seq(&mut deserializer, Count).map_err(malformed)??;
+    deserializer.end().map_err(malformed)?;
+    let items = split_array(body);
+    if items.len() != count {
+        return Err(DecodeError::Malformed(
+            "not a JSON array of events".to_owned(),
+        ));
     }
-    Ok(items.into_iter().map(item).collect())
+    Ok(items)
+}
+
+/// The items of a JSON array already known to be well formed: cut at the commas outside
+/// strings and nested values.
+fn split_array(body: &[u8]) -> Vec<&[u8]> {
+    let mut items = Vec::new();
+    let Some(open) = body.iter().position(|b| *b == b'[') else {
+        return items;
+    };
+    let (mut depth, mut in_string, mut escaped) = (0usize, false, false);
+    let mut start = open + 1;
+    for (i, &b) in body.iter().enumerate().skip(open + 1) {
+        if in_string {
+            match b {
+                _ if escaped => escaped = false,
+                b'\\' => escaped = true,
+                b'"' => in_string = false,
+                _ => {}
+            }
+            continue;
+        }
+        match b {
+            b'"' => in_string = true,
+            b'[' | b'{' => depth += 1,
+            b']' | b'}' if depth > 0 => depth -= 1,
+            b',' | b']' if depth == 0 => {
+                let item = body[start..i].trim_ascii();
+                if !item.is_empty() {
+                    items.push(item);
+                }
+                start = i + 1;
+                if b == b']' {
+                    break;
+                }
+            }
+            _ => {}
+        }
+    }
+    items
+}
+
+/// One item of a JSON array as an event, or why it is not one.
+pub fn json_item(encoded: &[u8]) -> Item {
+    if encoded.len() > MAX_EVENT_BYTES {
+        return Err(too_big());
+    }
+    serde_json::from_slice::<ReceivedEvent>(encoded).map_err(|e| Refusal {
+        reason: Reason::Malformed,
+        detail: format!("not an event of the published schema: {e}"),
+        product: None,
+    })
 }
 
 fn item(value: Value) -> Item {
@@ -81,60 +163,148 @@ fn item(value: Value) -> Item {
     })
 }
 
+fn too_big() -> Refusal {
+    Refusal {
+        reason: Reason::OutOfBounds,
+        detail: format!("an event larger than {MAX_EVENT_BYTES} bytes"),
+        product: None,
+    }
+}
+
 /// OTLP/HTTP protobuf logs.
 pub fn otlp_events(body: &[u8]) -> Result<Vec<Item>, DecodeError> {
-    let request = ExportLogsServiceRequest::decode(body)
-        .map_err(|e| DecodeError::Malformed(format!("not OTLP logs: {e}")))?;
-    let count: usize = request
-        .resource_logs
-        .iter()
-        .flat_map(|r| &r.scope_logs)
-        .map(|s| s.log_records.len())
-        .sum();
-    if count > MAX_EVENTS_PER_REQUEST {
-        return Err(DecodeError::TooLarge(format!(
-            "{MAX_EVENTS_PER_REQUEST} events"
-        )));
-    }
-    let mut out = Vec::with_capacity(count);
-    for resource in request.resource_logs {
-        for scope in resource.scope_logs {
-            for record in scope.log_records {
-                let attribute = |key: &str| {
-                    record
-                        .attributes
-                        .iter()
-                        .find(|kv| kv.key == key)
-                        .and_then(|kv| kv.value.as_ref())
-                        .map(to_json)
-                };
-                let mut event = Map::new();
-                for (field, key) in [
-                    ("event_id", "candor.event_id"),
-                    ("product", "candor.product"),
-                    ("product_version", "candor.product_version"),
-                    ("runtime_line", "candor.runtime_line"),
-                    ("catalogue_revision", "candor.catalogue_revision"),
-                    ("install_id", "candor.install_id"),
-                    ("point", "candor.point"),
-                ] {
-                    if let Some(v) = attribute(key) {
-                        event.insert(field.to_owned(), v);
-                    }
+    Ok(otlp_records(body)?.into_iter().map(otlp_item).collect())
+}
+
+/// The log records of an OTLP logs request, each still encoded, at most
+/// [`MAX_EVENTS_PER_REQUEST`] of them.
+///
+/// Only the three enclosing levels (request, resource logs, scope logs) are walked, and
+/// nothing else is decoded: a decoded record costs a hundred times the two bytes an empty one
+/// takes on the wire, so a request is counted before any record is built.
+pub fn otlp_records(body: &[u8]) -> Result<Vec<&[u8]>, DecodeError> {
+    // ExportLogsServiceRequest.resource_logs = 1; ResourceLogs.scope_logs = 2;
+    // ScopeLogs.log_records = 2.
+    let mut records = Vec::new();
+    for resource in Fields::new(body, 1) {
+        for scope in Fields::new(resource?, 2) {
+            for record in Fields::new(scope?, 2) {
+                if records.len() == MAX_EVENTS_PER_REQUEST {
+                    return Err(DecodeError::TooLarge(format!(
+                        "{MAX_EVENTS_PER_REQUEST} events"
+                    )));
                 }
-                let time = UNIX_EPOCH + Duration::from_nanos(record.time_unix_nano);
-                event.insert(
-                    "time".to_owned(),
-                    json!(humantime::format_rfc3339_nanos(time).to_string()),
-                );
-                let data = record.body.as_ref().map(to_json).unwrap_or(Value::Null);
-                let kind = attribute("candor.kind").unwrap_or(Value::Null);
-                event.insert("value".to_owned(), json!({ "kind": kind, "data": data }));
-                out.push(item(Value::Object(event)));
+                records.push(record?);
             }
         }
     }
-    Ok(out)
+    Ok(records)
+}
+
+/// The length-delimited fields with one number of an encoded protobuf message, in order;
+/// every other field is skipped by its wire type.
+struct Fields<'a> {
+    rest: &'a [u8],
+    wanted: u64,
+}
+
+impl<'a> Fields<'a> {
+    fn new(message: &'a [u8], wanted: u64) -> Self {
+        Self {
+            rest: message,
+            wanted,
+        }
+    }
+
+    fn next_field(&mut self) -> Result<Option<&'a [u8]>, DecodeError> {
+        let malformed = || DecodeError::Malformed("not OTLP logs: bad protobuf framing".into());
+        while !self.rest.is_empty() {
+            let key = prost::encoding::decode_varint(&mut self.rest).map_err(|_| malformed())?;
+            let skip = match key & 7 {
+                0 => {
+                    prost::encoding::decode_varint(&mut self.rest).map_err(|_| malformed())?;
+                    0
+                }
+                1 => 8,
+                5 => 4,
+                2 => {
+                    let len =
+                        prost::encoding::decode_varint(&mut self.rest).map_err(|_| malformed())?;
+                    let len = usize::try_from(len)
+                        .ok()
+                        .filter(|l| *l <= self.rest.len())
+                        .ok_or_else(malformed)?;
+                    let (value, rest) = self.rest.split_at(len);
+                    self.rest = rest;
+                    if key >> 3 == self.wanted {
+                        return Ok(Some(value));
+                    }
+                    0
+                }
+                _ => return Err(malformed()),
+            };
+            self.rest = self.rest.get(skip..).ok_or_else(malformed)?;
+        }
+        Ok(None)
+    }
+}
+
+impl<'a> Iterator for Fields<'a> {
+    type Item = Result<&'a [u8], DecodeError>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        match self.next_field() {
+            Ok(Some(field)) => Some(Ok(field)),
+            Ok(None) => None,
+            Err(e) => {
+                self.rest = &[];
+                Some(Err(e))
+            }
+        }
+    }
+}
+
+/// One encoded log record as an event, or why it is not one.
+pub fn otlp_item(encoded: &[u8]) -> Item {
+    if encoded.len() > MAX_EVENT_BYTES {
+        return Err(too_big());
+    }
+    let record = LogRecord::decode(encoded).map_err(|e| Refusal {
+        reason: Reason::Malformed,
+        detail: format!("not an OTLP log record: {e}"),
+        product: None,
+    })?;
+    let attribute = |key: &str| {
+        record
+            .attributes
+            .iter()
+            .find(|kv| kv.key == key)
+            .and_then(|kv| kv.value.as_ref())
+            .map(to_json)
+    };
+    let mut event = Map::new();
+    for (field, key) in [
+        ("event_id", "candor.event_id"),
+        ("product", "candor.product"),
+        ("product_version", "candor.product_version"),
+        ("runtime_line", "candor.runtime_line"),
+        ("catalogue_revision", "candor.catalogue_revision"),
+        ("install_id", "candor.install_id"),
+        ("point", "candor.point"),
+    ] {
+        if let Some(v) = attribute(key) {
+            event.insert(field.to_owned(), v);
+        }
+    }
+    let time = UNIX_EPOCH + Duration::from_nanos(record.time_unix_nano);
+    event.insert(
+        "time".to_owned(),
+        json!(humantime::format_rfc3339_nanos(time).to_string()),
+    );
+    let data = record.body.as_ref().map(to_json).unwrap_or(Value::Null);
+    let kind = attribute("candor.kind").unwrap_or(Value::Null);
+    event.insert("value".to_owned(), json!({ "kind": kind, "data": data }));
+    item(Value::Object(event))
 }
 
 fn to_json(value: &AnyValue) -> Value {

@@ -141,18 +141,31 @@ impl Ingest {
 
     async fn receive(&self, request: Request, format: Format) -> Response {
         // The body is dropped here, before the wait for the commit: a full queue holds checked
-        // rows, not request bodies as well.
-        let decoded = {
+        // rows, not request bodies as well. Items are delimited first and decoded one at a time
+        // into checked rows, so no more than one decoded item is held at once.
+        let checked = {
             let body = request.into_body();
-            decode::decompress(&body, self.config.max_decoded_bytes).and_then(
-                |plain| match format {
-                    Format::Json => decode::json_events(&plain),
-                    Format::Otlp => decode::otlp_events(&plain),
-                },
-            )
+            decode::decompress(&body, self.config.max_decoded_bytes).and_then(|plain| {
+                Ok(match format {
+                    Format::Json => {
+                        let items = decode::json_items(&plain)?;
+                        (
+                            items.len(),
+                            self.check(items.into_iter().map(decode::json_item)),
+                        )
+                    }
+                    Format::Otlp => {
+                        let records = decode::otlp_records(&plain)?;
+                        (
+                            records.len(),
+                            self.check(records.into_iter().map(decode::otlp_item)),
+                        )
+                    }
+                })
+            })
         };
-        let items = match decoded {
-            Ok(items) => items,
+        let (received, (batch, refused)) = match checked {
+            Ok(checked) => checked,
             Err(DecodeError::TooLarge(what)) => {
                 return text_response(
                     StatusCode::PAYLOAD_TOO_LARGE,
@@ -161,8 +174,6 @@ impl Ingest {
             }
             Err(e) => return text_response(StatusCode::BAD_REQUEST, format!("{e}\n")),
         };
-        let received = items.len();
-        let (batch, refused) = self.check(items);
         let all_refused = received > 0 && batch.events.is_empty();
         match self.writer.write(batch).await {
             Ok(written) => reply(format, StatusCode::OK, written, &refused, all_refused),
@@ -185,13 +196,16 @@ impl Ingest {
         }
     }
 
-    fn check(&self, items: Vec<Item>) -> (Batch, Vec<(usize, Option<String>, Refusal)>) {
+    fn check(
+        &self,
+        items: impl Iterator<Item = Item>,
+    ) -> (Batch, Vec<(usize, Option<String>, Refusal)>) {
         let now = SystemTime::now();
         let mut batch = Batch::default();
         let mut refused = Vec::new();
         let mut counts: std::collections::BTreeMap<(String, crate::Reason), u64> =
             Default::default();
-        for (index, item) in items.into_iter().enumerate() {
+        for (index, item) in items.enumerate() {
             let (id, outcome) = match item {
                 Err(refusal) => (None, Err(refusal)),
                 Ok(event) => {

@@ -3,8 +3,10 @@
 use std::collections::BTreeMap;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use candor_privacy::Scrubber;
-use candor_schema::{Catalogue, HashAlgorithm, ValueType};
+use candor_privacy::{
+    IdentifierError, Scrubber, check_identifier, check_language_tag, check_version,
+};
+use candor_schema::{Catalogue, HashAlgorithm, PrivacyClass, ValueType};
 
 use crate::received::{ReceivedEvent, ReceivedValue};
 use crate::store::StoredEvent;
@@ -316,7 +318,53 @@ impl Accepted {
             .map_err(|e| Refusal::new(Reason::OutOfBounds, format!("`{}`: {e}", point.id)))?;
         candor_schema::check_value(point, &value)
             .map_err(|e| Refusal::new(Reason::OutOfBounds, e.to_string()))?;
-        self.check_clean(&event.value).map_err(privacy)
+        self.check_clean(&event.value).map_err(privacy)?;
+        self.check_verbatim(point.privacy, &event.value)
+            .map_err(privacy)
+    }
+
+    /// Names, labels, modes, versions and language tags are sent as they are, so the sender
+    /// checks them instead of scrubbing (`candor_privacy::check_identifier` and its siblings,
+    /// or the scrubber's findings where the point is scrubbed); the same check runs here, so
+    /// a client that skips it cannot store what the sender would have refused.
+    fn check_verbatim(
+        &self,
+        privacy: PrivacyClass,
+        value: &ReceivedValue,
+    ) -> Result<(), (Reason, String)> {
+        let check = |text: &str, grammar: fn(&Scrubber, &str) -> Result<(), IdentifierError>| {
+            if privacy == PrivacyClass::Scrubbed {
+                return match self.scrubber.findings(text).first() {
+                    None => Ok(()),
+                    Some((finding, _)) => Err((
+                        Reason::PersonalData,
+                        format!("a verbatim value holds a personal datum ({finding:?})"),
+                    )),
+                };
+            }
+            grammar(&self.scrubber, text).map_err(|e| match e {
+                IdentifierError::Personal(_) | IdentifierError::HostInMetadata => {
+                    (Reason::PersonalData, e.to_string())
+                }
+                _ => (Reason::OutOfBounds, e.to_string()),
+            })
+        };
+        let language_tag = |_: &Scrubber, tag: &str| check_language_tag(tag);
+        match value {
+            ReceivedValue::Names(names) => {
+                names.iter().try_for_each(|n| check(n, check_identifier))
+            }
+            ReceivedValue::LabelCounts(map) => {
+                map.keys().try_for_each(|k| check(k, check_identifier))
+            }
+            ReceivedValue::ModeByName(map) => map.iter().try_for_each(|(name, mode)| {
+                check(name, check_identifier)?;
+                check(mode, check_identifier)
+            }),
+            ReceivedValue::Version(v) => check(v, check_version),
+            ReceivedValue::LanguageTag(t) => check(t, language_tag),
+            _ => Ok(()),
+        }
     }
 
     /// Scrubbed and coarsened text holds no personal datum the client's own scrubber would

@@ -264,9 +264,18 @@ impl StateDir {
     /// The default database of `candor serve` (`ingest.db`, SQLite), with Candor's folder
     /// created. It holds what a receiving end stored, not this machine's telemetry, so
     /// `clean` leaves it.
+    ///
+    /// The database and SQLite's side files must be regular files or absent: a symlink or FIFO
+    /// planted there is refused, since SQLite would follow it.
     pub fn ingest_database(&self) -> Result<PathBuf, StateError> {
         file::ensure_dir(&self.root)?;
-        Ok(self.root.join(INGEST_DATABASE))
+        let database = self.root.join(INGEST_DATABASE);
+        for suffix in ["", "-wal", "-shm", "-journal"] {
+            let mut name = database.clone().into_os_string();
+            name.push(suffix);
+            file::expect_file_or_absent(Path::new(&name))?;
+        }
+        Ok(database)
     }
 
     /// The demo's own folder for `product` (created), so a demo never touches a real

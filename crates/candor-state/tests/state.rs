@@ -270,3 +270,28 @@ fn a_symlinked_folder_is_used_but_a_file_where_a_folder_should_be_is_refused() {
         "{err}"
     );
 }
+
+/// `candor serve`'s default database lives in Candor's folder like every other file: a
+/// symlink or FIFO planted there (or at one of SQLite's side files) is refused, not followed
+/// to create or open a database elsewhere.
+#[test]
+fn a_planted_link_at_the_ingest_database_is_refused() {
+    let tmp = tempfile::tempdir().expect("tmp");
+    let state = StateDir::new(tmp.path().join("candor"));
+    let clean = state.ingest_database().expect("a fresh folder");
+    assert_eq!(clean.file_name().unwrap(), "ingest.db");
+    let elsewhere = tmp.path().join("elsewhere.db");
+    for planted in ["ingest.db", "ingest.db-wal", "ingest.db-journal"] {
+        let link = tmp.path().join("candor").join(planted);
+        std::os::unix::fs::symlink(&elsewhere, &link).expect("link");
+        let err = state.ingest_database().expect_err(planted);
+        assert!(
+            matches!(err, StateError::NotAFile { .. }),
+            "{planted}: {err}"
+        );
+        std::fs::remove_file(&link).expect("unlink");
+    }
+    mkfifo(&tmp.path().join("candor").join("ingest.db"));
+    assert!(state.ingest_database().is_err());
+    assert!(!elsewhere.exists());
+}

@@ -238,6 +238,9 @@ impl std::fmt::Debug for Pipeline {
     }
 }
 
+/// How long [`Pipeline::start`] waits for the sink to be built.
+pub(crate) const SINK_BUILD_DEADLINE: Duration = Duration::from_secs(10);
+
 impl Pipeline {
     /// Starts the sender thread. `make_sink` runs on that thread, so a sink with a blocking
     /// HTTP client or its own runtime is built where it will be used.
@@ -274,7 +277,16 @@ impl Pipeline {
                 })
                 .map_err(|e| TransportError::Config(format!("cannot start the sender: {e}")))?
         };
-        match ready_rx.recv() {
+        // Building a sink reads files (a CA bundle, the system's roots, which `SSL_CERT_FILE`
+        // may point at a FIFO): the start, and with it a host's `build()`, waits for it only
+        // so long. A sink still building past the deadline is left to finish on its own thread
+        // and then finds no queue to serve.
+        match ready_rx.recv_timeout(SINK_BUILD_DEADLINE) {
+            Err(mpsc::RecvTimeoutError::Timeout) => Err(TransportError::Config(format!(
+                "the sink was not ready within {} s (is a certificate file a FIFO or on a \
+                 stalled disk?)",
+                SINK_BUILD_DEADLINE.as_secs()
+            ))),
             Ok(Ok(())) => Ok(Self {
                 sender: Some(sender),
                 stats,
@@ -282,7 +294,7 @@ impl Pipeline {
                 worker: Some(worker),
             }),
             Ok(Err(e)) => Err(e),
-            Err(_) => Err(TransportError::Config(
+            Err(mpsc::RecvTimeoutError::Disconnected) => Err(TransportError::Config(
                 "the sender thread stopped while building its sink".to_owned(),
             )),
         }

@@ -270,24 +270,13 @@ impl From<Timeouts> for SinkOptions {
     }
 }
 
-/// Reads a CA bundle, refusing anything larger than a generous bundle could be.
+/// Reads a CA bundle, refusing anything larger than a generous bundle could be, and anything
+/// but a regular file: a FIFO named by `CANDOR_CA_FILE` must not block building the sink.
 #[cfg(all(feature = "tls", any(feature = "http", feature = "otlp")))]
 pub(crate) fn read_ca(path: &std::path::Path) -> Result<Vec<u8>, crate::TransportError> {
     const MAX_CA_BYTES: u64 = 1024 * 1024;
-    let cannot = |e: std::io::Error| {
-        crate::TransportError::Config(format!("cannot read the CA file {}: {e}", path.display()))
-    };
-    let file = std::fs::File::open(path).map_err(cannot)?;
-    let mut pem = Vec::new();
-    std::io::Read::read_to_end(&mut std::io::Read::take(file, MAX_CA_BYTES + 1), &mut pem)
-        .map_err(cannot)?;
-    if pem.len() as u64 > MAX_CA_BYTES {
-        return Err(crate::TransportError::Config(format!(
-            "the CA file {} is larger than 1 MiB",
-            path.display()
-        )));
-    }
-    Ok(pem)
+    candor_state::file::read_input(path, MAX_CA_BYTES)
+        .map_err(|e| crate::TransportError::Config(format!("cannot read the CA file: {e}")))
 }
 
 /// Looks through an error's causes for a TLS error or a connection-level I/O error. An

@@ -1,0 +1,171 @@
+//! A hostile client against the receiving end: values that smuggle personal data past the
+//! catalogue's grammar.
+
+#![allow(clippy::unwrap_used, clippy::print_stderr)]
+
+mod support;
+
+use candor_ingest::IngestConfig;
+use serde_json::{Value, json};
+use support::*;
+
+fn reasons(reply: &Value) -> Vec<String> {
+    reply["refused"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["reason"].as_str().unwrap().to_owned())
+        .collect()
+}
+
+/// A value the sender would have refused as personal (names, labels, modes and versions are
+/// sent verbatim, so the sender checks them instead of scrubbing) is refused on arrival too,
+/// even though it fits the name grammar's characters.
+#[test]
+fn verbatim_values_holding_personal_data_are_refused_on_arrival() {
+    let db = Db::sqlite();
+    let running = serve(&db, IngestConfig::default());
+    let names = |name: &str| {
+        agent_point(
+            "non_default_setting_names",
+            json!({"kind": "names", "data": [name]}),
+        )
+    };
+    let smuggled = vec![
+        names("/home/alice.smith/.ssh/id_rsa"),
+        names("10.20.30.40"),
+        names("aa:bb:cc:dd:ee:ff"),
+        names("ghp_0123456789abcdefghijklmnopqrstuvwxyzAB"),
+        agent_point(
+            "contrast_http_status_codes",
+            json!({"kind": "label_counts", "data": {"192.168.1.20": 3}}),
+        ),
+        agent_point(
+            "protect_rule_modes",
+            json!({"kind": "mode_by_name", "data": {"/home/alice.smith/rules": "block"}}),
+        ),
+        agent_point(
+            "core_runtime_version",
+            json!({"kind": "version", "data": "8.0.1+alice-laptop.corp.example.com"}),
+        ),
+    ];
+    let (status, reply) = post_events(&running, &smuggled);
+    assert_eq!(status, 422, "{reply}");
+    let reasons = reasons(&reply);
+    assert_eq!(reasons.len(), smuggled.len(), "{reply}");
+    assert!(
+        reasons
+            .iter()
+            .all(|r| r == "personal_data" || r == "out_of_bounds"),
+        "{reply}"
+    );
+    assert!(reasons.iter().any(|r| r == "personal_data"), "{reply}");
+
+    // What a real sender sends still passes: .NET names and four-part versions.
+    let clean = vec![
+        names("System.Net.Http"),
+        agent_point(
+            "contrast_http_status_codes",
+            json!({"kind": "label_counts", "data": {"503": 3, "200": 10}}),
+        ),
+        agent_point(
+            "protect_rule_modes",
+            json!({"kind": "mode_by_name", "data": {"sql-injection": "block"}}),
+        ),
+        agent_point(
+            "core_runtime_version",
+            json!({"kind": "version", "data": "8.0.0.0"}),
+        ),
+    ];
+    let (status, reply) = post_events(&running, &clean);
+    assert_eq!(status, 200, "{reply}");
+    assert_eq!(reply["accepted"], clean.len(), "{reply}");
+}
+
+fn gzip(bytes: &[u8]) -> Vec<u8> {
+    use std::io::Write;
+    let mut encoder = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+    encoder.write_all(bytes).unwrap();
+    encoder.finish().unwrap()
+}
+
+fn peak_rss_kib() -> u64 {
+    let status = std::fs::read_to_string("/proc/self/status").unwrap();
+    let line = status.lines().find(|l| l.starts_with("VmHWM:")).unwrap();
+    line.split_whitespace().nth(1).unwrap().parse().unwrap()
+}
+
+fn protobuf_len(field: u8, payload: &[u8]) -> Vec<u8> {
+    let mut out = vec![(field << 3) | 2];
+    let mut n = payload.len();
+    loop {
+        let byte = (n & 0x7f) as u8;
+        n >>= 7;
+        if n == 0 {
+            out.push(byte);
+            break;
+        }
+        out.push(byte | 0x80);
+    }
+    out.extend_from_slice(payload);
+    out
+}
+
+/// A gzip bomb of tiny items (64 KiB on the wire, 64 MiB decompressed: 32 million `0,` or
+/// empty log records) is refused with 413 before any of its items is built. Decoding it whole
+/// took the server past 1 GiB (JSON) and 5 GiB (OTLP) of memory for one request.
+#[test]
+fn a_gzip_bomb_of_tiny_items_is_refused_within_bounded_memory() {
+    let db = Db::sqlite();
+    let running = serve(&db, IngestConfig::default());
+    let cap = IngestConfig::default().max_decoded_bytes;
+
+    let mut zeros = Vec::with_capacity(cap);
+    zeros.push(b'[');
+    while zeros.len() < cap - 2 {
+        zeros.extend_from_slice(b"0,");
+    }
+    zeros.extend_from_slice(b"0]");
+    let json_bomb = gzip(&zeros);
+    drop(zeros);
+
+    let empty_records = b"\x12\x00".repeat((cap - 16) / 2);
+    let otlp_bomb = gzip(&protobuf_len(1, &protobuf_len(2, &empty_records)));
+    drop(empty_records);
+
+    let before = peak_rss_kib();
+    for (path, body, kind) in [
+        ("/v1/events", json_bomb, "application/json"),
+        ("/v1/logs", otlp_bomb, "application/x-protobuf"),
+    ] {
+        let response = client()
+            .post(url(&running, path))
+            .header("content-type", kind)
+            .header("content-encoding", "gzip")
+            .body(body)
+            .send()
+            .unwrap();
+        assert_eq!(response.status().as_u16(), 413, "{path}");
+    }
+    let grown_mib = peak_rss_kib().saturating_sub(before) / 1024;
+    eprintln!("peak memory grew by {grown_mib} MiB");
+    assert!(grown_mib < 400, "peak memory grew by {grown_mib} MiB");
+}
+
+/// Items are cut at the array's own commas, never at brackets, commas or escaped quotes inside
+/// strings; a malformed item among good ones is refused alone.
+#[test]
+fn items_are_delimited_by_the_array_not_by_text_inside_strings() {
+    let db = Db::sqlite();
+    let running = serve(&db, IngestConfig::default());
+    let tricky = agent_point(
+        "os_version",
+        json!({"kind": "text", "data": "Ubuntu \"22\\\" ], [{ \"x\": 1 }, 2"}),
+    );
+    let batch = vec![tricky, json!([1, {"a": "]"}]), agent_event(5)];
+    let (status, reply) = post_events(&running, &batch);
+    assert_eq!(status, 200, "{reply}");
+    assert_eq!(reply["accepted"], 2, "{reply}");
+    assert_eq!(reply["refused"][0]["index"], 1, "{reply}");
+    assert_eq!(reply["refused"][0]["reason"], "malformed", "{reply}");
+}
