@@ -149,6 +149,32 @@ fn a_retry_never_duplicates() {
     });
 }
 
+/// The event id alone names an event: the same id sent again with another time (a client bug,
+/// or one trying to inflate the counts) is a duplicate, in one batch or across batches.
+#[test]
+fn an_event_id_is_stored_once_whatever_its_time() {
+    both(|db| {
+        let running = serve(db, IngestConfig::default());
+        let first = agent_event(1);
+        let mut again = first.clone();
+        again["time"] = json!(days_ago(1));
+        let mut third = first.clone();
+        third["time"] = json!(days_ago(2));
+        let (status, answer) = post_events(&running, &[first, again]);
+        assert_eq!(status, 200, "{answer}");
+        assert_eq!(
+            (answer["accepted"].clone(), answer["duplicates"].clone()),
+            (json!(1), json!(1)),
+            "{answer}"
+        );
+        let (status, answer) = post_events(&running, &[third]);
+        assert_eq!(status, 200, "{answer}");
+        assert_eq!(answer["duplicates"], json!(1), "{answer}");
+        let report = report(&running, "contrast-dotnet-agent");
+        assert_eq!(point_count(&report, "working_set"), 1);
+    });
+}
+
 #[test]
 fn bodies_gzip_plain_malformed_and_oversized() {
     let db = Db::sqlite();

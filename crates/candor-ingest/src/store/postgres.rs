@@ -27,6 +27,14 @@ CREATE TABLE IF NOT EXISTS candor_events (
     value TEXT NOT NULL,
     PRIMARY KEY (product, event_id, time_us)
 ) PARTITION BY LIST (product);
+-- The id alone names an event. A partitioned table cannot hold a key on the id alone, so each
+-- id is claimed here in the same transaction; the event is stored only by the claim that won.
+CREATE TABLE IF NOT EXISTS candor_event_ids (
+    event_id TEXT PRIMARY KEY,
+    product TEXT NOT NULL,
+    time_us BIGINT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS candor_event_ids_by_product_time ON candor_event_ids (product, time_us);
 CREATE TABLE IF NOT EXISTS candor_products (
     product TEXT PRIMARY KEY,
     id SERIAL UNIQUE
@@ -39,10 +47,19 @@ CREATE TABLE IF NOT EXISTS candor_refusals (
 );
 ";
 
-const INSERT: &str = "INSERT INTO candor_events (event_id, time_us, product, product_version, \
-     runtime_line, catalogue_revision, install_id, point, kind, value) \
-     SELECT * FROM UNNEST($1::text[], $2::int8[], $3::text[], $4::text[], $5::text[], \
-     $6::text[], $7::text[], $8::text[], $9::text[], $10::text[]) ON CONFLICT DO NOTHING";
+const INSERT: &str = "WITH batch AS (SELECT * FROM UNNEST($1::text[], $2::int8[], \
+     $3::text[], $4::text[], $5::text[], $6::text[], $7::text[], $8::text[], $9::text[], \
+     $10::text[]) AS b(event_id, time_us, product, product_version, runtime_line, \
+     catalogue_revision, install_id, point, kind, value)), \
+     claimed AS (INSERT INTO candor_event_ids (event_id, product, time_us) \
+     SELECT DISTINCT ON (event_id) event_id, product, time_us FROM batch \
+     ON CONFLICT DO NOTHING RETURNING event_id, time_us) \
+     INSERT INTO candor_events (event_id, time_us, product, product_version, runtime_line, \
+     catalogue_revision, install_id, point, kind, value) \
+     SELECT b.event_id, b.time_us, b.product, b.product_version, b.runtime_line, \
+     b.catalogue_revision, b.install_id, b.point, b.kind, b.value \
+     FROM batch b JOIN claimed c ON c.event_id = b.event_id AND c.time_us = b.time_us \
+     ON CONFLICT DO NOTHING";
 
 /// A PostgreSQL connection.
 pub struct PostgresStore {
@@ -257,6 +274,14 @@ impl PostgresStore {
         let n = client
             .execute(
                 "DELETE FROM candor_events WHERE product = $1 AND time_us < $2",
+                &[&product, &before_us],
+            )
+            .map_err(db)?;
+        // The claims go with their events: a purged event sent again is refused as past
+        // retention on arrival, and the claims never outgrow what is kept.
+        client
+            .execute(
+                "DELETE FROM candor_event_ids WHERE product = $1 AND time_us < $2",
                 &[&product, &before_us],
             )
             .map_err(db)?;

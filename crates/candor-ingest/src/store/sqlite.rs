@@ -20,7 +20,8 @@ CREATE TABLE IF NOT EXISTS candor_events (
     point TEXT NOT NULL,
     kind TEXT NOT NULL,
     value TEXT NOT NULL,
-    PRIMARY KEY (event_id, time_us)
+    -- The id alone names an event: the same id with another time is a duplicate.
+    PRIMARY KEY (event_id)
 ) WITHOUT ROWID;
 CREATE INDEX IF NOT EXISTS candor_events_by_product_time ON candor_events (product, time_us);
 CREATE TABLE IF NOT EXISTS candor_refusals (
