@@ -93,6 +93,14 @@ fn write_text(out: &mut dyn Write, s: &DemoSummary, dir: &std::path::Path) -> Re
     }
     if let Some(stats) = &s.status.sent {
         send_cmd::write_drops(out, "            ", stats)?;
+        if stats.receipts_unwritten > 0 {
+            writeln!(
+                out,
+                "  problem:  {} delivery receipt(s) could not be written: {}",
+                stats.receipts_unwritten,
+                stats.last_error.as_deref().unwrap_or("no error recorded")
+            )?;
+        }
         if s.sent == 0
             && let Some(line) = send_cmd::failure_line(stats)
         {

@@ -223,6 +223,7 @@ impl Report {
         self.stats.rejected += s.rejected;
         self.stats.pending += s.pending;
         self.stats.dropped_unreadable += s.dropped_unreadable;
+        self.stats.receipts_unwritten += s.receipts_unwritten;
         self.stats.dropped_by_caps += s.dropped_by_caps;
         self.stats.dropped_queue_full += s.dropped_queue_full;
         if s.last_error.is_some() {
@@ -254,6 +255,12 @@ impl Report {
             problems.push(format!(
                 "{} event(s) refused by the receiver ({error})",
                 s.rejected
+            ));
+        }
+        if s.receipts_unwritten > 0 {
+            problems.push(format!(
+                "{} delivery receipt(s) could not be written ({error}); `candor receipts` does not show them",
+                s.receipts_unwritten
             ));
         }
         for drop in &s.drops {

@@ -652,3 +652,37 @@ fn a_sink_that_cannot_be_built_in_time_does_not_hang_the_start() {
         stderr(&out)
     );
 }
+
+/// A FIFO where the receipts log should be: delivery goes on, but a run that could not keep
+/// its record says so and exits 1 (it used to exit 0, and `candor receipts` failed later).
+#[test]
+fn a_receipt_that_cannot_be_written_is_reported() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let file = write_lines(&dir.path().join("ev.jsonl"), &counts(3));
+    mkfifo(&dir.path().join("receipts.jsonl"));
+    let target = dir.path().join("out.jsonl");
+    let (out, took) = run_within(
+        candor(
+            dir.path(),
+            &[],
+            &[
+                "send",
+                &file,
+                "--sink",
+                "file",
+                "--endpoint",
+                target.to_str().expect("utf-8"),
+            ],
+        ),
+        Duration::from_secs(30),
+    );
+    assert!(took < Duration::from_secs(20), "{took:?}");
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("receipt(s) could not be written"),
+        "{}",
+        stderr(&out)
+    );
+    let delivered = std::fs::read_to_string(&target).expect("delivered");
+    assert_eq!(delivered.lines().count(), 3);
+}

@@ -77,6 +77,7 @@ pub(crate) struct Stats {
     rejected: AtomicU64,
     dropped_by_caps: AtomicU64,
     dropped_unreadable: AtomicU64,
+    receipts_unwritten: AtomicU64,
     retries: AtomicU64,
     last_error: Mutex<Option<String>>,
     unanswered_since: Mutex<Option<SystemTime>>,
@@ -102,6 +103,9 @@ pub struct StatsSnapshot {
     pub dropped_by_caps: u64,
     /// Spool files that could not be read (damaged), removed.
     pub dropped_unreadable: u64,
+    /// Deliveries whose receipt could not be written (the last error says why): delivered,
+    /// but not on record.
+    pub receipts_unwritten: u64,
     /// Delivery attempts that failed and will be retried.
     pub retries: u64,
     /// Events waiting (in memory or in the spool) when the snapshot was taken.
@@ -189,6 +193,7 @@ impl Stats {
             rejected: self.rejected.load(Ordering::Relaxed),
             dropped_by_caps: self.dropped_by_caps.load(Ordering::Relaxed),
             dropped_unreadable: self.dropped_unreadable.load(Ordering::Relaxed),
+            receipts_unwritten: self.receipts_unwritten.load(Ordering::Relaxed),
             retries: self.retries.load(Ordering::Relaxed),
             pending,
             last_error: self
@@ -877,6 +882,7 @@ impl<S: Sink> Worker<S> {
             event_ids: events.iter().map(|e| e.event_id.clone()).collect(),
         };
         if let Err(e) = receipts.append(&receipt) {
+            Stats::bump(&self.stats.receipts_unwritten, 1);
             self.stats.error(format!(
                 "cannot write the receipt to {}: {e}",
                 receipts.path().display()
