@@ -6,9 +6,11 @@
 //! - `codegen`: regenerate `crates/candor-collect/src/generated/` (typed point ids and one
 //!   typed recorder per built-in catalogue); `codegen --check` writes nothing and fails when it
 //!   is stale. `docs` runs it too, so one command brings everything generated up to date.
-//! - `test [args…]`: the whole test suite. It first installs what the end-to-end tests need
-//!   and a fresh machine lacks (the `rotel` OTLP collector, from PyPI, into `target/tools/`),
-//!   then runs `cargo test --workspace --all-features --locked [args…]`.
+//! - `test [args…]`: the whole test suite. It first installs what the tests need and a fresh
+//!   machine lacks: the `rotel` OTLP collector (from PyPI, into `target/tools/`), and Debian's
+//!   `postgresql` and `chromium` (with `apt-get`, when run as root; otherwise it names them and
+//!   those tests say they were skipped). Then it runs
+//!   `cargo test --workspace --all-features --locked [args…]`.
 //!
 //! The generator itself lives in the `candor-docs` library, so the test suite and the `candor
 //! docs` command run exactly the same code as this task.
@@ -181,7 +183,61 @@ fn ensure_rotel() -> Result<PathBuf, String> {
     Ok(agent)
 }
 
+/// The Debian packages the tests drive for real: PostgreSQL (the ingest store, run by the tests
+/// as an unprivileged user) and Chromium (the pages, loaded headless).
+fn ensure_system_packages() -> Result<(), String> {
+    let has_chromium = std::process::Command::new("chromium")
+        .arg("--version")
+        .output()
+        .is_ok_and(|o| o.status.success());
+    let has_postgres = std::fs::read_dir("/usr/lib/postgresql").is_ok_and(|versions| {
+        versions
+            .flatten()
+            .any(|v| v.path().join("bin/initdb").is_file())
+    });
+    let missing: Vec<&str> = [("chromium", has_chromium), ("postgresql", has_postgres)]
+        .into_iter()
+        .filter(|(_, present)| !present)
+        .map(|(name, _)| name)
+        .collect();
+    if missing.is_empty() {
+        return Ok(());
+    }
+    let root = std::process::Command::new("id")
+        .arg("-u")
+        .output()
+        .is_ok_and(|o| o.stdout.trim_ascii() == b"0");
+    if !root {
+        println!(
+            "xtask: not root, so not installing {}; the tests that need them will say they were skipped (CI=true makes them fail)",
+            missing.join(" and ")
+        );
+        return Ok(());
+    }
+    println!("xtask: installing {} from Debian", missing.join(" and "));
+    let apt = |args: &[&str]| {
+        std::process::Command::new("apt-get")
+            .args(args)
+            .env("DEBIAN_FRONTEND", "noninteractive")
+            .status()
+            .map_err(|e| format!("cannot run apt-get: {e}"))
+            .and_then(|s| {
+                s.success()
+                    .then_some(())
+                    .ok_or_else(|| format!("apt-get {} failed", args.join(" ")))
+            })
+    };
+    apt(&["update", "-qq"])?;
+    let mut install = vec!["install", "-y", "-qq", "--no-install-recommends"];
+    install.extend(&missing);
+    apt(&install)
+}
+
 fn test(rest: &[&str]) -> ExitCode {
+    if let Err(e) = ensure_system_packages() {
+        eprintln!("xtask: {e}");
+        return ExitCode::from(2);
+    }
     let agent = match ensure_rotel() {
         Ok(agent) => agent,
         Err(e) => {
