@@ -104,12 +104,7 @@ pub(crate) fn report(
     args: &ReportArgs,
     out: &mut dyn Write,
 ) -> Result<(), CliError> {
-    let accepted = accepted(
-        &catalogue
-            .map(Path::to_path_buf)
-            .into_iter()
-            .collect::<Vec<_>>(),
-    )?;
+    let accepted = accepted(catalogue.map(Path::to_path_buf).as_slice())?;
     if accepted.catalogue(&args.product).is_none() {
         return Err(CliError::Usage(format!(
             "unknown product `{}`; known: {}",
@@ -166,12 +161,7 @@ pub(crate) fn purge(
     args: &PurgeArgs,
     out: &mut dyn Write,
 ) -> Result<(), CliError> {
-    let accepted = accepted(
-        &catalogue
-            .map(Path::to_path_buf)
-            .into_iter()
-            .collect::<Vec<_>>(),
-    )?;
+    let accepted = accepted(catalogue.map(Path::to_path_buf).as_slice())?;
     let now = SystemTime::now();
     let as_of = match args.as_of.as_deref() {
         None => now,

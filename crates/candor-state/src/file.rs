@@ -164,23 +164,7 @@ fn open_regular(path: &Path, options: &mut OpenOptions) -> Result<File, StateErr
 pub fn read_capped(path: &Path, max: u64) -> Result<Vec<u8>, StateError> {
     let file = open_regular(path, OpenOptions::new().read(true))?;
     let len = file.metadata().map_err(|e| StateError::io(path, e))?.len();
-    if len > max {
-        return Err(StateError::TooLarge {
-            path: path.to_owned(),
-            max,
-        });
-    }
-    let mut bytes = Vec::with_capacity(usize::try_from(len).unwrap_or(0));
-    file.take(max + 1)
-        .read_to_end(&mut bytes)
-        .map_err(|e| StateError::io(path, e))?;
-    if bytes.len() as u64 > max {
-        return Err(StateError::TooLarge {
-            path: path.to_owned(),
-            max,
-        });
-    }
-    Ok(bytes)
+    read_at_most(file, len, path, max)
 }
 
 /// Reads a file the user named on the command line (events, a catalogue) of at most `max`
@@ -203,21 +187,25 @@ pub fn read_input(path: &Path, max: u64) -> Result<Vec<u8>, StateError> {
             found: kind_of(&meta),
         });
     }
-    if meta.len() > max {
-        return Err(StateError::TooLarge {
-            path: path.to_owned(),
-            max,
-        });
+    read_at_most(file, meta.len(), path, max)
+}
+
+/// Reads an opened regular file of `len` bytes (as its metadata said), refusing more than
+/// `max` whether it was that long when opened or grew while being read.
+fn read_at_most(file: File, len: u64, path: &Path, max: u64) -> Result<Vec<u8>, StateError> {
+    let too_large = || StateError::TooLarge {
+        path: path.to_owned(),
+        max,
+    };
+    if len > max {
+        return Err(too_large());
     }
-    let mut bytes = Vec::with_capacity(usize::try_from(meta.len()).unwrap_or(0));
+    let mut bytes = Vec::with_capacity(usize::try_from(len).unwrap_or(0));
     file.take(max + 1)
         .read_to_end(&mut bytes)
         .map_err(|e| StateError::io(path, e))?;
     if bytes.len() as u64 > max {
-        return Err(StateError::TooLarge {
-            path: path.to_owned(),
-            max,
-        });
+        return Err(too_large());
     }
     Ok(bytes)
 }
