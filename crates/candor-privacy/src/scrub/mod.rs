@@ -13,7 +13,8 @@
 //!
 //! Time is linear in the input, whatever it is: every validator's look-around is bounded or goes
 //! through a run memo (a long run is scanned once, not once per trigger inside it), and the
-//! fixpoint re-scans only changed lines, found in one pass.
+//! fixpoint re-scans only what a pass changed and a bounded stretch around it (widened to white
+//! space), so one finding at the end of a long line does not cost a second read of the line.
 //!
 //! Replacements name what was removed (`[email]`, `[user]`, `[secret]`…), so the result stays
 //! readable, and scrubbing scrubbed text changes nothing.
@@ -23,6 +24,8 @@ mod numeric;
 mod shape;
 mod text;
 mod trigger;
+
+use std::ops::Range;
 
 use trigger::TriggerSearch;
 
@@ -146,6 +149,29 @@ const MAX_PASSES: usize = 16;
 
 /// Replaces a line that could not be scrubbed to a fixpoint.
 pub const REDACTED: &str = "[redacted]";
+
+/// How far from a replacement the next pass looks for what it may have changed. Every detector
+/// whose finding can cross white space reaches a bounded distance (a phone or card number's
+/// groups, a key's look-back, a connection-string value with spaces: a few hundred bytes at
+/// most), and what cannot cross white space is covered by widening the stretch to white space.
+const RESCAN_REACH: usize = 2048;
+
+/// The stretch of `line` to scan again after bytes `changed_start..changed_end` were changed:
+/// `reach` either side ([`RESCAN_REACH`]), widened to the nearest space or tab (or the line's
+/// ends), so no word is cut.
+fn rescan_region(
+    line: &str,
+    changed_start: usize,
+    changed_end: usize,
+    reach: usize,
+) -> Range<usize> {
+    let bytes = line.as_bytes();
+    let from = changed_start.saturating_sub(reach);
+    let start = memchr::memrchr2(b' ', b'\t', &bytes[..from]).map_or(0, |n| n + 1);
+    let to = changed_end.saturating_add(reach).min(bytes.len());
+    let end = memchr::memchr2(b' ', b'\t', &bytes[to..]).map_or(bytes.len(), |n| to + n);
+    start..end
+}
 
 /// Machine literals longer than this are not names; they are ignored rather than matched.
 const MAX_LITERAL_BYTES: usize = 256;
@@ -272,7 +298,13 @@ impl Scrubber {
     pub fn scrub_limited(&self, text: &str, max_len: usize) -> String {
         let (prepared, cut) = text::prepare(text, max_len);
         let mut scrubbed = String::with_capacity(prepared.len());
-        self.scrub_into(&prepared, MAX_PASSES, &mut scrubbed);
+        self.scrub_into(
+            &prepared,
+            MAX_PASSES,
+            0..prepared.len(),
+            RESCAN_REACH,
+            &mut scrubbed,
+        );
         text::finish(scrubbed, max_len, cut)
     }
 
@@ -284,13 +316,27 @@ impl Scrubber {
     /// Scrubs until a pass changes nothing, appending the result to `out`.
     ///
     /// A replacement can change what a detector sees next to it (a domain that ran into a PEM
-    /// header ends at the token instead), so the lines a pass changed are scrubbed again. Only
-    /// those lines: after the first pass no finding crosses a line (PEM blocks, the one kind that
-    /// does, are tokens by then). Each pass that changes anything replaces letters or digits by a
-    /// token, so this ends; clean text costs a single pass and one copy, and unchanged lines are
-    /// copied once, straight from the input.
-    fn scrub_into(&self, text: &str, passes_left: usize, out: &mut String) {
-        let spans = self.find(text);
+    /// header ends at the token instead), so what a pass changed is scrubbed again: the lines
+    /// it changed (after the first pass no finding crosses a line; PEM blocks, the one kind
+    /// that does, are tokens by then), and of a long line only the stretch from
+    /// [`RESCAN_REACH`] before its first replacement to as far after its last, widened to
+    /// white space (see [`rescan_region`]). Each pass that changes anything replaces letters or
+    /// digits by a token, so this ends; clean text costs a single pass and one copy, unchanged
+    /// text is copied once, straight from the input, and a line of a megabyte with one finding
+    /// at its end is read twice only near that end.
+    ///
+    /// `focus` is the part of `text` whose findings count: the rest was already scrubbed with
+    /// more context than `text` has, and a finding there can only be an artefact of the cut.
+    fn scrub_into(
+        &self,
+        text: &str,
+        passes_left: usize,
+        focus: Range<usize>,
+        reach: usize,
+        out: &mut String,
+    ) {
+        let mut spans = self.find(text);
+        spans.retain(|s| s.end() > focus.start && s.start() < focus.end);
         if spans.is_empty() {
             out.push_str(text);
             return;
@@ -326,7 +372,16 @@ impl Scrubber {
             out.push_str(&text[copied..line_start]);
             line.clear();
             apply(text, line_start, line_end, &spans[first..last], &mut line);
-            self.scrub_into(&line, passes_left - 1, out);
+            // Where the replacements lie in the new line: from the first token's start to the
+            // last token's end.
+            let changed_start = start - line_start;
+            let changed_end = line.len() - (line_end - spans[last - 1].end());
+            let region = rescan_region(&line, changed_start, changed_end, reach);
+            let focus = changed_start.saturating_sub(reach / 2).max(region.start) - region.start
+                ..changed_end.saturating_add(reach / 2).min(region.end) - region.start;
+            out.push_str(&line[..region.start]);
+            self.scrub_into(&line[region.clone()], passes_left - 1, focus, reach, out);
+            out.push_str(&line[region.end..]);
             copied = line_end;
             first = last;
         }
@@ -461,6 +516,66 @@ pub(crate) fn mask32_at(bytes: &[u8], at: usize, pad: u8, class: impl Fn(u8) -> 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use proptest::prelude::*;
+
+    /// Scrubs `text` rescanning whole lines after each pass, the reference the region rescans
+    /// must agree with.
+    fn scrub_rescanning_whole_lines(scrubber: &Scrubber, text: &str) -> String {
+        let mut out = String::new();
+        scrubber.scrub_into(text, MAX_PASSES, 0..text.len(), usize::MAX, &mut out);
+        out
+    }
+
+    fn piece() -> impl Strategy<Value = String> {
+        prop_oneof![
+            "[a-zA-Z]{1,10}",
+            "[0-9]{1,5}",
+            "[ .:@=/\\\\?&\"-]",
+            Just("::".to_owned()),
+            Just("://".to_owned()),
+            Just("password".to_owned()),
+            Just("Bearer ".to_owned()),
+            Just("/home/".to_owned()),
+            Just("-----BEGIN ".to_owned()),
+            Just("eyJ".to_owned()),
+            Just("4111 1111 1111 1111".to_owned()),
+            Just("10.0.0.1".to_owned()),
+            Just("jane@example.com".to_owned()),
+            Just("\n".to_owned()),
+            // Pieces of a cascade the fuzzer found: each replacement exposes another finding.
+            Just("@@IpI+".to_owned()),
+            Just("::7:4-@".to_owned()),
+            Just(".ml".to_owned()),
+            Just("lorem ipsum dolor sit amet ".repeat(100)),
+        ]
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(256))]
+
+        #[test]
+        fn rescanning_near_changes_finds_what_rescanning_whole_lines_finds(
+            pieces in prop::collection::vec(piece(), 0..40)
+        ) {
+            let text = pieces.concat();
+            let scrubber = Scrubber::default();
+            let expected = scrub_rescanning_whole_lines(&scrubber, &text);
+            prop_assert_eq!(scrubber.scrub(&text), expected);
+        }
+    }
+
+    #[test]
+    fn a_change_at_the_end_of_a_long_line_is_rescanned_near_it() {
+        let line = format!("{}4111 1111 1111 1111", "lorem ipsum ".repeat(2000));
+        let region = rescan_region(&line, line.len() - 6, line.len(), RESCAN_REACH);
+        assert!(region.start > line.len() - 6 - RESCAN_REACH - 12);
+        assert!(region.start <= line.len() - 6 - RESCAN_REACH);
+        assert_eq!(&line[region.start - 1..region.start], " ");
+        assert_eq!(region.end, line.len());
+        // No word is cut: a region that would start inside a word starts before it.
+        let word = format!("head {} tail", "x".repeat(5000));
+        assert_eq!(rescan_region(&word, 4000, 4001, 100), 5..5005);
+    }
 
     #[test]
     fn the_built_in_trigger_set_builds() {
