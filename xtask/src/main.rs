@@ -10,7 +10,10 @@
 //!   machine lacks: the `rotel` OTLP collector (from PyPI, into `target/tools/`), and Debian's
 //!   `postgresql` and `chromium` (with `apt-get`, when run as root; otherwise it names them and
 //!   those tests say they were skipped). Then it runs
-//!   `cargo test --workspace --all-features --locked [args…]`.
+//!   `cargo test --workspace --all-features --locked [args…]` and, for the whole suite (no
+//!   args), `cargo test --workspace --all-features --locked --bench '*'`: every criterion bench
+//!   once, in criterion's test mode, so a bench that panics or no longer builds fails the suite
+//!   (the benches check that what they time does its job; timing is left to `cargo bench`).
 //!
 //! The generator itself lives in the `candor-docs` library, so the test suite and the `candor
 //! docs` command run exactly the same code as this task.
@@ -246,18 +249,29 @@ fn test(rest: &[&str]) -> ExitCode {
         }
     };
     let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
-    let status = std::process::Command::new(cargo)
-        .args(["test", "--workspace", "--all-features", "--locked"])
-        .args(rest)
-        .env("CANDOR_ROTEL_AGENT", &agent)
-        .current_dir(workspace_root())
-        .status();
-    match status {
-        Ok(s) if s.success() => ExitCode::SUCCESS,
-        Ok(_) => ExitCode::FAILURE,
-        Err(e) => {
-            eprintln!("xtask: cannot run cargo test: {e}");
-            ExitCode::from(2)
+    let run = |extra: &[&str]| {
+        std::process::Command::new(&cargo)
+            .args(["test", "--workspace", "--all-features", "--locked"])
+            .args(extra)
+            .env("CANDOR_ROTEL_AGENT", &agent)
+            .current_dir(workspace_root())
+            .status()
+    };
+    // Arguments narrow the run to some tests; the benches (whose arguments are criterion's, not
+    // libtest's) run with the whole suite only.
+    let mut runs = vec![rest.to_vec()];
+    if rest.is_empty() {
+        runs.push(vec!["--bench", "*"]);
+    }
+    for extra in runs {
+        match run(&extra) {
+            Ok(s) if s.success() => {}
+            Ok(_) => return ExitCode::FAILURE,
+            Err(e) => {
+                eprintln!("xtask: cannot run cargo test: {e}");
+                return ExitCode::from(2);
+            }
         }
     }
+    ExitCode::SUCCESS
 }

@@ -143,7 +143,8 @@ pub struct MachineLiterals {
     pub host_name: Option<String>,
 }
 
-/// Passes after which a line that still changes is replaced whole by [`REDACTED`]; in practice
+/// Passes after which a line (or the stretch of a long line being rescanned, see
+/// [`RESCAN_REACH`]) that still changes is replaced whole by [`REDACTED`]; in practice
 /// the second pass finds nothing, and only crafted input cascades further.
 const MAX_PASSES: usize = 16;
 
