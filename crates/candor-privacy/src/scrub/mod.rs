@@ -157,6 +157,13 @@ pub const REDACTED: &str = "[redacted]";
 /// most), and what cannot cross white space is covered by widening the stretch to white space.
 const RESCAN_REACH: usize = 2048;
 
+/// True when `span` has white space (or a line's end) on both sides in `text`.
+fn stands_alone(text: &str, span: &Span) -> bool {
+    let bytes = text.as_bytes();
+    let free = |b: Option<&u8>| b.is_none_or(|b| matches!(b, b' ' | b'\t' | b'\n'));
+    free(span.start().checked_sub(1).and_then(|at| bytes.get(at))) && free(bytes.get(span.end()))
+}
+
 /// The stretch of `line` to scan again after bytes `changed_start..changed_end` were changed:
 /// `reach` either side ([`RESCAN_REACH`]), widened to the nearest space or tab (or the line's
 /// ends), so no word is cut.
@@ -373,6 +380,15 @@ impl Scrubber {
             out.push_str(&text[copied..line_start]);
             line.clear();
             apply(text, line_start, line_end, &spans[first..last], &mut line);
+            if reach != usize::MAX && spans[first..last].iter().all(|s| stands_alone(text, s)) {
+                // Tokens that stand alone between white space are words no detector reads
+                // into or across (a key or a bearer whose value is a token keeps it): there is
+                // nothing new to find, so the line is not scanned again.
+                out.push_str(&line);
+                copied = line_end;
+                first = last;
+                continue;
+            }
             // Where the replacements lie in the new line: from the first token's start to the
             // last token's end.
             let changed_start = start - line_start;

@@ -103,6 +103,10 @@ fn run(word: &[u8], offset: usize, spans: &mut Vec<Span>) {
         push(spans, offset, offset + word.len(), Finding::Mac);
         return;
     }
+    if word.len() < 20 {
+        // Every other shape is at least 20 bytes long (`instrumentation` is not looked at).
+        return;
+    }
     if is_discord_token(word) {
         push(spans, offset, offset + word.len(), Finding::ApiKey);
         return;
@@ -147,6 +151,11 @@ fn run(word: &[u8], offset: usize, spans: &mut Vec<Span>) {
 }
 
 fn classify(core: &[u8]) -> Option<Finding> {
+    if !core.iter().any(u8::is_ascii_digit) {
+        // Wallets, hexadecimal and opaque tokens all hold digits; a word such as
+        // `InvalidOperationException` is settled by one look at its bytes.
+        return is_twilio(core).then_some(Finding::ApiKey);
+    }
     if is_wallet(core) {
         return Some(Finding::Wallet);
     }
