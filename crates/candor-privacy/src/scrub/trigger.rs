@@ -2,12 +2,10 @@
 //!
 //! An Aho-Corasick DFA does this in one table step per byte, but each step waits for the one
 //! before it, log text has no rare byte to skip to, and that chain was the scrubber's largest
-//! cost. Most positions start no trigger, so each position's first two bytes (letters folded to
-//! one case) index a table of the patterns' two-byte prefixes directly, eight positions at a
-//! time from one read, with lookups that do not depend on each other; the few positions that
-//! pass (about one in seventeen in log text) have their three bytes hashed into a table of the
-//! patterns' three-byte prefixes, and where that says a prefix may start, the few whole patterns
-//! that begin with it are compared.
+//! cost. Most positions start no trigger, so each position's three bytes are instead hashed
+//! (letters folded to one case) into a table of the patterns' three-byte prefixes: eight
+//! positions at a time from one read, with lookups that do not depend on each other. Where the
+//! table says a prefix may start, the few whole patterns that begin with that byte are compared.
 //! Patterns shorter than three bytes (`@`, `q~`, `\\`) are found by a memchr scan for their last
 //! byte. Where that cannot be set up (more than three such last bytes), the DFA does the job;
 //! both report the same pairs in the same order: by start, then shortest first.
@@ -118,17 +116,6 @@ struct Filtered {
     /// else the group (plus one) of the patterns to compare. A byte rather than a bit: testing
     /// it is one load, and only the entries of the three-byte sequences a text holds are read.
     prefixes: Box<[u8; 1 << FILTER_BITS]>,
-    /// One byte per case-folded two-byte sequence (the two bytes themselves are the index, so
-    /// there is nothing to compute): non-zero when a pattern starts with it. Looked at first,
-    /// at every position; in log text about one position in seventeen passes and goes on to
-    /// the three-byte filter.
-    pairs: Box<[u8; 1 << 16]>,
-}
-
-/// The index of the two bytes in the low end of `word` in [`Filtered::pairs`], letters folded
-/// to one case as in [`filter_key`].
-fn pair_key(word: u32) -> usize {
-    (word & 0xdfdf) as usize
 }
 
 /// Bits of the prefix filter's index: 65536 entries; with a hundred prefixes a chance collision
@@ -154,14 +141,11 @@ impl Filtered {
         let mut groups: Vec<Vec<u32>> = Vec::new();
         let mut short_by_last = vec![Vec::new(); 256];
         let mut filter = Box::new([0u8; 1 << FILTER_BITS]);
-        let mut pairs = Box::new([0u8; 1 << 16]);
         let mut short_needles = Vec::new();
         for (i, pattern) in lowered.iter().enumerate() {
             let index = u32::try_from(i).ok()?;
             if pattern.len() >= PREFIX {
-                let word = u32::from_le_bytes([pattern[0], pattern[1], pattern[2], 0]);
-                pairs[pair_key(word)] = 1;
-                let key = filter_key(word);
+                let key = filter_key(u32::from_le_bytes([pattern[0], pattern[1], pattern[2], 0]));
                 if filter[key] == 0 {
                     groups.push(Vec::new());
                     filter[key] = u8::try_from(groups.len()).ok()?;
@@ -189,7 +173,6 @@ impl Filtered {
             short_by_last,
             short_needles,
             prefixes: filter,
-            pairs,
         })
     }
 
@@ -241,28 +224,24 @@ impl Filtered {
     ) {
         let filter = &self.prefixes;
         let mut at = from;
-        // Eight positions at a time from one read of ten bytes: the eight pair lookups do not
-        // depend on each other, their results are gathered in a register (through memory they
-        // would stall on store forwarding), and the rare position that passes is looked up in
-        // the three-byte filter after them.
-        let pairs = &self.pairs;
+        // Eight positions at a time from one read of ten bytes: the eight filter lookups do not
+        // depend on each other, and the rare hit is handled after them.
         while at + 8 <= to
             && let Some(block) = text.get(at..at + 10)
         {
             let low = u64::from_le_bytes(block[..8].try_into().expect("eight bytes"));
             let high = u16::from_le_bytes([block[8], block[9]]);
             let window = u128::from(low) | u128::from(high) << 64;
-            let mut passed = 0u32;
+            // The eight entries, one per byte (kept in a register: gathering them through memory
+            // would stall on store forwarding).
+            let mut entries = 0u64;
             for k in 0..8 {
-                passed |= u32::from(pairs[pair_key((window >> (8 * k)) as u32)]) << k;
+                entries |= u64::from(filter[filter_key((window >> (8 * k)) as u32)]) << (8 * k);
             }
-            while passed != 0 {
-                let k = passed.trailing_zeros();
-                let entry = filter[filter_key((window >> (8 * k)) as u32)];
-                if entry != 0 {
-                    self.matches_at(text, at + k as usize, entry, found);
-                }
-                passed &= passed - 1;
+            while entries != 0 {
+                let k = entries.trailing_zeros() / 8;
+                self.matches_at(text, at + k as usize, (entries >> (8 * k)) as u8, found);
+                entries &= !(0xff << (8 * k));
             }
             at += 8;
         }
