@@ -34,6 +34,7 @@ const SHAPES: &[(&str, &str)] = &[
     ("hex", "deadbeef"),
     ("base64", "Zm9vYmFy+/"),
     ("percent-at", "x%40"),
+    ("token-at", "[email]@a.bc "),
 ];
 
 const SIZES: &[(&str, usize)] = &[

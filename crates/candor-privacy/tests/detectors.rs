@@ -412,3 +412,19 @@ fn new_classes_name_what_they_found() {
         "max_tokens=1024",
     ]);
 }
+
+#[test]
+fn an_address_after_a_replaced_local_part_goes_whole() {
+    assert_scrubs(&[
+        ("[email]@example.com", "[email]"),
+        ("to [user]@mail.example.org.", "to [email]."),
+        ("x@y@example.com", "x@[email]"),
+        ("rcpt ..mara@example.org", "rcpt ..[email]"),
+        ("[user]@buildbox", "[user]@[host]"),
+        (
+            "https://[credentials]@example.com/x",
+            "https://[credentials]@example.com/x",
+        ),
+    ]);
+    assert_unchanged(&["[email]", "[email] and [user]@[host]", "arr[0]@example.com"]);
+}

@@ -70,6 +70,9 @@ fn log_like() -> impl Strategy<Value = String> {
         Just("0x".to_owned()),
         Just("bc1".to_owned()),
         Just(" -u ".to_owned()),
+        // A local part already replaced.
+        Just("[email]".to_owned()),
+        Just("[user]@".to_owned()),
         "[A-Za-z0-9+/_-]{20,40}",
         "[0-9a-f]{16,70}",
         "[0-9]{3}-[0-9]{2}-[0-9]{4}",

@@ -493,6 +493,18 @@ fn starts_with_token(bytes: &[u8], at: usize) -> bool {
                 .any(|f| bytes[at..].starts_with(f.token().as_bytes())))
 }
 
+/// The start of the replacement token that ends just before `at`, if one does.
+fn token_ending_at(bytes: &[u8], at: usize) -> Option<usize> {
+    if at == 0 || bytes[at - 1] != b']' {
+        return None;
+    }
+    let before = &bytes[..at];
+    std::iter::once(super::REDACTED)
+        .chain(super::ALL_FINDINGS.iter().map(|f| f.token()))
+        .find(|token| before.ends_with(token.as_bytes()))
+        .map(|token| at - token.len())
+}
+
 fn push(spans: &mut Vec<Span>, start: usize, end: usize, finding: Finding) {
     if start < end {
         spans.push(Span::new(start, end, finding));
@@ -514,12 +526,19 @@ fn at_sign(bytes: &[u8], at: usize, after: usize, spans: &mut Vec<Span>) {
     while start > 0 && at - start < 64 && local_char(bytes[start - 1]) {
         start -= 1;
     }
-    // The look-back may stop inside a character: start at the next whole one.
-    while start < at && is_continuation(bytes[start]) {
+    // The look-back may stop inside a character, or at dots that cannot open a local part
+    // (`….jane@`): start at the next whole character, after them.
+    while start < at && (is_continuation(bytes[start]) || bytes[start] == b'.') {
         start += 1;
     }
-    if start == at || bytes[start] == b'.' {
-        return;
+    if start == at {
+        // `[email]@example.com`, `[user]@example.com`: a local part an earlier pass (or another
+        // tool) already replaced leaves its domain, which goes with it. The token is part of the
+        // span, so the address becomes one `[email]` and scrubbed text stays as it is.
+        match token_ending_at(bytes, at) {
+            Some(token_start) => start = token_start,
+            None => return,
+        }
     }
     // `scheme://user:pass@host` and `scheme://user@host` are a URL's credentials, which the URL
     // validator replaces while keeping the host; `mailto:` is the one scheme whose `user@host`
