@@ -428,3 +428,31 @@ fn an_address_after_a_replaced_local_part_goes_whole() {
     ]);
     assert_unchanged(&["[email]", "[email] and [user]@[host]", "arr[0]@example.com"]);
 }
+
+#[test]
+fn twice_percent_encoded_addresses_and_paths() {
+    assert_scrubs(&[
+        ("next=jane%2540example.com", "next=[email]"),
+        (
+            "u=https%253A%252F%252Fapp%253Fto%253Djane%2540example.com",
+            "u=[email]",
+        ),
+        (
+            "file=%252Fhome%252Foskar%252Fdata.db",
+            "file=%252Fhome%252F[user]%252Fdata.db",
+        ),
+        (
+            "f=%252FUsers%252Fmei%252Fx",
+            "f=%252FUsers%252F[user]%252Fx",
+        ),
+        (
+            "f=C%253A%255CUsers%255Csvenja%255Cx.log",
+            "f=C%253A%255CUsers%255C[user]%255Cx.log",
+        ),
+    ]);
+    assert_unchanged(&[
+        "discount 15%2540 off",
+        "%252Fhome%252F",
+        "%252Fusr%252Fshare",
+    ]);
+}

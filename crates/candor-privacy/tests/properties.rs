@@ -73,6 +73,9 @@ fn log_like() -> impl Strategy<Value = String> {
         // A local part already replaced.
         Just("[email]".to_owned()),
         Just("[user]@".to_owned()),
+        // Escapes percent-encoded twice.
+        Just("%2540".to_owned()),
+        Just("%252Fhome%252F".to_owned()),
         "[A-Za-z0-9+/_-]{20,40}",
         "[0-9a-f]{16,70}",
         "[0-9]{3}-[0-9]{2}-[0-9]{4}",
@@ -145,6 +148,8 @@ fn any_secret() -> impl Strategy<Value = (String, String)> {
             let phone = format!("+1{a}{b}{c:04}");
             (format!("call {phone}"), phone)
         }),
+        "[a-z]{3,8}".prop_map(|u| (format!("u={u}z%2540example.com"), format!("{u}z%2540"))),
+        "[a-z]{3,8}".prop_map(|u| (format!("%252Fhome%252F{u}q%252Fx"), format!("{u}q"))),
     ]
 }
 

@@ -44,6 +44,8 @@ pub(crate) const TRIGGERS: &[(&str, Trigger)] = &[
     ("@", Trigger::At),
     // The same `@` escaped: in a URL, a JSON string, an XML or HTML text.
     ("%40", Trigger::At),
+    // Percent-encoded twice (a URL carried inside another URL's parameter): `%25` is the `%`.
+    ("%2540", Trigger::At),
     ("\\u0040", Trigger::At),
     ("&#64;", Trigger::At),
     ("&#x40;", Trigger::At),
@@ -74,6 +76,9 @@ pub(crate) const TRIGGERS: &[(&str, Trigger)] = &[
     ("%2fhome%2f", Trigger::HomeDir),
     ("%2fusers%2f", Trigger::UsersDir),
     ("%5cusers%5c", Trigger::UsersDir),
+    ("%252fhome%252f", Trigger::HomeDir),
+    ("%252fusers%252f", Trigger::UsersDir),
+    ("%255cusers%255c", Trigger::UsersDir),
     ("\\/home\\/", Trigger::HomeDir),
     ("\\/users\\/", Trigger::UsersDir),
     ("&#47;home&#47;", Trigger::HomeDir),

@@ -1,9 +1,9 @@
 //! A single-pass scrubber for free text.
 //!
 //! One search (a hashed three-byte prefix filter, see `trigger`) finds every literal that can
-//! start a secret or a personal value (`@` and its escaped forms, `://`, `password`, `/home/`,
-//! `AKIA`, vendor token prefixes such as `sk_live_` or `glpat-`, `-----BEGIN `, this machine's
-//! user name…); one byte scan finds the numeric shapes (IP and MAC addresses, card, social
+//! start a secret or a personal value (`@` and its escaped forms, `%2540` included, `://`,
+//! `password`, `/home/`, `AKIA`, vendor token prefixes such as `sk_live_` or `glpat-`,
+//! `-----BEGIN `, this machine's user name…); one byte scan finds the numeric shapes (IP and MAC addresses, card, social
 //! security, phone and IBAN numbers); one pass over long runs of token characters finds
 //! whole-word shapes (wallet addresses, Cisco MACs, Discord and Twilio tokens, opaque
 //! high-entropy tokens). Each candidate is confirmed by a small validator (Luhn, mod-97,
