@@ -35,6 +35,8 @@ const SHAPES: &[(&str, &str)] = &[
     ("base64", "Zm9vYmFy+/"),
     ("percent-at", "x%40"),
     ("token-at", "[email]@a.bc "),
+    ("db-password", "mysql -pS3 "),
+    ("db-password-quoted", "mysql -p'a -p\"b "),
 ];
 
 const SIZES: &[(&str, usize)] = &[

@@ -414,6 +414,91 @@ fn new_classes_name_what_they_found() {
 }
 
 #[test]
+fn database_passwords_on_command_lines() {
+    assert_scrubs(&[
+        (
+            "mysql -u root -pN0rthW1nd shop",
+            "mysql -u root -p[secret] shop",
+        ),
+        ("mysql --password=N0rthW1nd", "mysql --password=[secret]"),
+        (
+            "mysql -h db -u app -p'blue fox 7' -e 'select 1'",
+            "mysql -h db -u app -p'[secret]' -e 'select 1'",
+        ),
+        (
+            "mysql -uapp -p\"Qu1nce!\" shop",
+            "mysql -uapp -p\"[secret]\" shop",
+        ),
+        // The value holds a secret word: still `-p` and its value, and the database name after
+        // it is not the password.
+        ("mysqldump -psecret shop", "mysqldump -p[secret] shop"),
+        (
+            "mysqldump -u app -pMyPassword9 shop > shop.sql",
+            "mysqldump -u app -p[secret] shop > shop.sql",
+        ),
+        (
+            "/usr/local/bin/mariadb-dump --single-transaction -pTr1ckyOne shop",
+            "/usr/local/bin/mariadb-dump --single-transaction -p[secret] shop",
+        ),
+        (
+            "docker exec -it db mysqladmin -uroot -pL1lac status",
+            "docker exec -it db mysqladmin -uroot -p[secret] status",
+        ),
+        (
+            "kubectl exec shop-0 -- mysql -pL1lac",
+            "kubectl exec shop-0 -- mysql -p[secret]",
+        ),
+        (
+            r#"{"argv":["mysql","-uapp","-pL1lac","shop"]}"#,
+            r#"{"argv":["mysql","-uapp","-p[secret]","shop"]}"#,
+        ),
+        (
+            r"C:\tools\mysql.exe -uapp -pL1lac",
+            r"C:\tools\mysql.exe -uapp -p[secret]",
+        ),
+        (
+            "sudo -u mysql mysqlimport -pL1lac shop rows.txt",
+            "sudo -u mysql mysqlimport -p[secret] shop rows.txt",
+        ),
+        ("PGPASSWORD=L1lac", "PGPASSWORD=[secret]"),
+        (
+            "cd /srv && PGPASSWORD=L1lac psql -h db -p 5432 shop",
+            "cd /srv && PGPASSWORD=[secret] psql -h db -p 5432 shop",
+        ),
+        (
+            r#"psql "host=db dbname=shop password=L1lac""#,
+            r#"psql "host=db dbname=shop password=[secret]""#,
+        ),
+    ]);
+    assert_unchanged(&[
+        // No database client on the line: `-p` is something else.
+        "docker run -p 8080:80 web",
+        "mkdir -p /var/lib/mysql-files",
+        "gcc -pthread -o app main.c",
+        "cp -pr build/ dist/",
+        "ssh -p 22 deploy@",
+        "tar -pcf backup.tar data",
+        "psql -h db -p 5432 -U app shop",
+        // A client, but `-p` alone prompts, and `-P` is the port.
+        "mysql -u root -p shop",
+        "mysql -p -u root",
+        "mysql -h db -P 3306 -u app shop",
+        // `mysql` is not the command: a container's name, an image, a unit, a library.
+        "docker run --name mysql -p3306:3306 -d mysql:8",
+        "systemctl restart mysql.service -pv",
+        "gcc $(mysql_config --cflags) -pthread x.c",
+        "gcc -I/usr/include/mysql -pthread -c client.c",
+        "mysqld --datadir=/var/lib/mysql -pfoo",
+        "mysqld --datadir /var/lib/mysql -pfoo",
+        "ld -lmysqlclient -pie",
+        // The client on an earlier line says nothing about this one.
+        "mysql -u app shop\nmkdir -pv out",
+    ]);
+    // Already scrubbed text stays as it is.
+    assert_unchanged(&["mysql -uapp -p[secret] shop", "mysql -p'[secret]'"]);
+}
+
+#[test]
 fn an_address_after_a_replaced_local_part_goes_whole() {
     assert_scrubs(&[
         ("[email]@example.com", "[email]"),

@@ -76,6 +76,10 @@ fn log_like() -> impl Strategy<Value = String> {
         // Escapes percent-encoded twice.
         Just("%2540".to_owned()),
         Just("%252Fhome%252F".to_owned()),
+        // Command-line passwords.
+        Just(" -p".to_owned()),
+        Just("mysql ".to_owned()),
+        Just("'".to_owned()),
         "[A-Za-z0-9+/_-]{20,40}",
         "[0-9a-f]{16,70}",
         "[0-9]{3}-[0-9]{2}-[0-9]{4}",
@@ -148,6 +152,11 @@ fn any_secret() -> impl Strategy<Value = (String, String)> {
             let phone = format!("+1{a}{b}{c:04}");
             (format!("call {phone}"), phone)
         }),
+        "[A-Za-z0-9!#]{6,12}".prop_map(|p| (
+            // After `;`: noise ending in an option (`-u mysql`) would make `mysql` its value.
+            format!("; mysql -u app -p{p} shop"),
+            format!("-p{p}")
+        )),
         "[a-z]{3,8}".prop_map(|u| (format!("u={u}z%2540example.com"), format!("{u}z%2540"))),
         "[a-z]{3,8}".prop_map(|u| (format!("%252Fhome%252F{u}q%252Fx"), format!("{u}q"))),
     ]

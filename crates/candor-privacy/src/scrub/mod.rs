@@ -3,13 +3,14 @@
 //! One search (a hashed three-byte prefix filter, see `trigger`) finds every literal that can
 //! start a secret or a personal value (`@` and its escaped forms, `%2540` included, `://`,
 //! `password`, `/home/`, `AKIA`, vendor token prefixes such as `sk_live_` or `glpat-`,
-//! `-----BEGIN `, this machine's user name…); one byte scan finds the numeric shapes (IP and MAC addresses, card, social
-//! security, phone and IBAN numbers); one pass over long runs of token characters finds
-//! whole-word shapes (wallet addresses, Cisco MACs, Discord and Twilio tokens, opaque
-//! high-entropy tokens). Each candidate is confirmed by a small validator (Luhn, mod-97,
-//! base58check, bech32, entropy…), the confirmed spans are merged (overlaps become their union,
-//! so nothing leaks between two findings), and the output is built
-//! once. Clean text costs the prefix filter and two byte scans that skip most bytes unread.
+//! `-----BEGIN `, a database client's name and the `-p` after it, this machine's user name…);
+//! one byte scan finds the numeric shapes (IP and MAC addresses, card, social security, phone
+//! and IBAN numbers); one pass over long runs of token characters finds whole-word shapes
+//! (wallet addresses, Cisco MACs, Discord and Twilio tokens, opaque high-entropy tokens). Each
+//! candidate is confirmed by a small validator (Luhn, mod-97, base58check, bech32, entropy…),
+//! the confirmed spans are merged (overlaps become their union, so nothing leaks between two
+//! findings), and the output is built once. Clean text costs the prefix filter and two byte
+//! scans that skip most bytes unread.
 //!
 //! Time is linear in the input, whatever it is: every validator's look-around is bounded or goes
 //! through a run memo (a long run is scanned once, not once per trigger inside it), and the
@@ -48,7 +49,8 @@ pub enum Finding {
     Home,
     /// Credentials in a URL's authority.
     Credentials,
-    /// A secret value (`password=…`, a secret URL parameter, a connection-string key).
+    /// A secret value (`password=…`, a secret URL parameter, a connection-string key, the
+    /// password a database client takes as `-pS3cret`).
     Secret,
     /// A bearer token.
     Token,
