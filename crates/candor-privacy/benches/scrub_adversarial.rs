@@ -37,6 +37,7 @@ const SHAPES: &[(&str, &str)] = &[
     ("token-at", "[email]@a.bc "),
     ("db-password", "mysql -pS3 "),
     ("db-password-quoted", "mysql -p'a -p\"b "),
+    ("phone-national", "tel 01 23 45 67 89 "),
 ];
 
 const SIZES: &[(&str, usize)] = &[

@@ -499,6 +499,57 @@ fn database_passwords_on_command_lines() {
 }
 
 #[test]
+fn national_phone_numbers_with_a_trunk_prefix() {
+    assert_scrubs(&[
+        // Forms that numbers of other kinds rarely take: no phone word needed.
+        ("office 020 7946 0321 ext 4", "office [phone] ext 4"),
+        ("desk 0161 496 0742", "desk [phone]"),
+        ("(020) 7946 0321", "[phone]"),
+        ("Berlin (030) 40501234", "Berlin [phone]"),
+        ("jp 090-3456-7812", "jp [phone]"),
+        // Forms that need a phone word before them.
+        ("mobile 07700 900417", "mobile [phone]"),
+        ("Tel.: 030 40501234", "Tel.: [phone]"),
+        ("Handy: 0171-2345678", "Handy: [phone]"),
+        ("Telefon 030/40501234", "Telefon [phone]"),
+        ("tél. 06.14.27.38.49", "tél. [phone]"),
+        ("phone 01 42 68 53 00", "phone [phone]"),
+        (
+            r#"{"mobilePhone":"06 14273849"}"#,
+            r#"{"mobilePhone":"[phone]"}"#,
+        ),
+        ("fax: 02 9876 5401", "fax: [phone]"),
+        ("call me on 07700 900417 today", "call me on [phone] today"),
+        ("☎ 01 42 68 53 00", "☎ [phone]"),
+        ("tel 020 7946 0321, 020 7946 0322", "tel [phone], [phone]"),
+    ]);
+    assert_unchanged(&[
+        // Without a phone word, the ambiguous shapes are kept.
+        "order 07700 900417 shipped",
+        "id 030 40501234",
+        "row 01 42 68 53 00",
+        "ref 06.14.27.38.49",
+        // Dates, times, versions, sizes, columns.
+        "2024 01 15 08:30",
+        "phone log of 01.02.2024",
+        "tel 01.02.2024 12:30",
+        "tel 01/02/2024",
+        "date 01-02-2024",
+        "version 0.12.34.56",
+        "columns 0 12 34 56 78",
+        "tel 00 44 20 79 46",
+        "phone row 17 01 42 68 53 00",
+        "phone 01 42 68 53 00 17",
+        "tel 020 7946 0321 5",
+        "ports 0800 8080 8443",
+        "hotel 01 42 68 53 00",
+        "mode 0755 0644 0600",
+        "phone 0123/456/7890",
+        "tel 0x0170 1234567",
+    ]);
+}
+
+#[test]
 fn an_address_after_a_replaced_local_part_goes_whole() {
     assert_scrubs(&[
         ("[email]@example.com", "[email]"),

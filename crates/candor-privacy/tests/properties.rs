@@ -80,6 +80,9 @@ fn log_like() -> impl Strategy<Value = String> {
         Just(" -p".to_owned()),
         Just("mysql ".to_owned()),
         Just("'".to_owned()),
+        // National phone numbers.
+        Just("tel ".to_owned()),
+        "0[1-9][0-9]{0,3}[ .-][0-9]{2,8}",
         "[A-Za-z0-9+/_-]{20,40}",
         "[0-9a-f]{16,70}",
         "[0-9]{3}-[0-9]{2}-[0-9]{4}",
@@ -157,6 +160,14 @@ fn any_secret() -> impl Strategy<Value = (String, String)> {
             format!("; mysql -u app -p{p} shop"),
             format!("-p{p}")
         )),
+        (10u32..=99, 0u32..=9999, 0u32..=9999).prop_map(|(a, b, c)| {
+            let phone = format!("0{a} {b:04} {c:04}");
+            (format!("tel {phone} ok"), phone)
+        }),
+        (1u32..=9, 0u32..=99, 0u32..=99, 0u32..=99, 0u32..=99).prop_map(|(a, b, c, d, e)| {
+            let phone = format!("0{a}.{b:02}.{c:02}.{d:02}.{e:02}");
+            (format!("phone {phone} ok"), phone)
+        }),
         "[a-z]{3,8}".prop_map(|u| (format!("u={u}z%2540example.com"), format!("{u}z%2540"))),
         "[a-z]{3,8}".prop_map(|u| (format!("%252Fhome%252F{u}q%252Fx"), format!("{u}q"))),
     ]
