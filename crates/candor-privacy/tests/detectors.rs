@@ -550,6 +550,46 @@ fn national_phone_numbers_with_a_trunk_prefix() {
 }
 
 #[test]
+fn ethereum_addresses_are_checked_when_mixed_case() {
+    assert_scrubs(&[
+        // EIP-55 checksums, computed for these made-up addresses.
+        (
+            "to 0x1492C4ff6dF85D6b64edB6fbCfd6079212399AfD now",
+            "to [wallet] now",
+        ),
+        (
+            "from=0x2dCeD9ee3605df2a1c217Ae2338505F42644cFdd",
+            "from=[wallet]",
+        ),
+        // One case: no checksum to check, an address by shape.
+        (
+            "eth 0x30f0e7adf3535bbc0bbf3aa44ca694ea21e08548",
+            "eth [wallet]",
+        ),
+        (
+            "eth 0x30F0E7ADF3535BBC0BBF3AA44CA694EA21E08548",
+            "eth [wallet]",
+        ),
+        (
+            "eth 0X30F0E7ADF3535BBC0BBF3AA44CA694EA21E08548",
+            "eth [wallet]",
+        ),
+        // A wrong checksum (one letter's case changed) is no address, but this one is still an
+        // opaque high-entropy token.
+        (
+            "to 0x1492C4ff6dF85D6b64edB6fbCfd6079212399Afd now",
+            "to [secret] now",
+        ),
+    ]);
+    let wrong = Scrubber::default().findings("0x2dCeD9ee3605df2a1c217Ae2338505F42644cFdD");
+    assert!(
+        wrong.iter().all(|(f, _)| f.token() != "[wallet]"),
+        "{wrong:?}"
+    );
+    assert_unchanged(&["pointer 0x7ffe12ab34cd", "hash 0x30F0e7aDf35"]);
+}
+
+#[test]
 fn an_address_after_a_replaced_local_part_goes_whole() {
     assert_scrubs(&[
         ("[email]@example.com", "[email]"),

@@ -8,10 +8,10 @@
 //! numbers, phone numbers international, North American or national with a trunk `0`); one
 //! pass over long runs of token characters finds whole-word shapes (wallet addresses, Cisco
 //! MACs, Discord and Twilio tokens, opaque high-entropy tokens). Each candidate is confirmed by
-//! a small validator (Luhn, mod-97, base58check, bech32, entropy…), the confirmed spans are
-//! merged (overlaps become their union, so nothing leaks between two findings), and the output
-//! is built once. Clean text costs the prefix filter and two byte scans that skip most bytes
-//! unread.
+//! a small validator (Luhn, mod-97, base58check, bech32, EIP-55, entropy…), the confirmed spans
+//! are merged (overlaps become their union, so nothing leaks between two findings), and the
+//! output is built once. Clean text costs the prefix filter and two byte scans that skip most
+//! bytes unread.
 //!
 //! Time is linear in the input, whatever it is: every validator's look-around is bounded or goes
 //! through a run memo (a long run is scanned once, not once per trigger inside it), and the
@@ -71,7 +71,8 @@ pub enum Finding {
     /// (`(415) 555-0173`), or national with its trunk prefix (`020 7946 0958`, and with a
     /// phone word before it `0170 1234567`, `01 23 45 67 89`).
     Phone,
-    /// A checksummed cryptocurrency wallet address (Bitcoin, Ethereum).
+    /// A cryptocurrency wallet address: Bitcoin (Base58Check or bech32, checksum verified) or
+    /// Ethereum (`0x` and 40 hex digits; an EIP-55 mixed-case checksum is verified).
     Wallet,
 }
 
