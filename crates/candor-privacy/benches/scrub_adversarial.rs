@@ -34,6 +34,10 @@ const SHAPES: &[(&str, &str)] = &[
     ("hex", "deadbeef"),
     ("base64", "Zm9vYmFy+/"),
     ("percent-at", "x%40"),
+    ("token-at", "[email]@a.bc "),
+    ("db-password", "mysql -pS3 "),
+    ("db-password-quoted", "mysql -p'a -p\"b "),
+    ("phone-national", "tel 01 23 45 67 89 "),
 ];
 
 const SIZES: &[(&str, usize)] = &[

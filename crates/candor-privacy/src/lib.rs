@@ -9,9 +9,10 @@
 //! - [`identifier`]: the grammars a value sent verbatim must match (names, labels, modes,
 //!   versions, language tags), with the scrubber finding nothing in it.
 //! - [`scrub`]: a single-pass, linear-time scrubber for free text (e-mail and IP addresses,
-//!   user names in paths, credentials, passwords in config and code syntaxes, vendor tokens,
-//!   keys, card, bank account, social security and phone numbers, wallet addresses, opaque
-//!   high-entropy tokens, PEM blocks, this machine's own names), escaped forms included.
+//!   user names in paths, credentials, passwords in config and code syntaxes and on database
+//!   command lines, vendor tokens, keys, card, bank account, social security and phone numbers
+//!   (international, North American and national), wallet addresses, opaque high-entropy
+//!   tokens, PEM blocks, this machine's own names), escaped forms included.
 //! - [`stack`]: .NET and Rust stack traces, filtered to allowed namespaces.
 //! - [`user_agent`]: a user agent coarsened to browser family, major version and OS family.
 //!

@@ -412,3 +412,223 @@ fn new_classes_name_what_they_found() {
         "max_tokens=1024",
     ]);
 }
+
+#[test]
+fn database_passwords_on_command_lines() {
+    assert_scrubs(&[
+        (
+            "mysql -u root -pN0rthW1nd shop",
+            "mysql -u root -p[secret] shop",
+        ),
+        ("mysql --password=N0rthW1nd", "mysql --password=[secret]"),
+        (
+            "mysql -h db -u app -p'blue fox 7' -e 'select 1'",
+            "mysql -h db -u app -p'[secret]' -e 'select 1'",
+        ),
+        (
+            "mysql -uapp -p\"Qu1nce!\" shop",
+            "mysql -uapp -p\"[secret]\" shop",
+        ),
+        // The value holds a secret word: still `-p` and its value, and the database name after
+        // it is not the password.
+        ("mysqldump -psecret shop", "mysqldump -p[secret] shop"),
+        (
+            "mysqldump -u app -pMyPassword9 shop > shop.sql",
+            "mysqldump -u app -p[secret] shop > shop.sql",
+        ),
+        (
+            "/usr/local/bin/mariadb-dump --single-transaction -pTr1ckyOne shop",
+            "/usr/local/bin/mariadb-dump --single-transaction -p[secret] shop",
+        ),
+        (
+            "docker exec -it db mysqladmin -uroot -pL1lac status",
+            "docker exec -it db mysqladmin -uroot -p[secret] status",
+        ),
+        (
+            "kubectl exec shop-0 -- mysql -pL1lac",
+            "kubectl exec shop-0 -- mysql -p[secret]",
+        ),
+        (
+            r#"{"argv":["mysql","-uapp","-pL1lac","shop"]}"#,
+            r#"{"argv":["mysql","-uapp","-p[secret]","shop"]}"#,
+        ),
+        (
+            r"C:\tools\mysql.exe -uapp -pL1lac",
+            r"C:\tools\mysql.exe -uapp -p[secret]",
+        ),
+        (
+            "sudo -u mysql mysqlimport -pL1lac shop rows.txt",
+            "sudo -u mysql mysqlimport -p[secret] shop rows.txt",
+        ),
+        ("PGPASSWORD=L1lac", "PGPASSWORD=[secret]"),
+        (
+            "cd /srv && PGPASSWORD=L1lac psql -h db -p 5432 shop",
+            "cd /srv && PGPASSWORD=[secret] psql -h db -p 5432 shop",
+        ),
+        (
+            r#"psql "host=db dbname=shop password=L1lac""#,
+            r#"psql "host=db dbname=shop password=[secret]""#,
+        ),
+    ]);
+    assert_unchanged(&[
+        // No database client on the line: `-p` is something else.
+        "docker run -p 8080:80 web",
+        "mkdir -p /var/lib/mysql-files",
+        "gcc -pthread -o app main.c",
+        "cp -pr build/ dist/",
+        "ssh -p 22 deploy@",
+        "tar -pcf backup.tar data",
+        "psql -h db -p 5432 -U app shop",
+        // A client, but `-p` alone prompts, and `-P` is the port.
+        "mysql -u root -p shop",
+        "mysql -p -u root",
+        "mysql -h db -P 3306 -u app shop",
+        // `mysql` is not the command: a container's name, an image, a unit, a library.
+        "docker run --name mysql -p3306:3306 -d mysql:8",
+        "systemctl restart mysql.service -pv",
+        "gcc $(mysql_config --cflags) -pthread x.c",
+        "gcc -I/usr/include/mysql -pthread -c client.c",
+        "mysqld --datadir=/var/lib/mysql -pfoo",
+        "mysqld --datadir /var/lib/mysql -pfoo",
+        "ld -lmysqlclient -pie",
+        // The client on an earlier line says nothing about this one.
+        "mysql -u app shop\nmkdir -pv out",
+    ]);
+    // Already scrubbed text stays as it is.
+    assert_unchanged(&["mysql -uapp -p[secret] shop", "mysql -p'[secret]'"]);
+}
+
+#[test]
+fn national_phone_numbers_with_a_trunk_prefix() {
+    assert_scrubs(&[
+        // Forms that numbers of other kinds rarely take: no phone word needed.
+        ("office 020 7946 0321 ext 4", "office [phone] ext 4"),
+        ("desk 0161 496 0742", "desk [phone]"),
+        ("(020) 7946 0321", "[phone]"),
+        ("Berlin (030) 40501234", "Berlin [phone]"),
+        ("jp 090-3456-7812", "jp [phone]"),
+        // Forms that need a phone word before them.
+        ("mobile 07700 900417", "mobile [phone]"),
+        ("Tel.: 030 40501234", "Tel.: [phone]"),
+        ("Handy: 0171-2345678", "Handy: [phone]"),
+        ("Telefon 030/40501234", "Telefon [phone]"),
+        ("tél. 06.14.27.38.49", "tél. [phone]"),
+        ("phone 01 42 68 53 00", "phone [phone]"),
+        (
+            r#"{"mobilePhone":"06 14273849"}"#,
+            r#"{"mobilePhone":"[phone]"}"#,
+        ),
+        ("fax: 02 9876 5401", "fax: [phone]"),
+        ("call me on 07700 900417 today", "call me on [phone] today"),
+        ("☎ 01 42 68 53 00", "☎ [phone]"),
+        ("tel 020 7946 0321, 020 7946 0322", "tel [phone], [phone]"),
+    ]);
+    assert_unchanged(&[
+        // Without a phone word, the ambiguous shapes are kept.
+        "order 07700 900417 shipped",
+        "id 030 40501234",
+        "row 01 42 68 53 00",
+        "ref 06.14.27.38.49",
+        // Dates, times, versions, sizes, columns.
+        "2024 01 15 08:30",
+        "phone log of 01.02.2024",
+        "tel 01.02.2024 12:30",
+        "tel 01/02/2024",
+        "date 01-02-2024",
+        "version 0.12.34.56",
+        "columns 0 12 34 56 78",
+        "tel 00 44 20 79 46",
+        "phone row 17 01 42 68 53 00",
+        "phone 01 42 68 53 00 17",
+        "tel 020 7946 0321 5",
+        "ports 0800 8080 8443",
+        "hotel 01 42 68 53 00",
+        "mode 0755 0644 0600",
+        "phone 0123/456/7890",
+        "tel 0x0170 1234567",
+    ]);
+}
+
+#[test]
+fn ethereum_addresses_are_checked_when_mixed_case() {
+    assert_scrubs(&[
+        // EIP-55 checksums, computed for these made-up addresses.
+        (
+            "to 0x1492C4ff6dF85D6b64edB6fbCfd6079212399AfD now",
+            "to [wallet] now",
+        ),
+        (
+            "from=0x2dCeD9ee3605df2a1c217Ae2338505F42644cFdd",
+            "from=[wallet]",
+        ),
+        // One case: no checksum to check, an address by shape.
+        (
+            "eth 0x30f0e7adf3535bbc0bbf3aa44ca694ea21e08548",
+            "eth [wallet]",
+        ),
+        (
+            "eth 0x30F0E7ADF3535BBC0BBF3AA44CA694EA21E08548",
+            "eth [wallet]",
+        ),
+        (
+            "eth 0X30F0E7ADF3535BBC0BBF3AA44CA694EA21E08548",
+            "eth [wallet]",
+        ),
+        // A wrong checksum (one letter's case changed) is no address, but this one is still an
+        // opaque high-entropy token.
+        (
+            "to 0x1492C4ff6dF85D6b64edB6fbCfd6079212399Afd now",
+            "to [secret] now",
+        ),
+    ]);
+    let wrong = Scrubber::default().findings("0x2dCeD9ee3605df2a1c217Ae2338505F42644cFdD");
+    assert!(
+        wrong.iter().all(|(f, _)| f.token() != "[wallet]"),
+        "{wrong:?}"
+    );
+    assert_unchanged(&["pointer 0x7ffe12ab34cd", "hash 0x30F0e7aDf35"]);
+}
+
+#[test]
+fn an_address_after_a_replaced_local_part_goes_whole() {
+    assert_scrubs(&[
+        ("[email]@example.com", "[email]"),
+        ("to [user]@mail.example.org.", "to [email]."),
+        ("x@y@example.com", "x@[email]"),
+        ("rcpt ..mara@example.org", "rcpt ..[email]"),
+        ("[user]@buildbox", "[user]@[host]"),
+        (
+            "https://[credentials]@example.com/x",
+            "https://[credentials]@example.com/x",
+        ),
+    ]);
+    assert_unchanged(&["[email]", "[email] and [user]@[host]", "arr[0]@example.com"]);
+}
+
+#[test]
+fn twice_percent_encoded_addresses_and_paths() {
+    assert_scrubs(&[
+        ("next=jane%2540example.com", "next=[email]"),
+        (
+            "u=https%253A%252F%252Fapp%253Fto%253Djane%2540example.com",
+            "u=[email]",
+        ),
+        (
+            "file=%252Fhome%252Foskar%252Fdata.db",
+            "file=%252Fhome%252F[user]%252Fdata.db",
+        ),
+        (
+            "f=%252FUsers%252Fmei%252Fx",
+            "f=%252FUsers%252F[user]%252Fx",
+        ),
+        (
+            "f=C%253A%255CUsers%255Csvenja%255Cx.log",
+            "f=C%253A%255CUsers%255C[user]%255Cx.log",
+        ),
+    ]);
+    assert_unchanged(&[
+        "discount 15%2540 off",
+        "%252Fhome%252F",
+        "%252Fusr%252Fshare",
+    ]);
+}

@@ -1,6 +1,12 @@
 //! Findings that start at a literal: each trigger the search reports is confirmed (or not) by a
 //! validator that looks at the bytes around it.
 //!
+//! Most validators look at one trigger alone. The exception is a database client's `-p`: the
+//! client's name (`mysql`, `mariadb-dump`…) is a trigger of its own, remembered in
+//! [`DbCommand`], and a `-pS3cret` after it on the same line is a password. Triggers come in
+//! text order, so this needs no look-back: only the bytes between one trigger and the next are
+//! checked for a line break, each once.
+//!
 //! Validators only ever stop at ASCII bytes, so every span they produce lies on character
 //! boundaries. Scans that could be repeated for each trigger are bounded in length, and a
 //! trigger inside a span already found is skipped, so the work stays linear in the text.
@@ -36,6 +42,11 @@ pub(crate) enum Trigger {
     AzureSecret,
     /// `curl -u user:pass`, `--user user:pass`.
     CurlUser,
+    /// A database client's name (`mysql`, `mariadb-dump`…): a `-p` after it on its line
+    /// attaches a password.
+    DbClient,
+    /// ` -p`, `"-p`: a short option that, after a database client, is `-pPASSWORD`.
+    DbPassword,
     Literal(Finding),
 }
 
@@ -44,6 +55,8 @@ pub(crate) const TRIGGERS: &[(&str, Trigger)] = &[
     ("@", Trigger::At),
     // The same `@` escaped: in a URL, a JSON string, an XML or HTML text.
     ("%40", Trigger::At),
+    // Percent-encoded twice (a URL carried inside another URL's parameter): `%25` is the `%`.
+    ("%2540", Trigger::At),
     ("\\u0040", Trigger::At),
     ("&#64;", Trigger::At),
     ("&#x40;", Trigger::At),
@@ -74,6 +87,9 @@ pub(crate) const TRIGGERS: &[(&str, Trigger)] = &[
     ("%2fhome%2f", Trigger::HomeDir),
     ("%2fusers%2f", Trigger::UsersDir),
     ("%5cusers%5c", Trigger::UsersDir),
+    ("%252fhome%252f", Trigger::HomeDir),
+    ("%252fusers%252f", Trigger::UsersDir),
+    ("%255cusers%255c", Trigger::UsersDir),
     ("\\/home\\/", Trigger::HomeDir),
     ("\\/users\\/", Trigger::UsersDir),
     ("&#47;home&#47;", Trigger::HomeDir),
@@ -87,6 +103,12 @@ pub(crate) const TRIGGERS: &[(&str, Trigger)] = &[
     (" -u ", Trigger::CurlUser),
     ("--user ", Trigger::CurlUser),
     ("--user=", Trigger::CurlUser),
+    ("mysql", Trigger::DbClient),
+    ("mariadb", Trigger::DbClient),
+    (" -p", Trigger::DbPassword),
+    ("\t-p", Trigger::DbPassword),
+    ("\"-p", Trigger::DbPassword),
+    ("'-p", Trigger::DbPassword),
     ("\\\\", Trigger::Unc),
     ("password", Trigger::SecretKey),
     ("passwd", Trigger::SecretKey),
@@ -359,13 +381,18 @@ pub(crate) fn find(
             Trigger::Pem => pem(text, start, &mut pem_unterminated, spans),
             Trigger::UsersDir | Trigger::HomeDir => folder_owner(bytes, end, spans),
             Trigger::Unc => unc(bytes, start, spans),
-            Trigger::SecretKey => key_value(bytes, start, end, KeyKind::Secret, spans),
-            Trigger::UserKey => key_value(bytes, start, end, KeyKind::User, spans),
+            Trigger::SecretKey => {
+                let db_command = memo.db.client_before(bytes, start);
+                key_value(bytes, start, end, KeyKind::Secret, db_command, spans);
+            }
+            Trigger::UserKey => key_value(bytes, start, end, KeyKind::User, false, spans),
             Trigger::Vendor(i) => vendor_token(bytes, start, end, i, &mut memo, spans),
             Trigger::Telegram => telegram(bytes, start, &mut memo, spans),
             Trigger::Mailchimp => mailchimp(bytes, start, spans),
             Trigger::AzureSecret => azure_secret(bytes, start, &mut memo, spans),
             Trigger::CurlUser => curl_user(bytes, end, spans),
+            Trigger::DbClient => memo.db.client(bytes, start, end),
+            Trigger::DbPassword => db_password(bytes, start, &mut memo.db, spans),
             Trigger::Literal(finding) => literal(bytes, start, end, finding, spans),
         }
         for span in &spans[before..] {
@@ -430,6 +457,7 @@ impl Default for Memos {
             vendors: [RunMemo::default(); VENDORS.len()],
             telegram: RunMemo::default(),
             azure: RunMemo::default(),
+            db: DbCommand::default(),
             params_checked_to: 0,
         }
     }
@@ -455,6 +483,7 @@ struct Memos {
     vendors: [RunMemo; VENDORS.len()],
     telegram: RunMemo,
     azure: RunMemo,
+    db: DbCommand,
     /// Query parameters up to here were checked as part of an earlier URL.
     params_checked_to: usize,
 }
@@ -493,6 +522,18 @@ fn starts_with_token(bytes: &[u8], at: usize) -> bool {
                 .any(|f| bytes[at..].starts_with(f.token().as_bytes())))
 }
 
+/// The start of the replacement token that ends just before `at`, if one does.
+fn token_ending_at(bytes: &[u8], at: usize) -> Option<usize> {
+    if at == 0 || bytes[at - 1] != b']' {
+        return None;
+    }
+    let before = &bytes[..at];
+    std::iter::once(super::REDACTED)
+        .chain(super::ALL_FINDINGS.iter().map(|f| f.token()))
+        .find(|token| before.ends_with(token.as_bytes()))
+        .map(|token| at - token.len())
+}
+
 fn push(spans: &mut Vec<Span>, start: usize, end: usize, finding: Finding) {
     if start < end {
         spans.push(Span::new(start, end, finding));
@@ -514,12 +555,19 @@ fn at_sign(bytes: &[u8], at: usize, after: usize, spans: &mut Vec<Span>) {
     while start > 0 && at - start < 64 && local_char(bytes[start - 1]) {
         start -= 1;
     }
-    // The look-back may stop inside a character: start at the next whole one.
-    while start < at && is_continuation(bytes[start]) {
+    // The look-back may stop inside a character, or at dots that cannot open a local part
+    // (`….jane@`): start at the next whole character, after them.
+    while start < at && (is_continuation(bytes[start]) || bytes[start] == b'.') {
         start += 1;
     }
-    if start == at || bytes[start] == b'.' {
-        return;
+    if start == at {
+        // `[email]@example.com`, `[user]@example.com`: a local part an earlier pass (or another
+        // tool) already replaced leaves its domain, which goes with it. The token is part of the
+        // span, so the address becomes one `[email]` and scrubbed text stays as it is.
+        match token_ending_at(bytes, at) {
+            Some(token_start) => start = token_start,
+            None => return,
+        }
     }
     // `scheme://user:pass@host` and `scheme://user@host` are a URL's credentials, which the URL
     // validator replaces while keeping the host; `mailto:` is the one scheme whose `user@host`
@@ -672,6 +720,187 @@ fn curl_user(bytes: &[u8], after: usize, spans: &mut Vec<Span>) {
         && !starts_with_token(bytes, start)
     {
         push(spans, start, end, Finding::Credentials);
+    }
+}
+
+/// Database clients whose `-p` takes the password attached (`-pS3cret`, `-p'S3cret'`), with no
+/// space: a `-p` followed by a space prompts for it instead. PostgreSQL's `-p` is a port; its
+/// password comes as `PGPASSWORD=…`, a `password=` keyword or a URL, which the key and URL
+/// validators catch.
+const DB_CLIENTS: &[&str] = &[
+    "mysql",
+    "mysqldump",
+    "mysqladmin",
+    "mysqlimport",
+    "mysqlcheck",
+    "mysqlshow",
+    "mysqlslap",
+    "mysqlpump",
+    "mysqlbinlog",
+    "mysqlsh",
+    "mysql_upgrade",
+    "mysql_secure_installation",
+    "mariadb",
+    "mariadb-dump",
+    "mariadb-admin",
+    "mariadb-import",
+    "mariadb-check",
+    "mariadb-show",
+    "mariadb-slap",
+    "mariadb-binlog",
+    "mariadb-upgrade",
+];
+
+/// The database client last seen, for the `-p` options after it; triggers come in text order.
+#[derive(Debug, Default)]
+struct DbCommand {
+    /// Where the last client's name ends.
+    client_end: Option<usize>,
+    /// No line break lies between `client_end` and here (so each byte is checked once).
+    clear_to: usize,
+}
+
+impl DbCommand {
+    /// A client's name at `start..end` (the trigger): a whole word from [`DB_CLIENTS`], in lower
+    /// case as commands are typed, maybe with a path before it or `.exe` after it, in a
+    /// command's place: not the value of an option (`--name mysql -p3306:3306` names a
+    /// container, `-I/usr/include/mysql` a folder), nor part of a longer word (`mysql:8`,
+    /// `mysql.service`, `libmysqlclient`).
+    fn client(&mut self, bytes: &[u8], start: usize, end: usize) {
+        let opens_word = |b: u8| {
+            b.is_ascii_whitespace()
+                || matches!(
+                    b,
+                    b'"' | b'\'' | b'(' | b'`' | b';' | b'|' | b'&' | b'[' | b','
+                )
+        };
+        if start > 0 && !(opens_word(bytes[start - 1]) || matches!(bytes[start - 1], b'/' | b'\\'))
+        {
+            return;
+        }
+        let limit = bytes.len().min(start + 32);
+        let word_end = run(&bytes[..limit], end, |b| {
+            b.is_ascii_lowercase() || b == b'_' || b == b'-'
+        });
+        if !DB_CLIENTS
+            .iter()
+            .any(|c| &bytes[start..word_end] == c.as_bytes())
+        {
+            return;
+        }
+        let name_end = if bytes[word_end..].starts_with(b".exe") {
+            word_end + 4
+        } else {
+            word_end
+        };
+        if !bytes
+            .get(name_end)
+            .is_none_or(|b| b.is_ascii_whitespace() || matches!(b, b'"' | b'\''))
+        {
+            return;
+        }
+        // The folders before the name, if it has a path: a path that is an option's value
+        // (`-I/usr/include/mysql`, `--datadir=/var/lib/mysql`) names no command. The walk back
+        // stops at white space or a quote, which also ends every name accepted, so no two walks
+        // cross (and none goes further than a long path).
+        let floor = start.saturating_sub(256);
+        let mut word_start = start;
+        while word_start > floor && !opens_word(bytes[word_start - 1]) {
+            word_start -= 1;
+        }
+        let path = &bytes[word_start..start];
+        if word_start == floor && floor > 0 || path.first() == Some(&b'-') || path.contains(&b'=') {
+            return;
+        }
+        if follows_an_option(bytes, word_start) {
+            return;
+        }
+        self.client_end = Some(name_end);
+        self.clear_to = name_end;
+    }
+
+    /// True when a client's name ends before `at` on the same line.
+    ///
+    /// No distance is set: a limit in bytes would let each pass of the fixpoint, shortening the
+    /// line, bring another `-p` within it. Calls come in text order and each byte is checked for
+    /// a line break once.
+    fn client_before(&mut self, bytes: &[u8], at: usize) -> bool {
+        let Some(client_end) = self.client_end else {
+            return false;
+        };
+        if at < client_end {
+            return false;
+        }
+        let from = self.clear_to.max(client_end);
+        if from < at && memchr::memchr2(b'\n', b'\r', &bytes[from..at]).is_some() {
+            self.client_end = None;
+            return false;
+        }
+        self.clear_to = self.clear_to.max(at);
+        true
+    }
+}
+
+/// True when the word before `start` (spaces between) is an option such as `--name` or `-e`,
+/// whose value `start` would be; `--`, which ends the options of a wrapper (`kubectl exec pod --
+/// mysql`), is not one. Looks back no further than a short word.
+fn follows_an_option(bytes: &[u8], start: usize) -> bool {
+    let floor = start.saturating_sub(64);
+    let mut word_end = start;
+    while word_end > floor && matches!(bytes[word_end - 1], b' ' | b'\t') {
+        word_end -= 1;
+    }
+    if word_end == start || word_end == floor {
+        return false;
+    }
+    let mut word_start = word_end;
+    while word_start > floor && !bytes[word_start - 1].is_ascii_whitespace() {
+        word_start -= 1;
+    }
+    let word = &bytes[word_start..word_end];
+    word.first() == Some(&b'-') && word != b"--"
+}
+
+/// `mysql -u app -pS3cret`, `mysqldump -p'S3 cret' db`, `["mysql","-pS3cret"]`: after a database
+/// client on the same line, the value attached to `-p` is a password. `sep` is the byte before
+/// the `-p` (a space, a tab or a quote). `-p` alone (it prompts), `-P 3306` (a port) and every
+/// `-p` on a line without a client (`mkdir -p`, `cp -pr`, `gcc -pthread`, `ssh -p 22`) are
+/// left alone.
+fn db_password(bytes: &[u8], sep: usize, db: &mut DbCommand, spans: &mut Vec<Span>) {
+    if bytes.get(sep + 1..sep + 3) != Some(b"-p") {
+        return;
+    }
+    let value_start = sep + 3;
+    let Some(&first) = bytes.get(value_start) else {
+        return;
+    };
+    if first.is_ascii_whitespace() || !db.client_before(bytes, sep) {
+        return;
+    }
+    // A quoted value's closing quote is looked for no further than a long password's length,
+    // so a line of unclosed `-p'` costs a bounded amount per trigger.
+    let limit = bytes.len().min(value_start + 256);
+    let (start, end) = if matches!(first, b'"' | b'\'') {
+        let inner = value_start + 1;
+        let close = run(&bytes[..limit], inner, |b| b != first && b != b'\n');
+        if close < limit && bytes[close] == first {
+            (inner, close)
+        } else {
+            (
+                inner,
+                run(&bytes[..limit], inner, |b| !b.is_ascii_whitespace()),
+            )
+        }
+    } else {
+        // Up to white space or a quote: the quote that opened `"-pS3cret"`, or a shell's. Every
+        // trigger starts with one of those, so this run never crosses another's start.
+        let end = run(bytes, value_start, |b| {
+            !(b.is_ascii_whitespace() || matches!(b, b'"' | b'\'' | b'`'))
+        });
+        (value_start, end)
+    };
+    if !starts_with_token(bytes, start) {
+        push(spans, start, end, Finding::Secret);
     }
 }
 
@@ -985,7 +1214,18 @@ fn is_secret_key(key: &[u8]) -> bool {
 }
 
 /// `password=…`, `"token": "…"`, `Pwd=…;`, `--client-secret …`, `User ID=…`.
-fn key_value(bytes: &[u8], start: usize, end: usize, kind: KeyKind, spans: &mut Vec<Span>) {
+///
+/// `db_command` says a database client opened this line: there, `-pMyPassword` is `-p` with its
+/// value attached (see [`db_password`]), not a `--password`-like flag whose value is the next
+/// word.
+fn key_value(
+    bytes: &[u8],
+    start: usize,
+    end: usize,
+    kind: KeyKind,
+    db_command: bool,
+    spans: &mut Vec<Span>,
+) {
     let mut key_start = start;
     while key_start > 0 && end - key_start < MAX_KEY && is_key_char(bytes[key_start - 1]) {
         key_start -= 1;
@@ -1053,7 +1293,15 @@ fn key_value(bytes: &[u8], start: usize, end: usize, kind: KeyKind, spans: &mut 
         // `set password "…"`, `SECRET 'x'`: a quoted string right after a secret's key.
         Some(b'"' | b'\'') if at > after_key && kind == KeyKind::Secret && !key_quoted => at,
         // A command-line flag (`--password hunter2`) takes the next word as its value.
-        Some(&b) if key[0] == b'-' && at > after_key && b != b'-' && !b.is_ascii_whitespace() => at,
+        Some(&b)
+            if key[0] == b'-'
+                && at > after_key
+                && b != b'-'
+                && !b.is_ascii_whitespace()
+                && !(db_command && key.get(1) == Some(&b'p')) =>
+        {
+            at
+        }
         _ => return,
     };
     let Some(&first) = bytes.get(value_start) else {

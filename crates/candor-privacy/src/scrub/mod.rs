@@ -1,15 +1,17 @@
 //! A single-pass scrubber for free text.
 //!
 //! One search (a hashed three-byte prefix filter, see `trigger`) finds every literal that can
-//! start a secret or a personal value (`@` and its escaped forms, `://`, `password`, `/home/`,
-//! `AKIA`, vendor token prefixes such as `sk_live_` or `glpat-`, `-----BEGIN `, this machine's
-//! user name…); one byte scan finds the numeric shapes (IP and MAC addresses, card, social
-//! security, phone and IBAN numbers); one pass over long runs of token characters finds
-//! whole-word shapes (wallet addresses, Cisco MACs, Discord and Twilio tokens, opaque
-//! high-entropy tokens). Each candidate is confirmed by a small validator (Luhn, mod-97,
-//! base58check, bech32, entropy…), the confirmed spans are merged (overlaps become their union,
-//! so nothing leaks between two findings), and the output is built
-//! once. Clean text costs the prefix filter and two byte scans that skip most bytes unread.
+//! start a secret or a personal value (`@` and its escaped forms, `%2540` included, `://`,
+//! `password`, `/home/`, `AKIA`, vendor token prefixes such as `sk_live_` or `glpat-`,
+//! `-----BEGIN `, a database client's name and the `-p` after it, this machine's user name…);
+//! one byte scan finds the numeric shapes (IP and MAC addresses, card, social security and IBAN
+//! numbers, phone numbers international, North American or national with a trunk `0`); one
+//! pass over long runs of token characters finds whole-word shapes (wallet addresses, Cisco
+//! MACs, Discord and Twilio tokens, opaque high-entropy tokens). Each candidate is confirmed by
+//! a small validator (Luhn, mod-97, base58check, bech32, EIP-55, entropy…), the confirmed spans
+//! are merged (overlaps become their union, so nothing leaks between two findings), and the
+//! output is built once. Clean text costs the prefix filter and two byte scans that skip most
+//! bytes unread.
 //!
 //! Time is linear in the input, whatever it is: every validator's look-around is bounded or goes
 //! through a run memo (a long run is scanned once, not once per trigger inside it), and the
@@ -51,7 +53,8 @@ pub enum Finding {
     Home,
     /// Credentials in a URL's authority.
     Credentials,
-    /// A secret value (`password=…`, a secret URL parameter, a connection-string key).
+    /// A secret value (`password=…`, a secret URL parameter, a connection-string key, the
+    /// password a database client takes as `-pS3cret`).
     Secret,
     /// A bearer token.
     Token,
@@ -67,9 +70,12 @@ pub enum Finding {
     Iban,
     /// A US social security number.
     Ssn,
-    /// A telephone number.
+    /// A telephone number: international (`+44 20 7946 0958`), North American
+    /// (`(415) 555-0173`), or national with its trunk prefix (`020 7946 0958`, and with a
+    /// phone word before it `0170 1234567`, `01 23 45 67 89`).
     Phone,
-    /// A checksummed cryptocurrency wallet address (Bitcoin, Ethereum).
+    /// A cryptocurrency wallet address: Bitcoin (Base58Check or bech32, checksum verified) or
+    /// Ethereum (`0x` and 40 hex digits; an EIP-55 mixed-case checksum is verified).
     Wallet,
 }
 

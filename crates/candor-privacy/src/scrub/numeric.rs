@@ -1,10 +1,20 @@
-//! Findings made of digits and separators: IPv4, IPv6 and MAC addresses, payment card numbers.
+//! Findings made of digits and separators: IPv4, IPv6 and MAC addresses, payment card, social
+//! security and telephone numbers.
 //!
-//! One pass over the bytes. At the start of each run of digits, IPv4 and card numbers are tried;
-//! at each colon or hyphen between hex digits, IPv6 and MAC addresses. Version strings are not
-//! addresses: `1.8.4` has three parts, a four-part `8.0.0.0` ends in `.0` (a network, never a
-//! host), and `Version=8.2.1.1` or `Chrome/120.0.0.1` is preceded by a word that says it is a
-//! version.
+//! One pass over the bytes. At the start of each run of digits, IPv4, card, social security and
+//! national phone numbers are tried; at each `+` or `(`, international and parenthesised phone
+//! numbers; at each colon or hyphen between hex digits, IPv6 and MAC addresses.
+//!
+//! Version strings are not addresses: `1.8.4` has three parts, a four-part `8.0.0.0` ends in
+//! `.0` (a network, never a host), and `Version=8.2.1.1` or `Chrome/120.0.0.1` is preceded by a
+//! word that says it is a version.
+//!
+//! National numbers with a trunk prefix (`020 7946 0958`, `0170 1234567`, `01 23 45 67 89`)
+//! share their shape with dates, columns and identifiers, so the rule in [`trunk_phone`] is
+//! narrow: a `0` then a non-zero digit, ten or eleven digits in groups of two or more under one
+//! kind of separator, nothing number-like touching it, and a phone word (`tel`, `phone`,
+//! `mobile`, `fax`, `☎`…) within 48 bytes before it on its line unless the grouping itself is
+//! one that numbers of other kinds rarely take (`020 7946 0958`, `(020) 7946 0958`).
 
 use super::{Finding, Span};
 
@@ -66,7 +76,8 @@ pub(crate) fn find(text: &str, spans: &mut Vec<Span>) {
             let plausible = (digits <= 3 && after == Some(b'.'))
                 || (digits == 3 && after == Some(b'-'))
                 || ((b'2'..=b'6').contains(&b)
-                    && (digits >= 13 || matches!(after, Some(b' ' | b'-'))));
+                    && (digits >= 13 || matches!(after, Some(b' ' | b'-'))))
+                || (b == b'0' && could_open_trunk_phone(digits, after));
             if plausible && (i == 0 || !continues_number(bytes[i - 1])) {
                 if let Some(end) = ipv4(bytes, i) {
                     spans.push(Span::new(i, end, Finding::Ip));
@@ -81,6 +92,7 @@ pub(crate) fn find(text: &str, spans: &mut Vec<Span>) {
                 if let Some((end, finding)) = ssn(bytes, i)
                     .map(|e| (e, Finding::Ssn))
                     .or_else(|| national_phone(bytes, i).map(|e| (e, Finding::Phone)))
+                    .or_else(|| trunk_phone(bytes, i).map(|e| (e, Finding::Phone)))
                 {
                     spans.push(Span::new(i, end, finding));
                     i = end;
@@ -208,6 +220,10 @@ fn phone(bytes: &[u8], start: usize) -> Option<usize> {
     if !bytes.get(start + 1).is_some_and(u8::is_ascii_digit) {
         return None;
     }
+    if !international && bytes[start + 1] == b'0' {
+        // `(020) 7946 0958`: an area code with its trunk prefix.
+        return trunk_phone(bytes, start);
+    }
     let limit = bytes.len().min(start + 24);
     let valid = |digits: usize| {
         if international {
@@ -253,6 +269,147 @@ fn phone(bytes: &[u8], start: usize) -> Option<usize> {
         }
     }
     best
+}
+
+/// A first group that may open a [`trunk_phone`]: `0`, then one to four more digits, then a
+/// separator.
+fn could_open_trunk_phone(digits: usize, after: Option<u8>) -> bool {
+    (2..=5).contains(&digits) && matches!(after, Some(b' ' | b'.' | b'-' | b'/'))
+}
+
+/// Words that say a number nearby is a telephone's, matched in lower case at the start of a
+/// word (`Tel.:`, `phoneNumber`, `mobilePhone`, `Telefon`, `téléphone`, `fax`, `☎`).
+const PHONE_WORDS: &[&str] = &[
+    "tel", "tél", "phone", "mobil", "móvil", "movil", "cell", "call", "fax", "handy", "portable",
+    "sms", "whatsapp", "tlf", "puh", "☎", "📞",
+];
+
+/// How far before a number a [`PHONE_WORDS`] word is looked for, on the same line.
+const PHONE_WORD_REACH: usize = 48;
+
+/// A national number written with its trunk prefix, the way most countries outside North
+/// America write one for use at home: UK `020 7946 0958`, `(020) 7946 0958`, `07700 900123`,
+/// `0161 496 0123`, German `030 12345678`, `0170-1234567`, `030/12345678`, French
+/// `01 23 45 67 89`, `06.12.34.56.78`, Dutch `06 12345678`, Japanese `090-1234-5678`,
+/// Australian `02 9876 5432`. `start` is the `0`, or the `(` before it.
+///
+/// The rule, meant to leave dates, times, versions, sizes and table columns alone:
+/// - a `0` then a digit from 1 to 9 (`00` starts an international call, not a trunk prefix);
+/// - two to five groups of at least two digits each, ten or eleven digits in all
+///   (`01.02.2024` has eight, `2024 01 15` no trunk `0`, `0 12 34` a one-digit group);
+/// - one kind of separator between groups, used throughout: single spaces, dots or hyphens, or
+///   a slash between exactly two groups (`030/12345678`, not `01/02/2024`); a parenthesised
+///   first group (`(020) 7946 0958`) is followed by one space;
+/// - not part of something longer: no digit, letter, dot, hyphen, slash, `+` or `_` right
+///   before it, no digit one space before it (`… 17 01 23 45 67 89` is a row of numbers), and
+///   nothing after it that carries on a number (a letter or digit, or a separator and a digit:
+///   `01.02.2024 12:30`);
+/// - and, unless it is written in a form that numbers of other kinds rarely take (a
+///   parenthesised first group, or three or four groups whose first holds three to five digits:
+///   the UK, Dutch and Japanese forms above), a word from [`PHONE_WORDS`] within
+///   [`PHONE_WORD_REACH`] bytes before it on its line: two groups (`0170 1234567`) could be any
+///   identifier, and pairs of digits (`01 23 45 67 89`) a row of a table, without one.
+fn trunk_phone(bytes: &[u8], start: usize) -> Option<usize> {
+    let parenthesised = bytes[start] == b'(';
+    let first = start + usize::from(parenthesised);
+    if bytes.get(first) != Some(&b'0') || !matches!(bytes.get(first + 1), Some(b'1'..=b'9')) {
+        return None;
+    }
+    if start > 0 {
+        let before = bytes[start - 1];
+        if before.is_ascii_alphanumeric() || matches!(before, b'.' | b'-' | b'/' | b'+' | b'_') {
+            return None;
+        }
+        if start > 1 && matches!(before, b' ' | b'\t') && bytes[start - 2].is_ascii_digit() {
+            return None;
+        }
+    }
+    let mut groups = [0usize; 5];
+    let mut count = 0;
+    let mut digits = 0;
+    let mut separator = None;
+    let mut at = first;
+    if parenthesised {
+        let area_end = at
+            + bytes[at..]
+                .iter()
+                .take(6)
+                .take_while(|b| b.is_ascii_digit())
+                .count();
+        if !(2..=5).contains(&(area_end - at))
+            || bytes.get(area_end..area_end + 2) != Some(b") ")
+            || !bytes.get(area_end + 2).is_some_and(u8::is_ascii_digit)
+        {
+            return None;
+        }
+        groups[0] = area_end - at;
+        count = 1;
+        digits = groups[0];
+        at = area_end + 2;
+    }
+    loop {
+        let group_start = at;
+        // At most twelve digits are read: one more than a number may have settles it.
+        while at < bytes.len() && bytes[at].is_ascii_digit() && digits + (at - group_start) < 12 {
+            at += 1;
+        }
+        let length = at - group_start;
+        if length < 2 || count == groups.len() {
+            return None;
+        }
+        groups[count] = length;
+        count += 1;
+        digits += length;
+        if digits > 11 {
+            return None;
+        }
+        let next = bytes.get(at).copied();
+        if !(next.is_some_and(|b| matches!(b, b' ' | b'.' | b'-' | b'/'))
+            && bytes.get(at + 1).is_some_and(u8::is_ascii_digit))
+        {
+            break;
+        }
+        if separator.is_some_and(|s| Some(s) != next) {
+            // A change of separator means the digits carry on into something else.
+            return None;
+        }
+        separator = next;
+        at += 1;
+    }
+    let end = at;
+    let carries_on = bytes
+        .get(end)
+        .is_some_and(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'+'))
+        || matches!(bytes.get(end), Some(b'.' | b'-' | b'/' | b':' | b','))
+            && bytes.get(end + 1).is_some_and(u8::is_ascii_digit);
+    if count < 2
+        || !(10..=11).contains(&digits)
+        || separator == Some(b'/') && count != 2
+        || carries_on
+    {
+        return None;
+    }
+    let distinctive = parenthesised || (3..=4).contains(&count) && (3..=5).contains(&groups[0]);
+    (distinctive || phone_word_before(bytes, start)).then_some(end)
+}
+
+/// True when a [`PHONE_WORDS`] word starts within [`PHONE_WORD_REACH`] bytes before `at`, on the
+/// same line.
+fn phone_word_before(bytes: &[u8], at: usize) -> bool {
+    let floor = at.saturating_sub(PHONE_WORD_REACH);
+    let from = memchr::memrchr(b'\n', &bytes[floor..at]).map_or(floor, |n| floor + n + 1);
+    (from..at).any(|i| {
+        // A word starts here: after a byte that is not a letter (a character of another script
+        // counts as a letter), or as the capital of `mobilePhone`.
+        let starts_word = i == 0
+            || !(bytes[i - 1].is_ascii_alphabetic() || bytes[i - 1] >= 0x80)
+            || bytes[i - 1].is_ascii_lowercase() && bytes[i].is_ascii_uppercase();
+        starts_word
+            && PHONE_WORDS.iter().any(|w| {
+                bytes[i..at].len() >= w.len()
+                    && bytes[i..i + w.len()].eq_ignore_ascii_case(w.as_bytes())
+            })
+    })
 }
 
 fn continues_number(b: u8) -> bool {

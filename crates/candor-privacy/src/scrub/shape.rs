@@ -1,6 +1,11 @@
 //! Findings recognised by the shape of a whole word: Cisco MAC addresses, IBANs, wallet
 //! addresses, Discord and Twilio tokens, and opaque high-entropy tokens of no known vendor.
 //!
+//! Wallets: Bitcoin addresses pass their Base58Check or bech32 checksum. Ethereum addresses are
+//! `0x` and 40 hex digits; written in one case they carry no checksum and are addresses by shape,
+//! written in mixed case they must pass EIP-55 (Keccak-256, from RustCrypto's `sha3`). A
+//! mixed-case one that fails is not a wallet, though it is usually still an opaque token.
+//!
 //! One pass over the bytes finds the long runs of token characters (letters, digits and
 //! `_ - + / = . ~`), skipping most bytes of short words unread; each run is looked at once, by
 //! validators that only read the run, so the pass is linear. IBANs ([`iban`]) are checked by
@@ -16,6 +21,7 @@
 //!   integrity hash (`sha256-…`) or a GUID.
 
 use sha2::{Digest, Sha256};
+use sha3::Keccak256;
 
 use super::{Finding, Span};
 
@@ -276,10 +282,8 @@ fn is_twilio(core: &[u8]) -> bool {
 }
 
 fn is_wallet(core: &[u8]) -> bool {
-    // Ethereum: `0x` and 40 hex digits (EIP-55 mixed case is a checksum; all-one-case
-    // addresses carry none, and are addresses all the same).
-    if core.len() == 42 && core.starts_with(b"0x") && core[2..].iter().all(u8::is_ascii_hexdigit) {
-        return true;
+    if core.len() == 42 && core[0] == b'0' && matches!(core[1], b'x' | b'X') {
+        return is_ethereum_address(&core[2..]);
     }
     if core.len() >= 14 && core[..3].eq_ignore_ascii_case(b"bc1") {
         return bech32_valid(core);
@@ -287,6 +291,31 @@ fn is_wallet(core: &[u8]) -> bool {
     matches!(core.first(), Some(b'1' | b'3'))
         && (26..=35).contains(&core.len())
         && base58check(core)
+}
+
+/// The 40 hex digits of an Ethereum address (after `0x`). Written in one case they carry no
+/// checksum, and are an address by shape alone: `0x` and 160 bits is what an address looks
+/// like, and those are kept by nothing else. Written in mixed case they carry an EIP-55
+/// checksum: a letter is upper case exactly when the matching hex digit of the Keccak-256 hash
+/// of the lower-case address is 8 or more. A mixed-case run that fails the check is not an
+/// address (it may still be an opaque token, which the caller decides).
+fn is_ethereum_address(hex: &[u8]) -> bool {
+    if hex.len() != 40 || !hex.iter().all(u8::is_ascii_hexdigit) {
+        return false;
+    }
+    let upper = hex.iter().any(u8::is_ascii_uppercase);
+    let lower = hex.iter().any(u8::is_ascii_lowercase);
+    if !(upper && lower) {
+        return true;
+    }
+    let mut lowered = [0u8; 40];
+    lowered.copy_from_slice(hex);
+    lowered.make_ascii_lowercase();
+    let hash = Keccak256::digest(lowered);
+    hex.iter().enumerate().all(|(i, b)| {
+        let nibble = (hash[i / 2] >> if i % 2 == 0 { 4 } else { 0 }) & 0x0f;
+        !b.is_ascii_alphabetic() || b.is_ascii_uppercase() == (nibble >= 8)
+    })
 }
 
 const BASE58: &[u8; 58] = b"123456789ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnopqrstuvwxyz";
