@@ -114,7 +114,7 @@ impl NaiveScrubber {
             // The classes added since: one expression each, without the validators (Luhn,
             // mod-97, checksums, entropy) Candor applies.
             (
-                r"[A-Za-z0-9._%+-]+(?:%40|\\u0040|&#64;|&#x40;)[A-Za-z0-9.-]+\.[A-Za-z]{2,}",
+                r"[A-Za-z0-9._%+-]+(?:%40|%2540|\\u0040|&#64;|&#x40;)[A-Za-z0-9.-]+\.[A-Za-z]{2,}",
                 "[email]",
             ),
             (
@@ -185,10 +185,16 @@ impl NaiveScrubber {
             (r"\bdckr_pat_[A-Za-z0-9_-]{24,}", "[api-key]"),
             (r"\b\d{3}[-.]\d{3}[-.]\d{4}\b", "[phone]"),
             (
-                r"(?i)((?:%2f|%5c|\\/|&#47;|&#92;)(?:home|users)(?:%2f|%5c|\\/|&#47;|&#92;))[A-Za-z0-9._-]+",
+                r"(?i)((?:%2f|%5c|%252f|%255c|\\/|&#47;|&#92;)(?:home|users)(?:%2f|%5c|%252f|%255c|\\/|&#47;|&#92;))[A-Za-z0-9._-]+",
                 "${1}[user]",
             ),
             (r"\b[A-Za-z0-9._-]+@[A-Za-z0-9-]+\b", "[user]@[host]"),
+            // And the classes added with them.
+            (
+                r"\b((?:mysql\w*|mariadb[\w-]*)\b.*?\s-p)(?:'[^']*'|\x22[^\x22]*\x22|\S+)",
+                "${1}[secret]",
+            ),
+            (r"\b0[1-9]\d{1,4}(?:[ .-]\d{2,8}){1,4}\b", "[phone]"),
             (r"\bjdoe\b", "[user]"),
             (r"\bbuildhost-17\b", "[host]"),
         ];
