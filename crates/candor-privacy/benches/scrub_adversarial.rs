@@ -34,6 +34,7 @@ const SHAPES: &[(&str, &str)] = &[
     ("hex", "deadbeef"),
     ("base64", "Zm9vYmFy+/"),
     ("percent-at", "x%40"),
+    ("quoted-account", "'a'@'"),
     ("token-at", "[email]@a.bc "),
     ("db-password", "mysql -pS3 "),
     ("db-password-quoted", "mysql -p'a -p\"b "),

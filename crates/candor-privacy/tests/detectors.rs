@@ -632,3 +632,48 @@ fn twice_percent_encoded_addresses_and_paths() {
         "%252Fusr%252Fshare",
     ]);
 }
+
+#[test]
+fn quoted_account_names_and_hosts() {
+    assert_scrubs(&[
+        (
+            "Access denied for user 'jdoe'@'10.0.0.5' (using password: YES)",
+            "Access denied for user '[user]'@'[host]' (using password: YES)",
+        ),
+        (
+            "GRANT ALL ON db.* TO 'app_user'@'db-7.corp.example';",
+            "GRANT ALL ON db.* TO '[user]'@'[host]';",
+        ),
+        // A wildcard host and `localhost` name nobody's machine; the account still goes.
+        ("CREATE USER 'svc'@'%'", "CREATE USER '[user]'@'%'"),
+        (
+            "login 'maria'@'localhost' ok",
+            "login '[user]'@'localhost' ok",
+        ),
+        ("mail \"jane.doe\"@example.com now", "mail [email] now"),
+        ("mail \"jane doe\"@example.com now", "mail [email] now"),
+    ]);
+    assert_unchanged(&[
+        "x = 'a' + '@' + 'b'",
+        "char c = \"@\"; s = \"@\"",
+        "it's @here 'now'",
+        "quote \" \"@ nothing",
+    ]);
+}
+
+#[test]
+fn values_that_only_say_whether_there_is_a_secret_are_kept() {
+    assert_unchanged(&[
+        "(using password: YES)",
+        "require_password=false",
+        "token: none",
+        "password: ********",
+        "Password=NO;Encrypt=true",
+        "api_key: null",
+    ]);
+    assert_scrubs(&[
+        ("password: yes123", "password: [secret]"),
+        ("password=nope", "password=[secret]"),
+        ("token: **x**", "token: [secret]"),
+    ]);
+}

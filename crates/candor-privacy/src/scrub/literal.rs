@@ -551,7 +551,36 @@ fn at_sign(bytes: &[u8], at: usize, after: usize, spans: &mut Vec<Span>) {
     let local_char = |b: u8| {
         b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b'%' | b'+' | b'-') || b >= 0x80
     };
+    if let Some(open) = quoted_local_part(bytes, at) {
+        let quote = bytes[open];
+        if bytes.get(after) == Some(&quote) {
+            // `'jdoe'@'10.0.0.5'`, MySQL's account syntax: the name and the host inside their
+            // quotes. A wildcard host (`'%'`) or `localhost` names nobody's machine.
+            let host_start = after + 1;
+            let limit = bytes.len().min(host_start + 253);
+            let host_end = bytes[host_start..limit]
+                .iter()
+                .position(|b| {
+                    !(b.is_ascii_alphanumeric() || matches!(b, b'.' | b'-' | b':' | b'_' | b'%'))
+                })
+                .map(|n| host_start + n);
+            if let Some(host_end) = host_end.filter(|e| bytes[*e] == quote) {
+                push(spans, open + 1, at - 1, Finding::User);
+                let host = &bytes[host_start..host_end];
+                if host.iter().any(u8::is_ascii_alphanumeric)
+                    && !host.eq_ignore_ascii_case(b"localhost")
+                {
+                    push(spans, host_start, host_end, Finding::Host);
+                }
+            }
+            return;
+        }
+    }
     let mut start = at;
+    if let Some(open) = quoted_local_part(bytes, at) {
+        // `"jane doe"@example.com`: a quoted local part is part of the address.
+        start = open;
+    }
     while start > 0 && at - start < 64 && local_char(bytes[start - 1]) {
         start -= 1;
     }
@@ -613,6 +642,24 @@ fn at_sign(bytes: &[u8], at: usize, after: usize, spans: &mut Vec<Span>) {
         }
         None => {}
     }
+}
+
+/// Where the quoted name ending right before the `@` at `at` opens (`'jdoe'@`, `"jane doe"@`):
+/// a name of up to 64 bytes, with no quote or line break in it and not only spaces.
+fn quoted_local_part(bytes: &[u8], at: usize) -> Option<usize> {
+    let close = at.checked_sub(1)?;
+    let quote = bytes[close];
+    if !matches!(quote, b'\'' | b'"') {
+        return None;
+    }
+    let floor = close.saturating_sub(64);
+    let open = floor
+        + bytes[floor..close]
+            .iter()
+            .rposition(|b| matches!(b, b'\'' | b'"' | b'\n'))?;
+    let name = &bytes[open + 1..close];
+    (bytes[open] == quote && name.iter().any(|b| !b.is_ascii_whitespace()) && !name.contains(&b'@'))
+        .then_some(open)
 }
 
 /// A token with a vendor's fixed prefix.
@@ -1396,7 +1443,35 @@ fn key_value(
     } else {
         value_end
     };
+    if kind == KeyKind::Secret && is_placeholder(&bytes[value_start..value_end]) {
+        // `(using password: YES)`, `require_password=false`, `password: ********`: the value
+        // says whether there is a secret, or masks it; it is not one.
+        return;
+    }
     push(spans, value_start, value_end, secret_or_user(kind));
+}
+
+/// Values that stand for no secret: booleans, nothing, and masks of asterisks.
+fn is_placeholder(value: &[u8]) -> bool {
+    const WORDS: &[&str] = &[
+        "true",
+        "false",
+        "yes",
+        "no",
+        "on",
+        "off",
+        "null",
+        "nil",
+        "none",
+        "empty",
+        "undefined",
+        "required",
+        "optional",
+    ];
+    WORDS
+        .iter()
+        .any(|w| value.eq_ignore_ascii_case(w.as_bytes()))
+        || (!value.is_empty() && value.iter().all(|b| *b == b'*'))
 }
 
 /// True when only indentation (or a YAML list dash) comes before the key on its line; looked at
