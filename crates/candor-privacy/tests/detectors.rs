@@ -334,6 +334,28 @@ fn a_cascade_found_by_the_fuzzer_ends_at_a_fixpoint() {
 }
 
 #[test]
+fn a_replacement_between_spaces_can_still_expose_a_neighbour() {
+    // A number's groups run across single spaces, a trunk phone number must not follow a digit
+    // one space before it, and `[phone]` holds a phone word: replacing a finding that stands
+    // alone between spaces still changes what its neighbours look like, so those must be found
+    // in the same call, not by a second scrub.
+    assert_scrubs(&[
+        ("4111 1111 1111 1111 10.0.0.1", "[card] [ip]"),
+        ("4111-1111-1111-1111 10.0.0.1", "[card] [ip]"),
+        ("10.0.0.1 020 7946 0958", "[ip] [phone]"),
+        ("10.0.0.1\t020 7946 0958", "[ip]\t[phone]"),
+        ("512-84-3301 020 7946 0958", "[ssn] [phone]"),
+        (
+            "DE76 0034 3923 9571 0159 26 020 7946 0958",
+            "[iban] [phone]",
+        ),
+        ("call 10.0.0.1 01 23 45 67 89", "call [ip] [phone]"),
+        ("+44 20 7946 0958 x 0170 1234567", "[phone] x [phone]"),
+        ("(415) 555-0173 and 0170 1234567", "[phone] and [phone]"),
+    ]);
+}
+
+#[test]
 fn new_classes_name_what_they_found() {
     assert_scrubs(&[
         ("pay DE76003439239571015926 now", "pay [iban] now"),
