@@ -352,7 +352,47 @@ fn a_replacement_between_spaces_can_still_expose_a_neighbour() {
         ("call 10.0.0.1 01 23 45 67 89", "call [ip] [phone]"),
         ("+44 20 7946 0958 x 0170 1234567", "[phone] x [phone]"),
         ("(415) 555-0173 and 0170 1234567", "[phone] and [phone]"),
+        (
+            "sudo -ujane@example.com mysql -pS3cret",
+            "sudo [email] mysql -p[secret]",
+        ),
     ]);
+}
+
+#[test]
+fn a_value_exposed_by_a_replacement_is_not_cut_where_a_rescan_stops() {
+    // Replacing the address shortens the key before `token=` to one the key rule accepts, so
+    // the second pass finds an unterminated quoted value that runs to the end of the line,
+    // further than the stretch rescanned near the change: all of it goes, not its first
+    // couple of kilobytes.
+    let key = format!("jane@{}.com_{}_token=\"", "d".repeat(30), "a".repeat(40));
+    let expected = format!("[email]_{}_token=\"[secret]", "a".repeat(40));
+    for value in ["x".repeat(3000), "x y ".repeat(1000)] {
+        let input = format!("{key}{value} my secret words here");
+        assert_eq!(scrub(&input), expected);
+        let closed = format!("{key}{value} my secret words here\" after");
+        assert_eq!(scrub(&closed), format!("{expected}\" after"));
+    }
+}
+
+#[test]
+fn a_flag_exposed_by_a_replacement_finds_its_value_past_any_run_of_blanks() {
+    // `10.0.0.1-password` is no key; `[ip]-password` is a flag whose value is the next word,
+    // however many blanks come first.
+    for blanks in [
+        " ".repeat(10),
+        " ".repeat(1500),
+        " ".repeat(5000),
+        "\t ".repeat(1500),
+    ] {
+        let input = format!("10.0.0.1-password{blanks}hunter2 after");
+        assert_eq!(
+            scrub(&input),
+            format!("[ip]-password{blanks}[secret] after"),
+            "{} blanks",
+            blanks.len()
+        );
+    }
 }
 
 #[test]
