@@ -608,6 +608,12 @@ fn national_phone_numbers_with_a_trunk_prefix() {
         "mode 0755 0644 0600",
         "phone 0123/456/7890",
         "tel 0x0170 1234567",
+        // Words that start like a phone word and are not one: this is a telemetry library.
+        "telemetry ids 01 23 45 67 89",
+        "Telemetry batch 0170 1234567",
+        "TELEMETRY_WINDOWS 01 02 03 04 05",
+        "callback ids 01 02 03 04 05",
+        "Television 0170-1234567",
     ]);
 }
 
