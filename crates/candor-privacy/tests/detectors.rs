@@ -655,6 +655,22 @@ fn ethereum_addresses_are_checked_when_mixed_case() {
         "{wrong:?}"
     );
     assert_unchanged(&["pointer 0x7ffe12ab34cd", "hash 0x30F0e7aDf35"]);
+    // Nor is every wrong checksum an opaque token by entropy: these (random, mixed case) were
+    // kept whole. Software logs the addresses it rejects, so they go as secrets.
+    assert_scrubs(&[
+        (
+            "rejected 0x4283FefC63F0cd0e873A0000c6d07Ef7b77e90d3: bad checksum",
+            "rejected [secret]: bad checksum",
+        ),
+        (
+            "to 0x1f7Cd5BB2e35cBf0f19c557067cBBe80c46d1Fb6 sent",
+            "to [secret] sent",
+        ),
+        (
+            "to 0x52908400098527886E0F7030069857D2E4169Ee7 sent",
+            "to [secret] sent",
+        ),
+    ]);
 }
 
 #[test]
