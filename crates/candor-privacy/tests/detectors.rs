@@ -334,6 +334,68 @@ fn a_cascade_found_by_the_fuzzer_ends_at_a_fixpoint() {
 }
 
 #[test]
+fn a_replacement_between_spaces_can_still_expose_a_neighbour() {
+    // A number's groups run across single spaces, a trunk phone number must not follow a digit
+    // one space before it, and `[phone]` holds a phone word: replacing a finding that stands
+    // alone between spaces still changes what its neighbours look like, so those must be found
+    // in the same call, not by a second scrub.
+    assert_scrubs(&[
+        ("4111 1111 1111 1111 10.0.0.1", "[card] [ip]"),
+        ("4111-1111-1111-1111 10.0.0.1", "[card] [ip]"),
+        ("10.0.0.1 020 7946 0958", "[ip] [phone]"),
+        ("10.0.0.1\t020 7946 0958", "[ip]\t[phone]"),
+        ("512-84-3301 020 7946 0958", "[ssn] [phone]"),
+        (
+            "DE76 0034 3923 9571 0159 26 020 7946 0958",
+            "[iban] [phone]",
+        ),
+        ("call 10.0.0.1 01 23 45 67 89", "call [ip] [phone]"),
+        ("+44 20 7946 0958 x 0170 1234567", "[phone] x [phone]"),
+        ("(415) 555-0173 and 0170 1234567", "[phone] and [phone]"),
+        (
+            "sudo -ujane@example.com mysql -pS3cret",
+            "sudo [email] mysql -p[secret]",
+        ),
+    ]);
+}
+
+#[test]
+fn a_value_exposed_by_a_replacement_is_not_cut_where_a_rescan_stops() {
+    // Replacing the address shortens the key before `token=` to one the key rule accepts, so
+    // the second pass finds an unterminated quoted value that runs to the end of the line,
+    // further than the stretch rescanned near the change: all of it goes, not its first
+    // couple of kilobytes.
+    let key = format!("jane@{}.com_{}_token=\"", "d".repeat(30), "a".repeat(40));
+    let expected = format!("[email]_{}_token=\"[secret]", "a".repeat(40));
+    for value in ["x".repeat(3000), "x y ".repeat(1000)] {
+        let input = format!("{key}{value} my secret words here");
+        assert_eq!(scrub(&input), expected);
+        let closed = format!("{key}{value} my secret words here\" after");
+        assert_eq!(scrub(&closed), format!("{expected}\" after"));
+    }
+}
+
+#[test]
+fn a_flag_exposed_by_a_replacement_finds_its_value_past_any_run_of_blanks() {
+    // `10.0.0.1-password` is no key; `[ip]-password` is a flag whose value is the next word,
+    // however many blanks come first.
+    for blanks in [
+        " ".repeat(10),
+        " ".repeat(1500),
+        " ".repeat(5000),
+        "\t ".repeat(1500),
+    ] {
+        let input = format!("10.0.0.1-password{blanks}hunter2 after");
+        assert_eq!(
+            scrub(&input),
+            format!("[ip]-password{blanks}[secret] after"),
+            "{} blanks",
+            blanks.len()
+        );
+    }
+}
+
+#[test]
 fn new_classes_name_what_they_found() {
     assert_scrubs(&[
         ("pay DE76003439239571015926 now", "pay [iban] now"),
@@ -546,6 +608,12 @@ fn national_phone_numbers_with_a_trunk_prefix() {
         "mode 0755 0644 0600",
         "phone 0123/456/7890",
         "tel 0x0170 1234567",
+        // Words that start like a phone word and are not one: this is a telemetry library.
+        "telemetry ids 01 23 45 67 89",
+        "Telemetry batch 0170 1234567",
+        "TELEMETRY_WINDOWS 01 02 03 04 05",
+        "callback ids 01 02 03 04 05",
+        "Television 0170-1234567",
     ]);
 }
 
@@ -587,6 +655,22 @@ fn ethereum_addresses_are_checked_when_mixed_case() {
         "{wrong:?}"
     );
     assert_unchanged(&["pointer 0x7ffe12ab34cd", "hash 0x30F0e7aDf35"]);
+    // Nor is every wrong checksum an opaque token by entropy: these (random, mixed case) were
+    // kept whole. Software logs the addresses it rejects, so they go as secrets.
+    assert_scrubs(&[
+        (
+            "rejected 0x4283FefC63F0cd0e873A0000c6d07Ef7b77e90d3: bad checksum",
+            "rejected [secret]: bad checksum",
+        ),
+        (
+            "to 0x1f7Cd5BB2e35cBf0f19c557067cBBe80c46d1Fb6 sent",
+            "to [secret] sent",
+        ),
+        (
+            "to 0x52908400098527886E0F7030069857D2E4169Ee7 sent",
+            "to [secret] sent",
+        ),
+    ]);
 }
 
 #[test]

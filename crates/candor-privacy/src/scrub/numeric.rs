@@ -284,6 +284,10 @@ const PHONE_WORDS: &[&str] = &[
     "sms", "whatsapp", "tlf", "puh", "☎", "📞",
 ];
 
+/// Words that start like one of [`PHONE_WORDS`] and say nothing about telephones (matched in
+/// lower case at the same place): `telemetry` is in every line this library sees.
+const NOT_PHONE_WORDS: &[&str] = &["telemetr", "televis", "callback"];
+
 /// How far before a number a [`PHONE_WORDS`] word is looked for, on the same line.
 const PHONE_WORD_REACH: usize = 48;
 
@@ -404,11 +408,13 @@ fn phone_word_before(bytes: &[u8], at: usize) -> bool {
         let starts_word = i == 0
             || !(bytes[i - 1].is_ascii_alphabetic() || bytes[i - 1] >= 0x80)
             || bytes[i - 1].is_ascii_lowercase() && bytes[i].is_ascii_uppercase();
+        let starts_with = |w: &&str| {
+            bytes[i..at].len() >= w.len()
+                && bytes[i..i + w.len()].eq_ignore_ascii_case(w.as_bytes())
+        };
         starts_word
-            && PHONE_WORDS.iter().any(|w| {
-                bytes[i..at].len() >= w.len()
-                    && bytes[i..i + w.len()].eq_ignore_ascii_case(w.as_bytes())
-            })
+            && PHONE_WORDS.iter().any(starts_with)
+            && !NOT_PHONE_WORDS.iter().any(starts_with)
     })
 }
 

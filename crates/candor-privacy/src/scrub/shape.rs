@@ -4,7 +4,7 @@
 //! Wallets: Bitcoin addresses pass their Base58Check or bech32 checksum. Ethereum addresses are
 //! `0x` and 40 hex digits; written in one case they carry no checksum and are addresses by shape,
 //! written in mixed case they must pass EIP-55 (Keccak-256, from RustCrypto's `sha3`). A
-//! mixed-case one that fails is not a wallet, though it is usually still an opaque token.
+//! mixed-case one that fails is not a wallet; it is replaced as a secret.
 //!
 //! One pass over the bytes finds the long runs of token characters (letters, digits and
 //! `_ - + / = . ~`), skipping most bytes of short words unread; each run is looked at once, by
@@ -164,6 +164,16 @@ fn classify(core: &[u8]) -> Option<Finding> {
     }
     if is_wallet(core) {
         return Some(Finding::Wallet);
+    }
+    if core.len() == 42
+        && core[0] == b'0'
+        && matches!(core[1], b'x' | b'X')
+        && core[2..].iter().all(u8::is_ascii_hexdigit)
+    {
+        // An Ethereum address whose EIP-55 checksum fails is no wallet, but is 160 bits all
+        // the same (and software logs the addresses it rejects): a secret, whatever its
+        // entropy.
+        return Some(Finding::Secret);
     }
     if is_twilio(core) {
         return Some(Finding::ApiKey);
