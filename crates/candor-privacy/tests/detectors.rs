@@ -584,6 +584,8 @@ fn national_phone_numbers_with_a_trunk_prefix() {
         ("call me on 07700 900417 today", "call me on [phone] today"),
         ("☎ 01 42 68 53 00", "☎ [phone]"),
         ("tel 020 7946 0321, 020 7946 0322", "tel [phone], [phone]"),
+        ("phoneNumber=0170 1234567", "phoneNumber=[phone]"),
+        ("Telephone: 01 42 68 53 00", "Telephone: [phone]"),
     ]);
     assert_unchanged(&[
         // Without a phone word, the ambiguous shapes are kept.
@@ -614,6 +616,11 @@ fn national_phone_numbers_with_a_trunk_prefix() {
         "TELEMETRY_WINDOWS 01 02 03 04 05",
         "callback ids 01 02 03 04 05",
         "Television 0170-1234567",
+        // Phone words count whole: these only start like one.
+        "cells 01 02 03 04 05",
+        "smsc route 0170 1234567",
+        "caller 0170 1234567",
+        "telegram chat 0170 1234567",
     ]);
 }
 

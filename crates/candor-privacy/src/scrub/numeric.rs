@@ -280,13 +280,37 @@ fn could_open_trunk_phone(digits: usize, after: Option<u8>) -> bool {
 /// Words that say a number nearby is a telephone's, matched in lower case at the start of a
 /// word (`Tel.:`, `phoneNumber`, `mobilePhone`, `Telefon`, `téléphone`, `fax`, `☎`).
 const PHONE_WORDS: &[&str] = &[
-    "tel", "tél", "phone", "mobil", "móvil", "movil", "cell", "call", "fax", "handy", "portable",
-    "sms", "whatsapp", "tlf", "puh", "☎", "📞",
+    "tel",
+    "tél",
+    "tele",
+    "telf",
+    "telefon",
+    "telefono",
+    "teléfono",
+    "telephone",
+    "téléphone",
+    "phone",
+    "phones",
+    "mobile",
+    "mobil",
+    "mobiel",
+    "móvil",
+    "movil",
+    "cell",
+    "cellphone",
+    "cellular",
+    "call",
+    "fax",
+    "handy",
+    "portable",
+    "sms",
+    "whatsapp",
+    "tlf",
+    "puh",
+    "puhelin",
+    "☎",
+    "📞",
 ];
-
-/// Words that start like one of [`PHONE_WORDS`] and say nothing about telephones (matched in
-/// lower case at the same place): `telemetry` is in every line this library sees.
-const NOT_PHONE_WORDS: &[&str] = &["telemetr", "televis", "callback"];
 
 /// How far before a number a [`PHONE_WORDS`] word is looked for, on the same line.
 const PHONE_WORD_REACH: usize = 48;
@@ -397,25 +421,44 @@ fn trunk_phone(bytes: &[u8], start: usize) -> Option<usize> {
     (distinctive || phone_word_before(bytes, start)).then_some(end)
 }
 
-/// True when a [`PHONE_WORDS`] word starts within [`PHONE_WORD_REACH`] bytes before `at`, on the
-/// same line.
+/// True when a whole [`PHONE_WORDS`] word lies within [`PHONE_WORD_REACH`] bytes before `at`,
+/// on the same line. Whole words only: `telemetry`, `callback` and `cells` say nothing about
+/// telephones. A word is a run of letters (a character of another script counts as one), and
+/// `mobilePhone` is two.
 fn phone_word_before(bytes: &[u8], at: usize) -> bool {
     let floor = at.saturating_sub(PHONE_WORD_REACH);
     let from = memchr::memrchr(b'\n', &bytes[floor..at]).map_or(floor, |n| floor + n + 1);
-    (from..at).any(|i| {
-        // A word starts here: after a byte that is not a letter (a character of another script
-        // counts as a letter), or as the capital of `mobilePhone`.
-        let starts_word = i == 0
-            || !(bytes[i - 1].is_ascii_alphabetic() || bytes[i - 1] >= 0x80)
-            || bytes[i - 1].is_ascii_lowercase() && bytes[i].is_ascii_uppercase();
-        let starts_with = |w: &&str| {
-            bytes[i..at].len() >= w.len()
-                && bytes[i..i + w.len()].eq_ignore_ascii_case(w.as_bytes())
-        };
-        starts_word
-            && PHONE_WORDS.iter().any(starts_with)
-            && !NOT_PHONE_WORDS.iter().any(starts_with)
-    })
+    let letter = |b: u8| b.is_ascii_alphabetic() || b >= 0x80;
+    // The first word may have started before the window: it is not looked at.
+    let mut i = from;
+    if from > 0 && letter(bytes[from - 1]) {
+        while i < at && letter(bytes[i]) {
+            i += 1;
+        }
+    }
+    while i < at {
+        if !letter(bytes[i]) {
+            i += 1;
+            continue;
+        }
+        let start = i;
+        i += 1;
+        while i < at
+            && letter(bytes[i])
+            && !(bytes[i - 1].is_ascii_lowercase() && bytes[i].is_ascii_uppercase())
+        {
+            i += 1;
+        }
+        // A word cut by `at` is the number's own neighbour, not a label.
+        let word = &bytes[start..i];
+        if PHONE_WORDS
+            .iter()
+            .any(|w| word.eq_ignore_ascii_case(w.as_bytes()))
+        {
+            return true;
+        }
+    }
+    false
 }
 
 fn continues_number(b: u8) -> bool {
