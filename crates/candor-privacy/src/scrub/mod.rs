@@ -163,31 +163,6 @@ pub const REDACTED: &str = "[redacted]";
 /// most), and what cannot cross white space is covered by widening the stretch to white space.
 const RESCAN_REACH: usize = 2048;
 
-/// True when `span` has white space (or a line's end) on both sides in `text`, no digit just
-/// across that white space, and its token holds no word a detector reads: replacing it then
-/// changes nothing any detector sees from outside it.
-///
-/// The digit matters because numbers reach across a single space: a card's or an IBAN's
-/// groups run on into the next word when it starts with a digit, and a trunk phone number
-/// right after a digit and a space is taken for a row of numbers (`10.0.0.1 020 7946 0958`).
-/// A phone number's token holds a phone word (`[phone] x 0170 1234567`). And a word that
-/// starts with `-` is an option, whose value the next word would be: a database client named
-/// after one is not a command (`sudo -ujane@example.com mysql -pS3cret`).
-fn stands_alone(text: &str, span: &Span) -> bool {
-    let bytes = text.as_bytes();
-    let free = |b: Option<&u8>| b.is_none_or(|b| matches!(b, b' ' | b'\t' | b'\n'));
-    let digit = |at: Option<usize>| {
-        at.and_then(|at| bytes.get(at))
-            .is_some_and(u8::is_ascii_digit)
-    };
-    span.finding != Finding::Phone
-        && bytes.get(span.start()) != Some(&b'-')
-        && free(span.start().checked_sub(1).and_then(|at| bytes.get(at)))
-        && free(bytes.get(span.end()))
-        && !digit(span.start().checked_sub(2))
-        && !digit(span.end().checked_add(1))
-}
-
 /// The stretch of `line` to scan again after bytes `changed_start..changed_end` were changed:
 /// `reach` either side ([`RESCAN_REACH`]), widened to the nearest space or tab (or the line's
 /// ends), so no word is cut. A run of blanks at the far end is crossed, with the word after
@@ -435,15 +410,6 @@ impl Scrubber {
             out.push_str(&text[copied..line_start]);
             line.clear();
             apply(text, line_start, line_end, &spans[first..last], &mut line);
-            if reach != usize::MAX && spans[first..last].iter().all(|s| stands_alone(text, s)) {
-                // Tokens that stand alone between white space are words no detector reads
-                // into or across (a key or a bearer whose value is a token keeps it): there is
-                // nothing new to find, so the line is not scanned again.
-                out.push_str(&line);
-                copied = line_end;
-                first = last;
-                continue;
-            }
             // Where the replacements lie in the new line: from the first token's start to the
             // last token's end.
             let changed_start = start - line_start;
