@@ -108,10 +108,7 @@ pub(crate) fn find(text: &str, spans: &mut Vec<Span>) {
                 spans.push(Span::new(i - 2, end, Finding::Iban));
             }
             // The rest of this number cannot start anything new.
-            i += 1;
-            while i < bytes.len() && bytes[i].is_ascii_digit() {
-                i += 1;
-            }
+            i += digits;
             continue;
         }
         if b == b'+' || b == b'(' {
