@@ -551,7 +551,8 @@ fn at_sign(bytes: &[u8], at: usize, after: usize, spans: &mut Vec<Span>) {
     let local_char = |b: u8| {
         b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b'%' | b'+' | b'-') || b >= 0x80
     };
-    if let Some(open) = quoted_local_part(bytes, at) {
+    let quoted = quoted_local_part(bytes, at);
+    if let Some(open) = quoted {
         let quote = bytes[open];
         if bytes.get(after) == Some(&quote) {
             // `'jdoe'@'10.0.0.5'`, MySQL's account syntax: the name and the host inside their
@@ -576,11 +577,8 @@ fn at_sign(bytes: &[u8], at: usize, after: usize, spans: &mut Vec<Span>) {
             return;
         }
     }
-    let mut start = at;
-    if let Some(open) = quoted_local_part(bytes, at) {
-        // `"jane doe"@example.com`: a quoted local part is part of the address.
-        start = open;
-    }
+    // `"jane doe"@example.com`: a quoted local part is part of the address.
+    let mut start = quoted.unwrap_or(at);
     while start > 0 && at - start < 64 && local_char(bytes[start - 1]) {
         start -= 1;
     }
