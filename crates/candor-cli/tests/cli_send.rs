@@ -1,34 +1,17 @@
 //! `candor send`, `receipts` and `clean`, as subprocesses, against real receivers on loopback.
 
 use std::path::Path;
-use std::process::{Command, Output, Stdio};
+use std::process::Stdio;
 use std::time::{Duration, Instant};
 
 use candor_testkit::{Fault, HttpReceiver, dead_port};
 
-fn candor(dir: &Path, env: &[(&str, &str)], args: &[&str]) -> Command {
-    let mut command = Command::new(env!("CARGO_BIN_EXE_candor"));
-    command.env_clear().env("CANDOR_CONFIG_DIR", dir).args(args);
-    for (k, v) in env {
-        command.env(k, v);
-    }
-    command
-}
+mod common;
+use common::{agent_line as line, candor, run};
 
-fn run(dir: &Path, env: &[(&str, &str)], args: &[&str]) -> Output {
-    candor(dir, env, args).output().expect("candor runs")
-}
-
-fn line(point: &str, value: &str) -> String {
-    format!(
-        r#"{{"product":"contrast-dotnet-agent","product_version":"21.1.2","runtime_line":"framework","point":"{point}","value":{value}}}"#
-    )
-}
-
+/// Writes `lines` to `events.jsonl` in `dir`.
 fn write_lines(dir: &Path, lines: &[String]) -> String {
-    let path = dir.join("events.jsonl");
-    std::fs::write(&path, lines.join("\n") + "\n").expect("write");
-    path.to_str().expect("utf-8").to_owned()
+    common::write_lines(&dir.join("events.jsonl"), lines)
 }
 
 #[test]

@@ -4,62 +4,13 @@
 //! real binary and real receivers on loopback.
 
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output, Stdio};
-use std::time::{Duration, Instant};
+use std::process::Command;
+use std::time::Duration;
 
 use candor_testkit::{Fault, HttpReceiver, dead_port};
 
-fn candor(dir: &Path, env: &[(&str, &str)], args: &[&str]) -> Command {
-    let mut command = Command::new(env!("CARGO_BIN_EXE_candor"));
-    command
-        .env_clear()
-        .env("CANDOR_CONFIG_DIR", dir)
-        .args(args)
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped());
-    for (k, v) in env {
-        command.env(k, v);
-    }
-    command
-}
-
-/// Runs the command; fails the test (killing the child) if it takes longer than `limit`.
-fn run_within(mut command: Command, limit: Duration) -> (Output, Duration) {
-    let started = Instant::now();
-    let child = command.spawn().expect("candor starts");
-    let pid = child.id();
-    let (tx, rx) = std::sync::mpsc::channel();
-    std::thread::spawn(move || {
-        let _ = tx.send(child.wait_with_output());
-    });
-    match rx.recv_timeout(limit) {
-        Ok(output) => (output.expect("output"), started.elapsed()),
-        Err(_) => {
-            let _ = Command::new("kill").arg("-9").arg(pid.to_string()).status();
-            panic!("candor did not return within {limit:?}");
-        }
-    }
-}
-
-fn run(dir: &Path, env: &[(&str, &str)], args: &[&str]) -> Output {
-    run_within(candor(dir, env, args), Duration::from_secs(60)).0
-}
-
-fn stderr(out: &Output) -> String {
-    String::from_utf8_lossy(&out.stderr).into_owned()
-}
-
-fn agent_line(point: &str, value: &str) -> String {
-    format!(
-        r#"{{"product":"contrast-dotnet-agent","product_version":"21.1.2","runtime_line":"framework","point":"{point}","value":{value}}}"#
-    )
-}
-
-fn write_lines(path: &Path, lines: &[String]) -> String {
-    std::fs::write(path, lines.join("\n") + "\n").expect("write");
-    path.to_str().expect("utf-8").to_owned()
-}
+mod common;
+use common::{agent_line, candor, run, run_within, stderr, write_lines};
 
 fn counts(n: u64) -> Vec<String> {
     (0..n)

@@ -4,18 +4,12 @@
 //! the configuration.
 
 use std::path::Path;
-use std::process::{Command, Output};
+use std::process::Output;
 
 use candor_testkit::{Fault, GrpcReceiver, HttpReceiver};
 
-fn run(dir: &Path, env: &[(&str, &str)], args: &[&str]) -> Output {
-    let mut command = Command::new(env!("CARGO_BIN_EXE_candor"));
-    command.env_clear().env("CANDOR_CONFIG_DIR", dir).args(args);
-    for (k, v) in env {
-        command.env(k, v);
-    }
-    command.output().expect("candor runs")
-}
+mod common;
+use common::run;
 
 fn text(out: &Output) -> String {
     format!(
