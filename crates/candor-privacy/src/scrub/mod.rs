@@ -641,6 +641,66 @@ mod tests {
         }
     }
 
+    /// Long fillers (words, blanks, one long word) move findings across the edges of the
+    /// rescanned stretch; the pieces include the cascades found in review.
+    fn long_line_piece() -> impl Strategy<Value = String> {
+        prop_oneof![
+            "[a-zA-Z]{1,6}",
+            "[0-9]{1,5}",
+            "[ .:@=/\\\\?&\"';,{}()<>\\[\\]-]",
+            Just(" ".to_owned()),
+            Just("\t".to_owned()),
+            Just("password".to_owned()),
+            Just("password: ".to_owned()),
+            Just("Password=".to_owned()),
+            Just("token=\"".to_owned()),
+            Just("Bearer ".to_owned()),
+            Just("Authorization: Bearer ".to_owned()),
+            Just("/home/".to_owned()),
+            Just("tel ".to_owned()),
+            Just("mysql -u root -p".to_owned()),
+            Just("-password".to_owned()),
+            Just("mysql ".to_owned()),
+            Just(" -p".to_owned()),
+            Just("-u".to_owned()),
+            Just("4111 1111 1111 1111".to_owned()),
+            Just("020 7946 0958".to_owned()),
+            Just("+44 20 7946 0958".to_owned()),
+            Just("DE76 0034 3923 9571 0159 26".to_owned()),
+            Just("512-84-3301".to_owned()),
+            Just("10.0.0.1".to_owned()),
+            Just("jane@example.com".to_owned()),
+            Just("%2540".to_owned()),
+            Just("eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxIn0.c2lnbmF0dXJl".to_owned()),
+            Just("0x195bcfb809fec3922a29feed700ed6f21e33e11b".to_owned()),
+            Just("sk_live_51HqLmNoPqRsTuVwXyZ0123456789".to_owned()),
+            Just("@@IpI+".to_owned()),
+            Just("::7:4-@".to_owned()),
+            Just(".ml".to_owned()),
+            Just("\n".to_owned()),
+            (1usize..700).prop_map(|n| "ab ".repeat(n)),
+            (1usize..3000).prop_map(|n| "x".repeat(n)),
+            (1usize..1500).prop_map(|n| " ".repeat(n)),
+            (1usize..600).prop_map(|n| "1 ".repeat(n)),
+        ]
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig { cases: 256, failure_persistence: None, ..ProptestConfig::default() })]
+
+        #[test]
+        fn rescanning_near_changes_agrees_on_long_lines_blanks_and_cascades(
+            pieces in prop::collection::vec(long_line_piece(), 0..30)
+        ) {
+            let text = pieces.concat();
+            let s = Scrubber::default();
+            let expected = scrub_rescanning_whole_lines(&s, &text);
+            let got = s.scrub(&text);
+            prop_assert_eq!(&got, &expected);
+            prop_assert_eq!(s.scrub(&got), got);
+        }
+    }
+
     #[test]
     fn a_change_at_the_end_of_a_long_line_is_rescanned_near_it() {
         let line = format!("{}4111 1111 1111 1111", "lorem ipsum ".repeat(2000));
@@ -703,69 +763,5 @@ mod tests {
             (merged[0].start(), merged[0].end(), merged[0].finding),
             (0, 10, Finding::Email)
         );
-    }
-}
-
-#[cfg(test)]
-mod rescans_against_whole_lines {
-    //! Long fillers (words, blanks, one long word) move findings across the edges of the
-    //! rescanned stretch; the pieces include the cascades found in review.
-    use super::*;
-    use proptest::prelude::*;
-
-    fn piece() -> impl Strategy<Value = String> {
-        prop_oneof![
-            "[a-zA-Z]{1,6}",
-            "[0-9]{1,5}",
-            "[ .:@=/\\\\?&\"';,{}()<>\\[\\]-]",
-            Just(" ".to_owned()),
-            Just("\t".to_owned()),
-            Just("password".to_owned()),
-            Just("password: ".to_owned()),
-            Just("Password=".to_owned()),
-            Just("token=\"".to_owned()),
-            Just("Bearer ".to_owned()),
-            Just("Authorization: Bearer ".to_owned()),
-            Just("/home/".to_owned()),
-            Just("tel ".to_owned()),
-            Just("mysql -u root -p".to_owned()),
-            Just("-password".to_owned()),
-            Just("mysql ".to_owned()),
-            Just(" -p".to_owned()),
-            Just("-u".to_owned()),
-            Just("4111 1111 1111 1111".to_owned()),
-            Just("020 7946 0958".to_owned()),
-            Just("+44 20 7946 0958".to_owned()),
-            Just("DE76 0034 3923 9571 0159 26".to_owned()),
-            Just("512-84-3301".to_owned()),
-            Just("10.0.0.1".to_owned()),
-            Just("jane@example.com".to_owned()),
-            Just("%2540".to_owned()),
-            Just("eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxIn0.c2lnbmF0dXJl".to_owned()),
-            Just("0x195bcfb809fec3922a29feed700ed6f21e33e11b".to_owned()),
-            Just("sk_live_51HqLmNoPqRsTuVwXyZ0123456789".to_owned()),
-            Just("@@IpI+".to_owned()),
-            Just("::7:4-@".to_owned()),
-            Just(".ml".to_owned()),
-            Just("\n".to_owned()),
-            (1usize..700).prop_map(|n| "ab ".repeat(n)),
-            (1usize..3000).prop_map(|n| "x".repeat(n)),
-            (1usize..1500).prop_map(|n| " ".repeat(n)),
-            (1usize..600).prop_map(|n| "1 ".repeat(n)),
-        ]
-    }
-
-    proptest! {
-        #![proptest_config(ProptestConfig { cases: 256, failure_persistence: None, ..ProptestConfig::default() })]
-        #[test]
-        fn rescanning_near_changes_agrees_on_long_lines_blanks_and_cascades(pieces in prop::collection::vec(piece(), 0..30)) {
-            let text = pieces.concat();
-            let s = Scrubber::default();
-            let mut expected = String::new();
-            assert!(s.scrub_into(&text, MAX_PASSES, 0..text.len(), usize::MAX, [false; 2], &mut expected));
-            let got = s.scrub(&text);
-            prop_assert_eq!(&got, &expected);
-            prop_assert_eq!(s.scrub(&got), got);
-        }
     }
 }
