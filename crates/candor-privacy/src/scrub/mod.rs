@@ -21,6 +21,7 @@
 //! Replacements name what was removed (`[email]`, `[user]`, `[secret]`…), so the result stays
 //! readable, and scrubbing scrubbed text changes nothing.
 
+mod byte_class;
 mod literal;
 mod numeric;
 mod shape;
@@ -548,40 +549,6 @@ fn apply(text: &str, from: usize, to: usize, spans: &[Span], out: &mut String) {
     out.push_str(&text[at..to]);
 }
 
-/// Bit `i` set when `class(block[i])`. The class is tested into a byte per position (vector
-/// code when `class` is a few comparisons joined with `|`), and each eight flags are packed into
-/// a byte by one multiplication: the scans use this to skip blocks with nothing to look at
-/// without a branch per byte.
-#[inline(always)]
-pub(crate) fn mask32(block: &[u8; 32], class: impl Fn(u8) -> bool) -> u32 {
-    let mut flags = [0u8; 32];
-    for (flag, &b) in flags.iter_mut().zip(block) {
-        *flag = u8::from(class(b));
-    }
-    let mut mask = 0;
-    for (k, eight) in flags.chunks_exact(8).enumerate() {
-        let eight = u64::from_le_bytes(eight.try_into().expect("eight bytes"));
-        // Flag byte j lands on bit 56 + j of the product, and no two terms collide.
-        mask |= ((eight.wrapping_mul(0x0102_0408_1020_4080) >> 56) as u32) << (8 * k);
-    }
-    mask
-}
-
-/// [`mask32`] of the 32 bytes from `at`; bytes past the end count as `pad` (which must not be
-/// in the class).
-#[inline(always)]
-pub(crate) fn mask32_at(bytes: &[u8], at: usize, pad: u8, class: impl Fn(u8) -> bool) -> u32 {
-    match bytes.get(at..at + 32) {
-        Some(block) => mask32(block.try_into().expect("32 bytes"), class),
-        None => {
-            let mut block = [pad; 32];
-            let rest = &bytes[at.min(bytes.len())..];
-            block[..rest.len()].copy_from_slice(rest);
-            mask32(&block, class)
-        }
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -721,21 +688,6 @@ mod tests {
             .map(|(p, _)| p)
             .collect();
         assert!(TriggerSearch::new(&patterns).is_some());
-    }
-
-    #[test]
-    fn mask32_sets_the_bit_of_each_matching_byte() {
-        let mut block = [b'a'; 32];
-        for at in [0, 5, 7, 8, 20, 31] {
-            block[at] = b'7';
-        }
-        let mask = mask32(&block, |b| b.is_ascii_digit());
-        assert_eq!(
-            mask,
-            (1 << 0) | (1 << 5) | (1 << 7) | (1 << 8) | (1 << 20) | (1 << 31)
-        );
-        assert_eq!(mask32(&[0xff; 32], |b| b == 0xff), u32::MAX);
-        assert_eq!(mask32(&[b' '; 32], |b| b.is_ascii_digit()), 0);
     }
 
     #[test]

@@ -16,13 +16,32 @@
 //! `mobile`, `fax`, `☎`…) within 48 bytes before it on its line unless the grouping itself is
 //! one that numbers of other kinds rarely take (`020 7946 0958`, `(020) 7946 0958`).
 
+use super::byte_class::{ByteClass, mask32_at};
 use super::{Finding, Span};
 
 /// Bytes at which the scan has work to do: digits (IPv4, cards, IBANs) and the separators of
-/// IPv6 and MAC addresses and of phone numbers. Written with `|`, not `||`, so that testing a
-/// block of bytes compiles to vector code.
-fn interesting(b: u8) -> bool {
-    (b.wrapping_sub(b'0') < 10) | (b == b':') | (b == b'-') | (b == b'+') | (b == b'(')
+/// IPv6 and MAC addresses and of phone numbers.
+struct NumericStart;
+
+impl ByteClass for NumericStart {
+    fn contains(b: u8) -> bool {
+        b.is_ascii_digit() || matches!(b, b':' | b'-' | b'+' | b'(')
+    }
+
+    #[cfg(all(
+        any(target_arch = "x86", target_arch = "x86_64"),
+        target_feature = "sse2"
+    ))]
+    fn lanes(block: safe_arch::m128i) -> safe_arch::m128i {
+        use super::byte_class::{equal, in_range};
+        use safe_arch::bitor_m128i as or;
+        // `0`..`9` and `:`, which follows them.
+        let digit_or_colon = in_range(block, b'0', 11);
+        or(
+            or(digit_or_colon, equal(block, b'-')),
+            or(equal(block, b'+'), equal(block, b'(')),
+        )
+    }
 }
 
 /// Finds interesting bytes from a mask per aligned block of 32, computed once per block.
@@ -37,7 +56,7 @@ impl Interesting {
         let mut block = from & !31;
         if block != self.block {
             self.block = block;
-            self.mask = super::mask32_at(bytes, block, b' ', interesting);
+            self.mask = mask32_at::<NumericStart>(bytes, block);
         }
         let mut mask = self.mask & (u32::MAX << (from - block));
         while mask == 0 {
@@ -46,7 +65,7 @@ impl Interesting {
                 return None;
             }
             self.block = block;
-            self.mask = super::mask32_at(bytes, block, b' ', interesting);
+            self.mask = mask32_at::<NumericStart>(bytes, block);
             mask = self.mask;
         }
         Some(block + mask.trailing_zeros() as usize)
@@ -698,6 +717,11 @@ fn is_ipv6(run: &[u8]) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_interesting_bytes_have_one_definition() {
+        super::super::byte_class::assert_forms_agree::<NumericStart>();
+    }
 
     #[test]
     fn addresses_are_found_wherever_they_fall_in_the_blocks() {

@@ -23,6 +23,7 @@
 use sha2::{Digest, Sha256};
 use sha3::Keccak256;
 
+use super::byte_class::{ByteClass, mask32_at};
 use super::{Finding, Span};
 
 const TOKEN: [bool; 256] = {
@@ -43,7 +44,7 @@ const MIN_RUN: usize = 14;
 
 pub(crate) fn find(text: &str, spans: &mut Vec<Span>) {
     let bytes = text.as_bytes();
-    let mask = |at: usize| u64::from(super::mask32_at(bytes, at, b' ', is_token));
+    let mask = |at: usize| u64::from(mask32_at::<TokenByte>(bytes, at));
     // Aligned blocks of 32 positions, each token mask computed once: `window` holds the block's
     // and the next block's, so that bit i of `long` says MIN_RUN token bytes start at
     // `block + i`. The first such bit at or after `at` is a run's start: the byte before it is
@@ -64,7 +65,7 @@ pub(crate) fn find(text: &str, spans: &mut Vec<Span>) {
             let end = match (!window >> offset).trailing_zeros() as usize {
                 64.. => bytes[start..]
                     .iter()
-                    .position(|b| !TOKEN[usize::from(*b)])
+                    .position(|b| !TokenByte::contains(*b))
                     .map_or(bytes.len(), |n| start + n),
                 length => (start + length).min(bytes.len()),
             };
@@ -85,17 +86,32 @@ pub(crate) fn find(text: &str, spans: &mut Vec<Span>) {
     }
 }
 
-/// A token byte, written as comparisons joined with `|` so that a block compiles to vector code.
-fn is_token(b: u8) -> bool {
-    ((b | 0x20).wrapping_sub(b'a') < 26)
-        | (b.wrapping_sub(b'0') < 10)
-        | (b == b'_')
-        | (b == b'-')
-        | (b == b'+')
-        | (b == b'/')
-        | (b == b'=')
-        | (b == b'.')
-        | (b == b'~')
+/// The bytes of a token: letters, digits and `_ - + / = . ~`.
+struct TokenByte;
+
+impl ByteClass for TokenByte {
+    fn contains(b: u8) -> bool {
+        TOKEN[usize::from(b)]
+    }
+
+    #[cfg(all(
+        any(target_arch = "x86", target_arch = "x86_64"),
+        target_feature = "sse2"
+    ))]
+    fn lanes(block: safe_arch::m128i) -> safe_arch::m128i {
+        use super::byte_class::{equal, in_range};
+        use safe_arch::{bitandnot_m128i, bitor_m128i as or, set_splat_i8_m128i};
+        let letter = in_range(or(block, set_splat_i8_m128i(0x20)), b'a', 26);
+        // `+ , - . /` and the digits are one run of bytes; the comma is not a token byte.
+        let punctuation_or_digit = bitandnot_m128i(equal(block, b','), in_range(block, b'+', 15));
+        or(
+            or(letter, punctuation_or_digit),
+            or(
+                equal(block, b'='),
+                or(equal(block, b'_'), equal(block, b'~')),
+            ),
+        )
+    }
 }
 
 fn push(spans: &mut Vec<Span>, start: usize, end: usize, finding: Finding) {
@@ -546,6 +562,11 @@ pub(crate) fn iban(bytes: &[u8], start: usize) -> Option<usize> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_token_bytes_have_one_definition() {
+        super::super::byte_class::assert_forms_agree::<TokenByte>();
+    }
 
     #[test]
     fn a_long_run_is_found_wherever_it_falls_in_the_blocks() {
