@@ -1283,15 +1283,14 @@ fn key_value(
         return;
     }
     let key = &bytes[key_start..key_end];
-    let normalised = NormalisedKey::new(key);
-    let matches = match kind {
+    // Where a value would start is settled first: most words that hold a trigger have none
+    // after them (`[secret]`, `tokens were`), and that is cheaper to see than the key's name.
+    let normalised = || NormalisedKey::new(key);
+    let names_the_value = |normalised: &NormalisedKey| match kind {
         // `SharedAccessKeyName`, `secretName`: the name of a secret is not the secret.
         KeyKind::Secret => normalised.is_secret(),
         KeyKind::User => USER_KEYS.iter().any(|k| normalised.is(k)),
     };
-    if !matches {
-        return;
-    }
     let key_quoted = matches!(bytes.get(key_end), Some(b'"' | b'\''))
         && key_start > 0
         && bytes[key_start - 1] == bytes[key_end];
@@ -1323,6 +1322,9 @@ fn key_value(
         }
         // `<password>…</password>`: the text up to the next tag.
         Some(b'>') if xml_element && at == key_end => {
+            if !names_the_value(&normalised()) {
+                return;
+            }
             let inner = at + 1;
             let close =
                 memchr::memchr2(b'<', b'\n', &bytes[inner..]).map_or(bytes.len(), |n| inner + n);
@@ -1349,6 +1351,10 @@ fn key_value(
         }
         _ => return,
     };
+    let normalised = normalised();
+    if !names_the_value(&normalised) {
+        return;
+    }
     let Some(&first) = bytes.get(value_start) else {
         return;
     };
