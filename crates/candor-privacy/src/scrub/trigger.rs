@@ -4,12 +4,14 @@
 //! before it, log text has no rare byte to skip to, and that chain was the scrubber's largest
 //! cost. Most positions start no trigger, so three bytes at a time are instead hashed (letters
 //! folded to one case) into a table of the patterns' three-byte pieces, at even positions only:
-//! a pattern is entered by its first three bytes and by its second to fourth, so a start at an
-//! odd position is seen from the next even one (a three-byte pattern, which has no fourth byte,
-//! is entered once for every byte that may come before it, and seen from the position before
-//! it). Seven positions are looked up from one read of sixteen bytes, with lookups that do not
-//! depend on each other; where the table says a pattern may be near, the few it names are
-//! compared.
+//! a pattern is entered by one piece at an even offset and one at an odd offset, so a start of
+//! either parity is seen from an even position (a three-byte pattern, which has only one piece,
+//! is entered once more for every byte that may come before it, and seen from the position
+//! before it). Of the pieces at each parity the one least common in text is entered
+//! ([`rarest_piece`]): a pattern's first three bytes are often part of ordinary words. Seven
+//! positions are looked up from one read of sixteen bytes, with lookups that do not depend on
+//! each other; where the table says a pattern may be near, the few it names are compared, each
+//! turned away by its first four bytes before the whole pattern is.
 //! Patterns shorter than three bytes (`@`, `q~`, `\\`) are found by a memchr scan for their last
 //! byte. Where that cannot be set up (more than three such last bytes), the DFA does the job;
 //! both report the same pairs in the same order: by start, then shortest first.
@@ -116,19 +118,94 @@ struct Filtered {
     /// One entry per hashed, case-folded three-byte sequence, looked up at even positions only:
     /// zero means no pattern is near, else the entry (minus one) names a group of (pattern,
     /// where it starts relative to the position) pairs to compare. A pattern of four bytes or
-    /// more is entered by its first three bytes (starting here) and by its second to fourth
-    /// (starting one before); a three-byte pattern by its bytes (starting here) and, for every
+    /// more is entered by its rarest piece at an even offset and at an odd one (starting that
+    /// many bytes before); a three-byte pattern by its bytes (starting here) and, for every
     /// byte that may come before it, by that byte and its first two (starting one after).
     /// Every start, odd or even, is then seen from one even position.
     even: Box<[u16; 1 << FILTER_BITS]>,
-    even_groups: Vec<Vec<(u32, i8)>>,
+    /// Entry `g` names `candidates[group_starts[g - 1]..group_starts[g]]`: one array, so that a
+    /// hit reads a few neighbouring cache lines, not a list per entry.
+    group_starts: Vec<u32>,
+    candidates: Vec<Candidate>,
+    /// The furthest a pattern's entered piece lies from its start: a match starting at `s` is
+    /// seen from an even position in `s - 1..=s + reach`.
+    reach: usize,
 }
 
-/// Bits of the filter's index: 131072 entries of two bytes. The built-in triggers fill 1 949 of
-/// them (most for the ten three-byte patterns, once per case-folded byte before them), so a
-/// chance collision costs a failed comparison at about one even position in seventy; 65536
-/// entries measured 7 % slower, 262144 no faster.
+/// A pattern that may start near an even position, with its first (up to) four bytes folded to
+/// one case, so that most chance hits are turned away by one comparison of four bytes.
+#[derive(Debug, Clone, Copy)]
+struct Candidate {
+    pattern: u32,
+    /// Where the pattern would start, relative to the position: from `-MAX_PIECE_OFFSET` to 1.
+    delta: i16,
+    len: u32,
+    /// The pattern's first bytes with letters' case bit cleared, and which bits of a four-byte
+    /// read they are compared with.
+    head: u32,
+    head_mask: u32,
+}
+
+impl Candidate {
+    fn new(pattern: u32, delta: i16, bytes: &[u8]) -> Option<Self> {
+        let mut head = [0u8; 4];
+        let mut mask = [0u8; 4];
+        for (k, &b) in bytes.iter().take(4).enumerate() {
+            head[k] = b & 0xdf;
+            mask[k] = 0xdf;
+        }
+        Some(Self {
+            pattern,
+            delta,
+            len: u32::try_from(bytes.len()).ok()?,
+            head: u32::from_le_bytes(head),
+            head_mask: u32::from_le_bytes(mask),
+        })
+    }
+}
+
+/// Bits of the filter's index: 131072 entries of two bytes. The built-in triggers fill 1 947 of
+/// them (most for the fourteen three-byte patterns, once per case-folded byte before them). On
+/// the scrub bench's clean log text one even position in 156 hits an entry (one in 55 when
+/// patterns were entered by their first pieces); 65536 entries measured 7 % slower, 262144 no
+/// faster.
 const FILTER_BITS: u32 = 17;
+
+/// Pieces of a pattern are entered no further than this from its start, so that a search
+/// looks at most this far past the starts it reports.
+const MAX_PIECE_OFFSET: usize = 32;
+
+/// Where the three-byte piece of `pattern` (four bytes or more) that text is least likely to
+/// hold by chance starts, among the offsets of `parity`: a pattern starting at an even position
+/// has its even-offset pieces there, and one starting at an odd position its odd-offset ones.
+/// Every chance hit costs a mispredicted branch and a comparison, and a pattern's first pieces
+/// are often common words' (`---` of `-----BEGIN `, `ith` of `github_pat_`, `pro` of
+/// `\profiles\`): entering the rarest cut the hits on the bench's log text to a third.
+fn rarest_piece(pattern: &[u8], parity: usize) -> usize {
+    (parity..=(pattern.len() - PREFIX).min(MAX_PIECE_OFFSET))
+        .step_by(2)
+        .min_by_key(|&at| {
+            pattern[at..at + PREFIX]
+                .iter()
+                .map(|&b| commonness(b))
+                .sum::<u32>()
+        })
+        .expect("a pattern of four bytes or more has a piece at either parity")
+}
+
+/// A rough rank of how often a byte occurs in log lines and prose (our own coarse grading, not
+/// measured on any corpus): the space first, then the common letters, path and URL
+/// punctuation, digits, down to rare letters and symbols.
+fn commonness(b: u8) -> u32 {
+    match b.to_ascii_lowercase() {
+        b' ' => 6,
+        b'e' | b't' | b'a' | b'o' | b'i' | b'n' => 5,
+        b's' | b'h' | b'r' | b'd' | b'l' | b'-' | b'.' | b'/' | b':' => 4,
+        b'c' | b'u' | b'm' | b'w' | b'f' | b'g' | b'y' | b'p' | b'0'..=b'9' => 3,
+        b'b' | b'v' | b'k' | b'_' | b'\\' | b'=' | b'"' | b'\'' | b',' | b'(' | b')' => 2,
+        _ => 1,
+    }
+}
 
 /// The filter's bit for the three bytes in the low end of `word`: letters fold to one case by
 /// clearing bit 5 (a few punctuation bytes fold onto control bytes; that only costs a failed
@@ -164,8 +241,8 @@ impl Filtered {
             return None;
         }
         let mut even = Box::new([0u16; 1 << FILTER_BITS]);
-        let mut even_groups: Vec<Vec<(u32, i8)>> = Vec::new();
-        let mut enter = |three: [u8; 3], entry: (u32, i8)| -> Option<()> {
+        let mut even_groups: Vec<Vec<(u32, i16)>> = Vec::new();
+        let mut enter = |three: [u8; 3], entry: (u32, i16)| -> Option<()> {
             let key = filter_key(u32::from_le_bytes([three[0], three[1], three[2], 0]));
             if even[key] == 0 {
                 even_groups.push(Vec::new());
@@ -177,6 +254,7 @@ impl Filtered {
             }
             Some(())
         };
+        let mut reach = 0;
         for (i, pattern) in lowered.iter().enumerate() {
             let index = u32::try_from(i).ok()?;
             match pattern.len() {
@@ -188,17 +266,31 @@ impl Filtered {
                     }
                 }
                 _ => {
-                    enter([pattern[0], pattern[1], pattern[2]], (index, 0))?;
-                    enter([pattern[1], pattern[2], pattern[3]], (index, -1))?;
+                    for parity in [0, 1] {
+                        let at = rarest_piece(pattern, parity);
+                        let three = [pattern[at], pattern[at + 1], pattern[at + 2]];
+                        reach = reach.max(at);
+                        enter(three, (index, -i16::try_from(at).ok()?))?;
+                    }
                 }
             }
+        }
+        let mut group_starts = vec![0u32];
+        let mut candidates = Vec::new();
+        for group in &even_groups {
+            for &(pattern, delta) in group {
+                candidates.push(Candidate::new(pattern, delta, &lowered[pattern as usize])?);
+            }
+            group_starts.push(u32::try_from(candidates.len()).ok()?);
         }
         Some(Self {
             patterns: lowered,
             short_by_last,
             short_needles,
             even,
-            even_groups,
+            group_starts,
+            candidates,
+            reach,
         })
     }
 
@@ -232,16 +324,25 @@ impl Filtered {
         starts: std::ops::Range<usize>,
         found: &mut Vec<(usize, usize, usize)>,
     ) {
-        for &(pattern, delta) in &self.even_groups[usize::from(group) - 1] {
-            let Some(start) = at.checked_add_signed(isize::from(delta)) else {
+        let group = usize::from(group);
+        let range = self.group_starts[group - 1] as usize..self.group_starts[group] as usize;
+        for candidate in &self.candidates[range] {
+            let Some(start) = at.checked_add_signed(isize::from(candidate.delta)) else {
                 continue;
             };
-            let bytes = &self.patterns[pattern as usize];
-            if starts.contains(&start)
-                && text.len() >= start + bytes.len()
-                && text[start..start + bytes.len()].eq_ignore_ascii_case(bytes)
-            {
-                found.push((start, bytes.len(), pattern as usize));
+            let end = start + candidate.len as usize;
+            if !starts.contains(&start) || end > text.len() {
+                continue;
+            }
+            if let Some(four) = text.get(start..start + 4) {
+                let four = u32::from_le_bytes(four.try_into().expect("four bytes"));
+                if four & candidate.head_mask != candidate.head {
+                    continue;
+                }
+            }
+            let pattern = candidate.pattern as usize;
+            if text[start..end].eq_ignore_ascii_case(&self.patterns[pattern]) {
+                found.push((start, end - start, pattern));
             }
         }
     }
@@ -257,10 +358,11 @@ impl Filtered {
         // Even positions only, seven at a time from one read of sixteen bytes: the lookups do
         // not depend on each other, their entries are gathered in a register, and the rare hit
         // is handled after them. A start in `from..to` is seen from an even position in
-        // `from - 1..=to`.
+        // `from - 1..=to + reach`.
         let even = &self.even;
+        let last = to.saturating_add(self.reach);
         let mut at = from & !1;
-        while at <= to
+        while at <= last
             && let Some(block) = text.get(at..at + 16)
         {
             let window = u128::from_le_bytes(block.try_into().expect("sixteen bytes"));
@@ -279,7 +381,7 @@ impl Filtered {
             }
             at += 14;
         }
-        while at <= to && at + PREFIX <= text.len() {
+        while at <= last && at + PREFIX <= text.len() {
             let word = u32::from_le_bytes([text[at], text[at + 1], text[at + 2], 0]);
             let entry = even[filter_key(word)];
             if entry != 0 {
@@ -328,9 +430,17 @@ mod tests {
             .into_iter()
             .map(|(p, _)| p)
             .collect();
-        patterns.extend(["jdoe".into(), "/home/jdoe".into(), "buildhost-17".into()]);
+        patterns.extend([
+            "jdoe".into(),
+            "/home/jdoe".into(),
+            "buildhost-17".into(),
+            // A home folder long enough that its rarest pieces lie far from its start.
+            LONG_LITERAL.into(),
+        ]);
         patterns
     }
+
+    const LONG_LITERAL: &str = "/home/jdoe/projects/a-rather-long-folder-name_xyz";
 
     #[test]
     fn the_filtered_search_reports_what_the_dfa_reports() {
@@ -390,6 +500,28 @@ mod tests {
     }
 
     #[test]
+    fn each_parity_enters_its_least_common_piece() {
+        let even = rarest_piece(b"-----begin ", 0);
+        let odd = rarest_piece(b"-----begin ", 1);
+        assert_eq!((even % 2, odd % 2), (0, 1));
+        assert_ne!(&b"-----begin "[even..even + PREFIX], b"---");
+        assert_ne!(&b"-----begin "[odd..odd + PREFIX], b"---");
+        // `ub_` and `b_p` are rarer than `git` and `ith`.
+        assert_eq!(rarest_piece(b"github_pat_", 0), 4);
+        assert_eq!(rarest_piece(b"github_pat_", 1), 5);
+        // A four-byte pattern has one piece of each parity.
+        assert_eq!((rarest_piece(b"akia", 0), rarest_piece(b"akia", 1)), (0, 1));
+        // However long the pattern, its pieces lie near its start.
+        let long = "ab".repeat(100);
+        assert!(rarest_piece(long.as_bytes(), 1) <= MAX_PIECE_OFFSET);
+        let search = TriggerSearch::new(&patterns()).expect("builds");
+        let Engine::Filtered(filtered) = &search.engine else {
+            panic!("the built-in triggers take the filtered search");
+        };
+        assert!(filtered.reach > 8 && filtered.reach <= MAX_PIECE_OFFSET);
+    }
+
+    #[test]
     fn matches_across_a_chunk_boundary_are_found_once() {
         let patterns = patterns();
         let filtered = TriggerSearch::new(&patterns).expect("builds");
@@ -400,6 +532,22 @@ mod tests {
             let got = all(&filtered, text.as_bytes());
             assert_eq!(got, all(&dfa, text.as_bytes()), "offset {offset}");
             assert_eq!(got.len(), 5, "offset {offset}");
+        }
+        // A pattern whose entered pieces lie past the chunk's end while it starts before it.
+        let long = patterns
+            .iter()
+            .position(|p| p == LONG_LITERAL)
+            .expect("listed");
+        for offset in CHUNK - LONG_LITERAL.len() - 4..CHUNK + 2 {
+            let mut text = "x".repeat(offset);
+            text.push_str(LONG_LITERAL);
+            let got = all(&filtered, text.as_bytes());
+            assert_eq!(got, all(&dfa, text.as_bytes()), "offset {offset}");
+            assert_eq!(
+                got.iter().filter(|m| m.pattern == long).count(),
+                1,
+                "offset {offset}"
+            );
         }
     }
 }
