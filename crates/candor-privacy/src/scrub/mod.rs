@@ -502,20 +502,30 @@ pub(crate) const ALL_FINDINGS: &[Finding] = &[
 ];
 
 /// True for text made of replacement tokens and punctuation only (`[secret]`, `[secret]@`):
-/// what a previous pass left, with nothing in it left to hide.
+/// what a previous pass left, with nothing in it left to hide. Read once from the left,
+/// without allocating: it runs on every finding of every pass.
 fn is_already_scrubbed(text: &str) -> bool {
     if !text.contains('[') {
         return false;
     }
-    let mut rest = text.replace(REDACTED, "");
-    let mut any = rest.len() != text.len();
-    for finding in ALL_FINDINGS {
-        if rest.contains(finding.token()) {
-            any = true;
-            rest = rest.replace(finding.token(), "");
+    let mut any = false;
+    let mut rest = text;
+    while let Some(c) = rest.chars().next() {
+        if c == '[' {
+            let token = std::iter::once(REDACTED)
+                .chain(ALL_FINDINGS.iter().map(|f| f.token()))
+                .find(|token| rest.starts_with(token));
+            if let Some(token) = token {
+                any = true;
+                rest = &rest[token.len()..];
+                continue;
+            }
+        } else if c.is_alphanumeric() {
+            return false;
         }
+        rest = &rest[c.len_utf8()..];
     }
-    any && !rest.chars().any(char::is_alphanumeric)
+    any
 }
 
 /// Sorts spans and unites overlapping ones; the earliest (then longest) finding names a union.
@@ -688,6 +698,33 @@ mod tests {
             .map(|(p, _)| p)
             .collect();
         assert!(TriggerSearch::new(&patterns).is_some());
+    }
+
+    #[test]
+    fn only_tokens_and_punctuation_count_as_already_scrubbed() {
+        for scrubbed in [
+            "[secret]",
+            "[secret]@",
+            "[user]@[host]",
+            "\"[redacted]\"",
+            "[ip]:[ip]",
+        ] {
+            assert!(is_already_scrubbed(scrubbed), "{scrubbed}");
+        }
+        for not in [
+            "",
+            "@",
+            "[x]",
+            "[secret]x",
+            "a[secret]",
+            "[secret]é",
+            "[secret]١",
+            "[[ip]email]",
+            "[secret",
+            "user@example.com",
+        ] {
+            assert!(!is_already_scrubbed(not), "{not}");
+        }
     }
 
     #[test]
