@@ -1,6 +1,6 @@
 //! A single-pass scrubber for free text.
 //!
-//! One search (a hashed three-byte prefix filter, see `trigger`) finds every literal that can
+//! One search (a filter of hashed three-byte pieces, see `trigger`) finds every literal that can
 //! start a secret or a personal value (`@` and its escaped forms, `%2540` included, `://`,
 //! `password`, `/home/`, `AKIA`, vendor token prefixes such as `sk_live_` or `glpat-`,
 //! `-----BEGIN `, a database client's name and the `-p` after it, this machine's user name…);
@@ -10,7 +10,7 @@
 //! MACs, Discord and Twilio tokens, opaque high-entropy tokens). Each candidate is confirmed by
 //! a small validator (Luhn, mod-97, base58check, bech32, EIP-55, entropy…), the confirmed spans
 //! are merged (overlaps become their union, so nothing leaks between two findings), and the
-//! output is built once. Clean text costs the prefix filter and two byte scans that skip most
+//! output is built once. Clean text costs the piece filter and two byte scans that skip most
 //! bytes unread.
 //!
 //! Time is linear in the input, whatever it is: every validator's look-around is bounded or goes
