@@ -249,12 +249,15 @@ impl MachineLiterals {
             (min..=MAX_LITERAL_BYTES).contains(&v.len())
                 && !GENERIC_ACCOUNTS.contains(&v.to_ascii_lowercase().as_str())
         };
-        let home = self.home_dir.as_deref();
-        if let Some(home) = home.filter(|h| (4..=MAX_LITERAL_BYTES).contains(&h.trim().len())) {
-            out.push((
-                home.trim().trim_end_matches(['/', '\\']).to_owned(),
-                Finding::Home,
-            ));
+        // The length is that of the folder as matched, without its trailing separators: `////`
+        // would otherwise be an empty pattern, and `/a//` one that matches `/a` anywhere.
+        let home = self
+            .home_dir
+            .as_deref()
+            .map(|h| h.trim().trim_end_matches(['/', '\\']))
+            .filter(|h| (4..=MAX_LITERAL_BYTES).contains(&h.len()));
+        if let Some(home) = home {
+            out.push((home.to_owned(), Finding::Home));
         }
         if let Some(user) = self.user_name.as_deref().filter(|u| useful(u, 3)) {
             out.push((user.trim().to_owned(), Finding::User));
@@ -692,6 +695,27 @@ mod tests {
     }
 
     #[test]
+    fn a_home_folder_of_separators_or_a_short_name_is_no_literal() {
+        for home in ["////", "/a//", "\\\\", "/ab/"] {
+            let machine = MachineLiterals {
+                home_dir: Some(home.to_owned()),
+                ..MachineLiterals::default()
+            };
+            assert!(machine.patterns().is_empty(), "{home}");
+            let scrubber = Scrubber::new(&machine);
+            assert_eq!(scrubber.scrub("see /a/b and /ab/c"), "see /a/b and /ab/c");
+        }
+        let machine = MachineLiterals {
+            home_dir: Some("/home/jdoe///".to_owned()),
+            ..MachineLiterals::default()
+        };
+        assert_eq!(
+            machine.patterns(),
+            vec![("/home/jdoe".to_owned(), Finding::Home)]
+        );
+    }
+
+    #[test]
     fn the_built_in_trigger_set_builds() {
         let patterns: Vec<String> = literal::builtin_triggers()
             .into_iter()
@@ -722,8 +746,23 @@ mod tests {
             "[[ip]email]",
             "[secret",
             "user@example.com",
+            // Letters around a token are not a token, even where taking the inner token out
+            // would leave one (a change from the first reading, which took tokens out kind by
+            // kind: this reads from the left, and scrubs such a value).
+            "[to[mac]ken]",
+            "[u[ip]ser]",
+            "[se[ip]cret]",
         ] {
             assert!(!is_already_scrubbed(not), "{not}");
+        }
+        let scrubber = Scrubber::default();
+        for (text, scrubbed) in [
+            ("password=[to[mac]ken]", "password=[secret]"),
+            ("pwd:[u[ip]ser]", "pwd:[secret]"),
+            ("C:\\Users\\[se[ip]cret]", "C:\\Users\\[user]"),
+            ("password=[secret]", "password=[secret]"),
+        ] {
+            assert_eq!(scrubber.scrub(text), scrubbed, "{text}");
         }
     }
 

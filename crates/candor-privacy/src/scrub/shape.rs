@@ -237,6 +237,18 @@ fn entropy(core: &[u8]) -> f64 {
     n.log2() - sum / n
 }
 
+/// Rounding in [`entropy`] stays under this for stretches of at most [`ENTROPY_SPAN`] bytes
+/// (a few hundred sums of terms below 2 048, each good to 1e-16 relative, divided by the
+/// length), far under the distance from 4 bits of any stretch the review could build that is
+/// not at 4 bits exactly (8.2e-10).
+const ENTROPY_ROUNDING: f64 = 1e-12;
+
+/// At least 4 bits per byte. A stretch at 4 exactly (16 bytes, as often each) counts whichever
+/// way its logarithms round; the margin is too small to let in one that is truly below.
+fn carries_four_bits(core: &[u8]) -> bool {
+    entropy(core) >= 4.0 - ENTROPY_ROUNDING
+}
+
 fn is_opaque(core: &[u8]) -> bool {
     if core.len() < 24 {
         return false;
@@ -265,9 +277,7 @@ fn is_opaque(core: &[u8]) -> bool {
     if longest_lower >= 8 {
         return false;
     }
-    // The margin keeps a stretch whose entropy is 4 exactly (16 bytes, as often each) at 4,
-    // whatever the rounding of the logarithms.
-    entropy(&core[..core.len().min(ENTROPY_SPAN)]) >= 4.0 - 1e-9
+    carries_four_bits(&core[..core.len().min(ENTROPY_SPAN)])
 }
 
 fn is_guid(core: &[u8]) -> bool {
@@ -609,13 +619,38 @@ mod tests {
                 );
             }
         }
-        // Sixteen bytes as often each is 4 bits exactly, whatever the rounding on either side
-        // of the threshold.
+    }
+
+    #[test]
+    fn four_bits_exactly_count_and_just_below_does_not() {
+        // Sixteen bytes as often each is 4 bits exactly, however its logarithms round.
         for each in 1..=16 {
             let core: Vec<u8> = (0..16 * each).map(|i| b'A' + (i % 16) as u8).collect();
-            assert!(entropy(&core) >= 4.0 - 1e-9, "{each}");
-            assert!((entropy(&core) - 4.0).abs() < 1e-9, "{each}");
+            assert!(carries_four_bits(&core), "{each}");
         }
+        // Counts from the review, exactly 4 bits, which the old sum rounded below 4 for some
+        // assignments of counts to bytes: 9, ten times 3 and nine times 1 in 48 bytes.
+        let mut core = vec![b'z'; 9];
+        for (k, b) in (b'a'..=b'j').enumerate() {
+            core.extend([b, b, b]);
+            core.push(b'0' + k as u8);
+        }
+        core.truncate(9 + 30 + 9);
+        assert_eq!(core.len(), 48);
+        assert!(carries_four_bits(&core));
+        // Truly below 4 bits, by 8.2e-10 (checked in exact arithmetic by the review): 243
+        // bytes, 41 distinct.
+        let counts = [
+            82, 26, 14, 11, 10, 9, 7, 7, 7, 6, 5, 4, 4, 4, 4, 4, 3, 3, 3, 3, 2, 2, 2, 2, 2, 2,
+        ];
+        let symbols = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmno";
+        let mut core = Vec::new();
+        for (k, &symbol) in symbols.iter().enumerate() {
+            let count = counts.get(k).copied().unwrap_or(1);
+            core.extend(std::iter::repeat_n(symbol, count));
+        }
+        assert_eq!(core.len(), 243);
+        assert!(!carries_four_bits(&core), "{}", entropy(&core));
     }
 
     #[test]
