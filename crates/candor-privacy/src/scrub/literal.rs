@@ -515,11 +515,9 @@ fn run(bytes: &[u8], from: usize, class: impl Fn(u8) -> bool) -> usize {
 /// True when a value starts with a replacement token: a previous pass already replaced it, and
 /// scanning on past the token would swallow text the first pass kept.
 fn starts_with_token(bytes: &[u8], at: usize) -> bool {
-    bytes.get(at) == Some(&b'[')
-        && (bytes[at..].starts_with(super::REDACTED.as_bytes())
-            || super::ALL_FINDINGS
-                .iter()
-                .any(|f| bytes[at..].starts_with(f.token().as_bytes())))
+    bytes
+        .get(at..)
+        .is_some_and(|rest| super::leading_token_len(rest).is_some())
 }
 
 /// The start of the replacement token that ends just before `at`, if one does.
@@ -528,8 +526,7 @@ fn token_ending_at(bytes: &[u8], at: usize) -> Option<usize> {
         return None;
     }
     let before = &bytes[..at];
-    std::iter::once(super::REDACTED)
-        .chain(super::ALL_FINDINGS.iter().map(|f| f.token()))
+    super::replacement_tokens()
         .find(|token| before.ends_with(token.as_bytes()))
         .map(|token| at - token.len())
 }

@@ -504,6 +504,21 @@ pub(crate) const ALL_FINDINGS: &[Finding] = &[
     Finding::Wallet,
 ];
 
+/// Every text a replacement leaves: the findings' tokens and [`REDACTED`].
+pub(crate) fn replacement_tokens() -> impl Iterator<Item = &'static str> {
+    std::iter::once(REDACTED).chain(ALL_FINDINGS.iter().map(|f| f.token()))
+}
+
+/// The length of the replacement token `bytes` starts with, if it starts with one.
+pub(crate) fn leading_token_len(bytes: &[u8]) -> Option<usize> {
+    if bytes.first() != Some(&b'[') {
+        return None;
+    }
+    replacement_tokens()
+        .find(|token| bytes.starts_with(token.as_bytes()))
+        .map(str::len)
+}
+
 /// True for text made of replacement tokens and punctuation only (`[secret]`, `[secret]@`):
 /// what a previous pass left, with nothing in it left to hide. Read once from the left,
 /// without allocating: it runs on every finding of every pass.
@@ -515,12 +530,9 @@ fn is_already_scrubbed(text: &str) -> bool {
     let mut rest = text;
     while let Some(c) = rest.chars().next() {
         if c == '[' {
-            let token = std::iter::once(REDACTED)
-                .chain(ALL_FINDINGS.iter().map(|f| f.token()))
-                .find(|token| rest.starts_with(token));
-            if let Some(token) = token {
+            if let Some(len) = leading_token_len(rest.as_bytes()) {
                 any = true;
-                rest = &rest[token.len()..];
+                rest = &rest[len..];
                 continue;
             }
         } else if c.is_alphanumeric() {

@@ -493,7 +493,7 @@ mod tests {
 
     #[test]
     fn the_built_in_triggers_take_the_filtered_search() {
-        // Adding a fourth short trigger, or more than 255 distinct prefixes, would silently fall
+        // Adding a fourth short trigger, or more than 65535 filter entries, would silently fall
         // back to the DFA and cost the scrubber most of its speed.
         let search = TriggerSearch::new(&patterns()).expect("builds");
         assert!(matches!(search.engine, Engine::Filtered(_)));
