@@ -105,7 +105,8 @@ pub struct Status {
     /// Values and events thrown away because consent changed before they were sent.
     pub discarded_by_consent: u64,
     /// Values refused, one line per data point with its first reason and a count: undeclared
-    /// points, points not in effect for this version, values of the wrong shape.
+    /// points, points not in effect for this version, expired points (by the UTC day of
+    /// recording or by version), values of the wrong shape.
     pub refused: Vec<(String, u64)>,
     /// The network pipeline's counters (delivered, retried, spooled…), once it has started.
     pub sent: Option<StatsSnapshot>,
