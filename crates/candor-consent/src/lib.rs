@@ -10,7 +10,8 @@
 //! [`ConsentGate`] carries the decision while a host runs: the hot path reads it with one atomic
 //! load, and a revocation makes everything recorded under the old decision unsendable.
 //!
-//! Depends on `candor-schema`, and on `candor-state` to read the files of Candor's folder.
+//! Depends on `candor-schema`, and on `candor-state`, which reads and parses the files of
+//! Candor's folder (`config.toml` among them) and hands consent its section.
 //! Knows nothing about collecting values, scrubbing or transport: it decides, others obey.
 
 #![warn(missing_docs)]

@@ -73,6 +73,8 @@ fn each_section_comes_from_its_file_and_hostile_text_is_escaped() {
             events: 3,
             bytes: 600,
             event_ids: vec!["a1".into(), "a2".into(), "gone".into()],
+            refused: 0,
+            refused_ids: Vec::new(),
         })
         .unwrap();
     let spool = Spool::open(
