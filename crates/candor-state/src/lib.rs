@@ -5,7 +5,7 @@
 //! notice markers, the network record, consent-change records, the demo's folders) and is the
 //! one place that creates, opens, locks or removes those files. [`config`] is the only code
 //! that reads and parses `config.toml`: once per reading, into typed sections that consent and
-//! the transport settings each take, and the one edit Candor makes to it. The free functions in [`file`] are the primitives it uses, for the few
+//! the transport settings each take, and the one edit Candor makes to it. The free functions in [`file`](mod@file) are the primitives it uses, for the few
 //! callers that write to a path a user named (the file sink, a `--spool` folder).
 //!
 //! The rules, held here once: folders are created `0700` and files `0600`; new files are made
