@@ -78,9 +78,16 @@ fn write_text(out: &mut dyn Write, s: &DemoSummary, dir: &std::path::Path) -> Re
         decision.mode.as_str(),
         decision.reason
     )?;
-    if !decision.enabled() {
+    if !decision.enabled() && s.recorded == 0 {
         writeln!(out, "nothing was recorded or sent")?;
         return Ok(());
+    }
+    if !decision.enabled() {
+        // Consent changed while it ran (`candor consent`, the file by hand).
+        writeln!(
+            out,
+            "  turned off while it ran: nothing more was recorded, and what was not yet sent was withdrawn"
+        )?;
     }
     writeln!(out, "  recorded: {} value(s)", s.recorded)?;
     writeln!(out, "  sent:     {} event(s) to {}", s.sent, s.destination)?;

@@ -6,6 +6,7 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use crate::StateError;
 use crate::config::{CONFIG_FILE, ConfigError, ConfigFile, ConfigRead};
 use crate::file::{self, FileLock, FileStamp, MAX_SMALL_FILE};
+use crate::install_id::{INSTALL_ID_LEN, InstallId};
 
 /// Length of a hashing key, in bytes (stored as twice as many hex digits).
 pub const KEY_LEN: usize = 32;
@@ -225,13 +226,15 @@ impl StateDir {
         Ok(self.root.join(INSTALL_IDS).join(component(product)?))
     }
 
-    /// `product`'s install id on this installation (32 lower-case hex digits), created at
-    /// random on first use, one per product whatever the race; `clean` removes it.
-    pub fn install_id(&self, product: &str) -> Result<String, StateError> {
+    /// `product`'s install id on this installation, created at random on first use, one per
+    /// product whatever the race; `clean` removes it.
+    pub fn install_id(&self, product: &str) -> Result<InstallId, StateError> {
         let path = self.install_id_file(product)?;
         self.ensure(INSTALL_IDS)?;
-        let bytes = get_or_create(&path, 16, || self.lock(&format!("install-id-{product}")))?;
-        Ok(hex(&bytes))
+        let bytes = get_or_create(&path, INSTALL_ID_LEN, || {
+            self.lock(&format!("install-id-{product}"))
+        })?;
+        Ok(InstallId::from_bytes(&bytes))
     }
 
     /// Since when `product`'s endpoint has not answered, as kept for a catalogue that counts
@@ -463,7 +466,7 @@ fn get_or_create(
     }
 }
 
-fn random(len: usize, path: &Path) -> Result<Vec<u8>, StateError> {
+pub(crate) fn random(len: usize, path: &Path) -> Result<Vec<u8>, StateError> {
     let mut value = vec![0u8; len];
     getrandom::fill(&mut value).map_err(|e| StateError::Invalid {
         path: path.to_owned(),
@@ -472,7 +475,7 @@ fn random(len: usize, path: &Path) -> Result<Vec<u8>, StateError> {
     Ok(value)
 }
 
-fn hex(bytes: &[u8]) -> String {
+pub(crate) fn hex(bytes: &[u8]) -> String {
     use std::fmt::Write;
     bytes.iter().fold(String::new(), |mut s, b| {
         let _ = write!(s, "{b:02x}");
@@ -480,7 +483,7 @@ fn hex(bytes: &[u8]) -> String {
     })
 }
 
-fn parse_hex(bytes: &[u8], len: usize) -> Option<Vec<u8>> {
+pub(crate) fn parse_hex(bytes: &[u8], len: usize) -> Option<Vec<u8>> {
     let text = std::str::from_utf8(bytes).ok()?.trim();
     if text.len() != len * 2 || !text.bytes().all(|b| b.is_ascii_hexdigit()) {
         return None;

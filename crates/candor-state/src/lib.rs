@@ -24,9 +24,11 @@
 pub mod config;
 mod error;
 pub mod file;
+mod install_id;
 mod layout;
 
 pub use config::{CONFIG_FILE, ConfigError, ConfigFile, ConfigRead, ModeScope};
 pub use error::StateError;
 pub use file::{FileLock, FileStamp, MAX_SMALL_FILE};
+pub use install_id::InstallId;
 pub use layout::{KEY_LEN, StateDir};

@@ -176,7 +176,7 @@ fn racing_threads_agree_on_one_key_and_one_install_id() {
     let state = StateDir::new(&root);
     let on_disk = StateDir::read_key_file(&state.key_file("p").expect("path")).expect("read");
     assert_eq!(on_disk, results[0].0);
-    assert_eq!(results[0].1.len(), 32);
+    assert_eq!(results[0].1.as_str().len(), 32);
 }
 
 #[test]

@@ -9,10 +9,9 @@ use candor_collect::{Preparer, ProductContext};
 use candor_consent::{
     DecidedBy, Decision, Environment, HostLaunch, HostSignals, Inputs, Mode, config_dir, decide,
 };
-use candor_privacy::install_id::InstallId;
 use candor_privacy::{KeyedHasher, MachineLiterals, Scrubber};
 use candor_schema::Catalogue;
-use candor_state::{ConfigRead, StateDir};
+use candor_state::{ConfigRead, InstallId, StateDir};
 use candor_transport::{
     Endpoint, PipelineConfig, SinkOptions, SinkSpec, Spool, SpoolCaps, StatsSnapshot, Timeouts,
 };
@@ -465,14 +464,9 @@ pub fn product_preparer(
 /// removes, so the next run starts a new one). Without a folder the id lives only as long as
 /// the process. It is random, never derived from the machine or the user.
 fn install_id(state: Option<&StateDir>, product: &str) -> Result<InstallId, BuildError> {
-    let failed = |e: String| BuildError::State(format!("cannot create the install id: {e}"));
     match state {
-        Some(state) => {
-            let kept = state
-                .install_id(product)
-                .map_err(|e| failed(e.to_string()))?;
-            InstallId::parse(&kept).ok_or_else(|| failed(format!("{kept:?} is not an install id")))
-        }
-        None => InstallId::generate().map_err(|e| failed(e.to_string())),
+        Some(state) => state.install_id(product),
+        None => InstallId::generate(),
     }
+    .map_err(|e| BuildError::State(format!("cannot create the install id: {e}")))
 }
