@@ -94,10 +94,12 @@ pub(crate) fn run(
         note(&products)?;
         Ok(edited)
     });
-    if edited.is_err() && off {
-        // Off stays off with a file that cannot be edited: pending data still goes.
-        note(&products).map_err(|e| CliError::Usage(format!("cannot record the change: {e}")))?;
-    }
+    // Off stays off with a file that cannot be edited: the change is recorded and pending data
+    // still goes, whatever else fails.
+    let unrecorded = (edited.is_err() && off)
+        .then(|| note(&products).err())
+        .flatten()
+        .map(|e| format!("cannot record the change: {e}"));
     let not_edited = match edited {
         Ok(()) => None,
         Err(EditError::State(e)) => Some(format!("cannot change the configuration file: {e}")),
@@ -120,7 +122,7 @@ pub(crate) fn run(
         // Nothing changed, and nothing is discarded: say why, and stop.
         return Err(CliError::Usage(not_edited.unwrap_or_default()));
     }
-    let mut problems: Vec<String> = not_edited.into_iter().collect();
+    let mut problems: Vec<String> = not_edited.into_iter().chain(unrecorded).collect();
     for catalogue in products {
         let decision = consent_now::decide_now(catalogue, &HostArgs::default());
         status_cmd::write_text(

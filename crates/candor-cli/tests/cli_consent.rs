@@ -266,6 +266,25 @@ fn a_broken_config_is_never_overwritten_and_off_still_discards() {
     }
 }
 
+/// The record of the change cannot be written (something else is where its folder goes):
+/// nothing is changed without it, but `off` still discards, says why and exits 1.
+#[test]
+fn off_discards_even_when_the_change_cannot_be_recorded() {
+    let dir = tempfile::tempdir().expect("tmp");
+    std::fs::write(dir.path().join("config.toml"), "mode = \"on\"\n").expect("config");
+    std::fs::write(dir.path().join("consent-changes"), "not a folder").expect("plant");
+    plant_batch(dir.path());
+    let out = candor(dir.path(), &["consent", "contrast-dotnet-agent", "local"]);
+    assert_eq!(out.status.code(), Some(2), "{}", stdout(&out));
+    assert_eq!(spooled(dir.path(), "contrast-dotnet-agent"), 1);
+    let out = candor(dir.path(), &["consent", "contrast-dotnet-agent", "off"]);
+    assert_eq!(out.status.code(), Some(1), "{}", stdout(&out));
+    assert!(stderr(&out).contains("consent-changes"), "{}", stderr(&out));
+    assert_eq!(stderr(&out).lines().count(), 1, "{}", stderr(&out));
+    assert_eq!(spooled(dir.path(), "contrast-dotnet-agent"), 0);
+    assert_eq!(config(dir.path()), "mode = \"on\"\n");
+}
+
 /// README: values are read ignoring case. A mode written in capitals is a mode, and `candor
 /// consent` edits such a file like any other.
 #[test]
