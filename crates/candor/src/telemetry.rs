@@ -576,19 +576,24 @@ impl WorkerPlan {
             {
                 self.discard(&mut held);
             }
-            // Events held for a pending notice go out once the decision allows sending (and
-            // those recorded under an earlier decision are dropped, and counted).
             if !held.is_empty() {
-                let before = held.discarded();
-                for event in held.take_sendable(self.gate()) {
-                    self.submit(&self.shared.network, &self.network, event);
-                }
-                self.shared
-                    .discarded
-                    .fetch_add(held.discarded() - before, Ordering::Relaxed);
+                self.release(&mut held);
             }
         }
     }
+
+    /// Events held for a pending notice go out once the decision allows sending; those
+    /// recorded under an earlier decision are dropped, and counted.
+    fn release(&self, held: &mut Pending<Event>) {
+        let before = held.discarded();
+        for event in held.take_sendable(self.gate()) {
+            self.submit(&self.shared.network, &self.network, event);
+        }
+        self.shared
+            .discarded
+            .fetch_add(held.discarded() - before, Ordering::Relaxed);
+    }
+
     /// Handles every value queued so far; returns how many.
     fn drain(&self, held: &mut Pending<Event>) -> usize {
         let mut n = 0;
@@ -732,14 +737,8 @@ impl WorkerPlan {
         while self.records.pop().is_some() {
             self.shared.discarded.fetch_add(1, Ordering::Relaxed);
         }
-        let before = held.discarded();
-        // After a change of decision nothing held is sendable; were anything still, it goes.
-        for event in held.take_sendable(self.gate()) {
-            self.submit(&self.shared.network, &self.network, event);
-        }
-        self.shared
-            .discarded
-            .fetch_add(held.discarded() - before, Ordering::Relaxed);
+        // After a change of decision nothing held is sendable any more.
+        self.release(held);
         for slot in [&self.shared.network, &self.shared.local] {
             if let Some(p) = slot.lock().unwrap_or_else(PoisonError::into_inner).as_ref() {
                 p.discard_pending(Duration::from_secs(5));
