@@ -18,8 +18,10 @@ pub(crate) fn unit_random() -> f64 {
 }
 
 /// Reads a `Retry-After` header: delay-seconds (`120`) or an HTTP date
-/// (`Wed, 21 Oct 2026 07:28:00 GMT`), relative to `now`. A date in the past means now.
-/// Anything else is ignored (`None`), and the caller's own backoff applies.
+/// (`Wed, 21 Oct 2026 07:28:00 GMT`), relative to `now`. A date in the past reads as `0`: no
+/// floor. Anything else is ignored (`None`). Either way the caller's own backoff still applies
+/// in full: the policy adds this delay to it ([`crate::policy::Policy::delay`]), so no answer
+/// can make a client retry sooner than it would have without one.
 pub fn parse_retry_after(value: &str, now: SystemTime) -> Option<Duration> {
     let value = value.trim();
     if let Ok(seconds) = value.parse::<u64>() {
