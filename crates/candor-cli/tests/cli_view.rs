@@ -290,13 +290,13 @@ fn requests_without_the_secret_or_from_a_foreign_host_are_refused() {
 /// given the secret URL, which any local user could read from its command line: it gets a page
 /// only this user can read (`0600` in a `0700` folder) that redirects to the URL. When the view
 /// is stopped (`SIGTERM`, Ctrl-C), that page goes too.
-#[test]
-fn the_page_is_opened_with_the_users_browser_without_the_secret_in_its_arguments() {
+/// A `candor view` for `dir` that opens its page with a stand-in browser (a script writing its
+/// arguments and command line to a file), with `runtime` as `XDG_RUNTIME_DIR`: the running view,
+/// its secret, and what the browser was given.
+fn view_with_browser(dir: &Path, runtime: &Path) -> (View, String, String) {
     use std::os::unix::fs::PermissionsExt;
-    let dir = tempfile::tempdir().expect("tmp");
-    let runtime = tempfile::tempdir().expect("runtime folder");
-    let opened = dir.path().join("opened");
-    let script = dir.path().join("browser.sh");
+    let opened = dir.join("opened");
+    let script = dir.join("browser.sh");
     std::fs::write(
         &script,
         format!(
@@ -309,9 +309,9 @@ fn the_page_is_opened_with_the_users_browser_without_the_secret_in_its_arguments
     std::fs::set_permissions(&script, std::fs::Permissions::from_mode(0o700)).expect("chmod");
     let mut child = Command::new(env!("CARGO_BIN_EXE_candor"))
         .env_clear()
-        .env("CANDOR_CONFIG_DIR", dir.path())
+        .env("CANDOR_CONFIG_DIR", dir)
         .env("BROWSER", &script)
-        .env("XDG_RUNTIME_DIR", runtime.path())
+        .env("XDG_RUNTIME_DIR", runtime)
         .args(["view", "--port", "0"])
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
@@ -329,7 +329,7 @@ fn the_page_is_opened_with_the_users_browser_without_the_secret_in_its_arguments
         }
         let _ = std::io::copy(&mut reader, &mut std::io::sink());
     });
-    let mut running = View {
+    let running = View {
         child,
         url: rx
             .recv_timeout(Duration::from_secs(30))
@@ -357,6 +357,38 @@ fn the_page_is_opened_with_the_users_browser_without_the_secret_in_its_arguments
     }
     std::thread::sleep(Duration::from_millis(100));
     let seen = std::fs::read_to_string(&opened).expect("the browser ran");
+    (running, secret, seen)
+}
+
+/// Sends `signal` to the view and waits (at most 10 s) for it to end; the redirect page's
+/// folder must be gone with it.
+fn stop_with(running: &mut View, signal: &str, folder: &Path) {
+    let status = Command::new("kill")
+        .args([&format!("-{signal}"), &running.child.id().to_string()])
+        .status()
+        .expect("kill");
+    assert!(status.success());
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    while running.child.try_wait().expect("wait").is_none() && std::time::Instant::now() < deadline
+    {
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    assert!(
+        running.child.try_wait().expect("wait").is_some(),
+        "the view stops on SIG{signal}"
+    );
+    assert!(
+        !folder.exists(),
+        "the redirect page, with the secret URL, outlived the view (SIG{signal})"
+    );
+}
+
+#[test]
+fn the_page_is_opened_with_the_users_browser_without_the_secret_in_its_arguments() {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = tempfile::tempdir().expect("tmp");
+    let runtime = tempfile::tempdir().expect("runtime folder");
+    let (mut running, secret, seen) = view_with_browser(dir.path(), runtime.path());
     assert!(
         !seen.contains(&secret),
         "the secret reached a command line: {seen}"
@@ -375,22 +407,24 @@ fn the_page_is_opened_with_the_users_browser_without_the_secret_in_its_arguments
         )),
         "{html}"
     );
-    // Stopped as a terminal or a session manager stops it: the page goes with the view.
-    let status = Command::new("kill")
-        .args(["-TERM", &running.child.id().to_string()])
-        .status()
-        .expect("kill");
-    assert!(status.success());
-    let deadline = std::time::Instant::now() + Duration::from_secs(10);
-    while running.child.try_wait().expect("wait").is_none() && std::time::Instant::now() < deadline
-    {
-        std::thread::sleep(Duration::from_millis(20));
+    // Stopped as a session manager stops it: the page goes with the view.
+    stop_with(&mut running, "TERM", &folder);
+}
+
+/// The review found the redirect page (its folder in `/tmp`, holding the secret URL) left
+/// behind when the view ended on `SIGHUP`, as it does when its terminal closes. Every signal
+/// that ends a view the ordinary way takes the page with it.
+#[test]
+fn the_redirect_page_goes_when_the_terminal_closes_or_on_ctrl_c() {
+    for signal in ["HUP", "INT"] {
+        let dir = tempfile::tempdir().expect("tmp");
+        let runtime = tempfile::tempdir().expect("runtime folder");
+        let (mut running, _, seen) = view_with_browser(dir.path(), runtime.path());
+        let page = std::path::PathBuf::from(seen.lines().next().expect("argument").trim());
+        let folder = page.parent().expect("folder").to_owned();
+        assert!(folder.exists(), "{signal}");
+        stop_with(&mut running, signal, &folder);
     }
-    assert!(
-        running.child.try_wait().expect("wait").is_some(),
-        "the view stops"
-    );
-    assert!(!folder.exists(), "the redirect page outlived the view");
 }
 
 /// What a folder holds, to the byte and the mode: every path under `root` with its kind,

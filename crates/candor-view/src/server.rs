@@ -127,8 +127,9 @@ impl ViewServer {
         }
     }
 
-    /// Serves until the process is interrupted (Ctrl-C, `SIGTERM`), then stops serving and
-    /// returns, so the caller can clean up (the browser's redirect page).
+    /// Serves until the process is told to end the ordinary ways (Ctrl-C, `SIGTERM`, and
+    /// `SIGHUP` when its terminal closes), then stops serving and returns, so the caller can
+    /// clean up (the browser's redirect page, which holds the secret URL).
     pub fn wait_for_interrupt(self) {
         let signals = tokio::runtime::Builder::new_current_thread()
             .enable_all()
@@ -139,14 +140,22 @@ impl ViewServer {
         signals.block_on(async {
             #[cfg(unix)]
             {
-                use tokio::signal::unix::{SignalKind, signal};
-                let Ok(mut term) = signal(SignalKind::terminate()) else {
-                    let _ = tokio::signal::ctrl_c().await;
-                    return;
-                };
+                use tokio::signal::unix::{Signal, SignalKind, signal};
+                /// The next arrival of a signal, or never when it could not be listened to.
+                async fn arrives(listener: Option<&mut Signal>) {
+                    match listener {
+                        Some(listener) => {
+                            listener.recv().await;
+                        }
+                        None => std::future::pending().await,
+                    }
+                }
+                let mut term = signal(SignalKind::terminate()).ok();
+                let mut hangup = signal(SignalKind::hangup()).ok();
                 tokio::select! {
                     _ = tokio::signal::ctrl_c() => {}
-                    _ = term.recv() => {}
+                    () = arrives(term.as_mut()) => {}
+                    () = arrives(hangup.as_mut()) => {}
                 }
             }
             #[cfg(not(unix))]
