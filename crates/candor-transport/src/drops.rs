@@ -15,7 +15,10 @@ pub enum DropCause {
     QueueFull,
     /// The spool was over one of its caps (size, files, age); the oldest batches went.
     SpoolCaps,
-    /// A spool file could not be read (damaged); counted in files.
+    /// Lines of spool files that did not hold an event (damaged on disk, cut short); counted
+    /// in events, one per line. The rest of each file is read and sent. (A spool entry that
+    /// is not a batch at all holds no event: it is removed and counted as a file,
+    /// [`crate::StatsSnapshot::dropped_unreadable`].)
     Unreadable,
     /// The receiver refused the batch for good (400, 404, 422, a non-retryable gRPC code).
     Refused(Failure),
@@ -44,6 +47,9 @@ pub enum DiskFailure {
     ReadOnly,
     /// Permission denied.
     Permission,
+    /// The spool's folder was removed while the product ran and could not be made again
+    /// (`ENOENT`): not the disk's doing.
+    FolderGone,
     /// Any other failure.
     Other,
 }
@@ -58,6 +64,7 @@ impl DiskFailure {
             ErrorKind::FileTooLarge => Self::FileTooLarge,
             ErrorKind::ReadOnlyFilesystem => Self::ReadOnly,
             ErrorKind::PermissionDenied => Self::Permission,
+            ErrorKind::NotFound => Self::FolderGone,
             _ => Self::Other,
         }
     }
@@ -71,6 +78,9 @@ impl std::fmt::Display for DiskFailure {
             Self::FileTooLarge => "the file would exceed this process's file size limit",
             Self::ReadOnly => "the file system is read-only",
             Self::Permission => "permission denied",
+            Self::FolderGone => {
+                "the spool's folder was removed while the product ran and could not be made again"
+            }
             Self::Other => "the disk refused the write",
         })
     }
@@ -97,7 +107,9 @@ impl std::fmt::Display for DropCause {
         match self {
             Self::QueueFull => f.write_str("the queue was full"),
             Self::SpoolCaps => f.write_str("the spool was over its caps (size, files or age)"),
-            Self::Unreadable => f.write_str("spool files could not be read"),
+            Self::Unreadable => {
+                f.write_str("damaged lines of spool files could not be read as events")
+            }
             Self::Refused(failure) => write!(f, "the receiver refused them ({failure})"),
             Self::RefusedOneByOne => {
                 f.write_str("the receiver took the batch but refused these events one by one")
@@ -115,7 +127,7 @@ impl std::fmt::Display for DropCause {
 pub struct DropCount {
     /// The cause.
     pub cause: DropCause,
-    /// Events (for [`DropCause::Unreadable`]: files).
+    /// Events.
     pub events: u64,
     /// The cause in words.
     pub reason: String,

@@ -40,7 +40,7 @@ pub use endpoint::Endpoint;
 pub use pipeline::{Permission, Permit, Pipeline, PipelineConfig, StatsSnapshot};
 pub use receipts::{Problem, Receipt, Receipts};
 pub use sink::{Failure, FileSink, Outcome, Refusals, SemanticNames, Sink, SinkOptions, Timeouts};
-pub use spool::{Spool, SpoolCaps, SpoolView};
+pub use spool::{ReadBatch, Spool, SpoolCaps, SpoolHold, SpoolView, Unusable};
 
 /// What can go wrong setting up transport. Delivery failures are not errors: they are retried
 /// or counted (see [`StatsSnapshot`]).

@@ -26,7 +26,7 @@ use crate::drops::{DiskFailure, DropCause, DropCount};
 use crate::policy::{Action, Attempt, Policy};
 use crate::receipts::{Receipt, Receipts};
 use crate::sink::{Failure, Outcome, Refusals, Sink};
-use crate::spool::{Dropped, Spool, SpoolCaps, SpoolEntry};
+use crate::spool::{Dropped, Spool, SpoolCaps, SpoolEntry, Unusable};
 
 /// How long a writer waits for a discard in progress (which itself waits for a delivery in
 /// progress) before it writes anyway; the permit it asks keeps what it writes honest.
@@ -154,8 +154,10 @@ pub(crate) struct Stats {
     last_error: Mutex<Option<String>>,
     unanswered_since: Mutex<Option<SystemTime>>,
     last_failure: Mutex<Option<Failure>>,
-    /// Every event dropped for good, by cause (spool files, for [`DropCause::Unreadable`]).
+    /// Every event dropped for good, by cause.
     drops: Mutex<BTreeMap<DropCause, u64>>,
+    /// Spool entries that were not batches, removed.
+    unreadable_files: AtomicU64,
 }
 
 /// A copy of the counters.
@@ -174,7 +176,9 @@ pub struct StatsSnapshot {
     pub rejected: u64,
     /// Events dropped to keep the spool within its caps.
     pub dropped_by_caps: u64,
-    /// Spool files that could not be read (damaged), removed.
+    /// Spool entries that were not batches at all (a folder, a FIFO, a symlink, a file larger
+    /// than a batch, an empty one), removed: files, not events. (Damaged lines of batches are
+    /// events, counted in `drops` as [`DropCause::Unreadable`].)
     pub dropped_unreadable: u64,
     /// Deliveries whose receipt could not be written (the last error says why): delivered,
     /// but not on record.
@@ -260,7 +264,7 @@ impl Stats {
             delivered_batches: self.delivered_batches.load(Ordering::Relaxed),
             rejected: count(|c| matches!(c, DropCause::Refused(_) | DropCause::RefusedOneByOne)),
             dropped_by_caps: count(|c| *c == DropCause::SpoolCaps),
-            dropped_unreadable: count(|c| *c == DropCause::Unreadable),
+            dropped_unreadable: self.unreadable_files.load(Ordering::Relaxed),
             receipts_unwritten: self.receipts_unwritten.load(Ordering::Relaxed),
             retries: self.retries.load(Ordering::Relaxed),
             pending,
@@ -698,11 +702,7 @@ impl<S: Sink> Worker<S> {
     }
 
     fn less_pending(&self, events: u64) {
-        let _ = self
-            .pending
-            .fetch_update(Ordering::Relaxed, Ordering::Relaxed, |p| {
-                Some(p.saturating_sub(events))
-            });
+        subtract(&self.pending, events);
     }
 
     /// Asks the owner about `events`: removes (and counts) what it withdraws, and says whether
@@ -810,6 +810,11 @@ impl<S: Sink> Worker<S> {
     fn count_dropped(&self, dropped: Dropped) {
         self.stats.dropped(DropCause::SpoolCaps, dropped.events);
         self.less_pending(dropped.events);
+        if let Some((count, first)) = dropped.unremovable {
+            self.stats.error(format!(
+                "{count} spool file(s) over the caps could not be removed, left in place ({first})"
+            ));
+        }
     }
 
     /// Tries each stored batch, oldest first, until one is kept for later. With a spool, the
@@ -1045,8 +1050,10 @@ impl<S: Sink> Worker<S> {
         Some(batch)
     }
 
-    /// The oldest stored batch (taken out of memory; read from disk). Unreadable spool files
-    /// are removed and counted.
+    /// The oldest stored batch (taken out of memory; read from disk). Damaged lines are cut out
+    /// and counted as events; entries that are not batches are removed and counted as files;
+    /// one that cannot be removed (or repaired) is skipped, never in the way of the batches
+    /// behind it.
     fn oldest(&mut self) -> Option<Batch> {
         match &mut self.store {
             Store::Memory(queue) => queue.pop_front().map(|h| Batch {
@@ -1055,32 +1062,49 @@ impl<S: Sink> Worker<S> {
                 entry: None,
                 written: h.since,
             }),
-            Store::Disk { spool, has_batches } => loop {
-                let first = spool.entries().ok().and_then(|e| e.into_iter().next());
-                *has_batches = first.is_some();
-                let entry = first?;
-                match spool.read(&entry) {
-                    Ok(events) => {
-                        return Some(Batch {
-                            written: entry.written,
-                            entry: Some(entry),
-                            read: events.len(),
-                            events,
-                        });
-                    }
-                    Err(why) => {
-                        self.stats
-                            .error(format!("removed an unreadable spool file: {why}"));
-                        self.stats.dropped(DropCause::Unreadable, 1);
-                        if spool.remove(&entry).is_err() {
-                            // It cannot be read or removed: stop trying until a new batch
-                            // arrives, rather than spin on it.
-                            *has_batches = false;
-                            return None;
+            Store::Disk { spool, has_batches } => {
+                for entry in spool.entries().unwrap_or_default() {
+                    match spool.read(&entry) {
+                        Ok(read) => {
+                            if read.damaged > 0 {
+                                self.stats.error(format!(
+                                    "dropped {} damaged line(s) of a spool file: {}",
+                                    read.damaged,
+                                    read.first_damage.unwrap_or_default()
+                                ));
+                                self.stats.dropped(DropCause::Unreadable, read.damaged);
+                                subtract(&self.pending, read.damaged);
+                            }
+                            if read.events.is_empty() {
+                                continue;
+                            }
+                            *has_batches = true;
+                            return Some(Batch {
+                                written: entry.written,
+                                entry: Some(entry),
+                                read: read.events.len(),
+                                events: read.events,
+                            });
+                        }
+                        Err(Unusable::NotABatch(why)) => match spool.remove(&entry) {
+                            Ok(()) => {
+                                self.stats.error(format!("removed a spool entry: {why}"));
+                                Stats::bump(&self.stats.unreadable_files, 1);
+                            }
+                            Err(e) => self.stats.error(format!(
+                                "{why}; it cannot be removed ({e}), so it is skipped"
+                            )),
+                        },
+                        Err(unrepaired) => {
+                            self.stats.error(format!("{unrepaired}; skipped for now"));
                         }
                     }
                 }
-            },
+                // Nothing left but what cannot be read or removed: stop trying until a new
+                // batch arrives, rather than spin on it.
+                *has_batches = false;
+                None
+            }
         }
     }
 
@@ -1154,6 +1178,13 @@ impl<S: Sink> Worker<S> {
             ));
         }
     }
+}
+
+/// Takes `events` off a count, never below zero.
+fn subtract(count: &AtomicU64, events: u64) {
+    let _ = count.fetch_update(Ordering::Relaxed, Ordering::Relaxed, |p| {
+        Some(p.saturating_sub(events))
+    });
 }
 
 /// Whether a failure is the receiver's answer (a status) rather than no answer at all.

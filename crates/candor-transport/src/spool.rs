@@ -18,11 +18,18 @@
 //! removes another process's write in progress. The files are made and read through
 //! `candor-state`, which refuses symlinks and FIFOs and caps reads; [`SpoolView`] reads a spool
 //! without changing anything.
+//!
+//! What the spool cannot control does not stop it. The folder may be removed under a running
+//! product (`candor clean`, which holds both locks while it removes, or a user's `rm -r`): the
+//! next write or lock makes it again. A batch line damaged on disk costs that line, not its
+//! batch: the rest is read and the file rewritten without it. An entry that is not a batch (a
+//! folder, a FIFO, a symlink named like one) is removed, and one that cannot be removed is
+//! skipped, never in the way of the batches behind it; the caps go on past it too.
 
 use std::io;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::time::{Duration, SystemTime};
+use std::time::{Duration, Instant, SystemTime};
 
 use candor_schema::Event;
 use candor_state::{FileLock, StateError, file};
@@ -67,12 +74,70 @@ pub struct SpoolEntry {
 }
 
 /// What enforcing the caps dropped.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Dropped {
     /// Batch files removed.
     pub batches: u64,
     /// Events in them (as far as they could be counted).
     pub events: u64,
+    /// Batch files over the caps that could not be removed (left in place, their place in the
+    /// caps taken by younger ones), with the first failure in words; `None` when there was
+    /// none. Nothing in them is counted as dropped.
+    pub unremovable: Option<(u64, String)>,
+}
+
+impl Dropped {
+    fn unremovable(&mut self, entry: &SpoolEntry, error: &io::Error) {
+        match &mut self.unremovable {
+            Some((count, _)) => *count += 1,
+            None => {
+                self.unremovable = Some((
+                    1,
+                    format!("cannot remove {}: {error}", entry.path.display()),
+                ));
+            }
+        }
+    }
+}
+
+/// A batch as read: the events that could be read, and how many of its lines could not
+/// (damaged on disk, cut short, not an event), with the first such line's problem.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct ReadBatch {
+    /// The events, in order.
+    pub events: Vec<Event>,
+    /// Lines that did not hold an event.
+    pub damaged: u64,
+    /// What was wrong with the first of them.
+    pub first_damage: Option<String>,
+}
+
+/// Why a spool entry could not be used at all.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Unusable {
+    /// It is not a batch Candor wrote: not a regular file (a folder, a FIFO, a symlink), larger
+    /// than a batch can be, or holding no line at all. The caller removes it.
+    NotABatch(String),
+    /// It has damaged lines that could not be cut out (the disk refused the rewrite): it is
+    /// left as it is, and read again later.
+    Unrepaired(String),
+}
+
+impl std::fmt::Display for Unusable {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::NotABatch(why) | Self::Unrepaired(why) => f.write_str(why),
+        }
+    }
+}
+
+/// Both of a spool's locks, held together: no write or delivery is under way in any process
+/// while it lives ([`Spool::hold`]).
+#[derive(Debug)]
+pub struct SpoolHold {
+    _writing: FileLock,
+    _sending: FileLock,
 }
 
 /// A spool directory.
@@ -113,6 +178,7 @@ impl Spool {
     /// sender holds it from reading a batch until the batch is removed; the caps are enforced
     /// under it.
     pub fn lock(&self, wait: Duration) -> Result<FileLock, StateError> {
+        file::ensure_dir(&self.dir)?;
         FileLock::acquire(&self.dir.join(LOCK_FILE), wait)
     }
 
@@ -120,7 +186,21 @@ impl Spool {
     /// to write and writes it, so that a discard ([`Spool::discard_all`]) never misses a write
     /// begun before it.
     pub fn write_lock(&self, wait: Duration) -> Result<FileLock, StateError> {
+        file::ensure_dir(&self.dir)?;
         FileLock::acquire(&self.dir.join(WRITE_LOCK_FILE), wait)
+    }
+
+    /// Takes the writing lock, then the sending lock, waiting at most `wait` in all: while the
+    /// hold lives no write or delivery is under way in any process, and none begun before it
+    /// is still running. What a discard and `candor clean` take.
+    pub fn hold(&self, wait: Duration) -> Result<SpoolHold, StateError> {
+        let started = Instant::now();
+        let writing = self.write_lock(wait)?;
+        let sending = self.lock(wait.saturating_sub(started.elapsed()))?;
+        Ok(SpoolHold {
+            _writing: writing,
+            _sending: sending,
+        })
     }
 
     /// The caps.
@@ -138,6 +218,9 @@ impl Spool {
     /// the caps (the new one too, when it alone is over them); when it is not, the sender that
     /// holds it enforces them before its next batch. An error keeps the operating system's
     /// kind ([`io::ErrorKind::StorageFull`] for a full disk), and nothing half-written stays.
+    /// A folder removed under a running product is made again. Once the batch is written, the
+    /// write has succeeded: what enforcing the caps could not do is said in the [`Dropped`],
+    /// never returned as the write's error.
     pub fn write(&self, events: &[Event]) -> io::Result<(SpoolEntry, Dropped)> {
         let body = encode(events)?;
         let now = SystemTime::now();
@@ -151,14 +234,27 @@ impl Spool {
             std::process::id()
         );
         let path = self.dir.join(&name);
-        if !file::create_new(&path, &body).map_err(state_io)? {
+        let create = || {
+            file::ensure_dir(&self.dir)?;
+            file::create_new(&path, &body)
+        };
+        // The folder can go between making it and the rename (a `clean` racing the write):
+        // once more, then the error says what happened.
+        let created = match create() {
+            Err(e) if e.is_not_found() => create(),
+            other => other,
+        };
+        if !created.map_err(state_io)? {
             return Err(io::Error::new(
                 io::ErrorKind::AlreadyExists,
                 format!("{} already exists", path.display()),
             ));
         }
         let dropped = match self.lock(Duration::ZERO) {
-            Ok(_sending) => self.enforce_caps(now)?,
+            Ok(_sending) => self.enforce_caps(now).unwrap_or_else(|e| Dropped {
+                unremovable: Some((0, format!("cannot list the spool: {e}"))),
+                ..Dropped::default()
+            }),
             Err(_) => Dropped::default(),
         };
         Ok((
@@ -204,11 +300,30 @@ impl Spool {
         list(&self.dir)
     }
 
-    /// Reads a batch. A file that does not hold events (damaged on disk, not Candor's, larger
-    /// than the spool may be, a symlink or a FIFO) is an error naming it; the caller removes it
-    /// and counts it.
-    pub fn read(&self, entry: &SpoolEntry) -> Result<Vec<Event>, String> {
-        read_batch(entry, self.max_file_bytes())
+    /// Reads a batch, under the sending lock the caller holds. Lines that do not hold an event
+    /// (damaged on disk, cut short) are counted in [`ReadBatch::damaged`] and cut out of the
+    /// file at once, so each is counted once and the rest of its batch is delivered; a file
+    /// left with no event is removed. An entry that is no batch at all (a folder, a symlink, a
+    /// FIFO, larger than a batch can be, no line) is [`Unusable::NotABatch`], for the caller
+    /// to remove; one whose damaged lines could not be cut out is [`Unusable::Unrepaired`],
+    /// left as it is.
+    pub fn read(&self, entry: &SpoolEntry) -> Result<ReadBatch, Unusable> {
+        let read = read_batch(entry, self.max_file_bytes())?;
+        if read.damaged > 0 {
+            let repaired = if read.events.is_empty() {
+                self.remove(entry)
+            } else {
+                self.rewrite(entry, &read.events).map(|_| ())
+            };
+            repaired.map_err(|e| {
+                Unusable::Unrepaired(format!(
+                    "{}: {} damaged line(s) could not be cut out: {e}",
+                    entry.path.display(),
+                    read.damaged
+                ))
+            })?;
+        }
+        Ok(read)
     }
 
     /// No batch file is larger than the whole spool may be (with room for one ordinary batch).
@@ -225,21 +340,35 @@ impl Spool {
     /// to pending data, whether or not a pipeline is running. Takes the writing lock, then the
     /// sending lock (waiting at most `wait` in all, for a write or a delivery in progress), so
     /// when it returns no write or delivery begun before it is still under way.
+    /// One entry that cannot be removed does not keep the others: every one is tried. One that
+    /// held no event it could read (a folder named like a batch) withdraws nothing by staying;
+    /// one that held events is a failure, returned after the others went (the events that
+    /// were removed are then not counted).
     pub fn discard_all(&self, wait: Duration) -> Result<u64, StateError> {
-        let started = std::time::Instant::now();
-        let _writing = self.write_lock(wait)?;
-        let _sending = self.lock(wait.saturating_sub(started.elapsed()))?;
+        let _held = self.hold(wait)?;
         let mut count = 0;
+        let mut failed = None;
         for entry in self.entries().unwrap_or_default() {
-            count += count_events(&entry.path, self.max_file_bytes());
-            file::remove(&entry.path)?;
+            let events = count_events(&entry.path, self.max_file_bytes());
+            match file::remove(&entry.path) {
+                Ok(_) => count += events,
+                Err(e) if events > 0 => {
+                    failed.get_or_insert(e);
+                }
+                Err(_) => {}
+            }
         }
-        Ok(count)
+        match failed {
+            None => Ok(count),
+            Some(e) => Err(e),
+        }
     }
 
     /// Drops the oldest batches until the spool is within its caps: every batch older than the
     /// age cap (whatever its place in the order: one dated 1970 is dropped, not sent first),
-    /// then the oldest while the bytes or files are over. The caller holds the sending lock.
+    /// then the oldest while the bytes or files are over. The caller holds the sending lock. A
+    /// batch that cannot be removed stays, and the next ones go in its place
+    /// ([`Dropped::unremovable`]).
     pub fn enforce_caps(&self, now: SystemTime) -> io::Result<Dropped> {
         let entries = self.entries()?;
         let mut total: u64 = entries.iter().map(|e| e.bytes).sum();
@@ -253,11 +382,15 @@ impl Spool {
                 continue;
             }
             let events = count_events(&entry.path, self.max_file_bytes());
-            self.remove(entry)?;
-            total -= entry.bytes;
-            files -= 1;
-            dropped.batches += 1;
-            dropped.events += events;
+            match self.remove(entry) {
+                Ok(()) => {
+                    total -= entry.bytes;
+                    files -= 1;
+                    dropped.batches += 1;
+                    dropped.events += events;
+                }
+                Err(e) => dropped.unremovable(entry, &e),
+            }
         }
         Ok(dropped)
     }
@@ -294,8 +427,8 @@ impl SpoolView {
         list(&self.dir)
     }
 
-    /// Reads a batch (see [`Spool::read`]).
-    pub fn read(&self, entry: &SpoolEntry) -> Result<Vec<Event>, String> {
+    /// Reads a batch as it is (see [`Spool::read`]; damaged lines are counted, not cut out).
+    pub fn read(&self, entry: &SpoolEntry) -> Result<ReadBatch, Unusable> {
         read_batch(entry, self.max_file_bytes)
     }
 
@@ -334,18 +467,36 @@ fn list(dir: &Path) -> io::Result<Vec<SpoolEntry>> {
     Ok(entries)
 }
 
-fn read_batch(entry: &SpoolEntry, max: u64) -> Result<Vec<Event>, String> {
-    let bytes = file::read_capped(&entry.path, max).map_err(|e| e.to_string())?;
-    let text = String::from_utf8(bytes)
-        .map_err(|_| format!("{}: not UTF-8 text", entry.path.display()))?;
-    text.lines()
-        .enumerate()
-        .filter(|(_, l)| !l.trim().is_empty())
-        .map(|(n, l)| {
-            serde_json::from_str(l)
-                .map_err(|e| format!("{} line {}: {e}", entry.path.display(), n + 1))
-        })
-        .collect()
+/// Reads a batch file line by line: each line that holds an event is kept, each other
+/// non-empty line counted as damaged.
+fn read_batch(entry: &SpoolEntry, max: u64) -> Result<ReadBatch, Unusable> {
+    let bytes = file::read_capped(&entry.path, max)
+        .map_err(|e| Unusable::NotABatch(format!("not a batch: {e}")))?;
+    let mut read = ReadBatch::default();
+    for (n, line) in bytes.split(|b| *b == b'\n').enumerate() {
+        if line.trim_ascii().is_empty() {
+            continue;
+        }
+        let event = std::str::from_utf8(line)
+            .map_err(|_| "not UTF-8 text".to_owned())
+            .and_then(|l| serde_json::from_str::<Event>(l).map_err(|e| e.to_string()));
+        match event {
+            Ok(event) => read.events.push(event),
+            Err(why) => {
+                read.damaged += 1;
+                read.first_damage.get_or_insert_with(|| {
+                    format!("{} line {}: {why}", entry.path.display(), n + 1)
+                });
+            }
+        }
+    }
+    if read.events.is_empty() && read.damaged == 0 {
+        return Err(Unusable::NotABatch(format!(
+            "{}: not a batch: it holds no line",
+            entry.path.display()
+        )));
+    }
+    Ok(read)
 }
 
 fn pending(dir: &Path, max: u64) -> u64 {

@@ -281,8 +281,106 @@ fn unreadable_spool_files_are_removed_and_counted() {
     );
     send_all(&p, 1);
     let stats = p.shutdown(Duration::from_secs(5));
-    assert_eq!(stats.dropped_unreadable, 1);
+    // One line that is no event: one event lost, counted as such, and its file gone.
+    assert_eq!(unreadable_events(&stats), 1, "{stats:?}");
+    assert_eq!(
+        stats.dropped_unreadable, 0,
+        "it was a batch, if a damaged one"
+    );
     assert_eq!(stats.delivered, 1);
+    assert_eq!(batch_files(&spool), 0);
+}
+
+fn unreadable_events(stats: &candor_transport::StatsSnapshot) -> u64 {
+    stats
+        .drops
+        .iter()
+        .filter(|d| d.cause == candor_transport::DropCause::Unreadable)
+        .map(|d| d.events)
+        .sum()
+}
+
+/// Writes `events` as one spool batch (as the spool writes it) dated now, and returns its path.
+fn plant_batch(spool: &Path, first: u32, events: u32) -> std::path::PathBuf {
+    std::fs::create_dir_all(spool).expect("mkdir");
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .expect("after 1970")
+        .as_millis();
+    let path = spool.join(format!("{now:016}-0000000001-{first:08}.jsonl"));
+    let mut body = Vec::new();
+    for n in first..first + events {
+        serde_json::to_writer(&mut body, &event(n)).expect("encode");
+        body.push(b'\n');
+    }
+    std::fs::write(&path, body).expect("write");
+    path
+}
+
+/// The review's reproduction: a 50-event spool file cut short by 30 bytes lost all 50 events,
+/// counted as "1". Now the 49 whole lines are delivered, and the one cut line is the one event
+/// dropped, counted as an event under its own cause.
+#[test]
+fn a_damaged_line_costs_that_line_not_its_batch() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let spool = dir.path().join("spool");
+    let path = plant_batch(&spool, 0, 50);
+    let len = std::fs::metadata(&path).expect("stat").len();
+    std::fs::File::options()
+        .write(true)
+        .open(&path)
+        .and_then(|f| f.set_len(len - 30))
+        .expect("truncate");
+    // A second batch with a damaged line in its middle, and one that is not UTF-8.
+    let middle = plant_batch(&spool, 100, 3);
+    let text = std::fs::read_to_string(&middle).expect("read");
+    let lines: Vec<&str> = text.lines().collect();
+    let mut bytes = Vec::new();
+    bytes.extend_from_slice(lines[0].as_bytes());
+    bytes.extend_from_slice(b"\n{\"event_id\": \"\xff\xfe\"}\n");
+    bytes.extend_from_slice(lines[2].as_bytes());
+    bytes.push(b'\n');
+    std::fs::write(&middle, bytes).expect("damage");
+    let receiver = HttpReceiver::start();
+    let p = start(
+        config(dir.path()),
+        SinkSpec::Json {
+            endpoint: receiver.url("/ingest"),
+        },
+    );
+    let stats = p.shutdown(Duration::from_secs(5));
+    assert_eq!(stats.delivered, 49 + 2, "{stats:?}");
+    assert_eq!(unreadable_events(&stats), 2, "{stats:?}");
+    assert_eq!(stats.dropped_unreadable, 0, "{stats:?}");
+    assert_eq!(stats.pending, 0, "{stats:?}");
+    let ids = receiver.log().id_counts();
+    assert_eq!(ids.len(), 51);
+    assert!(ids.values().all(|n| *n == 1));
+    assert_eq!(batch_files(&spool), 0);
+}
+
+/// A batch whose damaged lines were cut out and that the receiver then did not take is kept
+/// without them: each damaged line is counted once, however many attempts follow.
+#[test]
+fn damaged_lines_are_counted_once_across_attempts() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let spool = dir.path().join("spool");
+    let path = plant_batch(&spool, 0, 5);
+    let mut bytes = std::fs::read(&path).expect("read");
+    bytes.extend_from_slice(b"{cut sho\n");
+    std::fs::write(&path, bytes).expect("damage");
+    let receiver = HttpReceiver::start();
+    receiver.script((0..4).map(|_| Fault::Status(503, None)));
+    let p = start(
+        config(dir.path()),
+        SinkSpec::Json {
+            endpoint: receiver.url("/ingest"),
+        },
+    );
+    let stats = p.shutdown(Duration::from_secs(5));
+    assert_eq!(stats.delivered, 5, "{stats:?}");
+    assert!(stats.retries >= 4, "{stats:?}");
+    assert_eq!(unreadable_events(&stats), 1, "{stats:?}");
 }
 
 #[test]
@@ -465,7 +563,8 @@ fn a_fifo_in_the_spool_is_removed_not_blocked_on() {
     let stats = p.shutdown(Duration::from_secs(3));
     assert!(started.elapsed() < Duration::from_secs(4));
     assert_eq!(stats.delivered, 1, "{stats:?}");
-    assert_eq!(stats.dropped_unreadable, 1);
+    assert_eq!(stats.dropped_unreadable, 1, "a file, not an event");
+    assert_eq!(unreadable_events(&stats), 0, "{stats:?}");
 }
 
 #[test]

@@ -287,14 +287,27 @@ fn spool(state: &StateDir, product: &str, unreadable: &mut Vec<Unreadable>) -> V
         .unwrap_or_default()
         .iter()
         .filter_map(|entry| match spool.read(entry) {
-            Ok(events) => Some(SpooledBatch {
-                written: entry.written,
-                events,
-            }),
-            Err(message) => {
+            Ok(read) => {
+                if read.damaged > 0 {
+                    // The intact events are shown; the damaged lines are said, not hidden.
+                    unreadable.push(Unreadable {
+                        what: "spool batch".to_owned(),
+                        message: format!(
+                            "{} damaged line(s) ({}); the next delivery drops them",
+                            read.damaged,
+                            read.first_damage.unwrap_or_default()
+                        ),
+                    });
+                }
+                (!read.events.is_empty()).then_some(SpooledBatch {
+                    written: entry.written,
+                    events: read.events,
+                })
+            }
+            Err(unusable) => {
                 unreadable.push(Unreadable {
                     what: "spool batch".to_owned(),
-                    message,
+                    message: unusable.to_string(),
                 });
                 None
             }
