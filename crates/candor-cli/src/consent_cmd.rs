@@ -2,7 +2,8 @@
 //! Candor's folder (running products withdraw what was recorded before it), the mode is written
 //! to config.toml (comments and other keys kept), the new decision is printed as `status`
 //! prints it, and `off` discards what waits in the product's spool, even when the file could
-//! not be edited (the command then says so and exits 1).
+//! not be edited (the command then says so and exits 1). A change that cannot be recorded
+//! still edits the file, and discards the spool as `off` does, so it fails closed.
 
 use std::io::Write;
 use std::path::Path;
@@ -50,6 +51,7 @@ pub(crate) fn run(
     out: &mut dyn Write,
 ) -> Result<(), CliError> {
     let catalogues = source::catalogues(file)?;
+    consent_now::warn_about_config(&catalogues);
     let (scope, word) = match (args.all, args.words.as_slice()) {
         (true, [word]) => (ModeScope::AllProducts, word),
         (false, [product, word]) => {
@@ -83,23 +85,33 @@ pub(crate) fn run(
     let off = matches!(setting, Setting::Set(Mode::Off));
     // The record that the user changed their consent now goes first, then the file: a running
     // product that sees the record withdraws everything recorded before it, even if this
-    // change is undone before it notices the file.
+    // change is undone before it notices the file. Both happen under the file's lock, but the
+    // record is a file of its own: when it cannot be written (a folder, a FIFO, a symlink in
+    // its place), the configuration is still edited, and the product's spool is discarded
+    // instead (below), so what was recorded before is withdrawn all the same.
     let note = |products: &[&candor_schema::Catalogue]| -> Result<(), StateError> {
         products
             .iter()
             .try_for_each(|c| state.note_consent_change(c.product_id()))
     };
+    let mut noted: Option<Result<(), StateError>> = None;
     let edited = state.update_config(|text| {
         let edited = set_mode(text, &scope, mode).map_err(EditError::Refused)?;
-        note(&products)?;
+        noted = Some(note(&products));
         Ok(edited)
     });
     // Off stays off with a file that cannot be edited: the change is recorded and pending data
     // still goes, whatever else fails.
-    let unrecorded = (edited.is_err() && off)
-        .then(|| note(&products).err())
-        .flatten()
-        .map(|e| format!("cannot record the change: {e}"));
+    if edited.is_err() && off && noted.is_none() {
+        noted = Some(note(&products));
+    }
+    let unrecorded = match noted {
+        Some(Err(e)) => Some(format!(
+            "cannot record the change ({e}); running products may miss it, so what waits in the \
+             spool was discarded instead"
+        )),
+        _ => None,
+    };
     let not_edited = match edited {
         Ok(()) => None,
         Err(EditError::State(e)) => Some(format!("cannot change the configuration file: {e}")),
@@ -122,6 +134,9 @@ pub(crate) fn run(
         // Nothing changed, and nothing is discarded: say why, and stop.
         return Err(CliError::Usage(not_edited.unwrap_or_default()));
     }
+    // Pending data goes when the user switched off, and when the change could not be recorded
+    // for running products to see (failing closed: nothing recorded before it is sent).
+    let discarding = off || unrecorded.is_some();
     let mut problems: Vec<String> = not_edited.into_iter().chain(unrecorded).collect();
     for catalogue in products {
         let decision = consent_now::decide_now(catalogue, &HostArgs::default());
@@ -135,7 +150,7 @@ pub(crate) fn run(
         // whether or not the file could be edited (a broken file keeps it off too). The
         // discard waits for any write or delivery in progress, so once this returns nothing
         // that waited is sent.
-        if off {
+        if discarding {
             match discard(&state, catalogue.product_id()) {
                 Ok(discarded) => writeln!(
                     out,

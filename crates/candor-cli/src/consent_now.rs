@@ -5,8 +5,10 @@
 use std::collections::BTreeSet;
 use std::path::PathBuf;
 
-use candor_consent::{Decision, Environment, HostLaunch, HostSignals, Inputs, config_dir, decide};
-use candor_schema::Catalogue;
+use candor_consent::{
+    ConfigState, Decision, Environment, HostLaunch, HostSignals, Inputs, config_dir, decide,
+};
+use candor_schema::{Catalogue, Catalogues};
 use candor_state::{ConfigRead, StateDir};
 
 use crate::args::HostArgs;
@@ -34,4 +36,25 @@ pub(crate) fn decide_now(catalogue: &Catalogue, host: &HostArgs) -> Decision {
     let config = state.as_ref().map_or(ConfigRead::Missing, StateDir::config);
     let inputs = Inputs::gather(env, &config, state.as_ref(), catalogue.product_id(), host);
     decide(catalogue, &inputs)
+}
+
+/// Warns, one line each on stderr beside the catalogue's warnings, of `[products.<id>]`
+/// sections in the user's config.toml that name no product Candor knows (the catalogues this
+/// command loaded, and the built-ins): their settings apply to nothing.
+pub(crate) fn warn_about_config(catalogues: &Catalogues) {
+    let Some(dir) = candor_dir() else {
+        return;
+    };
+    let builtins = candor_schema::builtin::catalogues().ok();
+    let mut known: Vec<&str> = catalogues
+        .iter()
+        .chain(builtins.into_iter().flat_map(Catalogues::iter))
+        .map(Catalogue::product_id)
+        .collect();
+    known.sort_unstable();
+    known.dedup();
+    let config = ConfigState::from_read(&StateDir::new(dir).config());
+    for warning in config.unknown_products(&known) {
+        crate::source::warning(&warning);
+    }
 }

@@ -7,7 +7,7 @@ use candor::SinkSpec;
 use candor::demo::{DemoOptions, DemoSummary, run_agent, run_dashboard};
 
 use crate::args::{DemoArgs, SinkKind};
-use crate::{CliError, send_cmd, state_cmd};
+use crate::{CliError, consent_now, send_cmd, state_cmd};
 
 pub(crate) fn run(args: &DemoArgs, out: &mut dyn Write) -> Result<(), CliError> {
     let runner = match args.product.as_str() {
@@ -42,6 +42,9 @@ pub(crate) fn run(args: &DemoArgs, out: &mut dyn Write) -> Result<(), CliError> 
         )?),
     };
     let candor = state_cmd::state()?;
+    if let Ok(builtins) = candor_schema::builtin::catalogues() {
+        consent_now::warn_about_config(builtins);
+    }
     let state_dir = match &args.dir {
         Some(dir) => dir.clone(),
         None => candor

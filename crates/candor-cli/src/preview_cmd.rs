@@ -59,6 +59,7 @@ pub(crate) fn run(
     out: &mut dyn Write,
 ) -> Result<(), CliError> {
     let catalogues = source::catalogues(file)?;
+    consent_now::warn_about_config(&catalogues);
     let catalogue = catalogues.get(&args.product)?;
     let preparer = preparer(catalogue, args.runtime.as_deref(), &args.version)?;
     let decision = consent_now::decide_now(catalogue, &args.host);

@@ -15,7 +15,7 @@ use candor_state::StateDir;
 
 use crate::args::{SendArgs, SinkKind, TransportArgs};
 use crate::untrusted::{MAX_MESSAGE_CHARS, shown};
-use crate::{CliError, source, state_cmd};
+use crate::{CliError, consent_now, source, state_cmd};
 
 /// The largest events file read.
 const MAX_INPUT_BYTES: u64 = 64 * 1024 * 1024;
@@ -133,6 +133,7 @@ pub(crate) fn run(
     let left = || args.deadline.saturating_sub(started.elapsed());
     let state = state_cmd::state()?;
     let catalogues = source::catalogues(file)?;
+    consent_now::warn_about_config(&catalogues);
     let mut report = Report::default();
     let mut sent_products = Vec::new();
     if let Some(path) = &args.events {
@@ -210,7 +211,7 @@ pub(crate) fn run(
     if report.stats.dropped_unreadable > 0 {
         writeln!(
             out,
-            "removed {} unreadable spool file(s)",
+            "removed {} spool file(s) that were not batches (no events in them)",
             report.stats.dropped_unreadable
         )?;
     }
@@ -360,7 +361,8 @@ fn send_group(
             key.product, decision.reason
         );
         if status.discarded_by_consent > 0 {
-            // The network block found events waiting, and discarded them as it promises.
+            // This run started under a decision that does not send: what earlier runs left
+            // waiting was recorded under another, and is discarded.
             report.problems.push(format!(
                 "{} spooled event(s) of {} discarded: {}",
                 status.discarded_by_consent,

@@ -31,11 +31,17 @@ pub(crate) fn catalogues(file: Option<&Path>) -> Result<Cow<'static, Catalogues>
 fn warn(catalogue: &Catalogue) {
     let today = Date::from_system_time(SystemTime::now());
     for warning in catalogue.warnings(today) {
-        eprintln!(
-            "candor: warning: {}",
-            untrusted::shown(&warning.to_string(), untrusted::MAX_MESSAGE_CHARS)
-        );
+        self::warning(&warning.to_string());
     }
+}
+
+/// A warning in the one form every command gives them: one line on stderr, outside text
+/// escaped and cut.
+pub(crate) fn warning(text: &str) {
+    eprintln!(
+        "candor: warning: {}",
+        untrusted::shown(text, untrusted::MAX_MESSAGE_CHARS)
+    );
 }
 
 /// One catalogue file (TOML, or JSON by its extension), read capped; a FIFO or device is

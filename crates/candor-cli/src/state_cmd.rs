@@ -1,9 +1,10 @@
 //! `candor receipts` and `candor clean`: Candor's local state.
 
 use std::io::Write;
+use std::time::Duration;
 
 use candor_state::StateDir;
-use candor_transport::Receipts;
+use candor_transport::{Receipts, Spool, SpoolCaps, SpoolHold};
 
 use crate::args::{CleanArgs, ReceiptsArgs};
 use crate::{CliError, consent_now};
@@ -73,8 +74,21 @@ pub(crate) fn receipts(args: &ReceiptsArgs, out: &mut dyn Write) -> Result<(), C
     Ok(())
 }
 
+/// How long `clean` waits for a write or a delivery in progress in a product's spool.
+const CLEAN_WAIT: Duration = Duration::from_secs(30);
+
+/// `candor clean`: a product may be running on the folder. Each spool (Candor's own and each
+/// demo run's) is held with both its locks, as a running product takes them, while everything
+/// is removed: no batch goes while it is being written or delivered. The running product goes
+/// on: its spool makes its folder again with its next batch, and a lock file removed under it
+/// is opened again (see `StateDir::clean`).
 pub(crate) fn clean(args: &CleanArgs, out: &mut dyn Write) -> Result<(), CliError> {
     let state = state()?;
+    let _held = if args.dry_run {
+        Vec::new()
+    } else {
+        hold_spools(&state)?
+    };
     let removed = state
         .clean(args.dry_run)
         .map_err(|e| CliError::Usage(format!("cannot remove: {e}")))?;
@@ -94,4 +108,28 @@ pub(crate) fn clean(args: &CleanArgs, out: &mut dyn Write) -> Result<(), CliErro
         writeln!(out, "nothing to remove in {}", state.root().display())?;
     }
     Ok(())
+}
+
+/// Both locks of every spool in `state` and in its demo runs' folders, in one order (so two
+/// `clean`s never wait on each other in a circle).
+fn hold_spools(state: &StateDir) -> Result<Vec<SpoolHold>, CliError> {
+    let folders =
+        std::iter::once(state.clone()).chain(state.demo_folders().into_iter().map(|(_, d)| d));
+    let mut held = Vec::new();
+    for folder in folders {
+        for product in folder.spooled_products() {
+            let dir = folder
+                .spool_dir(&product)
+                .map_err(|e| CliError::Usage(format!("cannot remove: {e}")))?;
+            let spool = Spool::open(&dir, SpoolCaps::default())
+                .map_err(|e| CliError::Usage(format!("cannot remove {}: {e}", dir.display())))?;
+            held.push(spool.hold(CLEAN_WAIT).map_err(|e| {
+                CliError::Usage(format!(
+                    "cannot remove {}: a write or delivery in progress did not end: {e}",
+                    dir.display()
+                ))
+            })?);
+        }
+    }
+    Ok(held)
 }

@@ -266,23 +266,97 @@ fn a_broken_config_is_never_overwritten_and_off_still_discards() {
     }
 }
 
-/// The record of the change cannot be written (something else is where its folder goes):
-/// nothing is changed without it, but `off` still discards, says why and exits 1.
+/// The record of the change cannot be written (something else is where its folder goes). The
+/// configuration is still edited (the change must happen), and the record's failure fails
+/// closed: the spool is discarded as `off` discards it, for any setting, the command names the
+/// record (not the configuration file) and exits 1.
 #[test]
-fn off_discards_even_when_the_change_cannot_be_recorded() {
-    let dir = tempfile::tempdir().expect("tmp");
-    std::fs::write(dir.path().join("config.toml"), "mode = \"on\"\n").expect("config");
-    std::fs::write(dir.path().join("consent-changes"), "not a folder").expect("plant");
-    plant_batch(dir.path());
-    let out = candor(dir.path(), &["consent", "contrast-dotnet-agent", "local"]);
-    assert_eq!(out.status.code(), Some(2), "{}", stdout(&out));
-    assert_eq!(spooled(dir.path(), "contrast-dotnet-agent"), 1);
-    let out = candor(dir.path(), &["consent", "contrast-dotnet-agent", "off"]);
-    assert_eq!(out.status.code(), Some(1), "{}", stdout(&out));
-    assert!(stderr(&out).contains("consent-changes"), "{}", stderr(&out));
-    assert_eq!(stderr(&out).lines().count(), 1, "{}", stderr(&out));
-    assert_eq!(spooled(dir.path(), "contrast-dotnet-agent"), 0);
-    assert_eq!(config(dir.path()), "mode = \"on\"\n");
+fn a_change_that_cannot_be_recorded_still_edits_the_file_and_discards() {
+    for (setting, written) in [("local", "local"), ("off", "off"), ("on", "on")] {
+        let dir = tempfile::tempdir().expect("tmp");
+        std::fs::write(dir.path().join("config.toml"), "mode = \"on\"\n").expect("config");
+        std::fs::write(dir.path().join("consent-changes"), "not a folder").expect("plant");
+        plant_batch(dir.path());
+        let out = candor(dir.path(), &["consent", "contrast-dotnet-agent", setting]);
+        assert_eq!(out.status.code(), Some(1), "{setting}: {}", stdout(&out));
+        let said = stderr(&out);
+        assert!(said.contains("cannot record the change"), "{said}");
+        assert!(said.contains("consent-changes"), "{said}");
+        assert!(!said.contains("configuration file"), "{said}");
+        assert_eq!(said.lines().count(), 1, "{said}");
+        assert_eq!(spooled(dir.path(), "contrast-dotnet-agent"), 0, "{setting}");
+        assert!(
+            config(dir.path()).contains(&format!("mode = \"{written}\"")),
+            "{setting}: {}",
+            config(dir.path())
+        );
+        assert!(
+            stdout(&out).contains("event(s) waiting in the spool discarded"),
+            "{}",
+            stdout(&out)
+        );
+    }
+}
+
+/// The review's reproduction: a folder, a FIFO or a symlink at `consent-changes/<product>`
+/// made `consent off` print "telemetry is on", exit 1 and leave `config.toml` saying on, with
+/// an error naming the wrong file. Now the file says off, the command prints off, and the one
+/// error line names the record.
+#[test]
+fn off_switches_off_whatever_stands_where_the_record_goes() {
+    for plant in ["folder", "fifo", "symlink"] {
+        let dir = tempfile::tempdir().expect("tmp");
+        std::fs::write(dir.path().join("config.toml"), "mode = \"on\"\n").expect("config");
+        let changes = dir.path().join("consent-changes");
+        std::fs::create_dir(&changes).expect("mkdir");
+        let record = changes.join("contrast-dotnet-agent");
+        match plant {
+            "folder" => std::fs::create_dir(&record).expect("folder"),
+            "fifo" => {
+                let status = Command::new("mkfifo")
+                    .arg(&record)
+                    .status()
+                    .expect("mkfifo");
+                assert!(status.success());
+            }
+            _ => std::os::unix::fs::symlink("/dev/null", &record).expect("symlink"),
+        }
+        plant_batch(dir.path());
+        let out = common::run_within(
+            common::candor(
+                dir.path(),
+                &[],
+                &["consent", "contrast-dotnet-agent", "off"],
+            ),
+            std::time::Duration::from_secs(30),
+        )
+        .0;
+        let printed = stdout(&out);
+        let said = stderr(&out);
+        assert_eq!(out.status.code(), Some(1), "{plant}: {printed}{said}");
+        assert!(printed.contains("telemetry is off"), "{plant}: {printed}");
+        assert!(!printed.contains("telemetry is on"), "{plant}: {printed}");
+        assert!(
+            config(dir.path()).contains("[products.contrast-dotnet-agent]\nmode = \"off\""),
+            "{plant}: {}",
+            config(dir.path())
+        );
+        assert!(
+            said.contains("consent-changes/contrast-dotnet-agent"),
+            "{said}"
+        );
+        assert!(
+            !said.contains("cannot change the configuration file"),
+            "{said}"
+        );
+        assert_eq!(spooled(dir.path(), "contrast-dotnet-agent"), 0, "{plant}");
+        let status = candor(dir.path(), &["status", "contrast-dotnet-agent"]);
+        assert!(
+            stdout(&status).contains("telemetry is off"),
+            "{}",
+            stdout(&status)
+        );
+    }
 }
 
 /// README: values are read ignoring case. A mode written in capitals is a mode, and `candor

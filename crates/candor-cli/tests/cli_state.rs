@@ -43,14 +43,12 @@ fn mkfifo(path: &Path) {
     assert!(made.is_ok_and(|s| s.success()));
 }
 
-/// What a dead endpoint leaves in the spool is not sent once consent is off, on any path.
-#[test]
-fn the_spool_is_never_replayed_without_consent() {
-    let dir = tempfile::tempdir().expect("tmp");
-    let file = write_lines(&dir.path().join("ev.jsonl"), &counts(3));
+/// Leaves three of the agent's events in `dir`'s spool, as a dead endpoint leaves them.
+fn leave_three_in_the_spool(dir: &Path) {
+    let file = write_lines(&dir.join("ev.jsonl"), &counts(3));
     let dead = format!("http://127.0.0.1:{}/x", dead_port());
     let out = run(
-        dir.path(),
+        dir,
         &[],
         &[
             "send",
@@ -64,33 +62,86 @@ fn the_spool_is_never_replayed_without_consent() {
         ],
     );
     assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
-    assert_eq!(spooled(&dir.path().join("spool")).0, 1);
-    std::fs::write(dir.path().join("config.toml"), "mode = \"off\"\n").expect("config");
-    let opted_out = [
-        ("DO_NOT_TRACK", "1"),
-        ("CONTRAST_DOTNET_TELEMETRY_OPTOUT", "1"),
+    assert_eq!(spooled(&dir.join("spool")).0, 1);
+}
+
+/// What a dead endpoint leaves in the spool is not sent once consent is off, on any path; and
+/// an off that Candor sees but `candor consent` did not make (a hand edit of config.toml, an
+/// opt-out variable set for one run) is a change of decision like any other: it withdraws what
+/// was recorded before it, so a later run that is on again sends none of it (the review found
+/// such events kept and sent after `on`).
+#[test]
+fn an_off_seen_by_any_run_withdraws_what_was_spooled_before_it() {
+    /// How the off came about, the variables of the run that sees it, and config.toml.
+    type OptOut<'a> = (&'a str, &'a [(&'a str, &'a str)], &'a str);
+    let opt_outs: [OptOut<'_>; 3] = [
+        ("a hand edit", &[], "mode = \"off\"\n"),
+        ("DO_NOT_TRACK for one run", &[("DO_NOT_TRACK", "1")], ""),
+        (
+            "the product's variable for one run",
+            &[("CONTRAST_DOTNET_TELEMETRY_OPTOUT", "1")],
+            "",
+        ),
     ];
-    let status = run(dir.path(), &opted_out, &["status", "contrast-dotnet-agent"]);
-    assert!(String::from_utf8_lossy(&status.stdout).contains("off"));
-    let target = dir.path().join("out.jsonl");
-    let out = run(
-        dir.path(),
-        &opted_out,
-        &[
+    for (how, env, config) in opt_outs {
+        let dir = tempfile::tempdir().expect("tmp");
+        leave_three_in_the_spool(dir.path());
+        std::fs::write(dir.path().join("config.toml"), config).expect("config");
+        let status = run(dir.path(), env, &["status", "contrast-dotnet-agent"]);
+        assert!(
+            String::from_utf8_lossy(&status.stdout).contains("off"),
+            "{how}"
+        );
+        let target = dir.path().join("out.jsonl");
+        let to_file = [
             "send",
             "--sink",
             "file",
             "--endpoint",
             target.to_str().expect("utf-8"),
-        ],
-    );
-    assert_ne!(out.status.code(), Some(0), "{}", stderr(&out));
-    assert!(stderr(&out).contains("not sent"), "{}", stderr(&out));
+        ];
+        let out = run(dir.path(), env, &to_file);
+        assert_eq!(out.status.code(), Some(1), "{how}: {}", stderr(&out));
+        assert!(
+            stderr(&out).contains("3 spooled event(s) of contrast-dotnet-agent discarded"),
+            "{how}: {}",
+            stderr(&out)
+        );
+        assert!(!target.exists(), "{how}: delivered without consent");
+        assert_eq!(spooled(&dir.path().join("spool")).0, 0, "{how}: withdrawn");
+        // On again: nothing recorded before the off is sent.
+        std::fs::write(dir.path().join("config.toml"), "mode = \"on\"\n").expect("on");
+        let out = run(dir.path(), &[], &to_file);
+        assert_eq!(out.status.code(), Some(0), "{how}: {}", stderr(&out));
+        assert!(
+            String::from_utf8_lossy(&out.stdout).contains("delivered 0 event(s)"),
+            "{how}: {}",
+            String::from_utf8_lossy(&out.stdout)
+        );
+        assert!(
+            std::fs::read_to_string(&target)
+                .unwrap_or_default()
+                .is_empty(),
+            "{how}: sent after on what was recorded before the off"
+        );
+    }
+}
+
+/// Mode `local` is not sending either: what was spooled to be sent before it is withdrawn.
+#[test]
+fn local_withdraws_what_was_spooled_to_be_sent() {
+    let dir = tempfile::tempdir().expect("tmp");
+    leave_three_in_the_spool(dir.path());
+    std::fs::write(dir.path().join("config.toml"), "mode = \"local\"\n").expect("config");
+    let out = run(dir.path(), &[], &["send", "--sink", "stdout"]);
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    assert!(stderr(&out).contains("discarded"), "{}", stderr(&out));
+    assert_eq!(spooled(&dir.path().join("spool")).0, 0);
     assert!(
-        !target.exists(),
-        "spooled events were delivered without consent"
+        !String::from_utf8_lossy(&out.stdout).contains("working_set"),
+        "{}",
+        String::from_utf8_lossy(&out.stdout)
     );
-    assert_eq!(spooled(&dir.path().join("spool")).0, 1, "left for the user");
 }
 
 /// A host's leftovers (under `spool/<product>/`) are what `candor send` replays, into the

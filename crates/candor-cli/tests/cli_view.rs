@@ -3,14 +3,15 @@
 //! markup is text, and a screenshot is left in target/ for review. Then the server's refusals:
 //! no secret, a foreign `Host`, a write.
 
-use std::io::{BufRead, BufReader, Read, Write};
-use std::net::TcpStream;
+use std::io::{BufRead, BufReader};
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::sync::mpsc;
 use std::time::Duration;
 
 use candor_testkit::browser::{chromium, dump_dom, screenshot};
+
+mod common;
 
 const PLANTED: &str = "<script>alert(1)</script>";
 
@@ -227,18 +228,7 @@ fn the_page_shows_the_receipts_as_sent_and_data_only_as_text() {
 
 /// Sends one raw request and returns the status code.
 fn status(address: &str, request: &str) -> u16 {
-    let mut stream = TcpStream::connect(address).expect("connect");
-    stream
-        .set_read_timeout(Some(Duration::from_secs(30)))
-        .expect("timeout");
-    stream.write_all(request.as_bytes()).expect("write");
-    let mut reply = String::new();
-    let _ = stream.read_to_string(&mut reply);
-    reply
-        .split(' ')
-        .nth(1)
-        .and_then(|code| code.parse().ok())
-        .unwrap_or_else(|| panic!("no status in {reply:?}"))
+    common::http_status(address, request)
 }
 
 #[test]

@@ -240,3 +240,40 @@ fn off_waits_for_a_stalled_delivery_and_nothing_is_sent_after_it_returns() {
         stderr(&out)
     );
 }
+
+/// `candor clean` while a product runs no longer pulls the floor from under it: the review saw
+/// the rest of the run lost as "the disk refused the write" (the spool's folder was gone for
+/// good). Clean holds each spool's locks while it removes; the running product's spool makes
+/// its folder again, and what it records after the clean is delivered.
+#[test]
+fn clean_under_a_running_product_loses_nothing_recorded_after_it() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let server = tempfile::tempdir().expect("server folder");
+    let database = format!("sqlite:{}", server.path().join("ingest.db").display());
+    let serve = Serve::start(server.path(), &database, &[]);
+    let child = demo(dir.path(), &serve, "6");
+    assert!(
+        wait_for(Duration::from_secs(30), || serve.stored(AGENT, None, None)
+            > 0),
+        "the demo sends"
+    );
+    let out = run(dir.path(), &[], &["clean"]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert!(
+        String::from_utf8_lossy(&out.stdout).contains("demo"),
+        "{}",
+        String::from_utf8_lossy(&out.stdout)
+    );
+    let cleaned_at = now_rfc3339();
+    let out = finish(child);
+    let summary = String::from_utf8_lossy(&out.stdout).into_owned();
+    assert!(out.status.success(), "{summary}{}", stderr(&out));
+    assert!(!summary.contains("could not be written"), "{summary}");
+    assert!(!summary.contains("disk refused"), "{summary}");
+    let after = serve.stored(AGENT, Some(&cleaned_at), None);
+    assert!(
+        after > 0,
+        "nothing recorded after the clean was delivered: {summary}"
+    );
+    eprintln!("clean under a running demo: {after} event(s) stored after it; {summary}");
+}

@@ -113,15 +113,17 @@ fn a_file_size_limit_is_named_as_the_cause() {
 }
 
 /// Runs `script` with `sh` in a private user and mount namespace (`unshare -r -m`) with
-/// `folder` as Candor's; `None` (the test skips) where the machine allows no such namespace.
-fn in_private_mounts(folder: &std::path::Path, script: &str) -> Option<std::process::Output> {
+/// `folder` as Candor's; why not, where the machine allows no such namespace (the test skips).
+fn in_private_mounts(
+    folder: &std::path::Path,
+    script: &str,
+) -> Result<std::process::Output, String> {
     if Command::new("unshare")
         .arg("--version")
         .output()
         .map_or(true, |o| !o.status.success())
     {
-        eprintln!("skipping: no `unshare` on this machine");
-        return None;
+        return Err("no `unshare` on this machine".to_owned());
     }
     let mut command = Command::new("unshare");
     command
@@ -135,13 +137,9 @@ fn in_private_mounts(folder: &std::path::Path, script: &str) -> Option<std::proc
     let (out, _) = run_within(command, Duration::from_secs(120));
     let said = common::stderr(&out);
     if said.contains("unshare:") || said.contains("mount:") {
-        eprintln!(
-            "skipping: no private mount namespace here ({})",
-            said.trim()
-        );
-        return None;
+        return Err(format!("no private mount namespace here ({})", said.trim()));
     }
-    Some(out)
+    Ok(out)
 }
 
 /// The review's reproduction, as the kernel makes it: an entry at the head of the spool that
@@ -173,8 +171,12 @@ fn an_entry_that_cannot_be_removed_is_skipped_not_in_the_way() {
         live = receiver.url("/ingest"),
         spool = stuck.parent().expect("spool").display(),
     );
-    let Some(out) = in_private_mounts(&folder, &script) else {
-        return;
+    let out = match in_private_mounts(&folder, &script) {
+        Ok(out) => out,
+        Err(why) => {
+            eprintln!("skipping: {why}");
+            return;
+        }
     };
     let printed = String::from_utf8_lossy(&out.stdout).into_owned();
     let said = common::stderr(&out);

@@ -152,6 +152,73 @@ impl ConfigState {
     }
 }
 
+impl ConfigState {
+    /// One warning per `[products.<id>]` section of the file that names none of the `known`
+    /// product ids: its settings apply to no product, which the user cannot have meant (a
+    /// misspelt `mode = "off"` would leave the product on without a word). Ids are compared
+    /// byte for byte, as catalogue ids are defined (lower-case letters, digits and hyphens),
+    /// never folded or trimmed; a near miss (the same id but for case, spaces or a slip of a
+    /// letter or two) is named in the warning.
+    pub fn unknown_products(&self, known: &[&str]) -> Vec<String> {
+        let Self::Loaded { path, config } = self else {
+            return Vec::new();
+        };
+        config
+            .products
+            .keys()
+            .filter(|id| !known.contains(&id.as_str()))
+            .map(|id| {
+                let near = known.iter().find(|k| near_miss(id, k));
+                let hint = near.map_or_else(
+                    || format!(" (the known products: {})", known.join(", ")),
+                    |k| format!(" (product ids are compared exactly: did you mean `{k}`?)"),
+                );
+                format!(
+                    "{}: [products.\"{}\"] names no known product, so its settings apply to none{hint}",
+                    path.display(),
+                    crate::switch::shown(id)
+                )
+            })
+            .collect()
+    }
+}
+
+/// Whether `written` is `id` but for case, surrounding spaces, or at most two letters slipped
+/// (added, dropped, changed or swapped).
+fn near_miss(written: &str, id: &str) -> bool {
+    let folded = written.trim().to_ascii_lowercase();
+    folded == id || edit_distance(&folded, id) <= 2
+}
+
+/// The optimal string alignment distance between two short strings (ids are at most a few
+/// dozen bytes; longer text is never near).
+fn edit_distance(a: &str, b: &str) -> usize {
+    let (a, b) = (a.as_bytes(), b.as_bytes());
+    if a.len().abs_diff(b.len()) > 2 || a.len() > 128 || b.len() > 128 {
+        return usize::MAX;
+    }
+    let mut rows = vec![vec![0usize; b.len() + 1]; a.len() + 1];
+    for (i, row) in rows.iter_mut().enumerate() {
+        row[0] = i;
+    }
+    for (j, cell) in rows[0].iter_mut().enumerate() {
+        *cell = j;
+    }
+    for i in 1..=a.len() {
+        for j in 1..=b.len() {
+            let cost = usize::from(a[i - 1] != b[j - 1]);
+            let mut best = (rows[i - 1][j] + 1)
+                .min(rows[i][j - 1] + 1)
+                .min(rows[i - 1][j - 1] + cost);
+            if i > 1 && j > 1 && a[i - 1] == b[j - 2] && a[i - 2] == b[j - 1] {
+                best = best.min(rows[i - 2][j - 2] + 1);
+            }
+            rows[i][j] = best;
+        }
+    }
+    rows[a.len()][b.len()]
+}
+
 /// The configuration file's new text after setting (`Some`) or removing (`None`) one mode,
 /// keeping everything else the user wrote (see [`candor_state::config::set_mode`]). A file
 /// that is not Candor's configuration, or sets a mode consent cannot read, is refused and
@@ -227,6 +294,48 @@ mod tests {
         let config = UserConfig::parse(&edited).expect("valid");
         assert_eq!(config.mode, Some(Mode::On));
         assert_eq!(config.mode_for("p"), Some(Mode::Off));
+    }
+
+    #[test]
+    fn sections_naming_no_known_product_are_warned_of_and_never_matched_loosely() {
+        let known = ["aspire-dashboard", "contrast-dotnet-agent"];
+        let text = "[products.CONTRAST-DOTNET-AGENT]\nmode = \"off\"\n\
+                    [products.\"contrast-dotnet-agent \"]\nmode = \"off\"\n\
+                    [products.contrast-dotnet-agnet]\nmode = \"off\"\n\
+                    [products.something-else]\nmode = \"off\"\n\
+                    [products.aspire-dashboard]\nmode = \"local\"\n";
+        let config = UserConfig::parse(text).expect("valid");
+        // Exact ids only: none of the misspelt sections applies to the agent.
+        assert_eq!(config.mode_for("contrast-dotnet-agent"), None);
+        assert_eq!(config.mode_for("aspire-dashboard"), Some(Mode::Local));
+        let state = ConfigState::Loaded {
+            path: PathBuf::from("config.toml"),
+            config,
+        };
+        let warnings = state.unknown_products(&known);
+        assert_eq!(warnings.len(), 4, "{warnings:#?}");
+        for (warning, named) in warnings.iter().zip([
+            "CONTRAST-DOTNET-AGENT",
+            "contrast-dotnet-agent ",
+            "contrast-dotnet-agnet",
+        ]) {
+            assert!(
+                warning.contains(&format!("[products.\"{named}\"]")),
+                "{warning}"
+            );
+            assert!(
+                warning.contains("did you mean `contrast-dotnet-agent`"),
+                "{warning}"
+            );
+            assert_eq!(warning.lines().count(), 1);
+        }
+        assert!(warnings[3].contains("something-else"), "{}", warnings[3]);
+        assert!(
+            warnings[3].contains("the known products"),
+            "{}",
+            warnings[3]
+        );
+        assert!(ConfigState::Missing.unknown_products(&known).is_empty());
     }
 
     #[test]

@@ -71,11 +71,12 @@ pub enum DecidedBy {
         path: PathBuf,
     },
     /// The catalogue counts blocking the network as opting out, and the endpoint has not
-    /// answered for longer than its declared period.
+    /// answered for longer than its declared period (or Candor cannot read its record of
+    /// since when, and fails closed until the endpoint answers).
     NetworkBlock {
-        /// Since when no endpoint has answered.
+        /// Since when no endpoint has answered; `None` when the record cannot be read.
         #[serde(serialize_with = "rfc3339")]
-        since: SystemTime,
+        since: Option<SystemTime>,
         /// The catalogue's period.
         #[serde(serialize_with = "seconds")]
         period: Duration,
@@ -132,6 +133,12 @@ pub struct Inputs {
     /// Since when the product's endpoint has not answered, as Candor's folder records it (only
     /// read for catalogues that count blocking the network as opting out).
     pub unanswered_since: Option<SystemTime>,
+    /// Why that record could not be read, when it could not (a folder, a FIFO or a symlink in
+    /// its place, a file too large, text that is not a time). Consent fails closed on it, as
+    /// on an endpoint unanswered for longer than the period, until the endpoint answers (which
+    /// rewrites the record); only read for catalogues that count blocking the network as
+    /// opting out.
+    pub unreadable_network_record: Option<String>,
 }
 
 impl Inputs {
@@ -146,10 +153,16 @@ impl Inputs {
         product: &str,
         host: HostSignals,
     ) -> Self {
+        let network = state.map(|s| s.unanswered_since(product)).transpose();
+        let (unanswered_since, unreadable_network_record) = match network {
+            Ok(since) => (since.flatten(), None),
+            Err(e) => (None, Some(e.to_string())),
+        };
         Self {
             config: ConfigState::from_read(config),
             first_run_notice_shown: state.is_some_and(|s| s.notice_shown(product)),
-            unanswered_since: state.and_then(|s| s.unanswered_since(product).ok().flatten()),
+            unanswered_since,
+            unreadable_network_record,
             host,
             env,
             ..Self::default()
@@ -157,8 +170,14 @@ impl Inputs {
     }
 }
 
-fn rfc3339<S: serde::Serializer>(time: &SystemTime, serializer: S) -> Result<S::Ok, S::Error> {
-    serializer.collect_str(&humantime::format_rfc3339_seconds(*time))
+fn rfc3339<S: serde::Serializer>(
+    time: &Option<SystemTime>,
+    serializer: S,
+) -> Result<S::Ok, S::Error> {
+    match time {
+        Some(time) => serializer.collect_str(&humantime::format_rfc3339_seconds(*time)),
+        None => serializer.serialize_none(),
+    }
 }
 
 fn seconds<S: serde::Serializer>(period: &Duration, serializer: S) -> Result<S::Ok, S::Error> {
@@ -355,7 +374,7 @@ fn opt_out(
         _ => {}
     }
 
-    if let Some(verdict) = network_block(catalogue, inputs.unanswered_since) {
+    if let Some(verdict) = network_block(catalogue, inputs, warnings) {
         return Some(verdict);
     }
 
@@ -402,18 +421,42 @@ fn opt_out(
 }
 
 /// The network block: the catalogue counts blocking the network as opting out, and no
-/// endpoint has answered since `since`, longer than the declared period.
-fn network_block(catalogue: &Catalogue, since: Option<SystemTime>) -> Option<Verdict> {
+/// endpoint has answered since `since`, longer than the declared period; or Candor cannot read
+/// its record of since when, and fails closed (with a warning that says why) until the
+/// endpoint answers.
+fn network_block(
+    catalogue: &Catalogue,
+    inputs: &Inputs,
+    warnings: &mut Vec<String>,
+) -> Option<Verdict> {
     let consent = &catalogue.spec().consent;
     if !consent.network_block_opts_out {
         return None;
     }
     let period = Duration::from_secs(consent.network_block_after_seconds?);
-    let since = since?;
+    if let Some(why) = &inputs.unreadable_network_record {
+        let message = format!(
+            "Candor cannot read its record of when the endpoint last answered ({why}); the \
+             catalogue counts blocking the network as opting out, so nothing is collected until \
+             the endpoint answers"
+        );
+        warnings.push(message.clone());
+        return Some((
+            DecidedBy::NetworkBlock {
+                since: None,
+                period,
+            },
+            message,
+        ));
+    }
+    let since = inputs.unanswered_since?;
     let silent = SystemTime::now().duration_since(since).unwrap_or_default();
     (silent >= period).then(|| {
         (
-            DecidedBy::NetworkBlock { since, period },
+            DecidedBy::NetworkBlock {
+                since: Some(since),
+                period,
+            },
             format!(
                 "the endpoint has not answered since {} (longer than {} s): the catalogue counts \
                  blocking the network as opting out, so nothing is collected until it answers",

@@ -424,6 +424,7 @@ fn run(case: &Case) -> Decision {
         unanswered_since: case
             .unanswered_for
             .map(|ago| std::time::SystemTime::now() - ago),
+        unreadable_network_record: None,
     };
     decide(catalogue(case.product), &inputs)
 }
@@ -577,4 +578,54 @@ fn an_unchanged_decision_keeps_pending_items() {
     assert_eq!(gate.update(decide(agent, &inputs)), Transition::Unchanged);
     assert_eq!(pending.take_sendable(&gate), vec!["a"]);
     assert_eq!(pending.discarded(), 0);
+}
+
+/// A network record Candor cannot read (a folder, a FIFO, a symlink, a large file, text that
+/// is not a time) fails closed for a catalogue that counts blocking the network as opting out:
+/// off, decided by the network block, with the reason naming the record; the dashboard, which
+/// makes no such promise, is not affected.
+#[test]
+fn an_unreadable_network_record_fails_closed_with_its_reason() {
+    let tmp = tempfile::tempdir().expect("tmp");
+    let state = candor_state::StateDir::new(tmp.path());
+    let record = tmp.path().join("network").join(AGENT);
+    std::fs::create_dir_all(record.join("planted")).expect("a folder in its place");
+    let inputs = Inputs::gather(
+        Environment::from_pairs::<&str, &str>([]),
+        &candor_state::ConfigRead::Missing,
+        Some(&state),
+        AGENT,
+        HostSignals::default(),
+    );
+    assert_eq!(inputs.unanswered_since, None);
+    assert!(inputs.unreadable_network_record.is_some());
+    let decision = decide(
+        catalogue(AGENT),
+        &Inputs {
+            first_run_notice_shown: true,
+            ..inputs.clone()
+        },
+    );
+    assert_eq!(decision.mode, Mode::Off, "{decision:?}");
+    assert!(
+        matches!(
+            decision.decided_by,
+            DecidedBy::NetworkBlock { since: None, .. }
+        ),
+        "{decision:?}"
+    );
+    assert!(
+        decision.reason.contains("cannot read"),
+        "{}",
+        decision.reason
+    );
+    assert!(decision.reason.contains("network"), "{}", decision.reason);
+    assert_eq!(decision.warnings, vec![decision.reason.clone()]);
+    let json = serde_json::to_string(&decision).expect("json");
+    assert!(json.contains("\"since\":null"), "{json}");
+    let dashboard = decide(catalogue(DASHBOARD), &inputs);
+    assert!(
+        !matches!(dashboard.decided_by, DecidedBy::NetworkBlock { .. }),
+        "{dashboard:?}"
+    );
 }

@@ -354,28 +354,35 @@ pub struct FileLock {
 
 impl FileLock {
     /// Takes the lock on `path` (created `0600` if absent), waiting at most `wait` for another
-    /// process to release it.
+    /// process to release it. The lock is on the file found at `path` when it is taken: one
+    /// removed or replaced while this process waited (`candor clean` removes lock files) is
+    /// opened again, so two processes never both hold "the" lock on two files of one name.
     pub fn acquire(path: &Path, wait: Duration) -> Result<Self, StateError> {
-        let file = open_regular(path, OpenOptions::new().read(true).write(true).create(true))?;
         let started = Instant::now();
+        let busy = || StateError::Busy {
+            path: path.to_owned(),
+            waited_ms: started.elapsed().as_millis(),
+        };
         loop {
-            match try_lock(&file) {
-                Ok(true) => {
-                    return Ok(Self {
-                        path: path.to_owned(),
-                        _file: file,
-                    });
+            let file = open_regular(path, OpenOptions::new().read(true).write(true).create(true))?;
+            loop {
+                match try_lock(&file) {
+                    Ok(true) => break,
+                    Ok(false) if started.elapsed() < wait => {
+                        std::thread::sleep(Duration::from_millis(2).min(wait));
+                    }
+                    Ok(false) => return Err(busy()),
+                    Err(e) => return Err(StateError::io(path, e)),
                 }
-                Ok(false) if started.elapsed() < wait => {
-                    std::thread::sleep(Duration::from_millis(2).min(wait));
-                }
-                Ok(false) => {
-                    return Err(StateError::Busy {
-                        path: path.to_owned(),
-                        waited_ms: started.elapsed().as_millis(),
-                    });
-                }
-                Err(e) => return Err(StateError::io(path, e)),
+            }
+            if is_at(&file, path) {
+                return Ok(Self {
+                    path: path.to_owned(),
+                    _file: file,
+                });
+            }
+            if started.elapsed() >= wait {
+                return Err(busy());
             }
         }
     }
@@ -384,6 +391,22 @@ impl FileLock {
     pub fn path(&self) -> &Path {
         &self.path
     }
+}
+
+/// Whether `file` (open) is the file at `path` now, not one removed or replaced since.
+#[cfg(unix)]
+fn is_at(file: &File, path: &Path) -> bool {
+    use std::os::unix::fs::MetadataExt;
+    match (file.metadata(), std::fs::symlink_metadata(path)) {
+        (Ok(open), Ok(now)) => open.dev() == now.dev() && open.ino() == now.ino(),
+        _ => false,
+    }
+}
+
+#[cfg(not(unix))]
+fn is_at(file: &File, path: &Path) -> bool {
+    let _ = (file, path);
+    true
 }
 
 #[cfg(unix)]

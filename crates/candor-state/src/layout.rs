@@ -161,7 +161,8 @@ impl StateDir {
 
     /// When `product`'s consent was last changed by the user's command, as recorded; `None`
     /// when it never was. A record Candor cannot read counts as a change now (whatever was
-    /// recorded before is not sent), and a time in the future as now.
+    /// recorded before is not sent), and a time in the future as now, also one too far ahead
+    /// for this system's clock to hold.
     pub fn consent_changed_at(&self, product: &str) -> Result<Option<SystemTime>, StateError> {
         let path = self.root.join(CONSENT_CHANGES).join(component(product)?);
         let now = SystemTime::now();
@@ -174,13 +175,8 @@ impl StateDir {
             .ok()
             .and_then(|text| {
                 let (seconds, nanos) = text.trim().split_once('.')?;
-                Some(
-                    UNIX_EPOCH
-                        + Duration::new(
-                            seconds.parse().ok()?,
-                            nanos.parse().ok().filter(|n| *n < 1_000_000_000)?,
-                        ),
-                )
+                let nanos = nanos.parse().ok().filter(|n| *n < 1_000_000_000)?;
+                Some(epoch_plus(Duration::new(seconds.parse().ok()?, nanos)).unwrap_or(now))
             })
             .unwrap_or(now);
         Ok(Some(at.min(now)))
@@ -239,26 +235,36 @@ impl StateDir {
 
     /// Since when `product`'s endpoint has not answered, as kept for a catalogue that counts
     /// blocking the network as opting out (`network/<product>`, seconds since the epoch).
-    /// Anything unreadable, or a time in the future, counts as none: the period restarts.
+    /// `None` when there is no record, or when it holds a time in the future (the clock was
+    /// set back, or the time is beyond what this system's clock can hold): the period
+    /// restarts. A record that cannot be read as Candor writes it (not a regular file, larger
+    /// than a record is, not a number of seconds) is an error, never read as "no record":
+    /// consent fails closed on it.
     pub fn unanswered_since(&self, product: &str) -> Result<Option<SystemTime>, StateError> {
-        let path = self.root.join(NETWORK).join(component(product)?);
+        let path = self.network_record(product)?;
         let Some(bytes) = file::read_capped_if_present(&path, 64)? else {
             return Ok(None);
         };
-        let since = std::str::from_utf8(&bytes)
+        let seconds = std::str::from_utf8(&bytes)
             .ok()
             .and_then(|text| text.trim().parse::<u64>().ok())
-            .map(|seconds| UNIX_EPOCH + Duration::from_secs(seconds));
-        Ok(since.filter(|since| *since <= SystemTime::now()))
+            .ok_or_else(|| StateError::Invalid {
+                path: path.clone(),
+                reason: "does not hold a time in seconds since 1970, as Candor writes it"
+                    .to_owned(),
+            })?;
+        Ok(epoch_plus(Duration::from_secs(seconds)).filter(|since| *since <= SystemTime::now()))
     }
 
-    /// Keeps (or, with `None`, forgets) since when `product`'s endpoint has not answered.
+    /// Keeps (or, with `None`, forgets) since when `product`'s endpoint has not answered. The
+    /// record is Candor's own: whatever stands in its place (a folder, a FIFO, a symlink, which
+    /// is removed and never followed) is replaced, so the period can build up across runs.
     pub fn set_unanswered_since(
         &self,
         product: &str,
         since: Option<SystemTime>,
     ) -> Result<(), StateError> {
-        let path = self.root.join(NETWORK).join(component(product)?);
+        let path = self.network_record(product)?;
         let Some(since) = since else {
             file::remove(&path)?;
             return Ok(());
@@ -268,7 +274,14 @@ impl StateDir {
             .duration_since(UNIX_EPOCH)
             .unwrap_or_default()
             .as_secs();
+        if file::expect_file_or_absent(&path).is_err() {
+            file::remove(&path)?;
+        }
         file::write_replace(&path, format!("{seconds}\n").as_bytes())
+    }
+
+    fn network_record(&self, product: &str) -> Result<PathBuf, StateError> {
+        Ok(self.root.join(NETWORK).join(component(product)?))
     }
 
     /// `product`'s spool folder (the spool creates it, `0700`, when it opens).
@@ -409,8 +422,20 @@ impl StateDir {
     }
 
     /// Removes all of Candor's state except `config.toml` (with `dry_run`, only lists it);
-    /// returns what was (or would be) removed. Symlinks are removed, never followed.
+    /// returns what was (or would be) removed. Symlinks are removed, never followed. It holds
+    /// the `config` lock while it removes, so no `candor consent` is between reading and
+    /// renaming when its lock file goes (a lock file removed under a waiter is opened again by
+    /// it, [`FileLock::acquire`]). The spools' own locks are their owner's to take
+    /// (`candor clean` holds them around this call), so nothing is removed under a write or a
+    /// delivery in progress.
     pub fn clean(&self, dry_run: bool) -> Result<Vec<PathBuf>, StateError> {
+        // Without a `locks` folder no lock is held, and none is made just to be removed.
+        let locks = std::fs::symlink_metadata(self.root.join(LOCKS)).is_ok_and(|m| m.is_dir());
+        let _config = if dry_run || !locks {
+            None
+        } else {
+            Some(self.lock("config")?)
+        };
         let mut removed = Vec::new();
         for name in STATE {
             let path = self.root.join(name);
@@ -425,6 +450,12 @@ impl StateDir {
         }
         Ok(removed)
     }
+}
+
+/// The time `since` after the epoch, or `None` when this system's clock cannot hold it (a
+/// number planted in a record must never panic a reader).
+fn epoch_plus(since: Duration) -> Option<SystemTime> {
+    UNIX_EPOCH.checked_add(since)
 }
 
 /// Reads the `len`-byte value in hex at `path`, or creates one at random. Creation is atomic

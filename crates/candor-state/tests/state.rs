@@ -366,3 +366,110 @@ fn consent_changes_are_recorded_and_read_safely() {
     assert_eq!(state.consent_changed_at("p").expect("read"), None);
     assert!(state.note_consent_change("../escape").is_err());
 }
+
+/// Numbers too large for the system's clock, planted in Candor's time records, never panic a
+/// reader: a consent-change record in the far future counts as a change now, a network record
+/// in the far future as none (the period restarts).
+#[test]
+fn times_beyond_the_clock_in_records_never_panic() {
+    let tmp = tempfile::tempdir().expect("tmp");
+    let state = StateDir::new(tmp.path());
+    std::fs::create_dir_all(tmp.path().join("network")).expect("mkdir");
+    std::fs::create_dir_all(tmp.path().join("consent-changes")).expect("mkdir");
+    for huge in [
+        "18446744073709551615",
+        "9223372036854775807",
+        "18446744073709551614",
+    ] {
+        std::fs::write(tmp.path().join("network/p"), format!("{huge}\n")).expect("write");
+        assert_eq!(
+            state.unanswered_since("p").expect("a number"),
+            None,
+            "{huge}"
+        );
+        std::fs::write(tmp.path().join("consent-changes/p"), format!("{huge}.0\n")).expect("write");
+        let before = std::time::SystemTime::now();
+        let at = state
+            .consent_changed_at("p")
+            .expect("read")
+            .expect("a change");
+        assert!(at >= before && at <= std::time::SystemTime::now(), "{huge}");
+        std::fs::write(
+            tmp.path().join("consent-changes/p"),
+            format!("{huge}.999999999\n"),
+        )
+        .expect("write");
+        assert!(state.consent_changed_at("p").expect("read").is_some());
+    }
+}
+
+/// The network record is Candor's: what cannot be read as one (a folder, a FIFO, a symlink, a
+/// large file, text that is not a time) is an error, never "no record", and writing a time
+/// replaces whatever stands in its place, so the period builds up across runs.
+#[test]
+fn an_unreadable_network_record_is_an_error_and_is_replaced_when_written() {
+    let tmp = tempfile::tempdir().expect("tmp");
+    let state = StateDir::new(tmp.path());
+    let network = tmp.path().join("network");
+    std::fs::create_dir_all(&network).expect("mkdir");
+    let record = network.join("p");
+    let target = tmp.path().join("elsewhere");
+    std::fs::write(&target, "1\n").expect("target");
+    let long_ago = std::time::SystemTime::UNIX_EPOCH + Duration::from_secs(1_700_000_000);
+    for what in ["folder", "fifo", "symlink", "1 MB", "text"] {
+        let _ = file::remove(&record);
+        match what {
+            "folder" => std::fs::create_dir(&record).expect("folder"),
+            "fifo" => mkfifo(&record),
+            "symlink" => std::os::unix::fs::symlink(&target, &record).expect("link"),
+            "1 MB" => std::fs::write(&record, vec![b'1'; 1 << 20]).expect("big"),
+            _ => std::fs::write(&record, "yesterday\n").expect("text"),
+        }
+        let started = Instant::now();
+        assert!(
+            state.unanswered_since("p").is_err(),
+            "{what} read as a record"
+        );
+        assert!(started.elapsed() < Duration::from_secs(2), "{what}");
+        state
+            .set_unanswered_since("p", Some(long_ago))
+            .unwrap_or_else(|e| panic!("{what}: {e}"));
+        assert_eq!(
+            state.unanswered_since("p").expect("written"),
+            Some(long_ago),
+            "{what}"
+        );
+        assert_eq!(std::fs::read(&target).expect("target"), b"1\n", "{what}");
+    }
+    state.set_unanswered_since("p", None).expect("forget");
+    assert_eq!(state.unanswered_since("p").expect("none"), None);
+}
+
+/// A lock file removed while a process waited for it (`candor clean` removes `locks/`) is
+/// opened again by the waiter: it never takes "the" lock on the removed file while another
+/// process takes it on the new one.
+#[test]
+fn a_lock_file_removed_under_a_waiter_is_opened_again() {
+    let tmp = tempfile::tempdir().expect("tmp");
+    let path = tmp.path().join("x.lock");
+    let held = file::FileLock::acquire(&path, Duration::from_millis(10)).expect("first");
+    let waiter = {
+        let path = path.clone();
+        std::thread::spawn(move || file::FileLock::acquire(&path, Duration::from_secs(5)))
+    };
+    std::thread::sleep(Duration::from_millis(100));
+    std::fs::remove_file(&path).expect("clean removes it");
+    // A newcomer takes the lock on the new file at that name…
+    let newcomer = file::FileLock::acquire(&path, Duration::from_millis(100)).expect("new file");
+    // …and the waiter, once the old holder lets go, must not hold one at the same time.
+    drop(held);
+    std::thread::sleep(Duration::from_millis(100));
+    assert!(!waiter.is_finished(), "the waiter locked the removed file");
+    drop(newcomer);
+    let waited = waiter
+        .join()
+        .expect("thread")
+        .expect("then it gets the lock");
+    assert_eq!(waited.path(), path);
+    assert!(file::FileLock::acquire(&path, Duration::from_millis(50)).is_err());
+}

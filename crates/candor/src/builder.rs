@@ -261,8 +261,9 @@ impl Builder {
     /// of `config.toml` (consent takes its section, the transport settings theirs), the
     /// first-run marker and the network record, with this environment and what the host said.
     /// When the network block holds, the endpoint is probed (within [`PROBE_WITHIN`]): an
-    /// answer lifts it; otherwise what waits in the spool is discarded, as the catalogue
-    /// promises.
+    /// answer lifts it. When the decision then does not send (off, by any rule, or local),
+    /// what waits in the spool is discarded: it was recorded under a decision that no longer
+    /// holds.
     fn begin(&self) -> Result<Begun, BuildError> {
         let env = self.env.clone().unwrap_or_else(Environment::from_process);
         let state = self
@@ -282,20 +283,28 @@ impl Builder {
             .as_ref()
             .and_then(SinkSpec::endpoint)
             .and_then(Result::ok);
-        let mut discarded = 0;
-        if blocked(&decide(&self.catalogue, &inputs)) {
-            if endpoint
+        if blocked(&decide(&self.catalogue, &inputs))
+            && endpoint
                 .as_ref()
                 .is_some_and(|e| e.accepts_connection(PROBE_WITHIN))
-            {
-                if let Some(state) = &state {
-                    let _ = state.set_unanswered_since(&product, None);
-                }
-                inputs.unanswered_since = None;
-            } else if let Some(state) = &state {
-                discarded = discard_spooled(state, &product)?;
+        {
+            if let Some(state) = &state {
+                let _ = state.set_unanswered_since(&product, None);
             }
+            inputs.unanswered_since = None;
+            inputs.unreadable_network_record = None;
         }
+        // What earlier runs left in the spool was recorded to be sent. A decision that does
+        // not send (off by any rule, the network block included; local) is a change of
+        // decision since then, however it came about (`candor consent`, a hand edit, a
+        // variable set for this run): what was recorded before it is withdrawn, never sent
+        // by a later run that is on again. Only a pending first-run notice keeps it waiting.
+        let discarded = match &state {
+            Some(state) if decide(&self.catalogue, &inputs).mode != Mode::On => {
+                discard_spooled(state, &product)?
+            }
+            _ => 0,
+        };
         Ok(Begun {
             inputs,
             folders: Folders { config, state },
@@ -308,9 +317,10 @@ impl Builder {
     /// Delivers what earlier runs left in this product's spool, through the same sink,
     /// spool, caps and receipts a built [`Telemetry`] uses, within `deadline`. Consent is
     /// decided first, exactly as [`Builder::build`] decides it: unless the decision allows
-    /// sending now, nothing is sent and the spool is left as it is (or, when the network block
-    /// holds, discarded). While it sends, consent is followed as a running product follows it,
-    /// and nothing recorded before the user last changed it is sent. No version is needed.
+    /// sending now, nothing is sent; the spool is discarded when the decision is off or local
+    /// (see `begin`) and left as it is only while a first-run notice is pending. While it
+    /// sends, consent is followed as a running product follows it, and nothing recorded before
+    /// the user last changed it is sent. No version is needed.
     pub fn replay(self, deadline: Duration) -> Result<Replayed, BuildError> {
         if let Some(sink) = &self.sink {
             sink.check()?;
@@ -346,7 +356,7 @@ pub(crate) struct Begun {
     pub(crate) folders: Folders,
     pub(crate) transport: TransportSettings,
     pub(crate) endpoint: Option<Endpoint>,
-    /// Events the network block discarded from the spool at the start.
+    /// Events discarded from the spool at the start: the decision did not send.
     pub(crate) discarded: u64,
 }
 
@@ -401,7 +411,8 @@ pub struct Replayed {
     pub sent: Option<StatsSnapshot>,
     /// The spool folder replayed (or left alone).
     pub spool: Option<std::path::PathBuf>,
-    /// Events found waiting and discarded because the network block holds.
+    /// Events found waiting and discarded because the decision does not send (off by any
+    /// rule, the network block included, or local): they were recorded under another.
     pub discarded: u64,
 }
 

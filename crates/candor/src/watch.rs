@@ -294,6 +294,7 @@ impl ConsentWatch {
         let mut watched = self.watched();
         self.keep_network(None);
         watched.inputs.unanswered_since = None;
+        watched.inputs.unreadable_network_record = None;
         watched.answered_at = Some(SystemTime::now());
         let decision = decide(&self.catalogue, &watched.inputs);
         Some(self.apply(decision, false))

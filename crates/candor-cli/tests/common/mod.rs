@@ -173,3 +173,39 @@ pub(crate) fn wait_for(limit: Duration, mut done: impl FnMut() -> bool) -> bool 
     }
     done()
 }
+
+/// Sends `request` (raw HTTP/1.1) to `address` and returns the status code of the answer.
+pub(crate) fn http_status(address: &str, request: &str) -> u16 {
+    use std::io::{Read, Write};
+    let mut stream = std::net::TcpStream::connect(address).expect("connect");
+    stream
+        .set_read_timeout(Some(Duration::from_secs(30)))
+        .expect("timeout");
+    stream.write_all(request.as_bytes()).expect("write");
+    let mut reply = String::new();
+    let _ = stream.read_to_string(&mut reply);
+    reply
+        .split(' ')
+        .nth(1)
+        .and_then(|code| code.parse().ok())
+        .unwrap_or_else(|| panic!("no status in {reply:?}"))
+}
+
+/// The commands that decide consent for the agent, as a user runs them: what a hostile record
+/// or setting must not break (`events` is an events file, `target` a file sink's path).
+pub(crate) fn consent_commands<'a>(events: &'a str, target: &'a str) -> Vec<Vec<&'a str>> {
+    const AGENT: &str = "contrast-dotnet-agent";
+    vec![
+        vec!["status", AGENT],
+        vec![
+            "preview",
+            AGENT,
+            "--version",
+            "21.1.2",
+            "--runtime",
+            "framework",
+        ],
+        vec!["send", events, "--sink", "file", "--endpoint", target],
+        vec!["demo", AGENT, "--seconds", "0.1"],
+    ]
+}
