@@ -211,3 +211,94 @@ fn a_section_naming_no_known_product_is_warned_of() {
     );
     assert!(stdout(&status).contains("telemetry is off"));
 }
+
+/// The review's M5: a spool line edited on disk (another product, an undeclared point, raw
+/// personal data, another catalogue revision) was delivered verbatim. Every event read back
+/// from the spool now passes the check it passed when it was made (the receiving end's check,
+/// with this machine's scrubber) before it is sent; what fails is dropped under its own cause,
+/// never sent, and the untouched events go.
+#[test]
+fn an_edited_spool_line_is_checked_again_and_never_sent() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let lines: Vec<String> = (0..5)
+        .map(|n| agent_line("working_set", &(4_000_000 + n).to_string()))
+        .collect();
+    let events = write_lines(&dir.path().join("events.jsonl"), &lines);
+    let dead = format!("http://127.0.0.1:{}/v1/events", dead_port());
+    let out = run(
+        dir.path(),
+        &[],
+        &[
+            "send",
+            &events,
+            "--sink",
+            "json",
+            "--endpoint",
+            &dead,
+            "--deadline",
+            "0.3",
+        ],
+    );
+    assert!(stdout(&out).contains("5 waiting"), "{}", stdout(&out));
+    let spool = dir.path().join("spool").join(AGENT);
+    let batch = std::fs::read_dir(&spool)
+        .expect("spool")
+        .flatten()
+        .map(|e| e.path())
+        .find(|p| p.extension().is_some_and(|x| x == "jsonl"))
+        .expect("a batch");
+    let text = std::fs::read_to_string(&batch).expect("read");
+    let mut edited: Vec<serde_json::Value> = text
+        .lines()
+        .map(|l| serde_json::from_str(l).expect("an event"))
+        .collect();
+    assert_eq!(edited.len(), 5);
+    edited[0]["product"] = "aspire-dashboard".into();
+    edited[1]["point"] = "screen_resolution".into();
+    edited[2]["point"] = "os_version".into();
+    edited[2]["value"] =
+        serde_json::json!({"kind": "text", "data": "alice@example.com at 10.1.2.3"});
+    edited[3]["catalogue_revision"] = "999".into();
+    let untouched = edited[4]["event_id"].as_str().expect("id").to_owned();
+    let body: String = edited.iter().map(|e| format!("{e}\n")).collect();
+    std::fs::write(&batch, body).expect("edit the spool");
+
+    let receiver = HttpReceiver::start();
+    let endpoint = receiver.url("/v1/events");
+    let out = run(
+        dir.path(),
+        &[],
+        &["send", "--sink", "json", "--endpoint", &endpoint],
+    );
+    let printed = stdout(&out);
+    assert_eq!(out.status.code(), Some(1), "{printed}{}", stderr(&out));
+    let received = receiver.events();
+    assert_eq!(
+        received
+            .iter()
+            .map(|e| e.event_id.clone())
+            .collect::<Vec<_>>(),
+        vec![untouched],
+        "{printed}"
+    );
+    let bodies = receiver.log().bodies;
+    let all = String::from_utf8_lossy(&bodies.concat()).into_owned();
+    assert!(
+        !all.contains("alice@example.com"),
+        "raw personal data left the machine"
+    );
+    assert!(!all.contains("screen_resolution"));
+    assert!(printed.contains("delivered 1 event(s)"), "{printed}");
+    assert!(
+        printed
+            .contains("4 event(s): read back from the spool, they failed the check before sending"),
+        "{printed}"
+    );
+    assert!(
+        !std::fs::read_dir(&spool)
+            .expect("spool")
+            .flatten()
+            .any(|e| e.path().extension().is_some_and(|x| x == "jsonl")),
+        "what failed the check stays no longer"
+    );
+}

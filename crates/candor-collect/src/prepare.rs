@@ -203,6 +203,12 @@ impl Preparer {
         &self.context
     }
 
+    /// The scrubber it applies (and checks verbatim values with), for checks that must agree
+    /// with it.
+    pub fn scrubber(&self) -> &Arc<Scrubber> {
+        &self.scrubber
+    }
+
     /// Checks `point` against the catalogue, its gate and its expiry as of now, without
     /// preparing a value.
     pub fn admit(&self, point: &str) -> Result<&DataPointSpec, Rejected> {

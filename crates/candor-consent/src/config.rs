@@ -159,14 +159,20 @@ impl ConfigState {
     /// byte for byte, as catalogue ids are defined (lower-case letters, digits and hyphens),
     /// never folded or trimmed; a near miss (the same id but for case, spaces or a slip of a
     /// letter or two) is named in the warning.
+    /// A file with more such sections than eight gets eight lines and
+    /// one more that counts the rest.
     pub fn unknown_products(&self, known: &[&str]) -> Vec<String> {
         let Self::Loaded { path, config } = self else {
             return Vec::new();
         };
-        config
+        let unknown: Vec<&String> = config
             .products
             .keys()
             .filter(|id| !known.contains(&id.as_str()))
+            .collect();
+        let mut warnings: Vec<String> = unknown
+            .iter()
+            .take(MAX_SECTION_WARNINGS)
             .map(|id| {
                 let near = known.iter().find(|k| near_miss(id, k));
                 let hint = near.map_or_else(
@@ -179,9 +185,20 @@ impl ConfigState {
                     crate::switch::shown(id)
                 )
             })
-            .collect()
+            .collect();
+        if unknown.len() > MAX_SECTION_WARNINGS {
+            warnings.push(format!(
+                "{}: and {} more [products.<id>] sections name no known product",
+                path.display(),
+                unknown.len() - MAX_SECTION_WARNINGS
+            ));
+        }
+        warnings
     }
 }
+
+/// The most misnamed `[products.<id>]` sections warned of one by one.
+const MAX_SECTION_WARNINGS: usize = 8;
 
 /// Whether `written` is `id` but for case, surrounding spaces, or at most two letters slipped
 /// (added, dropped, changed or swapped).
@@ -336,6 +353,20 @@ mod tests {
             warnings[3]
         );
         assert!(ConfigState::Missing.unknown_products(&known).is_empty());
+        // A file of thousands of such sections is not thousands of lines.
+        let many: String = (0..5000)
+            .map(|n| format!("[products.p{n}]\nmode = \"off\"\n"))
+            .collect();
+        let state = ConfigState::Loaded {
+            path: PathBuf::from("config.toml"),
+            config: UserConfig::parse(&many).expect("valid"),
+        };
+        let warnings = state.unknown_products(&known);
+        assert_eq!(warnings.len(), MAX_SECTION_WARNINGS + 1);
+        assert!(
+            warnings[MAX_SECTION_WARNINGS].contains("4992 more"),
+            "{warnings:?}"
+        );
     }
 
     #[test]

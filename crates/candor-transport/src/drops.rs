@@ -30,6 +30,10 @@ pub enum DropCause {
     /// The pipeline's owner withdrew them before they were sent: the decision they were
     /// recorded under no longer held (consent changed).
     Withdrawn,
+    /// Read back from the spool, they failed their owner's check before sending ([`crate::Admit`]):
+    /// not of this product or catalogue revision, an undeclared or expired point, a value
+    /// privacy refuses. A spool file changed on disk, most likely.
+    Inadmissible,
 }
 
 /// Why the disk refused a spool write, as the operating system said it.
@@ -97,6 +101,9 @@ impl DropCause {
             Self::Unwritable(DiskFailure::NoSpace | DiskFailure::Quota) => {
                 Some("free space on the disk that holds Candor's folder")
             }
+            Self::Inadmissible => Some(
+                "something other than Candor changed the spool's files, or they were written under another catalogue revision",
+            ),
             _ => None,
         }
     }
@@ -117,6 +124,9 @@ impl std::fmt::Display for DropCause {
             Self::Unwritable(why) => write!(f, "the spool could not be written: {why}"),
             Self::Withdrawn => f.write_str(
                 "withdrawn before they were sent: the consent they were recorded under no longer holds",
+            ),
+            Self::Inadmissible => f.write_str(
+                "read back from the spool, they failed the check before sending (catalogue, product, privacy)",
             ),
         }
     }

@@ -6,7 +6,8 @@
 //! to is one pure function ([`policy`]): temporary failures back off with jitter and honour
 //! `Retry-After` for as long as the spool's age cap allows, permanent refusals are dropped and
 //! counted, and events a receiver refused one by one are counted as refused. The pipeline's
-//! owner is asked before each batch is written and sent ([`Permit`]). Every delivered payload
+//! owner is asked before each batch is written and sent ([`Permit`]), and checks each event read
+//! back from the spool before it is sent again ([`Admit`]). Every delivered payload
 //! is noted in the [`Receipts`] log, with only what the receiver took.
 //!
 //! Sinks, each behind a cargo feature: OTLP over HTTP/protobuf (`otlp-http`) and gRPC
@@ -37,7 +38,7 @@ use std::path::PathBuf;
 
 pub use drops::{DiskFailure, DropCause, DropCount};
 pub use endpoint::Endpoint;
-pub use pipeline::{Permission, Permit, Pipeline, PipelineConfig, StatsSnapshot};
+pub use pipeline::{Admit, Permission, Permit, Pipeline, PipelineConfig, StatsSnapshot};
 pub use receipts::{Problem, Receipt, Receipts};
 pub use sink::{Failure, FileSink, Outcome, Refusals, SemanticNames, Sink, SinkOptions, Timeouts};
 pub use spool::{ReadBatch, Spool, SpoolCaps, SpoolHold, SpoolView, Unusable};

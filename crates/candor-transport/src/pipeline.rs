@@ -100,6 +100,34 @@ impl std::fmt::Debug for Permit {
     }
 }
 
+/// The owner's check on each event read back from the spool, before it is sent: the one door
+/// an event passed when it was made is passed again, since a file on disk may have been
+/// changed since (or written by another revision of the product). The transport knows nothing
+/// of why; an event the check refuses (its reason in words) is removed for good and counted
+/// as [`DropCause::Inadmissible`]. It runs on the sender thread and must be quick.
+#[derive(Clone)]
+pub struct Admit(Arc<AdmitCheck>);
+
+/// What an [`Admit`] runs.
+type AdmitCheck = dyn Fn(&Event) -> Result<(), String> + Send + Sync;
+
+impl Admit {
+    /// A check that answers with `check`.
+    pub fn new(check: impl Fn(&Event) -> Result<(), String> + Send + Sync + 'static) -> Self {
+        Self(Arc::new(check))
+    }
+
+    fn check(&self, event: &Event) -> Result<(), String> {
+        (self.0)(event)
+    }
+}
+
+impl std::fmt::Debug for Admit {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Admit")
+    }
+}
+
 /// How the pipeline behaves.
 #[derive(Debug, Clone)]
 pub struct PipelineConfig {
@@ -125,6 +153,9 @@ pub struct PipelineConfig {
     /// The owner's check on each batch before it is written and before each attempt to send
     /// it; `None` allows everything.
     pub permit: Option<Permit>,
+    /// The owner's check on each event read back from the spool; `None` sends what the spool
+    /// holds as it is.
+    pub admit: Option<Admit>,
 }
 
 impl Default for PipelineConfig {
@@ -139,6 +170,7 @@ impl Default for PipelineConfig {
             backoff_max: Duration::from_secs(300),
             resend_every: Duration::from_secs(4 * 3600),
             permit: None,
+            admit: None,
         }
     }
 }
@@ -1075,15 +1107,29 @@ impl<S: Sink> Worker<S> {
                                 self.stats.dropped(DropCause::Unreadable, read.damaged);
                                 subtract(&self.pending, read.damaged);
                             }
-                            if read.events.is_empty() {
+                            let lines = read.events.len();
+                            let mut events = read.events;
+                            if let Some(admit) = &self.config.admit {
+                                let refused = readmit(admit, &mut events, &self.stats);
+                                subtract(&self.pending, refused);
+                            }
+                            if events.is_empty() {
+                                if lines > 0 && spool.remove(&entry).is_err() {
+                                    self.stats.error(format!(
+                                        "cannot remove {}, whose events all failed the check",
+                                        entry.path.display()
+                                    ));
+                                }
                                 continue;
                             }
                             *has_batches = true;
+                            // `read` is what the file holds: a batch the check shortened is
+                            // written back without what it refused, before anything else.
                             return Some(Batch {
                                 written: entry.written,
                                 entry: Some(entry),
-                                read: read.events.len(),
-                                events: read.events,
+                                read: lines,
+                                events,
                             });
                         }
                         Err(Unusable::NotABatch(why)) => match spool.remove(&entry) {
@@ -1178,6 +1224,28 @@ impl<S: Sink> Worker<S> {
             ));
         }
     }
+}
+
+/// Keeps the events `admit` lets through; counts and notes the rest, and returns how many.
+fn readmit(admit: &Admit, events: &mut Vec<Event>, stats: &Stats) -> u64 {
+    let mut refused = 0u64;
+    let mut first = None;
+    events.retain(|event| match admit.check(event) {
+        Ok(()) => true,
+        Err(why) => {
+            refused += 1;
+            first.get_or_insert(why);
+            false
+        }
+    });
+    if let Some(first) = first {
+        stats.dropped(DropCause::Inadmissible, refused);
+        stats.error(format!(
+            "{refused} spooled event(s) failed the check before sending (first: {})",
+            shown(&first)
+        ));
+    }
+    refused
 }
 
 /// Takes `events` off a count, never below zero.

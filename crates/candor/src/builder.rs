@@ -3,17 +3,18 @@
 
 use std::path::PathBuf;
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, SystemTime};
 
 use candor_collect::{Preparer, ProductContext};
 use candor_consent::{
     DecidedBy, Decision, Environment, HostLaunch, HostSignals, Inputs, Mode, config_dir, decide,
 };
 use candor_privacy::{KeyedHasher, MachineLiterals, Scrubber};
-use candor_schema::Catalogue;
+use candor_schema::{Catalogue, Date};
 use candor_state::{ConfigRead, InstallId, StateDir};
 use candor_transport::{
-    Endpoint, PipelineConfig, SinkOptions, SinkSpec, Spool, SpoolCaps, StatsSnapshot, Timeouts,
+    Admit, Endpoint, PipelineConfig, SinkOptions, SinkSpec, Spool, SpoolCaps, StatsSnapshot,
+    Timeouts,
 };
 
 use crate::error::BuildError;
@@ -226,7 +227,7 @@ impl Builder {
             sink.check()?;
         }
         let begun = self.begin()?;
-        let this = self.with_file_settings(&begun);
+        let mut this = self.with_file_settings(&begun);
         let preparer = product_preparer(
             Arc::clone(&this.catalogue),
             this.runtime.as_deref(),
@@ -234,6 +235,10 @@ impl Builder {
             begun.folders.state.as_ref(),
             this.hash_key.as_deref(),
         )?;
+        this.pipeline.admit = Some(readmission(
+            Arc::clone(&this.catalogue),
+            Arc::clone(preparer.scrubber()),
+        ));
         Telemetry::start(this, preparer, begun)
     }
 
@@ -326,7 +331,11 @@ impl Builder {
             sink.check()?;
         }
         let begun = self.begin()?;
-        let this = self.with_file_settings(&begun);
+        let mut this = self.with_file_settings(&begun);
+        this.pipeline.admit = Some(readmission(
+            Arc::clone(&this.catalogue),
+            Arc::new(Scrubber::new(&MachineLiterals::detect())),
+        ));
         let (watch, state, discarded) = begun.watch(&this.catalogue);
         let decision = watch.gate().decision();
         let plan =
@@ -376,6 +385,38 @@ impl Begun {
         ));
         (watch, state, self.discarded)
     }
+}
+
+/// The check every event read back from the product's spool passes before it is sent: the
+/// one `candor-check` runs where events arrive (this catalogue's product and revision, a
+/// declared point in effect for the event's version, kind and bounds, scrubbed text clean,
+/// verbatim values in their grammar, hashes in their form, a time within bounds), with this
+/// machine's scrubber, and the point's expiry by the UTC day the value was recorded, as the
+/// preparer checks it. A spool line changed on disk (another product, an undeclared point,
+/// raw personal data) never leaves; the pipeline drops it as `DropCause::Inadmissible`.
+fn readmission(catalogue: Arc<Catalogue>, scrubber: Arc<Scrubber>) -> Admit {
+    Admit::new(move |event| {
+        let admitted = candor_check::check_event(&catalogue, event, SystemTime::now(), &scrubber)
+            .map_err(|refusal| refusal.to_string())?;
+        let recorded = humantime::parse_rfc3339_weak(&event.time)
+            .map_err(|_| "the event's time is not RFC 3339".to_owned())?;
+        let expired = catalogue
+            .expired(
+                &event.point,
+                &event.runtime_line,
+                &admitted.version,
+                Date::from_system_time(recorded),
+            )
+            .ok()
+            .flatten();
+        match expired {
+            Some(expired) => Err(format!(
+                "`{}` is no longer collected: {expired}",
+                admitted.point.id
+            )),
+            None => Ok(()),
+        }
+    })
 }
 
 /// Whether the network block decided.

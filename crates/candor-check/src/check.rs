@@ -1,0 +1,345 @@
+//! The check itself: an event's envelope against its catalogue, then its value against the
+//! point's declaration and its privacy class.
+
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use candor_privacy::{
+    IdentifierError, Scrubber, check_identifier, check_language_tag, check_version,
+};
+use candor_schema::{
+    Catalogue, DataPointSpec, Event, HashAlgorithm, PrivacyClass, Value, ValueType, Version,
+};
+
+use crate::refusal::{Reason, Refusal};
+
+/// How far ahead of the checking clock an event's time may be (clocks drift).
+pub const MAX_CLOCK_AHEAD: Duration = Duration::from_secs(24 * 3600);
+/// The oldest event accepted for a product that promises no retention limit: older times are
+/// refused rather than kept under a date nobody can check.
+pub const MAX_AGE_WITHOUT_RETENTION_DAYS: u32 = 3660;
+
+/// What an event says besides its value, as the check reads it (a receiver's decoded event
+/// and Candor's own [`Event`] both lend theirs).
+#[derive(Debug, Clone, Copy)]
+pub struct Envelope<'a> {
+    /// The event id.
+    pub event_id: &'a str,
+    /// The time the value was recorded, RFC 3339.
+    pub time: &'a str,
+    /// The runtime line.
+    pub runtime_line: &'a str,
+    /// The product version.
+    pub product_version: &'a str,
+    /// The install id, when there is one.
+    pub install_id: Option<&'a str>,
+    /// The data point.
+    pub point: &'a str,
+}
+
+impl<'a> Envelope<'a> {
+    /// The envelope of one of Candor's events.
+    pub fn of(event: &'a Event) -> Self {
+        Self {
+            event_id: &event.event_id,
+            time: &event.time,
+            runtime_line: &event.runtime_line,
+            product_version: &event.product_version,
+            install_id: event.install_id.as_deref(),
+            point: &event.point,
+        }
+    }
+}
+
+/// What the envelope check found: the point's declaration and the version read under its
+/// line's scheme, for the checks that follow.
+#[derive(Debug, Clone)]
+pub struct Admitted<'c> {
+    /// The data point as the catalogue declares it.
+    pub point: &'c DataPointSpec,
+    /// The product version.
+    pub version: Version,
+}
+
+/// Checks an event's envelope against `catalogue` (the revision it names): the id's form, the
+/// time neither more than a day ahead of `now` nor past the product's retention, the install
+/// id only where declared, a known runtime line, a version its scheme reads, a declared point
+/// that this version collects.
+pub fn check_envelope<'c>(
+    catalogue: &'c Catalogue,
+    event: &Envelope<'_>,
+    now: SystemTime,
+) -> Result<Admitted<'c>, Refusal> {
+    if !is_lower_hex(event.event_id, 32) {
+        return Err(Refusal::new(
+            Reason::BadEventId,
+            "the event id must be 32 lower-case hex digits",
+        ));
+    }
+    let time_us = parse_time_us(event.time)?;
+    let now_us = micros(now);
+    if time_us > now_us.saturating_add(micros_of(MAX_CLOCK_AHEAD)) {
+        return Err(Refusal::new(
+            Reason::InFuture,
+            "the event's time is more than a day ahead of the server's clock",
+        ));
+    }
+    let days = catalogue
+        .spec()
+        .retention
+        .days
+        .unwrap_or(MAX_AGE_WITHOUT_RETENTION_DAYS);
+    if time_us < now_us.saturating_sub(i64::from(days) * 86_400_000_000) {
+        return Err(Refusal::new(
+            Reason::TooOld,
+            format!("the event is older than the {days} days the product keeps data"),
+        ));
+    }
+    match (event.install_id, catalogue.spec().collection.install_id) {
+        (Some(_), false) => {
+            return Err(Refusal::new(
+                Reason::UndeclaredInstallId,
+                "the catalogue declares no install id",
+            ));
+        }
+        (Some(id), true) if !is_lower_hex(id, 32) => {
+            return Err(Refusal::new(
+                Reason::UndeclaredInstallId,
+                "an install id is 32 lower-case hex digits",
+            ));
+        }
+        _ => {}
+    }
+    catalogue
+        .runtime_line(event.runtime_line)
+        .map_err(|e| Refusal::new(Reason::UnknownRuntimeLine, e.to_string()))?;
+    let version = catalogue
+        .parse_version(event.runtime_line, event.product_version)
+        .map_err(|e| Refusal::new(Reason::BadVersion, e.to_string()))?;
+    let point = catalogue
+        .data_point(event.point)
+        .map_err(|e| Refusal::new(Reason::UndeclaredPoint, e.to_string()))?;
+    let in_effect = catalogue
+        .is_in_effect(event.point, event.runtime_line, &version)
+        .map_err(|e| Refusal::new(Reason::UndeclaredPoint, e.to_string()))?;
+    if !in_effect {
+        return Err(Refusal::new(
+            Reason::NotInEffect,
+            format!(
+                "`{}` is not collected by {} {}",
+                point.id,
+                shown(event.runtime_line),
+                shown(event.product_version)
+            ),
+        ));
+    }
+    Ok(Admitted { point, version })
+}
+
+/// Checks a value against its point: the declared kind, a hash's form, the declared shape and
+/// bounds (`candor_schema::check_value`, the same check the sender makes last), then privacy:
+/// scrubbed and coarsened text shows no finding of `scrubber`, and values sent as they are
+/// (names, labels, modes, versions, language tags) match their grammar with nothing personal
+/// in them (or, for a scrubbed point, show no finding).
+pub fn check_value(
+    point: &DataPointSpec,
+    value: &Value,
+    scrubber: &Scrubber,
+) -> Result<(), Refusal> {
+    if point.value.kind_name() != value.kind_name() {
+        return Err(Refusal::new(
+            Reason::WrongKind,
+            format!(
+                "`{}` is declared as {} but the value is {}",
+                point.id,
+                point.value.kind_name(),
+                value.kind_name()
+            ),
+        ));
+    }
+    let privacy = |(reason, what)| Refusal::new(reason, format!("`{}`: {what}", point.id));
+    // Cheap checks first: a hash's form, then the declared shape and bounds, and only then the
+    // scrubber's scan, over text already known to be bounded.
+    check_hash(&point.value, value).map_err(privacy)?;
+    candor_schema::check_value(point, value)
+        .map_err(|e| Refusal::new(Reason::OutOfBounds, e.to_string()))?;
+    check_clean(scrubber, value).map_err(privacy)?;
+    check_verbatim(scrubber, point.privacy, value).map_err(privacy)
+}
+
+/// The whole check of one of Candor's own events against the one catalogue it must belong to:
+/// that catalogue's product and revision, then [`check_envelope`] and [`check_value`].
+pub fn check_event<'c>(
+    catalogue: &'c Catalogue,
+    event: &Event,
+    now: SystemTime,
+    scrubber: &Scrubber,
+) -> Result<Admitted<'c>, Refusal> {
+    if event.product != catalogue.product_id() {
+        return Err(Refusal::new(
+            Reason::UnknownProduct,
+            format!(
+                "an event of `{}`, not of `{}`",
+                shown(&event.product),
+                catalogue.product_id()
+            ),
+        ));
+    }
+    if event.catalogue_revision != catalogue.spec().revision {
+        return Err(Refusal::new(
+            Reason::UnknownRevision,
+            format!(
+                "catalogue revision `{}` is not the one in effect (`{}`)",
+                shown(&event.catalogue_revision),
+                catalogue.spec().revision
+            ),
+        ));
+    }
+    let admitted = check_envelope(catalogue, &Envelope::of(event), now)?;
+    check_value(admitted.point, &event.value, scrubber)?;
+    Ok(admitted)
+}
+
+/// Scrubbed and coarsened text holds no personal datum the scrubber would have removed.
+fn check_clean(scrubber: &Scrubber, value: &Value) -> Result<(), (Reason, String)> {
+    let clean = |text: &str| -> Result<(), (Reason, String)> {
+        match scrubber.findings(text).first() {
+            None => Ok(()),
+            Some((finding, _)) => Err((
+                Reason::PersonalData,
+                format!("the text still holds a personal datum ({finding:?})"),
+            )),
+        }
+    };
+    match value {
+        Value::Text(t) | Value::UserAgent(t) => clean(t),
+        Value::Properties(map) => map.values().try_for_each(|v| clean(v)),
+        Value::Exception(e) => {
+            clean(&e.message)?;
+            if let Some(m) = &e.log_message {
+                clean(m)?;
+            }
+            e.frames.iter().try_for_each(|f| clean(f))
+        }
+        _ => Ok(()),
+    }
+}
+
+/// Names, labels, modes, versions and language tags are sent as they are, so the sender checks
+/// them instead of scrubbing (`candor_privacy::check_identifier` and its siblings, or the
+/// scrubber's findings where the point is scrubbed); the same check runs at every door, so a
+/// client that skips it cannot pass what the sender would have refused.
+fn check_verbatim(
+    scrubber: &Scrubber,
+    privacy: PrivacyClass,
+    value: &Value,
+) -> Result<(), (Reason, String)> {
+    let check = |text: &str, grammar: fn(&Scrubber, &str) -> Result<(), IdentifierError>| {
+        if privacy == PrivacyClass::Scrubbed {
+            return match scrubber.findings(text).first() {
+                None => Ok(()),
+                Some((finding, _)) => Err((
+                    Reason::PersonalData,
+                    format!("a verbatim value holds a personal datum ({finding:?})"),
+                )),
+            };
+        }
+        grammar(scrubber, text).map_err(|e| match e {
+            IdentifierError::Personal(_) | IdentifierError::HostInMetadata => {
+                (Reason::PersonalData, e.to_string())
+            }
+            _ => (Reason::OutOfBounds, e.to_string()),
+        })
+    };
+    let language_tag = |_: &Scrubber, tag: &str| check_language_tag(tag);
+    match value {
+        Value::Names(names) => names.iter().try_for_each(|n| check(n, check_identifier)),
+        Value::LabelCounts(map) => map.keys().try_for_each(|k| check(k, check_identifier)),
+        Value::ModeByName(map) => map.iter().try_for_each(|(name, mode)| {
+            check(name, check_identifier)?;
+            check(mode, check_identifier)
+        }),
+        Value::Version(v) => check(v, check_version),
+        Value::LanguageTag(t) => check(t, language_tag),
+        _ => Ok(()),
+    }
+}
+
+/// A hashed value has the form its declared algorithm gives: 64 hex digits for plain SHA-256,
+/// `key-id:hex` for the keyed hash.
+fn check_hash(declared: &ValueType, value: &Value) -> Result<(), (Reason, String)> {
+    let (ValueType::Hashed { algorithm }, Value::Hashed(h)) = (declared, value) else {
+        return Ok(());
+    };
+    let ok = match algorithm {
+        HashAlgorithm::Sha256 => is_lower_hex(h, 64),
+        HashAlgorithm::HmacSha256 => h.split_once(':').is_some_and(|(id, hex)| {
+            (1..=32).contains(&id.len())
+                && id
+                    .bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+                && (16..=64).contains(&hex.len())
+                && is_lower_hex(hex, hex.len())
+        }),
+    };
+    if ok {
+        Ok(())
+    } else {
+        Err((
+            Reason::BadHash,
+            format!(
+                "not a {} hash as Candor sends it",
+                algorithm_name(*algorithm)
+            ),
+        ))
+    }
+}
+
+fn algorithm_name(algorithm: HashAlgorithm) -> &'static str {
+    match algorithm {
+        HashAlgorithm::Sha256 => "SHA-256",
+        HashAlgorithm::HmacSha256 => "keyed HMAC-SHA256",
+    }
+}
+
+fn is_lower_hex(text: &str, len: usize) -> bool {
+    text.len() == len
+        && text
+            .bytes()
+            .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
+}
+
+/// Microseconds since the Unix epoch (negative before it).
+pub fn micros(time: SystemTime) -> i64 {
+    match time.duration_since(UNIX_EPOCH) {
+        Ok(d) => micros_of(d),
+        Err(e) => -micros_of(e.duration()),
+    }
+}
+
+fn micros_of(d: Duration) -> i64 {
+    i64::try_from(d.as_micros()).unwrap_or(i64::MAX)
+}
+
+/// Reads an RFC 3339 time into microseconds since the epoch.
+pub fn parse_time_us(text: &str) -> Result<i64, Refusal> {
+    if text.len() > 40 {
+        return Err(Refusal::new(Reason::BadTime, "the time is not RFC 3339"));
+    }
+    humantime::parse_rfc3339_weak(text)
+        .map(micros)
+        .map_err(|_| {
+            Refusal::new(
+                Reason::BadTime,
+                format!("`{}` is not RFC 3339", shown(text)),
+            )
+        })
+}
+
+/// An event's text in a message: at most 40 characters, control characters escaped.
+pub fn shown(text: &str) -> String {
+    let mut out: String = text.chars().take(40).flat_map(char::escape_debug).collect();
+    if text.chars().count() > 40 {
+        out.push('…');
+    }
+    out
+}
