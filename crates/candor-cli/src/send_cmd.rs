@@ -361,8 +361,8 @@ fn send_group(
             key.product, decision.reason
         );
         if status.discarded_by_consent > 0 {
-            // This run started under a decision that does not send: what earlier runs left
-            // waiting was recorded under another, and is discarded.
+            // This run started while the user's word was against sending: what earlier runs
+            // left waiting was recorded under another decision, and is discarded.
             report.problems.push(format!(
                 "{} spooled event(s) of {} discarded: {}",
                 status.discarded_by_consent,

@@ -688,3 +688,49 @@ fn a_receipt_that_cannot_be_written_is_reported() {
     let delivered = std::fs::read_to_string(&target).expect("delivered");
     assert_eq!(delivered.lines().count(), 3);
 }
+
+/// The other side of the rule above: a run that only lacks the context a product had (here
+/// `candor send` without the dashboard's `--host` and `--browser-open`) is no change of the
+/// user's mind. It sends nothing, and leaves what the dashboard spooled for a run that has
+/// the context; that run delivers it.
+#[test]
+fn a_run_without_the_products_context_leaves_its_spool_waiting() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let line = r#"{"product":"aspire-dashboard","product_version":"9.3","point":"invoked_commands","value":"resource-restart"}"#;
+    let file = write_lines(&dir.path().join("ev.jsonl"), &[line.to_owned()]);
+    let dead = format!("http://127.0.0.1:{}/x", dead_port());
+    let host = ["--host", "visual-studio=17.14", "--browser-open"];
+    let mut args = vec![
+        "send",
+        &file,
+        "--sink",
+        "json",
+        "--endpoint",
+        &dead,
+        "--deadline",
+        "0.2",
+    ];
+    args.extend(host);
+    let out = run(dir.path(), &[], &args);
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    assert_eq!(spooled(&dir.path().join("spool")).0, 1);
+    let target = dir.path().join("out.jsonl");
+    let target = target.to_str().expect("utf-8");
+    let out = run(
+        dir.path(),
+        &[],
+        &["send", "--sink", "file", "--endpoint", target],
+    );
+    assert!(stderr(&out).contains("not sent"), "{}", stderr(&out));
+    assert!(!stderr(&out).contains("discarded"), "{}", stderr(&out));
+    assert_eq!(spooled(&dir.path().join("spool")).0, 1, "left waiting");
+    let mut args = vec!["send", "--sink", "file", "--endpoint", target];
+    args.extend(host);
+    let out = run(dir.path(), &[], &args);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert!(
+        std::fs::read_to_string(target)
+            .unwrap_or_default()
+            .contains("invoked_commands")
+    );
+}

@@ -96,6 +96,27 @@ pub enum DecidedBy {
     Default,
 }
 
+impl DecidedBy {
+    /// Whether this source speaks for the user about sending at all (`DO_NOT_TRACK`, the
+    /// product's variables, the user's file, the host's own telemetry setting, the catalogue's
+    /// default or its network-block promise), rather than describing the context one process
+    /// runs in (which host launched it, a runtime condition, a CI machine). A decision not to
+    /// send taken by the user's word is a change of mind about what was recorded before it:
+    /// a product starting under it discards what earlier runs left waiting. A process that
+    /// merely lacks the context (`candor send` run without `--host`) leaves it waiting.
+    pub fn is_users_word(&self) -> bool {
+        match self {
+            Self::DoNotTrack
+            | Self::Variable { .. }
+            | Self::ConfigFile { .. }
+            | Self::NetworkBlock { .. }
+            | Self::HostOptOut
+            | Self::Default => true,
+            Self::HostRequirement | Self::RuntimeCondition { .. } | Self::Ci => false,
+        }
+    }
+}
+
 /// A host application that launched the product.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct HostLaunch {

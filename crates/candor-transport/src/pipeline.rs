@@ -1107,14 +1107,14 @@ impl<S: Sink> Worker<S> {
                                 self.stats.dropped(DropCause::Unreadable, read.damaged);
                                 subtract(&self.pending, read.damaged);
                             }
-                            let lines = read.events.len();
+                            let in_file = read.events.len();
                             let mut events = read.events;
                             if let Some(admit) = &self.config.admit {
                                 let refused = readmit(admit, &mut events, &self.stats);
                                 subtract(&self.pending, refused);
                             }
                             if events.is_empty() {
-                                if lines > 0 && spool.remove(&entry).is_err() {
+                                if in_file > 0 && spool.remove(&entry).is_err() {
                                     self.stats.error(format!(
                                         "cannot remove {}, whose events all failed the check",
                                         entry.path.display()
@@ -1128,7 +1128,7 @@ impl<S: Sink> Worker<S> {
                             return Some(Batch {
                                 written: entry.written,
                                 entry: Some(entry),
-                                read: lines,
+                                read: in_file,
                                 events,
                             });
                         }

@@ -266,9 +266,9 @@ impl Builder {
     /// of `config.toml` (consent takes its section, the transport settings theirs), the
     /// first-run marker and the network record, with this environment and what the host said.
     /// When the network block holds, the endpoint is probed (within [`PROBE_WITHIN`]): an
-    /// answer lifts it. When the decision then does not send (off, by any rule, or local),
-    /// what waits in the spool is discarded: it was recorded under a decision that no longer
-    /// holds.
+    /// answer lifts it. When the user's word then does not send (off or local, see
+    /// `DecidedBy::is_users_word`), what waits in the spool is discarded: it was recorded
+    /// under a decision that no longer holds.
     fn begin(&self) -> Result<Begun, BuildError> {
         let env = self.env.clone().unwrap_or_else(Environment::from_process);
         let state = self
@@ -299,13 +299,15 @@ impl Builder {
             inputs.unanswered_since = None;
             inputs.unreadable_network_record = None;
         }
-        // What earlier runs left in the spool was recorded to be sent. A decision that does
-        // not send (off by any rule, the network block included; local) is a change of
-        // decision since then, however it came about (`candor consent`, a hand edit, a
-        // variable set for this run): what was recorded before it is withdrawn, never sent
-        // by a later run that is on again. Only a pending first-run notice keeps it waiting.
+        // What earlier runs left in the spool was recorded to be sent. The user's word against
+        // sending (off or local, however it came about: `candor consent`, a hand edit, a
+        // variable set for this run, the network block) is a change of decision since then:
+        // what was recorded before it is withdrawn, never sent by a later run that is on
+        // again. A process that only lacks the context (no host, a runtime condition, CI) or
+        // waits for the first-run notice leaves it waiting.
+        let decision = decide(&self.catalogue, &inputs);
         let discarded = match &state {
-            Some(state) if decide(&self.catalogue, &inputs).mode != Mode::On => {
+            Some(state) if decision.mode != Mode::On && decision.decided_by.is_users_word() => {
                 discard_spooled(state, &product)?
             }
             _ => 0,
@@ -322,8 +324,9 @@ impl Builder {
     /// Delivers what earlier runs left in this product's spool, through the same sink,
     /// spool, caps and receipts a built [`Telemetry`] uses, within `deadline`. Consent is
     /// decided first, exactly as [`Builder::build`] decides it: unless the decision allows
-    /// sending now, nothing is sent; the spool is discarded when the decision is off or local
-    /// (see `begin`) and left as it is only while a first-run notice is pending. While it
+    /// sending now, nothing is sent; the spool is discarded when the user's word is off or
+    /// local (see `begin`), and left as it is when this process only lacks the context (a
+    /// host, a runtime condition) or a first-run notice is pending. While it
     /// sends, consent is followed as a running product follows it, and nothing recorded before
     /// the user last changed it is sent. No version is needed.
     pub fn replay(self, deadline: Duration) -> Result<Replayed, BuildError> {

@@ -102,8 +102,8 @@ pub struct Status {
     pub prepared: u64,
     /// Values and events thrown away because consent changed before they were sent (those the
     /// pipelines withdrew are also counted in their drops, as [`DropCause::Withdrawn`]), and
-    /// what this run found waiting in the spool when it started under a decision that does not
-    /// send (off, by any rule, or local).
+    /// what this run found waiting in the spool when it started while the user's word was
+    /// against sending (off or local; see `DecidedBy::is_users_word`).
     pub discarded_by_consent: u64,
     /// Values refused, one line per data point with its first reason and a count: undeclared
     /// points, points not in effect for this version, expired points (by the UTC day of
