@@ -22,6 +22,7 @@ use opentelemetry_proto::tonic::common::v1::{
 };
 use opentelemetry_proto::tonic::logs::v1::{LogRecord, ResourceLogs, ScopeLogs, SeverityNumber};
 use opentelemetry_proto::tonic::resource::v1::Resource;
+#[cfg(feature = "otlp-grpc")]
 use prost::Message;
 
 #[cfg(feature = "otlp-grpc")]
@@ -31,6 +32,9 @@ use super::classify_grpc;
 use super::{Outcome, SemanticNames, Sink, SinkOptions};
 use crate::TransportError;
 use crate::endpoint::Endpoint;
+
+#[cfg(feature = "otlp-http")]
+mod wire;
 
 /// OTLP's two transports.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -116,11 +120,10 @@ impl Sink for OtlpSink {
         let Some(timeout) = super::time_left(self.request_timeout, deadline) else {
             return super::out_of_time(&self.endpoint);
         };
-        let request = encode_request(events, &self.semconv, SystemTime::now());
         match &mut self.transport {
             #[cfg(feature = "otlp-http")]
             Transport::Http(client) => {
-                let body = request.encode_to_vec();
+                let body = wire::encode_request_bytes(events, &self.semconv, SystemTime::now());
                 let bytes = body.len() as u64;
                 let post = client
                     .post(self.endpoint.url())
@@ -131,6 +134,7 @@ impl Sink for OtlpSink {
             }
             #[cfg(feature = "otlp-grpc")]
             Transport::Grpc(connection) => {
+                let request = encode_request(events, &self.semconv, SystemTime::now());
                 let bytes = request.encoded_len() as u64;
                 let grpc::Connection { runtime, client } = &mut **connection;
                 // tonic sends this as `grpc-timeout` and its channel enforces it.
