@@ -249,6 +249,35 @@ static void *shut_down(void *arg) {
     return NULL;
 }
 
+/* A thread of its own: builds, records and shuts down its own handle; its last error is its
+ * own, whatever the other threads get wrong meanwhile. */
+static void *own_handle(void *arg) {
+    struct racer *r = arg;
+    char message[256];
+    if (candor_last_error(message, sizeof message) != 0) {
+        r->other++; /* another thread's message leaked into this one */
+    }
+    CandorHandle h = agent();
+    for (int i = 0; i < 1000; i++) {
+        if (candor_record_count(h, S("working_set"), (uint64_t)i) != CANDOR_CODE_OK) {
+            r->other++;
+        }
+    }
+    /* This thread's own failure, and only it, is in its last error. */
+    candor_record_count(h, NULL, 0, 1);
+    candor_last_error(message, sizeof message);
+    if (strstr(message, "point is NULL") == NULL) {
+        r->other++;
+    }
+    CandorStatus st;
+    if (candor_shutdown(h, 5000, &st) == CANDOR_CODE_OK && st.recorded > 0) {
+        r->ok++;
+    } else {
+        r->other++;
+    }
+    return NULL;
+}
+
 #define THREADS 8
 
 static void races(void) {
@@ -286,6 +315,16 @@ static void races(void) {
         CHECK(racers[i].other == 0);
     }
     CHECK(shut == 1 && closed == THREADS - 1);
+
+    /* Eight threads each with a handle of their own, built and shut down at the same time. */
+    for (int i = 0; i < THREADS; i++) {
+        racers[i] = (struct racer){0, 0, 0, 0};
+        pthread_create(&threads[i], NULL, own_handle, &racers[i]);
+    }
+    for (int i = 0; i < THREADS; i++) {
+        pthread_join(threads[i], NULL);
+        CHECK(racers[i].ok == 1 && racers[i].other == 0);
+    }
 }
 
 int main(int argc, char **argv) {
