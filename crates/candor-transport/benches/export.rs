@@ -13,7 +13,8 @@
 //! `opentelemetry-sdk/batch-otlp-http` is the baseline for Candor's `otlp-http`: the
 //! OpenTelemetry SDK's own pipeline, a `BatchLogProcessor` (batches of 512) with
 //! `opentelemetry-otlp`'s HTTP exporter (protobuf, reqwest's blocking client), sending the same
-//! events (event name, body, the same `candor.*` attributes) to the same receiver. Its time per
+//! events (event name, body, the same `candor.*` attributes) to the same receiver (and, as
+//! `opentelemetry-sdk/batch-otlp-http/rotel`, to rotel, where the receiver costs little). Its time per
 //! batch includes emitting the 512 log records, which is how a host hands the SDK its events;
 //! Candor's rows start from prepared events.
 
@@ -228,20 +229,33 @@ fn export(c: &mut Criterion) {
             ));
         }
     }
-    // The SDK's pipeline first, against the same receiver as Candor's `otlp-http`.
-    let sdk = sdk_pipeline(http.url("/v1/logs"));
-    let logger = sdk.logger("candor-bench");
-    let before = http.log().events.len();
-    emit_through_sdk(&logger, &batch);
-    sdk.force_flush().expect("the SDK's pipeline flushed");
-    let arrived = http.log().events.len() - before;
-    assert_eq!(arrived, BATCH, "the SDK's pipeline delivered the batch");
-    group.bench_function("opentelemetry-sdk/batch-otlp-http", |b| {
-        b.iter(|| {
-            emit_through_sdk(&logger, &batch);
-            sdk.force_flush().expect("the SDK's pipeline flushed");
+    // The SDK's pipeline first, against the same receiver as Candor's `otlp-http` (checked to
+    // deliver the batch), and against rotel as `otlp-http/rotel` is.
+    let mut sdk_targets = vec![("opentelemetry-sdk/batch-otlp-http", http.url("/v1/logs"))];
+    if let Some(rotel) = &collector {
+        sdk_targets.push((
+            "opentelemetry-sdk/batch-otlp-http/rotel",
+            format!("http://127.0.0.1:{}/v1/logs", rotel.http),
+        ));
+    }
+    for (name, endpoint) in sdk_targets {
+        let sdk = sdk_pipeline(endpoint);
+        let logger = sdk.logger("candor-bench");
+        let before = http.log().events.len();
+        emit_through_sdk(&logger, &batch);
+        sdk.force_flush().expect("the SDK's pipeline flushed");
+        if name == "opentelemetry-sdk/batch-otlp-http" {
+            let arrived = http.log().events.len() - before;
+            assert_eq!(arrived, BATCH, "the SDK's pipeline delivered the batch");
+        }
+        group.bench_function(name, |b| {
+            b.iter(|| {
+                emit_through_sdk(&logger, &batch);
+                sdk.force_flush().expect("the SDK's pipeline flushed");
+            });
         });
-    });
+        let _ = sdk.shutdown();
+    }
     for (name, spec) in specs {
         let mut sink = spec.build(Timeouts::default()).expect("sink");
         let before = http.log().bodies.iter().map(Vec::len).sum::<usize>();
