@@ -3,6 +3,8 @@
 //! - `docs`: regenerate `docs/` (disclosure pages, catalogue exports, JSON Schema) from the
 //!   built-in catalogues.
 //! - `docs --check`: write nothing; exit 1 and name each stale file when `docs/` does not match.
+//!   Both print a warning for each built-in data point whose expiry date is at most 30 days
+//!   away (UTC, by this machine's clock) or has passed.
 //! - `codegen`: regenerate `crates/candor-collect/src/generated/` (typed point ids and one
 //!   typed recorder per built-in catalogue) and `crates/candor-ffi/include/` (`candor.h`,
 //!   written by cbindgen from candor-ffi's declarations, and one header of typed C recorders
@@ -58,6 +60,15 @@ fn docs(check_only: bool) -> ExitCode {
             return ExitCode::from(2);
         }
     };
+    // Points that stop within 30 days (UTC, by this machine's clock) or have stopped: the pages
+    // say when each stops, and whoever regenerates them hears it first. A warning, not a
+    // failure: the committed docs must not depend on the day they are checked.
+    let today = candor_schema::Date::from_system_time(std::time::SystemTime::now());
+    for catalogue in catalogues.iter() {
+        for warning in catalogue.warnings(today) {
+            eprintln!("xtask: warning: {warning}");
+        }
+    }
     if codegen(check_only) != ExitCode::SUCCESS {
         return ExitCode::FAILURE;
     }

@@ -41,9 +41,10 @@ pub(crate) fn run(args: &DemoArgs, out: &mut dyn Write) -> Result<(), CliError> 
             &args.transport,
         )?),
     };
+    let candor = state_cmd::state()?;
     let state_dir = match &args.dir {
         Some(dir) => dir.clone(),
-        None => state_cmd::state()?
+        None => candor
             .demo_dir(&args.product)
             .map_err(|e| CliError::Usage(e.to_string()))?,
     };
@@ -53,6 +54,9 @@ pub(crate) fn run(args: &DemoArgs, out: &mut dyn Write) -> Result<(), CliError> 
         run_for: Duration::from_secs_f64(args.seconds),
         interval: Duration::from_secs_f64(args.interval.max(0.01)),
         ca_file: send_cmd::ca_file(&args.transport),
+        // The demo keeps its own keys and spool, but obeys the user's consent, and follows
+        // it while it runs.
+        config_dir: Some(candor.root().to_owned()),
     })
     .map_err(|e| CliError::Usage(e.to_string()))?;
     if args.json {
@@ -74,9 +78,16 @@ fn write_text(out: &mut dyn Write, s: &DemoSummary, dir: &std::path::Path) -> Re
         decision.mode.as_str(),
         decision.reason
     )?;
-    if !decision.enabled() {
+    if !decision.enabled() && s.recorded == 0 {
         writeln!(out, "nothing was recorded or sent")?;
         return Ok(());
+    }
+    if !decision.enabled() {
+        // Consent changed while it ran (`candor consent`, the file by hand).
+        writeln!(
+            out,
+            "  turned off while it ran: nothing more was recorded, and what was not yet sent was withdrawn"
+        )?;
     }
     writeln!(out, "  recorded: {} value(s)", s.recorded)?;
     writeln!(out, "  sent:     {} event(s) to {}", s.sent, s.destination)?;

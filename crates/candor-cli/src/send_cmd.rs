@@ -167,13 +167,21 @@ pub(crate) fn run(
         let replayed = builder(catalogue, &spec, &state, args)
             .replay(left())
             .map_err(|e| CliError::Usage(e.to_string()))?;
+        if replayed.discarded > 0 {
+            report.problems.push(format!(
+                "{} spooled event(s) of {product} discarded: telemetry is {} ({})",
+                replayed.discarded,
+                replayed.decision.mode.as_str(),
+                shown(&replayed.decision.reason, MAX_MESSAGE_CHARS)
+            ));
+        }
         match replayed.sent {
             Some(stats) => report.add(&stats),
             None => {
-                let waiting = replayed.spool.as_deref().map_or(0, |d| {
-                    candor_transport::Spool::open(d, candor::SpoolCaps::default())
-                        .map_or(0, |s| s.pending_events())
-                });
+                let waiting = replayed
+                    .spool
+                    .and_then(candor_transport::SpoolView::open)
+                    .map_or(0, |s| s.pending_events());
                 if waiting > 0 {
                     report.problems.push(format!(
                         "{waiting} spooled event(s) of {product} not sent: telemetry is {} ({}); `candor clean` removes them",
@@ -346,11 +354,20 @@ fn send_group(
     };
     let decision = telemetry.status().decision;
     if !decision.may_send() {
-        telemetry.shutdown(Duration::ZERO);
+        let status = telemetry.shutdown(Duration::ZERO);
         let reason = format!(
             "telemetry for {} is not sent: {}",
             key.product, decision.reason
         );
+        if status.discarded_by_consent > 0 {
+            // The network block found events waiting, and discarded them as it promises.
+            report.problems.push(format!(
+                "{} spooled event(s) of {} discarded: {}",
+                status.discarded_by_consent,
+                key.product,
+                shown(&decision.reason, MAX_MESSAGE_CHARS)
+            ));
+        }
         return refuse_all(report, &lines, &reason);
     }
     for (_, point, input) in lines {
@@ -370,6 +387,15 @@ fn send_group(
             );
         }
         report.refused += count;
+    }
+    if !status.decision.may_send() {
+        // The user changed their mind while this ran (`candor consent`, the file by hand).
+        report.problems.push(format!(
+            "consent for {} changed while sending: telemetry is {} ({}); what was not yet sent is withdrawn",
+            key.product,
+            status.decision.mode.as_str(),
+            shown(&status.decision.reason, MAX_MESSAGE_CHARS)
+        ));
     }
     if status.dropped_queue_full > 0 {
         report.problems.push(format!(

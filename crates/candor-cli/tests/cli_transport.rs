@@ -60,6 +60,37 @@ fn demo_to_an_otlp_base_url_delivers_to_v1_logs() {
     );
 }
 
+/// README's second demo: the dashboard relays through the loopback "IDE" endpoint it starts,
+/// which accepts every event the relay sink delivers with the token it was handed.
+#[test]
+fn the_dashboard_demo_relays_through_its_ide_endpoint() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let out = run(
+        dir.path(),
+        &[],
+        &[
+            "demo",
+            "aspire-dashboard",
+            "--sink",
+            "relay",
+            "--seconds",
+            "0",
+            "--json",
+        ],
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    let summary: serde_json::Value = serde_json::from_slice(&out.stdout).expect("JSON summary");
+    let sent = summary["sent"].as_u64().expect("sent");
+    assert!(sent > 0, "{summary}");
+    assert_eq!(summary["pending"], 0, "{summary}");
+    let destination = summary["destination"].as_str().expect("destination");
+    assert!(
+        destination.starts_with("the IDE's relay at http://127.0.0.1:")
+            && destination.ends_with(&format!("({sent} events accepted)")),
+        "{destination}"
+    );
+}
+
 #[test]
 fn a_404_endpoint_is_named_with_a_hint_in_send_and_demo() {
     let dir = tempfile::tempdir().expect("tmp");

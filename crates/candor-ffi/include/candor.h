@@ -126,8 +126,8 @@ typedef struct {
     uint8_t may_send;
     // 1 when the first-run notice has not been shown yet (collected, held, not sent).
     uint8_t notice_pending;
-    // 1 when the catalogue counts a blocked network as opting out and it has been blocked
-    // for the declared period.
+    // 1 when consent is off because the catalogue counts a blocked network as opting out and
+    // the endpoint has not answered for the declared period.
     uint8_t network_blocked;
 } CandorStatus;
 

@@ -69,8 +69,8 @@ pub struct CandorStatus {
     pub may_send: u8,
     /// 1 when the first-run notice has not been shown yet (collected, held, not sent).
     pub notice_pending: u8,
-    /// 1 when the catalogue counts a blocked network as opting out and it has been blocked
-    /// for the declared period.
+    /// 1 when consent is off because the catalogue counts a blocked network as opting out and
+    /// the endpoint has not answered for the declared period.
     pub network_blocked: u8,
 }
 

@@ -9,11 +9,20 @@
 //! flight finish for a grace period, then closes what is left. With the `tls` feature the same
 //! server speaks HTTPS from a PEM certificate chain and key.
 //!
-//! Used by `candor-ingest` (the receiving end, `candor serve`); meant for any later Candor
-//! endpoint and test receiver. It knows nothing about catalogues, events or storage: requests in,
-//! responses out.
+//! A [`StreamingHandler`] (served by [`Server::run_streaming`]) may answer with a body produced
+//! while it is sent ([`reply_channel`]): a reply too large to hold, one that trickles, or one cut
+//! short on purpose. [`Server::spawn`] serves on a thread of its own, for callers without a
+//! runtime.
+//!
+//! Used by `candor-ingest` (the receiving end, `candor serve`), `candor-view` (the local page),
+//! the `candor` crate's demo (the IDE's loopback relay endpoint) and `candor-testkit` (the
+//! receivers tests send to, faults included). It knows nothing about catalogues, events or
+//! storage: requests in, responses out.
 
 #![warn(missing_docs)]
+
+mod background;
+mod reply;
 
 use std::convert::Infallible;
 use std::future::Future;
@@ -30,7 +39,12 @@ use hyper_util::rt::{TokioIo, TokioTimer};
 use tokio::net::TcpListener;
 use tokio::sync::Semaphore;
 
+pub use background::BackgroundServer;
 pub use http;
+pub use reply::{
+    ReplyAborted, ReplyBody, ReplyClosed, ReplySender, StreamingHandler, StreamingResponse,
+    WholeReplies, reply_channel,
+};
 
 /// A request whose body has been read completely, within the server's cap.
 pub type Request = http::Request<Bytes>;
@@ -118,6 +132,9 @@ pub enum ServerError {
     /// The TLS certificate or key could not be used.
     #[error("TLS: {0}")]
     Tls(String),
+    /// The thread or runtime of [`Server::spawn`] could not be started.
+    #[error("cannot start the server's thread: {0}")]
+    Runtime(#[source] std::io::Error),
 }
 
 /// A bound server, not yet serving.
@@ -175,9 +192,19 @@ impl Server {
         handler: impl Handler,
         shutdown: impl Future<Output = ()> + Send,
     ) -> Result<(), ServerError> {
+        self.run_streaming(WholeReplies(handler), shutdown).await
+    }
+
+    /// As [`Server::run`], for a handler whose replies may be streamed ([`reply_channel`]). A
+    /// reply still streaming when the grace period ends is cut off with its connection.
+    pub async fn run_streaming(
+        self,
+        handler: impl StreamingHandler,
+        shutdown: impl Future<Output = ()> + Send,
+    ) -> Result<(), ServerError> {
         #[cfg(feature = "tls")]
         let acceptor = self.acceptor;
-        let handler: Arc<dyn Handler> = Arc::new(handler);
+        let handler: Arc<dyn StreamingHandler> = Arc::new(handler);
         let config = Arc::new(self.config);
         let permits = Arc::new(Semaphore::new(config.max_connections.max(1)));
         let budget = Arc::new(Semaphore::new(
@@ -271,18 +298,18 @@ fn kib(bytes: usize) -> usize {
 }
 
 async fn serve_one(
-    handler: &dyn Handler,
+    handler: &dyn StreamingHandler,
     config: &ServerConfig,
     budget: &Arc<Semaphore>,
     request: http::Request<Incoming>,
-) -> Response {
+) -> StreamingResponse {
     let declared = request
         .headers()
         .get(http::header::CONTENT_LENGTH)
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.parse::<u64>().ok());
     if declared.is_some_and(|n| n > config.max_body_bytes as u64) {
-        return too_large(config.max_body_bytes);
+        return reply::streaming(too_large(config.max_body_bytes));
     }
     // The body's room is reserved before it is read, and held until the answer: what a
     // request may buffer counts against the one budget of all connections.
@@ -298,26 +325,26 @@ async fn serve_one(
     } else {
         match Arc::clone(budget).try_acquire_many_owned(units) {
             Ok(permit) => Some(permit),
-            Err(_) => return busy(),
+            Err(_) => return reply::streaming(busy()),
         }
     };
     let (parts, body) = request.into_parts();
     let limited = Limited::new(body, config.max_body_bytes);
     let bytes = match tokio::time::timeout(config.body_timeout, limited.collect()).await {
         Err(_) => {
-            return text_response(
+            return reply::streaming(text_response(
                 http::StatusCode::REQUEST_TIMEOUT,
                 "the request body did not arrive in time\n",
-            );
+            ));
         }
         Ok(Err(error)) if error.is::<http_body_util::LengthLimitError>() => {
-            return too_large(config.max_body_bytes);
+            return reply::streaming(too_large(config.max_body_bytes));
         }
         Ok(Err(_)) => {
-            return text_response(
+            return reply::streaming(text_response(
                 http::StatusCode::BAD_REQUEST,
                 "the request body could not be read\n",
-            );
+            ));
         }
         Ok(Ok(collected)) => collected.to_bytes(),
     };

@@ -10,6 +10,7 @@ use std::collections::BTreeMap;
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
+use crate::lifecycle::Expires;
 use crate::source::MachineReading;
 use crate::version::VersionScheme;
 
@@ -327,6 +328,20 @@ pub struct DataPointSpec {
     /// name. Only names whose value is the point's string value as it stands.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub semconv: Option<String>,
+    /// When the point stops being collected: `"never"` when the vendor states no end, the first
+    /// UTC day without it (`{ date = "2026-09-30" }`), or per runtime line the first version
+    /// without it (`{ versions = { core = "2.0" } }`). Absent: the catalogue does not say, and
+    /// the point is collected as long as it is declared.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub expires: Option<Expires>,
+    /// Who answers for the point, as the vendor names them (a team, a person): one line, at
+    /// most 200 bytes.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub owner: Option<String>,
+    /// Links (`https://` only) to the review that approved collecting the point.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    #[schemars(inner(pattern(r"^https://")), length(max = crate::lifecycle::MAX_REVIEW_LINKS))]
+    pub review_links: Vec<String>,
 }
 
 /// The first version of a runtime line that collects a data point.

@@ -260,7 +260,7 @@ fn export(c: &mut Criterion) {
         let mut sink = spec.build(Timeouts::default()).expect("sink");
         let before = http.log().bodies.iter().map(Vec::len).sum::<usize>();
         let outcome = sink.deliver(&batch);
-        let Outcome::Delivered { bytes } = outcome else {
+        let Outcome::Delivered { bytes, .. } = outcome else {
             panic!("{name}: {outcome:?}");
         };
         let wire = match name {

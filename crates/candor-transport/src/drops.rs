@@ -19,16 +19,74 @@ pub enum DropCause {
     Unreadable,
     /// The receiver refused the batch for good (400, 404, 422, a non-retryable gRPC code).
     Refused(Failure),
-    /// The receiver kept answering with a temporary failure past
-    /// [`PipelineConfig::max_attempts`](crate::PipelineConfig::max_attempts).
-    GaveUp(Failure),
+    /// The receiver took the batch but refused these events one by one (its answer lists
+    /// them: Candor's JSON `refused`, OTLP's partial success).
+    RefusedOneByOne,
+    /// The spool could not be written, so the batch could not be kept for delivery.
+    Unwritable(DiskFailure),
+    /// The pipeline's owner withdrew them before they were sent: the decision they were
+    /// recorded under no longer held (consent changed).
+    Withdrawn,
+}
+
+/// Why the disk refused a spool write, as the operating system said it.
+#[non_exhaustive]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum DiskFailure {
+    /// No space left on the device (`ENOSPC`).
+    NoSpace,
+    /// The user's disk quota is used up (`EDQUOT`).
+    Quota,
+    /// The file would exceed the largest this process may write (`EFBIG`, `ulimit -f`).
+    FileTooLarge,
+    /// The file system is mounted read-only (`EROFS`).
+    ReadOnly,
+    /// Permission denied.
+    Permission,
+    /// Any other failure.
+    Other,
+}
+
+impl DiskFailure {
+    /// The failure behind an I/O error.
+    pub fn of(error: &std::io::Error) -> Self {
+        use std::io::ErrorKind;
+        match error.kind() {
+            ErrorKind::StorageFull => Self::NoSpace,
+            ErrorKind::QuotaExceeded => Self::Quota,
+            ErrorKind::FileTooLarge => Self::FileTooLarge,
+            ErrorKind::ReadOnlyFilesystem => Self::ReadOnly,
+            ErrorKind::PermissionDenied => Self::Permission,
+            _ => Self::Other,
+        }
+    }
+}
+
+impl std::fmt::Display for DiskFailure {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Self::NoSpace => "no space left on the device",
+            Self::Quota => "the disk quota is used up",
+            Self::FileTooLarge => "the file would exceed this process's file size limit",
+            Self::ReadOnly => "the file system is read-only",
+            Self::Permission => "permission denied",
+            Self::Other => "the disk refused the write",
+        })
+    }
 }
 
 impl DropCause {
     /// What to check, when the cause usually means a misconfigured endpoint.
     pub fn hint(&self) -> Option<&'static str> {
         match self {
-            Self::Refused(f) | Self::GaveUp(f) => f.hint(),
+            Self::Refused(f) => f.hint(),
+            Self::RefusedOneByOne => Some(
+                "the receiver checks events against its own catalogue: is it the catalogue revision this product sends?",
+            ),
+            Self::Unwritable(DiskFailure::NoSpace | DiskFailure::Quota) => {
+                Some("free space on the disk that holds Candor's folder")
+            }
             _ => None,
         }
     }
@@ -41,9 +99,13 @@ impl std::fmt::Display for DropCause {
             Self::SpoolCaps => f.write_str("the spool was over its caps (size, files or age)"),
             Self::Unreadable => f.write_str("spool files could not be read"),
             Self::Refused(failure) => write!(f, "the receiver refused them ({failure})"),
-            Self::GaveUp(failure) => {
-                write!(f, "the receiver kept answering {failure}; retries gave up")
+            Self::RefusedOneByOne => {
+                f.write_str("the receiver took the batch but refused these events one by one")
             }
+            Self::Unwritable(why) => write!(f, "the spool could not be written: {why}"),
+            Self::Withdrawn => f.write_str(
+                "withdrawn before they were sent: the consent they were recorded under no longer holds",
+            ),
         }
     }
 }
@@ -61,14 +123,11 @@ pub struct DropCount {
     pub hint: Option<String>,
 }
 
-/// The counts as a list: the pipeline's own causes first, then the receivers' answers; causes
-/// that dropped nothing left out.
-pub(crate) fn tally(
-    own: [(DropCause, u64); 3],
-    answered: &BTreeMap<DropCause, u64>,
-) -> Vec<DropCount> {
-    own.into_iter()
-        .chain(answered.iter().map(|(c, n)| (*c, *n)))
+/// The counts as a list, in the causes' order; causes that dropped nothing left out.
+pub(crate) fn tally(counts: &BTreeMap<DropCause, u64>) -> Vec<DropCount> {
+    counts
+        .iter()
+        .map(|(c, n)| (*c, *n))
         .filter(|(_, n)| *n > 0)
         .map(|(cause, events)| DropCount {
             cause,

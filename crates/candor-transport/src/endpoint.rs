@@ -1,7 +1,9 @@
 //! Where a sink sends: parsed with the WHATWG URL rules and checked before anything is sent.
 
 use std::fmt;
-use std::net::Ipv6Addr;
+use std::net::{Ipv6Addr, TcpStream, ToSocketAddrs};
+use std::sync::mpsc;
+use std::time::Duration;
 
 use url::{Host, Url};
 
@@ -98,6 +100,26 @@ impl Endpoint {
     pub fn is_loopback(&self) -> bool {
         self.loopback
     }
+
+    /// Whether something accepts a TCP connection at the endpoint's host and port within
+    /// `within`, name resolution included; nothing is sent. The caller waits no longer than
+    /// `within` whatever the resolver does (the check finishes on a thread of its own).
+    pub fn accepts_connection(&self, within: Duration) -> bool {
+        let target = (self.host(), self.port());
+        let (answer, answered) = mpsc::channel();
+        let started = std::thread::Builder::new()
+            .name("candor-probe".to_owned())
+            .spawn(move || {
+                let reached = target.to_socket_addrs().is_ok_and(|mut addresses| {
+                    addresses
+                        .by_ref()
+                        .take(4)
+                        .any(|a| TcpStream::connect_timeout(&a, within).is_ok())
+                });
+                let _ = answer.send(reached);
+            });
+        started.is_ok() && answered.recv_timeout(within).unwrap_or(false)
+    }
 }
 
 impl fmt::Display for Endpoint {
@@ -140,6 +162,21 @@ pub(crate) fn shown_raw(url: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_probe_answers_whether_something_listens_and_never_waits_past_its_time() {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+        let port = listener.local_addr().expect("address").port();
+        let open = Endpoint::parse(&format!("http://127.0.0.1:{port}/v1/events?k=v")).expect("url");
+        assert!(open.accepts_connection(Duration::from_secs(2)));
+        drop(listener);
+        assert!(!open.accepts_connection(Duration::from_secs(2)));
+        // A name no resolver answers quickly: the wait is bounded all the same.
+        let far = Endpoint::parse("https://unresolvable.invalid:4318/").expect("url");
+        let started = std::time::Instant::now();
+        assert!(!far.accepts_connection(Duration::from_millis(300)));
+        assert!(started.elapsed() < Duration::from_secs(2));
+    }
 
     #[test]
     fn plain_http_only_on_loopback() {

@@ -2,9 +2,12 @@
 //!
 //! A [`Pipeline`] takes events from the host without ever blocking it (a bounded queue that
 //! drops and counts when full), cuts them into batches, writes each batch to a [`Spool`] on
-//! disk before sending, and removes it only once a receiver accepted it. Temporary failures
-//! back off with jitter and honour `Retry-After`; permanent refusals are dropped and counted.
-//! Every delivered payload is noted in the [`Receipts`] log.
+//! disk before sending, and removes it only once a receiver accepted it. What an attempt comes
+//! to is one pure function ([`policy`]): temporary failures back off with jitter and honour
+//! `Retry-After` for as long as the spool's age cap allows, permanent refusals are dropped and
+//! counted, and events a receiver refused one by one are counted as refused. The pipeline's
+//! owner is asked before each batch is written and sent ([`Permit`]). Every delivered payload
+//! is noted in the [`Receipts`] log, with only what the receiver took.
 //!
 //! Sinks, each behind a cargo feature: OTLP over HTTP/protobuf (`otlp-http`) and gRPC
 //! (`otlp-grpc`), encoded by Candor with `opentelemetry-proto` and sent with reqwest and tonic
@@ -24,6 +27,7 @@
 mod drops;
 mod endpoint;
 mod pipeline;
+pub mod policy;
 pub mod receipts;
 pub mod retry;
 pub mod sink;
@@ -31,12 +35,12 @@ pub mod spool;
 
 use std::path::PathBuf;
 
-pub use drops::{DropCause, DropCount};
+pub use drops::{DiskFailure, DropCause, DropCount};
 pub use endpoint::Endpoint;
-pub use pipeline::{Pipeline, PipelineConfig, StatsSnapshot};
+pub use pipeline::{Permission, Permit, Pipeline, PipelineConfig, StatsSnapshot};
 pub use receipts::{Problem, Receipt, Receipts};
-pub use sink::{Failure, FileSink, Outcome, SemanticNames, Sink, SinkOptions, Timeouts};
-pub use spool::{Spool, SpoolCaps};
+pub use sink::{Failure, FileSink, Outcome, Refusals, SemanticNames, Sink, SinkOptions, Timeouts};
+pub use spool::{Spool, SpoolCaps, SpoolView};
 
 /// What can go wrong setting up transport. Delivery failures are not errors: they are retried
 /// or counted (see [`StatsSnapshot`]).

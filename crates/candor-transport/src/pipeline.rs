@@ -3,7 +3,12 @@
 //! The host's side ([`Pipeline::submit`]) never blocks: a full queue drops the event and
 //! counts it. The sender thread cuts batches by size or age, writes each to the spool before
 //! trying to send it, and removes it only when the receiver accepted it (or refused it for
-//! good, which is counted). Failures back off with jitter and honour `Retry-After`.
+//! good, which is counted). What an attempt comes to is decided by one pure function
+//! ([`crate::policy::Policy::decide`]): failures back off with jitter and honour `Retry-After`,
+//! and nothing the receiver may still take is dropped before the spool's age cap. The owner's
+//! [`Permit`] is asked right before each batch is written and right before each attempt to
+//! send it, under the spool's locks, so a batch its owner no longer allows is never written or
+//! sent.
 
 use std::collections::{BTreeMap, VecDeque};
 use std::path::PathBuf;
@@ -17,11 +22,83 @@ use candor_schema::Event;
 use serde::Serialize;
 
 use crate::TransportError;
-use crate::drops::{DropCause, DropCount};
+use crate::drops::{DiskFailure, DropCause, DropCount};
+use crate::policy::{Action, Attempt, Policy};
 use crate::receipts::{Receipt, Receipts};
-use crate::retry::Backoff;
-use crate::sink::{Failure, Outcome, Sink};
+use crate::sink::{Failure, Outcome, Refusals, Sink};
 use crate::spool::{Dropped, Spool, SpoolCaps, SpoolEntry};
+
+/// How long a writer waits for a discard in progress (which itself waits for a delivery in
+/// progress) before it writes anyway; the permit it asks keeps what it writes honest.
+const WRITE_LOCK_WAIT: Duration = Duration::from_secs(30);
+/// How long a discard waits for a write or a delivery in progress.
+const DISCARD_WAIT: Duration = Duration::from_secs(30);
+/// How soon a batch the owner holds back is looked at again.
+const HOLD_RECHECK: Duration = Duration::from_secs(1);
+
+/// The owner's answer about a batch, asked right before it is written and right before each
+/// attempt to send it ([`PipelineConfig::permit`]).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct Permission {
+    /// Positions of events that must never be sent: removed from the batch for good and
+    /// counted as [`DropCause::Withdrawn`].
+    pub withdrawn: Vec<usize>,
+    /// Whether the rest may be sent now; when not, the batch is kept and asked about again.
+    pub send_now: bool,
+}
+
+impl Permission {
+    /// Everything may go now.
+    pub fn send() -> Self {
+        Self {
+            withdrawn: Vec::new(),
+            send_now: true,
+        }
+    }
+
+    /// Nothing is withdrawn; whether the rest may go now.
+    pub fn keep(send_now: bool) -> Self {
+        Self {
+            withdrawn: Vec::new(),
+            send_now,
+        }
+    }
+
+    /// These positions are withdrawn; whether the rest may go now.
+    pub fn withdraw(withdrawn: Vec<usize>, send_now: bool) -> Self {
+        Self {
+            withdrawn,
+            send_now,
+        }
+    }
+}
+
+/// The owner's check on each batch. The transport knows nothing of why (the facade answers
+/// from consent); it only obeys. The check runs on the sender thread, under the spool's lock,
+/// and must be quick and must not wait for the pipeline.
+#[derive(Clone)]
+pub struct Permit(Arc<PermitCheck>);
+
+/// What a [`Permit`] runs.
+type PermitCheck = dyn Fn(&[Event]) -> Permission + Send + Sync;
+
+impl Permit {
+    /// A permit that answers with `check`.
+    pub fn new(check: impl Fn(&[Event]) -> Permission + Send + Sync + 'static) -> Self {
+        Self(Arc::new(check))
+    }
+
+    fn check(&self, events: &[Event]) -> Permission {
+        (self.0)(events)
+    }
+}
+
+impl std::fmt::Debug for Permit {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Permit")
+    }
+}
 
 /// How the pipeline behaves.
 #[derive(Debug, Clone)]
@@ -33,22 +110,21 @@ pub struct PipelineConfig {
     /// How long the first event of a batch waits for others.
     pub batch_max_wait: Duration,
     /// The spool directory and its caps; `None` keeps batches in memory (lost if the process
-    /// dies; for stdout and tests).
+    /// dies; for stdout and tests), within the caps' number of batches and age.
     pub spool: Option<(PathBuf, SpoolCaps)>,
     /// Where receipts are written; `None` writes none.
     pub receipts: Option<PathBuf>,
     /// The first retry waits up to this long; each further one up to twice as long.
     pub backoff_base: Duration,
-    /// No retry waits longer than this (unless the server asks, up to the cap).
+    /// No retry waits longer than this (unless the server asks, up to
+    /// [`crate::retry::MAX_RETRY_AFTER`]).
     pub backoff_max: Duration,
     /// Even without new events, the spool is retried at least this often (the catalogue's
     /// collection interval, so leftovers of an earlier run go out with the next report).
     pub resend_every: Duration,
-    /// Answers that keep a batch (a redirect, 401/403/408/413/429, 5xx, a retryable gRPC
-    /// code) are retried at most this many times in a row for one batch; then it is dropped and
-    /// counted ([`DropCause::GaveUp`]). Failures to reach the receiver at all do not count:
-    /// they are bounded by the spool's age cap instead, so an offline machine loses nothing.
-    pub max_attempts: u32,
+    /// The owner's check on each batch before it is written and before each attempt to send
+    /// it; `None` allows everything.
+    pub permit: Option<Permit>,
 }
 
 impl Default for PipelineConfig {
@@ -62,7 +138,7 @@ impl Default for PipelineConfig {
             backoff_base: Duration::from_millis(500),
             backoff_max: Duration::from_secs(300),
             resend_every: Duration::from_secs(4 * 3600),
-            max_attempts: 10,
+            permit: None,
         }
     }
 }
@@ -71,19 +147,15 @@ impl Default for PipelineConfig {
 #[derive(Debug, Default)]
 pub(crate) struct Stats {
     accepted: AtomicU64,
-    dropped_queue_full: AtomicU64,
     delivered: AtomicU64,
     delivered_batches: AtomicU64,
-    rejected: AtomicU64,
-    dropped_by_caps: AtomicU64,
-    dropped_unreadable: AtomicU64,
     receipts_unwritten: AtomicU64,
     retries: AtomicU64,
     last_error: Mutex<Option<String>>,
     unanswered_since: Mutex<Option<SystemTime>>,
     last_failure: Mutex<Option<Failure>>,
-    /// Events dropped after the receiver answered, by cause.
-    answered_drops: Mutex<BTreeMap<DropCause, u64>>,
+    /// Every event dropped for good, by cause (spool files, for [`DropCause::Unreadable`]).
+    drops: Mutex<BTreeMap<DropCause, u64>>,
 }
 
 /// A copy of the counters.
@@ -97,7 +169,8 @@ pub struct StatsSnapshot {
     pub delivered: u64,
     /// Batches the receiver accepted.
     pub delivered_batches: u64,
-    /// Events the receiver refused for good.
+    /// Events the receiver refused for good (whole batches, and events of accepted batches
+    /// it refused one by one).
     pub rejected: u64,
     /// Events dropped to keep the spool within its caps.
     pub dropped_by_caps: u64,
@@ -141,8 +214,11 @@ impl Stats {
     }
 
     fn dropped(&self, cause: DropCause, events: u64) {
+        if events == 0 {
+            return;
+        }
         *self
-            .answered_drops
+            .drops
             .lock()
             .unwrap_or_else(PoisonError::into_inner)
             .entry(cause)
@@ -165,34 +241,26 @@ impl Stats {
     }
 
     fn snapshot(&self, pending: u64) -> StatsSnapshot {
-        let drops = crate::drops::tally(
-            [
-                (
-                    DropCause::QueueFull,
-                    self.dropped_queue_full.load(Ordering::Relaxed),
-                ),
-                (
-                    DropCause::SpoolCaps,
-                    self.dropped_by_caps.load(Ordering::Relaxed),
-                ),
-                (
-                    DropCause::Unreadable,
-                    self.dropped_unreadable.load(Ordering::Relaxed),
-                ),
-            ],
-            &self
-                .answered_drops
-                .lock()
-                .unwrap_or_else(PoisonError::into_inner),
-        );
+        let counts = self
+            .drops
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clone();
+        let count = |wanted: fn(&DropCause) -> bool| -> u64 {
+            counts
+                .iter()
+                .filter(|(c, _)| wanted(c))
+                .map(|(_, n)| *n)
+                .sum()
+        };
         StatsSnapshot {
             accepted: self.accepted.load(Ordering::Relaxed),
-            dropped_queue_full: self.dropped_queue_full.load(Ordering::Relaxed),
+            dropped_queue_full: count(|c| *c == DropCause::QueueFull),
             delivered: self.delivered.load(Ordering::Relaxed),
             delivered_batches: self.delivered_batches.load(Ordering::Relaxed),
-            rejected: self.rejected.load(Ordering::Relaxed),
-            dropped_by_caps: self.dropped_by_caps.load(Ordering::Relaxed),
-            dropped_unreadable: self.dropped_unreadable.load(Ordering::Relaxed),
+            rejected: count(|c| matches!(c, DropCause::Refused(_) | DropCause::RefusedOneByOne)),
+            dropped_by_caps: count(|c| *c == DropCause::SpoolCaps),
+            dropped_unreadable: count(|c| *c == DropCause::Unreadable),
             receipts_unwritten: self.receipts_unwritten.load(Ordering::Relaxed),
             retries: self.retries.load(Ordering::Relaxed),
             pending,
@@ -209,7 +277,7 @@ impl Stats {
                 .last_failure
                 .lock()
                 .unwrap_or_else(PoisonError::into_inner),
-            drops,
+            drops: crate::drops::tally(&counts),
         }
     }
 }
@@ -317,7 +385,7 @@ impl Pipeline {
                 true
             }
             Err(TrySendError::Full(_) | TrySendError::Disconnected(_)) => {
-                Stats::bump(&self.stats.dropped_queue_full, 1);
+                self.stats.dropped(DropCause::QueueFull, 1);
                 false
             }
         }
@@ -336,8 +404,9 @@ impl Pipeline {
         self.control(timeout, |_, reply| Message::Persist(reply))
     }
 
-    /// Throws away every event not yet delivered, queued, batched or spooled, and returns how
-    /// many; for a revoked consent. Waits at most `timeout` for the sender thread.
+    /// Throws away every event not yet delivered, queued, batched or spooled, counts them as
+    /// [`DropCause::Withdrawn`] and returns how many; for a revoked consent. Waits at most
+    /// `timeout` for the sender thread.
     pub fn discard_pending(&self, timeout: Duration) -> u64 {
         self.control(timeout, |_, reply| Message::Discard(reply))
     }
@@ -417,11 +486,27 @@ enum Store {
         spool: Spool,
         has_batches: bool,
     },
-    Memory(VecDeque<Vec<Event>>),
+    Memory(VecDeque<Held>),
+}
+
+/// A batch kept in memory, with when it was made (for the age cap).
+struct Held {
+    events: Vec<Event>,
+    since: SystemTime,
+}
+
+/// The batch being tried: its events, its file when spooled, when it was written, and how
+/// many events it held when it was read (so a batch the owner shortened is written back).
+struct Batch {
+    events: Vec<Event>,
+    entry: Option<SpoolEntry>,
+    written: SystemTime,
+    read: usize,
 }
 
 struct Worker<S> {
     config: PipelineConfig,
+    policy: Policy,
     sink: S,
     store: Store,
     receipts: Option<Receipts>,
@@ -429,10 +514,9 @@ struct Worker<S> {
     pending: Arc<AtomicU64>,
     batch: Vec<Event>,
     batch_started: Option<Instant>,
-    backoff: Backoff,
+    /// Attempts that failed in a row (for the backoff); reset by a delivery.
+    failures: u32,
     next_attempt: Instant,
-    /// Answers in a row that kept the oldest batch (see [`PipelineConfig::max_attempts`]).
-    answered_retries: u32,
     /// The last failure noted in the receipts log, so a dead endpoint is noted once, not at
     /// every retry; cleared by a delivery.
     noted: Option<Failure>,
@@ -446,8 +530,16 @@ impl<S: Sink> Worker<S> {
         stats: Arc<Stats>,
         pending: Arc<AtomicU64>,
     ) -> Self {
+        let caps = config
+            .spool
+            .as_ref()
+            .map_or(SpoolCaps::default(), |(_, c)| *c);
         Self {
-            backoff: Backoff::new(config.backoff_base, config.backoff_max),
+            policy: Policy {
+                backoff_base: config.backoff_base,
+                backoff_max: config.backoff_max,
+                max_age: caps.max_age,
+            },
             receipts: config
                 .receipts
                 .clone()
@@ -465,8 +557,8 @@ impl<S: Sink> Worker<S> {
             pending,
             batch: Vec::new(),
             batch_started: None,
+            failures: 0,
             next_attempt: Instant::now(),
-            answered_retries: 0,
             noted: None,
         }
     }
@@ -555,7 +647,7 @@ impl<S: Sink> Worker<S> {
         let pending = match &self.store {
             Store::Disk { spool, .. } => self.batch.len() as u64 + spool.pending_events(),
             Store::Memory(queue) => {
-                (self.batch.len() + queue.iter().map(Vec::len).sum::<usize>()) as u64
+                (self.batch.len() + queue.iter().map(|h| h.events.len()).sum::<usize>()) as u64
             }
         };
         self.pending.store(pending, Ordering::Relaxed);
@@ -569,14 +661,20 @@ impl<S: Sink> Worker<S> {
         self.batch_started = None;
         match &mut self.store {
             Store::Memory(queue) => {
-                count += queue.iter().map(|b| b.len() as u64).sum::<u64>();
+                count += queue.iter().map(|h| h.events.len() as u64).sum::<u64>();
                 queue.clear();
             }
             Store::Disk { spool, has_batches } => {
-                count += spool.discard_all(Duration::from_secs(5)).unwrap_or(0);
+                match spool.discard_all(DISCARD_WAIT) {
+                    Ok(n) => count += n,
+                    Err(e) => self
+                        .stats
+                        .error(format!("cannot discard the spool's batches: {e}")),
+                }
                 *has_batches = false;
             }
         }
+        self.stats.dropped(DropCause::Withdrawn, count);
         self.pending.store(0, Ordering::Relaxed);
         count
     }
@@ -599,44 +697,89 @@ impl<S: Sink> Worker<S> {
         }
     }
 
-    /// Moves the current batch to the store.
+    fn less_pending(&self, events: u64) {
+        let _ = self
+            .pending
+            .fetch_update(Ordering::Relaxed, Ordering::Relaxed, |p| {
+                Some(p.saturating_sub(events))
+            });
+    }
+
+    /// Asks the owner about `events`: removes (and counts) what it withdraws, and says whether
+    /// the rest may be sent now.
+    fn ask(&self, events: &mut Vec<Event>) -> bool {
+        let Some(permit) = &self.config.permit else {
+            return true;
+        };
+        let permission = permit.check(events);
+        if !permission.withdrawn.is_empty() {
+            let before = events.len();
+            let mut index = 0;
+            events.retain(|_| {
+                let keep = !permission.withdrawn.contains(&index);
+                index += 1;
+                keep
+            });
+            let withdrawn = (before - events.len()) as u64;
+            self.stats.dropped(DropCause::Withdrawn, withdrawn);
+            self.less_pending(withdrawn);
+        }
+        permission.send_now
+    }
+
+    /// Moves the current batch to the store: under the spool's writing lock, after asking the
+    /// owner, so nothing it withdrew is ever written and no discard misses the write.
     fn cut(&mut self) {
         self.batch_started = None;
         if self.batch.is_empty() {
             return;
         }
-        let batch = std::mem::take(&mut self.batch);
+        let mut batch = std::mem::take(&mut self.batch);
+        let _writing = match &self.store {
+            Store::Disk { spool, .. } => spool.write_lock(WRITE_LOCK_WAIT).ok(),
+            Store::Memory(_) => None,
+        };
+        self.ask(&mut batch);
+        if batch.is_empty() {
+            return;
+        }
+        let caps = self
+            .config
+            .spool
+            .as_ref()
+            .map_or(SpoolCaps::default(), |(_, c)| *c);
+        let len = batch.len() as u64;
         match &mut self.store {
             Store::Disk { spool, has_batches } => match spool.write(&batch) {
                 Err(e) => {
-                    // The disk refused: keep nothing half-written, count the loss loudly.
+                    // The disk refused: nothing half-written is kept; the loss is counted
+                    // under the operating system's reason (a full disk says so).
+                    let why = DiskFailure::of(&e);
                     self.stats.error(format!(
                         "cannot write to the spool {}: {e}",
                         spool.dir().display()
                     ));
-                    Stats::bump(&self.stats.dropped_by_caps, batch.len() as u64);
-                    self.pending
-                        .fetch_sub(batch.len() as u64, Ordering::Relaxed);
+                    self.stats.dropped(DropCause::Unwritable(why), len);
+                    self.less_pending(len);
                 }
                 Ok((_, dropped)) => {
                     *has_batches = true;
-                    let stats = Arc::clone(&self.stats);
-                    self.count_dropped(&stats, dropped);
+                    self.count_dropped(dropped);
                 }
             },
             Store::Memory(queue) => {
-                queue.push_back(batch);
-                let caps = self
-                    .config
-                    .spool
-                    .as_ref()
-                    .map_or(SpoolCaps::default(), |(_, c)| *c);
+                queue.push_back(Held {
+                    events: batch,
+                    since: SystemTime::now(),
+                });
+                let mut over = 0u64;
                 while queue.len() > caps.max_files {
                     if let Some(old) = queue.pop_front() {
-                        Stats::bump(&self.stats.dropped_by_caps, old.len() as u64);
-                        self.pending.fetch_sub(old.len() as u64, Ordering::Relaxed);
+                        over += old.events.len() as u64;
                     }
                 }
+                self.stats.dropped(DropCause::SpoolCaps, over);
+                self.less_pending(over);
             }
         }
     }
@@ -664,20 +807,15 @@ impl<S: Sink> Worker<S> {
         }
     }
 
-    fn count_dropped(&self, stats: &Stats, dropped: Dropped) {
-        if dropped.events > 0 {
-            Stats::bump(&stats.dropped_by_caps, dropped.events);
-            let _ = self
-                .pending
-                .fetch_update(Ordering::Relaxed, Ordering::Relaxed, |p| {
-                    Some(p.saturating_sub(dropped.events))
-                });
-        }
+    fn count_dropped(&self, dropped: Dropped) {
+        self.stats.dropped(DropCause::SpoolCaps, dropped.events);
+        self.less_pending(dropped.events);
     }
 
-    /// Tries each stored batch, oldest first, stopping at the first temporary failure. With a
-    /// spool, the spool's lock is held throughout (waiting for it at most until the deadline),
-    /// and the caps are enforced first, so nothing past them (too old, too many) is replayed.
+    /// Tries each stored batch, oldest first, until one is kept for later. With a spool, the
+    /// sending lock is held throughout (waiting for it at most until the deadline), and before
+    /// each batch the caps are enforced, so nothing past them (too old, too many) is replayed,
+    /// and the owner is asked, so nothing it no longer allows is sent.
     fn send_stored(&mut self, deadline: Option<Instant>) {
         let _held = match &self.store {
             Store::Disk { spool, .. } => {
@@ -685,15 +823,7 @@ impl<S: Sink> Worker<S> {
                     d.saturating_duration_since(Instant::now())
                 });
                 match spool.lock(wait) {
-                    Ok(lock) => {
-                        let dropped = spool.enforce_caps(SystemTime::now());
-                        let stats = Arc::clone(&self.stats);
-                        match dropped {
-                            Ok(dropped) => self.count_dropped(&stats, dropped),
-                            Err(e) => stats.error(format!("cannot enforce the spool's caps: {e}")),
-                        }
-                        Some(lock)
-                    }
+                    Ok(lock) => Some(lock),
                     Err(e) => {
                         // Another process is sending this spool (or the lock cannot be had):
                         // look again shortly; what it sends is not sent twice.
@@ -711,106 +841,237 @@ impl<S: Sink> Worker<S> {
             if deadline.is_some_and(|d| Instant::now() >= d) {
                 return;
             }
-            let Some((events, entry)) = self.oldest() else {
+            self.enforce_caps();
+            let Some(mut batch) = self.oldest() else {
                 return;
             };
-            if events.is_empty() {
-                self.forget(entry.as_ref(), 0);
-                continue;
+            if !self.ask(&mut batch.events) {
+                // Held back by the owner: kept as it is (less what it withdrew), and asked
+                // about again shortly.
+                self.keep_rest(batch);
+                self.next_attempt = Instant::now() + HOLD_RECHECK;
+                return;
             }
-            match self.sink.deliver_by(&events, deadline) {
-                Outcome::Delivered { bytes } => {
+            let Some(batch) = self.keep_rest_if_changed(batch) else {
+                continue;
+            };
+            let outcome = self.sink.deliver_by(&batch.events, deadline);
+            let attempt = Attempt {
+                outcome: &outcome,
+                events: batch.events.len(),
+                failures: self.failures,
+                age: SystemTime::now()
+                    .duration_since(batch.written)
+                    .unwrap_or_default(),
+            };
+            let action = self.policy.decide(&attempt, crate::retry::unit_random());
+            match (outcome, action) {
+                (Outcome::Delivered { bytes, refused }, _) => {
                     self.stats.answered(true);
-                    self.backoff.reset();
-                    self.answered_retries = 0;
+                    self.failures = 0;
                     self.noted = None;
-                    Stats::bump(&self.stats.delivered, events.len() as u64);
-                    Stats::bump(&self.stats.delivered_batches, 1);
-                    self.write_receipt(&events, bytes);
-                    self.forget(entry.as_ref(), events.len());
+                    self.delivered(&batch, bytes, &refused);
+                    self.forget(batch.entry.as_ref(), batch.events.len());
                 }
-                Outcome::Reject { failure, reason } => {
-                    self.stats.answered(true);
-                    self.answered_retries = 0;
-                    Stats::bump(&self.stats.rejected, events.len() as u64);
-                    self.stats
-                        .dropped(DropCause::Refused(failure), events.len() as u64);
-                    self.note(
-                        &events,
-                        DropCause::Refused(failure).to_string(),
-                        failure,
-                        true,
-                    );
-                    self.stats.failed(failure, reason);
-                    self.forget(entry.as_ref(), events.len());
-                }
-                Outcome::Retry {
-                    failure,
-                    reason,
-                    after,
-                } => {
-                    // A request our own deadline cut short says nothing about the receiver:
-                    // the failure it last showed stays the one reported.
-                    let cut_short = failure == Failure::Timeout
-                        && deadline.is_some_and(|d| Instant::now() >= d);
-                    if !cut_short {
-                        // A status is an answer: the receiver is reachable, only not taking
-                        // this batch now. No answer at all is what blocking the network looks
-                        // like.
-                        self.stats
-                            .answered(matches!(failure, Failure::Status(_) | Failure::Grpc(_)));
+                (outcome, Action::Split) => {
+                    if let Outcome::Retry {
+                        failure, reason, ..
+                    } = outcome
+                    {
+                        self.stats.answered(true);
                         self.stats.failed(failure, reason);
                     }
-                    Stats::bump(&self.stats.retries, 1);
-                    if matches!(failure, Failure::Status(_) | Failure::Grpc(_)) {
-                        self.answered_retries += 1;
-                        if self.answered_retries >= self.config.max_attempts.max(1) {
-                            // The receiver is there and keeps saying "later": give up on this
-                            // batch, say why, and go on with the next.
-                            self.answered_retries = 0;
-                            self.backoff.reset();
-                            self.stats
-                                .dropped(DropCause::GaveUp(failure), events.len() as u64);
-                            self.note(
-                                &events,
-                                DropCause::GaveUp(failure).to_string(),
-                                failure,
-                                true,
-                            );
-                            self.forget(entry.as_ref(), events.len());
-                            continue;
+                    self.split(batch);
+                }
+                (outcome, Action::Drop(cause)) => {
+                    let (failure, reason, answered) = match outcome {
+                        Outcome::Reject { failure, reason } => (failure, reason, true),
+                        Outcome::Retry {
+                            failure, reason, ..
+                        } => (failure, reason, answers(failure)),
+                        Outcome::Delivered { .. } => continue,
+                    };
+                    self.stats.answered(answered);
+                    let n = batch.events.len() as u64;
+                    self.stats.dropped(cause, n);
+                    self.note(&batch.events, cause.to_string(), failure, n);
+                    self.stats.failed(failure, reason);
+                    self.forget(batch.entry.as_ref(), batch.events.len());
+                }
+                (outcome, Action::RetryAfter(wait)) => {
+                    if let Outcome::Retry {
+                        failure, reason, ..
+                    } = outcome
+                    {
+                        // A request our own deadline cut short says nothing about the
+                        // receiver: the failure it last showed stays the one reported.
+                        let cut_short = failure == Failure::Timeout
+                            && deadline.is_some_and(|d| Instant::now() >= d);
+                        if !cut_short {
+                            // A status is an answer: the receiver is reachable, only not
+                            // taking this batch now. No answer at all is what blocking the
+                            // network looks like.
+                            self.stats.answered(answers(failure));
+                            self.stats.failed(failure, reason);
+                        }
+                        if matches!(failure, Failure::Connect | Failure::Tls)
+                            && self.noted != Some(failure)
+                        {
+                            self.note(&batch.events, failure.to_string(), failure, 0);
                         }
                     }
-                    if matches!(failure, Failure::Connect | Failure::Tls)
-                        && self.noted != Some(failure)
-                    {
-                        self.note(&events, failure.to_string(), failure, false);
-                    }
-                    self.next_attempt = Instant::now() + self.backoff.next_delay(after);
-                    if let Store::Memory(queue) = &mut self.store {
-                        queue.push_front(events);
-                    }
+                    Stats::bump(&self.stats.retries, 1);
+                    self.failures = self.failures.saturating_add(1);
+                    self.next_attempt = Instant::now() + wait;
+                    self.keep_rest(batch);
+                    return;
+                }
+                (Outcome::Reject { .. } | Outcome::Retry { .. }, Action::Done) => {
+                    // The policy never says "done" to anything but an acceptance.
+                    self.keep_rest(batch);
                     return;
                 }
             }
         }
     }
 
+    /// Enforces the spool's caps under the sending lock the caller holds.
+    fn enforce_caps(&mut self) {
+        let Store::Disk { spool, .. } = &self.store else {
+            return;
+        };
+        match spool.enforce_caps(SystemTime::now()) {
+            Ok(dropped) => self.count_dropped(dropped),
+            Err(e) => self
+                .stats
+                .error(format!("cannot enforce the spool's caps: {e}")),
+        }
+    }
+
+    /// Counts an accepted batch: what the receiver took is delivered and receipted; what it
+    /// refused one by one is refused for good, and noted.
+    fn delivered(&mut self, batch: &Batch, bytes: u64, refused: &Refusals) {
+        let len = batch.events.len() as u64;
+        let refused_count = refused.count.min(len);
+        Stats::bump(&self.stats.delivered, len - refused_count);
+        Stats::bump(&self.stats.delivered_batches, 1);
+        self.write_receipt(&batch.events, bytes, refused);
+        if refused_count > 0 {
+            let cause = DropCause::RefusedOneByOne;
+            self.stats.dropped(cause, refused_count);
+            let why = refused
+                .reason
+                .as_deref()
+                .map(|r| format!(" (first: {})", shown(r)))
+                .unwrap_or_default();
+            let problem =
+                format!("the receiver refused {refused_count} of {len} event(s) one by one{why}");
+            let failure = Failure::Status(200);
+            let products = batch.events.as_slice();
+            self.note(products, problem.clone(), failure, refused_count);
+            self.stats
+                .error(format!("{}: {problem}", self.sink.destination()));
+        }
+    }
+
+    /// A batch the receiver finds too large becomes two, each tried on its own.
+    fn split(&mut self, batch: Batch) {
+        let Batch {
+            mut events,
+            entry,
+            written,
+            ..
+        } = batch;
+        match &mut self.store {
+            Store::Disk { spool, .. } => {
+                if let Some(entry) = entry
+                    && let Err(e) = spool.split(&entry, &events)
+                {
+                    self.stats
+                        .error(format!("cannot split {}: {e}", entry.path.display()));
+                    self.next_attempt = Instant::now() + HOLD_RECHECK;
+                }
+            }
+            Store::Memory(queue) => {
+                let second = events.split_off(events.len() / 2);
+                queue.push_front(Held {
+                    events: second,
+                    since: written,
+                });
+                queue.push_front(Held {
+                    events,
+                    since: written,
+                });
+            }
+        }
+    }
+
+    /// Puts a batch that stays back where it was: in memory at the front; on disk, rewritten
+    /// without what the owner withdrew (its file is otherwise left as it is).
+    fn keep_rest(&mut self, batch: Batch) {
+        if let Some(batch) = self.keep_rest_if_changed(batch)
+            && let Store::Memory(queue) = &mut self.store
+        {
+            queue.push_front(Held {
+                events: batch.events,
+                since: batch.written,
+            });
+        }
+    }
+
+    /// After the owner withdrew some events: an emptied batch is removed (`None`), a shortened
+    /// spool file rewritten. Returns the batch to go on with.
+    fn keep_rest_if_changed(&mut self, batch: Batch) -> Option<Batch> {
+        if batch.events.is_empty() {
+            self.forget(batch.entry.as_ref(), 0);
+            return None;
+        }
+        if let (Store::Disk { spool, .. }, Some(entry)) = (&self.store, &batch.entry)
+            && batch.read != batch.events.len()
+        {
+            match spool.rewrite(entry, &batch.events) {
+                Ok(entry) => {
+                    return Some(Batch {
+                        entry: Some(entry),
+                        read: batch.events.len(),
+                        ..batch
+                    });
+                }
+                Err(e) => self
+                    .stats
+                    .error(format!("cannot rewrite {}: {e}", entry.path.display())),
+            }
+        }
+        Some(batch)
+    }
+
     /// The oldest stored batch (taken out of memory; read from disk). Unreadable spool files
     /// are removed and counted.
-    fn oldest(&mut self) -> Option<(Vec<Event>, Option<SpoolEntry>)> {
+    fn oldest(&mut self) -> Option<Batch> {
         match &mut self.store {
-            Store::Memory(queue) => queue.pop_front().map(|b| (b, None)),
+            Store::Memory(queue) => queue.pop_front().map(|h| Batch {
+                read: h.events.len(),
+                events: h.events,
+                entry: None,
+                written: h.since,
+            }),
             Store::Disk { spool, has_batches } => loop {
                 let first = spool.entries().ok().and_then(|e| e.into_iter().next());
                 *has_batches = first.is_some();
                 let entry = first?;
                 match spool.read(&entry) {
-                    Ok(events) => return Some((events, Some(entry))),
+                    Ok(events) => {
+                        return Some(Batch {
+                            written: entry.written,
+                            entry: Some(entry),
+                            read: events.len(),
+                            events,
+                        });
+                    }
                     Err(why) => {
                         self.stats
                             .error(format!("removed an unreadable spool file: {why}"));
-                        Stats::bump(&self.stats.dropped_unreadable, 1);
+                        self.stats.dropped(DropCause::Unreadable, 1);
                         if spool.remove(&entry).is_err() {
                             // It cannot be read or removed: stop trying until a new batch
                             // arrives, rather than spin on it.
@@ -830,31 +1091,23 @@ impl<S: Sink> Worker<S> {
             self.stats
                 .error(format!("cannot remove {}: {e}", entry.path.display()));
         }
-        let events = events as u64;
-        let _ = self
-            .pending
-            .fetch_update(Ordering::Relaxed, Ordering::Relaxed, |p| {
-                Some(p.saturating_sub(events))
-            });
+        self.less_pending(events as u64);
     }
 
     /// Notes a delivery problem in the receipts log (drops always; a failure to reach the
     /// endpoint once until the next delivery).
-    fn note(&mut self, events: &[Event], problem: String, failure: Failure, dropped: bool) {
+    fn note(&mut self, events: &[Event], problem: String, failure: Failure, dropped: u64) {
         self.noted = Some(failure);
         let Some(receipts) = &self.receipts else {
             return;
         };
-        let mut products: Vec<String> = events.iter().map(|e| e.product.clone()).collect();
-        products.sort();
-        products.dedup();
         let note = crate::receipts::Problem {
             time: humantime::format_rfc3339_millis(SystemTime::now()).to_string(),
-            products,
+            products: products(events),
             sink: self.sink.kind().to_owned(),
             endpoint: self.sink.destination(),
             problem,
-            dropped: if dropped { events.len() as u64 } else { 0 },
+            dropped,
             hint: failure.hint().map(str::to_owned),
         };
         if let Err(e) = receipts.append_problem(&note) {
@@ -865,21 +1118,33 @@ impl<S: Sink> Worker<S> {
         }
     }
 
-    fn write_receipt(&self, events: &[Event], bytes: u64) {
+    /// The receipt of an accepted batch: only what the receiver took is listed as delivered.
+    fn write_receipt(&self, events: &[Event], bytes: u64, refused: &Refusals) {
         let Some(receipts) = &self.receipts else {
             return;
         };
-        let mut products: Vec<String> = events.iter().map(|e| e.product.clone()).collect();
-        products.sort();
-        products.dedup();
+        let named: Vec<String> = refused
+            .which
+            .iter()
+            .filter_map(|i| events.get(*i))
+            .map(|e| e.event_id.clone())
+            .collect();
+        let refused_count = refused.count.min(events.len() as u64);
         let receipt = Receipt {
             time: humantime::format_rfc3339_millis(SystemTime::now()).to_string(),
-            products,
+            products: products(events),
             sink: self.sink.kind().to_owned(),
             endpoint: self.sink.destination(),
-            events: events.len() as u64,
+            events: events.len() as u64 - refused_count,
             bytes,
-            event_ids: events.iter().map(|e| e.event_id.clone()).collect(),
+            event_ids: events
+                .iter()
+                .enumerate()
+                .filter(|(i, _)| !refused.which.contains(i))
+                .map(|(_, e)| e.event_id.clone())
+                .collect(),
+            refused: refused_count,
+            refused_ids: named,
         };
         if let Err(e) = receipts.append(&receipt) {
             Stats::bump(&self.stats.receipts_unwritten, 1);
@@ -889,4 +1154,25 @@ impl<S: Sink> Worker<S> {
             ));
         }
     }
+}
+
+/// Whether a failure is the receiver's answer (a status) rather than no answer at all.
+fn answers(failure: Failure) -> bool {
+    matches!(failure, Failure::Status(_) | Failure::Grpc(_))
+}
+
+/// The products of a batch, sorted, once each.
+fn products(events: &[Event]) -> Vec<String> {
+    let mut products: Vec<String> = events.iter().map(|e| e.product.clone()).collect();
+    products.sort();
+    products.dedup();
+    products
+}
+
+/// A receiver's text, made safe for one line of a message: control characters escaped, cut.
+fn shown(text: &str) -> String {
+    text.chars()
+        .flat_map(char::escape_debug)
+        .take(200)
+        .collect()
 }

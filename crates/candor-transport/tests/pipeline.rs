@@ -471,7 +471,8 @@ fn a_fifo_in_the_spool_is_removed_not_blocked_on() {
 #[test]
 fn shutdown_returns_by_its_deadline_when_the_receiver_never_answers() {
     let dir = tempfile::tempdir().expect("tmp");
-    // A listener that accepts connections and never reads or answers.
+    // A listener that accepts connections and never reads or answers: a raw socket on purpose,
+    // since no HTTP server (candor-http-server included) behaves so.
     let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
     let port = listener.local_addr().expect("addr").port();
     let _held = std::thread::spawn(move || {

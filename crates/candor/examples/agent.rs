@@ -36,6 +36,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         run_for: Duration::from_secs_f64(number("--seconds", 2.0)),
         interval: Duration::from_secs_f64(number("--interval", 0.5)),
         ca_file: None,
+        config_dir: None,
     })?;
     println!("{}", serde_json::to_string_pretty(&summary)?);
     Ok(())

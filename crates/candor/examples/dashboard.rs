@@ -27,6 +27,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         run_for: Duration::from_secs_f64(seconds),
         interval: Duration::from_secs(1),
         ca_file: None,
+        config_dir: None,
     })?;
     println!("{}", serde_json::to_string_pretty(&summary)?);
     Ok(())

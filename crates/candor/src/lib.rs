@@ -38,8 +38,8 @@ mod builder;
 pub mod demo;
 mod error;
 mod file_settings;
-mod network_block;
 mod telemetry;
+mod watch;
 
 use std::sync::Arc;
 
@@ -50,32 +50,24 @@ pub use candor_collect::{
     HttpExchanges, IisInventory, IisPool, Input, Milestone, Milestones, Name, Occasion,
     RawException, Record, RuleMode, Schedule,
 };
-pub use candor_consent::{Decision, Environment, Mode, Transition};
+pub use candor_consent::{DecidedBy, Decision, Environment, Mode, Transition};
 pub use candor_schema::{Catalogue, Event, Value};
 pub use candor_state::StateDir;
 pub use candor_transport::{
-    DropCause, DropCount, Failure, SinkOptions, SinkSpec, SpoolCaps, StatsSnapshot, Timeouts,
+    DiskFailure, DropCause, DropCount, Failure, SinkOptions, SinkSpec, SpoolCaps, StatsSnapshot,
+    Timeouts,
 };
 pub use error::BuildError;
-pub use network_block::network_block_reason;
 pub use telemetry::{Status, Telemetry};
 
 /// Discards what waits in `product`'s spool in Candor's folder `state`, and returns how many
 /// events it held: what a revocation does to pending data when no host is running (`candor
 /// consent <product> off`). The same removal a running [`Telemetry`] makes when its consent is
-/// revoked; a spool that does not exist holds nothing and is not created.
+/// revoked, under the same locks: it waits (up to 30 s) for a write or a delivery in progress
+/// in any process, so when it returns nothing that was waiting is still being sent. A spool
+/// that does not exist holds nothing and is not created.
 pub fn discard_spooled(state: &StateDir, product: &str) -> Result<u64, BuildError> {
-    let dir = state
-        .spool_dir(product)
-        .map_err(|e| BuildError::State(e.to_string()))?;
-    if std::fs::symlink_metadata(&dir).is_err() {
-        return Ok(0);
-    }
-    let spool = candor_transport::Spool::open(&dir, SpoolCaps::default())
-        .map_err(|e| BuildError::State(format!("{}: {e}", dir.display())))?;
-    spool
-        .discard_all(std::time::Duration::from_secs(10))
-        .map_err(|e| BuildError::State(e.to_string()))
+    builder::discard_spooled(state, product)
 }
 
 /// A built-in catalogue by product id (`aspire-dashboard`, `contrast-dotnet-agent`); an unknown

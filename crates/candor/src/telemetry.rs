@@ -11,18 +11,18 @@ use candor_collect::AgentRecorder;
 use candor_collect::DashboardRecorder;
 use candor_collect::{Input, Preparer, Record, RejectionLog, Schedule};
 use candor_collect::{SystemProbe, Unavailable};
-use candor_consent::{
-    ConsentGate, Decision, Environment, Inputs, Mode, Pending, Ticket, Transition, decide,
-};
+use candor_consent::{ConsentGate, Decision, Environment, Mode, Pending, Ticket, Transition};
 use candor_schema::{Catalogue, Event};
 use candor_state::StateDir;
-use candor_transport::{Pipeline, PipelineConfig, SinkOptions, SinkSpec, SpoolCaps, StatsSnapshot};
+use candor_transport::{
+    DropCause, Permit, Pipeline, PipelineConfig, SinkOptions, SinkSpec, SpoolCaps, StatsSnapshot,
+};
 use crossbeam_queue::ArrayQueue;
 use serde::Serialize;
 
-use crate::builder::Builder;
+use crate::builder::{Begun, Builder};
 use crate::error::BuildError;
-use crate::network_block::{NetworkBlock, Verdict};
+use crate::watch::ConsentWatch;
 
 /// A cheap, cloneable handle for recording telemetry. See the crate documentation.
 #[derive(Clone)]
@@ -40,23 +40,20 @@ impl std::fmt::Debug for Telemetry {
 }
 
 struct Inner {
+    /// The watch's gate, held here too so that `record` is one pointer away from its load.
     gate: ConsentGate,
+    watch: Arc<ConsentWatch>,
     catalogue: Arc<Catalogue>,
-    inputs: Mutex<Inputs>,
     /// Recorded values, lock-free; the worker drains it.
     records: Arc<ArrayQueue<Recorded>>,
-    /// Control messages, and a wake-up when the queue is half full; set when the worker
-    /// starts (at build when consent allows collecting, else at the first switch to on).
+    /// Control messages, and a wake-up when the queue is half full.
     jobs: OnceLock<SyncSender<Job>>,
-    /// The worker, until it is started.
-    plan: Mutex<Option<WorkerPlan>>,
     /// Set by `shutdown`: later values are ignored rather than queued for a worker that is gone.
     closed: AtomicBool,
     counters: Counters,
     shared: Arc<Shared>,
     worker: Mutex<Option<JoinHandle<()>>>,
     state: Option<StateDir>,
-    network_block: Option<Arc<NetworkBlock>>,
 }
 
 /// What the worker and the handle both see.
@@ -93,6 +90,7 @@ enum Job {
 
 /// What Candor has done so far, for a status page or a debug log.
 #[derive(Debug, Clone, Serialize)]
+#[non_exhaustive]
 pub struct Status {
     /// The consent decision in force, with its reason.
     pub decision: Decision,
@@ -102,10 +100,13 @@ pub struct Status {
     pub dropped_queue_full: u64,
     /// Values prepared into events.
     pub prepared: u64,
-    /// Values and events thrown away because consent changed before they were sent.
+    /// Values and events thrown away because consent changed before they were sent (those the
+    /// pipelines withdrew are also counted in their drops, as [`DropCause::Withdrawn`]), and
+    /// what a network block found waiting in the spool when this run started.
     pub discarded_by_consent: u64,
     /// Values refused, one line per data point with its first reason and a count: undeclared
-    /// points, points not in effect for this version, values of the wrong shape.
+    /// points, points not in effect for this version, expired points (by the UTC day of
+    /// recording or by version), values of the wrong shape.
     pub refused: Vec<(String, u64)>,
     /// The network pipeline's counters (delivered, retried, spooled…), once it has started.
     pub sent: Option<StatsSnapshot>,
@@ -113,9 +114,6 @@ pub struct Status {
     pub kept_locally: Option<StatsSnapshot>,
     /// Where receipts of delivered payloads are written.
     pub receipts: Option<PathBuf>,
-    /// Why nothing is collected although consent is on, when the catalogue counts blocking the
-    /// network as opting out and the endpoint has not answered for its declared period.
-    pub network_blocked: Option<String>,
 }
 
 impl Telemetry {
@@ -127,36 +125,24 @@ impl Telemetry {
     pub(crate) fn start(
         builder: Builder,
         preparer: Preparer,
-        inputs: Inputs,
-        state: Option<StateDir>,
+        begun: Begun,
     ) -> Result<Self, BuildError> {
-        let decision = decide(&builder.catalogue, &inputs);
-        let collecting = decision.enabled();
-        let gate = ConsentGate::new(decision);
         let product = builder.catalogue.product_id().to_owned();
-        let network = network_plan(&builder, state.as_ref())?;
+        let (watch, state, discarded) = begun.watch(&builder.catalogue);
+        let gate = watch.gate().clone();
+        let network = network_plan(&builder, state.as_ref(), Some(watch.permit(Mode::On)))?;
         let local_path = match &state {
             Some(state) => state.local_file(&product),
             None => StateDir::new(std::env::temp_dir()).local_file(&product),
         }
         .map_err(|e| BuildError::State(e.to_string()))?;
-        let endpoint = match &builder.sink {
-            Some(
-                SinkSpec::OtlpHttp { endpoint }
-                | SinkSpec::OtlpGrpc { endpoint }
-                | SinkSpec::Json { endpoint }
-                | SinkSpec::Relay { endpoint, .. },
-            ) => Some(endpoint.as_str()),
-            _ => None,
-        };
-        let network_block =
-            NetworkBlock::new(&builder.catalogue, state.as_ref(), endpoint).map(Arc::new);
         let shared = Arc::new(Shared::default());
+        shared.discarded.store(discarded, Ordering::Relaxed);
         let records = Arc::new(ArrayQueue::new(builder.queue_capacity));
         let plan = WorkerPlan {
             records: Arc::clone(&records),
             preparer,
-            gate: gate.clone(),
+            watch: Arc::clone(&watch),
             shared: Arc::clone(&shared),
             network,
             local: PipelinePlan::new(
@@ -165,48 +151,37 @@ impl Telemetry {
                 builder.sink_options(),
                 None,
                 None,
+                Some(watch.permit(Mode::Local)),
             ),
             pending_cap: builder.queue_capacity,
-            network_block: network_block.clone(),
         };
         let telemetry = Self {
             inner: Arc::new(Inner {
                 gate,
+                watch,
                 catalogue: Arc::clone(&builder.catalogue),
-                inputs: Mutex::new(inputs),
                 records,
                 jobs: OnceLock::new(),
-                plan: Mutex::new(Some(plan)),
                 closed: AtomicBool::new(false),
                 counters: Counters::default(),
                 shared,
                 worker: Mutex::new(None),
                 state,
-                network_block,
             }),
         };
-        // Consent first: when it is off, nothing is queued and no thread runs (until the
-        // decision changes to on).
-        if collecting {
-            telemetry.start_worker()?;
-        }
+        // The worker runs whatever the decision: while consent is off it queues nothing and
+        // only follows the consent inputs, so that `on` written to the user's file starts
+        // collecting.
+        telemetry.start_worker(plan)?;
         Ok(telemetry)
     }
 
-    /// Starts Candor's worker thread, once.
-    fn start_worker(&self) -> Result<(), BuildError> {
-        let mut plan = self
-            .inner
-            .plan
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner);
-        let Some(worker_plan) = plan.take() else {
-            return Ok(());
-        };
+    /// Starts Candor's worker thread.
+    fn start_worker(&self, plan: WorkerPlan) -> Result<(), BuildError> {
         let (sender, receiver) = mpsc::sync_channel(16);
         match std::thread::Builder::new()
             .name("candor-worker".to_owned())
-            .spawn(move || worker_plan.run(&receiver))
+            .spawn(move || plan.run(&receiver))
         {
             Ok(handle) => {
                 *self
@@ -334,42 +309,26 @@ impl Telemetry {
     }
 
     /// Changes the consent inputs, decides again and applies the decision.
-    fn redecide(&self, change: impl FnOnce(&mut Inputs)) -> Transition {
-        let decision = {
-            let mut inputs = self
-                .inner
-                .inputs
-                .lock()
-                .unwrap_or_else(PoisonError::into_inner);
-            change(&mut inputs);
-            decide(&self.inner.catalogue, &inputs)
-        };
-        self.update_consent(decision)
+    fn redecide(&self, change: impl FnOnce(&mut candor_consent::Inputs)) -> Transition {
+        let transition = self.inner.watch.redecide(change);
+        self.after(transition);
+        transition
     }
 
     /// Replaces the consent decision. A change of mode discards what was recorded before and
-    /// not yet sent (queued, batched or spooled).
+    /// not yet sent (queued, batched or spooled). The decision holds until an input changes
+    /// (the user's file, a host signal), when consent decides again.
     pub fn update_consent(&self, decision: Decision) -> Transition {
-        let transition = self.inner.gate.update(decision);
+        let transition = self.inner.watch.update(decision);
+        self.after(transition);
+        transition
+    }
+
+    /// After a change of decision: what was recorded before is thrown away.
+    fn after(&self, transition: Transition) {
         if transition != Transition::Unchanged {
             self.control(Duration::from_secs(5), Job::Discard);
         }
-        // Built while off and now on: collecting starts here.
-        if self.inner.gate.is_collecting()
-            && !self.inner.closed.load(Ordering::Relaxed)
-            && let Err(e) = self.start_worker()
-        {
-            self.inner
-                .shared
-                .refusals
-                .lock()
-                .unwrap_or_else(PoisonError::into_inner)
-                .note(candor_collect::Rejected::Invalid {
-                    point: "*".to_owned(),
-                    reason: e.to_string(),
-                });
-        }
-        transition
     }
 
     /// Prepares everything recorded so far and writes it to the spool, sending nothing,
@@ -450,6 +409,15 @@ impl Telemetry {
             .entries()
             .map(|(r, n)| (r.to_string(), n))
             .collect();
+        let sent = stats(&shared.network);
+        let kept_locally = stats(&shared.local);
+        let withdrawn: u64 = [&sent, &kept_locally]
+            .into_iter()
+            .flatten()
+            .flat_map(|s| &s.drops)
+            .filter(|d| d.cause == DropCause::Withdrawn)
+            .map(|d| d.events)
+            .sum();
         Status {
             decision: self.inner.gate.decision(),
             recorded: self.inner.counters.recorded.load(Ordering::Relaxed),
@@ -459,12 +427,11 @@ impl Telemetry {
                 .dropped_queue_full
                 .load(Ordering::Relaxed),
             prepared: shared.prepared.load(Ordering::Relaxed),
-            discarded_by_consent: shared.discarded.load(Ordering::Relaxed),
+            discarded_by_consent: shared.discarded.load(Ordering::Relaxed) + withdrawn,
             refused,
-            sent: stats(&shared.network),
-            kept_locally: stats(&shared.local),
+            sent,
+            kept_locally,
             receipts: self.inner.state.as_ref().map(StateDir::receipts_path),
-            network_blocked: self.inner.network_block.as_ref().and_then(|b| b.reason()),
         }
     }
 
@@ -486,6 +453,7 @@ impl Record for Telemetry {
 pub(crate) fn network_plan(
     builder: &Builder,
     state: Option<&StateDir>,
+    permit: Option<Permit>,
 ) -> Result<PipelinePlan, BuildError> {
     let product = builder.catalogue.product_id();
     let state_error = |e: candor_state::StateError| BuildError::State(e.to_string());
@@ -510,6 +478,7 @@ pub(crate) fn network_plan(
         builder.sink_options(),
         spool,
         state.map(StateDir::receipts_path),
+        permit,
     ))
 }
 
@@ -527,18 +496,19 @@ impl PipelinePlan {
         options: SinkOptions,
         spool: Option<PathBuf>,
         receipts: Option<PathBuf>,
+        permit: Option<Permit>,
     ) -> Self {
         let caps = base
             .spool
             .as_ref()
             .map_or(SpoolCaps::default(), |(_, c)| *c);
+        let mut config = base.clone();
+        config.spool = spool.map(|d| (d, caps));
+        config.receipts = receipts;
+        config.permit = permit;
         Self {
             spec,
-            config: PipelineConfig {
-                spool: spool.map(|d| (d, caps)),
-                receipts,
-                ..base.clone()
-            },
+            config,
             options,
         }
     }
@@ -558,19 +528,23 @@ impl PipelinePlan {
 struct WorkerPlan {
     records: Arc<ArrayQueue<Recorded>>,
     preparer: Preparer,
-    gate: ConsentGate,
+    watch: Arc<ConsentWatch>,
     shared: Arc<Shared>,
     network: PipelinePlan,
     local: PipelinePlan,
     pending_cap: usize,
-    network_block: Option<Arc<NetworkBlock>>,
 }
 
 impl WorkerPlan {
+    fn gate(&self) -> &ConsentGate {
+        self.watch.gate()
+    }
+
     fn run(self, jobs: &Receiver<Job>) {
-        /// How often the worker looks at the queue while values arrive, and while idle.
+        /// How often the worker looks at the queue while values arrive, and while idle (it
+        /// follows the consent inputs at least every `FOLLOW_EVERY` either way).
         const BUSY_POLL: Duration = Duration::from_millis(50);
-        const IDLE_POLL: Duration = Duration::from_secs(1);
+        const IDLE_POLL: Duration = crate::watch::FOLLOW_EVERY;
         let mut held: Pending<Event> = Pending::new();
         let mut poll = BUSY_POLL;
         loop {
@@ -584,8 +558,7 @@ impl WorkerPlan {
                     let _ = reply.send(());
                 }
                 Ok(Job::Discard(reply)) => {
-                    self.discard();
-                    let _ = held.take_sendable(&self.gate);
+                    self.discard(&mut held);
                     let _ = reply.send(());
                 }
                 Ok(Job::Persist(deadline, reply)) => {
@@ -602,6 +575,8 @@ impl WorkerPlan {
                 Ok(Job::Stop(deadline, reply)) => {
                     self.drain(&mut held);
                     self.stop(deadline);
+                    // What this run saw of the endpoint is kept for the next one.
+                    self.observe_network();
                     let _ = reply.send(());
                     return;
                 }
@@ -610,14 +585,33 @@ impl WorkerPlan {
                     return;
                 }
             }
-            self.watch_network();
-            // Events held for a pending notice go out once the decision allows sending.
+            // The user's file and consent record, the network's answers: a change of decision
+            // throws away what was recorded before it.
+            let followed = self.watch.follow_if_due();
+            let network = self.watch_network();
+            if [followed, network]
+                .into_iter()
+                .flatten()
+                .any(|t| t != Transition::Unchanged)
+            {
+                self.discard(&mut held);
+            }
             if !held.is_empty() {
-                for event in held.take_sendable(&self.gate) {
-                    self.submit(&self.shared.network, &self.network, event);
-                }
+                self.release(&mut held);
             }
         }
+    }
+
+    /// Events held for a pending notice go out once the decision allows sending; those
+    /// recorded under an earlier decision are dropped, and counted.
+    fn release(&self, held: &mut Pending<Event>) {
+        let before = held.discarded();
+        for event in held.take_sendable(self.gate()) {
+            self.submit(&self.shared.network, &self.network, event);
+        }
+        self.shared
+            .discarded
+            .fetch_add(held.discarded() - before, Ordering::Relaxed);
     }
 
     /// Handles every value queued so far; returns how many.
@@ -631,7 +625,7 @@ impl WorkerPlan {
     }
 
     fn handle(&self, recorded: Recorded, held: &mut Pending<Event>) {
-        if !self.gate.is_current(recorded.ticket) {
+        if !self.gate().is_current(recorded.ticket) {
             self.shared.discarded.fetch_add(1, Ordering::Relaxed);
             return;
         }
@@ -641,6 +635,7 @@ impl WorkerPlan {
             input,
             time,
         } = recorded;
+        let time = self.watch.stamp(time);
         // A bug in preparing one value must not take the worker (and all later values) down.
         let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
             self.preparer.prepare_event(&point, input, time)
@@ -676,17 +671,13 @@ impl WorkerPlan {
         };
         self.shared.prepared.fetch_add(1, Ordering::Relaxed);
         match ticket.mode() {
-            // Blocking the network opts out (when the catalogue says so): nothing is collected.
-            Mode::On if self.network_block.as_ref().is_some_and(|b| b.is_blocked()) => {
-                self.shared.discarded.fetch_add(1, Ordering::Relaxed);
-            }
-            Mode::On if self.gate.may_send(ticket) => {
+            Mode::On if self.gate().may_send(ticket) => {
                 self.submit(&self.shared.network, &self.network, event);
             }
             // On, but the first-run notice has not been shown: hold, bounded.
             Mode::On => {
                 if held.len() < self.pending_cap {
-                    held.record(&self.gate, event);
+                    held.record(self.gate(), event);
                 } else {
                     self.shared.discarded.fetch_add(1, Ordering::Relaxed);
                 }
@@ -721,34 +712,56 @@ impl WorkerPlan {
         }
     }
 
-    /// Applies the catalogue's `network_block_opts_out` to what the network pipeline reports:
-    /// once no endpoint has answered for the declared period, what is waiting is discarded.
-    fn watch_network(&self) {
-        let Some(block) = &self.network_block else {
-            return;
-        };
-        let slot = self
+    /// The catalogue's network block: what the network pipeline reports moves the record of
+    /// since when the endpoint has not answered, a consent input; while it holds, the endpoint
+    /// is probed now and then. Returns the transition when consent decided again.
+    fn watch_network(&self) -> Option<Transition> {
+        if !self.watch_network_applies() {
+            return None;
+        }
+        let observed = self.observe_network();
+        let probed = self.watch.probe_if_blocked();
+        [observed, probed]
+            .into_iter()
+            .flatten()
+            .find(|t| *t != Transition::Unchanged)
+    }
+
+    /// Takes in what the network pipeline saw of the endpoint.
+    fn observe_network(&self) -> Option<Transition> {
+        let stats = self
             .shared
             .network
             .lock()
-            .unwrap_or_else(PoisonError::into_inner);
-        let Some(pipeline) = slot.as_ref() else {
-            return;
-        };
-        if block.observe(&pipeline.stats()) == Verdict::JustBlocked {
-            let n = pipeline.discard_pending(Duration::from_secs(5));
-            self.shared.discarded.fetch_add(n, Ordering::Relaxed);
-        }
+            .unwrap_or_else(PoisonError::into_inner)
+            .as_ref()
+            .map(Pipeline::stats)?;
+        self.watch.observe_network(
+            stats.unanswered_since,
+            stats.delivered > 0 || stats.rejected > 0,
+        )
     }
 
-    fn discard(&self) {
+    fn watch_network_applies(&self) -> bool {
+        self.preparer
+            .context()
+            .catalogue()
+            .spec()
+            .consent
+            .network_block_opts_out
+    }
+
+    /// Throws away what was recorded and not yet sent: queued values, held events, and what
+    /// the pipelines hold (which they count as withdrawn).
+    fn discard(&self, held: &mut Pending<Event>) {
         while self.records.pop().is_some() {
             self.shared.discarded.fetch_add(1, Ordering::Relaxed);
         }
+        // After a change of decision nothing held is sendable any more.
+        self.release(held);
         for slot in [&self.shared.network, &self.shared.local] {
             if let Some(p) = slot.lock().unwrap_or_else(PoisonError::into_inner).as_ref() {
-                let n = p.discard_pending(Duration::from_secs(5));
-                self.shared.discarded.fetch_add(n, Ordering::Relaxed);
+                p.discard_pending(Duration::from_secs(5));
             }
         }
     }

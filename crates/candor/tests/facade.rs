@@ -310,6 +310,8 @@ fn built_while_off_then_switched_on_starts_collecting() {
 #[test]
 fn shutdown_returns_by_its_deadline_when_the_receiver_never_answers() {
     let state = tempfile::tempdir().expect("tmp");
+    // A raw socket on purpose: a peer that accepts and never reads or answers, which no HTTP
+    // server (candor-http-server included) is.
     let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
     let port = listener.local_addr().expect("addr").port();
     std::thread::spawn(move || {

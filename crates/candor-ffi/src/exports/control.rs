@@ -6,7 +6,7 @@
 use std::ffi::c_char;
 use std::time::Duration;
 
-use candor::{Mode, Status, Transition};
+use candor::{DecidedBy, Mode, Status, Transition};
 
 use super::guard;
 use crate::code::{CandorCode, Refusal};
@@ -41,7 +41,10 @@ pub(crate) fn c_status(status: &Status) -> CandorStatus {
         mode: mode_code(status.decision.mode),
         may_send: u8::from(status.decision.may_send()),
         notice_pending: u8::from(status.decision.notice_pending),
-        network_blocked: u8::from(status.network_blocked.is_some()),
+        network_blocked: u8::from(matches!(
+            status.decision.decided_by,
+            DecidedBy::NetworkBlock { .. }
+        )),
     }
 }
 

@@ -16,7 +16,9 @@ use std::time::Duration;
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use candor_schema::{Event, Value};
-use opentelemetry_proto::tonic::collector::logs::v1::ExportLogsServiceRequest;
+use opentelemetry_proto::tonic::collector::logs::v1::{
+    ExportLogsPartialSuccess, ExportLogsServiceRequest, ExportLogsServiceResponse,
+};
 use opentelemetry_proto::tonic::common::v1::{
     AnyValue, ArrayValue, InstrumentationScope, KeyValue, KeyValueList, any_value,
 };
@@ -29,7 +31,7 @@ use prost::Message;
 use super::Failure;
 #[cfg(feature = "otlp-grpc")]
 use super::classify_grpc;
-use super::{Outcome, SemanticNames, Sink, SinkOptions};
+use super::{Outcome, Refusals, SemanticNames, Sink, SinkOptions};
 use crate::TransportError;
 use crate::endpoint::Endpoint;
 
@@ -130,7 +132,13 @@ impl Sink for OtlpSink {
                     .header("content-type", "application/x-protobuf")
                     .timeout(timeout)
                     .body(body);
-                super::client::post(post, &self.endpoint, bytes)
+                let len = events.len();
+                super::client::post(post, &self.endpoint, bytes, |answer| {
+                    ExportLogsServiceResponse::decode(answer)
+                        .ok()
+                        .and_then(|r| r.partial_success)
+                        .map_or_else(Refusals::default, |p| partial_refusals(&p, len))
+                })
             }
             #[cfg(feature = "otlp-grpc")]
             Transport::Grpc(connection) => {
@@ -142,12 +150,29 @@ impl Sink for OtlpSink {
                 request.set_timeout(timeout);
                 let answer = runtime.block_on(client.export(request));
                 match answer {
-                    Ok(_) => Outcome::Delivered { bytes },
+                    Ok(response) => Outcome::Delivered {
+                        bytes,
+                        refused: response
+                            .into_inner()
+                            .partial_success
+                            .map_or_else(Refusals::default, |p| partial_refusals(&p, events.len())),
+                    },
                     Err(status) => grpc::outcome(&status, &self.endpoint),
                 }
             }
         }
     }
+}
+
+/// OTLP's partial success: how many log records the receiver rejected (it does not say which),
+/// and its message.
+fn partial_refusals(partial: &ExportLogsPartialSuccess, len: usize) -> Refusals {
+    let count = u64::try_from(partial.rejected_log_records).unwrap_or(0);
+    if count == 0 {
+        return Refusals::default();
+    }
+    let reason = partial.error_message.lines().next().map(str::to_owned);
+    Refusals::new(count, [], len, reason.filter(|r| !r.is_empty()))
 }
 
 /// The OTLP export request for a batch: one resource per product and version (service.name,

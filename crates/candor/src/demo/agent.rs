@@ -29,6 +29,9 @@ pub fn run(options: &DemoOptions) -> Result<DemoSummary, BuildError> {
     if let Some(ca) = &options.ca_file {
         builder = builder.ca_file(ca);
     }
+    if let Some(config) = &options.config_dir {
+        builder = builder.config_dir(config);
+    }
     let telemetry = builder.build()?;
     let agent = telemetry.agent();
     let [email, _home, windows_home, token, password, user] = canaries();

@@ -52,6 +52,9 @@ pub fn run(options: &DemoOptions) -> Result<DemoSummary, BuildError> {
     if let Some(ca) = &options.ca_file {
         builder = builder.ca_file(ca);
     }
+    if let Some(config) = &options.config_dir {
+        builder = builder.config_dir(config);
+    }
     let telemetry = builder.build()?;
     let dashboard = telemetry.dashboard();
 

@@ -1,53 +1,73 @@
-//! The dashboard demo's stand-in for its IDE: a loopback endpoint that accepts the relay's
-//! POSTs when they carry its bearer token, and counts the events.
+//! The dashboard demo's stand-in for its IDE: a loopback endpoint, served by Candor's one HTTP
+//! server, that accepts the relay's POSTs to `/telemetry` when they carry its bearer token, and
+//! counts the events.
 
-use std::io::{BufRead, BufReader, Read, Write};
-use std::net::{TcpListener, TcpStream};
+use std::io::Read;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Duration;
+
+use candor_http_server::http::{HeaderValue, Method, StatusCode, header};
+use candor_http_server::{
+    BackgroundServer, Request, Response, Server, ServerConfig, WholeReplies, text_response,
+};
+
+/// The path the relay posts to.
+const PATH: &str = "/telemetry";
+
+/// The largest batch accepted, as sent (gzip) and once inflated.
+const MAX_BODY_BYTES: usize = 8 << 20;
+const MAX_INFLATED_BYTES: u64 = 32 << 20;
 
 /// A loopback relay endpoint; stops when dropped.
 #[derive(Debug)]
 pub struct IdeEndpoint {
-    port: u16,
-    token: String,
+    server: BackgroundServer,
+    token: Arc<str>,
     accepted: Arc<AtomicU64>,
-    stop: Arc<AtomicBool>,
 }
 
 impl IdeEndpoint {
-    /// Starts on a free loopback port with a random token.
+    /// Starts on a free loopback port with a token of 128 random bits. Fails when the port
+    /// cannot be bound or the system has no random source.
     pub fn start() -> std::io::Result<Self> {
-        let listener = TcpListener::bind("127.0.0.1:0")?;
-        let port = listener.local_addr()?.port();
-        let token = candor_collect::new_event_id();
+        let mut secret = [0u8; 16];
+        getrandom::fill(&mut secret).map_err(|e| {
+            std::io::Error::other(format!("no random source for the relay's token: {e}"))
+        })?;
+        let token: Arc<str> = secret
+            .iter()
+            .map(|b| format!("{b:02x}"))
+            .collect::<String>()
+            .into();
         let accepted = Arc::new(AtomicU64::new(0));
-        let stop = Arc::new(AtomicBool::new(false));
-        {
-            let (token, accepted, stop) = (token.clone(), Arc::clone(&accepted), Arc::clone(&stop));
-            std::thread::spawn(move || {
-                for stream in listener.incoming() {
-                    if stop.load(Ordering::Relaxed) {
-                        return;
-                    }
-                    if let Ok(stream) = stream {
-                        let (token, accepted) = (token.clone(), Arc::clone(&accepted));
-                        std::thread::spawn(move || serve(stream, &token, &accepted));
-                    }
-                }
-            });
-        }
+        let config = ServerConfig {
+            max_body_bytes: MAX_BODY_BYTES,
+            header_timeout: Duration::from_secs(5),
+            body_timeout: Duration::from_secs(10),
+            max_connections: 8,
+            shutdown_grace: Duration::from_secs(1),
+            ..ServerConfig::default()
+        };
+        let handler = {
+            let (token, accepted) = (Arc::clone(&token), Arc::clone(&accepted));
+            move |request: Request| {
+                let answer = answer(&token, &accepted, request);
+                async move { answer }
+            }
+        };
+        let server = Server::spawn("127.0.0.1:0", config, WholeReplies(handler))
+            .map_err(std::io::Error::other)?;
         Ok(Self {
-            port,
+            server,
             token,
             accepted,
-            stop,
         })
     }
 
     /// The relay URL.
     pub fn url(&self) -> String {
-        format!("http://127.0.0.1:{}/telemetry", self.port)
+        format!("http://{}{PATH}", self.server.local_addr())
     }
 
     /// The bearer token the IDE hands the dashboard.
@@ -61,68 +81,78 @@ impl IdeEndpoint {
     }
 }
 
-impl Drop for IdeEndpoint {
-    fn drop(&mut self) {
-        self.stop.store(true, Ordering::Relaxed);
-        let _ = TcpStream::connect(("127.0.0.1", self.port));
+/// Accepts a batch (a JSON array, gzip or plain) posted with the token, and counts its events.
+fn answer(token: &str, accepted: &AtomicU64, request: Request) -> Response {
+    if request.uri().path() != PATH {
+        return text_response(StatusCode::NOT_FOUND, "not the relay endpoint\n");
+    }
+    if request.method() != Method::POST {
+        let mut response = text_response(StatusCode::METHOD_NOT_ALLOWED, "POST only\n");
+        response
+            .headers_mut()
+            .insert(header::ALLOW, HeaderValue::from_static("POST"));
+        return response;
+    }
+    let presented = request
+        .headers()
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.as_bytes().strip_prefix(b"Bearer "));
+    if !presented.is_some_and(|p| same_bytes(p, token.as_bytes())) {
+        let mut response = text_response(StatusCode::UNAUTHORIZED, "a valid token is required\n");
+        response
+            .headers_mut()
+            .insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
+        return response;
+    }
+    let encoding = request.headers().get(header::CONTENT_ENCODING);
+    let json = match encoding.map(HeaderValue::as_bytes) {
+        None | Some(b"identity") => request.body().to_vec(),
+        Some(b"gzip") => {
+            let mut json = Vec::new();
+            match flate2::read::GzDecoder::new(&request.body()[..])
+                .take(MAX_INFLATED_BYTES + 1)
+                .read_to_end(&mut json)
+            {
+                Err(_) => return text_response(StatusCode::BAD_REQUEST, "not gzip\n"),
+                Ok(n) if n as u64 > MAX_INFLATED_BYTES => {
+                    return text_response(
+                        StatusCode::PAYLOAD_TOO_LARGE,
+                        format!("the batch inflates beyond {MAX_INFLATED_BYTES} bytes\n"),
+                    );
+                }
+                Ok(_) => json,
+            }
+        }
+        Some(_) => {
+            return text_response(
+                StatusCode::UNSUPPORTED_MEDIA_TYPE,
+                "gzip or identity only\n",
+            );
+        }
+    };
+    match serde_json::from_slice::<Vec<serde::de::IgnoredAny>>(&json) {
+        Ok(events) => {
+            accepted.fetch_add(events.len() as u64, Ordering::Relaxed);
+            text_response(StatusCode::OK, "")
+        }
+        Err(_) => text_response(StatusCode::BAD_REQUEST, "not a JSON array of events\n"),
     }
 }
 
-/// Serves one connection's requests, counting the events accepted.
-fn serve(stream: TcpStream, token: &str, accepted: &AtomicU64) {
-    let _ = stream.set_nodelay(true);
-    let Ok(read_half) = stream.try_clone() else {
-        return;
-    };
-    let mut reader = BufReader::new(read_half);
-    let mut writer = stream;
-    loop {
-        let mut line = String::new();
-        if reader.read_line(&mut line).unwrap_or(0) == 0 {
-            return;
-        }
-        let (mut length, mut authorised) = (0usize, false);
-        loop {
-            let mut header = String::new();
-            if reader.read_line(&mut header).unwrap_or(0) == 0 {
-                return;
-            }
-            let header = header.trim_end();
-            if header.is_empty() {
-                break;
-            }
-            if let Some((name, value)) = header.split_once(':') {
-                match name.to_ascii_lowercase().as_str() {
-                    "content-length" => length = value.trim().parse().unwrap_or(0),
-                    "authorization" => authorised = value.trim() == format!("Bearer {token}"),
-                    _ => {}
-                }
-            }
-        }
-        let mut body = vec![0u8; length.min(64 * 1024 * 1024)];
-        if reader.read_exact(&mut body).is_err() {
-            return;
-        }
-        let status = if authorised {
-            let mut json = Vec::new();
-            let ok = flate2::read::GzDecoder::new(&body[..])
-                .read_to_end(&mut json)
-                .is_ok();
-            match serde_json::from_slice::<Vec<serde_json::Value>>(&json) {
-                Ok(events) if ok => {
-                    accepted.fetch_add(events.len() as u64, Ordering::Relaxed);
-                    "200 OK"
-                }
-                _ => "400 Bad Request",
-            }
-        } else {
-            "401 Unauthorized"
-        };
-        if writer
-            .write_all(format!("HTTP/1.1 {status}\r\ncontent-length: 0\r\n\r\n").as_bytes())
-            .is_err()
-        {
-            return;
-        }
+/// Whether two byte strings are equal, in a time that depends only on their lengths.
+fn same_bytes(a: &[u8], b: &[u8]) -> bool {
+    a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+}
+
+#[cfg(test)]
+mod tests {
+    use super::same_bytes;
+
+    #[test]
+    fn tokens_compare_whole() {
+        assert!(same_bytes(b"abc", b"abc"));
+        assert!(!same_bytes(b"abc", b"abd"));
+        assert!(!same_bytes(b"abc", b"ab"));
+        assert!(!same_bytes(b"", b"a"));
     }
 }

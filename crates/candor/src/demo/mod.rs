@@ -67,6 +67,9 @@ pub struct DemoOptions {
     /// An extra CA to trust for an `https://` sink (else `CANDOR_CA_FILE`, as the builder reads
     /// it).
     pub ca_file: Option<PathBuf>,
+    /// The Candor folder whose `config.toml` decides consent (the user's, so a demo obeys
+    /// `candor consent` while it runs); `None`: the demo's own folder.
+    pub config_dir: Option<PathBuf>,
 }
 
 /// What a demo did.
