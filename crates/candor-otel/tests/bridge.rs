@@ -323,7 +323,7 @@ fn the_host_otel_variables_never_reach_candor() {
             "authorization=Bearer%20env-secret,x-tenant=env-tenant",
         )
         .env("OTEL_EXPORTER_OTLP_LOGS_HEADERS", "x-logs=env-logs-secret")
-        .env("OTEL_EXPORTER_OTLP_TIMEOUT", "1")
+        .env("OTEL_EXPORTER_OTLP_TIMEOUT", "20000")
         .env("OTEL_EXPORTER_OTLP_COMPRESSION", "gzip")
         .env(
             "OTEL_RESOURCE_ATTRIBUTES",

@@ -24,7 +24,6 @@ use opentelemetry_proto::tonic::common::v1::{
 };
 use opentelemetry_proto::tonic::logs::v1::{LogRecord, ResourceLogs, ScopeLogs, SeverityNumber};
 use opentelemetry_proto::tonic::resource::v1::Resource;
-#[cfg(feature = "otlp-grpc")]
 use prost::Message;
 
 #[cfg(feature = "otlp-grpc")]
