@@ -240,6 +240,25 @@ impl Telemetry {
         }
     }
 
+    /// Refuses a value for `point` that could not be read from the form a host adapter
+    /// received it in (the OpenTelemetry bridge given a log body of the wrong shape): it is
+    /// counted in [`Status::refused`] with `reason`, as the worker counts the values it
+    /// refuses. With consent off nothing is recorded, so nothing is refused either.
+    pub fn refuse(&self, point: &str, reason: impl Into<String>) {
+        if !self.inner.gate.is_collecting() {
+            return;
+        }
+        self.inner
+            .shared
+            .refusals
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .note(candor_collect::Rejected::Invalid {
+                point: point.to_owned(),
+                reason: reason.into(),
+            });
+    }
+
     /// Whether anything is being recorded (consent is `on` or `local`).
     pub fn is_collecting(&self) -> bool {
         self.inner.gate.is_collecting()

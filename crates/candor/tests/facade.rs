@@ -401,3 +401,44 @@ fn concurrent_hosts_on_one_folder_deliver_each_event_once() {
     assert_eq!(values.len(), 6_000, "events were lost");
     assert!(values.values().all(|n| *n == 1), "an event arrived twice");
 }
+
+#[test]
+fn a_value_an_adapter_could_not_read_is_refused_and_counted() {
+    let state = tempfile::tempdir().expect("tmp");
+    let receiver = HttpReceiver::start();
+    let t = agent(
+        state.path(),
+        quiet(),
+        SinkSpec::Json {
+            endpoint: receiver.url("/ingest"),
+        },
+    );
+    t.refuse(
+        "working_set",
+        "a log body of bytes cannot be read as a count",
+    );
+    t.refuse(
+        "working_set",
+        "a log body of bytes cannot be read as a count",
+    );
+    let status = t.shutdown(Duration::from_secs(5));
+    assert_eq!(status.refused.len(), 1, "{:?}", status.refused);
+    let (reason, count) = &status.refused[0];
+    assert!(
+        reason.contains("working_set") && reason.contains("bytes"),
+        "{reason}"
+    );
+    assert_eq!(*count, 2);
+    assert!(receiver.events().is_empty());
+
+    // With consent off nothing is recorded, so nothing is refused.
+    let off = agent(
+        state.path(),
+        Environment::from_pairs([("CONTRAST_DOTNET_TELEMETRY_OPTOUT", "1")]),
+        SinkSpec::Json {
+            endpoint: receiver.url("/ingest"),
+        },
+    );
+    off.refuse("working_set", "unreadable");
+    assert!(off.shutdown(Duration::from_secs(1)).refused.is_empty());
+}

@@ -34,6 +34,9 @@ use super::{Outcome, Refusals, SemanticNames, Sink, SinkOptions};
 use crate::TransportError;
 use crate::endpoint::Endpoint;
 
+#[cfg(feature = "otlp-http")]
+mod wire;
+
 /// OTLP's two transports.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum OtlpProtocol {
@@ -118,11 +121,10 @@ impl Sink for OtlpSink {
         let Some(timeout) = super::time_left(self.request_timeout, deadline) else {
             return super::out_of_time(&self.endpoint);
         };
-        let request = encode_request(events, &self.semconv, SystemTime::now());
         match &mut self.transport {
             #[cfg(feature = "otlp-http")]
             Transport::Http(client) => {
-                let body = request.encode_to_vec();
+                let body = wire::encode_request_bytes(events, &self.semconv, SystemTime::now());
                 let bytes = body.len() as u64;
                 let post = client
                     .post(self.endpoint.url())
@@ -139,6 +141,7 @@ impl Sink for OtlpSink {
             }
             #[cfg(feature = "otlp-grpc")]
             Transport::Grpc(connection) => {
+                let request = encode_request(events, &self.semconv, SystemTime::now());
                 let bytes = request.encoded_len() as u64;
                 let grpc::Connection { runtime, client } = &mut **connection;
                 // tonic sends this as `grpc-timeout` and its channel enforces it.
