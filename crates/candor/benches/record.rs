@@ -116,7 +116,9 @@ fn record(c: &mut Criterion) {
     {
         println!(
             "candor: recorded {}, dropped (queue full) {}, prepared {}",
-            status.recorded, status.dropped_queue_full, status.prepared
+            status.recorded,
+            status.dropped(candor::status::DropCause::QueueFull),
+            status.prepared
         );
     }
     let _ = provider.shutdown();

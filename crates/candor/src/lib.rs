@@ -38,6 +38,9 @@ mod builder;
 pub mod demo;
 mod error;
 mod file_settings;
+mod lane;
+mod record;
+mod runtime;
 mod telemetry;
 mod watch;
 
@@ -58,7 +61,17 @@ pub use candor_transport::{
     Timeouts,
 };
 pub use error::BuildError;
-pub use telemetry::{Status, Telemetry};
+pub use telemetry::{Refusal, Status, Telemetry};
+
+/// What [`Status`] and the calls that change consent answer with: the decision and why, the
+/// refusals, and every drop by cause.
+pub mod status {
+    pub use crate::telemetry::{Refusal, Status};
+    pub use candor_collect::Rejected;
+    pub use candor_consent::{DecidedBy, Decision, Mode, Transition};
+    pub use candor_schema::Expired;
+    pub use candor_transport::{DiskFailure, DropCause, DropCount, Failure, StatsSnapshot};
+}
 
 /// Discards what waits in `product`'s spool in Candor's folder `state`, and returns how many
 /// events it held: what a revocation does to pending data when no host is running (`candor
@@ -73,7 +86,6 @@ pub fn discard_spooled(state: &StateDir, product: &str) -> Result<u64, BuildErro
 /// A built-in catalogue by product id (`aspire-dashboard`, `contrast-dotnet-agent`); an unknown
 /// id is [`BuildError::Catalogue`] naming the known ones.
 pub fn builtin(product: &str) -> Result<Arc<Catalogue>, BuildError> {
-    let catalogues = candor_schema::builtin::catalogues()
-        .map_err(|e| BuildError::InvalidBuiltin(e.to_string()))?;
+    let catalogues = candor_schema::builtin::catalogues().map_err(BuildError::InvalidBuiltin)?;
     Ok(Arc::new(catalogues.get(product)?.clone()))
 }

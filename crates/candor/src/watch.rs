@@ -110,6 +110,11 @@ impl ConsentWatch {
         &self.gate
     }
 
+    /// Whether the catalogue counts a blocked network as opting out.
+    pub(crate) fn network_block_applies(&self) -> bool {
+        self.catalogue.spec().consent.network_block_opts_out
+    }
+
     fn watched(&self) -> std::sync::MutexGuard<'_, Watched> {
         self.watched.lock().unwrap_or_else(PoisonError::into_inner)
     }
@@ -236,7 +241,7 @@ impl ConsentWatch {
         unanswered_since: Option<SystemTime>,
         answered: bool,
     ) -> Option<Transition> {
-        if !self.catalogue.spec().consent.network_block_opts_out {
+        if !self.network_block_applies() {
             return None;
         }
         let mut watched = self.watched();

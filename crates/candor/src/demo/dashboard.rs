@@ -28,8 +28,12 @@ pub fn run(options: &DemoOptions) -> Result<DemoSummary, BuildError> {
     let mut ide = None;
     let sink = match &options.sink {
         Some(SinkSpec::Relay { endpoint, .. }) if endpoint.is_empty() => {
-            let endpoint_ide = IdeEndpoint::start()
-                .map_err(|e| BuildError::State(format!("cannot start the IDE endpoint: {e}")))?;
+            let endpoint_ide = IdeEndpoint::start().map_err(|e| {
+                BuildError::Transport(candor_transport::TransportError::Thread {
+                    what: "the IDE endpoint",
+                    source: std::sync::Arc::new(e),
+                })
+            })?;
             let spec = SinkSpec::Relay {
                 endpoint: endpoint_ide.url(),
                 token: endpoint_ide.token().to_owned(),

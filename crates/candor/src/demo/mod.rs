@@ -83,8 +83,8 @@ pub struct DemoSummary {
     pub recorded: u64,
     /// Events delivered.
     pub sent: u64,
-    /// Values dropped (queue full) or refused, and events dropped for good by the pipeline
-    /// (each cause in `status.sent.drops`).
+    /// Values refused, and values and events dropped for good (each cause in
+    /// `status.all_drops()`).
     pub dropped: u64,
     /// Events still waiting in the spool.
     pub pending: u64,
@@ -98,15 +98,13 @@ impl DemoSummary {
     fn new(product: &str, destination: String, status: Status) -> Self {
         let sent = status.sent.as_ref().map_or(0, |s| s.delivered);
         let pending = status.sent.as_ref().map_or(0, |s| s.pending);
-        let dropped = status.dropped_queue_full
-            + status.refused.iter().map(|(_, n)| n).sum::<u64>()
-            + status.sent.as_ref().map_or(0, |s| {
-                s.drops
-                    .iter()
-                    .filter(|d| d.cause != crate::DropCause::Unreadable)
-                    .map(|d| d.events)
-                    .sum::<u64>()
-            });
+        let dropped = status.refused_total()
+            + status
+                .all_drops()
+                .iter()
+                .filter(|d| d.cause != crate::DropCause::Unreadable)
+                .map(|d| d.events)
+                .sum::<u64>();
         Self {
             product: product.to_owned(),
             destination,
