@@ -161,9 +161,9 @@ pub(crate) fn run(
 /// Discards `product`'s spool in Candor's folder and in its demo runs' folders (a demo obeys
 /// the user's consent); returns the events discarded.
 fn discard(state: &StateDir, product: &str) -> Result<u64, candor::BuildError> {
-    let mut discarded = candor::discard_spooled(state, product)?;
+    let mut discarded = candor::admin::discard_spooled(state.root(), product)?;
     for (_, demo) in state.demo_folders() {
-        discarded += candor::discard_spooled(&demo, product)?;
+        discarded += candor::admin::discard_spooled(demo.root(), product)?;
     }
     Ok(discarded)
 }

@@ -4,7 +4,7 @@ use std::io::Write;
 use std::time::Duration;
 
 use candor::SinkSpec;
-use candor::demo::{DemoOptions, DemoSummary, run_agent, run_dashboard};
+use candor_demo::{DemoOptions, DemoSummary, run_agent, run_dashboard};
 
 use crate::args::{DemoArgs, SinkKind};
 use crate::{CliError, send_cmd, state_cmd};

@@ -165,8 +165,7 @@ pub(crate) fn run(
         let Ok(catalogue) = catalogues.get(&product) else {
             continue;
         };
-        let replayed = builder(catalogue, &spec, &state, args)
-            .replay(left())
+        let replayed = candor::admin::replay(builder(catalogue, &spec, &state, args), left())
             .map_err(|e| CliError::Usage(e.to_string()))?;
         if replayed.discarded > 0 {
             report.problems.push(format!(

@@ -309,8 +309,9 @@ impl Builder {
     /// decided first, exactly as [`Builder::build`] decides it: unless the decision allows
     /// sending now, nothing is sent and the spool is left as it is (or, when the network block
     /// holds, discarded). While it sends, consent is followed as a running product follows it,
-    /// and nothing recorded before the user last changed it is sent. No version is needed.
-    pub fn replay(self, deadline: Duration) -> Result<Replayed, BuildError> {
+    /// and nothing recorded before the user last withdrew it is sent. No version is needed.
+    /// (`candor::admin::replay`.)
+    pub(crate) fn replay(self, deadline: Duration) -> Result<Replayed, BuildError> {
         if let Some(sink) = &self.sink {
             sink.check()?;
         }
@@ -392,7 +393,7 @@ pub(crate) fn discard_spooled(state: &StateDir, product: &str) -> Result<u64, Bu
         .map_err(BuildError::state("cannot discard the spool"))
 }
 
-/// What [`Builder::replay`] did.
+/// What [`crate::admin::replay`] did.
 #[derive(Debug, Clone)]
 #[non_exhaustive]
 pub struct Replayed {
@@ -407,7 +408,7 @@ pub struct Replayed {
 }
 
 /// The semantic-convention names the catalogues give their points, as OTLP sinks take them.
-pub fn semantic_names<'a>(
+pub(crate) fn semantic_names<'a>(
     catalogues: impl IntoIterator<Item = &'a Catalogue>,
 ) -> candor_transport::SemanticNames {
     catalogues
@@ -429,7 +430,7 @@ pub fn semantic_names<'a>(
 /// created on first use, one per product whatever the race; with neither, keyed points are
 /// refused and say so). The facade and the command line (`preview`) both build it here, so a
 /// preview hashes exactly as the wire does.
-pub fn product_preparer(
+pub(crate) fn product_preparer(
     catalogue: Arc<Catalogue>,
     runtime: Option<&str>,
     version: &str,

@@ -1,11 +1,11 @@
 //! What `record` puts on the queue for the worker: one slot per value, filled on the host's
 //! thread.
 
-use std::time::SystemTime;
-
 use candor_collect::Input;
 use candor_consent::Ticket;
 use candor_schema::Catalogue;
+
+use crate::clock::Reading;
 
 /// A value as the host recorded it.
 pub(crate) struct Recorded {
@@ -13,7 +13,8 @@ pub(crate) struct Recorded {
     pub(crate) ticket: Ticket,
     pub(crate) point: PointRef,
     pub(crate) input: Input,
-    pub(crate) time: SystemTime,
+    /// When, as the host's clock read it (`clock`).
+    pub(crate) time: Reading,
 }
 
 /// The data point a value is for.

@@ -21,6 +21,7 @@ use candor_schema::Event;
 use candor_transport::{Control, Counters, DropCause, DropTally, Work};
 use crossbeam_queue::ArrayQueue;
 
+use crate::clock::Calibration;
 use crate::lane::Lane;
 use crate::record::Recorded;
 use crate::watch::{ConsentWatch, FOLLOW_EVERY};
@@ -35,6 +36,8 @@ const IDLE_POLL: Duration = FOLLOW_EVERY;
 #[derive(Default)]
 pub(crate) struct Shared {
     pub(crate) refusals: Mutex<RejectionLog>,
+    /// Values taken off the queue (recorded = taken + still queued, but for one being taken).
+    pub(crate) taken: AtomicU64,
     /// Values prepared into events.
     pub(crate) prepared: AtomicU64,
     /// Events held until the first-run notice is shown.
@@ -58,17 +61,21 @@ pub(crate) struct Runtime {
     pub(crate) held_cap: usize,
     /// Whether the last look found values (the next one comes sooner).
     pub(crate) busy: bool,
+    /// Turns the host's clock readings into times.
+    pub(crate) calibration: Calibration,
 }
 
 impl Work for Runtime {
     fn take(&mut self) -> usize {
         // At most one queue's worth at a time: hosts recording as fast as they can must not
         // keep the worker from a flush, a stop or a change of consent.
+        self.calibration.refresh();
         let mut n = 0;
         while n < self.records.capacity() {
             let Some(recorded) = self.records.pop() else {
                 break;
             };
+            self.shared.taken.fetch_add(1, Ordering::Release);
             self.handle(recorded);
             n += 1;
         }
@@ -148,7 +155,7 @@ impl Runtime {
             time,
         } = recorded;
         let point = point.resolve(self.preparer.context().catalogue());
-        let time = self.watch.stamp(time);
+        let time = self.watch.stamp(self.calibration.time_of(time));
         // A bug in preparing one value must not take the worker (and all later values) down.
         let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
             self.preparer.prepare_event(point, input, time)
@@ -223,6 +230,7 @@ impl Runtime {
     fn discard(&mut self) {
         let mut n = 0;
         while self.records.pop().is_some() {
+            self.shared.taken.fetch_add(1, Ordering::Release);
             n += 1;
         }
         self.dropped(DropCause::Withdrawn, n);

@@ -4,9 +4,8 @@
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, PoisonError};
-use std::time::{Duration, Instant, SystemTime};
+use std::time::{Duration, Instant};
 
-use candor_collect::{AgentRecorder, DashboardRecorder};
 use candor_collect::{Input, Preparer, Record, Rejected, Schedule};
 use candor_collect::{SystemProbe, Unavailable};
 use candor_consent::{ConsentGate, Decision, Environment, Mode, Pending, Transition};
@@ -17,6 +16,7 @@ use crossbeam_queue::ArrayQueue;
 use serde::Serialize;
 
 use crate::builder::{Begun, Builder};
+use crate::clock::{Calibration, RecordClock};
 use crate::error::BuildError;
 use crate::lane::{Lane, PipelinePlan, network_plan};
 use crate::record::{PointRef, Recorded};
@@ -49,10 +49,10 @@ struct Inner {
     catalogue: Arc<Catalogue>,
     /// Recorded values, lock-free; the worker takes them in.
     records: Arc<ArrayQueue<Recorded>>,
+    /// How `record` reads the time.
+    clock: RecordClock,
     /// Set by `shutdown`: later values are ignored rather than queued for a worker that is gone.
     closed: AtomicBool,
-    /// Values `record` queued.
-    recorded: AtomicU64,
     /// Values `record` could not queue because the queue was full.
     queue_full: AtomicU64,
     shared: Arc<Shared>,
@@ -69,7 +69,9 @@ struct Inner {
 pub struct Status {
     /// The consent decision in force, with its reason.
     pub decision: Decision,
-    /// Values accepted by `record`.
+    /// Values accepted by `record`. (Counted by the worker as it takes them in, so `record`
+    /// pays for no shared counter: while it works, the value in its hands may be missing
+    /// for that moment.)
     pub recorded: u64,
     /// Values recorded and still waiting for Candor's worker.
     pub queued: u64,
@@ -162,6 +164,7 @@ impl Telemetry {
         let shared = Arc::new(Shared::default());
         shared.drops.add(DropCause::Withdrawn, discarded);
         let records = Arc::new(ArrayQueue::new(builder.queue_capacity));
+        let clock = RecordClock::detect();
         let local = PipelinePlan::new(
             SinkSpec::File { path: local_path },
             &builder.pipeline,
@@ -183,6 +186,7 @@ impl Telemetry {
             held: Pending::new(),
             held_cap: builder.queue_capacity,
             busy: false,
+            calibration: Calibration::new(clock),
         };
         let worker = Worker::spawn("candor-worker", runtime).map_err(|e| {
             BuildError::Transport(candor_transport::TransportError::Thread {
@@ -196,8 +200,8 @@ impl Telemetry {
                 watch,
                 catalogue: Arc::clone(&builder.catalogue),
                 records,
+                clock,
                 closed: AtomicBool::new(false),
-                recorded: AtomicU64::new(0),
                 queue_full: AtomicU64::new(0),
                 shared,
                 worker,
@@ -240,14 +244,13 @@ impl Telemetry {
             ticket,
             point,
             input,
-            time: SystemTime::now(),
+            time: self.inner.clock.now(),
         };
         let records = &self.inner.records;
         if records.push(recorded).is_err() {
             self.inner.queue_full.fetch_add(1, Ordering::Relaxed);
             return;
         }
-        self.inner.recorded.fetch_add(1, Ordering::Relaxed);
         // The worker polls; only a filling queue is worth a wake-up.
         if records.len() * 2 >= records.capacity() {
             self.inner.worker.wake();
@@ -257,16 +260,6 @@ impl Telemetry {
     /// Whether anything is being recorded (consent is `on` or `local`).
     pub fn is_collecting(&self) -> bool {
         self.inner.gate.is_collecting()
-    }
-
-    /// The typed recorder for the agent catalogue's points.
-    pub fn agent(&self) -> AgentRecorder<Self> {
-        AgentRecorder::new(self.clone())
-    }
-
-    /// The typed recorder for the dashboard catalogue's points.
-    pub fn dashboard(&self) -> DashboardRecorder<Self> {
-        DashboardRecorder::new(self.clone())
     }
 
     /// Reads this machine and records every point of the catalogue that names a machine
@@ -380,7 +373,7 @@ impl Telemetry {
         }
         Status {
             decision: inner.gate.decision(),
-            recorded: inner.recorded.load(Ordering::Relaxed),
+            recorded: shared.taken.load(Ordering::Acquire) + queued,
             queued: queued - after_shutdown,
             prepared: shared.prepared.load(Ordering::Relaxed),
             held_for_notice: shared.held.load(Ordering::Relaxed),

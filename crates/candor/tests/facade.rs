@@ -5,6 +5,7 @@ use std::time::Duration;
 
 use candor::status::{DropCause, Mode, Rejected, Transition};
 use candor::{Environment, Input, RawException, SinkSpec, Telemetry};
+use candor_collect::{AgentRecorder, DashboardRecorder};
 use candor_testkit::{Fault, HttpReceiver, dead_port};
 
 fn agent(state: &Path, env: Environment, sink: SinkSpec) -> Telemetry {
@@ -97,7 +98,7 @@ fn when_consent_is_off_nothing_is_recorded_or_started() {
     for _ in 0..1000 {
         t.record("working_set", Input::Count(1));
     }
-    t.agent().protect_enabled(true);
+    AgentRecorder::new(t.clone()).protect_enabled(true);
     let status = t.shutdown(Duration::from_secs(1));
     assert_eq!(status.recorded, 0);
     assert!(status.sent.is_none(), "no pipeline was started");
@@ -217,13 +218,12 @@ fn a_full_queue_drops_and_counts_instead_of_blocking() {
     for thread in threads {
         thread.join().expect("no panic");
     }
-    let status = t.status();
+    let status = t.shutdown(Duration::from_secs(10));
     assert_eq!(
         status.recorded + status.dropped(DropCause::QueueFull),
         20_000
     );
     assert!(status.dropped(DropCause::QueueFull) > 0, "{status:?}");
-    let status = t.shutdown(Duration::from_secs(10));
     let sent = status.sent.expect("started");
     assert_eq!(sent.delivered + sent.pending, status.prepared, "{sent:?}");
 }
@@ -246,7 +246,7 @@ fn panics_are_recorded_as_scrubbed_unhandled_exceptions() {
         })
         .build()
         .expect("telemetry");
-    std::sync::Arc::new(t.dashboard()).install_panic_hook();
+    std::sync::Arc::new(DashboardRecorder::new(t.clone())).install_panic_hook();
     let outcome =
         std::panic::catch_unwind(|| panic!("cannot open /home/zoe/notes for zoe@example.org"));
     assert!(outcome.is_err());
@@ -281,7 +281,7 @@ fn the_host_turning_its_telemetry_off_revokes_the_dashboards() {
         })
         .build()
         .expect("telemetry");
-    t.dashboard().request_language("en-US");
+    DashboardRecorder::new(t.clone()).request_language("en-US");
     t.flush(Duration::from_millis(200));
     assert_eq!(
         t.set_host_opted_out(true),

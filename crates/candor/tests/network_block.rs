@@ -181,7 +181,7 @@ fn a_catalogue_without_the_promise_keeps_retrying() {
         .build()
         .expect("telemetry");
     assert!(t.is_collecting(), "{:?}", t.status().decision);
-    t.dashboard().request_language("en-US");
+    candor_collect::DashboardRecorder::new(t.clone()).request_language("en-US");
     let status = t.shutdown(Duration::from_secs(2));
     assert!(status.decision.enabled(), "{status:?}");
     assert_eq!(status.dropped(DropCause::Withdrawn), 0, "{status:?}");
