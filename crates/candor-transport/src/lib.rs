@@ -46,7 +46,7 @@ pub use endpoint::Endpoint;
 pub use pipeline::{Permission, Permit, Pipeline, PipelineConfig};
 pub use receipts::{Problem, Receipt, Receipts};
 pub use sink::{Failure, FileSink, Outcome, Refusals, SemanticNames, Sink, SinkOptions, Timeouts};
-pub use spool::{Spool, SpoolCaps, SpoolView};
+pub use spool::{Spool, SpoolCaps, SpoolView, UnreadableBatch};
 pub use stats::{Counters, StatsSnapshot};
 
 /// What can go wrong setting up transport. Delivery failures are not errors: they are retried
