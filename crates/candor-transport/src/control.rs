@@ -11,8 +11,9 @@
 //! The facade runs its whole runtime (preparing, consent, both deliveries) as one [`Work`]
 //! on one thread; a standalone [`crate::Pipeline`] runs one [`crate::Delivery`] the same way.
 
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc::{self, Receiver, RecvTimeoutError, SyncSender, TrySendError};
-use std::sync::{Mutex, PoisonError};
+use std::sync::{Arc, Mutex, PoisonError};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
@@ -66,18 +67,33 @@ enum Letter {
 pub struct Worker {
     letters: SyncSender<Letter>,
     thread: Mutex<Option<JoinHandle<()>>>,
+    /// Set by the thread when its loop ends (read without waiting for anyone).
+    finished: Arc<AtomicBool>,
 }
 
 impl Worker {
     /// Starts a thread named `name` running `work`.
     pub fn spawn(name: &str, work: impl Work) -> std::io::Result<Self> {
         let (letters, inbox) = mpsc::sync_channel(LETTERS);
+        let finished = Arc::new(AtomicBool::new(false));
+        let done = Arc::clone(&finished);
         let thread = std::thread::Builder::new()
             .name(name.to_owned())
-            .spawn(move || run(&inbox, work))?;
+            .spawn(move || {
+                // Set however the loop ends, a panic included.
+                struct Done(Arc<AtomicBool>);
+                impl Drop for Done {
+                    fn drop(&mut self) {
+                        self.0.store(true, Ordering::Release);
+                    }
+                }
+                let _done = Done(done);
+                run(&inbox, work);
+            })?;
         Ok(Self {
             letters,
             thread: Mutex::new(Some(thread)),
+            finished,
         })
     }
 
@@ -119,15 +135,17 @@ impl Worker {
     pub fn stop(&self, deadline: Duration) -> Option<u64> {
         let until = Instant::now() + deadline + ANSWER_GRACE;
         let answer = self.ask(Control::Stop, deadline);
-        let mut slot = self.thread.lock().unwrap_or_else(PoisonError::into_inner);
-        if let Some(thread) = slot.take() {
-            while !thread.is_finished() && Instant::now() < until {
-                std::thread::sleep(Duration::from_millis(1));
-            }
-            if thread.is_finished() {
+        while !self.is_finished() && Instant::now() < until {
+            std::thread::sleep(Duration::from_millis(1));
+        }
+        if self.is_finished() {
+            let thread = self
+                .thread
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner)
+                .take();
+            if let Some(thread) = thread {
                 let _ = thread.join();
-            } else {
-                *slot = Some(thread);
             }
         }
         answer
@@ -135,11 +153,7 @@ impl Worker {
 
     /// Whether the thread has ended (after [`Worker::stop`], or because its work panicked).
     pub fn is_finished(&self) -> bool {
-        self.thread
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .as_ref()
-            .is_none_or(JoinHandle::is_finished)
+        self.finished.load(Ordering::Acquire)
     }
 }
 

@@ -157,8 +157,13 @@ struct Intake<S> {
 
 impl<S: Sink + 'static> Work for Intake<S> {
     fn take(&mut self) -> usize {
+        // One queue's worth at a time, so a caller submitting flat out cannot keep the worker
+        // from what it is asked.
         let mut n = 0;
-        while let Some(event) = self.queue.pop() {
+        while n < self.queue.capacity() {
+            let Some(event) = self.queue.pop() else {
+                break;
+            };
             self.delivery.take_in(*event);
             n += 1;
         }
