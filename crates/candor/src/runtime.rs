@@ -151,10 +151,11 @@ impl Runtime {
         let Recorded {
             ticket,
             point,
-            input,
+            value,
             time,
         } = recorded;
-        let point = point.resolve(self.preparer.context().catalogue());
+        let point = point.id();
+        let input = value.into_input();
         let time = self.watch.stamp(self.calibration.time_of(time));
         // A bug in preparing one value must not take the worker (and all later values) down.
         let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {

@@ -19,7 +19,7 @@ use crate::builder::{Begun, Builder};
 use crate::clock::{Calibration, RecordClock};
 use crate::error::BuildError;
 use crate::lane::{Lane, PipelinePlan, network_plan};
-use crate::record::{PointRef, Recorded};
+use crate::record::{Payload, PointRef, Recorded};
 use crate::runtime::{Runtime, Shared};
 use crate::watch::ConsentWatch;
 
@@ -243,7 +243,7 @@ impl Telemetry {
         let recorded = Recorded {
             ticket,
             point,
-            input,
+            value: Payload::of(input),
             time: self.inner.clock.now(),
         };
         let records = &self.inner.records;
