@@ -297,7 +297,7 @@ fn check_shape(point: &DataPointSpec, value: &Value) -> Result<(), (MismatchKind
     {
         return Err((
             MismatchKind::TooManyItems,
-            format!("{items} items exceed the {cap} the point allows"),
+            format!("more items than the {cap} the point allows"),
         ));
     }
     match (&point.value, value) {
