@@ -89,6 +89,18 @@ impl Inflate {
         }
     }
 
+    /// Compressed bytes not yet read.
+    pub fn compressed_left(&self) -> usize {
+        let cursor = self.decoder.get_ref();
+        let read = usize::try_from(cursor.position()).unwrap_or(usize::MAX);
+        cursor.get_ref().len().saturating_sub(read)
+    }
+
+    /// Bytes decompressed so far.
+    pub fn inflated(&self) -> usize {
+        self.out.len()
+    }
+
     /// Bytes the decompressed buffer holds room for (what it costs in memory now).
     pub fn capacity(&self) -> usize {
         self.out.capacity()
@@ -233,6 +245,11 @@ impl ArrayScan {
         } else {
             Err(malformed())
         }
+    }
+
+    /// How far into the body the scan has read.
+    pub fn position(&self) -> usize {
+        self.at
     }
 
     /// The items found so far, as ranges of the body.

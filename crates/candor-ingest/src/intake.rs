@@ -126,6 +126,8 @@ enum Stage {
         plain: Bytes,
         items: Vec<Range<usize>>,
         next: usize,
+        /// Bytes of the items not yet checked.
+        left: usize,
     },
     Finished,
 }
@@ -194,6 +196,16 @@ impl Intake {
         }
     }
 
+    fn check(plain: Bytes, items: Vec<Range<usize>>) -> Stage {
+        let left = items.iter().map(Range::len).sum();
+        Stage::Check {
+            plain,
+            items,
+            next: 0,
+            left,
+        }
+    }
+
     fn advance(&mut self) -> Result<bool, IntakeError> {
         let decode = IntakeError::Decode;
         match std::mem::replace(&mut self.stage, Stage::Finished) {
@@ -211,11 +223,7 @@ impl Intake {
             Stage::Scan { plain, mut scan } => {
                 let done = scan.step(&plain, BYTES_PER_SLICE).map_err(decode)?;
                 self.stage = if done {
-                    Stage::Check {
-                        plain,
-                        items: scan.into_items(),
-                        next: 0,
-                    }
+                    Self::check(plain, scan.into_items())
                 } else {
                     Stage::Scan { plain, scan }
                 };
@@ -229,21 +237,19 @@ impl Intake {
                         offset..offset + record.len()
                     })
                     .collect();
-                self.stage = Stage::Check {
-                    plain,
-                    items,
-                    next: 0,
-                };
+                self.stage = Self::check(plain, items);
             }
             Stage::Check {
                 plain,
                 items,
                 mut next,
+                mut left,
             } => {
                 let (mut bytes, end) = (0, (next + ITEMS_PER_SLICE).min(items.len()));
                 while next < end && bytes < ITEM_BYTES_PER_SLICE {
                     let range = items[next].clone();
                     bytes += range.len();
+                    left = left.saturating_sub(range.len());
                     self.item(next, &plain[range])?;
                     next += 1;
                 }
@@ -251,7 +257,12 @@ impl Intake {
                     self.received = items.len();
                     return Ok(true);
                 }
-                self.stage = Stage::Check { plain, items, next };
+                self.stage = Stage::Check {
+                    plain,
+                    items,
+                    next,
+                    left,
+                };
             }
             Stage::Finished => return Ok(true),
         }
@@ -344,6 +355,25 @@ impl Intake {
 
 impl Work for Intake {
     type Output = Result<Checked, IntakeError>;
+
+    /// Bytes still to pass through: a compressed body counts four times what is left of it,
+    /// then what is inflated is scanned and checked; a scan counts its rest and the whole body
+    /// to check; a check counts the items left.
+    fn remaining(&self) -> usize {
+        match &self.stage {
+            Stage::Inflate(inflate) => inflate
+                .compressed_left()
+                .saturating_mul(4)
+                .saturating_add(inflate.inflated())
+                .saturating_mul(2),
+            Stage::Scan { plain, scan } => {
+                (plain.len() - scan.position().min(plain.len())).saturating_add(plain.len())
+            }
+            Stage::Records { plain } => plain.len(),
+            Stage::Check { left, .. } => *left,
+            Stage::Finished => 0,
+        }
+    }
 
     fn step(&mut self) -> Option<Self::Output> {
         match self.advance() {

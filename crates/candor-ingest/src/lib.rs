@@ -8,8 +8,8 @@
 //! one writer ([`writer`]), purges what the catalogue's retention no longer allows
 //! ([`retention`]), and reports aggregates the database computes with bounded answers
 //! ([`report`], [`page`]). Bodies are decoded and checked a slice at a time on a small pool
-//! of threads of its own, every body in progress in turn, within one memory budget, and a
-//! request stores at most a multiple of its size on the wire ([`IngestConfig`]). The HTTP
+//! of threads of its own, the body with the least left first, within one memory budget, and
+//! a request stores at most a multiple of its size on the wire ([`IngestConfig`]). The HTTP
 //! service puts it on HTTP; [`spawn`] runs it on its own threads.
 //!
 //! `candor serve`, `candor report` and `candor purge` are thin callers. It depends on

@@ -287,8 +287,8 @@ fn the_checking_budget_answers_503_and_lets_small_bodies_pass() {
 }
 
 /// Small requests sent while heavy bodies are being decoded and checked are all answered
-/// before any heavy body is: the checking pool gives every body in progress a slice in turn,
-/// and the async threads only read and answer. (Before, a heavy body was checked on an async
+/// before any heavy body is: the checking pool runs the body with the least left first, and
+/// the async threads only read and answer. (Before, a heavy body was checked on an async
 /// thread and the small requests waited for it.)
 #[test]
 fn small_requests_are_answered_while_heavy_bodies_are_checked() {

@@ -6,7 +6,7 @@
 mod support;
 
 use candor_ingest::IngestConfig;
-use serde_json::{Value, json};
+use serde_json::json;
 use support::*;
 
 /// A value the sender would have refused as personal (names, labels, modes and versions are
