@@ -112,6 +112,14 @@ pub fn check_envelope<'c>(
     catalogue
         .runtime_line(event.runtime_line)
         .map_err(|e| Refusal::new(Reason::UnknownRuntimeLine, e.to_string()))?;
+    // The sender's envelope holds version text only (`Event::declared` checks it); the line's
+    // scheme alone would let build metadata carry any text.
+    if !candor_schema::is_version_text(event.product_version) {
+        return Err(Refusal::new(
+            Reason::BadVersion,
+            format!("`{}` is not a version number", shown(event.product_version)),
+        ));
+    }
     let version = catalogue
         .parse_version(event.runtime_line, event.product_version)
         .map_err(|e| Refusal::new(Reason::BadVersion, e.to_string()))?;
@@ -160,8 +168,14 @@ pub fn check_value(
     // Cheap checks first: a hash's form, then the declared shape and bounds, and only then the
     // scrubber's scan, over text already known to be bounded.
     check_hash(&point.value, value).map_err(privacy)?;
-    candor_schema::check_value(point, value)
-        .map_err(|e| Refusal::new(Reason::OutOfBounds, e.to_string()))?;
+    candor_schema::check_value(point, value).map_err(|e| {
+        let reason = match e.kind {
+            candor_schema::MismatchKind::TooManyItems => Reason::TooManyItems,
+            candor_schema::MismatchKind::UnsendableCharacter => Reason::ControlCharacter,
+            _ => Reason::OutOfBounds,
+        };
+        Refusal::new(reason, e.to_string())
+    })?;
     check_clean(scrubber, value).map_err(privacy)?;
     check_verbatim(scrubber, point.privacy, value).map_err(privacy)
 }

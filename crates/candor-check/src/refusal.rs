@@ -37,6 +37,14 @@ pub enum Reason {
     BadHash,
     /// An install id on a product that declares none, or one of the wrong form.
     UndeclaredInstallId,
+    /// More names, labels or modes than the point's `max_items` (or the default cap).
+    TooManyItems,
+    /// Text holding NUL, another control character (newline and tab aside) or a bidirectional
+    /// control: no Candor sender keeps them (`candor_schema::is_unsendable_char`).
+    ControlCharacter,
+    /// The request had already stored what its size allows (the receiving end's storage
+    /// allowance): the events after that point are refused. Only the receiving end says it.
+    OverStorageAllowance,
 }
 
 impl Reason {
@@ -58,6 +66,9 @@ impl Reason {
         Self::PersonalData,
         Self::BadHash,
         Self::UndeclaredInstallId,
+        Self::TooManyItems,
+        Self::ControlCharacter,
+        Self::OverStorageAllowance,
     ];
 
     /// The stable code.
@@ -79,6 +90,9 @@ impl Reason {
             Self::PersonalData => "personal_data",
             Self::BadHash => "bad_hash",
             Self::UndeclaredInstallId => "undeclared_install_id",
+            Self::TooManyItems => "too_many_items",
+            Self::ControlCharacter => "control_character",
+            Self::OverStorageAllowance => "over_storage_allowance",
         }
     }
 }

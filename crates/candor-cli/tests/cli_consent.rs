@@ -268,11 +268,33 @@ fn a_broken_config_is_never_overwritten_and_off_still_discards() {
 
 /// The record of the change cannot be written (something else is where its folder goes). The
 /// configuration is still edited (the change must happen), and the record's failure fails
-/// closed: the spool is discarded as `off` discards it, for any setting, the command names the
-/// record (not the configuration file) and exits 1.
+/// closed: the spool is discarded as `off` discards it, for any setting that records (one that
+/// may leave `on`), the command names the record (not the configuration file) and exits 1.
+/// Setting `on` withdraws nothing and writes no record, so the broken record does not touch it:
+/// the file is edited and the spool kept.
 #[test]
 fn a_change_that_cannot_be_recorded_still_edits_the_file_and_discards() {
-    for (setting, written) in [("local", "local"), ("off", "off"), ("on", "on")] {
+    {
+        let dir = tempfile::tempdir().expect("tmp");
+        std::fs::write(dir.path().join("config.toml"), "mode = \"off\"\n").expect("config");
+        std::fs::write(dir.path().join("consent-changes"), "not a folder").expect("plant");
+        plant_batch(dir.path());
+        let out = candor(dir.path(), &["consent", "contrast-dotnet-agent", "on"]);
+        assert_eq!(
+            out.status.code(),
+            Some(0),
+            "on: {}{}",
+            stdout(&out),
+            stderr(&out)
+        );
+        assert_eq!(spooled(dir.path(), "contrast-dotnet-agent"), 1, "on");
+        assert!(
+            config(dir.path()).contains("mode = \"on\""),
+            "{}",
+            config(dir.path())
+        );
+    }
+    for (setting, written) in [("local", "local"), ("off", "off")] {
         let dir = tempfile::tempdir().expect("tmp");
         std::fs::write(dir.path().join("config.toml"), "mode = \"on\"\n").expect("config");
         std::fs::write(dir.path().join("consent-changes"), "not a folder").expect("plant");

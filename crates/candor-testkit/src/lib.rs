@@ -9,6 +9,7 @@
 //! - [`GrpcReceiver`]: an OTLP/gRPC logs service (tonic, from `opentelemetry-proto`).
 //!
 //! - [`browser`]: Debian's headless Chromium, to load Candor's pages in a real browser.
+//! - [`native`]: the C compiler and Python 3, for hosts of the C ABI in other languages.
 //!
 //! The receivers keep every request's raw bytes (for canary searches) and the events they decoded.
 //! Test support only: not published, and nothing in Candor's libraries depends on it.
@@ -19,6 +20,7 @@ pub mod browser;
 mod event;
 mod grpc;
 mod http;
+pub mod native;
 mod otlp;
 
 pub use event::agent_event;

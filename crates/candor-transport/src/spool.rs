@@ -102,33 +102,76 @@ impl Dropped {
 
 /// A batch as read: the events that could be read, and how many of its lines could not
 /// (damaged on disk, cut short, not an event), with the first such line's problem.
-#[derive(Debug, Clone, Default, PartialEq)]
+#[derive(Debug, Default)]
+#[non_exhaustive]
 pub struct ReadBatch {
     /// The events, in order.
     pub events: Vec<Event>,
     /// Lines that did not hold an event.
     pub damaged: u64,
     /// What was wrong with the first of them.
-    pub first_damage: Option<String>,
+    pub first_damage: Option<DamagedLine>,
+}
+
+/// A line of a batch file that holds no event.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum DamagedLine {
+    /// It is not UTF-8 text.
+    #[error("{} line {line}: not UTF-8 text", path.display())]
+    NotText {
+        /// The file.
+        path: PathBuf,
+        /// The line, from 1.
+        line: usize,
+    },
+    /// It is not an event.
+    #[error("{} line {line}: {source}", path.display())]
+    NotAnEvent {
+        /// The file.
+        path: PathBuf,
+        /// The line, from 1.
+        line: usize,
+        /// What the JSON reader said.
+        #[source]
+        source: serde_json::Error,
+    },
 }
 
 /// Why a spool entry could not be used at all.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
-pub enum Unusable {
-    /// It is not a batch Candor wrote: not a regular file (a folder, a FIFO, a symlink), larger
-    /// than a batch can be, or holding no line at all. The caller removes it.
-    NotABatch(String),
+pub enum UnreadableBatch {
+    /// It cannot be read as a batch file: not a regular file (a folder, a FIFO, a symlink
+    /// named like one), larger than a batch can be, gone. Not a batch Candor wrote: the caller
+    /// removes it.
+    #[error("not a batch: {0}")]
+    File(#[from] StateError),
+    /// It holds no line at all: the caller removes it.
+    #[error("{}: not a batch: it holds no line", path.display())]
+    Empty {
+        /// The file.
+        path: PathBuf,
+    },
     /// It has damaged lines that could not be cut out (the disk refused the rewrite): it is
     /// left as it is, and read again later.
-    Unrepaired(String),
+    #[error("{}: {damaged} damaged line(s) could not be cut out: {source}", path.display())]
+    Unrepaired {
+        /// The file.
+        path: PathBuf,
+        /// Its damaged lines.
+        damaged: u64,
+        /// Why it could not be rewritten.
+        #[source]
+        source: io::Error,
+    },
 }
 
-impl std::fmt::Display for Unusable {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self {
-            Self::NotABatch(why) | Self::Unrepaired(why) => f.write_str(why),
-        }
+impl UnreadableBatch {
+    /// Whether the entry is no batch at all, for the caller to remove (rather than a batch to
+    /// leave as it is and read again later).
+    pub fn is_not_a_batch(&self) -> bool {
+        matches!(self, Self::File(_) | Self::Empty { .. })
     }
 }
 
@@ -304,10 +347,10 @@ impl Spool {
     /// (damaged on disk, cut short) are counted in [`ReadBatch::damaged`] and cut out of the
     /// file at once, so each is counted once and the rest of its batch is delivered; a file
     /// left with no event is removed. An entry that is no batch at all (a folder, a symlink, a
-    /// FIFO, larger than a batch can be, no line) is [`Unusable::NotABatch`], for the caller
-    /// to remove; one whose damaged lines could not be cut out is [`Unusable::Unrepaired`],
-    /// left as it is.
-    pub fn read(&self, entry: &SpoolEntry) -> Result<ReadBatch, Unusable> {
+    /// FIFO, larger than a batch can be, no line) is an error whose
+    /// [`UnreadableBatch::is_not_a_batch`] holds, for the caller to remove; one whose damaged
+    /// lines could not be cut out is [`UnreadableBatch::Unrepaired`], left as it is.
+    pub fn read(&self, entry: &SpoolEntry) -> Result<ReadBatch, UnreadableBatch> {
         let read = read_batch(entry, self.max_file_bytes())?;
         if read.damaged > 0 {
             let repaired = if read.events.is_empty() {
@@ -315,12 +358,10 @@ impl Spool {
             } else {
                 self.rewrite(entry, &read.events).map(|_| ())
             };
-            repaired.map_err(|e| {
-                Unusable::Unrepaired(format!(
-                    "{}: {} damaged line(s) could not be cut out: {e}",
-                    entry.path.display(),
-                    read.damaged
-                ))
+            repaired.map_err(|source| UnreadableBatch::Unrepaired {
+                path: entry.path.clone(),
+                damaged: read.damaged,
+                source,
             })?;
         }
         Ok(read)
@@ -428,7 +469,7 @@ impl SpoolView {
     }
 
     /// Reads a batch as it is (see [`Spool::read`]; damaged lines are counted, not cut out).
-    pub fn read(&self, entry: &SpoolEntry) -> Result<ReadBatch, Unusable> {
+    pub fn read(&self, entry: &SpoolEntry) -> Result<ReadBatch, UnreadableBatch> {
         read_batch(entry, self.max_file_bytes)
     }
 
@@ -469,32 +510,38 @@ fn list(dir: &Path) -> io::Result<Vec<SpoolEntry>> {
 
 /// Reads a batch file line by line: each line that holds an event is kept, each other
 /// non-empty line counted as damaged.
-fn read_batch(entry: &SpoolEntry, max: u64) -> Result<ReadBatch, Unusable> {
-    let bytes = file::read_capped(&entry.path, max)
-        .map_err(|e| Unusable::NotABatch(format!("not a batch: {e}")))?;
+fn read_batch(entry: &SpoolEntry, max: u64) -> Result<ReadBatch, UnreadableBatch> {
+    let bytes = file::read_capped(&entry.path, max)?;
     let mut read = ReadBatch::default();
     for (n, line) in bytes.split(|b| *b == b'\n').enumerate() {
         if line.trim_ascii().is_empty() {
             continue;
         }
+        let path = || entry.path.clone();
         let event = std::str::from_utf8(line)
-            .map_err(|_| "not UTF-8 text".to_owned())
-            .and_then(|l| serde_json::from_str::<Event>(l).map_err(|e| e.to_string()));
+            .map_err(|_| DamagedLine::NotText {
+                path: path(),
+                line: n + 1,
+            })
+            .and_then(|l| {
+                serde_json::from_str::<Event>(l).map_err(|source| DamagedLine::NotAnEvent {
+                    path: path(),
+                    line: n + 1,
+                    source,
+                })
+            });
         match event {
             Ok(event) => read.events.push(event),
-            Err(why) => {
+            Err(damage) => {
                 read.damaged += 1;
-                read.first_damage.get_or_insert_with(|| {
-                    format!("{} line {}: {why}", entry.path.display(), n + 1)
-                });
+                read.first_damage.get_or_insert(damage);
             }
         }
     }
     if read.events.is_empty() && read.damaged == 0 {
-        return Err(Unusable::NotABatch(format!(
-            "{}: not a batch: it holds no line",
-            entry.path.display()
-        )));
+        return Err(UnreadableBatch::Empty {
+            path: entry.path.clone(),
+        });
     }
     Ok(read)
 }

@@ -295,7 +295,10 @@ fn spool(state: &StateDir, product: &str, unreadable: &mut Vec<Unreadable>) -> V
                         message: format!(
                             "{} damaged line(s) ({}); the next delivery drops them",
                             read.damaged,
-                            read.first_damage.unwrap_or_default()
+                            read.first_damage
+                                .as_ref()
+                                .map(ToString::to_string)
+                                .unwrap_or_default()
                         ),
                     });
                 }

@@ -34,6 +34,9 @@ use super::{Outcome, Refusals, SemanticNames, Sink, SinkOptions};
 use crate::TransportError;
 use crate::endpoint::Endpoint;
 
+#[cfg(feature = "otlp-http")]
+mod wire;
+
 /// OTLP's two transports.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum OtlpProtocol {
@@ -118,11 +121,10 @@ impl Sink for OtlpSink {
         let Some(timeout) = super::time_left(self.request_timeout, deadline) else {
             return super::out_of_time(&self.endpoint);
         };
-        let request = encode_request(events, &self.semconv, SystemTime::now());
         match &mut self.transport {
             #[cfg(feature = "otlp-http")]
             Transport::Http(client) => {
-                let body = request.encode_to_vec();
+                let body = wire::encode_request_bytes(events, &self.semconv, SystemTime::now());
                 let bytes = body.len() as u64;
                 let post = client
                     .post(self.endpoint.url())
@@ -139,6 +141,7 @@ impl Sink for OtlpSink {
             }
             #[cfg(feature = "otlp-grpc")]
             Transport::Grpc(connection) => {
+                let request = encode_request(events, &self.semconv, SystemTime::now());
                 let bytes = request.encoded_len() as u64;
                 let grpc::Connection { runtime, client } = &mut **connection;
                 // tonic sends this as `grpc-timeout` and its channel enforces it.
@@ -382,9 +385,10 @@ mod grpc {
         let runtime = tokio::runtime::Builder::new_current_thread()
             .enable_all()
             .build()
-            .map_err(|e| TransportError::Config(format!("tokio runtime: {e}")))?;
-        let config = |e: tonic::transport::Error| {
-            TransportError::Config(format!("cannot set up gRPC to {endpoint}: {e}"))
+            .map_err(|e| TransportError::thread("the gRPC sink's runtime", e))?;
+        let config = |e: tonic::transport::Error| TransportError::Grpc {
+            endpoint: endpoint.to_string(),
+            source: std::sync::Arc::new(e),
         };
         #[allow(unused_mut)]
         let mut channel = tonic::transport::Endpoint::from_shared(endpoint.url().to_owned())
