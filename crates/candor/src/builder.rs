@@ -19,7 +19,7 @@ use candor_transport::{
 
 use crate::error::BuildError;
 use crate::file_settings::TransportSettings;
-use crate::watch::{ConsentWatch, Folders, PROBE_WITHIN};
+use crate::watch::{ConsentStamps, ConsentWatch, Folders, PROBE_WITHIN};
 
 /// Names a PEM file of CA certificates to trust when the builder is given none.
 const CA_FILE_VARIABLE: &str = "CANDOR_CA_FILE";
@@ -275,11 +275,14 @@ impl Builder {
             .or_else(|| config_dir(&env))
             .map(StateDir::new);
         let config = self.config_dir.clone().map(StateDir::new).or(state.clone());
+        let product = self.catalogue.product_id().to_owned();
+        // Stamped before they are read: an edit landing after the read shows as a change the
+        // watch then reads, never as the file already read (review H1).
+        let stamps = ConsentStamps::take(config.as_ref(), &product);
         let read = config
             .as_ref()
             .map_or(ConfigRead::Missing, StateDir::config);
         let transport = TransportSettings::from_config(&read)?;
-        let product = self.catalogue.product_id().to_owned();
         let mut inputs = Inputs::gather(env, &read, state.as_ref(), &product, self.host.clone());
         let endpoint = self
             .sink
@@ -313,6 +316,7 @@ impl Builder {
         Ok(Begun {
             inputs,
             folders: Folders { config, state },
+            stamps,
             transport,
             endpoint,
             discarded,
@@ -365,6 +369,8 @@ impl Builder {
 pub(crate) struct Begun {
     pub(crate) inputs: Inputs,
     pub(crate) folders: Folders,
+    /// The consent files' stamps, taken before they were read.
+    pub(crate) stamps: ConsentStamps,
     pub(crate) transport: TransportSettings,
     pub(crate) endpoint: Option<Endpoint>,
     /// Events discarded from the spool at the start: the decision did not send.
@@ -383,6 +389,7 @@ impl Begun {
             Arc::clone(catalogue),
             self.inputs,
             self.folders,
+            self.stamps,
             self.endpoint,
         ));
         (watch, state, self.discarded)
@@ -525,4 +532,53 @@ fn install_id(state: Option<&StateDir>, product: &str) -> Result<InstallId, Buil
         None => InstallId::generate(),
     }
     .map_err(BuildError::state("cannot create the install id"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn builder(dir: &std::path::Path) -> Builder {
+        crate::Telemetry::builder(crate::builtin("contrast-dotnet-agent").expect("built in"))
+            .state_dir(dir)
+            .environment(Environment::from_pairs::<&str, &str>([]))
+    }
+
+    /// Review H1: a product starting while `candor consent off` runs read `config.toml` (still
+    /// on) and only then stamped it, so the `off` that landed in between was taken for the file
+    /// already read and never followed. The window is made wide here: the edit lands after the
+    /// startup read and before the watch starts; the first look must read it.
+    #[test]
+    fn an_off_landing_between_the_startup_read_and_the_watch_is_followed() {
+        let dir = tempfile::tempdir().expect("tmp");
+        let config = dir.path().join("config.toml");
+        std::fs::write(&config, "mode = \"on\"\n").expect("config");
+        let b = builder(dir.path());
+        let begun = b.begin().expect("begin");
+        std::fs::write(&config, "mode = \"off\"\n").expect("the user's off");
+        let (watch, _, _) = begun.watch(&b.catalogue);
+        assert_eq!(watch.gate().mode(), Mode::On, "what the startup read said");
+        assert!(watch.follow().is_some(), "the edit is seen as a change");
+        assert_eq!(watch.gate().mode(), Mode::Off);
+    }
+
+    /// The same for the consent-change record `candor consent` writes first: one written
+    /// between the startup read and the watch's start is a change the first look renews on
+    /// (withdrawing what was recorded before it), not a record taken as already seen.
+    #[test]
+    fn a_consent_record_landing_between_the_startup_read_and_the_watch_is_followed() {
+        let dir = tempfile::tempdir().expect("tmp");
+        std::fs::write(dir.path().join("config.toml"), "mode = \"on\"\n").expect("config");
+        let b = builder(dir.path());
+        let begun = b.begin().expect("begin");
+        StateDir::new(dir.path())
+            .note_consent_change(b.catalogue.product_id())
+            .expect("record");
+        let (watch, _, _) = begun.watch(&b.catalogue);
+        assert!(
+            watch.follow().is_some(),
+            "the record written after the startup read is followed"
+        );
+        assert!(watch.follow().is_none(), "and then taken as seen");
+    }
 }

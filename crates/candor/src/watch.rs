@@ -45,6 +45,26 @@ pub(crate) struct Folders {
     pub(crate) state: Option<StateDir>,
 }
 
+/// The stamps of the consent files a product follows (`config.toml` and its consent-change
+/// record), taken before they are read at startup: an edit that lands between that read and
+/// the watch's start then shows as a change, and is read at the first look
+/// ([`ConsentWatch::follow`]) rather than missed for good (review H1).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub(crate) struct ConsentStamps {
+    config: Option<FileStamp>,
+    change: Option<FileStamp>,
+}
+
+impl ConsentStamps {
+    /// The stamps in `config` (the folder that holds `config.toml`) for `product`, now.
+    pub(crate) fn take(config: Option<&StateDir>, product: &str) -> Self {
+        Self {
+            config: config.and_then(StateDir::config_stamp),
+            change: config.and_then(|c| c.consent_change_stamp(product)),
+        }
+    }
+}
+
 /// The decision in force for a running product, and what it was taken from.
 pub(crate) struct ConsentWatch {
     catalogue: Arc<Catalogue>,
@@ -69,21 +89,21 @@ struct Watched {
 }
 
 impl ConsentWatch {
-    /// Follows `inputs` (gathered from `folders` just now) for `catalogue`'s product; the
-    /// decision they give is in force at once.
+    /// Follows `inputs` (gathered from `folders` just now, after `stamps` were taken) for
+    /// `catalogue`'s product; the decision they give is in force at once.
     pub(crate) fn new(
         catalogue: Arc<Catalogue>,
         inputs: Inputs,
         folders: Folders,
+        stamps: ConsentStamps,
         endpoint: Option<Endpoint>,
     ) -> Self {
         let product = catalogue.product_id().to_owned();
         let gate = ConsentGate::new(decide(&catalogue, &inputs));
-        let config_stamp = folders.config.as_ref().and_then(StateDir::config_stamp);
-        let change_stamp = folders
-            .config
-            .as_ref()
-            .and_then(|c| c.consent_change_stamp(&product));
+        let ConsentStamps {
+            config: config_stamp,
+            change: change_stamp,
+        } = stamps;
         let withdrawn_at = folders
             .config
             .as_ref()
