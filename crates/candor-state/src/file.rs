@@ -208,6 +208,34 @@ pub fn read_capped(path: &Path, max: u64) -> Result<Vec<u8>, StateError> {
     read_at_most(file, len, path, max)
 }
 
+/// Counts the lines of a regular file that hold something other than blanks, reading it in
+/// small pieces, so a file of any size is counted in bounded memory (a spool batch too large
+/// to read whole is still counted when it is dropped). Refuses what [`read_capped`] refuses
+/// (a symlink, a FIFO, a folder), never blocking on it.
+pub fn count_lines(path: &Path) -> Result<u64, StateError> {
+    let mut file = open_regular(path, OpenOptions::new().read(true))?;
+    let mut buffer = vec![0u8; 64 * 1024];
+    let mut lines = 0u64;
+    let mut in_line = false;
+    loop {
+        let n = match file.read(&mut buffer) {
+            Ok(0) => break,
+            Ok(n) => n,
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+            Err(e) => return Err(StateError::io(path, e)),
+        };
+        for byte in &buffer[..n] {
+            if *byte == b'\n' {
+                lines += u64::from(in_line);
+                in_line = false;
+            } else if !byte.is_ascii_whitespace() {
+                in_line = true;
+            }
+        }
+    }
+    Ok(lines + u64::from(in_line))
+}
+
 /// Reads a file the user named on the command line (events, a catalogue) of at most `max`
 /// bytes. A symlink is followed (the user chose the path), but what it leads to must be a
 /// regular file: a FIFO or device is refused at once, never blocked on.

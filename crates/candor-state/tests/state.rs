@@ -473,3 +473,34 @@ fn a_lock_file_removed_under_a_waiter_is_opened_again() {
     assert_eq!(waited.path(), path);
     assert!(file::FileLock::acquire(&path, Duration::from_millis(50)).is_err());
 }
+
+/// `count_lines` counts the lines that hold something of a file of any size in bounded pieces
+/// (blank lines and a missing last newline included), and refuses a FIFO, a symlink or a folder
+/// at once instead of blocking on or following it.
+#[test]
+fn count_lines_counts_any_size_and_refuses_what_is_no_file() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let path = dir.path().join("lines");
+    let mut body = Vec::new();
+    for n in 0..3000 {
+        body.extend_from_slice(format!("{n} {}\n", "y".repeat(n % 700)).as_bytes());
+        if n % 100 == 0 {
+            body.extend_from_slice(b"  \n\n");
+        }
+    }
+    body.extend_from_slice(b"last without a newline");
+    std::fs::write(&path, &body).expect("write");
+    assert_eq!(file::count_lines(&path).expect("count"), 3001);
+    let fifo = dir.path().join("fifo");
+    mkfifo(&fifo);
+    let started = Instant::now();
+    assert!(matches!(
+        file::count_lines(&fifo),
+        Err(StateError::NotAFile { .. })
+    ));
+    assert!(started.elapsed() < Duration::from_secs(2));
+    let link = dir.path().join("link");
+    std::os::unix::fs::symlink(&path, &link).expect("symlink");
+    assert!(file::count_lines(&link).is_err());
+    assert!(file::count_lines(dir.path()).is_err());
+}

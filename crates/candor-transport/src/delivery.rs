@@ -27,7 +27,7 @@ use crate::pipeline::{Admit, PipelineConfig};
 use crate::policy::{Action, Attempt, Policy};
 use crate::receipts::{Receipt, Receipts};
 use crate::sink::{Failure, Outcome, Refusals, Sink};
-use crate::spool::{Dropped, Spool, SpoolEntry};
+use crate::spool::{Dropped, Spool, SpoolEntry, Written};
 use crate::stats::{Counters, Stats};
 
 /// How long a writer waits for a discard in progress (which itself waits for a delivery in
@@ -349,25 +349,16 @@ impl<S: Sink> Delivery<S> {
             return;
         }
         let caps = self.config.spool_caps;
-        let len = batch.len() as u64;
         match &mut self.store {
-            Store::Disk { spool, has_batches } => match spool.write(&batch) {
-                Err(e) => {
-                    // The disk refused: nothing half-written is kept; the loss is counted
-                    // under the operating system's reason (a full disk says so).
-                    let why = DiskFailure::of(&e);
-                    self.stats.error(format!(
-                        "cannot write to the spool {}: {e}",
-                        spool.dir().display()
-                    ));
-                    self.stats.dropped(DropCause::Unwritable(why), len);
-                    self.less_pending(len);
-                }
-                Ok((_, dropped)) => {
+            Store::Disk { spool, has_batches } => {
+                let written = spool.write(&batch);
+                if !written.entries.is_empty() {
                     *has_batches = true;
-                    self.count_dropped(dropped);
                 }
-            },
+                let dir = spool.dir().display().to_string();
+                let largest = spool.caps().max_bytes.max(1 << 20);
+                self.count_written(written, &dir, largest);
+            }
             Store::Memory(queue) => {
                 queue.push_back(Held {
                     events: batch,
@@ -408,9 +399,39 @@ impl<S: Sink> Delivery<S> {
         }
     }
 
+    /// Counts what a spool write came to: every event that did not become part of a file,
+    /// under its reason, and what the caps dropped after it.
+    fn count_written(&self, written: Written, dir: &str, largest: u64) {
+        if written.too_large > 0 {
+            self.stats.error(format!(
+                "{} event(s) larger than a spool file may be ({largest} bytes) were not kept",
+                written.too_large
+            ));
+            self.stats
+                .dropped(DropCause::EventTooLarge, written.too_large);
+            self.less_pending(written.too_large);
+        }
+        if written.unwritten > 0 {
+            // The disk refused: nothing half-written is kept; the loss is counted under the
+            // operating system's reason (a full disk says so).
+            let error = written
+                .error
+                .unwrap_or_else(|| std::io::Error::other("the disk refused the write"));
+            self.stats
+                .error(format!("cannot write to the spool {dir}: {error}"));
+            self.stats.dropped(
+                DropCause::Unwritable(DiskFailure::of(&error)),
+                written.unwritten,
+            );
+            self.less_pending(written.unwritten);
+        }
+        self.count_dropped(written.dropped);
+    }
+
     fn count_dropped(&self, dropped: Dropped) {
         self.stats.dropped(DropCause::SpoolCaps, dropped.events);
         self.less_pending(dropped.events);
+        self.stats.removed_not_batches(dropped.not_batches);
         if let Some((count, first)) = dropped.unremovable {
             self.stats.error(format!(
                 "{count} spool file(s) over the caps could not be removed, left in place ({first})"
@@ -714,7 +735,7 @@ impl<S: Sink> Delivery<S> {
                         Err(why) if why.is_not_a_batch() => match spool.remove(&entry) {
                             Ok(()) => {
                                 self.stats.error(format!("removed a spool entry: {why}"));
-                                self.stats.removed_not_a_batch();
+                                self.stats.removed_not_batches(1);
                             }
                             Err(e) => self.stats.error(format!(
                                 "{why}; it cannot be removed ({e}), so it is skipped"

@@ -28,6 +28,9 @@ pub enum DropCause {
     RefusedOneByOne,
     /// The spool could not be written, so the batch could not be kept for delivery.
     Unwritable(DiskFailure),
+    /// The event alone is larger than a spool file may be (the spool's size cap, at least
+    /// 1 MiB), so it could never be read back: not kept.
+    EventTooLarge,
     /// The pipeline's owner withdrew them before they were sent: the decision they were
     /// recorded under no longer held (consent changed).
     Withdrawn,
@@ -110,6 +113,9 @@ impl DropCause {
             Self::Unwritable(DiskFailure::NoSpace | DiskFailure::Quota) => {
                 Some("free space on the disk that holds Candor's folder")
             }
+            Self::EventTooLarge => {
+                Some("record smaller values, or give the spool a larger size cap")
+            }
             Self::Inadmissible => Some(
                 "something other than Candor changed the spool's files, or they were written under another catalogue revision",
             ),
@@ -134,6 +140,9 @@ impl std::fmt::Display for DropCause {
                 f.write_str("the receiver took the batch but refused these events one by one")
             }
             Self::Unwritable(why) => write!(f, "the spool could not be written: {why}"),
+            Self::EventTooLarge => f.write_str(
+                "each was larger than a spool file may be (the spool's size cap), so not kept",
+            ),
             Self::Withdrawn => f.write_str(
                 "withdrawn before they were sent: the consent they were recorded under no longer holds",
             ),

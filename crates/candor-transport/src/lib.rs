@@ -47,7 +47,9 @@ pub use endpoint::Endpoint;
 pub use pipeline::{Admit, Permission, Permit, Pipeline, PipelineConfig};
 pub use receipts::{Problem, Receipt, Receipts};
 pub use sink::{Failure, FileSink, Outcome, Refusals, SemanticNames, Sink, SinkOptions, Timeouts};
-pub use spool::{DamagedLine, ReadBatch, Spool, SpoolCaps, SpoolHold, SpoolView, UnreadableBatch};
+pub use spool::{
+    DamagedLine, ReadBatch, Spool, SpoolCaps, SpoolHold, SpoolView, UnreadableBatch, Written,
+};
 pub use stats::{Counters, StatsSnapshot};
 
 /// What can go wrong setting up transport. Delivery failures are not errors: they are retried

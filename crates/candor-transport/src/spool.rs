@@ -84,6 +84,9 @@ pub struct Dropped {
     /// caps taken by younger ones), with the first failure in words; `None` when there was
     /// none. Nothing in them is counted as dropped.
     pub unremovable: Option<(u64, String)>,
+    /// Entries over the caps that held no batch whose lines could be counted (not a regular
+    /// file), removed: files, not events.
+    pub not_batches: u64,
 }
 
 impl Dropped {
@@ -98,6 +101,25 @@ impl Dropped {
             }
         }
     }
+}
+
+/// What writing a batch came to ([`Spool::write`]): the files it was cut into, and every event
+/// that did not become part of one, counted under its reason.
+#[derive(Debug, Default)]
+#[non_exhaustive]
+pub struct Written {
+    /// The files written, oldest first: each at most the spool's batch size
+    /// ([`Spool::max_batch_bytes`]) unless one event alone is larger.
+    pub entries: Vec<SpoolEntry>,
+    /// Events each larger than a spool file may be (it could never be read back), not written.
+    pub too_large: u64,
+    /// Events the disk refused to take (the first refusal is [`Written::error`]).
+    pub unwritten: u64,
+    /// Why the disk refused, the first time; it keeps the operating system's kind
+    /// ([`io::ErrorKind::StorageFull`] for a full disk).
+    pub error: Option<io::Error>,
+    /// What enforcing the caps afterwards dropped.
+    pub dropped: Dropped,
 }
 
 /// A batch as read: the events that could be read, and how many of its lines could not
@@ -257,16 +279,63 @@ impl Spool {
     }
 
     /// Writes a batch durably (the caller holds [`Spool::write_lock`] when the write must not
-    /// outlive a discard). Then, when the sending lock is free, drops the oldest batches past
-    /// the caps (the new one too, when it alone is over them); when it is not, the sender that
-    /// holds it enforces them before its next batch. An error keeps the operating system's
-    /// kind ([`io::ErrorKind::StorageFull`] for a full disk), and nothing half-written stays.
-    /// A folder removed under a running product is made again. Once the batch is written, the
-    /// write has succeeded: what enforcing the caps could not do is said in the [`Dropped`],
-    /// never returned as the write's error.
-    pub fn write(&self, events: &[Event]) -> io::Result<(SpoolEntry, Dropped)> {
-        let body = encode(events)?;
+    /// outlive a discard), cut into files of at most [`Spool::max_batch_bytes`] each (an event
+    /// larger than that alone gets a file of its own), so no file is ever too large to be read
+    /// back and counted. An event larger than a spool file may be is not written, and counted
+    /// ([`Written::too_large`]); a file the disk refuses leaves nothing half-written, and its
+    /// events are counted with the operating system's reason ([`Written::unwritten`]). Then,
+    /// when the sending lock is free, drops the oldest batches past the caps (the new ones too,
+    /// when they alone are over them); when it is not, the sender that holds it enforces them
+    /// before its next batch. A folder removed under a running product is made again. What
+    /// enforcing the caps could not do is said in the [`Dropped`], never as a write's error.
+    pub fn write(&self, events: &[Event]) -> Written {
+        let mut written = Written::default();
         let now = SystemTime::now();
+        let target = self.max_batch_bytes();
+        let max_line = self.max_file_bytes();
+        let mut body = Vec::with_capacity(events.len().min(512) * 256);
+        let mut in_body = 0u64;
+        for event in events {
+            let start = body.len();
+            if let Err(e) = serde_json::to_writer(&mut body, event) {
+                body.truncate(start);
+                written.unwritten += 1;
+                written.error.get_or_insert_with(|| io::Error::other(e));
+                continue;
+            }
+            body.push(b'\n');
+            let line = (body.len() - start) as u64;
+            if line > max_line {
+                body.truncate(start);
+                written.too_large += 1;
+                continue;
+            }
+            if start > 0 && body.len() as u64 > target {
+                let next = body.split_off(start);
+                self.write_file(&body, in_body, now, &mut written);
+                body = next;
+                in_body = 0;
+            }
+            in_body += 1;
+        }
+        if in_body > 0 {
+            self.write_file(&body, in_body, now, &mut written);
+        }
+        if !written.entries.is_empty() {
+            written.dropped = match self.lock(Duration::ZERO) {
+                Ok(_sending) => self.enforce_caps(now).unwrap_or_else(|e| Dropped {
+                    unremovable: Some((0, format!("cannot list the spool: {e}"))),
+                    ..Dropped::default()
+                }),
+                Err(_) => Dropped::default(),
+            };
+        }
+        written
+    }
+
+    /// Writes one batch file holding `events` events (`body`), noting it (or the disk's
+    /// refusal) in `written`.
+    fn write_file(&self, body: &[u8], events: u64, now: SystemTime, written: &mut Written) {
         let millis = now
             .duration_since(SystemTime::UNIX_EPOCH)
             .map(|d| d.as_millis())
@@ -279,7 +348,7 @@ impl Spool {
         let path = self.dir.join(&name);
         let create = || {
             file::ensure_dir(&self.dir)?;
-            file::create_new(&path, &body)
+            file::create_new(&path, body)
         };
         // The folder can go between making it and the rename (a `clean` racing the write):
         // once more, then the error says what happened.
@@ -287,27 +356,26 @@ impl Spool {
             Err(e) if e.is_not_found() => create(),
             other => other,
         };
-        if !created.map_err(state_io)? {
-            return Err(io::Error::new(
-                io::ErrorKind::AlreadyExists,
-                format!("{} already exists", path.display()),
-            ));
-        }
-        let dropped = match self.lock(Duration::ZERO) {
-            Ok(_sending) => self.enforce_caps(now).unwrap_or_else(|e| Dropped {
-                unremovable: Some((0, format!("cannot list the spool: {e}"))),
-                ..Dropped::default()
-            }),
-            Err(_) => Dropped::default(),
-        };
-        Ok((
-            SpoolEntry {
+        match created.map_err(state_io) {
+            Ok(true) => written.entries.push(SpoolEntry {
                 path,
                 bytes: body.len() as u64,
                 written: now,
-            },
-            dropped,
-        ))
+            }),
+            Ok(false) => {
+                written.unwritten += events;
+                written.error.get_or_insert_with(|| {
+                    io::Error::new(
+                        io::ErrorKind::AlreadyExists,
+                        format!("{} already exists", path.display()),
+                    )
+                });
+            }
+            Err(e) => {
+                written.unwritten += events;
+                written.error.get_or_insert(e);
+            }
+        }
     }
 
     /// Replaces a batch's events with `events` (what is left after some were withdrawn), under
@@ -372,6 +440,13 @@ impl Spool {
         self.caps.max_bytes.max(1 << 20)
     }
 
+    /// How large a batch file is cut: an eighth of the spool's size cap, between 64 KiB and
+    /// 1 MiB, so a batch of large events becomes several files the caps can drop one by one
+    /// (and a receiver takes in one request each).
+    pub fn max_batch_bytes(&self) -> u64 {
+        (self.caps.max_bytes / 8).clamp(64 * 1024, 1 << 20)
+    }
+
     /// Removes a delivered (or undeliverable) batch.
     pub fn remove(&self, entry: &SpoolEntry) -> io::Result<()> {
         file::remove(&entry.path).map(|_| ()).map_err(state_io)
@@ -390,7 +465,8 @@ impl Spool {
         let mut count = 0;
         let mut failed = None;
         for entry in self.entries().unwrap_or_default() {
-            let events = count_events(&entry.path, self.max_file_bytes());
+            // An entry whose lines cannot be counted (not a regular file) holds no batch.
+            let events = count_events(&entry.path).unwrap_or(0);
             match file::remove(&entry.path) {
                 Ok(_) => count += events,
                 Err(e) if events > 0 => {
@@ -422,13 +498,18 @@ impl Spool {
             if !too_old && total <= self.caps.max_bytes && files <= self.caps.max_files {
                 continue;
             }
-            let events = count_events(&entry.path, self.max_file_bytes());
+            let events = count_events(&entry.path);
             match self.remove(entry) {
                 Ok(()) => {
                     total -= entry.bytes;
                     files -= 1;
-                    dropped.batches += 1;
-                    dropped.events += events;
+                    match events {
+                        Ok(events) => {
+                            dropped.batches += 1;
+                            dropped.events += events;
+                        }
+                        Err(_) => dropped.not_batches += 1,
+                    }
                 }
                 Err(e) => dropped.unremovable(entry, &e),
             }
@@ -438,7 +519,7 @@ impl Spool {
 
     /// How many events wait in the spool.
     pub fn pending_events(&self) -> u64 {
-        pending(&self.dir, self.max_file_bytes())
+        pending(&self.dir)
     }
 }
 
@@ -475,7 +556,7 @@ impl SpoolView {
 
     /// How many events wait.
     pub fn pending_events(&self) -> u64 {
-        pending(&self.dir, self.max_file_bytes)
+        pending(&self.dir)
     }
 }
 
@@ -546,23 +627,20 @@ fn read_batch(entry: &SpoolEntry, max: u64) -> Result<ReadBatch, UnreadableBatch
     Ok(read)
 }
 
-fn pending(dir: &Path, max: u64) -> u64 {
+fn pending(dir: &Path) -> u64 {
     list(dir)
         .unwrap_or_default()
         .iter()
-        .map(|e| count_events(&e.path, max))
+        // An entry whose lines cannot be counted (a folder, a FIFO, a symlink named like a
+        // batch) holds no event: the sender removes it, counted as a file.
+        .filter_map(|e| count_events(&e.path).ok())
         .sum()
 }
 
-/// Events in a batch file: its non-empty lines (0 if it cannot be read).
-fn count_events(path: &Path, max: u64) -> u64 {
-    file::read_capped(path, max)
-        .map(|b| {
-            b.split(|c| *c == b'\n')
-                .filter(|l| !l.trim_ascii().is_empty())
-                .count() as u64
-        })
-        .unwrap_or(0)
+/// Events in a batch file: its non-empty lines, however large the file (counted in pieces);
+/// an error when it is not a regular file.
+fn count_events(path: &Path) -> Result<u64, StateError> {
+    file::count_lines(path)
 }
 
 /// The state crate's error as an I/O error that keeps the operating system's kind (a full
@@ -611,5 +689,85 @@ mod tests {
         assert!(b.lock(Duration::from_millis(50)).is_err());
         drop(held);
         assert!(b.lock(Duration::from_millis(50)).is_ok());
+    }
+
+    /// An event whose value is `bytes` bytes of text (the spool reads only the envelope's
+    /// shape, so the text's content does not matter).
+    fn large_event(n: u32, bytes: usize) -> Event {
+        let mut event = candor_testkit::agent_event(n);
+        event.value = candor_schema::Value::Text("x".repeat(bytes));
+        event
+    }
+
+    /// Review 2 #1: a batch of large events was written as one file past the read cap, then
+    /// dropped by the caps with its events counted as 0. Now a batch is cut by bytes: every file
+    /// is within the batch size (or holds one event alone), and all of them read back.
+    #[test]
+    fn a_batch_of_large_events_is_cut_into_files_that_read_back() {
+        let dir = tempfile::tempdir().expect("tmp");
+        let spool = Spool::open(dir.path(), SpoolCaps::default()).expect("open");
+        let target = spool.max_batch_bytes();
+        let events: Vec<Event> = (0..24).map(|n| large_event(n, 200 * 1024)).collect();
+        let written = spool.write(&events);
+        assert_eq!(
+            (written.too_large, written.unwritten),
+            (0, 0),
+            "{written:?}"
+        );
+        assert!(written.entries.len() >= 4, "{written:?}");
+        let mut read_back = Vec::new();
+        for entry in spool.entries().expect("entries") {
+            assert!(entry.bytes <= target, "{} > {target}", entry.bytes);
+            read_back.extend(spool.read(&entry).expect("a batch").events);
+        }
+        assert_eq!(read_back, events, "every event, in order");
+        assert_eq!(spool.pending_events(), 24);
+    }
+
+    /// An event too large for any spool file is not written and is counted as such; the rest of
+    /// its batch is kept.
+    #[test]
+    fn an_event_larger_than_a_spool_file_is_counted_not_lost_in_silence() {
+        let dir = tempfile::tempdir().expect("tmp");
+        let spool = Spool::open(dir.path(), SpoolCaps::default()).expect("open");
+        let huge = usize::try_from(spool.max_file_bytes()).expect("fits") + 1;
+        let written = spool.write(&[large_event(0, 10), large_event(1, huge), large_event(2, 10)]);
+        assert_eq!(written.too_large, 1, "{written:?}");
+        assert_eq!(spool.pending_events(), 2);
+        assert_eq!(written.dropped, Dropped::default());
+    }
+
+    /// A batch file too large to read whole (left by an older Candor, or planted) is still
+    /// counted, in events, when the caps drop it: never as 0.
+    #[test]
+    fn the_caps_count_the_events_of_a_file_too_large_to_read() {
+        let dir = tempfile::tempdir().expect("tmp");
+        let caps = SpoolCaps {
+            max_bytes: 1 << 20,
+            ..SpoolCaps::default()
+        };
+        let spool = Spool::open(dir.path(), caps).expect("open");
+        let now = SystemTime::now();
+        let millis = now
+            .duration_since(SystemTime::UNIX_EPOCH)
+            .expect("after 1970")
+            .as_millis();
+        let line = serde_json::to_vec(&large_event(0, 300 * 1024)).expect("encode");
+        let mut body = Vec::new();
+        for _ in 0..5 {
+            body.extend_from_slice(&line);
+            body.push(b'\n');
+        }
+        assert!(body.len() as u64 > spool.max_file_bytes());
+        std::fs::write(
+            dir.path()
+                .join(format!("{millis:016}-0000000001-00000000.jsonl")),
+            &body,
+        )
+        .expect("plant");
+        assert_eq!(spool.pending_events(), 5, "counted in pieces");
+        let dropped = spool.enforce_caps(now).expect("caps");
+        assert_eq!((dropped.batches, dropped.events), (1, 5), "{dropped:?}");
+        assert_eq!(dropped.not_batches, 0);
     }
 }

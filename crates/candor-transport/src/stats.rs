@@ -42,9 +42,9 @@ impl Stats {
         self.receipts_unwritten.fetch_add(1, Ordering::Relaxed);
     }
 
-    /// A spool entry that was not a batch was removed.
-    pub(crate) fn removed_not_a_batch(&self) {
-        self.unreadable_files.fetch_add(1, Ordering::Relaxed);
+    /// Spool entries that were not batches were removed.
+    pub(crate) fn removed_not_batches(&self, n: u64) {
+        self.unreadable_files.fetch_add(n, Ordering::Relaxed);
     }
 
     pub(crate) fn retried(&self) {

@@ -597,3 +597,52 @@ fn shutdown_returns_by_its_deadline_when_the_receiver_never_answers() {
         "kept for the next run"
     );
 }
+
+/// Review 2 #1: a batch over the spool's file cap was written whole, then dropped by the caps
+/// with its events counted as 0 (they could not be read to be counted): lost in silence. Now
+/// the batch is cut by bytes, the caps drop (and count) whole files of it, and an event too
+/// large for any spool file is counted as such: every event accepted is pending or dropped
+/// under a cause.
+#[test]
+fn a_batch_over_the_spool_cap_is_cut_and_every_event_accounted() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let mut cfg = config(dir.path());
+    cfg.batch_max_events = 12;
+    cfg.batch_max_wait = Duration::from_secs(60);
+    let p = start(
+        cfg,
+        SinkSpec::Json {
+            endpoint: format!("http://127.0.0.1:{}/x", dead_port()),
+        },
+    );
+    let large = |n: u32, bytes: usize| {
+        let mut e = event(n);
+        e.value = candor_schema::Value::Text("x".repeat(bytes));
+        e
+    };
+    // Eleven of 1.5 MiB (16.5 MiB: twice the 8 MiB spool cap) and one of 9 MiB, larger than a
+    // spool file may be.
+    for n in 0..11 {
+        assert!(p.submit(large(n, 3 << 19)));
+    }
+    assert!(p.submit(large(11, 9 << 20)));
+    // On disk first (writing 25 MiB takes a while in a debug build), then a short stop.
+    p.persist(Duration::from_secs(60));
+    let stats = p.shutdown(Duration::from_millis(300));
+    let spool = dir.path().join("spool");
+    let view = candor_transport::SpoolView::open(&spool).expect("spool");
+    let kept = view.pending_events();
+    assert_eq!(stats.dropped(DropCause::EventTooLarge), 1, "{stats:?}");
+    let by_caps = stats.dropped(DropCause::SpoolCaps);
+    assert!(by_caps > 0, "16.5 MiB cannot fit in 8 MiB: {stats:?}");
+    assert_eq!(stats.pending, kept, "{stats:?}");
+    assert_eq!(
+        stats.accepted,
+        kept + by_caps + 1,
+        "every event accepted is kept or dropped under a cause: {stats:?}"
+    );
+    assert!(kept >= 4, "what fits in the cap is kept: {kept}");
+    for entry in view.entries().expect("entries") {
+        assert!(entry.bytes <= 8 << 20, "{entry:?}");
+    }
+}

@@ -82,14 +82,13 @@ fn each_section_comes_from_its_file_and_hostile_text_is_escaped() {
         SpoolCaps::default(),
     )
     .unwrap();
-    spool
-        .write(&[event(
-            "s1",
-            "2026-11-22T09:00:00Z",
-            "working_set",
-            r#"{"kind":"count","data":7}"#,
-        )])
-        .unwrap();
+    let written = spool.write(&[event(
+        "s1",
+        "2026-11-22T09:00:00Z",
+        "working_set",
+        r#"{"kind":"count","data":7}"#,
+    )]);
+    assert_eq!(written.entries.len(), 1, "{written:?}");
     let local = [event(
         "l1",
         "2026-11-22T10:00:00Z",
