@@ -219,3 +219,34 @@ fn claims_of_gigabytes_are_refused_unread() {
         0
     );
 }
+
+/// Review 2 #15: a count past 2⁶³ − 1 (what OTLP's `int_value` and the databases hold) is
+/// refused on arrival as out of bounds, on a count and on a label's count, by the check both
+/// ends share; the largest one that fits is stored.
+#[test]
+fn counts_past_the_largest_signed_64_bit_number_are_refused_on_arrival() {
+    let db = Db::sqlite();
+    let running = serve(&db, IngestConfig::default());
+    let too_large = vec![
+        agent_point(
+            "working_set",
+            json!({"kind": "count", "data": 9_223_372_036_854_775_808_u64}),
+        ),
+        agent_point("working_set", json!({"kind": "count", "data": u64::MAX})),
+        agent_point(
+            "contrast_http_status_codes",
+            json!({"kind": "label_counts", "data": {"200": 1, "503": u64::MAX}}),
+        ),
+    ];
+    let (status, reply) = post_events(&running, &too_large);
+    assert_eq!(status, 422, "{reply}");
+    let reasons = reasons(&reply);
+    assert_eq!(reasons, vec!["out_of_bounds"; too_large.len()], "{reply}");
+    let largest = vec![agent_point(
+        "working_set",
+        json!({"kind": "count", "data": i64::MAX}),
+    )];
+    let (status, reply) = post_events(&running, &largest);
+    assert_eq!(status, 200, "{reply}");
+    assert_eq!(reply["accepted"], 1, "{reply}");
+}

@@ -23,6 +23,10 @@ pub const MAX_PROPERTY_VALUE_LEN: usize = 128;
 pub const MAX_MESSAGE_LEN: usize = 1024;
 /// The most stack frames an event may carry.
 pub const MAX_FRAMES: usize = 64;
+/// The largest count a value may carry (of a `count` point, or of a label): 2⁶³ − 1, the
+/// largest whole number OTLP's `int_value` and the receiving end's databases hold. A larger one
+/// is refused here, where the sender and the receiver check, never clamped on the wire.
+pub const MAX_COUNT: u64 = i64::MAX.unsigned_abs();
 
 /// One data point's value, sent after privacy was applied.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
@@ -318,6 +322,11 @@ fn check_shape(point: &DataPointSpec, value: &Value) -> Result<(), (MismatchKind
             }
             check_text("the text", t)?;
         }
+        (ValueType::Count, Value::Count(n)) if *n > MAX_COUNT => {
+            return Err(fail(format!(
+                "{n} is larger than the largest count ({MAX_COUNT})"
+            )));
+        }
         (ValueType::Duration, Value::Duration(d)) if !d.is_finite() || *d < 0.0 => {
             return Err(fail(format!("{d} is not a length of time")));
         }
@@ -357,8 +366,13 @@ fn check_shape(point: &DataPointSpec, value: &Value) -> Result<(), (MismatchKind
             }
         }
         (ValueType::LabelCounts, Value::LabelCounts(map)) => {
-            for label in map.keys() {
+            for (label, count) in map {
                 check_name(label).map_err(|e| fail(e.to_string()))?;
+                if *count > MAX_COUNT {
+                    return Err(fail(format!(
+                        "the count of `{label}` is larger than the largest count ({MAX_COUNT})"
+                    )));
+                }
             }
         }
         (ValueType::ModeByName { modes }, Value::ModeByName(map)) => {

@@ -37,10 +37,10 @@ pub use catalogue::{Catalogue, Catalogues, HostRequirement};
 pub use date::{Date, DateError};
 pub use error::{CatalogueError, Problem, QueryError};
 pub use event::{
-    Event, ExceptionValue, MAX_FRAMES, MAX_MESSAGE_LEN, MAX_NAME_LEN, MAX_PROPERTY_VALUE_LEN,
-    MAX_VERSION_LEN, MismatchKind, NameProblem, Stamp, Value, ValueMismatch, check_name,
-    check_value, event_json_schema, is_bidi_control, is_language_tag, is_unsendable_char,
-    is_version_text,
+    Event, ExceptionValue, MAX_COUNT, MAX_FRAMES, MAX_MESSAGE_LEN, MAX_NAME_LEN,
+    MAX_PROPERTY_VALUE_LEN, MAX_VERSION_LEN, MismatchKind, NameProblem, Stamp, Value,
+    ValueMismatch, check_name, check_value, event_json_schema, is_bidi_control, is_language_tag,
+    is_unsendable_char, is_version_text,
 };
 pub use gate::Bound;
 pub use lifecycle::{

@@ -4,7 +4,7 @@
 use std::collections::BTreeMap;
 
 use candor_schema::{
-    Catalogue, DEFAULT_MAX_ITEMS, ExceptionValue, MismatchKind, Value, check_value,
+    Catalogue, DEFAULT_MAX_ITEMS, ExceptionValue, MAX_COUNT, MismatchKind, Value, check_value,
     is_unsendable_char,
 };
 
@@ -159,4 +159,31 @@ fn the_unsendable_set_is_exactly_controls_but_newline_and_tab_and_the_bidi_contr
     expected.extend(0x202a..=0x202e);
     expected.extend(0x2066..=0x2069);
     assert_eq!(refused, expected);
+}
+
+/// Review 2 #15: OTLP's `int_value` and the receiving end's databases hold at most 2⁶³ − 1, and
+/// the OTLP sink clamped a larger count to that, sending a number nobody recorded. The check
+/// both ends share refuses it instead, on a count and on each label's count.
+#[test]
+fn counts_past_the_largest_signed_64_bit_number_are_refused_not_clamped() {
+    assert_eq!(MAX_COUNT, i64::MAX.unsigned_abs());
+    assert_eq!(agent("iis_app_count", Value::Count(MAX_COUNT)), Ok(()));
+    for too_large in [MAX_COUNT + 1, u64::MAX] {
+        assert_eq!(
+            agent("iis_app_count", Value::Count(too_large)),
+            Err(MismatchKind::Shape),
+            "{too_large}"
+        );
+        let labels = Value::LabelCounts(BTreeMap::from([
+            ("200".to_owned(), 1),
+            ("503".to_owned(), too_large),
+        ]));
+        assert_eq!(
+            agent("contrast_http_status_codes", labels),
+            Err(MismatchKind::Shape),
+            "{too_large}"
+        );
+    }
+    let largest = Value::LabelCounts(BTreeMap::from([("200".to_owned(), MAX_COUNT)]));
+    assert_eq!(agent("contrast_http_status_codes", largest), Ok(()));
 }

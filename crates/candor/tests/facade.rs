@@ -82,6 +82,41 @@ fn undeclared_and_gated_out_points_never_leave() {
     ));
 }
 
+/// Review 2 #15: a count no receiver can hold as it is (past 2⁶³ − 1) is refused where it is
+/// recorded, and says so, rather than sent clamped (OTLP) or stored as another number.
+#[test]
+fn a_count_past_the_largest_signed_64_bit_number_is_refused_not_sent() {
+    let state = tempfile::tempdir().expect("tmp");
+    let receiver = HttpReceiver::start();
+    let t = agent(
+        state.path(),
+        quiet(),
+        SinkSpec::Json {
+            endpoint: receiver.url("/ingest"),
+        },
+    );
+    t.record("working_set", Input::Count(u64::MAX));
+    t.record("working_set", Input::Count(i64::MAX.unsigned_abs()));
+    let status = t.shutdown(Duration::from_secs(5));
+    let sent: Vec<serde_json::Value> = receiver
+        .events()
+        .into_iter()
+        .map(|e| serde_json::to_value(&e.value).expect("value"))
+        .collect();
+    assert_eq!(
+        sent,
+        vec![serde_json::json!({"kind": "count", "data": i64::MAX})]
+    );
+    assert!(
+        matches!(
+            status.refused.as_slice(),
+            [r] if r.count == 1 && matches!(&r.reason, Rejected::Invalid { reason, .. } if reason.contains("largest count"))
+        ),
+        "{:?}",
+        status.refused
+    );
+}
+
 #[test]
 fn when_consent_is_off_nothing_is_recorded_or_started() {
     let state = tempfile::tempdir().expect("tmp");

@@ -278,6 +278,10 @@ fn string(s: &str) -> AnyValue {
     }
 }
 
+/// A count as OTLP's signed `int_value`. Counts past `i64::MAX` never get here:
+/// `candor_schema::check_value` refuses them ([`candor_schema::MAX_COUNT`]) before an event is
+/// made and again before a spooled one is sent, so the saturation below is only the type's
+/// fallback, never a value changed on the wire.
 fn int(n: u64) -> AnyValue {
     AnyValue {
         value: Some(any_value::Value::IntValue(

@@ -256,7 +256,7 @@ mod tests {
             ),
             ("kernel_version", Value::Text(String::new())),
             ("working_set", Value::Count(0)),
-            ("iis_app_count", Value::Count(u64::MAX)),
+            ("iis_app_count", Value::Count(candor_schema::MAX_COUNT)),
             ("profiler_init_time", Value::Duration(1500.25)),
             ("sensor_init_time", Value::Duration(0.0)),
             (
