@@ -21,7 +21,7 @@
 //! Replacements name what was removed (`[email]`, `[user]`, `[secret]`…), so the result stays
 //! readable, and scrubbing scrubbed text changes nothing.
 
-mod byte_class;
+mod blocks;
 mod literal;
 mod numeric;
 mod shape;
@@ -474,8 +474,7 @@ impl Scrubber {
     fn find(&self, text: &str) -> Vec<Span> {
         let mut spans = Vec::new();
         literal::find(&self.search, &self.triggers, text, &mut spans);
-        numeric::find(text, &mut spans);
-        shape::find(text, &mut spans);
+        blocks::find(text, &mut spans);
         // A replacement token found by another detector (`/home/[pem]`) stays as it is, so
         // scrubbing scrubbed text changes nothing.
         spans.retain(|s| !is_already_scrubbed(&text[s.start()..s.end()]));

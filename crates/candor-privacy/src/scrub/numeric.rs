@@ -16,81 +16,82 @@
 //! `mobile`, `fax`, `☎`…) within 48 bytes before it on its line unless the grouping itself is
 //! one that numbers of other kinds rarely take (`020 7946 0958`, `(020) 7946 0958`).
 
-use super::byte_class::{ByteClass, mask32_at};
+use super::blocks::{BLOCK, Masks};
 use super::{Finding, Span};
 
-/// Bytes at which the scan has work to do: digits (IPv4, cards, IBANs) and the separators of
-/// IPv6 and MAC addresses and of phone numbers.
-struct NumericStart;
-
-impl ByteClass for NumericStart {
-    fn contains(b: u8) -> bool {
-        b.is_ascii_digit() || matches!(b, b':' | b'-' | b'+' | b'(')
-    }
-
-    #[cfg(all(
-        any(target_arch = "x86", target_arch = "x86_64"),
-        target_feature = "sse2"
-    ))]
-    fn lanes(block: safe_arch::m128i) -> safe_arch::m128i {
-        use super::byte_class::{equal, in_range};
-        use safe_arch::bitor_m128i as or;
-        // `0`..`9` and `:`, which follows them.
-        let digit_or_colon = in_range(block, b'0', 11);
-        or(
-            or(digit_or_colon, equal(block, b'-')),
-            or(equal(block, b'+'), equal(block, b'(')),
-        )
-    }
+/// The numeric scan's place in the text, kept from one block to the next.
+///
+/// Its work is found in the blocks' masks: the first digit of a number (not one carried on from
+/// a word, `v2`, or a dotted number, `1.2`: those start nothing, except after a letter, where
+/// an IBAN may start), a `+` or `(` before a digit (international and parenthesised phone
+/// numbers), and a `:` or `-` between hex digits (IPv6 and MAC addresses) or doubled (`::1`).
+/// Most digits, colons and hyphens in log text are none of these, and are never looked at one
+/// by one.
+#[derive(Debug, Default)]
+pub(crate) struct Scan {
+    /// Where the next finding may start: everything before was examined.
+    next: usize,
+    /// Ends of runs already examined, so a long run is looked at once, not at every separator.
+    hex_run_done: usize,
 }
 
-/// Finds interesting bytes from a mask per aligned block of 32, computed once per block.
-struct Interesting {
-    block: usize,
-    mask: u32,
+/// Where in the block whose masks are `current` the scan has work, given the
+/// blocks before and after it.
+#[inline(always)]
+pub(crate) fn events(previous: &Masks, current: &Masks, next: &Masks) -> u64 {
+    // Bit i of `before(x)` says byte i - 1 of the block is in class x, of `after(x)` byte
+    // i + 1.
+    let before = |now: u64, then: u64| now << 1 | then >> 63;
+    let after = |now: u64, then: u64| now >> 1 | then << 63;
+    let digits = current.digit
+        & !before(current.digit, previous.digit)
+        & (!before(current.wordish, previous.wordish) | before(current.letter, previous.letter));
+    let openings = current.opening & after(current.digit, next.digit);
+    let hex_before = before(current.hex, previous.hex);
+    let hex_after = after(current.hex, next.hex);
+    let colon_after = after(current.colon, next.colon);
+    let colons = current.colon & (hex_before & (hex_after | colon_after) | colon_after);
+    let dashes = current.dash & hex_before & (hex_after | after(current.dash, next.dash));
+    digits | openings | colons | dashes
 }
 
-impl Interesting {
-    /// The first interesting byte at or after `from`.
-    fn next(&mut self, bytes: &[u8], from: usize) -> Option<usize> {
-        let mut block = from & !31;
-        if block != self.block {
-            self.block = block;
-            self.mask = mask32_at::<NumericStart>(bytes, block);
-        }
-        let mut mask = self.mask & (u32::MAX << (from - block));
-        while mask == 0 {
-            block += 32;
-            if block >= bytes.len() {
-                return None;
+impl Scan {
+    /// Visits the `events` (see [`events`]) of the block at `block` that lie past
+    /// what earlier findings covered.
+    pub(crate) fn block(
+        &mut self,
+        bytes: &[u8],
+        block: usize,
+        mut events: u64,
+        spans: &mut Vec<Span>,
+    ) {
+        let block_end = block + BLOCK;
+        loop {
+            if self.next >= block_end {
+                return;
             }
-            self.block = block;
-            self.mask = mask32_at::<NumericStart>(bytes, block);
-            mask = self.mask;
+            if self.next > block {
+                events &= u64::MAX << (self.next - block);
+            }
+            if events == 0 {
+                return;
+            }
+            let i = block + events.trailing_zeros() as usize;
+            events &= events - 1;
+            self.visit(bytes, i, spans);
         }
-        Some(block + mask.trailing_zeros() as usize)
     }
-}
 
-pub(crate) fn find(text: &str, spans: &mut Vec<Span>) {
-    let bytes = text.as_bytes();
-    let mut i = 0;
-    // Ends of runs already examined, so a long run is looked at once, not at every separator.
-    let mut hex_run_done = 0;
-    let mut interesting = Interesting {
-        block: usize::MAX,
-        mask: 0,
-    };
-    while i < bytes.len() {
-        match interesting.next(bytes, i) {
-            Some(next) => i = next,
-            None => break,
-        }
+    /// The shapes that may start at `i`, an event; moves [`Scan::next`] past what was examined.
+    fn visit(&mut self, bytes: &[u8], i: usize, spans: &mut Vec<Span>) {
         let b = bytes[i];
+        self.next = i + 1;
         if b.is_ascii_digit() {
             // What follows the digit run decides which shapes are possible at all: most numbers
             // in text (`12 ms`, `200`) are none, and skip the validators.
             let digits = bytes[i..].iter().take_while(|b| b.is_ascii_digit()).count();
+            // The rest of this number cannot start anything new.
+            self.next = i + digits;
             let after = bytes.get(i + digits).copied();
             let plausible = (digits <= 3 && after == Some(b'.'))
                 || (digits == 3 && after == Some(b'-'))
@@ -98,24 +99,16 @@ pub(crate) fn find(text: &str, spans: &mut Vec<Span>) {
                     && (digits >= 13 || matches!(after, Some(b' ' | b'-'))))
                 || (b == b'0' && could_open_trunk_phone(digits, after));
             if plausible && (i == 0 || !continues_number(bytes[i - 1])) {
-                if let Some(end) = ipv4(bytes, i) {
-                    spans.push(Span::new(i, end, Finding::Ip));
-                    i = end;
-                    continue;
-                }
-                if let Some(end) = card(bytes, i) {
-                    spans.push(Span::new(i, end, Finding::Card));
-                    i = end;
-                    continue;
-                }
-                if let Some((end, finding)) = ssn(bytes, i)
-                    .map(|e| (e, Finding::Ssn))
+                let found = ipv4(bytes, i)
+                    .map(|e| (e, Finding::Ip))
+                    .or_else(|| card(bytes, i).map(|e| (e, Finding::Card)))
+                    .or_else(|| ssn(bytes, i).map(|e| (e, Finding::Ssn)))
                     .or_else(|| national_phone(bytes, i).map(|e| (e, Finding::Phone)))
-                    .or_else(|| trunk_phone(bytes, i).map(|e| (e, Finding::Phone)))
-                {
+                    .or_else(|| trunk_phone(bytes, i).map(|e| (e, Finding::Phone)));
+                if let Some((end, finding)) = found {
                     spans.push(Span::new(i, end, finding));
-                    i = end;
-                    continue;
+                    self.next = end;
+                    return;
                 }
             }
             // `DE89…`: the digits after a word's two capitals may be an IBAN's check digits.
@@ -126,27 +119,23 @@ pub(crate) fn find(text: &str, spans: &mut Vec<Span>) {
             {
                 spans.push(Span::new(i - 2, end, Finding::Iban));
             }
-            // The rest of this number cannot start anything new.
-            i += digits;
-            continue;
+            return;
         }
         if b == b'+' || b == b'(' {
             if let Some(end) = phone(bytes, i) {
                 spans.push(Span::new(i, end, Finding::Phone));
-                i = end;
-                continue;
+                self.next = end;
             }
-            i += 1;
-            continue;
+            return;
         }
         if b == b':' && is_loopback_v6(bytes, i) {
             spans.push(Span::new(i, i + 3, Finding::Ip));
-            i += 3;
-            continue;
+            self.next = i + 3;
+            return;
         }
         // An address has a hex digit on both sides of its first separator (or `::`); `trace: x`
         // and `D:\\` are not worth a look.
-        if i >= hex_run_done
+        if i >= self.hex_run_done
             && i > 0
             && bytes[i - 1].is_ascii_hexdigit()
             && bytes
@@ -154,15 +143,14 @@ pub(crate) fn find(text: &str, spans: &mut Vec<Span>) {
                 .is_some_and(|n| n.is_ascii_hexdigit() || *n == b)
         {
             let (start, end, examined) = hex_run(bytes, i, b);
-            hex_run_done = examined;
+            self.hex_run_done = examined;
             if let Some(finding) = classify_hex_run(&bytes[start..end]) {
                 spans.push(Span::new(start, end, finding));
-                // The run may end before `i` (`31::8223:` ends at the last digit); always move on.
-                i = end.max(i + 1);
-                continue;
+                // The run may end before `i` (`31::8223:` ends at the last digit); always move
+                // on.
+                self.next = end.max(i + 1);
             }
         }
-        i += 1;
     }
 }
 
@@ -716,20 +704,13 @@ fn is_ipv6(run: &[u8]) -> bool {
 
 #[cfg(test)]
 mod tests {
-    use super::*;
-
-    #[test]
-    fn the_interesting_bytes_have_one_definition() {
-        super::super::byte_class::assert_forms_agree::<NumericStart>();
-    }
-
     #[test]
     fn addresses_are_found_wherever_they_fall_in_the_blocks() {
         for offset in 0..100 {
             let mut text = "x".repeat(offset);
             text.push_str(" 10.1.2.3 and 12 ms");
             let mut spans = Vec::new();
-            find(&text, &mut spans);
+            super::super::blocks::find(&text, &mut spans);
             let found: Vec<(usize, usize)> = spans.iter().map(|s| (s.start(), s.end())).collect();
             assert_eq!(found, vec![(offset + 1, offset + 9)], "offset {offset}");
         }

@@ -23,94 +23,84 @@
 use sha2::{Digest, Sha256};
 use sha3::Keccak256;
 
-use super::byte_class::{ByteClass, mask32_at};
+use super::blocks::{BLOCK, Class, Masks};
 use super::{Finding, Span};
-
-const TOKEN: [bool; 256] = {
-    let mut table = [false; 256];
-    let mut b = 0;
-    while b < 256 {
-        let c = b as u8;
-        table[b] = c.is_ascii_alphanumeric()
-            || matches!(c, b'_' | b'-' | b'+' | b'/' | b'=' | b'.' | b'~');
-        b += 1;
-    }
-    table
-};
 
 /// Shorter runs hold nothing this module looks for (the shortest, a Cisco MAC, has 14 bytes).
 /// IBANs, which may be written in groups of four, are found by the numeric scan.
 const MIN_RUN: usize = 14;
 
-pub(crate) fn find(text: &str, spans: &mut Vec<Span>) {
-    let bytes = text.as_bytes();
-    let mask = |at: usize| u64::from(mask32_at::<TokenByte>(bytes, at));
-    // Aligned blocks of 32 positions, each token mask computed once: `window` holds the block's
-    // and the next block's, so that bit i of `long` says MIN_RUN token bytes start at
-    // `block + i`. The first such bit at or after `at` is a run's start: the byte before it is
-    // a break, or it would have the bit too (or have been seen in the block before).
-    let mut at: usize = 0;
-    let mut block = 0;
-    let mut window = mask(0) | mask(32) << 32;
-    while block < bytes.len() {
-        let pairs = window & (window >> 1);
-        let fours = pairs & (pairs >> 2);
-        let eights = fours & (fours >> 4);
-        let long = eights & (eights >> (MIN_RUN - 8)) & u64::from(u32::MAX);
-        let unseen = long & (u64::MAX << at.saturating_sub(block).min(63));
-        if unseen != 0 {
-            let offset = unseen.trailing_zeros() as usize;
-            let start = block + offset;
-            // The run's end is the window's next break, when the window holds it.
-            let end = match (!window >> offset).trailing_zeros() as usize {
-                64.. => bytes[start..]
-                    .iter()
-                    .position(|b| !TokenByte::contains(*b))
-                    .map_or(bytes.len(), |n| start + n),
-                length => (start + length).min(bytes.len()),
-            };
-            run(&bytes[start..end], start, spans);
-            at = end + 1;
-            if at < block + 32 {
-                continue;
-            }
-        }
-        if at >= block + 64 {
-            // A run went past the window: start again at the block it ended in.
-            block = at & !31;
-            window = mask(block) | mask(block + 32) << 32;
-        } else {
-            block += 32;
-            window = window >> 32 | mask(block + 32) << 32;
-        }
-    }
+/// The whole-word scan's place in the text, kept from one block to the next.
+#[derive(Debug, Default)]
+pub(crate) struct Scan {
+    /// Where the next run may start: every run before was examined.
+    next: usize,
 }
 
-/// The bytes of a token: letters, digits and `_ - + / = . ~`.
-struct TokenByte;
+/// Where in the block whose masks are `current` a run of at least [`MIN_RUN`] token bytes
+/// starts, or continues from the block before (`next` are the following block's masks): bit i
+/// set when the MIN_RUN bytes from i are all token bytes.
+#[inline(always)]
+pub(crate) fn long_runs(current: &Masks, next: &Masks) -> u64 {
+    let window = u128::from(current.token) | u128::from(next.token) << 64;
+    let pairs = window & (window >> 1);
+    let fours = pairs & (pairs >> 2);
+    let eights = fours & (fours >> 4);
+    (eights & (eights >> (MIN_RUN - 8))) as u64
+}
 
-impl ByteClass for TokenByte {
-    fn contains(b: u8) -> bool {
-        TOKEN[usize::from(b)]
-    }
-
-    #[cfg(all(
-        any(target_arch = "x86", target_arch = "x86_64"),
-        target_feature = "sse2"
-    ))]
-    fn lanes(block: safe_arch::m128i) -> safe_arch::m128i {
-        use super::byte_class::{equal, in_range};
-        use safe_arch::{bitandnot_m128i, bitor_m128i as or, set_splat_i8_m128i};
-        let letter = in_range(or(block, set_splat_i8_m128i(0x20)), b'a', 26);
-        // `+ , - . /` and the digits are one run of bytes; the comma is not a token byte.
-        let punctuation_or_digit = bitandnot_m128i(equal(block, b','), in_range(block, b'+', 15));
-        or(
-            or(letter, punctuation_or_digit),
-            or(
-                equal(block, b'='),
-                or(equal(block, b'_'), equal(block, b'~')),
-            ),
-        )
+impl Scan {
+    /// Examines the runs of token bytes that start in the block at `block`, whose
+    /// masks are `current` (`next` are the following block's), and where `long` (see
+    /// [`long_runs`]) says runs long enough lie.
+    ///
+    /// The first bit of `long` at or after [`Scan::next`] is a run's start: the byte before it
+    /// is a break, or it would have the bit too (or have been seen in the block before). The
+    /// run ends at the next break of the two blocks' token masks, when they hold it. A run
+    /// without a digit (the two blocks' digit masks say) is no shape this module knows but a
+    /// Cisco MAC address, and most runs in log text are words and dotted names, settled by the
+    /// masks without reading their bytes.
+    pub(crate) fn block(
+        &mut self,
+        bytes: &[u8],
+        block: usize,
+        current: &Masks,
+        next: &Masks,
+        mut long: u64,
+        spans: &mut Vec<Span>,
+    ) {
+        let window = u128::from(current.token) | u128::from(next.token) << 64;
+        let digits = u128::from(current.digit) | u128::from(next.digit) << 64;
+        loop {
+            if self.next >= block + BLOCK {
+                return;
+            }
+            if self.next > block {
+                long &= u64::MAX << (self.next - block);
+            }
+            if long == 0 {
+                return;
+            }
+            let offset = long.trailing_zeros() as usize;
+            let start = block + offset;
+            let (end, has_digit) = match (!window >> offset).trailing_zeros() as usize {
+                128.. => {
+                    let end = bytes[start..]
+                        .iter()
+                        .position(|b| !Class::Token.contains(*b))
+                        .map_or(bytes.len(), |n| start + n);
+                    (end, bytes[start..end].iter().any(u8::is_ascii_digit))
+                }
+                length => (
+                    (start + length).min(bytes.len()),
+                    (digits >> offset) & ((1u128 << length) - 1) != 0,
+                ),
+            };
+            if has_digit || end - start == CISCO_MAC_LEN {
+                run(&bytes[start..end], start, spans);
+            }
+            self.next = end + 1;
+        }
     }
 }
 
@@ -174,9 +164,10 @@ fn run(word: &[u8], offset: usize, spans: &mut Vec<Span>) {
 
 fn classify(core: &[u8]) -> Option<Finding> {
     if !core.iter().any(u8::is_ascii_digit) {
-        // Wallets, hexadecimal and opaque tokens all hold digits; a word such as
-        // `InvalidOperationException` is settled by one look at its bytes.
-        return is_twilio(core).then_some(Finding::ApiKey);
+        // Wallets, hexadecimal and opaque tokens all hold digits (a Twilio id's 32 hex digits
+        // hold one but for odds of 1 in 10^13); a word such as `InvalidOperationException` is
+        // settled by one look at its bytes.
+        return None;
     }
     if is_wallet(core) {
         return Some(Finding::Wallet);
@@ -288,9 +279,12 @@ fn is_guid(core: &[u8]) -> bool {
         })
 }
 
+/// The length of a Cisco MAC address, `aabb.ccdd.eeff`.
+const CISCO_MAC_LEN: usize = 14;
+
 /// `aabb.ccdd.eeff`.
 fn is_cisco_mac(word: &[u8]) -> bool {
-    word.len() == 14
+    word.len() == CISCO_MAC_LEN
         && word.iter().enumerate().all(|(i, b)| match i {
             4 | 9 => *b == b'.',
             _ => b.is_ascii_hexdigit(),
@@ -303,18 +297,22 @@ fn is_discord_token(word: &[u8]) -> bool {
     if !(59..=73).contains(&word.len()) {
         return false;
     }
-    let parts: Vec<&[u8]> = word.split(|b| *b == b'.').collect();
+    let mut parts = word.split(|b| *b == b'.');
+    let (Some(id), Some(time), Some(mac), None) =
+        (parts.next(), parts.next(), parts.next(), parts.next())
+    else {
+        return false;
+    };
     let b64url = |p: &[u8]| {
         p.iter()
             .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'-'))
     };
-    parts.len() == 3
-        && (24..=26).contains(&parts[0].len())
-        && matches!(parts[0][0], b'M' | b'N' | b'O')
-        && (6..=7).contains(&parts[1].len())
-        && (27..=38).contains(&parts[2].len())
-        && parts.iter().all(|p| b64url(p))
-        && parts[0].iter().any(u8::is_ascii_digit)
+    (24..=26).contains(&id.len())
+        && matches!(id[0], b'M' | b'N' | b'O')
+        && (6..=7).contains(&time.len())
+        && (27..=38).contains(&mac.len())
+        && [id, time, mac].iter().all(|p| b64url(p))
+        && id.iter().any(u8::is_ascii_digit)
 }
 
 /// Twilio API key (`SK`) or account (`AC`) id: the prefix and 32 lower-case hex digits.
@@ -654,11 +652,6 @@ mod tests {
     }
 
     #[test]
-    fn the_token_bytes_have_one_definition() {
-        super::super::byte_class::assert_forms_agree::<TokenByte>();
-    }
-
-    #[test]
     fn a_long_run_is_found_wherever_it_falls_in_the_blocks() {
         let token = "aB3xK9pQ2mZ7vR4tW8yL1nC6";
         for offset in 0..100 {
@@ -671,7 +664,7 @@ mod tests {
             text.push_str(token);
             text.push_str(" instrumentation ok");
             let mut spans = Vec::new();
-            find(&text, &mut spans);
+            super::super::blocks::find(&text, &mut spans);
             let found: Vec<(usize, usize)> = spans.iter().map(|s| (s.start(), s.end())).collect();
             assert_eq!(found, vec![(start, start + token.len())], "offset {offset}");
         }

@@ -26,19 +26,61 @@ pub(super) fn prepare(text: &str, max_len: usize) -> (Cow<'_, str>, bool) {
         scanned = &head[..end];
     }
     // Most text is printable ASCII: a byte scan settles it without decoding characters.
-    // Whole blocks are tested without an early exit so the test compiles to vector code.
-    let suspect = |b: u8| (b < 0x20 && b != b'\n' && b != b'\t') || b >= 0x7f;
-    let suspicious = scanned
-        .as_bytes()
-        .chunks(64)
-        .any(|block| block.iter().fold(false, |any, &b| any | suspect(b)));
-    if suspicious && scanned.chars().any(is_removed) {
+    if has_suspect_byte(scanned.as_bytes()) && scanned.chars().any(is_removed) {
         return (
             Cow::Owned(scanned.chars().filter(|c| !is_removed(*c)).collect()),
             cut,
         );
     }
     (Cow::Borrowed(scanned), cut)
+}
+
+/// A byte that is not printable ASCII, a newline or a tab: where a character [`is_removed`]
+/// may be.
+fn suspect(b: u8) -> bool {
+    (b < 0x20 && b != b'\n' && b != b'\t') || b >= 0x7f
+}
+
+/// True when `bytes` holds a [`suspect`] byte. Sixty-four bytes are tested at a time without
+/// an early exit, with vector comparisons where SSE2 is available.
+fn has_suspect_byte(bytes: &[u8]) -> bool {
+    let mut blocks = bytes.chunks_exact(64);
+    let found = blocks.any(|block| suspect_in_block(block.try_into().expect("64 bytes")));
+    found || blocks.remainder().iter().any(|&b| suspect(b))
+}
+
+#[cfg(all(
+    any(target_arch = "x86", target_arch = "x86_64"),
+    target_feature = "sse2"
+))]
+#[inline(always)]
+fn suspect_in_block(block: &[u8; 64]) -> bool {
+    use safe_arch::{
+        bitandnot_m128i, bitor_m128i as or, cmp_eq_mask_i8_m128i as equal,
+        cmp_lt_mask_i8_m128i as less, load_unaligned_m128i, move_mask_i8_m128i,
+        set_splat_i8_m128i as splat,
+    };
+    let mut any = splat(0);
+    for k in 0..4 {
+        let v = load_unaligned_m128i(block[16 * k..16 * k + 16].try_into().expect("16 bytes"));
+        // Signed: below 0x20 is the control bytes and every byte from 0x80.
+        let low_or_high = less(v, splat(0x20));
+        let allowed = or(equal(v, splat(b'\n' as i8)), equal(v, splat(b'\t' as i8)));
+        any = or(
+            any,
+            or(bitandnot_m128i(allowed, low_or_high), equal(v, splat(0x7f))),
+        );
+    }
+    move_mask_i8_m128i(any) != 0
+}
+
+#[cfg(not(all(
+    any(target_arch = "x86", target_arch = "x86_64"),
+    target_feature = "sse2"
+)))]
+#[inline(always)]
+fn suspect_in_block(block: &[u8; 64]) -> bool {
+    block.iter().fold(false, |any, &b| any | suspect(b))
 }
 
 fn is_removed(c: char) -> bool {
@@ -70,4 +112,20 @@ pub(super) fn floor_char_boundary(text: &str, at: usize) -> usize {
         end -= 1;
     }
     end
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_suspect_byte_is_seen_wherever_it_lies() {
+        for b in 0..=255u8 {
+            for at in [0, 15, 16, 31, 63, 64, 100] {
+                let mut text = vec![b'a'; 130];
+                text[at] = b;
+                assert_eq!(has_suspect_byte(&text), suspect(b), "{b:#04x} at {at}");
+            }
+        }
+    }
 }
