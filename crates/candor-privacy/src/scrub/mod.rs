@@ -22,11 +22,19 @@
 //! readable, and scrubbing scrubbed text changes nothing.
 
 mod blocks;
+mod command;
+mod finance;
+mod identity;
+mod keys;
+mod lex;
 mod literal;
+mod national;
 mod numeric;
+mod phone;
 mod shape;
 mod text;
 mod trigger;
+mod vendor;
 
 use std::ops::Range;
 
@@ -78,6 +86,12 @@ pub enum Finding {
     /// A cryptocurrency wallet address: Bitcoin (Base58Check or bech32, checksum verified) or
     /// Ethereum (`0x` and 40 hex digits; an EIP-55 mixed-case checksum is verified).
     Wallet,
+    /// A Windows security identifier of an account (`S-1-5-21-…`, `S-1-12-1-…`), not a
+    /// well-known one (`S-1-5-18`).
+    Sid,
+    /// A national identifier: a UK National Insurance number, a German tax id, a French
+    /// social security (INSEE) number.
+    NationalId,
 }
 
 impl Finding {
@@ -102,6 +116,8 @@ impl Finding {
             Self::Ssn => "[ssn]",
             Self::Phone => "[phone]",
             Self::Wallet => "[wallet]",
+            Self::Sid => "[sid]",
+            Self::NationalId => "[national-id]",
         }
     }
 }
@@ -501,6 +517,8 @@ pub(crate) const ALL_FINDINGS: &[Finding] = &[
     Finding::Ssn,
     Finding::Phone,
     Finding::Wallet,
+    Finding::Sid,
+    Finding::NationalId,
 ];
 
 /// Every text a replacement leaves: the findings' tokens and [`REDACTED`].

@@ -416,6 +416,18 @@ fn bech32_polymod(values: impl Iterator<Item = u8>) -> u32 {
     chk
 }
 
+/// The bech32 checksum of `data` (values 0 to 31, checksum included) under the
+/// human-readable part `hrp` (lower case): 1 for bech32, `0x2bc830a3` for bech32m.
+pub(crate) fn bech32_checksum(hrp: &[u8], data: &[u8]) -> u32 {
+    let expanded = hrp
+        .iter()
+        .map(|c| c >> 5)
+        .chain(std::iter::once(0))
+        .chain(hrp.iter().map(|c| c & 31))
+        .chain(data.iter().copied());
+    bech32_polymod(expanded)
+}
+
 /// A bech32 or bech32m Bitcoin address (`bc1…`), in one case, with a valid checksum.
 fn bech32_valid(text: &[u8]) -> bool {
     if !(14..=74).contains(&text.len())
@@ -432,148 +444,7 @@ fn bech32_valid(text: &[u8]) -> bool {
             None => return false,
         }
     }
-    let expanded = hrp
-        .iter()
-        .map(|c| c >> 5)
-        .chain(std::iter::once(0))
-        .chain(hrp.iter().map(|c| c & 31))
-        .chain(values.iter().copied());
-    matches!(bech32_polymod(expanded), 1 | 0x2bc8_30a3)
-}
-
-/// IBAN lengths by country (ISO 13616 registry).
-const IBAN_LENGTHS: &[(&[u8; 2], usize)] = &[
-    (b"AD", 24),
-    (b"AE", 23),
-    (b"AL", 28),
-    (b"AT", 20),
-    (b"AZ", 28),
-    (b"BA", 20),
-    (b"BE", 16),
-    (b"BG", 22),
-    (b"BH", 22),
-    (b"BR", 29),
-    (b"BY", 28),
-    (b"CH", 21),
-    (b"CR", 22),
-    (b"CY", 28),
-    (b"CZ", 24),
-    (b"DE", 22),
-    (b"DK", 18),
-    (b"DO", 28),
-    (b"EE", 20),
-    (b"EG", 29),
-    (b"ES", 24),
-    (b"FI", 18),
-    (b"FO", 18),
-    (b"FR", 27),
-    (b"GB", 22),
-    (b"GE", 22),
-    (b"GI", 23),
-    (b"GL", 18),
-    (b"GR", 27),
-    (b"GT", 28),
-    (b"HR", 21),
-    (b"HU", 28),
-    (b"IE", 22),
-    (b"IL", 23),
-    (b"IQ", 23),
-    (b"IS", 26),
-    (b"IT", 27),
-    (b"JO", 30),
-    (b"KW", 30),
-    (b"KZ", 20),
-    (b"LB", 28),
-    (b"LC", 32),
-    (b"LI", 21),
-    (b"LT", 20),
-    (b"LU", 20),
-    (b"LV", 21),
-    (b"MC", 27),
-    (b"MD", 24),
-    (b"ME", 22),
-    (b"MK", 19),
-    (b"MR", 27),
-    (b"MT", 31),
-    (b"MU", 30),
-    (b"NL", 18),
-    (b"NO", 15),
-    (b"PK", 24),
-    (b"PL", 28),
-    (b"PS", 29),
-    (b"PT", 25),
-    (b"QA", 29),
-    (b"RO", 24),
-    (b"RS", 22),
-    (b"SA", 24),
-    (b"SC", 31),
-    (b"SE", 24),
-    (b"SI", 19),
-    (b"SK", 24),
-    (b"SM", 27),
-    (b"ST", 25),
-    (b"SV", 28),
-    (b"TL", 23),
-    (b"TN", 24),
-    (b"TR", 26),
-    (b"UA", 29),
-    (b"VA", 22),
-    (b"VG", 24),
-    (b"XK", 20),
-];
-
-/// An IBAN at `start`, written whole or in groups of four separated by single spaces, of its
-/// country's length, passing the mod-97 check. Returns its end.
-pub(crate) fn iban(bytes: &[u8], start: usize) -> Option<usize> {
-    let head = bytes.get(start..start + 4)?;
-    if !(head[0].is_ascii_uppercase()
-        && head[1].is_ascii_uppercase()
-        && head[2].is_ascii_digit()
-        && head[3].is_ascii_digit())
-        || start > 0 && bytes[start - 1].is_ascii_alphanumeric()
-    {
-        return None;
-    }
-    let length = IBAN_LENGTHS
-        .iter()
-        .find(|(cc, _)| **cc == [head[0], head[1]])?
-        .1;
-    let mut chars = [0u8; 34];
-    let mut count = 0;
-    let mut at = start;
-    while count < length && at < bytes.len() {
-        let b = bytes[at];
-        if b.is_ascii_digit() || b.is_ascii_uppercase() {
-            chars[count] = b;
-            count += 1;
-            at += 1;
-        } else if b == b' '
-            && count % 4 == 0
-            && bytes.get(at + 1).is_some_and(u8::is_ascii_alphanumeric)
-        {
-            at += 1;
-        } else {
-            return None;
-        }
-    }
-    if count != length || bytes.get(at).is_some_and(u8::is_ascii_alphanumeric) {
-        return None;
-    }
-    let iban = &chars[..count];
-    let mut remainder: u32 = 0;
-    for b in iban[4..].iter().chain(&iban[..4]) {
-        let value = if b.is_ascii_digit() {
-            u32::from(b - b'0')
-        } else {
-            u32::from(b - b'A') + 10
-        };
-        remainder = if value >= 10 {
-            (remainder * 100 + value) % 97
-        } else {
-            (remainder * 10 + value) % 97
-        };
-    }
-    (remainder == 1).then_some(at)
+    matches!(bech32_checksum(hrp, &values), 1 | 0x2bc8_30a3)
 }
 
 #[cfg(test)]

@@ -261,8 +261,18 @@ impl Filtered {
                 0..PREFIX => {}
                 PREFIX => {
                     enter([pattern[0], pattern[1], pattern[2]], (index, 0))?;
-                    for before in 0..=255u8 {
-                        enter([before, pattern[0], pattern[1]], (index, 1))?;
+                    // A start at an odd position is seen from the even position before it
+                    // (the byte before and the pattern's first two) or after it (the
+                    // pattern's last two and the byte after): whichever pair is rarer in
+                    // text, since every byte beside it is entered.
+                    let first_two = commonness(pattern[0]) + commonness(pattern[1]);
+                    let last_two = commonness(pattern[1]) + commonness(pattern[2]);
+                    for beside in 0..=255u8 {
+                        if first_two <= last_two {
+                            enter([beside, pattern[0], pattern[1]], (index, 1))?;
+                        } else {
+                            enter([pattern[1], pattern[2], beside], (index, -1))?;
+                        }
                     }
                 }
                 _ => {
@@ -381,8 +391,11 @@ impl Filtered {
             }
             at += 14;
         }
-        while at <= last && at + PREFIX <= text.len() {
-            let word = u32::from_le_bytes([text[at], text[at + 1], text[at + 2], 0]);
+        // The last positions read what the text holds, and a zero past its end: a three-byte
+        // pattern at an odd start ending the text is seen from its last two bytes.
+        while at <= last && at + PREFIX - 1 <= text.len() {
+            let third = text.get(at + 2).copied().unwrap_or(0);
+            let word = u32::from_le_bytes([text[at], text[at + 1], third, 0]);
             let entry = even[filter_key(word)];
             if entry != 0 {
                 self.matches_near(text, at, entry, from..to, found);
@@ -531,7 +544,8 @@ mod tests {
             text.push_str("password\\\\q~@buildhost-17");
             let got = all(&filtered, text.as_bytes());
             assert_eq!(got, all(&dfa, text.as_bytes()), "offset {offset}");
-            assert_eq!(got.len(), 5, "offset {offset}");
+            // `password`, `\\` and each of its backslashes, `q~` and its `~`, `@`, the host.
+            assert_eq!(got.len(), 8, "offset {offset}");
         }
         // A pattern whose entered pieces lie past the chunk's end while it starts before it.
         let long = patterns
