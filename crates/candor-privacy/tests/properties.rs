@@ -69,6 +69,35 @@ fn log_like() -> impl Strategy<Value = String> {
         Just("@\"".to_owned()),
         Just("0x".to_owned()),
         Just("bc1".to_owned()),
+        // Triggers and separators of Windows identities, vendor formats, keys and numbers.
+        Just("CORP\\".to_owned()),
+        Just("for user '".to_owned()),
+        Just("IIS APPPOOL\\".to_owned()),
+        Just("S-1-5-21-".to_owned()),
+        Just("\\\\fs01\\home$\\".to_owned()),
+        Just("CN=".to_owned()),
+        Just(",OU=".to_owned()),
+        Just("DESKTOP-".to_owned()),
+        Just("-laptop".to_owned()),
+        Just("~".to_owned()),
+        Just("key=".to_owned()),
+        Just("pw:".to_owned()),
+        Just("machine ".to_owned()),
+        Just(" login ".to_owned()),
+        Just("password is ".to_owned()),
+        Just("user/pass ".to_owned()),
+        Just(" -u ".to_owned()),
+        Just("$".to_owned()),
+        Just("%".to_owned()),
+        Just("tskey-".to_owned()),
+        Just("dt0c01.".to_owned()),
+        Just("1000.".to_owned()),
+        Just("AGE-SECRET-KEY-1".to_owned()),
+        Just("\u{ff20}".to_owned()),
+        Just("&commat;".to_owned()),
+        "[A-Z]{2}[0-9]{2}( ?[0-9A-Z]{4}){2,6}",
+        "[0-9]{1,5}( [0-9]{2,4}){1,4}",
+        "0[0-9]{2,4}[.-][0-9]{3,4}[.-][0-9]{4}",
         Just(" -u ".to_owned()),
         // A local part already replaced.
         Just("[email]".to_owned()),
@@ -174,6 +203,49 @@ fn any_secret() -> impl Strategy<Value = (String, String)> {
         }),
         "[a-z]{3,8}".prop_map(|u| (format!("u={u}z%2540example.com"), format!("{u}z%2540"))),
         "[a-z]{3,8}".prop_map(|u| (format!("%252Fhome%252F{u}q%252Fx"), format!("{u}q"))),
+        // The classes added for Windows servers and the long tail of formats.
+        ("[A-Z]{3,10}", "[a-z]{4,10}").prop_map(|(d, u)| (
+            format!("Login failed for user '{d}\\{u}q'."),
+            format!("{u}q")
+        )),
+        "[a-z]{4,10}".prop_map(|u| (format!("IIS APPPOOL\\{u}-pool"), format!("{u}-pool"))),
+        (
+            1_000_000_000u32..4_000_000_000,
+            1_000_000_000u32..4_000_000_000,
+            1000u32..9999
+        )
+            .prop_map(|(a, b, r)| {
+                let sid = format!("S-1-5-21-{a}-{b}-{a}-{r}");
+                (format!("HKEY_USERS\\{sid}\\Software"), sid)
+            }),
+        "[a-z]{4,10}".prop_map(|u| (format!("\\\\fs01\\home$\\{u}q\\x"), format!("{u}q"))),
+        ("[A-Z][a-z]{3,8}", "[A-Z][a-z]{3,8}").prop_map(|(g, f)| (
+            format!("CN={g} {f}q,OU=Staff,DC=corp,DC=example"),
+            format!("{g} {f}q")
+        )),
+        "[A-Z0-9]{7}".prop_map(|n| (format!("COMPUTERNAME=DESKTOP-{n}"), format!("DESKTOP-{n}"))),
+        "[a-z]{4,9}".prop_map(|u| (
+            format!("from {u}q-laptop.corp.example.com"),
+            format!("{u}q-laptop")
+        )),
+        "[A-Za-z0-9]{12,20}".prop_map(|v| (format!("LICENSE_KEY={v}"), format!("={v}"))),
+        "[A-Za-z0-9]{8,14}".prop_map(|v| (
+            format!("machine api.example.com login deploy password {v}z"),
+            format!("{v}z")
+        )),
+        "[a-f0-9]{40}".prop_map(|v| (format!("squ_{v}"), v)),
+        "[a-z0-9]{43}".prop_map(|v| (format!("oy2{v}"), v)),
+        "[A-Z0-9]{24}".prop_map(|v| (format!("dt0c01.{v}.{}", "A1".repeat(32)), v)),
+        (100u32..=899, 1u32..=99, 1u32..=9999)
+            .prop_filter("unissued area", |(a, _, _)| *a != 666)
+            .prop_map(|(a, g, s)| {
+                let ssn = format!("{a:03} {g:02} {s:04}");
+                (format!("ssn {ssn} on file"), ssn)
+            }),
+        (0u32..=9999, 0u32..=9999).prop_map(|(b, c)| {
+            let phone = format!("138 {b:04} {c:04}");
+            (format!("call {phone} ok"), phone)
+        }),
     ]
 }
 
@@ -264,6 +336,26 @@ proptest! {
         let text = format!("{before} {planted} {after}");
         let out = scrubber().scrub(&text);
         prop_assert!(!out.contains(&fragment), "{:?} survived in {:?}", fragment, out);
+    }
+
+    #[test]
+    fn a_length_cut_never_keeps_part_of_a_planted_secret(
+        before in log_like(),
+        (planted, fragment) in any_secret(),
+        filler in 0usize..6000,
+        limit in 1usize..400,
+    ) {
+        // A long replaced secret before the planted one pulls it toward the limit, whatever
+        // the limit and wherever the input is cut.
+        let text = format!("{before} qmarkq password={} {planted} tail", "Q".repeat(filler));
+        let out = scrubber().scrub_limited(&text, limit);
+        prop_assert!(out.len() <= limit);
+        prop_assert!(!out.contains(&fragment), "{:?} survived in {:?}", fragment, out);
+        // Nor its first half (`4111 1111` of a card) after the marker.
+        let half: String = fragment.chars().take((fragment.chars().count() / 2).max(6)).collect();
+        if let Some(at) = out.find("qmarkq") {
+            prop_assert!(!out[at..].contains(&half), "{:?} survived in {:?}", half, out);
+        }
     }
 
     #[test]

@@ -442,6 +442,32 @@ const WELL_KNOWN_CNS: &[&str] = &[
     "replicator",
 ];
 
+/// Words that end a group's name (`Shop Admins`, `Payroll Readers`).
+const GROUP_WORDS: &[&str] = &[
+    "admins",
+    "administrators",
+    "users",
+    "group",
+    "groups",
+    "operators",
+    "readers",
+    "writers",
+    "owners",
+    "members",
+    "editors",
+    "contributors",
+    "service",
+    "services",
+    "servers",
+    "computers",
+    "accounts",
+    "team",
+    "teams",
+    "staff",
+    "developers",
+    "approvers",
+];
+
 /// `CN=Jane Doe,OU=Staff,DC=corp,DC=example`: the common name of a distinguished name (an
 /// LDAP or Active Directory one, followed by another component) names a person, unless it is
 /// a container or group every directory has, or a host name (a certificate's subject). `start`
@@ -492,12 +518,22 @@ pub(crate) fn distinguished_name(bytes: &[u8], start: usize, spans: &mut Vec<Spa
     let well_known = WELL_KNOWN_CNS
         .iter()
         .any(|c| value.eq_ignore_ascii_case(c.as_bytes()));
+    // `CN=Shop Admins`, `CN=Payroll Readers`, `CN=x,OU=Groups,…`: a group, named for what its
+    // members do, not a person.
+    let last_word = value.rsplit(|b| *b == b' ').next().unwrap_or(value);
+    let rest = &bytes[value_end..bytes.len().min(value_end + 128)];
+    let group = GROUP_WORDS
+        .iter()
+        .any(|w| last_word.eq_ignore_ascii_case(w.as_bytes()))
+        || rest
+            .windows(9)
+            .any(|w| w.eq_ignore_ascii_case(b"ou=groups"));
     // `CN=api.example.com`: a service's host name, as certificates' subjects carry.
     let host_name = value.contains(&b'.')
         && value
             .iter()
             .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'-' | b'*'));
-    if !well_known && !host_name {
+    if !well_known && !host_name && !group {
         push(spans, value_start, value_end, Finding::User);
     }
 }
@@ -839,6 +875,25 @@ pub(crate) fn tilde_user(bytes: &[u8], at: usize, spans: &mut Vec<Span>) {
         || starts_with_token(bytes, name_start)
     {
         return;
+    }
+    // After a blank, prose uses the same shape (`approx ~half/most`): a path says more, with
+    // a second folder, a file's extension, or a command that takes paths before it.
+    if at > 0 && bytes[at - 1].is_ascii_whitespace() {
+        let path_end = run_within(bytes, name_end, 256, |b| {
+            !(b.is_ascii_whitespace() || matches!(b, b'"' | b'\'' | b'`' | b')' | b','))
+        });
+        let path = &bytes[name_end..path_end];
+        let deeper = path.iter().filter(|b| matches!(b, b'/' | b'\\')).count() >= 2
+            || path.iter().rposition(|b| *b == b'.').is_some_and(|dot| {
+                dot + 1 < path.len() && path[dot + 1..].iter().all(u8::is_ascii_alphanumeric)
+            });
+        const COMMANDS: &[&str] = &[
+            "cd", "ls", "cp", "mv", "rm", "cat", "less", "tail", "tar", "chmod", "chown", "rsync",
+            "scp", "vim", "vi", "nano", "open", "code", "source", "find", "du", "mkdir",
+        ];
+        if !deeper && !word_before(bytes, at, 16, b"", COMMANDS) {
+            return;
+        }
     }
     push(spans, name_start, name_end, Finding::User);
 }

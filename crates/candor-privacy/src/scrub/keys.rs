@@ -145,6 +145,10 @@ const NOT_SECRET_KEYS: &[&str] = &[
     "settingkey",
     "configkey",
     "mapkey",
+    "projectkey",
+    "issuekey",
+    "sitekey",
+    "templatekey",
     "monkey",
     "turkey",
     "whiskey",
@@ -269,6 +273,8 @@ pub(crate) fn kind_of(key: &[u8]) -> Option<KeyKind> {
             && !normalised.is("key")
             && !NOT_SECRET_KEYS.iter().any(|k| normalised.ends_with(k))
         || SECRET_KEYS.iter().any(|k| normalised.is(k))
+        // `sonar.login`, `-Dsonar.login`, `SONAR_TOKEN`: SonarQube's token.
+        || normalised.ends_with("sonarlogin")
         || SECRET_LAST_PARTS
             .iter()
             .any(|p| last_part(key).eq_ignore_ascii_case(p.as_bytes()));
@@ -278,7 +284,8 @@ pub(crate) fn kind_of(key: &[u8]) -> Option<KeyKind> {
     if USER_KEYS.iter().any(|k| normalised.is(k)) {
         return Some(KeyKind::User);
     }
-    if HOST_KEYS.iter().any(|k| normalised.is(k)) {
+    // `COMPUTERNAME`, `Environment.MachineName`, `sshHostname`.
+    if HOST_KEYS.iter().any(|k| normalised.ends_with(k)) {
         return Some(KeyKind::Host);
     }
     None

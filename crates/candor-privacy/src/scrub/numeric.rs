@@ -164,9 +164,13 @@ fn number(bytes: &[u8], start: usize, digits: usize) -> Option<(usize, Finding)>
     let first = bytes[start];
     let after = bytes.get(start + digits).copied();
     let then = bytes.get(start + digits + 1).copied();
+    let rest = &bytes[start + digits..];
     let grouped = matches!(after, Some(b' ' | b'-' | b'.' | b'+' | b'/'))
         && then.is_some_and(|b| b.is_ascii_digit() || b == b'(')
-        || after == Some(b'%');
+        || after == Some(b'%')
+        // `4111  1111 …`, `4111 - 1111 …`: two blanks, or a spaced hyphen.
+        || (rest.starts_with(b"  ") || rest.starts_with(b" - "))
+            && rest.get(2 + usize::from(rest.get(1) == Some(&b'-'))).is_some_and(u8::is_ascii_digit);
     if !(grouped || digits >= 9) {
         return None;
     }
@@ -238,14 +242,18 @@ const VERSION_WORDS: &[&str] = &[
 
 fn preceded_by_version_word(bytes: &[u8], start: usize) -> bool {
     let mut end = start;
-    if end > 0 && matches!(bytes[end - 1], b'=' | b':' | b' ' | b'/' | b'"') {
+    if end > 0 && matches!(bytes[end - 1], b'=' | b':' | b' ' | b'/' | b'"' | b'\'') {
         // `Chrome/120.0.0.1`: a product token's version.
         if bytes[end - 1] == b'/' && end > 1 && bytes[end - 2].is_ascii_alphabetic() {
             return true;
         }
         end -= 1;
-        if end > 0 && bytes[end - 1] == b'"' {
+        // `AssemblyVersion("2.1.3.4")`: the argument of a version attribute.
+        if end > 0 && matches!(bytes[end - 1], b'"' | b'(') {
             end -= 1;
+            if end > 0 && bytes[end - 1] == b'(' {
+                end -= 1;
+            }
         }
     }
     // The longest version word has 9 letters: look no further back than that.
@@ -256,10 +264,29 @@ fn preceded_by_version_word(bytes: &[u8], start: usize) -> bool {
         .map_or(floor, |p| floor + p + 1);
     let word = &bytes[word_start..end];
     // `FileVersion`, `AssemblyVersion`, `ProductVersion`: any word ending in "version".
-    VERSION_WORDS
+    if VERSION_WORDS
         .iter()
         .any(|w| word.eq_ignore_ascii_case(w.as_bytes()))
         || word.len() >= 7 && word[word.len() - 7..].eq_ignore_ascii_case(b"version")
+    {
+        return true;
+    }
+    // `Microsoft.Extensions.Logging 8.0.0.1`: a dotted name in capitals (a package's or an
+    // assembly's) and its version.
+    start > 1 && bytes[start - 1] == b' ' && {
+        let name_start = bytes[start.saturating_sub(129)..start - 1]
+            .iter()
+            .rposition(|b| b.is_ascii_whitespace() || matches!(b, b'"' | b'\'' | b'(' | b','))
+            .map_or(start.saturating_sub(129), |p| {
+                start.saturating_sub(129) + p + 1
+            });
+        let name = &bytes[name_start..start - 1];
+        name.contains(&b'.')
+            && name.split(|b| *b == b'.').all(|part| {
+                part.first().is_some_and(u8::is_ascii_uppercase)
+                    && part.iter().all(|b| b.is_ascii_alphanumeric() || *b == b'_')
+            })
+    }
 }
 
 /// Four dot-separated numbers, each 0–255, not part of a longer dotted number or a version.

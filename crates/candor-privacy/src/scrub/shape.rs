@@ -126,12 +126,18 @@ fn run(word: &[u8], offset: usize, spans: &mut Vec<Span>) {
     // The rest is about segments between dots, tildes and equals signs (`x.y` is two words and
     // `key=value` a key and a value, not one token).
     let mut at = 0;
+    let mut previous: &[u8] = &[];
     for segment in word.split(|b| matches!(b, b'.' | b'~' | b'=')) {
         let start = offset + at;
         let segment_end = at + segment.len();
         at += segment.len() + 1;
+        let key = std::mem::replace(&mut previous, segment);
         if segment.len() < 20 {
             // Its core, shorter still, is too short to be a token.
+            continue;
+        }
+        // `PublicKey=0024000004800000…` (an assembly's strong name): a public key, published.
+        if key.eq_ignore_ascii_case(b"PublicKey") {
             continue;
         }
         // Leading and trailing punctuation is not part of a token.
@@ -182,8 +188,20 @@ fn classify(core: &[u8]) -> Option<Finding> {
         // entropy.
         return Some(Finding::Secret);
     }
-    if is_twilio(core) {
+    if core.len() == 66
+        && core[0] == b'0'
+        && matches!(core[1], b'x' | b'X')
+        && core[2..].iter().all(u8::is_ascii_hexdigit)
+    {
+        // `0x` and 256 bits: a raw private key as Ethereum tools write one (a digest is
+        // written without the `0x`).
+        return Some(Finding::Secret);
+    }
+    if is_twilio(core) || is_vendor_shaped(core) {
         return Some(Finding::ApiKey);
+    }
+    if is_aws_secret(core) {
+        return Some(Finding::Secret);
     }
     if core.iter().all(u8::is_ascii_hexdigit) {
         let digest = matches!(core.len(), 32 | 40 | 56 | 64 | 96 | 128);
@@ -313,6 +331,42 @@ fn is_discord_token(word: &[u8]) -> bool {
         && (27..=38).contains(&mac.len())
         && [id, time, mac].iter().all(|p| b64url(p))
         && id.iter().any(u8::is_ascii_digit)
+}
+
+/// Vendor tokens with no prefix to trigger on, recognised by their whole shape: a New Relic
+/// license key (36 hex digits and `NRAL`), a Mailgun webhook signing key (`[a-h0-9]` in groups
+/// of 32, 8 and 8), an Azure DevOps personal access token (84 letters and digits with `AZDO`
+/// at 76).
+fn is_vendor_shaped(core: &[u8]) -> bool {
+    let new_relic = core.len() == 40
+        && core[36..].eq_ignore_ascii_case(b"NRAL")
+        && core[..36].iter().all(u8::is_ascii_alphanumeric);
+    let mailgun = core.len() == 50
+        && core.iter().enumerate().all(|(i, b)| match i {
+            32 | 41 => *b == b'-',
+            _ => b.is_ascii_digit() || (b'a'..=b'h').contains(b),
+        });
+    let azure_devops =
+        core.len() == 84 && &core[76..80] == b"AZDO" && core.iter().all(u8::is_ascii_alphanumeric);
+    new_relic || mailgun || azure_devops
+}
+
+/// An AWS secret access key written alone: 40 characters of base64 (`+` and `/` among
+/// letters and digits), mixed case, random by its entropy and its lack of long words.
+fn is_aws_secret(core: &[u8]) -> bool {
+    core.len() == 40
+        && core
+            .iter()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'+' | b'/'))
+        && core.iter().any(u8::is_ascii_uppercase)
+        && core.iter().any(u8::is_ascii_lowercase)
+        && core
+            .split(|b| !b.is_ascii_lowercase())
+            .all(|run| run.len() < 8)
+        && core
+            .split(|b| !b.is_ascii_uppercase())
+            .all(|run| run.len() < 12)
+        && carries_four_bits(core)
 }
 
 /// Twilio API key (`SK`) or account (`AC`) id: the prefix and 32 lower-case hex digits.

@@ -10,29 +10,72 @@ pub const TRUNCATION_MARKER: &str = "…[truncated]";
 /// whole before the result is cut.
 const SCAN_MARGIN: usize = 4096;
 
+/// How far past the place text is cut it is scanned, so that a finding straddling that place
+/// (a card's groups, a quoted name, a connection string's value, a few hundred bytes at most)
+/// is seen whole, and kept only as its token.
+const CUT_LOOKAHEAD: usize = 1024;
+
+/// Text ready to scan.
+pub(super) struct Prepared<'a> {
+    /// Without control and bidirectional-override characters, and cut when long.
+    pub(super) text: Cow<'a, str>,
+    /// Whether the input was cut.
+    pub(super) cut: bool,
+    /// When cut, where in `text` what may be kept ends: `text` runs on past it by
+    /// [`CUT_LOOKAHEAD`] so that what straddles it is seen whole.
+    pub(super) keep: usize,
+}
+
 /// Removes control and bidirectional-override characters and cuts very long input before it is
-/// scanned. Returns the text and whether it was cut.
+/// scanned.
 ///
-/// The cut backs off to the last white space, so a secret is never scanned half: a half secret
-/// might not be recognised, and its visible half would then be sent.
-pub(super) fn prepare(text: &str, max_len: usize) -> (Cow<'_, str>, bool) {
+/// The cut is made at the last white space before the limit and a margin (a word is not cut
+/// unless it is longer than the margin), and the text is scanned on past it by
+/// [`CUT_LOOKAHEAD`]: a finding that straddles the cut is then recognised whole, and the
+/// scrubber keeps it as its token. Scanning only up to the cut would leave a half secret (a
+/// card's first groups, an IBAN's, a quoted address's local part) unrecognised, and an earlier
+/// replacement could then pull it within the limit.
+pub(super) fn prepare(text: &str, max_len: usize) -> Prepared<'_> {
     let budget = max_len.saturating_add(SCAN_MARGIN).min(MAX_INPUT_BYTES);
     let mut cut = false;
     let mut scanned = text;
+    let mut keep = text.len();
     if scanned.len() > budget {
         cut = true;
         let head = &scanned[..floor_char_boundary(scanned, budget)];
-        let end = head.rfind(char::is_whitespace).unwrap_or(0);
-        scanned = &head[..end];
+        keep = head
+            .rfind(char::is_whitespace)
+            .filter(|at| budget - at <= SCAN_MARGIN)
+            .unwrap_or(head.len());
+        let end = keep.saturating_add(CUT_LOOKAHEAD).min(MAX_INPUT_BYTES);
+        scanned = &scanned[..floor_char_boundary(scanned, end)];
     }
     // Most text is printable ASCII: a byte scan settles it without decoding characters.
     if has_suspect_byte(scanned.as_bytes()) && scanned.chars().any(is_removed) {
-        return (
-            Cow::Owned(scanned.chars().filter(|c| !is_removed(*c)).collect()),
+        let mut kept = String::with_capacity(scanned.len());
+        let mut kept_keep = 0;
+        for (at, c) in scanned.char_indices() {
+            if at == keep {
+                kept_keep = kept.len();
+            }
+            if !is_removed(c) {
+                kept.push(c);
+            }
+        }
+        if keep >= scanned.len() {
+            kept_keep = kept.len();
+        }
+        return Prepared {
+            text: Cow::Owned(kept),
             cut,
-        );
+            keep: kept_keep,
+        };
     }
-    (Cow::Borrowed(scanned), cut)
+    Prepared {
+        text: Cow::Borrowed(scanned),
+        cut,
+        keep: keep.min(scanned.len()),
+    }
 }
 
 /// A byte that is not printable ASCII, a newline or a tab: where a character [`is_removed`]
