@@ -904,3 +904,60 @@ fn values_that_refer_to_a_secret_or_stand_for_one_are_kept() {
         ),
     ]);
 }
+
+/// What the hostile review of the larger detector set found: each case scrubs the same
+/// wherever it starts (a byte before it moves every trigger to the other parity, which the
+/// trigger search sees through other filter entries), and a second pass changes nothing.
+#[test]
+fn where_a_trigger_starts_changes_nothing() {
+    let scrubber = Scrubber::default();
+    let cases = [
+        // A key holding `pwd`, with key characters after it.
+        ("<pwd>hunter2</pwd>", "<pwd>[secret]</pwd>"),
+        ("db_pwd_old=hunter2hunter", "db_pwd_old=[secret]"),
+        ("dbpwdx=hunter2hunter", "dbpwdx=[secret]"),
+        // `://` before a character of another script.
+        ("u00://\u{ff20}@example", "u00://[credentials]@example"),
+        // `%40` before a domain's dot or a quoted host.
+        ("'jdoe'%40'10.0.0.5'", "'[user]'%40'[host]'"),
+        // A home folder by name where the text starts reads as it does after a blank.
+        ("~user/pass", "~user/pass"),
+        ("~jdoe/src/app.rs", "~[user]/src/app.rs"),
+    ];
+    for (input, expected) in cases {
+        for before in ["", "\n", " ", "x ", "\n\n"] {
+            let text = format!("{before}{input}");
+            let once = scrubber.scrub(&text);
+            assert_eq!(once, format!("{before}{expected}"), "input: {text:?}");
+            assert_eq!(scrubber.scrub(&once), once, "input: {text:?}");
+        }
+    }
+}
+
+#[test]
+fn a_netrc_entry_is_read_the_same_by_a_second_pass() {
+    assert_scrubs(&[
+        (
+            "machine api.example.com\n  login jdoe\n  password hunter2",
+            "machine api.example.com\n  login [user]\n  password [secret]",
+        ),
+        (
+            "machine 10.0.0.5 login jdoe password hunter2",
+            "machine [ip] login [user] password [secret]",
+        ),
+    ]);
+    // What stands where the host would is no host's name: a replacement in it must not make
+    // the next line's `login` the entry's on a second pass.
+    let scrubber = Scrubber::default();
+    for text in [
+        "machine %2Fhome%2FIIS APPPOOL\\\n login %40",
+        "machine /home/John Smith\n login jdoe",
+    ] {
+        let once = scrubber.scrub(text);
+        assert_eq!(scrubber.scrub(&once), once, "input: {text:?}");
+        assert!(
+            once.ends_with("login %40") || once.ends_with("login jdoe"),
+            "{once:?}"
+        );
+    }
+}

@@ -21,61 +21,55 @@ pub(crate) const BLOCK: usize = 64;
 pub(crate) struct Masks {
     /// `0`–`9`.
     pub(crate) digit: u64,
-    /// `0`–`9`, `a`–`f`, `A`–`F`.
-    pub(crate) hex: u64,
     /// ASCII letters.
     pub(crate) letter: u64,
-    /// What carries a number on: letters, digits, `.` and `_`.
-    pub(crate) wordish: u64,
+    /// `.` and `_`, which carry a number on (`1.2`, `v_2`).
+    pub(crate) dot_or_underscore: u64,
     /// `:`.
     pub(crate) colon: u64,
     /// `-`.
     pub(crate) dash: u64,
-    /// `+` and `(`, which may open a phone number.
-    pub(crate) opening: u64,
+    /// The other punctuation of a token: `+ / = ~`.
+    pub(crate) token_punctuation: u64,
+}
+
+impl Masks {
     /// The bytes of a token: letters, digits and `_ - + / = . ~`.
-    pub(crate) token: u64,
+    pub(crate) fn token(&self) -> u64 {
+        self.letter | self.digit | self.dot_or_underscore | self.dash | self.token_punctuation
+    }
 }
 
 /// The classes, by their definition.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Class {
     Digit,
-    Hex,
     Letter,
-    Wordish,
+    DotOrUnderscore,
     Colon,
     Dash,
-    Opening,
-    Token,
+    TokenPunctuation,
 }
 
 impl Class {
-    const ALL: [Class; 8] = [
+    const ALL: [Class; 6] = [
         Class::Digit,
-        Class::Hex,
         Class::Letter,
-        Class::Wordish,
+        Class::DotOrUnderscore,
         Class::Colon,
         Class::Dash,
-        Class::Opening,
-        Class::Token,
+        Class::TokenPunctuation,
     ];
 
     /// Whether `b` is in the class: the definition.
     pub(crate) fn contains(self, b: u8) -> bool {
         match self {
             Class::Digit => b.is_ascii_digit(),
-            Class::Hex => b.is_ascii_hexdigit(),
             Class::Letter => b.is_ascii_alphabetic(),
-            Class::Wordish => b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_'),
+            Class::DotOrUnderscore => matches!(b, b'.' | b'_'),
             Class::Colon => b == b':',
             Class::Dash => b == b'-',
-            Class::Opening => matches!(b, b'+' | b'('),
-            Class::Token => {
-                b.is_ascii_alphanumeric()
-                    || matches!(b, b'_' | b'-' | b'+' | b'/' | b'=' | b'.' | b'~')
-            }
+            Class::TokenPunctuation => matches!(b, b'+' | b'/' | b'=' | b'~'),
         }
     }
 
@@ -83,15 +77,18 @@ impl Class {
     fn of(self, masks: &Masks) -> u64 {
         match self {
             Class::Digit => masks.digit,
-            Class::Hex => masks.hex,
             Class::Letter => masks.letter,
-            Class::Wordish => masks.wordish,
+            Class::DotOrUnderscore => masks.dot_or_underscore,
             Class::Colon => masks.colon,
             Class::Dash => masks.dash,
-            Class::Opening => masks.opening,
-            Class::Token => masks.token,
+            Class::TokenPunctuation => masks.token_punctuation,
         }
     }
+}
+
+/// The bytes of a token: letters, digits and `_ - + / = . ~`.
+pub(crate) fn is_token(b: u8) -> bool {
+    b.is_ascii_alphanumeric() || matches!(b, b'_' | b'-' | b'+' | b'/' | b'=' | b'.' | b'~')
 }
 
 impl Masks {
@@ -129,13 +126,11 @@ impl Masks {
         };
         Self {
             digit: join(0),
-            hex: join(1),
-            letter: join(2),
-            wordish: join(3),
-            colon: join(4),
-            dash: join(5),
-            opening: join(6),
-            token: join(7),
+            letter: join(1),
+            dot_or_underscore: join(2),
+            colon: join(3),
+            dash: join(4),
+            token_punctuation: join(5),
         }
     }
 
@@ -157,30 +152,35 @@ impl Masks {
                 *mask |= u64::from(class.contains(b)) << i;
             }
         }
-        let [digit, hex, letter, wordish, colon, dash, opening, token] = masks;
-        Self {
+        let [
             digit,
-            hex,
             letter,
-            wordish,
+            dot_or_underscore,
             colon,
             dash,
-            opening,
-            token,
+            token_punctuation,
+        ] = masks;
+        Self {
+            digit,
+            letter,
+            dot_or_underscore,
+            colon,
+            dash,
+            token_punctuation,
         }
     }
 }
 
-/// The eight classes of sixteen bytes, as the sign bits `move_mask` gathers: in the order of
+/// The six classes of sixteen bytes, as the sign bits `move_mask` gathers: in the order of
 /// [`Class::ALL`].
 #[cfg(all(
     any(target_arch = "x86", target_arch = "x86_64"),
     target_feature = "sse2"
 ))]
 #[inline(always)]
-fn lanes(block: safe_arch::m128i) -> [i32; 8] {
+fn lanes(block: safe_arch::m128i) -> [i32; 6] {
     use safe_arch::{
-        bitandnot_m128i, bitor_m128i as or, cmp_eq_mask_i8_m128i, cmp_lt_mask_i8_m128i,
+        bitor_m128i as or, cmp_eq_mask_i8_m128i, cmp_lt_mask_i8_m128i,
         move_mask_i8_m128i as gather, set_splat_i8_m128i as splat, sub_i8_m128i,
     };
     // Lanes whose byte lies in `low..low + count`: the offset from `low` is moved into the
@@ -190,35 +190,17 @@ fn lanes(block: safe_arch::m128i) -> [i32; 8] {
         cmp_lt_mask_i8_m128i(shifted, splat(count.wrapping_add(0x80) as i8))
     };
     let equal = |byte: u8| cmp_eq_mask_i8_m128i(block, splat(byte as i8));
-    // The barrier keeps each mask a plain integer: without it, LLVM packs the masks of a block
-    // into vector registers (and folds the bit arithmetic the scans do on them back into
-    // per-lane vector code), which measured slower.
-    let gather = |lanes| gather(lanes);
-    let folded = or(block, splat(0x20));
-    let digit = in_range(block, b'0', 10);
-    let letter = in_range(folded, b'a', 26);
-    let hex = or(digit, in_range(folded, b'a', 6));
-    let dot = equal(b'.');
-    let underscore = equal(b'_');
-    let dash = equal(b'-');
-    let plus = equal(b'+');
-    let alnum = or(digit, letter);
-    let wordish = or(alnum, or(dot, underscore));
-    // `+ , - . /` and the digits are one run of bytes; the comma is not a token byte.
-    let punctuation_or_digit = bitandnot_m128i(equal(b','), in_range(block, b'+', 15));
-    let token = or(
-        or(letter, punctuation_or_digit),
-        or(equal(b'='), or(underscore, equal(b'~'))),
-    );
+    let letter = in_range(or(block, splat(0x20)), b'a', 26);
     [
-        gather(digit),
-        gather(hex),
+        gather(in_range(block, b'0', 10)),
         gather(letter),
-        gather(wordish),
+        gather(or(equal(b'.'), equal(b'_'))),
         gather(equal(b':')),
-        gather(dash),
-        gather(or(plus, equal(b'('))),
-        gather(token),
+        gather(equal(b'-')),
+        gather(or(
+            or(equal(b'+'), equal(b'/')),
+            or(equal(b'='), equal(b'~')),
+        )),
     ]
 }
 
@@ -292,7 +274,7 @@ mod tests {
         let text = b"12a4";
         let masks = Masks::at(text, 0);
         assert_eq!(masks.digit, 0b1011);
-        assert_eq!(masks.token, 0b1111);
+        assert_eq!(masks.token(), 0b1111);
         assert_eq!(Masks::at(text, 2).digit, 0b10);
         assert_eq!(Masks::at(text, 4), Masks::default());
         assert_eq!(Masks::at(text, 40), Masks::default());

@@ -519,15 +519,19 @@ pub(crate) fn distinguished_name(bytes: &[u8], start: usize, spans: &mut Vec<Spa
         .iter()
         .any(|c| value.eq_ignore_ascii_case(c.as_bytes()));
     // `CN=Shop Admins`, `CN=Payroll Readers`, `CN=x,OU=Groups,…`: a group, named for what its
-    // members do, not a person.
+    // members do, not a person. Only the next component is read.
     let last_word = value.rsplit(|b| *b == b' ').next().unwrap_or(value);
-    let rest = &bytes[value_end..bytes.len().min(value_end + 128)];
+    let next_value_end = run_within(bytes, type_end + 1, 64, |b| {
+        !matches!(b, b',' | b'+' | b';' | b'"' | b'\'' | b')' | b'\n')
+    });
+    let next_value = &bytes[type_end + 1..next_value_end];
     let group = GROUP_WORDS
         .iter()
         .any(|w| last_word.eq_ignore_ascii_case(w.as_bytes()))
-        || rest
-            .windows(9)
-            .any(|w| w.eq_ignore_ascii_case(b"ou=groups"));
+        || attribute.eq_ignore_ascii_case(b"ou")
+            && next_value
+                .windows(5)
+                .any(|w| w.eq_ignore_ascii_case(b"group"));
     // `CN=api.example.com`: a service's host name, as certificates' subjects carry.
     let host_name = value.contains(&b'.')
         && value
@@ -876,9 +880,10 @@ pub(crate) fn tilde_user(bytes: &[u8], at: usize, spans: &mut Vec<Span>) {
     {
         return;
     }
-    // After a blank, prose uses the same shape (`approx ~half/most`): a path says more, with
-    // a second folder, a file's extension, or a command that takes paths before it.
-    if at > 0 && bytes[at - 1].is_ascii_whitespace() {
+    // After a blank (or where the text starts, as a line does), prose uses the same shape
+    // (`approx ~half/most`): a path says more, with a second folder, a file's extension, or a
+    // command that takes paths before it.
+    if at == 0 || bytes[at - 1].is_ascii_whitespace() {
         let path_end = run_within(bytes, name_end, 256, |b| {
             !(b.is_ascii_whitespace() || matches!(b, b'"' | b'\'' | b'`' | b')' | b','))
         });

@@ -650,7 +650,15 @@ pub(crate) fn netrc(bytes: &[u8], after: usize, spans: &mut Vec<Span>) {
         (start, end)
     };
     let (host_start, host_end) = token(after);
-    if host_start == host_end || host_start > after + 8 {
+    // A host's name, which no replacement leaves (a token holds brackets): what a pass
+    // replaces in or after it cannot make the next word the entry's next keyword, so a second
+    // pass reads the entry as the first did.
+    let host_char =
+        |b: &u8| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'-' | b'_') || *b >= 0x80;
+    if host_start == host_end
+        || host_start > after + 8
+        || !bytes[host_start..host_end].iter().all(host_char)
+    {
         return;
     }
     let mut at = host_end;

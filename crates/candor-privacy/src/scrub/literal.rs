@@ -18,7 +18,7 @@ use super::lex::{
     RunMemo, boundary_before, is_base64url, is_continuation, is_word, path_delimiter, push, run,
     run_back, starts_with_token, token_ending_at,
 };
-use super::trigger::TriggerSearch;
+use super::trigger::{Beside, Pattern, TriggerSearch};
 use super::vendor::{self, Prefixed, VendorMemos};
 use super::{Finding, Span};
 
@@ -251,27 +251,80 @@ const KEY_TRIGGERS: &[&str] = &[
     "logonserver",
 ];
 
+/// The bytes that may follow or precede a three-byte trigger for its validator to find
+/// anything, where its odd starts need no other (see [`Beside`]).
+fn beside(pattern: &[u8]) -> Option<Beside> {
+    let ranges =
+        |spans: &[(u8, u8)]| -> Vec<u8> { spans.iter().flat_map(|&(a, b)| a..=b).collect() };
+    let alnum = ranges(&[(b'0', b'9'), (b'a', b'z')]);
+    let mut base64url = alnum.clone();
+    base64url.extend(b"_-");
+    let mut domain = alnum.clone();
+    domain.push(b'-');
+    // A domain may start with a character of another script: UTF-8's lead bytes.
+    domain.extend(0xC2..=0xF4);
+    // A domain, or the quoted host of MySQL's `'jdoe'@'host'`.
+    domain.extend(b".'\"");
+    // Whatever a URL may hold: its credentials, host, path or query.
+    let url: Vec<u8> = (0..=255).filter(|b| !url_char_ends(*b)).collect();
+    let after = match pattern {
+        // `%40`, and the full-width and small commercial at in UTF-8.
+        b"%40" | b"\xef\xbc\xa0" | b"\xef\xb9\xab" => domain,
+        b"://" => url,
+        b"eyj" | b":aa" | b"sk-" | b"sg." | b"sl." => base64url,
+        b"a3t" | b"a3-" | b"r8_" | b"hf_" | b"oy2" => alnum,
+        b"fc-" => ranges(&[(b'0', b'9'), (b'a', b'f')]),
+        b"dt0" => ranges(&[(b'a', b'z')]),
+        b"-us" => ranges(&[(b'0', b'9')]),
+        // A distinguished name's `CN=` follows a separator; a device's `-pc` a name.
+        b"cn=" => {
+            return Some(Beside {
+                after: false,
+                bytes: b" \t\n\x0c\r,\"'(/;<[=:{".to_vec(),
+            });
+        }
+        b"-pc" => {
+            return Some(Beside {
+                after: false,
+                bytes: alnum,
+            });
+        }
+        _ => return None,
+    };
+    Some(Beside {
+        after: true,
+        bytes: after,
+    })
+}
+
 /// The built-in patterns and what each starts: [`TRIGGERS`], the key triggers, then one per
-/// vendor prefix.
-pub(crate) fn builtin_triggers() -> Vec<(String, Trigger)> {
+/// vendor prefix; three-byte ones with the bytes that must stand beside them (see
+/// [`Beside`]).
+pub(crate) fn builtin_triggers() -> Vec<(Pattern, Trigger)> {
     let keys = KEY_TRIGGERS.iter().map(|p| {
         // The key's part: without a trailing separator (`pw:` is the key `pw`).
         let key_len = p.trim_end_matches([':', '=', '"', '\'', ' ', '>']).len();
-        (
-            (*p).to_owned(),
-            Trigger::Key(u8::try_from(key_len).unwrap_or(u8::MAX)),
-        )
+        (*p, Trigger::Key(u8::try_from(key_len).unwrap_or(u8::MAX)))
     });
     TRIGGERS
         .iter()
-        .map(|(p, t)| ((*p).to_owned(), *t))
+        .copied()
         .chain(keys)
+        .map(|(p, t)| (p.as_bytes().to_ascii_lowercase(), t))
         .chain(
             vendor::VENDORS
                 .iter()
                 .enumerate()
-                .map(|(i, v)| (v.prefix.to_ascii_lowercase(), Trigger::Vendor(i))),
+                .map(|(i, v)| (v.prefix.as_bytes().to_ascii_lowercase(), Trigger::Vendor(i))),
         )
+        .map(|(bytes, trigger)| {
+            let beside = if bytes.len() == 3 {
+                beside(&bytes)
+            } else {
+                None
+            };
+            (Pattern { bytes, beside }, trigger)
+        })
         .collect()
 }
 
@@ -327,16 +380,16 @@ pub(crate) fn find(
     let mut pem_unterminated = false;
     let mut memo = Memos::default();
     search.for_each(bytes, |m| {
+        let (start, end) = (m.start, m.end);
         // A trigger wholly inside a span already found adds nothing (and re-scanning a long
         // value for each trigger inside it would be quadratic); one reaching past it may.
         // One near the span's end is looked at all the same: what it starts (a key's value, a
         // bearer's token) may reach past the span (`Bearer x.SetPassword("…")`). That is at most
         // a key's length of triggers per span, so the work stays linear.
-        if m.start >= covered.0 && m.end + MAX_KEY <= covered.1 {
+        if start >= covered.0 && end + MAX_KEY <= covered.1 {
             return;
         }
         let before = spans.len();
-        let (start, end) = (m.start, m.end);
         match triggers[m.pattern] {
             Trigger::At => at_sign(bytes, start, end, spans),
             Trigger::Url => url(bytes, start, &mut memo, spans),

@@ -333,7 +333,7 @@ impl Default for Scrubber {
 impl Scrubber {
     /// A scrubber that also replaces this machine's literals.
     pub fn new(machine: &MachineLiterals) -> Self {
-        let mut patterns: Vec<String> = Vec::new();
+        let mut patterns = Vec::new();
         let mut triggers = Vec::new();
         for (pattern, trigger) in literal::builtin_triggers() {
             patterns.push(pattern);
@@ -341,7 +341,7 @@ impl Scrubber {
         }
         let builtin = patterns.len();
         for (value, finding) in machine.patterns() {
-            patterns.push(value);
+            patterns.push(trigger::Pattern::plain(value));
             triggers.push(literal::Trigger::Literal(finding));
         }
         let search = match TriggerSearch::new(&patterns) {
@@ -860,7 +860,7 @@ mod tests {
 
     #[test]
     fn the_built_in_trigger_set_builds() {
-        let patterns: Vec<String> = literal::builtin_triggers()
+        let patterns: Vec<trigger::Pattern> = literal::builtin_triggers()
             .into_iter()
             .map(|(p, _)| p)
             .collect();

@@ -22,9 +22,9 @@ use super::{Finding, Span, finance, national, phone};
 /// The numeric scan's place in the text, kept from one block to the next.
 ///
 /// Its work is found in the blocks' masks: the first digit of a number (not one carried on from
-/// a word, `v2`, or a dotted number, `1.2`: those start nothing, except after a letter, where
-/// an IBAN may start), a `+` or `(` before a digit (international and parenthesised phone
-/// numbers), and a `:` or `-` between hex digits (IPv6 and MAC addresses) or doubled (`::1`).
+/// a dotted number or another number, `1.2`, `v_2`: those start nothing; after a letter an
+/// IBAN may start, after `+` or `(` a phone number), and a `:` or `-` between letters or
+/// digits (IPv6 and MAC addresses, which the visit checks for hex digits) or doubled (`::1`).
 /// Most digits, colons and hyphens in log text are none of these, and are never looked at one
 /// by one.
 #[derive(Debug, Default)]
@@ -43,16 +43,18 @@ pub(crate) fn events(previous: &Masks, current: &Masks, next: &Masks) -> u64 {
     // i + 1.
     let before = |now: u64, then: u64| now << 1 | then >> 63;
     let after = |now: u64, then: u64| now >> 1 | then << 63;
-    let digits = current.digit
-        & !before(current.digit, previous.digit)
-        & (!before(current.wordish, previous.wordish) | before(current.letter, previous.letter));
-    let openings = current.opening & after(current.digit, next.digit);
-    let hex_before = before(current.hex, previous.hex);
-    let hex_after = after(current.hex, next.hex);
+    // A digit, `.` or `_` before a digit carries a number on; a letter does not (an IBAN's or
+    // an insurance number's digits follow letters), nor `+` or `(` (a phone number's).
+    let carried = |m: &Masks| m.digit | m.dot_or_underscore;
+    let digits = current.digit & !before(carried(current), carried(previous));
+    // Between letters or digits (the visit checks for hex digits), or doubled (`::1`).
+    let alnum = |m: &Masks| m.digit | m.letter;
+    let alnum_before = before(alnum(current), alnum(previous));
+    let alnum_after = after(alnum(current), alnum(next));
     let colon_after = after(current.colon, next.colon);
-    let colons = current.colon & (hex_before & (hex_after | colon_after) | colon_after);
-    let dashes = current.dash & hex_before & (hex_after | after(current.dash, next.dash));
-    digits | openings | colons | dashes
+    let colons = current.colon & (alnum_before & (alnum_after | colon_after) | colon_after);
+    let dashes = current.dash & alnum_before & (alnum_after | after(current.dash, next.dash));
+    digits | colons | dashes
 }
 
 impl Scan {
@@ -87,6 +89,15 @@ impl Scan {
         let b = bytes[i];
         self.next = i + 1;
         if b.is_ascii_digit() {
+            // `+44 20 …`, `(415) 555-0173`: the digit after a `+` or `(` may open a phone number.
+            if i > 0
+                && matches!(bytes[i - 1], b'+' | b'(')
+                && let Some(end) = phone::phone(bytes, i - 1)
+            {
+                spans.push(Span::new(i - 1, end, Finding::Phone));
+                self.next = end;
+                return;
+            }
             let digits = bytes[i..].iter().take_while(|b| b.is_ascii_digit()).count();
             // The rest of this number cannot start anything new.
             self.next = i + digits;
@@ -102,27 +113,23 @@ impl Scan {
                     && bytes[at - 1].is_ascii_alphabetic()
                     && bytes[at - 2].is_ascii_alphabetic()
             };
-            if letters_before(i) {
+            if digits >= 2 && letters_before(i) {
                 if let Some(end) = finance::iban(bytes, i - 2) {
                     spans.push(Span::new(i - 2, end, Finding::Iban));
-                } else if let Some(end) = national::national_insurance(bytes, i - 2) {
+                } else if digits == 6
+                    && let Some(end) = national::national_insurance(bytes, i - 2)
+                {
                     spans.push(Span::new(i - 2, end, Finding::NationalId));
                     self.next = end;
                 }
             } else if digits == 2
-                && i >= 1
+                && i >= 3
                 && bytes[i - 1] == b' '
-                && letters_before(i - 1)
+                && bytes[i - 2].is_ascii_uppercase()
+                && bytes[i - 3].is_ascii_uppercase()
                 && let Some(end) = national::national_insurance(bytes, i - 3)
             {
                 spans.push(Span::new(i - 3, end, Finding::NationalId));
-                self.next = end;
-            }
-            return;
-        }
-        if b == b'+' || b == b'(' {
-            if let Some(end) = phone::phone(bytes, i) {
-                spans.push(Span::new(i, end, Finding::Phone));
                 self.next = end;
             }
             return;
@@ -179,6 +186,11 @@ fn number(bytes: &[u8], start: usize, digits: usize) -> Option<(usize, Finding)>
     {
         return Some((end, Finding::Ip));
     }
+    // Every shape below holds nine digits or more: a version or a date (`21.4.3`,
+    // `2024-05-17`) is settled by counting.
+    if digits < 9 && digits_ahead(bytes, start) < 9 {
+        return None;
+    }
     let found = (b'2'..=b'6')
         .contains(&first)
         .then(|| finance::card(bytes, start).map(|e| (e, Finding::Card)))
@@ -211,6 +223,37 @@ fn number(bytes: &[u8], start: usize, digits: usize) -> Option<(usize, Finding)>
     phone
         .or_else(|| phone::worded(bytes, start))
         .map(|e| (e, Finding::Phone))
+}
+
+/// How many digits the number at `start` holds, counting on across short runs of separators
+/// (` - . / + ( ) %`) between groups, in the next 48 bytes: a bound, read once, that settles
+/// most numbers before any validator does.
+fn digits_ahead(bytes: &[u8], start: usize) -> usize {
+    let limit = bytes.len().min(start + 48);
+    let mut count = 0;
+    let mut at = start;
+    while at < limit {
+        if bytes[at].is_ascii_digit() {
+            count += 1;
+            at += 1;
+            continue;
+        }
+        let mut gap = 0;
+        while at < limit
+            && gap < 3
+            && matches!(
+                bytes[at],
+                b' ' | b'-' | b'.' | b'/' | b'+' | b'(' | b')' | b'%'
+            )
+        {
+            at += 1;
+            gap += 1;
+        }
+        if gap == 0 || !bytes.get(at).is_some_and(u8::is_ascii_digit) {
+            break;
+        }
+    }
+    count
 }
 
 /// `::1`, standing alone (not the tail of `std::1` or of a longer address).

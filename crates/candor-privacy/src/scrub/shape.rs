@@ -23,7 +23,7 @@
 use sha2::{Digest, Sha256};
 use sha3::Keccak256;
 
-use super::blocks::{BLOCK, Class, Masks};
+use super::blocks::{BLOCK, Masks, is_token};
 use super::{Finding, Span};
 
 /// Shorter runs hold nothing this module looks for (the shortest, a Cisco MAC, has 14 bytes).
@@ -42,7 +42,7 @@ pub(crate) struct Scan {
 /// set when the MIN_RUN bytes from i are all token bytes.
 #[inline(always)]
 pub(crate) fn long_runs(current: &Masks, next: &Masks) -> u64 {
-    let window = u128::from(current.token) | u128::from(next.token) << 64;
+    let window = u128::from(current.token()) | u128::from(next.token()) << 64;
     let pairs = window & (window >> 1);
     let fours = pairs & (pairs >> 2);
     let eights = fours & (fours >> 4);
@@ -69,7 +69,7 @@ impl Scan {
         mut long: u64,
         spans: &mut Vec<Span>,
     ) {
-        let window = u128::from(current.token) | u128::from(next.token) << 64;
+        let window = u128::from(current.token()) | u128::from(next.token()) << 64;
         let digits = u128::from(current.digit) | u128::from(next.digit) << 64;
         loop {
             if self.next >= block + BLOCK {
@@ -87,7 +87,7 @@ impl Scan {
                 128.. => {
                     let end = bytes[start..]
                         .iter()
-                        .position(|b| !Class::Token.contains(*b))
+                        .position(|b| !is_token(*b))
                         .map_or(bytes.len(), |n| start + n);
                     (end, bytes[start..end].iter().any(u8::is_ascii_digit))
                 }
