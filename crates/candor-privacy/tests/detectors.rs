@@ -961,3 +961,87 @@ fn a_netrc_entry_is_read_the_same_by_a_second_pass() {
         );
     }
 }
+
+/// A validator's look-ahead is bounded in bytes, and the bound may fall inside a character:
+/// what it finds is still cut on character boundaries (it panicked on `-u '` and 512 bytes of
+/// full-width digits).
+#[test]
+fn a_bounded_look_ahead_never_stops_inside_a_character() {
+    let scrubber = Scrubber::default();
+    let prefixes = [
+        "curl -u '",
+        "curl -u ",
+        "password=",
+        "password: \"",
+        "Authorization: Bearer ",
+        "x%40",
+        "jdoe@",
+        "https://",
+        "https://jdoe:",
+        "machine ",
+        "CN=",
+        "CORP\\",
+        "S-1-5-21-",
+        "\\\\fs01\\",
+        "/home/",
+        "~",
+        "-----BEGIN ",
+        "key=",
+        "mysql -p",
+        "tel ",
+    ];
+    for prefix in prefixes {
+        for filler in ["é", "４", "日", "😀", "a٤"] {
+            for count in [
+                1, 2, 3, 63, 64, 65, 85, 86, 127, 128, 129, 170, 171, 255, 256, 257,
+            ] {
+                for before in ["", "x", "xy"] {
+                    let text = format!("{before}{prefix}{} end", filler.repeat(count));
+                    let once = scrubber.scrub(&text);
+                    assert_eq!(scrubber.scrub(&once), once, "input: {text:?}");
+                    let limited = scrubber.scrub_limited(&text, 100);
+                    assert!(limited.len() <= 100);
+                }
+            }
+        }
+    }
+}
+
+/// Numbers and names typed through an input method come out in full-width forms, and digits
+/// may be another script's: they are read as the ASCII they stand for.
+#[test]
+fn full_width_forms_and_other_digits_are_read_as_ascii() {
+    assert_scrubs(&[
+        ("電話 ０９０－１２３４－５６７８ まで", "電話 [phone] まで"),
+        (
+            "カード番号：４１１１－１１１１－１１１１－１１１１",
+            "カード番号：[card]",
+        ),
+        ("card ٤١١١١١١١١١١١١١١١ end", "card [card] end"),
+        (
+            "メール：ｊａｎｅ＠ｅｘａｍｐｌｅ．ｃｏｍ",
+            "メール：[email]",
+        ),
+        ("jane.doe＠example．com", "[email]"),
+        (
+            "ｐａｓｓｗｏｒｄ＝ｈｕｎｔｅｒ２ｈｕｎｔｅｒ",
+            "ｐａｓｓｗｏｒｄ＝[secret]",
+        ),
+        ("ssn ０７８－０５－１１２０ end", "ssn [ssn] end"),
+        ("from １９２.１６８.１.２０ ok", "from [ip] ok"),
+        (
+            "login failed for user ＣＯＲＰ＼ｊｄｏｅ",
+            "login failed for user [user]",
+        ),
+        (
+            "key ＡＫＩＡ１２３４５６７８９０ＡＢＣＤＥＦ end",
+            "key [api-key] end",
+        ),
+    ]);
+    assert_unchanged(&[
+        "（ＩＤ：１２３）\u{3000}完了",
+        "価格は１，２３４円です",
+        "ＡＢＣ－１２３",
+        "第２章　ｖｅｒｓｉｏｎ ２．１．０",
+    ]);
+}

@@ -116,6 +116,16 @@ fn log_like() -> impl Strategy<Value = String> {
         "[0-9a-f]{16,70}",
         "[0-9]{3}-[0-9]{2}-[0-9]{4}",
         "[a-f0-9]{4}\\.[a-f0-9]{4}\\.[a-f0-9]{4}",
+        // Full-width forms and other scripts' digits, read as the ASCII they stand for.
+        "[０-９]{1,5}",
+        "[٠-٩]{1,4}",
+        "[ａ-ｚＡ-Ｚ]{1,6}",
+        Just("－".to_owned()),
+        Just("＼".to_owned()),
+        Just("．".to_owned()),
+        Just("　".to_owned()),
+        Just("ｐａｓｓｗｏｒｄ＝".to_owned()),
+        Just("４１１１ １１１１ １１１１ １１１１".to_owned()),
     ];
     prop::collection::vec(piece, 0..60).prop_map(|pieces| pieces.concat())
 }
@@ -293,7 +303,74 @@ fn any_secret() -> impl Strategy<Value = (String, String)> {
             let phone = format!("138 {b:04} {c:04}");
             (format!("call {phone} ok"), phone)
         }),
+        // Cards in groups with any separator, or in full-width digits; IBANs in groups.
+        // A card network's first digit (2 to 6), fourteen more, the check digit.
+        (2u8..=6, prop::array::uniform14(0u8..10), 0usize..5).prop_map(|(first, rest, form)| {
+            let digits: [u8; 15] =
+                std::array::from_fn(|i| if i == 0 { first } else { rest[i - 1] });
+            let card = luhn_completed(&digits);
+            let groups: Vec<&str> = (0..4).map(|g| &card[4 * g..4 * g + 4]).collect();
+            let written = match form {
+                0 => groups.join(" "),
+                1 => groups.join("-"),
+                2 => groups.join("."),
+                3 => card.clone(),
+                _ => groups
+                    .join(" ")
+                    .chars()
+                    .map(|c| {
+                        c.to_digit(10)
+                            .map_or(c, |d| char::from_u32(0xFF10 + d).unwrap_or(c))
+                    })
+                    .collect(),
+            };
+            (format!("card {written} declined"), written)
+        }),
+        prop::array::uniform18(0u8..10).prop_map(|digits| {
+            let iban = german_iban(&digits);
+            let grouped: Vec<String> = iban
+                .as_bytes()
+                .chunks(4)
+                .map(|c| String::from_utf8_lossy(c).into_owned())
+                .collect();
+            let written = grouped.join(" ");
+            (format!("IBAN {written} ok"), written)
+        }),
     ]
+}
+
+/// Sixteen digits: these fifteen and the Luhn check digit.
+fn luhn_completed(digits: &[u8; 15]) -> String {
+    // From the right, the check digit's neighbour is doubled first.
+    let sum: u32 = digits
+        .iter()
+        .rev()
+        .enumerate()
+        .map(|(i, &d)| {
+            let d = u32::from(d);
+            if i % 2 == 0 {
+                let twice = 2 * d;
+                if twice > 9 { twice - 9 } else { twice }
+            } else {
+                d
+            }
+        })
+        .sum();
+    let check = (10 - sum % 10) % 10;
+    let mut card: String = digits.iter().map(|d| char::from(b'0' + d)).collect();
+    card.push(char::from_digit(check, 10).unwrap_or('0'));
+    card
+}
+
+/// A German IBAN for these eighteen digits, its check digits by ISO 7064 mod 97-10.
+fn german_iban(digits: &[u8; 18]) -> String {
+    let bban: String = digits.iter().map(|d| char::from(b'0' + d)).collect();
+    // The BBAN, then `DE` as 13 14, then `00`.
+    let number = format!("{bban}131400");
+    let remainder = number
+        .bytes()
+        .fold(0u32, |r, b| (r * 10 + u32::from(b - b'0')) % 97);
+    format!("DE{:02}{bban}", 98 - remainder)
 }
 
 /// `0x` and the address in EIP-55's mixed case.
@@ -438,4 +515,16 @@ proptest! {
         }
         prop_assert_eq!(s.scrub(&out), out.clone(), "not idempotent on {:?}", text);
     }
+}
+
+#[test]
+fn the_card_and_iban_generators_make_what_the_scrubber_calls_cards_and_ibans() {
+    let card = luhn_completed(&[4, 9, 2, 7, 1, 8, 3, 6, 5, 0, 1, 2, 4, 4, 7]);
+    assert_eq!(card, "4927183650124478");
+    let iban = german_iban(&[3, 7, 0, 4, 0, 0, 4, 4, 0, 5, 3, 2, 0, 1, 3, 0, 0, 0]);
+    assert_eq!(iban, "DE89370400440532013000");
+    assert_eq!(
+        Scrubber::default().scrub(&format!("{card} {iban}")),
+        "[card] [iban]"
+    );
 }

@@ -31,6 +31,8 @@ pub(crate) struct Masks {
     pub(crate) dash: u64,
     /// The other punctuation of a token: `+ / = ~`.
     pub(crate) token_punctuation: u64,
+    /// Bytes outside ASCII: whether the text needs its look-alikes folded (see `fold`).
+    pub(crate) non_ascii: u64,
 }
 
 impl Masks {
@@ -49,16 +51,18 @@ pub(crate) enum Class {
     Colon,
     Dash,
     TokenPunctuation,
+    NonAscii,
 }
 
 impl Class {
-    const ALL: [Class; 6] = [
+    const ALL: [Class; 7] = [
         Class::Digit,
         Class::Letter,
         Class::DotOrUnderscore,
         Class::Colon,
         Class::Dash,
         Class::TokenPunctuation,
+        Class::NonAscii,
     ];
 
     /// Whether `b` is in the class: the definition.
@@ -70,6 +74,7 @@ impl Class {
             Class::Colon => b == b':',
             Class::Dash => b == b'-',
             Class::TokenPunctuation => matches!(b, b'+' | b'/' | b'=' | b'~'),
+            Class::NonAscii => !b.is_ascii(),
         }
     }
 
@@ -82,6 +87,7 @@ impl Class {
             Class::Colon => masks.colon,
             Class::Dash => masks.dash,
             Class::TokenPunctuation => masks.token_punctuation,
+            Class::NonAscii => masks.non_ascii,
         }
     }
 }
@@ -131,6 +137,7 @@ impl Masks {
             colon: join(3),
             dash: join(4),
             token_punctuation: join(5),
+            non_ascii: join(6),
         }
     }
 
@@ -159,6 +166,7 @@ impl Masks {
             colon,
             dash,
             token_punctuation,
+            non_ascii,
         ] = masks;
         Self {
             digit,
@@ -167,18 +175,19 @@ impl Masks {
             colon,
             dash,
             token_punctuation,
+            non_ascii,
         }
     }
 }
 
-/// The six classes of sixteen bytes, as the sign bits `move_mask` gathers: in the order of
+/// The seven classes of sixteen bytes, as the sign bits `move_mask` gathers: in the order of
 /// [`Class::ALL`].
 #[cfg(all(
     any(target_arch = "x86", target_arch = "x86_64"),
     target_feature = "sse2"
 ))]
 #[inline(always)]
-fn lanes(block: safe_arch::m128i) -> [i32; 6] {
+fn lanes(block: safe_arch::m128i) -> [i32; 7] {
     use safe_arch::{
         bitor_m128i as or, cmp_eq_mask_i8_m128i, cmp_lt_mask_i8_m128i,
         move_mask_i8_m128i as gather, set_splat_i8_m128i as splat, sub_i8_m128i,
@@ -201,19 +210,24 @@ fn lanes(block: safe_arch::m128i) -> [i32; 6] {
             or(equal(b'+'), equal(b'/')),
             or(equal(b'='), equal(b'~')),
         )),
+        // A byte's top bit, as it is.
+        gather(block),
     ]
 }
 
 /// Runs the numeric scan and the whole-word scan over `text` in one pass of blocks. Each scan
-/// is called only for a block where its masks say it has work.
-pub(crate) fn find(text: &str, spans: &mut Vec<Span>) {
+/// is called only for a block where its masks say it has work. True when the text holds a
+/// byte outside ASCII.
+pub(crate) fn find(text: &str, spans: &mut Vec<Span>) -> bool {
     let bytes = text.as_bytes();
     let mut numbers = numeric::Scan::default();
     let mut words = shape::Scan::default();
     let mut previous = Masks::default();
     let mut current = Masks::at(bytes, 0);
     let mut block = 0;
+    let mut non_ascii = 0;
     while block < bytes.len() {
+        non_ascii |= current.non_ascii;
         let next = Masks::at(bytes, block + BLOCK);
         let events = numeric::events(&previous, &current, &next);
         if events != 0 {
@@ -227,6 +241,7 @@ pub(crate) fn find(text: &str, spans: &mut Vec<Span>) {
         current = next;
         block += BLOCK;
     }
+    non_ascii != 0
 }
 
 #[cfg(test)]

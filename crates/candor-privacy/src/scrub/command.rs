@@ -6,7 +6,7 @@
 //! Triggers come in text order, so this needs no look-back: only the bytes between one trigger
 //! and the next are checked for a line break, each once.
 
-use super::lex::{push, run, run_within, starts_with_token};
+use super::lex::{is_continuation, push, run, run_within, starts_with_token};
 use super::{Finding, Span};
 
 /// What the current command line has shown so far: a database client, a login option.
@@ -89,10 +89,14 @@ pub(crate) fn curl_user(bytes: &[u8], after: usize, line: &mut CommandLine, span
         start += 1;
     }
     let limit = bytes.len().min(start + 512);
-    let end = run(&bytes[..limit], start, |b| match quote {
+    let mut end = run(&bytes[..limit], start, |b| match quote {
         Some(q) => b != q && b != b'\n',
         None => !b.is_ascii_whitespace() && !matches!(b, b'"' | b'\''),
     });
+    // Cut by the limit inside a character: the value ends before it.
+    while end > start && end < bytes.len() && is_continuation(bytes[end]) {
+        end -= 1;
+    }
     let value = &bytes[start..end];
     if value.is_empty() || value.first() == Some(&b'-') || starts_with_token(bytes, start) {
         return;

@@ -24,6 +24,7 @@
 mod blocks;
 mod command;
 mod finance;
+mod fold;
 mod identity;
 mod keys;
 mod lex;
@@ -567,12 +568,49 @@ impl Scrubber {
 
     fn find(&self, text: &str) -> Vec<Span> {
         let mut spans = Vec::new();
-        literal::find(&self.search, &self.triggers, text, &mut spans);
-        blocks::find(text, &mut spans);
+        let non_ascii = self.find_unmerged(text, &mut spans);
+        // Full-width forms and other scripts' digits are read as the ASCII they stand for.
+        if let Some(folded) = non_ascii.then(|| fold::fold(text)).flatten() {
+            let from = spans.len();
+            self.find_unmerged(&folded.text, &mut spans);
+            for span in &mut spans[from..] {
+                *span = Span::new(
+                    folded.original(span.start()),
+                    folded.original(span.end()),
+                    span.finding,
+                );
+            }
+        }
+        merge(spans)
+    }
+
+    /// The spans in `text`, added to `spans` unmerged; true when `text` holds a byte outside
+    /// ASCII.
+    fn find_unmerged(&self, text: &str, spans: &mut Vec<Span>) -> bool {
+        let from = spans.len();
+        literal::find(&self.search, &self.triggers, text, spans);
+        let non_ascii = blocks::find(text, spans);
         // A replacement token found by another detector (`/home/[pem]`) stays as it is, so
         // scrubbing scrubbed text changes nothing.
-        spans.retain(|s| !is_already_scrubbed(&text[s.start()..s.end()]));
-        merge(spans)
+        let mut at = from;
+        while at < spans.len() {
+            // A validator's bounded look-ahead may stop inside a character: the span takes it
+            // whole.
+            let span = spans[at];
+            if !text.is_char_boundary(span.start()) || !text.is_char_boundary(span.end()) {
+                spans[at] = Span::new(
+                    text::floor_char_boundary(text, span.start()),
+                    text::ceil_char_boundary(text, span.end()),
+                    span.finding,
+                );
+            }
+            if is_already_scrubbed(&text[spans[at].start()..spans[at].end()]) {
+                spans.swap_remove(at);
+            } else {
+                at += 1;
+            }
+        }
+        non_ascii
     }
 }
 

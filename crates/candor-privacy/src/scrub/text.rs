@@ -157,6 +157,15 @@ pub(super) fn floor_char_boundary(text: &str, at: usize) -> usize {
     end
 }
 
+/// The smallest character boundary of `text` at or after `at`.
+pub(super) fn ceil_char_boundary(text: &str, at: usize) -> usize {
+    let mut end = at.min(text.len());
+    while !text.is_char_boundary(end) {
+        end += 1;
+    }
+    end
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
