@@ -1,17 +1,20 @@
 //! A single-pass scrubber for free text.
 //!
 //! One search (a filter of hashed three-byte pieces, see `trigger`) finds every literal that can
-//! start a secret or a personal value (`@` and its escaped forms, `%2540` included, `://`,
-//! `password`, `/home/`, `AKIA`, vendor token prefixes such as `sk_live_` or `glpat-`,
-//! `-----BEGIN `, a database client's name and the `-p` after it, this machine's user name…);
-//! one byte scan finds the numeric shapes (IP and MAC addresses, card, social security and IBAN
-//! numbers, phone numbers international, North American or national with a trunk `0`); one
-//! pass over long runs of token characters finds whole-word shapes (wallet addresses, Cisco
-//! MACs, Discord and Twilio tokens, opaque high-entropy tokens). Each candidate is confirmed by
-//! a small validator (Luhn, mod-97, base58check, bech32, EIP-55, entropy…), the confirmed spans
-//! are merged (overlaps become their union, so nothing leaks between two findings), and the
-//! output is built once. Clean text costs the piece filter and two byte scans that skip most
-//! bytes unread.
+//! start a secret or a personal value (`@` and its escaped and full-width forms, `%2540`
+//! included, `://`, secret-bearing key names, `/home/`, `\\`, `S-1-`, `CN=`, `IIS APPPOOL\`,
+//! `AKIA` and the other AWS key prefixes, vendor token prefixes such as `sk_live_` or `glpat-`,
+//! `-----BEGIN `, a database client's name and the `-p` after it, `machine ` of a `.netrc`,
+//! this machine's user name…); one classification of the text in blocks of 64 bytes (`blocks`)
+//! feeds a byte scan for the numeric shapes (IP and MAC addresses, card, social security,
+//! national and IBAN numbers, phone numbers international, North American or national) and a
+//! pass over long runs of token characters for whole-word shapes (wallet addresses, Cisco MACs,
+//! Discord and Twilio tokens, opaque high-entropy tokens). Each candidate is confirmed by a
+//! small validator (Luhn, mod-97, base58check, bech32, EIP-55, entropy…), the
+//! confirmed spans are merged (overlaps become their union, so nothing leaks between two
+//! findings), and the output is built once. Clean text costs the piece filter and one block
+//! classification whose scans skip most bytes unread. Text holding full-width forms or other
+//! scripts' digits is scanned once more as ASCII (`fold`).
 //!
 //! Time is linear in the input, whatever it is: every validator's look-around is bounded or goes
 //! through a run memo (a long run is scanned once, not once per trigger inside it), and the
@@ -19,7 +22,9 @@
 //! space), so one finding at the end of a long line does not cost a second read of the line.
 //!
 //! Replacements name what was removed (`[email]`, `[user]`, `[secret]`…), so the result stays
-//! readable, and scrubbing scrubbed text changes nothing.
+//! readable, and scrubbing scrubbed text changes nothing. A length cut keeps no part of a
+//! secret: the text is scanned past the place it is cut (`text`), and what straddles it is kept
+//! only as its token.
 
 mod blocks;
 mod command;
@@ -369,7 +374,7 @@ impl Scrubber {
     /// and bidirectional-override characters are removed.
     ///
     /// A cut never keeps part of a secret. Text longer than the limit (and a margin) is scanned
-    /// past the place it is cut ([`text::prepare`]), so a secret that straddles that place is
+    /// past the place it is cut (`text::prepare`), so a secret that straddles that place is
     /// seen whole; the result keeps what lies before the place, a straddling secret only as its
     /// token, and nothing after it. The result is then cut to `max_len`, which cuts scrubbed
     /// text only.
