@@ -64,6 +64,9 @@ const SHAPES: &[(&str, &str)] = &[
     ("ssn-spaced", "123 45 "),
     ("iban-lower", "de89 "),
     ("phone-worded", "tel 12 "),
+    // Full-width forms, scanned a second time as ASCII.
+    ("full-width-card", "４１１１ "),
+    ("full-width-at", "ａ＠"),
 ];
 
 const SIZES: &[(&str, usize)] = &[
@@ -74,7 +77,12 @@ const SIZES: &[(&str, usize)] = &[
 
 fn line_of(shape: &str, len: usize) -> String {
     let mut out = shape.repeat(len / shape.len() + 1);
-    out.truncate(len);
+    // On a character boundary: some shapes are not ASCII.
+    let end = (0..=len)
+        .rev()
+        .find(|&at| out.is_char_boundary(at))
+        .unwrap_or(0);
+    out.truncate(end);
     out
 }
 

@@ -1037,6 +1037,9 @@ fn full_width_forms_and_other_digits_are_read_as_ascii() {
             "key ＡＫＩＡ１２３４５６７８９０ＡＢＣＤＥＦ end",
             "key [api-key] end",
         ),
+        // A full-width `@` ends the domain before it (a line of them cost a domain's whole
+        // length each).
+        ("jane＠example.com＠x", "[email]＠x"),
     ]);
     assert_unchanged(&[
         "（ＩＤ：１２３）\u{3000}完了",

@@ -533,8 +533,15 @@ fn at_sign(bytes: &[u8], at: usize, after: usize, spans: &mut Vec<Span>) {
         }
     }
     let domain_char = |b: u8| b.is_ascii_alphanumeric() || b == b'.' || b == b'-' || b >= 0x80;
+    // The full-width and small `@` are bytes of another script, but no domain's: the next
+    // address starts there.
+    let another_at = |at: usize| {
+        bytes[at] == 0xEF
+            && (bytes[at..].starts_with(b"\xef\xbc\xa0")
+                || bytes[at..].starts_with(b"\xef\xb9\xab"))
+    };
     let mut end = after;
-    while end < bytes.len() && end - after < 253 && domain_char(bytes[end]) {
+    while end < bytes.len() && end - after < 253 && domain_char(bytes[end]) && !another_at(end) {
         end += 1;
     }
     while end > after && end < bytes.len() && is_continuation(bytes[end]) {
