@@ -1,5 +1,6 @@
-//! `candor consent`: the user changes their mind in one command. The change is recorded in
-//! Candor's folder (running products withdraw what was recorded before it), the mode is written
+//! `candor consent`: the user changes their mind in one command. A change that may withdraw
+//! consent (`off`, `local`, `reset`) is recorded in Candor's folder (running products withdraw
+//! what was recorded before it; `on` withdraws nothing and is not recorded), the mode is written
 //! to config.toml (comments and other keys kept), the new decision is printed as `status`
 //! prints it, and `off` discards what waits in the product's spool, even when the file could
 //! not be edited (the command then says so and exits 1).
@@ -81,9 +82,12 @@ pub(crate) fn run(
         _ => catalogues.iter().collect(),
     };
     let off = matches!(setting, Setting::Set(Mode::Off));
-    // The record that the user changed their consent now goes first, then the file: a running
-    // product that sees the record withdraws everything recorded before it, even if this
-    // change is undone before it notices the file.
+    // A change that may leave `on` (off, local, and reset, after which the next rule decides)
+    // is recorded first, then the file is written: a running product that sees the record
+    // withdraws everything recorded before it, even if the change is undone before it notices
+    // the file. Setting `on` withdraws nothing, so it leaves no record: re-setting `on` loses
+    // nothing a running product recorded.
+    let withdraws = !matches!(setting, Setting::Set(Mode::On));
     let note = |products: &[&candor_schema::Catalogue]| -> Result<(), StateError> {
         products
             .iter()
@@ -91,7 +95,9 @@ pub(crate) fn run(
     };
     let edited = state.update_config(|text| {
         let edited = set_mode(text, &scope, mode).map_err(EditError::Refused)?;
-        note(&products)?;
+        if withdraws {
+            note(&products)?;
+        }
         Ok(edited)
     });
     // Off stays off with a file that cannot be edited: the change is recorded and pending data
@@ -155,9 +161,9 @@ pub(crate) fn run(
 /// Discards `product`'s spool in Candor's folder and in its demo runs' folders (a demo obeys
 /// the user's consent); returns the events discarded.
 fn discard(state: &StateDir, product: &str) -> Result<u64, candor::BuildError> {
-    let mut discarded = candor::discard_spooled(state, product)?;
+    let mut discarded = candor::admin::discard_spooled(state.root(), product)?;
     for (_, demo) in state.demo_folders() {
-        discarded += candor::discard_spooled(&demo, product)?;
+        discarded += candor::admin::discard_spooled(demo.root(), product)?;
     }
     Ok(discarded)
 }

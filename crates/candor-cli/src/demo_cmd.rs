@@ -4,7 +4,7 @@ use std::io::Write;
 use std::time::Duration;
 
 use candor::SinkSpec;
-use candor::demo::{DemoOptions, DemoSummary, run_agent, run_dashboard};
+use candor_demo::{DemoOptions, DemoSummary, run_agent, run_dashboard};
 
 use crate::args::{DemoArgs, SinkKind};
 use crate::{CliError, send_cmd, state_cmd};
@@ -92,18 +92,11 @@ fn write_text(out: &mut dyn Write, s: &DemoSummary, dir: &std::path::Path) -> Re
     writeln!(out, "  recorded: {} value(s)", s.recorded)?;
     writeln!(out, "  sent:     {} event(s) to {}", s.sent, s.destination)?;
     writeln!(out, "  dropped:  {}", s.dropped)?;
-    if s.status.dropped_queue_full > 0 {
-        writeln!(
-            out,
-            "            {} value(s): Candor's queue was full",
-            s.status.dropped_queue_full
-        )?;
+    for refusal in &s.status.refused {
+        writeln!(out, "            {} (x{})", refusal.reason, refusal.count)?;
     }
-    for (reason, count) in &s.status.refused {
-        writeln!(out, "            {reason} (x{count})")?;
-    }
+    send_cmd::write_drops(out, "            ", &s.status.all_drops())?;
     if let Some(stats) = &s.status.sent {
-        send_cmd::write_drops(out, "            ", stats)?;
         if stats.receipts_unwritten > 0 {
             writeln!(
                 out,

@@ -240,3 +240,50 @@ fn off_waits_for_a_stalled_delivery_and_nothing_is_sent_after_it_returns() {
         stderr(&out)
     );
 }
+
+/// `candor consent … on` while consent is already on changes nothing, so a product sending at
+/// that moment loses nothing: every value `candor send` was given is delivered, none withdrawn,
+/// and `send` does not report a change of consent.
+#[test]
+fn setting_on_again_withdraws_nothing() {
+    use candor_testkit::{Fault, HttpReceiver};
+    let dir = tempfile::tempdir().expect("tmp");
+    std::fs::write(dir.path().join("config.toml"), "mode = \"on\"\n").expect("config");
+    let receiver = HttpReceiver::start();
+    receiver.script([Fault::Slow(Duration::from_secs(2))]);
+    let lines: Vec<String> = (0..600)
+        .map(|n| common::agent_line("working_set", &n.to_string()))
+        .collect();
+    let events = common::write_lines(&dir.path().join("events.jsonl"), &lines);
+    let sender = Command::new(env!("CARGO_BIN_EXE_candor"))
+        .env_clear()
+        .env("CANDOR_CONFIG_DIR", dir.path())
+        .args(["send", &events, "--sink", "json", "--endpoint"])
+        .arg(receiver.url("/ingest"))
+        .args(["--deadline", "30"])
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("send starts");
+    assert!(
+        wait_for(Duration::from_secs(20), || receiver.log().requests >= 1),
+        "the first delivery is under way"
+    );
+    consent(dir.path(), "on");
+    consent(dir.path(), "on");
+    let out = finish(sender);
+    let printed = String::from_utf8_lossy(&out.stdout).into_owned();
+    assert_eq!(out.status.code(), Some(0), "{printed}{}", stderr(&out));
+    assert!(printed.contains("delivered 600 event(s)"), "{printed}");
+    assert_eq!(receiver.events().len(), 600);
+    assert!(
+        !stderr(&out).contains("changed while sending"),
+        "{}",
+        stderr(&out)
+    );
+    assert!(
+        !dir.path().join("consent-changes").exists(),
+        "`on` recorded a withdrawal"
+    );
+}

@@ -219,6 +219,12 @@ impl<T> Pending<T> {
         send.into_iter().map(|(_, item)| item).collect()
     }
 
+    /// Keeps an item recorded under `ticket` (taken when it was recorded, so a decision that
+    /// changed since makes it stale rather than lost).
+    pub fn hold(&mut self, ticket: Ticket, item: T) {
+        self.items.push((ticket, item));
+    }
+
     /// How many items are waiting.
     pub fn len(&self) -> usize {
         self.items.len()

@@ -213,7 +213,7 @@ fn method(out: &mut String, point_type: &str, point: &DataPointSpec, expiry: Opt
         ));
     }
     out.push_str(&format!(
-        "    pub fn {}(&self, {param}) {{\n        self.sink.record({point_type}::{}.id(), {input});\n    }}\n",
+        "    pub fn {}(&self, {param}) {{\n        self.sink.record_declared({point_type}::{}.id(), {input});\n    }}\n",
         method_name(&point.id),
         camel(&point.id)
     ));

@@ -537,12 +537,13 @@ fn bodies_past_the_caps_are_refused_and_counted() {
     let events = receiver.events();
     let points: Vec<&str> = events.iter().map(|e| e.point.as_str()).collect();
     assert_eq!(points, ["kernel_version"]);
-    let refused: HashMap<&str, (&str, u64)> = status
+    let refused: HashMap<String, (String, u64)> = status
         .refused
         .iter()
-        .map(|(reason, n)| {
-            let point = reason.split('`').nth(1).unwrap_or_default();
-            (point, (reason.as_str(), *n))
+        .map(|refusal| {
+            let reason = refusal.reason.to_string();
+            let point = reason.split('`').nth(1).unwrap_or_default().to_owned();
+            (point, (reason, refusal.count))
         })
         .collect();
     for (point, expected) in [

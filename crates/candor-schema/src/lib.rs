@@ -38,8 +38,9 @@ pub use date::{Date, DateError};
 pub use error::{CatalogueError, Problem, QueryError};
 pub use event::{
     Event, ExceptionValue, MAX_FRAMES, MAX_MESSAGE_LEN, MAX_NAME_LEN, MAX_PROPERTY_VALUE_LEN,
-    MAX_VERSION_LEN, NameProblem, Stamp, Value, ValueMismatch, check_name, check_value,
-    event_json_schema, is_language_tag, is_version_text,
+    MAX_VERSION_LEN, MismatchKind, NameProblem, Stamp, Value, ValueMismatch, check_name,
+    check_value, event_json_schema, is_bidi_control, is_language_tag, is_unsendable_char,
+    is_version_text,
 };
 pub use gate::Bound;
 pub use lifecycle::{
@@ -47,10 +48,11 @@ pub use lifecycle::{
     MAX_REVIEW_LINKS,
 };
 pub use model::{
-    CatalogueSpec, CollectionSpec, ConsentSpec, DataPointSpec, DefaultMode, DeliveryMethod,
-    DeliverySpec, DisclosureSpec, FORMAT_VERSION, Gate, HashAlgorithm, HostMinimum, HostPolicy,
-    HostSpec, NoticeKind, PrivacyClass, ProductSpec, RetentionSpec, RuntimeCondition,
-    RuntimeLineSpec, Statistic, Trigger, Unit, ValueType, VariableMeaning, VariableRule,
+    CatalogueSpec, CollectionSpec, ConsentSpec, DEFAULT_MAX_ITEMS, DataPointSpec, DefaultMode,
+    DeliveryMethod, DeliverySpec, DisclosureSpec, FORMAT_VERSION, Gate, HashAlgorithm, HostMinimum,
+    HostPolicy, HostSpec, MAX_ITEMS_LIMIT, NoticeKind, PrivacyClass, ProductSpec, RetentionSpec,
+    RuntimeCondition, RuntimeLineSpec, Statistic, Trigger, Unit, ValueType, VariableMeaning,
+    VariableRule,
 };
 pub use source::MachineReading;
 pub use version::{Version, VersionError, VersionScheme};

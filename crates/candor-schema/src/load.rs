@@ -376,8 +376,7 @@ fn check_characters(c: &Checker<'_>, spec: &CatalogueSpec) -> Checked<()> {
 }
 
 pub(crate) fn forbidden_char(ch: char, prose: bool) -> bool {
-    let bidi =
-        matches!(ch, '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}' | '\u{200E}' | '\u{200F}');
+    let bidi = crate::is_bidi_control(ch);
     let allowed_control = prose && matches!(ch, '\n' | '\t' | '\r');
     bidi || ((ch.is_control() || matches!(ch, '\u{2028}' | '\u{2029}')) && !allowed_control)
 }
@@ -605,6 +604,7 @@ fn check_point(
         );
     }
     check_value(c, &at("value"), &point.value)?;
+    check_max_items(c, &at("max_items"), point)?;
     if let Some(reading) = point.source
         && !reading.fits(&point.value)
     {
@@ -730,6 +730,42 @@ fn check_value(c: &Checker<'_>, path: &str, value: &ValueType) -> Checked<()> {
             }
         }
         _ => {}
+    }
+    Ok(())
+}
+
+fn check_max_items(c: &Checker<'_>, path: &str, point: &DataPointSpec) -> Checked<()> {
+    let Some(cap) = point.item_cap() else {
+        if point.max_items.is_none() {
+            return Ok(());
+        }
+        return c.rule(
+            path,
+            format!(
+                "a `{}` value has no items to cap; only names, label_counts and mode_by_name \
+                 points declare max_items",
+                point.value.kind_name()
+            ),
+        );
+    };
+    if point
+        .max_items
+        .is_some_and(|declared| declared == 0 || declared > MAX_ITEMS_LIMIT)
+    {
+        return c.rule(path, format!("must be between 1 and {MAX_ITEMS_LIMIT}"));
+    }
+    if let ValueType::Names {
+        known: Some(known), ..
+    } = &point.value
+        && known.len() + 1 > cap
+    {
+        return c.rule(
+            path,
+            format!(
+                "{cap} is fewer than the {} known names and their placeholder",
+                known.len()
+            ),
+        );
     }
     Ok(())
 }

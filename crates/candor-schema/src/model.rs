@@ -311,6 +311,12 @@ pub struct DataPointSpec {
     pub group: Option<String>,
     /// The shape of the value.
     pub value: ValueType,
+    /// For `names`, `label_counts` and `mode_by_name` values: the most items (names, labels)
+    /// one value may hold. Absent means [`DEFAULT_MAX_ITEMS`]; at most [`MAX_ITEMS_LIMIT`].
+    /// A value with more items is refused by the sender and by the receiver alike. Other kinds
+    /// are bounded by their declaration (keys, statistics, frames) and refuse this field.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_items: Option<u32>,
     /// The machine reading this point carries, when Candor takes it itself
     /// (`system.kernel_version`); absent for values only the product knows.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -423,6 +429,26 @@ pub enum ValueType {
         #[serde(default)]
         includes_log_message: bool,
     },
+}
+
+/// The most items a `names`, `label_counts` or `mode_by_name` value may hold when its point
+/// declares no `max_items`: more than any product's settings, rules or status codes, and few
+/// enough that one value stays small on the wire and in a receiver's database.
+pub const DEFAULT_MAX_ITEMS: u32 = 256;
+/// The largest `max_items` a catalogue may declare.
+pub const MAX_ITEMS_LIMIT: u32 = 4096;
+
+impl DataPointSpec {
+    /// The most items one value of this point may hold: `Some` for the kinds whose values are
+    /// lists or maps of caller-chosen names (`names`, `label_counts`, `mode_by_name`), `None`
+    /// for kinds the declaration bounds otherwise.
+    pub fn item_cap(&self) -> Option<usize> {
+        matches!(
+            self.value,
+            ValueType::Names { .. } | ValueType::LabelCounts | ValueType::ModeByName { .. }
+        )
+        .then(|| self.max_items.unwrap_or(DEFAULT_MAX_ITEMS) as usize)
+    }
 }
 
 impl ValueType {

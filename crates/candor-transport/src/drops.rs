@@ -1,6 +1,7 @@
 //! Why events were dropped for good: one cause per count, so "dropped: N" always says why.
 
 use std::collections::BTreeMap;
+use std::sync::{Mutex, PoisonError};
 
 use serde::Serialize;
 
@@ -27,6 +28,14 @@ pub enum DropCause {
     /// The pipeline's owner withdrew them before they were sent: the decision they were
     /// recorded under no longer held (consent changed).
     Withdrawn,
+    /// The sink could not be started (its settings cannot be used: a CA file that is not
+    /// PEM, a sink this build lacks), so nothing could be sent or kept for it.
+    SinkUnavailable,
+    /// Queued after their owner had shut down, so never taken in.
+    AfterShutdown,
+    /// Held until the product showed its first-run notice, which it had not when it shut
+    /// down.
+    NoticeNotShown,
 }
 
 /// Why the disk refused a spool write, as the operating system said it.
@@ -87,6 +96,9 @@ impl DropCause {
             Self::Unwritable(DiskFailure::NoSpace | DiskFailure::Quota) => {
                 Some("free space on the disk that holds Candor's folder")
             }
+            Self::SinkUnavailable => {
+                Some("check the sink's settings (its CA file, the features Candor was built with)")
+            }
             _ => None,
         }
     }
@@ -106,12 +118,18 @@ impl std::fmt::Display for DropCause {
             Self::Withdrawn => f.write_str(
                 "withdrawn before they were sent: the consent they were recorded under no longer holds",
             ),
+            Self::SinkUnavailable => f.write_str("the sink could not be started"),
+            Self::AfterShutdown => f.write_str("recorded after Candor had shut down"),
+            Self::NoticeNotShown => f.write_str(
+                "held for the first-run notice, which was not shown before the product stopped",
+            ),
         }
     }
 }
 
 /// How many events one cause dropped.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[non_exhaustive]
 pub struct DropCount {
     /// The cause.
     pub cause: DropCause,
@@ -123,17 +141,70 @@ pub struct DropCount {
     pub hint: Option<String>,
 }
 
-/// The counts as a list, in the causes' order; causes that dropped nothing left out.
-pub(crate) fn tally(counts: &BTreeMap<DropCause, u64>) -> Vec<DropCount> {
-    counts
-        .iter()
-        .map(|(c, n)| (*c, *n))
-        .filter(|(_, n)| *n > 0)
-        .map(|(cause, events)| DropCount {
+impl DropCount {
+    /// `events` dropped for `cause`, with the cause in words and its hint.
+    pub fn new(cause: DropCause, events: u64) -> Self {
+        Self {
             cause,
             events,
             reason: cause.to_string(),
             hint: cause.hint().map(str::to_owned),
-        })
-        .collect()
+        }
+    }
+
+    /// Several lists (of several stages) merged into one, each cause once, in the causes'
+    /// order.
+    pub fn merge<'a>(lists: impl IntoIterator<Item = &'a [DropCount]>) -> Vec<DropCount> {
+        let mut counts = BTreeMap::new();
+        for drop in lists.into_iter().flatten() {
+            *counts.entry(drop.cause).or_insert(0) += drop.events;
+        }
+        counts
+            .into_iter()
+            .map(|(cause, events)| Self::new(cause, events))
+            .collect()
+    }
+}
+
+/// Drops counted by cause, each once: the one tally every stage that drops keeps (a delivery,
+/// the facade before its deliveries). Shared between the thread that drops and those that
+/// read the counts.
+#[derive(Debug, Default)]
+pub struct DropTally {
+    counts: Mutex<BTreeMap<DropCause, u64>>,
+}
+
+impl DropTally {
+    /// Counts `events` dropped for `cause`.
+    pub fn add(&self, cause: DropCause, events: u64) {
+        if events == 0 {
+            return;
+        }
+        *self
+            .counts
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .entry(cause)
+            .or_insert(0) += events;
+    }
+
+    /// The counts as a list, in the causes' order; causes that dropped nothing left out.
+    pub fn counts(&self) -> Vec<DropCount> {
+        self.counts
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .iter()
+            .filter(|(_, n)| **n > 0)
+            .map(|(cause, events)| DropCount::new(*cause, *events))
+            .collect()
+    }
+}
+
+/// The sum of `drops` for the causes `wanted` picks.
+pub(crate) fn total(drops: &[DropCount], wanted: impl Fn(&DropCause) -> bool) -> u64 {
+    drops
+        .iter()
+        .filter(|d| wanted(&d.cause))
+        .map(|d| d.events)
+        .sum()
 }

@@ -66,6 +66,32 @@ pub struct SpoolEntry {
     pub written: SystemTime,
 }
 
+/// Why a spool file holds no batch Candor can read.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum UnreadableBatch {
+    /// It cannot be read (larger than the spool may be, a symlink or a FIFO, gone).
+    #[error(transparent)]
+    File(#[from] StateError),
+    /// It is not UTF-8 text.
+    #[error("{}: not UTF-8 text", path.display())]
+    NotText {
+        /// The file.
+        path: PathBuf,
+    },
+    /// A line is not an event.
+    #[error("{} line {line}: {source}", path.display())]
+    NotAnEvent {
+        /// The file.
+        path: PathBuf,
+        /// The line, from 1.
+        line: usize,
+        /// What the JSON reader said.
+        #[source]
+        source: serde_json::Error,
+    },
+}
+
 /// What enforcing the caps dropped.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct Dropped {
@@ -207,7 +233,7 @@ impl Spool {
     /// Reads a batch. A file that does not hold events (damaged on disk, not Candor's, larger
     /// than the spool may be, a symlink or a FIFO) is an error naming it; the caller removes it
     /// and counts it.
-    pub fn read(&self, entry: &SpoolEntry) -> Result<Vec<Event>, String> {
+    pub fn read(&self, entry: &SpoolEntry) -> Result<Vec<Event>, UnreadableBatch> {
         read_batch(entry, self.max_file_bytes())
     }
 
@@ -295,7 +321,7 @@ impl SpoolView {
     }
 
     /// Reads a batch (see [`Spool::read`]).
-    pub fn read(&self, entry: &SpoolEntry) -> Result<Vec<Event>, String> {
+    pub fn read(&self, entry: &SpoolEntry) -> Result<Vec<Event>, UnreadableBatch> {
         read_batch(entry, self.max_file_bytes)
     }
 
@@ -334,16 +360,19 @@ fn list(dir: &Path) -> io::Result<Vec<SpoolEntry>> {
     Ok(entries)
 }
 
-fn read_batch(entry: &SpoolEntry, max: u64) -> Result<Vec<Event>, String> {
-    let bytes = file::read_capped(&entry.path, max).map_err(|e| e.to_string())?;
-    let text = String::from_utf8(bytes)
-        .map_err(|_| format!("{}: not UTF-8 text", entry.path.display()))?;
+fn read_batch(entry: &SpoolEntry, max: u64) -> Result<Vec<Event>, UnreadableBatch> {
+    let path = || entry.path.clone();
+    let bytes = file::read_capped(&entry.path, max).map_err(UnreadableBatch::File)?;
+    let text = String::from_utf8(bytes).map_err(|_| UnreadableBatch::NotText { path: path() })?;
     text.lines()
         .enumerate()
         .filter(|(_, l)| !l.trim().is_empty())
         .map(|(n, l)| {
-            serde_json::from_str(l)
-                .map_err(|e| format!("{} line {}: {e}", entry.path.display(), n + 1))
+            serde_json::from_str(l).map_err(|source| UnreadableBatch::NotAnEvent {
+                path: path(),
+                line: n + 1,
+                source,
+            })
         })
         .collect()
 }

@@ -9,7 +9,7 @@ use candor_schema::Event;
 use candor_testkit::{Fault, GrpcFault, GrpcReceiver, HttpReceiver, dead_port};
 use candor_transport::{
     DropCause, Failure, Permission, Permit, Pipeline, PipelineConfig, Receipts, SinkOptions,
-    SinkSpec, SpoolCaps, StatsSnapshot, Timeouts,
+    SinkSpec, StatsSnapshot, Timeouts,
 };
 
 fn event(n: u32) -> Event {
@@ -20,7 +20,7 @@ fn config(dir: &Path) -> PipelineConfig {
     PipelineConfig {
         batch_max_events: 10,
         batch_max_wait: Duration::from_millis(30),
-        spool: Some((dir.join("spool"), SpoolCaps::default())),
+        spool: Some(dir.join("spool")),
         receipts: Some(dir.join("receipts.jsonl")),
         backoff_base: Duration::from_millis(10),
         backoff_max: Duration::from_millis(50),
@@ -150,7 +150,7 @@ fn permanent_answers_drop_the_batch_and_say_why() {
             receiver.script([Fault::Status(code, None)]);
             let kind = spec.kind();
             let stats = run(config(dir.path()), spec.clone(), quick(), 4);
-            assert_eq!(stats.rejected, 4, "{kind} {code}: {stats:?}");
+            assert_eq!(stats.refused(), 4, "{kind} {code}: {stats:?}");
             assert_eq!(stats.pending, 0);
             assert_eq!(stats.drops.len(), 1, "{stats:?}");
             let drop = &stats.drops[0];
@@ -256,7 +256,7 @@ fn too_large_batches_are_split_until_they_fit() {
         8,
     );
     assert_eq!(stats.delivered, 7, "{stats:?}");
-    assert_eq!(stats.rejected, 1, "{stats:?}");
+    assert_eq!(stats.refused(), 1, "{stats:?}");
     assert_eq!(
         stats
             .drops
@@ -350,7 +350,7 @@ fn no_token_or_query_reaches_debug_messages_or_receipts() {
     receiver.script([Fault::Status(503, None), Fault::Status(400, None)]);
     let stats = run(config(dir.path()), spec.clone(), quick(), 12);
     assert_eq!(stats.delivered, 2, "{stats:?}");
-    assert_eq!(stats.rejected, 10);
+    assert_eq!(stats.refused(), 10);
     let log = receiver.log();
     assert!(
         log.seen
@@ -472,7 +472,7 @@ fn grpc_codes_follow_the_otlp_retryable_set_and_retry_info() {
             retry_after: None,
         }]);
         let stats = run(config(dir.path()), spec.clone(), quick(), 2);
-        assert_eq!(stats.rejected, 2, "{code}: {stats:?}");
+        assert_eq!(stats.refused(), 2, "{code}: {stats:?}");
         assert_eq!(
             stats.drops[0].cause,
             DropCause::Refused(Failure::Grpc(code))

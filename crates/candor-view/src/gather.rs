@@ -291,10 +291,10 @@ fn spool(state: &StateDir, product: &str, unreadable: &mut Vec<Unreadable>) -> V
                 written: entry.written,
                 events,
             }),
-            Err(message) => {
+            Err(why) => {
                 unreadable.push(Unreadable {
                     what: "spool batch".to_owned(),
-                    message,
+                    message: why.to_string(),
                 });
                 None
             }

@@ -14,6 +14,7 @@ use candor_schema::Catalogue;
 use candor_state::{ConfigRead, InstallId, StateDir};
 use candor_transport::{
     Endpoint, PipelineConfig, SinkOptions, SinkSpec, Spool, SpoolCaps, StatsSnapshot, Timeouts,
+    TransportError,
 };
 
 use crate::error::BuildError;
@@ -209,7 +210,7 @@ impl Builder {
 
     /// Spool caps (bytes, files, age).
     pub fn spool_caps(mut self, caps: SpoolCaps) -> Self {
-        self.pipeline.spool = Some((PathBuf::new(), caps));
+        self.pipeline.spool_caps = caps;
         self
     }
 
@@ -219,9 +220,7 @@ impl Builder {
     /// collecting. When the catalogue's network block holds, the endpoint is probed first
     /// (within two seconds), and what waits in the spool is discarded if it still holds.
     pub fn build(self) -> Result<Telemetry, BuildError> {
-        let version = self.version.clone().ok_or(BuildError::Missing(
-            "the product version is required (Builder::version)",
-        ))?;
+        let version = self.version.clone().ok_or(BuildError::NoVersion)?;
         if let Some(sink) = &self.sink {
             sink.check()?;
         }
@@ -310,8 +309,9 @@ impl Builder {
     /// decided first, exactly as [`Builder::build`] decides it: unless the decision allows
     /// sending now, nothing is sent and the spool is left as it is (or, when the network block
     /// holds, discarded). While it sends, consent is followed as a running product follows it,
-    /// and nothing recorded before the user last changed it is sent. No version is needed.
-    pub fn replay(self, deadline: Duration) -> Result<Replayed, BuildError> {
+    /// and nothing recorded before the user last withdrew it is sent. No version is needed.
+    /// (`candor::admin::replay`.)
+    pub(crate) fn replay(self, deadline: Duration) -> Result<Replayed, BuildError> {
         if let Some(sink) = &self.sink {
             sink.check()?;
         }
@@ -319,8 +319,7 @@ impl Builder {
         let this = self.with_file_settings(&begun);
         let (watch, state, discarded) = begun.watch(&this.catalogue);
         let decision = watch.gate().decision();
-        let plan =
-            crate::telemetry::network_plan(&this, state.as_ref(), Some(watch.permit(Mode::On)))?;
+        let plan = crate::lane::network_plan(&this, state.as_ref(), Some(watch.permit(Mode::On)))?;
         let spool = plan.spool_dir();
         if !decision.may_send() {
             return Ok(Replayed {
@@ -330,7 +329,7 @@ impl Builder {
                 discarded,
             });
         }
-        let pipeline = plan.start().map_err(BuildError::State)?;
+        let pipeline = plan.start()?;
         Ok(Replayed {
             decision,
             sent: Some(pipeline.shutdown(deadline)),
@@ -380,18 +379,21 @@ pub(crate) fn discard_spooled(state: &StateDir, product: &str) -> Result<u64, Bu
     const WAIT: Duration = Duration::from_secs(30);
     let dir = state
         .spool_dir(product)
-        .map_err(|e| BuildError::State(e.to_string()))?;
+        .map_err(BuildError::state("the spool folder"))?;
     if !std::fs::symlink_metadata(&dir).is_ok_and(|m| m.is_dir()) {
         return Ok(0);
     }
-    let spool = Spool::open(&dir, SpoolCaps::default())
-        .map_err(|e| BuildError::State(format!("{}: {e}", dir.display())))?;
+    let spool =
+        Spool::open(&dir, SpoolCaps::default()).map_err(|source| TransportError::Spool {
+            dir: dir.clone(),
+            source: Arc::new(source),
+        })?;
     spool
         .discard_all(WAIT)
-        .map_err(|e| BuildError::State(e.to_string()))
+        .map_err(BuildError::state("cannot discard the spool"))
 }
 
-/// What [`Builder::replay`] did.
+/// What [`crate::admin::replay`] did.
 #[derive(Debug, Clone)]
 #[non_exhaustive]
 pub struct Replayed {
@@ -406,7 +408,7 @@ pub struct Replayed {
 }
 
 /// The semantic-convention names the catalogues give their points, as OTLP sinks take them.
-pub fn semantic_names<'a>(
+pub(crate) fn semantic_names<'a>(
     catalogues: impl IntoIterator<Item = &'a Catalogue>,
 ) -> candor_transport::SemanticNames {
     catalogues
@@ -428,7 +430,7 @@ pub fn semantic_names<'a>(
 /// created on first use, one per product whatever the race; with neither, keyed points are
 /// refused and say so). The facade and the command line (`preview`) both build it here, so a
 /// preview hashes exactly as the wire does.
-pub fn product_preparer(
+pub(crate) fn product_preparer(
     catalogue: Arc<Catalogue>,
     runtime: Option<&str>,
     version: &str,
@@ -444,13 +446,12 @@ pub fn product_preparer(
         (None, Some(state)) => Some(
             state
                 .hashing_key(&product)
-                .map_err(|e| BuildError::State(format!("cannot create the hashing key: {e}")))?,
+                .map_err(BuildError::state("cannot create the hashing key"))?,
         ),
         (None, None) => None,
     };
     if let Some(key) = key {
-        let hasher = KeyedHasher::with_derived_id(&key)
-            .map_err(|e| BuildError::State(format!("hashing key: {e}")))?;
+        let hasher = KeyedHasher::with_derived_id(&key).map_err(BuildError::HashKey)?;
         preparer = preparer.with_hash_key(hasher);
     }
     if preparer.context().catalogue().spec().collection.install_id {
@@ -468,5 +469,5 @@ fn install_id(state: Option<&StateDir>, product: &str) -> Result<InstallId, Buil
         Some(state) => state.install_id(product),
         None => InstallId::generate(),
     }
-    .map_err(|e| BuildError::State(format!("cannot create the install id: {e}")))
+    .map_err(BuildError::state("cannot create the install id"))
 }

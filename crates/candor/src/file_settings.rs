@@ -16,7 +16,7 @@
 use std::path::PathBuf;
 use std::time::Duration;
 
-use candor_state::ConfigRead;
+use candor_state::{ConfigError, ConfigRead};
 
 use crate::error::BuildError;
 
@@ -40,16 +40,18 @@ impl TransportSettings {
         };
         let section = file
             .transport()
-            .map_err(|e| BuildError::Config(e.to_string()))?;
+            .map_err(|e| BuildError::Config(e.clone()))?;
         for (name, value) in [
             ("connect_timeout_seconds", section.connect_timeout_seconds),
             ("request_timeout_seconds", section.request_timeout_seconds),
         ] {
             if value.is_some_and(|v| !(v > 0.0 && v <= MAX_TIMEOUT_SECONDS)) {
-                return Err(BuildError::Config(format!(
-                    "{}: [transport] {name} must be more than 0 and at most {MAX_TIMEOUT_SECONDS}",
-                    file.path().display()
-                )));
+                return Err(BuildError::Config(ConfigError {
+                    path: file.path().to_owned(),
+                    message: format!(
+                        "[transport] {name} must be more than 0 and at most {MAX_TIMEOUT_SECONDS}"
+                    ),
+                }));
             }
         }
         Ok(Self {

@@ -1,28 +1,31 @@
-//! The handle a host records through, and the worker that does the rest off the hot path.
+//! The handle a host records through; everything else happens on Candor's one worker
+//! (`runtime`).
 
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::sync::mpsc::{self, Receiver, RecvTimeoutError, SyncSender, TrySendError};
-use std::sync::{Arc, Mutex, OnceLock, PoisonError};
-use std::thread::JoinHandle;
-use std::time::{Duration, Instant, SystemTime};
+use std::sync::{Arc, PoisonError};
+use std::time::{Duration, Instant};
 
-use candor_collect::AgentRecorder;
-use candor_collect::DashboardRecorder;
-use candor_collect::{Input, Preparer, Record, RejectionLog, Schedule};
+use candor_collect::{Input, Preparer, Record, Rejected, Schedule};
 use candor_collect::{SystemProbe, Unavailable};
-use candor_consent::{ConsentGate, Decision, Environment, Mode, Pending, Ticket, Transition};
-use candor_schema::{Catalogue, Event};
+use candor_consent::{ConsentGate, Decision, Environment, Mode, Pending, Transition};
+use candor_schema::Catalogue;
 use candor_state::StateDir;
-use candor_transport::{
-    DropCause, Permit, Pipeline, PipelineConfig, SinkOptions, SinkSpec, SpoolCaps, StatsSnapshot,
-};
+use candor_transport::{Control, DropCause, DropCount, SinkSpec, StatsSnapshot, Worker};
 use crossbeam_queue::ArrayQueue;
 use serde::Serialize;
 
 use crate::builder::{Begun, Builder};
+use crate::clock::{Calibration, RecordClock};
 use crate::error::BuildError;
+use crate::lane::{Lane, PipelinePlan, network_plan};
+use crate::record::{Payload, PointRef, Recorded};
+use crate::runtime::{Runtime, Shared};
 use crate::watch::ConsentWatch;
+
+/// How long a change of decision the host made waits for the worker to throw away what was
+/// recorded before it.
+const DISCARD_WITHIN: Duration = Duration::from_secs(5);
 
 /// A cheap, cloneable handle for recording telemetry. See the crate documentation.
 #[derive(Clone)]
@@ -44,76 +47,98 @@ struct Inner {
     gate: ConsentGate,
     watch: Arc<ConsentWatch>,
     catalogue: Arc<Catalogue>,
-    /// Recorded values, lock-free; the worker drains it.
+    /// Recorded values, lock-free; the worker takes them in.
     records: Arc<ArrayQueue<Recorded>>,
-    /// Control messages, and a wake-up when the queue is half full.
-    jobs: OnceLock<SyncSender<Job>>,
+    /// How `record` reads the time.
+    clock: RecordClock,
     /// Set by `shutdown`: later values are ignored rather than queued for a worker that is gone.
     closed: AtomicBool,
-    counters: Counters,
+    /// Values `record` could not queue because the queue was full.
+    queue_full: AtomicU64,
     shared: Arc<Shared>,
-    worker: Mutex<Option<JoinHandle<()>>>,
+    worker: Worker,
     state: Option<StateDir>,
 }
 
-/// What the worker and the handle both see.
-#[derive(Default)]
-struct Shared {
-    refusals: Mutex<RejectionLog>,
-    network: Mutex<Option<Pipeline>>,
-    local: Mutex<Option<Pipeline>>,
-    prepared: AtomicU64,
-    discarded: AtomicU64,
-}
-
-#[derive(Default)]
-struct Counters {
-    recorded: AtomicU64,
-    dropped_queue_full: AtomicU64,
-}
-
-struct Recorded {
-    ticket: Ticket,
-    point: Box<str>,
-    input: Input,
-    time: SystemTime,
-}
-
-enum Job {
-    /// The record queue is filling up: drain it now rather than at the next poll.
-    Wake,
-    Flush(Instant, mpsc::Sender<()>),
-    Discard(mpsc::Sender<()>),
-    Persist(Instant, mpsc::Sender<()>),
-    Stop(Instant, mpsc::Sender<()>),
-}
-
-/// What Candor has done so far, for a status page or a debug log.
+/// What Candor has done so far, for a status page or a debug log. Every value recorded is
+/// counted once more, where it is or ended: queued, refused, dropped under a cause (in
+/// `drops`, or in a delivery's counters), delivered, or pending in a delivery (held for the
+/// first-run notice, batched or spooled).
 #[derive(Debug, Clone, Serialize)]
 #[non_exhaustive]
 pub struct Status {
     /// The consent decision in force, with its reason.
     pub decision: Decision,
-    /// Values accepted by `record`.
+    /// Values accepted by `record`. (Counted by the worker as it takes them in, so `record`
+    /// pays for no shared counter: while it works, the value in its hands may be missing
+    /// for that moment.)
     pub recorded: u64,
-    /// Values dropped because Candor's queue was full.
-    pub dropped_queue_full: u64,
+    /// Values recorded and still waiting for Candor's worker.
+    pub queued: u64,
     /// Values prepared into events.
     pub prepared: u64,
-    /// Values and events thrown away because consent changed before they were sent (those the
-    /// pipelines withdrew are also counted in their drops, as [`DropCause::Withdrawn`]), and
-    /// what a network block found waiting in the spool when this run started.
-    pub discarded_by_consent: u64,
-    /// Values refused, one line per data point with its first reason and a count: undeclared
+    /// Events held until the first-run notice is shown (then sent, or dropped at shutdown).
+    pub held_for_notice: u64,
+    /// Values refused, one entry per data point with its first reason and a count: undeclared
     /// points, points not in effect for this version, expired points (by the UTC day of
     /// recording or by version), values of the wrong shape.
-    pub refused: Vec<(String, u64)>,
-    /// The network pipeline's counters (delivered, retried, spooled…), once it has started.
+    pub refused: Vec<Refusal>,
+    /// Values and events dropped before they reached the network or the local delivery, by
+    /// cause: a full queue, consent withdrawn (what was queued or held when it changed, and
+    /// what a network block found waiting in the spool when this run started), values
+    /// recorded after shutdown. What a delivery drops is in its own counters.
+    pub drops: Vec<DropCount>,
+    /// The network delivery's counters (delivered, retried, spooled…), once it has started.
     pub sent: Option<StatsSnapshot>,
-    /// The local pipeline's counters (mode `local`), once it has started.
+    /// The local delivery's counters (mode `local`), once it has started.
     pub kept_locally: Option<StatsSnapshot>,
     /// Where receipts of delivered payloads are written.
     pub receipts: Option<PathBuf>,
+}
+
+impl Status {
+    /// Everything dropped, before and in both deliveries, by cause.
+    pub fn all_drops(&self) -> Vec<DropCount> {
+        DropCount::merge(
+            std::iter::once(self.drops.as_slice()).chain(
+                [&self.sent, &self.kept_locally]
+                    .into_iter()
+                    .flatten()
+                    .map(|s| s.drops.as_slice()),
+            ),
+        )
+    }
+
+    /// How many were dropped for exactly `cause`, before and in both deliveries.
+    pub fn dropped(&self, cause: DropCause) -> u64 {
+        self.all_drops()
+            .iter()
+            .filter(|d| d.cause == cause)
+            .map(|d| d.events)
+            .sum()
+    }
+
+    /// How many values were refused, over every point.
+    pub fn refused_total(&self) -> u64 {
+        self.refused.iter().map(|r| r.count).sum()
+    }
+}
+
+/// A data point's refusals: the first reason, and how many values were refused.
+#[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
+pub struct Refusal {
+    /// Why the first value was refused (its point is [`Rejected::point`]).
+    pub reason: Rejected,
+    /// How many values of the point were refused.
+    pub count: u64,
+}
+
+impl Serialize for Refusal {
+    /// `["reason in words", count]`.
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        (self.reason.to_string(), self.count).serialize(serializer)
+    }
 }
 
 impl Telemetry {
@@ -135,84 +160,81 @@ impl Telemetry {
             Some(state) => state.local_file(&product),
             None => StateDir::new(std::env::temp_dir()).local_file(&product),
         }
-        .map_err(|e| BuildError::State(e.to_string()))?;
+        .map_err(BuildError::state("the local-mode file"))?;
         let shared = Arc::new(Shared::default());
-        shared.discarded.store(discarded, Ordering::Relaxed);
+        shared.drops.add(DropCause::Withdrawn, discarded);
         let records = Arc::new(ArrayQueue::new(builder.queue_capacity));
-        let plan = WorkerPlan {
+        let clock = RecordClock::detect();
+        let local = PipelinePlan::new(
+            SinkSpec::File { path: local_path },
+            &builder.pipeline,
+            builder.sink_options(),
+            None,
+            None,
+            Some(watch.permit(Mode::Local)),
+        );
+        // The worker runs whatever the decision: while consent is off it queues nothing and
+        // only follows the consent inputs, so that `on` written to the user's file starts
+        // collecting.
+        let runtime = Runtime {
             records: Arc::clone(&records),
             preparer,
             watch: Arc::clone(&watch),
             shared: Arc::clone(&shared),
-            network,
-            local: PipelinePlan::new(
-                SinkSpec::File { path: local_path },
-                &builder.pipeline,
-                builder.sink_options(),
-                None,
-                None,
-                Some(watch.permit(Mode::Local)),
-            ),
-            pending_cap: builder.queue_capacity,
+            network: Lane::new(network, Arc::clone(&shared.network)),
+            local: Lane::new(local, Arc::clone(&shared.local)),
+            held: Pending::new(),
+            held_cap: builder.queue_capacity,
+            busy: false,
+            calibration: Calibration::new(clock),
         };
-        let telemetry = Self {
+        let worker = Worker::spawn("candor-worker", runtime).map_err(|e| {
+            BuildError::Transport(candor_transport::TransportError::Thread {
+                what: "Candor's worker",
+                source: Arc::new(e),
+            })
+        })?;
+        Ok(Self {
             inner: Arc::new(Inner {
                 gate,
                 watch,
                 catalogue: Arc::clone(&builder.catalogue),
                 records,
-                jobs: OnceLock::new(),
+                clock,
                 closed: AtomicBool::new(false),
-                counters: Counters::default(),
+                queue_full: AtomicU64::new(0),
                 shared,
-                worker: Mutex::new(None),
+                worker,
                 state,
             }),
-        };
-        // The worker runs whatever the decision: while consent is off it queues nothing and
-        // only follows the consent inputs, so that `on` written to the user's file starts
-        // collecting.
-        telemetry.start_worker(plan)?;
-        Ok(telemetry)
-    }
-
-    /// Starts Candor's worker thread.
-    fn start_worker(&self, plan: WorkerPlan) -> Result<(), BuildError> {
-        let (sender, receiver) = mpsc::sync_channel(16);
-        match std::thread::Builder::new()
-            .name("candor-worker".to_owned())
-            .spawn(move || plan.run(&receiver))
-        {
-            Ok(handle) => {
-                *self
-                    .inner
-                    .worker
-                    .lock()
-                    .unwrap_or_else(PoisonError::into_inner) = Some(handle);
-                let _ = self.inner.jobs.set(sender);
-                Ok(())
-            }
-            Err(e) => Err(BuildError::State(format!(
-                "cannot start Candor's worker: {e}"
-            ))),
-        }
+        })
     }
 
     /// Records a raw value for a data point. The hot path: when telemetry is off this is one
     /// atomic load; when it is on, the value is pushed onto a lock-free bounded queue that
-    /// Candor's worker drains (polling, and woken early when the queue is half full), which checks it
-    /// against the catalogue, applies privacy and hands it to the sender. Never blocks, never
+    /// Candor's worker drains (polling, and woken early when the queue is half full), which
+    /// checks it against the catalogue, applies privacy and delivers it. Never blocks, never
     /// panics; a full queue drops the value and counts it.
     #[inline]
     pub fn record(&self, point: &str, input: Input) {
         if !self.inner.gate.is_collecting() {
             return;
         }
-        self.enqueue(point, input);
+        self.enqueue(PointRef::Named(point.into()), input);
     }
 
-    fn enqueue(&self, point: &str, input: Input) {
-        let (Some(jobs), Some(ticket)) = (self.inner.jobs.get(), self.inner.gate.ticket()) else {
+    /// [`Telemetry::record`] for a point id the code names (what the recorders `candor
+    /// codegen` writes call): the id is kept as it is, never copied.
+    #[inline]
+    pub fn record_declared(&self, point: &'static str, input: Input) {
+        if !self.inner.gate.is_collecting() {
+            return;
+        }
+        self.enqueue(PointRef::Declared(point), input);
+    }
+
+    fn enqueue(&self, point: PointRef, input: Input) {
+        let Some(ticket) = self.inner.gate.ticket() else {
             return;
         };
         if self.inner.closed.load(Ordering::Relaxed) {
@@ -220,23 +242,18 @@ impl Telemetry {
         }
         let recorded = Recorded {
             ticket,
-            point: point.into(),
-            input,
-            time: SystemTime::now(),
+            point,
+            value: Payload::of(input),
+            time: self.inner.clock.now(),
         };
         let records = &self.inner.records;
         if records.push(recorded).is_err() {
-            self.inner
-                .counters
-                .dropped_queue_full
-                .fetch_add(1, Ordering::Relaxed);
+            self.inner.queue_full.fetch_add(1, Ordering::Relaxed);
             return;
         }
-        self.inner.counters.recorded.fetch_add(1, Ordering::Relaxed);
-        // The worker polls; only a filling queue is worth a wake-up (and a full wake-up
-        // channel means one is already on its way).
+        // The worker polls; only a filling queue is worth a wake-up.
         if records.len() * 2 >= records.capacity() {
-            let _ = jobs.try_send(Job::Wake);
+            self.inner.worker.wake();
         }
     }
 
@@ -262,16 +279,6 @@ impl Telemetry {
     /// Whether anything is being recorded (consent is `on` or `local`).
     pub fn is_collecting(&self) -> bool {
         self.inner.gate.is_collecting()
-    }
-
-    /// The typed recorder for the agent catalogue's points.
-    pub fn agent(&self) -> AgentRecorder<Self> {
-        AgentRecorder::new(self.clone())
-    }
-
-    /// The typed recorder for the dashboard catalogue's points.
-    pub fn dashboard(&self) -> DashboardRecorder<Self> {
-        DashboardRecorder::new(self.clone())
     }
 
     /// Reads this machine and records every point of the catalogue that names a machine
@@ -327,7 +334,7 @@ impl Telemetry {
     /// After a change of decision: what was recorded before is thrown away.
     fn after(&self, transition: Transition) {
         if transition != Transition::Unchanged {
-            self.control(Duration::from_secs(5), Job::Discard);
+            self.inner.worker.ask(Control::Discard, DISCARD_WITHIN);
         }
     }
 
@@ -335,103 +342,65 @@ impl Telemetry {
     /// waiting at most `timeout`. A tool that hands over a file of values (`candor send`)
     /// calls it before delivering, so what it accepted survives a deadline or a crash.
     pub fn persist(&self, timeout: Duration) {
-        let deadline = Instant::now() + timeout;
-        self.control(timeout, |reply| Job::Persist(deadline, reply));
+        self.inner.worker.ask(Control::Persist, timeout);
     }
 
     /// Sends what is queued, waiting at most `timeout`.
     pub fn flush(&self, timeout: Duration) {
-        let deadline = Instant::now() + timeout;
-        self.control(timeout, |reply| Job::Flush(deadline, reply));
+        self.inner.worker.ask(Control::Flush, timeout);
     }
 
     /// Stops recording, sends what it can within `deadline` (the rest stays in the spool for
-    /// the next run) and returns the final status. Later calls to `record` do nothing.
+    /// the next run) and returns the final status. Later calls to `record` do nothing. Returns
+    /// by the deadline whatever the sink does (a held stdout, a FIFO, a stalled receiver).
     pub fn shutdown(&self, deadline: Duration) -> Status {
         self.inner.closed.store(true, Ordering::Relaxed);
-        let end = Instant::now() + deadline;
-        self.control(deadline, |reply| Job::Stop(end, reply));
-        if let Some(worker) = self
-            .inner
-            .worker
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .take()
-        {
-            // Wait for the worker only until the deadline: a sink that never returns (a held
-            // stdout, a FIFO, a stalled receiver) must not hold the host.
-            let until = end + Duration::from_millis(100);
-            while !worker.is_finished() && Instant::now() < until {
-                std::thread::sleep(Duration::from_millis(1));
-            }
-            if worker.is_finished() {
-                let _ = worker.join();
-            }
-        }
+        self.inner.worker.stop(deadline);
         self.status()
-    }
-
-    fn control(&self, timeout: Duration, make: impl FnOnce(mpsc::Sender<()>) -> Job) {
-        let Some(jobs) = self.inner.jobs.get() else {
-            return;
-        };
-        let deadline = Instant::now() + timeout;
-        let (reply, answered) = mpsc::channel();
-        let mut job = make(reply);
-        loop {
-            match jobs.try_send(job) {
-                Ok(()) => break,
-                Err(TrySendError::Full(j)) if Instant::now() < deadline => {
-                    job = j;
-                    std::thread::sleep(Duration::from_millis(2));
-                }
-                Err(_) => return,
-            }
-        }
-        let _ = answered.recv_timeout(
-            deadline.saturating_duration_since(Instant::now()) + Duration::from_millis(100),
-        );
     }
 
     /// What Candor has done so far.
     pub fn status(&self) -> Status {
-        let shared = &self.inner.shared;
-        let stats = |p: &Mutex<Option<Pipeline>>| {
-            p.lock()
-                .unwrap_or_else(PoisonError::into_inner)
-                .as_ref()
-                .map(Pipeline::stats)
-        };
+        let inner = &self.inner;
+        let shared = &inner.shared;
         let refused = shared
             .refusals
             .lock()
             .unwrap_or_else(PoisonError::into_inner)
             .entries()
-            .map(|(r, n)| (r.to_string(), n))
+            .map(|(reason, count)| Refusal {
+                reason: reason.clone(),
+                count,
+            })
             .collect();
-        let sent = stats(&shared.network);
-        let kept_locally = stats(&shared.local);
-        let withdrawn: u64 = [&sent, &kept_locally]
-            .into_iter()
-            .flatten()
-            .flat_map(|s| &s.drops)
-            .filter(|d| d.cause == DropCause::Withdrawn)
-            .map(|d| d.events)
-            .sum();
+        let queued = inner.records.len() as u64;
+        let mut drops = shared.drops.counts();
+        let queue_full = inner.queue_full.load(Ordering::Relaxed);
+        // Values that slipped in while the worker stopped are never taken in.
+        let after_shutdown = if inner.worker.is_finished() {
+            queued
+        } else {
+            0
+        };
+        for (cause, n) in [
+            (DropCause::QueueFull, queue_full),
+            (DropCause::AfterShutdown, after_shutdown),
+        ] {
+            if n > 0 {
+                drops = DropCount::merge([drops.as_slice(), &[DropCount::new(cause, n)]]);
+            }
+        }
         Status {
-            decision: self.inner.gate.decision(),
-            recorded: self.inner.counters.recorded.load(Ordering::Relaxed),
-            dropped_queue_full: self
-                .inner
-                .counters
-                .dropped_queue_full
-                .load(Ordering::Relaxed),
+            decision: inner.gate.decision(),
+            recorded: shared.taken.load(Ordering::Acquire) + queued,
+            queued: queued - after_shutdown,
             prepared: shared.prepared.load(Ordering::Relaxed),
-            discarded_by_consent: shared.discarded.load(Ordering::Relaxed) + withdrawn,
+            held_for_notice: shared.held.load(Ordering::Relaxed),
             refused,
-            sent,
-            kept_locally,
-            receipts: self.inner.state.as_ref().map(StateDir::receipts_path),
+            drops,
+            sent: shared.network.get().map(|c| c.snapshot()),
+            kept_locally: shared.local.get().map(|c| c.snapshot()),
+            receipts: inner.state.as_ref().map(StateDir::receipts_path),
         }
     }
 
@@ -445,337 +414,8 @@ impl Record for Telemetry {
     fn record(&self, point: &str, input: Input) {
         Telemetry::record(self, point, input);
     }
-}
 
-/// The network pipeline a product's events go through: the builder's sink (default: the
-/// events file in Candor's folder), the product's spool and the receipts log. `build` and
-/// `replay` both use it, so a replay sends exactly as a running host does.
-pub(crate) fn network_plan(
-    builder: &Builder,
-    state: Option<&StateDir>,
-    permit: Option<Permit>,
-) -> Result<PipelinePlan, BuildError> {
-    let product = builder.catalogue.product_id();
-    let state_error = |e: candor_state::StateError| BuildError::State(e.to_string());
-    let spec = match (&builder.sink, state) {
-        (Some(sink), _) => sink.clone(),
-        (None, Some(state)) => SinkSpec::File {
-            path: state.events_file(product).map_err(state_error)?,
-        },
-        (None, None) => {
-            return Err(BuildError::Missing(
-                "no folder for Candor's state: give a sink or a state_dir",
-            ));
-        }
-    };
-    let spool = state
-        .map(|s| s.spool_dir(product))
-        .transpose()
-        .map_err(state_error)?;
-    Ok(PipelinePlan::new(
-        spec,
-        &builder.pipeline,
-        builder.sink_options(),
-        spool,
-        state.map(StateDir::receipts_path),
-        permit,
-    ))
-}
-
-/// How to start a pipeline when it is first needed.
-pub(crate) struct PipelinePlan {
-    spec: SinkSpec,
-    config: PipelineConfig,
-    options: SinkOptions,
-}
-
-impl PipelinePlan {
-    fn new(
-        spec: SinkSpec,
-        base: &PipelineConfig,
-        options: SinkOptions,
-        spool: Option<PathBuf>,
-        receipts: Option<PathBuf>,
-        permit: Option<Permit>,
-    ) -> Self {
-        let caps = base
-            .spool
-            .as_ref()
-            .map_or(SpoolCaps::default(), |(_, c)| *c);
-        let mut config = base.clone();
-        config.spool = spool.map(|d| (d, caps));
-        config.receipts = receipts;
-        config.permit = permit;
-        Self {
-            spec,
-            config,
-            options,
-        }
-    }
-
-    /// The spool folder, if the pipeline has one.
-    pub(crate) fn spool_dir(&self) -> Option<PathBuf> {
-        self.config.spool.as_ref().map(|(d, _)| d.clone())
-    }
-
-    pub(crate) fn start(&self) -> Result<Pipeline, String> {
-        let spec = self.spec.clone();
-        let options = self.options.clone();
-        Pipeline::start(self.config.clone(), move || spec.build(options)).map_err(|e| e.to_string())
-    }
-}
-
-struct WorkerPlan {
-    records: Arc<ArrayQueue<Recorded>>,
-    preparer: Preparer,
-    watch: Arc<ConsentWatch>,
-    shared: Arc<Shared>,
-    network: PipelinePlan,
-    local: PipelinePlan,
-    pending_cap: usize,
-}
-
-impl WorkerPlan {
-    fn gate(&self) -> &ConsentGate {
-        self.watch.gate()
-    }
-
-    fn run(self, jobs: &Receiver<Job>) {
-        /// How often the worker looks at the queue while values arrive, and while idle (it
-        /// follows the consent inputs at least every `FOLLOW_EVERY` either way).
-        const BUSY_POLL: Duration = Duration::from_millis(50);
-        const IDLE_POLL: Duration = crate::watch::FOLLOW_EVERY;
-        let mut held: Pending<Event> = Pending::new();
-        let mut poll = BUSY_POLL;
-        loop {
-            let job = jobs.recv_timeout(poll);
-            let drained = self.drain(&mut held);
-            poll = if drained > 0 { BUSY_POLL } else { IDLE_POLL };
-            match job {
-                Ok(Job::Wake) | Err(RecvTimeoutError::Timeout) => {}
-                Ok(Job::Flush(deadline, reply)) => {
-                    self.flush(deadline);
-                    let _ = reply.send(());
-                }
-                Ok(Job::Discard(reply)) => {
-                    self.discard(&mut held);
-                    let _ = reply.send(());
-                }
-                Ok(Job::Persist(deadline, reply)) => {
-                    self.drain(&mut held);
-                    for slot in [&self.shared.network, &self.shared.local] {
-                        if let Some(p) =
-                            slot.lock().unwrap_or_else(PoisonError::into_inner).as_ref()
-                        {
-                            p.persist(deadline.saturating_duration_since(Instant::now()));
-                        }
-                    }
-                    let _ = reply.send(());
-                }
-                Ok(Job::Stop(deadline, reply)) => {
-                    self.drain(&mut held);
-                    self.stop(deadline);
-                    // What this run saw of the endpoint is kept for the next one.
-                    self.observe_network();
-                    let _ = reply.send(());
-                    return;
-                }
-                Err(RecvTimeoutError::Disconnected) => {
-                    self.stop(Instant::now() + Duration::from_secs(1));
-                    return;
-                }
-            }
-            // The user's file and consent record, the network's answers: a change of decision
-            // throws away what was recorded before it.
-            let followed = self.watch.follow_if_due();
-            let network = self.watch_network();
-            if [followed, network]
-                .into_iter()
-                .flatten()
-                .any(|t| t != Transition::Unchanged)
-            {
-                self.discard(&mut held);
-            }
-            if !held.is_empty() {
-                self.release(&mut held);
-            }
-        }
-    }
-
-    /// Events held for a pending notice go out once the decision allows sending; those
-    /// recorded under an earlier decision are dropped, and counted.
-    fn release(&self, held: &mut Pending<Event>) {
-        let before = held.discarded();
-        for event in held.take_sendable(self.gate()) {
-            self.submit(&self.shared.network, &self.network, event);
-        }
-        self.shared
-            .discarded
-            .fetch_add(held.discarded() - before, Ordering::Relaxed);
-    }
-
-    /// Handles every value queued so far; returns how many.
-    fn drain(&self, held: &mut Pending<Event>) -> usize {
-        let mut n = 0;
-        while let Some(recorded) = self.records.pop() {
-            self.handle(recorded, held);
-            n += 1;
-        }
-        n
-    }
-
-    fn handle(&self, recorded: Recorded, held: &mut Pending<Event>) {
-        if !self.gate().is_current(recorded.ticket) {
-            self.shared.discarded.fetch_add(1, Ordering::Relaxed);
-            return;
-        }
-        let Recorded {
-            ticket,
-            point,
-            input,
-            time,
-        } = recorded;
-        let time = self.watch.stamp(time);
-        // A bug in preparing one value must not take the worker (and all later values) down.
-        let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-            self.preparer.prepare_event(&point, input, time)
-        }));
-        let event = match outcome {
-            Ok(Ok(event)) => event,
-            Ok(Err(rejected)) => {
-                let first = self
-                    .shared
-                    .refusals
-                    .lock()
-                    .unwrap_or_else(PoisonError::into_inner)
-                    .note(rejected.clone());
-                if first && std::env::var_os("CANDOR_DEBUG").is_some() {
-                    #[allow(clippy::print_stderr)]
-                    {
-                        eprintln!("candor: not sent: {rejected}");
-                    }
-                }
-                return;
-            }
-            Err(_) => {
-                self.shared
-                    .refusals
-                    .lock()
-                    .unwrap_or_else(PoisonError::into_inner)
-                    .note(candor_collect::Rejected::Invalid {
-                        point: point.to_string(),
-                        reason: "preparing the value failed inside Candor".to_owned(),
-                    });
-                return;
-            }
-        };
-        self.shared.prepared.fetch_add(1, Ordering::Relaxed);
-        match ticket.mode() {
-            Mode::On if self.gate().may_send(ticket) => {
-                self.submit(&self.shared.network, &self.network, event);
-            }
-            // On, but the first-run notice has not been shown: hold, bounded.
-            Mode::On => {
-                if held.len() < self.pending_cap {
-                    held.record(self.gate(), event);
-                } else {
-                    self.shared.discarded.fetch_add(1, Ordering::Relaxed);
-                }
-            }
-            Mode::Local => self.submit(&self.shared.local, &self.local, event),
-            Mode::Off => {
-                self.shared.discarded.fetch_add(1, Ordering::Relaxed);
-            }
-        }
-    }
-
-    fn submit(&self, slot: &Mutex<Option<Pipeline>>, plan: &PipelinePlan, event: Event) {
-        let mut slot = slot.lock().unwrap_or_else(PoisonError::into_inner);
-        if slot.is_none() {
-            match plan.start() {
-                Ok(p) => *slot = Some(p),
-                Err(e) => {
-                    self.shared
-                        .refusals
-                        .lock()
-                        .unwrap_or_else(PoisonError::into_inner)
-                        .note(candor_collect::Rejected::Invalid {
-                            point: event.point.clone(),
-                            reason: format!("the sink could not start: {e}"),
-                        });
-                    return;
-                }
-            }
-        }
-        if let Some(pipeline) = slot.as_ref() {
-            pipeline.submit(event);
-        }
-    }
-
-    /// The catalogue's network block: what the network pipeline reports moves the record of
-    /// since when the endpoint has not answered, a consent input; while it holds, the endpoint
-    /// is probed now and then. Returns the transition when consent decided again.
-    fn watch_network(&self) -> Option<Transition> {
-        if !self.watch_network_applies() {
-            return None;
-        }
-        let observed = self.observe_network();
-        let probed = self.watch.probe_if_blocked();
-        [observed, probed]
-            .into_iter()
-            .flatten()
-            .find(|t| *t != Transition::Unchanged)
-    }
-
-    /// Takes in what the network pipeline saw of the endpoint.
-    fn observe_network(&self) -> Option<Transition> {
-        let stats = self
-            .shared
-            .network
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .as_ref()
-            .map(Pipeline::stats)?;
-        self.watch.observe_network(
-            stats.unanswered_since,
-            stats.delivered > 0 || stats.rejected > 0,
-        )
-    }
-
-    fn watch_network_applies(&self) -> bool {
-        self.preparer
-            .context()
-            .catalogue()
-            .spec()
-            .consent
-            .network_block_opts_out
-    }
-
-    /// Throws away what was recorded and not yet sent: queued values, held events, and what
-    /// the pipelines hold (which they count as withdrawn).
-    fn discard(&self, held: &mut Pending<Event>) {
-        while self.records.pop().is_some() {
-            self.shared.discarded.fetch_add(1, Ordering::Relaxed);
-        }
-        // After a change of decision nothing held is sendable any more.
-        self.release(held);
-        for slot in [&self.shared.network, &self.shared.local] {
-            if let Some(p) = slot.lock().unwrap_or_else(PoisonError::into_inner).as_ref() {
-                p.discard_pending(Duration::from_secs(5));
-            }
-        }
-    }
-
-    fn flush(&self, deadline: Instant) {
-        for slot in [&self.shared.network, &self.shared.local] {
-            if let Some(p) = slot.lock().unwrap_or_else(PoisonError::into_inner).as_ref() {
-                p.flush(deadline.saturating_duration_since(Instant::now()));
-            }
-        }
-    }
-
-    fn stop(&self, deadline: Instant) {
-        // Flush both, but leave the pipelines in place so their final counters stay readable.
-        self.flush(deadline);
+    fn record_declared(&self, point: &'static str, input: Input) {
+        Telemetry::record_declared(self, point, input);
     }
 }

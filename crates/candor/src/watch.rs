@@ -10,8 +10,9 @@
 //! - the host's signals and environment when the host reports them;
 //! - the network record, as the pipeline's answers move it (the catalogue's network block).
 //!
-//! A change of decision, and any change the user made with `candor consent` (even one undone
-//! before it was noticed), is a withdrawal: everything recorded before that moment is withdrawn
+//! A change of decision, and any withdrawal the user recorded with `candor consent` (`off`,
+//! `local` or `reset`, even one undone before it was noticed; `on` records none), is a
+//! withdrawal: everything recorded before that moment is withdrawn
 //! and never sent, whatever the decision is afterwards. The pipelines enforce it by the time
 //! each event was recorded, so it holds for batches in memory, in the spool, and left there by
 //! other processes or earlier runs.
@@ -107,6 +108,11 @@ impl ConsentWatch {
 
     pub(crate) fn gate(&self) -> &ConsentGate {
         &self.gate
+    }
+
+    /// Whether the catalogue counts a blocked network as opting out.
+    pub(crate) fn network_block_applies(&self) -> bool {
+        self.catalogue.spec().consent.network_block_opts_out
     }
 
     fn watched(&self) -> std::sync::MutexGuard<'_, Watched> {
@@ -235,7 +241,7 @@ impl ConsentWatch {
         unanswered_since: Option<SystemTime>,
         answered: bool,
     ) -> Option<Transition> {
-        if !self.catalogue.spec().consent.network_block_opts_out {
+        if !self.network_block_applies() {
             return None;
         }
         let mut watched = self.watched();

@@ -5,6 +5,7 @@ use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;
 
+use candor::status::{Expired, Rejected};
 use candor::{Catalogue, Environment, Input, SinkSpec, Telemetry};
 
 /// The vendor fixture with `enabled` stopped on 2000-01-01, `edition` stopped at version 2.0
@@ -59,19 +60,26 @@ fn expired_points_are_refused_with_their_cause_and_never_sent() {
     let mut points = delivered_points(state.path());
     points.sort();
     assert_eq!(points, ["open_files", "widget_version"]);
-    let mut refused = status.refused.clone();
-    refused.sort();
-    assert_eq!(
-        refused,
-        [
-            (
-                "`edition` is no longer collected: expired at main 2.0".to_owned(),
-                1
-            ),
-            (
-                "`enabled` is no longer collected: expired on 2000-01-01 (UTC)".to_owned(),
-                2
-            ),
-        ]
+    let mut refused: Vec<(String, Expired, u64)> = status
+        .refused
+        .iter()
+        .map(|r| match &r.reason {
+            Rejected::Expired { point, expired } => (point.clone(), expired.clone(), r.count),
+            other => panic!("refused for another reason: {other}"),
+        })
+        .collect();
+    refused.sort_by(|a, b| a.0.cmp(&b.0));
+    assert_eq!(refused.len(), 2, "{refused:?}");
+    assert_eq!(refused[0].0, "edition");
+    assert!(
+        matches!(&refused[0].1, Expired::AtVersion { line, version } if line == "main" && version.as_str() == "2.0"),
+        "{refused:?}"
     );
+    assert_eq!(refused[0].2, 1);
+    assert_eq!(refused[1].0, "enabled");
+    assert!(
+        matches!(&refused[1].1, Expired::On(day) if day.to_string() == "2000-01-01"),
+        "{refused:?}"
+    );
+    assert_eq!(refused[1].2, 2);
 }

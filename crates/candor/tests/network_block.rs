@@ -7,7 +7,8 @@
 use std::path::Path;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
-use candor::{DecidedBy, Environment, Input, Mode, SinkSpec, Telemetry, Timeouts};
+use candor::status::{DecidedBy, DropCause, Mode};
+use candor::{Environment, Input, SinkSpec, Telemetry, Timeouts};
 use candor_testkit::{HttpReceiver, dead_port};
 
 fn agent(state: &Path, endpoint: String) -> Telemetry {
@@ -101,7 +102,8 @@ fn past_the_period_consent_is_off_says_why_and_what_waited_is_discarded() {
     assert_eq!(status.recorded, 0);
     assert_eq!(status.prepared, 0);
     assert_eq!(
-        status.discarded_by_consent, 1,
+        status.dropped(DropCause::Withdrawn),
+        1,
         "the batch that waited: {status:?}"
     );
     assert_eq!(batches(state.path()), 0);
@@ -130,7 +132,7 @@ fn when_the_period_runs_out_pending_data_is_discarded_and_consent_says_why() {
     let sent = status.sent.clone().expect("the pipeline ran");
     assert_eq!(sent.delivered, 0);
     assert_eq!(sent.pending, 0, "what was waiting is discarded");
-    assert!(status.discarded_by_consent >= 5, "{status:?}");
+    assert!(status.dropped(DropCause::Withdrawn) >= 5, "{status:?}");
     // Nothing more is collected.
     t.record("working_set", Input::Count(99));
     let status = t.shutdown(Duration::from_secs(3));
@@ -179,8 +181,8 @@ fn a_catalogue_without_the_promise_keeps_retrying() {
         .build()
         .expect("telemetry");
     assert!(t.is_collecting(), "{:?}", t.status().decision);
-    t.dashboard().request_language("en-US");
+    candor_collect::DashboardRecorder::new(t.clone()).request_language("en-US");
     let status = t.shutdown(Duration::from_secs(2));
     assert!(status.decision.enabled(), "{status:?}");
-    assert_eq!(status.discarded_by_consent, 0, "{status:?}");
+    assert_eq!(status.dropped(DropCause::Withdrawn), 0, "{status:?}");
 }

@@ -6,7 +6,8 @@
 use std::ffi::c_char;
 use std::time::Duration;
 
-use candor::{DecidedBy, DropCause, Mode, Status, Transition};
+use candor::Status;
+use candor::status::{DecidedBy, DropCause, Mode, Transition};
 
 use super::build::refuse_unhonoured_opt_out;
 use super::guard;
@@ -31,20 +32,20 @@ pub(crate) fn c_status(status: &Status) -> CandorStatus {
     let sent = status.sent.as_ref();
     CandorStatus {
         recorded: status.recorded,
-        dropped_queue_full: status.dropped_queue_full,
+        dropped_queue_full: status.dropped(DropCause::QueueFull),
         prepared: status.prepared,
-        discarded_by_consent: status.discarded_by_consent,
-        refused: status.refused.iter().map(|(_, n)| n).sum(),
+        discarded_by_consent: status.dropped(DropCause::Withdrawn),
+        refused: status.refused_total(),
         delivered: sent.map_or(0, |s| s.delivered),
         pending: sent.map_or(0, |s| s.pending),
-        // Withdrawn events are in `discarded_by_consent` already.
-        dropped: sent.map_or(0, |s| {
-            s.drops
-                .iter()
-                .filter(|d| d.cause != DropCause::Withdrawn)
-                .map(|d| d.events)
-                .sum()
-        }),
+        // Everything else dropped, each event once: what consent withdrew and what a full
+        // queue lost have their own fields.
+        dropped: status
+            .all_drops()
+            .iter()
+            .filter(|d| !matches!(d.cause, DropCause::Withdrawn | DropCause::QueueFull))
+            .map(|d| d.events)
+            .sum(),
         kept_locally: status.kept_locally.as_ref().map_or(0, |s| s.delivered),
         mode: mode_code(status.decision.mode),
         may_send: u8::from(status.decision.may_send()),

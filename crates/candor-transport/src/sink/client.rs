@@ -38,11 +38,11 @@ pub(crate) fn build(options: &SinkOptions) -> Result<reqwest::blocking::Client, 
         #[cfg(feature = "tls")]
         {
             let pem = super::read_ca(path)?;
-            let certs = reqwest::Certificate::from_pem_bundle(&pem).map_err(|_| {
-                TransportError::Config(format!(
-                    "{} holds no readable PEM certificate",
-                    path.display()
-                ))
+            let certs = reqwest::Certificate::from_pem_bundle(&pem).map_err(|e| {
+                TransportError::NoCertificate {
+                    path: path.clone(),
+                    source: std::sync::Arc::new(e),
+                }
             })?;
             builder = builder.tls_certs_merge(certs);
         }
@@ -54,7 +54,7 @@ pub(crate) fn build(options: &SinkOptions) -> Result<reqwest::blocking::Client, 
     }
     builder
         .build()
-        .map_err(|e| TransportError::Config(format!("cannot build the HTTP client: {e}")))
+        .map_err(|e| TransportError::Client(std::sync::Arc::new(e)))
 }
 
 /// Posts `body` and says what became of it. `bytes` is what a delivery reports as sent;

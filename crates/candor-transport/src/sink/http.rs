@@ -60,9 +60,7 @@ impl HttpSink {
         if let HttpSinkKind::Relay { token } = &kind
             && (token.is_empty() || token.chars().any(|c| c.is_control() || c == ' '))
         {
-            return Err(TransportError::Config(
-                "the relay token is empty or has spaces or control characters".to_owned(),
-            ));
+            return Err(TransportError::RelayToken);
         }
         Ok(Self {
             client: client::build(options)?,

@@ -320,7 +320,7 @@ impl From<Timeouts> for SinkOptions {
 pub(crate) fn read_ca(path: &std::path::Path) -> Result<Vec<u8>, crate::TransportError> {
     const MAX_CA_BYTES: u64 = 1024 * 1024;
     candor_state::file::read_input(path, MAX_CA_BYTES)
-        .map_err(|e| crate::TransportError::Config(format!("cannot read the CA file: {e}")))
+        .map_err(|e| crate::TransportError::CaFile(std::sync::Arc::new(e)))
 }
 
 /// Looks through an error's causes for a TLS error or a connection-level I/O error. An

@@ -385,9 +385,10 @@ mod grpc {
         let runtime = tokio::runtime::Builder::new_current_thread()
             .enable_all()
             .build()
-            .map_err(|e| TransportError::Config(format!("tokio runtime: {e}")))?;
-        let config = |e: tonic::transport::Error| {
-            TransportError::Config(format!("cannot set up gRPC to {endpoint}: {e}"))
+            .map_err(|e| TransportError::thread("the gRPC sink's runtime", e))?;
+        let config = |e: tonic::transport::Error| TransportError::Grpc {
+            endpoint: endpoint.to_string(),
+            source: std::sync::Arc::new(e),
         };
         #[allow(unused_mut)]
         let mut channel = tonic::transport::Endpoint::from_shared(endpoint.url().to_owned())

@@ -1,13 +1,11 @@
 //! The dashboard demo's IDE endpoint against a hostile client: only its token, only POST to its
 //! path, bodies capped as sent and once inflated, and a stop that no client can hold up.
 
-#![cfg(feature = "demo")]
-
 use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpStream};
 use std::time::{Duration, Instant};
 
-use candor::demo::IdeEndpoint;
+use candor_demo::IdeEndpoint;
 
 fn address(ide: &IdeEndpoint) -> SocketAddr {
     let url = ide.url();
