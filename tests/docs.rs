@@ -211,11 +211,90 @@ fn catalogue_text_cannot_inject_markdown() {
         .lines()
         .find(|l| l.contains("(`agent_version`)"))
         .expect("the point's row");
-    // Four cells: an unescaped pipe would make more.
-    let unescaped_pipes = row
-        .match_indices('|')
-        .filter(|(i, _)| row[..*i].chars().rev().take_while(|c| *c == '\\').count() % 2 == 0);
-    assert_eq!(unescaped_pipes.count(), 5, "{row}");
+    // Five cells: an unescaped pipe would make more.
+    assert_eq!(unescaped_pipes(row), 6, "{row}");
+}
+
+fn unescaped_pipes(row: &str) -> usize {
+    row.match_indices('|')
+        .filter(|(i, _)| row[..*i].chars().rev().take_while(|c| *c == '\\').count() % 2 == 0)
+        .count()
+}
+
+/// Owners, review links and versions (build metadata is free text: `1.0+<b>`) are the
+/// catalogue's words: none becomes Markdown or HTML on the page, and each point says when it
+/// stops.
+#[test]
+fn lifecycle_text_cannot_inject_markdown_and_each_point_says_when_it_stops() {
+    let mut spec = builtins()[1].spec().clone();
+    let version = |text: &str| candor_schema::Gate::After(text.to_owned());
+    spec.data_points[0].owner = Some("Team *bold* <img src=x onerror=alert(1)> | cell".into());
+    spec.data_points[0].review_links = vec!["https://reviews.example.com/a?b=c&d=e#f".into()];
+    spec.data_points[0].expires = Some(candor_schema::Expires::Date("2027-03-31".into()));
+    spec.data_points[1]
+        .gates
+        .insert("core".into(), version("1.5.15+<script>x</script>"));
+    spec.data_points[1].expires = Some(candor_schema::Expires::Versions(
+        [("core".to_owned(), "2.0+<b>|`x`".to_owned())].into(),
+    ));
+    spec.data_points[2].expires = None;
+    let catalogue = Catalogue::from_spec(spec, "lifecycle").expect("valid");
+    let files = generate([&catalogue]);
+    let page = &files
+        .iter()
+        .find(|f| f.path == "disclosure/contrast-dotnet-agent.md")
+        .expect("page")
+        .contents;
+    for line in page.lines() {
+        // What Markdown would act on is what remains once escaped characters are taken out.
+        let mut live = String::new();
+        let mut chars = line.chars();
+        while let Some(c) = chars.next() {
+            if c == '\\' {
+                chars.next();
+            } else {
+                live.push(c);
+            }
+        }
+        for raw in ["<script", "<b>", "<img", "*bold*"] {
+            assert!(!live.contains(raw), "{raw} in {line}");
+        }
+    }
+    let row = |id: &str, table_width: usize| {
+        let row = page
+            .lines()
+            .filter(|l| l.contains(&format!("(`{id}`)")))
+            .find(|l| unescaped_pipes(l) == table_width)
+            .unwrap_or_else(|| panic!("{id}'s row"));
+        row.to_owned()
+    };
+    let first = row("agent_version", 6);
+    assert!(first.contains("| from 2027-03-31 (UTC) |"), "{first}");
+    let second = row(&builtins()[1].spec().data_points[1].id, 6);
+    assert!(
+        second
+            .contains("| from .NET Core 2.0+\\<b\\>\\|\\`x\\`; no end stated on .NET Framework |"),
+        "{second}"
+    );
+    let third = row(&builtins()[1].spec().data_points[2].id, 6);
+    assert!(third.contains("| not stated |"), "{third}");
+    let fourth = row(&builtins()[1].spec().data_points[3].id, 6);
+    assert!(
+        fourth.contains("| never: the vendor states no end |"),
+        "{fourth}"
+    );
+    assert!(
+        page.contains("### .NET Framework later than 2020.8.3, .NET Core later than 1.5.15+\\<script\\>x\\</script\\>"),
+        "the gate's build metadata is escaped in its heading"
+    );
+    // The owners table: three cells, the link a plain autolink.
+    let owner = row("agent_version", 4);
+    assert_eq!(
+        owner,
+        "| Agent version (`agent_version`) | Team \\*bold\\* \\<img src=x onerror=alert(1)\\> \\| cell | \
+         <https://reviews.example.com/a?b=c&d=e#f> |"
+    );
+    assert!(page.contains("no owner and no review for the other 37 data points"));
 }
 
 #[test]
@@ -236,15 +315,15 @@ fn control_and_direction_characters_are_refused_in_every_single_line_field() {
             Box::new(|s| s.collection.schedule = "daily\u{0}".into()),
         ),
         (
-            "runtime_lines[0].name",
+            "runtime_lines[0](framework).name",
             Box::new(|s| s.runtime_lines[0].name = "x\ny".into()),
         ),
         (
-            "data_points[0].name",
+            "data_points[0](agent_version).name",
             Box::new(|s| s.data_points[0].name = "a\tb".into()),
         ),
         (
-            "data_points[0].description",
+            "data_points[0](agent_version).description",
             Box::new(|s| s.data_points[0].description = "ok\u{1b}[31m".into()),
         ),
     ];
@@ -316,17 +395,22 @@ fn disclosure_pages_carry_every_seed_fact() {
     ] {
         assert!(dashboard.contains(fact), "dashboard page lacks {fact:?}");
     }
-    // Every data point appears, by id, on its product's page.
+    // Every data point appears, by id, on its product's page, and says it has no end: no
+    // vendor document states one.
     for catalogue in builtins() {
         let text = page(catalogue.product_id());
         for point in &catalogue.spec().data_points {
-            assert!(
-                text.contains(&format!("(`{}`)", point.id)),
-                "{} lacks {}",
-                catalogue.product_id(),
-                point.id
-            );
+            let row = text
+                .lines()
+                .find(|l| l.contains(&format!("(`{}`)", point.id)))
+                .unwrap_or_else(|| panic!("{} lacks {}", catalogue.product_id(), point.id));
+            assert!(row.contains("| never: the vendor states no end |"), "{row}");
         }
+        assert!(
+            text.contains("names no owner and no review for its data points"),
+            "{}",
+            catalogue.product_id()
+        );
     }
 }
 
@@ -399,4 +483,55 @@ fn a_new_catalogue_point_gets_a_typed_method_and_the_check_notices() {
         .expect("check");
     assert_eq!(stale.len(), 1, "{stale:?}");
     assert_eq!(stale[0].path, "aspire_dashboard.rs");
+}
+
+/// A recorder method says when its point stops, where the catalogue names a day or a version;
+/// a point that never stops keeps the method as it was, so the built-ins' code is unchanged.
+#[test]
+fn a_generated_method_says_when_its_point_stops() {
+    let original = builtins();
+    let mut spec = original[1].spec().clone();
+    spec.data_points[0].expires = Some(candor_schema::Expires::Date("2027-03-31".into()));
+    spec.data_points[1].expires = Some(candor_schema::Expires::Versions(
+        [
+            ("core".to_owned(), "2.0".to_owned()),
+            ("framework".to_owned(), "2022.1".to_owned()),
+        ]
+        .into(),
+    ));
+    let changed = Catalogue::from_spec(spec, "edited").expect("valid");
+    let module = candor_docs::recorder_module(&changed, candor_docs::Paths::Facade);
+    let before = candor_docs::recorder_module(&original[1], candor_docs::Paths::Facade);
+    let docs_of = |module: &str, method: &str| {
+        let lines: Vec<&str> = module.lines().collect();
+        let at = lines
+            .iter()
+            .position(|l| l.contains(&format!("pub fn {method}(")))
+            .expect("method");
+        lines[..at]
+            .iter()
+            .rev()
+            .take_while(|l| l.trim_start().starts_with("///"))
+            .map(|l| l.trim())
+            .collect::<Vec<_>>()
+            .join("\n")
+    };
+    let first = &changed.spec().data_points[0].id;
+    assert!(
+        docs_of(&module, first).contains(
+            "/// Not collected from 2027-03-31 (UTC) on: recording it then is refused as expired."
+        ),
+        "{}",
+        docs_of(&module, first)
+    );
+    let second = &changed.spec().data_points[1].id;
+    assert!(
+        docs_of(&module, second)
+            .contains("/// Not collected from `framework` 2022.1 and from `core` 2.0 on"),
+        "{}",
+        docs_of(&module, second)
+    );
+    let third = &changed.spec().data_points[2].id;
+    assert_eq!(docs_of(&module, third), docs_of(&before, third));
+    assert!(!before.contains("Not collected"));
 }

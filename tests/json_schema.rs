@@ -65,6 +65,76 @@ fn unknown_fields_and_unknown_privacy_classes_are_rejected() {
 }
 
 #[test]
+fn lifecycle_fields_follow_the_schema_as_the_loader_reads_them() {
+    let validator = validator();
+    let exported = read_json("catalogues/contrast-dotnet-agent.json");
+    assert_eq!(exported["data_points"][0]["expires"], "never");
+    let with = |edit: &dyn Fn(&mut serde_json::Map<String, Value>)| {
+        let mut catalogue = exported.clone();
+        edit(
+            catalogue["data_points"][0]
+                .as_object_mut()
+                .expect("a point"),
+        );
+        catalogue
+    };
+    let loads = |catalogue: &Value| {
+        candor_schema::Catalogue::from_json_str(&catalogue.to_string(), "edited.json").is_ok()
+    };
+    // Both accept each form of `expires`, an owner and review links.
+    for good in [
+        with(&|p| {
+            p.insert(
+                "expires".into(),
+                serde_json::json!({ "date": "2027-03-31" }),
+            );
+        }),
+        with(&|p| {
+            p.insert(
+                "expires".into(),
+                serde_json::json!({ "versions": { "core": "2.0", "framework": "22.1" } }),
+            );
+            p.insert("owner".into(), Value::from("Agent telemetry team"));
+            p.insert(
+                "review_links".into(),
+                serde_json::json!(["https://reviews.example.com/agent/1"]),
+            );
+        }),
+    ] {
+        assert_eq!(errors(&validator, &good), Vec::<String>::new());
+        assert!(loads(&good), "{}", good["data_points"][0]);
+    }
+    // Both refuse what the schema can express: a date in another form, a plain-text date, a
+    // link that is not https, two kinds of expiry at once.
+    for bad in [
+        with(&|p| {
+            p.insert(
+                "expires".into(),
+                serde_json::json!({ "date": "31.03.2027" }),
+            );
+        }),
+        with(&|p| {
+            p.insert("expires".into(), Value::from("2027-03-31"));
+        }),
+        with(&|p| {
+            p.insert(
+                "review_links".into(),
+                serde_json::json!(["http://reviews.example.com/agent/1"]),
+            );
+        }),
+        with(&|p| {
+            p.insert(
+                "expires".into(),
+                serde_json::json!({ "date": "2027-03-31", "versions": { "core": "2.0" } }),
+            );
+        }),
+    ] {
+        assert!(!validator.is_valid(&bad), "{}", bad["data_points"][0]);
+        assert!(!loads(&bad), "{}", bad["data_points"][0]);
+    }
+}
+
+#[test]
 fn the_exported_catalogues_load_back_through_candors_own_loader() {
     for product in ["aspire-dashboard", "contrast-dotnet-agent"] {
         let path = docs_dir().join(format!("catalogues/{product}.json"));

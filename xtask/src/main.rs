@@ -3,13 +3,17 @@
 //! - `docs`: regenerate `docs/` (disclosure pages, catalogue exports, JSON Schema) from the
 //!   built-in catalogues.
 //! - `docs --check`: write nothing; exit 1 and name each stale file when `docs/` does not match.
+//!   Both print a warning for each built-in data point whose expiry date is at most 30 days
+//!   away (UTC, by this machine's clock) or has passed.
 //! - `codegen`: regenerate `crates/candor-collect/src/generated/` (typed point ids and one
-//!   typed recorder per built-in catalogue); `codegen --check` writes nothing and fails when it
-//!   is stale. `docs` runs it too, so one command brings everything generated up to date.
+//!   typed recorder per built-in catalogue) and `crates/candor-ffi/include/` (`candor.h`,
+//!   written by cbindgen from candor-ffi's declarations, and one header of typed C recorders
+//!   per built-in catalogue); `codegen --check` writes nothing and fails when either is
+//!   stale. `docs` runs it too, so one command brings everything generated up to date.
 //! - `test [args…]`: the whole test suite. It first installs what the tests need and a fresh
 //!   machine lacks: the `rotel` OTLP collector (from PyPI, into `target/tools/`), and Debian's
-//!   `postgresql` and `chromium` (with `apt-get`, when run as root; otherwise it names them and
-//!   those tests say they were skipped). Then it runs
+//!   `postgresql`, `chromium`, `gcc` (with `libc6-dev`) and `python3` (with `apt-get`, when
+//!   run as root; otherwise it names them and those tests say they were skipped). Then it runs
 //!   `cargo test --workspace --all-features --locked [args…]` and, for the whole suite (no
 //!   args), `cargo test --workspace --all-features --locked --bench '*'`: every criterion bench
 //!   once, in criterion's test mode, so a bench that panics or no longer builds fails the suite
@@ -56,6 +60,15 @@ fn docs(check_only: bool) -> ExitCode {
             return ExitCode::from(2);
         }
     };
+    // Points that stop within 30 days (UTC, by this machine's clock) or have stopped: the pages
+    // say when each stops, and whoever regenerates them hears it first. A warning, not a
+    // failure: the committed docs must not depend on the day they are checked.
+    let today = candor_schema::Date::from_system_time(std::time::SystemTime::now());
+    for catalogue in catalogues.iter() {
+        for warning in catalogue.warnings(today) {
+            eprintln!("xtask: warning: {warning}");
+        }
+    }
     if codegen(check_only) != ExitCode::SUCCESS {
         return ExitCode::FAILURE;
     }
@@ -74,6 +87,24 @@ fn docs(check_only: bool) -> ExitCode {
 /// Where `cargo xtask codegen` writes, relative to the workspace root.
 const GENERATED_CODE_DIR: &str = "crates/candor-collect/src/generated";
 
+/// The C ABI crate, whose `include/` `cargo xtask codegen` writes.
+const FFI_CRATE_DIR: &str = "crates/candor-ffi";
+
+/// `candor.h` as cbindgen writes it from candor-ffi's declarations and `cbindgen.toml`
+/// (candor-ffi's `header` test generates it the same way and compares).
+fn ffi_header() -> Result<String, String> {
+    let dir = workspace_root().join(FFI_CRATE_DIR);
+    let config = cbindgen::Config::from_file(dir.join("cbindgen.toml"))?;
+    let bindings = cbindgen::Builder::new()
+        .with_config(config)
+        .with_src(dir.join("src/lib.rs"))
+        .generate()
+        .map_err(|e| format!("cbindgen: {e}"))?;
+    let mut out = Vec::new();
+    bindings.write(&mut out);
+    String::from_utf8(out).map_err(|e| e.to_string())
+}
+
 fn codegen(check_only: bool) -> ExitCode {
     let catalogues = match candor_schema::builtin::catalogues() {
         Ok(catalogues) => catalogues,
@@ -84,14 +115,36 @@ fn codegen(check_only: bool) -> ExitCode {
     };
     let files = candor_docs::collect_crate_files(catalogues.iter());
     let out_dir = workspace_root().join(GENERATED_CODE_DIR);
-    sync(
+    let rust = sync(
         &files,
         &out_dir,
         GENERATED_CODE_DIR,
         &[""],
         candor_docs::CODEGEN_NOTICE,
         check_only,
-    )
+    );
+    let header = match ffi_header() {
+        Ok(header) => header,
+        Err(e) => {
+            eprintln!("xtask: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    let mut files = candor_docs::c_header_files(catalogues.iter());
+    files.push(candor_docs::GeneratedFile {
+        path: "candor.h".to_owned(),
+        contents: header,
+    });
+    let include = format!("{FFI_CRATE_DIR}/include");
+    let c = sync(
+        &files,
+        &workspace_root().join(&include),
+        &include,
+        &[""],
+        candor_docs::C_NOTICE,
+        check_only,
+    );
+    if rust == ExitCode::SUCCESS { c } else { rust }
 }
 
 /// Brings `out_dir` in line with `files` (or, with `check_only`, says whether it is), through
@@ -186,8 +239,42 @@ fn ensure_rotel() -> Result<PathBuf, String> {
     Ok(agent)
 }
 
+/// Whether a C compiler on this machine builds a program with the C library's headers (the C
+/// ABI tests compile their hosts with it).
+fn has_c_compiler() -> bool {
+    use std::io::Write;
+    ["cc", "gcc"].into_iter().any(|cc| {
+        let child = std::process::Command::new(cc)
+            .args(["-x", "c", "-", "-o", "/dev/null", "-pthread"])
+            .stdin(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn();
+        let Ok(mut child) = child else {
+            return false;
+        };
+        let program = b"#include <pthread.h>\n#include <stdint.h>\n#include <stdio.h>\nint main(void) { return 0; }\n";
+        let written = child
+            .stdin
+            .take()
+            .is_some_and(|mut stdin| stdin.write_all(program).is_ok());
+        child.wait().is_ok_and(|s| s.success()) && written
+    })
+}
+
+/// Whether Python 3 with `ctypes` runs (the C ABI's Python tests, and pip for rotel).
+fn has_python3() -> bool {
+    std::process::Command::new("python3")
+        .args(["-c", "import ctypes, json"])
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .status()
+        .is_ok_and(|s| s.success())
+}
+
 /// The Debian packages the tests drive for real: PostgreSQL (the ingest store, run by the tests
-/// as an unprivileged user) and Chromium (the pages, loaded headless).
+/// as an unprivileged user), Chromium (the pages, loaded headless), a C compiler with the C
+/// library's headers and Python 3 (hosts of the C ABI).
 fn ensure_system_packages() -> Result<(), String> {
     let has_chromium = std::process::Command::new("chromium")
         .arg("--version")
@@ -198,11 +285,16 @@ fn ensure_system_packages() -> Result<(), String> {
             .flatten()
             .any(|v| v.path().join("bin/initdb").is_file())
     });
-    let missing: Vec<&str> = [("chromium", has_chromium), ("postgresql", has_postgres)]
-        .into_iter()
-        .filter(|(_, present)| !present)
-        .map(|(name, _)| name)
-        .collect();
+    let missing: Vec<&str> = [
+        (&["chromium"][..], has_chromium),
+        (&["postgresql"][..], has_postgres),
+        (&["gcc", "libc6-dev"][..], has_c_compiler()),
+        (&["python3", "python3-pip"][..], has_python3()),
+    ]
+    .into_iter()
+    .filter(|(_, present)| !present)
+    .flat_map(|(packages, _)| packages.iter().copied())
+    .collect();
     if missing.is_empty() {
         return Ok(());
     }
@@ -213,11 +305,11 @@ fn ensure_system_packages() -> Result<(), String> {
     if !root {
         println!(
             "xtask: not root, so not installing {}; the tests that need them will say they were skipped (CI=true makes them fail)",
-            missing.join(" and ")
+            missing.join(", ")
         );
         return Ok(());
     }
-    println!("xtask: installing {} from Debian", missing.join(" and "));
+    println!("xtask: installing {} from Debian", missing.join(", "));
     let apt = |args: &[&str]| {
         std::process::Command::new("apt-get")
             .args(args)

@@ -379,13 +379,25 @@ pub(crate) struct CodegenArgs {
     #[arg(long)]
     pub(crate) product: Option<String>,
 
-    /// The Rust file to write (a file without Candor's generated notice is never overwritten).
+    /// The file to write (a file without Candor's generated notice is never overwritten).
     #[arg(long, value_name = "FILE")]
     pub(crate) out: PathBuf,
+
+    /// `rust`: a module with typed point ids and a recorder; `c`: a header of typed inline
+    /// recorders over Candor's C ABI (`candor.h`, from the candor-ffi library).
+    #[arg(long, value_enum, default_value = "rust")]
+    pub(crate) lang: CodegenLang,
 
     /// Write nothing; exit 1 if the file does not match the catalogue.
     #[arg(long)]
     pub(crate) check: bool,
+}
+
+/// The language `candor codegen` writes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub(crate) enum CodegenLang {
+    Rust,
+    C,
 }
 
 #[derive(Debug, Args)]

@@ -2,8 +2,9 @@
 
 use std::io::Write;
 use std::path::Path;
+use std::time::SystemTime;
 
-use candor_schema::{Catalogue, DataPointSpec};
+use candor_schema::{Catalogue, DataPointSpec, Date, Expired, Expires, Expiry};
 use serde::Serialize;
 
 use crate::args::CatalogueArgs;
@@ -24,7 +25,14 @@ pub(crate) fn run(
         return list(catalogues.iter(), args.json, out);
     }
     let catalogue = catalogues.get(&args.product)?;
-    let view = View::build(catalogue, args.runtime.as_deref(), args.version.as_deref())?;
+    // The clock is read here, once: whether a dated point has expired depends on today (UTC).
+    let today = Date::from_system_time(SystemTime::now());
+    let view = View::build(
+        catalogue,
+        args.runtime.as_deref(),
+        args.version.as_deref(),
+        today,
+    )?;
     if args.json {
         serde_json::to_writer_pretty(&mut *out, &view.rows)
             .map_err(|e| CliError::Usage(format!("cannot write JSON: {e}")))?;
@@ -41,11 +49,15 @@ pub(crate) fn run(
                 r.id.to_owned(),
                 r.privacy.to_owned(),
                 r.since.clone(),
+                match &r.expired {
+                    Some(why) => why.clone(),
+                    None => r.stops.clone(),
+                },
                 r.name.to_owned(),
             ]
         })
         .collect();
-    table::write(out, &["ID", "PRIVACY", "SINCE", "NAME"], &rows)?;
+    table::write(out, &["ID", "PRIVACY", "SINCE", "STOPS", "NAME"], &rows)?;
     Ok(())
 }
 
@@ -93,6 +105,32 @@ struct Row<'a> {
     since: String,
     /// Each runtime line's gate in words, keyed by line id.
     gates: std::collections::BTreeMap<&'a str, String>,
+    /// When the point stops, in words: `never`, a day, versions by line, or `not stated`.
+    stops: String,
+    /// The expiry as the catalogue writes it, when it writes one.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    expires: Option<&'a Expires>,
+    /// Why the point is no longer collected today (UTC), at the version asked for when one is.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    expired: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    owner: Option<&'a str>,
+    #[serde(skip_serializing_if = "<[String]>::is_empty")]
+    review_links: &'a [String],
+}
+
+/// When a point stops, in the words of the `STOPS` column.
+fn stop_words(catalogue: &Catalogue, point: &str) -> String {
+    match catalogue.expiry(point) {
+        Ok(Expiry::Never) => "never".to_owned(),
+        Ok(Expiry::On(day)) => day.to_string(),
+        Ok(Expiry::AtVersions(versions)) => versions
+            .iter()
+            .map(|(line, version)| format!("{line} {version}"))
+            .collect::<Vec<_>>()
+            .join(", "),
+        _ => "not stated".to_owned(),
+    }
 }
 
 struct View<'a> {
@@ -105,6 +143,7 @@ impl<'a> View<'a> {
         catalogue: &'a Catalogue,
         runtime: Option<&str>,
         version: Option<&str>,
+        today: Date,
     ) -> Result<Self, CliError> {
         let product = &catalogue.spec().product.name;
         let lines = &catalogue.spec().runtime_lines;
@@ -128,6 +167,17 @@ impl<'a> View<'a> {
                     .collect::<Vec<_>>()
                     .join("; "),
             };
+            // A date stops a point on every line; a version only on the line asked about.
+            let expired = match (line, version) {
+                (Some(l), Some(v)) => {
+                    let v = catalogue.parse_version(&l.id, v)?;
+                    catalogue.expired(&point.id, &l.id, &v, today)?
+                }
+                _ => match catalogue.expiry(&point.id)? {
+                    Expiry::On(day) if today >= *day => Some(Expired::On(*day)),
+                    _ => None,
+                },
+            };
             Ok(Row {
                 id: &point.id,
                 name: &point.name,
@@ -137,17 +187,37 @@ impl<'a> View<'a> {
                 privacy: point.privacy.as_str(),
                 since,
                 gates,
+                stops: stop_words(catalogue, &point.id),
+                expires: point.expires.as_ref(),
+                expired: expired.map(|e| e.to_string()),
+                owner: point.owner.as_deref(),
+                review_links: &point.review_links,
             })
         };
         let (title, points): (String, Vec<&DataPointSpec>) = match (line, version) {
             (Some(l), Some(v)) => {
                 let points = catalogue.points_in_effect(&l.id, v)?;
-                let title = format!(
-                    "{product}, {} {v}: {} data point{} in effect",
+                let parsed = catalogue.parse_version(&l.id, v)?;
+                let mut expired = 0;
+                for point in &points {
+                    if catalogue
+                        .expired(&point.id, &l.id, &parsed, today)?
+                        .is_some()
+                    {
+                        expired += 1;
+                    }
+                }
+                let live = points.len() - expired;
+                let mut title = format!(
+                    "{product}, {} {v}: {live} data point{} in effect",
                     l.name,
-                    points.len(),
-                    if points.len() == 1 { "" } else { "s" }
+                    if live == 1 { "" } else { "s" }
                 );
+                if expired > 0 {
+                    title.push_str(&format!(
+                        ", {expired} more expired as of {today} (UTC) and not collected"
+                    ));
+                }
                 (title, points)
             }
             (Some(l), None) => {

@@ -1,10 +1,10 @@
 //! `candor codegen`: the typed recorder `cargo xtask codegen` makes for the built-ins, for any
-//! catalogue, written through the docs generator's ownership rule.
+//! catalogue, in Rust or as a C header, written through the docs generator's ownership rule.
 
 use std::io::Write;
 use std::path::Path;
 
-use crate::args::CodegenArgs;
+use crate::args::{CodegenArgs, CodegenLang};
 use crate::{CliError, source};
 
 pub(crate) fn run(
@@ -35,11 +35,17 @@ pub(crate) fn run(
         Some(parent) if !parent.as_os_str().is_empty() => parent.to_path_buf(),
         _ => std::path::PathBuf::from("."),
     };
+    let (contents, stamp) = match args.lang {
+        CodegenLang::Rust => (
+            candor_docs::recorder_module(catalogue, candor_docs::Paths::Facade),
+            candor_docs::CODEGEN_NOTICE,
+        ),
+        CodegenLang::C => (candor_docs::c_header(catalogue), candor_docs::C_NOTICE),
+    };
     let files = [candor_docs::GeneratedFile {
         path: name,
-        contents: candor_docs::recorder_module(catalogue, candor_docs::Paths::Facade),
+        contents,
     }];
-    let stamp = candor_docs::CODEGEN_NOTICE;
     let mut err = std::io::stderr().lock();
     if args.check {
         let stale = candor_docs::check_owned(&files, &dir, &[], stamp).map_err(CliError::Docs)?;

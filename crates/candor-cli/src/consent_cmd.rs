@@ -1,12 +1,15 @@
-//! `candor consent`: the user changes their mind in one command. The mode is written to
-//! config.toml through Candor's folder (comments and other keys kept), the new decision is
-//! printed as `status` prints it, and `off` discards what waits in the product's spool.
+//! `candor consent`: the user changes their mind in one command. A change that may withdraw
+//! consent (`off`, `local`, `reset`) is recorded in Candor's folder (running products withdraw
+//! what was recorded before it; `on` withdraws nothing and is not recorded), the mode is written
+//! to config.toml (comments and other keys kept), the new decision is printed as `status`
+//! prints it, and `off` discards what waits in the product's spool, even when the file could
+//! not be edited (the command then says so and exits 1).
 
 use std::io::Write;
 use std::path::Path;
 
 use candor_consent::{Mode, ModeScope, set_mode};
-use candor_state::StateError;
+use candor_state::{StateDir, StateError};
 
 use crate::args::{ConsentArgs, HostArgs};
 use crate::{CliError, consent_now, source, state_cmd, status_cmd};
@@ -74,28 +77,58 @@ pub(crate) fn run(
     };
     let state = state_cmd::state()?;
     let path = state.config_file();
-    state
-        .update_config(|text| set_mode(text, &scope, mode).map_err(EditError::Refused))
-        .map_err(|e| match e {
-            EditError::State(e) => {
-                CliError::Usage(format!("cannot change the configuration file: {e}"))
-            }
-            EditError::Refused(message) => CliError::Usage(format!(
-                "{}: {message}; not changed (fix or remove the file first)",
-                path.display()
-            )),
-        })?;
     let products: Vec<&candor_schema::Catalogue> = match &scope {
         ModeScope::Product(id) => vec![catalogues.get(id)?],
         _ => catalogues.iter().collect(),
     };
-    let what = match (&scope, setting) {
-        (ModeScope::Product(id), Setting::Set(m)) => format!("mode = \"{}\" for {id}", m.as_str()),
-        (ModeScope::Product(id), Setting::Reset) => format!("removed the mode set for {id}"),
-        (_, Setting::Set(m)) => format!("mode = \"{}\" for every product", m.as_str()),
-        (_, Setting::Reset) => "removed every mode setting".to_owned(),
+    let off = matches!(setting, Setting::Set(Mode::Off));
+    // A change that may leave `on` (off, local, and reset, after which the next rule decides)
+    // is recorded first, then the file is written: a running product that sees the record
+    // withdraws everything recorded before it, even if the change is undone before it notices
+    // the file. Setting `on` withdraws nothing, so it leaves no record: re-setting `on` loses
+    // nothing a running product recorded.
+    let withdraws = !matches!(setting, Setting::Set(Mode::On));
+    let note = |products: &[&candor_schema::Catalogue]| -> Result<(), StateError> {
+        products
+            .iter()
+            .try_for_each(|c| state.note_consent_change(c.product_id()))
     };
-    writeln!(out, "{}: {what}", path.display())?;
+    let edited = state.update_config(|text| {
+        let edited = set_mode(text, &scope, mode).map_err(EditError::Refused)?;
+        if withdraws {
+            note(&products)?;
+        }
+        Ok(edited)
+    });
+    // Off stays off with a file that cannot be edited: the change is recorded and pending data
+    // still goes, whatever else fails.
+    let unrecorded = (edited.is_err() && off)
+        .then(|| note(&products).err())
+        .flatten()
+        .map(|e| format!("cannot record the change: {e}"));
+    let not_edited = match edited {
+        Ok(()) => None,
+        Err(EditError::State(e)) => Some(format!("cannot change the configuration file: {e}")),
+        Err(EditError::Refused(message)) => Some(format!(
+            "{}: {message}; not changed (fix or remove the file first)",
+            path.display()
+        )),
+    };
+    if not_edited.is_none() {
+        let what = match (&scope, setting) {
+            (ModeScope::Product(id), Setting::Set(m)) => {
+                format!("mode = \"{}\" for {id}", m.as_str())
+            }
+            (ModeScope::Product(id), Setting::Reset) => format!("removed the mode set for {id}"),
+            (_, Setting::Set(m)) => format!("mode = \"{}\" for every product", m.as_str()),
+            (_, Setting::Reset) => "removed every mode setting".to_owned(),
+        };
+        writeln!(out, "{}: {what}", path.display())?;
+    } else if !off {
+        // Nothing changed, and nothing is discarded: say why, and stop.
+        return Err(CliError::Usage(not_edited.unwrap_or_default()));
+    }
+    let mut problems: Vec<String> = not_edited.into_iter().chain(unrecorded).collect();
     for catalogue in products {
         let decision = consent_now::decide_now(catalogue, &HostArgs::default());
         status_cmd::write_text(
@@ -104,15 +137,33 @@ pub(crate) fn run(
             catalogue.product_id(),
             &decision,
         )?;
-        // Revocation: pending data of a product switched off is thrown away, never sent later.
-        if matches!(setting, Setting::Set(Mode::Off)) {
-            let discarded = candor::discard_spooled(&state, catalogue.product_id())
-                .map_err(|e| CliError::Usage(format!("cannot discard pending data: {e}")))?;
-            writeln!(
-                out,
-                "  pending:    {discarded} event(s) waiting in the spool discarded"
-            )?;
+        // Revocation: pending data of a product switched off is thrown away, never sent later,
+        // whether or not the file could be edited (a broken file keeps it off too). The
+        // discard waits for any write or delivery in progress, so once this returns nothing
+        // that waited is sent.
+        if off {
+            match discard(&state, catalogue.product_id()) {
+                Ok(discarded) => writeln!(
+                    out,
+                    "  pending:    {discarded} event(s) waiting in the spool discarded"
+                )?,
+                Err(e) => problems.push(format!("cannot discard pending data: {e}")),
+            }
         }
     }
-    Ok(())
+    if problems.is_empty() {
+        Ok(())
+    } else {
+        Err(CliError::Incomplete(problems.join("; ")))
+    }
+}
+
+/// Discards `product`'s spool in Candor's folder and in its demo runs' folders (a demo obeys
+/// the user's consent); returns the events discarded.
+fn discard(state: &StateDir, product: &str) -> Result<u64, candor::BuildError> {
+    let mut discarded = candor::admin::discard_spooled(state.root(), product)?;
+    for (_, demo) in state.demo_folders() {
+        discarded += candor::admin::discard_spooled(demo.root(), product)?;
+    }
+    Ok(discarded)
 }

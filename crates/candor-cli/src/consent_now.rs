@@ -1,11 +1,13 @@
 //! The consent decision on this machine now, from the environment, the user's configuration
-//! file and what the host says; shared by `status`, `preview` and `send`.
+//! file, the network record and what the host says, gathered as a running product gathers
+//! them (`Inputs::gather`); shared by `status`, `consent` and `preview`.
 
 use std::collections::BTreeSet;
 use std::path::PathBuf;
 
 use candor_consent::{Decision, Environment, HostLaunch, HostSignals, Inputs, config_dir, decide};
 use candor_schema::Catalogue;
+use candor_state::{ConfigRead, StateDir};
 
 use crate::args::HostArgs;
 
@@ -28,7 +30,8 @@ pub(crate) fn decide_now(catalogue: &Catalogue, host: &HostArgs) -> Decision {
         host_opted_out: host.host_opted_out,
         conditions,
     };
-    let dir = config_dir(&env);
-    let inputs = Inputs::gather(env, dir.as_deref(), catalogue.product_id(), host);
+    let state = config_dir(&env).map(StateDir::new);
+    let config = state.as_ref().map_or(ConfigRead::Missing, StateDir::config);
+    let inputs = Inputs::gather(env, &config, state.as_ref(), catalogue.product_id(), host);
     decide(catalogue, &inputs)
 }

@@ -4,7 +4,7 @@ use std::io::Write;
 use std::time::Duration;
 
 use candor::SinkSpec;
-use candor::demo::{DemoOptions, DemoSummary, run_agent, run_dashboard};
+use candor_demo::{DemoOptions, DemoSummary, run_agent, run_dashboard};
 
 use crate::args::{DemoArgs, SinkKind};
 use crate::{CliError, send_cmd, state_cmd};
@@ -41,9 +41,10 @@ pub(crate) fn run(args: &DemoArgs, out: &mut dyn Write) -> Result<(), CliError> 
             &args.transport,
         )?),
     };
+    let candor = state_cmd::state()?;
     let state_dir = match &args.dir {
         Some(dir) => dir.clone(),
-        None => state_cmd::state()?
+        None => candor
             .demo_dir(&args.product)
             .map_err(|e| CliError::Usage(e.to_string()))?,
     };
@@ -53,6 +54,9 @@ pub(crate) fn run(args: &DemoArgs, out: &mut dyn Write) -> Result<(), CliError> 
         run_for: Duration::from_secs_f64(args.seconds),
         interval: Duration::from_secs_f64(args.interval.max(0.01)),
         ca_file: send_cmd::ca_file(&args.transport),
+        // The demo keeps its own keys and spool, but obeys the user's consent, and follows
+        // it while it runs.
+        config_dir: Some(candor.root().to_owned()),
     })
     .map_err(|e| CliError::Usage(e.to_string()))?;
     if args.json {
@@ -74,25 +78,25 @@ fn write_text(out: &mut dyn Write, s: &DemoSummary, dir: &std::path::Path) -> Re
         decision.mode.as_str(),
         decision.reason
     )?;
-    if !decision.enabled() {
+    if !decision.enabled() && s.recorded == 0 {
         writeln!(out, "nothing was recorded or sent")?;
         return Ok(());
+    }
+    if !decision.enabled() {
+        // Consent changed while it ran (`candor consent`, the file by hand).
+        writeln!(
+            out,
+            "  turned off while it ran: nothing more was recorded, and what was not yet sent was withdrawn"
+        )?;
     }
     writeln!(out, "  recorded: {} value(s)", s.recorded)?;
     writeln!(out, "  sent:     {} event(s) to {}", s.sent, s.destination)?;
     writeln!(out, "  dropped:  {}", s.dropped)?;
-    if s.status.dropped_queue_full > 0 {
-        writeln!(
-            out,
-            "            {} value(s): Candor's queue was full",
-            s.status.dropped_queue_full
-        )?;
+    for refusal in &s.status.refused {
+        writeln!(out, "            {} (x{})", refusal.reason, refusal.count)?;
     }
-    for (reason, count) in &s.status.refused {
-        writeln!(out, "            {reason} (x{count})")?;
-    }
+    send_cmd::write_drops(out, "            ", &s.status.all_drops())?;
     if let Some(stats) = &s.status.sent {
-        send_cmd::write_drops(out, "            ", stats)?;
         if stats.receipts_unwritten > 0 {
             writeln!(
                 out,

@@ -19,13 +19,11 @@ pub(crate) fn preparer(
     runtime: Option<&str>,
     version: &str,
 ) -> Result<Preparer, CliError> {
-    candor::product_preparer(
+    candor::admin::product_preparer(
         Arc::new(catalogue.clone()),
         runtime,
         version,
-        consent_now::candor_dir()
-            .map(candor_state::StateDir::new)
-            .as_ref(),
+        consent_now::candor_dir().as_deref(),
         None,
     )
     .map_err(|e| match e {

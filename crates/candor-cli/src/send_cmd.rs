@@ -8,7 +8,8 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use candor::{Input, SinkSpec, StatsSnapshot, Telemetry, Timeouts};
+use candor::status::{DropCause, DropCount, StatsSnapshot};
+use candor::{Input, SinkSpec, Telemetry, Timeouts};
 use candor_collect::RawLine;
 use candor_schema::{Catalogue, Catalogues};
 use candor_state::StateDir;
@@ -97,9 +98,9 @@ pub(crate) fn ca_file(transport: &TransportArgs) -> Option<PathBuf> {
 pub(crate) fn write_drops(
     out: &mut dyn Write,
     indent: &str,
-    stats: &StatsSnapshot,
+    drops: &[DropCount],
 ) -> std::io::Result<()> {
-    for drop in &stats.drops {
+    for drop in drops {
         writeln!(out, "{indent}{} event(s): {}", drop.events, drop.reason)?;
         if let Some(hint) = &drop.hint {
             writeln!(out, "{indent}  hint: {hint}")?;
@@ -164,16 +165,23 @@ pub(crate) fn run(
         let Ok(catalogue) = catalogues.get(&product) else {
             continue;
         };
-        let replayed = builder(catalogue, &spec, &state, args)
-            .replay(left())
+        let replayed = candor::admin::replay(builder(catalogue, &spec, &state, args), left())
             .map_err(|e| CliError::Usage(e.to_string()))?;
+        if replayed.discarded > 0 {
+            report.problems.push(format!(
+                "{} spooled event(s) of {product} discarded: telemetry is {} ({})",
+                replayed.discarded,
+                replayed.decision.mode.as_str(),
+                shown(&replayed.decision.reason, MAX_MESSAGE_CHARS)
+            ));
+        }
         match replayed.sent {
             Some(stats) => report.add(&stats),
             None => {
-                let waiting = replayed.spool.as_deref().map_or(0, |d| {
-                    candor_transport::Spool::open(d, candor::SpoolCaps::default())
-                        .map_or(0, |s| s.pending_events())
-                });
+                let waiting = replayed
+                    .spool
+                    .and_then(candor_transport::SpoolView::open)
+                    .map_or(0, |s| s.pending_events());
                 if waiting > 0 {
                     report.problems.push(format!(
                         "{waiting} spooled event(s) of {product} not sent: telemetry is {} ({}); `candor clean` removes them",
@@ -190,21 +198,18 @@ pub(crate) fn run(
         report.stats.delivered,
         spec.kind(),
         spec.destination(),
-        report.stats.rejected,
+        report.refused_by_receiver(),
         report.stats.pending,
         state.root().join("spool").display()
     )?;
-    let dropped: u64 = report.stats.drops.iter().map(|d| d.events).sum();
+    let dropped: u64 = report.drops.iter().map(|d| d.events).sum();
     if dropped > 0 {
         writeln!(out, "dropped: {dropped}")?;
-        write_drops(out, "  ", &report.stats)?;
+        write_drops(out, "  ", &report.drops)?;
     }
-    if report.stats.dropped_unreadable > 0 {
-        writeln!(
-            out,
-            "removed {} unreadable spool file(s)",
-            report.stats.dropped_unreadable
-        )?;
+    let unreadable = report.dropped(DropCause::Unreadable);
+    if unreadable > 0 {
+        writeln!(out, "removed {unreadable} unreadable spool file(s)")?;
     }
     report.finish()
 }
@@ -212,7 +217,10 @@ pub(crate) fn run(
 /// What one run did, over every product version it sent.
 #[derive(Default)]
 struct Report {
+    /// The deliveries' counters, summed (their drops are in `drops`).
     stats: StatsSnapshot,
+    /// Every drop, of the runtimes and their deliveries, by cause.
+    drops: Vec<DropCount>,
     refused: u64,
     problems: Vec<String>,
 }
@@ -220,26 +228,39 @@ struct Report {
 impl Report {
     fn add(&mut self, s: &StatsSnapshot) {
         self.stats.delivered += s.delivered;
-        self.stats.rejected += s.rejected;
         self.stats.pending += s.pending;
-        self.stats.dropped_unreadable += s.dropped_unreadable;
         self.stats.receipts_unwritten += s.receipts_unwritten;
-        self.stats.dropped_by_caps += s.dropped_by_caps;
-        self.stats.dropped_queue_full += s.dropped_queue_full;
         if s.last_error.is_some() {
             self.stats.last_error.clone_from(&s.last_error);
             self.stats.last_failure = s.last_failure;
         }
-        for drop in &s.drops {
-            match self.stats.drops.iter_mut().find(|d| d.cause == drop.cause) {
-                Some(known) => known.events += drop.events,
-                None => self.stats.drops.push(drop.clone()),
-            }
-        }
+        self.add_drops(&s.drops);
+    }
+
+    fn add_drops(&mut self, drops: &[DropCount]) {
+        self.drops = DropCount::merge([self.drops.as_slice(), drops]);
+    }
+
+    fn dropped(&self, cause: DropCause) -> u64 {
+        self.drops
+            .iter()
+            .filter(|d| d.cause == cause)
+            .map(|d| d.events)
+            .sum()
+    }
+
+    /// Events the receivers refused for good, whole batches or one by one.
+    fn refused_by_receiver(&self) -> u64 {
+        self.drops
+            .iter()
+            .filter(|d| matches!(d.cause, DropCause::Refused(_) | DropCause::RefusedOneByOne))
+            .map(|d| d.events)
+            .sum()
     }
 
     fn finish(mut self) -> Result<(), CliError> {
         let s = &self.stats;
+        let rejected = self.refused_by_receiver();
         let mut problems = Vec::new();
         if self.refused > 0 {
             problems.push(format!("{} line(s) refused (see above)", self.refused));
@@ -251,10 +272,9 @@ impl Report {
                 s.pending
             ));
         }
-        if s.rejected > 0 {
+        if rejected > 0 {
             problems.push(format!(
-                "{} event(s) refused by the receiver ({error})",
-                s.rejected
+                "{rejected} event(s) refused by the receiver ({error})"
             ));
         }
         if s.receipts_unwritten > 0 {
@@ -263,13 +283,18 @@ impl Report {
                 s.receipts_unwritten
             ));
         }
-        for drop in &s.drops {
+        for drop in &self.drops {
+            // A sink that could not start says why in its last error.
+            let why = match (drop.cause, &s.last_error) {
+                (DropCause::SinkUnavailable, Some(error)) => format!(" ({error})"),
+                _ => String::new(),
+            };
             problems.push(match &drop.hint {
                 Some(hint) => format!(
-                    "{} event(s) dropped: {} (hint: {hint})",
+                    "{} event(s) dropped: {}{why} (hint: {hint})",
                     drop.events, drop.reason
                 ),
-                None => format!("{} event(s) dropped: {}", drop.events, drop.reason),
+                None => format!("{} event(s) dropped: {}{why}", drop.events, drop.reason),
             });
         }
         problems.append(&mut self.problems);
@@ -346,11 +371,20 @@ fn send_group(
     };
     let decision = telemetry.status().decision;
     if !decision.may_send() {
-        telemetry.shutdown(Duration::ZERO);
+        let status = telemetry.shutdown(Duration::ZERO);
         let reason = format!(
             "telemetry for {} is not sent: {}",
             key.product, decision.reason
         );
+        let discarded = status.dropped(DropCause::Withdrawn);
+        if discarded > 0 {
+            // The network block found events waiting, and discarded them as it promises.
+            report.problems.push(format!(
+                "{discarded} spooled event(s) of {} discarded: {}",
+                key.product,
+                shown(&decision.reason, MAX_MESSAGE_CHARS)
+            ));
+        }
         return refuse_all(report, &lines, &reason);
     }
     for (_, point, input) in lines {
@@ -360,23 +394,30 @@ fn send_group(
     // local work, bounded by the (capped) input, never lost to a short deadline.
     telemetry.persist(PERSIST_WITHIN);
     let status = telemetry.shutdown(left);
-    for (reason, count) in &status.refused {
+    for refusal in &status.refused {
         #[allow(clippy::print_stderr)]
         {
             eprintln!(
-                "{}: refused {count} value(s): {}",
+                "{}: refused {} value(s): {}",
                 path.display(),
-                shown(reason, MAX_MESSAGE_CHARS)
+                refusal.count,
+                shown(&refusal.reason.to_string(), MAX_MESSAGE_CHARS)
             );
         }
-        report.refused += count;
+        report.refused += refusal.count;
     }
-    if status.dropped_queue_full > 0 {
+    if !status.decision.may_send() {
+        // The user changed their mind while this ran (`candor consent`, the file by hand).
         report.problems.push(format!(
-            "{} value(s) of {} dropped: the runtime's queue was full",
-            status.dropped_queue_full, key.product
+            "consent for {} changed while sending: telemetry is {} ({}); what was not yet sent is withdrawn",
+            key.product,
+            status.decision.mode.as_str(),
+            shown(&status.decision.reason, MAX_MESSAGE_CHARS)
         ));
     }
+    // What the runtime dropped before its delivery (a full queue, values withdrawn when
+    // consent changed), then the delivery's own counters and drops.
+    report.add_drops(&status.drops);
     if let Some(stats) = &status.sent {
         report.add(stats);
     }

@@ -2,23 +2,39 @@
 
 use std::borrow::Cow;
 use std::path::Path;
+use std::time::SystemTime;
 
-use candor_schema::{Catalogue, Catalogues, builtin};
+use candor_schema::{Catalogue, Catalogues, Date, builtin};
 
-use crate::CliError;
+use crate::{CliError, untrusted};
 
 /// The largest catalogue file read (the built-ins are a few tens of kilobytes).
 const MAX_CATALOGUE_BYTES: u64 = 4 * 1024 * 1024;
 
 pub(crate) fn catalogues(file: Option<&Path>) -> Result<Cow<'static, Catalogues>, CliError> {
     match file {
-        None => builtin::catalogues()
-            .map(Cow::Borrowed)
-            .map_err(|e| CliError::Usage(format!("built-in catalogue is invalid: {e}"))),
+        None => {
+            let builtins = builtin::catalogues()
+                .map_err(|e| CliError::Usage(format!("built-in catalogue is invalid: {e}")))?;
+            builtins.iter().for_each(warn);
+            Ok(Cow::Borrowed(builtins))
+        }
         Some(path) => {
             let one = catalogue_file(path)?;
             Ok(Cow::Owned(Catalogues::new(vec![one])?))
         }
+    }
+}
+
+/// Prints what the loaded catalogue warns of today (UTC): points expiring within 30 days, or
+/// expired. The library never prints; every command that loads a catalogue says it here.
+fn warn(catalogue: &Catalogue) {
+    let today = Date::from_system_time(SystemTime::now());
+    for warning in catalogue.warnings(today) {
+        eprintln!(
+            "candor: warning: {}",
+            untrusted::shown(&warning.to_string(), untrusted::MAX_MESSAGE_CHARS)
+        );
     }
 }
 
@@ -33,9 +49,11 @@ pub(crate) fn catalogue_file(path: &Path) -> Result<Catalogue, CliError> {
     let is_json = path
         .extension()
         .is_some_and(|ext| ext.eq_ignore_ascii_case("json"));
-    Ok(if is_json {
+    let catalogue = if is_json {
         Catalogue::from_json_str(&text, &name)?
     } else {
         Catalogue::from_toml_str(&text, &name)?
-    })
+    };
+    warn(&catalogue);
+    Ok(catalogue)
 }

@@ -17,26 +17,15 @@ pub(crate) fn run(
     let catalogues = source::catalogues(file)?;
     let catalogue = catalogues.get(&args.product)?;
     let decision = consent_now::decide_now(catalogue, &args.host);
-    let network_blocked = consent_now::candor_dir()
-        .and_then(|dir| candor::network_block_reason(catalogue, &candor::StateDir::new(dir)));
     if args.json {
-        write_json(
-            out,
-            catalogue.product_id(),
-            &decision,
-            network_blocked.as_deref(),
-        )
+        write_json(out, catalogue.product_id(), &decision)
     } else {
         write_text(
             out,
             &catalogue.spec().product.name,
             catalogue.product_id(),
             &decision,
-        )?;
-        if let Some(reason) = network_blocked {
-            writeln!(out, "  network:    {reason}")?;
-        }
-        Ok(())
+        )
     }
 }
 
@@ -68,27 +57,19 @@ pub(crate) fn write_text(
     Ok(())
 }
 
-fn write_json(
-    out: &mut dyn Write,
-    product: &str,
-    decision: &Decision,
-    network_blocked: Option<&str>,
-) -> Result<(), CliError> {
+fn write_json(out: &mut dyn Write, product: &str, decision: &Decision) -> Result<(), CliError> {
     #[derive(Serialize)]
     struct Status<'a> {
         product: &'a str,
         enabled: bool,
         sends: bool,
-        #[serde(skip_serializing_if = "Option::is_none")]
-        network_blocked: Option<&'a str>,
         #[serde(flatten)]
         decision: &'a Decision,
     }
     let status = Status {
         product,
         enabled: decision.enabled(),
-        sends: decision.may_send() && network_blocked.is_none(),
-        network_blocked,
+        sends: decision.may_send(),
         decision,
     };
     serde_json::to_writer_pretty(&mut *out, &status)

@@ -4,7 +4,7 @@ use std::io::Write;
 use std::path::Path;
 
 use candor_consent::Environment;
-use candor_view::{ViewServer, ViewSource, open_browser};
+use candor_view::{RedirectFile, ViewServer, ViewSource, open_browser};
 
 use crate::args::ViewArgs;
 use crate::{CliError, source, state_cmd};
@@ -30,15 +30,26 @@ pub(crate) fn run(
     // the page.
     writeln!(out, "{}", view.url())?;
     out.flush()?;
+    // The browser is given a private page that redirects to the URL, never the URL itself:
+    // its command line is readable by every user of the machine. The page goes when the view
+    // stops.
+    let mut redirect = None;
     let hint = if args.no_open {
         "open it in a browser on this machine; Ctrl-C stops it".to_owned()
     } else {
-        match open_browser(view.url(), env.get("BROWSER").and_then(|b| b.to_str())) {
+        let runtime = env.get("XDG_RUNTIME_DIR").map(std::path::Path::new);
+        let opened = RedirectFile::new(view.url(), runtime).and_then(|page| {
+            let program = open_browser(page.path(), env.get("BROWSER").and_then(|b| b.to_str()))?;
+            redirect = Some(page);
+            Ok(program)
+        });
+        match opened {
             Ok(program) => format!("opened with {program}; Ctrl-C stops it"),
             Err(why) => format!("open it in a browser on this machine ({why}); Ctrl-C stops it"),
         }
     };
     let _ = writeln!(out, "{hint}").and_then(|()| out.flush());
-    view.wait();
+    view.wait_for_interrupt();
+    drop(redirect);
     Ok(())
 }

@@ -6,6 +6,8 @@ use std::process::{Command, Output, Stdio};
 
 use candor_testkit::dead_port;
 
+mod common;
+
 fn candor(dir: &Path, args: &[&str]) -> Output {
     Command::new(env!("CARGO_BIN_EXE_candor"))
         .env_clear()
@@ -85,10 +87,14 @@ fn setting_a_product_keeps_comments_and_other_settings_and_prints_the_decision()
         .permissions()
         .mode();
     assert_eq!(mode & 0o077, 0, "config.toml is private: {mode:o}");
-    // Nothing but config.toml was written in the folder's top level besides the lock folder.
+    // Nothing but config.toml was written in the folder's top level besides the lock folder
+    // and the record of the change that running products follow.
     for entry in std::fs::read_dir(dir.path()).expect("dir").flatten() {
         let name = entry.file_name().into_string().expect("utf-8");
-        assert!(name == "config.toml" || name == "locks", "left {name}");
+        assert!(
+            ["config.toml", "locks", "consent-changes"].contains(&name.as_str()),
+            "left {name}"
+        );
     }
 }
 
@@ -200,8 +206,22 @@ fn off_discards_the_products_pending_data() {
     );
 }
 
+/// A spool batch of the agent's, as `send` leaves it.
+fn plant_batch(dir: &Path) {
+    let spool = dir.join("spool/contrast-dotnet-agent");
+    std::fs::create_dir_all(&spool).expect("spool");
+    std::fs::write(
+        spool.join("0001700000000000-0000000001-00000000.jsonl"),
+        "{}\n",
+    )
+    .expect("batch");
+}
+
+/// A file Candor cannot edit is never overwritten. `off` still means off (the broken file
+/// keeps telemetry off anyway): the pending data is discarded, the command says the file could
+/// not be edited and exits 1. Any other setting changes nothing and exits 2.
 #[test]
-fn a_broken_config_is_never_overwritten() {
+fn a_broken_config_is_never_overwritten_and_off_still_discards() {
     for broken in [
         "mode = \n# half written\n",
         "mode = \"sometimes\"\n",
@@ -210,11 +230,21 @@ fn a_broken_config_is_never_overwritten() {
     ] {
         let dir = tempfile::tempdir().expect("tmp");
         std::fs::write(dir.path().join("config.toml"), broken).expect("config");
-        let out = candor(dir.path(), &["consent", "contrast-dotnet-agent", "off"]);
+        plant_batch(dir.path());
+        let out = candor(dir.path(), &["consent", "contrast-dotnet-agent", "on"]);
         assert_eq!(out.status.code(), Some(2), "{broken}: {}", stdout(&out));
+        assert_eq!(spooled(dir.path(), "contrast-dotnet-agent"), 1, "{broken}");
+        let out = candor(dir.path(), &["consent", "contrast-dotnet-agent", "off"]);
+        assert_eq!(out.status.code(), Some(1), "{broken}: {}", stdout(&out));
         let message = stderr(&out);
         assert_eq!(message.lines().count(), 1, "{message}");
         assert!(message.contains("not changed"), "{message}");
+        assert!(
+            stdout(&out).contains("1 event(s) waiting in the spool discarded"),
+            "{}",
+            stdout(&out)
+        );
+        assert_eq!(spooled(dir.path(), "contrast-dotnet-agent"), 0, "{broken}");
         assert_eq!(config(dir.path()), broken, "the file was touched");
     }
     // Too large to be a configuration file, or not text: refused the same way, untouched.
@@ -224,14 +254,65 @@ fn a_broken_config_is_never_overwritten() {
     ] {
         let dir = tempfile::tempdir().expect("tmp");
         std::fs::write(dir.path().join("config.toml"), &bytes).expect("config");
+        plant_batch(dir.path());
         let out = candor(dir.path(), &["consent", "--all", "off"]);
-        assert_eq!(out.status.code(), Some(2), "{}", stdout(&out));
+        assert_eq!(out.status.code(), Some(1), "{}", stdout(&out));
         assert_eq!(stderr(&out).lines().count(), 1, "{}", stderr(&out));
+        assert_eq!(spooled(dir.path(), "contrast-dotnet-agent"), 0);
         assert_eq!(
             std::fs::read(dir.path().join("config.toml")).expect("config"),
             bytes
         );
     }
+}
+
+/// The record of the change cannot be written (something else is where its folder goes):
+/// nothing is changed without it, but `off` still discards, says why and exits 1.
+#[test]
+fn off_discards_even_when_the_change_cannot_be_recorded() {
+    let dir = tempfile::tempdir().expect("tmp");
+    std::fs::write(dir.path().join("config.toml"), "mode = \"on\"\n").expect("config");
+    std::fs::write(dir.path().join("consent-changes"), "not a folder").expect("plant");
+    plant_batch(dir.path());
+    let out = candor(dir.path(), &["consent", "contrast-dotnet-agent", "local"]);
+    assert_eq!(out.status.code(), Some(2), "{}", stdout(&out));
+    assert_eq!(spooled(dir.path(), "contrast-dotnet-agent"), 1);
+    let out = candor(dir.path(), &["consent", "contrast-dotnet-agent", "off"]);
+    assert_eq!(out.status.code(), Some(1), "{}", stdout(&out));
+    assert!(stderr(&out).contains("consent-changes"), "{}", stderr(&out));
+    assert_eq!(stderr(&out).lines().count(), 1, "{}", stderr(&out));
+    assert_eq!(spooled(dir.path(), "contrast-dotnet-agent"), 0);
+    assert_eq!(config(dir.path()), "mode = \"on\"\n");
+}
+
+/// README: values are read ignoring case. A mode written in capitals is a mode, and `candor
+/// consent` edits such a file like any other.
+#[test]
+fn a_mode_in_capitals_is_read_and_the_file_stays_editable() {
+    let dir = tempfile::tempdir().expect("tmp");
+    std::fs::write(dir.path().join("config.toml"), "mode = \"OFF\"\n").expect("config");
+    let status = candor(dir.path(), &["status", "aspire-dashboard"]);
+    assert!(
+        stdout(&status).contains("telemetry is off")
+            && stdout(&status).contains("sets mode \"off\""),
+        "{}",
+        stdout(&status)
+    );
+    let out = candor(dir.path(), &["consent", "contrast-dotnet-agent", "On"]);
+    assert_eq!(
+        out.status.code(),
+        Some(2),
+        "`On` is not a setting word: {}",
+        stdout(&out)
+    );
+    let out = candor(dir.path(), &["consent", "contrast-dotnet-agent", "on"]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert!(
+        config(dir.path()).starts_with("mode = \"OFF\"\n"),
+        "{}",
+        config(dir.path())
+    );
+    assert!(stdout(&out).contains("telemetry is on"), "{}", stdout(&out));
 }
 
 #[test]
@@ -240,9 +321,11 @@ fn a_symlink_or_fifo_in_place_of_the_config_is_refused_untouched() {
     let target = dir.path().join("elsewhere.toml");
     std::fs::write(&target, "mode = \"on\"\n").expect("target");
     std::os::unix::fs::symlink(&target, dir.path().join("config.toml")).expect("link");
+    plant_batch(dir.path());
     let out = candor(dir.path(), &["consent", "--all", "off"]);
-    assert_eq!(out.status.code(), Some(2), "{}", stdout(&out));
+    assert_eq!(out.status.code(), Some(1), "{}", stdout(&out));
     assert_eq!(stderr(&out).lines().count(), 1, "{}", stderr(&out));
+    assert_eq!(spooled(dir.path(), "contrast-dotnet-agent"), 0);
     assert_eq!(
         std::fs::read_to_string(&target).expect("target"),
         "mode = \"on\"\n"
@@ -262,8 +345,19 @@ fn a_symlink_or_fifo_in_place_of_the_config_is_refused_untouched() {
             .status()
             .is_ok_and(|s| s.success())
     );
-    let out = candor(dir.path(), &["consent", "--all", "off"]);
+    let out = run_within_limit(dir.path(), &["consent", "--all", "off"]);
+    assert_eq!(out.status.code(), Some(1), "{}", stdout(&out));
+    let out = run_within_limit(dir.path(), &["consent", "--all", "local"]);
     assert_eq!(out.status.code(), Some(2), "{}", stdout(&out));
+}
+
+/// The command with a deadline: a FIFO must never be waited on.
+fn run_within_limit(dir: &Path, args: &[&str]) -> Output {
+    common::run_within(
+        common::candor(dir, &[], args),
+        std::time::Duration::from_secs(20),
+    )
+    .0
 }
 
 #[test]

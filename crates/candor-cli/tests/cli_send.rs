@@ -335,3 +335,105 @@ fn clean_replaces_the_install_id() {
     assert!(!dir.path().join("network").exists());
     assert_ne!(install_id(dir.path()), first);
 }
+
+/// An earlier run left both a network record older than the catalogue's period and 200
+/// events in the spool. The next `send` must not drop its new lines silently and send the old
+/// ones later: the block shows (consent off, and why), what waited is discarded and said to be,
+/// and once the endpoint answers only new data goes.
+#[test]
+fn an_inherited_network_block_is_visible_and_discards_what_waited() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let dead = format!("http://127.0.0.1:{}/x", dead_port());
+    // 200 events spooled by an earlier run against an endpoint that never answered.
+    let old: Vec<String> = (0..200)
+        .map(|n| line("working_set", &n.to_string()))
+        .collect();
+    let file = write_lines(dir.path(), &old);
+    let out = run(
+        dir.path(),
+        &[],
+        &[
+            "send",
+            &file,
+            "--sink",
+            "json",
+            "--endpoint",
+            &dead,
+            "--deadline",
+            "0.3",
+        ],
+    );
+    assert_eq!(out.status.code(), Some(1), "{}", common::stderr(&out));
+    let spooled = |dir: &Path| {
+        std::fs::read_dir(dir.join("spool/contrast-dotnet-agent"))
+            .map(|d| {
+                d.flatten()
+                    .filter(|e| e.file_name().to_string_lossy().ends_with(".jsonl"))
+                    .count()
+            })
+            .unwrap_or(0)
+    };
+    assert!(spooled(dir.path()) > 0);
+    // …and since long enough that the catalogue's period (a day) has run out.
+    let long_ago = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .expect("after 1970")
+        .as_secs()
+        - 2 * 86_400;
+    std::fs::write(
+        dir.path().join("network/contrast-dotnet-agent"),
+        format!("{long_ago}\n"),
+    )
+    .expect("record");
+    let new = write_lines(dir.path(), &[line("working_set", "777")]);
+    let out = run(
+        dir.path(),
+        &[],
+        &[
+            "send",
+            &new,
+            "--sink",
+            "json",
+            "--endpoint",
+            &dead,
+            "--deadline",
+            "2",
+        ],
+    );
+    let printed = String::from_utf8_lossy(&out.stdout).into_owned();
+    let said = common::stderr(&out);
+    assert_eq!(out.status.code(), Some(1), "{printed}{said}");
+    assert!(said.contains("has not answered since"), "{said}");
+    assert!(
+        said.contains("200 spooled event(s) of contrast-dotnet-agent discarded"),
+        "{said}"
+    );
+    assert_eq!(spooled(dir.path()), 0, "what waited is discarded");
+    let status = run(dir.path(), &[], &["status", "contrast-dotnet-agent"]);
+    let status = String::from_utf8_lossy(&status.stdout).into_owned();
+    assert!(status.contains("telemetry is off"), "{status}");
+    assert!(status.contains("blocking the network opts out"), "{status}");
+    // The endpoint answers again: the block lifts at the start, and only the new line goes.
+    let receiver = HttpReceiver::start();
+    let out = run(
+        dir.path(),
+        &[],
+        &[
+            "send",
+            &new,
+            "--sink",
+            "json",
+            "--endpoint",
+            &receiver.url("/ingest"),
+        ],
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", common::stderr(&out));
+    let values: Vec<String> = receiver
+        .events()
+        .iter()
+        .map(|e| e.value.to_string())
+        .collect();
+    assert_eq!(values.len(), 1, "{values:?}");
+    assert!(values[0].contains("777"), "{values:?}");
+    assert!(!dir.path().join("network/contrast-dotnet-agent").exists());
+}

@@ -48,13 +48,27 @@ fn candor(args: &[&str], config: &std::path::Path) -> (i32, String, String) {
     )
 }
 
-#[test]
-fn serve_receives_report_prints_and_purge_keeps_the_retention_promise() {
-    let dir = tempfile::tempdir().unwrap();
-    let database = format!("sqlite:{}", dir.path().join("ingest.db").display());
+/// `candor report contrast-dotnet-agent --json` on `database`.
+fn json_report(dir: &std::path::Path, database: &str) -> serde_json::Value {
+    let (code, json, err) = candor(
+        &[
+            "report",
+            "contrast-dotnet-agent",
+            "--database",
+            database,
+            "--json",
+        ],
+        dir,
+    );
+    assert_eq!(code, 0, "{err}");
+    serde_json::from_str(&json).unwrap()
+}
+
+/// `candor serve` on a free loopback port, and the address it printed.
+fn start_serve(dir: &std::path::Path, database: &str) -> (std::process::Child, String) {
     let mut serve = Command::new(CANDOR)
-        .args(["serve", "--listen", "127.0.0.1:0", "--database", &database])
-        .env("CANDOR_CONFIG_DIR", dir.path())
+        .args(["serve", "--listen", "127.0.0.1:0", "--database", database])
+        .env("CANDOR_CONFIG_DIR", dir)
         .stdout(Stdio::piped())
         .stderr(Stdio::null())
         .spawn()
@@ -69,6 +83,14 @@ fn serve_receives_report_prints_and_purge_keeps_the_retention_promise() {
         .and_then(|rest| rest.split_whitespace().next())
         .unwrap_or_else(|| panic!("{line}"))
         .to_owned();
+    (serve, address)
+}
+
+#[test]
+fn serve_receives_report_prints_and_purge_keeps_the_retention_promise() {
+    let dir = tempfile::tempdir().unwrap();
+    let database = format!("sqlite:{}", dir.path().join("ingest.db").display());
+    let (mut serve, address) = start_serve(dir.path(), &database);
     let now = SystemTime::now();
     let old = now - Duration::from_secs(300 * 86_400);
     let body = format!(
@@ -83,18 +105,7 @@ fn serve_receives_report_prints_and_purge_keeps_the_retention_promise() {
     serve.kill().unwrap();
     let _ = serve.wait();
 
-    let (code, json, err) = candor(
-        &[
-            "report",
-            "contrast-dotnet-agent",
-            "--database",
-            &database,
-            "--json",
-        ],
-        dir.path(),
-    );
-    assert_eq!(code, 0, "{err}");
-    let report: serde_json::Value = serde_json::from_str(&json).unwrap();
+    let report = json_report(dir.path(), &database);
     assert_eq!(report["product"], "contrast-dotnet-agent");
     assert_eq!(report["events"], 3);
     let working_set = report["points"]
@@ -316,4 +327,110 @@ fn unusable_tls_files_are_a_one_line_error_before_listening() {
         assert_eq!(err.lines().count(), 1, "{err}");
         assert!(err.starts_with("candor: TLS: "), "{err}");
     }
+}
+
+/// POSTs `json` gzip-compressed; the answer and the bytes sent.
+fn post_gzip(address: &str, json: &[u8]) -> (String, usize) {
+    let mut encoder = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+    encoder.write_all(json).unwrap();
+    let body = encoder.finish().unwrap();
+    let mut stream = std::net::TcpStream::connect(address).unwrap();
+    stream
+        .set_read_timeout(Some(Duration::from_secs(60)))
+        .unwrap();
+    write!(
+        stream,
+        "POST /v1/events HTTP/1.1\r\nhost: {address}\r\ncontent-type: application/json\r\ncontent-encoding: gzip\r\ncontent-length: {}\r\nconnection: close\r\n\r\n",
+        body.len()
+    )
+    .unwrap();
+    stream.write_all(&body).unwrap();
+    let mut answer = String::new();
+    stream.read_to_string(&mut answer).unwrap();
+    (answer, body.len())
+}
+
+fn names_event(id: u32, names: &[String]) -> String {
+    format!(
+        r#"{{"event_id":"{id:032x}","time":"{}","product":"contrast-dotnet-agent","product_version":"4.0.0","runtime_line":"core","catalogue_revision":"2021.4.2.1","point":"non_default_setting_names","value":{{"kind":"names","data":{}}}}}"#,
+        rfc3339(SystemTime::now()),
+        serde_json::to_string(names).unwrap()
+    )
+}
+
+fn database_bytes(dir: &std::path::Path) -> u64 {
+    std::fs::read_dir(dir)
+        .unwrap()
+        .filter_map(Result::ok)
+        .filter(|e| e.file_name().to_string_lossy().starts_with("ingest.db"))
+        .map(|e| e.metadata().unwrap().len())
+        .sum()
+}
+
+/// The issue's reproduction through the real binary: gzip bodies of 60 events of 200,000 names
+/// (the database grew 268 bytes per byte received, and a report took seconds and hundreds of
+/// MB) are refused whole; the largest values the caps allow store at most about their
+/// allowance; text with an escape sequence is refused with its reason; `candor report` lists
+/// a bounded number of values.
+#[test]
+fn serve_stores_a_bounded_multiple_of_what_it_receives() {
+    let dir = tempfile::tempdir().unwrap();
+    let database = format!("sqlite:{}", dir.path().join("ingest.db").display());
+    let (mut serve, address) = start_serve(dir.path(), &database);
+    let before = database_bytes(dir.path());
+
+    let repeated: Vec<String> = (0..200_000)
+        .map(|i| ((b'a' + (i % 26) as u8) as char).to_string())
+        .collect();
+    let body = format!(
+        "[{}]",
+        (0..60)
+            .map(|n| names_event(n, &repeated))
+            .collect::<Vec<_>>()
+            .join(",")
+    );
+    let (answer, mut received) = post_gzip(&address, body.as_bytes());
+    assert!(answer.starts_with("HTTP/1.1 422"), "{answer}");
+    assert!(answer.contains("too_many_items"), "{answer}");
+
+    for request in 0..5_u32 {
+        let largest: Vec<String> = (0..256)
+            .map(|i| format!("Contrast.Agent.Section.Sub.{i:06}{}", "x".repeat(93)))
+            .collect();
+        let body = format!(
+            "[{}]",
+            (0..60)
+                .map(|n| names_event(1000 + request * 100 + n, &largest))
+                .collect::<Vec<_>>()
+                .join(",")
+        );
+        let (answer, sent) = post_gzip(&address, body.as_bytes());
+        received += sent;
+        assert!(answer.starts_with("HTTP/1.1 200"), "{answer}");
+        assert!(answer.contains("over_storage_allowance"), "{answer}");
+    }
+    let text = r#"{"event_id":"0000000000000000000000000000abcd","time":"NOW","product":"contrast-dotnet-agent","product_version":"4.0.0","runtime_line":"core","catalogue_revision":"2021.4.2.1","point":"os_version","value":{"kind":"text","data":"Ubuntu \u001b[31m22.04"}}"#
+        .replace("NOW", &rfc3339(SystemTime::now()));
+    let answer = post(&address, &format!("[{text}]"));
+    assert!(answer.starts_with("HTTP/1.1 422"), "{answer}");
+    assert!(answer.contains("control_character"), "{answer}");
+    serve.kill().unwrap();
+    let _ = serve.wait();
+
+    let grown = database_bytes(dir.path()).saturating_sub(before);
+    let ratio = grown as f64 / received as f64;
+    assert!(
+        ratio < 80.0,
+        "the database grew by {grown} bytes for {received} received"
+    );
+    let report = json_report(dir.path(), &database);
+    let names = report["points"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|p| p["id"] == "non_default_setting_names")
+        .unwrap();
+    assert_eq!(names["total"]["values"].as_array().unwrap().len(), 21);
+    assert_eq!(report["refused"]["too_many_items"], 60);
+    assert_eq!(report["refused"]["control_character"], 1);
 }

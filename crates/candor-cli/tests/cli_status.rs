@@ -221,8 +221,8 @@ fn bad_arguments_exit_2_and_any_decision_exits_0() {
 }
 
 /// The agent counts blocking the network as opting out: when Candor's folder records the
-/// endpoint unreachable for longer than the declared period, `status` says so and that nothing
-/// is sent.
+/// endpoint unreachable for longer than the declared period, `status` says telemetry is off,
+/// decided by the network block, and why.
 #[test]
 fn status_gives_the_network_block_as_the_reason() {
     let dir = tempfile::tempdir().expect("temp dir");
@@ -243,14 +243,25 @@ fn status_gives_the_network_block_as_the_reason() {
         &["contrast-dotnet-agent", "--json"],
     ));
     assert_eq!(blocked["sends"], false, "{blocked}");
+    assert_eq!(blocked["enabled"], false, "{blocked}");
+    assert_eq!(blocked["mode"], "off", "{blocked}");
+    assert_eq!(
+        blocked["decided_by"]["source"], "network-block",
+        "{blocked}"
+    );
     assert!(
-        blocked["network_blocked"]
+        blocked["reason"]
             .as_str()
             .is_some_and(|r| r.contains("has not answered since")),
         "{blocked}"
     );
-    let text = status(dir.path(), &[], &["contrast-dotnet-agent"]);
-    assert!(String::from_utf8_lossy(&text.stdout).contains("network:"));
+    let text = String::from_utf8_lossy(&status(dir.path(), &[], &["contrast-dotnet-agent"]).stdout)
+        .into_owned();
+    assert!(text.contains("telemetry is off"), "{text}");
+    assert!(
+        text.contains("decided by: the catalogue's rule that blocking the network opts out"),
+        "{text}"
+    );
 
     // The dashboard makes no such promise: the same record changes nothing for it.
     std::fs::write(
@@ -259,7 +270,10 @@ fn status_gives_the_network_block_as_the_reason() {
     )
     .expect("write");
     let dashboard = json(&status(dir.path(), &[], &["aspire-dashboard", "--json"]));
-    assert!(dashboard.get("network_blocked").is_none(), "{dashboard}");
+    assert_ne!(
+        dashboard["decided_by"]["source"], "network-block",
+        "{dashboard}"
+    );
 }
 
 /// A host id comes from outside (the IDE that launches the product): the text output quotes it

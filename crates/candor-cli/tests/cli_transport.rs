@@ -60,6 +60,37 @@ fn demo_to_an_otlp_base_url_delivers_to_v1_logs() {
     );
 }
 
+/// README's second demo: the dashboard relays through the loopback "IDE" endpoint it starts,
+/// which accepts every event the relay sink delivers with the token it was handed.
+#[test]
+fn the_dashboard_demo_relays_through_its_ide_endpoint() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let out = run(
+        dir.path(),
+        &[],
+        &[
+            "demo",
+            "aspire-dashboard",
+            "--sink",
+            "relay",
+            "--seconds",
+            "0",
+            "--json",
+        ],
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    let summary: serde_json::Value = serde_json::from_slice(&out.stdout).expect("JSON summary");
+    let sent = summary["sent"].as_u64().expect("sent");
+    assert!(sent > 0, "{summary}");
+    assert_eq!(summary["pending"], 0, "{summary}");
+    let destination = summary["destination"].as_str().expect("destination");
+    assert!(
+        destination.starts_with("the IDE's relay at http://127.0.0.1:")
+            && destination.ends_with(&format!("({sent} events accepted)")),
+        "{destination}"
+    );
+}
+
 #[test]
 fn a_404_endpoint_is_named_with_a_hint_in_send_and_demo() {
     let dir = tempfile::tempdir().expect("tmp");
@@ -401,5 +432,39 @@ fn malformed_endpoints_are_refused_before_anything_is_sent() {
         assert_eq!(out.status.code(), Some(2), "{endpoint}: {stderr}");
         assert_eq!(stderr.trim().lines().count(), 1, "{stderr}");
         assert!(!stderr.contains("QUERY-SECRET"), "{stderr}");
+    }
+}
+
+/// A name and password written into an endpoint never show in what `send` or `demo` print,
+/// whether the URL parses (and is refused for its credentials) or not.
+#[test]
+fn credentials_in_an_endpoint_never_show() {
+    let dir = tempfile::tempdir().expect("tmp");
+    for endpoint in [
+        "http://carol:pa55word@127.0.0.1:1/v1/logs?token=QUERY-SECRET",
+        "https://carol:pa55word@telemetry.example.com/",
+        "http://carol:pa/55word@127.0.0.1:1/",
+        "carol:pa55word@127.0.0.1:4318",
+    ] {
+        for args in [
+            vec!["send", "--sink", "otlp-http", "--endpoint", endpoint],
+            vec![
+                "demo",
+                "contrast-dotnet-agent",
+                "--sink",
+                "json",
+                "--endpoint",
+                endpoint,
+                "--seconds",
+                "0",
+            ],
+        ] {
+            let out = run(dir.path(), &[], &args);
+            let all = text(&out);
+            assert_eq!(out.status.code(), Some(2), "{args:?}: {all}");
+            for secret in ["carol", "pa55word", "55word", "QUERY-SECRET"] {
+                assert!(!all.contains(secret), "{args:?} shows {secret}: {all}");
+            }
+        }
     }
 }

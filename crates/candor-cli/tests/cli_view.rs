@@ -286,16 +286,24 @@ fn requests_without_the_secret_or_from_a_foreign_host_are_refused() {
     assert!(!other.url.contains(secret));
 }
 
-/// Without `--no-open`, the page is opened with `$BROWSER` (no shell: the URL is one argument).
+/// Without `--no-open`, the page is opened with `$BROWSER` (no shell). The browser is never
+/// given the secret URL, which any local user could read from its command line: it gets a page
+/// only this user can read (`0600` in a `0700` folder) that redirects to the URL. When the view
+/// is stopped (`SIGTERM`, Ctrl-C), that page goes too.
 #[test]
-fn the_page_is_opened_with_the_users_browser() {
+fn the_page_is_opened_with_the_users_browser_without_the_secret_in_its_arguments() {
     use std::os::unix::fs::PermissionsExt;
     let dir = tempfile::tempdir().expect("tmp");
+    let runtime = tempfile::tempdir().expect("runtime folder");
     let opened = dir.path().join("opened");
     let script = dir.path().join("browser.sh");
     std::fs::write(
         &script,
-        format!("#!/bin/sh\nprintf '%s' \"$1\" > '{}'\n", opened.display()),
+        format!(
+            "#!/bin/sh\nprintf '%s\\n' \"$*\" > '{}'\ncat /proc/$$/cmdline >> '{}'\n",
+            opened.display(),
+            opened.display()
+        ),
     )
     .expect("script");
     std::fs::set_permissions(&script, std::fs::Permissions::from_mode(0o700)).expect("chmod");
@@ -303,6 +311,7 @@ fn the_page_is_opened_with_the_users_browser() {
         .env_clear()
         .env("CANDOR_CONFIG_DIR", dir.path())
         .env("BROWSER", &script)
+        .env("XDG_RUNTIME_DIR", runtime.path())
         .args(["view", "--port", "0"])
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
@@ -320,7 +329,7 @@ fn the_page_is_opened_with_the_users_browser() {
         }
         let _ = std::io::copy(&mut reader, &mut std::io::sink());
     });
-    let running = View {
+    let mut running = View {
         child,
         url: rx
             .recv_timeout(Duration::from_secs(30))
@@ -328,16 +337,136 @@ fn the_page_is_opened_with_the_users_browser() {
             .trim()
             .to_owned(),
     };
+    let secret = running
+        .url
+        .trim_end_matches('/')
+        .rsplit('/')
+        .next()
+        .expect("secret")
+        .to_owned();
+    assert_eq!(secret.len(), 32, "{}", running.url);
     let second = rx
         .recv_timeout(Duration::from_secs(30))
         .expect("second line");
     assert!(second.starts_with("opened with "), "{second}");
     let deadline = std::time::Instant::now() + Duration::from_secs(30);
-    while !opened.exists() && std::time::Instant::now() < deadline {
+    while std::fs::metadata(&opened).map_or(true, |m| m.len() == 0)
+        && std::time::Instant::now() < deadline
+    {
         std::thread::sleep(Duration::from_millis(50));
     }
+    std::thread::sleep(Duration::from_millis(100));
+    let seen = std::fs::read_to_string(&opened).expect("the browser ran");
+    assert!(
+        !seen.contains(&secret),
+        "the secret reached a command line: {seen}"
+    );
+    let page = std::path::PathBuf::from(seen.lines().next().expect("argument").trim());
+    assert!(page.starts_with(runtime.path()), "{}", page.display());
+    let mode = |p: &Path| std::fs::metadata(p).expect("meta").permissions().mode() & 0o777;
+    assert_eq!(mode(&page), 0o600);
+    let folder = page.parent().expect("folder").to_owned();
+    assert_eq!(mode(&folder), 0o700);
+    let html = std::fs::read_to_string(&page).expect("page");
+    assert!(
+        html.contains(&format!(
+            "http-equiv=\"refresh\" content=\"0;url={}\"",
+            running.url
+        )),
+        "{html}"
+    );
+    // Stopped as a terminal or a session manager stops it: the page goes with the view.
+    let status = Command::new("kill")
+        .args(["-TERM", &running.child.id().to_string()])
+        .status()
+        .expect("kill");
+    assert!(status.success());
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    while running.child.try_wait().expect("wait").is_none() && std::time::Instant::now() < deadline
+    {
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    assert!(
+        running.child.try_wait().expect("wait").is_some(),
+        "the view stops"
+    );
+    assert!(!folder.exists(), "the redirect page outlived the view");
+}
+
+/// What a folder holds, to the byte and the mode: every path under `root` with its kind,
+/// mode, size, modification time and inode.
+fn inventory(root: &Path) -> Vec<(String, u32, u64, std::time::SystemTime, u64)> {
+    use std::os::unix::fs::MetadataExt;
+    let mut found = Vec::new();
+    let mut stack = vec![root.to_path_buf()];
+    while let Some(path) = stack.pop() {
+        let meta = std::fs::symlink_metadata(&path).expect("meta");
+        if meta.is_dir() {
+            for entry in std::fs::read_dir(&path).expect("dir").flatten() {
+                stack.push(entry.path());
+            }
+        }
+        found.push((
+            path.strip_prefix(root)
+                .expect("inside")
+                .display()
+                .to_string(),
+            meta.mode(),
+            if meta.is_dir() { 0 } else { meta.len() },
+            meta.modified().expect("mtime"),
+            meta.ino(),
+        ));
+    }
+    found.sort();
+    found
+}
+
+/// `candor view` changes nothing: not the spool's leftovers (an hour-old `.tmp-` file), not a
+/// folder's mode a user widened, not a single file or time stamp, however many times the page
+/// is loaded.
+#[test]
+fn the_viewer_changes_nothing() {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = tempfile::tempdir().expect("tmp");
+    let demo = candor(
+        dir.path(),
+        &["demo", "contrast-dotnet-agent", "--seconds", "0"],
+    );
+    assert!(demo.status.success());
+    let spool = dir.path().join("spool/contrast-dotnet-agent");
+    std::fs::create_dir_all(&spool).expect("spool");
+    std::fs::write(
+        spool.join("0001700000000000-0000000001-00000000.jsonl"),
+        serde_json::to_string(&candor_testkit::agent_event(3)).expect("json") + "\n",
+    )
+    .expect("batch");
+    let leftover = spool.join(".tmp-crashed");
+    std::fs::write(&leftover, "half a batch").expect("leftover");
+    std::fs::File::options()
+        .write(true)
+        .open(&leftover)
+        .and_then(|f| f.set_modified(std::time::SystemTime::now() - Duration::from_secs(7200)))
+        .expect("age it");
+    std::fs::set_permissions(&spool, std::fs::Permissions::from_mode(0o755)).expect("widen");
+    std::fs::set_permissions(dir.path(), std::fs::Permissions::from_mode(0o755)).expect("widen");
+    std::fs::write(dir.path().join("config.toml"), "mode = \"On\"\n").expect("config");
+    let before = inventory(dir.path());
+    let running = view(dir.path(), 0);
+    let rest = running.url.trim_start_matches("http://");
+    let (address, path) = rest.split_at(rest.find('/').expect("a path"));
+    for _ in 0..3 {
+        assert_eq!(
+            status(
+                address,
+                &format!("GET {path} HTTP/1.1\r\nHost: {address}\r\nConnection: close\r\n\r\n")
+            ),
+            200
+        );
+    }
+    drop(running);
     assert_eq!(
-        std::fs::read_to_string(&opened).expect("the browser ran"),
-        running.url
+        inventory(dir.path()),
+        before,
+        "the viewer changed the folder"
     );
 }

@@ -9,6 +9,8 @@ use std::time::Instant;
 
 use candor_testkit::HttpReceiver;
 
+mod common;
+
 const PROCESSES: u64 = 4;
 const EVENTS: u64 = 10_000;
 
@@ -108,7 +110,85 @@ fn four_processes_on_one_folder_lose_nothing_and_duplicate_nothing() {
         .expect("spool")
         .flatten()
         .map(|e| e.file_name().to_string_lossy().into_owned())
-        .filter(|n| n != ".lock")
+        .filter(|n| n.ends_with(".jsonl") || n.starts_with(".tmp-"))
         .collect();
     assert!(left.is_empty(), "{left:?}");
+}
+
+/// The reproduction: six `candor send` processes of 10,000 lines each on one folder,
+/// against a real `candor serve`. Together they overflow the spool's caps, so some events are
+/// dropped (and said to be); but no batch is counted twice or removed while another process
+/// delivers it: delivered + dropped = sent, and the server stores exactly what was delivered,
+/// each event once.
+#[test]
+fn six_processes_under_the_caps_account_for_every_event_exactly_once() {
+    use std::process::Stdio;
+    const SIX: u64 = 6;
+    let dir = tempfile::tempdir().expect("tmp");
+    let state = dir.path().join("candor");
+    let server = tempfile::tempdir().expect("server folder");
+    let database = format!("sqlite:{}", server.path().join("ingest.db").display());
+    let serve = common::Serve::start(server.path(), &database, &[]);
+    let endpoint = serve.url("/v1/events");
+    let files: Vec<_> = (0..SIX)
+        .map(|p| {
+            let lines: Vec<String> = (0..EVENTS)
+                .map(|i| common::agent_line("working_set", &(p * 1_000_000 + i).to_string()))
+                .collect();
+            let path = dir.path().join(format!("events-{p}.jsonl"));
+            common::write_lines(&path, &lines);
+            path
+        })
+        .collect();
+    let children: Vec<_> = files
+        .iter()
+        .map(|file| {
+            Command::new(env!("CARGO_BIN_EXE_candor"))
+                .env_clear()
+                .env("CANDOR_CONFIG_DIR", &state)
+                .args(["send", file.to_str().expect("utf-8")])
+                .args(["--sink", "json", "--endpoint", &endpoint])
+                .args(["--deadline", "120"])
+                .stdout(Stdio::piped())
+                .stderr(Stdio::piped())
+                .spawn()
+                .expect("candor starts")
+        })
+        .collect();
+    let (mut delivered, mut dropped) = (0u64, 0u64);
+    for child in children {
+        let out = child.wait_with_output().expect("candor ends");
+        let printed = String::from_utf8_lossy(&out.stdout).into_owned();
+        let number = |after: &str| -> u64 {
+            printed
+                .split(after)
+                .nth(1)
+                .and_then(|rest| rest.split_whitespace().next())
+                .and_then(|n| n.parse().ok())
+                .unwrap_or(0)
+        };
+        delivered += number("delivered ");
+        dropped += number("dropped: ");
+        assert!(
+            matches!(out.status.code(), Some(0 | 1)),
+            "{printed}{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        if number("dropped: ") > 0 {
+            assert!(printed.contains("the spool was over its caps"), "{printed}");
+        }
+    }
+    let stored = serve.stored("contrast-dotnet-agent", None, None);
+    eprintln!(
+        "{SIX} processes x {EVENTS} lines: delivered {delivered}, dropped {dropped}, stored {stored}"
+    );
+    assert_eq!(
+        delivered + dropped,
+        SIX * EVENTS,
+        "every event is accounted for once"
+    );
+    assert_eq!(
+        stored, delivered,
+        "the server holds exactly what was delivered"
+    );
 }

@@ -4,7 +4,7 @@
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
-use candor::demo::canaries_for;
+use candor_demo::canaries_for;
 use candor_testkit::HttpReceiver;
 
 /// The machine's user as the child process sees it; the demos plant the machine's own name,

@@ -1,9 +1,12 @@
 //! The step between a raw value and a sendable one: gate, privacy, shape.
 //!
 //! Every value Candor sends passes through [`Preparer::prepare`]. It refuses a point the
-//! catalogue does not declare, a point whose gate the running version does not pass, and a value
-//! that does not fit the point's kind; otherwise it applies the point's privacy (scrub, hash,
-//! summarise, coarsen, filter) and checks the result against the declaration once more.
+//! catalogue does not declare, a point whose gate the running version does not pass, a point
+//! that has expired (by the running version, or by the UTC day the value was recorded: the
+//! facade reads the clock when the host records and hands that time to
+//! [`Preparer::prepare_event`]), and a value that does not fit the point's kind; otherwise it
+//! applies the point's privacy (scrub, hash, summarise, coarsen, filter) and checks the result
+//! against the declaration once more.
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -16,9 +19,9 @@ use candor_privacy::{
     sha256_hex,
 };
 use candor_schema::{
-    Catalogue, DataPointSpec, Event, ExceptionValue, HashAlgorithm, MAX_FRAMES, MAX_MESSAGE_LEN,
-    MAX_PROPERTY_VALUE_LEN, PrivacyClass, QueryError, Stamp, Unit, Value, ValueType, Version,
-    check_value,
+    Catalogue, DataPointSpec, Date, Event, ExceptionValue, Expired, HashAlgorithm, MAX_FRAMES,
+    MAX_MESSAGE_LEN, MAX_PROPERTY_VALUE_LEN, PrivacyClass, QueryError, Stamp, Unit, Value,
+    ValueType, Version, check_value,
 };
 
 use crate::input::{Input, RawException};
@@ -66,6 +69,15 @@ pub enum Rejected {
         /// What is wrong.
         reason: String,
     },
+    /// The point's catalogue says it is no longer collected: its expiry day has come (by the
+    /// UTC day the value was recorded) or the running version has reached its expiry version.
+    #[error("`{point}` is no longer collected: {expired}")]
+    Expired {
+        /// The point.
+        point: String,
+        /// Which expiry stopped it.
+        expired: Expired,
+    },
     /// The point is hashed with a key and none was configured.
     #[error("`{point}` needs a hashing key and none is configured")]
     NoHashKey {
@@ -82,6 +94,7 @@ impl Rejected {
             | Self::NotInEffect { point, .. }
             | Self::WrongShape { point, .. }
             | Self::Invalid { point, .. }
+            | Self::Expired { point, .. }
             | Self::NoHashKey { point } => point,
         }
     }
@@ -190,8 +203,15 @@ impl Preparer {
         &self.context
     }
 
-    /// Checks `point` against the catalogue and gate without preparing a value.
+    /// Checks `point` against the catalogue, its gate and its expiry as of now, without
+    /// preparing a value.
     pub fn admit(&self, point: &str) -> Result<&DataPointSpec, Rejected> {
+        self.admit_at(point, SystemTime::now())
+    }
+
+    /// [`Preparer::admit`] for a value recorded at `time`: a point whose expiry day has come
+    /// by `time`'s UTC day is refused as expired.
+    pub fn admit_at(&self, point: &str, time: SystemTime) -> Result<&DataPointSpec, Rejected> {
         let ctx = &self.context;
         let spec = ctx
             .catalogue
@@ -200,10 +220,13 @@ impl Preparer {
                 point: point.to_owned(),
                 product: ctx.catalogue.product_id().to_owned(),
             })?;
-        if !ctx.is_in_effect(point) {
-            let why = match ctx.catalogue.gate(point, &ctx.line) {
-                Ok(Some(bound)) => format!("collected {bound}"),
-                _ => format!("never collected on {}", ctx.line),
+        // The gate first: a version the point was never collected by is "not in effect", and
+        // only a point that would be collected can have stopped.
+        let gate = ctx.catalogue.gate(point, &ctx.line).ok().flatten();
+        if !gate.is_some_and(|bound| bound.admits(&ctx.version)) {
+            let why = match gate {
+                Some(bound) => format!("collected {bound}"),
+                None => format!("never collected on {}", ctx.line),
             };
             return Err(Rejected::NotInEffect {
                 point: point.to_owned(),
@@ -212,12 +235,28 @@ impl Preparer {
                 why,
             });
         }
+        let today = Date::from_system_time(time);
+        if let Some(expired) = ctx
+            .catalogue
+            .expiry(point)
+            .ok()
+            .and_then(|expiry| expiry.expired(&ctx.line, &ctx.version, today))
+        {
+            return Err(Rejected::Expired {
+                point: point.to_owned(),
+                expired,
+            });
+        }
         Ok(spec)
     }
 
-    /// Prepares a raw value for `point`: the sendable value, or why it is refused.
+    /// Prepares a raw value for `point` as of now: the sendable value, or why it is refused.
     pub fn prepare(&self, point: &str, input: Input) -> Result<Value, Rejected> {
-        let spec = self.admit(point)?;
+        self.prepare_at(point, input, SystemTime::now())
+    }
+
+    fn prepare_at(&self, point: &str, input: Input, time: SystemTime) -> Result<Value, Rejected> {
+        let spec = self.admit_at(point, time)?;
         let value = self.apply(spec, input)?;
         check_value(spec, &value).map_err(|m| Rejected::Invalid {
             point: point.to_owned(),
@@ -235,7 +274,7 @@ impl Preparer {
         input: Input,
         time: SystemTime,
     ) -> Result<Event, Rejected> {
-        let value = self.prepare(point, input)?;
+        let value = self.prepare_at(point, input, time)?;
         let stamp = Stamp {
             event_id: new_event_id(),
             time: humantime::format_rfc3339_millis(time).to_string(),

@@ -15,17 +15,32 @@ pub trait Record {
     /// Records a raw value for `point`. Never blocks for long and never panics; a value that
     /// cannot be sent is refused later, with a reason.
     fn record(&self, point: &str, input: Input);
+
+    /// Records a raw value for a point id the code names: what the generated recorders call.
+    /// A receiver may keep the id as it is instead of copying it (the facade does, so a typed
+    /// call allocates nothing for the point); by default it is [`Record::record`].
+    fn record_declared(&self, point: &'static str, input: Input) {
+        self.record(point, input);
+    }
 }
 
 impl<T: Record + ?Sized> Record for &T {
     fn record(&self, point: &str, input: Input) {
         (**self).record(point, input);
     }
+
+    fn record_declared(&self, point: &'static str, input: Input) {
+        (**self).record_declared(point, input);
+    }
 }
 
 impl<T: Record + ?Sized> Record for Arc<T> {
     fn record(&self, point: &str, input: Input) {
         (**self).record(point, input);
+    }
+
+    fn record_declared(&self, point: &'static str, input: Input) {
+        (**self).record_declared(point, input);
     }
 }
 

@@ -5,10 +5,12 @@
 //! 1. `DO_NOT_TRACK` (every product);
 //! 2. the product's own variables, in catalogue order;
 //! 3. the user's Candor configuration file (a broken file decides "off");
-//! 4. the host's own telemetry setting, when the product honours it;
-//! 5. the host requirement (which host, which minimum version);
-//! 6. runtime conditions the host reports (the dashboard open in a browser);
-//! 7. CI, when the product's policy turns telemetry off there.
+//! 4. the network block, when the catalogue counts blocking the network as opting out and
+//!    Candor's folder records the endpoint unanswered for longer than the declared period;
+//! 5. the host's own telemetry setting, when the product honours it;
+//! 6. the host requirement (which host, which minimum version);
+//! 7. runtime conditions the host reports (the dashboard open in a browser);
+//! 8. CI, when the product's policy turns telemetry off there.
 //!
 //! Only when none says "off" does the configuration file's `on` or `local`, or else the
 //! catalogue's default, decide. Environment opt-outs therefore always win over the file, and the
@@ -16,9 +18,12 @@
 
 use std::collections::BTreeSet;
 use std::path::PathBuf;
+use std::time::{Duration, SystemTime};
 
 use candor_schema::{Catalogue, HostRequirement, NoticeKind, VariableMeaning, VersionScheme};
 use serde::{Deserialize, Serialize};
+
+use candor_state::{ConfigRead, StateDir};
 
 use crate::ci::{CiPolicy, detect_ci};
 use crate::config::ConfigState;
@@ -50,6 +55,7 @@ impl Mode {
 
 /// The source that decided.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[non_exhaustive]
 #[serde(rename_all = "kebab-case", tag = "source")]
 pub enum DecidedBy {
     /// The `DO_NOT_TRACK` variable.
@@ -63,6 +69,16 @@ pub enum DecidedBy {
     ConfigFile {
         /// Its path.
         path: PathBuf,
+    },
+    /// The catalogue counts blocking the network as opting out, and the endpoint has not
+    /// answered for longer than its declared period.
+    NetworkBlock {
+        /// Since when no endpoint has answered.
+        #[serde(serialize_with = "rfc3339")]
+        since: SystemTime,
+        /// The catalogue's period.
+        #[serde(serialize_with = "seconds")]
+        period: Duration,
     },
     /// The host application's own telemetry setting.
     HostOptOut,
@@ -113,30 +129,40 @@ pub struct Inputs {
     /// Whether this product's first-run notice has been shown (only read for products whose
     /// notice is a first-run notice).
     pub first_run_notice_shown: bool,
+    /// Since when the product's endpoint has not answered, as Candor's folder records it (only
+    /// read for catalogues that count blocking the network as opting out).
+    pub unanswered_since: Option<SystemTime>,
 }
 
 impl Inputs {
-    /// The inputs as Candor's folder `dir` holds them (the user's configuration file and this
-    /// product's first-run marker), with this environment and what the host reports. Every
-    /// caller that decides for a running product gathers them here, so they read the same files.
+    /// The inputs of `product` as Candor's folder holds them now: consent's section of one
+    /// reading of `config.toml` (`config`, read by `candor-state`), the first-run marker and
+    /// the network record in `state`, with this environment and what the host reports. The
+    /// facade, the command line and the viewer all gather them here, so they decide alike.
     pub fn gather(
         env: Environment,
-        dir: Option<&std::path::Path>,
+        config: &ConfigRead,
+        state: Option<&StateDir>,
         product: &str,
         host: HostSignals,
     ) -> Self {
         Self {
-            config: match dir {
-                Some(d) => crate::UserConfig::load(&candor_state::StateDir::new(d).config_file()),
-                None => ConfigState::Missing,
-            },
-            first_run_notice_shown: dir
-                .is_some_and(|d| candor_state::StateDir::new(d).notice_shown(product)),
+            config: ConfigState::from_read(config),
+            first_run_notice_shown: state.is_some_and(|s| s.notice_shown(product)),
+            unanswered_since: state.and_then(|s| s.unanswered_since(product).ok().flatten()),
             host,
             env,
             ..Self::default()
         }
     }
+}
+
+fn rfc3339<S: serde::Serializer>(time: &SystemTime, serializer: S) -> Result<S::Ok, S::Error> {
+    serializer.collect_str(&humantime::format_rfc3339_seconds(*time))
+}
+
+fn seconds<S: serde::Serializer>(period: &Duration, serializer: S) -> Result<S::Ok, S::Error> {
+    serializer.serialize_u64(period.as_secs())
 }
 
 /// The outcome of [`decide`].
@@ -169,6 +195,9 @@ impl DecidedBy {
             Self::DoNotTrack => "the DO_NOT_TRACK variable".to_owned(),
             Self::Variable { name } => format!("the {name} variable"),
             Self::ConfigFile { path } => format!("the configuration file {}", path.display()),
+            Self::NetworkBlock { .. } => {
+                "the catalogue's rule that blocking the network opts out".to_owned()
+            }
             Self::HostOptOut => "the host application's telemetry setting".to_owned(),
             Self::HostRequirement => "the host requirement".to_owned(),
             Self::RuntimeCondition { id } => format!("the runtime condition `{id}`"),
@@ -326,6 +355,10 @@ fn opt_out(
         _ => {}
     }
 
+    if let Some(verdict) = network_block(catalogue, inputs.unanswered_since) {
+        return Some(verdict);
+    }
+
     if spec.hosts.honours_host_opt_out && inputs.host.host_opted_out {
         let name = inputs
             .host
@@ -366,6 +399,29 @@ fn opt_out(
         ));
     }
     None
+}
+
+/// The network block: the catalogue counts blocking the network as opting out, and no
+/// endpoint has answered since `since`, longer than the declared period.
+fn network_block(catalogue: &Catalogue, since: Option<SystemTime>) -> Option<Verdict> {
+    let consent = &catalogue.spec().consent;
+    if !consent.network_block_opts_out {
+        return None;
+    }
+    let period = Duration::from_secs(consent.network_block_after_seconds?);
+    let since = since?;
+    let silent = SystemTime::now().duration_since(since).unwrap_or_default();
+    (silent >= period).then(|| {
+        (
+            DecidedBy::NetworkBlock { since, period },
+            format!(
+                "the endpoint has not answered since {} (longer than {} s): the catalogue counts \
+                 blocking the network as opting out, so nothing is collected until it answers",
+                humantime::format_rfc3339_seconds(since),
+                period.as_secs()
+            ),
+        )
+    })
 }
 
 /// "Visual Studio 17.14 or later, or C# Dev Kit for Visual Studio Code (minimum version not yet

@@ -46,7 +46,8 @@ impl Ticket {
 pub enum Transition {
     /// Same mode as before; pending items stay valid.
     Unchanged,
-    /// The mode changed; items recorded before are no longer sendable.
+    /// The mode changed (or the user renewed their choice); items recorded before are no
+    /// longer sendable.
     Changed {
         /// The mode before.
         from: Mode,
@@ -108,6 +109,17 @@ impl ConsentGate {
             && self.inner.sending.load(Ordering::Acquire)
     }
 
+    /// Whether the decision in force allows sending now (mode on, no notice pending). One
+    /// atomic load.
+    pub fn may_send_now(&self) -> bool {
+        self.inner.sending.load(Ordering::Acquire)
+    }
+
+    /// The mode in force. One atomic load.
+    pub fn mode(&self) -> Mode {
+        byte_to_mode(self.inner.mode.load(Ordering::Acquire))
+    }
+
     /// Whether an item with this ticket is still valid to keep (sent or stored locally).
     pub fn is_current(&self, ticket: Ticket) -> bool {
         ticket.generation == self.inner.generation.load(Ordering::Acquire)
@@ -125,6 +137,17 @@ impl ConsentGate {
     /// Replaces the decision (after re-evaluating consent). A change of mode starts a new
     /// generation, making everything recorded before unsendable.
     pub fn update(&self, decision: Decision) -> Transition {
+        self.replace(decision, false)
+    }
+
+    /// Replaces the decision and starts a new generation even when the mode is the same: the
+    /// user changed their consent (and perhaps changed it back before it was noticed), so
+    /// nothing recorded before may be sent. Always [`Transition::Changed`].
+    pub fn renew(&self, decision: Decision) -> Transition {
+        self.replace(decision, true)
+    }
+
+    fn replace(&self, decision: Decision, renew: bool) -> Transition {
         let mut current = self
             .inner
             .decision
@@ -137,7 +160,7 @@ impl ConsentGate {
             .sending
             .store(decision.may_send(), Ordering::Release);
         *current = decision;
-        if from == to {
+        if from == to && !renew {
             return Transition::Unchanged;
         }
         // Bump the generation before publishing the new mode, both under the lock, so no ticket
@@ -194,6 +217,12 @@ impl<T> Pending<T> {
             .partition(|(ticket, _)| gate.may_send(*ticket));
         self.items = keep;
         send.into_iter().map(|(_, item)| item).collect()
+    }
+
+    /// Keeps an item recorded under `ticket` (taken when it was recorded, so a decision that
+    /// changed since makes it stale rather than lost).
+    pub fn hold(&mut self, ticket: Ticket, item: T) {
+        self.items.push((ticket, item));
     }
 
     /// How many items are waiting.

@@ -64,6 +64,8 @@ struct Case {
     decided_by: &'static str,
     reason_contains: &'static str,
     warns: bool,
+    /// Since how long ago the endpoint has not answered, as Candor's folder records it.
+    unanswered_for: Option<std::time::Duration>,
 }
 
 fn case(name: &'static str, product: &'static str) -> Case {
@@ -82,6 +84,7 @@ fn case(name: &'static str, product: &'static str) -> Case {
         decided_by: "default",
         reason_contains: "on by default",
         warns: false,
+        unanswered_for: None,
     }
 }
 
@@ -93,8 +96,10 @@ fn source_name(by: &DecidedBy) -> String {
         DecidedBy::HostOptOut => "host-opt-out".into(),
         DecidedBy::HostRequirement => "host".into(),
         DecidedBy::RuntimeCondition { id } => format!("condition {id}"),
+        DecidedBy::NetworkBlock { .. } => "network".into(),
         DecidedBy::Ci => "ci".into(),
         DecidedBy::Default => "default".into(),
+        other => panic!("a source this table does not know: {other:?}"),
     }
 }
 
@@ -374,6 +379,38 @@ fn cases() -> Vec<Case> {
             reason_contains: "where this product does not collect",
             ..case("CI off when the product says so", AGENT)
         },
+        // The agent counts blocking the network as opting out, after a day without an answer.
+        Case {
+            unanswered_for: Some(std::time::Duration::from_secs(86_400 + 60)),
+            mode: Mode::Off,
+            decided_by: "network",
+            reason_contains: "has not answered since",
+            ..case("network blocked past the period", AGENT)
+        },
+        Case {
+            unanswered_for: Some(std::time::Duration::from_secs(86_400 - 60)),
+            ..case("network silent within the period", AGENT)
+        },
+        Case {
+            unanswered_for: Some(std::time::Duration::from_secs(86_400 + 60)),
+            config: config("mode = \"on\""),
+            mode: Mode::Off,
+            decided_by: "network",
+            reason_contains: "blocking the network as opting out",
+            ..case("the user's file does not override the network block", AGENT)
+        },
+        Case {
+            unanswered_for: Some(std::time::Duration::from_secs(30 * 86_400)),
+            ..case("the dashboard makes no network promise", DASHBOARD)
+        },
+        // Modes are read ignoring case and surrounding spaces.
+        Case {
+            config: config("mode = \" OFF \""),
+            mode: Mode::Off,
+            decided_by: "config",
+            reason_contains: "sets mode \"off\"",
+            ..case("a mode in capitals", AGENT)
+        },
     ]
 }
 
@@ -384,6 +421,9 @@ fn run(case: &Case) -> Decision {
         host: case.host.clone(),
         ci_policy: case.ci_policy,
         first_run_notice_shown: true,
+        unanswered_since: case
+            .unanswered_for
+            .map(|ago| std::time::SystemTime::now() - ago),
     };
     decide(catalogue(case.product), &inputs)
 }

@@ -7,11 +7,11 @@
 use std::collections::HashMap;
 
 use candor_schema::{
-    Catalogue, DataPointSpec, DeliveryMethod, HashAlgorithm, HostRequirement, NoticeKind,
+    Catalogue, DataPointSpec, DeliveryMethod, Expiry, HashAlgorithm, HostRequirement, NoticeKind,
     PrivacyClass, Trigger, Unit, ValueType, VariableMeaning,
 };
 
-use crate::markdown::{code, join_words, table, text};
+use crate::markdown::{code, inline, join_words, link, table, text};
 
 pub(crate) fn page(catalogue: &Catalogue) -> String {
     let mut out = format!("<!-- {} -->\n\n", crate::GENERATED_NOTICE);
@@ -213,6 +213,12 @@ fn data_points(out: &mut String, catalogue: &Catalogue) {
         "Each data point is sent only by the product versions named in its section. Versions \
          are compared as the vendor numbers them; \"later than\" excludes the version named.\n\n",
     );
+    out.push_str(
+        "The column \"Stops\" says when a point is no longer collected: from a day (in UTC; \
+         nothing is collected on that day itself), from a product version (that version and \
+         every later one collect nothing), or \"never\" where the vendor states no end, so the \
+         point is collected for as long as the catalogue declares it.\n\n",
+    );
     // Points that share exactly the same gates on every line form one section, in the order the
     // catalogue first mentions them.
     // A map from the gates to the section's place keeps this linear in the number of points.
@@ -238,7 +244,8 @@ fn data_points(out: &mut String, catalogue: &Catalogue) {
             if bound.is_empty() {
                 absent.push(text(&line.name));
             } else {
-                parts.push(format!("{} {bound}", text(&line.name)));
+                // A version may carry build metadata (`1.0+…`), which is the catalogue's text.
+                parts.push(format!("{} {}", text(&line.name), inline(bound)));
             }
         }
         let mut heading = parts.join(", ");
@@ -257,13 +264,97 @@ fn data_points(out: &mut String, catalogue: &Catalogue) {
                     format!("{} ({})", text(&p.name), code(&p.id)),
                     value_words(&p.value, p.unit),
                     p.privacy.as_str().to_owned(),
+                    stop_words(catalogue, p),
                     notes,
                 ]
             })
             .collect();
-        table(out, &["Data point", "Value", "Protection", "Notes"], &rows);
+        table(
+            out,
+            &["Data point", "Value", "Protection", "Stops", "Notes"],
+            &rows,
+        );
         out.push('\n');
     }
+    owners(out, catalogue);
+}
+
+/// When a point stops, in words for the "Stops" column.
+fn stop_words(catalogue: &Catalogue, point: &DataPointSpec) -> String {
+    let lines = &catalogue.spec().runtime_lines;
+    let line_name = |id: &str| {
+        lines
+            .iter()
+            .find(|l| l.id == id)
+            .map_or_else(|| text(id), |l| text(&l.name))
+    };
+    match catalogue.expiry(&point.id) {
+        Ok(Expiry::Never) => "never: the vendor states no end".to_owned(),
+        Ok(Expiry::On(day)) => format!("from {day} (UTC)"),
+        Ok(Expiry::AtVersions(versions)) => {
+            let mut words: Vec<String> = versions
+                .iter()
+                .map(|(line, version)| {
+                    format!("from {} {}", line_name(line), inline(version.as_str()))
+                })
+                .collect();
+            let unnamed: Vec<String> = lines
+                .iter()
+                .filter(|l| point.gates.contains_key(&l.id))
+                .filter(|l| !versions.iter().any(|(id, _)| *id == l.id))
+                .map(|l| text(&l.name))
+                .collect();
+            if !unnamed.is_empty() {
+                words.push(format!("no end stated on {}", join_words(&unnamed)));
+            }
+            words.join("; ")
+        }
+        _ => "not stated".to_owned(),
+    }
+}
+
+/// Who answers for each point and where it was reviewed, when the catalogue says.
+fn owners(out: &mut String, catalogue: &Catalogue) {
+    let spec = catalogue.spec();
+    out.push_str("### Who answers for each data point\n\n");
+    let declared: Vec<&DataPointSpec> = spec
+        .data_points
+        .iter()
+        .filter(|p| p.owner.is_some() || !p.review_links.is_empty())
+        .collect();
+    if declared.is_empty() {
+        out.push_str(&format!(
+            "{} names no owner and no review for its data points.\n\n",
+            text(&spec.product.vendor)
+        ));
+        return;
+    }
+    let rows: Vec<Vec<String>> = declared
+        .iter()
+        .map(|p| {
+            let reviews: Vec<String> = p.review_links.iter().map(|l| link(l)).collect();
+            vec![
+                format!("{} ({})", text(&p.name), code(&p.id)),
+                p.owner
+                    .as_deref()
+                    .map_or_else(|| "not named".to_owned(), text),
+                if reviews.is_empty() {
+                    "not named".to_owned()
+                } else {
+                    reviews.join(", ")
+                },
+            ]
+        })
+        .collect();
+    table(out, &["Data point", "Owner", "Review"], &rows);
+    let silent = spec.data_points.len() - declared.len();
+    if silent > 0 {
+        out.push_str(&format!(
+            "\nThe catalogue names no owner and no review for the other {}.\n",
+            plural(silent as u64, "data point")
+        ));
+    }
+    out.push('\n');
 }
 
 fn unit_words(unit: Option<Unit>) -> &'static str {

@@ -10,6 +10,9 @@
 //! It also writes Rust code from a catalogue ([`recorder_module`]): typed point ids and a typed
 //! recorder with one method per point, which `cargo xtask codegen` commits into
 //! `candor-collect` for the built-ins and `candor codegen` writes for a vendor's own catalogue.
+//! And C from a catalogue ([`c_header`]): a header of typed inline recorders over Candor's C
+//! ABI, which `cargo xtask codegen` commits into `candor-ffi/include/` for the built-ins and
+//! `candor codegen --lang c` writes for a vendor's own.
 //! Every writer here owns only the files that carry its generated notice ([`write_owned`]).
 //!
 //! Used by `cargo xtask docs` (Candor's own `docs/`) and `candor docs` (a user's catalogue).
@@ -19,10 +22,12 @@
 
 #![warn(missing_docs)]
 
+mod c_header;
 mod codegen;
 mod disclosure;
 mod markdown;
 
+pub use c_header::{C_NOTICE, c_header, c_header_files, c_header_name};
 pub use codegen::{
     CODEGEN_NOTICE, Paths, camel, collect_crate_files, method_name, module_name, recorder_module,
 };

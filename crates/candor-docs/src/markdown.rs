@@ -20,6 +20,15 @@ pub(crate) fn text(raw: &str) -> String {
     out
 }
 
+/// Catalogue text placed after other words on a line (a version after a line's name): escaped
+/// as [`text`] escapes, without the rules for the start of a line, and with no code spans.
+pub(crate) fn inline(raw: &str) -> String {
+    let flat = raw.split_whitespace().collect::<Vec<_>>().join(" ");
+    let mut out = String::with_capacity(flat.len() + 8);
+    escape_plain(&flat, false, &mut out);
+    out
+}
+
 fn escape_plain(plain: &str, at_line_start: bool, out: &mut String) {
     for (i, ch) in plain.char_indices() {
         let opens_block =
@@ -55,6 +64,17 @@ pub(crate) fn code(raw: &str) -> String {
         ""
     };
     format!("{fence}{pad}{}{pad}{fence}", flat.replace('|', "\\|"))
+}
+
+/// A link a reader may follow, as an autolink (`<https://…>`). The loader admits only
+/// `https://` links of printable ASCII without `<`, `>`, `|`, quotes or spaces; anything else
+/// reaching here is shown as inert code rather than trusted.
+pub(crate) fn link(url: &str) -> String {
+    let plain = url.starts_with("https://")
+        && url
+            .chars()
+            .all(|c| c.is_ascii_graphic() && !matches!(c, '<' | '>' | '|' | '"' | '`' | '\\'));
+    if plain { format!("<{url}>") } else { code(url) }
 }
 
 /// Writes a table with a header row. Cells are already Markdown (built with [`text`] and
@@ -105,6 +125,24 @@ mod tests {
         );
         assert_eq!(text("1. first"), "1\\. first");
         assert_eq!(text("- item"), "\\- item");
+    }
+
+    #[test]
+    fn inline_text_escapes_markup_but_not_a_leading_number() {
+        assert_eq!(inline("9.2 and later"), "9.2 and later");
+        assert_eq!(inline("1.0+<b>x</b>"), "1.0+\\<b\\>x\\</b\\>");
+        assert_eq!(inline("1.0+`x`|y"), "1.0+\\`x\\`\\|y");
+    }
+
+    #[test]
+    fn only_plain_https_links_become_links() {
+        assert_eq!(
+            link("https://example.com/r/1?a=b&c#d"),
+            "<https://example.com/r/1?a=b&c#d>"
+        );
+        assert_eq!(link("javascript:alert(1)"), "`javascript:alert(1)`");
+        assert_eq!(link("https://x.test/a>b"), "`https://x.test/a>b`");
+        assert_eq!(link("https://x.test/a|b"), "`https://x.test/a\\|b`");
     }
 
     #[test]

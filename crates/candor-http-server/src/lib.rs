@@ -4,23 +4,34 @@
 //! shutdown future completes. Before the handler sees a request, the server has read its whole
 //! body within a size cap (413 beyond it, decided from `Content-Length` when there is one, so an
 //! oversized upload is not read at all) and within a deadline (408 when the client stalls);
-//! headers must arrive within their own deadline, and the number of open connections is capped
-//! (further connections wait in the kernel's backlog). Shutdown stops accepting, lets requests in
-//! flight finish for a grace period, then closes what is left. With the `tls` feature the same
+//! headers must arrive within their own deadline, and the number of open connections is capped:
+//! at the cap, the connection that has waited longest without a request is closed to make room
+//! (so idle sockets, however many and however often reconnected, cannot keep clients out), and
+//! a connection the handler is answering is never closed. Shutdown stops accepting, lets
+//! requests in flight finish for a grace period, then closes what is left. With the `tls` feature the same
 //! server speaks HTTPS from a PEM certificate chain and key.
 //!
-//! Used by `candor-ingest` (the receiving end, `candor serve`); meant for any later Candor
-//! endpoint and test receiver. It knows nothing about catalogues, events or storage: requests in,
-//! responses out.
+//! A [`StreamingHandler`] (served by [`Server::run_streaming`]) may answer with a body produced
+//! while it is sent ([`reply_channel`]): a reply too large to hold, one that trickles, or one cut
+//! short on purpose. [`Server::spawn`] serves on a thread of its own, for callers without a
+//! runtime.
+//!
+//! Used by `candor-ingest` (the receiving end, `candor serve`), `candor-view` (the local page),
+//! the `candor` crate's demo (the IDE's loopback relay endpoint) and `candor-testkit` (the
+//! receivers tests send to, faults included). It knows nothing about catalogues, events or
+//! storage: requests in, responses out.
 
 #![warn(missing_docs)]
+
+mod background;
+mod reply;
 
 use std::convert::Infallible;
 use std::future::Future;
 use std::net::SocketAddr;
 use std::pin::Pin;
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use bytes::Bytes;
 use http_body_util::{BodyExt, Full, Limited};
@@ -30,7 +41,15 @@ use hyper_util::rt::{TokioIo, TokioTimer};
 use tokio::net::TcpListener;
 use tokio::sync::Semaphore;
 
+pub use background::BackgroundServer;
 pub use http;
+pub use reply::{
+    ReplyAborted, ReplyBody, ReplyClosed, ReplySender, StreamingHandler, StreamingResponse,
+    WholeReplies, reply_channel,
+};
+
+mod connections;
+use connections::{Connections, Registered};
 
 /// A request whose body has been read completely, within the server's cap.
 pub type Request = http::Request<Bytes>;
@@ -67,8 +86,15 @@ pub struct ServerConfig {
     pub header_timeout: Duration,
     /// How long a client has to send a request's body once its headers arrived.
     pub body_timeout: Duration,
-    /// How many connections are served at once.
+    /// How many connections are open at once. At the cap, a new connection makes room by
+    /// closing the one that has waited longest without a request (a new connection before its
+    /// headers, or one kept alive after an answer); when none waits, the one that has been
+    /// reading a body for longest, past `body_grace_at_cap`. Idle sockets cannot keep real
+    /// clients out.
     pub max_connections: usize,
+    /// At the connection cap with no idle connection: how long a connection may have been
+    /// reading its request's body before it is closed to make room.
+    pub body_grace_at_cap: Duration,
     /// How long requests in flight may take to finish after shutdown was asked for.
     pub shutdown_grace: Duration,
     /// TLS: when set, the server speaks only HTTPS.
@@ -78,7 +104,7 @@ pub struct ServerConfig {
 
 impl Default for ServerConfig {
     /// 8 MiB bodies, 256 MiB of bodies at once, 10 s for headers, 30 s for a body, 1024
-    /// connections, 10 s grace.
+    /// connections (a body at the cap keeps its connection for 2 s), 10 s grace.
     fn default() -> Self {
         Self {
             max_body_bytes: 8 << 20,
@@ -86,6 +112,7 @@ impl Default for ServerConfig {
             header_timeout: Duration::from_secs(10),
             body_timeout: Duration::from_secs(30),
             max_connections: 1024,
+            body_grace_at_cap: Duration::from_secs(2),
             shutdown_grace: Duration::from_secs(10),
             #[cfg(feature = "tls")]
             tls: None,
@@ -118,6 +145,9 @@ pub enum ServerError {
     /// The TLS certificate or key could not be used.
     #[error("TLS: {0}")]
     Tls(String),
+    /// The thread or runtime of [`Server::spawn`] could not be started.
+    #[error("cannot start the server's thread: {0}")]
+    Runtime(#[source] std::io::Error),
 }
 
 /// A bound server, not yet serving.
@@ -175,24 +205,30 @@ impl Server {
         handler: impl Handler,
         shutdown: impl Future<Output = ()> + Send,
     ) -> Result<(), ServerError> {
+        self.run_streaming(WholeReplies(handler), shutdown).await
+    }
+
+    /// As [`Server::run`], for a handler whose replies may be streamed ([`reply_channel`]). A
+    /// reply still streaming when the grace period ends is cut off with its connection.
+    pub async fn run_streaming(
+        self,
+        handler: impl StreamingHandler,
+        shutdown: impl Future<Output = ()> + Send,
+    ) -> Result<(), ServerError> {
         #[cfg(feature = "tls")]
         let acceptor = self.acceptor;
-        let handler: Arc<dyn Handler> = Arc::new(handler);
+        let handler: Arc<dyn StreamingHandler> = Arc::new(handler);
         let config = Arc::new(self.config);
         let permits = Arc::new(Semaphore::new(config.max_connections.max(1)));
         let budget = Arc::new(Semaphore::new(
             kib(config.max_buffered_bytes).min(Semaphore::MAX_PERMITS),
         ));
-        let graceful = hyper_util::server::graceful::GracefulShutdown::new();
+        let connections = Arc::new(Connections::default());
+        // Every connection task holds a receiver: `true` asks it to finish gracefully, and the
+        // drain is over when all receivers are gone.
+        let (draining, drain) = tokio::sync::watch::channel(false);
         tokio::pin!(shutdown);
-        loop {
-            let permit = tokio::select! {
-                () = &mut shutdown => break,
-                permit = Arc::clone(&permits).acquire_owned() => match permit {
-                    Ok(p) => p,
-                    Err(_) => break,
-                },
-            };
+        'serving: loop {
             let (stream, _peer) = tokio::select! {
                 () = &mut shutdown => break,
                 accepted = self.listener.accept() => match accepted {
@@ -204,18 +240,41 @@ impl Server {
                     }
                 },
             };
+            // At the cap, a connection that waits without a request (or has read a body for
+            // too long) makes room for the new one: idle sockets cannot keep clients out.
+            let permit = loop {
+                if let Ok(permit) = Arc::clone(&permits).try_acquire_owned() {
+                    break permit;
+                }
+                connections.evict(Instant::now(), config.body_grace_at_cap);
+                tokio::select! {
+                    () = &mut shutdown => break 'serving,
+                    permit = Arc::clone(&permits).acquire_owned() => match permit {
+                        Ok(p) => break p,
+                        Err(_) => break 'serving,
+                    },
+                    () = tokio::time::sleep(EVICTION_RETRY) => {}
+                }
+            };
             // The peer's address is deliberately dropped here: nothing below ever sees it.
             let _ = stream.set_nodelay(true);
+            let registered = Arc::new(connections.register());
             let service = {
                 let handler = Arc::clone(&handler);
                 let config = Arc::clone(&config);
                 let budget = Arc::clone(&budget);
+                let registered = Arc::clone(&registered);
                 service_fn(move |request: http::Request<Incoming>| {
                     let handler = Arc::clone(&handler);
                     let config = Arc::clone(&config);
                     let budget = Arc::clone(&budget);
+                    let registered = Arc::clone(&registered);
                     async move {
-                        Ok::<_, Infallible>(serve_one(&*handler, &config, &budget, request).await)
+                        let _idle_after = IdleAfter(&registered);
+                        registered.reading();
+                        Ok::<_, Infallible>(
+                            serve_one(&*handler, &config, &budget, &registered, request).await,
+                        )
                     }
                 })
             };
@@ -224,33 +283,111 @@ impl Server {
                 .timer(TokioTimer::new())
                 .header_read_timeout(config.header_timeout)
                 .max_buf_size(64 * 1024);
+            let drain = drain.clone();
             #[cfg(feature = "tls")]
             if let Some(acceptor) = &acceptor {
                 let acceptor = acceptor.clone();
                 let header_timeout = config.header_timeout;
-                let watcher = graceful.watcher();
                 tokio::spawn(async move {
                     let _permit = permit;
-                    let Ok(Ok(tls)) =
-                        tokio::time::timeout(header_timeout, acceptor.accept(stream)).await
-                    else {
-                        return;
+                    let mut drain = drain;
+                    let tls = tokio::select! {
+                        accepted = tokio::time::timeout(header_timeout, acceptor.accept(stream)) => {
+                            match accepted {
+                                Ok(Ok(tls)) => tls,
+                                _ => return,
+                            }
+                        }
+                        () = registered.close.notified() => return,
+                        _ = drain.changed() => return,
                     };
-                    let connection = builder.serve_connection(TokioIo::new(tls), service);
-                    let _ = watcher.watch(connection).await;
+                    connection(
+                        builder.serve_connection(TokioIo::new(tls), service),
+                        &registered,
+                        drain,
+                    )
+                    .await;
                 });
                 continue;
             }
-            let connection = builder.serve_connection(TokioIo::new(stream), service);
-            let watched = graceful.watch(connection);
             tokio::spawn(async move {
                 let _permit = permit;
-                let _ = watched.await;
+                connection(
+                    builder.serve_connection(TokioIo::new(stream), service),
+                    &registered,
+                    drain,
+                )
+                .await;
             });
         }
         drop(self.listener);
-        let _ = tokio::time::timeout(config.shutdown_grace, graceful.shutdown()).await;
+        drop(drain);
+        let _ = draining.send(true);
+        let _ = tokio::time::timeout(config.shutdown_grace, draining.closed()).await;
         Ok(())
+    }
+}
+
+/// How often a new connection waiting at the cap asks again for room.
+const EVICTION_RETRY: Duration = Duration::from_millis(100);
+/// How long a connection closed to make room may take to finish writing an answer.
+const EVICTION_GRACE: Duration = Duration::from_millis(500);
+
+/// Marks the connection idle when its request is answered, or abandoned.
+struct IdleAfter<'a>(&'a Registered);
+
+impl Drop for IdleAfter<'_> {
+    fn drop(&mut self) {
+        self.0.idle();
+    }
+}
+
+/// Serves one connection until it ends, the server drains it, or it is closed to make room.
+async fn connection<C>(
+    conn: C,
+    registered: &Registered,
+    mut drain: tokio::sync::watch::Receiver<bool>,
+) where
+    C: GracefulConnection,
+{
+    tokio::pin!(conn);
+    let evicted = tokio::select! {
+        _ = conn.as_mut() => return,
+        () = registered.close.notified() => true,
+        _ = drain.changed() => false,
+    };
+    let answered = registered
+        .answered
+        .load(std::sync::atomic::Ordering::Relaxed);
+    if !answered && (evicted || registered.is_idle()) {
+        // No answer was ever written on it and none is being made: it closes now.
+        return;
+    }
+    // An answer may be on its way out: hyper closes once it is written (at once when the
+    // connection waits between requests). Drained connections are bounded by the server's
+    // grace period, evicted ones by their own.
+    conn.as_mut().graceful_shutdown();
+    if evicted {
+        let _ = tokio::time::timeout(EVICTION_GRACE, conn).await;
+    } else {
+        let _ = conn.await;
+    }
+}
+
+/// A hyper connection that can be asked to finish gracefully.
+trait GracefulConnection: Future<Output = Result<(), hyper::Error>> + Send {
+    fn graceful_shutdown(self: Pin<&mut Self>);
+}
+
+impl<I, S> GracefulConnection for hyper::server::conn::http1::Connection<I, S>
+where
+    S: hyper::service::HttpService<Incoming, ResBody = ReplyBody> + Send,
+    S::Future: Send,
+    S::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
+    I: hyper::rt::Read + hyper::rt::Write + Unpin + Send + 'static,
+{
+    fn graceful_shutdown(self: Pin<&mut Self>) {
+        hyper::server::conn::http1::Connection::graceful_shutdown(self);
     }
 }
 
@@ -271,18 +408,19 @@ fn kib(bytes: usize) -> usize {
 }
 
 async fn serve_one(
-    handler: &dyn Handler,
+    handler: &dyn StreamingHandler,
     config: &ServerConfig,
     budget: &Arc<Semaphore>,
+    registered: &Registered,
     request: http::Request<Incoming>,
-) -> Response {
+) -> StreamingResponse {
     let declared = request
         .headers()
         .get(http::header::CONTENT_LENGTH)
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.parse::<u64>().ok());
     if declared.is_some_and(|n| n > config.max_body_bytes as u64) {
-        return too_large(config.max_body_bytes);
+        return reply::streaming(too_large(config.max_body_bytes));
     }
     // The body's room is reserved before it is read, and held until the answer: what a
     // request may buffer counts against the one budget of all connections.
@@ -298,29 +436,30 @@ async fn serve_one(
     } else {
         match Arc::clone(budget).try_acquire_many_owned(units) {
             Ok(permit) => Some(permit),
-            Err(_) => return busy(),
+            Err(_) => return reply::streaming(busy()),
         }
     };
     let (parts, body) = request.into_parts();
     let limited = Limited::new(body, config.max_body_bytes);
     let bytes = match tokio::time::timeout(config.body_timeout, limited.collect()).await {
         Err(_) => {
-            return text_response(
+            return reply::streaming(text_response(
                 http::StatusCode::REQUEST_TIMEOUT,
                 "the request body did not arrive in time\n",
-            );
+            ));
         }
         Ok(Err(error)) if error.is::<http_body_util::LengthLimitError>() => {
-            return too_large(config.max_body_bytes);
+            return reply::streaming(too_large(config.max_body_bytes));
         }
         Ok(Err(_)) => {
-            return text_response(
+            return reply::streaming(text_response(
                 http::StatusCode::BAD_REQUEST,
                 "the request body could not be read\n",
-            );
+            ));
         }
         Ok(Ok(collected)) => collected.to_bytes(),
     };
+    registered.handling();
     handler
         .handle(http::Request::from_parts(parts, bytes))
         .await

@@ -51,6 +51,91 @@ pub fn decompress(body: &[u8], max: usize) -> Result<std::borrow::Cow<'_, [u8]>,
     Ok(std::borrow::Cow::Borrowed(body))
 }
 
+/// Whether a body is gzip (by its magic bytes).
+pub fn is_gzip(body: &[u8]) -> bool {
+    body.starts_with(&[0x1f, 0x8b])
+}
+
+/// Decompresses a gzip body a stretch at a time, within a cap on the decompressed size, so a
+/// large body is inflated in slices of bounded work and its growing buffer can be accounted.
+pub struct Inflate {
+    decoder: GzDecoder<std::io::Cursor<bytes::Bytes>>,
+    out: Vec<u8>,
+    max: usize,
+}
+
+impl std::fmt::Debug for Inflate {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Inflate")
+            .field("inflated", &self.out.len())
+            .field("max", &self.max)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Inflate {
+    /// Starts on a gzip body, allowing at most `max` decompressed bytes.
+    pub fn new(body: bytes::Bytes, max: usize) -> Self {
+        // A first guess at the size, so that a small body does not hold a large buffer.
+        let guess = body
+            .len()
+            .saturating_mul(4)
+            .max(4096)
+            .min(max.saturating_add(1));
+        Self {
+            decoder: GzDecoder::new(std::io::Cursor::new(body)),
+            out: Vec::with_capacity(guess),
+            max,
+        }
+    }
+
+    /// Compressed bytes not yet read.
+    pub fn compressed_left(&self) -> usize {
+        let cursor = self.decoder.get_ref();
+        let read = usize::try_from(cursor.position()).unwrap_or(usize::MAX);
+        cursor.get_ref().len().saturating_sub(read)
+    }
+
+    /// Bytes decompressed so far.
+    pub fn inflated(&self) -> usize {
+        self.out.len()
+    }
+
+    /// Bytes the decompressed buffer holds room for (what it costs in memory now).
+    pub fn capacity(&self) -> usize {
+        self.out.capacity()
+    }
+
+    /// Decompresses up to `budget` more bytes; `Some` with the whole output once the stream
+    /// ended.
+    pub fn step(&mut self, budget: usize) -> Result<Option<Vec<u8>>, DecodeError> {
+        let want = budget.max(1).min(self.max + 1 - self.out.len());
+        if self.out.len() == self.out.capacity() {
+            // Doubling, but never past the cap: the buffer costs at most twice what it holds.
+            let target = (self.out.capacity().max(4096) * 2).min(self.max + 1);
+            self.out.reserve_exact(target - self.out.len());
+        }
+        // At most what the buffer has room for, so it grows only here.
+        let room = (self.out.capacity() - self.out.len()).max(1);
+        let read = (&mut self.decoder)
+            .take(want.min(room) as u64)
+            .read_to_end(&mut self.out)
+            .map_err(|e| DecodeError::Malformed(format!("bad gzip: {e}")))?;
+        if self.out.len() > self.max {
+            return Err(DecodeError::TooLarge(format!(
+                "{} bytes decompressed",
+                self.max
+            )));
+        }
+        if read == 0 {
+            let mut out = std::mem::take(&mut self.out);
+            out.shrink_to_fit();
+            return Ok(Some(out));
+        }
+        Ok(None)
+    }
+}
+
 /// The largest single event, encoded: many times what any declared point needs (an exception
 /// with every frame is under 100 KiB). A larger item is refused unread, so that no one item can
 /// make the decoder allocate many times its size.
@@ -63,84 +148,119 @@ pub fn json_events(body: &[u8]) -> Result<Vec<Item>, DecodeError> {
 
 /// The items of a JSON array, each still encoded, at most [`MAX_EVENTS_PER_REQUEST`] of them.
 ///
-/// The whole body is first read without building anything (its syntax checked, its items
-/// counted), then cut into items: an array of millions of tiny items (`[0,0,…]`, a gzip bomb of
-/// a few KiB) is refused after counting, instead of growing a tree many times the body's size.
+/// The array is cut at its own commas ([`ArrayScan`]) without building anything, and the
+/// count is checked as it grows: an array of millions of tiny items (`[0,0,…]`, a gzip bomb of
+/// a few KiB) is refused once it passes the cap, instead of growing a list many times the
+/// body's size. Each item is parsed on its own later, so a broken item is refused alone.
 pub fn json_items(body: &[u8]) -> Result<Vec<&[u8]>, DecodeError> {
-    struct Count;
-    impl<'de> serde::de::Visitor<'de> for Count {
-        type Value = Result<usize, DecodeError>;
-        fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-            f.write_str("a JSON array of events")
-        }
-        fn visit_seq<A: serde::de::SeqAccess<'de>>(
-            self,
-            mut seq: A,
-        ) -> Result<Self::Value, A::Error> {
-            let mut count = 0;
-            while seq.next_element::<serde::de::IgnoredAny>()?.is_some() {
-                if count == MAX_EVENTS_PER_REQUEST {
-                    return Ok(Err(DecodeError::TooLarge(format!(
-                        "{MAX_EVENTS_PER_REQUEST} events"
-                    ))));
-                }
-                count += 1;
-            }
-            Ok(Ok(count))
-        }
-    }
-    let malformed =
-        |e: serde_json::Error| DecodeError::Malformed(format!("not a JSON array of events: {e}"));
-    let mut deserializer = serde_json::Deserializer::from_slice(body);
-    let count =
-        serde::Deserializer::deserialize_seq(&mut deserializer, Count).map_err(malformed)??;
-    deserializer.end().map_err(malformed)?;
-    let items = split_array(body);
-    if items.len() != count {
-        return Err(DecodeError::Malformed(
-            "not a JSON array of events".to_owned(),
-        ));
-    }
-    Ok(items)
+    let mut scan = ArrayScan::default();
+    while !scan.step(body, usize::MAX)? {}
+    Ok(scan.items().iter().map(|r| &body[r.clone()]).collect())
 }
 
-/// The items of a JSON array already known to be well formed: cut at the commas outside
-/// strings and nested values.
-fn split_array(body: &[u8]) -> Vec<&[u8]> {
-    let mut items = Vec::new();
-    let Some(open) = body.iter().position(|b| *b == b'[') else {
-        return items;
-    };
-    let (mut depth, mut in_string, mut escaped) = (0usize, false, false);
-    let mut start = open + 1;
-    for (i, &b) in body.iter().enumerate().skip(open + 1) {
-        if in_string {
+/// Cuts a JSON array into its items a stretch at a time, so that a large body is split in
+/// slices of bounded work. It checks the array's own structure (one array, items separated by
+/// single commas, nothing after the closing bracket, no string left open) and leaves each
+/// item's syntax to the item's own parse.
+#[derive(Debug, Default)]
+pub struct ArrayScan {
+    at: usize,
+    opened: bool,
+    closed: bool,
+    depth: usize,
+    in_string: bool,
+    escaped: bool,
+    item_start: usize,
+    items: Vec<std::ops::Range<usize>>,
+}
+
+impl ArrayScan {
+    /// Reads at most `budget` more bytes of `body` (the same body every time); returns true
+    /// when the whole body has been read.
+    pub fn step(&mut self, body: &[u8], budget: usize) -> Result<bool, DecodeError> {
+        let malformed = || DecodeError::Malformed("not a JSON array of events".to_owned());
+        let end = self.at.saturating_add(budget).min(body.len());
+        while self.at < end {
+            let (i, b) = (self.at, body[self.at]);
+            self.at += 1;
+            if self.closed {
+                if !b.is_ascii_whitespace() {
+                    return Err(malformed());
+                }
+                continue;
+            }
+            if !self.opened {
+                match b {
+                    b'[' => {
+                        self.opened = true;
+                        self.item_start = i + 1;
+                    }
+                    _ if b.is_ascii_whitespace() => {}
+                    _ => return Err(malformed()),
+                }
+                continue;
+            }
+            if self.in_string {
+                match b {
+                    _ if self.escaped => self.escaped = false,
+                    b'\\' => self.escaped = true,
+                    b'"' => self.in_string = false,
+                    _ => {}
+                }
+                continue;
+            }
             match b {
-                _ if escaped => escaped = false,
-                b'\\' => escaped = true,
-                b'"' => in_string = false,
+                b'"' => self.in_string = true,
+                b'[' | b'{' => self.depth += 1,
+                b']' | b'}' if self.depth > 0 => self.depth -= 1,
+                b',' | b']' if self.depth == 0 => {
+                    let item = body[self.item_start..i].trim_ascii();
+                    let last = b == b']';
+                    if item.is_empty() {
+                        // `[]` is an empty array; `[,`, `,,` and `,]` are not JSON.
+                        if !(last && self.items.is_empty()) {
+                            return Err(malformed());
+                        }
+                    } else {
+                        if self.items.len() == MAX_EVENTS_PER_REQUEST {
+                            return Err(DecodeError::TooLarge(format!(
+                                "{MAX_EVENTS_PER_REQUEST} events"
+                            )));
+                        }
+                        let offset = item.as_ptr() as usize - body.as_ptr() as usize;
+                        self.items.push(offset..offset + item.len());
+                    }
+                    self.item_start = i + 1;
+                    self.closed = last;
+                }
+                b'}' => return Err(malformed()),
                 _ => {}
             }
-            continue;
         }
-        match b {
-            b'"' => in_string = true,
-            b'[' | b'{' => depth += 1,
-            b']' | b'}' if depth > 0 => depth -= 1,
-            b',' | b']' if depth == 0 => {
-                let item = body[start..i].trim_ascii();
-                if !item.is_empty() {
-                    items.push(item);
-                }
-                start = i + 1;
-                if b == b']' {
-                    break;
-                }
-            }
-            _ => {}
+        if self.at < body.len() {
+            return Ok(false);
+        }
+        if self.closed {
+            Ok(true)
+        } else {
+            Err(malformed())
         }
     }
-    items
+
+    /// How far into the body the scan has read.
+    pub fn position(&self) -> usize {
+        self.at
+    }
+
+    /// The items found so far, as ranges of the body.
+    pub fn items(&self) -> &[std::ops::Range<usize>] {
+        &self.items
+    }
+
+    /// The items found, once the scan is done.
+    pub fn into_items(self) -> Vec<std::ops::Range<usize>> {
+        self.items
+    }
 }
 
 /// One item of a JSON array as an event, or why it is not one.

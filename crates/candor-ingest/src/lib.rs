@@ -2,11 +2,15 @@
 //!
 //! It accepts the JSON sink's payloads and OTLP/HTTP logs ([`decode`]), checks every event
 //! against the catalogue revision it names ([`Accepted::check`]: product, revision, point in
-//! effect for that version and line, value of the declared kind within bounds, privacy class
-//! kept), stores accepted events exactly once in SQLite or PostgreSQL ([`store`]) through a
-//! bounded queue and one writer ([`writer`]), purges what the catalogue's retention no longer
-//! allows ([`retention`]), and reports aggregates shaped by the catalogue's kinds ([`report`],
-//! [`page`]). [`service`] puts it on HTTP; [`spawn`] runs it on its own threads.
+//! effect for that version and line, value of the declared kind within bounds and item cap,
+//! no text a sender cannot produce, privacy class kept), stores accepted events exactly once
+//! (the event id is the key) in SQLite or PostgreSQL ([`store`]) through a bounded queue and
+//! one writer ([`writer`]), purges what the catalogue's retention no longer allows
+//! ([`retention`]), and reports aggregates the database computes with bounded answers
+//! ([`report`], [`page`]). Bodies are decoded and checked a slice at a time on a small pool
+//! of threads of its own, the body with the least left first, within one memory budget, and
+//! a request stores at most a multiple of its size on the wire ([`IngestConfig`]). The HTTP
+//! service puts it on HTTP; [`spawn`] runs it on its own threads.
 //!
 //! `candor serve`, `candor report` and `candor purge` are thin callers. It depends on
 //! `candor-schema` (catalogues, gates, the value check shared with the sending side),
@@ -17,7 +21,9 @@
 #![warn(missing_docs)]
 
 pub mod decode;
+mod intake;
 pub mod page;
+mod pool;
 mod received;
 pub mod report;
 pub mod retention;

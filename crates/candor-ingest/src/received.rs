@@ -42,11 +42,16 @@ pub enum ReceivedValue {
     Text(String),
     Count(u64),
     Duration(f64),
+    #[serde(deserialize_with = "capped::map")]
     Distribution(BTreeMap<String, f64>),
     Hashed(String),
+    #[serde(deserialize_with = "capped::list")]
     Names(Vec<String>),
+    #[serde(deserialize_with = "capped::map")]
     LabelCounts(BTreeMap<String, u64>),
+    #[serde(deserialize_with = "capped::map")]
     ModeByName(BTreeMap<String, String>),
+    #[serde(deserialize_with = "capped::map")]
     Properties(BTreeMap<String, String>),
     LanguageTag(String),
     UserAgent(String),
@@ -60,6 +65,7 @@ pub enum ReceivedValue {
 pub struct ReceivedException {
     pub type_name: String,
     pub message: String,
+    #[serde(deserialize_with = "capped::list")]
     pub frames: Vec<String>,
     pub frames_dropped: u32,
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -146,5 +152,83 @@ impl ReceivedValue {
         };
         // Serialising these types cannot fail (string keys, finite numbers checked before).
         data.unwrap_or_else(|_| "null".to_owned())
+    }
+}
+
+/// Lists and maps decoded at most [`KEPT`] items deep: the rest of a longer one is read past
+/// without being built. No point admits more items than a catalogue may declare
+/// (`candor_schema::MAX_ITEMS_LIMIT`), so a value cut here is refused by the value check all
+/// the same (`too_many_items`); cutting it first means 200,000 names cost the parse of 4,097,
+/// not 200,000 allocations and their copies. A map that repeats a key is not an event of the
+/// schema (no sender writes one, and the repeats would vanish unseen).
+mod capped {
+    use std::collections::BTreeMap;
+    use std::fmt;
+    use std::marker::PhantomData;
+
+    use serde::de::{Deserialize, Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor};
+
+    /// One more than any point admits, so a cut value still fails the value check.
+    pub(super) const KEPT: usize = candor_schema::MAX_ITEMS_LIMIT as usize + 1;
+
+    pub(super) fn list<'de, D, T>(deserializer: D) -> Result<Vec<T>, D::Error>
+    where
+        D: Deserializer<'de>,
+        T: Deserialize<'de>,
+    {
+        struct List<T>(PhantomData<T>);
+        impl<'de, T: Deserialize<'de>> Visitor<'de> for List<T> {
+            type Value = Vec<T>;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("a list")
+            }
+            fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Vec<T>, A::Error> {
+                let mut out = Vec::new();
+                while out.len() < KEPT {
+                    match seq.next_element()? {
+                        Some(item) => out.push(item),
+                        None => return Ok(out),
+                    }
+                }
+                while seq.next_element::<IgnoredAny>()?.is_some() {}
+                Ok(out)
+            }
+        }
+        deserializer.deserialize_seq(List(PhantomData))
+    }
+
+    pub(super) fn map<'de, D, V>(deserializer: D) -> Result<BTreeMap<String, V>, D::Error>
+    where
+        D: Deserializer<'de>,
+        V: Deserialize<'de>,
+    {
+        struct Map<V>(PhantomData<V>);
+        impl<'de, V: Deserialize<'de>> Visitor<'de> for Map<V> {
+            type Value = BTreeMap<String, V>;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("a map")
+            }
+            fn visit_map<A: MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<BTreeMap<String, V>, A::Error> {
+                let mut out = BTreeMap::new();
+                while out.len() < KEPT {
+                    match map.next_entry::<String, V>()? {
+                        // A sender writes each key once; a repeated one would be dropped
+                        // without a word, so the value is refused instead.
+                        Some((key, value)) => {
+                            if out.insert(key, value).is_some() {
+                                return Err(serde::de::Error::custom("a key appears twice"));
+                            }
+                        }
+                        None => return Ok(out),
+                    }
+                }
+                while map.next_entry::<IgnoredAny, IgnoredAny>()?.is_some() {}
+                Ok(out)
+            }
+        }
+        deserializer.deserialize_map(Map(PhantomData))
     }
 }

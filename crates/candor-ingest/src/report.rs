@@ -5,15 +5,15 @@
 use std::collections::BTreeMap;
 
 use serde::Serialize;
-use serde_json::Value;
 
-use crate::store::{GroupRow, Store, StoreError};
+pub use crate::store::OTHER;
+use crate::store::{NumberSummary, Store, StoreError, Summaries, SummaryQuery};
 use crate::validate::Accepted;
 
 /// The most values listed per distribution; the rest are summed under [`OTHER`].
 pub const MAX_CATEGORIES: usize = 20;
-/// The label of values beyond [`MAX_CATEGORIES`].
-pub const OTHER: &str = "(other)";
+/// The most product versions listed per point; the rest are counted under [`OTHER`].
+pub const MAX_VERSIONS: usize = 20;
 
 /// A product's aggregates over a time range.
 #[derive(Debug, Clone, Serialize)]
@@ -43,7 +43,8 @@ pub struct PointReport {
     pub count: u64,
     /// All versions together.
     pub total: Aggregate,
-    /// Per product version, newest text last.
+    /// Per product version in text order (the [`MAX_VERSIONS`] with most events; the rest
+    /// together last, as [`OTHER`]).
     pub versions: Vec<VersionReport>,
 }
 
@@ -98,7 +99,10 @@ pub struct Summary {
     pub measurements: u64,
 }
 
-/// Builds a product's report for `[since_us, until_us)`.
+/// Builds a product's report for `[since_us, until_us)`. The database computes it
+/// ([`Store::summarise`]): what this process holds is bounded by the catalogue's points, the
+/// versions listed ([`MAX_VERSIONS`]) and the values listed ([`MAX_CATEGORIES`]), never by
+/// what is stored.
 pub fn build(
     store: &mut dyn Store,
     accepted: &Accepted,
@@ -106,27 +110,79 @@ pub fn build(
     since_us: i64,
     until_us: i64,
 ) -> Result<Report, StoreError> {
-    let rows = store.groups(product, since_us, until_us)?;
+    let summaries = store.summarise(&SummaryQuery {
+        product,
+        since_us,
+        until_us,
+        top_versions: MAX_VERSIONS,
+        top_values: MAX_CATEGORIES,
+    })?;
     let refused = store.refusals(product)?.into_iter().collect();
-    Ok(shape(accepted, product, rows, refused))
+    Ok(shape(accepted, product, summaries, refused))
+}
+
+/// One point's rows of the summaries, by version (`None`: all versions).
+#[derive(Default)]
+struct PointRows {
+    kind: Option<String>,
+    versions: Vec<(String, u64)>,
+    values: BTreeMap<Option<String>, Vec<(Option<String>, u64)>>,
+    numbers: BTreeMap<Option<String>, Summary>,
+    distributions: BTreeMap<Option<String>, Summary>,
+    distinct: BTreeMap<Option<String>, u64>,
 }
 
 fn shape(
     accepted: &Accepted,
     product: &str,
-    rows: Vec<GroupRow>,
+    summaries: Summaries,
     refused: BTreeMap<String, u64>,
 ) -> Report {
     let catalogue = accepted.catalogue(product);
-    // point → version → rows
-    let mut by_point: BTreeMap<String, BTreeMap<String, Vec<GroupRow>>> = BTreeMap::new();
-    for row in rows {
+    let mut by_point: BTreeMap<String, PointRows> = BTreeMap::new();
+    for row in summaries.versions {
+        let rows = by_point.entry(row.point).or_default();
+        rows.kind.get_or_insert(row.kind);
+        rows.versions.push((row.version, row.count));
+    }
+    for row in summaries.values {
         by_point
-            .entry(row.point.clone())
+            .entry(row.point)
             .or_default()
-            .entry(row.product_version.clone())
+            .values
+            .entry(row.version)
             .or_default()
-            .push(row);
+            .push((row.value, row.count));
+    }
+    let summary = |row: &NumberSummary| -> Option<Summary> {
+        Some(Summary {
+            min: row.min?,
+            max: row.max?,
+            median: row.median,
+            measurements: row.measurements,
+        })
+    };
+    for (merged, rows) in [
+        (false, &summaries.numbers),
+        (true, &summaries.distributions),
+    ] {
+        for row in rows {
+            let Some(s) = summary(row) else { continue };
+            let point = by_point.entry(row.point.clone()).or_default();
+            let into = if merged {
+                &mut point.distributions
+            } else {
+                &mut point.numbers
+            };
+            into.insert(row.version.clone(), s);
+        }
+    }
+    for row in summaries.distinct {
+        by_point
+            .entry(row.point)
+            .or_default()
+            .distinct
+            .insert(row.version, row.distinct);
     }
     let mut order: Vec<(String, String, String)> = catalogue
         .map(|c| {
@@ -137,14 +193,9 @@ fn shape(
                 .collect()
         })
         .unwrap_or_default();
-    for (point, versions) in &by_point {
+    for (point, rows) in &by_point {
         if !order.iter().any(|(id, _, _)| id == point) {
-            let kind = versions
-                .values()
-                .flatten()
-                .next()
-                .map(|r| r.kind.clone())
-                .unwrap_or_default();
+            let kind = rows.kind.clone().unwrap_or_default();
             order.push((point.clone(), point.clone(), kind));
         }
     }
@@ -152,20 +203,22 @@ fn shape(
     let points = order
         .into_iter()
         .map(|(id, name, kind)| {
-            let versions_rows = by_point.remove(&id).unwrap_or_default();
-            let all: Vec<&GroupRow> = versions_rows.values().flatten().collect();
-            let count = all.iter().map(|r| r.count).sum();
+            let mut rows = by_point.remove(&id).unwrap_or_default();
+            let count = rows.versions.iter().map(|(_, n)| n).sum();
             events += count;
-            let versions = versions_rows
-                .iter()
-                .map(|(version, rows)| VersionReport {
-                    product_version: version.clone(),
-                    count: rows.iter().map(|r| r.count).sum(),
-                    aggregate: aggregate(&kind, rows.iter()),
+            // Listed versions in text order, the rest last.
+            rows.versions
+                .sort_by(|(a, _), (b, _)| (a == OTHER).cmp(&(b == OTHER)).then_with(|| a.cmp(b)));
+            let versions = std::mem::take(&mut rows.versions)
+                .into_iter()
+                .map(|(version, n)| VersionReport {
+                    aggregate: aggregate(&kind, &mut rows, Some(version.clone())),
+                    product_version: version,
+                    count: n,
                 })
                 .collect();
             PointReport {
-                total: aggregate(&kind, all.into_iter()),
+                total: aggregate(&kind, &mut rows, None),
                 id,
                 name,
                 kind,
@@ -185,148 +238,31 @@ fn shape(
     }
 }
 
-fn aggregate<'a>(kind: &str, rows: impl Iterator<Item = &'a GroupRow>) -> Aggregate {
-    let mut categories: BTreeMap<String, u64> = BTreeMap::new();
-    let mut numbers: Vec<(f64, u64)> = Vec::new();
-    let mut distribution = DistributionMerge::default();
-    let mut distinct = 0u64;
-    for row in rows {
-        let Ok(data) = serde_json::from_str::<Value>(&row.value) else {
-            continue;
-        };
-        let mut add = |label: String, n: u64| *categories.entry(label).or_default() += n;
-        match kind {
-            "flag" | "enumeration" | "version" | "language_tag" | "user_agent" => {
-                add(plain(&data), row.count);
-            }
-            "names" => {
-                for name in data.as_array().into_iter().flatten() {
-                    add(plain(name), row.count);
-                }
-            }
-            "label_counts" => {
-                for (label, n) in data.as_object().into_iter().flatten() {
-                    add(
-                        label.clone(),
-                        n.as_u64().unwrap_or(0).saturating_mul(row.count),
-                    );
-                }
-            }
-            "mode_by_name" | "properties" => {
-                for (key, value) in data.as_object().into_iter().flatten() {
-                    add(format!("{key}={}", plain(value)), row.count);
-                }
-            }
-            "exception" => add(plain(&data["type_name"]), row.count),
-            "count" | "duration" => {
-                if let Some(x) = data.as_f64() {
-                    numbers.push((x, row.count));
-                }
-            }
-            "distribution" => distribution.add(&data, row.count),
-            "hashed" => distinct += 1,
-            _ => {}
+/// The aggregate of one version (or all), shaped by the point's kind.
+fn aggregate(kind: &str, rows: &mut PointRows, version: Option<String>) -> Aggregate {
+    let mut values: Vec<Category> = Vec::new();
+    let mut rest = 0;
+    for (value, count) in rows.values.remove(&version).unwrap_or_default() {
+        match value {
+            Some(value) => values.push(Category { value, count }),
+            None => rest += count,
         }
     }
-    let summary = if kind == "distribution" {
-        distribution.finish()
-    } else {
-        median_summary(&mut numbers, None)
-    };
-    Aggregate {
-        values: top(categories),
-        summary,
-        distinct: (kind == "hashed").then_some(distinct),
-    }
-}
-
-fn plain(value: &Value) -> String {
-    match value {
-        Value::String(s) => s.clone(),
-        other => other.to_string(),
-    }
-}
-
-fn top(categories: BTreeMap<String, u64>) -> Vec<Category> {
-    let mut list: Vec<Category> = categories
-        .into_iter()
-        .map(|(value, count)| Category { value, count })
-        .collect();
-    list.sort_by(|a, b| b.count.cmp(&a.count).then_with(|| a.value.cmp(&b.value)));
-    if list.len() > MAX_CATEGORIES {
-        let rest: u64 = list[MAX_CATEGORIES..].iter().map(|c| c.count).sum();
-        list.truncate(MAX_CATEGORIES);
-        list.push(Category {
+    values.sort_by(|a, b| b.count.cmp(&a.count).then_with(|| a.value.cmp(&b.value)));
+    if rest > 0 {
+        values.push(Category {
             value: OTHER.to_owned(),
             count: rest,
         });
     }
-    list
-}
-
-/// Weighted min, max and median of `(value, weight)` pairs.
-fn median_summary(numbers: &mut Vec<(f64, u64)>, measurements: Option<u64>) -> Option<Summary> {
-    numbers.retain(|(x, w)| x.is_finite() && *w > 0);
-    if numbers.is_empty() {
-        return None;
-    }
-    numbers.sort_by(|a, b| a.0.total_cmp(&b.0));
-    let total: u64 = numbers.iter().map(|(_, w)| w).sum();
-    let half = total.div_ceil(2);
-    let mut seen = 0;
-    let mut median = numbers[0].0;
-    for (x, w) in numbers.iter() {
-        seen += w;
-        if seen >= half {
-            median = *x;
-            break;
-        }
-    }
-    Some(Summary {
-        min: numbers[0].0,
-        max: numbers[numbers.len() - 1].0,
-        median: Some(median),
-        measurements: measurements.unwrap_or(total),
-    })
-}
-
-#[derive(Default)]
-struct DistributionMerge {
-    min: Option<f64>,
-    max: Option<f64>,
-    medians: Vec<(f64, u64)>,
-    measurements: u64,
-}
-
-impl DistributionMerge {
-    fn add(&mut self, data: &Value, events: u64) {
-        let stat = |k: &str| data.get(k).and_then(Value::as_f64);
-        let count = stat("count").unwrap_or(0.0);
-        if count <= 0.0 {
-            return;
-        }
-        // Whole measurements only; a fractional count is a client's rounding.
-        let measurements = (count as u64).saturating_mul(events);
-        self.measurements = self.measurements.saturating_add(measurements);
-        if let Some(min) = stat("min") {
-            self.min = Some(self.min.map_or(min, |m| m.min(min)));
-        }
-        if let Some(max) = stat("max") {
-            self.max = Some(self.max.map_or(max, |m| m.max(max)));
-        }
-        if let Some(median) = stat("median") {
-            self.medians.push((median, measurements.max(1)));
-        }
-    }
-
-    fn finish(mut self) -> Option<Summary> {
-        let median = median_summary(&mut self.medians, None).and_then(|s| s.median);
-        let (min, max) = (self.min?, self.max?);
-        Some(Summary {
-            min,
-            max,
-            median,
-            measurements: self.measurements,
-        })
+    let summary = if kind == "distribution" {
+        rows.distributions.remove(&version)
+    } else {
+        rows.numbers.remove(&version)
+    };
+    Aggregate {
+        values,
+        summary,
+        distinct: (kind == "hashed").then(|| rows.distinct.remove(&version).unwrap_or(0)),
     }
 }

@@ -4,12 +4,17 @@
 //! |---|---|
 //! | `POST /v1/events` (JSON array, gzip or plain) | 200 with what was stored and what was refused; 422 when every event was refused |
 //! | `POST /v1/logs` (OTLP/HTTP protobuf) | 200 with OTLP's partial success; 400 when every record was refused |
-//! | either, queue full | 429 with `Retry-After` |
+//! | either, queue full (events or bytes) | 429 with `Retry-After` |
 //! | either, database failing | 503 with `Retry-After`; nothing of the batch acknowledged |
+//! | either, the bodies being checked hold the checking budget | 503 with `Retry-After`; nothing stored |
 //! | either, body over the cap | 413; malformed body 400 |
 //! | `GET /` | the HTML page of every product's aggregates |
 //! | `GET /v1/report/<product>` | one product's report as JSON (`?since=&until=`) |
+//! | either report, [`IngestConfig::max_reports`] already running | 503 with `Retry-After` |
 //! | `GET /healthz` | 200 |
+//!
+//! Bodies are decoded and checked on the checking pool, never on the async threads, and
+//! reports on the blocking pool: the threads that read sockets only wait for answers.
 
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, SystemTime};
@@ -24,49 +29,92 @@ use opentelemetry_proto::tonic::collector::logs::v1::{
 use prost::Message;
 use serde_json::json;
 
-use crate::decode::{self, DecodeError, Item};
-use crate::store::{Batch, Store, StoreError};
-use crate::validate::{Accepted, Refusal, micros};
+use tokio::sync::Semaphore;
+
+use crate::decode::DecodeError;
+use crate::intake::{Checked, Format, Intake, IntakeError, Limits, Listed};
+use crate::pool::Pool;
+use crate::store::{Store, StoreError};
+use crate::validate::{Accepted, micros};
 use crate::writer::{QueueError, Writer};
 use crate::{report, retention};
-
-/// At most this many refusals are listed in a reply (all are counted).
-const MAX_LISTED_REFUSALS: usize = 1000;
 
 /// Settings of the receiving end.
 #[derive(Debug, Clone)]
 pub struct IngestConfig {
     /// Events that may wait for the database; beyond, requests get 429.
     pub queue_capacity: usize,
+    /// What the events waiting for the database may hold in memory together; beyond,
+    /// requests get 429.
+    pub queue_bytes: usize,
     /// The largest body after decompression.
     pub max_decoded_bytes: usize,
+    /// What the events of one request may store: this many bytes per byte of the request's
+    /// body as it arrived (compressed or not), at least [`IngestConfig::min_storage_allowance`]
+    /// and at most [`IngestConfig::max_decoded_bytes`]. Events past it are refused
+    /// (`over_storage_allowance`), so a small body that decompresses into much text cannot
+    /// store many times what it cost to send.
+    pub storage_per_received_byte: usize,
+    /// The storage allowance of any request, however small.
+    pub min_storage_allowance: usize,
+    /// Threads that decode and check bodies (off the async runtime's threads).
+    pub checking_threads: usize,
+    /// What the bodies being checked may hold in memory together (decompressed bodies and
+    /// the rows made from them); a body that would pass it is answered 503 with
+    /// `Retry-After`. At least [`IngestConfig::max_decoded_bytes`] plus room for its rows.
+    pub checking_memory: usize,
     /// How long a request waits for its commit before it gets 503.
     pub commit_deadline: Duration,
     /// How often `serve` purges data past its retention.
     pub purge_every: Duration,
     /// What `Retry-After` says on 429 and 503, in seconds.
     pub retry_after_secs: u32,
+    /// Reports (`GET /`, `GET /v1/report/…`) computed or waiting at once; more get 503.
+    pub max_reports: usize,
 }
 
 impl Default for IngestConfig {
-    /// 200 000 queued events, 64 MiB decompressed, 30 s to commit, a purge every hour, retry
-    /// after 2 s.
+    /// 200 000 queued events holding at most 256 MiB, 64 MiB decompressed, 32 bytes stored per
+    /// byte received (at least 64 KiB), one checking thread per core (at most four) sharing
+    /// 256 MiB, 30 s to commit, a purge every hour, retry after 2 s, 4 reports at once.
     fn default() -> Self {
         Self {
             queue_capacity: 200_000,
+            queue_bytes: 256 << 20,
             max_decoded_bytes: 64 << 20,
+            storage_per_received_byte: 32,
+            min_storage_allowance: 64 << 10,
+            checking_threads: std::thread::available_parallelism()
+                .map_or(2, std::num::NonZeroUsize::get)
+                .clamp(1, 4),
+            checking_memory: 256 << 20,
             commit_deadline: Duration::from_secs(30),
             purge_every: Duration::from_secs(3600),
             retry_after_secs: 2,
+            max_reports: 4,
         }
     }
 }
 
-/// The receiving end: catalogues, the writer, and a reading connection for reports.
+impl IngestConfig {
+    /// What a request whose body arrived as `received` bytes may store.
+    pub fn storage_allowance(&self, received: usize) -> usize {
+        let ceiling = self.max_decoded_bytes.max(self.min_storage_allowance);
+        received
+            .saturating_mul(self.storage_per_received_byte)
+            .clamp(self.min_storage_allowance, ceiling)
+    }
+}
+
+/// The receiving end: catalogues, the checking pool, the writer, and a reading connection for
+/// reports.
 pub struct Ingest {
     accepted: Arc<Accepted>,
+    pool: Pool,
+    checking_memory: Arc<Semaphore>,
     writer: Writer,
     reader: Arc<Mutex<Box<dyn Store>>>,
+    reports: Arc<Semaphore>,
     config: IngestConfig,
 }
 
@@ -90,8 +138,21 @@ impl Ingest {
         let reading = database.open()?;
         Ok(Self {
             accepted: Arc::new(accepted),
-            writer: Writer::start(writing, config.queue_capacity, config.commit_deadline),
+            pool: Pool::start(config.checking_threads),
+            checking_memory: Arc::new(Semaphore::new(
+                config
+                    .checking_memory
+                    .div_ceil(1024)
+                    .clamp(1, Semaphore::MAX_PERMITS),
+            )),
+            writer: Writer::start(
+                writing,
+                config.queue_capacity,
+                config.queue_bytes,
+                config.commit_deadline,
+            ),
             reader: Arc::new(Mutex::new(reading)),
+            reports: Arc::new(Semaphore::new(config.max_reports.max(1))),
             config,
         })
     }
@@ -140,51 +201,60 @@ impl Ingest {
     }
 
     async fn receive(&self, request: Request, format: Format) -> Response {
-        // The body is dropped here, before the wait for the commit: a full queue holds checked
-        // rows, not request bodies as well. Items are delimited first and decoded one at a time
-        // into checked rows, so no more than one decoded item is held at once.
-        let checked = {
-            let body = request.into_body();
-            decode::decompress(&body, self.config.max_decoded_bytes).and_then(|plain| {
-                Ok(match format {
-                    Format::Json => {
-                        let items = decode::json_items(&plain)?;
-                        (
-                            items.len(),
-                            self.check(items.into_iter().map(decode::json_item)),
-                        )
-                    }
-                    Format::Otlp => {
-                        let records = decode::otlp_records(&plain)?;
-                        (
-                            records.len(),
-                            self.check(records.into_iter().map(decode::otlp_item)),
-                        )
-                    }
-                })
-            })
+        // The body goes to the checking pool and comes back as checked rows: no more than the
+        // rows and (for gzip) the decompressed body are held, within the checking budget.
+        let body = request.into_body();
+        let limits = Limits {
+            max_decoded: self.config.max_decoded_bytes,
+            allowance: self.config.storage_allowance(body.len()),
         };
-        let (received, (batch, refused)) = match checked {
-            Ok(checked) => checked,
-            Err(DecodeError::TooLarge(what)) => {
+        let intake = Intake::new(
+            Arc::clone(&self.accepted),
+            body,
+            format,
+            limits,
+            Arc::clone(&self.checking_memory),
+        );
+        let checked = match self.pool.run(intake).await {
+            Some(Ok(checked)) => checked,
+            Some(Err(IntakeError::Decode(DecodeError::TooLarge(what)))) => {
                 return text_response(
                     StatusCode::PAYLOAD_TOO_LARGE,
                     format!("the payload exceeds {what}\n"),
                 );
             }
-            Err(e) => return text_response(StatusCode::BAD_REQUEST, format!("{e}\n")),
+            Some(Err(IntakeError::Decode(e))) => {
+                return text_response(StatusCode::BAD_REQUEST, format!("{e}\n"));
+            }
+            Some(Err(IntakeError::Busy)) => {
+                return self.retry_later(
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    "the server is checking as many bodies as it may hold; retry later\n"
+                        .to_owned(),
+                );
+            }
+            None => return text_response(StatusCode::INTERNAL_SERVER_ERROR, "check failed\n"),
         };
+        let Checked {
+            received,
+            batch,
+            refused,
+            refused_count,
+            reservation,
+        } = checked;
         let all_refused = received > 0 && batch.events.is_empty();
+        // From here the rows count against the queue's room, not the checking budget.
+        drop(reservation);
+        let answer = Answer {
+            format,
+            refused: &refused,
+            refused_count,
+            all_refused,
+        };
         match self.writer.write(batch).await {
-            Ok(written) => reply(format, StatusCode::OK, written, &refused, all_refused),
+            Ok(written) => answer.reply(written),
             // Refusals alone do not need the database to be answered.
-            Err(_) if all_refused => reply(
-                format,
-                StatusCode::OK,
-                crate::store::Written::default(),
-                &refused,
-                true,
-            ),
+            Err(_) if all_refused => answer.reply(crate::store::Written::default()),
             Err(QueueError::Full) => self.retry_later(
                 StatusCode::TOO_MANY_REQUESTS,
                 "the ingest queue is full; retry later\n".to_owned(),
@@ -196,38 +266,6 @@ impl Ingest {
         }
     }
 
-    fn check(
-        &self,
-        items: impl Iterator<Item = Item>,
-    ) -> (Batch, Vec<(usize, Option<String>, Refusal)>) {
-        let now = SystemTime::now();
-        let mut batch = Batch::default();
-        let mut refused = Vec::new();
-        let mut counts: std::collections::BTreeMap<(String, crate::Reason), u64> =
-            Default::default();
-        for (index, item) in items.enumerate() {
-            let (id, outcome) = match item {
-                Err(refusal) => (None, Err(refusal)),
-                Ok(event) => {
-                    // Echoed back so the client can tell which event was refused; bounded.
-                    let id: String = event.event_id.chars().take(64).collect();
-                    (Some(id), self.accepted.check(event, now))
-                }
-            };
-            match outcome {
-                Ok(row) => batch.events.push(row),
-                Err(refusal) => {
-                    *counts
-                        .entry((refusal.product.clone().unwrap_or_default(), refusal.reason))
-                        .or_default() += 1;
-                    refused.push((index, id, refusal));
-                }
-            }
-        }
-        batch.refusals = counts.into_iter().map(|((p, r), n)| (p, r, n)).collect();
-        (batch, refused)
-    }
-
     fn retry_later(&self, status: StatusCode, message: String) -> Response {
         let mut response = text_response(status, message);
         response.headers_mut().insert(
@@ -237,18 +275,29 @@ impl Ingest {
         response
     }
 
+    /// Runs `f` on the reading connection, off the async threads; at most
+    /// [`IngestConfig::max_reports`] run or wait at once, and the rest are answered 503 at
+    /// once rather than queued without end.
     async fn with_reader<T: Send + 'static>(
         &self,
         f: impl FnOnce(&mut dyn Store, &Accepted) -> T + Send + 'static,
-    ) -> Option<T> {
+    ) -> Result<T, Response> {
+        let Ok(permit) = Arc::clone(&self.reports).try_acquire_owned() else {
+            return Err(self.retry_later(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "as many reports as the server computes at once are running; retry later\n"
+                    .to_owned(),
+            ));
+        };
         let reader = Arc::clone(&self.reader);
         let accepted = Arc::clone(&self.accepted);
         tokio::task::spawn_blocking(move || {
+            let _permit = permit;
             let mut store = reader.lock().unwrap_or_else(PoisonError::into_inner);
             f(&mut **store, &accepted)
         })
         .await
-        .ok()
+        .map_err(|_| text_response(StatusCode::INTERNAL_SERVER_ERROR, "report failed\n"))
     }
 
     async fn page(&self, request: Request) -> Response {
@@ -268,7 +317,7 @@ impl Ingest {
             })
             .await;
         match reports {
-            Some(Ok(reports)) => {
+            Ok(Ok(reports)) => {
                 let range = format!(
                     "Events recorded in the last {days} days (since {}).",
                     humantime::format_rfc3339_seconds(since)
@@ -291,8 +340,8 @@ impl Ingest {
                 );
                 response
             }
-            Some(Err(e)) => self.retry_later(StatusCode::SERVICE_UNAVAILABLE, format!("{e}\n")),
-            None => text_response(StatusCode::INTERNAL_SERVER_ERROR, "report failed\n"),
+            Ok(Err(e)) => self.retry_later(StatusCode::SERVICE_UNAVAILABLE, format!("{e}\n")),
+            Err(response) => response,
         }
     }
 
@@ -318,78 +367,77 @@ impl Ingest {
             })
             .await;
         match result {
-            Some(Ok(report)) => json_response(
+            Ok(Ok(report)) => json_response(
                 StatusCode::OK,
                 serde_json::to_vec(&report).unwrap_or_default(),
             ),
-            Some(Err(e)) => self.retry_later(StatusCode::SERVICE_UNAVAILABLE, format!("{e}\n")),
-            None => text_response(StatusCode::INTERNAL_SERVER_ERROR, "report failed\n"),
+            Ok(Err(e)) => self.retry_later(StatusCode::SERVICE_UNAVAILABLE, format!("{e}\n")),
+            Err(response) => response,
         }
     }
 }
 
-#[derive(Debug, Clone, Copy)]
-enum Format {
-    Json,
-    Otlp,
+/// The answer to a body: what was stored, and what was refused.
+struct Answer<'a> {
+    format: Format,
+    refused: &'a [Listed],
+    refused_count: usize,
+    all_refused: bool,
 }
 
-fn reply(
-    format: Format,
-    status: StatusCode,
-    written: crate::store::Written,
-    refused: &[(usize, Option<String>, Refusal)],
-    all_refused: bool,
-) -> Response {
-    match format {
-        Format::Json => {
-            let listed: Vec<_> = refused
-                .iter()
-                .take(MAX_LISTED_REFUSALS)
-                .map(|(index, id, r)| {
-                    json!({
-                        "index": index,
-                        "event_id": id,
-                        "reason": r.reason.code(),
-                        "detail": r.detail,
-                    })
-                })
-                .collect();
-            let body = json!({
-                "accepted": written.inserted,
-                "duplicates": written.duplicates,
-                "refused_count": refused.len(),
-                "refused": listed,
-            });
-            let status = if all_refused {
-                StatusCode::UNPROCESSABLE_ENTITY
-            } else {
-                status
-            };
-            json_response(status, serde_json::to_vec(&body).unwrap_or_default())
-        }
-        Format::Otlp => {
-            let partial_success = (!refused.is_empty()).then(|| ExportLogsPartialSuccess {
-                rejected_log_records: i64::try_from(refused.len()).unwrap_or(i64::MAX),
-                error_message: refused
+impl Answer<'_> {
+    fn reply(&self, written: crate::store::Written) -> Response {
+        match self.format {
+            Format::Json => {
+                let listed: Vec<_> = self
+                    .refused
                     .iter()
-                    .take(20)
-                    .map(|(index, _, r)| format!("#{index} {}: {}", r.reason.code(), r.detail))
-                    .collect::<Vec<_>>()
-                    .join("; "),
-            });
-            let body = ExportLogsServiceResponse { partial_success }.encode_to_vec();
-            let mut response = http::Response::new(Full::new(Bytes::from(body)));
-            *response.status_mut() = if all_refused {
-                StatusCode::BAD_REQUEST
-            } else {
-                status
-            };
-            response.headers_mut().insert(
-                header::CONTENT_TYPE,
-                HeaderValue::from_static("application/x-protobuf"),
-            );
-            response
+                    .map(|(index, id, r)| {
+                        json!({
+                            "index": index,
+                            "event_id": id,
+                            "reason": r.reason.code(),
+                            "detail": r.detail,
+                        })
+                    })
+                    .collect();
+                let body = json!({
+                    "accepted": written.inserted,
+                    "duplicates": written.duplicates,
+                    "refused_count": self.refused_count,
+                    "refused": listed,
+                });
+                let status = if self.all_refused {
+                    StatusCode::UNPROCESSABLE_ENTITY
+                } else {
+                    StatusCode::OK
+                };
+                json_response(status, serde_json::to_vec(&body).unwrap_or_default())
+            }
+            Format::Otlp => {
+                let partial_success = (self.refused_count > 0).then(|| ExportLogsPartialSuccess {
+                    rejected_log_records: i64::try_from(self.refused_count).unwrap_or(i64::MAX),
+                    error_message: self
+                        .refused
+                        .iter()
+                        .take(20)
+                        .map(|(index, _, r)| format!("#{index} {}: {}", r.reason.code(), r.detail))
+                        .collect::<Vec<_>>()
+                        .join("; "),
+                });
+                let body = ExportLogsServiceResponse { partial_success }.encode_to_vec();
+                let mut response = http::Response::new(Full::new(Bytes::from(body)));
+                *response.status_mut() = if self.all_refused {
+                    StatusCode::BAD_REQUEST
+                } else {
+                    StatusCode::OK
+                };
+                response.headers_mut().insert(
+                    header::CONTENT_TYPE,
+                    HeaderValue::from_static("application/x-protobuf"),
+                );
+                response
+            }
         }
     }
 }

@@ -54,6 +54,14 @@ pub enum Reason {
     BadHash,
     /// An install id on a product that declares none, or one of the wrong form.
     UndeclaredInstallId,
+    /// More names, labels or modes than the point's `max_items` (or the default cap).
+    TooManyItems,
+    /// Text holding NUL, another control character (newline and tab aside) or a bidirectional
+    /// control: no Candor sender keeps them (`candor_schema::is_unsendable_char`).
+    ControlCharacter,
+    /// The request had already stored what its size allows ([`crate::IngestConfig`]'s
+    /// storage allowance): the events after that point are refused.
+    OverStorageAllowance,
 }
 
 impl Reason {
@@ -75,6 +83,9 @@ impl Reason {
         Self::PersonalData,
         Self::BadHash,
         Self::UndeclaredInstallId,
+        Self::TooManyItems,
+        Self::ControlCharacter,
+        Self::OverStorageAllowance,
     ];
 
     /// The stable code.
@@ -96,6 +107,9 @@ impl Reason {
             Self::PersonalData => "personal_data",
             Self::BadHash => "bad_hash",
             Self::UndeclaredInstallId => "undeclared_install_id",
+            Self::TooManyItems => "too_many_items",
+            Self::ControlCharacter => "control_character",
+            Self::OverStorageAllowance => "over_storage_allowance",
         }
     }
 }
@@ -116,7 +130,7 @@ pub struct Refusal {
 const MAX_DETAIL_CHARS: usize = 200;
 
 impl Refusal {
-    fn new(reason: Reason, detail: impl Into<String>) -> Self {
+    pub(crate) fn new(reason: Reason, detail: impl Into<String>) -> Self {
         let mut detail: String = detail.into();
         if let Some((cut, _)) = detail.char_indices().nth(MAX_DETAIL_CHARS) {
             detail.truncate(cut);
@@ -276,6 +290,17 @@ impl Accepted {
         catalogue
             .runtime_line(&event.runtime_line)
             .map_err(|e| Refusal::new(Reason::UnknownRuntimeLine, e.to_string()))?;
+        // The sender's envelope holds version text only (`Event::declared` checks it); the
+        // line's scheme alone would let build metadata carry any text.
+        if !candor_schema::is_version_text(&event.product_version) {
+            return Err(Refusal::new(
+                Reason::BadVersion,
+                format!(
+                    "`{}` is not a version number",
+                    shown(&event.product_version)
+                ),
+            ));
+        }
         let version = catalogue
             .parse_version(&event.runtime_line, &event.product_version)
             .map_err(|e| Refusal::new(Reason::BadVersion, e.to_string()))?;
@@ -316,8 +341,14 @@ impl Accepted {
             .value
             .to_schema_value()
             .map_err(|e| Refusal::new(Reason::OutOfBounds, format!("`{}`: {e}", point.id)))?;
-        candor_schema::check_value(point, &value)
-            .map_err(|e| Refusal::new(Reason::OutOfBounds, e.to_string()))?;
+        candor_schema::check_value(point, &value).map_err(|e| {
+            let reason = match e.kind {
+                candor_schema::MismatchKind::TooManyItems => Reason::TooManyItems,
+                candor_schema::MismatchKind::UnsendableCharacter => Reason::ControlCharacter,
+                _ => Reason::OutOfBounds,
+            };
+            Refusal::new(reason, e.to_string())
+        })?;
         self.check_clean(&event.value).map_err(privacy)?;
         self.check_verbatim(point.privacy, &event.value)
             .map_err(privacy)

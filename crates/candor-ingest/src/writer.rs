@@ -1,7 +1,7 @@
 //! The bounded ingest queue and the one thread that writes to the database.
 //!
-//! Requests put their checked batch on the queue, if there is room for its events (otherwise
-//! the caller answers 429), and wait for the commit. The writer takes every batch that is
+//! Requests put their checked batch on the queue, if there is room for its events and their
+//! bytes (otherwise the caller answers 429), and wait for the commit. The writer takes every batch that is
 //! waiting, up to a limit, and writes them in one transaction: one commit acknowledges them
 //! all, which is where the throughput comes from. A failed write acknowledges none of them.
 
@@ -20,7 +20,7 @@ enum Job {
     Write {
         batch: Batch,
         reply: oneshot::Sender<Result<Written, String>>,
-        _permit: Option<OwnedSemaphorePermit>,
+        _permit: Option<(OwnedSemaphorePermit, OwnedSemaphorePermit)>,
     },
     Purge {
         product: String,
@@ -46,7 +46,10 @@ pub enum QueueError {
 pub struct Writer {
     jobs: mpsc::UnboundedSender<Job>,
     room: Arc<Semaphore>,
+    /// Room in KiB of what queued rows hold in memory.
+    room_bytes: Arc<Semaphore>,
     capacity: usize,
+    capacity_kib: usize,
     commit_deadline: Duration,
     queued: Arc<AtomicU64>,
 }
@@ -60,8 +63,14 @@ impl std::fmt::Debug for Writer {
 }
 
 impl Writer {
-    /// Starts the writer thread on `store`, with room for `capacity` queued events.
-    pub fn start(store: Box<dyn Store>, capacity: usize, commit_deadline: Duration) -> Self {
+    /// Starts the writer thread on `store`, with room for `capacity` queued events holding at
+    /// most `capacity_bytes` in memory together.
+    pub fn start(
+        store: Box<dyn Store>,
+        capacity: usize,
+        capacity_bytes: usize,
+        commit_deadline: Duration,
+    ) -> Self {
         let (jobs, receiver) = mpsc::unbounded_channel();
         let queued = Arc::new(AtomicU64::new(0));
         let counter = Arc::clone(&queued);
@@ -72,7 +81,15 @@ impl Writer {
         Self {
             jobs,
             room: Arc::new(Semaphore::new(capacity.max(1))),
+            room_bytes: Arc::new(Semaphore::new(
+                capacity_bytes
+                    .div_ceil(1024)
+                    .clamp(1, Semaphore::MAX_PERMITS),
+            )),
             capacity: capacity.max(1),
+            capacity_kib: capacity_bytes
+                .div_ceil(1024)
+                .clamp(1, Semaphore::MAX_PERMITS),
             commit_deadline,
             queued,
         }
@@ -86,14 +103,27 @@ impl Writer {
     /// Queues `batch` and waits until it is committed.
     pub async fn write(&self, batch: Batch) -> Result<Written, QueueError> {
         let events = u32::try_from(batch.events.len().min(self.capacity)).unwrap_or(u32::MAX);
+        let kib = batch
+            .events
+            .iter()
+            .map(crate::store::StoredEvent::memory_bytes)
+            .sum::<usize>()
+            .div_ceil(1024);
         let permit = if events == 0 {
             None
         } else {
-            Some(
-                Arc::clone(&self.room)
-                    .try_acquire_many_owned(events)
-                    .map_err(|_| QueueError::Full)?,
-            )
+            let events = Arc::clone(&self.room)
+                .try_acquire_many_owned(events)
+                .map_err(|_| QueueError::Full)?;
+            // A batch larger than the whole byte room is taken when the queue is empty, rather
+            // than never.
+            let kib = u32::try_from(kib)
+                .unwrap_or(u32::MAX)
+                .min(u32::try_from(self.capacity_kib).unwrap_or(u32::MAX));
+            let bytes = Arc::clone(&self.room_bytes)
+                .try_acquire_many_owned(kib)
+                .map_err(|_| QueueError::Full)?;
+            Some((events, bytes))
         };
         let (reply, answer) = oneshot::channel();
         self.queued
@@ -175,7 +205,7 @@ fn run(mut store: Box<dyn Store>, mut jobs: mpsc::UnboundedReceiver<Job>, queued
 type Pending = (
     Batch,
     oneshot::Sender<Result<Written, String>>,
-    Option<OwnedSemaphorePermit>,
+    Option<(OwnedSemaphorePermit, OwnedSemaphorePermit)>,
 );
 
 fn flush(store: &mut dyn Store, group: &mut Vec<Pending>, queued: &AtomicU64) {

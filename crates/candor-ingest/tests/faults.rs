@@ -36,13 +36,24 @@ fn transport_event(json: Value) -> candor_schema::Event {
     serde_json::from_value(json).unwrap()
 }
 
+/// The queue is bounded by its events and by what they hold in memory: either full, a
+/// request is answered 429.
 #[test]
 fn a_full_queue_answers_429_with_retry_after() {
-    let db = Db::sqlite();
-    let config = IngestConfig {
+    let by_events = IngestConfig {
         queue_capacity: 10,
         ..IngestConfig::default()
     };
+    let by_bytes = IngestConfig {
+        queue_bytes: 4 * 1024,
+        ..IngestConfig::default()
+    };
+    full_queue(by_events);
+    full_queue(by_bytes);
+}
+
+fn full_queue(config: IngestConfig) {
+    let db = Db::sqlite();
     let running = serve(&db, config);
     // Another process holds the database's write lock: the writer waits (up to its busy
     // deadline), and the queue fills.

@@ -6,17 +6,8 @@
 mod support;
 
 use candor_ingest::IngestConfig;
-use serde_json::{Value, json};
+use serde_json::json;
 use support::*;
-
-fn reasons(reply: &Value) -> Vec<String> {
-    reply["refused"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|r| r["reason"].as_str().unwrap().to_owned())
-        .collect()
-}
 
 /// A value the sender would have refused as personal (names, labels, modes and versions are
 /// sent verbatim, so the sender checks them instead of scrubbing) is refused on arrival too,
@@ -80,13 +71,6 @@ fn verbatim_values_holding_personal_data_are_refused_on_arrival() {
     let (status, reply) = post_events(&running, &clean);
     assert_eq!(status, 200, "{reply}");
     assert_eq!(reply["accepted"], clean.len(), "{reply}");
-}
-
-fn gzip(bytes: &[u8]) -> Vec<u8> {
-    use std::io::Write;
-    let mut encoder = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
-    encoder.write_all(bytes).unwrap();
-    encoder.finish().unwrap()
 }
 
 fn peak_rss_kib() -> u64 {
@@ -168,4 +152,70 @@ fn items_are_delimited_by_the_array_not_by_text_inside_strings() {
     assert_eq!(reply["accepted"], 2, "{reply}");
     assert_eq!(reply["refused"][0]["index"], 1, "{reply}");
     assert_eq!(reply["refused"][0]["reason"], "malformed", "{reply}");
+}
+
+/// The receiver refuses text holding control and bidirectional characters because no Candor
+/// sender can produce it: the sender's scrubber, which every text, property value, exception
+/// message, frame and log message passes through, removes each character the shared value
+/// check (`candor_schema::is_unsendable_char`) refuses. Checked over every such character,
+/// alone, between words, and at the ends.
+#[test]
+fn the_senders_scrubber_never_yields_what_the_receiver_refuses() {
+    let scrubber = candor_privacy::Scrubber::default();
+    let refused: Vec<char> = (0..=0x10ffff_u32)
+        .filter_map(char::from_u32)
+        .filter(|c| candor_schema::is_unsendable_char(*c))
+        .collect();
+    assert!(refused.contains(&'\u{0}') && refused.contains(&'\u{202e}'));
+    for c in &refused {
+        for text in [
+            c.to_string(),
+            format!("Windows{c}Server 2022"),
+            format!("{c}[31mred{c}"),
+        ] {
+            let out = scrubber.scrub_limited(&text, 128);
+            assert!(
+                !out.chars().any(candor_schema::is_unsendable_char),
+                "U+{:04X} survived the scrubber: {out:?}",
+                u32::from(*c)
+            );
+        }
+    }
+    // Line breaks and tabs are kept, and the value check accepts them.
+    assert_eq!(scrubber.scrub("a\tb\nc"), "a\tb\nc");
+}
+
+/// Claims of gigabytes cost nothing: a `Content-Length` of 4 GiB is refused before any byte of
+/// the body is read, and an OTLP field claiming 4 GiB inside a small body is malformed.
+#[test]
+fn claims_of_gigabytes_are_refused_unread() {
+    use std::io::{Read, Write};
+    let db = Db::sqlite();
+    let running = serve(&db, IngestConfig::default());
+    let mut stream = std::net::TcpStream::connect(running.address()).unwrap();
+    stream
+        .set_read_timeout(Some(std::time::Duration::from_secs(10)))
+        .unwrap();
+    stream
+        .write_all(b"POST /v1/events HTTP/1.1\r\nhost: x\r\ncontent-length: 4294967296\r\n\r\n[")
+        .unwrap();
+    let mut answer = String::new();
+    let _ = stream.read_to_string(&mut answer);
+    assert!(answer.starts_with("HTTP/1.1 413"), "{answer}");
+
+    // resource_logs (field 1) whose length varint says 4 GiB, in a 10-byte body.
+    let mut claim = vec![0x0a];
+    claim.extend_from_slice(&[0x80, 0x80, 0x80, 0x80, 0x10]);
+    claim.extend_from_slice(b"abcd");
+    let response = client()
+        .post(url(&running, "/v1/logs"))
+        .header("content-type", "application/x-protobuf")
+        .body(claim)
+        .send()
+        .unwrap();
+    assert_eq!(response.status().as_u16(), 400);
+    assert_eq!(
+        point_count(&report(&running, "contrast-dotnet-agent"), "working_set"),
+        0
+    );
 }

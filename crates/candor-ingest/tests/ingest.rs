@@ -11,15 +11,6 @@ use candor_ingest::IngestConfig;
 use serde_json::{Value, json};
 use support::*;
 
-fn reasons(reply: &Value) -> Vec<String> {
-    reply["refused"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|r| r["reason"].as_str().unwrap().to_owned())
-        .collect()
-}
-
 #[test]
 fn every_event_is_checked_against_its_catalogue_and_refusals_are_counted() {
     both(|db| {

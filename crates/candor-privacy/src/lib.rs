@@ -4,7 +4,8 @@
 //! - [`hash`]: HMAC-SHA256 with a key and key id (the default pseudonymiser), and plain SHA-256
 //!   for a catalogue that promises exactly that.
 //! - [`mac`]: normalising MAC addresses and choosing, deterministically, the one to identify a
-//!   machine by; [`install_id`]: the better alternative, a random per-install id.
+//!   machine by (the better alternative, a random per-install id, is made and kept by
+//!   `candor-state`).
 //! - [`allow_list`]: known values pass, anything else becomes a fixed placeholder.
 //! - [`identifier`]: the grammars a value sent verbatim must match (names, labels, modes,
 //!   versions, language tags), with the scrubber finding nothing in it; a name is not a host
@@ -31,7 +32,6 @@
 pub mod allow_list;
 pub mod hash;
 pub mod identifier;
-pub mod install_id;
 pub mod mac;
 pub mod scrub;
 pub mod stack;

@@ -2,8 +2,10 @@
 
 use std::path::Path;
 
+use crate::date::Date;
 use crate::error::{CatalogueError, QueryError};
 use crate::gate::Bound;
+use crate::lifecycle::{CatalogueWarning, Expired, Expiry};
 use crate::load::{self, Format};
 use crate::model::*;
 use crate::version::Version;
@@ -20,6 +22,8 @@ pub struct Catalogue {
     gates: Vec<Vec<(usize, Bound)>>,
     /// Per supported host, in declaration order: its parsed minimum.
     hosts: Vec<HostRequirement>,
+    /// Per data point, in declaration order: when it stops.
+    expiries: Vec<Expiry>,
 }
 
 /// A supported host and its minimum version, parsed.
@@ -90,8 +94,17 @@ impl Catalogue {
 
     /// Validates a catalogue built in code.
     pub fn from_spec(spec: CatalogueSpec, source_name: &str) -> Result<Self, CatalogueError> {
-        let load::Parsed { gates, hosts } = load::validate(&spec, source_name)?;
-        Ok(Self { spec, gates, hosts })
+        let load::Parsed {
+            gates,
+            hosts,
+            expiries,
+        } = load::validate(&spec, source_name)?;
+        Ok(Self {
+            spec,
+            gates,
+            hosts,
+            expiries,
+        })
     }
 
     /// Everything the catalogue declares.
@@ -214,20 +227,60 @@ impl Catalogue {
             .data_points
             .iter()
             .enumerate()
-            .filter(|(i, _)| self.gate_at(*i, line).is_some_and(|b| b.admits(version)))
+            .filter(|(i, _)| self.admits_at(*i, line, version))
             .map(|(_, p)| p)
             .collect()
     }
 
-    /// Whether a data point is collected by `line` at `version`. An unknown point is an error,
-    /// never a silent "no".
+    /// Whether the point's gate on `line` admits `version` and the point has not expired by
+    /// version there (an expiry date needs a day, see [`Catalogue::expired`]).
+    fn admits_at(&self, point: usize, line: usize, version: &Version) -> bool {
+        self.gate_at(point, line).is_some_and(|b| b.admits(version))
+            && self.expiries[point]
+                .expired_by_version(&self.spec.runtime_lines[line].id, version)
+                .is_none()
+    }
+
+    /// Whether a data point is collected by `line` at `version`: its gate admits the version
+    /// and the version has not reached the point's expiry version on that line. An expiry date
+    /// is not considered here (it needs a day: see [`Catalogue::expired`]). An unknown point
+    /// is an error, never a silent "no".
     pub fn is_in_effect(
         &self,
         point: &str,
         line: &str,
         version: &Version,
     ) -> Result<bool, QueryError> {
-        Ok(self.gate(point, line)?.is_some_and(|b| b.admits(version)))
+        let point = self.point_index(point)?;
+        let line = self.line_index(line)?;
+        Ok(self.admits_at(point, line, version))
+    }
+
+    /// When a data point stops being collected.
+    pub fn expiry(&self, point: &str) -> Result<&Expiry, QueryError> {
+        self.point_index(point).map(|i| &self.expiries[i])
+    }
+
+    /// Whether a data point has stopped for `line` at `version` on the UTC day `today`, and
+    /// why; `None` while it is still collected (its gate is a separate question, see
+    /// [`Catalogue::is_in_effect`]). On its expiry day itself a point has stopped.
+    pub fn expired(
+        &self,
+        point: &str,
+        line: &str,
+        version: &Version,
+        today: Date,
+    ) -> Result<Option<Expired>, QueryError> {
+        let point = self.point_index(point)?;
+        let line = self.line_index(line)?;
+        Ok(self.expiries[point].expired(&self.spec.runtime_lines[line].id, version, today))
+    }
+
+    /// What the person maintaining or running this catalogue should hear on `today`, in
+    /// catalogue order: points whose expiry date is at most [`crate::EXPIRY_WARNING_DAYS`]
+    /// days away, and points whose date has passed. The loader never prints; callers do.
+    pub fn warnings(&self, today: Date) -> Vec<CatalogueWarning> {
+        crate::lifecycle::warnings(&self.spec, &self.expiries, today)
     }
 
     /// The data points a runtime line may ever collect, each with its gate.

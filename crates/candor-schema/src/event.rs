@@ -104,6 +104,7 @@ impl Event {
         let fail = |problem: String| ValueMismatch {
             point: shown(point),
             problem,
+            kind: MismatchKind::Shape,
         };
         let spec = catalogue
             .data_point(point)
@@ -219,22 +220,85 @@ pub struct ValueMismatch {
     pub point: String,
     /// What is wrong.
     pub problem: String,
+    /// Which rule the value broke, for a receiver's reason codes.
+    pub kind: MismatchKind,
+}
+
+/// Which rule of [`check_value`] a value broke.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum MismatchKind {
+    /// Not the declared kind or shape: an undeclared value, name, mode, key or statistic, a
+    /// length or number out of bounds, names out of order or repeated.
+    Shape,
+    /// More items than the point's cap ([`DataPointSpec::item_cap`]).
+    TooManyItems,
+    /// Text holding a character no Candor sender produces ([`is_unsendable_char`]).
+    UnsendableCharacter,
+}
+
+/// Whether `c` is a character no text Candor sends may hold: NUL and every other control
+/// character but newline and tab (escape sequences start with one), and the bidirectional
+/// controls that make text display in another order than it is stored (U+200E, U+200F,
+/// U+202A–U+202E, U+2066–U+2069). Candor's scrubber removes them from every text it sends, so
+/// the value check refuses them as the last step on the sender and again on arrival.
+pub fn is_unsendable_char(c: char) -> bool {
+    (c.is_control() && c != '\n' && c != '\t') || is_bidi_control(c)
+}
+
+/// Whether `c` is a bidirectional control: the marks and embeddings, overrides and isolates
+/// that reorder how text is displayed (U+200E, U+200F, U+202A–U+202E, U+2066–U+2069).
+pub fn is_bidi_control(c: char) -> bool {
+    matches!(c, '\u{200E}' | '\u{200F}' | '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}')
+}
+
+/// Text a value may carry: nothing [`is_unsendable_char`] refuses.
+fn check_text(what: &str, text: &str) -> Result<(), (MismatchKind, String)> {
+    match text.chars().find(|c| is_unsendable_char(*c)) {
+        None => Ok(()),
+        Some(c) => Err((
+            MismatchKind::UnsendableCharacter,
+            format!(
+                "{what} holds U+{:04X}, a control or bidirectional character no sender keeps",
+                u32::from(c)
+            ),
+        )),
+    }
 }
 
 /// Checks that `value` has the shape `point` declares: the same kind, only declared values,
 /// names, modes and keys, only declared statistics, and lengths within bounds. This is the last
 /// check before a value is sent; it does not scrub or hash, it refuses.
 pub fn check_value(point: &DataPointSpec, value: &Value) -> Result<(), ValueMismatch> {
-    let fail = |problem: String| ValueMismatch {
+    check_shape(point, value).map_err(|(kind, problem)| ValueMismatch {
         point: point.id.clone(),
         problem,
-    };
+        kind,
+    })
+}
+
+fn check_shape(point: &DataPointSpec, value: &Value) -> Result<(), (MismatchKind, String)> {
+    let fail = |problem: String| (MismatchKind::Shape, problem);
     if point.value.kind_name() != value.kind_name() {
         return Err(fail(format!(
             "declared as {} but given a {} value",
             point.value.kind_name(),
             value.kind_name()
         )));
+    }
+    let items = match value {
+        Value::Names(names) => names.len(),
+        Value::LabelCounts(map) => map.len(),
+        Value::ModeByName(map) => map.len(),
+        _ => 0,
+    };
+    if let Some(cap) = point.item_cap()
+        && items > cap
+    {
+        return Err((
+            MismatchKind::TooManyItems,
+            format!("more items than the {cap} the point allows"),
+        ));
     }
     match (&point.value, value) {
         (ValueType::Enumeration { values, other }, Value::Enumeration(v))
@@ -245,11 +309,14 @@ pub fn check_value(point: &DataPointSpec, value: &Value) -> Result<(), ValueMism
         (ValueType::Version, Value::Version(v)) if !is_version_text(v) => {
             return Err(fail(format!("`{}` is not a version number", shown(v))));
         }
-        (ValueType::Text { max_len }, Value::Text(t)) if t.len() > *max_len as usize => {
-            return Err(fail(format!(
-                "text of {} bytes exceeds the declared {max_len}",
-                t.len()
-            )));
+        (ValueType::Text { max_len }, Value::Text(t)) => {
+            if t.len() > *max_len as usize {
+                return Err(fail(format!(
+                    "text of {} bytes exceeds the declared {max_len}",
+                    t.len()
+                )));
+            }
+            check_text("the text", t)?;
         }
         (ValueType::Duration, Value::Duration(d)) if !d.is_finite() || *d < 0.0 => {
             return Err(fail(format!("{d} is not a length of time")));
@@ -275,6 +342,10 @@ pub fn check_value(point: &DataPointSpec, value: &Value) -> Result<(), ValueMism
             }
         }
         (ValueType::Names { known, other }, Value::Names(names)) => {
+            // Senders sort and deduplicate: a repeated name only inflates what is stored.
+            if names.windows(2).any(|pair| pair[0] >= pair[1]) {
+                return Err(fail("names must be sorted, each once".to_owned()));
+            }
             for name in names {
                 check_name(name).map_err(|e| fail(e.to_string()))?;
                 if let Some(known) = known
@@ -306,13 +377,17 @@ pub fn check_value(point: &DataPointSpec, value: &Value) -> Result<(), ValueMism
                 if v.len() > MAX_PROPERTY_VALUE_LEN {
                     return Err(fail(format!("the value of `{key}` is too long")));
                 }
+                check_text(&format!("the value of `{key}`"), v)?;
             }
         }
         (ValueType::LanguageTag, Value::LanguageTag(tag)) if !is_language_tag(tag) => {
             return Err(fail(format!("`{}` is not a language tag", shown(tag))));
         }
-        (ValueType::UserAgent, Value::UserAgent(ua)) if ua.len() > MAX_NAME_LEN => {
-            return Err(fail("coarse user agent is too long".to_owned()));
+        (ValueType::UserAgent, Value::UserAgent(ua)) => {
+            if ua.len() > MAX_NAME_LEN {
+                return Err(fail("coarse user agent is too long".to_owned()));
+            }
+            check_text("the user agent", ua)?;
         }
         (
             ValueType::Exception {
@@ -325,8 +400,18 @@ pub fn check_value(point: &DataPointSpec, value: &Value) -> Result<(), ValueMism
             if e.message.len() > MAX_MESSAGE_LEN {
                 return Err(fail("exception message is too long".to_owned()));
             }
+            check_text("the exception message", &e.message)?;
             if e.frames.len() > MAX_FRAMES {
                 return Err(fail("too many stack frames".to_owned()));
+            }
+            for frame in &e.frames {
+                // The sender keeps one scrubbed line per frame.
+                if frame.len() > MAX_MESSAGE_LEN || frame.contains('\n') {
+                    return Err(fail(format!(
+                        "a stack frame is one line of at most {MAX_MESSAGE_LEN} bytes"
+                    )));
+                }
+                check_text("a stack frame", frame)?;
             }
             match &e.log_message {
                 Some(_) if !includes_log_message => {
@@ -335,7 +420,8 @@ pub fn check_value(point: &DataPointSpec, value: &Value) -> Result<(), ValueMism
                 Some(m) if m.len() > MAX_MESSAGE_LEN => {
                     return Err(fail("log message is too long".to_owned()));
                 }
-                _ => {}
+                Some(m) => check_text("the log message", m)?,
+                None => {}
             }
         }
         _ => {}

@@ -7,6 +7,10 @@
 //! consent evaluates its opt-out rules, collectors and transport refuse any point it does not
 //! declare for the running version, and the disclosure documentation is generated from it.
 //!
+//! Each data point may also declare when it stops (`expires`: never, a UTC day, or a version per
+//! runtime line), an owner and links to its review ([`Expires`], [`Expiry`]). Whether a dated
+//! point has expired depends on a day the caller passes: this crate reads no clock.
+//!
 //! Two catalogues are built in ([`builtin`]): the .NET Aspire dashboard (`aspire-dashboard`) and
 //! the Contrast .NET agent (`contrast-dotnet-agent`). A user's own catalogue file (TOML or JSON)
 //! goes through the same validating loader ([`Catalogue::from_path`]).
@@ -19,27 +23,36 @@
 
 pub mod builtin;
 mod catalogue;
+mod date;
 mod error;
 mod event;
 mod gate;
+mod lifecycle;
 mod load;
 mod model;
 mod source;
 mod version;
 
 pub use catalogue::{Catalogue, Catalogues, HostRequirement};
+pub use date::{Date, DateError};
 pub use error::{CatalogueError, Problem, QueryError};
 pub use event::{
     Event, ExceptionValue, MAX_FRAMES, MAX_MESSAGE_LEN, MAX_NAME_LEN, MAX_PROPERTY_VALUE_LEN,
-    MAX_VERSION_LEN, NameProblem, Stamp, Value, ValueMismatch, check_name, check_value,
-    event_json_schema, is_language_tag, is_version_text,
+    MAX_VERSION_LEN, MismatchKind, NameProblem, Stamp, Value, ValueMismatch, check_name,
+    check_value, event_json_schema, is_bidi_control, is_language_tag, is_unsendable_char,
+    is_version_text,
 };
 pub use gate::Bound;
+pub use lifecycle::{
+    CatalogueWarning, EXPIRY_WARNING_DAYS, Expired, Expires, Expiry, MAX_LINK_LEN, MAX_OWNER_LEN,
+    MAX_REVIEW_LINKS,
+};
 pub use model::{
-    CatalogueSpec, CollectionSpec, ConsentSpec, DataPointSpec, DefaultMode, DeliveryMethod,
-    DeliverySpec, DisclosureSpec, FORMAT_VERSION, Gate, HashAlgorithm, HostMinimum, HostPolicy,
-    HostSpec, NoticeKind, PrivacyClass, ProductSpec, RetentionSpec, RuntimeCondition,
-    RuntimeLineSpec, Statistic, Trigger, Unit, ValueType, VariableMeaning, VariableRule,
+    CatalogueSpec, CollectionSpec, ConsentSpec, DEFAULT_MAX_ITEMS, DataPointSpec, DefaultMode,
+    DeliveryMethod, DeliverySpec, DisclosureSpec, FORMAT_VERSION, Gate, HashAlgorithm, HostMinimum,
+    HostPolicy, HostSpec, MAX_ITEMS_LIMIT, NoticeKind, PrivacyClass, ProductSpec, RetentionSpec,
+    RuntimeCondition, RuntimeLineSpec, Statistic, Trigger, Unit, ValueType, VariableMeaning,
+    VariableRule,
 };
 pub use source::MachineReading;
 pub use version::{Version, VersionError, VersionScheme};

@@ -43,6 +43,17 @@ pub(crate) fn parse(
             serde_json::from_str(text).map_err(|e| syntax(format!("invalid JSON: {e}")))?
         }
     };
+    if let Some(path) = toml_datetime_path(&raw).filter(|_| format == Format::Toml) {
+        return Err(CatalogueError::Invalid {
+            source_name: source_name.to_owned(),
+            path,
+            problem: Problem::WrongValue(
+                "a TOML date or time literal; a catalogue writes dates as quoted text \
+                 (\"2026-09-30\"), so that TOML and JSON catalogues read alike"
+                    .to_owned(),
+            ),
+        });
+    }
     let spec: CatalogueSpec = serde_path_to_error::deserialize(&raw).map_err(|e| {
         let path = render_serde_path(e.path(), &raw);
         CatalogueError::Invalid {
@@ -52,6 +63,54 @@ pub(crate) fn parse(
         }
     })?;
     Ok(spec)
+}
+
+/// Where a TOML date or time literal (`2026-09-30` unquoted) lies, if anywhere. The generic value
+/// holds one as a map with a private key, which serde would report as "invalid type: map";
+/// no catalogue field takes one.
+fn toml_datetime_path(raw: &Value) -> Option<String> {
+    const TOML_DATETIME_KEY: &str = "$__toml_private_datetime";
+    let mut stack: Vec<(String, &Value)> = vec![(String::new(), raw)];
+    while let Some((path, value)) = stack.pop() {
+        match value {
+            Value::Object(map) if map.contains_key(TOML_DATETIME_KEY) => {
+                return Some(if path.is_empty() {
+                    "(top level)".to_owned()
+                } else {
+                    path
+                });
+            }
+            Value::Object(map) => {
+                for (key, item) in map {
+                    // A key is shown only when it is one short clean line.
+                    let clean = key.len() <= 64 && !key.chars().any(|ch| forbidden_char(ch, false));
+                    let key = if clean { key.as_str() } else { "(a key)" };
+                    let child = if path.is_empty() {
+                        key.to_owned()
+                    } else {
+                        format!("{path}.{key}")
+                    };
+                    stack.push((child, item));
+                }
+            }
+            Value::Array(items) => {
+                for (i, item) in items.iter().enumerate() {
+                    stack.push((format!("{path}[{i}]{}", id_suffix(item)), item));
+                }
+            }
+            _ => {}
+        }
+    }
+    None
+}
+
+/// `(agent_version)` for an array entry with a short, clean `id`, so a path names the entry as
+/// people know it; nothing for any other entry.
+fn id_suffix(item: &Value) -> String {
+    item.get("id")
+        .and_then(Value::as_str)
+        .filter(|id| id.len() <= 64 && !id.chars().any(|ch| forbidden_char(ch, false)))
+        .map_or_else(String::new, |id| format!("({id})"))
 }
 
 /// One line, with line and column: a catalogue error is read in a terminal or a CI log.
@@ -188,6 +247,8 @@ pub(crate) struct Parsed {
     pub(crate) gates: Vec<Vec<(usize, crate::Bound)>>,
     /// For each supported host in order, its minimum version.
     pub(crate) hosts: Vec<crate::HostRequirement>,
+    /// For each data point in order, when it stops.
+    pub(crate) expiries: Vec<crate::Expiry>,
 }
 
 /// Checks every rule serde cannot express, and returns what it parsed.
@@ -230,13 +291,27 @@ pub(crate) fn validate(spec: &CatalogueSpec, source_name: &str) -> Checked<Parse
         |i| format!("data_points[{i}]({}).id", spec.data_points[i].id),
         spec.data_points.iter().map(|p| p.id.as_str()),
     )?;
-    let gates = spec
+    let gates: Vec<_> = spec
         .data_points
         .iter()
         .enumerate()
         .map(|(i, point)| check_point(&c, &spec.runtime_lines, i, point))
         .collect::<Checked<_>>()?;
-    Ok(Parsed { gates, hosts })
+    let expiries = spec
+        .data_points
+        .iter()
+        .zip(&gates)
+        .enumerate()
+        .map(|(i, (point, gates))| {
+            let at = |field: &str| format!("data_points[{i}]({}).{field}", point.id);
+            crate::lifecycle::check_point(spec, point, gates, &at, source_name)
+        })
+        .collect::<Checked<_>>()?;
+    Ok(Parsed {
+        gates,
+        hosts,
+        expiries,
+    })
 }
 
 /// Fields whose text may run over several lines (paragraphs of prose); every other string is a
@@ -281,7 +356,7 @@ fn check_characters(c: &Checker<'_>, spec: &CatalogueSpec) -> Checked<()> {
             }
             Value::Array(items) => {
                 for (i, item) in items.iter().enumerate() {
-                    stack.push((format!("{path}[{i}]"), item));
+                    stack.push((format!("{path}[{i}]{}", id_suffix(item)), item));
                 }
             }
             Value::Object(map) => {
@@ -300,9 +375,8 @@ fn check_characters(c: &Checker<'_>, spec: &CatalogueSpec) -> Checked<()> {
     Ok(())
 }
 
-fn forbidden_char(ch: char, prose: bool) -> bool {
-    let bidi =
-        matches!(ch, '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}' | '\u{200E}' | '\u{200F}');
+pub(crate) fn forbidden_char(ch: char, prose: bool) -> bool {
+    let bidi = crate::is_bidi_control(ch);
     let allowed_control = prose && matches!(ch, '\n' | '\t' | '\r');
     bidi || ((ch.is_control() || matches!(ch, '\u{2028}' | '\u{2029}')) && !allowed_control)
 }
@@ -530,6 +604,7 @@ fn check_point(
         );
     }
     check_value(c, &at("value"), &point.value)?;
+    check_max_items(c, &at("max_items"), point)?;
     if let Some(reading) = point.source
         && !reading.fits(&point.value)
     {
@@ -655,6 +730,42 @@ fn check_value(c: &Checker<'_>, path: &str, value: &ValueType) -> Checked<()> {
             }
         }
         _ => {}
+    }
+    Ok(())
+}
+
+fn check_max_items(c: &Checker<'_>, path: &str, point: &DataPointSpec) -> Checked<()> {
+    let Some(cap) = point.item_cap() else {
+        if point.max_items.is_none() {
+            return Ok(());
+        }
+        return c.rule(
+            path,
+            format!(
+                "a `{}` value has no items to cap; only names, label_counts and mode_by_name \
+                 points declare max_items",
+                point.value.kind_name()
+            ),
+        );
+    };
+    if point
+        .max_items
+        .is_some_and(|declared| declared == 0 || declared > MAX_ITEMS_LIMIT)
+    {
+        return c.rule(path, format!("must be between 1 and {MAX_ITEMS_LIMIT}"));
+    }
+    if let ValueType::Names {
+        known: Some(known), ..
+    } = &point.value
+        && known.len() + 1 > cap
+    {
+        return c.rule(
+            path,
+            format!(
+                "{cap} is fewer than the {} known names and their placeholder",
+                known.len()
+            ),
+        );
     }
     Ok(())
 }

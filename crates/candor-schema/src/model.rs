@@ -10,6 +10,7 @@ use std::collections::BTreeMap;
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
+use crate::lifecycle::Expires;
 use crate::source::MachineReading;
 use crate::version::VersionScheme;
 
@@ -310,6 +311,12 @@ pub struct DataPointSpec {
     pub group: Option<String>,
     /// The shape of the value.
     pub value: ValueType,
+    /// For `names`, `label_counts` and `mode_by_name` values: the most items (names, labels)
+    /// one value may hold. Absent means [`DEFAULT_MAX_ITEMS`]; at most [`MAX_ITEMS_LIMIT`].
+    /// A value with more items is refused by the sender and by the receiver alike. Other kinds
+    /// are bounded by their declaration (keys, statistics, frames) and refuse this field.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_items: Option<u32>,
     /// The machine reading this point carries, when Candor takes it itself
     /// (`system.kernel_version`); absent for values only the product knows.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -327,6 +334,20 @@ pub struct DataPointSpec {
     /// name. Only names whose value is the point's string value as it stands.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub semconv: Option<String>,
+    /// When the point stops being collected: `"never"` when the vendor states no end, the first
+    /// UTC day without it (`{ date = "2026-09-30" }`), or per runtime line the first version
+    /// without it (`{ versions = { core = "2.0" } }`). Absent: the catalogue does not say, and
+    /// the point is collected as long as it is declared.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub expires: Option<Expires>,
+    /// Who answers for the point, as the vendor names them (a team, a person): one line, at
+    /// most 200 bytes.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub owner: Option<String>,
+    /// Links (`https://` only) to the review that approved collecting the point.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    #[schemars(inner(pattern(r"^https://")), length(max = crate::lifecycle::MAX_REVIEW_LINKS))]
+    pub review_links: Vec<String>,
 }
 
 /// The first version of a runtime line that collects a data point.
@@ -408,6 +429,26 @@ pub enum ValueType {
         #[serde(default)]
         includes_log_message: bool,
     },
+}
+
+/// The most items a `names`, `label_counts` or `mode_by_name` value may hold when its point
+/// declares no `max_items`: more than any product's settings, rules or status codes, and few
+/// enough that one value stays small on the wire and in a receiver's database.
+pub const DEFAULT_MAX_ITEMS: u32 = 256;
+/// The largest `max_items` a catalogue may declare.
+pub const MAX_ITEMS_LIMIT: u32 = 4096;
+
+impl DataPointSpec {
+    /// The most items one value of this point may hold: `Some` for the kinds whose values are
+    /// lists or maps of caller-chosen names (`names`, `label_counts`, `mode_by_name`), `None`
+    /// for kinds the declaration bounds otherwise.
+    pub fn item_cap(&self) -> Option<usize> {
+        matches!(
+            self.value,
+            ValueType::Names { .. } | ValueType::LabelCounts | ValueType::ModeByName { .. }
+        )
+        .then(|| self.max_items.unwrap_or(DEFAULT_MAX_ITEMS) as usize)
+    }
 }
 
 impl ValueType {

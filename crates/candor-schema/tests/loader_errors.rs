@@ -346,3 +346,53 @@ fn network_block_opts_out_needs_a_period_and_a_period_needs_it() {
             .contains("shorter than the minimum")
     );
 }
+
+/// `max_items` caps the lists and maps of caller-chosen names; any other kind refuses it, and
+/// a cap must hold a value with every known name.
+#[test]
+fn max_items_is_declared_only_where_a_value_has_items() {
+    let names = MINIMAL.replace(
+        "value = { kind = \"count\" }",
+        "value = { kind = \"names\" }\nmax_items = 40",
+    );
+    let catalogue = load(&names).expect("names may declare max_items");
+    let point = catalogue.data_point("command_count").unwrap();
+    assert_eq!(point.item_cap(), Some(40));
+
+    let default = MINIMAL
+        .replace(
+            "value = { kind = \"count\" }",
+            "value = { kind = \"label_counts\" }",
+        )
+        .replace("privacy = \"public\"", "privacy = \"aggregated\"");
+    let catalogue = load(&default).unwrap();
+    assert_eq!(
+        catalogue.data_point("command_count").unwrap().item_cap(),
+        Some(candor_schema::DEFAULT_MAX_ITEMS as usize)
+    );
+
+    let on_count = MINIMAL.replace(
+        "value = { kind = \"count\" }",
+        "value = { kind = \"count\" }\nmax_items = 4",
+    );
+    let err = error_of(&on_count);
+    assert_eq!(err.path(), Some("data_points[0](command_count).max_items"));
+    assert!(err.to_string().contains("no items to cap"), "{err}");
+
+    for bad in ["0", "4097"] {
+        let err = error_of(&names.replace("max_items = 40", &format!("max_items = {bad}")));
+        assert_eq!(
+            err.path(),
+            Some("data_points[0](command_count).max_items"),
+            "{bad}"
+        );
+    }
+
+    let known = MINIMAL.replace(
+        "value = { kind = \"count\" }",
+        "value = { kind = \"names\", known = [\"a\", \"b\", \"c\"], other = \"z\" }\nmax_items = 3",
+    );
+    let err = error_of(&known);
+    assert!(err.to_string().contains("known names"), "{err}");
+    assert!(load(&known.replace("max_items = 3", "max_items = 4")).is_ok());
+}

@@ -50,6 +50,47 @@ fn lstat(path: &Path) -> Result<Option<std::fs::Metadata>, StateError> {
     }
 }
 
+/// What is at a path, as one `lstat` sees it: which file (device and inode), what kind, its
+/// size and its modification and change times. Two stamps differ when the file was replaced
+/// (a rename), rewritten in place, or turned into something else; reading a file only when its
+/// stamp changed costs one system call per check.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct FileStamp {
+    device: u64,
+    inode: u64,
+    kind: &'static str,
+    len: u64,
+    modified: Option<std::time::SystemTime>,
+    changed_ns: i64,
+}
+
+/// The stamp of what is at `path` (a symlink's own, never its target's); `None` when nothing
+/// is there or it cannot be looked at.
+pub fn stamp(path: &Path) -> Option<FileStamp> {
+    let meta = std::fs::symlink_metadata(path).ok()?;
+    #[cfg(unix)]
+    let (device, inode, changed_ns) = {
+        use std::os::unix::fs::MetadataExt;
+        (
+            meta.dev(),
+            meta.ino(),
+            meta.ctime()
+                .saturating_mul(1_000_000_000)
+                .saturating_add(meta.ctime_nsec()),
+        )
+    };
+    #[cfg(not(unix))]
+    let (device, inode, changed_ns) = (0, 0, 0);
+    Some(FileStamp {
+        device,
+        inode,
+        kind: kind_of(&meta),
+        len: meta.len(),
+        modified: meta.modified().ok(),
+        changed_ns,
+    })
+}
+
 /// Fails unless `path` is absent or a regular file (never a symlink, FIFO, device or folder).
 pub fn expect_file_or_absent(path: &Path) -> Result<bool, StateError> {
     match lstat(path)? {

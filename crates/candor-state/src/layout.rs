@@ -4,11 +4,9 @@ use std::path::{Path, PathBuf};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use crate::StateError;
-use crate::file::{self, FileLock, MAX_SMALL_FILE};
-
-/// The user's configuration file. Candor writes it only when the user asks (`candor consent`),
-/// through [`StateDir::update_config`], and `clean` never removes it.
-pub const CONFIG_FILE: &str = "config.toml";
+use crate::config::{CONFIG_FILE, ConfigError, ConfigFile, ConfigRead};
+use crate::file::{self, FileLock, FileStamp, MAX_SMALL_FILE};
+use crate::install_id::{INSTALL_ID_LEN, InstallId};
 
 /// Length of a hashing key, in bytes (stored as twice as many hex digits).
 pub const KEY_LEN: usize = 32;
@@ -23,6 +21,7 @@ const NOTICES: &str = "notices";
 const DEMO: &str = "demo";
 const LOCKS: &str = "locks";
 const NETWORK: &str = "network";
+const CONSENT_CHANGES: &str = "consent-changes";
 const INGEST_DATABASE: &str = "ingest.db";
 
 /// Everything `clean` removes: all of Candor's state except the user's `config.toml`.
@@ -39,13 +38,14 @@ const STATE: &[&str] = &[
     DEMO,
     LOCKS,
     NETWORK,
+    CONSENT_CHANGES,
 ];
 
 /// Candor's folder: `config.toml` (the user's; Candor edits it only through
 /// [`StateDir::update_config`]), `keys/<product>.key`,
 /// `install-ids/<product>`, `spool/<product>/`, `receipts.jsonl`, `events/<product>.jsonl`
 /// (the default sink), `local/<product>.jsonl` (mode `local`), `notices/<product>.shown`,
-/// `demo/<product>/` and `locks/`.
+/// `demo/<product>/`, `network/<product>`, `consent-changes/<product>` and `locks/`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct StateDir {
     root: PathBuf,
@@ -70,14 +70,15 @@ impl StateDir {
         Ok(dir)
     }
 
-    /// The user's configuration file.
+    /// The user's configuration file. Candor writes it only when the user asks (`candor
+    /// consent`), through [`StateDir::update_config`], and `clean` never removes it.
     pub fn config_file(&self) -> PathBuf {
         self.root.join(CONFIG_FILE)
     }
 
     /// The configuration file's text, `None` when there is none. Capped at 256 KiB; a symlink
     /// or FIFO there, or text that is not UTF-8, is an error.
-    pub fn read_config(&self) -> Result<Option<String>, StateError> {
+    fn read_config_text(&self) -> Result<Option<String>, StateError> {
         let path = self.config_file();
         let Some(bytes) = file::read_capped_if_present(&path, MAX_SMALL_FILE)? else {
             return Ok(None);
@@ -90,6 +91,42 @@ impl StateDir {
             })
     }
 
+    /// Reads and parses `config.toml`: the one reading every part of Candor takes its
+    /// section from. A missing file is [`ConfigRead::Missing`]; one that is too large, not
+    /// UTF-8, not a regular file (a symlink, a FIFO: refused at once, never followed or
+    /// waited on) or not of Candor's shape is [`ConfigRead::Unusable`].
+    pub fn config(&self) -> ConfigRead {
+        let path = self.config_file();
+        let unusable = |message: String| {
+            ConfigRead::Unusable(ConfigError {
+                path: path.clone(),
+                message,
+            })
+        };
+        match self.read_config_text() {
+            Ok(None) => ConfigRead::Missing,
+            Ok(Some(text)) => match ConfigFile::parse(&path, &text) {
+                Ok(file) => ConfigRead::Read(file),
+                Err(e) => ConfigRead::Unusable(e),
+            },
+            Err(StateError::TooLarge { max, .. }) => unusable(format!(
+                "larger than {max} bytes, more than a configuration file can be"
+            )),
+            Err(e) => {
+                // The state error names the path; the configuration error names it once.
+                let message = e.to_string();
+                let prefix = format!("{}: ", path.display());
+                unusable(message.strip_prefix(&prefix).unwrap_or(&message).to_owned())
+            }
+        }
+    }
+
+    /// What `config.toml` is now, as cheaply as one `lstat`: a running product compares
+    /// stamps to notice an edit (by `candor consent` or by hand) without reading the file.
+    pub fn config_stamp(&self) -> Option<FileStamp> {
+        file::stamp(&self.config_file())
+    }
+
     /// Rewrites the configuration file with what `edit` makes of its current text (`None`
     /// when there is none), atomically (a unique temporary name renamed into place) and under
     /// the folder's `config` lock, so two editors never lose each other's change. When `edit`
@@ -100,10 +137,62 @@ impl StateDir {
         edit: impl FnOnce(Option<&str>) -> Result<String, E>,
     ) -> Result<(), E> {
         let _held = self.lock("config")?;
-        let current = self.read_config()?;
+        let current = self.read_config_text()?;
         let text = edit(current.as_deref())?;
         file::write_replace(&self.config_file(), text.as_bytes())?;
         Ok(())
+    }
+
+    /// Records that the user changed `product`'s consent now (`candor consent`), in
+    /// `consent-changes/<product>`. Whatever was recorded for the product before this moment
+    /// must never be sent afterwards, even when the change is undone before a running product
+    /// noticed it; running products see the record change ([`StateDir::consent_change_stamp`]).
+    pub fn note_consent_change(&self, product: &str) -> Result<(), StateError> {
+        let path = self.root.join(CONSENT_CHANGES).join(component(product)?);
+        self.ensure(CONSENT_CHANGES)?;
+        let now = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .unwrap_or_default();
+        file::write_replace(
+            &path,
+            format!("{}.{:09}\n", now.as_secs(), now.subsec_nanos()).as_bytes(),
+        )
+    }
+
+    /// When `product`'s consent was last changed by the user's command, as recorded; `None`
+    /// when it never was. A record Candor cannot read counts as a change now (whatever was
+    /// recorded before is not sent), and a time in the future as now.
+    pub fn consent_changed_at(&self, product: &str) -> Result<Option<SystemTime>, StateError> {
+        let path = self.root.join(CONSENT_CHANGES).join(component(product)?);
+        let now = SystemTime::now();
+        let bytes = match file::read_capped_if_present(&path, 64) {
+            Ok(None) => return Ok(None),
+            Ok(Some(bytes)) => bytes,
+            Err(_) => return Ok(Some(now)),
+        };
+        let at = std::str::from_utf8(&bytes)
+            .ok()
+            .and_then(|text| {
+                let (seconds, nanos) = text.trim().split_once('.')?;
+                Some(
+                    UNIX_EPOCH
+                        + Duration::new(
+                            seconds.parse().ok()?,
+                            nanos.parse().ok().filter(|n| *n < 1_000_000_000)?,
+                        ),
+                )
+            })
+            .unwrap_or(now);
+        Ok(Some(at.min(now)))
+    }
+
+    /// What `product`'s consent-change record is now, as cheaply as one `lstat`.
+    pub fn consent_change_stamp(&self, product: &str) -> Option<FileStamp> {
+        let path = self
+            .root
+            .join(CONSENT_CHANGES)
+            .join(component(product).ok()?);
+        file::stamp(&path)
     }
 
     /// The file holding `product`'s hashing key.
@@ -137,13 +226,15 @@ impl StateDir {
         Ok(self.root.join(INSTALL_IDS).join(component(product)?))
     }
 
-    /// `product`'s install id on this installation (32 lower-case hex digits), created at
-    /// random on first use, one per product whatever the race; `clean` removes it.
-    pub fn install_id(&self, product: &str) -> Result<String, StateError> {
+    /// `product`'s install id on this installation, created at random on first use, one per
+    /// product whatever the race; `clean` removes it.
+    pub fn install_id(&self, product: &str) -> Result<InstallId, StateError> {
         let path = self.install_id_file(product)?;
         self.ensure(INSTALL_IDS)?;
-        let bytes = get_or_create(&path, 16, || self.lock(&format!("install-id-{product}")))?;
-        Ok(hex(&bytes))
+        let bytes = get_or_create(&path, INSTALL_ID_LEN, || {
+            self.lock(&format!("install-id-{product}"))
+        })?;
+        Ok(InstallId::from_bytes(&bytes))
     }
 
     /// Since when `product`'s endpoint has not answered, as kept for a catalogue that counts
@@ -375,7 +466,7 @@ fn get_or_create(
     }
 }
 
-fn random(len: usize, path: &Path) -> Result<Vec<u8>, StateError> {
+pub(crate) fn random(len: usize, path: &Path) -> Result<Vec<u8>, StateError> {
     let mut value = vec![0u8; len];
     getrandom::fill(&mut value).map_err(|e| StateError::Invalid {
         path: path.to_owned(),
@@ -384,7 +475,7 @@ fn random(len: usize, path: &Path) -> Result<Vec<u8>, StateError> {
     Ok(value)
 }
 
-fn hex(bytes: &[u8]) -> String {
+pub(crate) fn hex(bytes: &[u8]) -> String {
     use std::fmt::Write;
     bytes.iter().fold(String::new(), |mut s, b| {
         let _ = write!(s, "{b:02x}");
@@ -392,7 +483,7 @@ fn hex(bytes: &[u8]) -> String {
     })
 }
 
-fn parse_hex(bytes: &[u8], len: usize) -> Option<Vec<u8>> {
+pub(crate) fn parse_hex(bytes: &[u8], len: usize) -> Option<Vec<u8>> {
     let text = std::str::from_utf8(bytes).ok()?.trim();
     if text.len() != len * 2 || !text.bytes().all(|b| b.is_ascii_hexdigit()) {
         return None;

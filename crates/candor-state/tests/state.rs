@@ -118,11 +118,15 @@ fn fifos_are_refused_at_once_not_blocked_on() {
     let events = state.events_file("p").expect("path");
     mkfifo(&events);
     let started = Instant::now();
-    let config = state.read_config().expect_err("config FIFO");
+    let config = state.config();
     let key = state.hashing_key("p").expect_err("key FIFO");
     let append = file::open_append(&events).expect_err("events FIFO");
     assert!(started.elapsed() < Duration::from_secs(2));
-    for err in [config, key, append] {
+    assert!(
+        matches!(&config, candor_state::ConfigRead::Unusable(e) if e.message.contains("FIFO")),
+        "{config:?}"
+    );
+    for err in [key, append] {
         assert!(
             matches!(err, StateError::NotAFile { found: "FIFO", .. }),
             "{err}"
@@ -136,8 +140,8 @@ fn reads_are_capped() {
     let state = StateDir::new(tmp.path());
     std::fs::write(state.config_file(), "#".repeat(300 * 1024)).expect("write");
     assert!(matches!(
-        state.read_config(),
-        Err(StateError::TooLarge { .. })
+        state.config(),
+        candor_state::ConfigRead::Unusable(e) if e.message.contains("larger than")
     ));
     std::fs::write(tmp.path().join("small"), "abc").expect("write");
     assert!(file::read_capped(&tmp.path().join("small"), 2).is_err());
@@ -172,7 +176,7 @@ fn racing_threads_agree_on_one_key_and_one_install_id() {
     let state = StateDir::new(&root);
     let on_disk = StateDir::read_key_file(&state.key_file("p").expect("path")).expect("read");
     assert_eq!(on_disk, results[0].0);
-    assert_eq!(results[0].1.len(), 32);
+    assert_eq!(results[0].1.as_str().len(), 32);
 }
 
 #[test]
@@ -294,4 +298,71 @@ fn a_planted_link_at_the_ingest_database_is_refused() {
     mkfifo(&tmp.path().join("candor").join("ingest.db"));
     assert!(state.ingest_database().is_err());
     assert!(!elsewhere.exists());
+}
+
+/// `config.toml` is read in one place, once per reading: missing is no settings; a symlink, a
+/// folder, text that is not UTF-8 are unusable (never followed, never fatal); a stamp changes
+/// with every way the file can change, and not otherwise.
+#[test]
+fn the_config_file_is_read_typed_and_stamped() {
+    use candor_state::ConfigRead;
+    let tmp = tempfile::tempdir().expect("tmp");
+    let state = StateDir::new(tmp.path());
+    assert_eq!(state.config(), ConfigRead::Missing);
+    assert_eq!(state.config_stamp(), None);
+    std::fs::write(state.config_file(), "mode = \"Off\"\n").expect("write");
+    let first = state.config_stamp().expect("stamped");
+    assert_eq!(state.config_stamp(), Some(first), "a look changes nothing");
+    let ConfigRead::Read(file) = state.config() else {
+        panic!("readable");
+    };
+    assert_eq!(file.consent().mode.as_deref(), Some("Off"));
+    // Rewritten in place, same length: the change time moves.
+    std::thread::sleep(Duration::from_millis(20));
+    std::fs::write(state.config_file(), "mode = \"On!\"\n").expect("rewrite");
+    let second = state.config_stamp().expect("stamped");
+    assert_ne!(first, second);
+    // Replaced by a rename, as `candor consent` does.
+    state
+        .update_config(|_| Ok::<_, StateError>("mode = \"on\"\n".to_owned()))
+        .expect("edit");
+    assert_ne!(state.config_stamp(), Some(second));
+    std::fs::write(tmp.path().join("elsewhere.toml"), "mode = \"on\"\n").expect("write");
+    std::fs::remove_file(state.config_file()).expect("rm");
+    std::os::unix::fs::symlink(tmp.path().join("elsewhere.toml"), state.config_file())
+        .expect("symlink");
+    assert!(matches!(state.config(), ConfigRead::Unusable(e) if e.message.contains("symlink")));
+    std::fs::remove_file(state.config_file()).expect("rm");
+    std::fs::write(state.config_file(), [b'm', 0xff]).expect("write");
+    assert!(matches!(state.config(), ConfigRead::Unusable(e) if e.message.contains("UTF-8")));
+    std::fs::remove_file(state.config_file()).expect("rm");
+    std::fs::create_dir(state.config_file()).expect("mkdir");
+    assert!(matches!(state.config(), ConfigRead::Unusable(_)));
+}
+
+/// The record `candor consent` leaves: its time, read back; unreadable counts as now, a time
+/// in the future as now; `clean` removes it.
+#[test]
+fn consent_changes_are_recorded_and_read_safely() {
+    let tmp = tempfile::tempdir().expect("tmp");
+    let state = StateDir::new(tmp.path());
+    assert_eq!(state.consent_changed_at("p").expect("read"), None);
+    let before = std::time::SystemTime::now();
+    state.note_consent_change("p").expect("note");
+    let at = state.consent_changed_at("p").expect("read").expect("noted");
+    assert!(at >= before - Duration::from_millis(1) && at <= std::time::SystemTime::now());
+    let stamp = state.consent_change_stamp("p");
+    assert!(stamp.is_some());
+    std::thread::sleep(Duration::from_millis(5));
+    state.note_consent_change("p").expect("again");
+    assert_ne!(state.consent_change_stamp("p"), stamp);
+    let record = tmp.path().join("consent-changes/p");
+    std::fs::write(&record, "99999999999.0\n").expect("future");
+    let now = state.consent_changed_at("p").expect("read").expect("some");
+    assert!(now <= std::time::SystemTime::now());
+    std::fs::write(&record, "garbage").expect("garbage");
+    assert!(state.consent_changed_at("p").expect("read").is_some());
+    state.clean(false).expect("clean");
+    assert_eq!(state.consent_changed_at("p").expect("read"), None);
+    assert!(state.note_consent_change("../escape").is_err());
 }

@@ -1,27 +1,41 @@
-//! A small HTTP/1.1 receiver on loopback, with scripted faults.
+//! An HTTP/1.1 receiver on loopback, served by Candor's one HTTP server (candor-http-server),
+//! with scripted faults.
+//!
+//! Every fault is an answer a real server can give, so hyper gives it: a status with
+//! `Retry-After`, a redirect, an answer held back, a huge body streamed as it is sent, and a
+//! reply cut short (a streamed body aborted after its first bytes, which closes the connection
+//! before the declared `Content-Length` is reached). No fault needs a raw socket.
 
 use std::collections::VecDeque;
-use std::io::{BufRead, BufReader, Read, Write};
-use std::net::{TcpListener, TcpStream};
+use std::io::Read;
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::Ordering;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+use candor_http_server::http::{self, HeaderValue, StatusCode, header};
+use candor_http_server::{
+    BackgroundServer, Request, Server, ServerConfig, StreamingResponse, TlsFiles, reply_channel,
+};
 use flate2::read::GzDecoder;
 use opentelemetry_proto::tonic::collector::logs::v1::ExportLogsServiceRequest;
 use prost::Message;
 
 use crate::{Log, Received, otlp};
 
+/// The most a gzip body may inflate to; beyond it the request is refused (413).
+const MAX_INFLATED_BYTES: u64 = 256 << 20;
+
 /// What the receiver does with a request.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Fault {
     /// Answer with this status (and `Retry-After`, when given) without recording events.
     Status(u16, Option<String>),
-    /// Wait this long before answering (beyond the client's timeout, it gives up).
+    /// Hold the answer this long, then refuse it (503) without recording events; a client whose
+    /// timeout is shorter gives up first.
     Slow(Duration),
-    /// Send half a response and close the connection.
+    /// Answer 200 with a `Content-Length` of 100, send the first bytes, then close the
+    /// connection.
     Cut,
     /// Answer with this redirect status and `Location`, without recording events.
     Redirect(u16, String),
@@ -30,13 +44,38 @@ pub enum Fault {
     Huge(u16, u64),
 }
 
+impl Fault {
+    /// Panics on the test's thread for a fault no HTTP server can send: a status outside
+    /// 100–999, a header value with control characters.
+    fn check(&self) {
+        let (code, header) = match self {
+            Self::Status(code, retry_after) => (Some(*code), retry_after.as_deref()),
+            Self::Redirect(code, location) => (Some(*code), Some(location.as_str())),
+            Self::Huge(code, _) => (Some(*code), None),
+            Self::Slow(_) | Self::Cut => (None, None),
+        };
+        if let Some(code) = code {
+            assert!(
+                StatusCode::from_u16(code).is_ok(),
+                "{self:?}: {code} is not an HTTP status"
+            );
+        }
+        if let Some(value) = header {
+            assert!(
+                HeaderValue::from_str(value).is_ok(),
+                "{self:?}: not a header value"
+            );
+        }
+    }
+}
+
 /// One request as the receiver saw it.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct SeenRequest {
     pub method: String,
     /// The request target: path and query.
     pub target: String,
-    /// Header names lower-cased, in order.
+    /// Header names lower-cased, as received (repeated names grouped together).
     pub headers: Vec<(String, String)>,
 }
 
@@ -44,13 +83,14 @@ pub struct SeenRequest {
 struct Shared {
     log: Mutex<Log>,
     faults: Mutex<VecDeque<Fault>>,
-    stop: AtomicBool,
 }
 
 /// The receiver; stops when dropped.
 pub struct HttpReceiver {
     port: u16,
     shared: Arc<Shared>,
+    // Declared before `tls`: the server stops before the certificate files are removed.
+    _server: BackgroundServer,
     tls: Option<TestCa>,
 }
 
@@ -78,44 +118,42 @@ impl HttpReceiver {
     /// Starts an HTTPS receiver on a free loopback port, with a certificate for `localhost`
     /// and `127.0.0.1` issued by a CA made now ([`HttpReceiver::ca`]).
     pub fn start_tls() -> Self {
-        Self::start_with(Some(make_ca()))
+        let (ca, certificate, key) = make_ca_pems();
+        let dir = ca.file.parent().unwrap().to_owned();
+        let files = TlsFiles {
+            certificate_chain: dir.join("server.pem"),
+            private_key: dir.join("server.key"),
+        };
+        std::fs::write(&files.certificate_chain, certificate).unwrap();
+        std::fs::write(&files.private_key, key).unwrap();
+        Self::start_with(Some((ca, files)))
     }
 
-    fn start_with(tls: Option<(TestCa, Arc<rustls::ServerConfig>)>) -> Self {
-        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
-        let port = listener.local_addr().unwrap().port();
-        let shared = Arc::new(Shared::default());
-        let accept = Arc::clone(&shared);
-        let (ca, config) = match tls {
-            Some((ca, config)) => (Some(ca), Some(config)),
+    fn start_with(tls: Option<(TestCa, TlsFiles)>) -> Self {
+        let (ca, files) = match tls {
+            Some((ca, files)) => (Some(ca), Some(files)),
             None => (None, None),
         };
-        std::thread::spawn(move || {
-            for stream in listener.incoming() {
-                if accept.stop.load(Ordering::Relaxed) {
-                    return;
-                }
-                let Ok(stream) = stream else { continue };
-                let shared = Arc::clone(&accept);
-                let config = config.clone();
-                std::thread::spawn(move || {
-                    let _ = stream.set_nodelay(true);
-                    let _ = stream.set_read_timeout(Some(Duration::from_secs(30)));
-                    match config {
-                        None => serve(stream, &shared),
-                        Some(config) => {
-                            let Ok(connection) = rustls::ServerConnection::new(config) else {
-                                return;
-                            };
-                            serve(rustls::StreamOwned::new(connection, stream), &shared);
-                        }
-                    }
-                });
-            }
-        });
+        let config = ServerConfig {
+            // Far above what a sink sends (its spool holds 8 MiB), so no test meets the cap.
+            max_body_bytes: 64 << 20,
+            header_timeout: Duration::from_secs(30),
+            body_timeout: Duration::from_secs(30),
+            // A held or streaming answer does not keep a test waiting when the receiver goes.
+            shutdown_grace: Duration::from_millis(100),
+            tls: files,
+            ..ServerConfig::default()
+        };
+        let shared = Arc::new(Shared::default());
+        let handler = {
+            let shared = Arc::clone(&shared);
+            move |request: Request| serve(Arc::clone(&shared), request)
+        };
+        let server = Server::spawn("127.0.0.1:0", config, handler).unwrap();
         Self {
-            port,
+            port: server.local_addr().port(),
             shared,
+            _server: server,
             tls: ca,
         }
     }
@@ -137,6 +175,8 @@ impl HttpReceiver {
 
     /// The next requests meet these faults, in order; after them, requests succeed.
     pub fn script(&self, faults: impl IntoIterator<Item = Fault>) {
+        let faults: Vec<Fault> = faults.into_iter().collect();
+        faults.iter().for_each(Fault::check);
         self.shared.faults.lock().unwrap().extend(faults);
     }
 
@@ -161,176 +201,154 @@ impl HttpReceiver {
     }
 }
 
-impl Drop for HttpReceiver {
-    fn drop(&mut self) {
-        self.shared.stop.store(true, Ordering::Relaxed);
-        let _ = TcpStream::connect(("127.0.0.1", self.port));
-    }
-}
-
-fn serve<S: Read + Write>(stream: S, shared: &Shared) {
-    let mut reader = BufReader::new(stream);
-    loop {
-        // Whatever the last answer was, it leaves now (over TLS it may still sit in a buffer).
-        let _ = reader.get_mut().flush();
-        let mut request_line = String::new();
-        if reader.read_line(&mut request_line).unwrap_or(0) == 0 {
-            return;
-        }
-        let mut words = request_line.split_whitespace();
-        let method = words.next().unwrap_or("").to_owned();
-        let target = words.next().unwrap_or("/").to_owned();
-        let path = target.split('?').next().unwrap_or("/").to_owned();
-        let mut length = 0usize;
-        let mut gzip = false;
-        let mut authorization = None;
-        let mut content_type = String::new();
-        let mut headers = Vec::new();
-        loop {
-            let mut line = String::new();
-            if reader.read_line(&mut line).unwrap_or(0) == 0 {
-                return;
-            }
-            let line = line.trim_end();
-            if line.is_empty() {
-                break;
-            }
-            if let Some((name, value)) = line.split_once(':') {
-                let value = value.trim();
-                let name = name.to_ascii_lowercase();
-                match name.as_str() {
-                    "content-length" => length = value.parse().unwrap_or(0),
-                    "content-encoding" => gzip = value.eq_ignore_ascii_case("gzip"),
-                    "authorization" => authorization = Some(value.to_owned()),
-                    "content-type" => content_type = value.to_ascii_lowercase(),
-                    _ => {}
-                }
-                headers.push((name, value.to_owned()));
-            }
-        }
-        let mut body = vec![0u8; length];
-        if reader.read_exact(&mut body).is_err() {
-            return;
-        }
-        shared.log.lock().unwrap().seen.push(SeenRequest {
-            method,
-            target,
-            headers,
+async fn serve(shared: Arc<Shared>, request: Request) -> StreamingResponse {
+    let (parts, body) = request.into_parts();
+    let header_text = |name: header::HeaderName| {
+        parts
+            .headers
+            .get(name)
+            .map(|v| String::from_utf8_lossy(v.as_bytes()).into_owned())
+    };
+    let path = parts.uri.path().to_owned();
+    let gzip =
+        header_text(header::CONTENT_ENCODING).is_some_and(|v| v.eq_ignore_ascii_case("gzip"));
+    let authorization = header_text(header::AUTHORIZATION);
+    let content_type = header_text(header::CONTENT_TYPE)
+        .unwrap_or_default()
+        .to_ascii_lowercase();
+    let fault = {
+        let mut log = shared.log.lock().unwrap();
+        log.requests += 1;
+        log.seen.push(SeenRequest {
+            method: parts.method.to_string(),
+            target: parts
+                .uri
+                .path_and_query()
+                .map_or_else(|| path.clone(), |t| t.as_str().to_owned()),
+            headers: parts
+                .headers
+                .iter()
+                .map(|(name, value)| {
+                    (
+                        name.as_str().to_owned(),
+                        String::from_utf8_lossy(value.as_bytes()).into_owned(),
+                    )
+                })
+                .collect(),
         });
-        let writer = reader.get_mut();
-        let fault = shared.faults.lock().unwrap().pop_front();
-        match fault {
-            Some(Fault::Status(code, retry_after)) => {
-                shared.log.lock().unwrap().requests += 1;
-                let extra = retry_after
-                    .map(|r| format!("retry-after: {r}\r\n"))
-                    .unwrap_or_default();
-                let _ = write!(
-                    writer,
-                    "HTTP/1.1 {code} Fault\r\ncontent-length: 0\r\n{extra}\r\n"
-                );
-                continue;
+        drop(log);
+        shared.faults.lock().unwrap().pop_front()
+    };
+    match fault {
+        Some(Fault::Status(code, retry_after)) => {
+            let mut response = empty(code);
+            if let Some(after) = retry_after {
+                response
+                    .headers_mut()
+                    .insert(header::RETRY_AFTER, HeaderValue::from_str(&after).unwrap());
             }
-            Some(Fault::Slow(delay)) => {
-                shared.log.lock().unwrap().requests += 1;
-                std::thread::sleep(delay);
-                return;
-            }
-            Some(Fault::Cut) => {
-                shared.log.lock().unwrap().requests += 1;
-                let _ = writer.write_all(b"HTTP/1.1 200 OK\r\ncontent-length: 100\r\n\r\n{\"par");
-                let _ = writer.flush();
-                return;
-            }
-            Some(Fault::Redirect(code, location)) => {
-                shared.log.lock().unwrap().requests += 1;
-                let _ = write!(
-                    writer,
-                    "HTTP/1.1 {code} Redirect\r\nlocation: {location}\r\ncontent-length: 0\r\n\r\n"
-                );
-                continue;
-            }
-            Some(Fault::Huge(code, size)) => {
-                shared.log.lock().unwrap().requests += 1;
-                let _ = write!(
-                    writer,
-                    "HTTP/1.1 {code} Huge\r\ncontent-type: application/octet-stream\r\ncontent-length: {size}\r\n\r\n"
-                );
-                let chunk = vec![b'x'; 64 * 1024];
-                let mut left = size;
-                while left > 0 {
-                    let n = left.min(chunk.len() as u64) as usize;
-                    if writer.write_all(&chunk[..n]).is_err() {
-                        shared.log.lock().unwrap().huge_cut_short = true;
-                        return;
-                    }
-                    left -= n as u64;
-                }
-                continue;
-            }
-            None => {}
+            return response;
         }
-        let body = if gzip {
-            let mut out = Vec::new();
-            if GzDecoder::new(&body[..]).read_to_end(&mut out).is_err() {
-                let _ = write!(
-                    writer,
-                    "HTTP/1.1 400 Bad Request\r\ncontent-length: 0\r\n\r\n"
-                );
-                continue;
-            }
-            out
-        } else {
-            body
-        };
-        let events = decode(&path, &content_type, &body);
-        {
-            let mut log = shared.log.lock().unwrap();
-            log.requests += 1;
-            log.authorizations.push(authorization);
-            log.bodies.push(body);
-            match events {
-                Some(events) => log.events.extend(events),
-                None => {
-                    drop(log);
-                    let _ = write!(
-                        writer,
-                        "HTTP/1.1 400 Bad Request\r\ncontent-length: 0\r\n\r\n"
-                    );
-                    continue;
-                }
-            }
+        Some(Fault::Redirect(code, location)) => {
+            let mut response = empty(code);
+            response
+                .headers_mut()
+                .insert(header::LOCATION, HeaderValue::from_str(&location).unwrap());
+            return response;
         }
-        let (kind, reply): (&str, &[u8]) = if path == "/v1/logs" {
-            ("application/x-protobuf", b"")
-        } else {
-            ("application/json", b"{}")
-        };
-        let mut response = format!(
-            "HTTP/1.1 200 OK\r\ncontent-type: {kind}\r\ncontent-length: {}\r\n\r\n",
-            reply.len()
-        )
-        .into_bytes();
-        response.extend_from_slice(reply);
-        let _ = writer.write_all(&response);
+        Some(Fault::Slow(delay)) => {
+            tokio::time::sleep(delay).await;
+            return empty(503);
+        }
+        Some(Fault::Cut) => return cut().await,
+        Some(Fault::Huge(code, size)) => return huge(&shared, code, size),
+        None => {}
     }
+    let body = if gzip {
+        let mut out = Vec::new();
+        let inflated = GzDecoder::new(&body[..])
+            .take(MAX_INFLATED_BYTES + 1)
+            .read_to_end(&mut out);
+        match inflated {
+            Err(_) => return empty(400),
+            Ok(n) if n as u64 > MAX_INFLATED_BYTES => return empty(413),
+            Ok(_) => out,
+        }
+    } else {
+        body.to_vec()
+    };
+    let events = decode(&path, &content_type, &body);
+    {
+        let mut log = shared.log.lock().unwrap();
+        log.authorizations.push(authorization);
+        log.bodies.push(body);
+        match events {
+            Some(events) => log.events.extend(events),
+            None => return empty(400),
+        }
+    }
+    let (kind, reply): (&str, &[u8]) = if path == "/v1/logs" {
+        ("application/x-protobuf", b"")
+    } else {
+        ("application/json", b"{}")
+    };
+    let mut response = http::Response::new(bytes::Bytes::from_static(reply).into());
+    response
+        .headers_mut()
+        .insert(header::CONTENT_TYPE, HeaderValue::from_static(kind));
+    response
 }
 
-/// A CA (made now, with rcgen) and a server configuration whose certificate it issued, for
-/// `localhost` and `127.0.0.1`. The CA's certificate is written to a PEM file for clients.
-fn make_ca() -> (TestCa, Arc<rustls::ServerConfig>) {
-    use rustls::pki_types::pem::PemObject as _;
-    let (ca, leaf_pem, key_pem) = make_ca_pems();
-    let leaf = rustls::pki_types::CertificateDer::from_pem_slice(leaf_pem.as_bytes()).unwrap();
-    let key = rustls::pki_types::PrivateKeyDer::from_pem_slice(key_pem.as_bytes()).unwrap();
-    let provider = Arc::new(rustls::crypto::aws_lc_rs::default_provider());
-    let config = rustls::ServerConfig::builder_with_provider(provider)
-        .with_safe_default_protocol_versions()
-        .unwrap()
-        .with_no_client_auth()
-        .with_single_cert(vec![leaf], key)
-        .unwrap();
-    (ca, Arc::new(config))
+/// A status with an empty body.
+fn empty(code: u16) -> StreamingResponse {
+    let mut response = http::Response::new(bytes::Bytes::new().into());
+    *response.status_mut() = StatusCode::from_u16(code).unwrap();
+    response
+}
+
+/// 200 declaring 100 bytes, of which only the first few are sent before the connection closes.
+async fn cut() -> StreamingResponse {
+    let (mut sender, body) = reply_channel(2);
+    if sender
+        .send(bytes::Bytes::from_static(b"{\"par"))
+        .await
+        .is_ok()
+    {
+        sender.abort().await;
+    }
+    let mut response = http::Response::new(body);
+    response
+        .headers_mut()
+        .insert(header::CONTENT_LENGTH, HeaderValue::from(100));
+    response
+}
+
+/// `size` bytes streamed 64 KiB at a time, never held; notes in the log when the client closed
+/// the connection before the end.
+fn huge(shared: &Arc<Shared>, code: u16, size: u64) -> StreamingResponse {
+    let (mut sender, body) = reply_channel(4);
+    let shared = Arc::clone(shared);
+    tokio::spawn(async move {
+        let chunk = bytes::Bytes::from(vec![b'x'; 64 * 1024]);
+        let mut left = size;
+        while left > 0 {
+            let n = left.min(chunk.len() as u64);
+            if sender.send(chunk.slice(..n as usize)).await.is_err() {
+                shared.log.lock().unwrap().huge_cut_short = true;
+                return;
+            }
+            left -= n;
+        }
+    });
+    let mut response = http::Response::new(body);
+    *response.status_mut() = StatusCode::from_u16(code).unwrap();
+    let headers = response.headers_mut();
+    headers.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/octet-stream"),
+    );
+    headers.insert(header::CONTENT_LENGTH, HeaderValue::from(size));
+    response
 }
 
 /// A CA (made now, with rcgen), and a server certificate and key (PEM) it issued for

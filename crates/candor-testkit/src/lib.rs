@@ -1,13 +1,15 @@
 //! Real receivers for Candor's tests, started on loopback by the tests themselves.
 //!
-//! - [`HttpReceiver`]: an HTTP/1.1 server that takes gzip JSON batches (the vendor and relay
-//!   sinks) and OTLP/HTTP protobuf (`/v1/logs`, decoded with the official OTLP definitions),
-//!   and can be told to fail: a status with `Retry-After`, a response slower than the
-//!   client's timeout, a connection cut mid-response, a redirect, a huge answer; over plain
-//!   HTTP or HTTPS with a certificate from a CA made at test time (rcgen).
+//! - [`HttpReceiver`]: Candor's own HTTP/1.1 server (`candor-http-server`, on a thread of its
+//!   own) taking gzip JSON batches (the vendor and relay sinks) and OTLP/HTTP protobuf
+//!   (`/v1/logs`, decoded with the official OTLP definitions), and told to fail: a status with
+//!   `Retry-After`, an answer held past the client's timeout, a reply cut short, a redirect, a
+//!   huge answer streamed as it is sent; over plain HTTP or HTTPS with a certificate from a CA
+//!   made at test time (rcgen).
 //! - [`GrpcReceiver`]: an OTLP/gRPC logs service (tonic, from `opentelemetry-proto`).
 //!
 //! - [`browser`]: Debian's headless Chromium, to load Candor's pages in a real browser.
+//! - [`native`]: the C compiler and Python 3, for hosts of the C ABI in other languages.
 //!
 //! The receivers keep every request's raw bytes (for canary searches) and the events they decoded.
 //! Test support only: not published, and nothing in Candor's libraries depends on it.
@@ -18,6 +20,7 @@ pub mod browser;
 mod event;
 mod grpc;
 mod http;
+pub mod native;
 mod otlp;
 
 pub use event::agent_event;

@@ -9,6 +9,14 @@
 //! algorithm and the client's delayed ACK, which is where gRPC's earlier 25k events/s came from.
 //! `otlp-grpc/wide-window-receiver` grants 4 MiB HTTP/2 flow-control windows instead of the
 //! default 64 KiB, so a batch (about 170 KB) goes out without waiting for window updates.
+//!
+//! `opentelemetry-sdk/batch-otlp-http` is the baseline for Candor's `otlp-http`: the
+//! OpenTelemetry SDK's own pipeline, a `BatchLogProcessor` (batches of 512) with
+//! `opentelemetry-otlp`'s HTTP exporter (protobuf, reqwest's blocking client), sending the same
+//! events (event name, body, the same `candor.*` attributes) to the same receiver (and, as
+//! `opentelemetry-sdk/batch-otlp-http/rotel`, to rotel, where the receiver costs little). Its time per
+//! batch includes emitting the 512 log records, which is how a host hands the SDK its events;
+//! Candor's rows start from prepared events.
 
 #![allow(clippy::print_stdout, clippy::unwrap_used)]
 
@@ -20,6 +28,11 @@ use candor_schema::{Event, Stamp, Value};
 use candor_testkit::{GrpcReceiver, HttpReceiver, dead_port};
 use candor_transport::{Outcome, SinkSpec, Timeouts};
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
+use opentelemetry::logs::{AnyValue, LogRecord as _, Logger as _, LoggerProvider as _, Severity};
+use opentelemetry_otlp::WithExportConfig;
+use opentelemetry_sdk::logs::{
+    BatchConfigBuilder, BatchLogProcessor, SdkLogger, SdkLoggerProvider,
+};
 
 const BATCH: usize = 512;
 
@@ -100,6 +113,62 @@ fn rotel() -> Option<Rotel> {
     Some(rotel)
 }
 
+/// The SDK's pipeline to `endpoint`: batches of 512, the OTLP/HTTP exporter.
+fn sdk_pipeline(endpoint: String) -> SdkLoggerProvider {
+    let exporter = opentelemetry_otlp::LogExporter::builder()
+        .with_http()
+        .with_endpoint(endpoint)
+        .build()
+        .expect("the SDK's OTLP/HTTP exporter");
+    let processor = BatchLogProcessor::builder(exporter)
+        .with_batch_config(
+            BatchConfigBuilder::default()
+                .with_max_export_batch_size(BATCH)
+                .with_max_queue_size(4 * BATCH)
+                .build(),
+        )
+        .build();
+    SdkLoggerProvider::builder()
+        .with_log_processor(processor)
+        .build()
+}
+
+/// The value as the SDK carries it (as Candor's OTLP sink writes these two kinds).
+fn any_value(value: &Value) -> AnyValue {
+    match value {
+        Value::Count(n) => AnyValue::Int(i64::try_from(*n).unwrap_or(i64::MAX)),
+        Value::Text(s) => AnyValue::from(s.clone()),
+        other => panic!("the bench's events are counts and texts, not {other:?}"),
+    }
+}
+
+/// Emits the batch through the SDK: one log record per event, with the attributes Candor's
+/// OTLP sink writes.
+fn emit_through_sdk(logger: &SdkLogger, batch: &[Event]) {
+    for event in batch {
+        let mut record = logger.create_log_record();
+        record.set_event_name(if event.point == "working_set" {
+            "working_set"
+        } else {
+            "os_version"
+        });
+        record.set_severity_number(Severity::Info);
+        record.set_severity_text("INFO");
+        record.set_body(any_value(&event.value));
+        record.add_attribute("candor.event_id", event.event_id.clone());
+        record.add_attribute("candor.point", event.point.clone());
+        record.add_attribute("candor.kind", event.value.kind_name());
+        record.add_attribute("candor.product", event.product.clone());
+        record.add_attribute("candor.product_version", event.product_version.clone());
+        record.add_attribute("candor.runtime_line", event.runtime_line.clone());
+        record.add_attribute(
+            "candor.catalogue_revision",
+            event.catalogue_revision.clone(),
+        );
+        logger.emit(record);
+    }
+}
+
 fn export(c: &mut Criterion) {
     let http = HttpReceiver::start();
     let grpc = GrpcReceiver::start();
@@ -160,11 +229,38 @@ fn export(c: &mut Criterion) {
             ));
         }
     }
+    // The SDK's pipeline first, against the same receiver as Candor's `otlp-http` (checked to
+    // deliver the batch), and against rotel as `otlp-http/rotel` is.
+    let mut sdk_targets = vec![("opentelemetry-sdk/batch-otlp-http", http.url("/v1/logs"))];
+    if let Some(rotel) = &collector {
+        sdk_targets.push((
+            "opentelemetry-sdk/batch-otlp-http/rotel",
+            format!("http://127.0.0.1:{}/v1/logs", rotel.http),
+        ));
+    }
+    for (name, endpoint) in sdk_targets {
+        let sdk = sdk_pipeline(endpoint);
+        let logger = sdk.logger("candor-bench");
+        let before = http.log().events.len();
+        emit_through_sdk(&logger, &batch);
+        sdk.force_flush().expect("the SDK's pipeline flushed");
+        if name == "opentelemetry-sdk/batch-otlp-http" {
+            let arrived = http.log().events.len() - before;
+            assert_eq!(arrived, BATCH, "the SDK's pipeline delivered the batch");
+        }
+        group.bench_function(name, |b| {
+            b.iter(|| {
+                emit_through_sdk(&logger, &batch);
+                sdk.force_flush().expect("the SDK's pipeline flushed");
+            });
+        });
+        let _ = sdk.shutdown();
+    }
     for (name, spec) in specs {
         let mut sink = spec.build(Timeouts::default()).expect("sink");
         let before = http.log().bodies.iter().map(Vec::len).sum::<usize>();
         let outcome = sink.deliver(&batch);
-        let Outcome::Delivered { bytes } = outcome else {
+        let Outcome::Delivered { bytes, .. } = outcome else {
             panic!("{name}: {outcome:?}");
         };
         let wire = match name {

@@ -2,9 +2,12 @@
 //!
 //! A [`Pipeline`] takes events from the host without ever blocking it (a bounded queue that
 //! drops and counts when full), cuts them into batches, writes each batch to a [`Spool`] on
-//! disk before sending, and removes it only once a receiver accepted it. Temporary failures
-//! back off with jitter and honour `Retry-After`; permanent refusals are dropped and counted.
-//! Every delivered payload is noted in the [`Receipts`] log.
+//! disk before sending, and removes it only once a receiver accepted it. What an attempt comes
+//! to is one pure function ([`policy`]): temporary failures back off with jitter and honour
+//! `Retry-After` for as long as the spool's age cap allows, permanent refusals are dropped and
+//! counted, and events a receiver refused one by one are counted as refused. The pipeline's
+//! owner is asked before each batch is written and sent ([`Permit`]). Every delivered payload
+//! is noted in the [`Receipts`] log, with only what the receiver took.
 //!
 //! Sinks, each behind a cargo feature: OTLP over HTTP/protobuf (`otlp-http`) and gRPC
 //! (`otlp-grpc`), encoded by Candor with `opentelemetry-proto` and sent with reqwest and tonic
@@ -21,41 +24,100 @@
 
 #![warn(missing_docs)]
 
+pub mod control;
+mod delivery;
 mod drops;
 mod endpoint;
 mod pipeline;
+pub mod policy;
 pub mod receipts;
 pub mod retry;
 pub mod sink;
 pub mod spool;
+mod stats;
 
 use std::path::PathBuf;
+use std::sync::Arc;
 
-pub use drops::{DropCause, DropCount};
+pub use control::{Control, Work, Worker};
+pub use delivery::{Delivery, build_sink};
+pub use drops::{DiskFailure, DropCause, DropCount, DropTally};
 pub use endpoint::Endpoint;
-pub use pipeline::{Pipeline, PipelineConfig, StatsSnapshot};
+pub use pipeline::{Permission, Permit, Pipeline, PipelineConfig};
 pub use receipts::{Problem, Receipt, Receipts};
-pub use sink::{Failure, FileSink, Outcome, SemanticNames, Sink, SinkOptions, Timeouts};
-pub use spool::{Spool, SpoolCaps};
+pub use sink::{Failure, FileSink, Outcome, Refusals, SemanticNames, Sink, SinkOptions, Timeouts};
+pub use spool::{Spool, SpoolCaps, SpoolView, UnreadableBatch};
+pub use stats::{Counters, StatsSnapshot};
 
 /// What can go wrong setting up transport. Delivery failures are not errors: they are retried
-/// or counted (see [`StatsSnapshot`]).
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+/// or counted (see [`StatsSnapshot`]). Each error keeps the one behind it as its `source()`.
+#[derive(Debug, Clone, thiserror::Error)]
+#[non_exhaustive]
 pub enum TransportError {
     /// The endpoint is not acceptable.
     #[error("endpoint `{url}`: {reason}")]
     Endpoint {
-        /// The URL given.
+        /// The URL given (without its query string).
         url: String,
         /// Why it is refused.
         reason: String,
     },
-    /// The sink or pipeline cannot be set up.
-    #[error("{0}")]
-    Config(String),
-    /// The spool cannot be used.
-    #[error("{0}")]
-    Spool(String),
+    /// The extra CA file cannot be read (missing, not a regular file, too large).
+    #[error("cannot read the CA file: {0}")]
+    CaFile(#[source] Arc<candor_state::StateError>),
+    /// The extra CA file holds no PEM certificate Candor can read.
+    #[error("{} holds no readable PEM certificate", path.display())]
+    NoCertificate {
+        /// The file.
+        path: PathBuf,
+        /// What the TLS library said.
+        #[source]
+        source: Arc<dyn std::error::Error + Send + Sync>,
+    },
+    /// The HTTP client cannot be built.
+    #[error("cannot build the HTTP client: {0}")]
+    Client(#[source] Arc<dyn std::error::Error + Send + Sync>),
+    /// The gRPC channel cannot be set up.
+    #[error("cannot set up gRPC to {endpoint}: {source}")]
+    Grpc {
+        /// Where it sends (without its query string).
+        endpoint: String,
+        /// What tonic said.
+        #[source]
+        source: Arc<dyn std::error::Error + Send + Sync>,
+    },
+    /// The relay token cannot be sent in a header.
+    #[error("the relay token is empty or has spaces or control characters")]
+    RelayToken,
+    /// The spool folder cannot be opened or created.
+    #[error("cannot open the spool {}: {source}", dir.display())]
+    Spool {
+        /// The spool folder.
+        dir: PathBuf,
+        /// Why.
+        #[source]
+        source: Arc<std::io::Error>,
+    },
+    /// A thread (or the gRPC sink's runtime) cannot be started.
+    #[error("cannot start {what}: {source}")]
+    Thread {
+        /// What was being started.
+        what: &'static str,
+        /// What the operating system said.
+        #[source]
+        source: Arc<std::io::Error>,
+    },
+    /// The sink was not built within its deadline.
+    #[error(
+        "the sink was not ready within {seconds} s (is a certificate file a FIFO or on a stalled disk?)"
+    )]
+    SinkTimeout {
+        /// The deadline.
+        seconds: u64,
+    },
+    /// Building the sink panicked.
+    #[error("building the sink failed inside Candor")]
+    SinkPanicked,
     /// This build lacks the feature the sink needs.
     #[error(
         "the `{sink}` sink is not built in (enable the `{feature}` feature of candor-transport)"
@@ -68,10 +130,21 @@ pub enum TransportError {
     },
 }
 
+impl TransportError {
+    /// A thread that could not be started.
+    pub(crate) fn thread(what: &'static str, source: std::io::Error) -> Self {
+        Self::Thread {
+            what,
+            source: Arc::new(source),
+        }
+    }
+}
+
 /// The sinks by name, as the command line and the facade's builder name them.
 ///
 /// Its `Debug` form shows endpoints without their query strings and never the relay token.
 #[derive(Clone, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum SinkSpec {
     /// OTLP over HTTP/protobuf: a base URL (`https://collector:4318`, which gets `/v1/logs`
     /// appended) or the full logs URL.

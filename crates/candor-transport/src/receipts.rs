@@ -9,7 +9,7 @@ use candor_state::{FileLock, StateError, file};
 
 use serde::{Deserialize, Serialize};
 
-/// One delivered payload.
+/// One delivered payload: what the receiver took from it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Receipt {
     /// When it was delivered (RFC 3339).
@@ -20,12 +20,24 @@ pub struct Receipt {
     pub sink: String,
     /// Where it went.
     pub endpoint: String,
-    /// How many events.
+    /// How many events the receiver took.
     pub events: u64,
     /// Bytes sent (after compression).
     pub bytes: u64,
-    /// The event ids, so a receipt can be matched with what a receiver holds.
+    /// The ids of the events the receiver took, so a receipt can be matched with what it
+    /// holds. When it refused some without saying which (OTLP's partial success gives only a
+    /// count), they are among these, and `refused` says how many.
     pub event_ids: Vec<String>,
+    /// Events of the payload the receiver refused one by one.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub refused: u64,
+    /// Their ids, where the receiver said which.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub refused_ids: Vec<String>,
+}
+
+fn is_zero(n: &u64) -> bool {
+    *n == 0
 }
 
 /// A delivery problem a user should see next to the receipts: events dropped for good, or an
@@ -168,6 +180,8 @@ mod tests {
             events: n,
             bytes: n,
             event_ids: vec![format!("{n:032x}")],
+            refused: 0,
+            refused_ids: Vec::new(),
         }
     }
 

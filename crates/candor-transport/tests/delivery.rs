@@ -8,8 +8,8 @@ use std::time::Duration;
 use candor_schema::Event;
 use candor_testkit::{Fault, GrpcFault, GrpcReceiver, HttpReceiver, dead_port};
 use candor_transport::{
-    DropCause, Failure, Pipeline, PipelineConfig, Receipts, SinkOptions, SinkSpec, SpoolCaps,
-    StatsSnapshot, Timeouts,
+    DropCause, Failure, Permission, Permit, Pipeline, PipelineConfig, Receipts, SinkOptions,
+    SinkSpec, StatsSnapshot, Timeouts,
 };
 
 fn event(n: u32) -> Event {
@@ -20,7 +20,7 @@ fn config(dir: &Path) -> PipelineConfig {
     PipelineConfig {
         batch_max_events: 10,
         batch_max_wait: Duration::from_millis(30),
-        spool: Some((dir.join("spool"), SpoolCaps::default())),
+        spool: Some(dir.join("spool")),
         receipts: Some(dir.join("receipts.jsonl")),
         backoff_base: Duration::from_millis(10),
         backoff_max: Duration::from_millis(50),
@@ -135,7 +135,8 @@ fn temporary_answers_keep_the_batch_on_every_http_sink() {
         let kind = spec.kind();
         let stats = run(config(dir.path()), spec, quick(), 2);
         assert_eq!(stats.delivered, 2, "{kind}: {stats:?}");
-        assert_eq!(stats.retries, codes.len() as u64, "{kind}");
+        // 413 splits the batch in two rather than retrying it whole.
+        assert_eq!(stats.retries, codes.len() as u64 - 1, "{kind}");
         assert!(stats.drops.is_empty(), "{kind}: {stats:?}");
     }
 }
@@ -149,7 +150,7 @@ fn permanent_answers_drop_the_batch_and_say_why() {
             receiver.script([Fault::Status(code, None)]);
             let kind = spec.kind();
             let stats = run(config(dir.path()), spec.clone(), quick(), 4);
-            assert_eq!(stats.rejected, 4, "{kind} {code}: {stats:?}");
+            assert_eq!(stats.refused(), 4, "{kind} {code}: {stats:?}");
             assert_eq!(stats.pending, 0);
             assert_eq!(stats.drops.len(), 1, "{stats:?}");
             let drop = &stats.drops[0];
@@ -173,28 +174,98 @@ fn permanent_answers_drop_the_batch_and_say_why() {
     }
 }
 
+/// A receiver that keeps answering "later" (a redirect, 503, 429) far past the ten answers
+/// after which batches used to be thrown away: nothing is dropped, and once it takes them
+/// everything arrives, once.
 #[test]
-fn endless_temporary_answers_give_up_after_the_cap_and_say_why() {
+fn temporary_answers_keep_the_batch_however_many_there_are() {
+    for fault in [
+        Fault::Redirect(308, "https://elsewhere.example/".into()),
+        Fault::Status(503, Some("0".into())),
+        Fault::Status(429, None),
+    ] {
+        let dir = tempfile::tempdir().expect("tmp");
+        let receiver = HttpReceiver::start();
+        receiver.script((0..25).map(|_| fault.clone()));
+        let stats = run(
+            config(dir.path()),
+            SinkSpec::Json {
+                endpoint: receiver.url("/ingest"),
+            },
+            quick(),
+            3,
+        );
+        assert!(stats.drops.is_empty(), "{fault:?}: {stats:?}");
+        assert_eq!(stats.delivered, 3, "{fault:?}: {stats:?}");
+        assert_eq!(stats.pending, 0);
+        assert_eq!(receiver.log().requests, 26, "{fault:?}");
+        let mut values: Vec<String> = receiver
+            .events()
+            .iter()
+            .map(|e| e.value.to_string())
+            .collect();
+        values.dedup();
+        assert_eq!(values.len(), 3, "each event once: {values:?}");
+    }
+}
+
+/// Past the deadline a batch the receiver keeps deferring waits in the spool: not dropped.
+#[test]
+fn a_deadline_leaves_a_deferred_batch_waiting_not_dropped() {
     let dir = tempfile::tempdir().expect("tmp");
     let receiver = HttpReceiver::start();
-    receiver.script((0..50).map(|_| Fault::Redirect(308, "https://elsewhere.example/".into())));
+    receiver.script((0..1000).map(|_| Fault::Status(503, Some("0".into()))));
+    let p = Pipeline::start(config(dir.path()), {
+        let spec = SinkSpec::Json {
+            endpoint: receiver.url("/ingest"),
+        };
+        move || spec.build(quick())
+    })
+    .expect("starts");
+    for i in 0..4 {
+        p.submit(event(i));
+    }
+    let stats = p.shutdown(Duration::from_millis(600));
+    assert!(stats.drops.is_empty(), "{stats:?}");
+    assert_eq!(stats.pending, 4, "{stats:?}");
+    assert!(stats.retries >= 2, "{stats:?}");
+}
+
+/// A batch the receiver finds too large (413) is split until it fits; a single event still
+/// too large is refused for good, and only it.
+#[test]
+fn too_large_batches_are_split_until_they_fit() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let receiver = HttpReceiver::start();
+    // The batch of 8 is too large, then its first half of 4, then that half's first half of
+    // 2, then the single event that is left first.
+    receiver.script([
+        Fault::Status(413, None),
+        Fault::Status(413, None),
+        Fault::Status(413, None),
+        Fault::Status(413, None),
+    ]);
     let mut cfg = config(dir.path());
-    cfg.max_attempts = 4;
+    cfg.batch_max_events = 8;
     let stats = run(
         cfg,
         SinkSpec::Json {
             endpoint: receiver.url("/ingest"),
         },
         quick(),
-        3,
+        8,
     );
-    assert_eq!(stats.delivered, 0, "{stats:?}");
-    assert_eq!(stats.pending, 0, "{stats:?}");
-    assert_eq!(receiver.log().requests, 4, "exactly the cap of attempts");
-    let drop = stats.drops.first().expect("a drop");
-    assert_eq!(drop.cause, DropCause::GaveUp(Failure::Status(308)));
-    assert_eq!(drop.events, 3);
-    assert!(drop.hint.as_deref().is_some_and(|h| h.contains("redirect")));
+    assert_eq!(stats.delivered, 7, "{stats:?}");
+    assert_eq!(stats.refused(), 1, "{stats:?}");
+    assert_eq!(
+        stats
+            .drops
+            .iter()
+            .map(|d| (d.cause, d.events))
+            .collect::<Vec<_>>(),
+        vec![(DropCause::Refused(Failure::Status(413)), 1)]
+    );
+    assert_eq!(receiver.events().len(), 7);
 }
 
 #[test]
@@ -279,7 +350,7 @@ fn no_token_or_query_reaches_debug_messages_or_receipts() {
     receiver.script([Fault::Status(503, None), Fault::Status(400, None)]);
     let stats = run(config(dir.path()), spec.clone(), quick(), 12);
     assert_eq!(stats.delivered, 2, "{stats:?}");
-    assert_eq!(stats.rejected, 10);
+    assert_eq!(stats.refused(), 10);
     let log = receiver.log();
     assert!(
         log.seen
@@ -401,7 +472,7 @@ fn grpc_codes_follow_the_otlp_retryable_set_and_retry_info() {
             retry_after: None,
         }]);
         let stats = run(config(dir.path()), spec.clone(), quick(), 2);
-        assert_eq!(stats.rejected, 2, "{code}: {stats:?}");
+        assert_eq!(stats.refused(), 2, "{code}: {stats:?}");
         assert_eq!(
             stats.drops[0].cause,
             DropCause::Refused(Failure::Grpc(code))
@@ -430,4 +501,63 @@ fn grpc_over_tls_with_the_configured_ca_delivers_and_without_it_fails_as_tls() {
     assert_eq!(stats.delivered, 0);
     assert_eq!(stats.last_failure, Some(Failure::Tls), "{stats:?}");
     assert_eq!(receiver.events().len(), 3);
+}
+
+/// The owner's permit is asked before each batch is written and sent: what it withdraws is
+/// never sent (counted as withdrawn, and gone from the spool), what it holds back waits, and
+/// nothing is sent while it says no.
+#[test]
+fn the_owner_s_permit_is_asked_before_every_write_and_send() {
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicBool, Ordering};
+    let dir = tempfile::tempdir().expect("tmp");
+    let receiver = HttpReceiver::start();
+    let open = Arc::new(AtomicBool::new(false));
+    let gate = Arc::clone(&open);
+    let mut cfg = config(dir.path());
+    // Events whose number is a multiple of 3 are withdrawn; the rest wait for the gate.
+    cfg.permit = Some(Permit::new(move |events: &[Event]| {
+        let withdrawn = events
+            .iter()
+            .enumerate()
+            .filter(|(_, e)| u64::from_str_radix(&e.event_id, 16).is_ok_and(|n| n % 3 == 0))
+            .map(|(i, _)| i)
+            .collect();
+        Permission::withdraw(withdrawn, gate.load(Ordering::SeqCst))
+    }));
+    let p = Pipeline::start(cfg, {
+        let spec = SinkSpec::Json {
+            endpoint: receiver.url("/ingest"),
+        };
+        move || spec.build(quick())
+    })
+    .expect("starts");
+    for i in 0..6 {
+        p.submit(event(i));
+    }
+    let held = p.flush(Duration::from_millis(500));
+    assert_eq!(
+        receiver.log().requests,
+        0,
+        "nothing is sent while the owner says no"
+    );
+    assert_eq!(held, 4, "0 and 3 were withdrawn before they were written");
+    let spooled: String = std::fs::read_dir(dir.path().join("spool"))
+        .expect("spool")
+        .flatten()
+        .filter(|e| e.file_name().to_string_lossy().ends_with(".jsonl"))
+        .map(|e| std::fs::read_to_string(e.path()).expect("read"))
+        .collect();
+    assert_eq!(spooled.lines().count(), 4, "{spooled}");
+    open.store(true, Ordering::SeqCst);
+    let stats = p.shutdown(Duration::from_secs(5));
+    assert_eq!(stats.delivered, 4, "{stats:?}");
+    assert_eq!(
+        stats
+            .drops
+            .iter()
+            .map(|d| (d.cause, d.events))
+            .collect::<Vec<_>>(),
+        vec![(DropCause::Withdrawn, 2)]
+    );
 }

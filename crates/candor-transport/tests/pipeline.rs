@@ -5,7 +5,9 @@ use std::time::Duration;
 
 use candor_schema::Event;
 use candor_testkit::{Fault, GrpcReceiver, HttpReceiver, dead_port};
-use candor_transport::{Pipeline, PipelineConfig, Receipts, SinkSpec, SpoolCaps, Timeouts};
+use candor_transport::{
+    DropCause, Pipeline, PipelineConfig, Receipts, SinkSpec, SpoolCaps, Timeouts,
+};
 
 fn event(n: u32) -> Event {
     candor_testkit::agent_event(n)
@@ -15,7 +17,7 @@ fn config(dir: &Path) -> PipelineConfig {
     PipelineConfig {
         batch_max_events: 10,
         batch_max_wait: Duration::from_millis(50),
-        spool: Some((dir.join("spool"), SpoolCaps::default())),
+        spool: Some(dir.join("spool")),
         receipts: Some(dir.join("receipts.jsonl")),
         backoff_base: Duration::from_millis(20),
         backoff_max: Duration::from_millis(200),
@@ -161,7 +163,7 @@ fn other_4xx_are_dropped_and_counted() {
     );
     send_all(&p, 4);
     let stats = p.shutdown(Duration::from_secs(5));
-    assert_eq!(stats.rejected, 4, "{stats:?}");
+    assert_eq!(stats.refused(), 4, "{stats:?}");
     assert_eq!(stats.pending, 0);
     assert!(stats.last_error.expect("error").contains("400"));
 }
@@ -226,8 +228,8 @@ fn a_full_queue_drops_and_counts_without_blocking() {
         }
     }
     let stats = p.stats();
-    assert!(stats.dropped_queue_full > 0, "{stats:?}");
-    assert_eq!(stats.accepted + stats.dropped_queue_full, 200);
+    assert!(stats.dropped(DropCause::QueueFull) > 0, "{stats:?}");
+    assert_eq!(stats.accepted + stats.dropped(DropCause::QueueFull), 200);
     assert_eq!(stats.accepted, accepted);
     let stats = p.shutdown(Duration::from_secs(10));
     assert_eq!(stats.delivered, accepted, "{stats:?}");
@@ -238,13 +240,10 @@ fn spool_caps_drop_the_oldest_and_count() {
     let dir = tempfile::tempdir().expect("tmp");
     let mut cfg = config(dir.path());
     cfg.batch_max_events = 2;
-    cfg.spool = Some((
-        dir.path().join("spool"),
-        SpoolCaps {
-            max_files: 2,
-            ..SpoolCaps::default()
-        },
-    ));
+    cfg.spool_caps = SpoolCaps {
+        max_files: 2,
+        ..SpoolCaps::default()
+    };
     let p = start(
         cfg,
         SinkSpec::Json {
@@ -253,7 +252,7 @@ fn spool_caps_drop_the_oldest_and_count() {
     );
     send_all(&p, 10);
     let stats = p.shutdown(Duration::from_millis(300));
-    assert_eq!(stats.dropped_by_caps, 6, "{stats:?}");
+    assert_eq!(stats.dropped(DropCause::SpoolCaps), 6, "{stats:?}");
     assert_eq!(stats.pending, 4);
     assert_eq!(batch_files(&dir.path().join("spool")), 2);
 }
@@ -281,7 +280,7 @@ fn unreadable_spool_files_are_removed_and_counted() {
     );
     send_all(&p, 1);
     let stats = p.shutdown(Duration::from_secs(5));
-    assert_eq!(stats.dropped_unreadable, 1);
+    assert_eq!(stats.dropped(DropCause::Unreadable), 1);
     assert_eq!(stats.delivered, 1);
 }
 
@@ -435,7 +434,7 @@ fn a_batch_dated_1970_is_dropped_by_the_age_cap_not_sent_first() {
     );
     send_all(&p, 2);
     let stats = p.shutdown(Duration::from_secs(5));
-    assert_eq!(stats.dropped_by_caps, 1, "{stats:?}");
+    assert_eq!(stats.dropped(DropCause::SpoolCaps), 1, "{stats:?}");
     assert_eq!(stats.delivered, 2);
     assert_eq!(receiver.events().len(), 2);
     assert_eq!(batch_files(&spool), 0);
@@ -465,13 +464,14 @@ fn a_fifo_in_the_spool_is_removed_not_blocked_on() {
     let stats = p.shutdown(Duration::from_secs(3));
     assert!(started.elapsed() < Duration::from_secs(4));
     assert_eq!(stats.delivered, 1, "{stats:?}");
-    assert_eq!(stats.dropped_unreadable, 1);
+    assert_eq!(stats.dropped(DropCause::Unreadable), 1);
 }
 
 #[test]
 fn shutdown_returns_by_its_deadline_when_the_receiver_never_answers() {
     let dir = tempfile::tempdir().expect("tmp");
-    // A listener that accepts connections and never reads or answers.
+    // A listener that accepts connections and never reads or answers: a raw socket on purpose,
+    // since no HTTP server (candor-http-server included) behaves so.
     let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
     let port = listener.local_addr().expect("addr").port();
     let _held = std::thread::spawn(move || {

@@ -1,6 +1,7 @@
 //! Reading Candor's folder into what the page shows. Every file is read through `StateDir`
-//! (capped), the spool through `candor-transport`'s `Spool`, receipts through its `Receipts`;
-//! nothing is written. What cannot be read is kept as an [`Unreadable`] note, shown on the page.
+//! (capped; `config.toml` once per page), the spool through `candor-transport`'s read-only
+//! `SpoolView`, receipts through its `Receipts`; nothing is written, created, narrowed or
+//! removed. What cannot be read is kept as an [`Unreadable`] note, shown on the page.
 
 use std::collections::HashMap;
 use std::path::PathBuf;
@@ -8,8 +9,8 @@ use std::time::SystemTime;
 
 use candor_consent::{Decision, Environment, HostSignals, Inputs, decide};
 use candor_schema::{Catalogue, Event};
-use candor_state::{StateDir, StateError};
-use candor_transport::{Receipt, Receipts, Spool, SpoolCaps};
+use candor_state::{ConfigRead, StateDir, StateError};
+use candor_transport::{Receipt, Receipts, SpoolView};
 
 /// The largest events file read (the default sink's output, local-mode data).
 const MAX_EVENTS_FILE: u64 = 16 << 20;
@@ -98,13 +99,22 @@ pub struct Unreadable {
 }
 
 /// Reads Candor's folder `state` and the demo folders inside it, for `catalogues`, deciding
-/// consent with `env` as a host started now would (no host signals).
+/// consent with `env` as a host started now would (no host signals). The user's `config.toml`
+/// is read once, and decides for the demo runs too (a demo obeys the user's choice).
 pub fn gather(state: &StateDir, catalogues: &[Catalogue], env: &Environment) -> Snapshot {
-    let mut folders = vec![folder("Candor's folder".to_owned(), state, catalogues, env)];
+    let config = state.config();
+    let mut folders = vec![folder(
+        "Candor's folder".to_owned(),
+        state,
+        &config,
+        catalogues,
+        env,
+    )];
     for (product, dir) in state.demo_folders() {
         folders.push(folder(
             format!("demo run: {product}"),
             &dir,
+            &config,
             catalogues,
             env,
         ));
@@ -115,6 +125,7 @@ pub fn gather(state: &StateDir, catalogues: &[Catalogue], env: &Environment) -> 
 fn folder(
     label: String,
     state: &StateDir,
+    config: &ConfigRead,
     catalogues: &[Catalogue],
     env: &Environment,
 ) -> FolderView {
@@ -131,7 +142,7 @@ fn folder(
     let products = catalogues
         .iter()
         .map(|catalogue| {
-            let mut view = product(state, catalogue, env, &receipts);
+            let mut view = product(state, config, catalogue, env, &receipts);
             if let Some(problem) = &receipts_problem {
                 view.unreadable.push(problem.clone());
             }
@@ -147,12 +158,19 @@ fn folder(
 
 fn product(
     state: &StateDir,
+    config: &ConfigRead,
     catalogue: &Catalogue,
     env: &Environment,
     receipts: &[Receipt],
 ) -> ProductView {
     let id = catalogue.product_id().to_owned();
-    let inputs = Inputs::gather(env.clone(), Some(state.root()), &id, HostSignals::default());
+    let inputs = Inputs::gather(
+        env.clone(),
+        config,
+        Some(state),
+        &id,
+        HostSignals::default(),
+    );
     let decision = decide(catalogue, &inputs);
     let mut unreadable = Vec::new();
     let sent = events(
@@ -260,19 +278,9 @@ fn spool(state: &StateDir, product: &str, unreadable: &mut Vec<Unreadable>) -> V
     let Ok(dir) = state.spool_dir(product) else {
         return Vec::new();
     };
-    // Only a spool that exists is opened: the page must not create one.
-    if !std::fs::symlink_metadata(&dir).is_ok_and(|m| m.is_dir()) {
+    // Read as it is: the page creates, narrows and removes nothing.
+    let Some(spool) = SpoolView::open(&dir) else {
         return Vec::new();
-    }
-    let spool = match Spool::open(&dir, SpoolCaps::default()) {
-        Ok(spool) => spool,
-        Err(e) => {
-            unreadable.push(Unreadable {
-                what: "spool".to_owned(),
-                message: e.to_string(),
-            });
-            return Vec::new();
-        }
     };
     spool
         .entries()
@@ -283,10 +291,10 @@ fn spool(state: &StateDir, product: &str, unreadable: &mut Vec<Unreadable>) -> V
                 written: entry.written,
                 events,
             }),
-            Err(message) => {
+            Err(why) => {
                 unreadable.push(Unreadable {
                     what: "spool batch".to_owned(),
-                    message,
+                    message: why.to_string(),
                 });
                 None
             }

@@ -21,7 +21,7 @@ mod gather;
 mod page;
 mod server;
 
-pub use browser::open_browser;
+pub use browser::{RedirectFile, open_browser};
 pub use gather::{
     FolderView, ProductView, ReceiptView, SentEvent, Snapshot, SpooledBatch, Unreadable, gather,
 };

@@ -127,6 +127,34 @@ impl ViewServer {
         }
     }
 
+    /// Serves until the process is interrupted (Ctrl-C, `SIGTERM`), then stops serving and
+    /// returns, so the caller can clean up (the browser's redirect page).
+    pub fn wait_for_interrupt(self) {
+        let signals = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build();
+        let Ok(signals) = signals else {
+            return self.wait();
+        };
+        signals.block_on(async {
+            #[cfg(unix)]
+            {
+                use tokio::signal::unix::{SignalKind, signal};
+                let Ok(mut term) = signal(SignalKind::terminate()) else {
+                    let _ = tokio::signal::ctrl_c().await;
+                    return;
+                };
+                tokio::select! {
+                    _ = tokio::signal::ctrl_c() => {}
+                    _ = term.recv() => {}
+                }
+            }
+            #[cfg(not(unix))]
+            let _ = tokio::signal::ctrl_c().await;
+        });
+        self.stop();
+    }
+
     /// Stops serving and waits for the server's thread.
     pub fn stop(mut self) {
         self.shutdown();

@@ -73,6 +73,8 @@ fn each_section_comes_from_its_file_and_hostile_text_is_escaped() {
             events: 3,
             bytes: 600,
             event_ids: vec!["a1".into(), "a2".into(), "gone".into()],
+            refused: 0,
+            refused_ids: Vec::new(),
         })
         .unwrap();
     let spool = Spool::open(
@@ -239,5 +241,51 @@ fn a_symlinked_spool_or_oversized_events_file_is_reported_not_followed() {
             .any(|u| u.what == "sent events file" && u.message.contains("larger than")),
         "{:?}",
         agent.unreadable
+    );
+}
+
+/// The network block is a consent decision like the others: with the agent's endpoint on
+/// record as unanswered for longer than its period, the page says off, by the network block,
+/// and why. A demo run obeys the user's file in Candor's folder, not one of its own.
+#[test]
+fn the_page_says_off_and_why_for_a_network_block_and_demos_obey_the_users_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let state = StateDir::new(dir.path());
+    let long_ago = std::time::SystemTime::now() - std::time::Duration::from_secs(3 * 86_400);
+    state
+        .set_unanswered_since("contrast-dotnet-agent", Some(long_ago))
+        .unwrap();
+    std::fs::write(
+        state.config_file(),
+        "[products.contrast-dotnet-agent]\nmode = \"LOCAL\"\n",
+    )
+    .unwrap();
+    let demo = state.demo_dir("contrast-dotnet-agent").unwrap();
+    std::fs::write(demo.join("config.toml"), "mode = \"off\"\n").unwrap();
+    let snapshot = gather(&state, &catalogues(), &Environment::default());
+    let product = |folder: usize, id: &str| {
+        snapshot.folders[folder]
+            .products
+            .iter()
+            .find(|p| p.id == id)
+            .unwrap()
+            .clone()
+    };
+    let agent = product(0, "contrast-dotnet-agent");
+    assert_eq!(agent.decision.mode, Mode::Off);
+    assert!(
+        matches!(
+            agent.decision.decided_by,
+            candor_consent::DecidedBy::NetworkBlock { .. }
+        ),
+        "{:?}",
+        agent.decision
+    );
+    let html = render(&snapshot);
+    assert!(html.contains("has not answered since"), "the page says why");
+    // The demo run has no network record of its own; the user's file says local.
+    assert_eq!(
+        product(1, "contrast-dotnet-agent").decision.mode,
+        Mode::Local
     );
 }

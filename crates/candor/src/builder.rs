@@ -6,15 +6,20 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use candor_collect::{Preparer, ProductContext};
-use candor_consent::{Decision, Environment, HostLaunch, HostSignals, Inputs, config_dir, decide};
-use candor_privacy::install_id::InstallId;
+use candor_consent::{
+    DecidedBy, Decision, Environment, HostLaunch, HostSignals, Inputs, Mode, config_dir, decide,
+};
 use candor_privacy::{KeyedHasher, MachineLiterals, Scrubber};
 use candor_schema::Catalogue;
-use candor_state::StateDir;
-use candor_transport::{PipelineConfig, SinkOptions, SinkSpec, SpoolCaps, StatsSnapshot, Timeouts};
+use candor_state::{ConfigRead, InstallId, StateDir};
+use candor_transport::{
+    Endpoint, PipelineConfig, SinkOptions, SinkSpec, Spool, SpoolCaps, StatsSnapshot, Timeouts,
+    TransportError,
+};
 
 use crate::error::BuildError;
 use crate::file_settings::TransportSettings;
+use crate::watch::{ConsentWatch, Folders, PROBE_WITHIN};
 
 /// Names a PEM file of CA certificates to trust when the builder is given none.
 const CA_FILE_VARIABLE: &str = "CANDOR_CA_FILE";
@@ -30,6 +35,7 @@ pub struct Builder {
     pub(crate) runtime: Option<String>,
     pub(crate) sink: Option<SinkSpec>,
     pub(crate) state_dir: Option<PathBuf>,
+    pub(crate) config_dir: Option<PathBuf>,
     pub(crate) env: Option<Environment>,
     pub(crate) host: HostSignals,
     pub(crate) hash_key: Option<Vec<u8>>,
@@ -52,6 +58,7 @@ impl std::fmt::Debug for Builder {
             .field("runtime", &self.runtime)
             .field("sink", &self.sink)
             .field("state_dir", &self.state_dir)
+            .field("config_dir", &self.config_dir)
             .field("host", &self.host)
             .field("hash_key", &self.hash_key.as_ref().map(|_| "<redacted>"))
             .field("queue_capacity", &self.queue_capacity)
@@ -69,6 +76,7 @@ impl Builder {
             runtime: None,
             sink: None,
             state_dir: None,
+            config_dir: None,
             env: None,
             host: HostSignals::default(),
             hash_key: None,
@@ -104,6 +112,14 @@ impl Builder {
     /// configuration folder (`CANDOR_CONFIG_DIR`, else the platform's).
     pub fn state_dir(mut self, dir: impl Into<PathBuf>) -> Self {
         self.state_dir = Some(dir.into());
+        self
+    }
+
+    /// The Candor folder whose `config.toml` (and record of `candor consent`) consent reads
+    /// and follows while the product runs. Default: the state folder ([`Builder::state_dir`]).
+    /// A demo keeps its keys and spool apart but obeys the user's own choice this way.
+    pub fn config_dir(mut self, dir: impl Into<PathBuf>) -> Self {
+        self.config_dir = Some(dir.into());
         self
     }
 
@@ -194,38 +210,36 @@ impl Builder {
 
     /// Spool caps (bytes, files, age).
     pub fn spool_caps(mut self, caps: SpoolCaps) -> Self {
-        self.pipeline.spool = Some((PathBuf::new(), caps));
+        self.pipeline.spool_caps = caps;
         self
     }
 
     /// Decides consent, then starts Candor's worker and sender threads. Nothing is queued
-    /// before consent is decided; when it is off, no thread is started at all.
+    /// before consent is decided; while it is off, nothing is queued at all and the worker only
+    /// follows the consent inputs (the user's `config.toml`), so that a change to `on` starts
+    /// collecting. When the catalogue's network block holds, the endpoint is probed first
+    /// (within two seconds), and what waits in the spool is discarded if it still holds.
     pub fn build(self) -> Result<Telemetry, BuildError> {
-        let version = self.version.clone().ok_or(BuildError::Missing(
-            "the product version is required (Builder::version)",
-        ))?;
+        let version = self.version.clone().ok_or(BuildError::NoVersion)?;
         if let Some(sink) = &self.sink {
             sink.check()?;
         }
-        let (inputs, state) = self.consent_inputs();
-        let this = self.with_file_settings(state.as_ref())?;
+        let begun = self.begin()?;
+        let this = self.with_file_settings(&begun);
         let preparer = product_preparer(
             Arc::clone(&this.catalogue),
             this.runtime.as_deref(),
             &version,
-            state.as_ref(),
+            begun.folders.state.as_ref(),
             this.hash_key.as_deref(),
         )?;
-        Telemetry::start(this, preparer, inputs, state)
+        Telemetry::start(this, preparer, begun)
     }
 
     /// Fills what the host left unset from `[transport]` in the user's `config.toml` (the CA
     /// only after `CANDOR_CA_FILE`, which `sink_options` reads first).
-    fn with_file_settings(mut self, state: Option<&StateDir>) -> Result<Self, BuildError> {
-        let Some(state) = state else {
-            return Ok(self);
-        };
-        let file = TransportSettings::read(state)?;
+    fn with_file_settings(mut self, begun: &Begun) -> Self {
+        let file = &begun.transport;
         if !self.timeouts_set {
             if let Some(connect) = file.connect_timeout() {
                 self.timeouts.connect = connect;
@@ -235,59 +249,151 @@ impl Builder {
             }
         }
         // A relative path is read from Candor's folder, where the file that names it lives.
-        self.file_ca = file.ca_file.map(|path| state.root().join(path));
-        Ok(self)
+        self.file_ca = match (&file.ca_file, &begun.folders.config) {
+            (Some(path), Some(folder)) => Some(folder.root().join(path)),
+            _ => None,
+        };
+        self
     }
 
-    /// The consent inputs as Candor's folder and this environment hold them now, and the
-    /// folder.
-    fn consent_inputs(&self) -> (Inputs, Option<StateDir>) {
+    /// Everything consent and the transport settings read when a product starts: one reading
+    /// of `config.toml` (consent takes its section, the transport settings theirs), the
+    /// first-run marker and the network record, with this environment and what the host said.
+    /// When the network block holds, the endpoint is probed (within [`PROBE_WITHIN`]): an
+    /// answer lifts it; otherwise what waits in the spool is discarded, as the catalogue
+    /// promises.
+    fn begin(&self) -> Result<Begun, BuildError> {
         let env = self.env.clone().unwrap_or_else(Environment::from_process);
         let state = self
             .state_dir
             .clone()
             .or_else(|| config_dir(&env))
             .map(StateDir::new);
+        let config = self.config_dir.clone().map(StateDir::new).or(state.clone());
+        let read = config
+            .as_ref()
+            .map_or(ConfigRead::Missing, StateDir::config);
+        let transport = TransportSettings::from_config(&read)?;
         let product = self.catalogue.product_id().to_owned();
-        let inputs = Inputs::gather(
-            env,
-            state.as_ref().map(StateDir::root),
-            &product,
-            self.host.clone(),
-        );
-        (inputs, state)
+        let mut inputs = Inputs::gather(env, &read, state.as_ref(), &product, self.host.clone());
+        let endpoint = self
+            .sink
+            .as_ref()
+            .and_then(SinkSpec::endpoint)
+            .and_then(Result::ok);
+        let mut discarded = 0;
+        if blocked(&decide(&self.catalogue, &inputs)) {
+            if endpoint
+                .as_ref()
+                .is_some_and(|e| e.accepts_connection(PROBE_WITHIN))
+            {
+                if let Some(state) = &state {
+                    let _ = state.set_unanswered_since(&product, None);
+                }
+                inputs.unanswered_since = None;
+            } else if let Some(state) = &state {
+                discarded = discard_spooled(state, &product)?;
+            }
+        }
+        Ok(Begun {
+            inputs,
+            folders: Folders { config, state },
+            transport,
+            endpoint,
+            discarded,
+        })
     }
 
     /// Delivers what earlier runs left in this product's spool, through the same sink,
     /// spool, caps and receipts a built [`Telemetry`] uses, within `deadline`. Consent is
     /// decided first, exactly as [`Builder::build`] decides it: unless the decision allows
-    /// sending now, nothing is sent and the spool is left as it is. No version is needed.
-    pub fn replay(self, deadline: Duration) -> Result<Replayed, BuildError> {
+    /// sending now, nothing is sent and the spool is left as it is (or, when the network block
+    /// holds, discarded). While it sends, consent is followed as a running product follows it,
+    /// and nothing recorded before the user last withdrew it is sent. No version is needed.
+    /// (`candor::admin::replay`.)
+    pub(crate) fn replay(self, deadline: Duration) -> Result<Replayed, BuildError> {
         if let Some(sink) = &self.sink {
             sink.check()?;
         }
-        let (inputs, state) = self.consent_inputs();
-        let decision = decide(&self.catalogue, &inputs);
-        let this = self.with_file_settings(state.as_ref())?;
-        let plan = crate::telemetry::network_plan(&this, state.as_ref())?;
+        let begun = self.begin()?;
+        let this = self.with_file_settings(&begun);
+        let (watch, state, discarded) = begun.watch(&this.catalogue);
+        let decision = watch.gate().decision();
+        let plan = crate::lane::network_plan(&this, state.as_ref(), Some(watch.permit(Mode::On)))?;
         let spool = plan.spool_dir();
         if !decision.may_send() {
             return Ok(Replayed {
                 decision,
                 sent: None,
                 spool,
+                discarded,
             });
         }
-        let pipeline = plan.start().map_err(BuildError::State)?;
+        let pipeline = plan.start()?;
         Ok(Replayed {
             decision,
             sent: Some(pipeline.shutdown(deadline)),
             spool,
+            discarded,
         })
     }
 }
 
-/// What [`Builder::replay`] did.
+/// What a product starts from (see `Builder::begin`).
+pub(crate) struct Begun {
+    pub(crate) inputs: Inputs,
+    pub(crate) folders: Folders,
+    pub(crate) transport: TransportSettings,
+    pub(crate) endpoint: Option<Endpoint>,
+    /// Events the network block discarded from the spool at the start.
+    pub(crate) discarded: u64,
+}
+
+impl Begun {
+    /// The consent watch that follows these inputs for `catalogue`'s product, the state folder,
+    /// and what the network block discarded at the start.
+    pub(crate) fn watch(
+        self,
+        catalogue: &Arc<Catalogue>,
+    ) -> (Arc<ConsentWatch>, Option<StateDir>, u64) {
+        let state = self.folders.state.clone();
+        let watch = Arc::new(ConsentWatch::new(
+            Arc::clone(catalogue),
+            self.inputs,
+            self.folders,
+            self.endpoint,
+        ));
+        (watch, state, self.discarded)
+    }
+}
+
+/// Whether the network block decided.
+fn blocked(decision: &Decision) -> bool {
+    matches!(decision.decided_by, DecidedBy::NetworkBlock { .. })
+}
+
+/// Discards what waits in `product`'s spool in `state`, under the spool's locks; a spool that
+/// does not exist holds nothing and is not created.
+pub(crate) fn discard_spooled(state: &StateDir, product: &str) -> Result<u64, BuildError> {
+    /// Long enough for a delivery in progress to end (a request's default timeout is 15 s).
+    const WAIT: Duration = Duration::from_secs(30);
+    let dir = state
+        .spool_dir(product)
+        .map_err(BuildError::state("the spool folder"))?;
+    if !std::fs::symlink_metadata(&dir).is_ok_and(|m| m.is_dir()) {
+        return Ok(0);
+    }
+    let spool =
+        Spool::open(&dir, SpoolCaps::default()).map_err(|source| TransportError::Spool {
+            dir: dir.clone(),
+            source: Arc::new(source),
+        })?;
+    spool
+        .discard_all(WAIT)
+        .map_err(BuildError::state("cannot discard the spool"))
+}
+
+/// What [`crate::admin::replay`] did.
 #[derive(Debug, Clone)]
 #[non_exhaustive]
 pub struct Replayed {
@@ -297,10 +403,12 @@ pub struct Replayed {
     pub sent: Option<StatsSnapshot>,
     /// The spool folder replayed (or left alone).
     pub spool: Option<std::path::PathBuf>,
+    /// Events found waiting and discarded because the network block holds.
+    pub discarded: u64,
 }
 
 /// The semantic-convention names the catalogues give their points, as OTLP sinks take them.
-pub fn semantic_names<'a>(
+pub(crate) fn semantic_names<'a>(
     catalogues: impl IntoIterator<Item = &'a Catalogue>,
 ) -> candor_transport::SemanticNames {
     catalogues
@@ -322,7 +430,7 @@ pub fn semantic_names<'a>(
 /// created on first use, one per product whatever the race; with neither, keyed points are
 /// refused and say so). The facade and the command line (`preview`) both build it here, so a
 /// preview hashes exactly as the wire does.
-pub fn product_preparer(
+pub(crate) fn product_preparer(
     catalogue: Arc<Catalogue>,
     runtime: Option<&str>,
     version: &str,
@@ -338,13 +446,12 @@ pub fn product_preparer(
         (None, Some(state)) => Some(
             state
                 .hashing_key(&product)
-                .map_err(|e| BuildError::State(format!("cannot create the hashing key: {e}")))?,
+                .map_err(BuildError::state("cannot create the hashing key"))?,
         ),
         (None, None) => None,
     };
     if let Some(key) = key {
-        let hasher = KeyedHasher::with_derived_id(&key)
-            .map_err(|e| BuildError::State(format!("hashing key: {e}")))?;
+        let hasher = KeyedHasher::with_derived_id(&key).map_err(BuildError::HashKey)?;
         preparer = preparer.with_hash_key(hasher);
     }
     if preparer.context().catalogue().spec().collection.install_id {
@@ -358,14 +465,9 @@ pub fn product_preparer(
 /// removes, so the next run starts a new one). Without a folder the id lives only as long as
 /// the process. It is random, never derived from the machine or the user.
 fn install_id(state: Option<&StateDir>, product: &str) -> Result<InstallId, BuildError> {
-    let failed = |e: String| BuildError::State(format!("cannot create the install id: {e}"));
     match state {
-        Some(state) => {
-            let kept = state
-                .install_id(product)
-                .map_err(|e| failed(e.to_string()))?;
-            InstallId::parse(&kept).ok_or_else(|| failed(format!("{kept:?} is not an install id")))
-        }
-        None => InstallId::generate().map_err(|e| failed(e.to_string())),
+        Some(state) => state.install_id(product),
+        None => InstallId::generate(),
     }
+    .map_err(BuildError::state("cannot create the install id"))
 }

@@ -8,31 +8,23 @@
 //! request_timeout_seconds = 15
 //! ```
 //!
-//! What a host sets on its builder wins, then `CANDOR_*` variables, then this file. A file
-//! that cannot be parsed at all is consent's to report (it turns telemetry off); a
-//! `[transport]` section with an unknown key or an unusable value is a build error, never
-//! silently ignored.
+//! What a host sets on its builder wins, then `CANDOR_*` variables, then this file. The file
+//! is read and parsed by `candor-state` (once, for consent and for these settings); a file that
+//! cannot be parsed at all is consent's to report (it turns telemetry off); a `[transport]`
+//! section with an unknown key or an unusable value is a build error, never silently ignored.
 
 use std::path::PathBuf;
 use std::time::Duration;
 
-use candor_state::StateDir;
-use serde::Deserialize;
+use candor_state::{ConfigError, ConfigRead};
 
 use crate::error::BuildError;
 
 /// The longest timeout the file may set.
 const MAX_TIMEOUT_SECONDS: f64 = 600.0;
 
-#[derive(Debug, Default, Deserialize)]
-struct File {
-    #[serde(default)]
-    transport: Option<TransportSettings>,
-}
-
-/// What `[transport]` says.
-#[derive(Debug, Default, Deserialize)]
-#[serde(deny_unknown_fields)]
+/// What `[transport]` says, checked.
+#[derive(Debug, Default)]
 pub(crate) struct TransportSettings {
     pub(crate) ca_file: Option<PathBuf>,
     connect_timeout_seconds: Option<f64>,
@@ -40,45 +32,33 @@ pub(crate) struct TransportSettings {
 }
 
 impl TransportSettings {
-    /// The section in Candor's folder's `config.toml`; none when there is no file, no
-    /// section, or a file consent already refuses as broken.
-    pub(crate) fn read(state: &StateDir) -> Result<Self, BuildError> {
-        let text = match state.read_config() {
-            Ok(Some(text)) => text,
-            Ok(None) | Err(_) => return Ok(Self::default()),
-        };
-        let Ok(file) = toml::from_str::<toml::Table>(&text) else {
+    /// The section of one reading of `config.toml` (`candor-state` reads and parses it); none
+    /// when there is no file, or a file consent already refuses as unusable.
+    pub(crate) fn from_config(read: &ConfigRead) -> Result<Self, BuildError> {
+        let Some(file) = read.file() else {
             return Ok(Self::default());
         };
-        let Some(section) = file.get("transport") else {
-            return Ok(Self::default());
-        };
-        let file: File = toml::Value::Table(
-            [("transport".to_owned(), section.clone())]
-                .into_iter()
-                .collect(),
-        )
-        .try_into()
-        .map_err(|e: toml::de::Error| {
-            BuildError::Config(format!(
-                "{}: [transport]: {}",
-                state.config_file().display(),
-                e.message().trim()
-            ))
-        })?;
-        let settings = file.transport.unwrap_or_default();
+        let section = file
+            .transport()
+            .map_err(|e| BuildError::Config(e.clone()))?;
         for (name, value) in [
-            ("connect_timeout_seconds", settings.connect_timeout_seconds),
-            ("request_timeout_seconds", settings.request_timeout_seconds),
+            ("connect_timeout_seconds", section.connect_timeout_seconds),
+            ("request_timeout_seconds", section.request_timeout_seconds),
         ] {
             if value.is_some_and(|v| !(v > 0.0 && v <= MAX_TIMEOUT_SECONDS)) {
-                return Err(BuildError::Config(format!(
-                    "{}: [transport] {name} must be more than 0 and at most {MAX_TIMEOUT_SECONDS}",
-                    state.config_file().display()
-                )));
+                return Err(BuildError::Config(ConfigError {
+                    path: file.path().to_owned(),
+                    message: format!(
+                        "[transport] {name} must be more than 0 and at most {MAX_TIMEOUT_SECONDS}"
+                    ),
+                }));
             }
         }
-        Ok(settings)
+        Ok(Self {
+            ca_file: section.ca_file.clone(),
+            connect_timeout_seconds: section.connect_timeout_seconds,
+            request_timeout_seconds: section.request_timeout_seconds,
+        })
     }
 
     pub(crate) fn connect_timeout(&self) -> Option<Duration> {

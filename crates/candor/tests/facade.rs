@@ -3,7 +3,9 @@
 use std::path::Path;
 use std::time::Duration;
 
-use candor::{Environment, Input, Mode, RawException, SinkSpec, Telemetry, Transition};
+use candor::status::{DropCause, Mode, Rejected, Transition};
+use candor::{Environment, Input, RawException, SinkSpec, Telemetry};
+use candor_collect::{AgentRecorder, DashboardRecorder};
 use candor_testkit::{Fault, HttpReceiver, dead_port};
 
 fn agent(state: &Path, env: Environment, sink: SinkSpec) -> Telemetry {
@@ -47,16 +49,37 @@ fn undeclared_and_gated_out_points_never_leave() {
     let points: Vec<String> = receiver.events().into_iter().map(|e| e.point).collect();
     assert_eq!(points, vec!["working_set"]);
     assert_eq!(status.refused.len(), 4, "{:?}", status.refused);
-    let reasons = status
-        .refused
-        .iter()
-        .map(|(r, _)| r.as_str())
-        .collect::<Vec<_>>()
-        .join("\n");
+    let refused = |point: &str| {
+        status
+            .refused
+            .iter()
+            .find(|r| r.reason.point() == point)
+            .map(|r| (&r.reason, r.count))
+    };
     assert!(
-        reasons.contains("screen_resolution") && reasons.contains("later than 21.4.2"),
-        "{reasons}"
+        matches!(
+            refused("screen_resolution"),
+            Some((Rejected::Undeclared { .. }, 1))
+        ),
+        "{:?}",
+        status.refused
     );
+    assert!(matches!(
+        refused("core_runtime_version"),
+        Some((Rejected::NotInEffect { .. }, 1))
+    ));
+    assert!(
+        matches!(
+            refused("sensor_exceptions"),
+            Some((Rejected::NotInEffect { why, .. }, 1)) if why.contains("later than 21.4.2")
+        ),
+        "{:?}",
+        status.refused
+    );
+    assert!(matches!(
+        refused("working_set"),
+        Some((Rejected::WrongShape { .. }, 1))
+    ));
 }
 
 #[test]
@@ -75,7 +98,7 @@ fn when_consent_is_off_nothing_is_recorded_or_started() {
     for _ in 0..1000 {
         t.record("working_set", Input::Count(1));
     }
-    t.agent().protect_enabled(true);
+    AgentRecorder::new(t.clone()).protect_enabled(true);
     let status = t.shutdown(Duration::from_secs(1));
     assert_eq!(status.recorded, 0);
     assert!(status.sent.is_none(), "no pipeline was started");
@@ -128,7 +151,7 @@ fn revocation_discards_what_was_not_yet_sent() {
     t.record("working_set", Input::Count(7)); // after revocation: ignored
     let status = t.shutdown(Duration::from_secs(2));
     assert_eq!(status.recorded, 50);
-    assert_eq!(status.discarded_by_consent, 50, "{status:?}");
+    assert_eq!(status.dropped(DropCause::Withdrawn), 50, "{status:?}");
     let spool = state.path().join("spool/contrast-dotnet-agent");
     let left = std::fs::read_dir(&spool)
         .map(|d| {
@@ -195,10 +218,12 @@ fn a_full_queue_drops_and_counts_instead_of_blocking() {
     for thread in threads {
         thread.join().expect("no panic");
     }
-    let status = t.status();
-    assert_eq!(status.recorded + status.dropped_queue_full, 20_000);
-    assert!(status.dropped_queue_full > 0, "{status:?}");
     let status = t.shutdown(Duration::from_secs(10));
+    assert_eq!(
+        status.recorded + status.dropped(DropCause::QueueFull),
+        20_000
+    );
+    assert!(status.dropped(DropCause::QueueFull) > 0, "{status:?}");
     let sent = status.sent.expect("started");
     assert_eq!(sent.delivered + sent.pending, status.prepared, "{sent:?}");
 }
@@ -221,7 +246,7 @@ fn panics_are_recorded_as_scrubbed_unhandled_exceptions() {
         })
         .build()
         .expect("telemetry");
-    std::sync::Arc::new(t.dashboard()).install_panic_hook();
+    std::sync::Arc::new(DashboardRecorder::new(t.clone())).install_panic_hook();
     let outcome =
         std::panic::catch_unwind(|| panic!("cannot open /home/zoe/notes for zoe@example.org"));
     assert!(outcome.is_err());
@@ -256,7 +281,7 @@ fn the_host_turning_its_telemetry_off_revokes_the_dashboards() {
         })
         .build()
         .expect("telemetry");
-    t.dashboard().request_language("en-US");
+    DashboardRecorder::new(t.clone()).request_language("en-US");
     t.flush(Duration::from_millis(200));
     assert_eq!(
         t.set_host_opted_out(true),
@@ -267,7 +292,7 @@ fn the_host_turning_its_telemetry_off_revokes_the_dashboards() {
     );
     assert!(!t.is_collecting());
     let status = t.shutdown(Duration::from_secs(1));
-    assert_eq!(status.discarded_by_consent, 1, "{status:?}");
+    assert_eq!(status.dropped(DropCause::Withdrawn), 1, "{status:?}");
     assert_eq!(receiver.log().requests, 0);
 }
 
@@ -310,6 +335,8 @@ fn built_while_off_then_switched_on_starts_collecting() {
 #[test]
 fn shutdown_returns_by_its_deadline_when_the_receiver_never_answers() {
     let state = tempfile::tempdir().expect("tmp");
+    // A raw socket on purpose: a peer that accepts and never reads or answers, which no HTTP
+    // server (candor-http-server included) is.
     let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
     let port = listener.local_addr().expect("addr").port();
     std::thread::spawn(move || {
@@ -390,7 +417,7 @@ fn concurrent_hosts_on_one_folder_deliver_each_event_once() {
         .collect();
     for host in hosts {
         let status = host.join().expect("host");
-        assert_eq!(status.dropped_queue_full, 0, "{status:?}");
+        assert_eq!(status.dropped(DropCause::QueueFull), 0, "{status:?}");
     }
     let mut values = std::collections::BTreeMap::new();
     for event in receiver.events() {
@@ -398,4 +425,48 @@ fn concurrent_hosts_on_one_folder_deliver_each_event_once() {
     }
     assert_eq!(values.len(), 6_000, "events were lost");
     assert!(values.values().all(|n| *n == 1), "an event arrived twice");
+}
+
+#[test]
+fn a_value_an_adapter_could_not_read_is_refused_and_counted() {
+    let state = tempfile::tempdir().expect("tmp");
+    let receiver = HttpReceiver::start();
+    let t = agent(
+        state.path(),
+        quiet(),
+        SinkSpec::Json {
+            endpoint: receiver.url("/ingest"),
+        },
+    );
+    t.refuse(
+        "working_set",
+        "a log body of bytes cannot be read as a count",
+    );
+    t.refuse(
+        "working_set",
+        "a log body of bytes cannot be read as a count",
+    );
+    let status = t.shutdown(Duration::from_secs(5));
+    assert_eq!(status.refused.len(), 1, "{:?}", status.refused);
+    let refusal = &status.refused[0];
+    match &refusal.reason {
+        candor::status::Rejected::Invalid { point, reason } => {
+            assert_eq!(point, "working_set");
+            assert!(reason.contains("bytes"), "{reason}");
+        }
+        other => panic!("refused for another reason: {other:?}"),
+    }
+    assert_eq!(refusal.count, 2);
+    assert!(receiver.events().is_empty());
+
+    // With consent off nothing is recorded, so nothing is refused.
+    let off = agent(
+        state.path(),
+        Environment::from_pairs([("CONTRAST_DOTNET_TELEMETRY_OPTOUT", "1")]),
+        SinkSpec::Json {
+            endpoint: receiver.url("/ingest"),
+        },
+    );
+    off.refuse("working_set", "unreadable");
+    assert!(off.shutdown(Duration::from_secs(1)).refused.is_empty());
 }

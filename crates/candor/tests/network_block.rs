@@ -1,12 +1,13 @@
 //! The agent's catalogue says blocking the network opts out (`network_block_opts_out`, after
 //! `network_block_after_seconds`). These tests show the runtime doing what its disclosure page
-//! says: once the endpoint has been unreachable for the period, what is waiting is discarded,
-//! nothing more is collected, the status says why, and collection resumes when the endpoint
-//! can be reached again.
+//! says: once the endpoint has been unreachable for the period, consent is off and says why
+//! (decided by the network block), what is waiting is discarded, nothing more is collected, and
+//! collection resumes when the endpoint can be reached again.
 
 use std::path::Path;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
+use candor::status::{DecidedBy, DropCause, Mode};
 use candor::{Environment, Input, SinkSpec, Telemetry, Timeouts};
 use candor_testkit::{HttpReceiver, dead_port};
 
@@ -56,63 +57,99 @@ fn period() -> Duration {
     )
 }
 
-#[test]
-fn past_the_period_nothing_is_collected_and_status_says_why() {
-    let state = tempfile::tempdir().expect("tmp");
-    unreachable_since(state.path(), period() + Duration::from_secs(3600));
-    let endpoint = format!("http://127.0.0.1:{}/ingest", dead_port());
-    let t = agent(state.path(), endpoint);
-    assert!(t.is_collecting(), "consent itself is on");
-    t.record("working_set", Input::Count(1));
-    t.record("in_container", Input::Flag(false));
-    let status = t.shutdown(Duration::from_secs(3));
-    assert_eq!(status.prepared, 2);
-    assert_eq!(status.discarded_by_consent, 2);
-    assert!(
-        status.sent.is_none(),
-        "no pipeline started: {:?}",
-        status.sent
-    );
-    let why = status.network_blocked.expect("the status gives the reason");
-    assert!(why.contains("has not answered since"), "{why}");
+/// A batch an earlier run left in the spool.
+fn spooled_batch(state: &Path) {
+    let spool = state.join("spool/contrast-dotnet-agent");
+    std::fs::create_dir_all(&spool).expect("mkdir");
+    let event = candor_testkit::agent_event(1);
+    std::fs::write(
+        spool.join("0001700000000000-0000000001-00000000.jsonl"),
+        serde_json::to_string(&event).expect("json") + "\n",
+    )
+    .expect("write");
+}
+
+fn batches(state: &Path) -> usize {
+    std::fs::read_dir(state.join("spool/contrast-dotnet-agent"))
+        .map(|d| {
+            d.flatten()
+                .filter(|e| e.file_name().to_string_lossy().ends_with(".jsonl"))
+                .count()
+        })
+        .unwrap_or(0)
 }
 
 #[test]
-fn when_the_period_runs_out_pending_data_is_discarded() {
+fn past_the_period_consent_is_off_says_why_and_what_waited_is_discarded() {
+    let state = tempfile::tempdir().expect("tmp");
+    unreachable_since(state.path(), period() + Duration::from_secs(3600));
+    spooled_batch(state.path());
+    let endpoint = format!("http://127.0.0.1:{}/ingest", dead_port());
+    let t = agent(state.path(), endpoint);
+    assert!(!t.is_collecting(), "the network block decides off");
+    let decision = t.status().decision;
+    assert_eq!(decision.mode, Mode::Off);
+    assert!(
+        matches!(decision.decided_by, DecidedBy::NetworkBlock { .. }),
+        "{decision:?}"
+    );
+    assert!(
+        decision.reason.contains("has not answered since"),
+        "{decision:?}"
+    );
+    t.record("working_set", Input::Count(1));
+    let status = t.shutdown(Duration::from_secs(3));
+    assert_eq!(status.recorded, 0);
+    assert_eq!(status.prepared, 0);
+    assert_eq!(
+        status.dropped(DropCause::Withdrawn),
+        1,
+        "the batch that waited: {status:?}"
+    );
+    assert_eq!(batches(state.path()), 0);
+}
+
+#[test]
+fn when_the_period_runs_out_pending_data_is_discarded_and_consent_says_why() {
     let state = tempfile::tempdir().expect("tmp");
     // An earlier run saw the endpoint fail until just under the period ago.
     unreachable_since(state.path(), period() - Duration::from_secs(1));
     let endpoint = format!("http://127.0.0.1:{}/ingest", dead_port());
     let t = agent(state.path(), endpoint);
+    assert!(t.is_collecting());
     for n in 0..5 {
         t.record("working_set", Input::Count(n));
     }
     let deadline = Instant::now() + Duration::from_secs(20);
-    while t.status().network_blocked.is_none() && Instant::now() < deadline {
+    while t.is_collecting() && Instant::now() < deadline {
         std::thread::sleep(Duration::from_millis(100));
     }
     let status = t.status();
-    assert!(status.network_blocked.is_some(), "{status:?}");
+    assert!(
+        matches!(status.decision.decided_by, DecidedBy::NetworkBlock { .. }),
+        "{status:?}"
+    );
     let sent = status.sent.clone().expect("the pipeline ran");
     assert_eq!(sent.delivered, 0);
     assert_eq!(sent.pending, 0, "what was waiting is discarded");
-    assert!(status.discarded_by_consent >= 5, "{status:?}");
+    assert!(status.dropped(DropCause::Withdrawn) >= 5, "{status:?}");
     // Nothing more is collected.
     t.record("working_set", Input::Count(99));
     let status = t.shutdown(Duration::from_secs(3));
-    assert!(status.discarded_by_consent >= 6, "{status:?}");
+    assert_eq!(status.recorded, 5, "{status:?}");
+    assert_eq!(batches(state.path()), 0);
     assert!(state.path().join("network/contrast-dotnet-agent").exists());
 }
 
 #[test]
-fn collection_resumes_when_the_endpoint_answers_again() {
+fn an_endpoint_that_answers_lifts_the_block_at_the_start() {
     let state = tempfile::tempdir().expect("tmp");
     unreachable_since(state.path(), period() + Duration::from_secs(3600));
     let receiver = HttpReceiver::start();
     let t = agent(state.path(), receiver.url("/ingest"));
+    assert!(t.is_collecting(), "{:?}", t.status().decision);
     t.record("working_set", Input::Count(7));
     let status = t.shutdown(Duration::from_secs(5));
-    assert_eq!(status.network_blocked, None, "{status:?}");
     assert_eq!(status.sent.expect("started").delivered, 1);
     let points: Vec<String> = receiver.events().into_iter().map(|e| e.point).collect();
     assert_eq!(points, vec!["working_set"]);
@@ -144,8 +181,8 @@ fn a_catalogue_without_the_promise_keeps_retrying() {
         .build()
         .expect("telemetry");
     assert!(t.is_collecting(), "{:?}", t.status().decision);
-    t.dashboard().request_language("en-US");
+    candor_collect::DashboardRecorder::new(t.clone()).request_language("en-US");
     let status = t.shutdown(Duration::from_secs(2));
-    assert_eq!(status.network_blocked, None);
-    assert_eq!(status.discarded_by_consent, 0, "{status:?}");
+    assert!(status.decision.enabled(), "{status:?}");
+    assert_eq!(status.dropped(DropCause::Withdrawn), 0, "{status:?}");
 }

@@ -3,6 +3,8 @@
 //! Each test file uses part of it.
 #![allow(dead_code)]
 
+pub(crate) mod postgres;
+
 use std::path::Path;
 use std::process::{Command, Output, Stdio};
 use std::time::{Duration, Instant};
@@ -62,4 +64,112 @@ pub(crate) fn agent_line(point: &str, value: &str) -> String {
 pub(crate) fn write_lines(path: &Path, lines: &[String]) -> String {
     std::fs::write(path, lines.join("\n") + "\n").expect("write");
     path.to_str().expect("utf-8").to_owned()
+}
+
+/// A running `candor serve` on a SQLite file (or the database URL given), killed when
+/// dropped.
+pub(crate) struct Serve {
+    pub(crate) child: std::process::Child,
+    /// `127.0.0.1:<port>`.
+    pub(crate) address: String,
+}
+
+impl Serve {
+    /// Starts `candor serve` on a free loopback port, with `dir` as its Candor folder.
+    pub(crate) fn start(dir: &Path, database: &str, extra: &[&str]) -> Self {
+        use std::io::BufRead;
+        let mut child = Command::new(env!("CARGO_BIN_EXE_candor"))
+            .env_clear()
+            .env("CANDOR_CONFIG_DIR", dir)
+            .args(["serve", "--listen", "127.0.0.1:0", "--database", database])
+            .args(extra)
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("candor serve starts");
+        let stdout = child.stdout.take().expect("stdout");
+        let (tx, rx) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            let mut reader = std::io::BufReader::new(stdout);
+            let mut line = String::new();
+            let _ = reader.read_line(&mut line);
+            let _ = tx.send(line);
+            let _ = std::io::copy(&mut reader, &mut std::io::sink());
+        });
+        let line = rx
+            .recv_timeout(Duration::from_secs(30))
+            .expect("serve prints its address");
+        let address = line
+            .split("http://")
+            .nth(1)
+            .and_then(|rest| rest.split_whitespace().next())
+            .unwrap_or_else(|| panic!("{line}"))
+            .trim_end_matches('/')
+            .to_owned();
+        Self { child, address }
+    }
+
+    /// `http://<address><path>`.
+    pub(crate) fn url(&self, path: &str) -> String {
+        format!("http://{}{path}", self.address)
+    }
+
+    /// How many of `product`'s events the server holds, recorded in `[since, until)` (RFC 3339
+    /// times, either open).
+    pub(crate) fn stored(&self, product: &str, since: Option<&str>, until: Option<&str>) -> u64 {
+        use std::io::{Read, Write};
+        let mut query = Vec::new();
+        if let Some(since) = since {
+            query.push(format!("since={since}"));
+        }
+        if let Some(until) = until {
+            query.push(format!("until={until}"));
+        }
+        let mut stream = std::net::TcpStream::connect(&self.address).expect("connect");
+        stream
+            .set_read_timeout(Some(Duration::from_secs(20)))
+            .expect("timeout");
+        write!(
+            stream,
+            "GET /v1/report/{product}?{} HTTP/1.1\r\nhost: {}\r\nconnection: close\r\n\r\n",
+            query.join("&"),
+            self.address
+        )
+        .expect("request");
+        let mut answer = String::new();
+        stream.read_to_string(&mut answer).expect("answer");
+        let body = answer.split("\r\n\r\n").nth(1).unwrap_or("");
+        // A chunked answer: the JSON object is what lies between the first `{` and last `}`.
+        let json = &body[body.find('{').unwrap_or(0)..=body.rfind('}').unwrap_or(0)];
+        let report: serde_json::Value =
+            serde_json::from_str(json).unwrap_or_else(|e| panic!("{e}: {answer}"));
+        report["events"]
+            .as_u64()
+            .unwrap_or_else(|| panic!("{report}"))
+    }
+}
+
+impl Drop for Serve {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// Now, as the RFC 3339 text `report` takes, to the millisecond.
+pub(crate) fn now_rfc3339() -> String {
+    humantime::format_rfc3339_millis(std::time::SystemTime::now()).to_string()
+}
+
+/// Waits until `done` holds, up to `limit`; returns whether it did.
+pub(crate) fn wait_for(limit: Duration, mut done: impl FnMut() -> bool) -> bool {
+    let until = Instant::now() + limit;
+    while Instant::now() < until {
+        if done() {
+            return true;
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    done()
 }

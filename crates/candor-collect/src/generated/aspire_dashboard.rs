@@ -81,46 +81,46 @@ impl<R: Record> AspireDashboardRecorder<R> {
 
     /// `page_navigation` (properties, scrubbed): Each dashboard page a user opens, in order, with the settings of that page.
     pub fn page_navigation(&self, properties: BTreeMap<String, String>) {
-        self.sink.record(AspireDashboardPoint::PageNavigation.id(), Input::Properties(properties));
+        self.sink.record_declared(AspireDashboardPoint::PageNavigation.id(), Input::Properties(properties));
     }
 
     /// `resource_types` (names, public): The kinds of resources the running application defines.
     pub fn resource_types(&self, names: &[Name]) {
-        self.sink.record(AspireDashboardPoint::ResourceTypes.id(), Input::Names(names.iter().map(|n| n.as_str().to_owned()).collect()));
+        self.sink.record_declared(AspireDashboardPoint::ResourceTypes.id(), Input::Names(names.iter().map(|n| n.as_str().to_owned()).collect()));
     }
 
     /// `request_user_agent` (user_agent, coarsened): The browser that requested dashboard pages.
     pub fn request_user_agent(&self, value: &str) {
-        self.sink.record(AspireDashboardPoint::RequestUserAgent.id(), Input::Word(value.to_owned()));
+        self.sink.record_declared(AspireDashboardPoint::RequestUserAgent.id(), Input::Word(value.to_owned()));
     }
 
     /// `invoked_commands` (hashed, hashed): Each dashboard command a user runs (for example restarting a resource).
     pub fn invoked_commands(&self, value: &str) {
-        self.sink.record(AspireDashboardPoint::InvokedCommands.id(), Input::Identifier(value.to_owned()));
+        self.sink.record_declared(AspireDashboardPoint::InvokedCommands.id(), Input::Identifier(value.to_owned()));
     }
 
     /// `request_language` (language_tag, public): The language the browser asks for.
     pub fn request_language(&self, value: &str) {
-        self.sink.record(AspireDashboardPoint::RequestLanguage.id(), Input::Word(value.to_owned()));
+        self.sink.record_declared(AspireDashboardPoint::RequestLanguage.id(), Input::Word(value.to_owned()));
     }
 
     /// `dashboard_language` (language_tag, public): The language chosen in the dashboard's settings.
     pub fn dashboard_language(&self, value: &str) {
-        self.sink.record(AspireDashboardPoint::DashboardLanguage.id(), Input::Word(value.to_owned()));
+        self.sink.record_declared(AspireDashboardPoint::DashboardLanguage.id(), Input::Word(value.to_owned()));
     }
 
     /// `resource_restart_time` (distribution, aggregated): How long resources take to restart.
     pub fn resource_restart_time(&self, samples: Vec<f64>) {
-        self.sink.record(AspireDashboardPoint::ResourceRestartTime.id(), Input::Samples(samples));
+        self.sink.record_declared(AspireDashboardPoint::ResourceRestartTime.id(), Input::Samples(samples));
     }
 
     /// `otel_processing_time` (distribution, aggregated): How long the dashboard takes to process incoming OpenTelemetry data.
     pub fn otel_processing_time(&self, samples: Vec<f64>) {
-        self.sink.record(AspireDashboardPoint::OtelProcessingTime.id(), Input::Samples(samples));
+        self.sink.record_declared(AspireDashboardPoint::OtelProcessingTime.id(), Input::Samples(samples));
     }
 
     /// `unhandled_exception` (exception, scrubbed): Unhandled exceptions raised in the dashboard: type, message and stack frames.
     pub fn unhandled_exception(&self, exception: RawException) {
-        self.sink.record(AspireDashboardPoint::UnhandledException.id(), Input::Exception(exception));
+        self.sink.record_declared(AspireDashboardPoint::UnhandledException.id(), Input::Exception(exception));
     }
 }

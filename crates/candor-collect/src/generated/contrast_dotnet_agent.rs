@@ -198,191 +198,191 @@ impl<R: Record> ContrastDotnetAgentRecorder<R> {
 
     /// `agent_version` (version, public): The version of the agent.
     pub fn agent_version(&self, value: &str) {
-        self.sink.record(ContrastDotnetAgentPoint::AgentVersion.id(), Input::Word(value.to_owned()));
+        self.sink.record_declared(ContrastDotnetAgentPoint::AgentVersion.id(), Input::Word(value.to_owned()));
     }
 
     /// `os_version` (text, scrubbed): The operating system's name and version (for example `Ubuntu 22.04.4 LTS`).
     pub fn os_version(&self, value: &str) {
-        self.sink.record(ContrastDotnetAgentPoint::OsVersion.id(), Input::Text(value.to_owned()));
+        self.sink.record_declared(ContrastDotnetAgentPoint::OsVersion.id(), Input::Text(value.to_owned()));
     }
 
     /// `in_container` (flag, public): Whether the agent runs inside a container.
     pub fn in_container(&self, value: bool) {
-        self.sink.record(ContrastDotnetAgentPoint::InContainer.id(), Input::Flag(value));
+        self.sink.record_declared(ContrastDotnetAgentPoint::InContainer.id(), Input::Flag(value));
     }
 
     /// `in_azure_app_service` (flag, public): Whether the agent runs in Azure App Service.
     pub fn in_azure_app_service(&self, value: bool) {
-        self.sink.record(ContrastDotnetAgentPoint::InAzureAppService.id(), Input::Flag(value));
+        self.sink.record_declared(ContrastDotnetAgentPoint::InAzureAppService.id(), Input::Flag(value));
     }
 
     /// `machine_id` (hashed, hashed): An anonymous, unique identifier for the machine: the SHA-256 hash of one of its network adapters' MAC address.
     pub fn machine_id(&self, value: &str) {
-        self.sink.record(ContrastDotnetAgentPoint::MachineId.id(), Input::Identifier(value.to_owned()));
+        self.sink.record_declared(ContrastDotnetAgentPoint::MachineId.id(), Input::Identifier(value.to_owned()));
     }
 
     /// `kernel_version` (text, scrubbed): The operating-system kernel's version.
     pub fn kernel_version(&self, value: &str) {
-        self.sink.record(ContrastDotnetAgentPoint::KernelVersion.id(), Input::Text(value.to_owned()));
+        self.sink.record_declared(ContrastDotnetAgentPoint::KernelVersion.id(), Input::Text(value.to_owned()));
     }
 
     /// `memory_page_size` (count, public): The size of a memory page for the instrumented process.
     pub fn memory_page_size(&self, value: u64) {
-        self.sink.record(ContrastDotnetAgentPoint::MemoryPageSize.id(), Input::Count(value));
+        self.sink.record_declared(ContrastDotnetAgentPoint::MemoryPageSize.id(), Input::Count(value));
     }
 
     /// `working_set` (count, public): How much physical memory the instrumented process uses.
     pub fn working_set(&self, value: u64) {
-        self.sink.record(ContrastDotnetAgentPoint::WorkingSet.id(), Input::Count(value));
+        self.sink.record_declared(ContrastDotnetAgentPoint::WorkingSet.id(), Input::Count(value));
     }
 
     /// `process_running_time` (duration, public): How long the instrumented process has been running.
     pub fn process_running_time(&self, value: Duration) {
-        self.sink.record(ContrastDotnetAgentPoint::ProcessRunningTime.id(), Input::Elapsed(value));
+        self.sink.record_declared(ContrastDotnetAgentPoint::ProcessRunningTime.id(), Input::Elapsed(value));
     }
 
     /// `assess_enabled` (flag, public): Whether the agent's Assess feature is turned on.
     pub fn assess_enabled(&self, value: bool) {
-        self.sink.record(ContrastDotnetAgentPoint::AssessEnabled.id(), Input::Flag(value));
+        self.sink.record_declared(ContrastDotnetAgentPoint::AssessEnabled.id(), Input::Flag(value));
     }
 
     /// `protect_enabled` (flag, public): Whether the agent's Protect feature is turned on.
     pub fn protect_enabled(&self, value: bool) {
-        self.sink.record(ContrastDotnetAgentPoint::ProtectEnabled.id(), Input::Flag(value));
+        self.sink.record_declared(ContrastDotnetAgentPoint::ProtectEnabled.id(), Input::Flag(value));
     }
 
     /// `framework_runtime_version` (version, public): The version of the .NET Framework the application runs on.
     pub fn framework_runtime_version(&self, value: &str) {
-        self.sink.record(ContrastDotnetAgentPoint::FrameworkRuntimeVersion.id(), Input::Word(value.to_owned()));
+        self.sink.record_declared(ContrastDotnetAgentPoint::FrameworkRuntimeVersion.id(), Input::Word(value.to_owned()));
     }
 
     /// `core_runtime_version` (version, public): The version of .NET Core (or .NET) the application runs on.
     pub fn core_runtime_version(&self, value: &str) {
-        self.sink.record(ContrastDotnetAgentPoint::CoreRuntimeVersion.id(), Input::Word(value.to_owned()));
+        self.sink.record_declared(ContrastDotnetAgentPoint::CoreRuntimeVersion.id(), Input::Word(value.to_owned()));
     }
 
     /// `contrast_instance` (enumeration, public): Whether the agent reports to a Contrast instance the vendor hosts or to one installed on premises.
     pub fn contrast_instance(&self, value: &str) {
-        self.sink.record(ContrastDotnetAgentPoint::ContrastInstance.id(), Input::Word(value.to_owned()));
+        self.sink.record_declared(ContrastDotnetAgentPoint::ContrastInstance.id(), Input::Word(value.to_owned()));
     }
 
     /// `cie_used` (flag, public): Whether the agent is loaded through the CLR Instrumentation Engine (CIE).
     pub fn cie_used(&self, value: bool) {
-        self.sink.record(ContrastDotnetAgentPoint::CieUsed.id(), Input::Flag(value));
+        self.sink.record_declared(ContrastDotnetAgentPoint::CieUsed.id(), Input::Flag(value));
     }
 
     /// `application_framework` (enumeration, public): The web framework the instrumented application is built on.
     pub fn application_framework(&self, value: &str) {
-        self.sink.record(ContrastDotnetAgentPoint::ApplicationFramework.id(), Input::Word(value.to_owned()));
+        self.sink.record_declared(ContrastDotnetAgentPoint::ApplicationFramework.id(), Input::Word(value.to_owned()));
     }
 
     /// `chained_profiler_vendor` (enumeration, public): The vendor of another .NET profiler loaded alongside the agent, if any.
     pub fn chained_profiler_vendor(&self, value: &str) {
-        self.sink.record(ContrastDotnetAgentPoint::ChainedProfilerVendor.id(), Input::Word(value.to_owned()));
+        self.sink.record_declared(ContrastDotnetAgentPoint::ChainedProfilerVendor.id(), Input::Word(value.to_owned()));
     }
 
     /// `process_hosting_mode` (enumeration, public): How the application's process is hosted (for example in-process or out-of-process under IIS).
     pub fn process_hosting_mode(&self, value: &str) {
-        self.sink.record(ContrastDotnetAgentPoint::ProcessHostingMode.id(), Input::Word(value.to_owned()));
+        self.sink.record_declared(ContrastDotnetAgentPoint::ProcessHostingMode.id(), Input::Word(value.to_owned()));
     }
 
     /// `cie_raw_profiler_hook_used` (flag, public): Whether the agent uses the CLR Instrumentation Engine's raw profiler hook.
     pub fn cie_raw_profiler_hook_used(&self, value: bool) {
-        self.sink.record(ContrastDotnetAgentPoint::CieRawProfilerHookUsed.id(), Input::Flag(value));
+        self.sink.record_declared(ContrastDotnetAgentPoint::CieRawProfilerHookUsed.id(), Input::Flag(value));
     }
 
     /// `non_default_setting_names` (names, public): Which of the agent's configuration settings have been changed from their defaults.
     pub fn non_default_setting_names(&self, names: &[Name]) {
-        self.sink.record(ContrastDotnetAgentPoint::NonDefaultSettingNames.id(), Input::Names(names.iter().map(|n| n.as_str().to_owned()).collect()));
+        self.sink.record_declared(ContrastDotnetAgentPoint::NonDefaultSettingNames.id(), Input::Names(names.iter().map(|n| n.as_str().to_owned()).collect()));
     }
 
     /// `disabled_assess_rules` (names, public): Which Assess rules have been turned off.
     pub fn disabled_assess_rules(&self, names: &[Name]) {
-        self.sink.record(ContrastDotnetAgentPoint::DisabledAssessRules.id(), Input::Names(names.iter().map(|n| n.as_str().to_owned()).collect()));
+        self.sink.record_declared(ContrastDotnetAgentPoint::DisabledAssessRules.id(), Input::Names(names.iter().map(|n| n.as_str().to_owned()).collect()));
     }
 
     /// `contrast_http_status_codes` (label_counts, aggregated): How many of the agent's requests to Contrast ended with each HTTP status code.
     pub fn contrast_http_status_codes(&self, counts: BTreeMap<String, u64>) {
-        self.sink.record(ContrastDotnetAgentPoint::ContrastHttpStatusCodes.id(), Input::LabelCounts(counts));
+        self.sink.record_declared(ContrastDotnetAgentPoint::ContrastHttpStatusCodes.id(), Input::LabelCounts(counts));
     }
 
     /// `contrast_http_response_time` (distribution, aggregated): How long the agent's requests to Contrast took.
     pub fn contrast_http_response_time(&self, samples: Vec<f64>) {
-        self.sink.record(ContrastDotnetAgentPoint::ContrastHttpResponseTime.id(), Input::Samples(samples));
+        self.sink.record_declared(ContrastDotnetAgentPoint::ContrastHttpResponseTime.id(), Input::Samples(samples));
     }
 
     /// `profiler_init_time` (duration, public): Time the agent's profiler component took to initialise.
     pub fn profiler_init_time(&self, value: Duration) {
-        self.sink.record(ContrastDotnetAgentPoint::ProfilerInitTime.id(), Input::Elapsed(value));
+        self.sink.record_declared(ContrastDotnetAgentPoint::ProfilerInitTime.id(), Input::Elapsed(value));
     }
 
     /// `first_request_time` (duration, public): Time the agent's first request to the Contrast web interface took.
     pub fn first_request_time(&self, value: Duration) {
-        self.sink.record(ContrastDotnetAgentPoint::FirstRequestTime.id(), Input::Elapsed(value));
+        self.sink.record_declared(ContrastDotnetAgentPoint::FirstRequestTime.id(), Input::Elapsed(value));
     }
 
     /// `sensor_init_time` (duration, public): Time the agent's sensor component took to initialise.
     pub fn sensor_init_time(&self, value: Duration) {
-        self.sink.record(ContrastDotnetAgentPoint::SensorInitTime.id(), Input::Elapsed(value));
+        self.sink.record_declared(ContrastDotnetAgentPoint::SensorInitTime.id(), Input::Elapsed(value));
     }
 
     /// `init_to_first_request_end_time` (duration, public): Time from the agent's initialisation to the end of its first request.
     pub fn init_to_first_request_end_time(&self, value: Duration) {
-        self.sink.record(ContrastDotnetAgentPoint::InitToFirstRequestEndTime.id(), Input::Elapsed(value));
+        self.sink.record_declared(ContrastDotnetAgentPoint::InitToFirstRequestEndTime.id(), Input::Elapsed(value));
     }
 
     /// `iis_app_count` (count, public): How many applications IIS hosts.
     pub fn iis_app_count(&self, value: u64) {
-        self.sink.record(ContrastDotnetAgentPoint::IisAppCount.id(), Input::Count(value));
+        self.sink.record_declared(ContrastDotnetAgentPoint::IisAppCount.id(), Input::Count(value));
     }
 
     /// `iis_app_count_analyzed` (count, public): How many IIS applications the agent will analyze, having passed the application allow list and deny list.
     pub fn iis_app_count_analyzed(&self, value: u64) {
-        self.sink.record(ContrastDotnetAgentPoint::IisAppCountAnalyzed.id(), Input::Count(value));
+        self.sink.record_declared(ContrastDotnetAgentPoint::IisAppCountAnalyzed.id(), Input::Count(value));
     }
 
     /// `iis_app_count_clr4` (count, public): How many IIS applications are hosted on CLR4 application pools.
     pub fn iis_app_count_clr4(&self, value: u64) {
-        self.sink.record(ContrastDotnetAgentPoint::IisAppCountClr4.id(), Input::Count(value));
+        self.sink.record_declared(ContrastDotnetAgentPoint::IisAppCountClr4.id(), Input::Count(value));
     }
 
     /// `iis_app_count_clr2` (count, public): How many IIS applications are hosted on CLR2 application pools.
     pub fn iis_app_count_clr2(&self, value: u64) {
-        self.sink.record(ContrastDotnetAgentPoint::IisAppCountClr2.id(), Input::Count(value));
+        self.sink.record_declared(ContrastDotnetAgentPoint::IisAppCountClr2.id(), Input::Count(value));
     }
 
     /// `iis_pool_count` (count, public): How many application pools IIS has.
     pub fn iis_pool_count(&self, value: u64) {
-        self.sink.record(ContrastDotnetAgentPoint::IisPoolCount.id(), Input::Count(value));
+        self.sink.record_declared(ContrastDotnetAgentPoint::IisPoolCount.id(), Input::Count(value));
     }
 
     /// `iis_pool_count_agent_attached` (count, public): How many application pools have the agent attached.
     pub fn iis_pool_count_agent_attached(&self, value: u64) {
-        self.sink.record(ContrastDotnetAgentPoint::IisPoolCountAgentAttached.id(), Input::Count(value));
+        self.sink.record_declared(ContrastDotnetAgentPoint::IisPoolCountAgentAttached.id(), Input::Count(value));
     }
 
     /// `iis_pool_count_clr4` (count, public): How many application pools run CLR4.
     pub fn iis_pool_count_clr4(&self, value: u64) {
-        self.sink.record(ContrastDotnetAgentPoint::IisPoolCountClr4.id(), Input::Count(value));
+        self.sink.record_declared(ContrastDotnetAgentPoint::IisPoolCountClr4.id(), Input::Count(value));
     }
 
     /// `iis_pool_count_clr2` (count, public): How many application pools run CLR2.
     pub fn iis_pool_count_clr2(&self, value: u64) {
-        self.sink.record(ContrastDotnetAgentPoint::IisPoolCountClr2.id(), Input::Count(value));
+        self.sink.record_declared(ContrastDotnetAgentPoint::IisPoolCountClr2.id(), Input::Count(value));
     }
 
     /// `iis_apps_per_pool` (distribution, aggregated): The minimum number of applications in a single application pool, the maximum, and the median across all pools.
     pub fn iis_apps_per_pool(&self, samples: Vec<f64>) {
-        self.sink.record(ContrastDotnetAgentPoint::IisAppsPerPool.id(), Input::Samples(samples));
+        self.sink.record_declared(ContrastDotnetAgentPoint::IisAppsPerPool.id(), Input::Samples(samples));
     }
 
     /// `protect_rule_modes` (mode_by_name, public): The mode of each Protect rule: Monitor or Block.
     pub fn protect_rule_modes(&self, modes: BTreeMap<String, String>) {
-        self.sink.record(ContrastDotnetAgentPoint::ProtectRuleModes.id(), Input::ModeByName(modes));
+        self.sink.record_declared(ContrastDotnetAgentPoint::ProtectRuleModes.id(), Input::ModeByName(modes));
     }
 
     /// `sensor_exceptions` (exception, scrubbed): Exceptions thrown and caught within the agent's sensor code: the log message, the exception type, the exception message and the stack trace.
     pub fn sensor_exceptions(&self, exception: RawException) {
-        self.sink.record(ContrastDotnetAgentPoint::SensorExceptions.id(), Input::Exception(exception));
+        self.sink.record_declared(ContrastDotnetAgentPoint::SensorExceptions.id(), Input::Exception(exception));
     }
 }

@@ -2,13 +2,15 @@
 //!
 //! A store writes many batches in one transaction (so one commit acknowledges them all), never
 //! keeps two rows for one event (a client's retry changes nothing), purges a product's rows older
-//! than a time, and answers the grouped counts reports are built from. Rows hold the event's
-//! envelope and value only: no peer address, no header.
+//! than a time, and computes the aggregates reports are built from ([`Summaries`], bounded
+//! whatever is stored). Rows hold the event's envelope and value only: no peer address, no
+//! header.
 
 #[cfg(feature = "postgres")]
 mod postgres;
 #[cfg(feature = "sqlite")]
 mod sqlite;
+mod summary;
 
 use std::path::PathBuf;
 
@@ -16,12 +18,14 @@ use std::path::PathBuf;
 pub use self::postgres::PostgresStore;
 #[cfg(feature = "sqlite")]
 pub use self::sqlite::SqliteStore;
+pub use self::summary::{OTHER, SummaryQuery};
 use crate::validate::Reason;
 
 /// An accepted event as stored.
 #[derive(Debug, Clone, PartialEq)]
 pub struct StoredEvent {
-    /// The event id (unique with its time).
+    /// The event id: the key. The first event stored with an id wins; any later one with it
+    /// (another time, product or content) is a duplicate.
     pub event_id: String,
     /// When it was recorded, microseconds since the Unix epoch.
     pub time_us: i64,
@@ -61,19 +65,77 @@ pub struct Written {
     pub duplicates: u64,
 }
 
-/// One group of the report query: how many events of a point and version had this value.
-#[derive(Debug, Clone, PartialEq)]
-pub struct GroupRow {
+/// A product's aggregates over a time range as the database computes them: a bounded number
+/// of rows, however many and however varied the stored values ([`SummaryQuery`] sets the
+/// bounds). `version: None` means all versions of the point together.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Summaries {
+    /// Events per point and version: the most frequent versions, the rest under
+    /// [`OTHER`].
+    pub versions: Vec<VersionCount>,
+    /// The most frequent categorical values per point and version (`value: None` is the sum
+    /// of the rest).
+    pub values: Vec<ValueCount>,
+    /// Counts and durations: min, max, weighted median.
+    pub numbers: Vec<NumberSummary>,
+    /// Distributions merged: min of the minimums, max of the maximums, median of the medians.
+    pub distributions: Vec<NumberSummary>,
+    /// Distinct hashed values.
+    pub distinct: Vec<DistinctCount>,
+}
+
+/// Events of one point and version (or [`OTHER`] versions).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct VersionCount {
     /// Data point id.
     pub point: String,
-    /// Product version.
-    pub product_version: String,
-    /// Value kind.
+    /// Product version, or [`OTHER`].
+    pub version: String,
+    /// The point's stored kind.
     pub kind: String,
-    /// The value's `data` as JSON.
-    pub value: String,
-    /// How many events.
+    /// Events.
     pub count: u64,
+}
+
+/// How often a categorical value occurred.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ValueCount {
+    /// Data point id.
+    pub point: String,
+    /// Product version (or [`OTHER`]); `None` for all versions.
+    pub version: Option<String>,
+    /// The value; `None` for every value beyond those listed.
+    pub value: Option<String>,
+    /// How many times.
+    pub count: u64,
+}
+
+/// Numbers of one point and version.
+#[derive(Debug, Clone, PartialEq)]
+pub struct NumberSummary {
+    /// Data point id.
+    pub point: String,
+    /// Product version (or [`OTHER`]); `None` for all versions.
+    pub version: Option<String>,
+    /// The smallest.
+    pub min: Option<f64>,
+    /// The largest.
+    pub max: Option<f64>,
+    /// The weighted median.
+    pub median: Option<f64>,
+    /// How many measurements.
+    pub measurements: u64,
+}
+
+/// Distinct values of one point and version.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DistinctCount {
+    /// Data point id.
+    pub point: String,
+    /// Product version (or [`OTHER`]); `None` for all versions.
+    pub version: Option<String>,
+    /// Distinct values.
+    pub distinct: u64,
 }
 
 /// Why the store failed. A failed write stored nothing of its batches.
@@ -100,14 +162,9 @@ pub trait Store: Send {
     fn write(&mut self, batches: &[&Batch]) -> Result<Vec<Written>, StoreError>;
     /// Removes a product's events recorded before `before_us`; returns how many.
     fn purge(&mut self, product: &str, before_us: i64) -> Result<u64, StoreError>;
-    /// Events of a product recorded in `[since_us, until_us)`, grouped by point, version and
-    /// value.
-    fn groups(
-        &mut self,
-        product: &str,
-        since_us: i64,
-        until_us: i64,
-    ) -> Result<Vec<GroupRow>, StoreError>;
+    /// The aggregates of a product's events recorded in `[since_us, until_us)`, computed in
+    /// the database with bounded results.
+    fn summarise(&mut self, query: &SummaryQuery<'_>) -> Result<Summaries, StoreError>;
     /// Refusal counts of a product, by reason code.
     fn refusals(&mut self, product: &str) -> Result<Vec<(String, u64)>, StoreError>;
 }

@@ -11,7 +11,11 @@ use std::time::Duration;
 use postgres::error::SqlState;
 use postgres::{Client, NoTls};
 
-use super::{Batch, GroupRow, Store, StoreError, Written, refusal_totals};
+use super::summary::{self, Dialect, Statements, SummaryQuery, whole_count};
+use super::{
+    Batch, DistinctCount, NumberSummary, Store, StoreError, Summaries, ValueCount, VersionCount,
+    Written, refusal_totals,
+};
 
 const SCHEMA: &str = "
 CREATE TABLE IF NOT EXISTS candor_events (
@@ -47,18 +51,22 @@ CREATE TABLE IF NOT EXISTS candor_refusals (
 );
 ";
 
+/// One batch: the first event of each id in the batch (by position) claims the id; only the
+/// claims that win are stored. The id alone is the key, as SQLite's primary key has it: a later
+/// event with a claimed id (another time, another product, other content) is a duplicate.
 const INSERT: &str = "WITH batch AS (SELECT * FROM UNNEST($1::text[], $2::int8[], \
      $3::text[], $4::text[], $5::text[], $6::text[], $7::text[], $8::text[], $9::text[], \
-     $10::text[]) AS b(event_id, time_us, product, product_version, runtime_line, \
-     catalogue_revision, install_id, point, kind, value)), \
+     $10::text[]) WITH ORDINALITY AS b(event_id, time_us, product, product_version, \
+     runtime_line, catalogue_revision, install_id, point, kind, value, position)), \
+     firsts AS (SELECT DISTINCT ON (event_id) * FROM batch ORDER BY event_id, position), \
      claimed AS (INSERT INTO candor_event_ids (event_id, product, time_us) \
-     SELECT DISTINCT ON (event_id) event_id, product, time_us FROM batch \
-     ON CONFLICT DO NOTHING RETURNING event_id, time_us) \
+     SELECT event_id, product, time_us FROM firsts \
+     ON CONFLICT DO NOTHING RETURNING event_id) \
      INSERT INTO candor_events (event_id, time_us, product, product_version, runtime_line, \
      catalogue_revision, install_id, point, kind, value) \
-     SELECT b.event_id, b.time_us, b.product, b.product_version, b.runtime_line, \
-     b.catalogue_revision, b.install_id, b.point, b.kind, b.value \
-     FROM batch b JOIN claimed c ON c.event_id = b.event_id AND c.time_us = b.time_us \
+     SELECT f.event_id, f.time_us, f.product, f.product_version, f.runtime_line, \
+     f.catalogue_revision, f.install_id, f.point, f.kind, f.value \
+     FROM firsts f JOIN claimed c ON c.event_id = f.event_id \
      ON CONFLICT DO NOTHING";
 
 /// A PostgreSQL connection.
@@ -224,13 +232,12 @@ impl Store for PostgresStore {
         self.retrying(|store| store.purge_once(product, before_us))
     }
 
-    fn groups(
-        &mut self,
-        product: &str,
-        since_us: i64,
-        until_us: i64,
-    ) -> Result<Vec<GroupRow>, StoreError> {
-        self.retrying(|store| store.groups_once(product, since_us, until_us))
+    fn summarise(&mut self, query: &SummaryQuery<'_>) -> Result<Summaries, StoreError> {
+        let statements = DIALECT.statements();
+        self.retrying(|store| {
+            let client = store.client()?;
+            summary::summarise(&mut Runner(client), &statements, query)
+        })
     }
 
     fn refusals(&mut self, product: &str) -> Result<Vec<(String, u64)>, StoreError> {
@@ -286,33 +293,6 @@ impl PostgresStore {
             )
             .map_err(db)?;
         Ok(removed + n)
-    }
-
-    fn groups_once(
-        &mut self,
-        product: &str,
-        since_us: i64,
-        until_us: i64,
-    ) -> Result<Vec<GroupRow>, StoreError> {
-        let client = self.client()?;
-        let rows = client
-            .query(
-                "SELECT point, product_version, kind, value, COUNT(*) FROM candor_events \
-                 WHERE product = $1 AND time_us >= $2 AND time_us < $3 \
-                 GROUP BY point, product_version, kind, value",
-                &[&product, &since_us, &until_us],
-            )
-            .map_err(db)?;
-        Ok(rows
-            .into_iter()
-            .map(|r| GroupRow {
-                point: r.get(0),
-                product_version: r.get(1),
-                kind: r.get(2),
-                value: r.get(3),
-                count: u64::try_from(r.get::<_, i64>(4)).unwrap_or(0),
-            })
-            .collect())
     }
 
     fn refusals_once(&mut self, product: &str) -> Result<Vec<(String, u64)>, StoreError> {
@@ -395,6 +375,107 @@ impl PostgresStore {
         }
         tx.commit().map_err(db)?;
         Ok(out)
+    }
+}
+
+const DIALECT: Dialect = Dialect {
+    param: |n| format!("${n}"),
+    total: |x| format!("SUM(({x})::float8)"),
+    count_sum: |x| format!("SUM({x})::bigint"),
+    scalar: "CASE WHEN left(g.value, 1) = '\"' THEN g.value::jsonb #>> '{}' ELSE g.value END",
+    array_items: "jsonb_array_elements_text(g.value::jsonb) AS j(value)",
+    object_pairs: "jsonb_each_text(g.value::jsonb) AS j(key, value)",
+    number: |x| format!("({x})::float8"),
+    number_field: |f| format!("(g.value::jsonb ->> '{f}')::float8"),
+    text_field: |f| format!("g.value::jsonb ->> '{f}'"),
+    whole: |x| format!("trunc({x})"),
+    greater: |a, b| format!("GREATEST({a}, {b})"),
+    bytewise: " COLLATE \"C\"",
+    empty: |table| format!("TRUNCATE {table}"),
+};
+
+struct Runner<'a>(&'a mut Client);
+
+fn numbers(client: &mut Client, sql: &str) -> Result<Vec<NumberSummary>, StoreError> {
+    Ok(client
+        .query(sql, &[])
+        .map_err(db)?
+        .into_iter()
+        .map(|r| NumberSummary {
+            point: r.get(0),
+            version: r.get(1),
+            min: r.get(2),
+            max: r.get(3),
+            median: r.get(4),
+            measurements: whole_count(r.get::<_, Option<f64>>(5).unwrap_or(0.0)),
+        })
+        .collect())
+}
+
+impl summary::Runner for Runner<'_> {
+    fn batch(&mut self, sql: &str) -> Result<(), StoreError> {
+        self.0.batch_execute(sql).map_err(db)
+    }
+
+    fn fill_groups(&mut self, sql: &str, query: &SummaryQuery<'_>) -> Result<(), StoreError> {
+        self.0
+            .execute(sql, &[&query.product, &query.since_us, &query.until_us])
+            .map(|_| ())
+            .map_err(db)
+    }
+
+    fn fill_buckets(&mut self, sql: &str, top: i64) -> Result<(), StoreError> {
+        self.0.execute(sql, &[&top]).map(|_| ()).map_err(db)
+    }
+
+    fn summaries(
+        &mut self,
+        statements: &Statements,
+        top_values: i64,
+    ) -> Result<Summaries, StoreError> {
+        let count = |n: i64| u64::try_from(n).unwrap_or(0);
+        let versions = self
+            .0
+            .query(&statements.versions, &[])
+            .map_err(db)?
+            .into_iter()
+            .map(|r| VersionCount {
+                point: r.get(0),
+                version: r.get(1),
+                kind: r.get(2),
+                count: count(r.get(3)),
+            })
+            .collect();
+        let values = self
+            .0
+            .query(&statements.values, &[&top_values])
+            .map_err(db)?
+            .into_iter()
+            .map(|r| ValueCount {
+                point: r.get(0),
+                version: r.get(1),
+                value: r.get(2),
+                count: whole_count(r.get::<_, Option<f64>>(3).unwrap_or(0.0)),
+            })
+            .collect();
+        let distinct = self
+            .0
+            .query(&statements.distinct, &[])
+            .map_err(db)?
+            .into_iter()
+            .map(|r| DistinctCount {
+                point: r.get(0),
+                version: r.get(1),
+                distinct: count(r.get(2)),
+            })
+            .collect();
+        Ok(Summaries {
+            versions,
+            values,
+            numbers: numbers(self.0, &statements.numbers)?,
+            distributions: numbers(self.0, &statements.distributions)?,
+            distinct,
+        })
     }
 }
 

@@ -6,7 +6,11 @@ use std::time::Duration;
 
 use rusqlite::{Connection, OpenFlags, params};
 
-use super::{Batch, GroupRow, Store, StoreError, Written, refusal_totals};
+use super::summary::{self, Dialect, Statements, SummaryQuery, whole_count};
+use super::{
+    Batch, DistinctCount, NumberSummary, Store, StoreError, Summaries, ValueCount, VersionCount,
+    Written, refusal_totals,
+};
 
 const SCHEMA: &str = "
 CREATE TABLE IF NOT EXISTS candor_events (
@@ -20,7 +24,8 @@ CREATE TABLE IF NOT EXISTS candor_events (
     point TEXT NOT NULL,
     kind TEXT NOT NULL,
     value TEXT NOT NULL,
-    -- The id alone names an event: the same id with another time is a duplicate.
+    -- The id alone names an event: the first stored wins, and the same id with another time,
+    -- product or content is a duplicate.
     PRIMARY KEY (event_id)
 ) WITHOUT ROWID;
 CREATE INDEX IF NOT EXISTS candor_events_by_product_time ON candor_events (product, time_us);
@@ -82,6 +87,10 @@ impl SqliteStore {
         connection
             .pragma_update(None, "synchronous", "FULL")
             .map_err(db)?;
+        // A report's temporary tables and sorts spill to files, not to this process's memory.
+        connection
+            .pragma_update(None, "temp_store", "FILE")
+            .map_err(db)?;
         connection.execute_batch(SCHEMA).map_err(db)?;
         Ok(Self { connection })
     }
@@ -142,32 +151,9 @@ impl Store for SqliteStore {
         Ok(n as u64)
     }
 
-    fn groups(
-        &mut self,
-        product: &str,
-        since_us: i64,
-        until_us: i64,
-    ) -> Result<Vec<GroupRow>, StoreError> {
-        let mut statement = self
-            .connection
-            .prepare_cached(
-                "SELECT point, product_version, kind, value, COUNT(*) FROM candor_events \
-                 WHERE product = ?1 AND time_us >= ?2 AND time_us < ?3 \
-                 GROUP BY point, product_version, kind, value",
-            )
-            .map_err(db)?;
-        let rows = statement
-            .query_map(params![product, since_us, until_us], |r| {
-                Ok(GroupRow {
-                    point: r.get(0)?,
-                    product_version: r.get(1)?,
-                    kind: r.get(2)?,
-                    value: r.get(3)?,
-                    count: u64::try_from(r.get::<_, i64>(4)?).unwrap_or(0),
-                })
-            })
-            .map_err(db)?;
-        rows.collect::<Result<_, _>>().map_err(db)
+    fn summarise(&mut self, query: &SummaryQuery<'_>) -> Result<Summaries, StoreError> {
+        let statements = DIALECT.statements();
+        summary::summarise(&mut Runner(&self.connection), &statements, query)
     }
 
     fn refusals(&mut self, product: &str) -> Result<Vec<(String, u64)>, StoreError> {
@@ -183,5 +169,122 @@ impl Store for SqliteStore {
             })
             .map_err(db)?;
         rows.collect::<Result<_, _>>().map_err(db)
+    }
+}
+
+const DIALECT: Dialect = Dialect {
+    param: |n| format!("?{n}"),
+    total: |x| format!("TOTAL({x})"),
+    count_sum: |x| format!("SUM({x})"),
+    scalar: "CASE WHEN substr(g.value, 1, 1) = '\"' THEN json_extract(g.value, '$') \
+             ELSE g.value END",
+    array_items: "json_each(g.value) AS j",
+    object_pairs: "json_each(g.value) AS j",
+    number: |x| format!("CAST({x} AS REAL)"),
+    number_field: |f| format!("json_extract(g.value, '$.{f}')"),
+    text_field: |f| format!("json_extract(g.value, '$.{f}')"),
+    whole: |x| format!("CAST(CAST({x} AS INTEGER) AS REAL)"),
+    greater: |a, b| format!("MAX({a}, {b})"),
+    bytewise: "",
+    empty: |table| format!("DELETE FROM {table}"),
+};
+
+struct Runner<'a>(&'a Connection);
+
+fn version_of(row: &rusqlite::Row<'_>, at: usize) -> rusqlite::Result<Option<String>> {
+    row.get(at)
+}
+
+fn count_of(row: &rusqlite::Row<'_>, at: usize) -> rusqlite::Result<u64> {
+    Ok(u64::try_from(row.get::<_, i64>(at)?).unwrap_or(0))
+}
+
+fn numbers(connection: &Connection, sql: &str) -> Result<Vec<NumberSummary>, StoreError> {
+    let mut statement = connection.prepare(sql).map_err(db)?;
+    let rows = statement
+        .query_map([], |r| {
+            Ok(NumberSummary {
+                point: r.get(0)?,
+                version: version_of(r, 1)?,
+                min: r.get(2)?,
+                max: r.get(3)?,
+                median: r.get(4)?,
+                measurements: whole_count(r.get::<_, Option<f64>>(5)?.unwrap_or(0.0)),
+            })
+        })
+        .map_err(db)?;
+    rows.collect::<Result<_, _>>().map_err(db)
+}
+
+impl summary::Runner for Runner<'_> {
+    fn batch(&mut self, sql: &str) -> Result<(), StoreError> {
+        self.0.execute_batch(sql).map_err(db)
+    }
+
+    fn fill_groups(&mut self, sql: &str, query: &SummaryQuery<'_>) -> Result<(), StoreError> {
+        self.0
+            .execute(sql, params![query.product, query.since_us, query.until_us])
+            .map(|_| ())
+            .map_err(db)
+    }
+
+    fn fill_buckets(&mut self, sql: &str, top: i64) -> Result<(), StoreError> {
+        self.0.execute(sql, params![top]).map(|_| ()).map_err(db)
+    }
+
+    fn summaries(
+        &mut self,
+        statements: &Statements,
+        top_values: i64,
+    ) -> Result<Summaries, StoreError> {
+        let c = self.0;
+        let versions = {
+            let mut statement = c.prepare(&statements.versions).map_err(db)?;
+            let rows = statement
+                .query_map([], |r| {
+                    Ok(VersionCount {
+                        point: r.get(0)?,
+                        version: r.get(1)?,
+                        kind: r.get(2)?,
+                        count: count_of(r, 3)?,
+                    })
+                })
+                .map_err(db)?;
+            rows.collect::<Result<Vec<_>, _>>().map_err(db)?
+        };
+        let values = {
+            let mut statement = c.prepare(&statements.values).map_err(db)?;
+            let rows = statement
+                .query_map(params![top_values], |r| {
+                    Ok(ValueCount {
+                        point: r.get(0)?,
+                        version: version_of(r, 1)?,
+                        value: r.get(2)?,
+                        count: whole_count(r.get::<_, Option<f64>>(3)?.unwrap_or(0.0)),
+                    })
+                })
+                .map_err(db)?;
+            rows.collect::<Result<Vec<_>, _>>().map_err(db)?
+        };
+        let distinct = {
+            let mut statement = c.prepare(&statements.distinct).map_err(db)?;
+            let rows = statement
+                .query_map([], |r| {
+                    Ok(DistinctCount {
+                        point: r.get(0)?,
+                        version: version_of(r, 1)?,
+                        distinct: count_of(r, 2)?,
+                    })
+                })
+                .map_err(db)?;
+            rows.collect::<Result<Vec<_>, _>>().map_err(db)?
+        };
+        Ok(Summaries {
+            versions,
+            values,
+            numbers: numbers(c, &statements.numbers)?,
+            distributions: numbers(c, &statements.distributions)?,
+            distinct,
+        })
     }
 }

@@ -321,12 +321,17 @@ pub(crate) fn client() -> reqwest::blocking::Client {
 
 /// POSTs a JSON array; returns status and the reply as JSON (or the text as a JSON string).
 pub(crate) fn post_events(running: &Running, events: &[Value]) -> (u16, Value) {
-    let response = client()
+    post_body(running, serde_json::to_vec(events).unwrap(), false)
+}
+
+fn post_body(running: &Running, body: Vec<u8>, gzip: bool) -> (u16, Value) {
+    let mut request = client()
         .post(url(running, "/v1/events"))
-        .header("content-type", "application/json")
-        .body(serde_json::to_vec(events).unwrap())
-        .send()
-        .unwrap();
+        .header("content-type", "application/json");
+    if gzip {
+        request = request.header("content-encoding", "gzip");
+    }
+    let response = request.body(body).send().unwrap();
     let status = response.status().as_u16();
     let text = response.text().unwrap();
     (
@@ -352,4 +357,27 @@ pub(crate) fn point_count(report: &Value, point: &str) -> u64 {
         .iter()
         .find(|p| p["id"] == point)
         .map_or(0, |p| p["count"].as_u64().unwrap())
+}
+
+/// The reason codes of a JSON reply's listed refusals, in order.
+pub(crate) fn reasons(reply: &Value) -> Vec<String> {
+    reply["refused"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["reason"].as_str().unwrap().to_owned())
+        .collect()
+}
+
+pub(crate) fn gzip(bytes: &[u8]) -> Vec<u8> {
+    use std::io::Write;
+    let mut encoder = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+    encoder.write_all(bytes).unwrap();
+    encoder.finish().unwrap()
+}
+
+/// POSTs a JSON array gzip-compressed; returns status and the reply as JSON (or the text as a
+/// JSON string).
+pub(crate) fn post_gzip(running: &Running, events: &[Value]) -> (u16, Value) {
+    post_body(running, gzip(&serde_json::to_vec(events).unwrap()), true)
 }

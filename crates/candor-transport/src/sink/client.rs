@@ -5,7 +5,8 @@
 //!   so a payload never goes to a host nobody checked and a 301 never turns into a bodiless GET.
 //! - No proxy variable and no `OTEL_*` variable is read: where and how Candor sends comes only
 //!   from its own configuration.
-//! - At most [`MAX_REPLY_BYTES`] of a reply are read.
+//! - At most [`MAX_REPLY_BYTES`] of a reply are read, or [`MAX_ANSWER_BYTES`] of an acceptance
+//!   (which may list the events the receiver refused one by one).
 //! - Errors are named by type ([`Failure`]) and shown with the endpoint's display form, which
 //!   never includes a query string; reqwest's own error text (which carries the full URL) is
 //!   never shown.
@@ -15,7 +16,9 @@ use std::io::Read;
 use super::failure_in_chain;
 use std::time::SystemTime;
 
-use super::{Failure, MAX_REPLY_BYTES, Outcome, SinkOptions, classify_status};
+use super::{
+    Failure, MAX_ANSWER_BYTES, MAX_REPLY_BYTES, Outcome, Refusals, SinkOptions, classify_status,
+};
 use crate::TransportError;
 use crate::endpoint::Endpoint;
 use crate::retry::parse_retry_after;
@@ -35,11 +38,11 @@ pub(crate) fn build(options: &SinkOptions) -> Result<reqwest::blocking::Client, 
         #[cfg(feature = "tls")]
         {
             let pem = super::read_ca(path)?;
-            let certs = reqwest::Certificate::from_pem_bundle(&pem).map_err(|_| {
-                TransportError::Config(format!(
-                    "{} holds no readable PEM certificate",
-                    path.display()
-                ))
+            let certs = reqwest::Certificate::from_pem_bundle(&pem).map_err(|e| {
+                TransportError::NoCertificate {
+                    path: path.clone(),
+                    source: std::sync::Arc::new(e),
+                }
             })?;
             builder = builder.tls_certs_merge(certs);
         }
@@ -51,14 +54,17 @@ pub(crate) fn build(options: &SinkOptions) -> Result<reqwest::blocking::Client, 
     }
     builder
         .build()
-        .map_err(|e| TransportError::Config(format!("cannot build the HTTP client: {e}")))
+        .map_err(|e| TransportError::Client(std::sync::Arc::new(e)))
 }
 
-/// Posts `body` and says what became of it. `bytes` is what a delivery reports as sent.
+/// Posts `body` and says what became of it. `bytes` is what a delivery reports as sent;
+/// `refusals` reads an acceptance's body (as far as it was read) for the events the receiver
+/// refused one by one.
 pub(crate) fn post(
     request: reqwest::blocking::RequestBuilder,
     endpoint: &Endpoint,
     bytes: u64,
+    refusals: impl FnOnce(&[u8]) -> Refusals,
 ) -> Outcome {
     let response = match request.send() {
         Ok(r) => r,
@@ -79,13 +85,18 @@ pub(crate) fn post(
         .and_then(|v| parse_retry_after(v, SystemTime::now()));
     // Read the reply, but never more than the cap: a reply cut short still counts as a
     // failure, a reply too long is simply not read further.
+    let cap = if (200..300).contains(&status) {
+        MAX_ANSWER_BYTES
+    } else {
+        MAX_REPLY_BYTES
+    };
     let mut reply = Vec::new();
-    let complete = response
-        .take(MAX_REPLY_BYTES as u64)
-        .read_to_end(&mut reply)
-        .is_ok();
+    let complete = response.take(cap as u64).read_to_end(&mut reply).is_ok();
     match classify_status(status, after, &endpoint.to_string()) {
-        Outcome::Delivered { .. } if complete => Outcome::Delivered { bytes },
+        Outcome::Delivered { .. } if complete => Outcome::Delivered {
+            bytes,
+            refused: refusals(&reply),
+        },
         Outcome::Delivered { .. } => Outcome::Retry {
             failure: Failure::Network,
             reason: format!("the reply from {endpoint} was cut short"),

@@ -79,6 +79,7 @@ impl Sink for FileSink {
         match written {
             Ok(()) => Outcome::Delivered {
                 bytes: body.len() as u64,
+                refused: super::Refusals::default(),
             },
             Err(e) => Outcome::Retry {
                 failure: Failure::Write,

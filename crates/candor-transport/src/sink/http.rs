@@ -7,7 +7,7 @@ use candor_schema::Event;
 use flate2::Compression;
 use flate2::write::GzEncoder;
 
-use super::{Failure, Outcome, Sink, SinkOptions, client};
+use super::{Failure, Outcome, Refusals, Sink, SinkOptions, client};
 use crate::TransportError;
 use crate::endpoint::Endpoint;
 
@@ -60,9 +60,7 @@ impl HttpSink {
         if let HttpSinkKind::Relay { token } = &kind
             && (token.is_empty() || token.chars().any(|c| c.is_control() || c == ' '))
         {
-            return Err(TransportError::Config(
-                "the relay token is empty or has spaces or control characters".to_owned(),
-            ));
+            return Err(TransportError::RelayToken);
         }
         Ok(Self {
             client: client::build(options)?,
@@ -121,6 +119,80 @@ impl Sink for HttpSink {
         if let HttpSinkKind::Relay { token } = &self.kind {
             request = request.bearer_auth(token);
         }
-        client::post(request.timeout(timeout), &self.endpoint, bytes)
+        let len = events.len();
+        client::post(request.timeout(timeout), &self.endpoint, bytes, |answer| {
+            json_refusals(answer, len)
+        })
+    }
+}
+
+/// The events a JSON receiver took the batch without: Candor's answer
+/// (`{"accepted": n, "duplicates": n, "refused_count": n, "refused": [{"index": i, "reason":
+/// …, "detail": …}, …]}`). An answer of another shape (or none) refuses nothing.
+pub(crate) fn json_refusals(answer: &[u8], len: usize) -> Refusals {
+    #[derive(serde::Deserialize)]
+    struct Answer {
+        refused_count: u64,
+        #[serde(default)]
+        refused: Vec<Refused>,
+    }
+    #[derive(serde::Deserialize)]
+    struct Refused {
+        index: usize,
+        #[serde(default)]
+        reason: Option<String>,
+        #[serde(default)]
+        detail: Option<String>,
+    }
+    let Ok(answer) = serde_json::from_slice::<Answer>(answer) else {
+        return Refusals::default();
+    };
+    let reason = answer
+        .refused
+        .first()
+        .map(|r| match (&r.reason, &r.detail) {
+            (Some(code), Some(detail)) => format!("{code}: {detail}"),
+            (Some(code), None) => code.clone(),
+            (None, Some(detail)) => detail.clone(),
+            (None, None) => String::new(),
+        });
+    Refusals::new(
+        answer.refused_count,
+        answer.refused.iter().map(|r| r.index),
+        len,
+        reason.filter(|r| !r.is_empty()),
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_json_answer_names_what_it_refused() {
+        let answer = br#"{"accepted":1,"duplicates":0,"refused":[{"detail":"not in effect for 21.1.2","event_id":"ab","index":1,"reason":"not_in_effect"}],"refused_count":1}"#;
+        let refused = json_refusals(answer, 2);
+        assert_eq!(refused.count, 1);
+        assert_eq!(refused.which, vec![1]);
+        assert_eq!(
+            refused.reason.as_deref(),
+            Some("not_in_effect: not in effect for 21.1.2")
+        );
+    }
+
+    #[test]
+    fn other_answers_refuse_nothing_and_lies_are_bounded() {
+        for answer in [&b""[..], b"ok", b"{}", b"{\"accepted\":3}", b"[1,2]"] {
+            assert_eq!(json_refusals(answer, 3), Refusals::default());
+        }
+        // More refusals than events, positions past the batch, repeats: not believed.
+        let answer = br#"{"refused_count":99,"refused":[{"index":0},{"index":0},{"index":7}]}"#;
+        let refused = json_refusals(answer, 3);
+        assert_eq!(refused.count, 3);
+        assert_eq!(refused.which, vec![0]);
+        // A list cut short still gives the count.
+        let answer = br#"{"refused_count":2,"refused":[{"index":2}]}"#;
+        let refused = json_refusals(answer, 3);
+        assert_eq!((refused.count, refused.which.clone()), (2, vec![2]));
     }
 }

@@ -29,9 +29,16 @@ pub use http::{HttpSink, HttpSinkKind};
 #[cfg(feature = "otlp")]
 pub use otlp::{OtlpProtocol, OtlpSink, encode_request};
 
-/// The most of a reply body any sink reads. A receiver that answers with more is not read
-/// further (its connection is closed), so a huge answer cannot grow memory.
+/// The most of a reply body any sink reads when the receiver did not take the batch (an error
+/// or a redirect). A receiver that answers with more is not read further (its connection is
+/// closed), so a huge answer cannot grow memory.
 pub const MAX_REPLY_BYTES: usize = 4 * 1024;
+
+/// The most of an acceptance (a 2xx answer) any sink reads: enough for a receiver to list the
+/// events of a batch it refused one by one (Candor's own lists at most 1000, each with a reason
+/// of at most 200 characters). Past it the answer is not read further, and the refusals it
+/// would have named are not known.
+pub const MAX_ANSWER_BYTES: usize = 1024 * 1024;
 
 /// The path OTLP/HTTP receivers take logs at; appended to a base URL.
 pub const OTLP_HTTP_LOGS_PATH: &str = "/v1/logs";
@@ -165,13 +172,50 @@ fn grpc_name(code: i32) -> String {
         .map_or_else(|| format!("code {code}"), |n| (*n).to_owned())
 }
 
+/// Events of an accepted batch that the receiver refused one by one (the `refused` list of
+/// Candor's JSON answer, OTLP's partial success).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct Refusals {
+    /// How many events were refused.
+    pub count: u64,
+    /// Which, by position in the batch, as far as the receiver said (OTLP's partial success
+    /// says only how many; a long list may be cut).
+    pub which: Vec<usize>,
+    /// The receiver's first reason, in one line, as it gave it (show it escaped).
+    pub reason: Option<String>,
+}
+
+impl Refusals {
+    /// `count` refusals of a batch of `len` events, of which `which` are named; positions
+    /// outside the batch, repeated ones and a count beyond the batch are not believed.
+    pub fn new(
+        count: u64,
+        which: impl IntoIterator<Item = usize>,
+        len: usize,
+        reason: Option<String>,
+    ) -> Self {
+        let mut which: Vec<usize> = which.into_iter().filter(|i| *i < len).collect();
+        which.sort_unstable();
+        which.dedup();
+        let count = count.min(len as u64).max(which.len() as u64);
+        Self {
+            count,
+            which,
+            reason: reason.map(|r| r.chars().take(300).collect()),
+        }
+    }
+}
+
 /// What became of one delivery attempt.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Outcome {
-    /// The receiver accepted the batch.
+    /// The receiver accepted the batch (perhaps refusing some of its events one by one).
     Delivered {
         /// Bytes sent.
         bytes: u64,
+        /// The events it refused one by one; none for most receivers.
+        refused: Refusals,
     },
     /// A temporary failure: keep the batch and try again later.
     Retry {
@@ -276,7 +320,7 @@ impl From<Timeouts> for SinkOptions {
 pub(crate) fn read_ca(path: &std::path::Path) -> Result<Vec<u8>, crate::TransportError> {
     const MAX_CA_BYTES: u64 = 1024 * 1024;
     candor_state::file::read_input(path, MAX_CA_BYTES)
-        .map_err(|e| crate::TransportError::Config(format!("cannot read the CA file: {e}")))
+        .map_err(|e| crate::TransportError::CaFile(std::sync::Arc::new(e)))
 }
 
 /// Looks through an error's causes for a TLS error or a connection-level I/O error. An
@@ -323,7 +367,10 @@ pub(crate) fn failure_in_chain(error: &(dyn std::error::Error + 'static)) -> Opt
 pub fn classify_status(status: u16, after: Option<Duration>, destination: &str) -> Outcome {
     let failure = Failure::Status(status);
     match status {
-        200..=299 => Outcome::Delivered { bytes: 0 },
+        200..=299 => Outcome::Delivered {
+            bytes: 0,
+            refused: Refusals::default(),
+        },
         300..=399 | 401 | 403 | 408 | 413 | 429 | 500..=599 => Outcome::Retry {
             failure,
             reason: format!("{destination} answered {failure}"),
@@ -348,7 +395,10 @@ pub fn classify_status(status: u16, after: Option<Duration>, destination: &str) 
 pub fn classify_grpc(code: i32, after: Option<Duration>, destination: &str) -> Outcome {
     let failure = Failure::Grpc(code);
     match code {
-        0 => Outcome::Delivered { bytes: 0 },
+        0 => Outcome::Delivered {
+            bytes: 0,
+            refused: Refusals::default(),
+        },
         1 | 4 | 7 | 8 | 10 | 11 | 14 | 15 | 16 => Outcome::Retry {
             failure,
             reason: format!("{destination} answered {failure}"),

@@ -16,7 +16,9 @@ use std::time::Duration;
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use candor_schema::{Event, Value};
-use opentelemetry_proto::tonic::collector::logs::v1::ExportLogsServiceRequest;
+use opentelemetry_proto::tonic::collector::logs::v1::{
+    ExportLogsPartialSuccess, ExportLogsServiceRequest, ExportLogsServiceResponse,
+};
 use opentelemetry_proto::tonic::common::v1::{
     AnyValue, ArrayValue, InstrumentationScope, KeyValue, KeyValueList, any_value,
 };
@@ -28,9 +30,12 @@ use prost::Message;
 use super::Failure;
 #[cfg(feature = "otlp-grpc")]
 use super::classify_grpc;
-use super::{Outcome, SemanticNames, Sink, SinkOptions};
+use super::{Outcome, Refusals, SemanticNames, Sink, SinkOptions};
 use crate::TransportError;
 use crate::endpoint::Endpoint;
+
+#[cfg(feature = "otlp-http")]
+mod wire;
 
 /// OTLP's two transports.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -116,21 +121,27 @@ impl Sink for OtlpSink {
         let Some(timeout) = super::time_left(self.request_timeout, deadline) else {
             return super::out_of_time(&self.endpoint);
         };
-        let request = encode_request(events, &self.semconv, SystemTime::now());
         match &mut self.transport {
             #[cfg(feature = "otlp-http")]
             Transport::Http(client) => {
-                let body = request.encode_to_vec();
+                let body = wire::encode_request_bytes(events, &self.semconv, SystemTime::now());
                 let bytes = body.len() as u64;
                 let post = client
                     .post(self.endpoint.url())
                     .header("content-type", "application/x-protobuf")
                     .timeout(timeout)
                     .body(body);
-                super::client::post(post, &self.endpoint, bytes)
+                let len = events.len();
+                super::client::post(post, &self.endpoint, bytes, |answer| {
+                    ExportLogsServiceResponse::decode(answer)
+                        .ok()
+                        .and_then(|r| r.partial_success)
+                        .map_or_else(Refusals::default, |p| partial_refusals(&p, len))
+                })
             }
             #[cfg(feature = "otlp-grpc")]
             Transport::Grpc(connection) => {
+                let request = encode_request(events, &self.semconv, SystemTime::now());
                 let bytes = request.encoded_len() as u64;
                 let grpc::Connection { runtime, client } = &mut **connection;
                 // tonic sends this as `grpc-timeout` and its channel enforces it.
@@ -138,12 +149,29 @@ impl Sink for OtlpSink {
                 request.set_timeout(timeout);
                 let answer = runtime.block_on(client.export(request));
                 match answer {
-                    Ok(_) => Outcome::Delivered { bytes },
+                    Ok(response) => Outcome::Delivered {
+                        bytes,
+                        refused: response
+                            .into_inner()
+                            .partial_success
+                            .map_or_else(Refusals::default, |p| partial_refusals(&p, events.len())),
+                    },
                     Err(status) => grpc::outcome(&status, &self.endpoint),
                 }
             }
         }
     }
+}
+
+/// OTLP's partial success: how many log records the receiver rejected (it does not say which),
+/// and its message.
+fn partial_refusals(partial: &ExportLogsPartialSuccess, len: usize) -> Refusals {
+    let count = u64::try_from(partial.rejected_log_records).unwrap_or(0);
+    if count == 0 {
+        return Refusals::default();
+    }
+    let reason = partial.error_message.lines().next().map(str::to_owned);
+    Refusals::new(count, [], len, reason.filter(|r| !r.is_empty()))
 }
 
 /// The OTLP export request for a batch: one resource per product and version (service.name,
@@ -357,9 +385,10 @@ mod grpc {
         let runtime = tokio::runtime::Builder::new_current_thread()
             .enable_all()
             .build()
-            .map_err(|e| TransportError::Config(format!("tokio runtime: {e}")))?;
-        let config = |e: tonic::transport::Error| {
-            TransportError::Config(format!("cannot set up gRPC to {endpoint}: {e}"))
+            .map_err(|e| TransportError::thread("the gRPC sink's runtime", e))?;
+        let config = |e: tonic::transport::Error| TransportError::Grpc {
+            endpoint: endpoint.to_string(),
+            source: std::sync::Arc::new(e),
         };
         #[allow(unused_mut)]
         let mut channel = tonic::transport::Endpoint::from_shared(endpoint.url().to_owned())

@@ -2,14 +2,14 @@
 //! agents, languages, restart and processing times and one unhandled exception, and sending
 //! through the host relay to a loopback "IDE" endpoint it starts itself.
 //!
-//! `cargo run -p candor --features demo --example dashboard [seconds]`
+//! `cargo run -p candor-demo --example dashboard [seconds]`
 
 #![allow(clippy::print_stdout)]
 
 use std::time::Duration;
 
 use candor::SinkSpec;
-use candor::demo::{DemoOptions, run_dashboard};
+use candor_demo::{DemoOptions, run_dashboard};
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     let seconds: f64 = std::env::args()
@@ -27,6 +27,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         run_for: Duration::from_secs_f64(seconds),
         interval: Duration::from_secs(1),
         ca_file: None,
+        config_dir: None,
     })?;
     println!("{}", serde_json::to_string_pretty(&summary)?);
     Ok(())

@@ -5,7 +5,9 @@ use std::time::{Duration, Instant};
 use candor_collect::DurationSamples;
 
 use super::{DemoOptions, DemoSummary, IdeEndpoint, canaries, destination};
-use crate::{BuildError, RawException, SinkSpec, Telemetry};
+use candor::{RawException, SinkSpec, Telemetry};
+
+use crate::DemoError;
 
 const PAGES: &[&str] = &[
     "resources",
@@ -22,14 +24,13 @@ const USER_AGENTS: &[&str] = &[
 ];
 
 /// Runs the dashboard demo; see [`super::DemoOptions`].
-pub fn run(options: &DemoOptions) -> Result<DemoSummary, BuildError> {
-    let catalogue = crate::builtin("aspire-dashboard")?;
+pub fn run(options: &DemoOptions) -> Result<DemoSummary, DemoError> {
+    let catalogue = candor::builtin("aspire-dashboard")?;
     // `--sink relay` without an endpoint: play the IDE too.
     let mut ide = None;
     let sink = match &options.sink {
         Some(SinkSpec::Relay { endpoint, .. }) if endpoint.is_empty() => {
-            let endpoint_ide = IdeEndpoint::start()
-                .map_err(|e| BuildError::State(format!("cannot start the IDE endpoint: {e}")))?;
+            let endpoint_ide = IdeEndpoint::start().map_err(DemoError::Ide)?;
             let spec = SinkSpec::Relay {
                 endpoint: endpoint_ide.url(),
                 token: endpoint_ide.token().to_owned(),
@@ -52,8 +53,11 @@ pub fn run(options: &DemoOptions) -> Result<DemoSummary, BuildError> {
     if let Some(ca) = &options.ca_file {
         builder = builder.ca_file(ca);
     }
+    if let Some(config) = &options.config_dir {
+        builder = builder.config_dir(config);
+    }
     let telemetry = builder.build()?;
-    let dashboard = telemetry.dashboard();
+    let dashboard = candor_collect::DashboardRecorder::new(telemetry.clone());
 
     let [email, home, windows_home, token, password, user] = canaries();
     dashboard.resource_types(&[
@@ -109,7 +113,7 @@ pub fn run(options: &DemoOptions) -> Result<DemoSummary, BuildError> {
     // A value the 9.3 catalogue does not declare: refused, never sent.
     telemetry.record(
         "screen_resolution",
-        crate::Input::Word("2560x1440".to_owned()),
+        candor::Input::Word("2560x1440".to_owned()),
     );
     let status = telemetry.shutdown(Duration::from_secs(10));
     let destination = match (&ide, &sink) {

@@ -9,15 +9,17 @@ use candor_collect::{
 };
 
 use super::{DemoOptions, DemoSummary, canaries, destination};
-use crate::{BuildError, Name, Occasion, RawException, Telemetry};
+use candor::{Name, Occasion, RawException, Telemetry};
+
+use crate::DemoError;
 
 fn names(list: &[&str]) -> Vec<Name> {
     list.iter().filter_map(|n| Name::new(n).ok()).collect()
 }
 
 /// Runs the agent demo; see [`super::DemoOptions`].
-pub fn run(options: &DemoOptions) -> Result<DemoSummary, BuildError> {
-    let catalogue = crate::builtin("contrast-dotnet-agent")?;
+pub fn run(options: &DemoOptions) -> Result<DemoSummary, DemoError> {
+    let catalogue = candor::builtin("contrast-dotnet-agent")?;
     let mut builder = Telemetry::builder(catalogue)
         .runtime("framework")
         .version("21.5.1")
@@ -29,8 +31,11 @@ pub fn run(options: &DemoOptions) -> Result<DemoSummary, BuildError> {
     if let Some(ca) = &options.ca_file {
         builder = builder.ca_file(ca);
     }
+    if let Some(config) = &options.config_dir {
+        builder = builder.config_dir(config);
+    }
     let telemetry = builder.build()?;
-    let agent = telemetry.agent();
+    let agent = candor_collect::AgentRecorder::new(telemetry.clone());
     let [email, _home, windows_home, token, password, user] = canaries();
 
     // Start-up milestones, as the agent would mark them.
@@ -151,7 +156,7 @@ pub fn run(options: &DemoOptions) -> Result<DemoSummary, BuildError> {
     // Not declared for .NET Framework: refused, never sent.
     telemetry.record(
         "core_runtime_version",
-        crate::Input::Word("8.0.11".to_owned()),
+        candor::Input::Word("8.0.11".to_owned()),
     );
     let status = telemetry.shutdown(Duration::from_secs(10));
     let destination = match &options.sink {

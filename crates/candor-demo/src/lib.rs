@@ -1,13 +1,29 @@
-//! Simulated hosts for both built-in catalogues: what `candor demo` and the examples run.
+//! Candor's two example products as their hosts would run them: what `candor demo` and the
+//! examples run.
 //!
-//! Each plays a real product's part through the public API only (the builder, `record`, the
-//! typed recorders, the schedule), with realistic inputs, and plants [`canaries`]
+//! Each simulated host plays a real product's part through the facade's public API only (the
+//! builder, the typed recorders, the schedule), with realistic inputs, and plants [`canaries`]
 //! (personal-looking strings, this machine's own user name among them) in every free-text
-//! input, so that tests can prove none of them leaves the machine.
+//! input, so that tests can prove none of them leaves the machine. [`products`] holds the two
+//! products' typed recorders and the types they take (generated from the built-in catalogues
+//! into `candor-collect`, wrapped there with host-shaped types); the dashboard's stand-in for
+//! its IDE ([`IdeEndpoint`]) is a loopback relay on Candor's one HTTP server.
+//!
+//! The command line (`candor demo`) depends on this crate; the facade does not, so a host
+//! that depends on `candor` carries neither the example products nor an HTTP server.
 
 mod agent;
 mod dashboard;
 mod ide;
+
+/// The example products' typed recorders and the types their methods take.
+pub mod products {
+    pub use candor_collect::{
+        AgentRecorder, AspireDashboardPoint, AspireDashboardRecorder, Clr,
+        ContrastDotnetAgentPoint, ContrastDotnetAgentRecorder, ContrastInstance, DashboardRecorder,
+        DurationSamples, HttpExchanges, IisInventory, IisPool, Milestone, Milestones, RuleMode,
+    };
+}
 
 use std::path::PathBuf;
 use std::time::Duration;
@@ -18,7 +34,20 @@ pub use agent::run as run_agent;
 pub use dashboard::run as run_dashboard;
 pub use ide::IdeEndpoint;
 
-use crate::{SinkSpec, Status};
+use candor::status::DropCause;
+use candor::{BuildError, SinkSpec, Status};
+
+/// Why a demo could not run.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum DemoError {
+    /// The runtime could not be built.
+    #[error(transparent)]
+    Build(#[from] BuildError),
+    /// The dashboard's loopback IDE endpoint could not be started.
+    #[error("cannot start the IDE endpoint: {0}")]
+    Ide(#[source] std::io::Error),
+}
 
 /// The stand-in planted for this machine's user name when Candor would not replace that name
 /// as a word (none could be read, or it is generic: `root`, `runner`…), written as the account
@@ -81,6 +110,9 @@ pub struct DemoOptions {
     /// An extra CA to trust for an `https://` sink (else `CANDOR_CA_FILE`, as the builder reads
     /// it).
     pub ca_file: Option<PathBuf>,
+    /// The Candor folder whose `config.toml` decides consent (the user's, so a demo obeys
+    /// `candor consent` while it runs); `None`: the demo's own folder.
+    pub config_dir: Option<PathBuf>,
 }
 
 /// What a demo did.
@@ -94,8 +126,8 @@ pub struct DemoSummary {
     pub recorded: u64,
     /// Events delivered.
     pub sent: u64,
-    /// Values dropped (queue full) or refused, and events dropped for good by the pipeline
-    /// (each cause in `status.sent.drops`).
+    /// Values refused, and values and events dropped for good (each cause in
+    /// `status.all_drops()`).
     pub dropped: u64,
     /// Events still waiting in the spool.
     pub pending: u64,
@@ -109,15 +141,13 @@ impl DemoSummary {
     fn new(product: &str, destination: String, status: Status) -> Self {
         let sent = status.sent.as_ref().map_or(0, |s| s.delivered);
         let pending = status.sent.as_ref().map_or(0, |s| s.pending);
-        let dropped = status.dropped_queue_full
-            + status.refused.iter().map(|(_, n)| n).sum::<u64>()
-            + status.sent.as_ref().map_or(0, |s| {
-                s.drops
-                    .iter()
-                    .filter(|d| d.cause != crate::DropCause::Unreadable)
-                    .map(|d| d.events)
-                    .sum::<u64>()
-            });
+        let dropped = status.refused_total()
+            + status
+                .all_drops()
+                .iter()
+                .filter(|d| d.cause != DropCause::Unreadable)
+                .map(|d| d.events)
+                .sum::<u64>();
         Self {
             product: product.to_owned(),
             destination,

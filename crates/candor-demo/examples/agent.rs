@@ -2,7 +2,7 @@
 //! (shortened by a flag), HTTP summaries, IIS pools, rule modes and caught exceptions with
 //! .NET stack traces, sent by OTLP or HTTPS JSON.
 //!
-//! `cargo run -p candor --features demo --example agent -- [--interval secs] [--seconds n]
+//! `cargo run -p candor-demo --example agent -- [--interval secs] [--seconds n]
 //!  [--otlp-http url | --json url]` (default: a JSON-lines file in the temp folder)
 
 #![allow(clippy::print_stdout)]
@@ -10,7 +10,7 @@
 use std::time::Duration;
 
 use candor::SinkSpec;
-use candor::demo::{DemoOptions, run_agent};
+use candor_demo::{DemoOptions, run_agent};
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     let args: Vec<String> = std::env::args().skip(1).collect();
@@ -36,6 +36,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         run_for: Duration::from_secs_f64(number("--seconds", 2.0)),
         interval: Duration::from_secs_f64(number("--interval", 0.5)),
         ca_file: None,
+        config_dir: None,
     })?;
     println!("{}", serde_json::to_string_pretty(&summary)?);
     Ok(())

@@ -1,0 +1,267 @@
+//! The report's aggregates, computed by the database: one statement list, written once, with
+//! the few words in which SQLite and PostgreSQL differ ([`Dialect`]).
+//!
+//! The events of the range are first grouped by point, version, kind and value into a
+//! temporary table (the database sorts and spills to its own temporary files, so the server's
+//! memory does not grow with what is stored); every later statement reads that table and
+//! answers a bounded number of rows: per point, the most frequent versions (the rest as
+//! [`OTHER`]) and, per version and for all versions, the most frequent values with the sum of
+//! the rest, the numbers' min, max and weighted median, and the number of distinct hashes. A
+//! hostile variety of stored values costs the database time in proportion to what it holds,
+//! and the server nothing beyond these rows.
+
+use super::{StoreError, Summaries};
+
+/// The label of the versions, and of the values, beyond those listed.
+pub const OTHER: &str = "(other)";
+
+/// What a summary asks for.
+#[derive(Debug, Clone, Copy)]
+pub struct SummaryQuery<'a> {
+    /// The product.
+    pub product: &'a str,
+    /// From (inclusive), microseconds since the epoch.
+    pub since_us: i64,
+    /// To (exclusive).
+    pub until_us: i64,
+    /// Versions listed per point; the rest are counted under [`OTHER`].
+    pub top_versions: usize,
+    /// Values listed per point and version; the rest are summed.
+    pub top_values: usize,
+}
+
+/// How the two databases spell what they spell differently.
+pub(super) struct Dialect {
+    /// A numbered parameter.
+    pub(super) param: fn(usize) -> String,
+    /// The floating-point sum of an expression (never an integer overflow).
+    pub(super) total: fn(&str) -> String,
+    /// An integer sum of event counts.
+    pub(super) count_sum: fn(&str) -> String,
+    /// The stored value's text when it is a JSON string, else its JSON text (`true`).
+    pub(super) scalar: &'static str,
+    /// The rows `j(value)` of the stored JSON array of strings.
+    pub(super) array_items: &'static str,
+    /// The rows `j(key, value)` of the stored JSON object, values as text.
+    pub(super) object_pairs: &'static str,
+    /// A text as a floating-point number.
+    pub(super) number: fn(&str) -> String,
+    /// A number field of the stored JSON object.
+    pub(super) number_field: fn(&str) -> String,
+    /// A text field of the stored JSON object.
+    pub(super) text_field: fn(&str) -> String,
+    /// A number with its fraction cut off, still floating-point.
+    pub(super) whole: fn(&str) -> String,
+    /// The larger of two numbers.
+    pub(super) greater: fn(&str, &str) -> String,
+    /// What follows a text in `ORDER BY` to sort it byte by byte, as Rust does.
+    pub(super) bytewise: &'static str,
+    /// Empties a temporary table.
+    pub(super) empty: fn(&str) -> String,
+}
+
+const GROUPS: &str = "candor_report_groups";
+const BUCKETS: &str = "candor_report_buckets";
+
+/// The statements of one summary, in order.
+pub(super) struct Statements {
+    /// Creates (when missing) and empties the temporary tables; no parameters.
+    pub(super) prepare: String,
+    /// Fills the groups: product, since, until.
+    pub(super) fill_groups: String,
+    /// Fills the version buckets: top versions.
+    pub(super) fill_buckets: String,
+    /// Rows (point, version, kind, events).
+    pub(super) versions: String,
+    /// Rows (point, version or NULL, value or NULL for the rest, count): top values.
+    pub(super) values: String,
+    /// Rows (point, version or NULL, min, max, median, measurements).
+    pub(super) numbers: String,
+    /// The same for distributions.
+    pub(super) distributions: String,
+    /// Rows (point, version or NULL, distinct values).
+    pub(super) distinct: String,
+    /// Empties the temporary tables; no parameters.
+    pub(super) finish: String,
+}
+
+impl Dialect {
+    pub(super) fn statements(&self) -> Statements {
+        let p = self.param;
+        let total = self.total;
+        let by_bucket = format!(
+            "JOIN {BUCKETS} b ON b.point = {{t}}.point AND b.product_version = {{t}}.product_version"
+        );
+        let join = |t: &str| by_bucket.replace("{t}", t);
+        let run = |sets: &str| {
+            // The weighted median: the first value at which the running weight reaches half.
+            format!(
+                "SELECT point, bucket, x, SUM(w) OVER (PARTITION BY point, bucket ORDER BY x \
+                 ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW) AS c, \
+                 SUM(w) OVER (PARTITION BY point, bucket) AS t FROM {sets}"
+            )
+        };
+        Statements {
+            prepare: format!(
+                "CREATE TEMP TABLE IF NOT EXISTS {GROUPS} (point TEXT NOT NULL, \
+                 product_version TEXT NOT NULL, kind TEXT NOT NULL, value TEXT NOT NULL, \
+                 n BIGINT NOT NULL); \
+                 CREATE TEMP TABLE IF NOT EXISTS {BUCKETS} (point TEXT NOT NULL, \
+                 product_version TEXT NOT NULL, bucket TEXT NOT NULL, \
+                 PRIMARY KEY (point, product_version)); {}; {}",
+                (self.empty)(GROUPS),
+                (self.empty)(BUCKETS)
+            ),
+            fill_groups: format!(
+                "INSERT INTO {GROUPS} (point, product_version, kind, value, n) \
+                 SELECT point, product_version, kind, value, COUNT(*) FROM candor_events \
+                 WHERE product = {} AND time_us >= {} AND time_us < {} \
+                 GROUP BY point, product_version, kind, value",
+                p(1),
+                p(2),
+                p(3)
+            ),
+            fill_buckets: format!(
+                "INSERT INTO {BUCKETS} (point, product_version, bucket) \
+                 SELECT point, product_version, \
+                 CASE WHEN r <= {} THEN product_version ELSE '{OTHER}' END FROM \
+                 (SELECT point, product_version, ROW_NUMBER() OVER (PARTITION BY point \
+                 ORDER BY SUM(n) DESC, product_version{}) AS r \
+                 FROM {GROUPS} GROUP BY point, product_version) ranked",
+                p(1),
+                self.bytewise
+            ),
+            versions: format!(
+                "SELECT g.point, b.bucket, MIN(g.kind), {} FROM {GROUPS} g {} \
+                 GROUP BY g.point, b.bucket",
+                (self.count_sum)("g.n"),
+                join("g")
+            ),
+            values: format!(
+                "WITH labels AS MATERIALIZED ( \
+                 SELECT g.point, g.product_version, {scalar} AS label, g.n AS w FROM {GROUPS} g \
+                 WHERE g.kind IN ('flag', 'enumeration', 'version', 'language_tag', 'user_agent') \
+                 UNION ALL SELECT g.point, g.product_version, j.value, g.n FROM {GROUPS} g \
+                 CROSS JOIN {items} WHERE g.kind = 'names' \
+                 UNION ALL SELECT g.point, g.product_version, j.key, {weight} * g.n \
+                 FROM {GROUPS} g CROSS JOIN {pairs} WHERE g.kind = 'label_counts' \
+                 UNION ALL SELECT g.point, g.product_version, j.key || '=' || j.value, g.n \
+                 FROM {GROUPS} g CROSS JOIN {pairs} WHERE g.kind IN ('mode_by_name', 'properties') \
+                 UNION ALL SELECT g.point, g.product_version, {type_name}, g.n FROM {GROUPS} g \
+                 WHERE g.kind = 'exception'), \
+                 sums AS ( \
+                 SELECT l.point, b.bucket, l.label, {sum_w} AS n FROM labels l {join_l} \
+                 GROUP BY l.point, b.bucket, l.label \
+                 UNION ALL SELECT l.point, NULL, l.label, {sum_w} FROM labels l \
+                 GROUP BY l.point, l.label), \
+                 ranked AS (SELECT point, bucket, label, n, ROW_NUMBER() OVER \
+                 (PARTITION BY point, bucket ORDER BY n DESC, label{bytewise}) AS r FROM sums) \
+                 SELECT point, bucket, label, n FROM ranked WHERE r <= {k} \
+                 UNION ALL SELECT point, bucket, NULL, {sum_n} FROM ranked WHERE r > {k} \
+                 GROUP BY point, bucket",
+                scalar = self.scalar,
+                items = self.array_items,
+                pairs = self.object_pairs,
+                weight = (self.number)("j.value"),
+                type_name = (self.text_field)("type_name"),
+                sum_w = total("l.w"),
+                sum_n = total("n"),
+                join_l = join("l"),
+                bytewise = self.bytewise,
+                k = p(1),
+            ),
+            numbers: format!(
+                "WITH nums AS MATERIALIZED (SELECT g.point, g.product_version, {x} AS x, \
+                 g.n AS w FROM {GROUPS} g WHERE g.kind IN ('count', 'duration')), \
+                 sets AS (SELECT m.point, b.bucket, m.x, {sum_w} AS w FROM nums m {join_m} \
+                 GROUP BY m.point, b.bucket, m.x \
+                 UNION ALL SELECT m.point, NULL, m.x, {sum_w} FROM nums m GROUP BY m.point, m.x), \
+                 run AS ({run}) \
+                 SELECT point, bucket, MIN(x), MAX(x), MIN(CASE WHEN 2 * c >= t THEN x END), \
+                 MAX(t) FROM run GROUP BY point, bucket",
+                x = (self.number)("g.value"),
+                sum_w = total("m.w"),
+                join_m = join("m"),
+                run = run("sets"),
+            ),
+            distributions: format!(
+                "WITH d AS MATERIALIZED (SELECT g.point, g.product_version, {count} AS cnt, \
+                 {min} AS mn, {max} AS mx, {median} AS md, g.n AS e FROM {GROUPS} g \
+                 WHERE g.kind = 'distribution'), \
+                 live AS (SELECT point, product_version, mn, mx, md, {whole} * e AS m \
+                 FROM d WHERE cnt > 0), \
+                 stats AS (SELECT l.point, b.bucket, MIN(l.mn) AS mn, MAX(l.mx) AS mx, \
+                 {sum_m} AS m FROM live l {join_l} GROUP BY l.point, b.bucket \
+                 UNION ALL SELECT l.point, NULL, MIN(l.mn), MAX(l.mx), {sum_m} FROM live l \
+                 GROUP BY l.point), \
+                 sets AS (SELECT l.point, b.bucket, l.md AS x, {sum_weight} AS w FROM live l \
+                 {join_l} WHERE l.md IS NOT NULL GROUP BY l.point, b.bucket, l.md \
+                 UNION ALL SELECT l.point, NULL, l.md, {sum_weight} FROM live l \
+                 WHERE l.md IS NOT NULL GROUP BY l.point, l.md), \
+                 run AS ({run}), \
+                 medians AS (SELECT point, bucket, MIN(CASE WHEN 2 * c >= t THEN x END) AS x \
+                 FROM run GROUP BY point, bucket) \
+                 SELECT s.point, s.bucket, s.mn, s.mx, m.x, s.m FROM stats s \
+                 LEFT JOIN medians m ON m.point = s.point \
+                 AND m.bucket IS NOT DISTINCT FROM s.bucket",
+                count = (self.number_field)("count"),
+                min = (self.number_field)("min"),
+                max = (self.number_field)("max"),
+                median = (self.number_field)("median"),
+                whole = (self.whole)("cnt"),
+                sum_m = total("l.m"),
+                sum_weight = total(&(self.greater)("1", "l.m")),
+                join_l = join("l"),
+                run = run("sets"),
+            ),
+            distinct: format!(
+                "SELECT g.point, b.bucket, COUNT(DISTINCT g.value) FROM {GROUPS} g {} \
+                 WHERE g.kind = 'hashed' GROUP BY g.point, b.bucket \
+                 UNION ALL SELECT point, NULL, COUNT(DISTINCT value) FROM {GROUPS} \
+                 WHERE kind = 'hashed' GROUP BY point",
+                join("g")
+            ),
+            finish: format!("{}; {}", (self.empty)(GROUPS), (self.empty)(BUCKETS)),
+        }
+    }
+}
+
+/// Runs the statements on one connection; each backend says how to execute and read them.
+pub(super) trait Runner {
+    fn batch(&mut self, sql: &str) -> Result<(), StoreError>;
+    fn fill_groups(&mut self, sql: &str, query: &SummaryQuery<'_>) -> Result<(), StoreError>;
+    fn fill_buckets(&mut self, sql: &str, top: i64) -> Result<(), StoreError>;
+    fn summaries(
+        &mut self,
+        statements: &Statements,
+        top_values: i64,
+    ) -> Result<Summaries, StoreError>;
+}
+
+/// The whole summary: prepare, fill, read, and empty the temporary tables (also after a
+/// failure, so a later summary starts clean).
+pub(super) fn summarise(
+    runner: &mut dyn Runner,
+    statements: &Statements,
+    query: &SummaryQuery<'_>,
+) -> Result<Summaries, StoreError> {
+    let clamp = |n: usize| i64::try_from(n.max(1)).unwrap_or(i64::MAX);
+    runner.batch(&statements.prepare)?;
+    let result = runner
+        .fill_groups(&statements.fill_groups, query)
+        .and_then(|()| runner.fill_buckets(&statements.fill_buckets, clamp(query.top_versions)))
+        .and_then(|()| runner.summaries(statements, clamp(query.top_values)));
+    let finished = runner.batch(&statements.finish);
+    let summaries = result?;
+    finished?;
+    Ok(summaries)
+}
+
+/// A sum read as a float, as a count: negative and non-finite sums count as zero.
+pub(super) fn whole_count(x: f64) -> u64 {
+    if x.is_finite() && x > 0.0 {
+        x as u64
+    } else {
+        0
+    }
+}
