@@ -434,3 +434,37 @@ fn malformed_endpoints_are_refused_before_anything_is_sent() {
         assert!(!stderr.contains("QUERY-SECRET"), "{stderr}");
     }
 }
+
+/// A name and password written into an endpoint never show in what `send` or `demo` print,
+/// whether the URL parses (and is refused for its credentials) or not.
+#[test]
+fn credentials_in_an_endpoint_never_show() {
+    let dir = tempfile::tempdir().expect("tmp");
+    for endpoint in [
+        "http://carol:pa55word@127.0.0.1:1/v1/logs?token=QUERY-SECRET",
+        "https://carol:pa55word@telemetry.example.com/",
+        "http://carol:pa/55word@127.0.0.1:1/",
+        "carol:pa55word@127.0.0.1:4318",
+    ] {
+        for args in [
+            vec!["send", "--sink", "otlp-http", "--endpoint", endpoint],
+            vec![
+                "demo",
+                "contrast-dotnet-agent",
+                "--sink",
+                "json",
+                "--endpoint",
+                endpoint,
+                "--seconds",
+                "0",
+            ],
+        ] {
+            let out = run(dir.path(), &[], &args);
+            let all = text(&out);
+            assert_eq!(out.status.code(), Some(2), "{args:?}: {all}");
+            for secret in ["carol", "pa55word", "55word", "QUERY-SECRET"] {
+                assert!(!all.contains(secret), "{args:?} shows {secret}: {all}");
+            }
+        }
+    }
+}

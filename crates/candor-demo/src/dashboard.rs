@@ -64,7 +64,7 @@ pub fn run(options: &DemoOptions) -> Result<DemoSummary, DemoError> {
         "project",
         "container",
         "parameter",
-        &format!("C:/Users/{user}/db"),
+        &format!("{}/db", windows_home.replace('\\', "/")),
     ]);
     dashboard.dashboard_language("en-US");
     let mut restarts = DurationSamples::default();

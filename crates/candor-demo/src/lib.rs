@@ -48,9 +48,11 @@ pub enum DemoError {
     Ide(#[source] std::io::Error),
 }
 
-/// The user name planted when this machine's own cannot be read (no `USER`, `USERNAME` or
-/// `LOGNAME`).
-const FALLBACK_USER: &str = "zq-canary-user";
+/// The stand-in planted for this machine's user name when Candor would not replace that name
+/// as a word (none could be read, or it is generic: `root`, `runner`…), written as the account
+/// a .NET agent on Windows reports (`DOMAIN\user`), which Candor replaces like the real name.
+const STAND_IN_USER: &str = "zq-canary-user";
+const STAND_IN_DOMAIN: &str = "CANDOR-DEMO";
 
 /// Personal-looking strings planted in the demos' free-text inputs: an e-mail address, this
 /// machine's home folder (Unix and Windows forms), a token, a password, and this machine's own
@@ -62,21 +64,33 @@ pub fn canaries() -> [String; 6] {
 }
 
 /// The canaries for a machine whose user name and home folder are these (what [`canaries`]
-/// plants on this one).
+/// plants on this one). The last is the user name as the demos write it in messages: the
+/// machine's own when Candor replaces it as a word, else a stand-in account
+/// (`CANDOR-DEMO\zq-canary-user`) that Candor replaces as well, so no planted name reaches the
+/// wire whoever runs the demo (a container's `root` is left alone by the scrubber, on
+/// purpose, and would otherwise show in every message).
 pub fn canaries_for(user: Option<&str>, home: Option<&str>) -> [String; 6] {
-    let user = user
-        .filter(|u| !u.trim().is_empty())
-        .unwrap_or(FALLBACK_USER);
+    let machine = candor_privacy::MachineLiterals {
+        user_name: user.map(str::to_owned),
+        ..candor_privacy::MachineLiterals::default()
+    };
+    let (name, planted) = match machine.matched_user_name() {
+        Some(name) => (name.to_owned(), name.to_owned()),
+        None => (
+            STAND_IN_USER.to_owned(),
+            format!("{STAND_IN_DOMAIN}\\{STAND_IN_USER}"),
+        ),
+    };
     let home = home
         .filter(|h| h.len() > 1)
-        .map_or_else(|| format!("/home/{user}"), str::to_owned);
+        .map_or_else(|| format!("/home/{name}"), str::to_owned);
     [
         "zoe.canary@example.org".to_owned(),
         format!("{}/projects/shop", home.trim_end_matches('/')),
-        format!("C:\\Users\\{user}\\AppData"),
+        format!("C:\\Users\\{name}\\AppData"),
         "ghp_CanaryToken0123456789abcdefABCDEF0123".to_owned(),
         "Password=CanaryPass!42".to_owned(),
-        user.to_owned(),
+        planted,
     ]
 }
 
@@ -143,4 +157,57 @@ impl DemoSummary {
 
 fn destination(sink: &SinkSpec) -> String {
     sink.destination()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use candor_privacy::{MachineLiterals, Scrubber};
+
+    /// The messages the demos write, with the canaries planted as the demos plant them.
+    fn messages(canaries: &[String; 6]) -> Vec<String> {
+        let [email, home, windows_home, token, password, user] = canaries;
+        vec![
+            format!(
+                "Failed to report to TeamServer as {user} ({email}); connection string Server=ts;{password}"
+            ),
+            format!(
+                "Could not load {windows_home}\\settings.json for {user} ({email}); Server=db;{password}"
+            ),
+            format!("user {user} hit an error"),
+            format!("user = {email} and path = {home}"),
+            format!("{token} {password}"),
+            format!("{}/db", windows_home.replace('\\', "/")),
+        ]
+    }
+
+    #[test]
+    fn whoever_runs_the_demo_no_planted_name_survives_the_scrubber() {
+        for (user, home) in [
+            (Some("root"), Some("/root")),
+            (Some("runner"), Some("/home/runner")),
+            (Some("ab"), None),
+            (Some("  "), None),
+            (None, None),
+            (Some("mara-vollmer"), Some("/home/mara-vollmer")),
+        ] {
+            let canaries = canaries_for(user, home);
+            let scrubber = Scrubber::new(&MachineLiterals {
+                user_name: user.map(str::to_owned),
+                home_dir: home.map(str::to_owned),
+                host_name: None,
+            });
+            let generic = user.is_none_or(|u| u.trim().len() < 3 || u == "root" || u == "runner");
+            assert_eq!(canaries[5].contains(STAND_IN_USER), generic, "{user:?}");
+            for message in messages(&canaries) {
+                let out = scrubber.scrub(&message);
+                assert!(!out.contains(STAND_IN_USER), "{user:?}: {out}");
+                assert!(!out.contains(canaries[5].as_str()), "{user:?}: {out}");
+                assert!(!out.contains("zoe.canary"), "{user:?}: {out}");
+                assert!(!out.contains("CanaryPass"), "{user:?}: {out}");
+            }
+            let first = scrubber.scrub(&messages(&canaries)[0]);
+            assert!(first.contains("[user]"), "{user:?}: {first}");
+        }
+    }
 }

@@ -21,7 +21,7 @@ pub enum CandorCode {
     /// `CANDOR_MAX_CATALOGUE_BYTES`), or a list had more than `CANDOR_MAX_ITEMS` items.
     TooLarge = 3,
     /// An argument has a value the call cannot take (an unknown sink kind, a misaligned
-    /// array, a duplicate key, a negative or non-finite number).
+    /// array, a duplicate key, a measurement that is negative, infinite or NaN).
     InvalidArgument = 4,
     /// The handle was never issued by this library, or is of the other kind (a builder where a
     /// telemetry handle is wanted, or the reverse).
@@ -38,10 +38,24 @@ pub enum CandorCode {
     /// Candor failed inside (a bug); the failure was contained and nothing crossed the
     /// boundary.
     Internal = 9,
+    /// The handle or builder was made in the process this one was forked from: nothing
+    /// Candor holds survives `fork()` (its threads stay in the parent, its locks may be held
+    /// by threads that do not exist here). Nothing was done; build a new handle in this
+    /// process.
+    Forked = 10,
+    /// This process already holds `CANDOR_MAX_HANDLES` running handles, or
+    /// `CANDOR_MAX_BUILDERS` builders not yet built or freed. Nothing was done: shut a
+    /// handle down (or free a builder) first. One handle per product per process is enough.
+    Limit = 11,
+    /// The catalogue does not follow the consent signal the call passes on (a host opt-out
+    /// for a product whose catalogue does not honour its host's opt-out). Nothing changed:
+    /// the product's own consent rules still decide, and a host that must not send stops
+    /// recording and shuts its handle down itself.
+    NotHonoured = 12,
 }
 
 /// Every code, in numeric order.
-const ALL_CODES: [CandorCode; 10] = [
+const ALL_CODES: [CandorCode; 13] = [
     CandorCode::Ok,
     CandorCode::Null,
     CandorCode::Utf8,
@@ -52,6 +66,9 @@ const ALL_CODES: [CandorCode; 10] = [
     CandorCode::Build,
     CandorCode::BufferTooSmall,
     CandorCode::Internal,
+    CandorCode::Forked,
+    CandorCode::Limit,
+    CandorCode::NotHonoured,
 ];
 
 impl CandorCode {
@@ -73,6 +90,9 @@ impl CandorCode {
             Self::Build => c"CANDOR_CODE_BUILD",
             Self::BufferTooSmall => c"CANDOR_CODE_BUFFER_TOO_SMALL",
             Self::Internal => c"CANDOR_CODE_INTERNAL",
+            Self::Forked => c"CANDOR_CODE_FORKED",
+            Self::Limit => c"CANDOR_CODE_LIMIT",
+            Self::NotHonoured => c"CANDOR_CODE_NOT_HONOURED",
         }
     }
 
@@ -106,12 +126,38 @@ thread_local! {
     static LAST_ERROR: RefCell<String> = const { RefCell::new(String::new()) };
 }
 
-/// Keeps `refusal`'s message for this thread and returns its code.
+/// The most characters of a message a caller reads.
+const MAX_MESSAGE_CHARS: usize = 1000;
+
+/// `message` as one line a caller can print or log as it is: control characters (a NUL, a
+/// newline, a carriage return, an escape sequence's ESC) and bidi overrides escaped as
+/// `\u{..}`, and cut to [`MAX_MESSAGE_CHARS`] with a note of how much was left out. Messages
+/// quote the caller's own text (a product id, a version, a folder), which may hold any of them.
+fn one_line(message: &str) -> String {
+    let mut out = String::with_capacity(message.len().min(MAX_MESSAGE_CHARS * 2));
+    for (kept, (at, c)) in message.char_indices().enumerate() {
+        if kept == MAX_MESSAGE_CHARS {
+            out.push_str(&format!("… ({} more bytes)", message.len() - at));
+            break;
+        }
+        let hidden = c.is_control()
+            || matches!(c, '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}' | '\u{200e}' | '\u{200f}');
+        if hidden {
+            out.extend(c.escape_unicode());
+        } else {
+            out.push(c);
+        }
+    }
+    out
+}
+
+/// Keeps `refusal`'s message for this thread, made one line, and returns its code.
 pub(crate) fn note(refusal: Refusal) -> CandorCode {
+    let message = one_line(&refusal.message);
     // A thread being torn down has no slot left; the code still tells the caller.
     let _ = LAST_ERROR.try_with(|slot| {
         if let Ok(mut slot) = slot.try_borrow_mut() {
-            *slot = refusal.message;
+            *slot = message;
         }
     });
     refusal.code
@@ -122,4 +168,24 @@ pub(crate) fn last_message() -> String {
     LAST_ERROR
         .try_with(|slot| slot.try_borrow().map(|s| s.clone()).unwrap_or_default())
         .unwrap_or_default()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_message_is_one_line_whatever_the_caller_gave() {
+        assert_eq!(
+            one_line("product `evil\nsecond\u{1b}[31m\r\0x`"),
+            "product `evil\\u{a}second\\u{1b}[31m\\u{d}\\u{0}x`"
+        );
+        assert_eq!(one_line("é\u{202e}abc"), "é\\u{202e}abc");
+        let long = one_line(&"z".repeat(5000));
+        assert!(long.ends_with("… (4000 more bytes)"), "{long}");
+        for code in ALL_CODES {
+            assert_eq!(CandorCode::from_raw(code as i32), Some(code));
+            assert!(code.name().starts_with("CANDOR_CODE_"));
+        }
+    }
 }

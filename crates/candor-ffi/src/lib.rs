@@ -15,7 +15,14 @@
 //!   lends is kept after the call returns: values are copied.
 //! - Handles are ids in a table, never pointers ([`CandorHandle`]): thread-safe, and a handle
 //!   used after `candor_shutdown`, shut down twice, or made up is refused
-//!   (`CANDOR_CODE_CLOSED`, `CANDOR_CODE_UNKNOWN_HANDLE`), never undefined.
+//!   (`CANDOR_CODE_CLOSED`, `CANDOR_CODE_UNKNOWN_HANDLE`), never undefined. A process holds
+//!   at most [`CANDOR_MAX_HANDLES`] running handles and [`CANDOR_MAX_BUILDERS`] pending
+//!   builders (`CANDOR_CODE_LIMIT`); one handle per product per process is the intended use.
+//! - Output pointers are checked before a call acts: a call refused for its output pointer
+//!   has done nothing.
+//! - Nothing survives `fork()`: in a child, every id issued before the fork is refused with
+//!   `CANDOR_CODE_FORKED` before any lock is taken, and the child builds handles of its own.
+//! - No function may be called from a signal handler: calls allocate and take locks.
 //!
 //! All `unsafe` code of the crate sits in `raw` (reading and writing through the caller's
 //! pointers, each check made first) and in the `unsafe extern "C"` entry points, every block
@@ -31,6 +38,7 @@
 
 mod code;
 mod exports;
+mod process;
 mod raw;
 mod registry;
 mod types;

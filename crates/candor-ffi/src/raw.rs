@@ -171,36 +171,50 @@ pub(crate) unsafe fn exception(ptr: *const CandorException) -> Result<RawExcepti
     })
 }
 
-/// Writes `value` through a required out-pointer.
-///
-/// # Safety
-/// `out` is NULL or points to writable memory for one `T`.
-pub(crate) unsafe fn write<T>(out: *mut T, value: T, what: &str) -> Result<(), Refusal> {
-    if out.is_null() {
-        return Err(null(what));
-    }
-    if !out.is_aligned() {
-        return Err(Refusal::new(
-            CandorCode::InvalidArgument,
-            format!("{what} is not aligned for its type"),
-        ));
-    }
-    // SAFETY: not NULL, aligned, and the caller promises it is writable; `T` is a plain C
-    // type here (integers and `CandorStatus`), so nothing is dropped by overwriting it.
-    unsafe { out.write(value) };
-    Ok(())
+/// An output pointer checked (not NULL, aligned) before the call acts, so that a call refused
+/// for its output has done nothing. Writing through it cannot fail.
+pub(crate) struct Out<T> {
+    ptr: std::ptr::NonNull<T>,
 }
 
-/// Writes `value` through an out-pointer the caller may leave NULL (then nothing is written).
-///
-/// # Safety
-/// As [`write`].
-pub(crate) unsafe fn write_optional<T>(out: *mut T, value: T, what: &str) -> Result<(), Refusal> {
-    if out.is_null() {
-        return Ok(());
+impl<T> Out<T> {
+    /// Checks a required output pointer.
+    ///
+    /// # Safety
+    /// `ptr` is NULL or points to memory writable for one `T` for the rest of the call.
+    pub(crate) unsafe fn required(ptr: *mut T, what: &str) -> Result<Self, Refusal> {
+        let Some(ptr) = std::ptr::NonNull::new(ptr) else {
+            return Err(null(what));
+        };
+        if !ptr.as_ptr().is_aligned() {
+            return Err(Refusal::new(
+                CandorCode::InvalidArgument,
+                format!("{what} is not aligned for its type"),
+            ));
+        }
+        Ok(Self { ptr })
     }
-    // SAFETY: the caller's promise about `out` is passed on unchanged.
-    unsafe { write(out, value, what) }
+
+    /// Checks an output pointer the caller may leave NULL (then nothing will be written).
+    ///
+    /// # Safety
+    /// As [`Out::required`].
+    pub(crate) unsafe fn optional(ptr: *mut T, what: &str) -> Result<Option<Self>, Refusal> {
+        if ptr.is_null() {
+            return Ok(None);
+        }
+        // SAFETY: the caller's promise about `ptr` is passed on unchanged.
+        unsafe { Self::required(ptr, what) }.map(Some)
+    }
+
+    /// Writes `value`.
+    pub(crate) fn write(self, value: T) {
+        // SAFETY: not NULL and aligned (checked when made), and the caller promised it
+        // writable for the call, which is still under way (an `Out` is made and used inside
+        // one entry point); `T` is a plain C type here (integers and `CandorStatus`), so
+        // nothing is dropped by overwriting it.
+        unsafe { self.ptr.as_ptr().write(value) };
+    }
 }
 
 /// Copies `text` and a terminating NUL into `buf` (`cap` bytes) and its length (without the
@@ -208,15 +222,14 @@ pub(crate) unsafe fn write_optional<T>(out: *mut T, value: T, what: &str) -> Res
 /// `CANDOR_CODE_BUFFER_TOO_SMALL`; `buf` may be NULL when `cap` is 0, to ask for the length.
 ///
 /// # Safety
-/// `buf` is NULL or points to `cap` writable bytes; `out_len` as for [`write`].
+/// `buf` is NULL or points to `cap` writable bytes.
 pub(crate) unsafe fn copy_out(
     text: &str,
     buf: *mut c_char,
     cap: usize,
-    out_len: *mut usize,
+    out_len: Out<usize>,
 ) -> Result<(), Refusal> {
-    // SAFETY: the caller's promise about `out_len` is passed on unchanged.
-    unsafe { write(out_len, text.len(), "out_len") }?;
+    out_len.write(text.len());
     if cap <= text.len() {
         return Err(Refusal::new(
             CandorCode::BufferTooSmall,

@@ -59,7 +59,9 @@ pub struct CandorStatus {
     pub delivered: u64,
     /// Events waiting in memory or in the spool.
     pub pending: u64,
-    /// Events dropped for good by the sender (refused by the receiver, over the spool's caps).
+    /// Events dropped for good by the sender (refused by the receiver, over the spool's caps,
+    /// a disk that refused the write). Events consent withdrew are not among them: they are
+    /// in `discarded_by_consent`, so no event is counted twice.
     pub dropped: u64,
     /// Events kept on this machine (consent mode `local`).
     pub kept_locally: u64,
@@ -83,6 +85,12 @@ pub const CANDOR_MAX_STRING_BYTES: usize = 64 * 1024;
 pub const CANDOR_MAX_CATALOGUE_BYTES: usize = 4 * 1024 * 1024;
 /// The most items a list (names, samples, label counts, modes, properties) may have.
 pub const CANDOR_MAX_ITEMS: usize = 4096;
+/// The most running handles a process may hold at once (each has Candor's threads); one per
+/// product is what a host needs. `candor_build` past it returns `CANDOR_CODE_LIMIT`.
+pub const CANDOR_MAX_HANDLES: usize = 16;
+/// The most builders a process may hold that are neither built nor freed.
+/// `candor_builder_new` past it returns `CANDOR_CODE_LIMIT`.
+pub const CANDOR_MAX_BUILDERS: usize = 64;
 
 /// Consent mode: nothing is collected or sent.
 pub const CANDOR_MODE_OFF: i32 = 0;

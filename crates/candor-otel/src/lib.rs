@@ -22,7 +22,11 @@
 //! read as the point's kind of value, shaped as `candor send`'s JSON lines shape it (a number, a
 //! string, a list, a map); an exception point also reads the semantic-convention attributes
 //! `exception.type`, `exception.message` and `exception.stacktrace`, with a string body as its
-//! log message. A body that cannot be read is refused and counted in the status. Nothing else
+//! log message. A body that cannot be read is refused and counted in the status, and so is
+//! one past the C ABI's caps (a string over 64 KiB, more than 4096 list items and map entries
+//! together, more than 1 MiB of text in all, nesting deeper than 4 levels) or a measurement
+//! that is negative or not finite: the caps are checked before the part they cover is
+//! copied, so an oversized body costs the host's thread no copy. Nothing else
 //! of the record (its other attributes, the provider's resource, the scope, trace context,
 //! severity, timestamps) reaches Candor, and no part of the host's OpenTelemetry setup (its
 //! exporters, their endpoints and headers, `OTEL_*` variables) is ever used by Candor's

@@ -386,7 +386,7 @@ fn the_host_otel_variables_never_reach_candor() {
 }
 
 /// Bodies a careless or hostile host emits under a declared name: refused with a reason on
-/// the host's thread, never a panic, never sent; 1 MB of text is scrubbed and cut as declared.
+/// the host's thread, never a panic, never sent; 60 KB of text is scrubbed and cut as declared.
 #[test]
 fn hostile_bodies_are_refused_not_sent() {
     let state = tempfile::tempdir().expect("tmp");
@@ -427,8 +427,8 @@ fn hostile_bodies_are_refused_not_sent() {
         &[],
     );
     emit(&logger, "Working_Set", Some(AnyValue::Int(1)), &[]); // not a declared name
-    let megabyte = format!("mail frank@example.com {}", "x".repeat(1 << 20));
-    emit(&logger, "os_version", Some(AnyValue::from(megabyte)), &[]);
+    let long = format!("mail frank@example.com {}", "x".repeat(60_000));
+    emit(&logger, "os_version", Some(AnyValue::from(long)), &[]);
     provider.shutdown().expect("shut down");
     let status = telemetry.shutdown(Duration::from_secs(10));
 
@@ -451,4 +451,117 @@ fn hostile_bodies_are_refused_not_sent() {
         assert!(refused.contains(expected), "{expected}: {refused}");
     }
     assert!(!refused.contains("Working_Set"), "{refused}");
+}
+
+/// The C ABI's caps hold on the bridge too, checked before the part they cover is copied on
+/// the host's thread: a string over 64 KiB, more than 4096 items, more than 1 MiB of text in
+/// one body, an exception attribute over 64 KiB, and measurements that are negative are
+/// each refused and counted with their reason; a body within the caps still goes through.
+#[test]
+fn bodies_past_the_caps_are_refused_and_counted() {
+    let state = tempfile::tempdir().expect("tmp");
+    let receiver = HttpReceiver::start();
+    let telemetry = agent(
+        state.path(),
+        SinkSpec::Json {
+            endpoint: receiver.url("/ingest"),
+        },
+    );
+    let provider = SdkLoggerProvider::builder()
+        .with_log_processor(CandorLogProcessor::new(telemetry.clone()))
+        .build();
+    let logger = provider.logger("oversized");
+    let names = |n: usize, len: usize| {
+        AnyValue::ListAny(Box::new(
+            (0..n)
+                .map(|i| AnyValue::from(format!("Setting{i:0>len$}")))
+                .collect(),
+        ))
+    };
+    // 16 MiB of text in one string.
+    let huge = "a".repeat(16 << 20);
+    emit(&logger, "os_version", Some(AnyValue::from(huge)), &[]);
+    // 100,000 names: one event of megabytes if it were read.
+    emit(
+        &logger,
+        "non_default_setting_names",
+        Some(names(100_000, 8)),
+        &[],
+    );
+    // 5,000 labels.
+    let labels: HashMap<Key, AnyValue> = (0..5_000)
+        .map(|i| (Key::from(format!("{}", 100 + i)), AnyValue::Int(1)))
+        .collect();
+    emit(
+        &logger,
+        "contrast_http_status_codes",
+        Some(AnyValue::Map(Box::new(labels))),
+        &[],
+    );
+    // Each name within the string cap, 40 of them past the body's 1 MiB.
+    emit(
+        &logger,
+        "disabled_assess_rules",
+        Some(names(40, 60_000)),
+        &[],
+    );
+    let stack = "   at Contrast.Agent.Run()\n".repeat(4_000);
+    emit(
+        &logger,
+        "sensor_exceptions",
+        None,
+        &[
+            ("exception.type", "System.InvalidOperationException"),
+            ("exception.stacktrace", &stack),
+        ],
+    );
+    emit(
+        &logger,
+        "contrast_http_response_time",
+        Some(AnyValue::ListAny(Box::new(vec![
+            AnyValue::Double(12.0),
+            AnyValue::Double(-5.0),
+        ]))),
+        &[],
+    );
+    // Within every cap: delivered.
+    emit(
+        &logger,
+        "kernel_version",
+        Some(AnyValue::from("6.1".to_owned())),
+        &[],
+    );
+    provider.shutdown().expect("shut down");
+    let status = telemetry.shutdown(Duration::from_secs(10));
+
+    let events = receiver.events();
+    let points: Vec<&str> = events.iter().map(|e| e.point.as_str()).collect();
+    assert_eq!(points, ["kernel_version"]);
+    let refused: HashMap<String, (String, u64)> = status
+        .refused
+        .iter()
+        .map(|refusal| {
+            let reason = refusal.reason.to_string();
+            let point = reason.split('`').nth(1).unwrap_or_default().to_owned();
+            (point, (reason, refusal.count))
+        })
+        .collect();
+    for (point, expected) in [
+        ("os_version", "16777216 bytes; at most 65536"),
+        ("non_default_setting_names", "more than 4096 items"),
+        ("contrast_http_status_codes", "more than 4096 items"),
+        ("disabled_assess_rules", "more than 1048576 bytes of text"),
+        ("sensor_exceptions", "exception.stacktrace is 108000 bytes"),
+        (
+            "contrast_http_response_time",
+            "-5; measurements are finite and not negative",
+        ),
+    ] {
+        let (reason, n) = refused
+            .get(point)
+            .unwrap_or_else(|| panic!("{point} refused: {:?}", status.refused));
+        assert!(reason.contains(expected), "{point}: {reason}");
+        assert_eq!(*n, 1, "{point}");
+    }
+    assert_eq!(status.recorded, 1);
 }

@@ -39,6 +39,34 @@ const SHAPES: &[(&str, &str)] = &[
     ("db-password", "mysql -pS3 "),
     ("db-password-quoted", "mysql -p'a -p\"b "),
     ("phone-national", "tel 01 23 45 67 89 "),
+    // The detectors added for Windows servers and the long tail of formats.
+    ("account", "A\\"),
+    ("account-worded", "for user 'CORP\\a"),
+    ("account-escaped", "CORP\\\\"),
+    ("app-pool", "IIS APPPOOL\\"),
+    ("sid", "S-1-5-21-1-"),
+    ("unc-home", "\\\\a\\home\\"),
+    ("dn", "CN=a,"),
+    ("computer-name", "DESKTOP-"),
+    ("device-name", "ab-laptop-"),
+    ("tilde", "~ab/"),
+    ("key-ending", "key="),
+    ("netrc", "machine a login b "),
+    ("prose-password", "password is "),
+    ("credential-pair", "user/pass a/"),
+    ("login-option", " -u a -p "),
+    ("vendor-prefix", "tskey-"),
+    ("vendor-checked", "dt0c01."),
+    ("vendor-dotted", "1000."),
+    ("reference", "password=$"),
+    ("url-password", "http://a:b/"),
+    ("card-dots", "4111."),
+    ("ssn-spaced", "123 45 "),
+    ("iban-lower", "de89 "),
+    ("phone-worded", "tel 12 "),
+    // Full-width forms, scanned a second time as ASCII.
+    ("full-width-card", "４１１１ "),
+    ("full-width-at", "ａ＠"),
 ];
 
 const SIZES: &[(&str, usize)] = &[
@@ -49,7 +77,12 @@ const SIZES: &[(&str, usize)] = &[
 
 fn line_of(shape: &str, len: usize) -> String {
     let mut out = shape.repeat(len / shape.len() + 1);
-    out.truncate(len);
+    // On a character boundary: some shapes are not ASCII.
+    let end = (0..=len)
+        .rev()
+        .find(|&at| out.is_char_boundary(at))
+        .unwrap_or(0);
+    out.truncate(end);
     out
 }
 

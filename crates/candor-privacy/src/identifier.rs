@@ -54,10 +54,13 @@ fn shown_char(c: char) -> String {
 }
 
 /// An identifier: ASCII letters, digits and `. _ - : / [ ] +`, starting with a letter, digit or
-/// `_`, at most [`MAX_IDENTIFIER_LEN`] bytes, in which the scrubber finds nothing.
+/// `_`, at most [`MAX_IDENTIFIER_LEN`] bytes, in which the scrubber finds nothing, and which is
+/// none of what a name is not: a host name (`jsmith-laptop.corp.example.com`), a user and a
+/// password (`alice:hunter2`), a URL, a UUID, or a token of 16 hex digits or more.
 ///
-/// `System.Net.Http`, `rule:sql-injection`, `503`, `ConnectionStrings:Default` pass;
-/// `C:\Users\jdoe`, `a b`, `Password=x`, `aa:bb:cc:dd:ee:ff`, `ghp_…` do not.
+/// `System.Net.Http`, `rule:sql-injection`, `503`, `ConnectionStrings:Default`,
+/// `agent.logger.level` pass; `C:\Users\jdoe`, `a b`, `Password=x`, `aa:bb:cc:dd:ee:ff`,
+/// `ghp_…`, `api.example.com`, `https://x`, `alice:hunter2` do not.
 pub fn check_identifier(scrubber: &Scrubber, value: &str) -> Result<(), IdentifierError> {
     check_len(value, MAX_IDENTIFIER_LEN)?;
     let first = value.as_bytes()[0];
@@ -69,7 +72,137 @@ pub fn check_identifier(scrubber: &Scrubber, value: &str) -> Result<(), Identifi
     }) {
         return Err(IdentifierError::Character(c));
     }
+    if let Some(what) = not_a_name(value) {
+        return Err(IdentifierError::Shape(what));
+    }
     nothing_found(scrubber, value)
+}
+
+/// Top-level domains and the suffixes of private networks that end host names: a dotted name
+/// ending in one of these (written in one case) is a host, not an identifier.
+const HOST_SUFFIXES: &[&str] = &[
+    "com",
+    "net",
+    "org",
+    "edu",
+    "gov",
+    "mil",
+    "int",
+    "io",
+    "co",
+    "info",
+    "biz",
+    "local",
+    "lan",
+    "corp",
+    "internal",
+    "intranet",
+    "localdomain",
+    "home",
+    "example",
+    "test",
+    "invalid",
+    "arpa",
+    "cloud",
+    "online",
+    "site",
+    "dev",
+    "ai",
+    "uk",
+    "de",
+    "fr",
+    "nl",
+    "se",
+    "no",
+    "fi",
+    "dk",
+    "ch",
+    "at",
+    "be",
+    "it",
+    "es",
+    "pt",
+    "pl",
+    "cz",
+    "ru",
+    "cn",
+    "jp",
+    "kr",
+    "in",
+    "br",
+    "au",
+    "ca",
+    "us",
+    "eu",
+];
+
+/// What a value that a name must not be is, if it is one.
+fn not_a_name(value: &str) -> Option<&'static str> {
+    if value.contains("://") || value.contains("//") {
+        return Some("name (a URL)");
+    }
+    let hex_run = value.split(|c: char| !c.is_ascii_hexdigit()).any(|run| {
+        run.len() >= 16
+            && run.bytes().any(|b| b.is_ascii_alphabetic())
+            && run.bytes().any(|b| b.is_ascii_digit())
+    });
+    if hex_run || is_uuid(value) {
+        return Some("name (a token)");
+    }
+    if names_a_host_fully(value) {
+        return Some("name (a host name)");
+    }
+    if is_user_and_password(value) {
+        return Some("name (credentials)");
+    }
+    None
+}
+
+fn is_uuid(value: &str) -> bool {
+    value
+        .split(|c: char| !(c.is_ascii_hexdigit() || c == '-'))
+        .any(|part| {
+            part.len() == 36
+                && part.bytes().enumerate().all(|(i, b)| match i {
+                    8 | 13 | 18 | 23 => b == b'-',
+                    _ => b.is_ascii_hexdigit(),
+                })
+        })
+}
+
+/// A dotted name whose labels are a host's (letters, digits and hyphens) and whose last label is
+/// a top-level domain written as hosts are (all lower case or all upper case: `System.Net` is a
+/// namespace, `api.example.net` a host).
+fn names_a_host_fully(value: &str) -> bool {
+    let labels: Vec<&str> = value.split('.').collect();
+    let Some(last) = labels.last() else {
+        return false;
+    };
+    labels.len() >= 2
+        && labels.iter().all(|l| {
+            !l.is_empty()
+                && l.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-')
+                && !l.starts_with('-')
+                && !l.ends_with('-')
+        })
+        && (last.bytes().all(|b| b.is_ascii_lowercase())
+            || last.bytes().all(|b| b.is_ascii_uppercase()))
+        && HOST_SUFFIXES.iter().any(|t| last.eq_ignore_ascii_case(t))
+}
+
+/// `alice:hunter2`: one colon between a name and a word of letters and digits both (what a
+/// password is and a rule or setting's part is not: `rule:sql-injection`,
+/// `ConnectionStrings:Default`, `http:8080`).
+fn is_user_and_password(value: &str) -> bool {
+    let Some((user, secret)) = value.split_once(':') else {
+        return false;
+    };
+    !user.is_empty()
+        && !secret.contains(':')
+        && secret.len() >= 4
+        && secret.bytes().all(|b| b.is_ascii_alphanumeric())
+        && secret.bytes().any(|b| b.is_ascii_digit())
+        && secret.bytes().any(|b| b.is_ascii_alphabetic())
 }
 
 /// A version: an optional `v`, one to four dot-separated numbers, then optionally `-` and a
@@ -180,6 +313,12 @@ mod tests {
             "ConnectionStrings:Default",
             "aspnetcore-8.0",
             "_private",
+            "System.Net",
+            "Microsoft.Extensions.Logging",
+            "agent.logger.level",
+            "http:8080",
+            "net:v4",
+            "assess.enable_scan",
         ] {
             assert_eq!(check_identifier(&s, ok), Ok(()), "{ok}");
         }
@@ -196,6 +335,15 @@ mod tests {
             "ghp_abcdefghijklmnopqrstuvwxyz0123456789",
             "AKIAIOSFODNN7EXAMPLE",
             "-flag",
+            "jsmith-laptop.corp.example.com",
+            "api.example.com",
+            "BUILD01.CORP.LOCAL",
+            "alice:hunter2",
+            "https://example.com/x",
+            "ftp//x",
+            "3f2504e0-4f89-11d3-9a0c-0305e82c3301",
+            "d41d8cd98f00b204e9800998ecf8427e",
+            "token:9f86d081884c7d65",
         ] {
             assert!(check_identifier(&s, bad).is_err(), "{bad}");
         }

@@ -8,12 +8,17 @@
 //!   `candor-state`).
 //! - [`allow_list`]: known values pass, anything else becomes a fixed placeholder.
 //! - [`identifier`]: the grammars a value sent verbatim must match (names, labels, modes,
-//!   versions, language tags), with the scrubber finding nothing in it.
+//!   versions, language tags), with the scrubber finding nothing in it; a name is not a host
+//!   name, a credential pair, a URL, a UUID or a hex token.
 //! - [`scrub`]: a single-pass, linear-time scrubber for free text (e-mail and IP addresses,
-//!   user names in paths, credentials, passwords in config and code syntaxes and on database
-//!   command lines, vendor tokens, keys, card, bank account, social security and phone numbers
-//!   (international, North American and national), wallet addresses, opaque high-entropy
-//!   tokens, PEM blocks, this machine's own names), escaped forms included.
+//!   user names in paths, Windows and directory identities — accounts, Kerberos principals,
+//!   application pool identities, SIDs, UNC home folders, distinguished names, computer and
+//!   device names —, credentials, secret-bearing keys in config and code syntaxes, `.netrc`
+//!   entries, passwords on command lines and in prose, vendor tokens of the public rule sets,
+//!   card, bank account, social security, national and phone numbers (international, North
+//!   American and national formats), wallet addresses, opaque high-entropy tokens, PEM blocks,
+//!   this machine's own names), escaped and full-width forms included; a length cut keeps no
+//!   part of a secret.
 //! - [`stack`]: .NET and Rust stack traces, filtered to allowed namespaces.
 //! - [`user_agent`]: a user agent coarsened to browser family, major version and OS family.
 //!

@@ -99,7 +99,7 @@ fn recall_and_keep_per_class() {
         // Every class has harmless lines of its own; every class but the keep-only ones has
         // secrets of its own.
         assert!(t.negatives > 0, "{class} has no harmless lines");
-        if !matches!(*class, "dotnet" | "clean") {
+        if !matches!(*class, "dotnet" | "clean" | "placeholder" | "windows-logs") {
             assert!(t.positives > 0, "{class} has no secrets");
         }
         assert_eq!(

@@ -69,6 +69,35 @@ fn log_like() -> impl Strategy<Value = String> {
         Just("@\"".to_owned()),
         Just("0x".to_owned()),
         Just("bc1".to_owned()),
+        // Triggers and separators of Windows identities, vendor formats, keys and numbers.
+        Just("CORP\\".to_owned()),
+        Just("for user '".to_owned()),
+        Just("IIS APPPOOL\\".to_owned()),
+        Just("S-1-5-21-".to_owned()),
+        Just("\\\\fs01\\home$\\".to_owned()),
+        Just("CN=".to_owned()),
+        Just(",OU=".to_owned()),
+        Just("DESKTOP-".to_owned()),
+        Just("-laptop".to_owned()),
+        Just("~".to_owned()),
+        Just("key=".to_owned()),
+        Just("pw:".to_owned()),
+        Just("machine ".to_owned()),
+        Just(" login ".to_owned()),
+        Just("password is ".to_owned()),
+        Just("user/pass ".to_owned()),
+        Just(" -u ".to_owned()),
+        Just("$".to_owned()),
+        Just("%".to_owned()),
+        Just("tskey-".to_owned()),
+        Just("dt0c01.".to_owned()),
+        Just("1000.".to_owned()),
+        Just("AGE-SECRET-KEY-1".to_owned()),
+        Just("\u{ff20}".to_owned()),
+        Just("&commat;".to_owned()),
+        "[A-Z]{2}[0-9]{2}( ?[0-9A-Z]{4}){2,6}",
+        "[0-9]{1,5}( [0-9]{2,4}){1,4}",
+        "0[0-9]{2,4}[.-][0-9]{3,4}[.-][0-9]{4}",
         Just(" -u ".to_owned()),
         // A local part already replaced.
         Just("[email]".to_owned()),
@@ -87,8 +116,65 @@ fn log_like() -> impl Strategy<Value = String> {
         "[0-9a-f]{16,70}",
         "[0-9]{3}-[0-9]{2}-[0-9]{4}",
         "[a-f0-9]{4}\\.[a-f0-9]{4}\\.[a-f0-9]{4}",
+        // Full-width forms and other scripts' digits, read as the ASCII they stand for.
+        "[０-９]{1,5}",
+        "[٠-٩]{1,4}",
+        "[ａ-ｚＡ-Ｚ]{1,6}",
+        Just("－".to_owned()),
+        Just("＼".to_owned()),
+        Just("．".to_owned()),
+        Just("　".to_owned()),
+        Just("ｐａｓｓｗｏｒｄ＝".to_owned()),
+        Just("４１１１ １１１１ １１１１ １１１１".to_owned()),
     ];
     prop::collection::vec(piece, 0..60).prop_map(|pieces| pieces.concat())
+}
+
+/// Text around the three-byte triggers, whose search enters only some of the bytes beside an
+/// odd start: each trigger, in either case, next to any byte a validator could read.
+fn beside_like() -> impl Strategy<Value = String> {
+    let trigger = prop_oneof![
+        Just("://"),
+        Just("%40"),
+        Just("\u{ff20}"),
+        Just("\u{fe6b}"),
+        Just("eyJ"),
+        Just(":AA"),
+        Just("sk-"),
+        Just("SG."),
+        Just("sl."),
+        Just("A3T"),
+        Just("r8_"),
+        Just("hf_"),
+        Just("oy2"),
+        Just("fc-"),
+        Just("dt0"),
+        Just("-us"),
+        Just("pwd"),
+        Just("CN="),
+        Just("-pc"),
+    ];
+    let piece = prop_oneof![
+        (trigger, any::<bool>()).prop_map(|(t, upper)| if upper {
+            t.to_ascii_uppercase()
+        } else {
+            t.to_ascii_lowercase()
+        }),
+        "[ -~]",
+        "[\\t\\n\\x0c\\r]",
+        Just("é".to_owned()),
+        Just("\u{ff20}".to_owned()),
+        "[a-zA-Z]{1,12}",
+        "[0-9]{1,12}",
+        "[0-9a-f]{32}",
+        "[A-Za-z0-9_-]{10,50}",
+        "[a-z]{2,8}\\.[a-z]{2,4}",
+        Just("<".to_owned()),
+        Just("</".to_owned()),
+        Just("OU=".to_owned()),
+        Just("=".to_owned()),
+    ];
+    prop::collection::vec(piece, 0..40).prop_map(|pieces| pieces.concat())
 }
 
 /// Personal values, each with a fragment that must not appear in the output.
@@ -174,7 +260,117 @@ fn any_secret() -> impl Strategy<Value = (String, String)> {
         }),
         "[a-z]{3,8}".prop_map(|u| (format!("u={u}z%2540example.com"), format!("{u}z%2540"))),
         "[a-z]{3,8}".prop_map(|u| (format!("%252Fhome%252F{u}q%252Fx"), format!("{u}q"))),
+        // The classes added for Windows servers and the long tail of formats.
+        ("[A-Z]{3,10}", "[a-z]{4,10}").prop_map(|(d, u)| (
+            format!("Login failed for user '{d}\\{u}q'."),
+            format!("{u}q")
+        )),
+        "[a-z]{4,10}".prop_map(|u| (format!("IIS APPPOOL\\{u}-pool"), format!("{u}-pool"))),
+        (
+            1_000_000_000u32..4_000_000_000,
+            1_000_000_000u32..4_000_000_000,
+            1000u32..9999
+        )
+            .prop_map(|(a, b, r)| {
+                let sid = format!("S-1-5-21-{a}-{b}-{a}-{r}");
+                (format!("HKEY_USERS\\{sid}\\Software"), sid)
+            }),
+        "[a-z]{4,10}".prop_map(|u| (format!("\\\\fs01\\home$\\{u}q\\x"), format!("{u}q"))),
+        ("[A-Z][a-z]{3,8}", "[A-Z][a-z]{3,8}").prop_map(|(g, f)| (
+            format!("CN={g} {f}q,OU=Staff,DC=corp,DC=example"),
+            format!("{g} {f}q")
+        )),
+        "[A-Z0-9]{7}".prop_map(|n| (format!("COMPUTERNAME=DESKTOP-{n}"), format!("DESKTOP-{n}"))),
+        "[a-z]{4,9}".prop_map(|u| (
+            format!("from {u}q-laptop.corp.example.com"),
+            format!("{u}q-laptop")
+        )),
+        "[A-Za-z0-9]{12,20}".prop_map(|v| (format!("LICENSE_KEY={v}"), format!("={v}"))),
+        "[A-Za-z0-9]{8,14}".prop_map(|v| (
+            format!("machine api.example.com login deploy password {v}z"),
+            format!("{v}z")
+        )),
+        "[a-f0-9]{40}".prop_map(|v| (format!("squ_{v}"), v)),
+        "[a-z0-9]{43}".prop_map(|v| (format!("oy2{v}"), v)),
+        "[A-Z0-9]{24}".prop_map(|v| (format!("dt0c01.{v}.{}", "A1".repeat(32)), v)),
+        (100u32..=899, 1u32..=99, 1u32..=9999)
+            .prop_filter("unissued area", |(a, _, _)| *a != 666)
+            .prop_map(|(a, g, s)| {
+                let ssn = format!("{a:03} {g:02} {s:04}");
+                (format!("ssn {ssn} on file"), ssn)
+            }),
+        (0u32..=9999, 0u32..=9999).prop_map(|(b, c)| {
+            let phone = format!("138 {b:04} {c:04}");
+            (format!("call {phone} ok"), phone)
+        }),
+        // Cards in groups with any separator, or in full-width digits; IBANs in groups.
+        // A card network's first digit (2 to 6), fourteen more, the check digit.
+        (2u8..=6, prop::array::uniform14(0u8..10), 0usize..5).prop_map(|(first, rest, form)| {
+            let digits: [u8; 15] =
+                std::array::from_fn(|i| if i == 0 { first } else { rest[i - 1] });
+            let card = luhn_completed(&digits);
+            let groups: Vec<&str> = (0..4).map(|g| &card[4 * g..4 * g + 4]).collect();
+            let written = match form {
+                0 => groups.join(" "),
+                1 => groups.join("-"),
+                2 => groups.join("."),
+                3 => card.clone(),
+                _ => groups
+                    .join(" ")
+                    .chars()
+                    .map(|c| {
+                        c.to_digit(10)
+                            .map_or(c, |d| char::from_u32(0xFF10 + d).unwrap_or(c))
+                    })
+                    .collect(),
+            };
+            (format!("card {written} declined"), written)
+        }),
+        prop::array::uniform18(0u8..10).prop_map(|digits| {
+            let iban = german_iban(&digits);
+            let grouped: Vec<String> = iban
+                .as_bytes()
+                .chunks(4)
+                .map(|c| String::from_utf8_lossy(c).into_owned())
+                .collect();
+            let written = grouped.join(" ");
+            (format!("IBAN {written} ok"), written)
+        }),
     ]
+}
+
+/// Sixteen digits: these fifteen and the Luhn check digit.
+fn luhn_completed(digits: &[u8; 15]) -> String {
+    // From the right, the check digit's neighbour is doubled first.
+    let sum: u32 = digits
+        .iter()
+        .rev()
+        .enumerate()
+        .map(|(i, &d)| {
+            let d = u32::from(d);
+            if i % 2 == 0 {
+                let twice = 2 * d;
+                if twice > 9 { twice - 9 } else { twice }
+            } else {
+                d
+            }
+        })
+        .sum();
+    let check = (10 - sum % 10) % 10;
+    let mut card: String = digits.iter().map(|d| char::from(b'0' + d)).collect();
+    card.push(char::from_digit(check, 10).unwrap_or('0'));
+    card
+}
+
+/// A German IBAN for these eighteen digits, its check digits by ISO 7064 mod 97-10.
+fn german_iban(digits: &[u8; 18]) -> String {
+    let bban: String = digits.iter().map(|d| char::from(b'0' + d)).collect();
+    // The BBAN, then `DE` as 13 14, then `00`.
+    let number = format!("{bban}131400");
+    let remainder = number
+        .bytes()
+        .fold(0u32, |r, b| (r * 10 + u32::from(b - b'0')) % 97);
+    format!("DE{:02}{bban}", 98 - remainder)
 }
 
 /// `0x` and the address in EIP-55's mixed case.
@@ -260,10 +456,38 @@ proptest! {
     }
 
     #[test]
+    fn where_text_starts_changes_nothing(text in prop_oneof![log_like(), beside_like()]) {
+        // One byte more before it puts every trigger at the other parity, which the trigger
+        // search sees through different filter entries: what is found must not change.
+        let s = scrubber();
+        prop_assert_eq!(s.scrub(&format!("\n{text}")), format!("\n{}", s.scrub(&text)));
+    }
+
+    #[test]
     fn planted_secrets_never_survive(before in log_like(), (planted, fragment) in secret(), after in log_like()) {
         let text = format!("{before} {planted} {after}");
         let out = scrubber().scrub(&text);
         prop_assert!(!out.contains(&fragment), "{:?} survived in {:?}", fragment, out);
+    }
+
+    #[test]
+    fn a_length_cut_never_keeps_part_of_a_planted_secret(
+        before in log_like(),
+        (planted, fragment) in any_secret(),
+        filler in 0usize..6000,
+        limit in 1usize..400,
+    ) {
+        // A long replaced secret before the planted one pulls it toward the limit, whatever
+        // the limit and wherever the input is cut.
+        let text = format!("{before} qmarkq password={} {planted} tail", "Q".repeat(filler));
+        let out = scrubber().scrub_limited(&text, limit);
+        prop_assert!(out.len() <= limit);
+        prop_assert!(!out.contains(&fragment), "{:?} survived in {:?}", fragment, out);
+        // Nor its first half (`4111 1111` of a card) after the marker.
+        let half: String = fragment.chars().take((fragment.chars().count() / 2).max(6)).collect();
+        if let Some(at) = out.find("qmarkq") {
+            prop_assert!(!out[at..].contains(&half), "{:?} survived in {:?}", half, out);
+        }
     }
 
     #[test]
@@ -291,4 +515,16 @@ proptest! {
         }
         prop_assert_eq!(s.scrub(&out), out.clone(), "not idempotent on {:?}", text);
     }
+}
+
+#[test]
+fn the_card_and_iban_generators_make_what_the_scrubber_calls_cards_and_ibans() {
+    let card = luhn_completed(&[4, 9, 2, 7, 1, 8, 3, 6, 5, 0, 1, 2, 4, 4, 7]);
+    assert_eq!(card, "4927183650124478");
+    let iban = german_iban(&[3, 7, 0, 4, 0, 0, 4, 4, 0, 5, 3, 2, 0, 1, 3, 0, 0, 0]);
+    assert_eq!(iban, "DE89370400440532013000");
+    assert_eq!(
+        Scrubber::default().scrub(&format!("{card} {iban}")),
+        "[card] [iban]"
+    );
 }

@@ -148,15 +148,45 @@ impl fmt::Debug for Endpoint {
     }
 }
 
-/// A URL that could not be parsed, as it may be shown: cut at the query or fragment and at 200
-/// characters, control characters removed.
+/// A URL as it may be shown, parsed or not: cut at the query or fragment and at 200
+/// characters, control characters removed, and any user-info (`user:password@`) replaced by
+/// `…@`. Whatever sits before the last `@` ahead of the query (after the scheme's `//`) is
+/// hidden, even where a URL parser would read the `@` as part of the path: a name or password
+/// never shows, at the cost of hiding part of an odd path.
 pub(crate) fn shown_raw(url: &str) -> String {
     let cut = url.find(['?', '#']).map_or(url, |at| &url[..at]);
-    let mut shown: String = cut.chars().filter(|c| !c.is_control()).take(200).collect();
+    let mut shown = match cut.rfind('@') {
+        None => cut.to_owned(),
+        Some(at) => {
+            let authority = authority_start(cut)
+                .filter(|&start| start <= at)
+                .unwrap_or(0);
+            format!("{}…@{}", &cut[..authority], &cut[at + 1..])
+        }
+    };
+    shown = shown
+        .chars()
+        .filter(|c| !c.is_control())
+        .take(200)
+        .collect();
     if cut.len() < url.len() {
         shown.push_str("?…");
     }
     shown
+}
+
+/// Where the authority begins in `url`: after `scheme:` and the slashes (or backslashes, which
+/// the WHATWG rules read as slashes) that follow it; `None` without them.
+fn authority_start(url: &str) -> Option<usize> {
+    let colon = url.find(':')?;
+    let scheme = &url[..colon];
+    let is_scheme = scheme.starts_with(|c: char| c.is_ascii_alphabetic())
+        && scheme
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '+' | '-' | '.'));
+    let rest = &url[colon + 1..];
+    let slashes = rest.len() - rest.trim_start_matches(['/', '\\']).len();
+    (is_scheme && slashes > 0).then_some(colon + 1 + slashes)
 }
 
 #[cfg(test)]
@@ -237,5 +267,39 @@ mod tests {
         assert!(!err.to_string().contains("SECRET"), "{err}");
         let err = Endpoint::parse("http://[::1]x/?token=SECRET").expect_err("refused");
         assert!(!err.to_string().contains("SECRET"), "{err}");
+    }
+
+    #[test]
+    fn user_info_never_shows() {
+        for (given, shown) in [
+            (
+                "http://user:pa55word@127.0.0.1:1/v1/logs?token=X",
+                "http://…@127.0.0.1:1/v1/logs?…",
+            ),
+            ("https://alice@example.com/in", "https://…@example.com/in"),
+            ("http:\\\\bob:pw@host/x", "http:\\\\…@host/x"),
+            // Not a URL a parser takes, and still nothing of the name or password.
+            ("http://user:p/ss@host/", "http://…@host/"),
+            ("user:pa55word@host:4318", "…@host:4318"),
+            ("http://a@b@127.0.0.1/", "http://…@127.0.0.1/"),
+            (
+                "http://127.0.0.1:4318/v1/logs",
+                "http://127.0.0.1:4318/v1/logs",
+            ),
+            ("http://127.0.0.1/?q=a@b", "http://127.0.0.1/?…"),
+        ] {
+            assert_eq!(shown_raw(given), shown, "{given}");
+        }
+        for url in [
+            "http://user:pa55word@127.0.0.1:1/v1/logs?token=X",
+            "https://alice:s3cret@example.com/",
+            "http://alice:s3cret@evil.example/",
+            "ftp://alice:s3cret@127.0.0.1/",
+        ] {
+            let err = Endpoint::parse(url).expect_err(url).to_string();
+            for secret in ["pa55word", "s3cret", "alice", "user:"] {
+                assert!(!err.contains(secret), "{err}");
+            }
+        }
     }
 }

@@ -22,17 +22,9 @@ fn build_error(e: impl std::fmt::Display) -> Refusal {
 }
 
 /// Issues a builder for `catalogue` and writes its id to `out`.
-///
-/// # Safety
-/// `out` is NULL or writable for one `CandorBuilder`.
-unsafe fn issue(catalogue: Arc<Catalogue>, out: *mut CandorBuilder) -> Result<(), Refusal> {
-    let id = registry::add_builder(Telemetry::builder(catalogue));
-    // SAFETY: the caller promises `out` is NULL or writable for one `CandorBuilder`.
-    if let Err(refusal) = unsafe { raw::write(out, id, "out") } {
-        // Nobody can name the builder: release it rather than leak it.
-        let _ = registry::take_builder(id);
-        return Err(refusal);
-    }
+fn issue(catalogue: Arc<Catalogue>, out: raw::Out<CandorBuilder>) -> Result<(), Refusal> {
+    let builder = Telemetry::builder(Arc::clone(&catalogue));
+    out.write(registry::add_builder(builder, catalogue)?);
     Ok(())
 }
 
@@ -48,11 +40,12 @@ pub unsafe extern "C" fn candor_builder_new(
     out: *mut CandorBuilder,
 ) -> CandorCode {
     guard(|| {
+        // SAFETY: the caller promises `out` is writable for one `CandorBuilder`.
+        let out = unsafe { raw::Out::required(out, "out") }?;
         // SAFETY: the caller promises `product_len` readable bytes at `product`.
         let product = unsafe { raw::text(product, product_len, "product") }?;
         let catalogue = candor::builtin(product).map_err(build_error)?;
-        // SAFETY: the caller promises `out` is writable for one `CandorBuilder`.
-        unsafe { issue(catalogue, out) }
+        issue(catalogue, out)
     })
 }
 
@@ -68,12 +61,13 @@ pub unsafe extern "C" fn candor_builder_from_toml(
     out: *mut CandorBuilder,
 ) -> CandorCode {
     guard(|| {
+        // SAFETY: the caller promises `out` is writable for one `CandorBuilder`.
+        let out = unsafe { raw::Out::required(out, "out") }?;
         // SAFETY: the caller promises `toml_len` readable bytes at `toml`.
         let text = unsafe { raw::text_capped(toml, toml_len, CANDOR_MAX_CATALOGUE_BYTES, "toml") }?;
         let catalogue =
             Catalogue::from_toml_str(text, "the host's catalogue").map_err(build_error)?;
-        // SAFETY: the caller promises `out` is writable for one `CandorBuilder`.
-        unsafe { issue(Arc::new(catalogue), out) }
+        issue(Arc::new(catalogue), out)
     })
 }
 
@@ -272,18 +266,50 @@ pub unsafe extern "C" fn candor_builder_host(
 
 /// Whether the host has turned its own telemetry off (non-zero: off). A running handle
 /// follows later changes through `candor_set_host_opted_out`.
+///
+/// Only a catalogue that honours its host's opt-out (`honours_host_opt_out`, as the
+/// dashboard's does) follows it. For any other catalogue (the agent's) an opt-out (non-zero)
+/// is refused with `CANDOR_CODE_NOT_HONOURED` and the builder is left as it was: the
+/// product's own consent rules decide, so a host that must not send does not build.
+/// 0 is accepted by every catalogue.
 #[unsafe(no_mangle)]
 pub extern "C" fn candor_builder_host_opted_out(
     builder: CandorBuilder,
     opted_out: i32,
 ) -> CandorCode {
-    guard(|| registry::change_builder(builder, |b| b.host_opted_out(opted_out != 0)))
+    guard(|| {
+        if opted_out != 0 {
+            let catalogue = registry::builder_catalogue(builder)?;
+            refuse_unhonoured_opt_out(&catalogue)?;
+        }
+        registry::change_builder(builder, |b| b.host_opted_out(opted_out != 0))
+    })
 }
 
-/// Decides consent, starts Candor's threads when it allows collecting, and writes the new
-/// handle to `out`. Unless `out` is NULL, the builder is consumed whatever the result: after
-/// this call its id is refused with `CANDOR_CODE_CLOSED`. A setting Candor refuses returns `CANDOR_CODE_BUILD`
-/// with the reason in `candor_last_error`.
+/// `CANDOR_CODE_NOT_HONOURED` for a host opt-out given to a catalogue that does not follow it:
+/// accepting it with `CANDOR_CODE_OK` would tell the host that its user's choice holds when
+/// it does not.
+pub(crate) fn refuse_unhonoured_opt_out(catalogue: &Catalogue) -> Result<(), Refusal> {
+    if catalogue.spec().hosts.honours_host_opt_out {
+        return Ok(());
+    }
+    Err(Refusal::new(
+        CandorCode::NotHonoured,
+        format!(
+            "the catalogue of {} does not follow its host's opt-out (honours_host_opt_out is \
+             not set), so the opt-out changes nothing: its own consent rules decide; stop \
+             recording and shut the handle down if nothing may be sent",
+            catalogue.product_id()
+        ),
+    ))
+}
+
+/// Decides consent, starts Candor's threads, and writes the new handle to `out`. The builder
+/// is consumed whatever the result (after this call its id is refused with
+/// `CANDOR_CODE_CLOSED`), except when the call is refused before it begins: a NULL or
+/// misaligned `out`, or `CANDOR_MAX_HANDLES` handles running already (`CANDOR_CODE_LIMIT`).
+/// A setting Candor refuses returns `CANDOR_CODE_BUILD` with the reason in
+/// `candor_last_error`.
 ///
 /// # Safety
 /// `out` points to one writable `CandorHandle`.
@@ -293,21 +319,14 @@ pub unsafe extern "C" fn candor_build(
     out: *mut CandorHandle,
 ) -> CandorCode {
     guard(|| {
-        // Checked before the builder is consumed, so a NULL `out` costs the caller nothing.
-        if out.is_null() {
-            return Err(Refusal::new(CandorCode::Null, "out is NULL"));
-        }
+        // Checked before the builder is consumed, so a bad `out` costs the caller nothing.
+        // SAFETY: the caller promises `out` is writable for one `CandorHandle`.
+        let out = unsafe { raw::Out::required(out, "out") }?;
+        let slot = registry::reserve_handle()?;
         let telemetry = registry::take_builder(builder)?
             .build()
             .map_err(build_error)?;
-        let id = registry::add_telemetry(telemetry);
-        // SAFETY: the caller promises `out` is writable for one `CandorHandle`.
-        if let Err(refusal) = unsafe { raw::write(out, id, "out") } {
-            if let Ok(t) = registry::take_telemetry(id) {
-                t.shutdown(std::time::Duration::ZERO);
-            }
-            return Err(refusal);
-        }
+        out.write(slot.fill(telemetry));
         Ok(())
     })
 }

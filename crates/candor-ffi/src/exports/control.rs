@@ -9,6 +9,7 @@ use std::time::Duration;
 use candor::Status;
 use candor::status::{DecidedBy, DropCause, Mode, Transition};
 
+use super::build::refuse_unhonoured_opt_out;
 use super::guard;
 use crate::code::{CandorCode, Refusal};
 use crate::raw;
@@ -68,11 +69,14 @@ pub unsafe extern "C" fn candor_record_system_snapshot(
     out_unavailable: *mut u32,
 ) -> CandorCode {
     guard(|| {
+        // SAFETY: the caller promises `out_unavailable` is NULL or writable.
+        let out = unsafe { raw::Out::optional(out_unavailable, "out_unavailable") }?;
         let telemetry = registry::telemetry(handle)?;
         let unavailable = telemetry.record_system_snapshot();
-        let n = u32::try_from(unavailable.len()).unwrap_or(u32::MAX);
-        // SAFETY: the caller promises `out_unavailable` is NULL or writable.
-        unsafe { raw::write_optional(out_unavailable, n, "out_unavailable") }
+        if let Some(out) = out {
+            out.write(u32::try_from(unavailable.len()).unwrap_or(u32::MAX));
+        }
+        Ok(())
     })
 }
 
@@ -83,9 +87,11 @@ pub unsafe extern "C" fn candor_record_system_snapshot(
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn candor_status(handle: CandorHandle, out: *mut CandorStatus) -> CandorCode {
     guard(|| {
-        let status = registry::telemetry(handle)?.status();
         // SAFETY: the caller promises `out` is writable for one `CandorStatus`.
-        unsafe { raw::write(out, c_status(&status), "out") }
+        let out = unsafe { raw::Out::required(out, "out") }?;
+        let status = registry::telemetry(handle)?.status();
+        out.write(c_status(&status));
+        Ok(())
     })
 }
 
@@ -105,11 +111,12 @@ pub unsafe extern "C" fn candor_status_json(
     out_len: *mut usize,
 ) -> CandorCode {
     guard(|| {
+        // SAFETY: the caller promises `out_len` is writable.
+        let out_len = unsafe { raw::Out::required(out_len, "out_len") }?;
         let status = registry::telemetry(handle)?.status();
         let json = serde_json::to_string(&status)
             .map_err(|e| Refusal::new(CandorCode::Internal, format!("status as JSON: {e}")))?;
-        // SAFETY: the caller promises `buf` has `cap` writable bytes (or is NULL) and
-        // `out_len` is writable.
+        // SAFETY: the caller promises `buf` has `cap` writable bytes (or is NULL).
         unsafe { raw::copy_out(&json, buf, cap, out_len) }
     })
 }
@@ -117,6 +124,11 @@ pub unsafe extern "C" fn candor_status_json(
 /// The host turned its own telemetry off (non-zero) or on again (0): consent is decided
 /// again, and if the mode changes, everything recorded under the old decision and not yet
 /// sent is thrown away. Writes 1 to `out_changed` (may be NULL) when the mode changed.
+///
+/// Only a catalogue that honours its host's opt-out follows it: for any other, an opt-out
+/// (non-zero) is refused with `CANDOR_CODE_NOT_HONOURED` and nothing changes (the product's
+/// own consent rules decide; a host that must not send shuts the handle down). 0 is accepted
+/// by every catalogue.
 ///
 /// # Safety
 /// `out_changed` is NULL or points to one writable `int32_t`.
@@ -127,10 +139,17 @@ pub unsafe extern "C" fn candor_set_host_opted_out(
     out_changed: *mut i32,
 ) -> CandorCode {
     guard(|| {
-        let transition = registry::telemetry(handle)?.set_host_opted_out(opted_out != 0);
-        let changed = i32::from(transition != Transition::Unchanged);
         // SAFETY: the caller promises `out_changed` is NULL or writable.
-        unsafe { raw::write_optional(out_changed, changed, "out_changed") }
+        let out = unsafe { raw::Out::optional(out_changed, "out_changed") }?;
+        let telemetry = registry::telemetry(handle)?;
+        if opted_out != 0 {
+            refuse_unhonoured_opt_out(telemetry.catalogue())?;
+        }
+        let transition = telemetry.set_host_opted_out(opted_out != 0);
+        if let Some(out) = out {
+            out.write(i32::from(transition != Transition::Unchanged));
+        }
+        Ok(())
     })
 }
 
@@ -147,7 +166,8 @@ pub extern "C" fn candor_flush(handle: CandorHandle, timeout_ms: u32) -> CandorC
 /// the spool for the next run), writes the final status to `out` (may be NULL) and releases
 /// the handle. From the moment this call starts, the handle is refused with
 /// `CANDOR_CODE_CLOSED` on every thread, a second shutdown included; a record call already
-/// under way on another thread finishes and its value is ignored.
+/// under way on another thread finishes and its value is ignored. A misaligned `out` is
+/// refused before anything is done: the handle keeps running.
 ///
 /// # Safety
 /// `out` is NULL or points to one writable `CandorStatus`.
@@ -158,9 +178,13 @@ pub unsafe extern "C" fn candor_shutdown(
     out: *mut CandorStatus,
 ) -> CandorCode {
     guard(|| {
+        // SAFETY: the caller promises `out` is NULL or writable for one `CandorStatus`.
+        let out = unsafe { raw::Out::optional(out, "out") }?;
         let telemetry = registry::take_telemetry(handle)?;
         let status = telemetry.shutdown(Duration::from_millis(u64::from(timeout_ms)));
-        // SAFETY: the caller promises `out` is NULL or writable for one `CandorStatus`.
-        unsafe { raw::write_optional(out, c_status(&status), "out") }
+        if let Some(out) = out {
+            out.write(c_status(&status));
+        }
+        Ok(())
     })
 }

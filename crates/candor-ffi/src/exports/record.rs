@@ -190,7 +190,11 @@ pub unsafe extern "C" fn candor_record_identifier(
 }
 
 /// Records measurements to summarise (a `distribution` point): only the declared statistics
-/// leave, never the measurements. NULL with `count` 0 is no measurement.
+/// leave, never the measurements. NULL with `count` 0 is no measurement. A measurement that is
+/// negative, infinite or NaN is refused with `CANDOR_CODE_INVALID_ARGUMENT` and nothing is
+/// recorded (as a negative or non-finite duration is refused where the facade reads one):
+/// Candor's distributions are of times and sizes, and a summary silently missing or skewed
+/// by one would report what never happened.
 ///
 /// # Safety
 /// `point` points to `point_len` readable bytes; `samples` to `count` doubles (or NULL, 0).
@@ -207,6 +211,16 @@ pub unsafe extern "C" fn candor_record_samples(
         let point = unsafe { point_id(point, point_len) }?;
         // SAFETY: the caller promises `count` readable doubles at `samples`.
         let samples = unsafe { raw::array(samples, count, "samples") }?;
+        if let Some((i, bad)) = samples
+            .iter()
+            .enumerate()
+            .find(|(_, s)| !(s.is_finite() && **s >= 0.0))
+        {
+            return Err(Refusal::new(
+                CandorCode::InvalidArgument,
+                format!("samples[{i}] is {bad}; measurements are finite and not negative"),
+            ));
+        }
         put(handle, point, Input::Samples(samples.to_vec()))
     })
 }

@@ -3,14 +3,20 @@
 usage: hosts.py agent <library> <endpoint> <state-dir>
        hosts.py dashboard <library> <endpoint> <state-dir>
        hosts.py abuse <library> <state-dir>
+       hosts.py fork <library> <state-dir>
 
 `agent` and `dashboard` record a product's values (the agent's first-load snapshot first) and
-print the final status as JSON; `abuse` is a hostile caller and prints how many checks passed."""
+print the final status as JSON; `abuse` is a hostile caller and prints how many checks passed;
+`fork` forks while Python threads record, as `multiprocessing` does, and prints how many
+children passed."""
 
 import ctypes
 import json
+import os
+import signal
 import sys
 import threading
+import time
 
 import candor_ctypes as c
 
@@ -139,10 +145,69 @@ def abuse(lib, state):
     print(f"{len(checks)} checks passed")
 
 
+def fork(lib, state):
+    """Children forked while threads record get CANDOR_CODE_FORKED for the parent's handle, at
+    once, and build their own; a child that hangs is killed by its alarm and counted."""
+    t = c.Telemetry(lib, "contrast-dotnet-agent", "21.5.1", runtime="framework", state_dir=state,
+                    sink=(c.SINK_FILE, state + "/parent.jsonl"))
+    stop = threading.Event()
+
+    def recorder():
+        while not stop.is_set():
+            lib.raw("candor_record_count", t.handle, b"iis_app_count", 13, 1)
+
+    threads = [threading.Thread(target=recorder) for _ in range(3)]
+    for thread in threads:
+        thread.start()
+    passed = 0
+    children = 10
+    for n in range(children):
+        time.sleep(0.01)
+        pid = os.fork()
+        if pid == 0:
+            signal.alarm(30)
+            ok = True
+            try:
+                started = time.monotonic()
+                for name, args in [
+                    ("candor_record_count", (t.handle, b"iis_app_count", 13, 5)),
+                    ("candor_flush", (t.handle, 2000)),
+                    ("candor_shutdown", (t.handle, 2000, None)),
+                ]:
+                    code = lib.raw(name, *args)
+                    if code != c.FORKED:
+                        print(f"child {n}: {name} gave {lib.code_name(code)}", file=sys.stderr)
+                        ok = False
+                ok = ok and "fork()" in lib.last_error() and time.monotonic() - started < 1.0
+                child_dir = f"{state}/child-{n}"
+                os.mkdir(child_dir)
+                own = c.Telemetry(lib, "contrast-dotnet-agent", "21.5.1", runtime="framework",
+                                  state_dir=child_dir, sink=(c.SINK_FILE, child_dir + "/events.jsonl"))
+                own.count("iis_app_count", n)
+                status = own.shutdown()
+                ok = ok and status.recorded == 1 and status.delivered == 1
+            except Exception as e:  # noqa: BLE001 - any failure fails the child
+                print(f"child {n}: {e}", file=sys.stderr)
+                ok = False
+            sys.stderr.flush()
+            os._exit(0 if ok else 1)
+        _, status = os.waitpid(pid, 0)
+        if os.WIFEXITED(status) and os.WEXITSTATUS(status) == 0:
+            passed += 1
+        else:
+            print(f"child {n} failed: {status}", file=sys.stderr)
+    stop.set()
+    for thread in threads:
+        thread.join()
+    status = t.shutdown()
+    assert status.recorded > 0
+    print(f"{passed} of {children} children passed")
+
+
 def main():
     command, library, *rest = sys.argv[1:]
     lib = c.Library(library)
-    {"agent": agent, "dashboard": dashboard, "abuse": abuse}[command](lib, *rest)
+    {"agent": agent, "dashboard": dashboard, "abuse": abuse, "fork": fork}[command](lib, *rest)
 
 
 if __name__ == "__main__":

@@ -1,38 +1,49 @@
 //! Findings that start at a literal: each trigger the search reports is confirmed (or not) by a
 //! validator that looks at the bytes around it.
 //!
-//! Most validators look at one trigger alone. The exception is a database client's `-p`: the
-//! client's name (`mysql`, `mariadb-dump`…) is a trigger of its own, remembered in
-//! [`DbCommand`], and a `-pS3cret` after it on the same line is a password. Triggers come in
-//! text order, so this needs no look-back: only the bytes between one trigger and the next are
-//! checked for a line break, each once.
+//! This module holds the trigger table and the loop over the search's matches, and the
+//! validators of addresses, URLs, bearer tokens, JWTs, PEM blocks, home folders and this
+//! machine's own names. Keys and their values are in `keys`, command lines in `command`,
+//! vendors' tokens in `vendor`, Windows and directory identities in `identity`.
 //!
 //! Validators only ever stop at ASCII bytes, so every span they produce lies on character
-//! boundaries. Scans that could be repeated for each trigger are bounded in length, and a
-//! trigger inside a span already found is skipped, so the work stays linear in the text.
+//! boundaries. Scans that could be repeated for each trigger are bounded in length or go
+//! through a memo, and a trigger inside a span already found is skipped, so the work stays
+//! linear in the text.
 
-use super::trigger::TriggerSearch;
+use super::command::{self, CommandLine};
+use super::identity;
+use super::keys::{self, KeyRuns, MAX_KEY};
+use super::lex::{
+    RunMemo, boundary_before, is_base64url, is_continuation, is_word, path_delimiter, push, run,
+    run_back, starts_with_token, token_ending_at,
+};
+use super::trigger::{Beside, Pattern, TriggerSearch};
+use super::vendor::{self, Prefixed, VendorMemos};
 use super::{Finding, Span};
 
 /// What a pattern may start.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Trigger {
+    /// `@` and its escaped and look-alike forms.
     At,
     Url,
     Bearer,
     Jwt,
     Aws,
-    GitHub,
-    GitHubPat,
-    Slack,
-    Google,
+    Prefixed(Prefixed),
     Pem,
     UsersDir,
     HomeDir,
     Unc,
-    SecretKey,
-    UserKey,
-    /// A vendor's token: an index into [`VENDORS`].
+    /// A key whose name may say what its value is; the number is the length of the key's part
+    /// of the pattern (`pw:` is a key of two bytes and its separator).
+    Key(u8),
+    /// `user/pass` and the like: a pair of values follows.
+    CredentialPair,
+    /// `machine `: a `.netrc` entry.
+    Netrc,
+    /// A vendor's token: an index into [`vendor::VENDORS`].
     Vendor(usize),
     /// `1234567890:AA…`, a Telegram bot token.
     Telegram,
@@ -42,44 +53,80 @@ pub(crate) enum Trigger {
     AzureSecret,
     /// `curl -u user:pass`, `--user user:pass`.
     CurlUser,
+    /// `--username jdoe`, `/user:jdoe`: a login option, whose value is a user name.
+    LoginOption,
     /// A database client's name (`mysql`, `mariadb-dump`…): a `-p` after it on its line
     /// attaches a password.
     DbClient,
-    /// ` -p`, `"-p`: a short option that, after a database client, is `-pPASSWORD`.
+    /// ` -p`, `"-p`: a short option that, after a database client, is `-pPASSWORD`, and after
+    /// a login option takes the next word.
     DbPassword,
+    /// A backslash: `DOMAIN\user`.
+    Account,
+    /// `IIS APPPOOL\`.
+    AppPool,
+    /// `S-1-`.
+    Sid,
+    /// `CN=`.
+    DistinguishedName,
+    /// `DESKTOP-`, `LAPTOP-`, `WIN-`…
+    ComputerName,
+    /// `-laptop`, `-pc`, `-macbook`…
+    DeviceName,
+    /// `~`: `~jdoe/`.
+    Tilde,
     Literal(Finding),
 }
 
-/// The built-in patterns, matched ignoring ASCII case.
+/// The built-in patterns, matched ignoring ASCII case. Key triggers are listed apart, in
+/// [`KEY_TRIGGERS`].
 pub(crate) const TRIGGERS: &[(&str, Trigger)] = &[
     ("@", Trigger::At),
     // The same `@` escaped: in a URL, a JSON string, an XML or HTML text.
     ("%40", Trigger::At),
     // Percent-encoded twice (a URL carried inside another URL's parameter): `%25` is the `%`.
     ("%2540", Trigger::At),
+    ("%252540", Trigger::At),
     ("\\u0040", Trigger::At),
     ("&#64;", Trigger::At),
     ("&#x40;", Trigger::At),
+    ("&commat;", Trigger::At),
+    // Its look-alikes: the full-width and the small commercial at.
+    ("\u{ff20}", Trigger::At),
+    ("\u{fe6b}", Trigger::At),
     ("://", Trigger::Url),
     ("bearer ", Trigger::Bearer),
     ("eyj", Trigger::Jwt),
     ("akia", Trigger::Aws),
     ("asia", Trigger::Aws),
-    ("ghp_", Trigger::GitHub),
-    ("gho_", Trigger::GitHub),
-    ("ghu_", Trigger::GitHub),
-    ("ghs_", Trigger::GitHub),
-    ("ghr_", Trigger::GitHub),
-    ("github_pat_", Trigger::GitHubPat),
-    ("xoxa-", Trigger::Slack),
-    ("xoxb-", Trigger::Slack),
-    ("xoxp-", Trigger::Slack),
-    ("xoxr-", Trigger::Slack),
-    ("xoxs-", Trigger::Slack),
-    ("xoxe-", Trigger::Slack),
-    ("xoxe.", Trigger::Slack),
-    ("aiza", Trigger::Google),
+    ("abia", Trigger::Aws),
+    ("acca", Trigger::Aws),
+    ("agpa", Trigger::Aws),
+    ("aida", Trigger::Aws),
+    ("aipa", Trigger::Aws),
+    ("anpa", Trigger::Aws),
+    ("anva", Trigger::Aws),
+    ("apka", Trigger::Aws),
+    ("aroa", Trigger::Aws),
+    ("asca", Trigger::Aws),
+    ("a3t", Trigger::Aws),
+    ("ghp_", Trigger::Prefixed(Prefixed::GitHub)),
+    ("gho_", Trigger::Prefixed(Prefixed::GitHub)),
+    ("ghu_", Trigger::Prefixed(Prefixed::GitHub)),
+    ("ghs_", Trigger::Prefixed(Prefixed::GitHub)),
+    ("ghr_", Trigger::Prefixed(Prefixed::GitHub)),
+    ("github_pat_", Trigger::Prefixed(Prefixed::GitHubPat)),
+    ("xoxa-", Trigger::Prefixed(Prefixed::Slack)),
+    ("xoxb-", Trigger::Prefixed(Prefixed::Slack)),
+    ("xoxp-", Trigger::Prefixed(Prefixed::Slack)),
+    ("xoxr-", Trigger::Prefixed(Prefixed::Slack)),
+    ("xoxs-", Trigger::Prefixed(Prefixed::Slack)),
+    ("xoxe-", Trigger::Prefixed(Prefixed::Slack)),
+    ("xoxe.", Trigger::Prefixed(Prefixed::Slack)),
+    ("xapp-", Trigger::Prefixed(Prefixed::Slack)),
+    ("aiza", Trigger::Prefixed(Prefixed::Google)),
     ("-----begin ", Trigger::Pem),
+    ("putty-user-key-file-", Trigger::Pem),
     ("\\users\\", Trigger::UsersDir),
     ("/users/", Trigger::UsersDir),
     ("/home/", Trigger::HomeDir),
@@ -103,6 +150,8 @@ pub(crate) const TRIGGERS: &[(&str, Trigger)] = &[
     (" -u ", Trigger::CurlUser),
     ("--user ", Trigger::CurlUser),
     ("--user=", Trigger::CurlUser),
+    ("--username", Trigger::LoginOption),
+    ("/user:", Trigger::LoginOption),
     ("mysql", Trigger::DbClient),
     ("mariadb", Trigger::DbClient),
     (" -p", Trigger::DbPassword),
@@ -110,197 +159,172 @@ pub(crate) const TRIGGERS: &[(&str, Trigger)] = &[
     ("\"-p", Trigger::DbPassword),
     ("'-p", Trigger::DbPassword),
     ("\\\\", Trigger::Unc),
-    ("password", Trigger::SecretKey),
-    ("passwd", Trigger::SecretKey),
-    ("passphrase", Trigger::SecretKey),
-    ("pwd", Trigger::SecretKey),
-    ("secret", Trigger::SecretKey),
-    ("token", Trigger::SecretKey),
-    ("apikey", Trigger::SecretKey),
-    ("api_key", Trigger::SecretKey),
-    ("api-key", Trigger::SecretKey),
-    ("api key", Trigger::SecretKey),
-    ("accountkey", Trigger::SecretKey),
-    ("sharedaccesskey", Trigger::SecretKey),
-    ("sharedaccesssignature", Trigger::SecretKey),
-    ("privatekey", Trigger::SecretKey),
-    ("private_key", Trigger::SecretKey),
-    ("private-key", Trigger::SecretKey),
-    ("credential", Trigger::SecretKey),
-    ("authorization", Trigger::SecretKey),
-    ("accesskey", Trigger::SecretKey),
-    ("access_key", Trigger::SecretKey),
-    ("user id", Trigger::UserKey),
-    ("user name", Trigger::UserKey),
-    ("user", Trigger::UserKey),
-    ("uid", Trigger::UserKey),
-    ("login", Trigger::UserKey),
+    ("\\", Trigger::Account),
+    ("iis apppool\\", Trigger::AppPool),
+    ("iis apppool\\\\", Trigger::AppPool),
+    ("s-1-", Trigger::Sid),
+    ("cn=", Trigger::DistinguishedName),
+    ("desktop-", Trigger::ComputerName),
+    ("laptop-", Trigger::ComputerName),
+    ("win-", Trigger::ComputerName),
+    ("ec2amaz-", Trigger::ComputerName),
+    ("minint-", Trigger::ComputerName),
+    ("-laptop", Trigger::DeviceName),
+    ("-pc", Trigger::DeviceName),
+    ("-desktop", Trigger::DeviceName),
+    ("-macbook", Trigger::DeviceName),
+    ("-mbp", Trigger::DeviceName),
+    ("-imac", Trigger::DeviceName),
+    ("-iphone", Trigger::DeviceName),
+    ("-ipad", Trigger::DeviceName),
+    ("-workstation", Trigger::DeviceName),
+    ("-notebook", Trigger::DeviceName),
+    ("-thinkpad", Trigger::DeviceName),
+    ("~", Trigger::Tilde),
+    ("user/pass", Trigger::CredentialPair),
+    ("user / pass", Trigger::CredentialPair),
+    ("username/password", Trigger::CredentialPair),
+    ("username / password", Trigger::CredentialPair),
+    ("login/password", Trigger::CredentialPair),
+    ("login / password", Trigger::CredentialPair),
+    ("machine ", Trigger::Netrc),
 ];
 
-/// Words that make a key's value secret, matched inside the key with `_`, `-`, `.` and spaces
-/// removed (`client_secret`, `DB_PASSWORD`, `x-api-key`, `AccountKey`).
-const SECRET_WORDS: &[&str] = &[
+/// Patterns that may be (part of) a key whose name says what its value is (see `keys`).
+const KEY_TRIGGERS: &[&str] = &[
     "password",
-    "passphrase",
     "passwd",
+    "passphrase",
     "pwd",
+    "pw:",
+    "pw=",
+    "pw\"",
+    "pw'",
+    "pass=",
+    "pass:",
+    "pass\"",
+    "pass'",
+    "pin=",
+    "pin:",
     "secret",
     "token",
-    "apikey",
-    "accountkey",
-    "sharedaccesskey",
+    // A key ending in `key`, before its separator (a bare `key` is too common a word to look
+    // at every time).
+    "key=",
+    "key:",
+    "key\"",
+    "key'",
+    "key ",
+    "key>",
+    "api key",
+    "secret key",
+    "private key",
+    "access key",
+    "license key",
+    "account key",
+    "encryption key",
+    "signing key",
+    "master key",
     "sharedaccesssignature",
-    "privatekey",
     "credential",
+    "creds",
     "authorization",
-    "accesskey",
-];
-
-/// Key endings that say the value describes a secret rather than holds one (`secretName`,
-/// `max_tokens`, `tokenUrl`), and .NET's `PublicKeyToken`, which names a public key.
-const NOT_SECRET_ENDINGS: &[&str] = &[
-    "name",
-    "publickeytoken",
-    "tokens",
-    "count",
-    "length",
-    "size",
-    "limit",
-    "type",
-    "kind",
-    "url",
-    "uri",
-    "endpoint",
-    "path",
-    "file",
-    "policy",
-    "expiry",
-    "expiration",
-    "expiresin",
-    "enabled",
-    "required",
-    "provider",
-    "format",
-    "mode",
-    "version",
-];
-
-/// Keys whose value is a user name, compared whole after normalisation.
-const USER_KEYS: &[&str] = &[
-    "userid",
-    "uid",
-    "username",
+    "user id",
+    "user name",
     "user",
+    "uid=",
+    "uid:",
+    "uid\"",
     "login",
-    "userprincipalname",
-    "upn",
+    "accountname",
+    "logonname",
+    "upn=",
+    "upn:",
+    "upn\"",
+    "runas",
+    "computername",
+    "machinename",
+    "hostname",
+    "host_name",
+    "clientname",
+    "workstation",
+    "logonserver",
 ];
 
-fn body_alnum(b: u8) -> bool {
-    b.is_ascii_alphanumeric()
+/// The bytes that may follow or precede a three-byte trigger for its validator to find
+/// anything, where its odd starts need no other (see [`Beside`]).
+fn beside(pattern: &[u8]) -> Option<Beside> {
+    let ranges =
+        |spans: &[(u8, u8)]| -> Vec<u8> { spans.iter().flat_map(|&(a, b)| a..=b).collect() };
+    let alnum = ranges(&[(b'0', b'9'), (b'a', b'z')]);
+    let mut base64url = alnum.clone();
+    base64url.extend(b"_-");
+    let mut domain = alnum.clone();
+    domain.push(b'-');
+    // A domain may start with a character of another script: UTF-8's lead bytes.
+    domain.extend(0xC2..=0xF4);
+    // A domain, or the quoted host of MySQL's `'jdoe'@'host'`.
+    domain.extend(b".'\"");
+    // Whatever a URL may hold: its credentials, host, path or query.
+    let url: Vec<u8> = (0..=255).filter(|b| !url_char_ends(*b)).collect();
+    let after = match pattern {
+        // `%40`, and the full-width and small commercial at in UTF-8.
+        b"%40" | b"\xef\xbc\xa0" | b"\xef\xb9\xab" => domain,
+        b"://" => url,
+        b"eyj" | b":aa" | b"sk-" | b"sg." | b"sl." => base64url,
+        b"a3t" | b"a3-" | b"r8_" | b"hf_" | b"oy2" => alnum,
+        b"fc-" => ranges(&[(b'0', b'9'), (b'a', b'f')]),
+        b"dt0" => ranges(&[(b'a', b'z')]),
+        b"-us" => ranges(&[(b'0', b'9')]),
+        // A distinguished name's `CN=` follows a separator; a device's `-pc` a name.
+        b"cn=" => {
+            return Some(Beside {
+                after: false,
+                bytes: b" \t\n\x0c\r,\"'(/;<[=:{".to_vec(),
+            });
+        }
+        b"-pc" => {
+            return Some(Beside {
+                after: false,
+                bytes: alnum,
+            });
+        }
+        _ => return None,
+    };
+    Some(Beside {
+        after: true,
+        bytes: after,
+    })
 }
 
-fn body_hex(b: u8) -> bool {
-    b.is_ascii_hexdigit()
-}
-
-fn body_hex_dash(b: u8) -> bool {
-    b.is_ascii_hexdigit() || b == b'-'
-}
-
-fn body_base64url(b: u8) -> bool {
-    is_base64url(b)
-}
-
-fn body_dotted(b: u8) -> bool {
-    is_base64url(b) || b == b'.'
-}
-
-fn body_path(b: u8) -> bool {
-    is_base64url(b) || b == b'/'
-}
-
-/// A vendor's token format: the prefix exactly as the vendor writes it, what its body is made
-/// of, and the body's least length (shorter is a word that happens to share the prefix).
-pub(crate) struct Vendor {
-    prefix: &'static str,
-    body: fn(u8) -> bool,
-    min_body: usize,
-}
-
-const fn vendor(prefix: &'static str, body: fn(u8) -> bool, min_body: usize) -> Vendor {
-    Vendor {
-        prefix,
-        body,
-        min_body,
-    }
-}
-
-/// Token formats with a fixed prefix. Their triggers are the prefixes in lower case; the
-/// validator insists on the exact case, a word boundary before, and the body.
-pub(crate) const VENDORS: &[Vendor] = &[
-    // Stripe: secret, restricted and publishable keys.
-    vendor("sk_live_", body_alnum, 16),
-    vendor("sk_test_", body_alnum, 16),
-    vendor("rk_live_", body_alnum, 16),
-    vendor("rk_test_", body_alnum, 16),
-    vendor("pk_live_", body_alnum, 16),
-    vendor("pk_test_", body_alnum, 16),
-    // OpenAI (`sk-…`, `sk-proj-…`, `sk-svcacct-…`) and Anthropic (`sk-ant-api03-…`).
-    vendor("sk-", body_base64url, 32),
-    vendor("npm_", body_alnum, 30),
-    vendor("pypi-AgEI", body_base64url, 40),
-    // SendGrid: `SG.` id `.` secret.
-    vendor("SG.", body_dotted, 50),
-    // GitLab personal, deploy, runner, trigger, CI job, incoming-mail, OAuth and agent tokens.
-    vendor("glpat-", body_base64url, 20),
-    vendor("gldt-", body_base64url, 20),
-    vendor("glrt-", body_base64url, 20),
-    vendor("glptt-", body_base64url, 20),
-    vendor("glcbt-", body_base64url, 20),
-    vendor("glimt-", body_base64url, 20),
-    vendor("glsoat-", body_base64url, 20),
-    vendor("gloas-", body_base64url, 20),
-    vendor("glagent-", body_base64url, 20),
-    vendor("glffct-", body_base64url, 20),
-    // Slack incoming webhooks and workflow triggers: the path is the secret.
-    vendor("hooks.slack.com/services/", body_path, 20),
-    vendor("hooks.slack.com/workflows/", body_path, 20),
-    vendor("hooks.slack.com/triggers/", body_path, 20),
-    // DigitalOcean personal, OAuth and refresh tokens.
-    vendor("dop_v1_", body_hex, 64),
-    vendor("doo_v1_", body_hex, 64),
-    vendor("dor_v1_", body_hex, 64),
-    // Shopify access, shared-secret, custom-app and partner tokens.
-    vendor("shpat_", body_hex, 32),
-    vendor("shpss_", body_hex, 32),
-    vendor("shpca_", body_hex, 32),
-    vendor("shppa_", body_hex, 32),
-    vendor("PMAK-", body_hex_dash, 40),
-    // Square access and OAuth secrets, and its `EAAA` tokens.
-    vendor("sq0atp-", body_base64url, 22),
-    vendor("sq0csp-", body_base64url, 40),
-    vendor("EAAA", body_base64url, 56),
-    // Facebook / Meta access tokens.
-    vendor("EAAB", body_alnum, 40),
-    vendor("EAAC", body_alnum, 40),
-    vendor("EAAG", body_alnum, 40),
-    vendor("EAAI", body_alnum, 40),
-    vendor("hf_", body_alnum, 30),
-    vendor("dckr_pat_", body_base64url, 24),
-];
-
-/// The built-in patterns and what each starts: [`TRIGGERS`], then one per vendor prefix.
-pub(crate) fn builtin_triggers() -> Vec<(String, Trigger)> {
+/// The built-in patterns and what each starts: [`TRIGGERS`], the key triggers, then one per
+/// vendor prefix; three-byte ones with the bytes that must stand beside them (see
+/// [`Beside`]).
+pub(crate) fn builtin_triggers() -> Vec<(Pattern, Trigger)> {
+    let keys = KEY_TRIGGERS.iter().map(|p| {
+        // The key's part: without a trailing separator (`pw:` is the key `pw`).
+        let key_len = p.trim_end_matches([':', '=', '"', '\'', ' ', '>']).len();
+        (*p, Trigger::Key(u8::try_from(key_len).unwrap_or(u8::MAX)))
+    });
     TRIGGERS
         .iter()
-        .map(|(p, t)| ((*p).to_owned(), *t))
+        .copied()
+        .chain(keys)
+        .map(|(p, t)| (p.as_bytes().to_ascii_lowercase(), t))
         .chain(
-            VENDORS
+            vendor::VENDORS
                 .iter()
                 .enumerate()
-                .map(|(i, v)| (v.prefix.to_ascii_lowercase(), Trigger::Vendor(i))),
+                .map(|(i, v)| (v.prefix.as_bytes().to_ascii_lowercase(), Trigger::Vendor(i))),
         )
+        .map(|(bytes, trigger)| {
+            let beside = if bytes.len() == 3 {
+                beside(&bytes)
+            } else {
+                None
+            };
+            (Pattern { bytes, beside }, trigger)
+        })
         .collect()
 }
 
@@ -324,11 +348,25 @@ const URL_SECRET_PARAMS: &[&str] = &[
     "x-goog-credential",
 ];
 
-/// Folder names under `Users` or `home` that belong to nobody in particular.
-const SHARED_FOLDERS: &[&str] = &["public", "default", "default user", "all users", "shared"];
-
-/// Longest key name considered (`--azure-storage-account-key` fits).
-const MAX_KEY: usize = 64;
+/// The memos of the scans that triggers repeat, and what a line has shown so far.
+#[derive(Debug, Default)]
+struct Memos {
+    jwt_header: RunMemo,
+    jwt_payload: RunMemo,
+    jwt_signature: RunMemo,
+    bearer_space: RunMemo,
+    bearer_token: RunMemo,
+    url_authority: RunMemo,
+    url_end: RunMemo,
+    url_question: RunMemo,
+    url_fragment: RunMemo,
+    url_param: RunMemo,
+    vendors: VendorMemos,
+    keys: KeyRuns,
+    line: CommandLine,
+    /// Query parameters up to here were checked as part of an earlier URL.
+    params_checked_to: usize,
+}
 
 pub(crate) fn find(
     search: &TriggerSearch,
@@ -342,57 +380,52 @@ pub(crate) fn find(
     let mut pem_unterminated = false;
     let mut memo = Memos::default();
     search.for_each(bytes, |m| {
+        let (start, end) = (m.start, m.end);
         // A trigger wholly inside a span already found adds nothing (and re-scanning a long
         // value for each trigger inside it would be quadratic); one reaching past it may.
         // One near the span's end is looked at all the same: what it starts (a key's value, a
         // bearer's token) may reach past the span (`Bearer x.SetPassword("…")`). That is at most
         // a key's length of triggers per span, so the work stays linear.
-        if m.start >= covered.0 && m.end + MAX_KEY <= covered.1 {
+        if start >= covered.0 && end + MAX_KEY <= covered.1 {
             return;
         }
         let before = spans.len();
-        let (start, end) = (m.start, m.end);
         match triggers[m.pattern] {
             Trigger::At => at_sign(bytes, start, end, spans),
             Trigger::Url => url(bytes, start, &mut memo, spans),
             Trigger::Bearer => bearer(bytes, start, end, &mut memo, spans),
             Trigger::Jwt => jwt(bytes, start, &mut memo, spans),
-            Trigger::Aws => aws(bytes, start, spans),
-            Trigger::GitHub => prefixed(bytes, start, end, 30, is_alnum, &mut memo.alnum, spans),
-            Trigger::GitHubPat => prefixed(bytes, start, end, 40, is_word, &mut memo.word, spans),
-            Trigger::Slack => prefixed(
-                bytes,
-                start,
-                end,
-                10,
-                |b| is_alnum(b) || b == b'-',
-                &mut memo.slack,
-                spans,
-            ),
-            Trigger::Google => prefixed(
-                bytes,
-                start,
-                end,
-                30,
-                is_base64url,
-                &mut memo.base64url,
-                spans,
-            ),
+            Trigger::Aws => vendor::aws(bytes, start, end, spans),
+            Trigger::Prefixed(kind) => {
+                vendor::prefixed(bytes, start, end, kind, &mut memo.vendors, spans);
+            }
             Trigger::Pem => pem(text, start, &mut pem_unterminated, spans),
             Trigger::UsersDir | Trigger::HomeDir => folder_owner(bytes, end, spans),
-            Trigger::Unc => unc(bytes, start, spans),
-            Trigger::SecretKey => {
-                let db_command = memo.db.client_before(bytes, start);
-                key_value(bytes, start, end, KeyKind::Secret, db_command, spans);
+            Trigger::Unc => identity::unc(bytes, start, spans),
+            Trigger::Key(key_len) => {
+                let db_command = memo.line.db.client_before(bytes, start);
+                let key_end = (start + usize::from(key_len)).min(end);
+                keys::key_value(bytes, start, key_end, db_command, &mut memo.keys, spans);
             }
-            Trigger::UserKey => key_value(bytes, start, end, KeyKind::User, false, spans),
-            Trigger::Vendor(i) => vendor_token(bytes, start, end, i, &mut memo, spans),
-            Trigger::Telegram => telegram(bytes, start, &mut memo, spans),
-            Trigger::Mailchimp => mailchimp(bytes, start, spans),
-            Trigger::AzureSecret => azure_secret(bytes, start, &mut memo, spans),
-            Trigger::CurlUser => curl_user(bytes, end, spans),
-            Trigger::DbClient => memo.db.client(bytes, start, end),
-            Trigger::DbPassword => db_password(bytes, start, &mut memo.db, spans),
+            Trigger::CredentialPair => keys::credential_pair(bytes, end, spans),
+            Trigger::Netrc => keys::netrc(bytes, end, spans),
+            Trigger::Vendor(i) => {
+                vendor::vendor_token(bytes, start, end, i, &mut memo.vendors, spans);
+            }
+            Trigger::Telegram => vendor::telegram(bytes, start, &mut memo.vendors, spans),
+            Trigger::Mailchimp => vendor::mailchimp(bytes, start, spans),
+            Trigger::AzureSecret => vendor::azure_secret(bytes, start, &mut memo.vendors, spans),
+            Trigger::CurlUser => command::curl_user(bytes, end, &mut memo.line, spans),
+            Trigger::LoginOption => command::login_option(bytes, end, &mut memo.line, spans),
+            Trigger::DbClient => memo.line.db.client(bytes, start, end),
+            Trigger::DbPassword => command::db_password(bytes, start, &mut memo.line, spans),
+            Trigger::Account => identity::account(bytes, start, spans),
+            Trigger::AppPool => identity::app_pool(bytes, start, end, spans),
+            Trigger::Sid => identity::sid(bytes, start, spans),
+            Trigger::DistinguishedName => identity::distinguished_name(bytes, start, spans),
+            Trigger::ComputerName => identity::made_up_computer_name(bytes, start, end, spans),
+            Trigger::DeviceName => identity::device_name(bytes, start, end, spans),
+            Trigger::Tilde => identity::tilde_user(bytes, start, spans),
             Trigger::Literal(finding) => literal(bytes, start, end, finding, spans),
         }
         for span in &spans[before..] {
@@ -403,150 +436,29 @@ pub(crate) fn find(
     });
 }
 
-/// Where a run of bytes of one class ends, remembered between calls.
-///
-/// Triggers come in text order, and many can fall inside one long run (`eyJeyJeyJ…`); scanning
-/// the run again for each would be quadratic. A query from inside the run remembered returns its
-/// end at once, and a query from a little before it scans only up to it, so each call site scans
-/// every byte a bounded number of times. One memo serves one class of bytes only.
-#[derive(Debug, Default, Clone, Copy)]
-pub(crate) struct RunMemo {
-    known: Option<(usize, usize)>,
-}
-
-impl RunMemo {
-    pub(crate) fn run(&mut self, bytes: &[u8], from: usize, class: impl Fn(u8) -> bool) -> usize {
-        let from = from.min(bytes.len());
-        if let Some((start, end)) = self.known {
-            if (start..=end).contains(&from) {
-                return end;
-            }
-            if from < start {
-                let mut at = from;
-                while at < start && class(bytes[at]) {
-                    at += 1;
-                }
-                let end = if at == start { end } else { at };
-                self.known = Some((from, end));
-                return end;
-            }
-        }
-        let end = run(bytes, from, class);
-        self.known = Some((from, end));
-        end
-    }
-}
-
-impl Default for Memos {
-    fn default() -> Self {
-        Self {
-            alnum: RunMemo::default(),
-            word: RunMemo::default(),
-            slack: RunMemo::default(),
-            base64url: RunMemo::default(),
-            jwt_header: RunMemo::default(),
-            jwt_payload: RunMemo::default(),
-            jwt_signature: RunMemo::default(),
-            bearer_space: RunMemo::default(),
-            bearer_token: RunMemo::default(),
-            url_authority: RunMemo::default(),
-            url_end: RunMemo::default(),
-            url_question: RunMemo::default(),
-            url_fragment: RunMemo::default(),
-            url_param: RunMemo::default(),
-            vendors: [RunMemo::default(); VENDORS.len()],
-            telegram: RunMemo::default(),
-            azure: RunMemo::default(),
-            db: DbCommand::default(),
-            params_checked_to: 0,
-        }
-    }
-}
-
-/// One memo per scan whose class differs.
-#[derive(Debug)]
-struct Memos {
-    alnum: RunMemo,
-    word: RunMemo,
-    slack: RunMemo,
-    base64url: RunMemo,
-    jwt_header: RunMemo,
-    jwt_payload: RunMemo,
-    jwt_signature: RunMemo,
-    bearer_space: RunMemo,
-    bearer_token: RunMemo,
-    url_authority: RunMemo,
-    url_end: RunMemo,
-    url_question: RunMemo,
-    url_fragment: RunMemo,
-    url_param: RunMemo,
-    vendors: [RunMemo; VENDORS.len()],
-    telegram: RunMemo,
-    azure: RunMemo,
-    db: DbCommand,
-    /// Query parameters up to here were checked as part of an earlier URL.
-    params_checked_to: usize,
-}
-
-fn is_alnum(b: u8) -> bool {
-    b.is_ascii_alphanumeric()
-}
-
-fn is_word(b: u8) -> bool {
-    b.is_ascii_alphanumeric() || b == b'_'
-}
-
-fn is_base64url(b: u8) -> bool {
-    b.is_ascii_alphanumeric() || b == b'_' || b == b'-'
-}
-
-/// True when `bytes[at - 1]` does not continue a word (or `at` is the start).
-fn boundary_before(bytes: &[u8], at: usize) -> bool {
-    at == 0 || !is_word(bytes[at - 1])
-}
-
-fn run(bytes: &[u8], from: usize, class: impl Fn(u8) -> bool) -> usize {
-    bytes[from..]
-        .iter()
-        .position(|b| !class(*b))
-        .map_or(bytes.len(), |n| from + n)
-}
-
-/// True when a value starts with a replacement token: a previous pass already replaced it, and
-/// scanning on past the token would swallow text the first pass kept.
-fn starts_with_token(bytes: &[u8], at: usize) -> bool {
-    bytes
-        .get(at..)
-        .is_some_and(|rest| super::leading_token_len(rest).is_some())
-}
-
-/// The start of the replacement token that ends just before `at`, if one does.
-fn token_ending_at(bytes: &[u8], at: usize) -> Option<usize> {
-    if at == 0 || bytes[at - 1] != b']' {
-        return None;
-    }
-    let before = &bytes[..at];
-    super::replacement_tokens()
-        .find(|token| before.ends_with(token.as_bytes()))
-        .map(|token| at - token.len())
-}
-
-fn push(spans: &mut Vec<Span>, start: usize, end: usize, finding: Finding) {
-    if start < end {
-        spans.push(Span::new(start, end, finding));
-    }
-}
-
-fn is_continuation(b: u8) -> bool {
-    b & 0xC0 == 0x80
-}
-
 /// `name@example.com` → `[email]`; `jdoe@buildhost` → `[user]@[host]`. The `@` may be escaped
 /// (`%40`, `\u0040`, `&#64;`): `at..after` is the sign as written. Local parts and domains may
 /// be internationalised (UTF-8, or `xn--` punycode).
 fn at_sign(bytes: &[u8], at: usize, after: usize, spans: &mut Vec<Span>) {
     let local_char = |b: u8| {
-        b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b'%' | b'+' | b'-') || b >= 0x80
+        b.is_ascii_alphanumeric()
+            || matches!(
+                b,
+                b'.' | b'_'
+                    | b'%'
+                    | b'+'
+                    | b'-'
+                    | b'!'
+                    | b'#'
+                    | b'$'
+                    | b'*'
+                    | b'^'
+                    | b'{'
+                    | b'}'
+                    | b'|'
+                    | b'~'
+            )
+            || b >= 0x80
     };
     let quoted = quoted_local_part(bytes, at);
     if let Some(open) = quoted {
@@ -595,16 +507,41 @@ fn at_sign(bytes: &[u8], at: usize, after: usize, spans: &mut Vec<Span>) {
     }
     // `scheme://user:pass@host` and `scheme://user@host` are a URL's credentials, which the URL
     // validator replaces while keeping the host; `mailto:` is the one scheme whose `user@host`
-    // is an address.
+    // is an address. A `/` outside a URL is a Kerberos principal's instance
+    // (`jdoe/admin@CORP.EXAMPLE.COM`, `HTTP/web01.corp.example.com@CORP.EXAMPLE.COM`): the
+    // principal goes whole, as a user.
+    let mut principal = false;
     if start > 0
         && matches!(bytes[start - 1], b':' | b'/')
         && !(start >= 7 && bytes[start - 7..start].eq_ignore_ascii_case(b"mailto:"))
     {
-        return;
+        let word_start = run_back(bytes, start, 256, |b| !b.is_ascii_whitespace());
+        let before = &bytes[word_start..start];
+        let url = memchr::memmem::rfind(before, b"://");
+        // Inside a URL's authority (no `/` since its `://`): its credentials.
+        if url.is_some_and(|p| !before[p + 3..].contains(&b'/')) {
+            return;
+        }
+        if url.is_none() && bytes[start - 1] == b'/' {
+            let primary_start = run_back(bytes, start - 1, 64, |b| {
+                b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b'-')
+            });
+            if primary_start < start - 1 {
+                start = primary_start;
+                principal = true;
+            }
+        }
     }
     let domain_char = |b: u8| b.is_ascii_alphanumeric() || b == b'.' || b == b'-' || b >= 0x80;
+    // The full-width and small `@` are bytes of another script, but no domain's: the next
+    // address starts there.
+    let another_at = |at: usize| {
+        bytes[at] == 0xEF
+            && (bytes[at..].starts_with(b"\xef\xbc\xa0")
+                || bytes[at..].starts_with(b"\xef\xb9\xab"))
+    };
     let mut end = after;
-    while end < bytes.len() && end - after < 253 && domain_char(bytes[end]) {
+    while end < bytes.len() && end - after < 253 && domain_char(bytes[end]) && !another_at(end) {
         end += 1;
     }
     while end > after && end < bytes.len() && is_continuation(bytes[end]) {
@@ -617,6 +554,11 @@ fn at_sign(bytes: &[u8], at: usize, after: usize, spans: &mut Vec<Span>) {
     if domain.is_empty() || !domain.iter().any(|b| b.is_ascii_alphabetic() || *b >= 0x80) {
         return;
     }
+    // A Kerberos realm is written in capitals (`CORP.EXAMPLE.COM`); `app/img@sha256` is an
+    // image reference.
+    if principal && domain.iter().any(u8::is_ascii_lowercase) {
+        return;
+    }
     match domain.iter().rposition(|b| *b == b'.') {
         Some(dot) => {
             let tld = &domain[dot + 1..];
@@ -625,12 +567,15 @@ fn at_sign(bytes: &[u8], at: usize, after: usize, spans: &mut Vec<Span>) {
             let unicode = !tld.is_empty()
                 && tld.iter().any(|b| *b >= 0x80)
                 && tld.iter().all(|b| *b >= 0x80 || b.is_ascii_alphabetic());
-            if plain || punycode || unicode {
+            if principal {
+                push(spans, start, end, Finding::User);
+            } else if plain || punycode || unicode {
                 push(spans, start, end, Finding::Email);
             }
         }
         // `jdoe@buildbox`: too short a pair (`a@b`) is more likely code than a login, and a host
         // name starts with a letter (`weight@5kg` is a measure).
+        None if principal => push(spans, start, end, Finding::User),
         None if at - start >= 2 && end - after > 1 && bytes[after].is_ascii_alphabetic() => {
             push(spans, start, at, Finding::User);
             push(spans, after, end, Finding::Host);
@@ -657,295 +602,6 @@ fn quoted_local_part(bytes: &[u8], at: usize) -> Option<usize> {
         .then_some(open)
 }
 
-/// A token with a vendor's fixed prefix.
-fn vendor_token(
-    bytes: &[u8],
-    start: usize,
-    end: usize,
-    index: usize,
-    memo: &mut Memos,
-    spans: &mut Vec<Span>,
-) {
-    let vendor = &VENDORS[index];
-    if &bytes[start..end] != vendor.prefix.as_bytes() {
-        return;
-    }
-    // A webhook's host follows `//` or a dot-free boundary; every other prefix starts a word.
-    if !vendor.prefix.starts_with("hooks.") && !boundary_before(bytes, start) {
-        return;
-    }
-    let mut body_end = memo.vendors[index].run(bytes, end, vendor.body);
-    while body_end > end && matches!(bytes[body_end - 1], b'.' | b'/') {
-        body_end -= 1;
-    }
-    if body_end - end >= vendor.min_body {
-        push(spans, start, body_end, Finding::ApiKey);
-    }
-}
-
-/// `123456789:AA` and 33 base64url characters: a Telegram bot's id and secret.
-fn telegram(bytes: &[u8], colon: usize, memo: &mut Memos, spans: &mut Vec<Span>) {
-    if &bytes[colon..colon + 3] != b":AA" {
-        return;
-    }
-    let mut id_start = colon;
-    while id_start > 0 && colon - id_start < 11 && bytes[id_start - 1].is_ascii_digit() {
-        id_start -= 1;
-    }
-    if !(8..=10).contains(&(colon - id_start)) || !boundary_before(bytes, id_start) {
-        return;
-    }
-    let end = memo.telegram.run(bytes, colon + 3, is_base64url);
-    if end - (colon + 3) >= 33 {
-        push(spans, id_start, end, Finding::ApiKey);
-    }
-}
-
-/// 32 hex digits, `-us` and a data-centre number: a Mailchimp API key.
-fn mailchimp(bytes: &[u8], dash: usize, spans: &mut Vec<Span>) {
-    if &bytes[dash..dash + 3] != b"-us" || dash < 32 {
-        return;
-    }
-    let start = dash - 32;
-    if !bytes[start..dash].iter().all(u8::is_ascii_hexdigit) || !boundary_before(bytes, start) {
-        return;
-    }
-    let digits_end = run(&bytes[..bytes.len().min(dash + 6)], dash + 3, |b| {
-        b.is_ascii_digit()
-    });
-    if (1..=2).contains(&(digits_end - dash - 3))
-        && !bytes.get(digits_end).is_some_and(|b| is_word(*b))
-    {
-        push(spans, start, digits_end, Finding::ApiKey);
-    }
-}
-
-fn azure_secret_char(b: u8) -> bool {
-    is_word(b) || matches!(b, b'~' | b'.' | b'-')
-}
-
-/// An Azure AD (Entra) client secret: three characters, a digit, `Q~`, then 31 to 34 more.
-fn azure_secret(bytes: &[u8], q: usize, memo: &mut Memos, spans: &mut Vec<Span>) {
-    if &bytes[q..q + 2] != b"Q~" || q < 4 || !bytes[q - 1].is_ascii_digit() {
-        return;
-    }
-    let start = q - 4;
-    if !bytes[start..q - 1].iter().all(|b| azure_secret_char(*b)) || !boundary_before(bytes, start)
-    {
-        return;
-    }
-    let end = memo.azure.run(bytes, q + 2, azure_secret_char);
-    if (31..=40).contains(&(end - q - 2)) {
-        push(spans, start, end, Finding::Secret);
-    }
-}
-
-/// `curl -u user:pass`, `--user=user:pass`: the pair, quoted or not, is credentials.
-fn curl_user(bytes: &[u8], after: usize, spans: &mut Vec<Span>) {
-    let mut start = run(&bytes[..bytes.len().min(after + 8)], after, |b| b == b' ');
-    let quote = bytes
-        .get(start)
-        .copied()
-        .filter(|b| matches!(b, b'"' | b'\''));
-    if quote.is_some() {
-        start += 1;
-    }
-    let limit = bytes.len().min(start + 512);
-    let end = run(&bytes[..limit], start, |b| match quote {
-        Some(q) => b != q && b != b'\n',
-        None => !b.is_ascii_whitespace() && !matches!(b, b'"' | b'\''),
-    });
-    let value = &bytes[start..end];
-    if value.len() >= 3
-        && value.first() != Some(&b'-')
-        && memchr::memchr(b':', value).is_some_and(|c| c > 0 && c + 1 < value.len())
-        && !starts_with_token(bytes, start)
-    {
-        push(spans, start, end, Finding::Credentials);
-    }
-}
-
-/// Database clients whose `-p` takes the password attached (`-pS3cret`, `-p'S3cret'`), with no
-/// space: a `-p` followed by a space prompts for it instead. PostgreSQL's `-p` is a port; its
-/// password comes as `PGPASSWORD=…`, a `password=` keyword or a URL, which the key and URL
-/// validators catch.
-const DB_CLIENTS: &[&str] = &[
-    "mysql",
-    "mysqldump",
-    "mysqladmin",
-    "mysqlimport",
-    "mysqlcheck",
-    "mysqlshow",
-    "mysqlslap",
-    "mysqlpump",
-    "mysqlbinlog",
-    "mysqlsh",
-    "mysql_upgrade",
-    "mysql_secure_installation",
-    "mariadb",
-    "mariadb-dump",
-    "mariadb-admin",
-    "mariadb-import",
-    "mariadb-check",
-    "mariadb-show",
-    "mariadb-slap",
-    "mariadb-binlog",
-    "mariadb-upgrade",
-];
-
-/// The database client last seen, for the `-p` options after it; triggers come in text order.
-#[derive(Debug, Default)]
-struct DbCommand {
-    /// Where the last client's name ends.
-    client_end: Option<usize>,
-    /// No line break lies between `client_end` and here (so each byte is checked once).
-    clear_to: usize,
-}
-
-impl DbCommand {
-    /// A client's name at `start..end` (the trigger): a whole word from [`DB_CLIENTS`], in lower
-    /// case as commands are typed, maybe with a path before it or `.exe` after it, in a
-    /// command's place: not the value of an option (`--name mysql -p3306:3306` names a
-    /// container, `-I/usr/include/mysql` a folder), nor part of a longer word (`mysql:8`,
-    /// `mysql.service`, `libmysqlclient`).
-    fn client(&mut self, bytes: &[u8], start: usize, end: usize) {
-        let opens_word = |b: u8| {
-            b.is_ascii_whitespace()
-                || matches!(
-                    b,
-                    b'"' | b'\'' | b'(' | b'`' | b';' | b'|' | b'&' | b'[' | b','
-                )
-        };
-        if start > 0 && !(opens_word(bytes[start - 1]) || matches!(bytes[start - 1], b'/' | b'\\'))
-        {
-            return;
-        }
-        let limit = bytes.len().min(start + 32);
-        let word_end = run(&bytes[..limit], end, |b| {
-            b.is_ascii_lowercase() || b == b'_' || b == b'-'
-        });
-        if !DB_CLIENTS
-            .iter()
-            .any(|c| &bytes[start..word_end] == c.as_bytes())
-        {
-            return;
-        }
-        let name_end = if bytes[word_end..].starts_with(b".exe") {
-            word_end + 4
-        } else {
-            word_end
-        };
-        if !bytes
-            .get(name_end)
-            .is_none_or(|b| b.is_ascii_whitespace() || matches!(b, b'"' | b'\''))
-        {
-            return;
-        }
-        // The folders before the name, if it has a path: a path that is an option's value
-        // (`-I/usr/include/mysql`, `--datadir=/var/lib/mysql`) names no command. The walk back
-        // stops at white space or a quote, which also ends every name accepted, so no two walks
-        // cross (and none goes further than a long path).
-        let floor = start.saturating_sub(256);
-        let mut word_start = start;
-        while word_start > floor && !opens_word(bytes[word_start - 1]) {
-            word_start -= 1;
-        }
-        let path = &bytes[word_start..start];
-        if word_start == floor && floor > 0 || path.first() == Some(&b'-') || path.contains(&b'=') {
-            return;
-        }
-        if follows_an_option(bytes, word_start) {
-            return;
-        }
-        self.client_end = Some(name_end);
-        self.clear_to = name_end;
-    }
-
-    /// True when a client's name ends before `at` on the same line.
-    ///
-    /// No distance is set: a limit in bytes would let each pass of the fixpoint, shortening the
-    /// line, bring another `-p` within it. Calls come in text order and each byte is checked for
-    /// a line break once.
-    fn client_before(&mut self, bytes: &[u8], at: usize) -> bool {
-        let Some(client_end) = self.client_end else {
-            return false;
-        };
-        if at < client_end {
-            return false;
-        }
-        let from = self.clear_to.max(client_end);
-        if from < at && memchr::memchr2(b'\n', b'\r', &bytes[from..at]).is_some() {
-            self.client_end = None;
-            return false;
-        }
-        self.clear_to = self.clear_to.max(at);
-        true
-    }
-}
-
-/// True when the word before `start` (spaces between) is an option such as `--name` or `-e`,
-/// whose value `start` would be; `--`, which ends the options of a wrapper (`kubectl exec pod --
-/// mysql`), is not one. Looks back no further than a short word.
-fn follows_an_option(bytes: &[u8], start: usize) -> bool {
-    let floor = start.saturating_sub(64);
-    let mut word_end = start;
-    while word_end > floor && matches!(bytes[word_end - 1], b' ' | b'\t') {
-        word_end -= 1;
-    }
-    if word_end == start || word_end == floor {
-        return false;
-    }
-    let mut word_start = word_end;
-    while word_start > floor && !bytes[word_start - 1].is_ascii_whitespace() {
-        word_start -= 1;
-    }
-    let word = &bytes[word_start..word_end];
-    word.first() == Some(&b'-') && word != b"--"
-}
-
-/// `mysql -u app -pS3cret`, `mysqldump -p'S3 cret' db`, `["mysql","-pS3cret"]`: after a database
-/// client on the same line, the value attached to `-p` is a password. `sep` is the byte before
-/// the `-p` (a space, a tab or a quote). `-p` alone (it prompts), `-P 3306` (a port) and every
-/// `-p` on a line without a client (`mkdir -p`, `cp -pr`, `gcc -pthread`, `ssh -p 22`) are
-/// left alone.
-fn db_password(bytes: &[u8], sep: usize, db: &mut DbCommand, spans: &mut Vec<Span>) {
-    if bytes.get(sep + 1..sep + 3) != Some(b"-p") {
-        return;
-    }
-    let value_start = sep + 3;
-    let Some(&first) = bytes.get(value_start) else {
-        return;
-    };
-    if first.is_ascii_whitespace() || !db.client_before(bytes, sep) {
-        return;
-    }
-    // A quoted value's closing quote is looked for no further than a long password's length,
-    // so a line of unclosed `-p'` costs a bounded amount per trigger.
-    let limit = bytes.len().min(value_start + 256);
-    let (start, end) = if matches!(first, b'"' | b'\'') {
-        let inner = value_start + 1;
-        let close = run(&bytes[..limit], inner, |b| b != first && b != b'\n');
-        if close < limit && bytes[close] == first {
-            (inner, close)
-        } else {
-            (
-                inner,
-                run(&bytes[..limit], inner, |b| !b.is_ascii_whitespace()),
-            )
-        }
-    } else {
-        // Up to white space or a quote: the quote that opened `"-pS3cret"`, or a shell's. Every
-        // trigger starts with one of those, so this run never crosses another's start.
-        let end = run(bytes, value_start, |b| {
-            !(b.is_ascii_whitespace() || matches!(b, b'"' | b'\'' | b'`'))
-        });
-        (value_start, end)
-    };
-    if !starts_with_token(bytes, start) {
-        push(spans, start, end, Finding::Secret);
-    }
-}
-
 fn url_char_ends(b: u8) -> bool {
     b.is_ascii_whitespace() || matches!(b, b'"' | b'\'' | b'<' | b'>' | b'`')
 }
@@ -969,13 +625,41 @@ fn url(bytes: &[u8], sep: usize, memo: &mut Memos, spans: &mut Vec<Span>) {
     });
     // The authority ends at the first `/`, so it holds at most one `://`'s worth of text that a
     // later trigger would scan again: bounded by the next `/`.
-    if let Some(at) = memchr::memrchr(b'@', &bytes[authority_start..authority_end]) {
-        push(
-            spans,
-            authority_start,
-            authority_start + at,
-            Finding::Credentials,
-        );
+    let authority = &bytes[authority_start..authority_end];
+    let credentials_end = match memchr::memrchr(b'@', authority) {
+        Some(at) => Some(authority_start + at),
+        // `user:p/ss#w@host`: a password with a `/`, `?` or `#` in it ends the authority early.
+        // When what precedes reads `user:` and no port, the credentials run to the last `@`
+        // before the URL ends (looked for within a long password's reach).
+        None => memchr::memchr(b':', authority)
+            .filter(|&colon| {
+                colon > 0
+                    && colon + 1 < authority.len()
+                    && !authority[colon + 1..].iter().all(u8::is_ascii_digit)
+            })
+            .and_then(|_| {
+                let limit = bytes.len().min(authority_end + 256);
+                let end = run(&bytes[..limit], authority_end, |b| !url_char_ends(b));
+                memchr::memrchr(b'@', &bytes[authority_end..end]).map(|at| authority_end + at)
+            }),
+    };
+    let host_start = match credentials_end {
+        Some(end) => {
+            push(spans, authority_start, end, Finding::Credentials);
+            end + 1
+        }
+        None => authority_start,
+    };
+    // `http://3232235777/`, `http://0xC0A80101/`: an IPv4 address written as one number.
+    if host_start < authority_end {
+        let host_end = host_start
+            + bytes[host_start..authority_end]
+                .iter()
+                .position(|b| *b == b':')
+                .unwrap_or(authority_end - host_start);
+        if is_single_number_ipv4(&bytes[host_start..host_end]) {
+            push(spans, host_start, host_end, Finding::Ip);
+        }
     }
     let url_end = memo
         .url_end
@@ -1007,7 +691,7 @@ fn url(bytes: &[u8], sep: usize, memo: &mut Memos, spans: &mut Vec<Span>) {
             if URL_SECRET_PARAMS
                 .iter()
                 .any(|p| key.eq_ignore_ascii_case(p.as_bytes()))
-                || is_secret_key(key)
+                || keys::kind_of(key) == Some(keys::KeyKind::Secret)
             {
                 push(spans, param_start + eq + 1, param_end, Finding::Secret);
             }
@@ -1020,6 +704,27 @@ fn url(bytes: &[u8], sep: usize, memo: &mut Memos, spans: &mut Vec<Span>) {
         }
     }
     memo.params_checked_to = memo.params_checked_to.max(query_end);
+}
+
+/// An IPv4 address written as one number, as URL parsers and `inet_aton` read it: decimal
+/// (`3232235777`) or hexadecimal (`0xC0A80101`), at least 2^24 (smaller ones are ports and
+/// counts more often than addresses).
+fn is_single_number_ipv4(host: &[u8]) -> bool {
+    let value = if host.len() > 2 && host[..2].eq_ignore_ascii_case(b"0x") {
+        let hex = &host[2..];
+        if hex.is_empty() || hex.len() > 8 || !hex.iter().all(u8::is_ascii_hexdigit) {
+            return false;
+        }
+        hex.iter().fold(0u64, |v, b| {
+            v * 16 + u64::from((*b as char).to_digit(16).unwrap_or(0))
+        })
+    } else {
+        if !(8..=10).contains(&host.len()) || !host.iter().all(u8::is_ascii_digit) {
+            return false;
+        }
+        host.iter().fold(0u64, |v, b| v * 10 + u64::from(b - b'0'))
+    };
+    (1 << 24..1 << 32).contains(&value)
 }
 
 fn bearer(bytes: &[u8], start: usize, end: usize, memo: &mut Memos, spans: &mut Vec<Span>) {
@@ -1061,48 +766,6 @@ fn jwt(bytes: &[u8], start: usize, memo: &mut Memos, spans: &mut Vec<Span>) {
     push(spans, start, signature_end, Finding::Jwt);
 }
 
-/// AWS access key ids: `AKIA` or `ASIA` and 16 upper-case letters or digits.
-fn aws(bytes: &[u8], start: usize, spans: &mut Vec<Span>) {
-    let prefix = &bytes[start..start + 4];
-    if !(prefix == b"AKIA" || prefix == b"ASIA") || !boundary_before(bytes, start) {
-        return;
-    }
-    // Seventeen bytes settle it: sixteen of the body and one that must not continue it.
-    let limit = bytes.len().min(start + 21);
-    let end = run(&bytes[..limit], start + 4, |b| {
-        b.is_ascii_uppercase() || b.is_ascii_digit()
-    });
-    if end - start == 20 && !bytes.get(end).is_some_and(|b| is_alnum(*b)) {
-        push(spans, start, end, Finding::ApiKey);
-    }
-}
-
-/// A token with a vendor's prefix: the prefix must be written exactly as the vendor does
-/// (`ghp_`, `xoxb-`, `AIza`), followed by at least `min_body` token characters.
-fn prefixed(
-    bytes: &[u8],
-    start: usize,
-    end: usize,
-    min_body: usize,
-    body: impl Fn(u8) -> bool,
-    memo: &mut RunMemo,
-    spans: &mut Vec<Span>,
-) {
-    let prefix = &bytes[start..end];
-    let exact = match prefix[0] {
-        b'A' => prefix == b"AIza",
-        b'g' | b'x' => prefix.iter().all(|b| !b.is_ascii_uppercase()),
-        _ => false,
-    };
-    if !exact || !boundary_before(bytes, start) {
-        return;
-    }
-    let token_end = memo.run(bytes, end, body);
-    if token_end - end >= min_body {
-        push(spans, start, token_end, Finding::ApiKey);
-    }
-}
-
 /// A PEM block, up to and including its `-----END …-----` line; to the end of the text when it
 /// has none (a block cut in half is still a key).
 fn pem(text: &str, start: usize, unterminated: &mut bool, spans: &mut Vec<Span>) {
@@ -1123,30 +786,6 @@ fn pem(text: &str, start: usize, unterminated: &mut bool, spans: &mut Vec<Span>)
     }
 }
 
-fn path_delimiter(b: u8) -> bool {
-    b.is_ascii_whitespace()
-        || matches!(
-            b,
-            b'\\'
-                | b'/'
-                | b'"'
-                | b'\''
-                | b'<'
-                | b'>'
-                | b'|'
-                | b':'
-                | b';'
-                | b','
-                | b'('
-                | b')'
-                | b'`'
-                | b'*'
-                | b'?'
-                | b'%'
-                | b'&'
-        )
-}
-
 /// The folder after `\Users\`, `/Users/` or `/home/` names a user.
 fn folder_owner(bytes: &[u8], after: usize, spans: &mut Vec<Span>) {
     let start = run(bytes, after, |b| b == b'\\' || b == b'/');
@@ -1164,334 +803,11 @@ fn folder_owner(bytes: &[u8], after: usize, spans: &mut Vec<Span>) {
         }
     }
     let name = &bytes[start..end];
-    if !SHARED_FOLDERS
+    if !identity::SHARED_FOLDERS
         .iter()
         .any(|f| name.eq_ignore_ascii_case(f.as_bytes()))
     {
         push(spans, start, end, Finding::User);
-    }
-}
-
-/// `\\server\share`: the server is a host, the share often a person's name.
-fn unc(bytes: &[u8], start: usize, spans: &mut Vec<Span>) {
-    let opens = start == 0
-        || bytes[start - 1].is_ascii_whitespace()
-        || matches!(
-            bytes[start - 1],
-            b'"' | b'\'' | b'(' | b'=' | b'<' | b'>' | b',' | b'['
-        );
-    if !opens {
-        return;
-    }
-    let server_start = start + 2;
-    let server_end = run(bytes, server_start, |b| {
-        b.is_ascii_alphanumeric() || matches!(b, b'.' | b'-' | b'_')
-    });
-    if server_end == server_start || bytes.get(server_end) != Some(&b'\\') {
-        return;
-    }
-    push(spans, server_start, server_end, Finding::Host);
-    let share_end = run(bytes, server_end + 1, |b| !path_delimiter(b));
-    push(spans, server_end + 1, share_end, Finding::Share);
-}
-
-#[derive(Clone, Copy, PartialEq, Eq)]
-enum KeyKind {
-    Secret,
-    User,
-}
-
-fn is_key_char(b: u8) -> bool {
-    b.is_ascii_alphanumeric() || matches!(b, b'_' | b'-' | b'.')
-}
-
-/// A key in lower case without `_`, `-`, `.` and spaces, in a fixed buffer (keys are at most
-/// [`MAX_KEY`] bytes), so that checking a trigger allocates nothing.
-struct NormalisedKey {
-    bytes: [u8; MAX_KEY],
-    len: usize,
-}
-
-impl NormalisedKey {
-    fn new(key: &[u8]) -> Self {
-        let mut bytes = [0u8; MAX_KEY];
-        let mut len = 0;
-        for b in key
-            .iter()
-            .filter(|b| !matches!(b, b'_' | b'-' | b'.' | b' '))
-            .take(MAX_KEY)
-        {
-            bytes[len] = b.to_ascii_lowercase();
-            len += 1;
-        }
-        Self { bytes, len }
-    }
-
-    fn as_bytes(&self) -> &[u8] {
-        &self.bytes[..self.len]
-    }
-
-    fn contains(&self, word: &str) -> bool {
-        // Keys are short: comparing at each place is cheaper than building a searcher, and
-        // comparing the first byte before the rest skips most places without a call.
-        let word = word.as_bytes();
-        self.as_bytes()
-            .windows(word.len())
-            .any(|w| w[0] == word[0] && w == word)
-    }
-
-    fn is(&self, word: &str) -> bool {
-        self.as_bytes() == word.as_bytes()
-    }
-
-    /// Names a secret: contains a secret word, and is not the secret's name (`secretName`).
-    fn is_secret(&self) -> bool {
-        SECRET_WORDS.iter().any(|w| self.contains(w))
-            && !NOT_SECRET_ENDINGS
-                .iter()
-                .any(|e| self.as_bytes().ends_with(e.as_bytes()))
-    }
-}
-
-fn is_secret_key(key: &[u8]) -> bool {
-    NormalisedKey::new(key).is_secret()
-}
-
-/// `password=…`, `"token": "…"`, `Pwd=…;`, `--client-secret …`, `User ID=…`.
-///
-/// `db_command` says a database client opened this line: there, `-pMyPassword` is `-p` with its
-/// value attached (see [`db_password`]), not a `--password`-like flag whose value is the next
-/// word.
-fn key_value(
-    bytes: &[u8],
-    start: usize,
-    end: usize,
-    kind: KeyKind,
-    db_command: bool,
-    spans: &mut Vec<Span>,
-) {
-    let mut key_start = start;
-    while key_start > 0 && end - key_start < MAX_KEY && is_key_char(bytes[key_start - 1]) {
-        key_start -= 1;
-    }
-    let mut key_end = end;
-    while key_end < bytes.len() && key_end - key_start < MAX_KEY && is_key_char(bytes[key_end]) {
-        key_end += 1;
-    }
-    if key_end - key_start >= MAX_KEY {
-        return;
-    }
-    let key = &bytes[key_start..key_end];
-    // Where a value would start is settled first: most words that hold a trigger have none
-    // after them (`[secret]`, `tokens were`), and that is cheaper to see than the key's name.
-    let normalised = || NormalisedKey::new(key);
-    let names_the_value = |normalised: &NormalisedKey| match kind {
-        // `SharedAccessKeyName`, `secretName`: the name of a secret is not the secret.
-        KeyKind::Secret => normalised.is_secret(),
-        KeyKind::User => USER_KEYS.iter().any(|k| normalised.is(k)),
-    };
-    let key_quoted = matches!(bytes.get(key_end), Some(b'"' | b'\''))
-        && key_start > 0
-        && bytes[key_start - 1] == bytes[key_end];
-    let xml_element = key_start > 0 && bytes[key_start - 1] == b'<';
-    let mut at = key_end;
-    if matches!(bytes.get(at), Some(b'"' | b'\'')) {
-        at += 1;
-    }
-    let after_key = at;
-    at = run(bytes, at, |b| b == b' ' || b == b'\t');
-    let value_start = match bytes.get(at) {
-        // `=`, `:`, `=>`, `:=`.
-        Some(b'=' | b':') => {
-            let mut sep_end = at + 1;
-            if matches!(bytes.get(sep_end), Some(b'>' | b'=')) {
-                sep_end += 1;
-            }
-            run(bytes, sep_end, |b| b == b' ' || b == b'\t')
-        }
-        // `{"Password", "value"}`, `Set("API_KEY", "value")`.
-        Some(b',') if key_quoted => run(bytes, at + 1, |b| b == b' ' || b == b'\t'),
-        // `<add key="DbPassword" value="…" />`.
-        Some(_)
-            if key_quoted
-                && bytes[at..].len() >= 6
-                && bytes[at..at + 6].eq_ignore_ascii_case(b"value=") =>
-        {
-            at + 6
-        }
-        // `<password>…</password>`: the text up to the next tag.
-        Some(b'>') if xml_element && at == key_end => {
-            if !names_the_value(&normalised()) {
-                return;
-            }
-            let inner = at + 1;
-            let close =
-                memchr::memchr2(b'<', b'\n', &bytes[inner..]).map_or(bytes.len(), |n| inner + n);
-            if !starts_with_token(bytes, inner) {
-                push(spans, inner, close, secret_or_user(kind));
-            }
-            return;
-        }
-        // `SetPassword("…")`, `password(@"…")`: a quoted first argument.
-        Some(b'(') if at == key_end && matches!(bytes.get(at + 1), Some(b'"' | b'\'' | b'@')) => {
-            at + 1
-        }
-        // `set password "…"`, `SECRET 'x'`: a quoted string right after a secret's key.
-        Some(b'"' | b'\'') if at > after_key && kind == KeyKind::Secret && !key_quoted => at,
-        // A command-line flag (`--password hunter2`) takes the next word as its value.
-        Some(&b)
-            if key[0] == b'-'
-                && at > after_key
-                && b != b'-'
-                && !b.is_ascii_whitespace()
-                && !(db_command && key.get(1) == Some(&b'p')) =>
-        {
-            at
-        }
-        _ => return,
-    };
-    let normalised = normalised();
-    if !names_the_value(&normalised) {
-        return;
-    }
-    let Some(&first) = bytes.get(value_start) else {
-        return;
-    };
-    if starts_with_token(bytes, value_start)
-        || starts_with_token(bytes, value_start + 1) && matches!(first, b'"' | b'\'' | b'{')
-        || starts_with_token(bytes, value_start + 2) && first == b'@'
-    {
-        return;
-    }
-    let (value_start, value_end) = match first {
-        // A C# verbatim string: `""` inside it is a quote, and it may span lines.
-        b'@' if bytes.get(value_start + 1) == Some(&b'"') => {
-            let inner = value_start + 2;
-            let mut at = inner;
-            loop {
-                match memchr::memchr(b'"', &bytes[at..]) {
-                    Some(n) if bytes.get(at + n + 1) == Some(&b'"') => at += n + 2,
-                    Some(n) => break (inner, at + n),
-                    None => break (inner, bytes.len()),
-                }
-            }
-        }
-        b'"' | b'\'' => {
-            // Up to the closing quote; a backslash escapes the quote (`"a\"b"`).
-            let inner = value_start + 1;
-            let mut at = inner;
-            while at < bytes.len() && bytes[at] != first && bytes[at] != b'\n' {
-                at += if bytes[at] == b'\\' { 2 } else { 1 };
-            }
-            (inner, at.min(bytes.len()))
-        }
-        // A connection string's braced value (`Password={a;b}`).
-        b'{' => {
-            let inner = value_start + 1;
-            let close =
-                memchr::memchr2(b'}', b'\n', &bytes[inner..]).map_or(bytes.len(), |n| inner + n);
-            (inner, close)
-        }
-        _ => {
-            let value_char = |b: u8| {
-                !(b.is_ascii_whitespace()
-                    || matches!(
-                        b,
-                        b';' | b'&' | b',' | b'"' | b'\'' | b'<' | b'>' | b')' | b'}'
-                    ))
-            };
-            let mut end = run(bytes, value_start, value_char);
-            // `Password=my secret pass;`: in a connection string, a value runs to the `;`, spaces
-            // and all. Looked for no further than a short value's length.
-            if bytes.get(end) == Some(&b' ') {
-                let limit = bytes.len().min(end + 128);
-                if let Some(n) = bytes[end..limit].iter().position(|b| {
-                    matches!(b, b';' | b'\n' | b'=' | b'"' | b'\'' | b'<' | b'>' | b'&')
-                }) && bytes[end + n] == b';'
-                {
-                    end += n;
-                    while bytes[end - 1] == b' ' {
-                        end -= 1;
-                    }
-                } else if kind == KeyKind::Secret && opens_config_line(bytes, key_start) {
-                    // `password: correct horse battery staple` in YAML, an .ini or .env file:
-                    // a key that opens its line owns the rest of it.
-                    end = memchr::memchr(b'\n', &bytes[end..]).map_or(bytes.len(), |n| end + n);
-                    while matches!(bytes[end - 1], b' ' | b'\t' | b'\r') {
-                        end -= 1;
-                    }
-                }
-            }
-            (value_start, end)
-        }
-    };
-    // `Authorization: Bearer abc…` — the scheme word is not the secret; the word after it is.
-    let value_end = if kind == KeyKind::Secret && normalised.contains("authorization") {
-        let scheme_end = run(bytes, value_start, |b| b.is_ascii_alphabetic());
-        let scheme = &bytes[value_start..scheme_end];
-        let is_scheme = ["bearer", "basic", "digest", "negotiate", "token"]
-            .iter()
-            .any(|s| scheme.eq_ignore_ascii_case(s.as_bytes()));
-        if is_scheme && bytes.get(scheme_end) == Some(&b' ') {
-            let credential_start = run(bytes, scheme_end, |b| b == b' ');
-            let credential_end = run(bytes, credential_start, |b| {
-                !b.is_ascii_whitespace() && b != b'"' && b != b'\''
-            });
-            if !starts_with_token(bytes, credential_start) {
-                push(spans, credential_start, credential_end, Finding::Secret);
-            }
-            return;
-        }
-        value_end
-    } else {
-        value_end
-    };
-    if kind == KeyKind::Secret && is_placeholder(&bytes[value_start..value_end]) {
-        // `(using password: YES)`, `require_password=false`, `password: ********`: the value
-        // says whether there is a secret, or masks it; it is not one.
-        return;
-    }
-    push(spans, value_start, value_end, secret_or_user(kind));
-}
-
-/// Values that stand for no secret: booleans, nothing, and masks of asterisks.
-fn is_placeholder(value: &[u8]) -> bool {
-    const WORDS: &[&str] = &[
-        "true",
-        "false",
-        "yes",
-        "no",
-        "on",
-        "off",
-        "null",
-        "nil",
-        "none",
-        "empty",
-        "undefined",
-        "required",
-        "optional",
-    ];
-    WORDS
-        .iter()
-        .any(|w| value.eq_ignore_ascii_case(w.as_bytes()))
-        || (!value.is_empty() && value.iter().all(|b| *b == b'*'))
-}
-
-/// True when only indentation (or a YAML list dash) comes before the key on its line; looked at
-/// no further back than a key's length.
-fn opens_config_line(bytes: &[u8], key_start: usize) -> bool {
-    let floor = key_start.saturating_sub(MAX_KEY);
-    let mut at = key_start;
-    while at > floor && matches!(bytes[at - 1], b' ' | b'\t' | b'-') {
-        at -= 1;
-    }
-    at == 0 || bytes[at - 1] == b'\n'
-}
-
-fn secret_or_user(kind: KeyKind) -> Finding {
-    match kind {
-        KeyKind::Secret => Finding::Secret,
-        KeyKind::User => Finding::User,
     }
 }
 

@@ -1,17 +1,20 @@
 //! A single-pass scrubber for free text.
 //!
 //! One search (a filter of hashed three-byte pieces, see `trigger`) finds every literal that can
-//! start a secret or a personal value (`@` and its escaped forms, `%2540` included, `://`,
-//! `password`, `/home/`, `AKIA`, vendor token prefixes such as `sk_live_` or `glpat-`,
-//! `-----BEGIN `, a database client's name and the `-p` after it, this machine's user name…);
-//! one byte scan finds the numeric shapes (IP and MAC addresses, card, social security and IBAN
-//! numbers, phone numbers international, North American or national with a trunk `0`); one
-//! pass over long runs of token characters finds whole-word shapes (wallet addresses, Cisco
-//! MACs, Discord and Twilio tokens, opaque high-entropy tokens). Each candidate is confirmed by
-//! a small validator (Luhn, mod-97, base58check, bech32, EIP-55, entropy…), the confirmed spans
-//! are merged (overlaps become their union, so nothing leaks between two findings), and the
-//! output is built once. Clean text costs the piece filter and two byte scans that skip most
-//! bytes unread.
+//! start a secret or a personal value (`@` and its escaped and full-width forms, `%2540`
+//! included, `://`, secret-bearing key names, `/home/`, `\\`, `S-1-`, `CN=`, `IIS APPPOOL\`,
+//! `AKIA` and the other AWS key prefixes, vendor token prefixes such as `sk_live_` or `glpat-`,
+//! `-----BEGIN `, a database client's name and the `-p` after it, `machine ` of a `.netrc`,
+//! this machine's user name…); one classification of the text in blocks of 64 bytes (`blocks`)
+//! feeds a byte scan for the numeric shapes (IP and MAC addresses, card, social security,
+//! national and IBAN numbers, phone numbers international, North American or national) and a
+//! pass over long runs of token characters for whole-word shapes (wallet addresses, Cisco MACs,
+//! Discord and Twilio tokens, opaque high-entropy tokens). Each candidate is confirmed by a
+//! small validator (Luhn, mod-97, base58check, bech32, EIP-55, entropy…), the
+//! confirmed spans are merged (overlaps become their union, so nothing leaks between two
+//! findings), and the output is built once. Clean text costs the piece filter and one block
+//! classification whose scans skip most bytes unread. Text holding full-width forms or other
+//! scripts' digits is scanned once more as ASCII (`fold`).
 //!
 //! Time is linear in the input, whatever it is: every validator's look-around is bounded or goes
 //! through a run memo (a long run is scanned once, not once per trigger inside it), and the
@@ -19,14 +22,25 @@
 //! space), so one finding at the end of a long line does not cost a second read of the line.
 //!
 //! Replacements name what was removed (`[email]`, `[user]`, `[secret]`…), so the result stays
-//! readable, and scrubbing scrubbed text changes nothing.
+//! readable, and scrubbing scrubbed text changes nothing. A length cut keeps no part of a
+//! secret: the text is scanned past the place it is cut (`text`), and what straddles it is kept
+//! only as its token.
 
-mod byte_class;
+mod blocks;
+mod command;
+mod finance;
+mod fold;
+mod identity;
+mod keys;
+mod lex;
 mod literal;
+mod national;
 mod numeric;
+mod phone;
 mod shape;
 mod text;
 mod trigger;
+mod vendor;
 
 use std::ops::Range;
 
@@ -78,6 +92,12 @@ pub enum Finding {
     /// A cryptocurrency wallet address: Bitcoin (Base58Check or bech32, checksum verified) or
     /// Ethereum (`0x` and 40 hex digits; an EIP-55 mixed-case checksum is verified).
     Wallet,
+    /// A Windows security identifier of an account (`S-1-5-21-…`, `S-1-12-1-…`), not a
+    /// well-known one (`S-1-5-18`).
+    Sid,
+    /// A national identifier: a UK National Insurance number, a German tax id, a French
+    /// social security (INSEE) number.
+    NationalId,
 }
 
 impl Finding {
@@ -102,6 +122,8 @@ impl Finding {
             Self::Ssn => "[ssn]",
             Self::Phone => "[phone]",
             Self::Wallet => "[wallet]",
+            Self::Sid => "[sid]",
+            Self::NationalId => "[national-id]",
         }
     }
 }
@@ -220,6 +242,12 @@ const GENERIC_ACCOUNTS: &[&str] = &[
     "codespace",
 ];
 
+/// A literal of `min` to [`MAX_LITERAL_BYTES`] bytes that is not a generic account name.
+fn distinctive(value: &str, min: usize) -> bool {
+    (min..=MAX_LITERAL_BYTES).contains(&value.len())
+        && !GENERIC_ACCOUNTS.contains(&value.to_ascii_lowercase().as_str())
+}
+
 impl MachineLiterals {
     /// Reads this process's user name, home folder and host name from the environment and, on
     /// Unix, `/etc/hostname`. Values that cannot be read are left out.
@@ -241,14 +269,22 @@ impl MachineLiterals {
         }
     }
 
+    /// The user name the scrubber replaces wherever it stands as a word: this one, trimmed,
+    /// unless it is too short or too long to be distinctive, or a name the same on millions of
+    /// machines (`root`, `admin`, `runner`…), which would mangle ordinary words and protect no
+    /// one. A caller planting this machine's name to show it scrubbed (the demo) plants a
+    /// stand-in instead when this is `None`.
+    pub fn matched_user_name(&self) -> Option<&str> {
+        self.user_name
+            .as_deref()
+            .map(str::trim)
+            .filter(|u| distinctive(u, 3))
+    }
+
     /// The literals worth matching: long enough to be distinctive and not generic account names.
     fn patterns(&self) -> Vec<(String, Finding)> {
         let mut out = Vec::new();
-        let useful = |v: &str, min: usize| {
-            let v = v.trim();
-            (min..=MAX_LITERAL_BYTES).contains(&v.len())
-                && !GENERIC_ACCOUNTS.contains(&v.to_ascii_lowercase().as_str())
-        };
+        let useful = |v: &str, min: usize| distinctive(v.trim(), min);
         // The length is that of the folder as matched, without its trailing separators: `////`
         // would otherwise be an empty pattern, and `/a//` one that matches `/a` anywhere.
         let home = self
@@ -259,13 +295,30 @@ impl MachineLiterals {
         if let Some(home) = home {
             out.push((home.to_owned(), Finding::Home));
         }
-        if let Some(user) = self.user_name.as_deref().filter(|u| useful(u, 3)) {
-            out.push((user.trim().to_owned(), Finding::User));
+        if let Some(user) = self.matched_user_name() {
+            out.push((user.to_owned(), Finding::User));
         }
         if let Some(host) = self.host_name.as_deref().filter(|h| useful(h, 3)) {
             out.push((host.trim().to_owned(), Finding::Host));
         }
         out
+    }
+}
+
+/// The part of a text a pass of [`Scrubber::scrub_into`] works on: `focus` is where findings
+/// count, `cut` says which ends of the text are cuts inside a line rather than its ends.
+struct Stretch {
+    focus: Range<usize>,
+    cut: [bool; 2],
+}
+
+impl Stretch {
+    /// All of `text`, which is no cut stretch of a line.
+    fn whole(text: &str) -> Self {
+        Self {
+            focus: 0..text.len(),
+            cut: [false; 2],
+        }
     }
 }
 
@@ -286,7 +339,7 @@ impl Default for Scrubber {
 impl Scrubber {
     /// A scrubber that also replaces this machine's literals.
     pub fn new(machine: &MachineLiterals) -> Self {
-        let mut patterns: Vec<String> = Vec::new();
+        let mut patterns = Vec::new();
         let mut triggers = Vec::new();
         for (pattern, trigger) in literal::builtin_triggers() {
             patterns.push(pattern);
@@ -294,7 +347,7 @@ impl Scrubber {
         }
         let builtin = patterns.len();
         for (value, finding) in machine.patterns() {
-            patterns.push(value);
+            patterns.push(trigger::Pattern::plain(value));
             triggers.push(literal::Trigger::Literal(finding));
         }
         let search = match TriggerSearch::new(&patterns) {
@@ -319,20 +372,30 @@ impl Scrubber {
     /// Scrubs `text` and cuts the result to at most `max_len` bytes, ending with
     /// [`TRUNCATION_MARKER`] when it was cut. Control characters (other than newline and tab)
     /// and bidirectional-override characters are removed.
+    ///
+    /// A cut never keeps part of a secret. Text longer than the limit (and a margin) is scanned
+    /// past the place it is cut (`text::prepare`), so a secret that straddles that place is
+    /// seen whole; the result keeps what lies before the place, a straddling secret only as its
+    /// token, and nothing after it. The result is then cut to `max_len`, which cuts scrubbed
+    /// text only.
     pub fn scrub_limited(&self, text: &str, max_len: usize) -> String {
-        let (prepared, cut) = text::prepare(text, max_len);
-        let mut scrubbed = String::with_capacity(prepared.len());
+        let prepared = text::prepare(text, max_len);
+        let mut scrubbed = String::with_capacity(prepared.text.len());
+        let mut keep_end = prepared.cut.then_some(prepared.keep);
         // The whole text is no cut stretch, so nothing can run into a cut.
         let whole = self.scrub_into(
-            &prepared,
+            &prepared.text,
             MAX_PASSES,
-            0..prepared.len(),
+            Stretch::whole(&prepared.text),
             RESCAN_REACH,
-            [false; 2],
+            &mut keep_end,
             &mut scrubbed,
         );
         debug_assert!(whole);
-        text::finish(scrubbed, max_len, cut)
+        if let Some(end) = keep_end {
+            scrubbed.truncate(end);
+        }
+        text::finish(scrubbed, max_len, prepared.cut)
     }
 
     /// Scrubs bytes that may not be UTF-8: invalid sequences become U+FFFD first.
@@ -365,11 +428,12 @@ impl Scrubber {
         &self,
         text: &str,
         passes_left: usize,
-        focus: Range<usize>,
+        stretch: Stretch,
         reach: usize,
-        cut: [bool; 2],
+        anchor: &mut Option<usize>,
         out: &mut String,
     ) -> bool {
+        let Stretch { focus, cut } = stretch;
         let mut spans = self.find(text);
         spans.retain(|s| s.end() > focus.start && s.start() < focus.end);
         if spans
@@ -380,6 +444,7 @@ impl Scrubber {
         }
         let entered_with = out.len();
         if spans.is_empty() {
+            *anchor = anchor.map(|a| entered_with + a);
             out.push_str(text);
             return true;
         }
@@ -387,8 +452,11 @@ impl Scrubber {
             // Still changing after every pass allowed: what is left cannot be shown to be clean,
             // so none of it is kept.
             out.push_str(REDACTED);
+            *anchor = anchor.map(|_| out.len());
             return true;
         }
+        // The anchor, while it is a position in `text` still to be placed.
+        let mut pending = anchor.take();
         let bytes = text.as_bytes();
         let line_end_after =
             |at: usize| memchr::memchr(b'\n', &bytes[at..]).map_or(bytes.len(), |n| at + n);
@@ -411,9 +479,20 @@ impl Scrubber {
                 }
                 last += 1;
             }
+            if let Some(a) = pending.filter(|a| *a < line_start) {
+                *anchor = Some(out.len() + a - copied);
+                pending = None;
+            }
             out.push_str(&text[copied..line_start]);
             line.clear();
             apply(text, line_start, line_end, &spans[first..last], &mut line);
+            // Where the anchor lies in the new line, if in this one.
+            let mut line_anchor = pending
+                .filter(|a| *a < line_end)
+                .map(|a| position_after(a, line_start, &spans[first..last]));
+            if line_anchor.is_some() {
+                pending = None;
+            }
             // Where the replacements lie in the new line: from the first token's start to the
             // last token's end.
             let changed_start = start - line_start;
@@ -429,14 +508,29 @@ impl Scrubber {
             ];
             let before = out.len();
             out.push_str(&line[..region.start]);
+            // The anchor in the region's terms, or placed before or after it.
+            let mut region_anchor = None;
+            match line_anchor {
+                Some(a) if a < region.start => *anchor = Some(before + a),
+                Some(a) if a < region.end => region_anchor = Some(a - region.start),
+                _ => {}
+            }
             if self.scrub_into(
                 &line[region.clone()],
                 passes_left - 1,
-                focus,
+                Stretch {
+                    focus,
+                    cut: region_cut,
+                },
                 reach,
-                region_cut,
+                &mut region_anchor,
                 out,
             ) {
+                if region_anchor.is_some() {
+                    *anchor = region_anchor;
+                } else if let Some(a) = line_anchor.filter(|a| *a >= region.end) {
+                    *anchor = Some(out.len() + a - region.end);
+                }
                 out.push_str(&line[region.end..]);
             } else if line_cut == [false; 2] {
                 // A finding ran into a cut: this line is whole, so scan all of it again.
@@ -444,18 +538,24 @@ impl Scrubber {
                 let whole = self.scrub_into(
                     &line,
                     passes_left - 1,
-                    0..line.len(),
+                    Stretch::whole(&line),
                     usize::MAX,
-                    [false; 2],
+                    &mut line_anchor,
                     out,
                 );
                 debug_assert!(whole);
+                if line_anchor.is_some() {
+                    *anchor = line_anchor;
+                }
             } else {
                 out.truncate(entered_with);
                 return false;
             }
             copied = line_end;
             first = last;
+        }
+        if let Some(a) = pending {
+            *anchor = Some(out.len() + a - copied);
         }
         out.push_str(&text[copied..]);
         true
@@ -473,13 +573,49 @@ impl Scrubber {
 
     fn find(&self, text: &str) -> Vec<Span> {
         let mut spans = Vec::new();
-        literal::find(&self.search, &self.triggers, text, &mut spans);
-        numeric::find(text, &mut spans);
-        shape::find(text, &mut spans);
+        let non_ascii = self.find_unmerged(text, &mut spans);
+        // Full-width forms and other scripts' digits are read as the ASCII they stand for.
+        if let Some(folded) = non_ascii.then(|| fold::fold(text)).flatten() {
+            let from = spans.len();
+            self.find_unmerged(&folded.text, &mut spans);
+            for span in &mut spans[from..] {
+                *span = Span::new(
+                    folded.original(span.start()),
+                    folded.original(span.end()),
+                    span.finding,
+                );
+            }
+        }
+        merge(spans)
+    }
+
+    /// The spans in `text`, added to `spans` unmerged; true when `text` holds a byte outside
+    /// ASCII.
+    fn find_unmerged(&self, text: &str, spans: &mut Vec<Span>) -> bool {
+        let from = spans.len();
+        literal::find(&self.search, &self.triggers, text, spans);
+        let non_ascii = blocks::find(text, spans);
         // A replacement token found by another detector (`/home/[pem]`) stays as it is, so
         // scrubbing scrubbed text changes nothing.
-        spans.retain(|s| !is_already_scrubbed(&text[s.start()..s.end()]));
-        merge(spans)
+        let mut at = from;
+        while at < spans.len() {
+            // A validator's bounded look-ahead may stop inside a character: the span takes it
+            // whole.
+            let span = spans[at];
+            if !text.is_char_boundary(span.start()) || !text.is_char_boundary(span.end()) {
+                spans[at] = Span::new(
+                    text::floor_char_boundary(text, span.start()),
+                    text::ceil_char_boundary(text, span.end()),
+                    span.finding,
+                );
+            }
+            if is_already_scrubbed(&text[spans[at].start()..spans[at].end()]) {
+                spans.swap_remove(at);
+            } else {
+                at += 1;
+            }
+        }
+        non_ascii
     }
 }
 
@@ -502,6 +638,8 @@ pub(crate) const ALL_FINDINGS: &[Finding] = &[
     Finding::Ssn,
     Finding::Phone,
     Finding::Wallet,
+    Finding::Sid,
+    Finding::NationalId,
 ];
 
 /// Every text a replacement leaves: the findings' tokens and [`REDACTED`].
@@ -563,6 +701,25 @@ fn merge(mut spans: Vec<Span>) -> Vec<Span> {
     spans
 }
 
+/// Where position `at` of a text (from `from`, with `spans` replaced as [`apply`] writes it)
+/// lies in what is written: inside a span, just after its token, so that what comes before
+/// holds the whole token.
+fn position_after(at: usize, from: usize, spans: &[Span]) -> usize {
+    let mut written = 0;
+    let mut read = from;
+    for span in spans {
+        if at <= span.start() {
+            break;
+        }
+        written += span.start() - read + span.finding.token().len();
+        read = span.end();
+        if at < span.end() {
+            return written;
+        }
+    }
+    written + at - read
+}
+
 /// Writes `text[from..to]` to `out` with the spans (which lie inside it, in order) replaced.
 fn apply(text: &str, from: usize, to: usize, spans: &[Span], out: &mut String) {
     let mut at = from;
@@ -586,9 +743,9 @@ mod tests {
         let whole = scrubber.scrub_into(
             text,
             MAX_PASSES,
-            0..text.len(),
+            Stretch::whole(text),
             usize::MAX,
-            [false; 2],
+            &mut None,
             &mut out,
         );
         assert!(whole);
@@ -666,6 +823,23 @@ mod tests {
             Just("eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxIn0.c2lnbmF0dXJl".to_owned()),
             Just("0x195bcfb809fec3922a29feed700ed6f21e33e11b".to_owned()),
             Just("sk_live_51HqLmNoPqRsTuVwXyZ0123456789".to_owned()),
+            Just("CORP\\jdoe".to_owned()),
+            Just("for user '".to_owned()),
+            Just("S-1-5-21-1004336348-1177238915-682003330-1001".to_owned()),
+            Just("\\\\fs01\\home$\\".to_owned()),
+            Just("CN=Jane Doe,OU=Staff,DC=corp".to_owned()),
+            Just("DESKTOP-7KQ2M9X".to_owned()),
+            Just("jsmith-laptop".to_owned()),
+            Just("~jdoe/a/b".to_owned()),
+            Just("LICENSE_KEY=".to_owned()),
+            Just("machine h login u password ".to_owned()),
+            Just("the password is ".to_owned()),
+            Just("credentials: ".to_owned()),
+            Just(" / ".to_owned()),
+            Just("512 84 3301".to_owned()),
+            Just("138 0013 8000".to_owned()),
+            Just("8 (495) 123-45-67".to_owned()),
+            Just("4111.1111.1111.1111".to_owned()),
             Just("@@IpI+".to_owned()),
             Just("::7:4-@".to_owned()),
             Just(".ml".to_owned()),
@@ -729,7 +903,7 @@ mod tests {
 
     #[test]
     fn the_built_in_trigger_set_builds() {
-        let patterns: Vec<String> = literal::builtin_triggers()
+        let patterns: Vec<trigger::Pattern> = literal::builtin_triggers()
             .into_iter()
             .map(|(p, _)| p)
             .collect();

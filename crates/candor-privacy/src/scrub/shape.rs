@@ -23,94 +23,84 @@
 use sha2::{Digest, Sha256};
 use sha3::Keccak256;
 
-use super::byte_class::{ByteClass, mask32_at};
+use super::blocks::{BLOCK, Masks, is_token};
 use super::{Finding, Span};
-
-const TOKEN: [bool; 256] = {
-    let mut table = [false; 256];
-    let mut b = 0;
-    while b < 256 {
-        let c = b as u8;
-        table[b] = c.is_ascii_alphanumeric()
-            || matches!(c, b'_' | b'-' | b'+' | b'/' | b'=' | b'.' | b'~');
-        b += 1;
-    }
-    table
-};
 
 /// Shorter runs hold nothing this module looks for (the shortest, a Cisco MAC, has 14 bytes).
 /// IBANs, which may be written in groups of four, are found by the numeric scan.
 const MIN_RUN: usize = 14;
 
-pub(crate) fn find(text: &str, spans: &mut Vec<Span>) {
-    let bytes = text.as_bytes();
-    let mask = |at: usize| u64::from(mask32_at::<TokenByte>(bytes, at));
-    // Aligned blocks of 32 positions, each token mask computed once: `window` holds the block's
-    // and the next block's, so that bit i of `long` says MIN_RUN token bytes start at
-    // `block + i`. The first such bit at or after `at` is a run's start: the byte before it is
-    // a break, or it would have the bit too (or have been seen in the block before).
-    let mut at: usize = 0;
-    let mut block = 0;
-    let mut window = mask(0) | mask(32) << 32;
-    while block < bytes.len() {
-        let pairs = window & (window >> 1);
-        let fours = pairs & (pairs >> 2);
-        let eights = fours & (fours >> 4);
-        let long = eights & (eights >> (MIN_RUN - 8)) & u64::from(u32::MAX);
-        let unseen = long & (u64::MAX << at.saturating_sub(block).min(63));
-        if unseen != 0 {
-            let offset = unseen.trailing_zeros() as usize;
-            let start = block + offset;
-            // The run's end is the window's next break, when the window holds it.
-            let end = match (!window >> offset).trailing_zeros() as usize {
-                64.. => bytes[start..]
-                    .iter()
-                    .position(|b| !TokenByte::contains(*b))
-                    .map_or(bytes.len(), |n| start + n),
-                length => (start + length).min(bytes.len()),
-            };
-            run(&bytes[start..end], start, spans);
-            at = end + 1;
-            if at < block + 32 {
-                continue;
-            }
-        }
-        if at >= block + 64 {
-            // A run went past the window: start again at the block it ended in.
-            block = at & !31;
-            window = mask(block) | mask(block + 32) << 32;
-        } else {
-            block += 32;
-            window = window >> 32 | mask(block + 32) << 32;
-        }
-    }
+/// The whole-word scan's place in the text, kept from one block to the next.
+#[derive(Debug, Default)]
+pub(crate) struct Scan {
+    /// Where the next run may start: every run before was examined.
+    next: usize,
 }
 
-/// The bytes of a token: letters, digits and `_ - + / = . ~`.
-struct TokenByte;
+/// Where in the block whose masks are `current` a run of at least [`MIN_RUN`] token bytes
+/// starts, or continues from the block before (`next` are the following block's masks): bit i
+/// set when the MIN_RUN bytes from i are all token bytes.
+#[inline(always)]
+pub(crate) fn long_runs(current: &Masks, next: &Masks) -> u64 {
+    let window = u128::from(current.token()) | u128::from(next.token()) << 64;
+    let pairs = window & (window >> 1);
+    let fours = pairs & (pairs >> 2);
+    let eights = fours & (fours >> 4);
+    (eights & (eights >> (MIN_RUN - 8))) as u64
+}
 
-impl ByteClass for TokenByte {
-    fn contains(b: u8) -> bool {
-        TOKEN[usize::from(b)]
-    }
-
-    #[cfg(all(
-        any(target_arch = "x86", target_arch = "x86_64"),
-        target_feature = "sse2"
-    ))]
-    fn lanes(block: safe_arch::m128i) -> safe_arch::m128i {
-        use super::byte_class::{equal, in_range};
-        use safe_arch::{bitandnot_m128i, bitor_m128i as or, set_splat_i8_m128i};
-        let letter = in_range(or(block, set_splat_i8_m128i(0x20)), b'a', 26);
-        // `+ , - . /` and the digits are one run of bytes; the comma is not a token byte.
-        let punctuation_or_digit = bitandnot_m128i(equal(block, b','), in_range(block, b'+', 15));
-        or(
-            or(letter, punctuation_or_digit),
-            or(
-                equal(block, b'='),
-                or(equal(block, b'_'), equal(block, b'~')),
-            ),
-        )
+impl Scan {
+    /// Examines the runs of token bytes that start in the block at `block`, whose
+    /// masks are `current` (`next` are the following block's), and where `long` (see
+    /// [`long_runs`]) says runs long enough lie.
+    ///
+    /// The first bit of `long` at or after [`Scan::next`] is a run's start: the byte before it
+    /// is a break, or it would have the bit too (or have been seen in the block before). The
+    /// run ends at the next break of the two blocks' token masks, when they hold it. A run
+    /// without a digit (the two blocks' digit masks say) is no shape this module knows but a
+    /// Cisco MAC address, and most runs in log text are words and dotted names, settled by the
+    /// masks without reading their bytes.
+    pub(crate) fn block(
+        &mut self,
+        bytes: &[u8],
+        block: usize,
+        current: &Masks,
+        next: &Masks,
+        mut long: u64,
+        spans: &mut Vec<Span>,
+    ) {
+        let window = u128::from(current.token()) | u128::from(next.token()) << 64;
+        let digits = u128::from(current.digit) | u128::from(next.digit) << 64;
+        loop {
+            if self.next >= block + BLOCK {
+                return;
+            }
+            if self.next > block {
+                long &= u64::MAX << (self.next - block);
+            }
+            if long == 0 {
+                return;
+            }
+            let offset = long.trailing_zeros() as usize;
+            let start = block + offset;
+            let (end, has_digit) = match (!window >> offset).trailing_zeros() as usize {
+                128.. => {
+                    let end = bytes[start..]
+                        .iter()
+                        .position(|b| !is_token(*b))
+                        .map_or(bytes.len(), |n| start + n);
+                    (end, bytes[start..end].iter().any(u8::is_ascii_digit))
+                }
+                length => (
+                    (start + length).min(bytes.len()),
+                    (digits >> offset) & ((1u128 << length) - 1) != 0,
+                ),
+            };
+            if has_digit || end - start == CISCO_MAC_LEN {
+                run(&bytes[start..end], start, spans);
+            }
+            self.next = end + 1;
+        }
     }
 }
 
@@ -136,12 +126,18 @@ fn run(word: &[u8], offset: usize, spans: &mut Vec<Span>) {
     // The rest is about segments between dots, tildes and equals signs (`x.y` is two words and
     // `key=value` a key and a value, not one token).
     let mut at = 0;
+    let mut previous: &[u8] = &[];
     for segment in word.split(|b| matches!(b, b'.' | b'~' | b'=')) {
         let start = offset + at;
         let segment_end = at + segment.len();
         at += segment.len() + 1;
+        let key = std::mem::replace(&mut previous, segment);
         if segment.len() < 20 {
             // Its core, shorter still, is too short to be a token.
+            continue;
+        }
+        // `PublicKey=0024000004800000…` (an assembly's strong name): a public key, published.
+        if key.eq_ignore_ascii_case(b"PublicKey") {
             continue;
         }
         // Leading and trailing punctuation is not part of a token.
@@ -174,9 +170,10 @@ fn run(word: &[u8], offset: usize, spans: &mut Vec<Span>) {
 
 fn classify(core: &[u8]) -> Option<Finding> {
     if !core.iter().any(u8::is_ascii_digit) {
-        // Wallets, hexadecimal and opaque tokens all hold digits; a word such as
-        // `InvalidOperationException` is settled by one look at its bytes.
-        return is_twilio(core).then_some(Finding::ApiKey);
+        // Wallets, hexadecimal and opaque tokens all hold digits (a Twilio id's 32 hex digits
+        // hold one but for odds of 1 in 10^13); a word such as `InvalidOperationException` is
+        // settled by one look at its bytes.
+        return None;
     }
     if is_wallet(core) {
         return Some(Finding::Wallet);
@@ -191,8 +188,20 @@ fn classify(core: &[u8]) -> Option<Finding> {
         // entropy.
         return Some(Finding::Secret);
     }
-    if is_twilio(core) {
+    if core.len() == 66
+        && core[0] == b'0'
+        && matches!(core[1], b'x' | b'X')
+        && core[2..].iter().all(u8::is_ascii_hexdigit)
+    {
+        // `0x` and 256 bits: a raw private key as Ethereum tools write one (a digest is
+        // written without the `0x`).
+        return Some(Finding::Secret);
+    }
+    if is_twilio(core) || is_vendor_shaped(core) {
         return Some(Finding::ApiKey);
+    }
+    if is_aws_secret(core) {
+        return Some(Finding::Secret);
     }
     if core.iter().all(u8::is_ascii_hexdigit) {
         let digest = matches!(core.len(), 32 | 40 | 56 | 64 | 96 | 128);
@@ -288,9 +297,12 @@ fn is_guid(core: &[u8]) -> bool {
         })
 }
 
+/// The length of a Cisco MAC address, `aabb.ccdd.eeff`.
+const CISCO_MAC_LEN: usize = 14;
+
 /// `aabb.ccdd.eeff`.
 fn is_cisco_mac(word: &[u8]) -> bool {
-    word.len() == 14
+    word.len() == CISCO_MAC_LEN
         && word.iter().enumerate().all(|(i, b)| match i {
             4 | 9 => *b == b'.',
             _ => b.is_ascii_hexdigit(),
@@ -303,18 +315,58 @@ fn is_discord_token(word: &[u8]) -> bool {
     if !(59..=73).contains(&word.len()) {
         return false;
     }
-    let parts: Vec<&[u8]> = word.split(|b| *b == b'.').collect();
+    let mut parts = word.split(|b| *b == b'.');
+    let (Some(id), Some(time), Some(mac), None) =
+        (parts.next(), parts.next(), parts.next(), parts.next())
+    else {
+        return false;
+    };
     let b64url = |p: &[u8]| {
         p.iter()
             .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'-'))
     };
-    parts.len() == 3
-        && (24..=26).contains(&parts[0].len())
-        && matches!(parts[0][0], b'M' | b'N' | b'O')
-        && (6..=7).contains(&parts[1].len())
-        && (27..=38).contains(&parts[2].len())
-        && parts.iter().all(|p| b64url(p))
-        && parts[0].iter().any(u8::is_ascii_digit)
+    (24..=26).contains(&id.len())
+        && matches!(id[0], b'M' | b'N' | b'O')
+        && (6..=7).contains(&time.len())
+        && (27..=38).contains(&mac.len())
+        && [id, time, mac].iter().all(|p| b64url(p))
+        && id.iter().any(u8::is_ascii_digit)
+}
+
+/// Vendor tokens with no prefix to trigger on, recognised by their whole shape: a New Relic
+/// license key (36 hex digits and `NRAL`), a Mailgun webhook signing key (`[a-h0-9]` in groups
+/// of 32, 8 and 8), an Azure DevOps personal access token (84 letters and digits with `AZDO`
+/// at 76).
+fn is_vendor_shaped(core: &[u8]) -> bool {
+    let new_relic = core.len() == 40
+        && core[36..].eq_ignore_ascii_case(b"NRAL")
+        && core[..36].iter().all(u8::is_ascii_alphanumeric);
+    let mailgun = core.len() == 50
+        && core.iter().enumerate().all(|(i, b)| match i {
+            32 | 41 => *b == b'-',
+            _ => b.is_ascii_digit() || (b'a'..=b'h').contains(b),
+        });
+    let azure_devops =
+        core.len() == 84 && &core[76..80] == b"AZDO" && core.iter().all(u8::is_ascii_alphanumeric);
+    new_relic || mailgun || azure_devops
+}
+
+/// An AWS secret access key written alone: 40 characters of base64 (`+` and `/` among
+/// letters and digits), mixed case, random by its entropy and its lack of long words.
+fn is_aws_secret(core: &[u8]) -> bool {
+    core.len() == 40
+        && core
+            .iter()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'+' | b'/'))
+        && core.iter().any(u8::is_ascii_uppercase)
+        && core.iter().any(u8::is_ascii_lowercase)
+        && core
+            .split(|b| !b.is_ascii_lowercase())
+            .all(|run| run.len() < 8)
+        && core
+            .split(|b| !b.is_ascii_uppercase())
+            .all(|run| run.len() < 12)
+        && carries_four_bits(core)
 }
 
 /// Twilio API key (`SK`) or account (`AC`) id: the prefix and 32 lower-case hex digits.
@@ -418,6 +470,18 @@ fn bech32_polymod(values: impl Iterator<Item = u8>) -> u32 {
     chk
 }
 
+/// The bech32 checksum of `data` (values 0 to 31, checksum included) under the
+/// human-readable part `hrp` (lower case): 1 for bech32, `0x2bc830a3` for bech32m.
+pub(crate) fn bech32_checksum(hrp: &[u8], data: &[u8]) -> u32 {
+    let expanded = hrp
+        .iter()
+        .map(|c| c >> 5)
+        .chain(std::iter::once(0))
+        .chain(hrp.iter().map(|c| c & 31))
+        .chain(data.iter().copied());
+    bech32_polymod(expanded)
+}
+
 /// A bech32 or bech32m Bitcoin address (`bc1…`), in one case, with a valid checksum.
 fn bech32_valid(text: &[u8]) -> bool {
     if !(14..=74).contains(&text.len())
@@ -434,148 +498,7 @@ fn bech32_valid(text: &[u8]) -> bool {
             None => return false,
         }
     }
-    let expanded = hrp
-        .iter()
-        .map(|c| c >> 5)
-        .chain(std::iter::once(0))
-        .chain(hrp.iter().map(|c| c & 31))
-        .chain(values.iter().copied());
-    matches!(bech32_polymod(expanded), 1 | 0x2bc8_30a3)
-}
-
-/// IBAN lengths by country (ISO 13616 registry).
-const IBAN_LENGTHS: &[(&[u8; 2], usize)] = &[
-    (b"AD", 24),
-    (b"AE", 23),
-    (b"AL", 28),
-    (b"AT", 20),
-    (b"AZ", 28),
-    (b"BA", 20),
-    (b"BE", 16),
-    (b"BG", 22),
-    (b"BH", 22),
-    (b"BR", 29),
-    (b"BY", 28),
-    (b"CH", 21),
-    (b"CR", 22),
-    (b"CY", 28),
-    (b"CZ", 24),
-    (b"DE", 22),
-    (b"DK", 18),
-    (b"DO", 28),
-    (b"EE", 20),
-    (b"EG", 29),
-    (b"ES", 24),
-    (b"FI", 18),
-    (b"FO", 18),
-    (b"FR", 27),
-    (b"GB", 22),
-    (b"GE", 22),
-    (b"GI", 23),
-    (b"GL", 18),
-    (b"GR", 27),
-    (b"GT", 28),
-    (b"HR", 21),
-    (b"HU", 28),
-    (b"IE", 22),
-    (b"IL", 23),
-    (b"IQ", 23),
-    (b"IS", 26),
-    (b"IT", 27),
-    (b"JO", 30),
-    (b"KW", 30),
-    (b"KZ", 20),
-    (b"LB", 28),
-    (b"LC", 32),
-    (b"LI", 21),
-    (b"LT", 20),
-    (b"LU", 20),
-    (b"LV", 21),
-    (b"MC", 27),
-    (b"MD", 24),
-    (b"ME", 22),
-    (b"MK", 19),
-    (b"MR", 27),
-    (b"MT", 31),
-    (b"MU", 30),
-    (b"NL", 18),
-    (b"NO", 15),
-    (b"PK", 24),
-    (b"PL", 28),
-    (b"PS", 29),
-    (b"PT", 25),
-    (b"QA", 29),
-    (b"RO", 24),
-    (b"RS", 22),
-    (b"SA", 24),
-    (b"SC", 31),
-    (b"SE", 24),
-    (b"SI", 19),
-    (b"SK", 24),
-    (b"SM", 27),
-    (b"ST", 25),
-    (b"SV", 28),
-    (b"TL", 23),
-    (b"TN", 24),
-    (b"TR", 26),
-    (b"UA", 29),
-    (b"VA", 22),
-    (b"VG", 24),
-    (b"XK", 20),
-];
-
-/// An IBAN at `start`, written whole or in groups of four separated by single spaces, of its
-/// country's length, passing the mod-97 check. Returns its end.
-pub(crate) fn iban(bytes: &[u8], start: usize) -> Option<usize> {
-    let head = bytes.get(start..start + 4)?;
-    if !(head[0].is_ascii_uppercase()
-        && head[1].is_ascii_uppercase()
-        && head[2].is_ascii_digit()
-        && head[3].is_ascii_digit())
-        || start > 0 && bytes[start - 1].is_ascii_alphanumeric()
-    {
-        return None;
-    }
-    let length = IBAN_LENGTHS
-        .iter()
-        .find(|(cc, _)| **cc == [head[0], head[1]])?
-        .1;
-    let mut chars = [0u8; 34];
-    let mut count = 0;
-    let mut at = start;
-    while count < length && at < bytes.len() {
-        let b = bytes[at];
-        if b.is_ascii_digit() || b.is_ascii_uppercase() {
-            chars[count] = b;
-            count += 1;
-            at += 1;
-        } else if b == b' '
-            && count % 4 == 0
-            && bytes.get(at + 1).is_some_and(u8::is_ascii_alphanumeric)
-        {
-            at += 1;
-        } else {
-            return None;
-        }
-    }
-    if count != length || bytes.get(at).is_some_and(u8::is_ascii_alphanumeric) {
-        return None;
-    }
-    let iban = &chars[..count];
-    let mut remainder: u32 = 0;
-    for b in iban[4..].iter().chain(&iban[..4]) {
-        let value = if b.is_ascii_digit() {
-            u32::from(b - b'0')
-        } else {
-            u32::from(b - b'A') + 10
-        };
-        remainder = if value >= 10 {
-            (remainder * 100 + value) % 97
-        } else {
-            (remainder * 10 + value) % 97
-        };
-    }
-    (remainder == 1).then_some(at)
+    matches!(bech32_checksum(hrp, &values), 1 | 0x2bc8_30a3)
 }
 
 #[cfg(test)]
@@ -654,11 +577,6 @@ mod tests {
     }
 
     #[test]
-    fn the_token_bytes_have_one_definition() {
-        super::super::byte_class::assert_forms_agree::<TokenByte>();
-    }
-
-    #[test]
     fn a_long_run_is_found_wherever_it_falls_in_the_blocks() {
         let token = "aB3xK9pQ2mZ7vR4tW8yL1nC6";
         for offset in 0..100 {
@@ -671,7 +589,7 @@ mod tests {
             text.push_str(token);
             text.push_str(" instrumentation ok");
             let mut spans = Vec::new();
-            find(&text, &mut spans);
+            super::super::blocks::find(&text, &mut spans);
             let found: Vec<(usize, usize)> = spans.iter().map(|s| (s.start(), s.end())).collect();
             assert_eq!(found, vec![(start, start + token.len())], "offset {offset}");
         }

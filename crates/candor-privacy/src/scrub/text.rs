@@ -10,35 +10,120 @@ pub const TRUNCATION_MARKER: &str = "…[truncated]";
 /// whole before the result is cut.
 const SCAN_MARGIN: usize = 4096;
 
+/// How far past the place text is cut it is scanned, so that a finding straddling that place
+/// (a card's groups, a quoted name, a connection string's value, a few hundred bytes at most)
+/// is seen whole, and kept only as its token.
+const CUT_LOOKAHEAD: usize = 1024;
+
+/// Text ready to scan.
+pub(super) struct Prepared<'a> {
+    /// Without control and bidirectional-override characters, and cut when long.
+    pub(super) text: Cow<'a, str>,
+    /// Whether the input was cut.
+    pub(super) cut: bool,
+    /// When cut, where in `text` what may be kept ends: `text` runs on past it by
+    /// [`CUT_LOOKAHEAD`] so that what straddles it is seen whole.
+    pub(super) keep: usize,
+}
+
 /// Removes control and bidirectional-override characters and cuts very long input before it is
-/// scanned. Returns the text and whether it was cut.
+/// scanned.
 ///
-/// The cut backs off to the last white space, so a secret is never scanned half: a half secret
-/// might not be recognised, and its visible half would then be sent.
-pub(super) fn prepare(text: &str, max_len: usize) -> (Cow<'_, str>, bool) {
+/// The cut is made at the last white space before the limit and a margin (a word is not cut
+/// unless it is longer than the margin), and the text is scanned on past it by
+/// [`CUT_LOOKAHEAD`]: a finding that straddles the cut is then recognised whole, and the
+/// scrubber keeps it as its token. Scanning only up to the cut would leave a half secret (a
+/// card's first groups, an IBAN's, a quoted address's local part) unrecognised, and an earlier
+/// replacement could then pull it within the limit.
+pub(super) fn prepare(text: &str, max_len: usize) -> Prepared<'_> {
     let budget = max_len.saturating_add(SCAN_MARGIN).min(MAX_INPUT_BYTES);
     let mut cut = false;
     let mut scanned = text;
+    let mut keep = text.len();
     if scanned.len() > budget {
         cut = true;
         let head = &scanned[..floor_char_boundary(scanned, budget)];
-        let end = head.rfind(char::is_whitespace).unwrap_or(0);
-        scanned = &head[..end];
+        keep = head
+            .rfind(char::is_whitespace)
+            .filter(|at| budget - at <= SCAN_MARGIN)
+            .unwrap_or(head.len());
+        let end = keep.saturating_add(CUT_LOOKAHEAD).min(MAX_INPUT_BYTES);
+        scanned = &scanned[..floor_char_boundary(scanned, end)];
     }
     // Most text is printable ASCII: a byte scan settles it without decoding characters.
-    // Whole blocks are tested without an early exit so the test compiles to vector code.
-    let suspect = |b: u8| (b < 0x20 && b != b'\n' && b != b'\t') || b >= 0x7f;
-    let suspicious = scanned
-        .as_bytes()
-        .chunks(64)
-        .any(|block| block.iter().fold(false, |any, &b| any | suspect(b)));
-    if suspicious && scanned.chars().any(is_removed) {
-        return (
-            Cow::Owned(scanned.chars().filter(|c| !is_removed(*c)).collect()),
+    if has_suspect_byte(scanned.as_bytes()) && scanned.chars().any(is_removed) {
+        let mut kept = String::with_capacity(scanned.len());
+        let mut kept_keep = 0;
+        for (at, c) in scanned.char_indices() {
+            if at == keep {
+                kept_keep = kept.len();
+            }
+            if !is_removed(c) {
+                kept.push(c);
+            }
+        }
+        if keep >= scanned.len() {
+            kept_keep = kept.len();
+        }
+        return Prepared {
+            text: Cow::Owned(kept),
             cut,
+            keep: kept_keep,
+        };
+    }
+    Prepared {
+        text: Cow::Borrowed(scanned),
+        cut,
+        keep: keep.min(scanned.len()),
+    }
+}
+
+/// A byte that is not printable ASCII, a newline or a tab: where a character [`is_removed`]
+/// may be.
+fn suspect(b: u8) -> bool {
+    (b < 0x20 && b != b'\n' && b != b'\t') || b >= 0x7f
+}
+
+/// True when `bytes` holds a [`suspect`] byte. Sixty-four bytes are tested at a time without
+/// an early exit, with vector comparisons where SSE2 is available.
+fn has_suspect_byte(bytes: &[u8]) -> bool {
+    let mut blocks = bytes.chunks_exact(64);
+    let found = blocks.any(|block| suspect_in_block(block.try_into().expect("64 bytes")));
+    found || blocks.remainder().iter().any(|&b| suspect(b))
+}
+
+#[cfg(all(
+    any(target_arch = "x86", target_arch = "x86_64"),
+    target_feature = "sse2"
+))]
+#[inline(always)]
+fn suspect_in_block(block: &[u8; 64]) -> bool {
+    use safe_arch::{
+        bitandnot_m128i, bitor_m128i as or, cmp_eq_mask_i8_m128i as equal,
+        cmp_lt_mask_i8_m128i as less, load_unaligned_m128i, move_mask_i8_m128i,
+        set_splat_i8_m128i as splat,
+    };
+    let mut any = splat(0);
+    for k in 0..4 {
+        let v = load_unaligned_m128i(block[16 * k..16 * k + 16].try_into().expect("16 bytes"));
+        // Signed: below 0x20 is the control bytes and every byte from 0x80.
+        let low_or_high = less(v, splat(0x20));
+        let allowed = or(equal(v, splat(b'\n' as i8)), equal(v, splat(b'\t' as i8)));
+        any = or(
+            any,
+            or(bitandnot_m128i(allowed, low_or_high), equal(v, splat(0x7f))),
         );
     }
-    (Cow::Borrowed(scanned), cut)
+    move_mask_i8_m128i(any) != 0
+}
+
+#[cfg(not(all(
+    any(target_arch = "x86", target_arch = "x86_64"),
+    target_feature = "sse2"
+)))]
+#[inline(always)]
+fn suspect_in_block(block: &[u8; 64]) -> bool {
+    block.iter().fold(false, |any, &b| any | suspect(b))
 }
 
 fn is_removed(c: char) -> bool {
@@ -70,4 +155,29 @@ pub(super) fn floor_char_boundary(text: &str, at: usize) -> usize {
         end -= 1;
     }
     end
+}
+
+/// The smallest character boundary of `text` at or after `at`.
+pub(super) fn ceil_char_boundary(text: &str, at: usize) -> usize {
+    let mut end = at.min(text.len());
+    while !text.is_char_boundary(end) {
+        end += 1;
+    }
+    end
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_suspect_byte_is_seen_wherever_it_lies() {
+        for b in 0..=255u8 {
+            for at in [0, 15, 16, 31, 63, 64, 100] {
+                let mut text = vec![b'a'; 130];
+                text[at] = b;
+                assert_eq!(has_suspect_byte(&text), suspect(b), "{b:#04x} at {at}");
+            }
+        }
+    }
 }
