@@ -250,7 +250,9 @@ pub fn check_version(scrubber: &Scrubber, value: &str) -> Result<(), IdentifierE
 }
 
 /// A BCP 47 language tag as browsers send it: a 2–8 letter language, then `-`-separated
-/// subtags of 1–8 letters or digits (`en`, `en-US`, `zh-Hant-TW`).
+/// subtags of 1–8 letters or digits (`en`, `en-US`, `zh-Hant-TW`, `en-US-u-ca-gregory`), and no
+/// private-use subtags: what follows `-x-` is whatever its writer chose (`en-x-jsmith`), and a
+/// tag is sent as it is.
 pub fn check_language_tag(value: &str) -> Result<(), IdentifierError> {
     check_len(value, 35)?;
     let mut parts = value.split('-');
@@ -258,8 +260,15 @@ pub fn check_language_tag(value: &str) -> Result<(), IdentifierError> {
     if !(2..=8).contains(&language.len()) || !language.bytes().all(|b| b.is_ascii_alphabetic()) {
         return Err(IdentifierError::Shape("language tag"));
     }
-    if parts.any(|p| p.is_empty() || p.len() > 8 || !p.bytes().all(|b| b.is_ascii_alphanumeric())) {
-        return Err(IdentifierError::Shape("language tag"));
+    if parts.any(|p| {
+        p.is_empty()
+            || p.len() > 8
+            || !p.bytes().all(|b| b.is_ascii_alphanumeric())
+            || p.eq_ignore_ascii_case("x")
+    }) {
+        return Err(IdentifierError::Shape(
+            "language tag without private-use subtags",
+        ));
     }
     Ok(())
 }
@@ -389,10 +398,25 @@ mod tests {
 
     #[test]
     fn language_tags() {
-        for ok in ["en", "en-US", "zh-Hant-TW"] {
+        for ok in [
+            "en",
+            "en-US",
+            "zh-Hant-TW",
+            "en-US-u-ca-gregory",
+            "sl-rozaj-biske",
+        ] {
             assert_eq!(check_language_tag(ok), Ok(()), "{ok}");
         }
-        for bad in ["", "e", "en-US,en;q=0.9", "en--US", "1en"] {
+        // Private-use subtags say whatever their writer chose: a name among them.
+        for bad in [
+            "",
+            "e",
+            "en-US,en;q=0.9",
+            "en--US",
+            "1en",
+            "en-x-jsmith",
+            "de-CH-X-acme42",
+        ] {
             assert!(check_language_tag(bad).is_err(), "{bad}");
         }
     }

@@ -1007,6 +1007,37 @@ fn a_bounded_look_ahead_never_stops_inside_a_character() {
     }
 }
 
+/// Characters that show as nothing, inside a key's name, an address or a value, hide none of
+/// them; text that needs them (an emoji sequence, a Persian word) keeps them.
+#[test]
+fn invisible_characters_hide_no_key_address_or_value() {
+    assert_scrubs(&[
+        (
+            "pass\u{200b}word=hunter2hunter",
+            "pass\u{200b}word=[secret]",
+        ),
+        (
+            "PASS\u{2060}WORD: hunter2hunter",
+            "PASS\u{2060}WORD: [secret]",
+        ),
+        ("to\u{feff}ken=abc123def456", "to\u{feff}ken=[secret]"),
+        ("pass\u{ad}word=hunter2hunter", "pass\u{ad}word=[secret]"),
+        ("password=hun\u{200b}ter2hunter", "password=[secret]"),
+        ("mail jane\u{200b}.doe@example.com now", "mail [email] now"),
+        ("mail jane.doe@exam\u{200c}ple.com now", "mail [email] now"),
+        (
+            "card 4111\u{200b}1111\u{200b}1111\u{200b}1111 end",
+            "card [card] end",
+        ),
+    ]);
+    assert_unchanged(&[
+        "family 👨\u{200d}👩\u{200d}👧 joined",
+        "می\u{200c}خواهم",
+        "soft\u{ad}ware version 2",
+        "a\u{200b}b c\u{feff}d",
+    ]);
+}
+
 /// Numbers and names typed through an input method come out in full-width forms, and digits
 /// may be another script's: they are read as the ASCII they stand for.
 #[test]

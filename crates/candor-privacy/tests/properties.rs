@@ -126,6 +126,10 @@ fn log_like() -> impl Strategy<Value = String> {
         Just("　".to_owned()),
         Just("ｐａｓｓｗｏｒｄ＝".to_owned()),
         Just("４１１１ １１１１ １１１１ １１１１".to_owned()),
+        // Characters that show as nothing, left out of the folded copy.
+        Just("\u{200b}".to_owned()),
+        Just("\u{feff}".to_owned()),
+        Just("pass\u{200b}word=".to_owned()),
     ];
     prop::collection::vec(piece, 0..60).prop_map(|pieces| pieces.concat())
 }

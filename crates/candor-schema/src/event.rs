@@ -456,7 +456,8 @@ pub fn is_version_text(text: &str) -> bool {
 
 /// Whether `text` is a well-formed language tag in the shape BCP 47 gives the common cases:
 /// a primary language of two or three letters, then subtags of one to eight letters or digits,
-/// at most 35 bytes in all (`en`, `en-US`, `zh-Hant-TW`).
+/// at most 35 bytes in all (`en`, `en-US`, `zh-Hant-TW`), and no private-use subtags: what
+/// follows `-x-` is whatever its writer chose (`en-x-jsmith`), and a tag is sent as it is.
 pub fn is_language_tag(text: &str) -> bool {
     if text.is_empty() || text.len() > 35 {
         return false;
@@ -465,7 +466,11 @@ pub fn is_language_tag(text: &str) -> bool {
     let primary = parts.next().unwrap_or("");
     (2..=3).contains(&primary.len())
         && primary.bytes().all(|b| b.is_ascii_alphabetic())
-        && parts.all(|p| (1..=8).contains(&p.len()) && p.bytes().all(|b| b.is_ascii_alphanumeric()))
+        && parts.all(|p| {
+            (1..=8).contains(&p.len())
+                && p.bytes().all(|b| b.is_ascii_alphanumeric())
+                && !p.eq_ignore_ascii_case("x")
+        })
 }
 
 /// Why a string is not a name.
@@ -540,6 +545,9 @@ mod tests {
             "en-",
             "12-US",
             "en-US; rm",
+            // Private-use subtags say whatever their writer chose: a name among them.
+            "en-x-jsmith",
+            "de-CH-X-acme42",
         ] {
             assert!(!is_language_tag(bad), "{bad}");
         }

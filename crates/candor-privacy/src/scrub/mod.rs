@@ -13,8 +13,9 @@
 //! small validator (Luhn, mod-97, base58check, bech32, EIP-55, entropy…), the
 //! confirmed spans are merged (overlaps become their union, so nothing leaks between two
 //! findings), and the output is built once. Clean text costs the piece filter and one block
-//! classification whose scans skip most bytes unread. Text holding full-width forms or other
-//! scripts' digits is scanned once more as ASCII (`fold`).
+//! classification whose scans skip most bytes unread. Text holding full-width forms, other
+//! scripts' digits or characters that show as nothing (a zero-width space inside
+//! `pass\u{200b}word`) is scanned once more as ASCII, without the invisible ones (`fold`).
 //!
 //! Time is linear in the input, whatever it is: every validator's look-around is bounded or goes
 //! through a run memo (a long run is scanned once, not once per trigger inside it), and the
