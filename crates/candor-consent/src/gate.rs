@@ -115,6 +115,16 @@ impl ConsentGate {
         self.inner.sending.load(Ordering::Acquire)
     }
 
+    /// Whether events of `point` wait for a notice under the decision in force (a first-run
+    /// notice, or one a widening revision owes for that point).
+    pub fn holds_for_notice(&self, point: &str) -> bool {
+        self.inner
+            .decision
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .holds_for_notice(point)
+    }
+
     /// The mode in force. One atomic load.
     pub fn mode(&self) -> Mode {
         byte_to_mode(self.inner.mode.load(Ordering::Acquire))
@@ -209,12 +219,22 @@ impl<T> Pending<T> {
     /// under an earlier decision. Items recorded under the current decision that may not be sent
     /// yet (local mode, or a pending first-run notice) stay.
     pub fn take_sendable(&mut self, gate: &ConsentGate) -> Vec<T> {
+        self.take_sendable_unless(gate, |_| false)
+    }
+
+    /// [`Pending::take_sendable`], leaving the items `held` still holds (their points wait
+    /// for a notice) where they are.
+    pub fn take_sendable_unless(
+        &mut self,
+        gate: &ConsentGate,
+        held: impl Fn(&T) -> bool,
+    ) -> Vec<T> {
         let before = self.items.len();
         self.items.retain(|(ticket, _)| gate.is_current(*ticket));
         self.discarded += (before - self.items.len()) as u64;
         let (send, keep): (Vec<_>, Vec<_>) = std::mem::take(&mut self.items)
             .into_iter()
-            .partition(|(ticket, _)| gate.may_send(*ticket));
+            .partition(|(ticket, item)| gate.may_send(*ticket) && !held(item));
         self.items = keep;
         send.into_iter().map(|(_, item)| item).collect()
     }

@@ -30,6 +30,7 @@ mod gate;
 mod lifecycle;
 mod load;
 mod model;
+mod revision;
 mod source;
 mod version;
 
@@ -51,9 +52,10 @@ pub use model::{
     CatalogueSpec, CollectionSpec, ConsentSpec, DEFAULT_MAX_ITEMS, DataPointSpec, DefaultMode,
     DeliveryMethod, DeliverySpec, DisclosureSpec, FORMAT_VERSION, Gate, HashAlgorithm, HostMinimum,
     HostPolicy, HostSpec, MAX_ITEMS_LIMIT, NoticeKind, PrivacyClass, ProductSpec, RetentionSpec,
-    RuntimeCondition, RuntimeLineSpec, Statistic, Trigger, Unit, ValueType, VariableMeaning,
-    VariableRule,
+    RevisionSpec, RuntimeCondition, RuntimeLineSpec, Statistic, Trigger, Unit, ValueType,
+    VariableMeaning, VariableRule,
 };
+pub use revision::{Disclosed, DisclosedPoint, Widened, Widening};
 pub use source::MachineReading;
 pub use version::{Version, VersionError, VersionScheme};
 

@@ -31,4 +31,4 @@ pub use config::{CONFIG_FILE, ConfigError, ConfigFile, ConfigRead, ModeScope};
 pub use error::StateError;
 pub use file::{FileLock, FileStamp, MAX_SMALL_FILE};
 pub use install_id::InstallId;
-pub use layout::{KEY_LEN, StateDir};
+pub use layout::{KEY_LEN, MAX_NOTICE_MARKER, StateDir};
