@@ -13,6 +13,10 @@ use crate::model::*;
 use crate::version::{Version, VersionScheme};
 
 /// No real catalogue comes near this; a larger input is refused before it is parsed.
+/// The longest a catalogue may ask the user's machine to keep copies of payloads sent: Candor's
+/// own default, which a catalogue may only shorten.
+pub const MAX_LOCAL_COPY_DAYS: u32 = 30;
+
 pub(crate) const MAX_CATALOGUE_BYTES: usize = 4 * 1024 * 1024;
 
 /// The formats a catalogue file may be written in.
@@ -277,6 +281,19 @@ pub(crate) fn validate(spec: &CatalogueSpec, source_name: &str) -> Checked<Parse
     c.non_empty("retention.description", &spec.retention.description)?;
     if spec.retention.days == Some(0) {
         return c.rule("retention.days", "must be at least 1 when given");
+    }
+    match spec.retention.local_copy_days {
+        Some(0) => return c.rule("retention.local_copy_days", "must be at least 1 when given"),
+        Some(days) if days > MAX_LOCAL_COPY_DAYS => {
+            return c.rule(
+                "retention.local_copy_days",
+                format!(
+                    "{days} days is longer than Candor keeps copies ({MAX_LOCAL_COPY_DAYS}); a \
+                     catalogue may only shorten it"
+                ),
+            );
+        }
+        _ => {}
     }
     for (i, item) in spec.never_collected.iter().enumerate() {
         c.non_empty(format!("never_collected[{i}]"), item)?;

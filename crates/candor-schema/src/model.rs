@@ -322,6 +322,11 @@ pub struct RetentionSpec {
     pub days: Option<u32>,
     /// How the vendor describes storage and deletion.
     pub description: String,
+    /// How many days the user's machine keeps its copy of each payload sent, for the person
+    /// to see (`candor view`, `candor receipts`). Candor keeps them 30 days (and 16 MiB per
+    /// product) by default; a catalogue may declare fewer days, never more.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub local_copy_days: Option<u32>,
 }
 
 /// One data point: a single fact a product may send.

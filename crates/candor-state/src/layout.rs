@@ -20,6 +20,7 @@ const SPOOL: &str = "spool";
 const EVENTS: &str = "events";
 const LOCAL: &str = "local";
 const NOTICES: &str = "notices";
+const SENT: &str = "sent";
 const DEMO: &str = "demo";
 const LOCKS: &str = "locks";
 const NETWORK: &str = "network";
@@ -36,6 +37,7 @@ const STATE: &[&str] = &[
     "install-id",
     NOTICES,
     EVENTS,
+    SENT,
     LOCAL,
     DEMO,
     LOCKS,
@@ -329,6 +331,19 @@ impl StateDir {
     /// What mode `local` kept for `product` (`None` when nothing), read capped at `max` bytes.
     pub fn read_local(&self, product: &str, max: u64) -> Result<Option<Vec<u8>>, StateError> {
         file::read_capped_if_present(&self.local_file(product)?, max)
+    }
+
+    /// The local copies of `product`'s delivered payloads (`sent/<product>/`), kept within
+    /// `caps`.
+    pub fn sent_copies(
+        &self,
+        product: &str,
+        caps: crate::sent::CopyCaps,
+    ) -> Result<crate::sent::SentCopies, StateError> {
+        Ok(crate::sent::SentCopies::new(
+            self.root.join(SENT).join(component(product)?),
+            caps,
+        ))
     }
 
     /// The marker that `product`'s first-run notice was shown.
