@@ -446,3 +446,23 @@ fn a_revision_history_is_checked() {
         assert!(error.to_string().contains(words), "{error}");
     }
 }
+
+#[test]
+fn a_catalogue_may_only_shorten_how_long_copies_are_kept() {
+    let with = |days: u32| {
+        MINIMAL.replace(
+            "description = \"Kept for a while.\"",
+            &format!("description = \"Kept for a while.\"\nlocal_copy_days = {days}"),
+        )
+    };
+    let catalogue = load(&with(7)).expect("fewer days load");
+    assert_eq!(catalogue.spec().retention.local_copy_days, Some(7));
+    load(&with(candor_schema::MAX_LOCAL_COPY_DAYS)).expect("the default itself loads");
+    for days in [0, candor_schema::MAX_LOCAL_COPY_DAYS + 1] {
+        let error = error_of(&with(days));
+        assert!(
+            error.to_string().contains("retention.local_copy_days"),
+            "{error}"
+        );
+    }
+}

@@ -48,7 +48,8 @@ const STATE: &[&str] = &[
 /// Candor's folder: `config.toml` (the user's; Candor edits it only through
 /// [`StateDir::update_config`]), `keys/<product>.key`,
 /// `install-ids/<product>`, `spool/<product>/`, `receipts.jsonl`, `events/<product>.jsonl`
-/// (the default sink), `local/<product>.jsonl` (mode `local`), `notices/<product>.shown`,
+/// (the default sink), `sent/<product>/` (copies of payloads sent, [`crate::SentCopies`]),
+/// `local/<product>.jsonl` (mode `local`), `notices/<product>.shown`,
 /// `demo/<product>/`, `network/<product>`, `consent-changes/<product>` and `locks/`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct StateDir {

@@ -182,3 +182,89 @@ impl SentCopies {
         ))
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn copies(dir: &Path, caps: CopyCaps) -> SentCopies {
+        SentCopies::new(dir.join("sent").join("p"), caps)
+    }
+
+    #[test]
+    fn a_copy_reads_back_and_names_are_checked() {
+        let tmp = tempfile::tempdir().expect("tmp");
+        let c = copies(tmp.path(), CopyCaps::default());
+        let name = c
+            .keep(PayloadFormat::OtlpProtobuf, b"wire", SystemTime::now())
+            .expect("kept")
+            .expect("a name");
+        assert_eq!(
+            PayloadFormat::of_name(&name),
+            Some(PayloadFormat::OtlpProtobuf)
+        );
+        assert_eq!(
+            c.read(&name).expect("read"),
+            (PayloadFormat::OtlpProtobuf, b"wire".to_vec())
+        );
+        for bad in [
+            "../p/x.jsonl",
+            ".lock",
+            "1-00.jsonl",
+            "x.jsonl",
+            "1-0123456789abcdef.exe",
+        ] {
+            assert!(c.read(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn copies_past_the_age_or_size_cap_go_oldest_first() {
+        let tmp = tempfile::tempdir().expect("tmp");
+        let day = Duration::from_secs(24 * 3600);
+        let c = copies(
+            tmp.path(),
+            CopyCaps {
+                max_bytes: 10,
+                max_age: 2 * day,
+            },
+        );
+        let now = SystemTime::now();
+        let old = c
+            .keep(PayloadFormat::JsonLines, b"old", now - 3 * day)
+            .expect("kept");
+        assert!(old.is_some());
+        // Pruned by age as soon as a newer copy is kept.
+        let a = c.keep(PayloadFormat::JsonLines, b"aaaa", now).expect("a");
+        assert!(c.read(old.as_deref().expect("old")).is_err());
+        let b = c
+            .keep(
+                PayloadFormat::JsonLines,
+                b"bbbb",
+                now + Duration::from_millis(1),
+            )
+            .expect("b");
+        let d = c
+            .keep(
+                PayloadFormat::JsonLines,
+                b"dddd",
+                now + Duration::from_millis(2),
+            )
+            .expect("d");
+        // 12 bytes > 10: the oldest goes.
+        assert!(c.read(a.as_deref().expect("a")).is_err());
+        assert!(c.read(b.as_deref().expect("b")).is_ok());
+        assert!(c.read(d.as_deref().expect("d")).is_ok());
+        // A payload over the cap alone is not kept.
+        assert_eq!(
+            c.keep(PayloadFormat::JsonLines, &[b'x'; 11], now)
+                .expect("refused quietly"),
+            None
+        );
+        // Something planted with another name is never touched.
+        std::fs::write(c.dir().join("mine.txt"), b"keep me").expect("plant");
+        c.prune(now + 10 * day).expect("prune");
+        assert!(c.dir().join("mine.txt").exists());
+        assert!(c.read(d.as_deref().expect("d")).is_err(), "aged out");
+    }
+}

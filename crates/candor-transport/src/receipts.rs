@@ -187,6 +187,7 @@ mod tests {
             event_ids: vec![format!("{n:032x}")],
             refused: 0,
             refused_ids: Vec::new(),
+            copy: None,
         }
     }
 

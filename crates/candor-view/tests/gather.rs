@@ -75,6 +75,7 @@ fn each_section_comes_from_its_file_and_hostile_text_is_escaped() {
             event_ids: vec!["a1".into(), "a2".into(), "gone".into()],
             refused: 0,
             refused_ids: Vec::new(),
+            copy: None,
         })
         .unwrap();
     let spool = Spool::open(
