@@ -23,6 +23,9 @@ struct Inner {
     mode: AtomicU8,
     /// Whether the decision in force allows sending (mode on, no notice pending).
     sending: AtomicBool,
+    /// Whether the decision in force holds some points for a notice, so the common case
+    /// (none held) costs one atomic load per event.
+    holding: AtomicBool,
     generation: AtomicU64,
     decision: Mutex<Decision>,
 }
@@ -80,6 +83,7 @@ impl ConsentGate {
             inner: Arc::new(Inner {
                 mode: AtomicU8::new(mode_to_byte(decision.mode)),
                 sending: AtomicBool::new(decision.may_send()),
+                holding: AtomicBool::new(decision.notice_pending),
                 generation: AtomicU64::new(0),
                 decision: Mutex::new(decision),
             }),
@@ -118,6 +122,9 @@ impl ConsentGate {
     /// Whether events of `point` wait for a notice under the decision in force (a first-run
     /// notice, or one a widening revision owes for that point).
     pub fn holds_for_notice(&self, point: &str) -> bool {
+        if !self.inner.holding.load(Ordering::Acquire) {
+            return false;
+        }
         self.inner
             .decision
             .lock()
@@ -169,6 +176,9 @@ impl ConsentGate {
         self.inner
             .sending
             .store(decision.may_send(), Ordering::Release);
+        self.inner
+            .holding
+            .store(decision.notice_pending, Ordering::Release);
         *current = decision;
         if from == to && !renew {
             return Transition::Unchanged;
