@@ -541,6 +541,7 @@ fn the_disclosure_page_lists_what_each_revision_changed() {
     let mut spec = builtins()[1].spec().clone();
     let current = spec.revision.clone();
     spec.consent.notice = candor_schema::NoticeKind::FirstRun;
+    spec.retention.local_copy_days = Some(5);
     let first = spec.data_points[0].id.clone();
     let second = spec.data_points[1].id.clone();
     spec.revisions = vec![

@@ -606,6 +606,17 @@ fn retention(out: &mut String, catalogue: &Catalogue) {
         )),
         None => out.push_str(&format!("{}\n\n", text(&spec.retention.description))),
     }
+    let days = spec
+        .retention
+        .local_copy_days
+        .unwrap_or(candor_schema::MAX_LOCAL_COPY_DAYS);
+    let mib = candor_schema::LOCAL_COPY_MAX_BYTES >> 20;
+    out.push_str(&format!(
+        "On your machine, Candor keeps a copy of each payload the receiver accepted, exactly as \
+         it was sent, for {days} days (and at most {mib} MiB for this product, the oldest removed \
+         first), so that you can see what left: `candor view` and `candor receipts --json` show \
+         its events; `candor clean` removes the copies.\n\n"
+    ));
 }
 
 fn contact(out: &mut String, catalogue: &Catalogue) {

@@ -48,7 +48,7 @@ pub use lifecycle::{
     CatalogueWarning, EXPIRY_WARNING_DAYS, Expired, Expires, Expiry, MAX_LINK_LEN, MAX_OWNER_LEN,
     MAX_REVIEW_LINKS,
 };
-pub use load::MAX_LOCAL_COPY_DAYS;
+pub use load::{LOCAL_COPY_MAX_BYTES, MAX_LOCAL_COPY_DAYS};
 pub use model::{
     CatalogueSpec, CollectionSpec, ConsentSpec, DEFAULT_MAX_ITEMS, DataPointSpec, DefaultMode,
     DeliveryMethod, DeliverySpec, DisclosureSpec, FORMAT_VERSION, Gate, HashAlgorithm, HostMinimum,

@@ -17,6 +17,10 @@ use crate::version::{Version, VersionScheme};
 /// own default, which a catalogue may only shorten.
 pub const MAX_LOCAL_COPY_DAYS: u32 = 30;
 
+/// How many bytes of a product's payloads sent the user's machine keeps copies of (the oldest
+/// go first; a payload larger than this alone is not kept).
+pub const LOCAL_COPY_MAX_BYTES: u64 = 16 * 1024 * 1024;
+
 pub(crate) const MAX_CATALOGUE_BYTES: usize = 4 * 1024 * 1024;
 
 /// The formats a catalogue file may be written in.

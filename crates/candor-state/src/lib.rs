@@ -34,6 +34,4 @@ pub use error::StateError;
 pub use file::{FileLock, FileStamp, MAX_SMALL_FILE};
 pub use install_id::InstallId;
 pub use layout::{KEY_LEN, MAX_NOTICE_MARKER, StateDir};
-pub use sent::{
-    CopyCaps, DEFAULT_COPY_AGE, DEFAULT_COPY_BYTES, MAX_COPY_READ, PayloadFormat, SentCopies,
-};
+pub use sent::{CopyCaps, MAX_COPY_READ, PayloadFormat, SentCopies};

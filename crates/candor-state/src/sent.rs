@@ -15,12 +15,9 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use crate::error::StateError;
 use crate::file::{self, FileLock};
 
-/// How much of each product's delivered payloads is kept, by default: 16 MiB.
-pub const DEFAULT_COPY_BYTES: u64 = 16 * 1024 * 1024;
-/// How long a copy is kept, by default: 30 days (a catalogue may declare fewer).
-pub const DEFAULT_COPY_AGE: Duration = Duration::from_secs(30 * 24 * 3600);
-/// The largest copy read back; larger is refused (the size cap keeps none larger).
-pub const MAX_COPY_READ: u64 = DEFAULT_COPY_BYTES;
+/// The largest copy read back; larger is refused (the facade's size cap, 16 MiB per product,
+/// keeps none larger).
+pub const MAX_COPY_READ: u64 = 16 * 1024 * 1024;
 
 /// How a payload was written on the wire, which names its copy's extension.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -68,7 +65,8 @@ fn is_stem(stem: &str) -> bool {
         && random.bytes().all(|b| b.is_ascii_hexdigit())
 }
 
-/// The caps of one product's copies.
+/// The caps of one product's copies (the facade takes them from the catalogue:
+/// `candor_schema::LOCAL_COPY_MAX_BYTES` and the declared days).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct CopyCaps {
     /// At most this many bytes of copies.
@@ -77,11 +75,12 @@ pub struct CopyCaps {
     pub max_age: Duration,
 }
 
-impl Default for CopyCaps {
-    fn default() -> Self {
+impl CopyCaps {
+    /// Caps for a reader, which never prunes: nothing it reads is refused by them.
+    pub fn reading() -> Self {
         Self {
-            max_bytes: DEFAULT_COPY_BYTES,
-            max_age: DEFAULT_COPY_AGE,
+            max_bytes: MAX_COPY_READ,
+            max_age: Duration::MAX,
         }
     }
 }
@@ -194,7 +193,7 @@ mod tests {
     #[test]
     fn a_copy_reads_back_and_names_are_checked() {
         let tmp = tempfile::tempdir().expect("tmp");
-        let c = copies(tmp.path(), CopyCaps::default());
+        let c = copies(tmp.path(), CopyCaps::reading());
         let name = c
             .keep(PayloadFormat::OtlpProtobuf, b"wire", SystemTime::now())
             .expect("kept")

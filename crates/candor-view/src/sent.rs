@@ -42,7 +42,7 @@ pub fn sent_events(state: &StateDir, receipt: &Receipt) -> Result<Option<Vec<Eve
     };
     let mut last = None;
     for product in &receipt.products {
-        let Ok(copies) = state.sent_copies(product, CopyCaps::default()) else {
+        let Ok(copies) = state.sent_copies(product, CopyCaps::reading()) else {
             continue;
         };
         match copies.read(name) {

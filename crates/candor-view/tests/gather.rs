@@ -309,7 +309,7 @@ fn receipts_show_their_copy_and_a_corrupt_copy_is_noted() {
     gz.write_all(&serde_json::to_vec(&sent[..]).unwrap())
         .unwrap();
     let copies = state
-        .sent_copies("contrast-dotnet-agent", candor_state::CopyCaps::default())
+        .sent_copies("contrast-dotnet-agent", candor_state::CopyCaps::reading())
         .unwrap();
     let now = std::time::SystemTime::now();
     let good = copies

@@ -93,12 +93,17 @@ pub(crate) fn network_plan(
         .map_err(BuildError::state("the spool folder"))?;
     // A copy of each accepted payload, as it went on the wire, for the person to see; for
     // as long as the catalogue says, never longer than Candor's default.
-    let mut caps = candor_state::CopyCaps::default();
-    if let Some(days) = builder.catalogue.spec().retention.local_copy_days {
-        caps.max_age = caps
-            .max_age
-            .min(std::time::Duration::from_secs(u64::from(days) * 24 * 3600));
-    }
+    let days = builder
+        .catalogue
+        .spec()
+        .retention
+        .local_copy_days
+        .unwrap_or(candor_schema::MAX_LOCAL_COPY_DAYS)
+        .min(candor_schema::MAX_LOCAL_COPY_DAYS);
+    let caps = candor_state::CopyCaps {
+        max_bytes: candor_schema::LOCAL_COPY_MAX_BYTES,
+        max_age: std::time::Duration::from_secs(u64::from(days) * 24 * 3600),
+    };
     let copies = state
         .map(|s| s.sent_copies(product, caps))
         .transpose()
