@@ -535,3 +535,67 @@ fn a_generated_method_says_when_its_point_stops() {
     assert_eq!(docs_of(&module, third), docs_of(&before, third));
     assert!(!before.contains("Not collected"));
 }
+
+#[test]
+fn the_disclosure_page_lists_what_each_revision_changed() {
+    let mut spec = builtins()[1].spec().clone();
+    let current = spec.revision.clone();
+    spec.consent.notice = candor_schema::NoticeKind::FirstRun;
+    spec.retention.local_copy_days = Some(5);
+    let first = spec.data_points[0].id.clone();
+    let second = spec.data_points[1].id.clone();
+    spec.revisions = vec![
+        candor_schema::RevisionSpec {
+            revision: "2020.1.1".into(),
+            summary: "First <b>one</b>.".into(),
+            added: vec![first.clone()],
+            widened: vec![],
+            loosened: vec![],
+            narrowed: vec![],
+            removed: vec!["retired_point".into()],
+        },
+        candor_schema::RevisionSpec {
+            revision: current.clone(),
+            summary: "Second.".into(),
+            added: vec![second.clone()],
+            widened: vec![first.clone()],
+            loosened: vec![],
+            narrowed: vec![],
+            removed: vec![],
+        },
+    ];
+    let catalogue = Catalogue::from_spec(spec, "history").expect("valid");
+    let files = generate([&catalogue]);
+    let page = &files
+        .iter()
+        .find(|f| f.path == "disclosure/contrast-dotnet-agent.md")
+        .expect("page")
+        .contents;
+    let section = page
+        .split("### What each revision changed")
+        .nth(1)
+        .expect("the section")
+        .split("\n## ")
+        .next()
+        .expect("its text");
+    let lines: Vec<&str> = section.lines().filter(|l| l.starts_with("- ")).collect();
+    assert_eq!(lines.len(), 2, "{section}");
+    assert!(lines[0].starts_with("- `2020.1.1`: First"), "{}", lines[0]);
+    assert!(!lines[0].contains("<b>"), "{}", lines[0]);
+    assert!(
+        lines[0].contains(&format!("Added: `{first}`.")),
+        "{}",
+        lines[0]
+    );
+    assert!(lines[0].contains("No longer collected: `retired_point`."));
+    assert!(
+        lines[1].contains(&format!("Added: `{second}`.")),
+        "{}",
+        lines[1]
+    );
+    assert!(lines[1].contains(&format!("Collected from more versions: `{first}`.")));
+    assert!(
+        page.contains("shows the statement again"),
+        "the first-run rule is told"
+    );
+}

@@ -46,8 +46,8 @@ pub(crate) enum Command {
     /// Run a simulated host for a product (the Aspire dashboard or the Contrast agent) through
     /// the full pipeline, and summarise what was recorded, sent and dropped.
     Demo(DemoArgs),
-    /// Remove Candor's local state (spool, receipts, hashing keys, notice markers); the
-    /// configuration file stays.
+    /// Remove Candor's local state (spool, receipts and the copies of payloads sent, hashing
+    /// keys, notice markers); the configuration file stays.
     Clean(CleanArgs),
     /// Receive telemetry: check each event against its catalogue, store it exactly once, purge
     /// by the catalogues' retention, and show the aggregates on `GET /`.

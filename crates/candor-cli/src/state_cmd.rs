@@ -24,8 +24,17 @@ pub(crate) fn receipts(args: &ReceiptsArgs, out: &mut dyn Write) -> Result<(), C
         .read(args.product.as_deref())
         .map_err(|e| CliError::Usage(format!("cannot read {}: {e}", log.path().display())))?;
     if args.json {
+        let state = state()?;
         for r in &receipts {
-            serde_json::to_writer(&mut *out, r).map_err(|e| CliError::Usage(e.to_string()))?;
+            // Each receipt with the events of its payload, decoded from the copy kept as it
+            // went on the wire; a copy that cannot be read says why instead.
+            let mut line = serde_json::to_value(r).map_err(|e| CliError::Usage(e.to_string()))?;
+            match candor_view::sent_events(&state, r) {
+                Ok(Some(events)) => line["sent_events"] = serde_json::json!(events),
+                Ok(None) => {}
+                Err(e) => line["sent_events_error"] = serde_json::json!(e.to_string()),
+            }
+            serde_json::to_writer(&mut *out, &line).map_err(|e| CliError::Usage(e.to_string()))?;
             writeln!(out)?;
         }
         return Ok(());

@@ -20,7 +20,7 @@ use std::collections::BTreeSet;
 use std::path::PathBuf;
 use std::time::{Duration, SystemTime};
 
-use candor_schema::{Catalogue, HostRequirement, NoticeKind, VariableMeaning, VersionScheme};
+use candor_schema::{Catalogue, Disclosed, HostRequirement, VariableMeaning, VersionScheme};
 use serde::{Deserialize, Serialize};
 
 use candor_state::{ConfigRead, StateDir};
@@ -28,6 +28,7 @@ use candor_state::{ConfigRead, StateDir};
 use crate::ci::{CiPolicy, detect_ci};
 use crate::config::ConfigState;
 use crate::environment::Environment;
+use crate::notice::{NoticeDue, notice_due};
 use crate::switch::{Switch, read_switch};
 
 /// What telemetry does.
@@ -148,9 +149,9 @@ pub struct Inputs {
     pub host: HostSignals,
     /// What the product does on CI machines.
     pub ci_policy: CiPolicy,
-    /// Whether this product's first-run notice has been shown (only read for products whose
-    /// notice is a first-run notice).
-    pub first_run_notice_shown: bool,
+    /// What the person was told, as the notice marker records it (`None`: never, or the
+    /// marker cannot be read); only read for products whose notice is a first-run notice.
+    pub told: Option<Disclosed>,
     /// Since when the product's endpoint has not answered, as Candor's folder records it (only
     /// read for catalogues that count blocking the network as opting out).
     pub unanswered_since: Option<SystemTime>,
@@ -181,7 +182,7 @@ impl Inputs {
         };
         Self {
             config: ConfigState::from_read(config),
-            first_run_notice_shown: state.is_some_and(|s| s.notice_shown(product)),
+            told: state.and_then(|s| crate::notice::told(s, product)),
             unanswered_since,
             unreadable_network_record,
             host,
@@ -222,9 +223,11 @@ pub struct Decision {
     pub interactive_notices: bool,
     /// The disclosure statement to show while telemetry is enabled; `None` when it is off.
     pub statement: Option<String>,
-    /// True when the product needs a first-run notice that has not been shown yet: data may be
-    /// collected, but nothing is sent until it has been.
+    /// True when the product owes a notice (`notice` is not [`NoticeDue::Nothing`]): data may
+    /// be collected, but what the notice holds is not sent until it has been shown.
     pub notice_pending: bool,
+    /// Which notice is owed, and which points it holds.
+    pub notice: NoticeDue,
 }
 
 impl DecidedBy {
@@ -250,9 +253,15 @@ impl DecidedBy {
 impl Decision {
     /// What the decision means, in one phrase (`on: data is collected and sent`).
     pub fn headline(&self) -> &'static str {
-        match (self.mode, self.notice_pending) {
-            (Mode::On, false) => "on: data is collected and sent",
-            (Mode::On, true) => "on, but nothing is sent until the first-run notice is shown",
+        match (self.mode, &self.notice) {
+            (Mode::On, NoticeDue::FirstRun) => {
+                "on, but nothing is sent until the first-run notice is shown"
+            }
+            (Mode::On, NoticeDue::Widened { .. }) => {
+                "on, but points a new catalogue revision added or widened are held until the \
+                 notice is shown again"
+            }
+            (Mode::On, _) => "on: data is collected and sent",
             (Mode::Local, _) => "local: data is collected and kept on this machine, never sent",
             (Mode::Off, _) => "off: nothing is collected or sent",
         }
@@ -263,9 +272,15 @@ impl Decision {
         self.mode != Mode::Off
     }
 
-    /// Whether data may leave the machine now.
+    /// Whether data may leave the machine now (after a widening revision, the points it did
+    /// not widen; [`Decision::holds_for_notice`] says which are held).
     pub fn may_send(&self) -> bool {
-        self.mode == Mode::On && !self.notice_pending
+        self.mode == Mode::On && self.notice != NoticeDue::FirstRun
+    }
+
+    /// Whether events of `point` wait for a notice.
+    pub fn holds_for_notice(&self, point: &str) -> bool {
+        self.mode == Mode::On && self.notice.holds(point)
     }
 }
 
@@ -279,13 +294,23 @@ pub fn decide(catalogue: &Catalogue, inputs: &Inputs) -> Decision {
     };
     let spec = catalogue.spec();
     let enabled = mode != Mode::Off;
-    let notice_pending = mode == Mode::On
-        && spec.consent.notice == NoticeKind::FirstRun
-        && !inputs.first_run_notice_shown;
-    let reason = if notice_pending {
-        format!("{reason}; nothing is sent until the first-run notice has been shown")
+    let notice = if mode == Mode::On {
+        notice_due(catalogue, inputs.told.as_ref())
     } else {
-        reason
+        NoticeDue::Nothing
+    };
+    let notice_pending = notice.is_pending();
+    let reason = match &notice {
+        NoticeDue::FirstRun => {
+            format!("{reason}; nothing is sent until the first-run notice has been shown")
+        }
+        NoticeDue::Widened { points } => format!(
+            "{reason}; catalogue revision {} collects more than the one you were told about, \
+             so {} wait until the notice has been shown again",
+            spec.revision,
+            points.join(", ")
+        ),
+        _ => reason,
     };
     Decision {
         mode,
@@ -296,6 +321,7 @@ pub fn decide(catalogue: &Catalogue, inputs: &Inputs) -> Decision {
         interactive_notices: ci.is_none(),
         statement: enabled.then(|| spec.disclosure.statement.clone()),
         notice_pending,
+        notice,
     }
 }
 

@@ -23,6 +23,9 @@ struct Inner {
     mode: AtomicU8,
     /// Whether the decision in force allows sending (mode on, no notice pending).
     sending: AtomicBool,
+    /// Whether the decision in force holds some points for a notice, so the common case
+    /// (none held) costs one atomic load per event.
+    holding: AtomicBool,
     generation: AtomicU64,
     decision: Mutex<Decision>,
 }
@@ -80,6 +83,7 @@ impl ConsentGate {
             inner: Arc::new(Inner {
                 mode: AtomicU8::new(mode_to_byte(decision.mode)),
                 sending: AtomicBool::new(decision.may_send()),
+                holding: AtomicBool::new(decision.notice_pending),
                 generation: AtomicU64::new(0),
                 decision: Mutex::new(decision),
             }),
@@ -113,6 +117,19 @@ impl ConsentGate {
     /// atomic load.
     pub fn may_send_now(&self) -> bool {
         self.inner.sending.load(Ordering::Acquire)
+    }
+
+    /// Whether events of `point` wait for a notice under the decision in force (a first-run
+    /// notice, or one a widening revision owes for that point).
+    pub fn holds_for_notice(&self, point: &str) -> bool {
+        if !self.inner.holding.load(Ordering::Acquire) {
+            return false;
+        }
+        self.inner
+            .decision
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .holds_for_notice(point)
     }
 
     /// The mode in force. One atomic load.
@@ -159,6 +176,9 @@ impl ConsentGate {
         self.inner
             .sending
             .store(decision.may_send(), Ordering::Release);
+        self.inner
+            .holding
+            .store(decision.notice_pending, Ordering::Release);
         *current = decision;
         if from == to && !renew {
             return Transition::Unchanged;
@@ -209,12 +229,22 @@ impl<T> Pending<T> {
     /// under an earlier decision. Items recorded under the current decision that may not be sent
     /// yet (local mode, or a pending first-run notice) stay.
     pub fn take_sendable(&mut self, gate: &ConsentGate) -> Vec<T> {
+        self.take_sendable_unless(gate, |_| false)
+    }
+
+    /// [`Pending::take_sendable`], leaving the items `held` still holds (their points wait
+    /// for a notice) where they are.
+    pub fn take_sendable_unless(
+        &mut self,
+        gate: &ConsentGate,
+        held: impl Fn(&T) -> bool,
+    ) -> Vec<T> {
         let before = self.items.len();
         self.items.retain(|(ticket, _)| gate.is_current(*ticket));
         self.discarded += (before - self.items.len()) as u64;
         let (send, keep): (Vec<_>, Vec<_>) = std::mem::take(&mut self.items)
             .into_iter()
-            .partition(|(ticket, _)| gate.may_send(*ticket));
+            .partition(|(ticket, item)| gate.may_send(*ticket) && !held(item));
         self.items = keep;
         send.into_iter().map(|(_, item)| item).collect()
     }

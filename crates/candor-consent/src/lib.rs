@@ -33,5 +33,5 @@ pub use config::{
 pub use decision::{DecidedBy, Decision, HostLaunch, HostSignals, Inputs, Mode, decide};
 pub use environment::Environment;
 pub use gate::{ConsentGate, Pending, Ticket, Transition};
-pub use notice::FirstRunNotice;
+pub use notice::{FirstRunNotice, NoticeDue, notice_due, told};
 pub use switch::{Switch, read_switch};

@@ -420,7 +420,7 @@ fn run(case: &Case) -> Decision {
         config: case.config.clone(),
         host: case.host.clone(),
         ci_policy: case.ci_policy,
-        first_run_notice_shown: true,
+        told: None,
         unanswered_since: case
             .unanswered_for
             .map(|ago| std::time::SystemTime::now() - ago),
@@ -501,7 +501,7 @@ fn a_first_run_notice_holds_sending_until_shown() {
     assert!(pending.notice_pending);
     assert!(!pending.may_send());
     assert!(pending.reason.contains("first-run notice"));
-    inputs.first_run_notice_shown = true;
+    inputs.told = Some(cli_product.disclosed());
     assert!(decide(&cli_product, &inputs).may_send());
 }
 
@@ -602,7 +602,7 @@ fn an_unreadable_network_record_fails_closed_with_its_reason() {
     let decision = decide(
         catalogue(AGENT),
         &Inputs {
-            first_run_notice_shown: true,
+            told: Some(catalogue(AGENT).disclosed()),
             ..inputs.clone()
         },
     );

@@ -204,6 +204,52 @@ fn notice(out: &mut String, catalogue: &Catalogue) {
         "{intro}\n\n> {}\n\n",
         text(&spec.disclosure.statement)
     ));
+    if spec.consent.notice == NoticeKind::FirstRun {
+        out.push_str(
+            "Candor remembers which revision of this catalogue you were told about. A later \
+             revision that adds a data point, collects one from more versions or protects one \
+             less shows the statement again, and those points are held, never sent, until it \
+             has been shown; a revision that only removes or narrows shows nothing new.\n\n",
+        );
+    }
+    revisions(out, catalogue);
+}
+
+fn revisions(out: &mut String, catalogue: &Catalogue) {
+    let spec = catalogue.spec();
+    out.push_str("### What each revision changed\n\n");
+    if spec.revisions.is_empty() {
+        out.push_str(&format!(
+            "The catalogue lists no earlier revisions; this page describes revision {}.\n\n",
+            code(&spec.revision)
+        ));
+        return;
+    }
+    for revision in &spec.revisions {
+        out.push_str(&format!(
+            "- {}: {}",
+            code(&revision.revision),
+            text(&revision.summary)
+        ));
+        let lists = [
+            ("Added", &revision.added),
+            ("Collected from more versions", &revision.widened),
+            ("Protected less", &revision.loosened),
+            (
+                "Collected from fewer versions or protected more",
+                &revision.narrowed,
+            ),
+            ("No longer collected", &revision.removed),
+        ];
+        for (label, ids) in lists {
+            if !ids.is_empty() {
+                let ids: Vec<String> = ids.iter().map(|id| code(id)).collect();
+                out.push_str(&format!(" {label}: {}.", ids.join(", ")));
+            }
+        }
+        out.push('\n');
+    }
+    out.push('\n');
 }
 
 fn data_points(out: &mut String, catalogue: &Catalogue) {
@@ -560,6 +606,17 @@ fn retention(out: &mut String, catalogue: &Catalogue) {
         )),
         None => out.push_str(&format!("{}\n\n", text(&spec.retention.description))),
     }
+    let days = spec
+        .retention
+        .local_copy_days
+        .unwrap_or(candor_schema::MAX_LOCAL_COPY_DAYS);
+    let mib = candor_schema::LOCAL_COPY_MAX_BYTES >> 20;
+    out.push_str(&format!(
+        "On your machine, Candor keeps a copy of each payload the receiver accepted, exactly as \
+         it was sent, for {days} days (and at most {mib} MiB for this product, the oldest removed \
+         first), so that you can see what left: `candor view` and `candor receipts --json` show \
+         its events; `candor clean` removes the copies.\n\n"
+    ));
 }
 
 fn contact(out: &mut String, catalogue: &Catalogue) {

@@ -163,9 +163,12 @@ typedef struct {
     uint64_t kept_locally;
     // The consent mode in force: `CANDOR_MODE_OFF`, `CANDOR_MODE_LOCAL` or `CANDOR_MODE_ON`.
     int32_t mode;
-    // 1 when data may leave the machine now (mode on and no first-run notice pending).
+    // 1 when data may leave the machine now (mode on and no first-run notice pending; after
+    // a catalogue revision that widened collection, the points it did not widen).
     uint8_t may_send;
-    // 1 when the first-run notice has not been shown yet (collected, held, not sent).
+    // 1 when a notice is owed: the first-run notice was never shown, or a catalogue revision
+    // added, widened or loosened points since the one shown (those are collected and held,
+    // not sent).
     uint8_t notice_pending;
     // 1 when consent is off because the catalogue counts a blocked network as opting out and
     // the endpoint has not answered for the declared period.

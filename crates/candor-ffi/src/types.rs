@@ -67,9 +67,12 @@ pub struct CandorStatus {
     pub kept_locally: u64,
     /// The consent mode in force: `CANDOR_MODE_OFF`, `CANDOR_MODE_LOCAL` or `CANDOR_MODE_ON`.
     pub mode: i32,
-    /// 1 when data may leave the machine now (mode on and no first-run notice pending).
+    /// 1 when data may leave the machine now (mode on and no first-run notice pending; after
+    /// a catalogue revision that widened collection, the points it did not widen).
     pub may_send: u8,
-    /// 1 when the first-run notice has not been shown yet (collected, held, not sent).
+    /// 1 when a notice is owed: the first-run notice was never shown, or a catalogue revision
+    /// added, widened or loosened points since the one shown (those are collected and held,
+    /// not sent).
     pub notice_pending: u8,
     /// 1 when consent is off because the catalogue counts a blocked network as opting out and
     /// the endpoint has not answered for the declared period.

@@ -30,6 +30,7 @@ mod gate;
 mod lifecycle;
 mod load;
 mod model;
+mod revision;
 mod source;
 mod version;
 
@@ -47,13 +48,15 @@ pub use lifecycle::{
     CatalogueWarning, EXPIRY_WARNING_DAYS, Expired, Expires, Expiry, MAX_LINK_LEN, MAX_OWNER_LEN,
     MAX_REVIEW_LINKS,
 };
+pub use load::{LOCAL_COPY_MAX_BYTES, MAX_LOCAL_COPY_DAYS};
 pub use model::{
     CatalogueSpec, CollectionSpec, ConsentSpec, DEFAULT_MAX_ITEMS, DataPointSpec, DefaultMode,
     DeliveryMethod, DeliverySpec, DisclosureSpec, FORMAT_VERSION, Gate, HashAlgorithm, HostMinimum,
     HostPolicy, HostSpec, MAX_ITEMS_LIMIT, NoticeKind, PrivacyClass, ProductSpec, RetentionSpec,
-    RuntimeCondition, RuntimeLineSpec, Statistic, Trigger, Unit, ValueType, VariableMeaning,
-    VariableRule,
+    RevisionSpec, RuntimeCondition, RuntimeLineSpec, Statistic, Trigger, Unit, ValueType,
+    VariableMeaning, VariableRule,
 };
+pub use revision::{Disclosed, DisclosedPoint, Widened, Widening};
 pub use source::MachineReading;
 pub use version::{Version, VersionError, VersionScheme};
 

@@ -13,6 +13,14 @@ use crate::model::*;
 use crate::version::{Version, VersionScheme};
 
 /// No real catalogue comes near this; a larger input is refused before it is parsed.
+/// The longest a catalogue may ask the user's machine to keep copies of payloads sent: Candor's
+/// own default, which a catalogue may only shorten.
+pub const MAX_LOCAL_COPY_DAYS: u32 = 30;
+
+/// How many bytes of a product's payloads sent the user's machine keeps copies of (the oldest
+/// go first; a payload larger than this alone is not kept).
+pub const LOCAL_COPY_MAX_BYTES: u64 = 16 * 1024 * 1024;
+
 pub(crate) const MAX_CATALOGUE_BYTES: usize = 4 * 1024 * 1024;
 
 /// The formats a catalogue file may be written in.
@@ -278,6 +286,19 @@ pub(crate) fn validate(spec: &CatalogueSpec, source_name: &str) -> Checked<Parse
     if spec.retention.days == Some(0) {
         return c.rule("retention.days", "must be at least 1 when given");
     }
+    match spec.retention.local_copy_days {
+        Some(0) => return c.rule("retention.local_copy_days", "must be at least 1 when given"),
+        Some(days) if days > MAX_LOCAL_COPY_DAYS => {
+            return c.rule(
+                "retention.local_copy_days",
+                format!(
+                    "{days} days is longer than Candor keeps copies ({MAX_LOCAL_COPY_DAYS}); a \
+                     catalogue may only shorten it"
+                ),
+            );
+        }
+        _ => {}
+    }
     for (i, item) in spec.never_collected.iter().enumerate() {
         c.non_empty(format!("never_collected[{i}]"), item)?;
     }
@@ -297,6 +318,7 @@ pub(crate) fn validate(spec: &CatalogueSpec, source_name: &str) -> Checked<Parse
         .enumerate()
         .map(|(i, point)| check_point(&c, &spec.runtime_lines, i, point))
         .collect::<Checked<_>>()?;
+    check_revisions(&c, spec)?;
     let expiries = spec
         .data_points
         .iter()
@@ -312,6 +334,52 @@ pub(crate) fn validate(spec: &CatalogueSpec, source_name: &str) -> Checked<Parse
         hosts,
         expiries,
     })
+}
+
+/// The history: each revision once, the last the catalogue's own, and every point it names
+/// as added, widened, loosened or narrowed declared now (a removed one may not be).
+fn check_revisions(c: &Checker<'_>, spec: &CatalogueSpec) -> Checked<()> {
+    let Some(last) = spec.revisions.last() else {
+        return Ok(());
+    };
+    c.unique(
+        |i| format!("revisions[{i}].revision"),
+        spec.revisions.iter().map(|r| r.revision.as_str()),
+    )?;
+    if last.revision != spec.revision {
+        return c.rule(
+            format!("revisions[{}].revision", spec.revisions.len() - 1),
+            format!(
+                "the last revision listed is `{}`, but the catalogue is revision `{}`",
+                last.revision, spec.revision
+            ),
+        );
+    }
+    let declared: BTreeSet<&str> = spec.data_points.iter().map(|p| p.id.as_str()).collect();
+    for (i, revision) in spec.revisions.iter().enumerate() {
+        c.non_empty(format!("revisions[{i}].revision"), &revision.revision)?;
+        c.non_empty(format!("revisions[{i}].summary"), &revision.summary)?;
+        let named = [
+            ("added", &revision.added),
+            ("widened", &revision.widened),
+            ("loosened", &revision.loosened),
+            ("narrowed", &revision.narrowed),
+        ];
+        for (field, ids) in named {
+            for (j, id) in ids.iter().enumerate() {
+                if !declared.contains(id.as_str()) {
+                    return c.rule(
+                        format!("revisions[{i}].{field}[{j}]"),
+                        format!("`{id}` is not a declared data point"),
+                    );
+                }
+            }
+        }
+        for (j, id) in revision.removed.iter().enumerate() {
+            c.identifier(&format!("revisions[{i}].removed[{j}]"), id, snake_id, SNAKE)?;
+        }
+    }
+    Ok(())
 }
 
 /// Fields whose text may run over several lines (paragraphs of prose); every other string is a

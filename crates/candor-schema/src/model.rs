@@ -51,6 +51,37 @@ pub struct CatalogueSpec {
     pub never_collected: Vec<String>,
     /// Every data point the product may send.
     pub data_points: Vec<DataPointSpec>,
+    /// What each revision changed, oldest first; the last names `revision`. The disclosure page
+    /// lists them. Absent: the catalogue keeps no history.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub revisions: Vec<RevisionSpec>,
+}
+
+/// What one revision of a catalogue changed, as the vendor declares it for the disclosure page.
+/// (Whether a person must be told again is decided by comparing the points themselves with what
+/// the person's notice marker records, never from this list.)
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RevisionSpec {
+    /// The revision (`2025-03-05.1`).
+    pub revision: String,
+    /// What changed, in a sentence.
+    pub summary: String,
+    /// Points this revision added.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub added: Vec<String>,
+    /// Points it collects from more versions (a gate widened).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub widened: Vec<String>,
+    /// Points it protects less (a privacy class loosened, a value's shape changed).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub loosened: Vec<String>,
+    /// Points it collects from fewer versions or protects more.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub narrowed: Vec<String>,
+    /// Points it stopped declaring.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub removed: Vec<String>,
 }
 
 /// A product's identity.
@@ -291,6 +322,11 @@ pub struct RetentionSpec {
     pub days: Option<u32>,
     /// How the vendor describes storage and deletion.
     pub description: String,
+    /// How many days the user's machine keeps its copy of each payload sent, for the person
+    /// to see (`candor view`, `candor receipts`). Candor keeps them 30 days (and 16 MiB per
+    /// product) by default; a catalogue may declare fewer days, never more.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub local_copy_days: Option<u32>,
 }
 
 /// One data point: a single fact a product may send.

@@ -396,3 +396,73 @@ fn max_items_is_declared_only_where_a_value_has_items() {
     assert!(err.to_string().contains("known names"), "{err}");
     assert!(load(&known.replace("max_items = 3", "max_items = 4")).is_ok());
 }
+
+#[test]
+fn a_revision_history_is_checked() {
+    let history = |entries: &str| format!("{MINIMAL}{entries}");
+    load(&history(
+        "[[revisions]]\nrevision = \"0\"\nsummary = \"First.\"\nremoved = [\"old_point\"]\n\
+         [[revisions]]\nrevision = \"1\"\nsummary = \"Second.\"\nadded = [\"command_count\"]\n",
+    ))
+    .expect("a valid history loads");
+    for (entries, path, words) in [
+        (
+            "[[revisions]]\nrevision = \"0\"\nsummary = \"Old.\"\n",
+            "revisions[0].revision",
+            "the catalogue is revision `1`",
+        ),
+        (
+            "[[revisions]]\nrevision = \"1\"\nsummary = \"x\"\nadded = [\"nope\"]\n",
+            "revisions[0].added[0]",
+            "not a declared data point",
+        ),
+        (
+            "[[revisions]]\nrevision = \"1\"\nsummary = \"x\"\nwidened = [\"nope\"]\n",
+            "revisions[0].widened[0]",
+            "not a declared data point",
+        ),
+        (
+            "[[revisions]]\nrevision = \"1\"\nsummary = \" \"\n",
+            "revisions[0].summary",
+            "",
+        ),
+        (
+            "[[revisions]]\nrevision = \"1\"\nsummary = \"a\"\n\
+             [[revisions]]\nrevision = \"1\"\nsummary = \"b\"\n",
+            "revisions[1].revision",
+            "",
+        ),
+        (
+            "[[revisions]]\nrevision = \"1\"\nsummary = \"x\"\nremoved = [\"Not An Id\"]\n",
+            "revisions[0].removed[0]",
+            "not a valid id",
+        ),
+    ] {
+        let error = error_of(&history(entries));
+        let CatalogueError::Invalid { path: at, .. } = &error else {
+            panic!("{error}");
+        };
+        assert_eq!(at, path, "{error}");
+        assert!(error.to_string().contains(words), "{error}");
+    }
+}
+
+#[test]
+fn a_catalogue_may_only_shorten_how_long_copies_are_kept() {
+    let with = |days: u32| {
+        MINIMAL.replace(
+            "description = \"Kept for a while.\"",
+            &format!("description = \"Kept for a while.\"\nlocal_copy_days = {days}"),
+        )
+    };
+    let catalogue = load(&with(7)).expect("fewer days load");
+    assert_eq!(catalogue.spec().retention.local_copy_days, Some(7));
+    load(&with(candor_schema::MAX_LOCAL_COPY_DAYS)).expect("the default itself loads");
+    for days in [0, candor_schema::MAX_LOCAL_COPY_DAYS + 1] {
+        let error = error_of(&with(days));
+        assert!(
+            error.to_string().contains("retention.local_copy_days"),
+            "{error}"
+        );
+    }
+}

@@ -10,6 +10,8 @@ use crate::install_id::{INSTALL_ID_LEN, InstallId};
 
 /// Length of a hashing key, in bytes (stored as twice as many hex digits).
 pub const KEY_LEN: usize = 32;
+/// The largest notice marker read: a revision and its points' declarations, far below this.
+pub const MAX_NOTICE_MARKER: u64 = 1024 * 1024;
 
 const RECEIPTS_FILE: &str = "receipts.jsonl";
 const KEYS: &str = "keys";
@@ -18,6 +20,7 @@ const SPOOL: &str = "spool";
 const EVENTS: &str = "events";
 const LOCAL: &str = "local";
 const NOTICES: &str = "notices";
+const SENT: &str = "sent";
 const DEMO: &str = "demo";
 const LOCKS: &str = "locks";
 const NETWORK: &str = "network";
@@ -34,6 +37,7 @@ const STATE: &[&str] = &[
     "install-id",
     NOTICES,
     EVENTS,
+    SENT,
     LOCAL,
     DEMO,
     LOCKS,
@@ -44,7 +48,8 @@ const STATE: &[&str] = &[
 /// Candor's folder: `config.toml` (the user's; Candor edits it only through
 /// [`StateDir::update_config`]), `keys/<product>.key`,
 /// `install-ids/<product>`, `spool/<product>/`, `receipts.jsonl`, `events/<product>.jsonl`
-/// (the default sink), `local/<product>.jsonl` (mode `local`), `notices/<product>.shown`,
+/// (the default sink), `sent/<product>/` (copies of payloads sent, [`crate::SentCopies`]),
+/// `local/<product>.jsonl` (mode `local`), `notices/<product>.shown`,
 /// `demo/<product>/`, `network/<product>`, `consent-changes/<product>` and `locks/`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct StateDir {
@@ -342,6 +347,19 @@ impl StateDir {
         file::read_capped_if_present(&self.local_file(product)?, max)
     }
 
+    /// The local copies of `product`'s delivered payloads (`sent/<product>/`), kept within
+    /// `caps`.
+    pub fn sent_copies(
+        &self,
+        product: &str,
+        caps: crate::sent::CopyCaps,
+    ) -> Result<crate::sent::SentCopies, StateError> {
+        Ok(crate::sent::SentCopies::new(
+            self.root.join(SENT).join(component(product)?),
+            caps,
+        ))
+    }
+
     /// The marker that `product`'s first-run notice was shown.
     pub fn notice_marker(&self, product: &str) -> Result<PathBuf, StateError> {
         Ok(self
@@ -350,19 +368,24 @@ impl StateDir {
             .join(format!("{}.shown", component(product)?)))
     }
 
-    /// Whether `product`'s first-run notice was shown (a marker that is not a regular file
-    /// does not count).
-    pub fn notice_shown(&self, product: &str) -> bool {
-        self.notice_marker(product)
-            .is_ok_and(|p| file::expect_file_or_absent(&p).unwrap_or(false))
+    /// What `product`'s notice marker records (`None` when the notice was never shown): the
+    /// text its writer left, read capped at [`MAX_NOTICE_MARKER`]. A marker that is not a
+    /// regular file, or is larger, is an error, which callers read as "not shown".
+    pub fn read_notice(&self, product: &str) -> Result<Option<Vec<u8>>, StateError> {
+        file::read_capped_if_present(&self.notice_marker(product)?, MAX_NOTICE_MARKER)
     }
 
-    /// Remembers that `product`'s first-run notice was shown.
-    pub fn mark_notice_shown(&self, product: &str) -> Result<(), StateError> {
+    /// Records what `product`'s notice told the person (replacing an earlier record).
+    pub fn write_notice(&self, product: &str, record: &[u8]) -> Result<(), StateError> {
         let path = self.notice_marker(product)?;
         self.ensure(NOTICES)?;
-        file::expect_file_or_absent(&path)?;
-        file::create_new(&path, b"shown\n").map(|_| ())
+        file::write_replace(&path, record)
+    }
+
+    /// The notice marker's stamp (`None` when absent or unreadable), so a running product
+    /// sees a notice shown while it runs with one `lstat`.
+    pub fn notice_stamp(&self, product: &str) -> Option<FileStamp> {
+        file::stamp(&self.notice_marker(product).ok()?)
     }
 
     /// The default database of `candor serve` (`ingest.db`, SQLite), with Candor's folder

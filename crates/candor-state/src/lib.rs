@@ -1,7 +1,8 @@
 //! Candor's folder on a machine, and the only code that touches the files in it.
 //!
 //! [`StateDir`] knows the whole layout (the user's `config.toml`, hashing keys, install ids, the
-//! spool of each product, receipts, the default sink's output, local-mode data, first-run
+//! spool of each product, receipts, the local copies of delivered payloads ([`SentCopies`]), the
+//! default sink's output, local-mode data, first-run
 //! notice markers, the network record, consent-change records, the demo's folders) and is the
 //! one place that creates, opens, locks or removes those files. [`config`] is the only code
 //! that reads and parses `config.toml`: once per reading, into typed sections that consent and
@@ -26,9 +27,11 @@ mod error;
 pub mod file;
 mod install_id;
 mod layout;
+mod sent;
 
 pub use config::{CONFIG_FILE, ConfigError, ConfigFile, ConfigRead, ModeScope};
 pub use error::StateError;
 pub use file::{FileLock, FileStamp, MAX_SMALL_FILE};
 pub use install_id::InstallId;
-pub use layout::{KEY_LEN, StateDir};
+pub use layout::{KEY_LEN, MAX_NOTICE_MARKER, StateDir};
+pub use sent::{CopyCaps, MAX_COPY_READ, PayloadFormat, SentCopies};

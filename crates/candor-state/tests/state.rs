@@ -36,7 +36,7 @@ fn folders_are_0700_and_files_0600() {
     file::ensure_dir(events.parent().expect("folder")).expect("events");
     let mut f = file::open_append(&events).expect("append");
     std::io::Write::write_all(&mut f, b"{}\n").expect("write");
-    state.mark_notice_shown("p").expect("notice");
+    state.write_notice("p", b"{}").expect("notice");
     for dir in [
         state.root().to_owned(),
         state.root().join("keys"),

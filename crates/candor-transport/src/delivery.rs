@@ -504,7 +504,8 @@ impl<S: Sink> Delivery<S> {
                     self.stats.answered(true);
                     self.failures = 0;
                     self.noted = None;
-                    self.delivered(&batch, bytes, &refused);
+                    let payload = sink.take_payload();
+                    self.delivered(&batch, bytes, &refused, payload);
                     self.forget(batch.entry.as_ref(), batch.events.len());
                 }
                 (outcome, Action::Split) => {
@@ -584,11 +585,18 @@ impl<S: Sink> Delivery<S> {
 
     /// Counts an accepted batch: what the receiver took is delivered and receipted; what it
     /// refused one by one is refused for good, and noted.
-    fn delivered(&mut self, batch: &Batch, bytes: u64, refused: &Refusals) {
+    fn delivered(
+        &mut self,
+        batch: &Batch,
+        bytes: u64,
+        refused: &Refusals,
+        payload: Option<crate::sink::Payload>,
+    ) {
         let len = batch.events.len() as u64;
         let refused_count = refused.count.min(len);
         self.stats.delivered(len - refused_count);
-        self.write_receipt(&batch.events, bytes, refused);
+        let copy = payload.and_then(|p| self.keep_copy(&p));
+        self.write_receipt(&batch.events, bytes, refused, copy);
         if refused_count > 0 {
             let cause = DropCause::RefusedOneByOne;
             self.stats.dropped(cause, refused_count);
@@ -788,8 +796,28 @@ impl<S: Sink> Delivery<S> {
         }
     }
 
+    /// Keeps the accepted payload's copy; a copy that cannot be written is noted, never
+    /// fatal (the receipt then names none).
+    fn keep_copy(&self, payload: &crate::sink::Payload) -> Option<String> {
+        let copies = self.config.copies.as_ref()?;
+        match copies.keep(payload.format, &payload.bytes, SystemTime::now()) {
+            Ok(name) => name,
+            Err(e) => {
+                self.stats
+                    .error(format!("cannot keep a copy of the payload sent: {e}"));
+                None
+            }
+        }
+    }
+
     /// The receipt of an accepted batch: only what the receiver took is listed as delivered.
-    fn write_receipt(&self, events: &[Event], bytes: u64, refused: &Refusals) {
+    fn write_receipt(
+        &self,
+        events: &[Event],
+        bytes: u64,
+        refused: &Refusals,
+        copy: Option<String>,
+    ) {
         let (Some(receipts), Some((sink, endpoint))) = (&self.receipts, self.sink_names()) else {
             return;
         };
@@ -815,6 +843,7 @@ impl<S: Sink> Delivery<S> {
                 .collect(),
             refused: refused_count,
             refused_ids: named,
+            copy,
         };
         if let Err(e) = receipts.append(&receipt) {
             self.stats.receipt_unwritten();

@@ -43,8 +43,8 @@ pub enum DropCause {
     SinkUnavailable,
     /// Queued after their owner had shut down, so never taken in.
     AfterShutdown,
-    /// Held until the product showed its first-run notice, which it had not when it shut
-    /// down.
+    /// Held until the product showed its notice (the first-run notice, or the notice again
+    /// for points a catalogue revision added or widened), which it had not when it shut down.
     NoticeNotShown,
 }
 
@@ -152,7 +152,8 @@ impl std::fmt::Display for DropCause {
             Self::SinkUnavailable => f.write_str("the sink could not be started"),
             Self::AfterShutdown => f.write_str("recorded after Candor had shut down"),
             Self::NoticeNotShown => f.write_str(
-                "held for the first-run notice, which was not shown before the product stopped",
+                "held for the notice (first run, or a revision that collects more), which was not \
+                 shown before the product stopped",
             ),
         }
     }

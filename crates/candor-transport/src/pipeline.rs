@@ -130,6 +130,9 @@ pub struct PipelineConfig {
     pub spool_caps: SpoolCaps,
     /// Where receipts are written; `None` writes none.
     pub receipts: Option<PathBuf>,
+    /// Where a copy of each accepted payload is kept, as it went on the wire (named in its
+    /// receipt); `None` keeps none.
+    pub copies: Option<candor_state::SentCopies>,
     /// The first retry waits up to this long; each further one up to twice as long.
     pub backoff_base: Duration,
     /// No retry waits longer than this (unless the server asks, up to
@@ -155,6 +158,7 @@ impl Default for PipelineConfig {
             spool: None,
             spool_caps: SpoolCaps::default(),
             receipts: None,
+            copies: None,
             backoff_base: Duration::from_millis(500),
             backoff_max: Duration::from_secs(300),
             resend_every: Duration::from_secs(4 * 3600),

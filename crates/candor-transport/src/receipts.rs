@@ -34,6 +34,11 @@ pub struct Receipt {
     /// Their ids, where the receiver said which.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub refused_ids: Vec<String>,
+    /// The name of the payload's local copy, exactly as it went on the wire, in
+    /// `sent/<product>/` (see [`candor_state::SentCopies`]); absent when none was kept (no
+    /// copies configured, a payload over the size cap, a disk that refused it).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub copy: Option<String>,
 }
 
 fn is_zero(n: &u64) -> bool {
@@ -182,6 +187,7 @@ mod tests {
             event_ids: vec![format!("{n:032x}")],
             refused: 0,
             refused_ids: Vec::new(),
+            copy: None,
         }
     }
 

@@ -76,7 +76,7 @@ pub struct ReceiptView {
 pub struct SentEvent {
     /// The event id in the receipt.
     pub id: String,
-    /// The event as sent, when a local copy exists (the file sink's output).
+    /// The event as sent, from the copy of its payload (or the default sink's output).
     pub event: Option<Event>,
 }
 
@@ -188,16 +188,37 @@ fn product(
     let receipts = receipts
         .iter()
         .filter(|r| r.products.contains(&id))
-        .map(|r| ReceiptView {
-            receipt: r.clone(),
-            events: r
-                .event_ids
-                .iter()
-                .map(|event_id| SentEvent {
-                    id: event_id.clone(),
-                    event: by_id.get(event_id.as_str()).map(|e| (*e).clone()),
-                })
-                .collect(),
+        .map(|r| {
+            // The copy of the payload as it went on the wire; else, for the default sink, its
+            // output matched by id.
+            let copy: HashMap<String, Event> = match crate::sent::sent_events(state, r) {
+                Ok(events) => events
+                    .unwrap_or_default()
+                    .into_iter()
+                    .map(|e| (e.event_id.clone(), e))
+                    .collect(),
+                Err(e) => {
+                    unreadable.push(Unreadable {
+                        what: "copy of a payload sent".to_owned(),
+                        message: e.to_string(),
+                    });
+                    HashMap::new()
+                }
+            };
+            ReceiptView {
+                receipt: r.clone(),
+                events: r
+                    .event_ids
+                    .iter()
+                    .map(|event_id| SentEvent {
+                        id: event_id.clone(),
+                        event: copy
+                            .get(event_id)
+                            .cloned()
+                            .or_else(|| by_id.get(event_id.as_str()).map(|e| (*e).clone())),
+                    })
+                    .collect(),
+            }
         })
         .collect();
     let newest = sent

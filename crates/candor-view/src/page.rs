@@ -172,7 +172,9 @@ fn receipts_list(html: &mut String, p: &ProductView) {
                     );
                 }
                 None => html.push_str(
-                    "<p>No local copy: this sink keeps none (the receiver holds it).</p>",
+                    "<p>No copy of this payload is kept any more (past its size or age cap, \
+                     removed by <code>candor clean</code>, or unreadable: see below); the \
+                     receiver holds it.</p>",
                 ),
             }
             html.push_str("</details>");

@@ -75,6 +75,7 @@ fn each_section_comes_from_its_file_and_hostile_text_is_escaped() {
             event_ids: vec!["a1".into(), "a2".into(), "gone".into()],
             refused: 0,
             refused_ids: Vec::new(),
+            copy: None,
         })
         .unwrap();
     let spool = Spool::open(
@@ -287,4 +288,79 @@ fn the_page_says_off_and_why_for_a_network_block_and_demos_obey_the_users_file()
         product(1, "contrast-dotnet-agent").decision.mode,
         Mode::Local
     );
+}
+
+/// A receipt's events come from the copy of its payload (here a relay's gzip JSON body, the
+/// JSON receiver's decoder reads it back); a copy that is corrupt leaves the receipt with its
+/// ids, no events, and a note on the page.
+#[test]
+fn receipts_show_their_copy_and_a_corrupt_copy_is_noted() {
+    use std::io::Write;
+    let dir = tempfile::tempdir().unwrap();
+    let state = StateDir::new(dir.path());
+    let sent = [event(
+        "c1",
+        "2026-11-21T10:00:00Z",
+        "os_version",
+        r#"{"kind":"text","data":"<b>bold</b>"}"#,
+    )];
+    let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+    gz.write_all(&serde_json::to_vec(&sent[..]).unwrap())
+        .unwrap();
+    let copies = state
+        .sent_copies("contrast-dotnet-agent", candor_state::CopyCaps::reading())
+        .unwrap();
+    let now = std::time::SystemTime::now();
+    let good = copies
+        .keep(
+            candor_state::PayloadFormat::GzipJson,
+            &gz.finish().unwrap(),
+            now,
+        )
+        .unwrap();
+    let bad = copies
+        .keep(
+            candor_state::PayloadFormat::GzipJson,
+            b"\x1f\x8bbroken",
+            now,
+        )
+        .unwrap();
+    let log = Receipts::new(state.receipts_path(), 1 << 20);
+    for (copy, id) in [(good, "c1"), (bad, "c2")] {
+        log.append(&Receipt {
+            time: "2026-11-21T10:00:01Z".into(),
+            products: vec!["contrast-dotnet-agent".into()],
+            sink: "relay".into(),
+            endpoint: "http://127.0.0.1:1/telemetry".into(),
+            events: 1,
+            bytes: 10,
+            event_ids: vec![id.into()],
+            refused: 0,
+            refused_ids: Vec::new(),
+            copy,
+        })
+        .unwrap();
+    }
+    let snapshot = gather(&state, &catalogues(), &Environment::default());
+    let agent = snapshot.folders[0]
+        .products
+        .iter()
+        .find(|p| p.id == "contrast-dotnet-agent")
+        .unwrap();
+    assert_eq!(agent.receipts.len(), 2);
+    assert_eq!(agent.receipts[0].events[0].event.as_ref(), Some(&sent[0]));
+    assert_eq!(agent.receipts[1].events[0].id, "c2");
+    assert!(agent.receipts[1].events[0].event.is_none());
+    assert!(
+        agent
+            .unreadable
+            .iter()
+            .any(|u| u.message.contains("not a payload Candor sent")),
+        "{:?}",
+        agent.unreadable
+    );
+    let page = render(&snapshot);
+    assert!(page.contains("&lt;b&gt;bold&lt;/b&gt;"));
+    assert!(!page.contains("<b>bold"));
+    assert!(page.contains("not a payload Candor sent"));
 }

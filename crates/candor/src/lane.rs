@@ -91,14 +91,33 @@ pub(crate) fn network_plan(
         .map(|s| s.spool_dir(product))
         .transpose()
         .map_err(BuildError::state("the spool folder"))?;
-    Ok(PipelinePlan::new(
+    // A copy of each accepted payload, as it went on the wire, for the person to see; for
+    // as long as the catalogue says, never longer than Candor's default.
+    let days = builder
+        .catalogue
+        .spec()
+        .retention
+        .local_copy_days
+        .unwrap_or(candor_schema::MAX_LOCAL_COPY_DAYS)
+        .min(candor_schema::MAX_LOCAL_COPY_DAYS);
+    let caps = candor_state::CopyCaps {
+        max_bytes: candor_schema::LOCAL_COPY_MAX_BYTES,
+        max_age: std::time::Duration::from_secs(u64::from(days) * 24 * 3600),
+    };
+    let copies = state
+        .map(|s| s.sent_copies(product, caps))
+        .transpose()
+        .map_err(BuildError::state("the folder of payloads sent"))?;
+    let mut plan = PipelinePlan::new(
         spec,
         &builder.pipeline,
         builder.sink_options(),
         spool,
         state.map(StateDir::receipts_path),
         permit,
-    ))
+    );
+    plan.config.copies = copies;
+    Ok(plan)
 }
 
 /// One lane of the worker: not started yet, or delivering. Its counters are published when

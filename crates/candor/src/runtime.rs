@@ -173,12 +173,15 @@ impl Runtime {
         };
         self.shared.prepared.fetch_add(1, Ordering::Relaxed);
         match ticket.mode() {
-            Mode::On if self.gate().may_send(ticket) => self.network.deliver(event),
+            Mode::On if self.gate().may_send(ticket) && !self.gate().holds_for_notice(point) => {
+                self.network.deliver(event);
+            }
             // Consent changed while it was prepared.
             Mode::On if !self.gate().is_current(ticket) => {
                 self.dropped(DropCause::Withdrawn, 1);
             }
-            // On, but the first-run notice has not been shown: hold, bounded.
+            // On, but the first-run notice has not been shown, or a revision widened this
+            // point since the one the person was told about: hold, bounded.
             Mode::On => {
                 if self.held.len() < self.held_cap {
                     self.held.hold(ticket, event);
@@ -212,7 +215,11 @@ impl Runtime {
     /// recorded under an earlier decision are withdrawn, and counted.
     fn release(&mut self) {
         let before = self.held.discarded();
-        for event in self.held.take_sendable(self.watch.gate()) {
+        let gate = self.watch.gate().clone();
+        for event in self
+            .held
+            .take_sendable_unless(&gate, |e| gate.holds_for_notice(&e.point))
+        {
             self.network.deliver(event);
         }
         self.dropped(DropCause::Withdrawn, self.held.discarded() - before);

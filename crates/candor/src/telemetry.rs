@@ -360,6 +360,19 @@ impl Telemetry {
         self.status()
     }
 
+    /// Shows the product's notice on `out` when one is owed (its catalogue asks for a first-run
+    /// notice, and it was never shown or a later revision added points, widened a gate or
+    /// loosened a protection; then it lists those), and remembers this revision in Candor's
+    /// folder. What the notice held is sent once the worker sees the marker (within half a
+    /// second). Returns whether it was shown now; without a state folder nothing is owed and
+    /// nothing is shown.
+    pub fn show_notice(&self, out: &mut dyn std::io::Write) -> std::io::Result<bool> {
+        let Some(state) = &self.inner.state else {
+            return Ok(false);
+        };
+        candor_consent::FirstRunNotice::new(state.root(), &self.inner.catalogue).show_once(out)
+    }
+
     /// What Candor has done so far.
     pub fn status(&self) -> Status {
         let inner = &self.inner;

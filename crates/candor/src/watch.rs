@@ -81,6 +81,8 @@ struct Watched {
     inputs: Inputs,
     config_stamp: Option<FileStamp>,
     change_stamp: Option<FileStamp>,
+    /// The notice marker's: a notice shown while the product runs releases what it held.
+    notice_stamp: Option<FileStamp>,
     last_look: Instant,
     /// A failure the pipeline reported before this is not held against the endpoint (it
     /// answered a probe since).
@@ -104,6 +106,10 @@ impl ConsentWatch {
             config: config_stamp,
             change: change_stamp,
         } = stamps;
+        let notice_stamp = folders
+            .state
+            .as_ref()
+            .and_then(|s| s.notice_stamp(&product));
         let withdrawn_at = folders
             .config
             .as_ref()
@@ -118,6 +124,7 @@ impl ConsentWatch {
                 inputs,
                 config_stamp,
                 change_stamp,
+                notice_stamp,
                 last_look: Instant::now(),
                 answered_at: None,
                 last_probe: None,
@@ -184,18 +191,25 @@ impl ConsentWatch {
         watched.last_look = Instant::now();
         let config_stamp = config.config_stamp();
         let change_stamp = config.consent_change_stamp(product);
+        let notice_stamp = self
+            .folders
+            .state
+            .as_ref()
+            .and_then(|s| s.notice_stamp(product));
         let file_changed = config_stamp != watched.config_stamp;
         let renewed = change_stamp != watched.change_stamp;
-        if !file_changed && !renewed {
+        let notice_changed = notice_stamp != watched.notice_stamp;
+        if !file_changed && !renewed && !notice_changed {
             return None;
         }
         watched.config_stamp = config_stamp;
         watched.change_stamp = change_stamp;
+        watched.notice_stamp = notice_stamp;
         if file_changed {
             watched.inputs.config = ConfigState::from_read(&config.config());
         }
         if let Some(state) = &self.folders.state {
-            watched.inputs.first_run_notice_shown = state.notice_shown(product);
+            watched.inputs.told = candor_consent::told(state, product);
         }
         let decision = decide(&self.catalogue, &watched.inputs);
         Some(self.apply(decision, renewed))

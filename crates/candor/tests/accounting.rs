@@ -298,3 +298,83 @@ fn events_held_for_a_notice_never_shown_are_counted_at_shutdown() {
             .is_empty()
     );
 }
+
+/// A revision that widened collection since the one the person was told about: the points it
+/// did not widen are sent as before, the new point waits for the notice like a first-run
+/// point, is sent once the notice is shown while the product runs, and what is still held at
+/// shutdown is dropped under its own cause.
+#[test]
+fn a_widening_revision_holds_only_its_new_points_until_the_notice_is_shown_again() {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/vendor.toml");
+    let text = std::fs::read_to_string(path).expect("fixture").replace(
+        "notice = { kind = \"documentation-only\" }",
+        "notice = { kind = \"first-run\" }",
+    );
+    let catalogue =
+        Arc::new(candor::Catalogue::from_toml_str(&text, "vendor.toml").expect("valid"));
+    let state = tempfile::tempdir().expect("tmp");
+    // The person was told about a revision without the point `new`.
+    let mut told = catalogue.disclosed();
+    told.revision = "6".to_owned();
+    told.points.remove("new");
+    let notices = state.path().join("notices");
+    std::fs::create_dir_all(&notices).expect("notices");
+    std::fs::write(notices.join("acme-widget.shown"), told.to_json()).expect("marker");
+
+    let events = state.path().join("events.jsonl");
+    let build = || {
+        Telemetry::builder(catalogue.clone())
+            .version("1.0")
+            .state_dir(state.path())
+            .environment(on())
+            .sink(SinkSpec::File {
+                path: events.clone(),
+            })
+            .build()
+            .expect("telemetry")
+    };
+    let sent_points = || -> Vec<String> {
+        std::fs::read_to_string(&events)
+            .unwrap_or_default()
+            .lines()
+            .map(|l| {
+                let v: serde_json::Value = serde_json::from_str(l).expect("json");
+                v["point"].as_str().expect("point").to_owned()
+            })
+            .collect()
+    };
+
+    // First run: the notice is never shown.
+    let t = build();
+    let decision = t.status().decision;
+    assert!(
+        decision.notice_pending && decision.may_send(),
+        "{decision:?}"
+    );
+    t.record("open_files", Input::Count(1));
+    t.record("new", Input::Count(2));
+    t.flush(Duration::from_secs(5));
+    assert_eq!(t.status().held_for_notice, 1);
+    let status = t.shutdown(Duration::from_secs(5));
+    assert_eq!(status.dropped(DropCause::NoticeNotShown), 1, "{status:#?}");
+    assert_accounted(&status);
+    assert_eq!(sent_points(), ["open_files"]);
+
+    // Second run: the host shows the notice while it runs, which releases the held point.
+    let t = build();
+    t.record("new", Input::Count(3));
+    t.flush(Duration::from_secs(5));
+    assert_eq!(t.status().held_for_notice, 1);
+    let mut shown = Vec::new();
+    assert!(t.show_notice(&mut shown).expect("shown"));
+    assert!(!t.show_notice(&mut Vec::new()).expect("once"));
+    assert!(String::from_utf8_lossy(&shown).contains("new: new"));
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    while t.status().held_for_notice > 0 && std::time::Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let status = t.shutdown(Duration::from_secs(5));
+    assert_eq!(status.dropped(DropCause::NoticeNotShown), 0, "{status:#?}");
+    assert_accounted(&status);
+    assert_eq!(sent_points(), ["open_files", "new"]);
+}

@@ -12,6 +12,8 @@ use super::{Failure, Outcome, Sink};
 #[derive(Debug)]
 pub struct FileSink {
     target: Target,
+    /// The last lines written, for the local copy.
+    last: Option<super::Payload>,
 }
 
 #[derive(Debug)]
@@ -25,6 +27,7 @@ impl FileSink {
     pub fn to_file(path: impl Into<PathBuf>) -> Self {
         Self {
             target: Target::File(path.into()),
+            last: None,
         }
     }
 
@@ -32,6 +35,7 @@ impl FileSink {
     pub fn to_stdout() -> Self {
         Self {
             target: Target::Stdout,
+            last: None,
         }
     }
 }
@@ -39,6 +43,10 @@ impl FileSink {
 impl Sink for FileSink {
     fn kind(&self) -> &'static str {
         "file"
+    }
+
+    fn take_payload(&mut self) -> Option<super::Payload> {
+        self.last.take()
     }
 
     fn destination(&self) -> String {
@@ -77,10 +85,16 @@ impl Sink for FileSink {
             })(),
         };
         match written {
-            Ok(()) => Outcome::Delivered {
-                bytes: body.len() as u64,
-                refused: super::Refusals::default(),
-            },
+            Ok(()) => {
+                self.last = Some(super::Payload {
+                    format: candor_state::PayloadFormat::JsonLines,
+                    bytes: body.clone(),
+                });
+                Outcome::Delivered {
+                    bytes: body.len() as u64,
+                    refused: super::Refusals::default(),
+                }
+            }
             Err(e) => Outcome::Retry {
                 failure: Failure::Write,
                 reason: format!("cannot write {}: {e}", self.destination()),

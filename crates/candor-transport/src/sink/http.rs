@@ -38,6 +38,8 @@ pub struct HttpSink {
     endpoint: Endpoint,
     kind: HttpSinkKind,
     request_timeout: std::time::Duration,
+    /// The last attempt's body, for the local copy.
+    last: Option<super::Payload>,
 }
 
 impl std::fmt::Debug for HttpSink {
@@ -67,6 +69,7 @@ impl HttpSink {
             endpoint,
             kind,
             request_timeout: options.timeouts.request,
+            last: None,
         })
     }
 }
@@ -95,6 +98,10 @@ impl Sink for HttpSink {
         self.deliver_by(events, None)
     }
 
+    fn take_payload(&mut self) -> Option<super::Payload> {
+        self.last.take()
+    }
+
     fn deliver_by(&mut self, events: &[Event], deadline: Option<std::time::Instant>) -> Outcome {
         // The request timeout never exceeds the time left before the caller's deadline.
         let Some(timeout) = super::time_left(self.request_timeout, deadline) else {
@@ -110,6 +117,10 @@ impl Sink for HttpSink {
             }
         };
         let bytes = body.len() as u64;
+        self.last = Some(super::Payload {
+            format: candor_state::PayloadFormat::GzipJson,
+            bytes: body.clone(),
+        });
         let mut request = self
             .client
             .post(self.endpoint.url())

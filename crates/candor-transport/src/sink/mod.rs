@@ -250,6 +250,21 @@ pub trait Sink: Send + fmt::Debug {
         let _ = deadline;
         self.deliver(events)
     }
+    /// The payload of the last attempt, exactly as it went on the wire, taken once (the
+    /// delivery keeps a local copy of what a receiver accepted). `None` for a sink that keeps
+    /// none.
+    fn take_payload(&mut self) -> Option<Payload> {
+        None
+    }
+}
+
+/// A payload as it went on the wire, with how it was written.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Payload {
+    /// Its encoding.
+    pub format: candor_state::PayloadFormat,
+    /// Its bytes (for OTLP/gRPC, the protobuf message tonic framed).
+    pub bytes: Vec<u8>,
 }
 
 impl<S: Sink + ?Sized> Sink for Box<S> {
@@ -264,6 +279,9 @@ impl<S: Sink + ?Sized> Sink for Box<S> {
     }
     fn deliver_by(&mut self, events: &[Event], deadline: Option<std::time::Instant>) -> Outcome {
         (**self).deliver_by(events, deadline)
+    }
+    fn take_payload(&mut self) -> Option<Payload> {
+        (**self).take_payload()
     }
 }
 

@@ -62,6 +62,8 @@ pub struct OtlpSink {
     transport: Transport,
     semconv: SemanticNames,
     request_timeout: std::time::Duration,
+    /// The last attempt's request, for the local copy.
+    last: Option<super::Payload>,
 }
 
 impl std::fmt::Debug for OtlpSink {
@@ -94,6 +96,7 @@ impl OtlpSink {
             transport,
             semconv: options.semconv.clone(),
             request_timeout: options.timeouts.request,
+            last: None,
         })
     }
 }
@@ -116,6 +119,10 @@ impl Sink for OtlpSink {
         self.deliver_by(events, None)
     }
 
+    fn take_payload(&mut self) -> Option<super::Payload> {
+        self.last.take()
+    }
+
     fn deliver_by(&mut self, events: &[Event], deadline: Option<std::time::Instant>) -> Outcome {
         // The request timeout never exceeds the time left before the caller's deadline.
         let Some(timeout) = super::time_left(self.request_timeout, deadline) else {
@@ -126,6 +133,10 @@ impl Sink for OtlpSink {
             Transport::Http(client) => {
                 let body = wire::encode_request_bytes(events, &self.semconv, SystemTime::now());
                 let bytes = body.len() as u64;
+                self.last = Some(super::Payload {
+                    format: candor_state::PayloadFormat::OtlpProtobuf,
+                    bytes: body.clone(),
+                });
                 let post = client
                     .post(self.endpoint.url())
                     .header("content-type", "application/x-protobuf")
@@ -143,6 +154,10 @@ impl Sink for OtlpSink {
             Transport::Grpc(connection) => {
                 let request = encode_request(events, &self.semconv, SystemTime::now());
                 let bytes = request.encoded_len() as u64;
+                self.last = Some(super::Payload {
+                    format: candor_state::PayloadFormat::OtlpProtobuf,
+                    bytes: request.encode_to_vec(),
+                });
                 let grpc::Connection { runtime, client } = &mut **connection;
                 // tonic sends this as `grpc-timeout` and its channel enforces it.
                 let mut request = tonic::Request::new(request);
