@@ -112,6 +112,11 @@ pub(crate) struct ServeArgs {
     /// Events that may wait for the database before requests get 429.
     #[arg(long, value_name = "N", default_value_t = 200_000)]
     pub(crate) queue: usize,
+
+    /// The bearer token the page and the JSON report require, from this file (its first
+    /// line, at least 16 characters); without it the read endpoints are off (404).
+    #[arg(long, value_name = "FILE")]
+    pub(crate) read_token_file: Option<PathBuf>,
 }
 
 #[derive(Debug, Args)]

@@ -4,7 +4,9 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use candor_ingest::{Accepted, DatabaseUrl, IngestConfig, ServerConfig, report, retention};
+use candor_ingest::{
+    Accepted, DatabaseUrl, IngestConfig, ReadToken, ServerConfig, report, retention,
+};
 use clap::CommandFactory;
 
 use crate::CliError;
@@ -50,6 +52,26 @@ fn database(url: Option<&str>) -> Result<DatabaseUrl, CliError> {
     }
 }
 
+/// The largest secret file read (a token or a key is one short line).
+const MAX_SECRET_FILE: u64 = 4096;
+
+/// The first line of a file holding a secret, trimmed: read at once and capped (a FIFO or
+/// device is refused, never waited on), one-line errors naming the file but never its content.
+fn secret_line(path: &Path, what: &str) -> Result<String, CliError> {
+    let bytes = candor_state::file::read_input(path, MAX_SECRET_FILE)
+        .map_err(|e| CliError::Usage(format!("cannot read the {what} file: {e}")))?;
+    let text = String::from_utf8(bytes)
+        .map_err(|_| CliError::Usage(format!("the {what} file {} is not text", path.display())))?;
+    let line = text.lines().next().unwrap_or("").trim();
+    if line.is_empty() {
+        return Err(CliError::Usage(format!(
+            "the {what} file {} is empty",
+            path.display()
+        )));
+    }
+    Ok(line.to_owned())
+}
+
 fn store_error(e: candor_ingest::StoreError) -> CliError {
     CliError::Usage(e.to_string())
 }
@@ -58,9 +80,17 @@ pub(crate) fn serve(args: &ServeArgs, out: &mut dyn Write) -> Result<(), CliErro
     let accepted = accepted(&catalogue_files())?;
     let products: Vec<String> = accepted.products().map(str::to_owned).collect();
     let database = database(args.database.as_deref())?;
+    let read_token = match &args.read_token_file {
+        Some(path) => Some(
+            ReadToken::new(&secret_line(path, "read token")?)
+                .map_err(|e| CliError::Usage(format!("{}: {e}", path.display())))?,
+        ),
+        None => None,
+    };
     let config = IngestConfig {
         queue_capacity: args.queue.max(1),
         purge_every: Duration::from_secs(args.purge_every.max(1)),
+        read_token,
         ..IngestConfig::default()
     };
     let mut server = ServerConfig::default();

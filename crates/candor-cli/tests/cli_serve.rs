@@ -434,3 +434,112 @@ fn serve_stores_a_bounded_multiple_of_what_it_receives() {
     assert_eq!(report["refused"]["too_many_items"], 60);
     assert_eq!(report["refused"]["control_character"], 1);
 }
+
+/// A GET with an optional `Authorization` header: the status line and the body.
+fn get(address: &str, path: &str, authorization: Option<&str>) -> String {
+    let mut stream = std::net::TcpStream::connect(address).unwrap();
+    stream
+        .set_read_timeout(Some(Duration::from_secs(20)))
+        .unwrap();
+    let header = authorization.map_or(String::new(), |a| format!("authorization: {a}\r\n"));
+    write!(
+        stream,
+        "GET {path} HTTP/1.1\r\nhost: {address}\r\n{header}connection: close\r\n\r\n"
+    )
+    .unwrap();
+    let mut answer = String::new();
+    stream.read_to_string(&mut answer).unwrap();
+    answer
+}
+
+#[test]
+fn serve_reads_need_the_token_from_its_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let database = format!("sqlite:{}", dir.path().join("ingest.db").display());
+    let token_file = dir.path().join("read.token");
+    std::fs::write(
+        &token_file,
+        "reader-token-from-a-file-42\nignored second line\n",
+    )
+    .unwrap();
+    let mut serve = Command::new(CANDOR)
+        .args(["serve", "--listen", "127.0.0.1:0", "--database", &database])
+        .arg("--read-token-file")
+        .arg(&token_file)
+        .env("CANDOR_CONFIG_DIR", dir.path())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut line = String::new();
+    BufReader::new(serve.stdout.take().unwrap())
+        .read_line(&mut line)
+        .unwrap();
+    let address = line
+        .split("http://")
+        .nth(1)
+        .and_then(|rest| rest.split_whitespace().next())
+        .unwrap_or_else(|| panic!("{line}"))
+        .to_owned();
+    let answer = post(&address, &format!("[{}]", event(1, SystemTime::now(), 5)));
+    assert!(answer.starts_with("HTTP/1.1 200"), "{answer}");
+    let path = "/v1/report/contrast-dotnet-agent";
+    let open = get(&address, path, Some("Bearer reader-token-from-a-file-42"));
+    assert!(open.starts_with("HTTP/1.1 200"), "{open}");
+    assert!(open.contains("\"events\":1"), "{open}");
+    for wrong in [None, Some("Bearer reader-token-from-a-file-43")] {
+        let refused = get(&address, path, wrong);
+        assert!(refused.starts_with("HTTP/1.1 401"), "{refused}");
+        let refused = get(&address, "/", wrong);
+        assert!(refused.starts_with("HTTP/1.1 401"), "{refused}");
+    }
+    serve.kill().unwrap();
+    let _ = serve.wait();
+}
+
+#[test]
+fn an_unusable_read_token_file_is_a_one_line_error_before_listening() {
+    let dir = tempfile::tempdir().unwrap();
+    let database = format!("sqlite:{}", dir.path().join("ingest.db").display());
+    let empty = dir.path().join("empty.token");
+    std::fs::write(&empty, "\n\n").unwrap();
+    let short = dir.path().join("short.token");
+    std::fs::write(&short, "abc\n").unwrap();
+    let huge = dir.path().join("huge.token");
+    std::fs::write(&huge, "x".repeat(1 << 20)).unwrap();
+    let fifo = dir.path().join("token.fifo");
+    assert!(
+        Command::new("mkfifo")
+            .arg(&fifo)
+            .status()
+            .unwrap()
+            .success()
+    );
+    let missing = dir.path().join("missing.token");
+    for (file, says) in [
+        (&empty, "empty"),
+        (&short, "shorter than"),
+        (&huge, "read token file"),
+        (&fifo, "read token file"),
+        (&missing, "read token file"),
+        (&dir.path().to_owned(), "read token file"),
+    ] {
+        let (code, out, err) = candor(
+            &[
+                "serve",
+                "--listen",
+                "127.0.0.1:0",
+                "--database",
+                &database,
+                "--read-token-file",
+                file.to_str().unwrap(),
+            ],
+            dir.path(),
+        );
+        assert_eq!(code, 2, "{}: {out}{err}", file.display());
+        assert!(!out.contains("listening"), "{out}");
+        assert_eq!(err.lines().count(), 1, "{err}");
+        assert!(err.contains(says), "{err}");
+        assert!(!err.contains("xxxx"), "{err}");
+    }
+}

@@ -10,7 +10,9 @@
 //! ([`report`], [`page`]). Bodies are decoded and checked a slice at a time on a small pool
 //! of threads of its own, the body with the least left first, within one memory budget, and
 //! a request stores at most a multiple of its size on the wire ([`IngestConfig`]). The HTTP
-//! service puts it on HTTP; [`spawn`] runs it on its own threads.
+//! service puts it on HTTP; [`spawn`] runs it on its own threads. Products send without a
+//! credential; the read endpoints answer only the bearer of the read token ([`ReadToken`]),
+//! and are off without one.
 //!
 //! `candor serve`, `candor report` and `candor purge` are thin callers. It depends on
 //! `candor-schema` (catalogues, gates, the value check shared with the sending side),
@@ -20,6 +22,7 @@
 
 #![warn(missing_docs)]
 
+mod access;
 pub mod decode;
 mod intake;
 pub mod page;
@@ -36,6 +39,7 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
+pub use access::{MIN_READ_TOKEN_LEN, ReadToken};
 pub use candor_http_server::{ServerConfig, ServerError};
 pub use received::{ReceivedEvent, ReceivedException, ReceivedValue};
 pub use service::{Ingest, IngestConfig};

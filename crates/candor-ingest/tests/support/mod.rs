@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::{Duration, SystemTime};
 
-use candor_ingest::{Accepted, DatabaseUrl, IngestConfig, Running, ServerConfig};
+use candor_ingest::{Accepted, DatabaseUrl, IngestConfig, ReadToken, Running, ServerConfig};
 use serde_json::{Value, json};
 
 /// A database for one test.
@@ -249,12 +249,18 @@ pub(crate) fn serve(db: &Db, config: IngestConfig) -> Running {
     )
 }
 
+/// The read token the tests' servers require (unless the test sets its own).
+pub(crate) const READ_TOKEN: &str = "test-read-token-0123456789";
+
 pub(crate) fn serve_with(
     db: &Db,
     accepted: Accepted,
-    config: IngestConfig,
+    mut config: IngestConfig,
     server: ServerConfig,
 ) -> Running {
+    if config.read_token.is_none() {
+        config.read_token = Some(ReadToken::new(READ_TOKEN).unwrap());
+    }
     candor_ingest::spawn(accepted, &db.url(), "127.0.0.1:0", config, server, false).unwrap()
 }
 
@@ -344,6 +350,7 @@ fn post_body(running: &Running, body: Vec<u8>, gzip: bool) -> (u16, Value) {
 pub(crate) fn report(running: &Running, product: &str) -> Value {
     let response = client()
         .get(url(running, &format!("/v1/report/{product}")))
+        .bearer_auth(READ_TOKEN)
         .send()
         .unwrap();
     assert_eq!(response.status().as_u16(), 200);
