@@ -5,12 +5,13 @@ use std::path::{Path, PathBuf};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use candor_ingest::{
-    Accepted, DatabaseUrl, IngestConfig, ReadToken, ServerConfig, report, retention,
+    Accepted, DatabaseUrl, IngestConfig, ReadToken, Sealing, ServerConfig, StoreKey, report,
+    retention,
 };
 use clap::CommandFactory;
 
 use crate::CliError;
-use crate::args::{Cli, PurgeArgs, ReportArgs, ServeArgs};
+use crate::args::{Cli, PurgeArgs, ReportArgs, RotateKeyArgs, ServeArgs, StoreKeyArgs};
 
 /// Every `--catalogue` given, in order (the parsed `Cli` keeps only one).
 pub(crate) fn catalogue_files() -> Vec<PathBuf> {
@@ -72,6 +73,27 @@ fn secret_line(path: &Path, what: &str) -> Result<String, CliError> {
     Ok(line.to_owned())
 }
 
+/// A store key from its file (first line, 64 hex digits).
+fn store_key(path: &Path) -> Result<StoreKey, CliError> {
+    StoreKey::from_hex(&secret_line(path, "store key")?)
+        .map_err(|e| CliError::Usage(format!("{}: {e}", path.display())))
+}
+
+/// How the database is opened: with `--store-key-file`, or `--store-unencrypted`; neither
+/// is refused, so no database is ever left unencrypted by omission.
+fn sealing(args: &StoreKeyArgs) -> Result<Sealing, CliError> {
+    match (&args.store_key_file, args.store_unencrypted) {
+        (Some(path), _) => Ok(Sealing::Key(store_key(path)?)),
+        (None, true) => Ok(Sealing::Unencrypted),
+        (None, false) => Err(CliError::Usage(
+            "the ingest database is encrypted with a store key: give --store-key-file FILE \
+             (64 hex digits, e.g. from `openssl rand -hex 32`), or --store-unencrypted for \
+             tests and development"
+                .to_owned(),
+        )),
+    }
+}
+
 fn store_error(e: candor_ingest::StoreError) -> CliError {
     CliError::Usage(e.to_string())
 }
@@ -80,6 +102,7 @@ pub(crate) fn serve(args: &ServeArgs, out: &mut dyn Write) -> Result<(), CliErro
     let accepted = accepted(&catalogue_files())?;
     let products: Vec<String> = accepted.products().map(str::to_owned).collect();
     let database = database(args.database.as_deref())?;
+    let sealing = sealing(&args.key)?;
     let read_token = match &args.read_token_file {
         Some(path) => Some(
             ReadToken::new(&secret_line(path, "read token")?)
@@ -105,8 +128,16 @@ pub(crate) fn serve(args: &ServeArgs, out: &mut dyn Write) -> Result<(), CliErro
     } else {
         "http"
     };
-    let running = candor_ingest::spawn(accepted, &database, &args.listen, config, server, true)
-        .map_err(|e| CliError::Usage(e.to_string()))?;
+    let running = candor_ingest::spawn(
+        accepted,
+        &database,
+        &sealing,
+        &args.listen,
+        config,
+        server,
+        true,
+    )
+    .map_err(|e| CliError::Usage(e.to_string()))?;
     writeln!(
         out,
         "candor serve: listening on {scheme}://{} for {} ({} database)",
@@ -145,8 +176,9 @@ pub(crate) fn report(
     let now = SystemTime::now();
     let since = time_arg(args.since.as_deref(), i64::MIN, now)?;
     let until = time_arg(args.until.as_deref(), i64::MAX, now)?;
+    let sealing = sealing(&args.key)?;
     let mut store = database(args.database.as_deref())?
-        .open()
+        .open(&sealing)
         .map_err(store_error)?;
     let report =
         report::build(&mut *store, &accepted, &args.product, since, until).map_err(store_error)?;
@@ -202,8 +234,9 @@ pub(crate) fn purge(
             UNIX_EPOCH + Duration::from_micros(us)
         }
     };
+    let sealing = sealing(&args.key)?;
     let mut store = database(args.database.as_deref())?
-        .open()
+        .open(&sealing)
         .map_err(store_error)?;
     let purged = retention::purge(&mut *store, &accepted, as_of).map_err(store_error)?;
     for p in purged {
@@ -214,5 +247,24 @@ pub(crate) fn purge(
             p.product, p.days
         )?;
     }
+    Ok(())
+}
+
+pub(crate) fn rotate_key(args: &RotateKeyArgs, out: &mut dyn Write) -> Result<(), CliError> {
+    let old = store_key(&args.store_key_file)?;
+    let new = store_key(&args.new_key_file)?;
+    if old == new {
+        return Err(CliError::Usage(
+            "the new key is the key in use: nothing to rotate".to_owned(),
+        ));
+    }
+    let events = database(args.database.as_deref())?
+        .rotate_key(&old, &new)
+        .map_err(store_error)?;
+    writeln!(
+        out,
+        "re-encrypted {events} event(s): only {} opens the database now",
+        args.new_key_file.display()
+    )?;
     Ok(())
 }

@@ -43,7 +43,7 @@ pub use access::{MIN_READ_TOKEN_LEN, ReadToken};
 pub use candor_http_server::{ServerConfig, ServerError};
 pub use received::{ReceivedEvent, ReceivedException, ReceivedValue};
 pub use service::{Ingest, IngestConfig};
-pub use store::{DatabaseUrl, Store, StoreError};
+pub use store::{DatabaseUrl, Sealing, Store, StoreError, StoreKey};
 pub use validate::{Accepted, MAX_AGE_WITHOUT_RETENTION_DAYS, MAX_CLOCK_AHEAD, Reason, Refusal};
 
 /// Why the receiving end could not start.
@@ -109,12 +109,13 @@ impl Drop for Running {
     }
 }
 
-/// Starts the receiving end on `listen` with its own runtime (two worker threads) and the
+/// Starts the receiving end on `listen`, on `database` opened with `sealing`, with its own runtime (two worker threads) and the
 /// periodic purge; stops on [`Running::stop`], on drop, and, with `on_signal`, on SIGINT or
 /// SIGTERM.
 pub fn spawn(
     accepted: Accepted,
     database: &DatabaseUrl,
+    sealing: &Sealing,
     listen: &str,
     config: IngestConfig,
     server: ServerConfig,
@@ -127,7 +128,7 @@ pub fn spawn(
         .build()
         .map_err(|e| IngestError::Start(e.to_string()))?;
     let purge_every = config.purge_every;
-    let ingest = Arc::new(Ingest::open(accepted, database, config)?);
+    let ingest = Arc::new(Ingest::open(accepted, database, sealing, config)?);
     let bound = runtime.block_on(candor_http_server::Server::bind(listen, server))?;
     let address = bound.local_addr();
     let (stop, stopped) = tokio::sync::oneshot::channel::<()>();

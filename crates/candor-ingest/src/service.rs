@@ -135,15 +135,16 @@ impl std::fmt::Debug for Ingest {
 }
 
 impl Ingest {
-    /// Opens two connections to the database (one writes, one reads for reports) and starts the
-    /// writer.
+    /// Opens two connections to the database with `sealing` (one writes, one reads for
+    /// reports) and starts the writer.
     pub fn open(
         accepted: Accepted,
         database: &crate::DatabaseUrl,
+        sealing: &crate::Sealing,
         config: IngestConfig,
     ) -> Result<Self, StoreError> {
-        let writing = database.open()?;
-        let reading = database.open()?;
+        let writing = database.open(sealing)?;
+        let reading = database.open(sealing)?;
         Ok(Self {
             accepted: Arc::new(accepted),
             pool: Pool::start(config.checking_threads),

@@ -66,6 +66,7 @@ fn without_a_token_reads_are_off() {
     let running = candor_ingest::spawn(
         accepted,
         &db.url(),
+        &db.sealing(),
         "127.0.0.1:0",
         IngestConfig::default(),
         candor_ingest::ServerConfig::default(),

@@ -182,7 +182,7 @@ fn every_kind_is_aggregated_alike_on_both_databases() {
 #[test]
 fn a_hostile_variety_of_values_gives_a_bounded_summary() {
     both(|db| {
-        let mut store = db.url().open().unwrap();
+        let mut store = db.open();
         let revision = revision("contrast-dotnet-agent");
         let now = candor_ingest::parse_time_arg("1h", std::time::SystemTime::now()).unwrap();
         let events: Vec<StoredEvent> = (0..600_u32)

@@ -66,6 +66,10 @@ pub(crate) fn write_lines(path: &Path, lines: &[String]) -> String {
     path.to_str().expect("utf-8").to_owned()
 }
 
+/// The store key `Serve` starts `candor serve` with.
+pub(crate) const SERVE_STORE_KEY: &str =
+    "c0ffee00112233445566778899aabbccddeeff00112233445566778899aabbcc";
+
 /// The read token `Serve` starts `candor serve` with.
 pub(crate) const SERVE_READ_TOKEN: &str = "serve-read-token-for-tests";
 
@@ -83,12 +87,16 @@ impl Serve {
         use std::io::BufRead;
         let token_file = dir.join("serve-read.token");
         std::fs::write(&token_file, format!("{SERVE_READ_TOKEN}\n")).expect("token file");
+        let key_file = dir.join("serve-store.key");
+        std::fs::write(&key_file, format!("{SERVE_STORE_KEY}\n")).expect("key file");
         let mut child = Command::new(env!("CARGO_BIN_EXE_candor"))
             .env_clear()
             .env("CANDOR_CONFIG_DIR", dir)
             .args(["serve", "--listen", "127.0.0.1:0", "--database", database])
             .arg("--read-token-file")
             .arg(&token_file)
+            .arg("--store-key-file")
+            .arg(&key_file)
             .args(extra)
             .stdin(Stdio::null())
             .stdout(Stdio::piped())

@@ -58,16 +58,28 @@ pub(super) struct Dialect {
     pub(super) bytewise: &'static str,
     /// Empties a temporary table.
     pub(super) empty: fn(&str) -> String,
+    /// The events' content is sealed: the store opens the range's rows into [`ROWS`] itself,
+    /// and the groups are made from there rather than from the events table.
+    pub(super) sealed_rows: bool,
 }
 
 const GROUPS: &str = "candor_report_groups";
 const BUCKETS: &str = "candor_report_buckets";
+/// The opened rows of a sealed store's report range (PostgreSQL), emptied after each report.
+const ROWS: &str = "candor_report_rows";
+
+/// Adds opened rows: arrays of point, version, kind, value and install key.
+#[cfg_attr(not(feature = "postgres"), allow(dead_code))]
+pub(super) const INSERT_ROWS_PG: &str = "INSERT INTO candor_report_rows \
+     (point, product_version, kind, value, install) \
+     SELECT * FROM UNNEST($1::text[], $2::text[], $3::text[], $4::text[], $5::text[])";
 
 /// The statements of one summary, in order.
 pub(super) struct Statements {
     /// Creates (when missing) and empties the temporary tables; no parameters.
     pub(super) prepare: String,
-    /// Fills the groups: product, since, until.
+    /// Fills the groups: product, since, until (none when the rows are sealed: the store has
+    /// opened them into the rows table).
     pub(super) fill_groups: String,
     /// Fills the version buckets: top versions.
     pub(super) fill_buckets: String,
@@ -101,26 +113,47 @@ impl Dialect {
                  SUM(w) OVER (PARTITION BY point, bucket) AS t FROM {sets}"
             )
         };
-        Statements {
-            prepare: format!(
-                "CREATE TEMP TABLE IF NOT EXISTS {GROUPS} (point TEXT NOT NULL, \
-                 product_version TEXT NOT NULL, kind TEXT NOT NULL, value TEXT NOT NULL, \
-                 n BIGINT NOT NULL); \
-                 CREATE TEMP TABLE IF NOT EXISTS {BUCKETS} (point TEXT NOT NULL, \
-                 product_version TEXT NOT NULL, bucket TEXT NOT NULL, \
-                 PRIMARY KEY (point, product_version)); {}; {}",
-                (self.empty)(GROUPS),
-                (self.empty)(BUCKETS)
-            ),
-            fill_groups: format!(
-                "INSERT INTO {GROUPS} (point, product_version, kind, value, n) \
-                 SELECT point, product_version, kind, value, COUNT(*) FROM candor_events \
-                 WHERE product = {} AND time_us >= {} AND time_us < {} \
-                 GROUP BY point, product_version, kind, value",
+        let (rows_table, empty_rows) = if self.sealed_rows {
+            (
+                format!(
+                    "CREATE TEMP TABLE IF NOT EXISTS {ROWS} (point TEXT NOT NULL, \
+                     product_version TEXT NOT NULL, kind TEXT NOT NULL, value TEXT NOT NULL, \
+                     install TEXT); "
+                ),
+                format!("; {}", (self.empty)(ROWS)),
+            )
+        } else {
+            (String::new(), String::new())
+        };
+        let fill_groups = if self.sealed_rows {
+            format!(
+                "INSERT INTO {GROUPS} (point, product_version, kind, value, install, n) \
+                 SELECT point, product_version, kind, value, install, COUNT(*) FROM {ROWS} \
+                 GROUP BY point, product_version, kind, value, install"
+            )
+        } else {
+            format!(
+                "INSERT INTO {GROUPS} (point, product_version, kind, value, install, n) \
+                 SELECT point, product_version, kind, value, install_id, COUNT(*) \
+                 FROM candor_events WHERE product = {} AND time_us >= {} AND time_us < {} \
+                 GROUP BY point, product_version, kind, value, install_id",
                 p(1),
                 p(2),
                 p(3)
+            )
+        };
+        Statements {
+            prepare: format!(
+                "{rows_table}CREATE TEMP TABLE IF NOT EXISTS {GROUPS} (point TEXT NOT NULL, \
+                 product_version TEXT NOT NULL, kind TEXT NOT NULL, value TEXT NOT NULL, \
+                 install TEXT, n BIGINT NOT NULL); \
+                 CREATE TEMP TABLE IF NOT EXISTS {BUCKETS} (point TEXT NOT NULL, \
+                 product_version TEXT NOT NULL, bucket TEXT NOT NULL, \
+                 PRIMARY KEY (point, product_version)); {}; {}{empty_rows}",
+                (self.empty)(GROUPS),
+                (self.empty)(BUCKETS)
             ),
+            fill_groups,
             fill_buckets: format!(
                 "INSERT INTO {BUCKETS} (point, product_version, bucket) \
                  SELECT point, product_version, \
@@ -221,7 +254,11 @@ impl Dialect {
                  WHERE kind = 'hashed' GROUP BY point",
                 join("g")
             ),
-            finish: format!("{}; {}", (self.empty)(GROUPS), (self.empty)(BUCKETS)),
+            finish: format!(
+                "{}; {}{empty_rows}",
+                (self.empty)(GROUPS),
+                (self.empty)(BUCKETS)
+            ),
         }
     }
 }

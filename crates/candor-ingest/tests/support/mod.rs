@@ -8,7 +8,9 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::{Duration, SystemTime};
 
-use candor_ingest::{Accepted, DatabaseUrl, IngestConfig, ReadToken, Running, ServerConfig};
+use candor_ingest::{
+    Accepted, DatabaseUrl, IngestConfig, ReadToken, Running, Sealing, ServerConfig, StoreKey,
+};
 use serde_json::{Value, json};
 
 /// A database for one test.
@@ -35,6 +37,16 @@ impl Db {
     /// PostgreSQL with fsync on, as a production server runs it.
     pub(crate) fn postgres_durable() -> Option<Self> {
         Postgres::start_with(true).map(Db::Postgres)
+    }
+
+    /// The store key the tests' servers use.
+    pub(crate) fn sealing(&self) -> Sealing {
+        Sealing::Key(test_key())
+    }
+
+    /// A store opened as the tests' servers open it.
+    pub(crate) fn open(&self) -> Box<dyn candor_ingest::Store> {
+        self.url().open(&self.sealing()).unwrap()
     }
 
     pub(crate) fn url(&self) -> DatabaseUrl {
@@ -212,6 +224,29 @@ impl Postgres {
     pub(crate) fn dir(&self) -> &Path {
         &self.dir
     }
+
+    /// `pg_dump` of the whole database, as a backup would hold it.
+    pub(crate) fn dump(&self) -> String {
+        let program = self.bin.join("pg_dump");
+        let port = self.port.to_string();
+        let args = ["-h", "127.0.0.1", "-p", &port, "-U", "candor", "postgres"];
+        let output = match &self.user {
+            Some(user) => Command::new("runuser")
+                .args(["-u", user, "--"])
+                .arg(&program)
+                .args(args)
+                .current_dir(&self.dir)
+                .output(),
+            None => Command::new(&program).args(args).output(),
+        }
+        .unwrap();
+        assert!(
+            output.status.success(),
+            "pg_dump failed: {}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+        String::from_utf8_lossy(&output.stdout).into_owned()
+    }
 }
 
 impl Drop for Postgres {
@@ -261,7 +296,21 @@ pub(crate) fn serve_with(
     if config.read_token.is_none() {
         config.read_token = Some(ReadToken::new(READ_TOKEN).unwrap());
     }
-    candor_ingest::spawn(accepted, &db.url(), "127.0.0.1:0", config, server, false).unwrap()
+    candor_ingest::spawn(
+        accepted,
+        &db.url(),
+        &db.sealing(),
+        "127.0.0.1:0",
+        config,
+        server,
+        false,
+    )
+    .unwrap()
+}
+
+/// The store key of the tests.
+pub(crate) fn test_key() -> StoreKey {
+    StoreKey::from_hex("5eed5eed00112233445566778899aabbccddeeff0123456789abcdef01234567").unwrap()
 }
 
 pub(crate) fn url(running: &Running, path: &str) -> String {
@@ -387,4 +436,20 @@ pub(crate) fn gzip(bytes: &[u8]) -> Vec<u8> {
 /// JSON string).
 pub(crate) fn post_gzip(running: &Running, events: &[Value]) -> (u16, Value) {
     post_body(running, gzip(&serde_json::to_vec(events).unwrap()), true)
+}
+
+/// The built-in catalogues, the dashboard's declaring install ids (as a vendor's own catalogue
+/// may), so installations can be counted.
+pub(crate) fn with_dashboard_installs() -> Accepted {
+    let catalogues = candor_schema::builtin::SOURCES
+        .iter()
+        .map(|(name, source)| {
+            let source = if name.starts_with("aspire") {
+                source.replace("[collection]\n", "[collection]\ninstall_id = true\n")
+            } else {
+                (*source).to_owned()
+            };
+            candor_schema::Catalogue::from_toml_str(&source, name).unwrap()
+        });
+    Accepted::new(catalogues)
 }
