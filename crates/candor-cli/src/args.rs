@@ -121,6 +121,11 @@ pub(crate) struct ServeArgs {
     #[arg(long, value_name = "FILE")]
     pub(crate) read_token_file: Option<PathBuf>,
 
+    /// Show a value or a version by name only when at least K installations sent it (raises
+    /// each catalogue's `[retention] min_group`, default 5; never lowers it).
+    #[arg(long, value_name = "K", value_parser = clap::value_parser!(u64).range(1..))]
+    pub(crate) min_group: Option<u64>,
+
     #[command(flatten)]
     pub(crate) key: StoreKeyArgs,
 }
@@ -180,6 +185,11 @@ pub(crate) struct ReportArgs {
     /// Print JSON.
     #[arg(long)]
     pub(crate) json: bool,
+
+    /// Show a value or a version by name only when at least K installations sent it (raises
+    /// the catalogue's `[retention] min_group`, default 5; never lowers it).
+    #[arg(long, value_name = "K", value_parser = clap::value_parser!(u64).range(1..))]
+    pub(crate) min_group: Option<u64>,
 
     #[command(flatten)]
     pub(crate) key: StoreKeyArgs,

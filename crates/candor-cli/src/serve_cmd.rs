@@ -114,6 +114,7 @@ pub(crate) fn serve(args: &ServeArgs, out: &mut dyn Write) -> Result<(), CliErro
         queue_capacity: args.queue.max(1),
         purge_every: Duration::from_secs(args.purge_every.max(1)),
         read_token,
+        min_group: args.min_group,
         ..IngestConfig::default()
     };
     let mut server = ServerConfig::default();
@@ -180,8 +181,15 @@ pub(crate) fn report(
     let mut store = database(args.database.as_deref())?
         .open(&sealing)
         .map_err(store_error)?;
-    let report =
-        report::build(&mut *store, &accepted, &args.product, since, until).map_err(store_error)?;
+    let report = report::build(
+        &mut *store,
+        &accepted,
+        &args.product,
+        since,
+        until,
+        args.min_group,
+    )
+    .map_err(store_error)?;
     if args.json {
         serde_json::to_writer_pretty(&mut *out, &report)
             .map_err(|e| CliError::Io(std::io::Error::other(e)))?;
@@ -209,6 +217,11 @@ pub(crate) fn report(
             writeln!(out, "      {:<40} {:>10}", c.value, c.count)?;
         }
     }
+    writeln!(
+        out,
+        "groups smaller than {} installations are shown only as (other): {} folded",
+        report.min_group, report.folded
+    )?;
     if !report.refused.is_empty() {
         writeln!(out, "refused on arrival:")?;
         for (reason, n) in &report.refused {

@@ -156,6 +156,37 @@ fn serve_receives_report_prints_and_purge_keeps_the_retention_promise() {
     );
     assert!(text.contains(": 2 events"), "{text}");
     assert!(text.contains("min 20 max 30"), "{text}");
+    assert!(
+        text.contains("groups smaller than 5 installations are shown only as (other)"),
+        "{text}"
+    );
+    let (_, text, _) = candor(
+        &[
+            "report",
+            "contrast-dotnet-agent",
+            "--database",
+            &database,
+            "--min-group",
+            "9",
+        ],
+        dir.path(),
+    );
+    assert!(
+        text.contains("groups smaller than 9 installations"),
+        "{text}"
+    );
+    let (code, _, err) = candor(
+        &[
+            "report",
+            "contrast-dotnet-agent",
+            "--database",
+            &database,
+            "--min-group",
+            "0",
+        ],
+        dir.path(),
+    );
+    assert_eq!(code, 2, "{err}");
 
     let (code, _, err) = candor(
         &["report", "contrast-dotnet-agent", "--database", "mysql://x"],

@@ -77,6 +77,9 @@ pub struct IngestConfig {
     /// The token the read endpoints (`GET /`, `GET /v1/report/…`) require as
     /// `Authorization: Bearer …`; without one they answer 404.
     pub read_token: Option<ReadToken>,
+    /// Raises every product's minimum group (the installations a value or a version must
+    /// come from to be shown by name) above what its catalogue declares; never lowers it.
+    pub min_group: Option<u64>,
 }
 
 impl Default for IngestConfig {
@@ -100,6 +103,7 @@ impl Default for IngestConfig {
             retry_after_secs: 2,
             max_reports: 4,
             read_token: None,
+            min_group: None,
         }
     }
 }
@@ -347,11 +351,12 @@ impl Ingest {
         let now = SystemTime::now();
         let since = now - Duration::from_secs(u64::from(days) * 86_400);
         let (since_us, until_us) = (micros(since), micros(now) + 86_400_000_000);
+        let min_group = self.config.min_group;
         let reports = self
             .with_reader(move |store, accepted| {
                 accepted
                     .products()
-                    .map(|p| report::build(store, accepted, p, since_us, until_us))
+                    .map(|p| report::build(store, accepted, p, since_us, until_us, min_group))
                     .collect::<Result<Vec<_>, _>>()
             })
             .await;
@@ -400,9 +405,10 @@ impl Ingest {
             }
         };
         let product = product.to_owned();
+        let min_group = self.config.min_group;
         let result = self
             .with_reader(move |store, accepted| {
-                report::build(store, accepted, &product, since_us, until_us)
+                report::build(store, accepted, &product, since_us, until_us, min_group)
             })
             .await;
         match result {

@@ -53,6 +53,7 @@ fn marker_count(db: &Db, sealing: &Sealing) -> Result<u64, StoreError> {
         "aspire-dashboard",
         i64::MIN,
         i64::MAX,
+        None,
     )?;
     Ok(report.events)
 }
@@ -162,6 +163,7 @@ fn a_writer_with_the_old_key_fails_after_a_rotation() {
         "contrast-dotnet-agent",
         i64::MIN,
         i64::MAX,
+        None,
     )
     .unwrap();
     assert_eq!(report.events, 1);

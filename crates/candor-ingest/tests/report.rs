@@ -220,6 +220,7 @@ fn a_hostile_variety_of_values_gives_a_bounded_summary() {
                 until_us: i64::MAX,
                 top_versions: 10,
                 top_values: 5,
+                min_group: 1,
             })
             .unwrap();
         // One point: 10 versions and the rest; values per version bucket and for all.

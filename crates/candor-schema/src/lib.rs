@@ -48,11 +48,11 @@ pub use lifecycle::{
     MAX_REVIEW_LINKS,
 };
 pub use model::{
-    CatalogueSpec, CollectionSpec, ConsentSpec, DEFAULT_MAX_ITEMS, DataPointSpec, DefaultMode,
-    DeliveryMethod, DeliverySpec, DisclosureSpec, FORMAT_VERSION, Gate, HashAlgorithm, HostMinimum,
-    HostPolicy, HostSpec, MAX_ITEMS_LIMIT, NoticeKind, PrivacyClass, ProductSpec, RetentionSpec,
-    RuntimeCondition, RuntimeLineSpec, Statistic, Trigger, Unit, ValueType, VariableMeaning,
-    VariableRule,
+    CatalogueSpec, CollectionSpec, ConsentSpec, DEFAULT_MAX_ITEMS, DEFAULT_MIN_GROUP,
+    DataPointSpec, DefaultMode, DeliveryMethod, DeliverySpec, DisclosureSpec, FORMAT_VERSION, Gate,
+    HashAlgorithm, HostMinimum, HostPolicy, HostSpec, MAX_ITEMS_LIMIT, NoticeKind, PrivacyClass,
+    ProductSpec, RetentionSpec, RuntimeCondition, RuntimeLineSpec, Statistic, Trigger, Unit,
+    ValueType, VariableMeaning, VariableRule,
 };
 pub use source::MachineReading;
 pub use version::{Version, VersionError, VersionScheme};

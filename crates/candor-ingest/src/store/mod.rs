@@ -86,6 +86,9 @@ pub struct Summaries {
     pub distributions: Vec<NumberSummary>,
     /// Distinct hashed values.
     pub distinct: Vec<DistinctCount>,
+    /// Per point, the versions counted under [`OTHER`] for coming from fewer installations
+    /// than the minimum group.
+    pub small_versions: Vec<(String, u64)>,
 }
 
 /// Events of one point and version (or [`OTHER`] versions).
@@ -112,6 +115,9 @@ pub struct ValueCount {
     pub value: Option<String>,
     /// How many times.
     pub count: u64,
+    /// For the rest (`value: None`): how many of its values are there for coming from fewer
+    /// installations than the minimum group.
+    pub small: u64,
 }
 
 /// Numbers of one point and version.

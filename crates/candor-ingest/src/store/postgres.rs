@@ -562,6 +562,7 @@ impl PostgresStore {
 
 const DIALECT: Dialect = Dialect {
     param: |n| format!("${n}"),
+    int_param: |n| format!("${n}::int8"),
     total: |x| format!("SUM(({x})::float8)"),
     count_sum: |x| format!("SUM({x})::bigint"),
     scalar: "CASE WHEN left(g.value, 1) = '\"' THEN g.value::jsonb #>> '{}' ELSE g.value END",
@@ -635,14 +636,18 @@ impl summary::Runner for Runner<'_> {
         tx.commit().map_err(db)
     }
 
-    fn fill_buckets(&mut self, sql: &str, top: i64) -> Result<(), StoreError> {
-        self.0.execute(sql, &[&top]).map(|_| ()).map_err(db)
+    fn fill_buckets(&mut self, sql: &str, top: i64, min_group: i64) -> Result<(), StoreError> {
+        self.0
+            .execute(sql, &[&top, &min_group])
+            .map(|_| ())
+            .map_err(db)
     }
 
     fn summaries(
         &mut self,
         statements: &Statements,
         top_values: i64,
+        min_group: i64,
     ) -> Result<Summaries, StoreError> {
         let count = |n: i64| u64::try_from(n).unwrap_or(0);
         let versions = self
@@ -659,7 +664,7 @@ impl summary::Runner for Runner<'_> {
             .collect();
         let values = self
             .0
-            .query(&statements.values, &[&top_values])
+            .query(&statements.values, &[&top_values, &min_group])
             .map_err(db)?
             .into_iter()
             .map(|r| ValueCount {
@@ -667,7 +672,15 @@ impl summary::Runner for Runner<'_> {
                 version: r.get(1),
                 value: r.get(2),
                 count: whole_count(r.get::<_, Option<f64>>(3).unwrap_or(0.0)),
+                small: count(r.get::<_, Option<i64>>(4).unwrap_or(0)),
             })
+            .collect();
+        let small_versions = self
+            .0
+            .query(&statements.small_versions, &[])
+            .map_err(db)?
+            .into_iter()
+            .map(|r| (r.get(0), count(r.get(1))))
             .collect();
         let distinct = self
             .0
@@ -681,6 +694,7 @@ impl summary::Runner for Runner<'_> {
             })
             .collect();
         Ok(Summaries {
+            small_versions,
             versions,
             values,
             numbers: numbers(self.0, &statements.numbers)?,

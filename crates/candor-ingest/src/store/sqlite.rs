@@ -236,6 +236,7 @@ impl Store for SqliteStore {
 
 const DIALECT: Dialect = Dialect {
     param: |n| format!("?{n}"),
+    int_param: |n| format!("?{n}"),
     total: |x| format!("TOTAL({x})"),
     count_sum: |x| format!("SUM({x})"),
     scalar: "CASE WHEN substr(g.value, 1, 1) = '\"' THEN json_extract(g.value, '$') \
@@ -291,14 +292,18 @@ impl summary::Runner for Runner<'_> {
             .map_err(db)
     }
 
-    fn fill_buckets(&mut self, sql: &str, top: i64) -> Result<(), StoreError> {
-        self.0.execute(sql, params![top]).map(|_| ()).map_err(db)
+    fn fill_buckets(&mut self, sql: &str, top: i64, min_group: i64) -> Result<(), StoreError> {
+        self.0
+            .execute(sql, params![top, min_group])
+            .map(|_| ())
+            .map_err(db)
     }
 
     fn summaries(
         &mut self,
         statements: &Statements,
         top_values: i64,
+        min_group: i64,
     ) -> Result<Summaries, StoreError> {
         let c = self.0;
         let versions = {
@@ -318,12 +323,13 @@ impl summary::Runner for Runner<'_> {
         let values = {
             let mut statement = c.prepare(&statements.values).map_err(db)?;
             let rows = statement
-                .query_map(params![top_values], |r| {
+                .query_map(params![top_values, min_group], |r| {
                     Ok(ValueCount {
                         point: r.get(0)?,
                         version: version_of(r, 1)?,
                         value: r.get(2)?,
                         count: whole_count(r.get::<_, Option<f64>>(3)?.unwrap_or(0.0)),
+                        small: count_of(r, 4)?,
                     })
                 })
                 .map_err(db)?;
@@ -342,7 +348,15 @@ impl summary::Runner for Runner<'_> {
                 .map_err(db)?;
             rows.collect::<Result<Vec<_>, _>>().map_err(db)?
         };
+        let small_versions = {
+            let mut statement = c.prepare(&statements.small_versions).map_err(db)?;
+            let rows = statement
+                .query_map([], |r| Ok((r.get(0)?, count_of(r, 1)?)))
+                .map_err(db)?;
+            rows.collect::<Result<Vec<_>, _>>().map_err(db)?
+        };
         Ok(Summaries {
+            small_versions,
             versions,
             values,
             numbers: numbers(c, &statements.numbers)?,

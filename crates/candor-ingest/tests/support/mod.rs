@@ -274,14 +274,23 @@ pub(crate) fn free_port() -> u16 {
         .port()
 }
 
-/// `candor serve` on a free loopback port with the built-in catalogues.
+/// `candor serve` on a free loopback port with the built-in catalogues, each declaring a
+/// minimum group of 1 so tests of other things see every value by name (the tests of the
+/// minimum group use the catalogues as shipped).
 pub(crate) fn serve(db: &Db, config: IngestConfig) -> Running {
-    serve_with(
-        db,
-        Accepted::builtin().unwrap(),
-        config,
-        ServerConfig::default(),
-    )
+    serve_with(db, builtin_min_group(1), config, ServerConfig::default())
+}
+
+/// The built-in catalogues, each declaring a minimum group of `k`.
+pub(crate) fn builtin_min_group(k: u32) -> Accepted {
+    let catalogues = candor_schema::builtin::SOURCES
+        .iter()
+        .map(|(name, source)| {
+            let source =
+                source.replace("[retention]\n", &format!("[retention]\nmin_group = {k}\n"));
+            candor_schema::Catalogue::from_toml_str(&source, name).unwrap()
+        });
+    Accepted::new(catalogues)
 }
 
 /// The read token the tests' servers require (unless the test sets its own).
