@@ -149,13 +149,16 @@ pub fn build(
     Ok(report)
 }
 
+/// A value (`None`: the rest), its count, and how many small values the rest holds.
+type ValueRow = (Option<String>, u64, u64);
+
 /// One point's rows of the summaries, by version (`None`: all versions).
 #[derive(Default)]
 struct PointRows {
     kind: Option<String>,
     versions: Vec<(String, u64)>,
     folded_versions: u64,
-    values: BTreeMap<Option<String>, Vec<(Option<String>, u64, u64)>>,
+    values: BTreeMap<Option<String>, Vec<ValueRow>>,
     numbers: BTreeMap<Option<String>, Summary>,
     distributions: BTreeMap<Option<String>, Summary>,
     distinct: BTreeMap<Option<String>, u64>,
