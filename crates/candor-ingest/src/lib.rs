@@ -7,9 +7,12 @@
 //! (the event id is the key) in SQLite or PostgreSQL ([`store`]) through a bounded queue and
 //! one writer ([`writer`]), purges what the catalogue's retention no longer allows
 //! ([`retention`]), and reports aggregates the database computes with bounded answers
-//! ([`report`], [`page`]). Bodies are decoded and checked a slice at a time on a small pool
-//! of threads of its own, the body with the least left first, within one memory budget, and
-//! a request stores at most a multiple of its size on the wire ([`IngestConfig`]). The HTTP
+//! ([`report`], [`page`]), naming a value or a version only when it comes from the product's
+//! minimum group of installations. Everything stored is encrypted with the store key
+//! ([`StoreKey`], [`Sealing`]): SQLite as SQLCipher, PostgreSQL as sealed rows with keyed
+//! hashes where it must match ids. Bodies are decoded and checked a slice at a time on a
+//! small pool of threads of its own, the body with the least left first, within one memory
+//! budget, and a request stores at most a multiple of its size on the wire ([`IngestConfig`]). The HTTP
 //! service puts it on HTTP; [`spawn`] runs it on its own threads. Products send without a
 //! credential; the read endpoints answer only the bearer of the read token ([`ReadToken`]),
 //! and are off without one.
