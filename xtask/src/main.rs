@@ -274,7 +274,8 @@ fn has_python3() -> bool {
 
 /// The Debian packages the tests drive for real: PostgreSQL (the ingest store, run by the tests
 /// as an unprivileged user), Chromium (the pages, loaded headless), a C compiler with the C
-/// library's headers and Python 3 (hosts of the C ABI).
+/// library's headers and Python 3 (hosts of the C ABI), and OpenSSL's libcrypto with its
+/// headers (SQLCipher links it).
 fn ensure_system_packages() -> Result<(), String> {
     let has_chromium = std::process::Command::new("chromium")
         .arg("--version")
@@ -290,6 +291,11 @@ fn ensure_system_packages() -> Result<(), String> {
         (&["postgresql"][..], has_postgres),
         (&["gcc", "libc6-dev"][..], has_c_compiler()),
         (&["python3", "python3-pip"][..], has_python3()),
+        // SQLCipher (the ingest's encrypted SQLite) links the system's libcrypto.
+        (
+            &["libssl-dev"][..],
+            std::path::Path::new("/usr/include/openssl/crypto.h").is_file(),
+        ),
     ]
     .into_iter()
     .filter(|(_, present)| !present)

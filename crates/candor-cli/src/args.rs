@@ -56,6 +56,9 @@ pub(crate) enum Command {
     Report(ReportArgs),
     /// Delete what the catalogues' retention no longer allows from the ingest database.
     Purge(PurgeArgs),
+    /// The ingest database's encryption: `candor store rotate-key`.
+    #[command(subcommand)]
+    Store(StoreCommand),
     /// Change your consent: `candor consent <product> on|local|off|reset`, or `--all` for
     /// every product. Edits config.toml keeping your comments; `off` discards pending data.
     Consent(ConsentArgs),
@@ -112,6 +115,54 @@ pub(crate) struct ServeArgs {
     /// Events that may wait for the database before requests get 429.
     #[arg(long, value_name = "N", default_value_t = 200_000)]
     pub(crate) queue: usize,
+
+    /// The bearer token the page and the JSON report require, from this file (its first
+    /// line, at least 16 characters); without it the read endpoints are off (404).
+    #[arg(long, value_name = "FILE")]
+    pub(crate) read_token_file: Option<PathBuf>,
+
+    /// Show a value or a version by name only when at least K installations sent it (raises
+    /// each catalogue's `[retention] min_group`, default 5; never lowers it).
+    #[arg(long, value_name = "K", value_parser = clap::value_parser!(u64).range(1..))]
+    pub(crate) min_group: Option<u64>,
+
+    #[command(flatten)]
+    pub(crate) key: StoreKeyArgs,
+}
+
+/// How `serve`, `report` and `purge` open the ingest database.
+#[derive(Debug, Args)]
+pub(crate) struct StoreKeyArgs {
+    /// The store key: a file whose first line is 64 hex digits (`openssl rand -hex 32`).
+    /// Everything stored is encrypted with it.
+    #[arg(long, value_name = "FILE", conflicts_with = "store_unencrypted")]
+    pub(crate) store_key_file: Option<PathBuf>,
+
+    /// Store unencrypted, for tests and development only: anyone who can read the database
+    /// file or a dump of it reads every stored value.
+    #[arg(long)]
+    pub(crate) store_unencrypted: bool,
+}
+
+#[derive(Debug, Subcommand)]
+pub(crate) enum StoreCommand {
+    /// Re-encrypt the ingest database from one store key to another (stop `serve` first).
+    RotateKey(RotateKeyArgs),
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct RotateKeyArgs {
+    /// `sqlite:PATH` or `postgres://…` (default: `ingest.db` in Candor's folder).
+    #[arg(long, value_name = "URL")]
+    pub(crate) database: Option<String>,
+
+    /// The key the database is encrypted with now.
+    #[arg(long, value_name = "FILE")]
+    pub(crate) store_key_file: PathBuf,
+
+    /// The key to encrypt it with from now on.
+    #[arg(long, value_name = "FILE")]
+    pub(crate) new_key_file: PathBuf,
 }
 
 #[derive(Debug, Args)]
@@ -134,6 +185,14 @@ pub(crate) struct ReportArgs {
     /// Print JSON.
     #[arg(long)]
     pub(crate) json: bool,
+
+    /// Show a value or a version by name only when at least K installations sent it (raises
+    /// the catalogue's `[retention] min_group`, default 5; never lowers it).
+    #[arg(long, value_name = "K", value_parser = clap::value_parser!(u64).range(1..))]
+    pub(crate) min_group: Option<u64>,
+
+    #[command(flatten)]
+    pub(crate) key: StoreKeyArgs,
 }
 
 #[derive(Debug, Args)]
@@ -145,6 +204,9 @@ pub(crate) struct PurgeArgs {
     /// Purge as if it were this time (RFC 3339, or a length of time ago); default now.
     #[arg(long, value_name = "TIME")]
     pub(crate) as_of: Option<String>,
+
+    #[command(flatten)]
+    pub(crate) key: StoreKeyArgs,
 }
 
 #[derive(Debug, Args)]

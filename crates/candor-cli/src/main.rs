@@ -62,6 +62,9 @@ fn main() -> ExitCode {
         args::Command::Serve(cmd) => serve_cmd::serve(cmd, &mut stdout),
         args::Command::Report(cmd) => serve_cmd::report(cli.catalogue.as_deref(), cmd, &mut stdout),
         args::Command::Purge(cmd) => serve_cmd::purge(cli.catalogue.as_deref(), cmd, &mut stdout),
+        args::Command::Store(args::StoreCommand::RotateKey(cmd)) => {
+            serve_cmd::rotate_key(cmd, &mut stdout)
+        }
         args::Command::Consent(cmd) => consent_cmd::run(cli.catalogue.as_deref(), cmd, &mut stdout),
         args::Command::View(cmd) => view_cmd::run(cli.catalogue.as_deref(), cmd, &mut stdout),
     };

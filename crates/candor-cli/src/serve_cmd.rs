@@ -4,11 +4,14 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use candor_ingest::{Accepted, DatabaseUrl, IngestConfig, ServerConfig, report, retention};
+use candor_ingest::{
+    Accepted, DatabaseUrl, IngestConfig, ReadToken, Sealing, ServerConfig, StoreKey, report,
+    retention,
+};
 use clap::CommandFactory;
 
 use crate::CliError;
-use crate::args::{Cli, PurgeArgs, ReportArgs, ServeArgs};
+use crate::args::{Cli, PurgeArgs, ReportArgs, RotateKeyArgs, ServeArgs, StoreKeyArgs};
 
 /// Every `--catalogue` given, in order (the parsed `Cli` keeps only one).
 pub(crate) fn catalogue_files() -> Vec<PathBuf> {
@@ -50,6 +53,47 @@ fn database(url: Option<&str>) -> Result<DatabaseUrl, CliError> {
     }
 }
 
+/// The largest secret file read (a token or a key is one short line).
+const MAX_SECRET_FILE: u64 = 4096;
+
+/// The first line of a file holding a secret, trimmed: read at once and capped (a FIFO or
+/// device is refused, never waited on), one-line errors naming the file but never its content.
+fn secret_line(path: &Path, what: &str) -> Result<String, CliError> {
+    let bytes = candor_state::file::read_input(path, MAX_SECRET_FILE)
+        .map_err(|e| CliError::Usage(format!("cannot read the {what} file: {e}")))?;
+    let text = String::from_utf8(bytes)
+        .map_err(|_| CliError::Usage(format!("the {what} file {} is not text", path.display())))?;
+    let line = text.lines().next().unwrap_or("").trim();
+    if line.is_empty() {
+        return Err(CliError::Usage(format!(
+            "the {what} file {} is empty",
+            path.display()
+        )));
+    }
+    Ok(line.to_owned())
+}
+
+/// A store key from its file (first line, 64 hex digits).
+fn store_key(path: &Path) -> Result<StoreKey, CliError> {
+    StoreKey::from_hex(&secret_line(path, "store key")?)
+        .map_err(|e| CliError::Usage(format!("{}: {e}", path.display())))
+}
+
+/// How the database is opened: with `--store-key-file`, or `--store-unencrypted`; neither
+/// is refused, so no database is ever left unencrypted by omission.
+fn sealing(args: &StoreKeyArgs) -> Result<Sealing, CliError> {
+    match (&args.store_key_file, args.store_unencrypted) {
+        (Some(path), _) => Ok(Sealing::Key(store_key(path)?)),
+        (None, true) => Ok(Sealing::Unencrypted),
+        (None, false) => Err(CliError::Usage(
+            "the ingest database is encrypted with a store key: give --store-key-file FILE \
+             (64 hex digits, e.g. from `openssl rand -hex 32`), or --store-unencrypted for \
+             tests and development"
+                .to_owned(),
+        )),
+    }
+}
+
 fn store_error(e: candor_ingest::StoreError) -> CliError {
     CliError::Usage(e.to_string())
 }
@@ -58,9 +102,19 @@ pub(crate) fn serve(args: &ServeArgs, out: &mut dyn Write) -> Result<(), CliErro
     let accepted = accepted(&catalogue_files())?;
     let products: Vec<String> = accepted.products().map(str::to_owned).collect();
     let database = database(args.database.as_deref())?;
+    let sealing = sealing(&args.key)?;
+    let read_token = match &args.read_token_file {
+        Some(path) => Some(
+            ReadToken::new(&secret_line(path, "read token")?)
+                .map_err(|e| CliError::Usage(format!("{}: {e}", path.display())))?,
+        ),
+        None => None,
+    };
     let config = IngestConfig {
         queue_capacity: args.queue.max(1),
         purge_every: Duration::from_secs(args.purge_every.max(1)),
+        read_token,
+        min_group: args.min_group,
         ..IngestConfig::default()
     };
     let mut server = ServerConfig::default();
@@ -75,8 +129,16 @@ pub(crate) fn serve(args: &ServeArgs, out: &mut dyn Write) -> Result<(), CliErro
     } else {
         "http"
     };
-    let running = candor_ingest::spawn(accepted, &database, &args.listen, config, server, true)
-        .map_err(|e| CliError::Usage(e.to_string()))?;
+    let running = candor_ingest::spawn(
+        accepted,
+        &database,
+        &sealing,
+        &args.listen,
+        config,
+        server,
+        true,
+    )
+    .map_err(|e| CliError::Usage(e.to_string()))?;
     writeln!(
         out,
         "candor serve: listening on {scheme}://{} for {} ({} database)",
@@ -115,11 +177,19 @@ pub(crate) fn report(
     let now = SystemTime::now();
     let since = time_arg(args.since.as_deref(), i64::MIN, now)?;
     let until = time_arg(args.until.as_deref(), i64::MAX, now)?;
+    let sealing = sealing(&args.key)?;
     let mut store = database(args.database.as_deref())?
-        .open()
+        .open(&sealing)
         .map_err(store_error)?;
-    let report =
-        report::build(&mut *store, &accepted, &args.product, since, until).map_err(store_error)?;
+    let report = report::build(
+        &mut *store,
+        &accepted,
+        &args.product,
+        since,
+        until,
+        args.min_group,
+    )
+    .map_err(store_error)?;
     if args.json {
         serde_json::to_writer_pretty(&mut *out, &report)
             .map_err(|e| CliError::Io(std::io::Error::other(e)))?;
@@ -147,6 +217,11 @@ pub(crate) fn report(
             writeln!(out, "      {:<40} {:>10}", c.value, c.count)?;
         }
     }
+    writeln!(
+        out,
+        "groups smaller than {} installations are shown only as (other): {} folded",
+        report.min_group, report.folded
+    )?;
     if !report.refused.is_empty() {
         writeln!(out, "refused on arrival:")?;
         for (reason, n) in &report.refused {
@@ -172,8 +247,9 @@ pub(crate) fn purge(
             UNIX_EPOCH + Duration::from_micros(us)
         }
     };
+    let sealing = sealing(&args.key)?;
     let mut store = database(args.database.as_deref())?
-        .open()
+        .open(&sealing)
         .map_err(store_error)?;
     let purged = retention::purge(&mut *store, &accepted, as_of).map_err(store_error)?;
     for p in purged {
@@ -184,5 +260,24 @@ pub(crate) fn purge(
             p.product, p.days
         )?;
     }
+    Ok(())
+}
+
+pub(crate) fn rotate_key(args: &RotateKeyArgs, out: &mut dyn Write) -> Result<(), CliError> {
+    let old = store_key(&args.store_key_file)?;
+    let new = store_key(&args.new_key_file)?;
+    if old == new {
+        return Err(CliError::Usage(
+            "the new key is the key in use: nothing to rotate".to_owned(),
+        ));
+    }
+    let events = database(args.database.as_deref())?
+        .rotate_key(&old, &new)
+        .map_err(store_error)?;
+    writeln!(
+        out,
+        "re-encrypted {events} event(s): only {} opens the database now",
+        args.new_key_file.display()
+    )?;
     Ok(())
 }

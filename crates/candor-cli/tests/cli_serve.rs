@@ -35,9 +35,31 @@ fn post(address: &str, body: &str) -> String {
     answer
 }
 
+/// The store key these tests give `serve`, `report` and `purge` (in `store.key` of the
+/// command's folder) unless the test names its own.
+const STORE_KEY: &str = "0a1b2c3d4e5f60718293a4b5c6d7e8f90a1b2c3d4e5f60718293a4b5c6d7e8f9";
+
+/// `--store-key-file` with the tests' key, written into `config`.
+fn key_args(config: &std::path::Path) -> Vec<String> {
+    let file = config.join("store.key");
+    std::fs::create_dir_all(config).unwrap();
+    std::fs::write(&file, format!("{STORE_KEY}\n")).unwrap();
+    vec!["--store-key-file".to_owned(), file.display().to_string()]
+}
+
 fn candor(args: &[&str], config: &std::path::Path) -> (i32, String, String) {
+    let names_key = args
+        .iter()
+        .any(|a| a.starts_with("--store-") || *a == "--new-key-file");
+    let needs_key = matches!(args.first(), Some(&("serve" | "report" | "purge")));
+    let extra = if needs_key && !names_key {
+        key_args(config)
+    } else {
+        Vec::new()
+    };
     let out = Command::new(CANDOR)
         .args(args)
+        .args(extra)
         .env("CANDOR_CONFIG_DIR", config)
         .output()
         .unwrap();
@@ -68,6 +90,7 @@ fn json_report(dir: &std::path::Path, database: &str) -> serde_json::Value {
 fn start_serve(dir: &std::path::Path, database: &str) -> (std::process::Child, String) {
     let mut serve = Command::new(CANDOR)
         .args(["serve", "--listen", "127.0.0.1:0", "--database", database])
+        .args(key_args(dir))
         .env("CANDOR_CONFIG_DIR", dir)
         .stdout(Stdio::piped())
         .stderr(Stdio::null())
@@ -133,6 +156,37 @@ fn serve_receives_report_prints_and_purge_keeps_the_retention_promise() {
     );
     assert!(text.contains(": 2 events"), "{text}");
     assert!(text.contains("min 20 max 30"), "{text}");
+    assert!(
+        text.contains("groups smaller than 5 installations are shown only as (other)"),
+        "{text}"
+    );
+    let (_, text, _) = candor(
+        &[
+            "report",
+            "contrast-dotnet-agent",
+            "--database",
+            &database,
+            "--min-group",
+            "9",
+        ],
+        dir.path(),
+    );
+    assert!(
+        text.contains("groups smaller than 9 installations"),
+        "{text}"
+    );
+    let (code, _, err) = candor(
+        &[
+            "report",
+            "contrast-dotnet-agent",
+            "--database",
+            &database,
+            "--min-group",
+            "0",
+        ],
+        dir.path(),
+    );
+    assert_eq!(code, 2, "{err}");
 
     let (code, _, err) = candor(
         &["report", "contrast-dotnet-agent", "--database", "mysql://x"],
@@ -222,6 +276,7 @@ fn send_delivers_to_serve_over_tls() {
         .arg(dir.path().join("cert.pem"))
         .arg("--tls-key")
         .arg(dir.path().join("key.pem"))
+        .args(key_args(dir.path()))
         .env("CANDOR_CONFIG_DIR", &server_dir)
         .stdout(Stdio::piped())
         .stderr(Stdio::null())
@@ -433,4 +488,282 @@ fn serve_stores_a_bounded_multiple_of_what_it_receives() {
     assert_eq!(names["total"]["values"].as_array().unwrap().len(), 21);
     assert_eq!(report["refused"]["too_many_items"], 60);
     assert_eq!(report["refused"]["control_character"], 1);
+}
+
+/// A GET with an optional `Authorization` header: the status line and the body.
+fn get(address: &str, path: &str, authorization: Option<&str>) -> String {
+    let mut stream = std::net::TcpStream::connect(address).unwrap();
+    stream
+        .set_read_timeout(Some(Duration::from_secs(20)))
+        .unwrap();
+    let header = authorization.map_or(String::new(), |a| format!("authorization: {a}\r\n"));
+    write!(
+        stream,
+        "GET {path} HTTP/1.1\r\nhost: {address}\r\n{header}connection: close\r\n\r\n"
+    )
+    .unwrap();
+    let mut answer = String::new();
+    stream.read_to_string(&mut answer).unwrap();
+    answer
+}
+
+#[test]
+fn serve_reads_need_the_token_from_its_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let database = format!("sqlite:{}", dir.path().join("ingest.db").display());
+    let token_file = dir.path().join("read.token");
+    std::fs::write(
+        &token_file,
+        "reader-token-from-a-file-42\nignored second line\n",
+    )
+    .unwrap();
+    let mut serve = Command::new(CANDOR)
+        .args(["serve", "--listen", "127.0.0.1:0", "--database", &database])
+        .arg("--read-token-file")
+        .arg(&token_file)
+        .args(key_args(dir.path()))
+        .env("CANDOR_CONFIG_DIR", dir.path())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut line = String::new();
+    BufReader::new(serve.stdout.take().unwrap())
+        .read_line(&mut line)
+        .unwrap();
+    let address = line
+        .split("http://")
+        .nth(1)
+        .and_then(|rest| rest.split_whitespace().next())
+        .unwrap_or_else(|| panic!("{line}"))
+        .to_owned();
+    let answer = post(&address, &format!("[{}]", event(1, SystemTime::now(), 5)));
+    assert!(answer.starts_with("HTTP/1.1 200"), "{answer}");
+    let path = "/v1/report/contrast-dotnet-agent";
+    let open = get(&address, path, Some("Bearer reader-token-from-a-file-42"));
+    assert!(open.starts_with("HTTP/1.1 200"), "{open}");
+    assert!(open.contains("\"events\":1"), "{open}");
+    for wrong in [None, Some("Bearer reader-token-from-a-file-43")] {
+        let refused = get(&address, path, wrong);
+        assert!(refused.starts_with("HTTP/1.1 401"), "{refused}");
+        let refused = get(&address, "/", wrong);
+        assert!(refused.starts_with("HTTP/1.1 401"), "{refused}");
+    }
+    serve.kill().unwrap();
+    let _ = serve.wait();
+}
+
+#[test]
+fn an_unusable_read_token_file_is_a_one_line_error_before_listening() {
+    let dir = tempfile::tempdir().unwrap();
+    let database = format!("sqlite:{}", dir.path().join("ingest.db").display());
+    let empty = dir.path().join("empty.token");
+    std::fs::write(&empty, "\n\n").unwrap();
+    let short = dir.path().join("short.token");
+    std::fs::write(&short, "abc\n").unwrap();
+    let huge = dir.path().join("huge.token");
+    std::fs::write(&huge, "x".repeat(1 << 20)).unwrap();
+    let fifo = dir.path().join("token.fifo");
+    assert!(
+        Command::new("mkfifo")
+            .arg(&fifo)
+            .status()
+            .unwrap()
+            .success()
+    );
+    let missing = dir.path().join("missing.token");
+    for (file, says) in [
+        (&empty, "empty"),
+        (&short, "shorter than"),
+        (&huge, "read token file"),
+        (&fifo, "read token file"),
+        (&missing, "read token file"),
+        (&dir.path().to_owned(), "read token file"),
+    ] {
+        let (code, out, err) = candor(
+            &[
+                "serve",
+                "--listen",
+                "127.0.0.1:0",
+                "--database",
+                &database,
+                "--read-token-file",
+                file.to_str().unwrap(),
+            ],
+            dir.path(),
+        );
+        assert_eq!(code, 2, "{}: {out}{err}", file.display());
+        assert!(!out.contains("listening"), "{out}");
+        assert_eq!(err.lines().count(), 1, "{err}");
+        assert!(err.contains(says), "{err}");
+        assert!(!err.contains("xxxx"), "{err}");
+    }
+}
+
+#[test]
+fn the_store_key_opens_the_database_and_rotates() {
+    let dir = tempfile::tempdir().unwrap();
+    let database = format!("sqlite:{}", dir.path().join("ingest.db").display());
+    let (mut serve, address) = start_serve(dir.path(), &database);
+    let answer = post(&address, &format!("[{}]", event(7, SystemTime::now(), 42)));
+    assert!(answer.starts_with("HTTP/1.1 200"), "{answer}");
+    serve.kill().unwrap();
+    let _ = serve.wait();
+    // Nothing stored is in the file's bytes.
+    let bytes = std::fs::read(dir.path().join("ingest.db")).unwrap();
+    assert!(!bytes.windows(11).any(|w| w == b"working_set"));
+
+    let wrong = dir.path().join("wrong.key");
+    std::fs::write(&wrong, "ff".repeat(32)).unwrap();
+    let wrong = wrong.to_str().unwrap();
+    let refused = |args: &[&str], says: &str| {
+        let (code, out, err) = candor(args, dir.path());
+        assert_eq!(code, 2, "{args:?}: {out}{err}");
+        assert_eq!(err.lines().count(), 1, "{err}");
+        assert!(err.contains(says), "{err}");
+        assert!(out.is_empty(), "{out}");
+    };
+    let report = ["report", "contrast-dotnet-agent", "--database", &database];
+    let purge = ["purge", "--database", &database];
+    for command in [&report[..], &purge[..]] {
+        // A wrong key, no key, or none given at all: an error, never an empty report.
+        refused(
+            &[command, &["--store-key-file", wrong]].concat(),
+            "does not open",
+        );
+        refused(
+            &[command, &["--store-unencrypted"]].concat(),
+            "is encrypted",
+        );
+    }
+    let (code, _, err) = Command::new(CANDOR)
+        .args(report)
+        .env("CANDOR_CONFIG_DIR", dir.path())
+        .output()
+        .map(|o| {
+            (
+                o.status.code().unwrap_or(-1),
+                o.stdout,
+                String::from_utf8_lossy(&o.stderr).into_owned(),
+            )
+        })
+        .unwrap();
+    assert_eq!(code, 2);
+    assert_eq!(err.lines().count(), 1, "{err}");
+    assert!(err.contains("--store-key-file"), "{err}");
+
+    // Rotation: the new key opens it, the old one no longer does.
+    let old = key_args(dir.path()).pop().unwrap();
+    let new = dir.path().join("new.key");
+    std::fs::write(&new, format!("{}\n", "3c".repeat(32))).unwrap();
+    let new = new.to_str().unwrap();
+    let (code, out, err) = candor(
+        &[
+            "store",
+            "rotate-key",
+            "--database",
+            &database,
+            "--store-key-file",
+            &old,
+            "--new-key-file",
+            new,
+        ],
+        dir.path(),
+    );
+    assert_eq!(code, 0, "{err}");
+    assert!(out.contains("re-encrypted 1 event(s)"), "{out}");
+    let (code, text, err) = candor(
+        &[&report[..], &["--store-key-file", new]].concat(),
+        dir.path(),
+    );
+    assert_eq!(code, 0, "{err}");
+    assert!(text.contains(": 1 events"), "{text}");
+    refused(
+        &[&report[..], &["--store-key-file", &old]].concat(),
+        "does not open",
+    );
+    // Rotating again from the old key is refused and changes nothing.
+    refused(
+        &[
+            "store",
+            "rotate-key",
+            "--database",
+            &database,
+            "--store-key-file",
+            &old,
+            "--new-key-file",
+            wrong,
+        ],
+        "does not open",
+    );
+    let (code, _, _) = candor(
+        &[&report[..], &["--store-key-file", new]].concat(),
+        dir.path(),
+    );
+    assert_eq!(code, 0);
+}
+
+#[test]
+fn an_unusable_store_key_file_is_a_one_line_error_before_listening() {
+    let dir = tempfile::tempdir().unwrap();
+    let database = format!("sqlite:{}", dir.path().join("ingest.db").display());
+    let empty = dir.path().join("empty.key");
+    std::fs::write(&empty, "\n").unwrap();
+    let short = dir.path().join("short.key");
+    std::fs::write(&short, "abcdef\n").unwrap();
+    let not_hex = dir.path().join("nothex.key");
+    std::fs::write(&not_hex, "z".repeat(64)).unwrap();
+    let huge = dir.path().join("huge.key");
+    std::fs::write(&huge, "a".repeat(1 << 20)).unwrap();
+    let fifo = dir.path().join("key.fifo");
+    assert!(
+        Command::new("mkfifo")
+            .arg(&fifo)
+            .status()
+            .unwrap()
+            .success()
+    );
+    let missing = dir.path().join("missing.key");
+    for (file, says) in [
+        (&empty, "empty"),
+        (&short, "64 hex digits"),
+        (&not_hex, "64 hex digits"),
+        (&huge, "store key file"),
+        (&fifo, "store key file"),
+        (&missing, "store key file"),
+    ] {
+        for command in ["serve", "report", "purge"] {
+            let mut args = vec![command];
+            if command == "serve" {
+                args.extend(["--listen", "127.0.0.1:0"]);
+            }
+            if command == "report" {
+                args.push("contrast-dotnet-agent");
+            }
+            args.extend(["--database", &database, "--store-key-file"]);
+            args.push(file.to_str().unwrap());
+            let (code, out, err) = candor(&args, dir.path());
+            assert_eq!(code, 2, "{command} {}: {out}{err}", file.display());
+            assert!(!out.contains("listening"), "{out}");
+            assert_eq!(err.lines().count(), 1, "{err}");
+            assert!(err.contains(says), "{err}");
+            assert!(!err.contains("aaaa") && !err.contains("zzzz"), "{err}");
+        }
+    }
+    // serve without either choice does not start.
+    let (code, out, err) = Command::new(CANDOR)
+        .args(["serve", "--listen", "127.0.0.1:0", "--database", &database])
+        .env("CANDOR_CONFIG_DIR", dir.path())
+        .output()
+        .map(|o| {
+            (
+                o.status.code().unwrap_or(-1),
+                String::from_utf8_lossy(&o.stdout).into_owned(),
+                String::from_utf8_lossy(&o.stderr).into_owned(),
+            )
+        })
+        .unwrap();
+    assert_eq!(code, 2, "{out}{err}");
+    assert!(err.contains("--store-unencrypted"), "{err}");
+    assert_eq!(err.lines().count(), 1, "{err}");
 }

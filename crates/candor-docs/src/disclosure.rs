@@ -617,6 +617,18 @@ fn retention(out: &mut String, catalogue: &Catalogue) {
          first), so that you can see what left: `candor view` and `candor receipts --json` show \
          its events; `candor clean` removes the copies.\n\n"
     ));
+    let k = spec.retention.min_group;
+    let counted = if spec.collection.install_id {
+        format!("at least {k} installations")
+    } else {
+        // Without an install id, events are what can be counted.
+        format!("at least {k} events")
+    };
+    out.push_str(&format!(
+        "Where Candor's receiving end reports on this data, a value, a product version or a \
+         label is shown by name only when it comes from {counted}; smaller groups are shown \
+         only together, as \"(other)\".\n\n"
+    ));
 }
 
 fn contact(out: &mut String, catalogue: &Catalogue) {

@@ -129,7 +129,12 @@ fn full_queue_memory() {
     let running = serve(&db, config);
     let Db::Sqlite(dir) = &db else { unreachable!() };
     let blocker = rusqlite::Connection::open(dir.path().join("ingest.db")).unwrap();
-    blocker.execute_batch("BEGIN EXCLUSIVE").unwrap();
+    blocker
+        .execute_batch(&format!(
+            "PRAGMA key = {}; BEGIN EXCLUSIVE",
+            test_key().sqlcipher_pragma()
+        ))
+        .unwrap();
     let bodies: Vec<Vec<u8>> = batches(capacity / BATCH + 2)
         .iter()
         .map(|batch| {

@@ -7,10 +7,15 @@
 //! (the event id is the key) in SQLite or PostgreSQL ([`store`]) through a bounded queue and
 //! one writer ([`writer`]), purges what the catalogue's retention no longer allows
 //! ([`retention`]), and reports aggregates the database computes with bounded answers
-//! ([`report`], [`page`]). Bodies are decoded and checked a slice at a time on a small pool
-//! of threads of its own, the body with the least left first, within one memory budget, and
-//! a request stores at most a multiple of its size on the wire ([`IngestConfig`]). The HTTP
-//! service puts it on HTTP; [`spawn`] runs it on its own threads.
+//! ([`report`], [`page`]), naming a value or a version only when it comes from the product's
+//! minimum group of installations. Everything stored is encrypted with the store key
+//! ([`StoreKey`], [`Sealing`]): SQLite as SQLCipher, PostgreSQL as sealed rows with keyed
+//! hashes where it must match ids. Bodies are decoded and checked a slice at a time on a
+//! small pool of threads of its own, the body with the least left first, within one memory
+//! budget, and a request stores at most a multiple of its size on the wire ([`IngestConfig`]). The HTTP
+//! service puts it on HTTP; [`spawn`] runs it on its own threads. Products send without a
+//! credential; the read endpoints answer only the bearer of the read token ([`ReadToken`]),
+//! and are off without one.
 //!
 //! `candor serve`, `candor report` and `candor purge` are thin callers. It depends on
 //! `candor-schema` (catalogues, gates, the value check shared with the sending side),
@@ -20,6 +25,7 @@
 
 #![warn(missing_docs)]
 
+mod access;
 pub mod decode;
 mod intake;
 pub mod page;
@@ -36,10 +42,11 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
+pub use access::{MIN_READ_TOKEN_LEN, ReadToken};
 pub use candor_http_server::{ServerConfig, ServerError};
 pub use received::{ReceivedEvent, ReceivedException, ReceivedValue};
 pub use service::{Ingest, IngestConfig};
-pub use store::{DatabaseUrl, Store, StoreError};
+pub use store::{DatabaseUrl, Sealing, Store, StoreError, StoreKey};
 pub use validate::{Accepted, MAX_AGE_WITHOUT_RETENTION_DAYS, MAX_CLOCK_AHEAD, Reason, Refusal};
 
 /// Why the receiving end could not start.
@@ -105,12 +112,13 @@ impl Drop for Running {
     }
 }
 
-/// Starts the receiving end on `listen` with its own runtime (two worker threads) and the
+/// Starts the receiving end on `listen`, on `database` opened with `sealing`, with its own runtime (two worker threads) and the
 /// periodic purge; stops on [`Running::stop`], on drop, and, with `on_signal`, on SIGINT or
 /// SIGTERM.
 pub fn spawn(
     accepted: Accepted,
     database: &DatabaseUrl,
+    sealing: &Sealing,
     listen: &str,
     config: IngestConfig,
     server: ServerConfig,
@@ -123,7 +131,7 @@ pub fn spawn(
         .build()
         .map_err(|e| IngestError::Start(e.to_string()))?;
     let purge_every = config.purge_every;
-    let ingest = Arc::new(Ingest::open(accepted, database, config)?);
+    let ingest = Arc::new(Ingest::open(accepted, database, sealing, config)?);
     let bound = runtime.block_on(candor_http_server::Server::bind(listen, server))?;
     let address = bound.local_addr();
     let (stop, stopped) = tokio::sync::oneshot::channel::<()>();

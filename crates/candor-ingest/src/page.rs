@@ -30,6 +30,15 @@ fn product(html: &mut String, report: &Report) {
         name = escape(&report.name),
         events = report.events
     );
+    // Always said, so a reader knows small groups are never shown by name.
+    let _ = write!(
+        html,
+        "<p class=\"min-group\">Values and versions from fewer than \
+         <strong class=\"min-group\">{k}</strong> installations are shown only together, as \
+         “(other)”: <strong class=\"folded\">{folded}</strong> folded in this report.</p>",
+        k = report.min_group,
+        folded = report.folded
+    );
     if !report.refused.is_empty() {
         html.push_str("<h3>Refused on arrival</h3><table class=\"refused\">");
         for (reason, count) in &report.refused {

@@ -28,6 +28,12 @@ pub struct Report {
     pub points: Vec<PointReport>,
     /// Refused events since the database began, by reason code.
     pub refused: BTreeMap<String, u64>,
+    /// The smallest group shown by name: installations (events, when the product sends no
+    /// install id) a value, a version or a label must come from.
+    pub min_group: u64,
+    /// Versions and values counted under [`OTHER`] for coming from fewer installations than
+    /// [`Report::min_group`], over every point; 0 when nothing was folded.
+    pub folded: u64,
 }
 
 /// One data point's aggregates.
@@ -43,9 +49,18 @@ pub struct PointReport {
     pub count: u64,
     /// All versions together.
     pub total: Aggregate,
-    /// Per product version in text order (the [`MAX_VERSIONS`] with most events; the rest
-    /// together last, as [`OTHER`]).
+    /// Per product version in text order (the [`MAX_VERSIONS`] with most events; the rest,
+    /// and versions from fewer installations than the minimum group, together last, as
+    /// [`OTHER`]).
     pub versions: Vec<VersionReport>,
+    /// Versions counted under [`OTHER`] for being smaller than the minimum group.
+    #[serde(skip_serializing_if = "is_zero")]
+    pub folded_versions: u64,
+}
+
+#[allow(clippy::trivially_copy_pass_by_ref)] // serde's skip_serializing_if passes a reference
+fn is_zero(n: &u64) -> bool {
+    *n == 0
 }
 
 /// A point's aggregates for one product version.
@@ -72,6 +87,9 @@ pub struct Aggregate {
     /// Distinct hashed values (the hashes themselves are not shown).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub distinct: Option<u64>,
+    /// Values counted under [`OTHER`] for being smaller than the minimum group.
+    #[serde(skip_serializing_if = "is_zero")]
+    pub folded_values: u64,
 }
 
 /// One categorical value.
@@ -102,31 +120,45 @@ pub struct Summary {
 /// Builds a product's report for `[since_us, until_us)`. The database computes it
 /// ([`Store::summarise`]): what this process holds is bounded by the catalogue's points, the
 /// versions listed ([`MAX_VERSIONS`]) and the values listed ([`MAX_CATEGORIES`]), never by
-/// what is stored.
+/// what is stored. A version or a value is shown by name only when it comes from at least
+/// the product's minimum group of installations ([`Accepted::min_group`]); `min_group` may
+/// raise that, never lower it, since the catalogue's disclosure promises it.
 pub fn build(
     store: &mut dyn Store,
     accepted: &Accepted,
     product: &str,
     since_us: i64,
     until_us: i64,
+    min_group: Option<u64>,
 ) -> Result<Report, StoreError> {
+    let min_group = accepted
+        .min_group(product)
+        .max(min_group.unwrap_or(1))
+        .max(1);
     let summaries = store.summarise(&SummaryQuery {
         product,
         since_us,
         until_us,
         top_versions: MAX_VERSIONS,
         top_values: MAX_CATEGORIES,
+        min_group,
     })?;
     let refused = store.refusals(product)?.into_iter().collect();
-    Ok(shape(accepted, product, summaries, refused))
+    let mut report = shape(accepted, product, summaries, refused);
+    report.min_group = min_group;
+    Ok(report)
 }
+
+/// A value (`None`: the rest), its count, and how many small values the rest holds.
+type ValueRow = (Option<String>, u64, u64);
 
 /// One point's rows of the summaries, by version (`None`: all versions).
 #[derive(Default)]
 struct PointRows {
     kind: Option<String>,
     versions: Vec<(String, u64)>,
-    values: BTreeMap<Option<String>, Vec<(Option<String>, u64)>>,
+    folded_versions: u64,
+    values: BTreeMap<Option<String>, Vec<ValueRow>>,
     numbers: BTreeMap<Option<String>, Summary>,
     distributions: BTreeMap<Option<String>, Summary>,
     distinct: BTreeMap<Option<String>, u64>,
@@ -152,7 +184,10 @@ fn shape(
             .values
             .entry(row.version)
             .or_default()
-            .push((row.value, row.count));
+            .push((row.value, row.count, row.small));
+    }
+    for (point, n) in summaries.small_versions {
+        by_point.entry(point).or_default().folded_versions = n;
     }
     let summary = |row: &NumberSummary| -> Option<Summary> {
         Some(Summary {
@@ -200,7 +235,8 @@ fn shape(
         }
     }
     let mut events = 0;
-    let points = order
+    let mut folded = 0;
+    let points: Vec<PointReport> = order
         .into_iter()
         .map(|(id, name, kind)| {
             let mut rows = by_point.remove(&id).unwrap_or_default();
@@ -217,13 +253,16 @@ fn shape(
                     count: n,
                 })
                 .collect();
+            let total = aggregate(&kind, &mut rows, None);
+            folded += rows.folded_versions + total.folded_values;
             PointReport {
-                total: aggregate(&kind, &mut rows, None),
+                total,
                 id,
                 name,
                 kind,
                 count,
                 versions,
+                folded_versions: rows.folded_versions,
             }
         })
         .collect();
@@ -235,6 +274,8 @@ fn shape(
         events,
         points,
         refused,
+        min_group: 1,
+        folded,
     }
 }
 
@@ -242,10 +283,14 @@ fn shape(
 fn aggregate(kind: &str, rows: &mut PointRows, version: Option<String>) -> Aggregate {
     let mut values: Vec<Category> = Vec::new();
     let mut rest = 0;
-    for (value, count) in rows.values.remove(&version).unwrap_or_default() {
+    let mut folded_values = 0;
+    for (value, count, small) in rows.values.remove(&version).unwrap_or_default() {
         match value {
             Some(value) => values.push(Category { value, count }),
-            None => rest += count,
+            None => {
+                rest += count;
+                folded_values += small;
+            }
         }
     }
     values.sort_by(|a, b| b.count.cmp(&a.count).then_with(|| a.value.cmp(&b.value)));
@@ -264,5 +309,6 @@ fn aggregate(kind: &str, rows: &mut PointRows, version: Option<String>) -> Aggre
         values,
         summary,
         distinct: (kind == "hashed").then(|| rows.distinct.remove(&version).unwrap_or(0)),
+        folded_values,
     }
 }

@@ -8,8 +8,10 @@
 //! | either, database failing | 503 with `Retry-After`; nothing of the batch acknowledged |
 //! | either, the bodies being checked hold the checking budget | 503 with `Retry-After`; nothing stored |
 //! | either, body over the cap | 413; malformed body 400 |
-//! | `GET /` | the HTML page of every product's aggregates |
-//! | `GET /v1/report/<product>` | one product's report as JSON (`?since=&until=`) |
+//! | `GET /` | the HTML page of every product's aggregates (read token) |
+//! | `GET /v1/report/<product>` | one product's report as JSON (`?since=&until=`) (read token) |
+//! | either report, no read token configured | 404, "reads are off" |
+//! | either report, token missing or wrong | 401 with `WWW-Authenticate: Bearer`, no detail |
 //! | either report, [`IngestConfig::max_reports`] already running | 503 with `Retry-After` |
 //! | `GET /healthz` | 200 |
 //!
@@ -31,6 +33,7 @@ use serde_json::json;
 
 use tokio::sync::Semaphore;
 
+use crate::access::ReadToken;
 use crate::decode::DecodeError;
 use crate::intake::{Checked, Format, Intake, IntakeError, Limits, Listed};
 use crate::pool::Pool;
@@ -71,12 +74,19 @@ pub struct IngestConfig {
     pub retry_after_secs: u32,
     /// Reports (`GET /`, `GET /v1/report/…`) computed or waiting at once; more get 503.
     pub max_reports: usize,
+    /// The token the read endpoints (`GET /`, `GET /v1/report/…`) require as
+    /// `Authorization: Bearer …`; without one they answer 404.
+    pub read_token: Option<ReadToken>,
+    /// Raises every product's minimum group (the installations a value or a version must
+    /// come from to be shown by name) above what its catalogue declares; never lowers it.
+    pub min_group: Option<u64>,
 }
 
 impl Default for IngestConfig {
     /// 200 000 queued events holding at most 256 MiB, 64 MiB decompressed, 32 bytes stored per
     /// byte received (at least 64 KiB), one checking thread per core (at most four) sharing
-    /// 256 MiB, 30 s to commit, a purge every hour, retry after 2 s, 4 reports at once.
+    /// 256 MiB, 30 s to commit, a purge every hour, retry after 2 s, 4 reports at once, and
+    /// no read token (the read endpoints off).
     fn default() -> Self {
         Self {
             queue_capacity: 200_000,
@@ -92,6 +102,8 @@ impl Default for IngestConfig {
             purge_every: Duration::from_secs(3600),
             retry_after_secs: 2,
             max_reports: 4,
+            read_token: None,
+            min_group: None,
         }
     }
 }
@@ -127,15 +139,16 @@ impl std::fmt::Debug for Ingest {
 }
 
 impl Ingest {
-    /// Opens two connections to the database (one writes, one reads for reports) and starts the
-    /// writer.
+    /// Opens two connections to the database with `sealing` (one writes, one reads for
+    /// reports) and starts the writer.
     pub fn open(
         accepted: Accepted,
         database: &crate::DatabaseUrl,
+        sealing: &crate::Sealing,
         config: IngestConfig,
     ) -> Result<Self, StoreError> {
-        let writing = database.open()?;
-        let reading = database.open()?;
+        let writing = database.open(sealing)?;
+        let reading = database.open(sealing)?;
         Ok(Self {
             accepted: Arc::new(accepted),
             pool: Pool::start(config.checking_threads),
@@ -187,9 +200,15 @@ impl Ingest {
         match (request.method(), path.as_str()) {
             (&Method::POST, "/v1/events") => self.receive(request, Format::Json).await,
             (&Method::POST, "/v1/logs") => self.receive(request, Format::Otlp).await,
-            (&Method::GET, "/") => self.page(request).await,
             (&Method::GET, "/healthz") => text_response(StatusCode::OK, "ok\n"),
+            (&Method::GET, "/") => match self.refuse_read(&request) {
+                Some(refusal) => refusal,
+                None => self.page(request).await,
+            },
             (&Method::GET, p) if p.starts_with("/v1/report/") => {
+                if let Some(refusal) = self.refuse_read(&request) {
+                    return refusal;
+                }
                 let product = p.trim_start_matches("/v1/report/").to_owned();
                 self.report_json(&product, request.uri().query()).await
             }
@@ -198,6 +217,30 @@ impl Ingest {
             }
             _ => text_response(StatusCode::NOT_FOUND, "not found\n"),
         }
+    }
+
+    /// The answer to a read request that may not be served: 404 when reads are off, 401 (with
+    /// nothing about why) when its token is missing or wrong.
+    fn refuse_read(&self, request: &Request) -> Option<Response> {
+        let Some(token) = &self.config.read_token else {
+            return Some(text_response(
+                StatusCode::NOT_FOUND,
+                "reads are off on this server: it was started without --read-token-file\n",
+            ));
+        };
+        let presented = request
+            .headers()
+            .get(header::AUTHORIZATION)
+            .map(HeaderValue::as_bytes);
+        if token.admits(presented) {
+            return None;
+        }
+        let mut response = text_response(StatusCode::UNAUTHORIZED, "unauthorized\n");
+        response.headers_mut().insert(
+            header::WWW_AUTHENTICATE,
+            HeaderValue::from_static("Bearer, Basic realm=\"candor\""),
+        );
+        Some(response)
     }
 
     async fn receive(&self, request: Request, format: Format) -> Response {
@@ -308,11 +351,12 @@ impl Ingest {
         let now = SystemTime::now();
         let since = now - Duration::from_secs(u64::from(days) * 86_400);
         let (since_us, until_us) = (micros(since), micros(now) + 86_400_000_000);
+        let min_group = self.config.min_group;
         let reports = self
             .with_reader(move |store, accepted| {
                 accepted
                     .products()
-                    .map(|p| report::build(store, accepted, p, since_us, until_us))
+                    .map(|p| report::build(store, accepted, p, since_us, until_us, min_group))
                     .collect::<Result<Vec<_>, _>>()
             })
             .await;
@@ -361,9 +405,10 @@ impl Ingest {
             }
         };
         let product = product.to_owned();
+        let min_group = self.config.min_group;
         let result = self
             .with_reader(move |store, accepted| {
-                report::build(store, accepted, &product, since_us, until_us)
+                report::build(store, accepted, &product, since_us, until_us, min_group)
             })
             .await;
         match result {

@@ -71,6 +71,17 @@ impl Accepted {
             .min()
     }
 
+    /// The smallest group a report of `product` shows by name: the largest any of its
+    /// revisions declares (each revision's promise holds), [`candor_schema::DEFAULT_MIN_GROUP`]
+    /// for an unknown product.
+    pub fn min_group(&self, product: &str) -> u64 {
+        self.products
+            .get(product)
+            .and_then(|revisions| revisions.iter().map(|c| c.spec().retention.min_group).max())
+            .map_or(u64::from(candor_schema::DEFAULT_MIN_GROUP), u64::from)
+            .max(1)
+    }
+
     /// Checks one event; on success, the row to store.
     pub fn check(&self, event: ReceivedEvent, now: SystemTime) -> Result<StoredEvent, Refusal> {
         let revisions = self.products.get(&event.product).ok_or_else(|| {

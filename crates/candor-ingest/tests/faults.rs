@@ -62,7 +62,12 @@ fn full_queue(config: IngestConfig) {
         Db::Postgres(_) => unreachable!(),
     };
     let blocker = rusqlite::Connection::open(&path).unwrap();
-    blocker.execute_batch("BEGIN EXCLUSIVE").unwrap();
+    blocker
+        .execute_batch(&format!(
+            "PRAGMA key = {}; BEGIN EXCLUSIVE",
+            test_key().sqlcipher_pragma()
+        ))
+        .unwrap();
     let first: Vec<Value> = (0..10).map(agent_event).collect();
     std::thread::scope(|s| {
         let waiting = s.spawn(|| post_events(&running, &first));

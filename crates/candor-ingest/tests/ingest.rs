@@ -231,15 +231,21 @@ fn nothing_of_the_connection_is_stored() {
         .unwrap();
     assert_eq!(response.status().as_u16(), 200);
     running.stop();
-    let mut bytes = Vec::new();
-    for entry in std::fs::read_dir(match &db {
-        Db::Sqlite(dir) => dir.path(),
-        Db::Postgres(_) => unreachable!(),
-    })
-    .unwrap()
-    {
-        bytes.extend(std::fs::read(entry.unwrap().path()).unwrap());
-    }
+    // The file is encrypted: what it holds is read through the key, exported in the clear
+    // (SQLCipher's export), and searched byte by byte.
+    let Db::Sqlite(dir) = &db else { unreachable!() };
+    let plain = dir.path().join("plain.db");
+    let connection = rusqlite::Connection::open(dir.path().join("ingest.db")).unwrap();
+    connection
+        .execute_batch(&format!(
+            "PRAGMA key = {}; ATTACH DATABASE '{}' AS plain KEY ''; \
+             SELECT sqlcipher_export('plain'); DETACH DATABASE plain;",
+            test_key().sqlcipher_pragma(),
+            plain.display()
+        ))
+        .unwrap();
+    drop(connection);
+    let bytes = std::fs::read(&plain).unwrap();
     let text = String::from_utf8_lossy(&bytes);
     assert!(
         text.contains("contrast-dotnet-agent"),

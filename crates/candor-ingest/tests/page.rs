@@ -35,7 +35,18 @@ fn the_page_shows_the_aggregates_and_client_strings_only_as_text() {
     let (status, reply) = post_events(&running, &[navigation]);
     assert_eq!(status, 200, "{reply}");
 
-    let dom = dump_dom(browser, &url(&running, "/"));
+    // The page is read with the token (headless Chromium cannot present one), then the browser
+    // builds its DOM from exactly those bytes.
+    let response = client()
+        .get(url(&running, "/"))
+        .bearer_auth(READ_TOKEN)
+        .send()
+        .unwrap();
+    assert_eq!(response.status().as_u16(), 200);
+    let saved = tempfile::tempdir().unwrap();
+    let page = saved.path().join("page.html");
+    std::fs::write(&page, response.bytes().unwrap()).unwrap();
+    let dom = dump_dom(browser, &format!("file://{}", page.display()));
     assert!(dom.contains("<title>Candor telemetry</title>"), "{dom}");
     // The counts: 8 agent events, 7 of them working_set.
     assert!(

@@ -182,7 +182,7 @@ fn every_kind_is_aggregated_alike_on_both_databases() {
 #[test]
 fn a_hostile_variety_of_values_gives_a_bounded_summary() {
     both(|db| {
-        let mut store = db.url().open().unwrap();
+        let mut store = db.open();
         let revision = revision("contrast-dotnet-agent");
         let now = candor_ingest::parse_time_arg("1h", std::time::SystemTime::now()).unwrap();
         let events: Vec<StoredEvent> = (0..600_u32)
@@ -220,6 +220,7 @@ fn a_hostile_variety_of_values_gives_a_bounded_summary() {
                 until_us: i64::MAX,
                 top_versions: 10,
                 top_values: 5,
+                min_group: 1,
             })
             .unwrap();
         // One point: 10 versions and the rest; values per version bucket and for all.

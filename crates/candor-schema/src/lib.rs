@@ -50,11 +50,11 @@ pub use lifecycle::{
 };
 pub use load::{LOCAL_COPY_MAX_BYTES, MAX_LOCAL_COPY_DAYS};
 pub use model::{
-    CatalogueSpec, CollectionSpec, ConsentSpec, DEFAULT_MAX_ITEMS, DataPointSpec, DefaultMode,
-    DeliveryMethod, DeliverySpec, DisclosureSpec, FORMAT_VERSION, Gate, HashAlgorithm, HostMinimum,
-    HostPolicy, HostSpec, MAX_ITEMS_LIMIT, NoticeKind, PrivacyClass, ProductSpec, RetentionSpec,
-    RevisionSpec, RuntimeCondition, RuntimeLineSpec, Statistic, Trigger, Unit, ValueType,
-    VariableMeaning, VariableRule,
+    CatalogueSpec, CollectionSpec, ConsentSpec, DEFAULT_MAX_ITEMS, DEFAULT_MIN_GROUP,
+    DataPointSpec, DefaultMode, DeliveryMethod, DeliverySpec, DisclosureSpec, FORMAT_VERSION, Gate,
+    HashAlgorithm, HostMinimum, HostPolicy, HostSpec, MAX_ITEMS_LIMIT, NoticeKind, PrivacyClass,
+    ProductSpec, RetentionSpec, RevisionSpec, RuntimeCondition, RuntimeLineSpec, Statistic, Trigger, Unit,
+    ValueType, VariableMeaning, VariableRule,
 };
 pub use revision::{Disclosed, DisclosedPoint, Widened, Widening};
 pub use source::MachineReading;

@@ -283,6 +283,9 @@ pub(crate) fn validate(spec: &CatalogueSpec, source_name: &str) -> Checked<Parse
     c.non_empty("delivery.destination", &spec.delivery.destination)?;
     c.non_empty("delivery.description", &spec.delivery.description)?;
     c.non_empty("retention.description", &spec.retention.description)?;
+    if spec.retention.min_group == 0 {
+        return c.rule("retention.min_group", "must be at least 1");
+    }
     if spec.retention.days == Some(0) {
         return c.rule("retention.days", "must be at least 1 when given");
     }

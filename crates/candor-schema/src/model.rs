@@ -327,6 +327,28 @@ pub struct RetentionSpec {
     /// product) by default; a catalogue may declare fewer days, never more.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub local_copy_days: Option<u32>,
+    /// The smallest group the vendor's reports show: a value, a product version or a label
+    /// appears by name only when at least this many installations sent it (counted by events
+    /// when the product sends no install id); smaller groups are shown together as `(other)`.
+    /// At least 1; 5 when absent.
+    #[serde(
+        default = "default_min_group",
+        skip_serializing_if = "is_default_min_group"
+    )]
+    #[schemars(range(min = 1))]
+    pub min_group: u32,
+}
+
+/// The minimum group size when a catalogue declares none.
+pub const DEFAULT_MIN_GROUP: u32 = 5;
+
+fn default_min_group() -> u32 {
+    DEFAULT_MIN_GROUP
+}
+
+#[allow(clippy::trivially_copy_pass_by_ref)] // serde's skip_serializing_if passes a reference
+fn is_default_min_group(k: &u32) -> bool {
+    *k == DEFAULT_MIN_GROUP
 }
 
 /// One data point: a single fact a product may send.

@@ -66,6 +66,13 @@ pub(crate) fn write_lines(path: &Path, lines: &[String]) -> String {
     path.to_str().expect("utf-8").to_owned()
 }
 
+/// The store key `Serve` starts `candor serve` with.
+pub(crate) const SERVE_STORE_KEY: &str =
+    "c0ffee00112233445566778899aabbccddeeff00112233445566778899aabbcc";
+
+/// The read token `Serve` starts `candor serve` with.
+pub(crate) const SERVE_READ_TOKEN: &str = "serve-read-token-for-tests";
+
 /// A running `candor serve` on a SQLite file (or the database URL given), killed when
 /// dropped.
 pub(crate) struct Serve {
@@ -78,10 +85,18 @@ impl Serve {
     /// Starts `candor serve` on a free loopback port, with `dir` as its Candor folder.
     pub(crate) fn start(dir: &Path, database: &str, extra: &[&str]) -> Self {
         use std::io::BufRead;
+        let token_file = dir.join("serve-read.token");
+        std::fs::write(&token_file, format!("{SERVE_READ_TOKEN}\n")).expect("token file");
+        let key_file = dir.join("serve-store.key");
+        std::fs::write(&key_file, format!("{SERVE_STORE_KEY}\n")).expect("key file");
         let mut child = Command::new(env!("CARGO_BIN_EXE_candor"))
             .env_clear()
             .env("CANDOR_CONFIG_DIR", dir)
             .args(["serve", "--listen", "127.0.0.1:0", "--database", database])
+            .arg("--read-token-file")
+            .arg(&token_file)
+            .arg("--store-key-file")
+            .arg(&key_file)
             .args(extra)
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
@@ -132,7 +147,8 @@ impl Serve {
             .expect("timeout");
         write!(
             stream,
-            "GET /v1/report/{product}?{} HTTP/1.1\r\nhost: {}\r\nconnection: close\r\n\r\n",
+            "GET /v1/report/{product}?{} HTTP/1.1\r\nhost: {}\r\n\
+             authorization: Bearer {SERVE_READ_TOKEN}\r\nconnection: close\r\n\r\n",
             query.join("&"),
             self.address
         )

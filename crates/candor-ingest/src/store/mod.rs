@@ -6,14 +6,18 @@
 //! whatever is stored). Rows hold the event's envelope and value only: no peer address, no
 //! header.
 
+mod key;
 #[cfg(feature = "postgres")]
 mod postgres;
+#[cfg(feature = "postgres")]
+mod seal;
 #[cfg(feature = "sqlite")]
 mod sqlite;
 mod summary;
 
 use std::path::PathBuf;
 
+pub use self::key::{Sealing, StoreKey};
 #[cfg(feature = "postgres")]
 pub use self::postgres::PostgresStore;
 #[cfg(feature = "sqlite")]
@@ -82,6 +86,9 @@ pub struct Summaries {
     pub distributions: Vec<NumberSummary>,
     /// Distinct hashed values.
     pub distinct: Vec<DistinctCount>,
+    /// Per point, the versions counted under [`OTHER`] for coming from fewer installations
+    /// than the minimum group.
+    pub small_versions: Vec<(String, u64)>,
 }
 
 /// Events of one point and version (or [`OTHER`] versions).
@@ -108,6 +115,9 @@ pub struct ValueCount {
     pub value: Option<String>,
     /// How many times.
     pub count: u64,
+    /// For the rest (`value: None`): how many of its values are there for coming from fewer
+    /// installations than the minimum group.
+    pub small: u64,
 }
 
 /// Numbers of one point and version.
@@ -151,6 +161,10 @@ pub enum StoreError {
     /// This build has no such backend.
     #[error("this build of Candor has no {0} backend")]
     Unsupported(&'static str),
+    /// The store key does not open the database (a wrong key, a key given for an unencrypted
+    /// database or none for an encrypted one), or the connection would expose what it holds.
+    #[error("{0}")]
+    Key(String),
 }
 
 /// A database: one connection, used from one thread at a time.
@@ -207,15 +221,39 @@ impl DatabaseUrl {
         ))
     }
 
-    /// Opens a connection (creating the schema when it is missing).
-    pub fn open(&self) -> Result<Box<dyn Store>, StoreError> {
+    /// Opens a connection (creating the schema when it is missing) with `sealing`; a key that
+    /// does not open the database is [`StoreError::Key`], before anything is read or written.
+    pub fn open(&self, sealing: &Sealing) -> Result<Box<dyn Store>, StoreError> {
         match self {
             #[cfg(feature = "sqlite")]
-            Self::Sqlite(path) => Ok(Box::new(SqliteStore::open(path)?)),
+            Self::Sqlite(path) => Ok(Box::new(SqliteStore::open(path, sealing)?)),
             #[cfg(not(feature = "sqlite"))]
-            Self::Sqlite(_) => Err(StoreError::Unsupported("sqlite")),
+            Self::Sqlite(_) => {
+                let _ = sealing;
+                Err(StoreError::Unsupported("sqlite"))
+            }
             #[cfg(feature = "postgres")]
-            Self::Postgres(url) => Ok(Box::new(PostgresStore::connect(url)?)),
+            Self::Postgres(url) => Ok(Box::new(PostgresStore::connect(url, sealing)?)),
+            #[cfg(not(feature = "postgres"))]
+            Self::Postgres(_) => Err(StoreError::Unsupported("postgres")),
+        }
+    }
+
+    /// Re-encrypts everything stored under `old` with `new`, in one transaction: when it
+    /// returns, only `new` opens the database. Stop every `candor serve` on it first (one
+    /// still running with `old` fails its writes, which its clients retry, and must be
+    /// restarted with `new`).
+    pub fn rotate_key(&self, old: &StoreKey, new: &StoreKey) -> Result<u64, StoreError> {
+        match self {
+            #[cfg(feature = "sqlite")]
+            Self::Sqlite(path) => SqliteStore::rotate_key(path, old, new),
+            #[cfg(not(feature = "sqlite"))]
+            Self::Sqlite(_) => {
+                let _ = (old, new);
+                Err(StoreError::Unsupported("sqlite"))
+            }
+            #[cfg(feature = "postgres")]
+            Self::Postgres(url) => PostgresStore::rotate_key(url, old, new),
             #[cfg(not(feature = "postgres"))]
             Self::Postgres(_) => Err(StoreError::Unsupported("postgres")),
         }

@@ -4,6 +4,16 @@
 //! purge drops whole months of one product and deletes rows only in the month that straddles the
 //! cut. Partitions are created on first use; two processes creating the same one race harmlessly.
 //! A batch group is one `INSERT … SELECT FROM UNNEST(arrays)` per batch in one transaction.
+//!
+//! What PostgreSQL holds of an event is its product and time in the clear (they partition and
+//! purge the table), keyed hashes of its id and install id, and its content sealed ([`Sealer`]):
+//! neither the database's files, a dump nor a backup shows a value, an install id or an
+//! aggregate without the store key. Reports open the rows of their range a slice at a time
+//! into a temporary table of the report's own session, where the same SQL as SQLite's groups
+//! them; the table is emptied when the report ends. A key check value stored in the database
+//! makes a wrong key an error at connection and at every write, never an empty report.
+//! The connection is refused unless it stays on this machine (a Unix socket or a loopback
+//! address): this build speaks no TLS to PostgreSQL.
 
 use std::collections::BTreeSet;
 use std::time::Duration;
@@ -11,6 +21,8 @@ use std::time::Duration;
 use postgres::error::SqlState;
 use postgres::{Client, NoTls};
 
+use super::key::{Sealing, StoreKey};
+use super::seal::Sealer;
 use super::summary::{self, Dialect, Statements, SummaryQuery, whole_count};
 use super::{
     Batch, DistinctCount, NumberSummary, Store, StoreError, Summaries, ValueCount, VersionCount,
@@ -18,17 +30,17 @@ use super::{
 };
 
 const SCHEMA: &str = "
+CREATE TABLE IF NOT EXISTS candor_store_meta (
+    name TEXT PRIMARY KEY,
+    value TEXT NOT NULL
+);
 CREATE TABLE IF NOT EXISTS candor_events (
+    -- A keyed hash of the event id, of the install id; the rest is sealed.
     event_id TEXT NOT NULL,
     time_us BIGINT NOT NULL,
     product TEXT NOT NULL,
-    product_version TEXT NOT NULL,
-    runtime_line TEXT NOT NULL,
-    catalogue_revision TEXT NOT NULL,
-    install_id TEXT,
-    point TEXT NOT NULL,
-    kind TEXT NOT NULL,
-    value TEXT NOT NULL,
+    install_key TEXT,
+    sealed BYTEA NOT NULL,
     PRIMARY KEY (product, event_id, time_us)
 ) PARTITION BY LIST (product);
 -- The id alone names an event. A partitioned table cannot hold a key on the id alone, so each
@@ -55,23 +67,33 @@ CREATE TABLE IF NOT EXISTS candor_refusals (
 /// claims that win are stored. The id alone is the key, as SQLite's primary key has it: a later
 /// event with a claimed id (another time, another product, other content) is a duplicate.
 const INSERT: &str = "WITH batch AS (SELECT * FROM UNNEST($1::text[], $2::int8[], \
-     $3::text[], $4::text[], $5::text[], $6::text[], $7::text[], $8::text[], $9::text[], \
-     $10::text[]) WITH ORDINALITY AS b(event_id, time_us, product, product_version, \
-     runtime_line, catalogue_revision, install_id, point, kind, value, position)), \
+     $3::text[], $4::text[], $5::bytea[]) WITH ORDINALITY AS b(event_id, time_us, product, \
+     install_key, sealed, position)), \
      firsts AS (SELECT DISTINCT ON (event_id) * FROM batch ORDER BY event_id, position), \
      claimed AS (INSERT INTO candor_event_ids (event_id, product, time_us) \
      SELECT event_id, product, time_us FROM firsts \
      ON CONFLICT DO NOTHING RETURNING event_id) \
-     INSERT INTO candor_events (event_id, time_us, product, product_version, runtime_line, \
-     catalogue_revision, install_id, point, kind, value) \
-     SELECT f.event_id, f.time_us, f.product, f.product_version, f.runtime_line, \
-     f.catalogue_revision, f.install_id, f.point, f.kind, f.value \
+     INSERT INTO candor_events (event_id, time_us, product, install_key, sealed) \
+     SELECT f.event_id, f.time_us, f.product, f.install_key, f.sealed \
      FROM firsts f JOIN claimed c ON c.event_id = f.event_id \
      ON CONFLICT DO NOTHING";
+
+/// The key check value, locked against a rotation for the rest of the transaction.
+const KEY_CHECK: &str = "SELECT value FROM candor_store_meta WHERE name = 'key_check' FOR SHARE";
+
+/// The rows of a report's range, read a slice at a time.
+const RANGE: &str = "SELECT event_id, install_key, sealed FROM candor_events \
+     WHERE product = $1 AND time_us >= $2 AND time_us < $3";
+
+/// Rows opened per round trip while a report or a rotation reads.
+const SLICE: i32 = 4096;
 
 /// A PostgreSQL connection.
 pub struct PostgresStore {
     url: String,
+    sealer: Sealer,
+    /// The store key was given (not `--store-unencrypted`): for the words of a refusal.
+    keyed: bool,
     client: Option<Client>,
     /// The insert, prepared once per connection.
     insert: Option<postgres::Statement>,
@@ -90,10 +112,16 @@ fn db(e: postgres::Error) -> StoreError {
 }
 
 impl PostgresStore {
-    /// Connects and creates the schema when it is missing.
-    pub fn connect(url: &str) -> Result<Self, StoreError> {
+    /// Connects with `sealing`, creates the schema when it is missing, and checks the key.
+    pub fn connect(url: &str, sealing: &Sealing) -> Result<Self, StoreError> {
+        let (sealer, keyed) = match sealing {
+            Sealing::Key(key) => (Sealer::new(key), true),
+            Sealing::Unencrypted => (Sealer::new(&StoreKey::public()), false),
+        };
         let mut store = Self {
             url: url.to_owned(),
+            sealer,
+            keyed,
             client: None,
             insert: None,
             partitions: BTreeSet::new(),
@@ -111,6 +139,7 @@ impl PostgresStore {
             let mut config: postgres::Config = self.url.parse().map_err(|e: postgres::Error| {
                 StoreError::Url(format!("bad PostgreSQL URL: {e}"))
             })?;
+            stays_on_this_machine(&config)?;
             config
                 .connect_timeout(Duration::from_secs(5))
                 .keepalives(true)
@@ -123,6 +152,7 @@ impl PostgresStore {
                 // objects exist either way.
                 db(e)
             })?;
+            self.check_key(&mut client)?;
             self.client = Some(client);
         }
         self.client
@@ -130,6 +160,93 @@ impl PostgresStore {
             .ok_or_else(|| StoreError::Database("no connection".to_owned()))
     }
 
+    /// Refuses a database this key does not open: one stored in the clear by an earlier
+    /// Candor, or one whose key check value is another key's. The first connection to an
+    /// empty database stores this key's.
+    fn check_key(&self, client: &mut Client) -> Result<(), StoreError> {
+        let plain_layout = client
+            .query_opt(
+                "SELECT 1 FROM information_schema.columns WHERE table_schema = current_schema() \
+                 AND table_name = 'candor_events' AND column_name = 'value'",
+                &[],
+            )
+            .map_err(db)?
+            .is_some();
+        if plain_layout {
+            return Err(StoreError::Key(
+                "this PostgreSQL database holds events an earlier Candor stored unencrypted; \
+                 give Candor a new database"
+                    .to_owned(),
+            ));
+        }
+        client
+            .execute(
+                "INSERT INTO candor_store_meta (name, value) VALUES ('key_check', $1) \
+                 ON CONFLICT DO NOTHING",
+                &[&self.sealer.check()],
+            )
+            .map_err(db)?;
+        let stored: String = client
+            .query_one(
+                "SELECT value FROM candor_store_meta WHERE name = 'key_check'",
+                &[],
+            )
+            .map_err(db)?
+            .get(0);
+        same_key(&self.sealer, self.keyed, &stored)
+    }
+}
+
+/// Refuses a connection that would leave this machine: this build speaks no TLS to
+/// PostgreSQL, and the events' keyed hashes and the report's opened rows must not cross a
+/// network in the clear. A Unix socket, `localhost` and loopback addresses are this machine.
+fn stays_on_this_machine(config: &postgres::Config) -> Result<(), StoreError> {
+    use postgres::config::Host;
+    let remote = config.get_hosts().iter().find_map(|host| match host {
+        Host::Tcp(name) => {
+            let local = name.eq_ignore_ascii_case("localhost")
+                || name
+                    .trim_start_matches('[')
+                    .trim_end_matches(']')
+                    .parse::<std::net::IpAddr>()
+                    .is_ok_and(|ip| ip.is_loopback());
+            (!local).then(|| name.clone())
+        }
+        #[cfg(unix)]
+        Host::Unix(_) => None,
+    });
+    let remote = remote.or_else(|| {
+        config
+            .get_hostaddrs()
+            .iter()
+            .find(|ip| !ip.is_loopback())
+            .map(ToString::to_string)
+    });
+    match remote {
+        None => Ok(()),
+        Some(host) => Err(StoreError::Url(format!(
+            "PostgreSQL at `{host}` is not on this machine, and this build has no TLS to \
+             PostgreSQL: reach it through a Unix socket or a loopback tunnel that encrypts \
+             (stunnel, ssh -L)"
+        ))),
+    }
+}
+
+/// Whether the stored key check value is this key's.
+fn same_key(sealer: &Sealer, keyed: bool, stored: &str) -> Result<(), StoreError> {
+    if stored == sealer.check() {
+        return Ok(());
+    }
+    Err(StoreError::Key(if keyed {
+        "the store key does not open this PostgreSQL database (a wrong key, a key rotated \
+             since, or a database stored unencrypted)"
+            .to_owned()
+    } else {
+        "this PostgreSQL database is encrypted: give its --store-key-file".to_owned()
+    }))
+}
+
+impl PostgresStore {
     fn product_id(&mut self, product: &str) -> Result<i32, StoreError> {
         let client = self.client()?;
         client
@@ -235,8 +352,9 @@ impl Store for PostgresStore {
     fn summarise(&mut self, query: &SummaryQuery<'_>) -> Result<Summaries, StoreError> {
         let statements = DIALECT.statements();
         self.retrying(|store| {
+            let sealer = store.sealer.clone();
             let client = store.client()?;
-            summary::summarise(&mut Runner(client), &statements, query)
+            summary::summarise(&mut Runner(client, &sealer), &statements, query)
         })
     }
 
@@ -254,6 +372,8 @@ impl PostgresStore {
     ) -> Result<T, StoreError> {
         match op(self) {
             Ok(v) => Ok(v),
+            // A key the database refuses stays refused.
+            Err(e @ StoreError::Key(_)) => Err(e),
             Err(_) => {
                 self.client = None;
                 op(self)
@@ -295,6 +415,71 @@ impl PostgresStore {
         Ok(removed + n)
     }
 
+    /// Re-seals every event and re-hashes every id from `old` to `new`, in one transaction
+    /// that holds the key check row: writers with either key wait, and afterwards only `new`
+    /// opens the database.
+    pub(crate) fn rotate_key(url: &str, old: &StoreKey, new: &StoreKey) -> Result<u64, StoreError> {
+        let mut store = Self::connect(url, &Sealing::Key(old.clone()))?;
+        let (from, to) = (store.sealer.clone(), Sealer::new(new));
+        let client = store.client()?;
+        let mut tx = client.transaction().map_err(db)?;
+        let stored: String = tx
+            .query_one(
+                "SELECT value FROM candor_store_meta WHERE name = 'key_check' FOR UPDATE",
+                &[],
+            )
+            .map_err(db)?
+            .get(0);
+        same_key(&from, true, &stored)?;
+        let all = tx
+            .prepare("SELECT product, event_id, time_us, sealed FROM candor_events")
+            .map_err(db)?;
+        let portal = tx.bind(&all, &[]).map_err(db)?;
+        let update = tx
+            .prepare(
+                "UPDATE candor_events SET event_id = $4, install_key = $5, sealed = $6 \
+                 WHERE product = $1 AND event_id = $2 AND time_us = $3",
+            )
+            .map_err(db)?;
+        let claim = tx
+            .prepare("UPDATE candor_event_ids SET event_id = $2 WHERE event_id = $1")
+            .map_err(db)?;
+        let mut events = 0u64;
+        loop {
+            // A portal sees the table as it was when bound: rows updated below are not read
+            // again.
+            let rows = tx.query_portal(&portal, SLICE).map_err(db)?;
+            if rows.is_empty() {
+                break;
+            }
+            for row in rows {
+                let product: String = row.get(0);
+                let id: String = row.get(1);
+                let time: i64 = row.get(2);
+                let sealed: Vec<u8> = row.get(3);
+                let content = from.open(&id, &sealed)?;
+                let new_id = to.index(&content.event_id);
+                let install = content.install_id.as_deref().map(|i| to.index(i));
+                let resealed = to.seal_content(&new_id, &content)?;
+                tx.execute(
+                    &update,
+                    &[&product, &id, &time, &new_id, &install, &resealed],
+                )
+                .map_err(db)?;
+                tx.execute(&claim, &[&id, &new_id]).map_err(db)?;
+                events += 1;
+            }
+        }
+        drop(portal);
+        tx.execute(
+            "UPDATE candor_store_meta SET value = $1 WHERE name = 'key_check'",
+            &[&to.check()],
+        )
+        .map_err(db)?;
+        tx.commit().map_err(db)?;
+        Ok(events)
+    }
+
     fn refusals_once(&mut self, product: &str) -> Result<Vec<(String, u64)>, StoreError> {
         let client = self.client()?;
         let rows = client
@@ -326,8 +511,13 @@ impl PostgresStore {
             .insert
             .clone()
             .ok_or_else(|| StoreError::Database("no prepared insert".to_owned()))?;
+        let sealer = self.sealer.clone();
+        let keyed = self.keyed;
         let client = self.client()?;
         let mut tx = client.transaction().map_err(db)?;
+        // A rotation that committed since this connection checked the key fails the write.
+        let stored: String = tx.query_one(KEY_CHECK, &[]).map_err(db)?.get(0);
+        same_key(&sealer, keyed, &stored)?;
         let mut out = Vec::with_capacity(batches.len());
         for batch in batches {
             let events = &batch.events;
@@ -335,28 +525,20 @@ impl PostgresStore {
                 out.push(Written::default());
                 continue;
             }
-            let column = |f: fn(&super::StoredEvent) -> &str| -> Vec<&str> {
-                events.iter().map(f).collect()
-            };
-            let ids = column(|e| &e.event_id);
+            let ids: Vec<String> = events.iter().map(|e| sealer.index(&e.event_id)).collect();
             let times: Vec<i64> = events.iter().map(|e| e.time_us).collect();
-            let products = column(|e| &e.product);
-            let versions = column(|e| &e.product_version);
-            let lines = column(|e| &e.runtime_line);
-            let revisions = column(|e| &e.catalogue_revision);
-            let installs: Vec<Option<&str>> =
-                events.iter().map(|e| e.install_id.as_deref()).collect();
-            let points = column(|e| &e.point);
-            let kinds = column(|e| e.kind);
-            let values = column(|e| &e.value);
+            let products: Vec<&str> = events.iter().map(|e| e.product.as_str()).collect();
+            let installs: Vec<Option<String>> = events
+                .iter()
+                .map(|e| e.install_id.as_deref().map(|i| sealer.index(i)))
+                .collect();
+            let sealed = events
+                .iter()
+                .zip(&ids)
+                .map(|(e, id)| sealer.seal(id, e))
+                .collect::<Result<Vec<_>, _>>()?;
             let inserted = tx
-                .execute(
-                    &insert,
-                    &[
-                        &ids, &times, &products, &versions, &lines, &revisions, &installs, &points,
-                        &kinds, &values,
-                    ],
-                )
+                .execute(&insert, &[&ids, &times, &products, &installs, &sealed])
                 .map_err(db)?;
             let total = events.len() as u64;
             out.push(Written {
@@ -380,6 +562,7 @@ impl PostgresStore {
 
 const DIALECT: Dialect = Dialect {
     param: |n| format!("${n}"),
+    int_param: |n| format!("${n}::int8"),
     total: |x| format!("SUM(({x})::float8)"),
     count_sum: |x| format!("SUM({x})::bigint"),
     scalar: "CASE WHEN left(g.value, 1) = '\"' THEN g.value::jsonb #>> '{}' ELSE g.value END",
@@ -392,9 +575,10 @@ const DIALECT: Dialect = Dialect {
     greater: |a, b| format!("GREATEST({a}, {b})"),
     bytewise: " COLLATE \"C\"",
     empty: |table| format!("TRUNCATE {table}"),
+    sealed_rows: true,
 };
 
-struct Runner<'a>(&'a mut Client);
+struct Runner<'a>(&'a mut Client, &'a Sealer);
 
 fn numbers(client: &mut Client, sql: &str) -> Result<Vec<NumberSummary>, StoreError> {
     Ok(client
@@ -417,21 +601,53 @@ impl summary::Runner for Runner<'_> {
         self.0.batch_execute(sql).map_err(db)
     }
 
+    /// Opens the range's rows a slice at a time into the report's temporary rows table, then
+    /// groups them with `sql`, and empties the rows table.
     fn fill_groups(&mut self, sql: &str, query: &SummaryQuery<'_>) -> Result<(), StoreError> {
-        self.0
-            .execute(sql, &[&query.product, &query.since_us, &query.until_us])
-            .map(|_| ())
-            .map_err(db)
+        let sealer = self.1;
+        let mut tx = self.0.transaction().map_err(db)?;
+        let range = tx.prepare(RANGE).map_err(db)?;
+        let portal = tx
+            .bind(&range, &[&query.product, &query.since_us, &query.until_us])
+            .map_err(db)?;
+        let insert = tx.prepare(summary::INSERT_ROWS_PG).map_err(db)?;
+        loop {
+            let rows = tx.query_portal(&portal, SLICE).map_err(db)?;
+            if rows.is_empty() {
+                break;
+            }
+            let mut columns: [Vec<Option<String>>; 5] = Default::default();
+            for row in &rows {
+                let id: String = row.get(0);
+                let install: Option<String> = row.get(1);
+                let sealed: Vec<u8> = row.get(2);
+                let content = sealer.open(&id, &sealed)?;
+                columns[0].push(Some(content.point));
+                columns[1].push(Some(content.product_version));
+                columns[2].push(Some(content.kind));
+                columns[3].push(Some(content.value));
+                columns[4].push(install);
+            }
+            let [a, b, c, d, e] = &columns;
+            tx.execute(&insert, &[a, b, c, d, e]).map_err(db)?;
+        }
+        drop(portal);
+        tx.execute(sql, &[]).map_err(db)?;
+        tx.commit().map_err(db)
     }
 
-    fn fill_buckets(&mut self, sql: &str, top: i64) -> Result<(), StoreError> {
-        self.0.execute(sql, &[&top]).map(|_| ()).map_err(db)
+    fn fill_buckets(&mut self, sql: &str, top: i64, min_group: i64) -> Result<(), StoreError> {
+        self.0
+            .execute(sql, &[&top, &min_group])
+            .map(|_| ())
+            .map_err(db)
     }
 
     fn summaries(
         &mut self,
         statements: &Statements,
         top_values: i64,
+        min_group: i64,
     ) -> Result<Summaries, StoreError> {
         let count = |n: i64| u64::try_from(n).unwrap_or(0);
         let versions = self
@@ -448,7 +664,7 @@ impl summary::Runner for Runner<'_> {
             .collect();
         let values = self
             .0
-            .query(&statements.values, &[&top_values])
+            .query(&statements.values, &[&top_values, &min_group])
             .map_err(db)?
             .into_iter()
             .map(|r| ValueCount {
@@ -456,7 +672,15 @@ impl summary::Runner for Runner<'_> {
                 version: r.get(1),
                 value: r.get(2),
                 count: whole_count(r.get::<_, Option<f64>>(3).unwrap_or(0.0)),
+                small: count(r.get::<_, Option<i64>>(4).unwrap_or(0)),
             })
+            .collect();
+        let small_versions = self
+            .0
+            .query(&statements.small_versions, &[])
+            .map_err(db)?
+            .into_iter()
+            .map(|r| (r.get(0), count(r.get(1))))
             .collect();
         let distinct = self
             .0
@@ -470,6 +694,7 @@ impl summary::Runner for Runner<'_> {
             })
             .collect();
         Ok(Summaries {
+            small_versions,
             versions,
             values,
             numbers: numbers(self.0, &statements.numbers)?,

@@ -1,5 +1,7 @@
 //! SQLite: one file, nothing to install. WAL journal with full sync, so a commit that returned
-//! survives a crash of the process and of the machine.
+//! survives a crash of the process and of the machine. Built as SQLCipher: with the store key
+//! every page of the file, its journal and its WAL is encrypted and authenticated, so nothing
+//! stored is readable from the file or a copy of it, and SQL still computes the reports.
 
 use std::path::Path;
 use std::time::Duration;
@@ -8,8 +10,8 @@ use rusqlite::{Connection, OpenFlags, params};
 
 use super::summary::{self, Dialect, Statements, SummaryQuery, whole_count};
 use super::{
-    Batch, DistinctCount, NumberSummary, Store, StoreError, Summaries, ValueCount, VersionCount,
-    Written, refusal_totals,
+    Batch, DistinctCount, NumberSummary, Sealing, Store, StoreError, StoreKey, Summaries,
+    ValueCount, VersionCount, Written, refusal_totals,
 };
 
 const SCHEMA: &str = "
@@ -55,8 +57,8 @@ fn db(e: rusqlite::Error) -> StoreError {
 }
 
 impl SqliteStore {
-    /// Opens (or creates) the file. A new file is readable by its owner only.
-    pub fn open(path: &Path) -> Result<Self, StoreError> {
+    /// Opens (or creates) the file with `sealing`. A new file is readable by its owner only.
+    pub fn open(path: &Path, sealing: &Sealing) -> Result<Self, StoreError> {
         if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
             std::fs::create_dir_all(parent).map_err(|e| {
                 StoreError::Database(format!("cannot create {}: {e}", parent.display()))
@@ -77,6 +79,36 @@ impl SqliteStore {
         }
         #[cfg(not(unix))]
         let _ = existed;
+        if let Sealing::Key(key) = sealing {
+            // Must come before anything reads the file.
+            connection
+                .execute_batch(&format!("PRAGMA key = {};", key.sqlcipher_pragma()))
+                .map_err(db)?;
+        }
+        // SQLCipher logs a wrong key's failed page checks to stderr (its default, set when a
+        // key first activates it); the error returned says it in one line instead.
+        connection
+            .execute_batch("PRAGMA cipher_log_level = NONE;")
+            .map_err(db)?;
+        // The first read tells a wrong key (or a missing or needless one) from a good one:
+        // SQLCipher authenticates every page, so a wrong key reads nothing.
+        if let Err(e) = connection.query_row("SELECT count(*) FROM sqlite_master", [], |_| Ok(())) {
+            let not_a_database = e.sqlite_error_code() == Some(rusqlite::ErrorCode::NotADatabase);
+            if !not_a_database {
+                return Err(StoreError::Database(format!("{}: {e}", path.display())));
+            }
+            return Err(StoreError::Key(match sealing {
+                Sealing::Key(_) => format!(
+                    "the store key does not open {} (a wrong key, or a database stored \
+                     unencrypted)",
+                    path.display()
+                ),
+                Sealing::Unencrypted => format!(
+                    "{} is encrypted (or not a SQLite file): give its --store-key-file",
+                    path.display()
+                ),
+            }));
+        }
         // Another process holding the write lock makes us wait, up to a deadline.
         connection
             .busy_timeout(Duration::from_secs(5))
@@ -93,6 +125,36 @@ impl SqliteStore {
             .map_err(db)?;
         connection.execute_batch(SCHEMA).map_err(db)?;
         Ok(Self { connection })
+    }
+}
+
+impl SqliteStore {
+    /// Re-encrypts the file from `old` to `new` (SQLCipher's rekey, one transaction); returns
+    /// the events it holds.
+    pub(crate) fn rotate_key(
+        path: &Path,
+        old: &StoreKey,
+        new: &StoreKey,
+    ) -> Result<u64, StoreError> {
+        if !path.is_file() {
+            return Err(StoreError::Database(format!(
+                "{}: no such database file",
+                path.display()
+            )));
+        }
+        let store = Self::open(path, &Sealing::Key(old.clone()))?;
+        let events: i64 = store
+            .connection
+            .query_row("SELECT count(*) FROM candor_events", [], |r| r.get(0))
+            .map_err(db)?;
+        store
+            .connection
+            .execute_batch(&format!("PRAGMA rekey = {};", new.sqlcipher_pragma()))
+            .map_err(db)?;
+        drop(store);
+        // Proof that the new key opens it, before saying so.
+        Self::open(path, &Sealing::Key(new.clone()))?;
+        Ok(u64::try_from(events).unwrap_or(0))
     }
 }
 
@@ -174,6 +236,7 @@ impl Store for SqliteStore {
 
 const DIALECT: Dialect = Dialect {
     param: |n| format!("?{n}"),
+    int_param: |n| format!("?{n}"),
     total: |x| format!("TOTAL({x})"),
     count_sum: |x| format!("SUM({x})"),
     scalar: "CASE WHEN substr(g.value, 1, 1) = '\"' THEN json_extract(g.value, '$') \
@@ -187,6 +250,7 @@ const DIALECT: Dialect = Dialect {
     greater: |a, b| format!("MAX({a}, {b})"),
     bytewise: "",
     empty: |table| format!("DELETE FROM {table}"),
+    sealed_rows: false,
 };
 
 struct Runner<'a>(&'a Connection);
@@ -228,14 +292,18 @@ impl summary::Runner for Runner<'_> {
             .map_err(db)
     }
 
-    fn fill_buckets(&mut self, sql: &str, top: i64) -> Result<(), StoreError> {
-        self.0.execute(sql, params![top]).map(|_| ()).map_err(db)
+    fn fill_buckets(&mut self, sql: &str, top: i64, min_group: i64) -> Result<(), StoreError> {
+        self.0
+            .execute(sql, params![top, min_group])
+            .map(|_| ())
+            .map_err(db)
     }
 
     fn summaries(
         &mut self,
         statements: &Statements,
         top_values: i64,
+        min_group: i64,
     ) -> Result<Summaries, StoreError> {
         let c = self.0;
         let versions = {
@@ -255,12 +323,13 @@ impl summary::Runner for Runner<'_> {
         let values = {
             let mut statement = c.prepare(&statements.values).map_err(db)?;
             let rows = statement
-                .query_map(params![top_values], |r| {
+                .query_map(params![top_values, min_group], |r| {
                     Ok(ValueCount {
                         point: r.get(0)?,
                         version: version_of(r, 1)?,
                         value: r.get(2)?,
                         count: whole_count(r.get::<_, Option<f64>>(3)?.unwrap_or(0.0)),
+                        small: count_of(r, 4)?,
                     })
                 })
                 .map_err(db)?;
@@ -279,7 +348,15 @@ impl summary::Runner for Runner<'_> {
                 .map_err(db)?;
             rows.collect::<Result<Vec<_>, _>>().map_err(db)?
         };
+        let small_versions = {
+            let mut statement = c.prepare(&statements.small_versions).map_err(db)?;
+            let rows = statement
+                .query_map([], |r| Ok((r.get(0)?, count_of(r, 1)?)))
+                .map_err(db)?;
+            rows.collect::<Result<Vec<_>, _>>().map_err(db)?
+        };
         Ok(Summaries {
+            small_versions,
             versions,
             values,
             numbers: numbers(c, &statements.numbers)?,

@@ -28,12 +28,17 @@ pub struct SummaryQuery<'a> {
     pub top_versions: usize,
     /// Values listed per point and version; the rest are summed.
     pub top_values: usize,
+    /// The smallest group shown by name: a version or a value from fewer installations
+    /// (events, when the product sends no install id) is counted under [`OTHER`].
+    pub min_group: u64,
 }
 
 /// How the two databases spell what they spell differently.
 pub(super) struct Dialect {
     /// A numbered parameter.
     pub(super) param: fn(usize) -> String,
+    /// A numbered parameter compared with a count (PostgreSQL must be told its type).
+    pub(super) int_param: fn(usize) -> String,
     /// The floating-point sum of an expression (never an integer overflow).
     pub(super) total: fn(&str) -> String,
     /// An integer sum of event counts.
@@ -58,22 +63,37 @@ pub(super) struct Dialect {
     pub(super) bytewise: &'static str,
     /// Empties a temporary table.
     pub(super) empty: fn(&str) -> String,
+    /// The events' content is sealed: the store opens the range's rows into [`ROWS`] itself,
+    /// and the groups are made from there rather than from the events table.
+    pub(super) sealed_rows: bool,
 }
 
 const GROUPS: &str = "candor_report_groups";
 const BUCKETS: &str = "candor_report_buckets";
+/// The opened rows of a sealed store's report range (PostgreSQL), emptied after each report.
+const ROWS: &str = "candor_report_rows";
+
+/// Adds opened rows: arrays of point, version, kind, value and install key.
+#[cfg_attr(not(feature = "postgres"), allow(dead_code))]
+pub(super) const INSERT_ROWS_PG: &str = "INSERT INTO candor_report_rows \
+     (point, product_version, kind, value, install) \
+     SELECT * FROM UNNEST($1::text[], $2::text[], $3::text[], $4::text[], $5::text[])";
 
 /// The statements of one summary, in order.
 pub(super) struct Statements {
     /// Creates (when missing) and empties the temporary tables; no parameters.
     pub(super) prepare: String,
-    /// Fills the groups: product, since, until.
+    /// Fills the groups: product, since, until (none when the rows are sealed: the store has
+    /// opened them into the rows table).
     pub(super) fill_groups: String,
-    /// Fills the version buckets: top versions.
+    /// Fills the version buckets: top versions, minimum group.
     pub(super) fill_buckets: String,
     /// Rows (point, version, kind, events).
     pub(super) versions: String,
-    /// Rows (point, version or NULL, value or NULL for the rest, count): top values.
+    /// Rows (point, versions folded into [`OTHER`] for being smaller than the minimum group).
+    pub(super) small_versions: String,
+    /// Rows (point, version or NULL, value or NULL for the rest, count, values folded for
+    /// being small): top values, minimum group.
     pub(super) values: String,
     /// Rows (point, version or NULL, min, max, median, measurements).
     pub(super) numbers: String,
@@ -93,6 +113,15 @@ impl Dialect {
             "JOIN {BUCKETS} b ON b.point = {{t}}.point AND b.product_version = {{t}}.product_version"
         );
         let join = |t: &str| by_bucket.replace("{t}", t);
+        // How many installations a set of group rows comes from: distinct install ids, or its
+        // events when the product sends none.
+        let members = |install: &str, events: &str| {
+            format!(
+                "CASE WHEN COUNT({install}) > 0 THEN COUNT(DISTINCT {install}) ELSE {} END",
+                (self.count_sum)(events)
+            )
+        };
+        let min = (self.int_param)(2);
         let run = |sets: &str| {
             // The weighted median: the first value at which the running weight reaches half.
             format!(
@@ -101,35 +130,62 @@ impl Dialect {
                  SUM(w) OVER (PARTITION BY point, bucket) AS t FROM {sets}"
             )
         };
-        Statements {
-            prepare: format!(
-                "CREATE TEMP TABLE IF NOT EXISTS {GROUPS} (point TEXT NOT NULL, \
-                 product_version TEXT NOT NULL, kind TEXT NOT NULL, value TEXT NOT NULL, \
-                 n BIGINT NOT NULL); \
-                 CREATE TEMP TABLE IF NOT EXISTS {BUCKETS} (point TEXT NOT NULL, \
-                 product_version TEXT NOT NULL, bucket TEXT NOT NULL, \
-                 PRIMARY KEY (point, product_version)); {}; {}",
-                (self.empty)(GROUPS),
-                (self.empty)(BUCKETS)
-            ),
-            fill_groups: format!(
-                "INSERT INTO {GROUPS} (point, product_version, kind, value, n) \
-                 SELECT point, product_version, kind, value, COUNT(*) FROM candor_events \
-                 WHERE product = {} AND time_us >= {} AND time_us < {} \
-                 GROUP BY point, product_version, kind, value",
+        let (rows_table, empty_rows) = if self.sealed_rows {
+            (
+                format!(
+                    "CREATE TEMP TABLE IF NOT EXISTS {ROWS} (point TEXT NOT NULL, \
+                     product_version TEXT NOT NULL, kind TEXT NOT NULL, value TEXT NOT NULL, \
+                     install TEXT); "
+                ),
+                format!("; {}", (self.empty)(ROWS)),
+            )
+        } else {
+            (String::new(), String::new())
+        };
+        let fill_groups = if self.sealed_rows {
+            format!(
+                "INSERT INTO {GROUPS} (point, product_version, kind, value, install, n) \
+                 SELECT point, product_version, kind, value, install, COUNT(*) FROM {ROWS} \
+                 GROUP BY point, product_version, kind, value, install"
+            )
+        } else {
+            format!(
+                "INSERT INTO {GROUPS} (point, product_version, kind, value, install, n) \
+                 SELECT point, product_version, kind, value, install_id, COUNT(*) \
+                 FROM candor_events WHERE product = {} AND time_us >= {} AND time_us < {} \
+                 GROUP BY point, product_version, kind, value, install_id",
                 p(1),
                 p(2),
                 p(3)
+            )
+        };
+        Statements {
+            prepare: format!(
+                "{rows_table}CREATE TEMP TABLE IF NOT EXISTS {GROUPS} (point TEXT NOT NULL, \
+                 product_version TEXT NOT NULL, kind TEXT NOT NULL, value TEXT NOT NULL, \
+                 install TEXT, n BIGINT NOT NULL); \
+                 CREATE TEMP TABLE IF NOT EXISTS {BUCKETS} (point TEXT NOT NULL, \
+                 product_version TEXT NOT NULL, bucket TEXT NOT NULL, small INTEGER NOT NULL, \
+                 PRIMARY KEY (point, product_version)); {}; {}{empty_rows}",
+                (self.empty)(GROUPS),
+                (self.empty)(BUCKETS)
             ),
+            fill_groups,
             fill_buckets: format!(
-                "INSERT INTO {BUCKETS} (point, product_version, bucket) \
+                "INSERT INTO {BUCKETS} (point, product_version, bucket, small) \
                  SELECT point, product_version, \
-                 CASE WHEN r <= {} THEN product_version ELSE '{OTHER}' END FROM \
-                 (SELECT point, product_version, ROW_NUMBER() OVER (PARTITION BY point \
-                 ORDER BY SUM(n) DESC, product_version{}) AS r \
+                 CASE WHEN r <= {top} AND m >= {min} THEN product_version ELSE '{OTHER}' END, \
+                 CASE WHEN m < {min} THEN 1 ELSE 0 END FROM \
+                 (SELECT point, product_version, {members} AS m, \
+                 ROW_NUMBER() OVER (PARTITION BY point, ({members} >= {min}) \
+                 ORDER BY SUM(n) DESC, product_version{bytewise}) AS r \
                  FROM {GROUPS} GROUP BY point, product_version) ranked",
-                p(1),
-                self.bytewise
+                top = p(1),
+                members = members("install", "n"),
+                bytewise = self.bytewise
+            ),
+            small_versions: format!(
+                "SELECT point, COUNT(*) FROM {BUCKETS} WHERE small = 1 GROUP BY point"
             ),
             versions: format!(
                 "SELECT g.point, b.bucket, MIN(g.kind), {} FROM {GROUPS} g {} \
@@ -139,25 +195,29 @@ impl Dialect {
             ),
             values: format!(
                 "WITH labels AS MATERIALIZED ( \
-                 SELECT g.point, g.product_version, {scalar} AS label, g.n AS w FROM {GROUPS} g \
+                 SELECT g.point, g.product_version, {scalar} AS label, g.n AS w, g.n AS e, \
+                 g.install FROM {GROUPS} g \
                  WHERE g.kind IN ('flag', 'enumeration', 'version', 'language_tag', 'user_agent') \
-                 UNION ALL SELECT g.point, g.product_version, j.value, g.n FROM {GROUPS} g \
-                 CROSS JOIN {items} WHERE g.kind = 'names' \
-                 UNION ALL SELECT g.point, g.product_version, j.key, {weight} * g.n \
-                 FROM {GROUPS} g CROSS JOIN {pairs} WHERE g.kind = 'label_counts' \
-                 UNION ALL SELECT g.point, g.product_version, j.key || '=' || j.value, g.n \
-                 FROM {GROUPS} g CROSS JOIN {pairs} WHERE g.kind IN ('mode_by_name', 'properties') \
-                 UNION ALL SELECT g.point, g.product_version, {type_name}, g.n FROM {GROUPS} g \
-                 WHERE g.kind = 'exception'), \
+                 UNION ALL SELECT g.point, g.product_version, j.value, g.n, g.n, g.install \
+                 FROM {GROUPS} g CROSS JOIN {items} WHERE g.kind = 'names' \
+                 UNION ALL SELECT g.point, g.product_version, j.key, {weight} * g.n, g.n, \
+                 g.install FROM {GROUPS} g CROSS JOIN {pairs} WHERE g.kind = 'label_counts' \
+                 UNION ALL SELECT g.point, g.product_version, j.key || '=' || j.value, g.n, g.n, \
+                 g.install FROM {GROUPS} g CROSS JOIN {pairs} \
+                 WHERE g.kind IN ('mode_by_name', 'properties') \
+                 UNION ALL SELECT g.point, g.product_version, {type_name}, g.n, g.n, g.install \
+                 FROM {GROUPS} g WHERE g.kind = 'exception'), \
                  sums AS ( \
-                 SELECT l.point, b.bucket, l.label, {sum_w} AS n FROM labels l {join_l} \
-                 GROUP BY l.point, b.bucket, l.label \
-                 UNION ALL SELECT l.point, NULL, l.label, {sum_w} FROM labels l \
+                 SELECT l.point, b.bucket, l.label, {sum_w} AS n, {members_l} AS m \
+                 FROM labels l {join_l} GROUP BY l.point, b.bucket, l.label \
+                 UNION ALL SELECT l.point, NULL, l.label, {sum_w}, {members_l} FROM labels l \
                  GROUP BY l.point, l.label), \
-                 ranked AS (SELECT point, bucket, label, n, ROW_NUMBER() OVER \
-                 (PARTITION BY point, bucket ORDER BY n DESC, label{bytewise}) AS r FROM sums) \
-                 SELECT point, bucket, label, n FROM ranked WHERE r <= {k} \
-                 UNION ALL SELECT point, bucket, NULL, {sum_n} FROM ranked WHERE r > {k} \
+                 ranked AS (SELECT point, bucket, label, n, m, ROW_NUMBER() OVER \
+                 (PARTITION BY point, bucket, (m >= {min}) ORDER BY n DESC, label{bytewise}) \
+                 AS r FROM sums) \
+                 SELECT point, bucket, label, n, 0 FROM ranked WHERE r <= {k} AND m >= {min} \
+                 UNION ALL SELECT point, bucket, NULL, {sum_n}, \
+                 {count_sum_small} FROM ranked WHERE r > {k} OR m < {min} \
                  GROUP BY point, bucket",
                 scalar = self.scalar,
                 items = self.array_items,
@@ -169,6 +229,9 @@ impl Dialect {
                 join_l = join("l"),
                 bytewise = self.bytewise,
                 k = p(1),
+                members_l = members("l.install", "l.e"),
+                count_sum_small = (self.count_sum)("CASE WHEN m < {min} THEN 1 ELSE 0 END")
+                    .replace("{min}", &min),
             ),
             numbers: format!(
                 "WITH nums AS MATERIALIZED (SELECT g.point, g.product_version, {x} AS x, \
@@ -221,7 +284,11 @@ impl Dialect {
                  WHERE kind = 'hashed' GROUP BY point",
                 join("g")
             ),
-            finish: format!("{}; {}", (self.empty)(GROUPS), (self.empty)(BUCKETS)),
+            finish: format!(
+                "{}; {}{empty_rows}",
+                (self.empty)(GROUPS),
+                (self.empty)(BUCKETS)
+            ),
         }
     }
 }
@@ -230,11 +297,12 @@ impl Dialect {
 pub(super) trait Runner {
     fn batch(&mut self, sql: &str) -> Result<(), StoreError>;
     fn fill_groups(&mut self, sql: &str, query: &SummaryQuery<'_>) -> Result<(), StoreError>;
-    fn fill_buckets(&mut self, sql: &str, top: i64) -> Result<(), StoreError>;
+    fn fill_buckets(&mut self, sql: &str, top: i64, min_group: i64) -> Result<(), StoreError>;
     fn summaries(
         &mut self,
         statements: &Statements,
         top_values: i64,
+        min_group: i64,
     ) -> Result<Summaries, StoreError>;
 }
 
@@ -247,10 +315,17 @@ pub(super) fn summarise(
 ) -> Result<Summaries, StoreError> {
     let clamp = |n: usize| i64::try_from(n.max(1)).unwrap_or(i64::MAX);
     runner.batch(&statements.prepare)?;
+    let min_group = i64::try_from(query.min_group.max(1)).unwrap_or(i64::MAX);
     let result = runner
         .fill_groups(&statements.fill_groups, query)
-        .and_then(|()| runner.fill_buckets(&statements.fill_buckets, clamp(query.top_versions)))
-        .and_then(|()| runner.summaries(statements, clamp(query.top_values)));
+        .and_then(|()| {
+            runner.fill_buckets(
+                &statements.fill_buckets,
+                clamp(query.top_versions),
+                min_group,
+            )
+        })
+        .and_then(|()| runner.summaries(statements, clamp(query.top_values), min_group));
     let finished = runner.batch(&statements.finish);
     let summaries = result?;
     finished?;

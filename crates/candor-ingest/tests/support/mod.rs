@@ -8,7 +8,9 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::{Duration, SystemTime};
 
-use candor_ingest::{Accepted, DatabaseUrl, IngestConfig, Running, ServerConfig};
+use candor_ingest::{
+    Accepted, DatabaseUrl, IngestConfig, ReadToken, Running, Sealing, ServerConfig, StoreKey,
+};
 use serde_json::{Value, json};
 
 /// A database for one test.
@@ -35,6 +37,16 @@ impl Db {
     /// PostgreSQL with fsync on, as a production server runs it.
     pub(crate) fn postgres_durable() -> Option<Self> {
         Postgres::start_with(true).map(Db::Postgres)
+    }
+
+    /// The store key the tests' servers use.
+    pub(crate) fn sealing(&self) -> Sealing {
+        Sealing::Key(test_key())
+    }
+
+    /// A store opened as the tests' servers open it.
+    pub(crate) fn open(&self) -> Box<dyn candor_ingest::Store> {
+        self.url().open(&self.sealing()).unwrap()
     }
 
     pub(crate) fn url(&self) -> DatabaseUrl {
@@ -212,6 +224,29 @@ impl Postgres {
     pub(crate) fn dir(&self) -> &Path {
         &self.dir
     }
+
+    /// `pg_dump` of the whole database, as a backup would hold it.
+    pub(crate) fn dump(&self) -> String {
+        let program = self.bin.join("pg_dump");
+        let port = self.port.to_string();
+        let args = ["-h", "127.0.0.1", "-p", &port, "-U", "candor", "postgres"];
+        let output = match &self.user {
+            Some(user) => Command::new("runuser")
+                .args(["-u", user, "--"])
+                .arg(&program)
+                .args(args)
+                .current_dir(&self.dir)
+                .output(),
+            None => Command::new(&program).args(args).output(),
+        }
+        .unwrap();
+        assert!(
+            output.status.success(),
+            "pg_dump failed: {}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+        String::from_utf8_lossy(&output.stdout).into_owned()
+    }
 }
 
 impl Drop for Postgres {
@@ -239,23 +274,52 @@ pub(crate) fn free_port() -> u16 {
         .port()
 }
 
-/// `candor serve` on a free loopback port with the built-in catalogues.
+/// `candor serve` on a free loopback port with the built-in catalogues, each declaring a
+/// minimum group of 1 so tests of other things see every value by name (the tests of the
+/// minimum group use the catalogues as shipped).
 pub(crate) fn serve(db: &Db, config: IngestConfig) -> Running {
-    serve_with(
-        db,
-        Accepted::builtin().unwrap(),
-        config,
-        ServerConfig::default(),
-    )
+    serve_with(db, builtin_min_group(1), config, ServerConfig::default())
 }
+
+/// The built-in catalogues, each declaring a minimum group of `k`.
+pub(crate) fn builtin_min_group(k: u32) -> Accepted {
+    let catalogues = candor_schema::builtin::SOURCES
+        .iter()
+        .map(|(name, source)| {
+            let source =
+                source.replace("[retention]\n", &format!("[retention]\nmin_group = {k}\n"));
+            candor_schema::Catalogue::from_toml_str(&source, name).unwrap()
+        });
+    Accepted::new(catalogues)
+}
+
+/// The read token the tests' servers require (unless the test sets its own).
+pub(crate) const READ_TOKEN: &str = "test-read-token-0123456789";
 
 pub(crate) fn serve_with(
     db: &Db,
     accepted: Accepted,
-    config: IngestConfig,
+    mut config: IngestConfig,
     server: ServerConfig,
 ) -> Running {
-    candor_ingest::spawn(accepted, &db.url(), "127.0.0.1:0", config, server, false).unwrap()
+    if config.read_token.is_none() {
+        config.read_token = Some(ReadToken::new(READ_TOKEN).unwrap());
+    }
+    candor_ingest::spawn(
+        accepted,
+        &db.url(),
+        &db.sealing(),
+        "127.0.0.1:0",
+        config,
+        server,
+        false,
+    )
+    .unwrap()
+}
+
+/// The store key of the tests.
+pub(crate) fn test_key() -> StoreKey {
+    StoreKey::from_hex("5eed5eed00112233445566778899aabbccddeeff0123456789abcdef01234567").unwrap()
 }
 
 pub(crate) fn url(running: &Running, path: &str) -> String {
@@ -344,6 +408,7 @@ fn post_body(running: &Running, body: Vec<u8>, gzip: bool) -> (u16, Value) {
 pub(crate) fn report(running: &Running, product: &str) -> Value {
     let response = client()
         .get(url(running, &format!("/v1/report/{product}")))
+        .bearer_auth(READ_TOKEN)
         .send()
         .unwrap();
     assert_eq!(response.status().as_u16(), 200);
@@ -380,4 +445,20 @@ pub(crate) fn gzip(bytes: &[u8]) -> Vec<u8> {
 /// JSON string).
 pub(crate) fn post_gzip(running: &Running, events: &[Value]) -> (u16, Value) {
     post_body(running, gzip(&serde_json::to_vec(events).unwrap()), true)
+}
+
+/// The built-in catalogues, the dashboard's declaring install ids (as a vendor's own catalogue
+/// may), so installations can be counted.
+pub(crate) fn with_dashboard_installs() -> Accepted {
+    let catalogues = candor_schema::builtin::SOURCES
+        .iter()
+        .map(|(name, source)| {
+            let source = if name.starts_with("aspire") {
+                source.replace("[collection]\n", "[collection]\ninstall_id = true\n")
+            } else {
+                (*source).to_owned()
+            };
+            candor_schema::Catalogue::from_toml_str(&source, name).unwrap()
+        });
+    Accepted::new(catalogues)
 }
