@@ -126,6 +126,12 @@ pub(crate) struct ServeArgs {
     #[arg(long, value_name = "K", value_parser = clap::value_parser!(u64).range(1..))]
     pub(crate) min_group: Option<u64>,
 
+    /// What is kept of accepted events: `aggregates` keeps every product as per-day
+    /// aggregates only (no event row); `events` keeps what each catalogue's
+    /// `[retention] storage` says (events unless it declares aggregates).
+    #[arg(long, value_name = "KIND", value_parser = ["events", "aggregates"], default_value = "events")]
+    pub(crate) storage: String,
+
     #[command(flatten)]
     pub(crate) key: StoreKeyArgs,
 }

@@ -115,6 +115,11 @@ pub(crate) fn serve(args: &ServeArgs, out: &mut dyn Write) -> Result<(), CliErro
         purge_every: Duration::from_secs(args.purge_every.max(1)),
         read_token,
         min_group: args.min_group,
+        storage: if args.storage == "aggregates" {
+            candor_schema::Storage::Aggregates
+        } else {
+            candor_schema::Storage::Events
+        },
         ..IngestConfig::default()
     };
     let mut server = ServerConfig::default();

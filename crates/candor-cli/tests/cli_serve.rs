@@ -88,8 +88,17 @@ fn json_report(dir: &std::path::Path, database: &str) -> serde_json::Value {
 
 /// `candor serve` on a free loopback port, and the address it printed.
 fn start_serve(dir: &std::path::Path, database: &str) -> (std::process::Child, String) {
+    start_serve_with(dir, database, &[])
+}
+
+fn start_serve_with(
+    dir: &std::path::Path,
+    database: &str,
+    extra: &[&str],
+) -> (std::process::Child, String) {
     let mut serve = Command::new(CANDOR)
         .args(["serve", "--listen", "127.0.0.1:0", "--database", database])
+        .args(extra)
         .args(key_args(dir))
         .env("CANDOR_CONFIG_DIR", dir)
         .stdout(Stdio::piped())
@@ -194,6 +203,49 @@ fn serve_receives_report_prints_and_purge_keeps_the_retention_promise() {
     );
     assert_eq!(code, 2);
     assert_eq!(err.lines().count(), 1, "{err}");
+}
+
+/// `serve --storage aggregates` keeps per-day aggregates only: the same events give the same
+/// `candor report`, a retry is a duplicate, the purge removes the old day's events, and an
+/// unknown storage is a usage error.
+#[test]
+fn serve_keeps_aggregates_only_when_told() {
+    let now = SystemTime::now();
+    let body = format!(
+        "[{},{},{},{}]",
+        event(1, now, 10),
+        event(2, now, 20),
+        event(3, now - Duration::from_secs(2 * 86_400), 20),
+        event(4, now - Duration::from_secs(300 * 86_400), 40)
+    );
+    let mut reports = Vec::new();
+    for storage in ["events", "aggregates"] {
+        let dir = tempfile::tempdir().unwrap();
+        let database = format!("sqlite:{}", dir.path().join("ingest.db").display());
+        let (mut serve, address) = start_serve_with(dir.path(), &database, &["--storage", storage]);
+        let answer = post(&address, &body);
+        assert!(answer.contains("\"accepted\":4"), "{answer}");
+        let again = post(&address, &body);
+        assert!(again.contains("\"duplicates\":4"), "{again}");
+        serve.kill().unwrap();
+        let _ = serve.wait();
+        let later = rfc3339(now + Duration::from_secs(100 * 86_400));
+        let (code, text, err) = candor(
+            &["purge", "--database", &database, "--as-of", &later],
+            dir.path(),
+        );
+        assert_eq!(code, 0, "{err}");
+        assert!(
+            text.contains("contrast-dotnet-agent: 1 event(s) older than 365 days removed"),
+            "{storage}: {text}"
+        );
+        reports.push(json_report(dir.path(), &database));
+    }
+    assert_eq!(reports[0]["events"], 3);
+    assert_eq!(reports[0], reports[1]);
+    let dir = tempfile::tempdir().unwrap();
+    let (code, _, err) = candor(&["serve", "--storage", "raw"], dir.path());
+    assert_eq!(code, 2, "{err}");
 }
 
 #[test]

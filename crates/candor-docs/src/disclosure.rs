@@ -606,6 +606,24 @@ fn retention(out: &mut String, catalogue: &Catalogue) {
         )),
         None => out.push_str(&format!("{}\n\n", text(&spec.retention.description))),
     }
+    if spec.retention.storage == candor_schema::Storage::Aggregates {
+        let who = if spec.collection.install_id {
+            "Because a report counts installations, each day's counts stay tied to this \
+             installation's id: they can be deleted for this installation alone (every day \
+             kept), but no single event can be taken out of a day's counts."
+        } else {
+            "This product sends no install id, so nothing tells one installation's counts from \
+             another's: a request to delete one installation's data cannot take it out of the \
+             counts already kept; they go when their day passes the retention."
+        };
+        out.push_str(&format!(
+            "The receiving end keeps aggregates only: each event, once accepted, is added to its \
+             day's counts (per data point, product version and value) and is not stored itself; \
+             only its id is kept, until the retention removes it, so that a retry is not counted \
+             twice. A day's counts are deleted whole once any part of the day is past the \
+             retention. {who}\n\n"
+        ));
+    }
     let days = spec
         .retention
         .local_copy_days
@@ -646,5 +664,47 @@ fn contact(out: &mut String, catalogue: &Catalogue) {
              support channel.\n",
             text(&product.vendor)
         )),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+
+    use super::*;
+
+    fn agent(storage: Option<&str>, install_ids: bool) -> Catalogue {
+        let (name, source) = candor_schema::builtin::SOURCES
+            .iter()
+            .find(|(name, _)| name.starts_with("contrast"))
+            .unwrap();
+        let mut source = (*source).to_owned();
+        if let Some(storage) = storage {
+            source = source.replace(
+                "[retention]\n",
+                &format!("[retention]\nstorage = \"{storage}\"\n"),
+            );
+        }
+        if install_ids {
+            source = source.replace("[collection]\n", "[collection]\ninstall_id = true\n");
+        }
+        Catalogue::from_toml_str(&source, name).unwrap()
+    }
+
+    #[test]
+    fn the_page_says_what_aggregates_keep_and_what_a_deletion_cannot_remove() {
+        let events = page(&agent(None, false));
+        assert!(!events.contains("keeps aggregates only"), "{events}");
+        let anonymous = page(&agent(Some("aggregates"), false));
+        assert!(anonymous.contains("keeps aggregates only"), "{anonymous}");
+        assert!(
+            anonymous.contains("cannot take it out of the counts already kept"),
+            "{anonymous}"
+        );
+        let counted = page(&agent(Some("aggregates"), true));
+        assert!(
+            counted.contains("deleted for this installation alone (every day kept), but no single"),
+            "{counted}"
+        );
     }
 }

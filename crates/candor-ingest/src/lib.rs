@@ -4,7 +4,9 @@
 //! against the catalogue revision it names ([`Accepted::check`]: product, revision, point in
 //! effect for that version and line, value of the declared kind within bounds and item cap,
 //! no text a sender cannot produce, privacy class kept), stores accepted events exactly once
-//! (the event id is the key) in SQLite or PostgreSQL ([`store`]) through a bounded queue and
+//! (the event id is the key) in SQLite or PostgreSQL ([`store`]), or, for a product kept as
+//! aggregates ([`store::Storage`]), folds them into per-day counts and keeps their ids only,
+//! through a bounded queue and
 //! one writer ([`writer`]), purges what the catalogue's retention no longer allows
 //! ([`retention`]), and reports aggregates the database computes with bounded answers
 //! ([`report`], [`page`]), naming a value or a version only when it comes from the product's

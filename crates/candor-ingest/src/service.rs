@@ -37,7 +37,7 @@ use crate::access::ReadToken;
 use crate::decode::DecodeError;
 use crate::intake::{Checked, Format, Intake, IntakeError, Limits, Listed};
 use crate::pool::Pool;
-use crate::store::{Store, StoreError};
+use crate::store::{Storage, Store, StoreError};
 use crate::validate::{Accepted, micros};
 use crate::writer::{QueueError, Writer};
 use crate::{report, retention};
@@ -80,6 +80,9 @@ pub struct IngestConfig {
     /// Raises every product's minimum group (the installations a value or a version must
     /// come from to be shown by name) above what its catalogue declares; never lowers it.
     pub min_group: Option<u64>,
+    /// [`Storage::Aggregates`] keeps every product's events as per-day aggregates only,
+    /// whatever its catalogue declares; [`Storage::Events`] follows each catalogue.
+    pub storage: Storage,
 }
 
 impl Default for IngestConfig {
@@ -104,6 +107,7 @@ impl Default for IngestConfig {
             max_reports: 4,
             read_token: None,
             min_group: None,
+            storage: Storage::Events,
         }
     }
 }
@@ -150,7 +154,7 @@ impl Ingest {
         let writing = database.open(sealing)?;
         let reading = database.open(sealing)?;
         Ok(Self {
-            accepted: Arc::new(accepted),
+            accepted: Arc::new(accepted.with_storage(config.storage)),
             pool: Pool::start(config.checking_threads),
             checking_memory: Arc::new(Semaphore::new(
                 config

@@ -10,7 +10,7 @@ use candor_check::{Envelope, check_envelope, check_value, parse_time_us};
 pub use candor_check::{MAX_AGE_WITHOUT_RETENTION_DAYS, MAX_CLOCK_AHEAD, Reason, Refusal};
 pub(crate) use candor_check::{micros, shown};
 use candor_privacy::Scrubber;
-use candor_schema::Catalogue;
+use candor_schema::{Catalogue, Storage};
 
 use crate::received::ReceivedEvent;
 use crate::store::StoredEvent;
@@ -20,6 +20,8 @@ use crate::store::StoredEvent;
 pub struct Accepted {
     products: BTreeMap<String, Vec<Catalogue>>,
     scrubber: Scrubber,
+    /// Every product kept as aggregates, whatever its catalogue says (`serve --storage`).
+    aggregate_all: bool,
 }
 
 impl Accepted {
@@ -42,6 +44,31 @@ impl Accepted {
             // The server's own user and host names are no evidence of anything in a client's
             // text: the detector runs without machine literals.
             scrubber: Scrubber::default(),
+            aggregate_all: false,
+        }
+    }
+
+    /// Keeps every product as per-day aggregates ([`Storage::Aggregates`]), whatever its
+    /// catalogue declares; `Storage::Events` leaves each catalogue's choice. A server may
+    /// keep less than a catalogue allows, never more.
+    #[must_use]
+    pub fn with_storage(mut self, storage: Storage) -> Self {
+        self.aggregate_all = storage == Storage::Aggregates;
+        self
+    }
+
+    /// What is kept of a product's events: aggregates when the server says so or any accepted
+    /// revision declares it (each revision's promise holds), else the events.
+    pub fn storage(&self, product: &str) -> Storage {
+        let declared = self.products.get(product).is_some_and(|revisions| {
+            revisions
+                .iter()
+                .any(|c| c.spec().retention.storage == Storage::Aggregates)
+        });
+        if self.aggregate_all || declared {
+            Storage::Aggregates
+        } else {
+            Storage::Events
         }
     }
 
@@ -110,6 +137,7 @@ impl Accepted {
             .map_err(with_product)?;
         let time_us = parse_time_us(&event.time).map_err(with_product)?;
         Ok(StoredEvent {
+            storage: self.storage(&event.product),
             kind: event.value.kind_name(),
             value: event.value.data_json(),
             event_id: event.event_id,

@@ -205,6 +205,7 @@ fn a_hostile_variety_of_values_gives_a_bounded_summary() {
                     point: "non_default_setting_names".into(),
                     kind: "names",
                     value: serde_json::to_string(&names).unwrap(),
+                    storage: candor_ingest::store::Storage::Events,
                 }
             })
             .collect();

@@ -337,6 +337,42 @@ pub struct RetentionSpec {
     )]
     #[schemars(range(min = 1))]
     pub min_group: u32,
+    /// What the vendor's receiving end keeps of each accepted event: `events` (each event as
+    /// it arrived, the default) or `aggregates` (only per-day counts folded from it, the raw
+    /// event never stored; event ids alone are kept, for the retention's duplicate window).
+    #[serde(default, skip_serializing_if = "Storage::is_events")]
+    pub storage: Storage,
+}
+
+/// What a receiving end keeps of an accepted event.
+#[derive(
+    Debug, Clone, Copy, Default, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize, JsonSchema,
+)]
+#[serde(rename_all = "kebab-case")]
+#[non_exhaustive]
+pub enum Storage {
+    /// The event as it arrived, one row per event.
+    #[default]
+    Events,
+    /// Per-day aggregates only: the event is folded into its day's counts in the transaction
+    /// that acknowledges it, and no row of it is kept; only its id, for the duplicate window.
+    Aggregates,
+}
+
+impl Storage {
+    /// `true` for [`Storage::Events`], the default.
+    #[allow(clippy::trivially_copy_pass_by_ref)] // serde's skip_serializing_if passes a reference
+    pub fn is_events(&self) -> bool {
+        *self == Self::Events
+    }
+
+    /// Its name in a catalogue and on the command line.
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::Events => "events",
+            Self::Aggregates => "aggregates",
+        }
+    }
 }
 
 /// The minimum group size when a catalogue declares none.

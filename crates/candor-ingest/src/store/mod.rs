@@ -23,6 +23,8 @@ pub use self::postgres::PostgresStore;
 #[cfg(feature = "sqlite")]
 pub use self::sqlite::SqliteStore;
 pub use self::summary::{OTHER, SummaryQuery};
+pub use candor_schema::Storage;
+
 use crate::validate::Reason;
 
 /// An accepted event as stored.
@@ -49,6 +51,8 @@ pub struct StoredEvent {
     pub kind: &'static str,
     /// The value's `data`, as JSON.
     pub value: String,
+    /// Whether the event is kept as it is or folded into its day's aggregates.
+    pub storage: Storage,
 }
 
 /// What one request brings to the store: the accepted events and the refusals to count.
@@ -174,7 +178,8 @@ pub trait Store: Send {
     /// Writes every batch in one transaction and returns, per batch, what was new. Either all
     /// of it is committed or none of it.
     fn write(&mut self, batches: &[&Batch]) -> Result<Vec<Written>, StoreError>;
-    /// Removes a product's events recorded before `before_us`; returns how many.
+    /// Removes a product's events recorded before `before_us`, and its aggregated days that
+    /// begin before it (a day goes whole); returns how many events.
     fn purge(&mut self, product: &str, before_us: i64) -> Result<u64, StoreError>;
     /// The aggregates of a product's events recorded in `[since_us, until_us)`, computed in
     /// the database with bounded results.
@@ -258,6 +263,15 @@ impl DatabaseUrl {
             Self::Postgres(_) => Err(StoreError::Unsupported("postgres")),
         }
     }
+}
+
+/// A day in microseconds: aggregates are kept per UTC day.
+pub(crate) const DAY_US: i64 = 86_400_000_000;
+
+/// The start of the UTC day holding `time_us`.
+#[cfg_attr(not(any(feature = "sqlite", feature = "postgres")), allow(dead_code))]
+pub(crate) fn day_start(time_us: i64) -> i64 {
+    time_us.div_euclid(DAY_US).saturating_mul(DAY_US)
 }
 
 /// Adds refusal counts of batches together, by (product, reason code).

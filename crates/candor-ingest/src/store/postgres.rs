@@ -495,6 +495,14 @@ impl PostgresStore {
     }
 
     fn write_once(&mut self, batches: &[&Batch]) -> Result<Vec<Written>, StoreError> {
+        if batches
+            .iter()
+            .flat_map(|b| b.events.iter())
+            .any(|e| e.storage != super::Storage::Events)
+        {
+            // Never an event row kept where aggregates were promised.
+            return Err(StoreError::Unsupported("aggregates storage on postgres"));
+        }
         let months: BTreeSet<(String, i64)> = batches
             .iter()
             .flat_map(|b| b.events.iter())

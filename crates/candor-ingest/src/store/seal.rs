@@ -149,6 +149,7 @@ mod tests {
             point: "x".to_owned(),
             kind: "text",
             value: "\"planted-marker\"".to_owned(),
+            storage: crate::store::Storage::Events,
         }
     }
 

@@ -10,8 +10,8 @@ use rusqlite::{Connection, OpenFlags, params};
 
 use super::summary::{self, Dialect, Statements, SummaryQuery, whole_count};
 use super::{
-    Batch, DistinctCount, NumberSummary, Sealing, Store, StoreError, StoreKey, Summaries,
-    ValueCount, VersionCount, Written, refusal_totals,
+    Batch, DistinctCount, NumberSummary, Sealing, Storage, Store, StoreError, StoreKey, Summaries,
+    ValueCount, VersionCount, Written, day_start, refusal_totals,
 };
 
 const SCHEMA: &str = "
@@ -31,6 +31,27 @@ CREATE TABLE IF NOT EXISTS candor_events (
     PRIMARY KEY (event_id)
 ) WITHOUT ROWID;
 CREATE INDEX IF NOT EXISTS candor_events_by_product_time ON candor_events (product, time_us);
+-- Aggregates storage: the ids of events folded into aggregates, for the duplicate window, and
+-- per day the events' counts by point, version, kind, value and installation (`install` is
+-- '' without an install id; an install id is 32 hex digits, never empty). The install is
+-- there because a report's minimum group counts installations over any range of days.
+CREATE TABLE IF NOT EXISTS candor_event_ids (
+    event_id TEXT NOT NULL PRIMARY KEY,
+    product TEXT NOT NULL,
+    time_us INTEGER NOT NULL
+) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS candor_event_ids_by_product_time ON candor_event_ids (product, time_us);
+CREATE TABLE IF NOT EXISTS candor_aggregates (
+    product TEXT NOT NULL,
+    day_us INTEGER NOT NULL,
+    point TEXT NOT NULL,
+    product_version TEXT NOT NULL,
+    kind TEXT NOT NULL,
+    value TEXT NOT NULL,
+    install TEXT NOT NULL,
+    n INTEGER NOT NULL,
+    PRIMARY KEY (product, day_us, point, product_version, kind, value, install)
+) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS candor_refusals (
     product TEXT NOT NULL,
     reason TEXT NOT NULL,
@@ -42,6 +63,21 @@ CREATE TABLE IF NOT EXISTS candor_refusals (
 const INSERT: &str = "INSERT INTO candor_events (event_id, time_us, product, product_version, \
      runtime_line, catalogue_revision, install_id, point, kind, value) \
      VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10) ON CONFLICT DO NOTHING";
+
+/// Claims an id for an aggregated event; no row when it was claimed before.
+const CLAIM: &str = "INSERT INTO candor_event_ids (event_id, product, time_us) \
+     SELECT ?1, ?2, ?3 WHERE NOT EXISTS (SELECT 1 FROM candor_events WHERE event_id = ?1) \
+     ON CONFLICT DO NOTHING";
+
+/// Whether an id was folded into aggregates (an event stored whole after a change of mode
+/// must not count twice).
+const CLAIMED: &str = "SELECT 1 FROM candor_event_ids WHERE event_id = ?1";
+
+/// Folds one event into its day's aggregate.
+const FOLD: &str = "INSERT INTO candor_aggregates (product, day_us, point, product_version, \
+     kind, value, install, n) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, 1) \
+     ON CONFLICT (product, day_us, point, product_version, kind, value, install) \
+     DO UPDATE SET n = n + 1";
 
 const COUNT_REFUSAL: &str = "INSERT INTO candor_refusals (product, reason, count) VALUES (?1, ?2, ?3) \
      ON CONFLICT (product, reason) DO UPDATE SET count = count + excluded.count";
@@ -164,28 +200,62 @@ impl Store for SqliteStore {
     }
 
     fn write(&mut self, batches: &[&Batch]) -> Result<Vec<Written>, StoreError> {
-        let tx = self.connection.transaction().map_err(db)?;
+        // Immediate: the first statement may be a read (is the id claimed?), and a read
+        // transaction that another process's commit overtook cannot become a write in WAL
+        // mode; taking the write lock first makes a second writer wait its turn instead.
+        let tx = self
+            .connection
+            .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)
+            .map_err(db)?;
         let mut out = Vec::with_capacity(batches.len());
         {
             let mut insert = tx.prepare_cached(INSERT).map_err(db)?;
+            let mut claim = tx.prepare_cached(CLAIM).map_err(db)?;
+            let mut claimed = tx.prepare_cached(CLAIMED).map_err(db)?;
+            let mut fold = tx.prepare_cached(FOLD).map_err(db)?;
             for batch in batches {
                 let mut written = Written::default();
                 for e in &batch.events {
-                    let n = insert
-                        .execute(params![
-                            e.event_id,
-                            e.time_us,
-                            e.product,
-                            e.product_version,
-                            e.runtime_line,
-                            e.catalogue_revision,
-                            e.install_id,
-                            e.point,
-                            e.kind,
-                            e.value
-                        ])
-                        .map_err(db)?;
-                    if n == 1 {
+                    let new = match e.storage {
+                        Storage::Aggregates => {
+                            let new = claim
+                                .execute(params![e.event_id, e.product, e.time_us])
+                                .map_err(db)?
+                                == 1;
+                            if new {
+                                fold.execute(params![
+                                    e.product,
+                                    day_start(e.time_us),
+                                    e.point,
+                                    e.product_version,
+                                    e.kind,
+                                    e.value,
+                                    e.install_id.as_deref().unwrap_or(""),
+                                ])
+                                .map_err(db)?;
+                            }
+                            new
+                        }
+                        _ => {
+                            !claimed.exists(params![e.event_id]).map_err(db)?
+                                && insert
+                                    .execute(params![
+                                        e.event_id,
+                                        e.time_us,
+                                        e.product,
+                                        e.product_version,
+                                        e.runtime_line,
+                                        e.catalogue_revision,
+                                        e.install_id,
+                                        e.point,
+                                        e.kind,
+                                        e.value
+                                    ])
+                                    .map_err(db)?
+                                    == 1
+                        }
+                    };
+                    if new {
                         written.inserted += 1;
                     } else {
                         written.duplicates += 1;
@@ -203,14 +273,39 @@ impl Store for SqliteStore {
     }
 
     fn purge(&mut self, product: &str, before_us: i64) -> Result<u64, StoreError> {
-        let n = self
+        let tx = self
             .connection
+            .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)
+            .map_err(db)?;
+        let events = tx
             .execute(
                 "DELETE FROM candor_events WHERE product = ?1 AND time_us < ?2",
                 params![product, before_us],
             )
             .map_err(db)?;
-        Ok(n as u64)
+        // A day is dropped whole once any of it is past the cut: a day's aggregates cannot be
+        // split, and keeping the day would keep part of it longer than promised.
+        let folded: i64 = tx
+            .query_row(
+                "SELECT COALESCE(SUM(n), 0) FROM candor_aggregates \
+                 WHERE product = ?1 AND day_us < ?2",
+                params![product, before_us],
+                |r| r.get(0),
+            )
+            .map_err(db)?;
+        tx.execute(
+            "DELETE FROM candor_aggregates WHERE product = ?1 AND day_us < ?2",
+            params![product, before_us],
+        )
+        .map_err(db)?;
+        // The ids go with the retention: an event sent again after it is refused as too old.
+        tx.execute(
+            "DELETE FROM candor_event_ids WHERE product = ?1 AND time_us < ?2",
+            params![product, before_us],
+        )
+        .map_err(db)?;
+        tx.commit().map_err(db)?;
+        Ok(events as u64 + u64::try_from(folded).unwrap_or(0))
     }
 
     fn summarise(&mut self, query: &SummaryQuery<'_>) -> Result<Summaries, StoreError> {
@@ -288,6 +383,12 @@ impl summary::Runner for Runner<'_> {
     fn fill_groups(&mut self, sql: &str, query: &SummaryQuery<'_>) -> Result<(), StoreError> {
         self.0
             .execute(sql, params![query.product, query.since_us, query.until_us])
+            .map_err(db)?;
+        self.0
+            .execute(
+                summary::FILL_GROUPS_FROM_AGGREGATES,
+                params![query.product, day_start(query.since_us), query.until_us],
+            )
             .map(|_| ())
             .map_err(db)
     }

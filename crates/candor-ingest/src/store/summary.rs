@@ -79,6 +79,16 @@ pub(super) const INSERT_ROWS_PG: &str = "INSERT INTO candor_report_rows \
      (point, product_version, kind, value, install) \
      SELECT * FROM UNNEST($1::text[], $2::text[], $3::text[], $4::text[], $5::text[])";
 
+/// Adds the aggregated days the range touches to the groups (SQLite: parameters are the
+/// product, the start of the first day and the end of the range). An aggregated day is
+/// counted whole: every day from the one holding the range's start to the one holding its end.
+#[cfg_attr(not(feature = "sqlite"), allow(dead_code))]
+pub(super) const FILL_GROUPS_FROM_AGGREGATES: &str = "INSERT INTO candor_report_groups \
+     (point, product_version, kind, value, install, n) \
+     SELECT point, product_version, kind, value, NULLIF(install, ''), SUM(n) \
+     FROM candor_aggregates WHERE product = ?1 AND day_us >= ?2 AND day_us < ?3 \
+     GROUP BY point, product_version, kind, value, install";
+
 /// The statements of one summary, in order.
 pub(super) struct Statements {
     /// Creates (when missing) and empties the temporary tables; no parameters.

@@ -1,0 +1,371 @@
+//! Aggregates storage: a product (or the server) may keep per-day aggregates only. The same
+//! input gives the same report whether events or aggregates are kept, a retry is still a
+//! duplicate, no event row is stored, and the retention drops whole days. On both stores.
+
+#![allow(clippy::unwrap_used)]
+
+mod support;
+
+use std::time::{Duration, SystemTime};
+
+use candor_ingest::store::Storage;
+use candor_ingest::{Accepted, IngestConfig, Running, ServerConfig};
+use serde_json::{Value, json};
+use support::*;
+
+/// The built-in catalogues with a minimum group of 3, the dashboard declaring install ids.
+fn accepted() -> Accepted {
+    let catalogues = candor_schema::builtin::SOURCES
+        .iter()
+        .map(|(name, source)| {
+            let mut source = source.replace("[retention]\n", "[retention]\nmin_group = 3\n");
+            if name.starts_with("aspire") {
+                source = source.replace("[collection]\n", "[collection]\ninstall_id = true\n");
+            }
+            candor_schema::Catalogue::from_toml_str(&source, name).unwrap()
+        });
+    Accepted::new(catalogues)
+}
+
+/// A small deterministic generator (xorshift), so both modes see the same input.
+struct Draw(u64);
+
+impl Draw {
+    fn next(&mut self, below: u64) -> u64 {
+        self.0 ^= self.0 << 13;
+        self.0 ^= self.0 >> 7;
+        self.0 ^= self.0 << 17;
+        self.0 % below
+    }
+}
+
+fn at(days_back: u64, seconds: u64) -> String {
+    let t = SystemTime::now() - Duration::from_secs(days_back * 86_400 + seconds);
+    humantime::format_rfc3339_millis(t).to_string()
+}
+
+/// Events of both built-in products over the last five days: every value kind, versions and
+/// values from few and from many installations, repeated values, and equal values on
+/// different days.
+fn input(seed: u64) -> Vec<Value> {
+    let mut draw = Draw(seed);
+    let dashboard_revision = revision("aspire-dashboard");
+    let agent_revision = revision("contrast-dotnet-agent");
+    let mut events = Vec::new();
+    for n in 0..400_u64 {
+        let day = draw.next(5);
+        let time = at(day, draw.next(80_000));
+        let version = ["9.3.0", "9.3.1", "9.4.0", "10.0.0"][draw.next(4) as usize];
+        // Installs 0..12 are common; 100 + n is an install seen once.
+        let install = if draw.next(10) == 0 {
+            100 + n
+        } else {
+            draw.next(12)
+        };
+        let value = match draw.next(6) {
+            0 => {
+                json!({"kind": "properties", "data": {"page": (["resources", "traces", "logs", "metrics"][draw.next(4) as usize])}})
+            }
+            1 => {
+                // Sorted, each once, as a sender sends them.
+                let mut names = Vec::new();
+                if draw.next(2) == 0 {
+                    names.push("container");
+                }
+                if draw.next(3) == 0 {
+                    names.push("executable");
+                }
+                names.push("project");
+                json!({"kind": "names", "data": names})
+            }
+            2 => {
+                json!({"kind": "language_tag", "data": (["en-US", "de-DE", "ja-JP", "fr"][draw.next(4) as usize])})
+            }
+            3 => json!({"kind": "hashed", "data": format!("k1:{:032x}", draw.next(7))}),
+            _ => {
+                let min = draw.next(50) as f64;
+                let median = min + draw.next(50) as f64;
+                json!({"kind": "distribution", "data": {"count": (1 + draw.next(9)) as f64,
+                    "min": min, "max": median + draw.next(100) as f64, "median": median}})
+            }
+        };
+        let point = match value["kind"].as_str().unwrap() {
+            "properties" => "page_navigation",
+            "names" => "resource_types",
+            "language_tag" => "request_language",
+            "hashed" => "invoked_commands",
+            _ => "resource_restart_time",
+        };
+        events.push(json!({
+            "event_id": format!("{seed:016x}{n:016x}"),
+            "time": time,
+            "product": "aspire-dashboard",
+            "product_version": version,
+            "runtime_line": "dashboard",
+            "catalogue_revision": dashboard_revision,
+            "install_id": format!("{install:032x}"),
+            "point": point,
+            "value": value,
+        }));
+    }
+    for n in 0..300_u64 {
+        let day = draw.next(5);
+        let time = at(day, draw.next(80_000));
+        let version = ["4.0.0", "4.1.0", "4.2.3"][draw.next(3) as usize];
+        let (point, value) = match draw.next(6) {
+            0 => (
+                "working_set",
+                json!({"kind": "count", "data": draw.next(20) * 1024}),
+            ),
+            1 => (
+                "in_container",
+                json!({"kind": "flag", "data": draw.next(2) == 0}),
+            ),
+            2 => {
+                let mut codes = serde_json::Map::new();
+                codes.insert("200".into(), json!(draw.next(50)));
+                if draw.next(2) == 0 {
+                    codes.insert(
+                        ["404", "503", "500"][draw.next(3) as usize].into(),
+                        json!(1 + draw.next(4)),
+                    );
+                }
+                (
+                    "contrast_http_status_codes",
+                    json!({"kind": "label_counts", "data": codes}),
+                )
+            }
+            3 => (
+                "protect_rule_modes",
+                json!({"kind": "mode_by_name", "data": {"sql-injection": (["block", "monitor"][draw.next(2) as usize])}}),
+            ),
+            4 => (
+                "machine_id",
+                json!({"kind": "hashed", "data": format!("{:064x}", draw.next(40))}),
+            ),
+            _ => {
+                let min = draw.next(30) as f64;
+                (
+                    "contrast_http_response_time",
+                    json!({"kind": "distribution", "data": {"count": (1 + draw.next(5)) as f64,
+                        "min": min, "max": min + 40.0, "median": min + draw.next(20) as f64, "p95": min + 35.0}}),
+                )
+            }
+        };
+        events.push(json!({
+            "event_id": format!("{:016x}{n:016x}", seed ^ 0xa9e7),
+            "time": time,
+            "product": "contrast-dotnet-agent",
+            "product_version": version,
+            "runtime_line": "core",
+            "catalogue_revision": agent_revision,
+            "point": point,
+            "value": value,
+        }));
+    }
+    events
+}
+
+fn serve_storage(db: &Db, storage: Storage) -> Running {
+    serve_with(
+        db,
+        accepted(),
+        IngestConfig {
+            storage,
+            ..IngestConfig::default()
+        },
+        ServerConfig::default(),
+    )
+}
+
+/// Sends `events` in batches of 50, each twice (the second time as a client's retry).
+fn send(running: &Running, events: &[Value]) {
+    for chunk in events.chunks(50) {
+        let (status, reply) = post_events(running, chunk);
+        assert_eq!(status, 200, "{reply}");
+        assert_eq!(reply["accepted"], json!(chunk.len()), "{reply}");
+        let (status, again) = post_events(running, chunk);
+        assert_eq!(status, 200, "{again}");
+        assert_eq!(again["duplicates"], json!(chunk.len()), "{again}");
+    }
+}
+
+/// A count the database answers, read past Candor (the store key opens the SQLite file).
+fn count(db: &Db, sql: &str) -> i64 {
+    match db {
+        Db::Sqlite(dir) => {
+            let connection = rusqlite::Connection::open(dir.path().join("ingest.db")).unwrap();
+            connection
+                .execute_batch(&format!("PRAGMA key = {};", test_key().sqlcipher_pragma()))
+                .unwrap();
+            connection.query_row(sql, [], |r| r.get(0)).unwrap()
+        }
+        Db::Postgres(pg) => {
+            let mut client = postgres::Client::connect(&pg.url(), postgres::NoTls).unwrap();
+            client.query_one(sql, &[]).unwrap().get(0)
+        }
+    }
+}
+
+fn stored_event_rows(db: &Db) -> i64 {
+    count(db, "SELECT count(*) FROM candor_events")
+}
+
+/// Every report, through the JSON API, over the whole range and over the last two days.
+fn reports(running: &Running) -> Vec<Value> {
+    let mut out = Vec::new();
+    for product in ["aspire-dashboard", "contrast-dotnet-agent"] {
+        out.push(report(running, product));
+    }
+    out
+}
+
+#[test]
+fn aggregates_report_what_events_report() {
+    let input = input(0x5eed_cafe);
+    let mut answers: Vec<(String, Vec<Value>)> = Vec::new();
+    let mut check = |db: &Db, storage: Storage| {
+        let running = serve_storage(db, storage);
+        send(&running, &input);
+        let got = reports(&running);
+        running.stop();
+        let rows = stored_event_rows(db);
+        match storage {
+            Storage::Events => assert_eq!(rows, input.len() as i64),
+            _ => assert_eq!(rows, 0, "an aggregated event was stored as a row"),
+        }
+        answers.push((format!("{storage:?}"), got));
+    };
+    for storage in [Storage::Events, Storage::Aggregates] {
+        check(&Db::sqlite(), storage);
+    }
+    let (_, events) = &answers[0];
+    // The input is varied enough to test something: values folded for small groups, several
+    // versions, every point with events.
+    let dashboard = &events[0];
+    assert_eq!(dashboard["events"], json!(400));
+    assert!(
+        dashboard.to_string().contains("\"folded_values\""),
+        "{dashboard}"
+    );
+    assert_eq!(events[1]["events"], json!(300));
+    for (storage, got) in &answers[1..] {
+        assert_eq!(got, events, "{storage} reports differ from events");
+    }
+}
+
+/// A catalogue may declare `storage = "aggregates"` itself; the server keeps no event row of
+/// that product, and a row of another product as before.
+#[test]
+fn a_catalogue_declares_aggregates() {
+    let catalogues = candor_schema::builtin::SOURCES
+        .iter()
+        .map(|(name, source)| {
+            let source = if name.starts_with("contrast") {
+                source.replace("[retention]\n", "[retention]\nstorage = \"aggregates\"\n")
+            } else {
+                (*source).to_owned()
+            };
+            candor_schema::Catalogue::from_toml_str(&source, name).unwrap()
+        });
+    let accepted = Accepted::new(catalogues);
+    assert_eq!(
+        accepted.storage("contrast-dotnet-agent"),
+        Storage::Aggregates
+    );
+    assert_eq!(accepted.storage("aspire-dashboard"), Storage::Events);
+    // The server may keep less than a catalogue allows, never more.
+    let all = accepted.clone().with_storage(Storage::Aggregates);
+    assert_eq!(all.storage("aspire-dashboard"), Storage::Aggregates);
+    let db = Db::sqlite();
+    let running = serve_with(
+        &db,
+        accepted,
+        IngestConfig::default(),
+        ServerConfig::default(),
+    );
+    let (status, reply) = post_events(&running, &[agent_event(7), agent_event(9)]);
+    assert_eq!(
+        (status, reply["accepted"].clone()),
+        (200, json!(2)),
+        "{reply}"
+    );
+    assert_eq!(
+        point_count(&report(&running, "contrast-dotnet-agent"), "working_set"),
+        2
+    );
+    running.stop();
+    assert_eq!(stored_event_rows(&db), 0);
+}
+
+/// The retention drops aggregated days whole once any of the day is past the cut, and the
+/// ids of purged events with them; a day inside the retention stays.
+#[test]
+fn purge_drops_aggregated_days() {
+    let db = Db::sqlite();
+    let running = serve_storage(&db, Storage::Aggregates);
+    let mut old = agent_event(1);
+    old["time"] = json!(days_ago(300));
+    let mut recent = agent_event(2);
+    recent["time"] = json!(days_ago(2));
+    let (status, reply) = post_events(&running, &[old.clone(), recent]);
+    assert_eq!(
+        (status, reply["accepted"].clone()),
+        (200, json!(2)),
+        "{reply}"
+    );
+    running.stop();
+    let mut store = db.open();
+    let accepted = accepted();
+    // As of 66 days from now, the 365-day retention's cut falls 299 days ago: the old event's
+    // day straddles it or lies before it, and goes.
+    let later = SystemTime::now() + Duration::from_secs(66 * 86_400);
+    let purged = candor_ingest::retention::purge(&mut *store, &accepted, later).unwrap();
+    let agent = purged
+        .iter()
+        .find(|p| p.product == "contrast-dotnet-agent")
+        .unwrap();
+    assert_eq!(agent.removed, Ok(1));
+    let report = candor_ingest::report::build(
+        &mut *store,
+        &accepted,
+        "contrast-dotnet-agent",
+        i64::MIN,
+        i64::MAX,
+        None,
+    )
+    .unwrap();
+    assert_eq!(report.events, 1);
+    // Its id went with it; the recent one's stays for the duplicate window.
+    assert_eq!(count(&db, "SELECT count(*) FROM candor_event_ids"), 1);
+}
+
+/// Two servers folding into one database, each batch sent to one and retried through the
+/// other: every event counted once. (A write that began with a read lost its turn to the
+/// other process's commit and answered 503 until the write lock was taken first.)
+#[test]
+fn two_servers_fold_each_event_once() {
+    let db = Db::sqlite();
+    let a = serve_storage(&db, Storage::Aggregates);
+    let b = serve_storage(&db, Storage::Aggregates);
+    let batches: Vec<Vec<Value>> = (0..8)
+        .map(|_| (0..100).map(agent_event).collect())
+        .collect();
+    let (a, b) = (&a, &b);
+    std::thread::scope(|s| {
+        for (i, batch) in batches.iter().enumerate() {
+            let (first, other) = if i % 2 == 0 { (a, b) } else { (b, a) };
+            s.spawn(move || {
+                let (status, reply) = post_events(first, batch);
+                assert_eq!((status, reply["accepted"].clone()), (200, json!(100)));
+                let (_, again) = post_events(other, batch);
+                assert_eq!(again["duplicates"], 100);
+            });
+        }
+    });
+    assert_eq!(
+        point_count(&report(a, "contrast-dotnet-agent"), "working_set"),
+        800
+    );
+    assert_eq!(stored_event_rows(&db), 0);
+}
