@@ -234,10 +234,17 @@ fn aggregates_report_what_events_report() {
             Storage::Events => assert_eq!(rows, input.len() as i64),
             _ => assert_eq!(rows, 0, "an aggregated event was stored as a row"),
         }
-        answers.push((format!("{storage:?}"), got));
+        let store = match db {
+            Db::Sqlite(_) => "sqlite",
+            Db::Postgres(_) => "postgres",
+        };
+        answers.push((format!("{storage:?} on {store}"), got));
     };
     for storage in [Storage::Events, Storage::Aggregates] {
         check(&Db::sqlite(), storage);
+        if let Some(pg) = Db::postgres() {
+            check(&pg, storage);
+        }
     }
     let (_, events) = &answers[0];
     // The input is varied enough to test something: values folded for small groups, several
@@ -302,8 +309,11 @@ fn a_catalogue_declares_aggregates() {
 /// ids of purged events with them; a day inside the retention stays.
 #[test]
 fn purge_drops_aggregated_days() {
-    let db = Db::sqlite();
-    let running = serve_storage(&db, Storage::Aggregates);
+    both(purge_drops_aggregated_days_on);
+}
+
+fn purge_drops_aggregated_days_on(db: &Db) {
+    let running = serve_storage(db, Storage::Aggregates);
     let mut old = agent_event(1);
     old["time"] = json!(days_ago(300));
     let mut recent = agent_event(2);
@@ -337,7 +347,7 @@ fn purge_drops_aggregated_days() {
     .unwrap();
     assert_eq!(report.events, 1);
     // Its id went with it; the recent one's stays for the duplicate window.
-    assert_eq!(count(&db, "SELECT count(*) FROM candor_event_ids"), 1);
+    assert_eq!(count(db, "SELECT count(*) FROM candor_event_ids"), 1);
 }
 
 /// Two servers folding into one database, each batch sent to one and retried through the
@@ -345,9 +355,12 @@ fn purge_drops_aggregated_days() {
 /// other process's commit and answered 503 until the write lock was taken first.)
 #[test]
 fn two_servers_fold_each_event_once() {
-    let db = Db::sqlite();
-    let a = serve_storage(&db, Storage::Aggregates);
-    let b = serve_storage(&db, Storage::Aggregates);
+    both(two_servers_fold_each_event_once_on);
+}
+
+fn two_servers_fold_each_event_once_on(db: &Db) {
+    let a = serve_storage(db, Storage::Aggregates);
+    let b = serve_storage(db, Storage::Aggregates);
     let batches: Vec<Vec<Value>> = (0..8)
         .map(|_| (0..100).map(agent_event).collect())
         .collect();
@@ -367,5 +380,54 @@ fn two_servers_fold_each_event_once() {
         point_count(&report(a, "contrast-dotnet-agent"), "working_set"),
         800
     );
-    assert_eq!(stored_event_rows(&db), 0);
+    assert_eq!(stored_event_rows(db), 0);
+}
+
+/// On PostgreSQL an aggregate's content is sealed and its group named by a keyed hash: a dump
+/// shows no value; a rotation re-seals the days and the report stays the same under the new
+/// key.
+#[test]
+fn postgres_aggregates_are_sealed_and_rotate() {
+    let Some(db) = Db::postgres() else { return };
+    let running = serve_storage(&db, Storage::Aggregates);
+    let marker = "5eedfacade0f00d15eedfacade0f00d1";
+    let mut events: Vec<Value> = input(0xfeed).into_iter().take(120).collect();
+    let mut planted = agent_point(
+        "machine_id",
+        json!({"kind": "hashed", "data": format!("{marker}{marker}")}),
+    );
+    planted["product_version"] = json!("4.1.0");
+    events.push(planted);
+    send(&running, &events);
+    let before = reports(&running);
+    running.stop();
+    let Db::Postgres(pg) = &db else {
+        unreachable!()
+    };
+    let dump = pg.dump();
+    assert!(
+        dump.contains("candor_aggregates"),
+        "the dump holds the table"
+    );
+    assert!(!dump.contains(marker), "a value is readable in pg_dump");
+    assert!(
+        !dump.contains("page_navigation"),
+        "a point id is readable in pg_dump"
+    );
+    let new = candor_ingest::StoreKey::from_hex(&"7c".repeat(32)).unwrap();
+    db.url().rotate_key(&test_key(), &new).unwrap();
+    let mut store = db.url().open(&candor_ingest::Sealing::Key(new)).unwrap();
+    let accepted = accepted();
+    let mut after = Vec::new();
+    for product in ["aspire-dashboard", "contrast-dotnet-agent"] {
+        let report =
+            candor_ingest::report::build(&mut *store, &accepted, product, i64::MIN, i64::MAX, None)
+                .unwrap();
+        after.push(serde_json::to_value(report).unwrap());
+    }
+    assert_eq!(after, before);
+    assert!(
+        db.url().open(&db.sealing()).is_err(),
+        "the old key still opens it"
+    );
 }

@@ -8,7 +8,8 @@
 //! What PostgreSQL holds of an event is its product and time in the clear (they partition and
 //! purge the table), keyed hashes of its id and install id, and its content sealed ([`Sealer`]):
 //! neither the database's files, a dump nor a backup shows a value, an install id or an
-//! aggregate without the store key. Reports open the rows of their range a slice at a time
+//! aggregate without the store key. A product kept as aggregates has per-day groups instead
+//! of event rows: the group's content sealed, named by a keyed hash of it, with its count. Reports open the rows of their range a slice at a time
 //! into a temporary table of the report's own session, where the same SQL as SQLite's groups
 //! them; the table is emptied when the report ends. A key check value stored in the database
 //! makes a wrong key an error at connection and at every write, never an empty report.
@@ -22,11 +23,11 @@ use postgres::error::SqlState;
 use postgres::{Client, NoTls};
 
 use super::key::{Sealing, StoreKey};
-use super::seal::Sealer;
+use super::seal::{Group, Sealer};
 use super::summary::{self, Dialect, Statements, SummaryQuery, whole_count};
 use super::{
-    Batch, DistinctCount, NumberSummary, Store, StoreError, Summaries, ValueCount, VersionCount,
-    Written, refusal_totals,
+    Batch, DistinctCount, NumberSummary, Storage, Store, StoreError, StoredEvent, Summaries,
+    ValueCount, VersionCount, Written, day_start, refusal_totals,
 };
 
 const SCHEMA: &str = "
@@ -51,6 +52,17 @@ CREATE TABLE IF NOT EXISTS candor_event_ids (
     time_us BIGINT NOT NULL
 );
 CREATE INDEX IF NOT EXISTS candor_event_ids_by_product_time ON candor_event_ids (product, time_us);
+-- Aggregates storage: per product and UTC day, a count per group of events with equal content
+-- (point, version, kind, value, install id), named by a keyed hash of that content and
+-- holding it sealed. Only the product, the day and the count are in the clear.
+CREATE TABLE IF NOT EXISTS candor_aggregates (
+    product TEXT NOT NULL,
+    day_us BIGINT NOT NULL,
+    group_key TEXT NOT NULL,
+    sealed BYTEA NOT NULL,
+    n BIGINT NOT NULL,
+    PRIMARY KEY (product, day_us, group_key)
+);
 CREATE TABLE IF NOT EXISTS candor_products (
     product TEXT PRIMARY KEY,
     id SERIAL UNIQUE
@@ -77,6 +89,28 @@ const INSERT: &str = "WITH batch AS (SELECT * FROM UNNEST($1::text[], $2::int8[]
      SELECT f.event_id, f.time_us, f.product, f.install_key, f.sealed \
      FROM firsts f JOIN claimed c ON c.event_id = f.event_id \
      ON CONFLICT DO NOTHING";
+
+/// One batch of aggregated events: ids are claimed as for events, and the claims that win are
+/// added to their day's groups (in key order, so two writers lock rows in one order). Answers
+/// how many were new.
+const FOLD: &str = "WITH batch AS (SELECT * FROM UNNEST($1::text[], $2::int8[], \
+     $3::text[], $4::int8[], $5::text[], $6::bytea[]) WITH ORDINALITY AS b(event_id, time_us, \
+     product, day_us, group_key, sealed, position)), \
+     firsts AS (SELECT DISTINCT ON (event_id) * FROM batch ORDER BY event_id, position), \
+     claimed AS (INSERT INTO candor_event_ids (event_id, product, time_us) \
+     SELECT event_id, product, time_us FROM firsts \
+     ON CONFLICT DO NOTHING RETURNING event_id), \
+     folded AS (INSERT INTO candor_aggregates (product, day_us, group_key, sealed, n) \
+     SELECT f.product, f.day_us, f.group_key, (array_agg(f.sealed))[1], COUNT(*) \
+     FROM firsts f JOIN claimed c ON c.event_id = f.event_id \
+     GROUP BY f.product, f.day_us, f.group_key ORDER BY f.product, f.day_us, f.group_key \
+     ON CONFLICT (product, day_us, group_key) DO UPDATE \
+     SET n = candor_aggregates.n + excluded.n RETURNING 1) \
+     SELECT (SELECT COUNT(*) FROM claimed), (SELECT COUNT(*) FROM folded)";
+
+/// The aggregated days a report's range touches, read a slice at a time.
+const AGGREGATE_RANGE: &str = "SELECT group_key, sealed, n FROM candor_aggregates \
+     WHERE product = $1 AND day_us >= $2 AND day_us < $3";
 
 /// The key check value, locked against a rotation for the rest of the transaction.
 const KEY_CHECK: &str = "SELECT value FROM candor_store_meta WHERE name = 'key_check' FOR SHARE";
@@ -412,7 +446,16 @@ impl PostgresStore {
                 &[&product, &before_us],
             )
             .map_err(db)?;
-        Ok(removed + n)
+        // An aggregated day goes whole once any of it is past the cut.
+        let folded: i64 = client
+            .query_one(
+                "WITH gone AS (DELETE FROM candor_aggregates WHERE product = $1 AND day_us < $2 \
+                 RETURNING n) SELECT COALESCE(SUM(n), 0)::int8 FROM gone",
+                &[&product, &before_us],
+            )
+            .map_err(db)?
+            .get(0);
+        Ok(removed + n + u64::try_from(folded).unwrap_or(0))
     }
 
     /// Re-seals every event and re-hashes every id from `old` to `new`, in one transaction
@@ -471,6 +514,35 @@ impl PostgresStore {
             }
         }
         drop(portal);
+        // The aggregated days: each group re-sealed under its new keyed hash.
+        let all = tx
+            .prepare("SELECT product, day_us, group_key, sealed FROM candor_aggregates")
+            .map_err(db)?;
+        let portal = tx.bind(&all, &[]).map_err(db)?;
+        let regroup = tx
+            .prepare(
+                "UPDATE candor_aggregates SET group_key = $4, sealed = $5 \
+                 WHERE product = $1 AND day_us = $2 AND group_key = $3",
+            )
+            .map_err(db)?;
+        loop {
+            let rows = tx.query_portal(&portal, SLICE).map_err(db)?;
+            if rows.is_empty() {
+                break;
+            }
+            for row in rows {
+                let product: String = row.get(0);
+                let day: i64 = row.get(1);
+                let key: String = row.get(2);
+                let sealed: Vec<u8> = row.get(3);
+                let group = from.open_group(&key, &sealed)?;
+                let new_key = to.group_key(&group);
+                let resealed = to.seal_group(&new_key, &group)?;
+                tx.execute(&regroup, &[&product, &day, &key, &new_key, &resealed])
+                    .map_err(db)?;
+            }
+        }
+        drop(portal);
         tx.execute(
             "UPDATE candor_store_meta SET value = $1 WHERE name = 'key_check'",
             &[&to.check()],
@@ -495,17 +567,10 @@ impl PostgresStore {
     }
 
     fn write_once(&mut self, batches: &[&Batch]) -> Result<Vec<Written>, StoreError> {
-        if batches
-            .iter()
-            .flat_map(|b| b.events.iter())
-            .any(|e| e.storage != super::Storage::Events)
-        {
-            // Never an event row kept where aggregates were promised.
-            return Err(StoreError::Unsupported("aggregates storage on postgres"));
-        }
         let months: BTreeSet<(String, i64)> = batches
             .iter()
             .flat_map(|b| b.events.iter())
+            .filter(|e| e.storage == Storage::Events)
             .map(|e| (e.product.clone(), month_start_of(e.time_us)))
             .collect();
         for (product, month) in months {
@@ -528,9 +593,32 @@ impl PostgresStore {
         same_key(&sealer, keyed, &stored)?;
         let mut out = Vec::with_capacity(batches.len());
         for batch in batches {
-            let events = &batch.events;
+            let (events, folded): (Vec<&StoredEvent>, Vec<&StoredEvent>) = batch
+                .events
+                .iter()
+                .partition(|e| e.storage == Storage::Events);
+            let mut written = Written::default();
+            if !folded.is_empty() {
+                let ids: Vec<String> = folded.iter().map(|e| sealer.index(&e.event_id)).collect();
+                let times: Vec<i64> = folded.iter().map(|e| e.time_us).collect();
+                let products: Vec<&str> = folded.iter().map(|e| e.product.as_str()).collect();
+                let days: Vec<i64> = folded.iter().map(|e| day_start(e.time_us)).collect();
+                let groups: Vec<Group> = folded.iter().map(|e| Group::of(e)).collect();
+                let keys: Vec<String> = groups.iter().map(|g| sealer.group_key(g)).collect();
+                let sealed = groups
+                    .iter()
+                    .zip(&keys)
+                    .map(|(g, key)| sealer.seal_group(key, g))
+                    .collect::<Result<Vec<_>, _>>()?;
+                let row = tx
+                    .query_one(FOLD, &[&ids, &times, &products, &days, &keys, &sealed])
+                    .map_err(db)?;
+                let new = u64::try_from(row.get::<_, i64>(0)).unwrap_or(0);
+                written.inserted += new;
+                written.duplicates += (folded.len() as u64).saturating_sub(new);
+            }
             if events.is_empty() {
-                out.push(Written::default());
+                out.push(written);
                 continue;
             }
             let ids: Vec<String> = events.iter().map(|e| sealer.index(&e.event_id)).collect();
@@ -549,10 +637,9 @@ impl PostgresStore {
                 .execute(&insert, &[&ids, &times, &products, &installs, &sealed])
                 .map_err(db)?;
             let total = events.len() as u64;
-            out.push(Written {
-                inserted,
-                duplicates: total.saturating_sub(inserted),
-            });
+            written.inserted += inserted;
+            written.duplicates += total.saturating_sub(inserted);
+            out.push(written);
         }
         for (product, reason, n) in refusal_totals(batches) {
             tx.execute(
@@ -636,8 +723,40 @@ impl summary::Runner for Runner<'_> {
                 columns[3].push(Some(content.value));
                 columns[4].push(install);
             }
+            let ones = vec![1_i64; rows.len()];
             let [a, b, c, d, e] = &columns;
-            tx.execute(&insert, &[a, b, c, d, e]).map_err(db)?;
+            tx.execute(&insert, &[a, b, c, d, e, &ones]).map_err(db)?;
+        }
+        drop(portal);
+        // The aggregated days the range touches, whole.
+        let days = tx.prepare(AGGREGATE_RANGE).map_err(db)?;
+        let portal = tx
+            .bind(
+                &days,
+                &[&query.product, &day_start(query.since_us), &query.until_us],
+            )
+            .map_err(db)?;
+        loop {
+            let rows = tx.query_portal(&portal, SLICE).map_err(db)?;
+            if rows.is_empty() {
+                break;
+            }
+            let mut columns: [Vec<Option<String>>; 5] = Default::default();
+            let mut counts = Vec::with_capacity(rows.len());
+            for row in &rows {
+                let key: String = row.get(0);
+                let sealed: Vec<u8> = row.get(1);
+                let group = sealer.open_group(&key, &sealed)?;
+                columns[0].push(Some(group.point));
+                columns[1].push(Some(group.product_version));
+                columns[2].push(Some(group.kind));
+                columns[3].push(Some(group.value));
+                // The same keyed hash an event row holds, so installations count alike.
+                columns[4].push(group.install_id.as_deref().map(|i| sealer.index(i)));
+                counts.push(row.get::<_, i64>(2));
+            }
+            let [a, b, c, d, e] = &columns;
+            tx.execute(&insert, &[a, b, c, d, e, &counts]).map_err(db)?;
         }
         drop(portal);
         tx.execute(sql, &[]).map_err(db)?;

@@ -43,6 +43,29 @@ pub(super) struct Content {
     pub(super) value: String,
 }
 
+/// What a day's aggregate row of PostgreSQL holds sealed: the group its events share. The
+/// install id is kept (sealed) so that a rotation can hash it again with the new key.
+#[derive(Serialize, Deserialize)]
+pub(super) struct Group {
+    pub(super) point: String,
+    pub(super) product_version: String,
+    pub(super) kind: String,
+    pub(super) value: String,
+    pub(super) install_id: Option<String>,
+}
+
+impl Group {
+    pub(super) fn of(event: &StoredEvent) -> Self {
+        Self {
+            point: event.point.clone(),
+            product_version: event.product_version.clone(),
+            kind: event.kind.to_owned(),
+            value: event.value.clone(),
+            install_id: event.install_id.clone(),
+        }
+    }
+}
+
 impl Sealer {
     pub(super) fn new(key: &StoreKey) -> Self {
         let aead = XChaCha20Poly1305::new(&key.derive("candor postgres seal v1").into());
@@ -85,6 +108,39 @@ impl Sealer {
     }
 
     pub(super) fn seal_content(&self, row: &str, content: &Content) -> Result<Vec<u8>, StoreError> {
+        self.seal_json(row, content)
+    }
+
+    /// A day's group of aggregated events, sealed and bound to its keyed hash `row`.
+    pub(super) fn seal_group(&self, row: &str, group: &Group) -> Result<Vec<u8>, StoreError> {
+        self.seal_json(row, group)
+    }
+
+    /// The keyed hash that names a day's group: equal for equal content, so the database
+    /// adds an event to its group without reading it.
+    pub(super) fn group_key(&self, group: &Group) -> String {
+        let mut mac = self.index.clone();
+        for part in [
+            group.point.as_str(),
+            group.product_version.as_str(),
+            group.kind.as_str(),
+            group.value.as_str(),
+            group.install_id.as_deref().unwrap_or(""),
+        ] {
+            // Length-prefixed, so no two different groups hash the same text.
+            mac.update(&(part.len() as u64).to_be_bytes());
+            mac.update(part.as_bytes());
+        }
+        mac.update(&[u8::from(group.install_id.is_some())]);
+        hex(&mac.finalize().into_bytes())
+    }
+
+    /// The group of a sealed aggregate row.
+    pub(super) fn open_group(&self, row: &str, sealed: &[u8]) -> Result<Group, StoreError> {
+        self.open_json(row, sealed)
+    }
+
+    fn seal_json<T: Serialize>(&self, row: &str, content: &T) -> Result<Vec<u8>, StoreError> {
         let plain = serde_json::to_vec(content)
             .map_err(|e| StoreError::Database(format!("cannot seal an event: {e}")))?;
         let mut nonce = [0u8; NONCE];
@@ -108,6 +164,14 @@ impl Sealer {
 
     /// The content of a sealed row; an error when the key or the row is not the one sealed.
     pub(super) fn open(&self, row: &str, sealed: &[u8]) -> Result<Content, StoreError> {
+        self.open_json(row, sealed)
+    }
+
+    fn open_json<T: serde::de::DeserializeOwned>(
+        &self,
+        row: &str,
+        sealed: &[u8],
+    ) -> Result<T, StoreError> {
         let refused = || {
             StoreError::Key(
                 "a stored event does not open with the store key (altered, or sealed with \

@@ -73,11 +73,13 @@ const BUCKETS: &str = "candor_report_buckets";
 /// The opened rows of a sealed store's report range (PostgreSQL), emptied after each report.
 const ROWS: &str = "candor_report_rows";
 
-/// Adds opened rows: arrays of point, version, kind, value and install key.
+/// Adds opened rows: arrays of point, version, kind, value, install key and the events each
+/// stands for (1 for an event, a day's count for an aggregate).
 #[cfg_attr(not(feature = "postgres"), allow(dead_code))]
 pub(super) const INSERT_ROWS_PG: &str = "INSERT INTO candor_report_rows \
-     (point, product_version, kind, value, install) \
-     SELECT * FROM UNNEST($1::text[], $2::text[], $3::text[], $4::text[], $5::text[])";
+     (point, product_version, kind, value, install, n) \
+     SELECT * FROM UNNEST($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], \
+     $6::int8[])";
 
 /// Adds the aggregated days the range touches to the groups (SQLite: parameters are the
 /// product, the start of the first day and the end of the range). An aggregated day is
@@ -145,7 +147,7 @@ impl Dialect {
                 format!(
                     "CREATE TEMP TABLE IF NOT EXISTS {ROWS} (point TEXT NOT NULL, \
                      product_version TEXT NOT NULL, kind TEXT NOT NULL, value TEXT NOT NULL, \
-                     install TEXT); "
+                     install TEXT, n BIGINT NOT NULL); "
                 ),
                 format!("; {}", (self.empty)(ROWS)),
             )
@@ -155,7 +157,7 @@ impl Dialect {
         let fill_groups = if self.sealed_rows {
             format!(
                 "INSERT INTO {GROUPS} (point, product_version, kind, value, install, n) \
-                 SELECT point, product_version, kind, value, install, COUNT(*) FROM {ROWS} \
+                 SELECT point, product_version, kind, value, install, SUM(n) FROM {ROWS} \
                  GROUP BY point, product_version, kind, value, install"
             )
         } else {
