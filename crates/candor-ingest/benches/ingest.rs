@@ -101,8 +101,14 @@ fn rss_kib() -> u64 {
         .unwrap_or(0)
 }
 
-fn throughput(name: &str, db: &Db) {
-    let running = serve(db, IngestConfig::default());
+fn throughput(name: &str, db: &Db, storage: candor_schema::Storage) {
+    let running = serve(
+        db,
+        IngestConfig {
+            storage,
+            ..IngestConfig::default()
+        },
+    );
     // Warm-up: connections, prepared statements, partitions.
     drive(&running, 1, 4);
     for clients in [1, 4] {
@@ -307,13 +313,21 @@ fn main() {
         .filter(|a| !a.starts_with("--"))
         .collect();
     let chosen = |name: &str| words.is_empty() || words.iter().any(|w| name.contains(w.as_str()));
-    if chosen("sqlite") {
-        throughput("sqlite", &Db::sqlite());
+    // Each store in both storage modes (events, then per-day aggregates), on a fresh database.
+    use candor_schema::Storage;
+    for (suffix, storage) in [("", Storage::Events), ("-aggregates", Storage::Aggregates)] {
+        let name = format!("sqlite{suffix}");
+        if chosen(&name) {
+            throughput(&name, &Db::sqlite(), storage);
+        }
     }
-    if chosen("postgres") {
-        match Db::postgres_durable() {
-            Some(pg) => throughput("postgres", &pg),
-            None => println!("ingest/postgres: skipped (no PostgreSQL binaries)"),
+    for (suffix, storage) in [("", Storage::Events), ("-aggregates", Storage::Aggregates)] {
+        let name = format!("postgres{suffix}");
+        if chosen(&name) {
+            match Db::postgres_durable() {
+                Some(pg) => throughput(&name, &pg, storage),
+                None => println!("ingest/{name}: skipped (no PostgreSQL binaries)"),
+            }
         }
     }
     if chosen("full-queue") {
