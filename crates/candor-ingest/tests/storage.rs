@@ -431,3 +431,33 @@ fn postgres_aggregates_are_sealed_and_rotate() {
         "the old key still opens it"
     );
 }
+
+/// A product that changes mode on a database keeps exactly-once: an event stored whole and
+/// sent again to a server that aggregates is a duplicate, and the other way round; the report
+/// counts the events of both modes together.
+#[test]
+fn a_change_of_mode_counts_each_event_once() {
+    both(|db| {
+        let whole: Vec<Value> = (0..20).map(agent_event).collect();
+        let folded: Vec<Value> = (20..50).map(agent_event).collect();
+        let events = serve_storage(db, Storage::Events);
+        let (_, reply) = post_events(&events, &whole);
+        assert_eq!(reply["accepted"], 20, "{reply}");
+        events.stop();
+        let aggregates = serve_storage(db, Storage::Aggregates);
+        let (_, reply) = post_events(&aggregates, &whole);
+        assert_eq!(reply["duplicates"], 20, "{reply}");
+        let (_, reply) = post_events(&aggregates, &folded);
+        assert_eq!(reply["accepted"], 30, "{reply}");
+        aggregates.stop();
+        let events = serve_storage(db, Storage::Events);
+        let (_, reply) = post_events(&events, &folded);
+        assert_eq!(reply["duplicates"], 30, "{reply}");
+        assert_eq!(
+            point_count(&report(&events, "contrast-dotnet-agent"), "working_set"),
+            50
+        );
+        events.stop();
+        assert_eq!(stored_event_rows(db), 20);
+    });
+}
