@@ -348,6 +348,14 @@ fn purge_drops_aggregated_days_on(db: &Db) {
     assert_eq!(report.events, 1);
     // Its id went with it; the recent one's stays for the duplicate window.
     assert_eq!(count(db, "SELECT count(*) FROM candor_event_ids"), 1);
+    // An aggregated event's id keeps its day, never the moment it was recorded.
+    assert_eq!(
+        count(
+            db,
+            "SELECT count(*) FROM candor_event_ids WHERE time_us % 86400000000 <> 0"
+        ),
+        0
+    );
 }
 
 /// Two servers folding into one database, each batch sent to one and retried through the

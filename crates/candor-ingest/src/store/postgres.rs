@@ -600,7 +600,8 @@ impl PostgresStore {
             let mut written = Written::default();
             if !folded.is_empty() {
                 let ids: Vec<String> = folded.iter().map(|e| sealer.index(&e.event_id)).collect();
-                let times: Vec<i64> = folded.iter().map(|e| e.time_us).collect();
+                // The claim keeps the day, not the moment: purged with the day's aggregates.
+                let times: Vec<i64> = folded.iter().map(|e| day_start(e.time_us)).collect();
                 let products: Vec<&str> = folded.iter().map(|e| e.product.as_str()).collect();
                 let days: Vec<i64> = folded.iter().map(|e| day_start(e.time_us)).collect();
                 let groups: Vec<Group> = folded.iter().map(|e| Group::of(e)).collect();

@@ -31,7 +31,8 @@ CREATE TABLE IF NOT EXISTS candor_events (
     PRIMARY KEY (event_id)
 ) WITHOUT ROWID;
 CREATE INDEX IF NOT EXISTS candor_events_by_product_time ON candor_events (product, time_us);
--- Aggregates storage: the ids of events folded into aggregates, for the duplicate window, and
+-- Aggregates storage: the ids of events folded into aggregates, for the duplicate window (an
+-- aggregated event's id is kept with its day's start as its time, never the moment), and
 -- per day the events' counts by point, version, kind, value and installation (`install` is
 -- '' without an install id; an install id is 32 hex digits, never empty). The install is
 -- there because a report's minimum group counts installations over any range of days.
@@ -219,7 +220,7 @@ impl Store for SqliteStore {
                     let new = match e.storage {
                         Storage::Aggregates => {
                             let new = claim
-                                .execute(params![e.event_id, e.product, e.time_us])
+                                .execute(params![e.event_id, e.product, day_start(e.time_us)])
                                 .map_err(db)?
                                 == 1;
                             if new {
