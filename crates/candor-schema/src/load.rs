@@ -707,6 +707,15 @@ fn check_value(c: &Checker<'_>, path: &str, value: &ValueType) -> Checked<()> {
                 return c.rule(format!("{path}.statistics"), "a statistic is named twice");
             }
         }
+        ValueType::Histogram {
+            min,
+            max,
+            buckets_per_octave,
+        } => {
+            if let Err(problem) = crate::BucketLayout::new(*min, *max, *buckets_per_octave) {
+                return c.rule(path, problem.to_string());
+            }
+        }
         ValueType::Names { known, other } => match (known, other) {
             (Some(known), Some(other)) => {
                 list("known", known)?;
@@ -773,7 +782,7 @@ fn check_max_items(c: &Checker<'_>, path: &str, point: &DataPointSpec) -> Checke
 fn check_unit(c: &Checker<'_>, path: &str, value: &ValueType, unit: Option<Unit>) -> Checked<()> {
     let allowed: &[Unit] = match value {
         ValueType::Duration => &[Unit::Milliseconds, Unit::Seconds],
-        ValueType::Count | ValueType::Distribution { .. } => {
+        ValueType::Count | ValueType::Distribution { .. } | ValueType::Histogram { .. } => {
             &[Unit::Bytes, Unit::Milliseconds, Unit::Seconds]
         }
         _ => &[],
@@ -782,6 +791,10 @@ fn check_unit(c: &Checker<'_>, path: &str, value: &ValueType, unit: Option<Unit>
         None if matches!(value, ValueType::Duration) => {
             c.rule(path, "a duration needs a unit (milliseconds or seconds)")
         }
+        None if matches!(value, ValueType::Histogram { .. }) => c.rule(
+            path,
+            "a histogram needs a unit (bytes, milliseconds or seconds) for its range",
+        ),
         Some(unit) if !allowed.contains(&unit) => c.rule(
             path,
             format!(

@@ -391,6 +391,21 @@ pub enum ValueType {
         /// The statistics sent.
         statistics: Vec<Statistic>,
     },
+    /// Measurements folded on this machine into counts on functional (log-linear) buckets:
+    /// `buckets_per_octave` buckets between each power of two, from the bucket of `min` to the
+    /// bucket of `max` (in the point's `unit`, which is required). Only the counts of the
+    /// buckets that hold a measurement, their total and the sum of the measurements leave;
+    /// a receiver adds the counts of many installations exactly and reads any percentile
+    /// within one bucket ([`crate::BucketLayout`]).
+    Histogram {
+        /// The smallest measurement told apart; smaller ones count in its bucket. Above zero.
+        min: f64,
+        /// The largest measurement told apart; larger ones count in its bucket.
+        max: f64,
+        /// Buckets per power of two: 8 (the default) makes each bucket about 9% wide.
+        #[serde(default = "default_buckets_per_octave")]
+        buckets_per_octave: u32,
+    },
     /// An identifier replaced by its hash on this machine.
     Hashed {
         /// The hash used.
@@ -431,6 +446,13 @@ pub enum ValueType {
     },
 }
 
+/// Functional buckets per power of two when a histogram declares none.
+pub const DEFAULT_BUCKETS_PER_OCTAVE: u32 = 8;
+
+fn default_buckets_per_octave() -> u32 {
+    DEFAULT_BUCKETS_PER_OCTAVE
+}
+
 /// The most items a `names`, `label_counts` or `mode_by_name` value may hold when its point
 /// declares no `max_items`: more than any product's settings, rules or status codes, and few
 /// enough that one value stays small on the wire and in a receiver's database.
@@ -462,6 +484,7 @@ impl ValueType {
             Self::Count => "count",
             Self::Duration => "duration",
             Self::Distribution { .. } => "distribution",
+            Self::Histogram { .. } => "histogram",
             Self::Hashed { .. } => "hashed",
             Self::Names { .. } => "names",
             Self::LabelCounts => "label_counts",
@@ -487,7 +510,9 @@ impl ValueType {
             | Self::Names { .. }
             | Self::ModeByName { .. } => &[Public],
             Self::Text { .. } | Self::Exception { .. } | Self::Properties { .. } => &[Scrubbed],
-            Self::Distribution { .. } | Self::LabelCounts => &[Aggregated],
+            Self::Distribution { .. } | Self::Histogram { .. } | Self::LabelCounts => {
+                &[Aggregated]
+            }
             Self::Hashed { .. } => &[Hashed],
             Self::UserAgent => &[Coarsened],
         }
