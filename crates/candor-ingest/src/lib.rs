@@ -37,7 +37,7 @@ use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
 pub use candor_http_server::{ServerConfig, ServerError};
-pub use received::{ReceivedEvent, ReceivedException, ReceivedValue};
+pub use received::{ReceivedEvent, ReceivedException, ReceivedHistogram, ReceivedValue};
 pub use service::{Ingest, IngestConfig};
 pub use store::{DatabaseUrl, Store, StoreError};
 pub use validate::{Accepted, MAX_AGE_WITHOUT_RETENTION_DAYS, MAX_CLOCK_AHEAD, Reason, Refusal};

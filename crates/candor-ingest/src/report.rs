@@ -7,7 +7,7 @@ use std::collections::BTreeMap;
 use serde::Serialize;
 
 pub use crate::store::OTHER;
-use crate::store::{NumberSummary, Store, StoreError, Summaries, SummaryQuery};
+use crate::store::{HistogramSummary, NumberSummary, Store, StoreError, Summaries, SummaryQuery};
 use crate::validate::Accepted;
 
 /// The most values listed per distribution; the rest are summed under [`OTHER`].
@@ -72,6 +72,45 @@ pub struct Aggregate {
     /// Distinct hashed values (the hashes themselves are not shown).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub distinct: Option<u64>,
+    /// Percentiles of a histogram point, read from the bucket counts of every install added up.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub histogram: Option<Percentiles>,
+}
+
+/// What merged histogram buckets say. Each percentile is the geometric middle of the bucket
+/// holding it, so it is within one bucket's width (about 9% at 8 buckets per power of two) of
+/// the percentile of all the measurements every install made.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+pub struct Percentiles {
+    /// How many measurements.
+    pub measurements: u64,
+    /// Their mean (from the sums sent with the buckets).
+    pub mean: f64,
+    /// The median.
+    pub p50: f64,
+    /// The 95th percentile.
+    pub p95: f64,
+    /// The 99th percentile.
+    pub p99: f64,
+}
+
+impl Percentiles {
+    /// The percentiles of `merged`, on the layout its point declares; `None` without
+    /// measurements.
+    pub fn of(layout: &candor_schema::BucketLayout, merged: &HistogramSummary) -> Option<Self> {
+        let measurements = merged
+            .buckets
+            .iter()
+            .map(|(_, c)| *c)
+            .fold(0u64, u64::saturating_add);
+        Some(Self {
+            measurements,
+            mean: merged.sum / measurements as f64,
+            p50: layout.quantile(&merged.buckets, 0.50)?,
+            p95: layout.quantile(&merged.buckets, 0.95)?,
+            p99: layout.quantile(&merged.buckets, 0.99)?,
+        })
+    }
 }
 
 /// One categorical value.
@@ -130,6 +169,7 @@ struct PointRows {
     numbers: BTreeMap<Option<String>, Summary>,
     distributions: BTreeMap<Option<String>, Summary>,
     distinct: BTreeMap<Option<String>, u64>,
+    histograms: BTreeMap<Option<String>, Percentiles>,
 }
 
 fn shape(
@@ -175,6 +215,18 @@ fn shape(
                 &mut point.numbers
             };
             into.insert(row.version.clone(), s);
+        }
+    }
+    for row in &summaries.histograms {
+        let layout = catalogue
+            .and_then(|c| c.data_point(&row.point).ok())
+            .and_then(|p| candor_schema::BucketLayout::of(&p.value));
+        if let Some(percentiles) = layout.and_then(|l| Percentiles::of(&l, row)) {
+            by_point
+                .entry(row.point.clone())
+                .or_default()
+                .histograms
+                .insert(row.version.clone(), percentiles);
         }
     }
     for row in summaries.distinct {
@@ -255,7 +307,9 @@ fn aggregate(kind: &str, rows: &mut PointRows, version: Option<String>) -> Aggre
             count: rest,
         });
     }
-    let summary = if kind == "distribution" {
+    // A point's kind may change between revisions (a distribution became a histogram): the
+    // summaries of the earlier revision's events are still shown.
+    let summary = if kind == "distribution" || rows.distributions.contains_key(&version) {
         rows.distributions.remove(&version)
     } else {
         rows.numbers.remove(&version)
@@ -264,5 +318,6 @@ fn aggregate(kind: &str, rows: &mut PointRows, version: Option<String>) -> Aggre
         values,
         summary,
         distinct: (kind == "hashed").then(|| rows.distinct.remove(&version).unwrap_or(0)),
+        histogram: rows.histograms.remove(&version),
     }
 }

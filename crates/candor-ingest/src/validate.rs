@@ -59,6 +59,12 @@ pub enum Reason {
     /// Text holding NUL, another control character (newline and tab aside) or a bidirectional
     /// control: no Candor sender keeps them (`candor_schema::is_unsendable_char`).
     ControlCharacter,
+    /// A histogram bucket with a negative count.
+    NegativeCount,
+    /// A histogram bucket whose key is not on the point's declared layout.
+    OffLayout,
+    /// A histogram with more buckets than its point's layout declares.
+    TooManyBuckets,
     /// The request had already stored what its size allows ([`crate::IngestConfig`]'s
     /// storage allowance): the events after that point are refused.
     OverStorageAllowance,
@@ -85,6 +91,9 @@ impl Reason {
         Self::UndeclaredInstallId,
         Self::TooManyItems,
         Self::ControlCharacter,
+        Self::NegativeCount,
+        Self::OffLayout,
+        Self::TooManyBuckets,
         Self::OverStorageAllowance,
     ];
 
@@ -109,6 +118,9 @@ impl Reason {
             Self::UndeclaredInstallId => "undeclared_install_id",
             Self::TooManyItems => "too_many_items",
             Self::ControlCharacter => "control_character",
+            Self::NegativeCount => "negative_count",
+            Self::OffLayout => "off_layout",
+            Self::TooManyBuckets => "too_many_buckets",
             Self::OverStorageAllowance => "over_storage_allowance",
         }
     }
@@ -174,10 +186,12 @@ impl Accepted {
         }
     }
 
-    /// The built-in catalogues.
+    /// The built-in catalogues: every earlier revision Candor shipped, then the current one (the
+    /// newest, which reports use for names and kinds).
     pub fn builtin() -> Result<Self, String> {
         let set = candor_schema::builtin::catalogues().map_err(ToString::to_string)?;
-        Ok(Self::new(set.iter().cloned()))
+        let previous = candor_schema::builtin::previous_revisions().map_err(ToString::to_string)?;
+        Ok(Self::new(previous.iter().chain(set.iter()).cloned()))
     }
 
     /// The products, in order.
@@ -345,6 +359,9 @@ impl Accepted {
             let reason = match e.kind {
                 candor_schema::MismatchKind::TooManyItems => Reason::TooManyItems,
                 candor_schema::MismatchKind::UnsendableCharacter => Reason::ControlCharacter,
+                candor_schema::MismatchKind::NegativeCount => Reason::NegativeCount,
+                candor_schema::MismatchKind::OffLayout => Reason::OffLayout,
+                candor_schema::MismatchKind::TooManyBuckets => Reason::TooManyBuckets,
                 _ => Reason::OutOfBounds,
             };
             Refusal::new(reason, e.to_string())

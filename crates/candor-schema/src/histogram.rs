@@ -290,7 +290,10 @@ mod tests {
     fn layouts_refused() {
         assert_eq!(BucketLayout::new(0.0, 10.0, 8), Err(LayoutError::Range));
         assert_eq!(BucketLayout::new(10.0, 10.0, 8), Err(LayoutError::Range));
-        assert_eq!(BucketLayout::new(1.0, f64::INFINITY, 8), Err(LayoutError::Range));
+        assert_eq!(
+            BucketLayout::new(1.0, f64::INFINITY, 8),
+            Err(LayoutError::Range)
+        );
         assert_eq!(BucketLayout::new(1.0, 10.0, 0), Err(LayoutError::PerOctave));
         assert!(matches!(
             BucketLayout::new(1e-300, 1e300, 64),

@@ -38,25 +38,23 @@ pub use catalogue::{Catalogue, Catalogues, HostRequirement};
 pub use date::{Date, DateError};
 pub use error::{CatalogueError, Problem, QueryError};
 pub use event::{
-    Event, ExceptionValue, HistogramValue, MAX_FRAMES, MAX_MESSAGE_LEN, MAX_NAME_LEN, MAX_PROPERTY_VALUE_LEN,
-    MAX_VERSION_LEN, MismatchKind, NameProblem, Stamp, Value, ValueMismatch, check_name,
-    check_value, event_json_schema, is_bidi_control, is_language_tag, is_unsendable_char,
-    is_version_text,
+    Event, ExceptionValue, HistogramValue, MAX_FRAMES, MAX_MESSAGE_LEN, MAX_NAME_LEN,
+    MAX_PROPERTY_VALUE_LEN, MAX_VERSION_LEN, MismatchKind, NameProblem, Stamp, Value,
+    ValueMismatch, check_name, check_value, event_json_schema, is_bidi_control, is_language_tag,
+    is_unsendable_char, is_version_text,
 };
 pub use gate::Bound;
-pub use histogram::{
-    BucketLayout, LayoutError, MAX_BUCKETS_PER_OCTAVE, MAX_HISTOGRAM_BUCKETS,
-};
+pub use histogram::{BucketLayout, LayoutError, MAX_BUCKETS_PER_OCTAVE, MAX_HISTOGRAM_BUCKETS};
 pub use lifecycle::{
     CatalogueWarning, EXPIRY_WARNING_DAYS, Expired, Expires, Expiry, MAX_LINK_LEN, MAX_OWNER_LEN,
     MAX_REVIEW_LINKS,
 };
 pub use model::{
-    CatalogueSpec, CollectionSpec, ConsentSpec, DEFAULT_BUCKETS_PER_OCTAVE, DEFAULT_MAX_ITEMS, DataPointSpec, DefaultMode,
-    DeliveryMethod, DeliverySpec, DisclosureSpec, FORMAT_VERSION, Gate, HashAlgorithm, HostMinimum,
-    HostPolicy, HostSpec, MAX_ITEMS_LIMIT, NoticeKind, PrivacyClass, ProductSpec, RetentionSpec,
-    RuntimeCondition, RuntimeLineSpec, Statistic, Trigger, Unit, ValueType, VariableMeaning,
-    VariableRule,
+    CatalogueSpec, CollectionSpec, ConsentSpec, DEFAULT_BUCKETS_PER_OCTAVE, DEFAULT_MAX_ITEMS,
+    DataPointSpec, DefaultMode, DeliveryMethod, DeliverySpec, DisclosureSpec, FORMAT_VERSION, Gate,
+    HashAlgorithm, HostMinimum, HostPolicy, HostSpec, MAX_ITEMS_LIMIT, MIN_FORMAT_VERSION,
+    NoticeKind, PrivacyClass, ProductSpec, RetentionSpec, RuntimeCondition, RuntimeLineSpec,
+    Statistic, Trigger, Unit, ValueType, VariableMeaning, VariableRule,
 };
 pub use source::MachineReading;
 pub use version::{Version, VersionError, VersionScheme};

@@ -254,13 +254,25 @@ pub(crate) struct Parsed {
 /// Checks every rule serde cannot express, and returns what it parsed.
 pub(crate) fn validate(spec: &CatalogueSpec, source_name: &str) -> Checked<Parsed> {
     let c = Checker { source_name };
-    if spec.format != FORMAT_VERSION {
+    if !(MIN_FORMAT_VERSION..=FORMAT_VERSION).contains(&spec.format) {
         return c.rule(
             "format",
             format!(
-                "format {} is not supported (this Candor reads format {FORMAT_VERSION})",
+                "format {} is not supported (this Candor reads formats {MIN_FORMAT_VERSION} \
+                 to {FORMAT_VERSION})",
                 spec.format
             ),
+        );
+    }
+    if spec.format < 2
+        && let Some(i) = spec
+            .data_points
+            .iter()
+            .position(|p| matches!(p.value, ValueType::Histogram { .. }))
+    {
+        return c.rule(
+            format!("data_points[{i}].value"),
+            "a histogram point needs `format = 2`: readers of format 1 do not know the kind",
         );
     }
     c.non_empty("revision", &spec.revision)?;

@@ -14,8 +14,12 @@ use crate::lifecycle::Expires;
 use crate::source::MachineReading;
 use crate::version::VersionScheme;
 
-/// The catalogue format version this crate reads and writes.
-pub const FORMAT_VERSION: u32 = 1;
+/// The catalogue format version this crate writes. Format 2 added the `histogram` kind; a
+/// format 2 file is refused by readers of format 1, so an older Candor says it cannot read the
+/// file instead of failing on a kind it does not know.
+pub const FORMAT_VERSION: u32 = 2;
+/// The oldest catalogue format version this crate reads.
+pub const MIN_FORMAT_VERSION: u32 = 1;
 
 /// One product's catalogue: who collects, what, from which version on, and under which promises.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
@@ -25,7 +29,7 @@ pub struct CatalogueSpec {
     /// generated); ignored by Candor.
     #[serde(rename = "$comment", default, skip_serializing_if = "Option::is_none")]
     pub comment: Option<String>,
-    /// The catalogue format version; must be 1.
+    /// The catalogue format version: 1, or 2 (which may declare `histogram` points).
     pub format: u32,
     /// The catalogue's own revision, sent with every event so a receiver knows which declarations
     /// were in force (for example `2025-03-05.1`).
@@ -510,9 +514,7 @@ impl ValueType {
             | Self::Names { .. }
             | Self::ModeByName { .. } => &[Public],
             Self::Text { .. } | Self::Exception { .. } | Self::Properties { .. } => &[Scrubbed],
-            Self::Distribution { .. } | Self::Histogram { .. } | Self::LabelCounts => {
-                &[Aggregated]
-            }
+            Self::Distribution { .. } | Self::Histogram { .. } | Self::LabelCounts => &[Aggregated],
             Self::Hashed { .. } => &[Hashed],
             Self::UserAgent => &[Coarsened],
         }

@@ -7,10 +7,12 @@ use candor_schema::{
 };
 
 fn catalogue_with(value: &str, unit: Option<&str>) -> Result<Catalogue, CatalogueError> {
-    let unit = unit.map(|u| format!("unit = \"{u}\"\n")).unwrap_or_default();
+    let unit = unit
+        .map(|u| format!("unit = \"{u}\"\n"))
+        .unwrap_or_default();
     let text = format!(
         r#"
-format = 1
+format = 2
 revision = "7"
 never_collected = ["source code"]
 [product]
@@ -73,7 +75,12 @@ fn the_default_layout_has_eight_buckets_per_power_of_two() {
     assert_eq!(folded.count, 5);
     assert_eq!(
         folded.buckets,
-        vec![(0, 1), (layout.key(3.0), 2), (layout.key(250.0), 1), (126, 1)]
+        vec![
+            (0, 1),
+            (layout.key(3.0), 2),
+            (layout.key(250.0), 1),
+            (126, 1)
+        ]
     );
     assert_eq!(check(&catalogue, folded), Ok(()));
 }
@@ -90,7 +97,10 @@ fn negative_counts_are_refused_with_their_reason() {
     )
     .unwrap_err();
     assert_eq!(kind, MismatchKind::NegativeCount);
-    assert!(problem.contains("bucket 20 has a negative count (-3)"), "{problem}");
+    assert!(
+        problem.contains("bucket 20 has a negative count (-3)"),
+        "{problem}"
+    );
 }
 
 #[test]
@@ -187,26 +197,56 @@ fn the_loader_refuses_layouts_that_cannot_be() {
         r#"{ kind = "histogram", min = 0.0, max = 10.0 }"#,
         Some("milliseconds"),
     );
-    assert!(zero.contains("min must be a finite number above 0"), "{zero}");
+    assert!(
+        zero.contains("min must be a finite number above 0"),
+        "{zero}"
+    );
     let inverted = refused(
         r#"{ kind = "histogram", min = 10.0, max = 1.0 }"#,
         Some("seconds"),
     );
-    assert!(inverted.contains("max a finite number above min"), "{inverted}");
+    assert!(
+        inverted.contains("max a finite number above min"),
+        "{inverted}"
+    );
     let per_octave = refused(
         r#"{ kind = "histogram", min = 1.0, max = 10.0, buckets_per_octave = 0 }"#,
         Some("bytes"),
     );
-    assert!(per_octave.contains("buckets_per_octave must be between 1 and 64"), "{per_octave}");
+    assert!(
+        per_octave.contains("buckets_per_octave must be between 1 and 64"),
+        "{per_octave}"
+    );
     let wide = refused(
         r#"{ kind = "histogram", min = 1.0, max = 1e30, buckets_per_octave = 64 }"#,
         Some("bytes"),
     );
-    assert!(wide.contains("more than the 1024 a histogram may have"), "{wide}");
-    let public = catalogue_with(r#"{ kind = "histogram", min = 1.0, max = 10.0 }"#, Some("seconds"))
-        .expect("valid")
-        .spec()
-        .clone();
+    assert!(
+        wide.contains("more than the 1024 a histogram may have"),
+        "{wide}"
+    );
+    let format_one = catalogue_with(
+        r#"{ kind = "histogram", min = 1.0, max = 10.0 }"#,
+        Some("seconds"),
+    )
+    .expect("valid")
+    .spec()
+    .clone();
+    let format_one = toml::to_string(&format_one)
+        .expect("serialises")
+        .replace("format = 2", "format = 1");
+    let refused = Catalogue::from_toml_str(&format_one, "old.toml").expect_err("refused");
+    assert!(
+        refused.to_string().contains("needs `format = 2`"),
+        "{refused}"
+    );
+    let public = catalogue_with(
+        r#"{ kind = "histogram", min = 1.0, max = 10.0 }"#,
+        Some("seconds"),
+    )
+    .expect("valid")
+    .spec()
+    .clone();
     let text = toml::to_string(&public).expect("serialises");
     let public = text.replace("privacy = \"aggregated\"", "privacy = \"public\"");
     assert_ne!(public, text);

@@ -392,6 +392,8 @@ const DIALECT: Dialect = Dialect {
     greater: |a, b| format!("GREATEST({a}, {b})"),
     bytewise: " COLLATE \"C\"",
     empty: |table| format!("TRUNCATE {table}"),
+    bucket_pairs: "jsonb_array_elements(g.value::jsonb -> 'buckets') AS j(value)",
+    pair_item: |i| format!("(j.value ->> {i})"),
 };
 
 struct Runner<'a>(&'a mut Client);
@@ -469,11 +471,19 @@ impl summary::Runner for Runner<'_> {
                 distinct: count(r.get(2)),
             })
             .collect();
+        let histograms = summary::histograms(
+            self.0
+                .query(&statements.histograms, &[])
+                .map_err(db)?
+                .into_iter()
+                .map(|r| (r.get(0), r.get(1), r.get(2), r.get(3))),
+        );
         Ok(Summaries {
             versions,
             values,
             numbers: numbers(self.0, &statements.numbers)?,
             distributions: numbers(self.0, &statements.distributions)?,
+            histograms,
             distinct,
         })
     }
