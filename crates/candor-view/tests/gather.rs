@@ -139,7 +139,7 @@ fn each_section_comes_from_its_file_and_hostile_text_is_escaped() {
     );
     assert_eq!(agent.sent.len(), 2);
     assert_eq!(agent.spool.iter().map(|b| b.events.len()).sum::<usize>(), 1);
-    assert_eq!(agent.local.len(), 1);
+    assert_eq!(agent.local.len(), 2);
     assert_eq!(agent.receipts.len(), 1);
     let copies: Vec<bool> = agent.receipts[0]
         .events
