@@ -1,6 +1,8 @@
 //! Aggregates a vendor wants, shaped by each point's declared kind: how many events per point
-//! and product version, the distribution of categorical values, and merged min/max/median
-//! summaries of numbers. Raw events never appear in a report; hashes are counted, never shown.
+//! and product version, the distribution of categorical values, merged min/max/median
+//! summaries of numbers, and percentiles of histograms whose bucket counts were added up
+//! exactly across installs. Raw events never appear in a report; hashes are counted, never
+//! shown.
 
 use std::collections::BTreeMap;
 

@@ -184,8 +184,9 @@ pub struct HistogramValue {
     /// so a receiver can give the mean.
     pub sum: f64,
     /// The buckets holding at least one measurement, as `[key, count]` pairs in ascending key
-    /// order; a key is [`crate::BucketLayout::key`] of the measurements it counts. Counts are
-    /// signed on the wire only so that a negative one is refused with its reason.
+    /// order: key `k` counts the measurements `x` with `floor(n · log2 x) = k` for the point's
+    /// `n` buckets per power of two. Counts are signed on the wire only so that a negative one
+    /// is refused with its reason.
     pub buckets: Vec<(i64, i64)>,
 }
 

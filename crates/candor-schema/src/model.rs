@@ -400,7 +400,7 @@ pub enum ValueType {
     /// bucket of `max` (in the point's `unit`, which is required). Only the counts of the
     /// buckets that hold a measurement, their total and the sum of the measurements leave;
     /// a receiver adds the counts of many installations exactly and reads any percentile
-    /// within one bucket ([`crate::BucketLayout`]).
+    /// within one bucket.
     Histogram {
         /// The smallest measurement told apart; smaller ones count in its bucket. Above zero.
         min: f64,
@@ -408,6 +408,7 @@ pub enum ValueType {
         max: f64,
         /// Buckets per power of two: 8 (the default) makes each bucket about 9% wide.
         #[serde(default = "default_buckets_per_octave")]
+        #[schemars(range(min = 1, max = 64))]
         buckets_per_octave: u32,
     },
     /// An identifier replaced by its hash on this machine.
