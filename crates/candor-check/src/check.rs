@@ -172,6 +172,9 @@ pub fn check_value(
         let reason = match e.kind {
             candor_schema::MismatchKind::TooManyItems => Reason::TooManyItems,
             candor_schema::MismatchKind::UnsendableCharacter => Reason::ControlCharacter,
+            candor_schema::MismatchKind::NegativeCount => Reason::NegativeCount,
+            candor_schema::MismatchKind::OffLayout => Reason::OffLayout,
+            candor_schema::MismatchKind::TooManyBuckets => Reason::TooManyBuckets,
             _ => Reason::OutOfBounds,
         };
         Refusal::new(reason, e.to_string())

@@ -447,6 +447,23 @@ fn value_words(value: &ValueType, unit: Option<Unit>) -> String {
                 .collect();
             format!("summary: {}{}", join_words(&names), unit_words(unit))
         }
+        ValueType::Histogram {
+            min,
+            max,
+            buckets_per_octave,
+        } => {
+            let unit = match unit {
+                Some(Unit::Bytes) => " bytes",
+                Some(Unit::Milliseconds) => " ms",
+                Some(Unit::Seconds) => " s",
+                None => "",
+            };
+            format!(
+                "bucket counts: how many measurements fell in each of {buckets_per_octave} \
+                 buckets per doubling from {min}{unit} to {max}{unit}, with their number and \
+                 sum; never a single measurement"
+            )
+        }
         ValueType::Hashed { algorithm } => match algorithm {
             HashAlgorithm::Sha256 => "a SHA-256 hash".to_owned(),
             HashAlgorithm::HmacSha256 => "a keyed HMAC-SHA256 hash".to_owned(),

@@ -262,13 +262,25 @@ pub(crate) struct Parsed {
 /// Checks every rule serde cannot express, and returns what it parsed.
 pub(crate) fn validate(spec: &CatalogueSpec, source_name: &str) -> Checked<Parsed> {
     let c = Checker { source_name };
-    if spec.format != FORMAT_VERSION {
+    if !(MIN_FORMAT_VERSION..=FORMAT_VERSION).contains(&spec.format) {
         return c.rule(
             "format",
             format!(
-                "format {} is not supported (this Candor reads format {FORMAT_VERSION})",
+                "format {} is not supported (this Candor reads formats {MIN_FORMAT_VERSION} \
+                 to {FORMAT_VERSION})",
                 spec.format
             ),
+        );
+    }
+    if spec.format < 2
+        && let Some(i) = spec
+            .data_points
+            .iter()
+            .position(|p| matches!(p.value, ValueType::Histogram { .. }))
+    {
+        return c.rule(
+            format!("data_points[{i}].value"),
+            "a histogram point needs `format = 2`: readers of format 1 do not know the kind",
         );
     }
     c.non_empty("revision", &spec.revision)?;
@@ -778,6 +790,15 @@ fn check_value(c: &Checker<'_>, path: &str, value: &ValueType) -> Checked<()> {
                 return c.rule(format!("{path}.statistics"), "a statistic is named twice");
             }
         }
+        ValueType::Histogram {
+            min,
+            max,
+            buckets_per_octave,
+        } => {
+            if let Err(problem) = crate::BucketLayout::new(*min, *max, *buckets_per_octave) {
+                return c.rule(path, problem.to_string());
+            }
+        }
         ValueType::Names { known, other } => match (known, other) {
             (Some(known), Some(other)) => {
                 list("known", known)?;
@@ -844,7 +865,7 @@ fn check_max_items(c: &Checker<'_>, path: &str, point: &DataPointSpec) -> Checke
 fn check_unit(c: &Checker<'_>, path: &str, value: &ValueType, unit: Option<Unit>) -> Checked<()> {
     let allowed: &[Unit] = match value {
         ValueType::Duration => &[Unit::Milliseconds, Unit::Seconds],
-        ValueType::Count | ValueType::Distribution { .. } => {
+        ValueType::Count | ValueType::Distribution { .. } | ValueType::Histogram { .. } => {
             &[Unit::Bytes, Unit::Milliseconds, Unit::Seconds]
         }
         _ => &[],
@@ -853,6 +874,10 @@ fn check_unit(c: &Checker<'_>, path: &str, value: &ValueType, unit: Option<Unit>
         None if matches!(value, ValueType::Duration) => {
             c.rule(path, "a duration needs a unit (milliseconds or seconds)")
         }
+        None if matches!(value, ValueType::Histogram { .. }) => c.rule(
+            path,
+            "a histogram needs a unit (bytes, milliseconds or seconds) for its range",
+        ),
         Some(unit) if !allowed.contains(&unit) => c.rule(
             path,
             format!(

@@ -576,6 +576,8 @@ const DIALECT: Dialect = Dialect {
     bytewise: " COLLATE \"C\"",
     empty: |table| format!("TRUNCATE {table}"),
     sealed_rows: true,
+    bucket_pairs: "jsonb_array_elements(g.value::jsonb -> 'buckets') AS j(value)",
+    pair_item: |i| format!("(j.value ->> {i})"),
 };
 
 struct Runner<'a>(&'a mut Client, &'a Sealer);
@@ -693,12 +695,20 @@ impl summary::Runner for Runner<'_> {
                 distinct: count(r.get(2)),
             })
             .collect();
+        let histograms = summary::histograms(
+            self.0
+                .query(&statements.histograms, &[])
+                .map_err(db)?
+                .into_iter()
+                .map(|r| (r.get(0), r.get(1), r.get(2), r.get(3))),
+        );
         Ok(Summaries {
             small_versions,
             versions,
             values,
             numbers: numbers(self.0, &statements.numbers)?,
             distributions: numbers(self.0, &statements.distributions)?,
+            histograms,
             distinct,
         })
     }

@@ -251,6 +251,8 @@ const DIALECT: Dialect = Dialect {
     bytewise: "",
     empty: |table| format!("DELETE FROM {table}"),
     sealed_rows: false,
+    bucket_pairs: "json_each(g.value, '$.buckets') AS j",
+    pair_item: |i| format!("json_extract(j.value, '$[{i}]')"),
 };
 
 struct Runner<'a>(&'a Connection);
@@ -355,12 +357,22 @@ impl summary::Runner for Runner<'_> {
                 .map_err(db)?;
             rows.collect::<Result<Vec<_>, _>>().map_err(db)?
         };
+        let histograms = {
+            let mut statement = c.prepare(&statements.histograms).map_err(db)?;
+            let rows = statement
+                .query_map([], |r| {
+                    Ok((r.get(0)?, version_of(r, 1)?, r.get(2)?, r.get(3)?))
+                })
+                .map_err(db)?;
+            summary::histograms(rows.collect::<Result<Vec<_>, _>>().map_err(db)?)
+        };
         Ok(Summaries {
             small_versions,
             versions,
             values,
             numbers: numbers(c, &statements.numbers)?,
             distributions: numbers(c, &statements.distributions)?,
+            histograms,
             distinct,
         })
     }
