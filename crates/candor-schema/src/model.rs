@@ -273,6 +273,33 @@ pub struct CollectionSpec {
     /// installations. Absent means no identifier is sent.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub install_id: bool,
+    /// Whether what is sent can be traced back to one installation, and by which key. Where
+    /// it can, turning consent off sends the receiver one deletion request for that key.
+    /// Absent means `none`: nothing sent can be traced back to the machine.
+    #[serde(default, skip_serializing_if = "DeletionKey::is_none")]
+    pub deletion_key: DeletionKey,
+}
+
+/// The key by which a product's events can be traced to one installation, and so erased.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "kebab-case")]
+#[non_exhaustive]
+pub enum DeletionKey {
+    /// Nothing sent can be traced back to one installation: there is nothing to delete.
+    #[default]
+    None,
+    /// Candor's random install id (`collection.install_id` must be true).
+    InstallId,
+    /// The value of a data point the product already sends (its id), such as a hashed machine
+    /// identifier; the point's value must be `hashed`.
+    Point(String),
+}
+
+impl DeletionKey {
+    /// Whether nothing traces events to an installation.
+    pub fn is_none(&self) -> bool {
+        matches!(self, Self::None)
+    }
 }
 
 /// An occasion on which data is collected.
