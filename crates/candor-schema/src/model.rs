@@ -295,10 +295,32 @@ pub enum DeletionKey {
     Point(String),
 }
 
+impl CollectionSpec {
+    /// Whether each event carries an install id: Candor's random one (`install_id`), or, for
+    /// a catalogue whose deletion key is a point, that point's value (the identifier the
+    /// product already sends, so that every event of the machine can be erased by it).
+    pub fn carries_install_id(&self) -> bool {
+        self.install_id || matches!(self.deletion_key, DeletionKey::Point(_))
+    }
+}
+
 impl DeletionKey {
     /// Whether nothing traces events to an installation.
     pub fn is_none(&self) -> bool {
         matches!(self, Self::None)
+    }
+
+    /// What opting out does to what was already sent, in one line (for `candor status`).
+    pub fn summary(&self) -> &'static str {
+        match self {
+            Self::None => {
+                "nothing sent can be traced back to this machine, so there is nothing to delete"
+            }
+            _ => {
+                "what was sent can be traced to this installation; opting out sends the \
+                 receiver one deletion request for it"
+            }
+        }
     }
 }
 
