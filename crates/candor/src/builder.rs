@@ -224,9 +224,8 @@ impl Builder {
         if let Some(sink) = &self.sink {
             sink.check()?;
         }
-        let mut begun = self.begin()?;
+        let begun = self.begin()?;
         let mut this = self.with_file_settings(&begun);
-        this.deliver_deletion_in_background(&mut begun);
         let preparer = product_preparer(
             Arc::clone(&this.catalogue),
             this.runtime.as_deref(),
@@ -239,25 +238,6 @@ impl Builder {
             Arc::clone(preparer.scrubber()),
         ));
         Telemetry::start(this, preparer, begun)
-    }
-
-    /// Sends a deletion request owed at the start on a thread of its own, with the usual
-    /// backoff, for as long as the process lives: the host does not wait for it, and nothing
-    /// else is sent.
-    fn deliver_deletion_in_background(&self, begun: &mut Begun) {
-        let (Some(record), Some(state), Some(sink)) = (
-            begun.deletion.take(),
-            begun.folders.state.clone(),
-            self.sink.clone(),
-        ) else {
-            return;
-        };
-        let options = self.sink_options();
-        let _ = std::thread::Builder::new()
-            .name("candor-deletion".to_owned())
-            .spawn(move || {
-                crate::deletion::deliver(&state, &sink, &options, record, DELETION_PATIENCE);
-            });
     }
 
     /// Fills what the host left unset from `[transport]` in the user's `config.toml` (the CA
@@ -402,10 +382,6 @@ impl Builder {
         })
     }
 }
-
-/// How long a running product keeps trying to deliver a deletion request; a later run tries
-/// again.
-const DELETION_PATIENCE: Duration = Duration::from_secs(24 * 3600);
 
 /// What a product starts from (see `Builder::begin`).
 pub(crate) struct Begun {

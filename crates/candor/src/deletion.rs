@@ -12,6 +12,8 @@
 //! cannot read (corrupt, oversized, a symlink or FIFO in its place) is replaced by a new
 //! request for the key (documented fallback): asking twice erases nothing more.
 
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use candor_consent::{Decision, Mode};
@@ -109,4 +111,66 @@ pub(crate) fn deliver(
         let _ = state.write_deletion(&product, &r.to_bytes());
     });
     record
+}
+
+/// How long a running product keeps trying to deliver a deletion request; a later run tries
+/// again.
+const PATIENCE: Duration = Duration::from_secs(24 * 3600);
+
+/// What a product needs to owe and send its deletion request, at the start and when consent
+/// turns off while it runs (`Runtime::tick`). At most one delivery runs at a time.
+#[derive(Clone)]
+pub(crate) struct Courier {
+    state: StateDir,
+    catalogue: Arc<Catalogue>,
+    sink: SinkSpec,
+    options: SinkOptions,
+    delivering: Arc<AtomicBool>,
+}
+
+impl Courier {
+    /// A courier for a catalogue that declares a deletion key, with a folder and a sink.
+    pub(crate) fn new(
+        state: Option<&StateDir>,
+        catalogue: &Arc<Catalogue>,
+        sink: Option<&SinkSpec>,
+        options: SinkOptions,
+    ) -> Option<Self> {
+        if catalogue.spec().collection.deletion_key.is_none() {
+            return None;
+        }
+        Some(Self {
+            state: state?.clone(),
+            catalogue: Arc::clone(catalogue),
+            sink: sink?.clone(),
+            options,
+            delivering: Arc::new(AtomicBool::new(false)),
+        })
+    }
+
+    /// Settles the record for `decision` (see [`settle`]) and sends what is owed.
+    pub(crate) fn on_decision(&self, decision: &Decision) {
+        if let Some(record) = settle(&self.state, &self.catalogue, decision) {
+            self.send(record);
+        }
+    }
+
+    /// Sends `record` on a thread of its own, unless a delivery is already under way: the
+    /// host does not wait for it.
+    pub(crate) fn send(&self, record: DeletionRecord) {
+        if self.delivering.swap(true, Ordering::AcqRel) {
+            return;
+        }
+        let this = self.clone();
+        let spawned = std::thread::Builder::new()
+            .name("candor-deletion".to_owned())
+            .spawn(move || {
+                deliver(&this.state, &this.sink, &this.options, record, PATIENCE);
+                this.delivering.store(false, Ordering::Release);
+            });
+        if spawned.is_err() {
+            // The next start tries again.
+            self.delivering.store(false, Ordering::Release);
+        }
+    }
 }

@@ -63,6 +63,8 @@ pub(crate) struct Runtime {
     pub(crate) busy: bool,
     /// Turns the host's clock readings into times.
     pub(crate) calibration: Calibration,
+    /// Owes and sends the deletion request when consent turns off while the product runs.
+    pub(crate) courier: Option<crate::deletion::Courier>,
 }
 
 impl Work for Runtime {
@@ -94,6 +96,9 @@ impl Work for Runtime {
             .any(|t| t != Transition::Unchanged)
         {
             self.discard();
+            if let Some(courier) = &self.courier {
+                courier.on_decision(&self.watch.gate().decision());
+            }
         }
         if !self.held.is_empty() {
             self.release();
