@@ -244,3 +244,56 @@ fn a_product_nothing_traces_owes_no_request() {
     );
     assert!(!dir.path().join("deletions").exists());
 }
+
+/// A product that is running when the person sets its opt-out variable (the host reads its
+/// environment again) sends the request at once, through its sink, without waiting for the
+/// next start.
+#[test]
+fn a_running_host_that_opts_out_sends_the_request() {
+    let server = tempfile::tempdir().expect("server");
+    let database = format!("sqlite:{}", server.path().join("ingest.db").display());
+    let serve = Serve::start(server.path(), &database, &[]);
+    let dir = tempfile::tempdir().expect("tmp");
+    let host = candor::Telemetry::builder(candor::builtin(AGENT).expect("built in"))
+        .runtime("framework")
+        .version("21.1.2")
+        .state_dir(dir.path())
+        .environment(candor::Environment::from_pairs([(
+            "CONTRAST_DOTNET_TELEMETRY_OPTOUT",
+            "0",
+        )]))
+        .sink(candor::SinkSpec::Json {
+            endpoint: serve.url("/v1/events"),
+        })
+        .batch_wait(std::time::Duration::from_millis(10))
+        .build()
+        .expect("host");
+    for n in 0..3 {
+        host.record("working_set", candor::Input::Count(1000 + n));
+    }
+    host.flush(std::time::Duration::from_secs(10));
+    assert!(common::wait_for(std::time::Duration::from_secs(10), || {
+        serve.stored(AGENT, None, None) == 3
+    }));
+    other_installation(&serve, 1);
+
+    let transition = host.reconsider(candor::Environment::from_pairs([(
+        "CONTRAST_DOTNET_TELEMETRY_OPTOUT",
+        "1",
+    )]));
+    assert_ne!(transition, candor::status::Transition::Unchanged);
+    let record = dir.path().join("deletions").join(format!("{AGENT}.json"));
+    assert!(
+        common::wait_for(std::time::Duration::from_secs(20), || {
+            std::fs::read_to_string(&record).is_ok_and(|r| r.contains("confirmed_at"))
+        }),
+        "{:?}",
+        std::fs::read_to_string(&record)
+    );
+    assert_eq!(
+        serve.stored(AGENT, None, None),
+        1,
+        "only the other installation's"
+    );
+    let _ = host.shutdown(std::time::Duration::from_secs(1));
+}

@@ -13,7 +13,7 @@
 //! | either report, no read token configured | 404, "reads are off" |
 //! | either report, token missing or wrong | 401 with `WWW-Authenticate: Bearer`, no detail |
 //! | either report, [`IngestConfig::max_reports`] already running | 503 with `Retry-After` |
-//! | `POST /v1/deletion-requests` (JSON `DeletionRequest`; an ingest endpoint, no read token) | 200 with a `DeletionConfirmation` once every event of the product with that key is erased, the same whether there were any; 400 malformed; 422 unknown product; 503 database failing |
+//! | `POST /v1/deletion-requests` (JSON `DeletionRequest`; an ingest endpoint, no read token) | 200 with a `DeletionConfirmation` once every event of the product with that key recorded up to `before` is erased, the same whether there were any; 400 malformed; 422 unknown product; 503 database failing |
 //! | `GET /healthz` | 200 |
 //!
 //! Bodies are decoded and checked on the checking pool, never on the async threads, and
@@ -337,6 +337,16 @@ impl Ingest {
         if let Err(e) = deletion.check() {
             return text_response(StatusCode::BAD_REQUEST, format!("{e}\n"));
         }
+        let Some(before_us) = humantime::parse_rfc3339_weak(&deletion.before)
+            .ok()
+            .and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok())
+            .and_then(|d| i64::try_from(d.as_micros()).ok())
+        else {
+            return text_response(
+                StatusCode::BAD_REQUEST,
+                "`before` is not an RFC 3339 time\n",
+            );
+        };
         if self.accepted.catalogue(&deletion.product).is_none() {
             return text_response(
                 StatusCode::UNPROCESSABLE_ENTITY,
@@ -346,7 +356,11 @@ impl Ingest {
                 ),
             );
         }
-        match self.writer.erase(&deletion.product, &deletion.key).await {
+        match self
+            .writer
+            .erase(&deletion.product, &deletion.key, before_us)
+            .await
+        {
             Ok(_) => {
                 let confirmation = candor_schema::DeletionConfirmation {
                     request_id: deletion.request_id,

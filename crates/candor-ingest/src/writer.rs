@@ -30,6 +30,7 @@ enum Job {
     Erase {
         product: String,
         install_id: String,
+        before_us: i64,
         reply: oneshot::Sender<Result<u64, String>>,
     },
 }
@@ -172,12 +173,18 @@ impl Writer {
 impl Writer {
     /// Removes every event of `product` with this install id, on the writer thread, after
     /// the writes queued before it.
-    pub async fn erase(&self, product: &str, install_id: &str) -> Result<u64, String> {
+    pub async fn erase(
+        &self,
+        product: &str,
+        install_id: &str,
+        before_us: i64,
+    ) -> Result<u64, String> {
         let (reply, answer) = oneshot::channel();
         self.jobs
             .send(Job::Erase {
                 product: product.to_owned(),
                 install_id: install_id.to_owned(),
+                before_us,
                 reply,
             })
             .map_err(|_| "the writer has stopped".to_owned())?;
@@ -213,6 +220,7 @@ fn run(mut store: Box<dyn Store>, mut jobs: mpsc::UnboundedReceiver<Job>, queued
                 Job::Erase {
                     product,
                     install_id,
+                    before_us,
                     reply,
                 } => {
                     // Writes queued before the request go first: an event sent before it is
@@ -221,7 +229,7 @@ fn run(mut store: Box<dyn Store>, mut jobs: mpsc::UnboundedReceiver<Job>, queued
                     events = 0;
                     let _ = reply.send(
                         store
-                            .erase(&product, &install_id)
+                            .erase(&product, &install_id, before_us)
                             .map_err(|e: StoreError| e.to_string()),
                     );
                 }

@@ -40,6 +40,7 @@ fn request(product: &str, key: &str) -> Value {
         "product": product,
         "key": key,
         "request_id": event_id(),
+        "before": now_rfc3339(),
     })
 }
 
@@ -62,6 +63,22 @@ fn a_deletion_request_erases_every_event_of_its_key_on_both_stores() {
         events.push(navigation(STAYING, "kept"));
         let (status, reply) = post_events(&running, &events);
         assert_eq!(status, 200, "{reply}");
+        assert_eq!(
+            point_count(&report(&running, "aspire-dashboard"), "page_navigation"),
+            5
+        );
+
+        // Events recorded after the person opted out are not the request's: a request made
+        // an hour ago erases none of these.
+        let mut early = request("aspire-dashboard", LEAVING);
+        early["before"] = json!(
+            humantime::format_rfc3339_seconds(
+                std::time::SystemTime::now() - std::time::Duration::from_secs(3600),
+            )
+            .to_string()
+        );
+        let (status, text) = delete(&running, &early);
+        assert_eq!(status, 200, "{text}");
         assert_eq!(
             point_count(&report(&running, "aspire-dashboard"), "page_navigation"),
             5

@@ -28,6 +28,9 @@ pub struct DeletionRequest {
     pub key: String,
     /// A random 128-bit id in lower-case hex, so that a receiver's answer can be matched.
     pub request_id: String,
+    /// When the person opted out, RFC 3339 in UTC: events recorded up to then are erased,
+    /// never those of a later run the person consented to again.
+    pub before: String,
 }
 
 /// What a receiver answers when it has erased what it held for a request.
@@ -52,19 +55,24 @@ pub enum DeletionRequestError {
     /// The request id is not 32 lower-case hex digits.
     #[error("a request id is 32 lower-case hex digits")]
     RequestId,
+    /// `before` is not an RFC 3339 time.
+    #[error("`before` is not an RFC 3339 time")]
+    Before,
 }
 
 /// The `kind` of every deletion request.
 pub const DELETION_REQUEST_KIND: &str = "deletion-request";
 
 impl DeletionRequest {
-    /// A request for `key` of `product`, named by `request_id`.
-    pub fn new(product: &str, key: &str, request_id: &str) -> Self {
+    /// A request for `key` of `product`'s events recorded up to `before` (RFC 3339), named
+    /// by `request_id`.
+    pub fn new(product: &str, key: &str, request_id: &str, before: &str) -> Self {
         Self {
             kind: DELETION_REQUEST_KIND.to_owned(),
             product: product.to_owned(),
             key: key.to_owned(),
             request_id: request_id.to_owned(),
+            before: before.to_owned(),
         }
     }
 
@@ -80,6 +88,10 @@ impl DeletionRequest {
         if !is_lower_hex(&self.request_id, 32) {
             return Err(DeletionRequestError::RequestId);
         }
+        // A time is what the receiver reads it as; its text is at most a timestamp's.
+        if self.before.is_empty() || self.before.len() > 40 {
+            return Err(DeletionRequestError::Before);
+        }
         Ok(())
     }
 }
@@ -92,22 +104,28 @@ fn is_lower_hex(text: &str, len: usize) -> bool {
 mod tests {
     use super::*;
 
+    const T: &str = "2026-12-05T11:00:00Z";
+
     #[test]
     fn a_request_is_checked_for_its_kind_key_and_id() {
         let id = "0123456789abcdef0123456789abcdef";
-        assert_eq!(DeletionRequest::new("p", id, id).check(), Ok(()));
+        assert_eq!(DeletionRequest::new("p", id, id, T).check(), Ok(()));
         let long = "ab".repeat(32);
-        assert_eq!(DeletionRequest::new("p", &long, id).check(), Ok(()));
+        assert_eq!(DeletionRequest::new("p", &long, id, T).check(), Ok(()));
         let upper = id.to_uppercase();
         assert_eq!(
-            DeletionRequest::new("p", &upper, id).check(),
+            DeletionRequest::new("p", &upper, id, T).check(),
             Err(DeletionRequestError::Key)
         );
         assert_eq!(
-            DeletionRequest::new("p", id, "x").check(),
+            DeletionRequest::new("p", id, "x", T).check(),
             Err(DeletionRequestError::RequestId)
         );
-        let mut wrong = DeletionRequest::new("p", id, id);
+        assert_eq!(
+            DeletionRequest::new("p", id, id, "").check(),
+            Err(DeletionRequestError::Before)
+        );
+        let mut wrong = DeletionRequest::new("p", id, id, T);
         wrong.kind = "events".to_owned();
         assert_eq!(wrong.check(), Err(DeletionRequestError::Kind));
     }

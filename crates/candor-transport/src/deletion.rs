@@ -43,9 +43,10 @@ pub struct DeletionRecord {
 impl DeletionRecord {
     /// A new, pending request for `key` of `product`.
     pub fn new(product: &str, key: &str, request_id: &str) -> Self {
+        let now = humantime::format_rfc3339_micros(SystemTime::now()).to_string();
         Self {
-            request: DeletionRequest::new(product, key, request_id),
-            requested_at: humantime::format_rfc3339_seconds(SystemTime::now()).to_string(),
+            request: DeletionRequest::new(product, key, request_id, &now),
+            requested_at: now,
             attempts: 0,
             last_problem: None,
             confirmation: None,

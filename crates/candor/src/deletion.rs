@@ -3,7 +3,8 @@
 //!
 //! A request is owed when a product whose catalogue declares a deletion key starts (or, while
 //! running, is told) that the person's word is off: `candor consent <product> off`, the
-//! product's opt-out variable, `DO_NOT_TRACK`, the host's opt-out, or the network block. It
+//! product's opt-out variable, `DO_NOT_TRACK`, the host's opt-out, or the network block (an
+//! off that only fails closed, such as a config file that cannot be read, is not). It
 //! is made once per key and kept in `deletions/<product>.json` (through `candor-state`) until
 //! a receiver confirms it; it is sent through the product's own sink, with the pipeline's
 //! backoff, even though collection is off, and nothing else is sent. A confirmed request
@@ -16,7 +17,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
-use candor_consent::{Decision, Mode};
+use candor_consent::{DecidedBy, Decision, Mode};
 use candor_schema::{Catalogue, DeletionKey};
 use candor_state::{InstallId, StateDir};
 use candor_transport::deletion::{self, DeletionRecord, MAX_DELETION_RECORD};
@@ -52,9 +53,21 @@ pub(crate) fn tracing_key(
     .map_err(BuildError::state("cannot create the install id"))
 }
 
-/// Whether `decision` is the person's word against collection: a deletion is then owed.
+/// Whether `decision` is the person's word against collection: a deletion is then owed. An
+/// off that only fails closed (an unknown value, a config file that cannot be read, a network
+/// record Candor cannot read: each comes with a warning), or the catalogue's default, is not
+/// such a word, and owes nothing: erasing what the person agreed to send needs their act.
 pub(crate) fn opts_out(decision: &Decision) -> bool {
-    decision.mode == Mode::Off && decision.decided_by.is_users_word()
+    decision.mode == Mode::Off
+        && decision.warnings.is_empty()
+        && matches!(
+            decision.decided_by,
+            DecidedBy::DoNotTrack
+                | DecidedBy::Variable { .. }
+                | DecidedBy::ConfigFile { .. }
+                | DecidedBy::HostOptOut
+                | DecidedBy::NetworkBlock { since: Some(_), .. }
+        )
 }
 
 /// Reads `product`'s deletion record; `None` when there is none or it cannot be read.
