@@ -41,7 +41,9 @@ fn every_event_is_checked_against_its_catalogue_and_refusals_are_counted() {
             json!({"kind": "hashed", "data": "a".repeat(64)}),
         );
         let mut install = agent_event(1);
-        install["install_id"] = json!("0123456789abcdef0123456789abcdef");
+        // The agent's events carry its deletion key (the machine id, 64 hex digits, or the
+        // random install id, 32) as their install id; anything else is refused.
+        install["install_id"] = json!("0123456789abcdef0123456789abcdef01234567");
         let mut bad_id = agent_event(1);
         bad_id["event_id"] = json!("not-an-id");
         let mut too_old = agent_event(1);

@@ -131,7 +131,9 @@ impl Event {
             product_version: stamp.product_version,
             runtime_line: stamp.runtime_line,
             catalogue_revision: product.revision.clone(),
-            install_id: stamp.install_id.filter(|_| product.collection.install_id),
+            install_id: stamp
+                .install_id
+                .filter(|_| product.collection.carries_install_id()),
             point: spec.id.clone(),
             value,
             sealed: Sealed,

@@ -24,6 +24,7 @@
 pub mod builtin;
 mod catalogue;
 mod date;
+mod deletion;
 mod error;
 mod event;
 mod gate;
@@ -37,6 +38,10 @@ mod version;
 
 pub use catalogue::{Catalogue, Catalogues, HostRequirement};
 pub use date::{Date, DateError};
+pub use deletion::{
+    DELETION_PATH, DELETION_REQUEST_KIND, DeletionConfirmation, DeletionRequest,
+    DeletionRequestError, MAX_DELETION_REQUEST_BYTES,
+};
 pub use error::{CatalogueError, Problem, QueryError};
 pub use event::{
     Event, ExceptionValue, HistogramValue, MAX_COUNT, MAX_FRAMES, MAX_MESSAGE_LEN, MAX_NAME_LEN,
@@ -53,11 +58,11 @@ pub use lifecycle::{
 pub use load::{LOCAL_COPY_MAX_BYTES, MAX_LOCAL_COPY_DAYS};
 pub use model::{
     CatalogueSpec, CollectionSpec, ConsentSpec, DEFAULT_BUCKETS_PER_OCTAVE, DEFAULT_MAX_ITEMS,
-    DEFAULT_MIN_GROUP, DataPointSpec, DefaultMode, DeliveryMethod, DeliverySpec, DisclosureSpec,
-    FORMAT_VERSION, Gate, HashAlgorithm, HostMinimum, HostPolicy, HostSpec, MAX_ITEMS_LIMIT,
-    MIN_FORMAT_VERSION, NoticeKind, PrivacyClass, ProductSpec, RetentionSpec, RevisionSpec,
-    RuntimeCondition, RuntimeLineSpec, Statistic, Trigger, Unit, ValueType, VariableMeaning,
-    VariableRule,
+    DEFAULT_MIN_GROUP, DataPointSpec, DefaultMode, DeletionKey, DeliveryMethod, DeliverySpec,
+    DisclosureSpec, FORMAT_VERSION, Gate, HashAlgorithm, HostMinimum, HostPolicy, HostSpec,
+    MAX_ITEMS_LIMIT, MIN_FORMAT_VERSION, NoticeKind, PrivacyClass, ProductSpec, RetentionSpec,
+    RevisionSpec, RuntimeCondition, RuntimeLineSpec, Statistic, Trigger, Unit, ValueType,
+    VariableMeaning, VariableRule,
 };
 pub use revision::{Disclosed, DisclosedPoint, Widened, Widening};
 pub use source::MachineReading;

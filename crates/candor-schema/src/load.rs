@@ -333,6 +333,7 @@ pub(crate) fn validate(spec: &CatalogueSpec, source_name: &str) -> Checked<Parse
         .enumerate()
         .map(|(i, point)| check_point(&c, &spec.runtime_lines, i, point))
         .collect::<Checked<_>>()?;
+    check_deletion_key(&c, spec)?;
     check_revisions(&c, spec)?;
     let expiries = spec
         .data_points
@@ -634,6 +635,29 @@ fn check_collection(c: &Checker<'_>, collection: &CollectionSpec) -> Checked<()>
         return c.rule("collection.jitter_percent", "must be 50 or less");
     }
     Ok(())
+}
+
+/// A deletion key names something every installation sends: Candor's install id, declared, or
+/// a hashed point of this catalogue.
+fn check_deletion_key(c: &Checker<'_>, spec: &CatalogueSpec) -> Checked<()> {
+    match &spec.collection.deletion_key {
+        DeletionKey::InstallId if !spec.collection.install_id => c.rule(
+            "collection.deletion_key",
+            "`install-id` needs `collection.install_id = true`",
+        ),
+        DeletionKey::Point(id) => match spec.data_points.iter().find(|p| &p.id == id) {
+            None => c.rule(
+                "collection.deletion_key",
+                format!("no data point `{id}` in this catalogue"),
+            ),
+            Some(point) if point.privacy != PrivacyClass::Hashed => c.rule(
+                "collection.deletion_key",
+                format!("the point `{id}` is not hashed; a deletion key is a hashed identifier"),
+            ),
+            Some(_) => Ok(()),
+        },
+        _ => Ok(()),
+    }
 }
 
 /// The OpenTelemetry semantic-convention attributes a data point may name (`semconv`): those

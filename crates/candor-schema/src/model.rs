@@ -277,6 +277,55 @@ pub struct CollectionSpec {
     /// installations. Absent means no identifier is sent.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub install_id: bool,
+    /// Whether what is sent can be traced back to one installation, and by which key. Where
+    /// it can, turning consent off sends the receiver one deletion request for that key.
+    /// Absent means `none`: nothing sent can be traced back to the machine.
+    #[serde(default, skip_serializing_if = "DeletionKey::is_none")]
+    pub deletion_key: DeletionKey,
+}
+
+/// The key by which a product's events can be traced to one installation, and so erased.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "kebab-case")]
+#[non_exhaustive]
+pub enum DeletionKey {
+    /// Nothing sent can be traced back to one installation: there is nothing to delete.
+    #[default]
+    None,
+    /// Candor's random install id (`collection.install_id` must be true).
+    InstallId,
+    /// The value of a data point the product already sends (its id), such as a hashed machine
+    /// identifier; the point's value must be `hashed`.
+    Point(String),
+}
+
+impl CollectionSpec {
+    /// Whether each event carries an install id: Candor's random one (`install_id`), or, for
+    /// a catalogue whose deletion key is a point, that point's value (the identifier the
+    /// product already sends, so that every event of the machine can be erased by it).
+    pub fn carries_install_id(&self) -> bool {
+        self.install_id || matches!(self.deletion_key, DeletionKey::Point(_))
+    }
+}
+
+impl DeletionKey {
+    /// Whether nothing traces events to an installation.
+    pub fn is_none(&self) -> bool {
+        matches!(self, Self::None)
+    }
+
+    /// What opting out does to what was already sent, in one line (for `candor status`).
+    pub fn summary(&self) -> &'static str {
+        match self {
+            Self::None => {
+                "nothing sent can be traced back to this machine, so there is nothing to delete"
+            }
+            _ => {
+                "what was sent can be traced to this installation; opting out sends the \
+                 receiver one deletion request for it"
+            }
+        }
+    }
 }
 
 /// An occasion on which data is collected.

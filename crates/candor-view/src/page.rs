@@ -129,6 +129,16 @@ fn spool_list(html: &mut String, p: &ProductView) {
 }
 
 fn receipts_list(html: &mut String, p: &ProductView) {
+    let (summary, request) = &p.deletion;
+    let _ = write!(
+        html,
+        "<p class=\"deletion\">{}{}</p>",
+        escape(summary),
+        request
+            .as_deref()
+            .map(|r| format!("<br><span class=\"deletion-request\">{}</span>", escape(r)))
+            .unwrap_or_default()
+    );
     let _ = write!(
         html,
         "<h4>Sent: <span class=\"receipt-count\">{}</span> payload(s)</h4>",

@@ -377,3 +377,49 @@ fn receipts_show_their_copy_and_a_corrupt_copy_is_noted() {
     assert!(!page.contains("<b>bold"));
     assert!(page.contains("not a payload Candor sent"));
 }
+
+/// The page says what opting out does for each product: "deletion requested … confirmed at …"
+/// where a request was confirmed, "nothing to delete" where nothing traces, and a record that
+/// cannot be read is noted, not shown as a request.
+#[test]
+fn the_page_shows_a_deletion_request_and_its_confirmation() {
+    let dir = tempfile::tempdir().unwrap();
+    let state = StateDir::new(dir.path());
+    let mut record = candor_transport::DeletionRecord::new(
+        "contrast-dotnet-agent",
+        &"a".repeat(64),
+        &"b".repeat(32),
+    );
+    record.confirmation = Some(candor_schema::DeletionConfirmation {
+        request_id: "b".repeat(32),
+        confirmed_at: "2026-12-05T11:00:00Z".to_owned(),
+    });
+    state
+        .write_deletion("contrast-dotnet-agent", &record.to_bytes())
+        .unwrap();
+    let snapshot = gather(&state, &catalogues(), &Environment::default());
+    let html = render(&snapshot);
+    assert!(html.contains("confirmed at 2026-12-05T11:00:00Z"), "{html}");
+    assert!(html.contains("deletion requested at"), "{html}");
+    assert!(html.contains("nothing sent can be traced back to this machine"));
+
+    state
+        .write_deletion("contrast-dotnet-agent", b"<script>not json")
+        .unwrap();
+    let snapshot = gather(&state, &catalogues(), &Environment::default());
+    let agent = snapshot.folders[0]
+        .products
+        .iter()
+        .find(|p| p.id == "contrast-dotnet-agent")
+        .unwrap();
+    assert!(agent.deletion.1.is_none());
+    assert!(
+        agent
+            .unreadable
+            .iter()
+            .any(|u| u.what == "deletion request"),
+        "{:?}",
+        agent.unreadable
+    );
+    assert!(!render(&snapshot).contains("<script>not json"));
+}

@@ -197,6 +197,10 @@ pub trait Store: Send {
     fn summarise(&mut self, query: &SummaryQuery<'_>) -> Result<Summaries, StoreError>;
     /// Refusal counts of a product, by reason code.
     fn refusals(&mut self, product: &str) -> Result<Vec<(String, u64)>, StoreError>;
+    /// Removes every event of `product` stored with this install id and recorded at or
+    /// before `before_us` (a deletion request); returns how many.
+    fn erase(&mut self, product: &str, install_id: &str, before_us: i64)
+    -> Result<u64, StoreError>;
 }
 
 /// Where the database is: `sqlite:PATH` or `postgres://…`.

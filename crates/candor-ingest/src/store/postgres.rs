@@ -361,6 +361,29 @@ impl Store for PostgresStore {
     fn refusals(&mut self, product: &str) -> Result<Vec<(String, u64)>, StoreError> {
         self.retrying(|store| store.refusals_once(product))
     }
+
+    fn erase(
+        &mut self,
+        product: &str,
+        install_id: &str,
+        before_us: i64,
+    ) -> Result<u64, StoreError> {
+        // Rows hold the install id only as its keyed hash: the request's id is hashed with the
+        // same key to find them. The ids' claims stay, so a retried old payload that carried
+        // an erased event is a duplicate and is not stored again.
+        let key = self.sealer.index(install_id);
+        self.retrying(|store| {
+            let client = store.client()?;
+            let n = client
+                .execute(
+                    "DELETE FROM candor_events WHERE product = $1 AND install_key = $2 \
+                     AND time_us <= $3",
+                    &[&product, &key, &before_us],
+                )
+                .map_err(db)?;
+            Ok(n)
+        })
+    }
 }
 
 impl PostgresStore {

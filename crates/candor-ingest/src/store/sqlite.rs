@@ -218,6 +218,23 @@ impl Store for SqliteStore {
         summary::summarise(&mut Runner(&self.connection), &statements, query)
     }
 
+    fn erase(
+        &mut self,
+        product: &str,
+        install_id: &str,
+        before_us: i64,
+    ) -> Result<u64, StoreError> {
+        let n = self
+            .connection
+            .execute(
+                "DELETE FROM candor_events WHERE product = ?1 AND install_id = ?2 \
+                 AND time_us <= ?3",
+                params![product, install_id, before_us],
+            )
+            .map_err(db)?;
+        Ok(n as u64)
+    }
+
     fn refusals(&mut self, product: &str) -> Result<Vec<(String, u64)>, StoreError> {
         let mut statement = self
             .connection
