@@ -53,8 +53,8 @@ pub use model::{
     CatalogueSpec, CollectionSpec, ConsentSpec, DEFAULT_MAX_ITEMS, DEFAULT_MIN_GROUP,
     DataPointSpec, DefaultMode, DeliveryMethod, DeliverySpec, DisclosureSpec, FORMAT_VERSION, Gate,
     HashAlgorithm, HostMinimum, HostPolicy, HostSpec, MAX_ITEMS_LIMIT, NoticeKind, PrivacyClass,
-    ProductSpec, RetentionSpec, RevisionSpec, RuntimeCondition, RuntimeLineSpec, Statistic, Trigger, Unit,
-    ValueType, VariableMeaning, VariableRule,
+    ProductSpec, RetentionSpec, RevisionSpec, RuntimeCondition, RuntimeLineSpec, Statistic,
+    Trigger, Unit, ValueType, VariableMeaning, VariableRule,
 };
 pub use revision::{Disclosed, DisclosedPoint, Widened, Widening};
 pub use source::MachineReading;
