@@ -85,6 +85,12 @@ const KEY_CHECK: &str = "SELECT value FROM candor_store_meta WHERE name = 'key_c
 const RANGE: &str = "SELECT event_id, install_key, sealed FROM candor_events \
      WHERE product = $1 AND time_us >= $2 AND time_us < $3";
 
+/// How long PostgreSQL lets a session of Candor's sit inside a transaction between two
+/// statements before it ends the session: far longer than Candor takes to prepare its next
+/// statement (sealing a batch, opening a slice of rows), short enough that a replica frozen
+/// mid-transaction holds the others up for seconds, not for as long as it stays frozen.
+const IDLE_IN_TRANSACTION_MS: u32 = 5_000;
+
 /// Rows opened per round trip while a report or a rotation reads.
 const SLICE: i32 = 4096;
 
@@ -133,9 +139,7 @@ impl PostgresStore {
     /// The connection, re-established when the last one broke (the database restarted).
     fn client(&mut self) -> Result<&mut Client, StoreError> {
         if self.client.as_ref().is_none_or(Client::is_closed) {
-            self.client = None;
-            self.insert = None;
-            self.partitions.clear();
+            self.forget_connection();
             let mut config: postgres::Config = self.url.parse().map_err(|e: postgres::Error| {
                 StoreError::Url(format!("bad PostgreSQL URL: {e}"))
             })?;
@@ -145,7 +149,16 @@ impl PostgresStore {
                 .keepalives(true)
                 .keepalives_idle(Duration::from_secs(30))
                 // Every statement has a deadline; a stuck lock becomes an error, not a hang.
-                .options("-c statement_timeout=30000 -c lock_timeout=10000");
+                // A transaction left open by a process that stopped running (frozen, paused,
+                // cut off from the network with its socket still open) would hold the claims
+                // of the batch it was writing, and every replica's retry of that batch would
+                // wait on them for as long as it stays frozen: PostgreSQL ends such a session
+                // after `IDLE_IN_TRANSACTION_MS`, rolling its transaction back. Candor never
+                // leaves a transaction waiting on anything but its own next statement.
+                .options(&format!(
+                    "-c statement_timeout=30000 -c lock_timeout=10000 \
+                     -c idle_in_transaction_session_timeout={IDLE_IN_TRANSACTION_MS}"
+                ));
             let mut client = config.connect(NoTls).map_err(db)?;
             client.batch_execute(SCHEMA).map_err(|e| {
                 // Two processes creating the schema at once: the loser sees a duplicate; the
@@ -320,7 +333,12 @@ impl PostgresStore {
         let mut out = Vec::new();
         for row in rows {
             let name: String = row.get(0);
-            let bound: String = row.get(1);
+            // NULL for a partition another purge dropped while this one listed them: it is
+            // gone, nothing to do. Reading it as text panicked, and took the server's writer
+            // thread (and with it every later write) down.
+            let Some(bound) = row.get::<_, Option<String>>(1) else {
+                continue;
+            };
             // `FOR VALUES FROM ('…') TO ('…')`: the two numbers.
             let numbers: Vec<i64> = bound
                 .split(|c: char| !(c.is_ascii_digit() || c == '-'))
@@ -398,25 +416,51 @@ impl PostgresStore {
             // A key the database refuses stays refused.
             Err(e @ StoreError::Key(_)) => Err(e),
             Err(_) => {
-                self.client = None;
+                self.forget_connection();
                 op(self)
             }
         }
     }
 
+    /// Drops the connection and everything known through it: its prepared insert, and the
+    /// partitions it saw (another process's purge may have dropped one since). Keeping them
+    /// made the one retry after an error on a live connection fail as well: it ran the old
+    /// connection's prepared statement on the new one, and wrote into a dropped partition.
+    fn forget_connection(&mut self) {
+        self.client = None;
+        self.insert = None;
+        self.partitions.clear();
+    }
+
+    /// Drops a month partition wholly past the cut and returns how many events it held. The
+    /// partition is locked before it is counted, so of several purges at once (from several
+    /// replicas, or `candor purge` beside them) one counts and drops it and the others find it
+    /// gone: each event removed is counted once. Counting first and dropping after, unlocked,
+    /// let two purges both count the same partition.
+    fn drop_partition(&mut self, name: &str) -> Result<u64, StoreError> {
+        let client = self.client()?;
+        let mut tx = client.transaction().map_err(db)?;
+        match tx.batch_execute(&format!("LOCK TABLE {name} IN ACCESS EXCLUSIVE MODE")) {
+            Ok(()) => {}
+            // Another purge dropped it meanwhile.
+            Err(e) if e.code() == Some(&SqlState::UNDEFINED_TABLE) => return Ok(0),
+            Err(e) => return Err(db(e)),
+        }
+        let n: i64 = tx
+            .query_one(&format!("SELECT COUNT(*) FROM {name}"), &[])
+            .map_err(db)?
+            .get(0);
+        tx.batch_execute(&format!("DROP TABLE {name}"))
+            .map_err(db)?;
+        tx.commit().map_err(db)?;
+        Ok(u64::try_from(n).unwrap_or(0))
+    }
+
     fn purge_once(&mut self, product: &str, before_us: i64) -> Result<u64, StoreError> {
         let mut removed = 0u64;
         for (name, _from, to) in self.leaf_partitions(product)? {
-            let client = self.client()?;
             if to <= before_us {
-                let row = client
-                    .query_one(&format!("SELECT COUNT(*) FROM {name}"), &[])
-                    .map_err(db)?;
-                let n: i64 = row.get(0);
-                client
-                    .batch_execute(&format!("DROP TABLE IF EXISTS {name}"))
-                    .map_err(db)?;
-                removed += u64::try_from(n).unwrap_or(0);
+                removed += self.drop_partition(&name)?;
             }
         }
         self.partitions.retain(|(p, _)| p != product);
@@ -518,6 +562,8 @@ impl PostgresStore {
     }
 
     fn write_once(&mut self, batches: &[&Batch]) -> Result<Vec<Written>, StoreError> {
+        // Connect first: a new connection forgets the partitions and statement the old knew.
+        self.client()?;
         let months: BTreeSet<(String, i64)> = batches
             .iter()
             .flat_map(|b| b.events.iter())
