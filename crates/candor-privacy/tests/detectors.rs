@@ -280,6 +280,46 @@ fn machine_literals() {
     assert_eq!(generic.scrub("root cause on ab"), "root cause on ab");
 }
 
+/// Found by `no_planted_secret_leaks_from_a_mixture`: a user name in a home path that is a
+/// prefix of a word beside it (`mysq` of `mysql`). The path's user is replaced; the word, which
+/// is not the user's, stays whole, whether the path is written plain or percent-encoded in
+/// either case of hex, and whether the name is also this machine's user.
+#[test]
+fn a_home_user_that_begins_a_neighbouring_word_is_replaced_and_the_word_kept() {
+    let cases = [
+        ("mysql  %2Fhome%2Fmysq%2Fx ", "mysql  %2Fhome%2F[user]%2Fx "),
+        ("mysql  %2fhome%2fmysq%2fx ", "mysql  %2fhome%2f[user]%2fx "),
+        ("mysql  %2Fhome%2fmysq%2Fx", "mysql  %2Fhome%2f[user]%2Fx"),
+        ("mysql /home/mysq/x mysql", "mysql /home/[user]/x mysql"),
+        (
+            "%2Fhome%2Fmysq%2Fx mysqldump",
+            "%2Fhome%2F[user]%2Fx mysqldump",
+        ),
+        ("mysql%2Fhome%2Fmysq%2Fx", "mysql%2Fhome%2F[user]%2Fx"),
+        (
+            "; mysql -u app -pS3cret shop %2Fhome%2Fmysq%2Fx",
+            "; mysql -u app -p[secret] shop %2Fhome%2F[user]%2Fx",
+        ),
+    ];
+    let elsewhere = Scrubber::default();
+    for (input, expected) in cases {
+        assert_eq!(elsewhere.scrub(input), expected, "input: {input:?}");
+    }
+    let here = Scrubber::new(&MachineLiterals {
+        user_name: Some("mysq".into()),
+        home_dir: Some("/home/mysq".into()),
+        host_name: None,
+    });
+    assert_eq!(
+        here.scrub("mysql  %2Fhome%2Fmysq%2Fx mysq ran mysql"),
+        "mysql  %2Fhome%2F[user]%2Fx [user] ran mysql"
+    );
+    assert_eq!(
+        here.scrub("mysql /home/mysq/x MYSQL"),
+        "mysql [home]/x MYSQL"
+    );
+}
+
 #[test]
 fn control_characters_and_bidi_overrides_are_removed() {
     assert_eq!(scrub("a\u{1b}[31mred\u{7}\r\n\tb"), "a[31mred\n\tb");
