@@ -1119,3 +1119,51 @@ fn full_width_forms_and_other_digits_are_read_as_ascii() {
         "第２章　ｖｅｒｓｉｏｎ ２．１．０",
     ]);
 }
+
+/// A key written against a token or a hash with no space between (`…b0password=`, or
+/// `…b0ｐａｓｓｗｏｒｄ＝`, which reads the same once folded) still names its value, on the
+/// first pass: a run too long for a key's name is read from the key's word on. Before, the
+/// folded copy read one overlong word, and only a second scrub, seeing `[secret]` before the
+/// key, replaced the value.
+#[test]
+fn a_key_glued_to_a_token_names_its_value_on_the_first_pass() {
+    let age = "AGE-SECRET-KEY-1a0aa0aaaa00aa11abcbac30d342c62b05dbec7b0";
+    let hash = "9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08";
+    let cases = [
+        // Found by the property test: a verbatim string (`@"…"`) holding a line break.
+        (
+            format!("{age}ｐａｓｓｗｏｒｄ＝@\"\n {{\"to\":\"aaax\u{0040}example.com\"}} "),
+            "\n {",
+            "[secret]ｐａｓｓｗｏｒｄ＝@\"[secret]\"to\":\"[email]\"} ".to_owned(),
+        ),
+        // A full-width key after a hash, with a quoted and a verbatim value.
+        (
+            format!("{hash}ｐａｓｓｗｏｒｄ＝\"hunter 2x\" end"),
+            "hunter 2x",
+            format!("{hash}ｐａｓｓｗｏｒｄ＝\"[secret]\" end"),
+        ),
+        (
+            format!("{hash}ｐａｓｓｗｏｒｄ＝@\"hunter\n2x\" end"),
+            "hunter\n2x",
+            format!("{hash}ｐａｓｓｗｏｒｄ＝@\"[secret]\" end"),
+        ),
+        // An ASCII key glued after a token and after a hash.
+        (
+            format!("{age}password=@\"hunter2x\" end"),
+            "hunter2x",
+            format!("{age}password=@\"[secret]\" end"),
+        ),
+        (
+            format!("{hash}password=\"hunter 2x\" end"),
+            "hunter 2x",
+            format!("{hash}password=\"[secret]\" end"),
+        ),
+    ];
+    let scrubber = Scrubber::default();
+    for (input, value, expected) in &cases {
+        let once = scrubber.scrub(input);
+        assert!(!once.contains(value), "{value:?} kept in {once:?}");
+        assert_eq!(&once, expected, "input: {input:?}");
+        assert_eq!(scrubber.scrub(&once), once, "input: {input:?}");
+    }
+}
