@@ -25,7 +25,7 @@ fn other_installation(serve: &Serve, count: u32) {
     let events: Vec<String> = (0..count)
         .map(|n| {
             format!(
-                r#"{{"event_id":"{:032x}","time":"{now}","product":"{AGENT}","product_version":"21.1.2","runtime_line":"framework","catalogue_revision":"2021.4.2.1","install_id":"{}","point":"working_set","value":{{"kind":"count","data":{}}}}}"#,
+                r#"{{"event_id":"{:032x}","time":"{now}","product":"{AGENT}","product_version":"21.1.2","runtime_line":"framework","catalogue_revision":"2021.4.2.2","install_id":"{}","point":"working_set","value":{{"kind":"count","data":{}}}}}"#,
                 0xfeed_0000_u64 + u64::from(n),
                 "e".repeat(64),
                 1000 + n
