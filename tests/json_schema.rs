@@ -192,7 +192,27 @@ fn the_product_event_schema_accepts_only_declared_events() {
         "the agent declares no install id"
     );
 
-    let mut other_product = good;
+    let mut other_product = good.clone();
     other_product["product"] = Value::from("aspire-dashboard");
     assert!(!validator.is_valid(&other_product));
+
+    // A histogram as the preparer folds it passes; buckets in another shape do not.
+    let layout = candor_schema::BucketLayout::of(
+        &agent
+            .data_point("contrast_http_response_time")
+            .expect("declared")
+            .value,
+    )
+    .expect("a histogram");
+    let folded = candor_schema::Value::Histogram(layout.fold(&[3.5, 3.6, 420.0]));
+    let mut histogram = good;
+    histogram["point"] = Value::from("contrast_http_response_time");
+    histogram["value"] = serde_json::to_value(&folded).expect("json");
+    assert_eq!(errors(&validator, &histogram), Vec::<String>::new());
+    let mut as_object = histogram.clone();
+    as_object["value"]["data"]["buckets"] = serde_json::json!({"14": 2});
+    assert!(!validator.is_valid(&as_object));
+    let mut fractional = histogram;
+    fractional["value"]["data"]["buckets"] = serde_json::json!([[14.5, 2]]);
+    assert!(!validator.is_valid(&fractional));
 }

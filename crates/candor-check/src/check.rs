@@ -94,17 +94,22 @@ pub fn check_envelope<'c>(
             format!("the event is older than the {days} days the product keeps data"),
         ));
     }
-    match (event.install_id, catalogue.spec().collection.install_id) {
+    let collection = &catalogue.spec().collection;
+    match (event.install_id, collection.carries_install_id()) {
         (Some(_), false) => {
             return Err(Refusal::new(
                 Reason::UndeclaredInstallId,
                 "the catalogue declares no install id",
             ));
         }
-        (Some(id), true) if !is_lower_hex(id, 32) => {
+        // A point's value (a SHA-256 identifier) carried as the install id is 64 digits; the
+        // random id that stands in for it where the machine has none is 32.
+        (Some(id), true)
+            if !(is_lower_hex(id, 32) || (!collection.install_id && is_lower_hex(id, 64))) =>
+        {
             return Err(Refusal::new(
                 Reason::UndeclaredInstallId,
-                "an install id is 32 lower-case hex digits",
+                "an install id is 32 lower-case hex digits (64 for a hashed deletion key)",
             ));
         }
         _ => {}
@@ -172,6 +177,9 @@ pub fn check_value(
         let reason = match e.kind {
             candor_schema::MismatchKind::TooManyItems => Reason::TooManyItems,
             candor_schema::MismatchKind::UnsendableCharacter => Reason::ControlCharacter,
+            candor_schema::MismatchKind::NegativeCount => Reason::NegativeCount,
+            candor_schema::MismatchKind::OffLayout => Reason::OffLayout,
+            candor_schema::MismatchKind::TooManyBuckets => Reason::TooManyBuckets,
             _ => Reason::OutOfBounds,
         };
         Refusal::new(reason, e.to_string())

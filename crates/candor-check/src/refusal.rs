@@ -42,6 +42,12 @@ pub enum Reason {
     /// Text holding NUL, another control character (newline and tab aside) or a bidirectional
     /// control: no Candor sender keeps them (`candor_schema::is_unsendable_char`).
     ControlCharacter,
+    /// A histogram bucket with a negative count.
+    NegativeCount,
+    /// A histogram bucket whose key is not on the point's declared layout.
+    OffLayout,
+    /// A histogram with more buckets than its point's layout declares.
+    TooManyBuckets,
     /// The request had already stored what its size allows (the receiving end's storage
     /// allowance): the events after that point are refused. Only the receiving end says it.
     OverStorageAllowance,
@@ -68,6 +74,9 @@ impl Reason {
         Self::UndeclaredInstallId,
         Self::TooManyItems,
         Self::ControlCharacter,
+        Self::NegativeCount,
+        Self::OffLayout,
+        Self::TooManyBuckets,
         Self::OverStorageAllowance,
     ];
 
@@ -92,6 +101,9 @@ impl Reason {
             Self::UndeclaredInstallId => "undeclared_install_id",
             Self::TooManyItems => "too_many_items",
             Self::ControlCharacter => "control_character",
+            Self::NegativeCount => "negative_count",
+            Self::OffLayout => "off_layout",
+            Self::TooManyBuckets => "too_many_buckets",
             Self::OverStorageAllowance => "over_storage_allowance",
         }
     }

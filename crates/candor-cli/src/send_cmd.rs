@@ -158,8 +158,19 @@ pub(crate) fn run(
             );
         }
     }
-    // What earlier runs (this command's or a host's) left in the spool: consent first.
-    for product in state.spooled_products() {
+    // What earlier runs (this command's or a host's) left in the spool: consent first. A
+    // product whose events can be traced to this installation is looked at too: an opt-out
+    // owes its vendor one deletion request, which this run delivers (`candor::admin::replay`).
+    let mut products = state.spooled_products();
+    products.extend(
+        catalogues
+            .iter()
+            .filter(|c| !c.spec().collection.deletion_key.is_none())
+            .map(|c| c.product_id().to_owned()),
+    );
+    products.sort();
+    products.dedup();
+    for product in products {
         if sent_products.contains(&product) {
             continue;
         }
@@ -168,6 +179,11 @@ pub(crate) fn run(
         };
         let replayed = candor::admin::replay(builder(catalogue, &spec, &state, args), left())
             .map_err(|e| CliError::Usage(e.to_string()))?;
+        if let Some(record) = &replayed.deletion {
+            report
+                .deletions
+                .push(format!("{product}: {}", record.describe()));
+        }
         if replayed.discarded > 0 {
             report.problems.push(format!(
                 "{} spooled event(s) of {product} discarded: telemetry is {} ({})",
@@ -208,6 +224,9 @@ pub(crate) fn run(
         writeln!(out, "dropped: {dropped}")?;
         write_drops(out, "  ", &report.drops)?;
     }
+    for line in &report.deletions {
+        writeln!(out, "deletion request for {line}")?;
+    }
     if report.stats.dropped_unreadable > 0 {
         writeln!(
             out,
@@ -227,6 +246,8 @@ struct Report {
     drops: Vec<DropCount>,
     refused: u64,
     problems: Vec<String>,
+    /// What became of each deletion request this run tried to deliver.
+    deletions: Vec<String>,
 }
 
 impl Report {

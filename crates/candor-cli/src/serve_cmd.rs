@@ -214,6 +214,13 @@ pub(crate) fn report(
                 write!(out, " median {m}")?;
             }
         }
+        if let Some(h) = &point.total.histogram {
+            write!(
+                out,
+                "  p50 {:.4} p95 {:.4} p99 {:.4} (merged buckets of {} measurements)",
+                h.p50, h.p95, h.p99, h.measurements
+            )?;
+        }
         if let Some(n) = point.total.distinct {
             write!(out, "  {n} distinct")?;
         }

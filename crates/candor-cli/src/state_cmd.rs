@@ -23,8 +23,21 @@ pub(crate) fn receipts(args: &ReceiptsArgs, out: &mut dyn Write) -> Result<(), C
     let receipts = log
         .read(args.product.as_deref())
         .map_err(|e| CliError::Usage(format!("cannot read {}: {e}", log.path().display())))?;
+    let deletions = deletion_records(&state()?, args.product.as_deref());
     if args.json {
         let state = state()?;
+        for (product, record) in &deletions {
+            let line = match record {
+                Ok(record) => serde_json::json!({
+                    "deletion_request": record,
+                    "product": product,
+                    "status": record.describe(),
+                }),
+                Err(e) => serde_json::json!({"deletion_request_error": e, "product": product}),
+            };
+            serde_json::to_writer(&mut *out, &line).map_err(|e| CliError::Usage(e.to_string()))?;
+            writeln!(out)?;
+        }
         for r in &receipts {
             // Each receipt with the events of its payload, decoded from the copy kept as it
             // went on the wire; a copy that cannot be read says why instead.
@@ -58,6 +71,12 @@ pub(crate) fn receipts(args: &ReceiptsArgs, out: &mut dyn Write) -> Result<(), C
             writeln!(out, "  hint: {hint}")?;
         }
     }
+    for (product, record) in &deletions {
+        match record {
+            Ok(record) => writeln!(out, "{product}: {}", record.describe())?,
+            Err(e) => writeln!(out, "{product}: the deletion request cannot be read: {e}")?,
+        }
+    }
     if receipts.is_empty() {
         writeln!(out, "no receipts in {}", log.path().display())?;
         return Ok(());
@@ -81,6 +100,27 @@ pub(crate) fn receipts(args: &ReceiptsArgs, out: &mut dyn Write) -> Result<(), C
         log.path().display()
     )?;
     Ok(())
+}
+
+/// Every product's deletion request (or why it cannot be read), for `product` only when given.
+pub(crate) fn deletion_records(
+    state: &StateDir,
+    product: Option<&str>,
+) -> Vec<(String, Result<candor_transport::DeletionRecord, String>)> {
+    state
+        .deletion_products()
+        .into_iter()
+        .filter(|p| product.is_none_or(|only| only == p))
+        .filter_map(|p| {
+            let record =
+                match state.read_deletion(&p, candor_transport::deletion::MAX_DELETION_RECORD) {
+                    Ok(Some(bytes)) => candor_transport::DeletionRecord::parse(&bytes),
+                    Ok(None) => return None,
+                    Err(e) => Err(e.to_string()),
+                };
+            Some((p, record))
+        })
+        .collect()
 }
 
 /// How long `clean` waits for a write or a delivery in progress in a product's spool.

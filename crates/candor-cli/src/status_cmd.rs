@@ -18,6 +18,16 @@ pub(crate) fn run(
     consent_now::warn_about_config(&catalogues);
     let catalogue = catalogues.get(&args.product)?;
     let decision = consent_now::decide_now(catalogue, &args.host);
+    let key = &catalogue.spec().collection.deletion_key;
+    let request = crate::state_cmd::state()
+        .ok()
+        .and_then(|state| {
+            crate::state_cmd::deletion_records(&state, Some(catalogue.product_id())).pop()
+        })
+        .map(|(_, record)| match record {
+            Ok(record) => record.describe(),
+            Err(e) => format!("the deletion request cannot be read: {e}"),
+        });
     if args.json {
         write_json(out, catalogue.product_id(), &decision)
     } else {
@@ -26,7 +36,12 @@ pub(crate) fn run(
             &catalogue.spec().product.name,
             catalogue.product_id(),
             &decision,
-        )
+        )?;
+        writeln!(out, "  deletion:   {}", key.summary())?;
+        if let Some(request) = request {
+            writeln!(out, "              {request}")?;
+        }
+        Ok(())
     }
 }
 

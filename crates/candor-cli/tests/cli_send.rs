@@ -437,3 +437,74 @@ fn an_inherited_network_block_is_visible_and_discards_what_waited() {
     assert!(values[0].contains("777"), "{values:?}");
     assert!(!dir.path().join("network/contrast-dotnet-agent").exists());
 }
+
+/// Issue 25 item 6 through `candor send`: a long scrubbed text point is cut to its declared
+/// length, and the cut never keeps part of a secret that sat near the limit (a card number, an
+/// IBAN or an e-mail address after a long run of something already replaced).
+#[test]
+fn a_length_cut_on_the_way_out_keeps_no_part_of_a_secret() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let receiver = HttpReceiver::start();
+    // `os_version` is scrubbed text of at most 128 characters.
+    let long_secret = "Q".repeat(4200);
+    let texts = [
+        format!("x password={long_secret} 4111 1111 1111 1111 tail"),
+        format!("x password={long_secret} DE89 3704 0044 0532 0130 00 tail"),
+        format!("x password={long_secret} \"margarethe.quist@example.org\" tail"),
+        format!("x token={long_secret} 4111.1111.1111.1111 tail"),
+    ];
+    let lines: Vec<String> = texts
+        .iter()
+        .map(|t| line("os_version", &serde_json::to_string(t).expect("json")))
+        .collect();
+    let file = write_lines(dir.path(), &lines);
+    let endpoint = receiver.url("/ingest");
+    let out = run(
+        dir.path(),
+        &[],
+        &[
+            "send",
+            &file,
+            "--sink",
+            "json",
+            "--endpoint",
+            &endpoint,
+            "--deadline",
+            "10",
+        ],
+    );
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let events = receiver.events();
+    assert_eq!(events.len(), texts.len(), "{events:?}");
+    for event in &events {
+        let sent = event.value["data"].as_str().expect("text data");
+        assert!(sent.chars().count() <= 128, "{sent:?}");
+        for fragment in [
+            "QQQQ",
+            "4111",
+            "1111",
+            "3704",
+            "0044",
+            "0532",
+            "0130",
+            "margarethe",
+            "quist",
+        ] {
+            assert!(
+                !sent.contains(fragment),
+                "part of a secret left in a cut value: {fragment} in {sent:?}"
+            );
+        }
+    }
+    // What the receiver saw on the wire, not only what it decoded.
+    let log = receiver.log();
+    for body in &log.bodies {
+        let body = String::from_utf8_lossy(body);
+        assert!(!body.contains("4111") && !body.contains("3704"), "{body}");
+    }
+}

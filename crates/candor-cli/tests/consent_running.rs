@@ -73,10 +73,14 @@ fn off_stops_a_running_product_at_once() {
     assert!(out.status.success(), "{}", stderr(&out));
     let after_off = serve.stored(AGENT, Some(&off_at), None);
     assert_eq!(after_off, 0, "events recorded after the off were stored");
-    assert_eq!(
-        serve.stored(AGENT, None, Some(&off_at)),
-        before_off,
-        "events recorded before the off were sent after the command returned ({returned_at})"
+    // The agent's events name its machine, so the off also owes a deletion request: the
+    // running product may deliver it before it ends, and then everything it sent up to the off
+    // is erased. Either way nothing recorded before the off arrives after the command.
+    let stored_before_off = serve.stored(AGENT, None, Some(&off_at));
+    assert!(
+        stored_before_off == before_off || stored_before_off == 0,
+        "events recorded before the off were sent after the command returned ({returned_at}): \
+         {before_off} then {stored_before_off}"
     );
     let summary = String::from_utf8_lossy(&out.stdout);
     assert!(summary.contains("telemetry is off"), "{summary}");
@@ -130,7 +134,10 @@ fn a_change_undone_at_once_still_withdraws_what_came_before() {
     let before = serve.stored(AGENT, None, Some(&off_at));
     let out = finish(child);
     assert!(out.status.success(), "{}", stderr(&out));
-    assert_eq!(serve.stored(AGENT, None, Some(&off_at)), before);
+    // A deletion request the off owed may have erased what came before it; nothing else may
+    // change it.
+    let after = serve.stored(AGENT, None, Some(&off_at));
+    assert!(after == before || after == 0, "{before} then {after}");
     assert_eq!(serve.stored(AGENT, Some(&off_at), Some(&on_at)), 0);
     assert!(
         serve.stored(AGENT, Some(&on_at), None) > 0,

@@ -295,6 +295,7 @@ fn vendor_inputs() -> Vec<Value> {
         l("open_files", json!(12)),
         l("uptime", json!(90)),
         l("save_time", json!([120.0, 80.0, 95.5, 300.0])),
+        l("load_time", json!([0.2, 42.0, 43.5])),
         l("workspace", json!("/home/dave/projects/secret-plan")),
         l("plugins", json!(["spellcheck", "git"])),
         l("status_codes", json!({"200": 10, "404": 1})),
@@ -382,7 +383,7 @@ fn a_vendor_catalogue_gets_a_c_header_and_every_kind_arrives_as_preview_shows() 
     let events = p["events"].as_array_mut().expect("events");
     let snapshot = events.iter().position(|e| e["point"] == "uptime");
     events.remove(snapshot.expect("the snapshot's uptime"));
-    assert_eq!(received.len(), 16, "one event per point");
+    assert_eq!(received.len(), 17, "one event per point");
     assert_same(&received, &p);
     let log = receiver.log();
     for canary in ["dave", "secret-plan", "ThirdParty", "enterprise"] {

@@ -56,7 +56,8 @@ fn start(dir: &std::path::Path) -> (Rotel, u16, u16) {
         .spawn()
         .expect("rotel-agent starts");
     let rotel = Rotel { child, log };
-    let deadline = Instant::now() + Duration::from_secs(20);
+    // A loaded machine can take a while to start it; the deadline only bounds a hang.
+    let deadline = Instant::now() + Duration::from_secs(90);
     for port in [http, grpc] {
         while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
             assert!(Instant::now() < deadline, "rotel did not listen on {port}");

@@ -21,7 +21,8 @@ pub enum Input {
     Count(u64),
     /// A length of time (converted to the point's unit).
     Elapsed(Duration),
-    /// Measurements to summarise; the measurements themselves are never sent.
+    /// One reporting period's measurements, summarised (a distribution) or folded into bucket
+    /// counts (a histogram); the measurements themselves are never sent.
     Samples(Vec<f64>),
     /// An identifier to hash; it never leaves in the clear.
     Identifier(String),
@@ -72,7 +73,7 @@ impl Input {
     /// | text | `"free text"` |
     /// | count | `42` |
     /// | duration | a number in the point's unit |
-    /// | distribution | `[1.5, 2, 8]` (measurements) |
+    /// | distribution, histogram | `[1.5, 2, 8]` (measurements) |
     /// | hashed | `"identifier"` (hashed here) |
     /// | names | `["a", "b"]` |
     /// | label_counts, mode_by_name, properties | `{"k": v}` |
@@ -115,7 +116,7 @@ impl Input {
                         .map_err(|_| fail("a sane length of time"))?,
                 )
             }
-            ValueType::Distribution { .. } => Self::Samples(
+            ValueType::Distribution { .. } | ValueType::Histogram { .. } => Self::Samples(
                 json.as_array()
                     .ok_or(fail("an array of numbers"))?
                     .iter()

@@ -19,9 +19,9 @@ use candor_privacy::{
     sha256_hex,
 };
 use candor_schema::{
-    Catalogue, DataPointSpec, Date, Event, ExceptionValue, Expired, HashAlgorithm, MAX_FRAMES,
-    MAX_MESSAGE_LEN, MAX_PROPERTY_VALUE_LEN, PrivacyClass, QueryError, Stamp, Unit, Value,
-    ValueType, Version, check_value,
+    BucketLayout, Catalogue, DataPointSpec, Date, Event, ExceptionValue, Expired, HashAlgorithm,
+    MAX_FRAMES, MAX_MESSAGE_LEN, MAX_PROPERTY_VALUE_LEN, PrivacyClass, QueryError, Stamp, Unit,
+    Value, ValueType, Version, check_value,
 };
 
 use crate::input::{Input, RawException};
@@ -333,6 +333,14 @@ impl Preparer {
             (ValueType::Duration, Input::Elapsed(d)) => Value::Duration(in_unit(d, spec.unit)),
             (ValueType::Distribution { statistics }, Input::Samples(samples)) => {
                 Value::Distribution(summarise(&samples, statistics))
+            }
+            // The period's measurements become bucket counts here, before anything is queued
+            // for a sink: only the counts, their total and sum are kept.
+            (histogram @ ValueType::Histogram { .. }, Input::Samples(samples)) => {
+                let layout = BucketLayout::of(histogram).ok_or_else(|| {
+                    invalid("the point declares no valid bucket layout".to_owned())
+                })?;
+                Value::Histogram(layout.fold(&samples))
             }
             (ValueType::Hashed { algorithm }, Input::Identifier(id)) => {
                 if id.is_empty() {

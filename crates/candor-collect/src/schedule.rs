@@ -124,6 +124,7 @@ mod tests {
             interval_seconds: interval,
             jitter_percent: jitter,
             install_id: false,
+            deletion_key: candor_schema::DeletionKey::None,
         }
     }
 

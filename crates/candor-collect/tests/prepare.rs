@@ -222,14 +222,44 @@ fn http_exchanges_are_summarised() {
         get("contrast_http_status_codes"),
         Value::LabelCounts([("200".into(), 3), ("503".into(), 1)].into())
     );
-    let Value::Distribution(d) = get("contrast_http_response_time") else {
+    let Value::Histogram(h) = get("contrast_http_response_time") else {
         panic!()
     };
-    assert_eq!(d[&Statistic::Count], 4.0);
-    assert_eq!(d[&Statistic::Median], 25.0);
-    assert_eq!(d[&Statistic::Min], 10.0);
-    assert_eq!(d[&Statistic::Max], 40.0);
-    assert_eq!(d[&Statistic::P95], 40.0);
+    // 10, 20, 30 and 40 ms, each in its own bucket of 8 per doubling: 8·log2(ms), rounded down.
+    assert_eq!(h.count, 4);
+    assert_eq!(h.sum, 100.0);
+    assert_eq!(h.buckets, vec![(26, 1), (34, 1), (39, 1), (42, 1)]);
+}
+
+#[test]
+fn histogram_measurements_become_bucket_counts_and_never_leave() {
+    let events = PreparedEvents::new(preparer("contrast-dotnet-agent", Some("core"), "4.0.0"));
+    let recorder = candor_collect::ContrastDotnetAgentRecorder::new(&events);
+    // Outside the declared 1 ms to 5 min: counted in the first and last buckets; not a number:
+    // left out.
+    let period = vec![12.5, 12.6, 0.2, 1e9, f64::NAN, 250.0];
+    recorder.contrast_http_response_time(period);
+    let (events, rejected) = events.take();
+    assert_eq!(rejected.total(), 0);
+    let Value::Histogram(h) = events[0].value.clone() else {
+        panic!("{:?}", events[0].value)
+    };
+    let layout = candor_schema::BucketLayout::of(
+        &candor_schema::builtin::catalogues()
+            .unwrap()
+            .get("contrast-dotnet-agent")
+            .unwrap()
+            .data_point("contrast_http_response_time")
+            .unwrap()
+            .value,
+    )
+    .unwrap();
+    assert_eq!(layout.keys(), 0..=145);
+    assert_eq!(h.count, 5);
+    assert_eq!(h.sum, 12.5 + 12.6 + 1.0 + 300_000.0 + 250.0);
+    assert_eq!(h.buckets, vec![(0, 1), (29, 2), (63, 1), (145, 1)]);
+    let json = serde_json::to_string(&events[0]).unwrap();
+    assert!(!json.contains("12.6") && !json.contains("12.5"), "{json}");
 }
 
 #[test]
@@ -244,7 +274,14 @@ fn an_empty_http_summary_sends_a_zero_count_only() {
         .expect("sent")
         .value
         .clone();
-    assert_eq!(d, Value::Distribution([(Statistic::Count, 0.0)].into()));
+    assert_eq!(
+        d,
+        Value::Histogram(candor_schema::HistogramValue {
+            count: 0,
+            sum: 0.0,
+            buckets: vec![]
+        })
+    );
 }
 
 #[test]
@@ -401,7 +438,7 @@ fn dashboard_exceptions_never_carry_a_log_message() {
 }
 
 #[test]
-fn duration_samples_are_summarised_in_milliseconds() {
+fn duration_samples_are_folded_in_milliseconds() {
     let events = PreparedEvents::new(preparer("aspire-dashboard", None, "9.3"));
     let d = DashboardRecorder::new(&events);
     let mut samples = DurationSamples::default();
@@ -409,11 +446,12 @@ fn duration_samples_are_summarised_in_milliseconds() {
         samples.push(Duration::from_millis(ms));
     }
     d.resource_restart_times(&mut samples);
-    let Value::Distribution(map) = value(&events, "resource_restart_time") else {
+    let Value::Histogram(h) = value(&events, "resource_restart_time") else {
         panic!()
     };
-    assert_eq!(map[&Statistic::Median], 200.0);
-    assert_eq!(map[&Statistic::Count], 2.0);
+    // 100 ms and 300 ms: keys 8·log2(100) = 53.15 and 8·log2(300) = 65.83.
+    assert_eq!(h.buckets, vec![(53, 1), (65, 1)]);
+    assert_eq!(h.sum, 400.0);
 }
 
 #[test]
@@ -443,7 +481,7 @@ fn events_carry_the_envelope() {
     assert_eq!(e.product, "contrast-dotnet-agent");
     assert_eq!(e.product_version, "21.1.2");
     assert_eq!(e.runtime_line, "framework");
-    assert_eq!(e.catalogue_revision, "2021.4.2.1");
+    assert_eq!(e.catalogue_revision, "2021.4.2.2");
     assert_eq!(e.event_id.len(), 32);
     assert!(e.time.ends_with('Z') && e.time.contains('T'), "{}", e.time);
     assert_eq!(

@@ -56,6 +56,11 @@ fn shape(value: &ValueType) -> Shape {
             "candor_record_samples",
             "samples, count",
         ),
+        ValueType::Histogram { .. } => (
+            "const double *measurements, size_t count",
+            "candor_record_histogram",
+            "measurements, count",
+        ),
         ValueType::Hashed { .. } => (
             "const char *value, size_t value_len",
             "candor_record_identifier",

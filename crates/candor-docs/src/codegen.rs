@@ -170,6 +170,7 @@ fn method(out: &mut String, point_type: &str, point: &DataPointSpec, expiry: Opt
         ValueType::Count => ("value: u64", "Input::Count(value)"),
         ValueType::Duration => ("value: Duration", "Input::Elapsed(value)"),
         ValueType::Distribution { .. } => ("samples: Vec<f64>", "Input::Samples(samples)"),
+        ValueType::Histogram { .. } => ("measurements: Vec<f64>", "Input::Samples(measurements)"),
         ValueType::Hashed { .. } => ("value: &str", "Input::Identifier(value.to_owned())"),
         ValueType::Names { .. } => (
             "names: &[Name]",

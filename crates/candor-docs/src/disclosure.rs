@@ -76,6 +76,7 @@ fn scope(out: &mut String, catalogue: &Catalogue) {
         "No installation identifier is sent: events cannot be linked to one installation by an \
          identifier of Candor's.\n\n"
     });
+    out.push_str(&deletion(spec));
     if spec.hosts.required {
         out.push_str(
             "Data is collected only when the product is launched from one of these hosts:\n\n",
@@ -447,6 +448,23 @@ fn value_words(value: &ValueType, unit: Option<Unit>) -> String {
                 .collect();
             format!("summary: {}{}", join_words(&names), unit_words(unit))
         }
+        ValueType::Histogram {
+            min,
+            max,
+            buckets_per_octave,
+        } => {
+            let unit = match unit {
+                Some(Unit::Bytes) => " bytes",
+                Some(Unit::Milliseconds) => " ms",
+                Some(Unit::Seconds) => " s",
+                None => "",
+            };
+            format!(
+                "bucket counts: how many measurements fell in each of {buckets_per_octave} \
+                 buckets per doubling from {min}{unit} to {max}{unit}, with their number and \
+                 sum; never a single measurement"
+            )
+        }
         ValueType::Hashed { algorithm } => match algorithm {
             HashAlgorithm::Sha256 => "a SHA-256 hash".to_owned(),
             HashAlgorithm::HmacSha256 => "a keyed HMAC-SHA256 hash".to_owned(),
@@ -647,6 +665,32 @@ fn retention(out: &mut String, catalogue: &Catalogue) {
          label is shown by name only when it comes from {counted}; smaller groups are shown \
          only together, as \"(other)\".\n\n"
     ));
+}
+
+/// What opting out does to the data already sent: one deletion request for the declared key,
+/// or the statement that nothing sent can be traced back to the machine.
+fn deletion(spec: &candor_schema::CatalogueSpec) -> String {
+    match &spec.collection.deletion_key {
+        candor_schema::DeletionKey::InstallId => "Opting out erases what was sent: when you turn \
+             consent off (`candor consent <product> off`, the product's opt-out variable, \
+             `DO_NOT_TRACK`, or the host's own setting), Candor sends the receiver one deletion \
+             request for this installation's identifier, and repeats it until the receiver \
+             confirms. Nothing else is sent. `candor receipts` and `candor view` show the \
+             request and its confirmation.\n\n"
+            .to_owned(),
+        candor_schema::DeletionKey::Point(point) => format!(
+            "Opting out erases what was sent: when you turn consent off (`candor consent \
+             <product> off`, the product's opt-out variable, `DO_NOT_TRACK`, or the host's own \
+             setting), Candor sends the receiver one deletion request for the value of \
+             {} this machine sent, and repeats it until the receiver confirms. Nothing else \
+             is sent. `candor receipts` and `candor view` show the request and its \
+             confirmation.\n\n",
+            code(point)
+        ),
+        _ => "Nothing sent can be traced back to this machine, so there is nothing to delete \
+              when you opt out.\n\n"
+            .to_owned(),
+    }
 }
 
 fn contact(out: &mut String, catalogue: &Catalogue) {

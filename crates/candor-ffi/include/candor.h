@@ -454,6 +454,20 @@ CandorCode candor_record_samples(CandorHandle handle,
                                  const double *samples,
                                  size_t count);
 
+// Records one reporting period's measurements of a `histogram` point: Candor folds them into
+// the point's bucket counts before anything is queued, so only the counts, their number and
+// sum leave, never a measurement. Measurements that are not finite are left out; those outside
+// the declared range count in its first or last bucket. NULL with `count` 0 is a period
+// without measurements.
+//
+// # Safety
+// `point` points to `point_len` readable bytes; `measurements` to `count` doubles (or NULL, 0).
+CandorCode candor_record_histogram(CandorHandle handle,
+                                   const char *point,
+                                   size_t point_len,
+                                   const double *measurements,
+                                   size_t count);
+
 // Records a list of names (a `names` point), never their values.
 //
 // # Safety

@@ -46,7 +46,7 @@ use std::time::{Duration, SystemTime};
 
 pub use access::{MIN_READ_TOKEN_LEN, ReadToken};
 pub use candor_http_server::{ServerConfig, ServerError};
-pub use received::{ReceivedEvent, ReceivedException, ReceivedValue};
+pub use received::{ReceivedEvent, ReceivedException, ReceivedHistogram, ReceivedValue};
 pub use service::{Ingest, IngestConfig};
 pub use store::{DatabaseUrl, Sealing, Store, StoreError, StoreKey};
 pub use validate::{Accepted, MAX_AGE_WITHOUT_RETENTION_DAYS, MAX_CLOCK_AHEAD, Reason, Refusal};

@@ -90,6 +90,15 @@ fn aggregate(html: &mut String, aggregate: &Aggregate) {
             s.min, median, s.max, s.measurements
         );
     }
+    if let Some(h) = &aggregate.histogram {
+        let _ = write!(
+            html,
+            "<table class=\"histogram\"><tr><th>p50</th><th>p95</th><th>p99</th><th>mean</th>\
+             <th>measurements</th></tr><tr><td class=\"n\">{:.4}</td><td class=\"n\">{:.4}</td><td class=\"n\">{:.4}</td>\
+             <td class=\"n\">{:.4}</td><td class=\"n\">{}</td></tr></table>",
+            h.p50, h.p95, h.p99, h.mean, h.measurements
+        );
+    }
     if let Some(n) = aggregate.distinct {
         let _ = write!(
             html,

@@ -44,6 +44,7 @@ pub enum ReceivedValue {
     Duration(f64),
     #[serde(deserialize_with = "capped::map")]
     Distribution(BTreeMap<String, f64>),
+    Histogram(ReceivedHistogram),
     Hashed(String),
     #[serde(deserialize_with = "capped::list")]
     Names(Vec<String>),
@@ -56,6 +57,18 @@ pub enum ReceivedValue {
     LanguageTag(String),
     UserAgent(String),
     Exception(ReceivedException),
+}
+
+/// A histogram value: bucket counts on the point's declared layout. Counts are read signed so
+/// that a negative one reaches the value check and is refused with its reason.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+#[allow(missing_docs)]
+pub struct ReceivedHistogram {
+    pub count: u64,
+    pub sum: f64,
+    #[serde(deserialize_with = "capped::list")]
+    pub buckets: Vec<(i64, i64)>,
 }
 
 /// An exception value.
@@ -83,6 +96,7 @@ impl ReceivedValue {
             Self::Count(_) => "count",
             Self::Duration(_) => "duration",
             Self::Distribution(_) => "distribution",
+            Self::Histogram(_) => "histogram",
             Self::Hashed(_) => "hashed",
             Self::Names(_) => "names",
             Self::LabelCounts(_) => "label_counts",
@@ -115,6 +129,11 @@ impl ReceivedValue {
                     })
                     .collect::<Result<_, _>>()?,
             ),
+            Self::Histogram(h) => V::Histogram(candor_schema::HistogramValue {
+                count: h.count,
+                sum: h.sum,
+                buckets: h.buckets.clone(),
+            }),
             Self::Hashed(s) => V::Hashed(s.clone()),
             Self::Names(n) => V::Names(n.clone()),
             Self::LabelCounts(m) => V::LabelCounts(m.clone()),
@@ -145,6 +164,7 @@ impl ReceivedValue {
             Self::Count(n) => serde_json::to_string(n),
             Self::Duration(d) => serde_json::to_string(d),
             Self::Distribution(m) => serde_json::to_string(m),
+            Self::Histogram(h) => serde_json::to_string(h),
             Self::Names(n) => serde_json::to_string(n),
             Self::LabelCounts(m) => serde_json::to_string(m),
             Self::ModeByName(m) | Self::Properties(m) => serde_json::to_string(m),

@@ -1,13 +1,15 @@
 //! Aggregates a vendor wants, shaped by each point's declared kind: how many events per point
-//! and product version, the distribution of categorical values, and merged min/max/median
-//! summaries of numbers. Raw events never appear in a report; hashes are counted, never shown.
+//! and product version, the distribution of categorical values, merged min/max/median
+//! summaries of numbers, and percentiles of histograms whose bucket counts were added up
+//! exactly across installs. Raw events never appear in a report; hashes are counted, never
+//! shown.
 
 use std::collections::BTreeMap;
 
 use serde::Serialize;
 
 pub use crate::store::OTHER;
-use crate::store::{NumberSummary, Store, StoreError, Summaries, SummaryQuery};
+use crate::store::{HistogramSummary, NumberSummary, Store, StoreError, Summaries, SummaryQuery};
 use crate::validate::Accepted;
 
 /// The most values listed per distribution; the rest are summed under [`OTHER`].
@@ -87,9 +89,48 @@ pub struct Aggregate {
     /// Distinct hashed values (the hashes themselves are not shown).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub distinct: Option<u64>,
+    /// Percentiles of a histogram point, read from the bucket counts of every install added up.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub histogram: Option<Percentiles>,
     /// Values counted under [`OTHER`] for being smaller than the minimum group.
     #[serde(skip_serializing_if = "is_zero")]
     pub folded_values: u64,
+}
+
+/// What merged histogram buckets say. Each percentile is the geometric middle of the bucket
+/// holding it, so it is within one bucket's width (about 9% at 8 buckets per power of two) of
+/// the percentile of all the measurements every install made.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+pub struct Percentiles {
+    /// How many measurements.
+    pub measurements: u64,
+    /// Their mean (from the sums sent with the buckets).
+    pub mean: f64,
+    /// The median.
+    pub p50: f64,
+    /// The 95th percentile.
+    pub p95: f64,
+    /// The 99th percentile.
+    pub p99: f64,
+}
+
+impl Percentiles {
+    /// The percentiles of `merged`, on the layout its point declares; `None` without
+    /// measurements.
+    pub fn of(layout: &candor_schema::BucketLayout, merged: &HistogramSummary) -> Option<Self> {
+        let measurements = merged
+            .buckets
+            .iter()
+            .map(|(_, c)| *c)
+            .fold(0u64, u64::saturating_add);
+        Some(Self {
+            measurements,
+            mean: merged.sum / measurements as f64,
+            p50: layout.quantile(&merged.buckets, 0.50)?,
+            p95: layout.quantile(&merged.buckets, 0.95)?,
+            p99: layout.quantile(&merged.buckets, 0.99)?,
+        })
+    }
 }
 
 /// One categorical value.
@@ -162,6 +203,7 @@ struct PointRows {
     numbers: BTreeMap<Option<String>, Summary>,
     distributions: BTreeMap<Option<String>, Summary>,
     distinct: BTreeMap<Option<String>, u64>,
+    histograms: BTreeMap<Option<String>, Percentiles>,
 }
 
 fn shape(
@@ -210,6 +252,18 @@ fn shape(
                 &mut point.numbers
             };
             into.insert(row.version.clone(), s);
+        }
+    }
+    for row in &summaries.histograms {
+        let layout = catalogue
+            .and_then(|c| c.data_point(&row.point).ok())
+            .and_then(|p| candor_schema::BucketLayout::of(&p.value));
+        if let Some(percentiles) = layout.and_then(|l| Percentiles::of(&l, row)) {
+            by_point
+                .entry(row.point.clone())
+                .or_default()
+                .histograms
+                .insert(row.version.clone(), percentiles);
         }
     }
     for row in summaries.distinct {
@@ -300,7 +354,9 @@ fn aggregate(kind: &str, rows: &mut PointRows, version: Option<String>) -> Aggre
             count: rest,
         });
     }
-    let summary = if kind == "distribution" {
+    // A point's kind may change between revisions (a distribution became a histogram): the
+    // summaries of the earlier revision's events are still shown.
+    let summary = if kind == "distribution" || rows.distributions.contains_key(&version) {
         rows.distributions.remove(&version)
     } else {
         rows.numbers.remove(&version)
@@ -310,5 +366,6 @@ fn aggregate(kind: &str, rows: &mut PointRows, version: Option<String>) -> Aggre
         summary,
         distinct: (kind == "hashed").then(|| rows.distinct.remove(&version).unwrap_or(0)),
         folded_values,
+        histogram: rows.histograms.remove(&version),
     }
 }

@@ -13,6 +13,7 @@
 //! | either report, no read token configured | 404, "reads are off" |
 //! | either report, token missing or wrong | 401 with `WWW-Authenticate: Bearer`, no detail |
 //! | either report, [`IngestConfig::max_reports`] already running | 503 with `Retry-After` |
+//! | `POST /v1/deletion-requests` (JSON `DeletionRequest`; an ingest endpoint, no read token) | 200 with a `DeletionConfirmation` once every event of the product with that key recorded up to `before` is erased, the same whether there were any; 400 malformed; 422 unknown product; 503 database failing |
 //! | `GET /healthz` | 200 |
 //!
 //! Bodies are decoded and checked on the checking pool, never on the async threads, and
@@ -204,6 +205,7 @@ impl Ingest {
         match (request.method(), path.as_str()) {
             (&Method::POST, "/v1/events") => self.receive(request, Format::Json).await,
             (&Method::POST, "/v1/logs") => self.receive(request, Format::Otlp).await,
+            (&Method::POST, candor_schema::DELETION_PATH) => self.delete(request).await,
             (&Method::GET, "/healthz") => text_response(StatusCode::OK, "ok\n"),
             (&Method::GET, "/") => match self.refuse_read(&request) {
                 Some(refusal) => refusal,
@@ -216,7 +218,7 @@ impl Ingest {
                 let product = p.trim_start_matches("/v1/report/").to_owned();
                 self.report_json(&product, request.uri().query()).await
             }
-            (_, "/v1/events" | "/v1/logs" | "/" | "/healthz") => {
+            (_, "/v1/events" | "/v1/logs" | candor_schema::DELETION_PATH | "/" | "/healthz") => {
                 text_response(StatusCode::METHOD_NOT_ALLOWED, "method not allowed\n")
             }
             _ => text_response(StatusCode::NOT_FOUND, "not found\n"),
@@ -309,6 +311,73 @@ impl Ingest {
             Err(QueueError::Unavailable(message)) => self.retry_later(
                 StatusCode::SERVICE_UNAVAILABLE,
                 format!("nothing was stored: {message}\n"),
+            ),
+        }
+    }
+
+    /// A deletion request: an ingest endpoint, like `POST /v1/events` (no read token). Every
+    /// event of the product stored with the key is erased; the answer is the same whether
+    /// there were any, so it says nothing about what was held.
+    async fn delete(&self, request: Request) -> Response {
+        let body = request.into_body();
+        if body.len() > candor_schema::MAX_DELETION_REQUEST_BYTES {
+            return text_response(
+                StatusCode::PAYLOAD_TOO_LARGE,
+                format!(
+                    "a deletion request is at most {} bytes\n",
+                    candor_schema::MAX_DELETION_REQUEST_BYTES
+                ),
+            );
+        }
+        let deletion: candor_schema::DeletionRequest = match serde_json::from_slice(&body) {
+            Ok(deletion) => deletion,
+            Err(e) => {
+                return text_response(
+                    StatusCode::BAD_REQUEST,
+                    format!("not a deletion request: {e}\n"),
+                );
+            }
+        };
+        if let Err(e) = deletion.check() {
+            return text_response(StatusCode::BAD_REQUEST, format!("{e}\n"));
+        }
+        let Some(before_us) = humantime::parse_rfc3339_weak(&deletion.before)
+            .ok()
+            .and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok())
+            .and_then(|d| i64::try_from(d.as_micros()).ok())
+        else {
+            return text_response(
+                StatusCode::BAD_REQUEST,
+                "`before` is not an RFC 3339 time\n",
+            );
+        };
+        if self.accepted.catalogue(&deletion.product).is_none() {
+            return text_response(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                format!(
+                    "this server accepts no product `{}`\n",
+                    deletion.product.escape_debug()
+                ),
+            );
+        }
+        match self
+            .writer
+            .erase(&deletion.product, &deletion.key, before_us)
+            .await
+        {
+            Ok(_) => {
+                let confirmation = candor_schema::DeletionConfirmation {
+                    request_id: deletion.request_id,
+                    confirmed_at: humantime::format_rfc3339_seconds(SystemTime::now()).to_string(),
+                };
+                json_response(
+                    StatusCode::OK,
+                    serde_json::to_vec(&confirmation).unwrap_or_default(),
+                )
+            }
+            Err(message) => self.retry_later(
+                StatusCode::SERVICE_UNAVAILABLE,
+                format!("nothing was erased: {message}\n"),
             ),
         }
     }

@@ -72,10 +72,12 @@ impl Accepted {
         }
     }
 
-    /// The built-in catalogues.
+    /// The built-in catalogues: every earlier revision Candor shipped, then the current one (the
+    /// newest, which reports use for names and kinds).
     pub fn builtin() -> Result<Self, String> {
         let set = candor_schema::builtin::catalogues().map_err(ToString::to_string)?;
-        Ok(Self::new(set.iter().cloned()))
+        let previous = candor_schema::builtin::previous_revisions().map_err(ToString::to_string)?;
+        Ok(Self::new(previous.iter().chain(set.iter()).cloned()))
     }
 
     /// The products, in order.

@@ -27,6 +27,12 @@ enum Job {
         before_us: i64,
         reply: oneshot::Sender<Result<u64, String>>,
     },
+    Erase {
+        product: String,
+        install_id: String,
+        before_us: i64,
+        reply: oneshot::Sender<Result<u64, String>>,
+    },
 }
 
 /// Why a batch was not stored.
@@ -164,6 +170,32 @@ impl Writer {
     }
 }
 
+impl Writer {
+    /// Removes every event of `product` with this install id, on the writer thread, after
+    /// the writes queued before it.
+    pub async fn erase(
+        &self,
+        product: &str,
+        install_id: &str,
+        before_us: i64,
+    ) -> Result<u64, String> {
+        let (reply, answer) = oneshot::channel();
+        self.jobs
+            .send(Job::Erase {
+                product: product.to_owned(),
+                install_id: install_id.to_owned(),
+                before_us,
+                reply,
+            })
+            .map_err(|_| "the writer has stopped".to_owned())?;
+        match tokio::time::timeout(self.commit_deadline, answer).await {
+            Ok(Ok(result)) => result,
+            Ok(Err(_)) => Err("the writer has stopped".to_owned()),
+            Err(_) => Err("the database did not erase in time".to_owned()),
+        }
+    }
+}
+
 fn run(mut store: Box<dyn Store>, mut jobs: mpsc::UnboundedReceiver<Job>, queued: &AtomicU64) {
     while let Some(first) = jobs.blocking_recv() {
         let mut group = Vec::new();
@@ -182,6 +214,22 @@ fn run(mut store: Box<dyn Store>, mut jobs: mpsc::UnboundedReceiver<Job>, queued
                     let _ = reply.send(
                         store
                             .purge(&product, before_us)
+                            .map_err(|e: StoreError| e.to_string()),
+                    );
+                }
+                Job::Erase {
+                    product,
+                    install_id,
+                    before_us,
+                    reply,
+                } => {
+                    // Writes queued before the request go first: an event sent before it is
+                    // erased with the rest.
+                    flush(&mut *store, &mut group, queued);
+                    events = 0;
+                    let _ = reply.send(
+                        store
+                            .erase(&product, &install_id, before_us)
                             .map_err(|e: StoreError| e.to_string()),
                     );
                 }

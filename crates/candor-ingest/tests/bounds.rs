@@ -309,10 +309,12 @@ fn small_requests_are_answered_while_heavy_bodies_are_checked() {
         config,
         server,
     );
-    // Each heavy body: 100 events of 256 names each, every name checked by the scrubber.
+    // Each heavy body: 400 events of 256 names each, every name checked by the scrubber.
     let heavy: Vec<Vec<u8>> = (0..3)
         .map(|_| {
-            let events: Vec<Value> = (0..100)
+            // Heavy enough that checking one takes far longer than five small requests, even
+            // on a loaded machine.
+            let events: Vec<Value> = (0..400)
                 .map(|_| agent_point("non_default_setting_names", largest_names()))
                 .collect();
             gzip(&serde_json::to_vec(&events).unwrap())

@@ -166,7 +166,7 @@ fn candor_transport_otlp_logs_are_received() {
         agent_event(7),
         agent_point(
             "contrast_http_response_time",
-            serde_json::json!({"kind": "distribution", "data": {"count": 3.0, "min": 1.5, "max": 9.0, "median": 2.0, "p95": 9.0}}),
+            serde_json::json!({"kind": "histogram", "data": {"count": 3, "sum": 12.5, "buckets": [[4, 1], [8, 1], [25, 1]]}}),
         ),
         agent_point(
             "os_version",
@@ -189,8 +189,11 @@ fn candor_transport_otlp_logs_are_received() {
         .iter()
         .find(|p| p["id"] == "contrast_http_response_time")
         .unwrap();
-    assert_eq!(timing["total"]["summary"]["max"], 9.0);
-    assert_eq!(timing["total"]["summary"]["measurements"], 3);
+    // Keys 4, 8 and 25: [1.41, 1.54), [2, 2.18) and [8.72, 9.51) ms; OTLP carried the pairs.
+    let histogram = &timing["total"]["histogram"];
+    assert_eq!(histogram["measurements"], 3, "{timing}");
+    let p99 = histogram["p99"].as_f64().unwrap();
+    assert!((8.72..9.52).contains(&p99), "{histogram}");
 }
 
 #[test]

@@ -41,7 +41,9 @@ fn every_event_is_checked_against_its_catalogue_and_refusals_are_counted() {
             json!({"kind": "hashed", "data": "a".repeat(64)}),
         );
         let mut install = agent_event(1);
-        install["install_id"] = json!("0123456789abcdef0123456789abcdef");
+        // The agent's events carry its deletion key (the machine id, 64 hex digits, or the
+        // random install id, 32) as their install id; anything else is refused.
+        install["install_id"] = json!("0123456789abcdef0123456789abcdef01234567");
         let mut bad_id = agent_event(1);
         bad_id["event_id"] = json!("not-an-id");
         let mut too_old = agent_event(1);
@@ -511,4 +513,60 @@ fn the_server_accepts_exactly_the_revisions_it_holds() {
     assert_eq!(status, 200);
     assert_eq!(reply["accepted"], 2, "{reply}");
     assert_eq!(reasons(&reply), ["unknown_revision"]);
+}
+
+/// Purges at once (two replicas' own purges, or `candor purge` beside `serve`) count each
+/// removed event once, and a server whose month partition another process's purge dropped
+/// stores into that month again at once. PostgreSQL's purge counted a past month's partition
+/// and then dropped it, unlocked, so two purges in step both counted it (50 events purged
+/// reported as 100 removed); and the server's write after it failed twice, its one retry
+/// running the old connection's prepared statement on the new connection (503).
+#[test]
+fn purges_at_once_count_each_removed_event_once() {
+    let Some(db) = Db::postgres() else {
+        return;
+    };
+    let running = serve(&db, IngestConfig::default());
+    let cut = SystemTime::now() - Duration::from_secs(200 * 86_400);
+    let before_us = i64::try_from(
+        cut.duration_since(SystemTime::UNIX_EPOCH)
+            .unwrap()
+            .as_micros(),
+    )
+    .unwrap();
+    const OLD: u64 = 50;
+    let mut reported = Vec::new();
+    for round in 0..10 {
+        let old: Vec<Value> = (0..OLD)
+            .map(|n| {
+                let mut event = agent_event(n);
+                event["time"] = json!(days_ago(300));
+                event
+            })
+            .collect();
+        let (status, reply) = post_events(&running, &old);
+        assert_eq!(status, 200, "round {round}: {reply}");
+        assert_eq!(reply["accepted"], OLD, "{reply}");
+        let barrier = std::sync::Arc::new(std::sync::Barrier::new(2));
+        let purges: Vec<_> = (0..2)
+            .map(|_| {
+                let mut store = db.open();
+                let barrier = std::sync::Arc::clone(&barrier);
+                std::thread::spawn(move || {
+                    barrier.wait();
+                    store.purge("contrast-dotnet-agent", before_us).unwrap()
+                })
+            })
+            .collect();
+        let removed: Vec<u64> = purges.into_iter().map(|p| p.join().unwrap()).collect();
+        assert_eq!(
+            removed.iter().sum::<u64>(),
+            OLD,
+            "round {round}: {removed:?}"
+        );
+        reported.push(removed);
+    }
+    eprintln!("two purges at once, removed per round: {reported:?}");
+    let report = report(&running, "contrast-dotnet-agent");
+    assert_eq!(report["events"], 0, "{report}");
 }

@@ -80,14 +80,30 @@ fn every_kind_is_aggregated_alike_on_both_databases() {
             modes(json!({"sql-injection": "block"})),
             modes(json!({"sql-injection": "monitor", "xss": "block"})),
         ]);
+        // Revision 2021.4.2.1 sent response times as summaries; the server still accepts it,
+        // and the report shows them beside the histograms of the current revision.
         let timing = |count: f64, min: f64, max: f64, median: f64| {
-            agent_point(
+            let mut event = agent_point(
                 "contrast_http_response_time",
                 json!({"kind": "distribution", "data":
                     {"count": count, "min": min, "max": max, "median": median, "p95": max}}),
-            )
+            );
+            event["catalogue_revision"] = json!("2021.4.2.1");
+            event
         };
         events.extend([timing(3.0, 1.5, 9.0, 2.0), timing(1.0, 4.0, 4.0, 4.0)]);
+        let buckets = |count: u64, sum: f64, buckets: Value| {
+            agent_point(
+                "contrast_http_response_time",
+                json!({"kind": "histogram", "data":
+                    {"count": count, "sum": sum, "buckets": buckets}}),
+            )
+        };
+        // Keys 8 (2 ms) and 53 (100 ms): 3 + 1 in the first, 1 + 5 in the second.
+        events.extend([
+            buckets(4, 108.0, json!([[8, 3], [53, 1]])),
+            buckets(6, 503.0, json!([[8, 1], [53, 5]])),
+        ]);
         let machine =
             |hash: &str| agent_point("machine_id", json!({"kind": "hashed", "data": hash}));
         let (a, b) = ("a".repeat(64), "b".repeat(64));
@@ -149,10 +165,20 @@ fn every_kind_is_aggregated_alike_on_both_databases() {
                 ("xss=block".into(), 1)
             ]
         );
+        let timing = point(&report, "contrast_http_response_time");
         assert_eq!(
-            point(&report, "contrast_http_response_time")["total"]["summary"],
+            timing["total"]["summary"],
             json!({"min": 1.5, "max": 9.0, "median": 2.0, "measurements": 4})
         );
+        // 10 measurements merged: 4 in key 8 ([2, 2.18) ms), 6 in key 53 ([98.7, 107.6) ms):
+        // the 5th (p50), 10th (p95, p99) in the second.
+        let histogram = &timing["total"]["histogram"];
+        assert_eq!(histogram["measurements"], 10, "{timing}");
+        assert_eq!(histogram["mean"], 61.1);
+        for p in ["p50", "p95", "p99"] {
+            let x = histogram[p].as_f64().unwrap();
+            assert!((98.7..107.6).contains(&x), "{p}: {histogram}");
+        }
         assert_eq!(point(&report, "machine_id")["total"]["distinct"], 2);
 
         let flag = point(&report, "in_container");

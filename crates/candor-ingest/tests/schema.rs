@@ -26,6 +26,11 @@ fn every_kind() -> Vec<ReceivedValue> {
         ReceivedValue::Count(1),
         ReceivedValue::Duration(1.5),
         ReceivedValue::Distribution([("min".to_owned(), 1.0)].into()),
+        ReceivedValue::Histogram(candor_ingest::ReceivedHistogram {
+            count: 3,
+            sum: 7.5,
+            buckets: vec![(0, 1), (12, 2)],
+        }),
         ReceivedValue::Hashed("ab".into()),
         ReceivedValue::Names(vec!["n".into()]),
         ReceivedValue::LabelCounts([("200".to_owned(), 3)].into()),

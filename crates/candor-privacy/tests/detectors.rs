@@ -280,6 +280,46 @@ fn machine_literals() {
     assert_eq!(generic.scrub("root cause on ab"), "root cause on ab");
 }
 
+/// Found by `no_planted_secret_leaks_from_a_mixture`: a user name in a home path that is a
+/// prefix of a word beside it (`mysq` of `mysql`). The path's user is replaced; the word, which
+/// is not the user's, stays whole, whether the path is written plain or percent-encoded in
+/// either case of hex, and whether the name is also this machine's user.
+#[test]
+fn a_home_user_that_begins_a_neighbouring_word_is_replaced_and_the_word_kept() {
+    let cases = [
+        ("mysql  %2Fhome%2Fmysq%2Fx ", "mysql  %2Fhome%2F[user]%2Fx "),
+        ("mysql  %2fhome%2fmysq%2fx ", "mysql  %2fhome%2f[user]%2fx "),
+        ("mysql  %2Fhome%2fmysq%2Fx", "mysql  %2Fhome%2f[user]%2Fx"),
+        ("mysql /home/mysq/x mysql", "mysql /home/[user]/x mysql"),
+        (
+            "%2Fhome%2Fmysq%2Fx mysqldump",
+            "%2Fhome%2F[user]%2Fx mysqldump",
+        ),
+        ("mysql%2Fhome%2Fmysq%2Fx", "mysql%2Fhome%2F[user]%2Fx"),
+        (
+            "; mysql -u app -pS3cret shop %2Fhome%2Fmysq%2Fx",
+            "; mysql -u app -p[secret] shop %2Fhome%2F[user]%2Fx",
+        ),
+    ];
+    let elsewhere = Scrubber::default();
+    for (input, expected) in cases {
+        assert_eq!(elsewhere.scrub(input), expected, "input: {input:?}");
+    }
+    let here = Scrubber::new(&MachineLiterals {
+        user_name: Some("mysq".into()),
+        home_dir: Some("/home/mysq".into()),
+        host_name: None,
+    });
+    assert_eq!(
+        here.scrub("mysql  %2Fhome%2Fmysq%2Fx mysq ran mysql"),
+        "mysql  %2Fhome%2F[user]%2Fx [user] ran mysql"
+    );
+    assert_eq!(
+        here.scrub("mysql /home/mysq/x MYSQL"),
+        "mysql [home]/x MYSQL"
+    );
+}
+
 #[test]
 fn control_characters_and_bidi_overrides_are_removed() {
     assert_eq!(scrub("a\u{1b}[31mred\u{7}\r\n\tb"), "a[31mred\n\tb");
@@ -1078,4 +1118,52 @@ fn full_width_forms_and_other_digits_are_read_as_ascii() {
         "ＡＢＣ－１２３",
         "第２章　ｖｅｒｓｉｏｎ ２．１．０",
     ]);
+}
+
+/// A key written against a token or a hash with no space between (`…b0password=`, or
+/// `…b0ｐａｓｓｗｏｒｄ＝`, which reads the same once folded) still names its value, on the
+/// first pass: a run too long for a key's name is read from the key's word on. Before, the
+/// folded copy read one overlong word, and only a second scrub, seeing `[secret]` before the
+/// key, replaced the value.
+#[test]
+fn a_key_glued_to_a_token_names_its_value_on_the_first_pass() {
+    let age = "AGE-SECRET-KEY-1a0aa0aaaa00aa11abcbac30d342c62b05dbec7b0";
+    let hash = "9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08";
+    let cases = [
+        // Found by the property test: a verbatim string (`@"…"`) holding a line break.
+        (
+            format!("{age}ｐａｓｓｗｏｒｄ＝@\"\n {{\"to\":\"aaax\u{0040}example.com\"}} "),
+            "\n {",
+            "[secret]ｐａｓｓｗｏｒｄ＝@\"[secret]\"to\":\"[email]\"} ".to_owned(),
+        ),
+        // A full-width key after a hash, with a quoted and a verbatim value.
+        (
+            format!("{hash}ｐａｓｓｗｏｒｄ＝\"hunter 2x\" end"),
+            "hunter 2x",
+            format!("{hash}ｐａｓｓｗｏｒｄ＝\"[secret]\" end"),
+        ),
+        (
+            format!("{hash}ｐａｓｓｗｏｒｄ＝@\"hunter\n2x\" end"),
+            "hunter\n2x",
+            format!("{hash}ｐａｓｓｗｏｒｄ＝@\"[secret]\" end"),
+        ),
+        // An ASCII key glued after a token and after a hash.
+        (
+            format!("{age}password=@\"hunter2x\" end"),
+            "hunter2x",
+            format!("{age}password=@\"[secret]\" end"),
+        ),
+        (
+            format!("{hash}password=\"hunter 2x\" end"),
+            "hunter 2x",
+            format!("{hash}password=\"[secret]\" end"),
+        ),
+    ];
+    let scrubber = Scrubber::default();
+    for (input, value, expected) in &cases {
+        let once = scrubber.scrub(input);
+        assert!(!once.contains(value), "{value:?} kept in {once:?}");
+        assert_eq!(&once, expected, "input: {input:?}");
+        assert_eq!(scrubber.scrub(&once), once, "input: {input:?}");
+    }
 }

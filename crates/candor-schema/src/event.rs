@@ -131,7 +131,9 @@ impl Event {
             product_version: stamp.product_version,
             runtime_line: stamp.runtime_line,
             catalogue_revision: product.revision.clone(),
-            install_id: stamp.install_id.filter(|_| product.collection.install_id),
+            install_id: stamp
+                .install_id
+                .filter(|_| product.collection.carries_install_id()),
             point: spec.id.clone(),
             value,
             sealed: Sealed,
@@ -158,6 +160,8 @@ pub enum Value {
     /// The declared statistics of many measurements. With no measurements only `count` (zero) is
     /// present.
     Distribution(BTreeMap<Statistic, f64>),
+    /// Bucket counts of many measurements on the point's declared layout.
+    Histogram(HistogramValue),
     /// A hash in lower-case hex, prefixed by `key-id:` when it is keyed.
     Hashed(String),
     /// Names, sorted and without repeats.
@@ -174,6 +178,22 @@ pub enum Value {
     UserAgent(String),
     /// An exception with its stack filtered to allowed namespaces.
     Exception(ExceptionValue),
+}
+
+/// A histogram as it is sent: one reporting period's measurements folded into bucket counts.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct HistogramValue {
+    /// How many measurements: the sum of the bucket counts.
+    pub count: u64,
+    /// The sum of the measurements in the point's unit (each clamped to the declared range),
+    /// so a receiver can give the mean.
+    pub sum: f64,
+    /// The buckets holding at least one measurement, as `[key, count]` pairs in ascending key
+    /// order: key `k` counts the measurements `x` with `floor(n · log2 x) = k` for the point's
+    /// `n` buckets per power of two. Counts are signed on the wire only so that a negative one
+    /// is refused with its reason.
+    pub buckets: Vec<(i64, i64)>,
 }
 
 /// An exception as it is sent.
@@ -204,6 +224,7 @@ impl Value {
             Self::Count(_) => "count",
             Self::Duration(_) => "duration",
             Self::Distribution(_) => "distribution",
+            Self::Histogram(_) => "histogram",
             Self::Hashed(_) => "hashed",
             Self::Names(_) => "names",
             Self::LabelCounts(_) => "label_counts",
@@ -239,6 +260,12 @@ pub enum MismatchKind {
     TooManyItems,
     /// Text holding a character no Candor sender produces ([`is_unsendable_char`]).
     UnsendableCharacter,
+    /// A histogram bucket with a negative count.
+    NegativeCount,
+    /// A histogram bucket whose key is not on the point's declared layout.
+    OffLayout,
+    /// A histogram with more buckets than its layout declares.
+    TooManyBuckets,
 }
 
 /// Whether `c` is a character no text Candor sends may hold: NUL and every other control
@@ -339,6 +366,9 @@ fn check_shape(point: &DataPointSpec, value: &Value) -> Result<(), (MismatchKind
                     return Err(fail(format!("statistic {stat:?} is not a finite number")));
                 }
             }
+        }
+        (histogram @ ValueType::Histogram { .. }, Value::Histogram(h)) => {
+            crate::histogram::check(histogram, h)?;
         }
         (ValueType::Hashed { .. }, Value::Hashed(h)) => {
             let hex = h.rsplit(':').next().unwrap_or(h);

@@ -24,9 +24,11 @@
 pub mod builtin;
 mod catalogue;
 mod date;
+mod deletion;
 mod error;
 mod event;
 mod gate;
+mod histogram;
 mod lifecycle;
 mod load;
 mod model;
@@ -36,25 +38,31 @@ mod version;
 
 pub use catalogue::{Catalogue, Catalogues, HostRequirement};
 pub use date::{Date, DateError};
+pub use deletion::{
+    DELETION_PATH, DELETION_REQUEST_KIND, DeletionConfirmation, DeletionRequest,
+    DeletionRequestError, MAX_DELETION_REQUEST_BYTES,
+};
 pub use error::{CatalogueError, Problem, QueryError};
 pub use event::{
-    Event, ExceptionValue, MAX_COUNT, MAX_FRAMES, MAX_MESSAGE_LEN, MAX_NAME_LEN,
+    Event, ExceptionValue, HistogramValue, MAX_COUNT, MAX_FRAMES, MAX_MESSAGE_LEN, MAX_NAME_LEN,
     MAX_PROPERTY_VALUE_LEN, MAX_VERSION_LEN, MismatchKind, NameProblem, Stamp, Value,
     ValueMismatch, check_name, check_value, event_json_schema, is_bidi_control, is_language_tag,
     is_unsendable_char, is_version_text,
 };
 pub use gate::Bound;
+pub use histogram::{BucketLayout, LayoutError, MAX_BUCKETS_PER_OCTAVE, MAX_HISTOGRAM_BUCKETS};
 pub use lifecycle::{
     CatalogueWarning, EXPIRY_WARNING_DAYS, Expired, Expires, Expiry, MAX_LINK_LEN, MAX_OWNER_LEN,
     MAX_REVIEW_LINKS,
 };
 pub use load::{LOCAL_COPY_MAX_BYTES, MAX_LOCAL_COPY_DAYS};
 pub use model::{
-    CatalogueSpec, CollectionSpec, ConsentSpec, DEFAULT_MAX_ITEMS, DEFAULT_MIN_GROUP,
-    DataPointSpec, DefaultMode, DeliveryMethod, DeliverySpec, DisclosureSpec, FORMAT_VERSION, Gate,
-    HashAlgorithm, HostMinimum, HostPolicy, HostSpec, MAX_ITEMS_LIMIT, NoticeKind, PrivacyClass,
-    ProductSpec, RetentionSpec, RevisionSpec, RuntimeCondition, RuntimeLineSpec, Statistic,
-    Storage, Trigger, Unit, ValueType, VariableMeaning, VariableRule,
+    CatalogueSpec, CollectionSpec, ConsentSpec, DEFAULT_BUCKETS_PER_OCTAVE, DEFAULT_MAX_ITEMS,
+    DEFAULT_MIN_GROUP, DataPointSpec, DefaultMode, DeletionKey, DeliveryMethod, DeliverySpec,
+    DisclosureSpec, FORMAT_VERSION, Gate, HashAlgorithm, HostMinimum, HostPolicy, HostSpec,
+    MAX_ITEMS_LIMIT, MIN_FORMAT_VERSION, NoticeKind, PrivacyClass, ProductSpec, RetentionSpec,
+    RevisionSpec, RuntimeCondition, RuntimeLineSpec, Statistic, Storage, Trigger, Unit, ValueType,
+    VariableMeaning, VariableRule,
 };
 pub use revision::{Disclosed, DisclosedPoint, Widened, Widening};
 pub use source::MachineReading;

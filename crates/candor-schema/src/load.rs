@@ -262,13 +262,25 @@ pub(crate) struct Parsed {
 /// Checks every rule serde cannot express, and returns what it parsed.
 pub(crate) fn validate(spec: &CatalogueSpec, source_name: &str) -> Checked<Parsed> {
     let c = Checker { source_name };
-    if spec.format != FORMAT_VERSION {
+    if !(MIN_FORMAT_VERSION..=FORMAT_VERSION).contains(&spec.format) {
         return c.rule(
             "format",
             format!(
-                "format {} is not supported (this Candor reads format {FORMAT_VERSION})",
+                "format {} is not supported (this Candor reads formats {MIN_FORMAT_VERSION} \
+                 to {FORMAT_VERSION})",
                 spec.format
             ),
+        );
+    }
+    if spec.format < 2
+        && let Some(i) = spec
+            .data_points
+            .iter()
+            .position(|p| matches!(p.value, ValueType::Histogram { .. }))
+    {
+        return c.rule(
+            format!("data_points[{i}].value"),
+            "a histogram point needs `format = 2`: readers of format 1 do not know the kind",
         );
     }
     c.non_empty("revision", &spec.revision)?;
@@ -321,6 +333,7 @@ pub(crate) fn validate(spec: &CatalogueSpec, source_name: &str) -> Checked<Parse
         .enumerate()
         .map(|(i, point)| check_point(&c, &spec.runtime_lines, i, point))
         .collect::<Checked<_>>()?;
+    check_deletion_key(&c, spec)?;
     check_revisions(&c, spec)?;
     let expiries = spec
         .data_points
@@ -624,6 +637,29 @@ fn check_collection(c: &Checker<'_>, collection: &CollectionSpec) -> Checked<()>
     Ok(())
 }
 
+/// A deletion key names something every installation sends: Candor's install id, declared, or
+/// a hashed point of this catalogue.
+fn check_deletion_key(c: &Checker<'_>, spec: &CatalogueSpec) -> Checked<()> {
+    match &spec.collection.deletion_key {
+        DeletionKey::InstallId if !spec.collection.install_id => c.rule(
+            "collection.deletion_key",
+            "`install-id` needs `collection.install_id = true`",
+        ),
+        DeletionKey::Point(id) => match spec.data_points.iter().find(|p| &p.id == id) {
+            None => c.rule(
+                "collection.deletion_key",
+                format!("no data point `{id}` in this catalogue"),
+            ),
+            Some(point) if point.privacy != PrivacyClass::Hashed => c.rule(
+                "collection.deletion_key",
+                format!("the point `{id}` is not hashed; a deletion key is a hashed identifier"),
+            ),
+            Some(_) => Ok(()),
+        },
+        _ => Ok(()),
+    }
+}
+
 /// The OpenTelemetry semantic-convention attributes a data point may name (`semconv`): those
 /// whose value is a string that a point's value can be as it stands.
 pub(crate) const SEMCONV_NAMES: &[&str] = &[
@@ -778,6 +814,15 @@ fn check_value(c: &Checker<'_>, path: &str, value: &ValueType) -> Checked<()> {
                 return c.rule(format!("{path}.statistics"), "a statistic is named twice");
             }
         }
+        ValueType::Histogram {
+            min,
+            max,
+            buckets_per_octave,
+        } => {
+            if let Err(problem) = crate::BucketLayout::new(*min, *max, *buckets_per_octave) {
+                return c.rule(path, problem.to_string());
+            }
+        }
         ValueType::Names { known, other } => match (known, other) {
             (Some(known), Some(other)) => {
                 list("known", known)?;
@@ -844,7 +889,7 @@ fn check_max_items(c: &Checker<'_>, path: &str, point: &DataPointSpec) -> Checke
 fn check_unit(c: &Checker<'_>, path: &str, value: &ValueType, unit: Option<Unit>) -> Checked<()> {
     let allowed: &[Unit] = match value {
         ValueType::Duration => &[Unit::Milliseconds, Unit::Seconds],
-        ValueType::Count | ValueType::Distribution { .. } => {
+        ValueType::Count | ValueType::Distribution { .. } | ValueType::Histogram { .. } => {
             &[Unit::Bytes, Unit::Milliseconds, Unit::Seconds]
         }
         _ => &[],
@@ -853,6 +898,10 @@ fn check_unit(c: &Checker<'_>, path: &str, value: &ValueType, unit: Option<Unit>
         None if matches!(value, ValueType::Duration) => {
             c.rule(path, "a duration needs a unit (milliseconds or seconds)")
         }
+        None if matches!(value, ValueType::Histogram { .. }) => c.rule(
+            path,
+            "a histogram needs a unit (bytes, milliseconds or seconds) for its range",
+        ),
         Some(unit) if !allowed.contains(&unit) => c.rule(
             path,
             format!(

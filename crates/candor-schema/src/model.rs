@@ -14,8 +14,12 @@ use crate::lifecycle::Expires;
 use crate::source::MachineReading;
 use crate::version::VersionScheme;
 
-/// The catalogue format version this crate reads and writes.
-pub const FORMAT_VERSION: u32 = 1;
+/// The catalogue format version this crate writes. Format 2 added the `histogram` kind; a
+/// format 2 file is refused by readers of format 1, so an older Candor says it cannot read the
+/// file instead of failing on a kind it does not know.
+pub const FORMAT_VERSION: u32 = 2;
+/// The oldest catalogue format version this crate reads.
+pub const MIN_FORMAT_VERSION: u32 = 1;
 
 /// One product's catalogue: who collects, what, from which version on, and under which promises.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
@@ -25,7 +29,7 @@ pub struct CatalogueSpec {
     /// generated); ignored by Candor.
     #[serde(rename = "$comment", default, skip_serializing_if = "Option::is_none")]
     pub comment: Option<String>,
-    /// The catalogue format version; must be 1.
+    /// The catalogue format version: 1, or 2 (which may declare `histogram` points).
     pub format: u32,
     /// The catalogue's own revision, sent with every event so a receiver knows which declarations
     /// were in force (for example `2025-03-05.1`).
@@ -273,6 +277,55 @@ pub struct CollectionSpec {
     /// installations. Absent means no identifier is sent.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub install_id: bool,
+    /// Whether what is sent can be traced back to one installation, and by which key. Where
+    /// it can, turning consent off sends the receiver one deletion request for that key.
+    /// Absent means `none`: nothing sent can be traced back to the machine.
+    #[serde(default, skip_serializing_if = "DeletionKey::is_none")]
+    pub deletion_key: DeletionKey,
+}
+
+/// The key by which a product's events can be traced to one installation, and so erased.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "kebab-case")]
+#[non_exhaustive]
+pub enum DeletionKey {
+    /// Nothing sent can be traced back to one installation: there is nothing to delete.
+    #[default]
+    None,
+    /// Candor's random install id (`collection.install_id` must be true).
+    InstallId,
+    /// The value of a data point the product already sends (its id), such as a hashed machine
+    /// identifier; the point's value must be `hashed`.
+    Point(String),
+}
+
+impl CollectionSpec {
+    /// Whether each event carries an install id: Candor's random one (`install_id`), or, for
+    /// a catalogue whose deletion key is a point, that point's value (the identifier the
+    /// product already sends, so that every event of the machine can be erased by it).
+    pub fn carries_install_id(&self) -> bool {
+        self.install_id || matches!(self.deletion_key, DeletionKey::Point(_))
+    }
+}
+
+impl DeletionKey {
+    /// Whether nothing traces events to an installation.
+    pub fn is_none(&self) -> bool {
+        matches!(self, Self::None)
+    }
+
+    /// What opting out does to what was already sent, in one line (for `candor status`).
+    pub fn summary(&self) -> &'static str {
+        match self {
+            Self::None => {
+                "nothing sent can be traced back to this machine, so there is nothing to delete"
+            }
+            _ => {
+                "what was sent can be traced to this installation; opting out sends the \
+                 receiver one deletion request for it"
+            }
+        }
+    }
 }
 
 /// An occasion on which data is collected.
@@ -485,6 +538,22 @@ pub enum ValueType {
         /// The statistics sent.
         statistics: Vec<Statistic>,
     },
+    /// Measurements folded on this machine into counts on functional (log-linear) buckets:
+    /// `buckets_per_octave` buckets between each power of two, from the bucket of `min` to the
+    /// bucket of `max` (in the point's `unit`, which is required). Only the counts of the
+    /// buckets that hold a measurement, their total and the sum of the measurements leave;
+    /// a receiver adds the counts of many installations exactly and reads any percentile
+    /// within one bucket.
+    Histogram {
+        /// The smallest measurement told apart; smaller ones count in its bucket. Above zero.
+        min: f64,
+        /// The largest measurement told apart; larger ones count in its bucket.
+        max: f64,
+        /// Buckets per power of two: 8 (the default) makes each bucket about 9% wide.
+        #[serde(default = "default_buckets_per_octave")]
+        #[schemars(range(min = 1, max = 64))]
+        buckets_per_octave: u32,
+    },
     /// An identifier replaced by its hash on this machine.
     Hashed {
         /// The hash used.
@@ -525,6 +594,13 @@ pub enum ValueType {
     },
 }
 
+/// Functional buckets per power of two when a histogram declares none.
+pub const DEFAULT_BUCKETS_PER_OCTAVE: u32 = 8;
+
+fn default_buckets_per_octave() -> u32 {
+    DEFAULT_BUCKETS_PER_OCTAVE
+}
+
 /// The most items a `names`, `label_counts` or `mode_by_name` value may hold when its point
 /// declares no `max_items`: more than any product's settings, rules or status codes, and few
 /// enough that one value stays small on the wire and in a receiver's database.
@@ -556,6 +632,7 @@ impl ValueType {
             Self::Count => "count",
             Self::Duration => "duration",
             Self::Distribution { .. } => "distribution",
+            Self::Histogram { .. } => "histogram",
             Self::Hashed { .. } => "hashed",
             Self::Names { .. } => "names",
             Self::LabelCounts => "label_counts",
@@ -581,7 +658,7 @@ impl ValueType {
             | Self::Names { .. }
             | Self::ModeByName { .. } => &[Public],
             Self::Text { .. } | Self::Exception { .. } | Self::Properties { .. } => &[Scrubbed],
-            Self::Distribution { .. } | Self::LabelCounts => &[Aggregated],
+            Self::Distribution { .. } | Self::Histogram { .. } | Self::LabelCounts => &[Aggregated],
             Self::Hashed { .. } => &[Hashed],
             Self::UserAgent => &[Coarsened],
         }

@@ -32,10 +32,16 @@ fn a_declared_point_with_a_fitting_value_makes_an_event_from_the_catalogue() {
 #[test]
 fn the_install_id_is_dropped_when_the_catalogue_does_not_declare_one() {
     assert!(!agent().spec().collection.install_id);
+    // The agent's deletion key is its machine id, which each event carries as its install id.
     let event = Event::declared(agent(), "working_set", Value::Count(1), stamp()).expect("ok");
-    assert_eq!(event.install_id, None);
+    assert_eq!(event.install_id, Some("f".repeat(32)));
 
     let mut spec = agent().spec().clone();
+    spec.collection.deletion_key = candor_schema::DeletionKey::None;
+    let keyless = Catalogue::from_spec(spec.clone(), "without key").expect("valid");
+    let event = Event::declared(&keyless, "working_set", Value::Count(1), stamp()).expect("ok");
+    assert_eq!(event.install_id, None);
+
     spec.collection.install_id = true;
     let declaring = Catalogue::from_spec(spec, "with id").expect("valid");
     let event = Event::declared(&declaring, "working_set", Value::Count(1), stamp()).expect("ok");

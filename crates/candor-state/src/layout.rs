@@ -25,6 +25,7 @@ const DEMO: &str = "demo";
 const LOCKS: &str = "locks";
 const NETWORK: &str = "network";
 const CONSENT_CHANGES: &str = "consent-changes";
+const DELETIONS: &str = "deletions";
 const INGEST_DATABASE: &str = "ingest.db";
 
 /// Everything `clean` removes: all of Candor's state except the user's `config.toml`.
@@ -43,6 +44,7 @@ const STATE: &[&str] = &[
     LOCKS,
     NETWORK,
     CONSENT_CHANGES,
+    DELETIONS,
 ];
 
 /// Candor's folder: `config.toml` (the user's; Candor edits it only through
@@ -50,7 +52,8 @@ const STATE: &[&str] = &[
 /// `install-ids/<product>`, `spool/<product>/`, `receipts.jsonl`, `events/<product>.jsonl`
 /// (the default sink), `sent/<product>/` (copies of payloads sent, [`crate::SentCopies`]),
 /// `local/<product>.jsonl` (mode `local`), `notices/<product>.shown`,
-/// `demo/<product>/`, `network/<product>`, `consent-changes/<product>` and `locks/`.
+/// `demo/<product>/`, `network/<product>`, `consent-changes/<product>`,
+/// `deletions/<product>.json` (a deletion request and its confirmation) and `locks/`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct StateDir {
     root: PathBuf,
@@ -386,6 +389,56 @@ impl StateDir {
     /// sees a notice shown while it runs with one `lstat`.
     pub fn notice_stamp(&self, product: &str) -> Option<FileStamp> {
         file::stamp(&self.notice_marker(product).ok()?)
+    }
+
+    /// The record of `product`'s deletion request.
+    fn deletion_record(&self, product: &str) -> Result<PathBuf, StateError> {
+        Ok(self
+            .root
+            .join(DELETIONS)
+            .join(format!("{}.json", component(product)?)))
+    }
+
+    /// What `product`'s deletion record holds (`None`: no request), read capped at `max`
+    /// bytes; a symlink, FIFO or folder in its place, or a larger file, is an error.
+    pub fn read_deletion(&self, product: &str, max: u64) -> Result<Option<Vec<u8>>, StateError> {
+        file::read_capped_if_present(&self.deletion_record(product)?, max)
+    }
+
+    /// Keeps `record` as `product`'s deletion record (replacing an earlier one; whatever
+    /// stands in its place is removed, never followed).
+    pub fn write_deletion(&self, product: &str, record: &[u8]) -> Result<(), StateError> {
+        let path = self.deletion_record(product)?;
+        self.ensure(DELETIONS)?;
+        if file::expect_file_or_absent(&path).is_err() {
+            file::remove(&path)?;
+        }
+        file::write_replace(&path, record)
+    }
+
+    /// Forgets `product`'s deletion record.
+    pub fn remove_deletion(&self, product: &str) -> Result<(), StateError> {
+        file::remove(&self.deletion_record(product)?)?;
+        Ok(())
+    }
+
+    /// The products with a deletion record, by name.
+    pub fn deletion_products(&self) -> Vec<String> {
+        let Ok(entries) = std::fs::read_dir(self.root.join(DELETIONS)) else {
+            return Vec::new();
+        };
+        let mut products: Vec<String> = entries
+            .filter_map(Result::ok)
+            .filter_map(|e| {
+                e.file_name()
+                    .to_str()
+                    .and_then(|n| n.strip_suffix(".json"))
+                    .filter(|n| component(n).is_ok())
+                    .map(str::to_owned)
+            })
+            .collect();
+        products.sort();
+        products
     }
 
     /// The default database of `candor serve` (`ingest.db`, SQLite), with Candor's folder

@@ -504,3 +504,42 @@ fn count_lines_counts_any_size_and_refuses_what_is_no_file() {
     assert!(file::count_lines(&link).is_err());
     assert!(file::count_lines(dir.path()).is_err());
 }
+
+/// A deletion record is never followed or waited on: a folder, FIFO, symlink or oversized file
+/// in its place is an error when read (promptly), is replaced when written (the symlink's
+/// target untouched), and `clean` removes the records.
+#[test]
+fn a_deletion_record_in_the_way_is_refused_replaced_and_cleaned() {
+    let tmp = tempfile::tempdir().expect("tmp");
+    let state = StateDir::new(tmp.path());
+    let folder = tmp.path().join("deletions");
+    std::fs::create_dir_all(&folder).expect("mkdir");
+    let record = folder.join("p.json");
+    let target = tmp.path().join("elsewhere");
+    std::fs::write(&target, "theirs\n").expect("target");
+    for what in ["folder", "fifo", "symlink", "oversized"] {
+        let _ = file::remove(&record);
+        match what {
+            "folder" => std::fs::create_dir(&record).expect("folder"),
+            "fifo" => mkfifo(&record),
+            "symlink" => std::os::unix::fs::symlink(&target, &record).expect("link"),
+            _ => std::fs::write(&record, vec![b'{'; 64 * 1024]).expect("big"),
+        }
+        let started = Instant::now();
+        assert!(state.read_deletion("p", 16 * 1024).is_err(), "{what} read");
+        assert!(started.elapsed() < Duration::from_secs(2), "{what}");
+        state.write_deletion("p", b"{}\n").expect(what);
+        assert_eq!(
+            state.read_deletion("p", 16 * 1024).expect(what),
+            Some(b"{}\n".to_vec())
+        );
+    }
+    assert_eq!(
+        std::fs::read_to_string(&target).expect("target"),
+        "theirs\n"
+    );
+    assert_eq!(state.deletion_products(), vec!["p".to_owned()]);
+    state.clean(false).expect("clean");
+    assert!(!folder.exists());
+    assert_eq!(state.read_deletion("p", 16 * 1024).expect("gone"), None);
+}

@@ -26,6 +26,7 @@
 #![warn(missing_docs)]
 
 pub mod control;
+pub mod deletion;
 mod delivery;
 mod drops;
 mod endpoint;
@@ -41,6 +42,7 @@ use std::path::PathBuf;
 use std::sync::Arc;
 
 pub use control::{Control, Work, Worker};
+pub use deletion::{DeletionOutcome, DeletionRecord};
 pub use delivery::{Delivery, build_sink};
 pub use drops::{DiskFailure, DropCause, DropCount, DropTally};
 pub use endpoint::Endpoint;

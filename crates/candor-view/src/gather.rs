@@ -60,6 +60,9 @@ pub struct ProductView {
     pub local: Vec<Event>,
     /// Files or lines that could not be read.
     pub unreadable: Vec<Unreadable>,
+    /// What opting out does to what was sent: the catalogue's one line, and the deletion
+    /// request's state ("deletion requested at …; confirmed at …") when there is one.
+    pub deletion: (String, Option<String>),
 }
 
 /// A receipt with the events it carried.
@@ -228,6 +231,35 @@ fn product(
         .filter(|e| e.product == id)
         .max_by(|a, b| a.time.cmp(&b.time));
     let running = newest.map(|e| (e.runtime_line.clone(), e.product_version.clone()));
+    let request = match state.read_deletion(&id, candor_transport::deletion::MAX_DELETION_RECORD) {
+        Ok(None) => None,
+        Ok(Some(bytes)) => match candor_transport::DeletionRecord::parse(&bytes) {
+            Ok(record) => Some(record.describe()),
+            Err(e) => {
+                unreadable.push(Unreadable {
+                    what: "deletion request".to_owned(),
+                    message: e,
+                });
+                None
+            }
+        },
+        Err(e) => {
+            unreadable.push(Unreadable {
+                what: "deletion request".to_owned(),
+                message: e.to_string(),
+            });
+            None
+        }
+    };
+    let deletion = (
+        catalogue
+            .spec()
+            .collection
+            .deletion_key
+            .summary()
+            .to_owned(),
+        request,
+    );
     let in_effect: Option<Vec<String>> = running.as_ref().and_then(|(line, version)| {
         catalogue
             .points_in_effect(line, version)
@@ -259,6 +291,7 @@ fn product(
         sent,
         local,
         unreadable,
+        deletion,
     }
 }
 

@@ -129,6 +129,16 @@ fn spool_list(html: &mut String, p: &ProductView) {
 }
 
 fn receipts_list(html: &mut String, p: &ProductView) {
+    let (summary, request) = &p.deletion;
+    let _ = write!(
+        html,
+        "<p class=\"deletion\">{}{}</p>",
+        escape(summary),
+        request
+            .as_deref()
+            .map(|r| format!("<br><span class=\"deletion-request\">{}</span>", escape(r)))
+            .unwrap_or_default()
+    );
     let _ = write!(
         html,
         "<h4>Sent: <span class=\"receipt-count\">{}</span> payload(s)</h4>",
@@ -303,6 +313,38 @@ fn distribution(html: &mut String, events: &[&Event]) {
                 }
             }
             html.push_str("</tr>");
+        }
+        html.push_str("</table>");
+        return;
+    }
+    // Histograms: what each report held (the bucket counts themselves are in the events).
+    let histograms: Vec<(&str, &candor_schema::HistogramValue)> = events
+        .iter()
+        .filter_map(|e| match &e.value {
+            Value::Histogram(h) => Some((e.time.as_str(), h)),
+            _ => None,
+        })
+        .collect();
+    if !histograms.is_empty() {
+        html.push_str(
+            "<table class=\"summary\"><tr><th>time</th><th>measurements</th><th>mean</th>\
+             <th>buckets sent</th></tr>",
+        );
+        for (time, h) in histograms.iter().rev().take(MAX_ROWS).rev() {
+            let mean = if h.count > 0 {
+                format!("{:.4}", h.sum / h.count as f64)
+            } else {
+                "–".to_owned()
+            };
+            let _ = write!(
+                html,
+                "<tr><td>{}</td><td class=\"n\">{}</td><td class=\"n\">{}</td>\
+                 <td class=\"n\">{}</td></tr>",
+                escape(time),
+                h.count,
+                mean,
+                h.buckets.len()
+            );
         }
         html.push_str("</table>");
         return;

@@ -90,12 +90,20 @@ fn each_section_comes_from_its_file_and_hostile_text_is_escaped() {
         r#"{"kind":"count","data":7}"#,
     )]);
     assert_eq!(written.entries.len(), 1, "{written:?}");
-    let local = [event(
-        "l1",
-        "2026-11-22T10:00:00Z",
-        "contrast_http_response_time",
-        r#"{"kind":"distribution","data":{"count":3,"min":1.0,"median":2.0,"max":9.0}}"#,
-    )];
+    let local = [
+        event(
+            "l1",
+            "2026-11-22T10:00:00Z",
+            "contrast_http_response_time",
+            r#"{"kind":"distribution","data":{"count":3,"min":1.0,"median":2.0,"max":9.0}}"#,
+        ),
+        event(
+            "l2",
+            "2026-11-22T11:00:00Z",
+            "resource_restart_time",
+            r#"{"kind":"histogram","data":{"count":5,"sum":1250.0,"buckets":[[53,2],[80,3]]}}"#,
+        ),
+    ];
     std::fs::create_dir_all(
         state
             .local_file("contrast-dotnet-agent")
@@ -131,7 +139,7 @@ fn each_section_comes_from_its_file_and_hostile_text_is_escaped() {
     );
     assert_eq!(agent.sent.len(), 2);
     assert_eq!(agent.spool.iter().map(|b| b.events.len()).sum::<usize>(), 1);
-    assert_eq!(agent.local.len(), 1);
+    assert_eq!(agent.local.len(), 2);
     assert_eq!(agent.receipts.len(), 1);
     let copies: Vec<bool> = agent.receipts[0]
         .events
@@ -168,7 +176,7 @@ fn each_section_comes_from_its_file_and_hostile_text_is_escaped() {
     assert!(html.contains("&lt;b&gt;endpoint&lt;/b&gt;"));
     assert!(!html.contains("<img") && !html.contains("<b>") && !html.contains("<script"));
     assert!(html.contains("<span class=\"spooled\">1</span>"));
-    assert!(html.contains("<span class=\"local-count\">1</span>"));
+    assert!(html.contains("<span class=\"local-count\">2</span>"));
     // Events per day: one bar per (day, point) over sent, spooled and local events.
     for label in [
         "2026-11-20 os_version",
@@ -178,8 +186,13 @@ fn each_section_comes_from_its_file_and_hostile_text_is_escaped() {
     ] {
         assert!(html.contains(&format!(">{label}</text>")), "{label}");
     }
-    // The summary's statistics are a table.
+    // The summary's statistics are a table; a histogram's reports too, with their mean.
     assert!(html.contains("<th>median</th>"), "{html}");
+    assert!(html.contains("<th>buckets sent</th>"), "{html}");
+    assert!(
+        html.contains("<td class=\"n\">5</td><td class=\"n\">250.0000</td><td class=\"n\">2</td>"),
+        "{html}"
+    );
 }
 
 #[test]
@@ -363,4 +376,50 @@ fn receipts_show_their_copy_and_a_corrupt_copy_is_noted() {
     assert!(page.contains("&lt;b&gt;bold&lt;/b&gt;"));
     assert!(!page.contains("<b>bold"));
     assert!(page.contains("not a payload Candor sent"));
+}
+
+/// The page says what opting out does for each product: "deletion requested … confirmed at …"
+/// where a request was confirmed, "nothing to delete" where nothing traces, and a record that
+/// cannot be read is noted, not shown as a request.
+#[test]
+fn the_page_shows_a_deletion_request_and_its_confirmation() {
+    let dir = tempfile::tempdir().unwrap();
+    let state = StateDir::new(dir.path());
+    let mut record = candor_transport::DeletionRecord::new(
+        "contrast-dotnet-agent",
+        &"a".repeat(64),
+        &"b".repeat(32),
+    );
+    record.confirmation = Some(candor_schema::DeletionConfirmation {
+        request_id: "b".repeat(32),
+        confirmed_at: "2026-12-05T11:00:00Z".to_owned(),
+    });
+    state
+        .write_deletion("contrast-dotnet-agent", &record.to_bytes())
+        .unwrap();
+    let snapshot = gather(&state, &catalogues(), &Environment::default());
+    let html = render(&snapshot);
+    assert!(html.contains("confirmed at 2026-12-05T11:00:00Z"), "{html}");
+    assert!(html.contains("deletion requested at"), "{html}");
+    assert!(html.contains("nothing sent can be traced back to this machine"));
+
+    state
+        .write_deletion("contrast-dotnet-agent", b"<script>not json")
+        .unwrap();
+    let snapshot = gather(&state, &catalogues(), &Environment::default());
+    let agent = snapshot.folders[0]
+        .products
+        .iter()
+        .find(|p| p.id == "contrast-dotnet-agent")
+        .unwrap();
+    assert!(agent.deletion.1.is_none());
+    assert!(
+        agent
+            .unreadable
+            .iter()
+            .any(|u| u.what == "deletion request"),
+        "{:?}",
+        agent.unreadable
+    );
+    assert!(!render(&snapshot).contains("<script>not json"));
 }

@@ -12,7 +12,11 @@
 //! - `opentelemetry_sdk/emit_batch`: creating a log record and `Logger::emit` into a
 //!   `BatchLogProcessor` (with an exporter that discards), the cost of using OTel directly;
 //! - `baseline/input_only`: building and dropping the same `Input` without recording, the
-//!   floor under the disabled path.
+//!   floor under the disabled path;
+//! - `candor/typed_histogram_64`: the generated recorder's method for a histogram point
+//!   (`contrast_http_response_time`) with one reporting period of 64 measurements, the host's
+//!   cost including the copy of the measurements it hands over; and `candor-schema/fold_64`:
+//!   folding those 64 into bucket counts, which Candor's worker does, not the host.
 //!
 //! The enabled paths are timed in rounds of 1000 calls, and each side's queue is drained
 //! (untimed) between rounds, so neither side is measured dropping values into a full queue.
@@ -180,6 +184,25 @@ fn record(c: &mut Criterion) {
             }
             total
         });
+    });
+    let period: Vec<f64> = (0..64).map(|i| 3.0 + f64::from(i) * 7.25).collect();
+    group.bench_function("candor/typed_histogram_64", |b| {
+        b.iter_custom(|iterations| {
+            in_rounds(iterations, &on, || {
+                typed.contrast_http_response_time(black_box(&period).clone());
+            })
+        });
+    });
+    let layout = candor_schema::BucketLayout::of(
+        &candor::builtin("contrast-dotnet-agent")
+            .expect("built in")
+            .data_point("contrast_http_response_time")
+            .expect("declared")
+            .value,
+    )
+    .expect("a histogram point");
+    group.bench_function("candor-schema/fold_64", |b| {
+        b.iter(|| black_box(layout.fold(black_box(&period))));
     });
     group.bench_function("baseline/input_only", |b| {
         b.iter(|| black_box(Input::Count(black_box(52_428_800))));

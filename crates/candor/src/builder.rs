@@ -11,7 +11,7 @@ use candor_consent::{
 };
 use candor_privacy::{KeyedHasher, MachineLiterals, Scrubber};
 use candor_schema::{Catalogue, Date};
-use candor_state::{ConfigRead, InstallId, StateDir};
+use candor_state::{ConfigRead, StateDir};
 use candor_transport::{
     Admit, Endpoint, PipelineConfig, SinkOptions, SinkSpec, Spool, SpoolCaps, StatsSnapshot,
     Timeouts, TransportError,
@@ -313,6 +313,11 @@ impl Builder {
             }
             _ => 0,
         };
+        // The person's word against collection owes the vendor one deletion request, where
+        // the catalogue declares a key (`crate::deletion`).
+        let deletion = state
+            .as_ref()
+            .and_then(|state| crate::deletion::settle(state, &self.catalogue, &decision));
         Ok(Begun {
             inputs,
             folders: Folders { config, state },
@@ -320,6 +325,7 @@ impl Builder {
             transport,
             endpoint,
             discarded,
+            deletion,
         })
     }
 
@@ -337,8 +343,18 @@ impl Builder {
         if let Some(sink) = &self.sink {
             sink.check()?;
         }
-        let begun = self.begin()?;
+        let mut begun = self.begin()?;
         let mut this = self.with_file_settings(&begun);
+        let deletion = match (begun.deletion.take(), &begun.folders.state, &this.sink) {
+            (Some(record), Some(state), Some(sink)) => Some(crate::deletion::deliver(
+                state,
+                sink,
+                &this.sink_options(),
+                record,
+                deadline,
+            )),
+            (record, _, _) => record,
+        };
         this.pipeline.admit = Some(readmission(
             Arc::clone(&this.catalogue),
             Arc::new(Scrubber::new(&MachineLiterals::detect())),
@@ -353,6 +369,7 @@ impl Builder {
                 sent: None,
                 spool,
                 discarded,
+                deletion,
             });
         }
         let pipeline = plan.start()?;
@@ -361,6 +378,7 @@ impl Builder {
             sent: Some(pipeline.shutdown(deadline)),
             spool,
             discarded,
+            deletion,
         })
     }
 }
@@ -375,6 +393,8 @@ pub(crate) struct Begun {
     pub(crate) endpoint: Option<Endpoint>,
     /// Events discarded from the spool at the start: the decision did not send.
     pub(crate) discarded: u64,
+    /// A deletion request still to be delivered.
+    pub(crate) deletion: Option<candor_transport::DeletionRecord>,
 }
 
 impl Begun {
@@ -467,6 +487,9 @@ pub struct Replayed {
     /// Events found waiting and discarded because the decision does not send (off by any
     /// rule, the network block included, or local): they were recorded under another.
     pub discarded: u64,
+    /// The deletion request owed for this product, as it stands after this run tried to
+    /// deliver it (confirmed, refused with its cause, or waiting).
+    pub deletion: Option<candor_transport::DeletionRecord>,
 }
 
 /// The semantic-convention names the catalogues give their points, as OTLP sinks take them.
@@ -516,22 +539,10 @@ pub(crate) fn product_preparer(
         let hasher = KeyedHasher::with_derived_id(&key).map_err(BuildError::HashKey)?;
         preparer = preparer.with_hash_key(hasher);
     }
-    if preparer.context().catalogue().spec().collection.install_id {
-        preparer = preparer.with_install_id(install_id(state, &product)?.as_str());
+    if let Some(key) = crate::deletion::tracing_key(state, preparer.context().catalogue())? {
+        preparer = preparer.with_install_id(key);
     }
     Ok(preparer)
-}
-
-/// The installation's random identifier for `product`, for catalogues that declare one: made
-/// on first use and kept in Candor's folder (`install-ids/<product>`, which `candor clean`
-/// removes, so the next run starts a new one). Without a folder the id lives only as long as
-/// the process. It is random, never derived from the machine or the user.
-fn install_id(state: Option<&StateDir>, product: &str) -> Result<InstallId, BuildError> {
-    match state {
-        Some(state) => state.install_id(product),
-        None => InstallId::generate(),
-    }
-    .map_err(BuildError::state("cannot create the install id"))
 }
 
 #[cfg(test)]

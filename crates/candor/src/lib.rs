@@ -43,6 +43,7 @@
 pub mod admin;
 mod builder;
 mod clock;
+mod deletion;
 mod error;
 mod file_settings;
 mod lane;

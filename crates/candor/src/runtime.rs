@@ -63,6 +63,8 @@ pub(crate) struct Runtime {
     pub(crate) busy: bool,
     /// Turns the host's clock readings into times.
     pub(crate) calibration: Calibration,
+    /// Owes and sends the deletion request when consent turns off while the product runs.
+    pub(crate) courier: Option<crate::deletion::Courier>,
 }
 
 impl Work for Runtime {
@@ -94,6 +96,7 @@ impl Work for Runtime {
             .any(|t| t != Transition::Unchanged)
         {
             self.discard();
+            self.settle_deletion();
         }
         if !self.held.is_empty() {
             self.release();
@@ -113,7 +116,9 @@ impl Work for Runtime {
     fn control(&mut self, control: Control, deadline: Instant) -> u64 {
         match control {
             Control::Discard => {
+                // A change of decision the host made (its opt-out, a new environment).
                 self.discard();
+                self.settle_deletion();
                 0
             }
             Control::Stop => {
@@ -247,6 +252,14 @@ impl Runtime {
         let deadline = Instant::now() + Duration::from_secs(5);
         self.network.control(Control::Discard, deadline);
         self.local.control(Control::Discard, deadline);
+    }
+
+    /// After a change of decision: the person's word against collection owes the vendor
+    /// one deletion request (`crate::deletion`), sent on a thread of its own.
+    fn settle_deletion(&self) {
+        if let Some(courier) = &self.courier {
+            courier.on_decision(&self.watch.gate().decision());
+        }
     }
 
     /// The catalogue's network block: what the network lane reports moves the record of

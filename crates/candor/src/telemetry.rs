@@ -154,7 +154,20 @@ impl Telemetry {
         begun: Begun,
     ) -> Result<Self, BuildError> {
         let product = builder.catalogue.product_id().to_owned();
+        let mut begun = begun;
+        let owed = begun.deletion.take();
         let (watch, state, discarded) = begun.watch(&builder.catalogue);
+        // The deletion request owed at the start goes out on a thread of its own; one owed
+        // when consent turns off while the product runs, through the worker.
+        let courier = crate::deletion::Courier::new(
+            state.as_ref(),
+            &builder.catalogue,
+            builder.sink.as_ref(),
+            builder.sink_options(),
+        );
+        if let (Some(courier), Some(record)) = (&courier, owed) {
+            courier.send(record);
+        }
         let gate = watch.gate().clone();
         let network = network_plan(&builder, state.as_ref(), Some(watch.permit(Mode::On)))?;
         let local_path = match &state {
@@ -188,6 +201,7 @@ impl Telemetry {
             held_cap: builder.queue_capacity,
             busy: false,
             calibration: Calibration::new(clock),
+            courier,
         };
         let worker = Worker::spawn("candor-worker", runtime).map_err(|e| {
             BuildError::Transport(candor_transport::TransportError::Thread {

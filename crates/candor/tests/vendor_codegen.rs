@@ -74,6 +74,7 @@ fn every_generated_method_records_its_point_with_an_install_id() {
     r.open_files(3);
     r.uptime(Duration::from_secs(5));
     r.save_time(vec![1.0, 2.0, 3.0]);
+    r.load_time(vec![0.2, 42.0, 43.5]);
     r.workspace("/home/alice/work");
     r.plugins(&[Name::new("git").expect("name")]);
     r.status_codes(BTreeMap::from([("200".to_owned(), 2)]));

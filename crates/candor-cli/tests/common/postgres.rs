@@ -148,6 +148,32 @@ impl Postgres {
     pub(crate) fn url(&self) -> String {
         format!("postgres://candor@127.0.0.1:{}/postgres", self.port)
     }
+
+    /// Runs `sql` through `psql` on the test's database and returns its unaligned, tuples-only
+    /// output, trimmed (one line per row, columns separated by `|`).
+    pub(crate) fn psql(&self, sql: &str) -> String {
+        let output = Command::new(self.bin.join("psql"))
+            .args([
+                "-X",
+                "-A",
+                "-t",
+                "-v",
+                "ON_ERROR_STOP=1",
+                "-d",
+                &self.url(),
+                "-c",
+                sql,
+            ])
+            .env_clear()
+            .output()
+            .expect("psql runs");
+        assert!(
+            output.status.success(),
+            "psql failed on {sql}: {}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+        String::from_utf8_lossy(&output.stdout).trim().to_owned()
+    }
 }
 
 impl Drop for Postgres {

@@ -225,6 +225,31 @@ pub unsafe extern "C" fn candor_record_samples(
     })
 }
 
+/// Records one reporting period's measurements of a `histogram` point: Candor folds them into
+/// the point's bucket counts before anything is queued, so only the counts, their number and
+/// sum leave, never a measurement. Measurements that are not finite are left out; those outside
+/// the declared range count in its first or last bucket. NULL with `count` 0 is a period
+/// without measurements.
+///
+/// # Safety
+/// `point` points to `point_len` readable bytes; `measurements` to `count` doubles (or NULL, 0).
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn candor_record_histogram(
+    handle: CandorHandle,
+    point: *const c_char,
+    point_len: usize,
+    measurements: *const f64,
+    count: usize,
+) -> CandorCode {
+    guard(|| {
+        // SAFETY: the caller promises `point_len` readable bytes at `point`.
+        let point = unsafe { point_id(point, point_len) }?;
+        // SAFETY: the caller promises `count` readable doubles at `measurements`.
+        let measurements = unsafe { raw::array(measurements, count, "measurements") }?;
+        put(handle, point, Input::Samples(measurements.to_vec()))
+    })
+}
+
 /// Records a list of names (a `names` point), never their values.
 ///
 /// # Safety

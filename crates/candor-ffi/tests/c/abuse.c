@@ -144,8 +144,15 @@ static void arguments(void) {
 
     double samples[4] = {1.0, 2.0, 3.0, 4.0};
     const double *misaligned = (const double *)((const char *)samples + 1);
-    CHECK(refused(candor_record_samples(h, S("contrast_http_response_time"), misaligned, 2),
+    CHECK(refused(candor_record_samples(h, S("iis_apps_per_pool"), misaligned, 2),
                   CANDOR_CODE_INVALID_ARGUMENT, "aligned"));
+    CHECK(refused(candor_record_histogram(h, S("contrast_http_response_time"), misaligned, 2),
+                  CANDOR_CODE_INVALID_ARGUMENT, "aligned"));
+    CHECK(refused(candor_record_histogram(h, S("contrast_http_response_time"), NULL, 3),
+                  CANDOR_CODE_NULL, "measurements"));
+    CHECK(refused(candor_record_histogram(h, S("contrast_http_response_time"), samples,
+                                          CANDOR_MAX_ITEMS + 1),
+                  CANDOR_CODE_TOO_LARGE, "4097 items"));
 
     CandorStr labels[2] = {{S("200")}, {S("200")}};
     uint64_t counts[2] = {1, 2};

@@ -60,6 +60,8 @@ int main(int argc, char **argv) {
     must(candor_acme_widget_uptime(h, 90ull * 1000 * 1000 * 1000), "uptime");
     double saves[4] = {120.0, 80.0, 95.5, 300.0};
     must(candor_acme_widget_save_time(h, saves, 4), "save_time");
+    double loads[3] = {0.2, 42.0, 43.5};
+    must(candor_acme_widget_load_time(h, loads, 3), "load_time");
     must(candor_acme_widget_workspace(h, S("/home/dave/projects/secret-plan")), "workspace");
     CandorStr plugins[2] = {{S("spellcheck")}, {S("git")}};
     must(candor_acme_widget_plugins(h, plugins, 2), "plugins");

@@ -81,6 +81,7 @@ _SIGNATURES = {
     "candor_record_text": [c_uint64, *_STR, *_STR],
     "candor_record_identifier": [c_uint64, *_STR, *_STR],
     "candor_record_samples": [c_uint64, *_STR, POINTER(c_double), c_size_t],
+    "candor_record_histogram": [c_uint64, *_STR, POINTER(c_double), c_size_t],
     "candor_record_names": [c_uint64, *_STR, POINTER(CandorStr), c_size_t],
     "candor_record_label_counts": [c_uint64, *_STR, POINTER(CandorStr), POINTER(c_uint64), c_size_t],
     "candor_record_modes": [c_uint64, *_STR, POINTER(CandorStr), POINTER(CandorStr), c_size_t],
@@ -183,6 +184,10 @@ class Telemetry:
     def samples(self, point, values):
         array = (c_double * len(values))(*values)
         self.lib.call("candor_record_samples", self.handle, *text(point), array, len(values))
+
+    def histogram(self, point, values):
+        array = (c_double * len(values))(*values)
+        self.lib.call("candor_record_histogram", self.handle, *text(point), array, len(values))
 
     def names(self, point, values):
         self.lib.call("candor_record_names", self.handle, *text(point), strs(values), len(values))

@@ -33,7 +33,7 @@ def agent(lib, endpoint, state):
     t.count("iis_app_count", 7)
     t.names("non_default_setting_names", ["AgentEnabled", "LogLevel"])
     t.label_counts("contrast_http_status_codes", {"200": 40, "503": 2})
-    t.samples("contrast_http_response_time", [12.5, 20.0, 18.0, 250.0, 15.5])
+    t.histogram("contrast_http_response_time", [12.5, 20.0, 18.0, 250.0, 15.5])
     t.modes("protect_rule_modes", {"sql-injection": "block", "xss": "monitor"})
     t.exception(
         "sensor_exceptions",
@@ -61,7 +61,7 @@ def dashboard(lib, endpoint, state):
                                  "(KHTML, like Gecko) Chrome/126.0.0.0 Safari/537.36")
     t.identifier("invoked_commands", "restart-resource")
     t.word("request_language", "en-US")
-    t.samples("resource_restart_time", [1.5, 2.0, 8.0])
+    t.histogram("resource_restart_time", [1.5, 2.0, 8.0])
     t.exception("unhandled_exception", "System.NullReferenceException",
                 "no value for user carol (carol@example.net)",
                 "   at Aspire.Dashboard.Components.Pages.Resources.OnInitialized()\n"

@@ -88,11 +88,27 @@ pub struct Summaries {
     pub numbers: Vec<NumberSummary>,
     /// Distributions merged: min of the minimums, max of the maximums, median of the medians.
     pub distributions: Vec<NumberSummary>,
+    /// Histograms merged: the bucket counts of every event added up, key by key.
+    pub histograms: Vec<HistogramSummary>,
     /// Distinct hashed values.
     pub distinct: Vec<DistinctCount>,
     /// Per point, the versions counted under [`OTHER`] for coming from fewer installations
     /// than the minimum group.
     pub small_versions: Vec<(String, u64)>,
+}
+
+/// The bucket counts of one point and version, added up over every stored event: exact, so a
+/// percentile read from them is within one bucket of the percentile of all measurements.
+#[derive(Debug, Clone, PartialEq)]
+pub struct HistogramSummary {
+    /// Data point id.
+    pub point: String,
+    /// Product version (or [`OTHER`]); `None` for all versions.
+    pub version: Option<String>,
+    /// `(key, count)` in ascending key order, only buckets with measurements.
+    pub buckets: Vec<(i64, u64)>,
+    /// The sum of the measurements.
+    pub sum: f64,
 }
 
 /// Events of one point and version (or [`OTHER`] versions).
@@ -186,6 +202,10 @@ pub trait Store: Send {
     fn summarise(&mut self, query: &SummaryQuery<'_>) -> Result<Summaries, StoreError>;
     /// Refusal counts of a product, by reason code.
     fn refusals(&mut self, product: &str) -> Result<Vec<(String, u64)>, StoreError>;
+    /// Removes every event of `product` stored with this install id and recorded at or
+    /// before `before_us` (a deletion request); returns how many.
+    fn erase(&mut self, product: &str, install_id: &str, before_us: i64)
+    -> Result<u64, StoreError>;
 }
 
 /// Where the database is: `sqlite:PATH` or `postgres://…`.

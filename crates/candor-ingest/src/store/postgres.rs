@@ -61,8 +61,12 @@ CREATE TABLE IF NOT EXISTS candor_aggregates (
     group_key TEXT NOT NULL,
     sealed BYTEA NOT NULL,
     n BIGINT NOT NULL,
+    -- The keyed hash of the group's install id (as candor_events keeps it), so a deletion
+    -- request finds an installation's groups; NULL for events without one.
+    install_key TEXT,
     PRIMARY KEY (product, day_us, group_key)
 );
+CREATE INDEX IF NOT EXISTS candor_aggregates_by_install ON candor_aggregates (product, install_key);
 CREATE TABLE IF NOT EXISTS candor_products (
     product TEXT PRIMARY KEY,
     id SERIAL UNIQUE
@@ -94,14 +98,16 @@ const INSERT: &str = "WITH batch AS (SELECT * FROM UNNEST($1::text[], $2::int8[]
 /// added to their day's groups (in key order, so two writers lock rows in one order). Answers
 /// how many were new.
 const FOLD: &str = "WITH batch AS (SELECT * FROM UNNEST($1::text[], $2::int8[], \
-     $3::text[], $4::int8[], $5::text[], $6::bytea[]) WITH ORDINALITY AS b(event_id, time_us, \
-     product, day_us, group_key, sealed, position)), \
+     $3::text[], $4::int8[], $5::text[], $6::bytea[], $7::text[]) WITH ORDINALITY AS b(event_id, \
+     time_us, product, day_us, group_key, sealed, install_key, position)), \
      firsts AS (SELECT DISTINCT ON (event_id) * FROM batch ORDER BY event_id, position), \
      claimed AS (INSERT INTO candor_event_ids (event_id, product, time_us) \
      SELECT event_id, product, time_us FROM firsts \
      ON CONFLICT DO NOTHING RETURNING event_id), \
-     folded AS (INSERT INTO candor_aggregates (product, day_us, group_key, sealed, n) \
-     SELECT f.product, f.day_us, f.group_key, (array_agg(f.sealed))[1], COUNT(*) \
+     folded AS (INSERT INTO candor_aggregates (product, day_us, group_key, sealed, n, \
+     install_key) \
+     SELECT f.product, f.day_us, f.group_key, (array_agg(f.sealed))[1], COUNT(*), \
+     (array_agg(f.install_key))[1] \
      FROM firsts f JOIN claimed c ON c.event_id = f.event_id \
      GROUP BY f.product, f.day_us, f.group_key ORDER BY f.product, f.day_us, f.group_key \
      ON CONFLICT (product, day_us, group_key) DO UPDATE \
@@ -118,6 +124,12 @@ const KEY_CHECK: &str = "SELECT value FROM candor_store_meta WHERE name = 'key_c
 /// The rows of a report's range, read a slice at a time.
 const RANGE: &str = "SELECT event_id, install_key, sealed FROM candor_events \
      WHERE product = $1 AND time_us >= $2 AND time_us < $3";
+
+/// How long PostgreSQL lets a session of Candor's sit inside a transaction between two
+/// statements before it ends the session: far longer than Candor takes to prepare its next
+/// statement (sealing a batch, opening a slice of rows), short enough that a replica frozen
+/// mid-transaction holds the others up for seconds, not for as long as it stays frozen.
+const IDLE_IN_TRANSACTION_MS: u32 = 5_000;
 
 /// Rows opened per round trip while a report or a rotation reads.
 const SLICE: i32 = 4096;
@@ -167,9 +179,7 @@ impl PostgresStore {
     /// The connection, re-established when the last one broke (the database restarted).
     fn client(&mut self) -> Result<&mut Client, StoreError> {
         if self.client.as_ref().is_none_or(Client::is_closed) {
-            self.client = None;
-            self.insert = None;
-            self.partitions.clear();
+            self.forget_connection();
             let mut config: postgres::Config = self.url.parse().map_err(|e: postgres::Error| {
                 StoreError::Url(format!("bad PostgreSQL URL: {e}"))
             })?;
@@ -179,7 +189,16 @@ impl PostgresStore {
                 .keepalives(true)
                 .keepalives_idle(Duration::from_secs(30))
                 // Every statement has a deadline; a stuck lock becomes an error, not a hang.
-                .options("-c statement_timeout=30000 -c lock_timeout=10000");
+                // A transaction left open by a process that stopped running (frozen, paused,
+                // cut off from the network with its socket still open) would hold the claims
+                // of the batch it was writing, and every replica's retry of that batch would
+                // wait on them for as long as it stays frozen: PostgreSQL ends such a session
+                // after `IDLE_IN_TRANSACTION_MS`, rolling its transaction back. Candor never
+                // leaves a transaction waiting on anything but its own next statement.
+                .options(&format!(
+                    "-c statement_timeout=30000 -c lock_timeout=10000 \
+                     -c idle_in_transaction_session_timeout={IDLE_IN_TRANSACTION_MS}"
+                ));
             let mut client = config.connect(NoTls).map_err(db)?;
             client.batch_execute(SCHEMA).map_err(|e| {
                 // Two processes creating the schema at once: the loser sees a duplicate; the
@@ -354,7 +373,12 @@ impl PostgresStore {
         let mut out = Vec::new();
         for row in rows {
             let name: String = row.get(0);
-            let bound: String = row.get(1);
+            // NULL for a partition another purge dropped while this one listed them: it is
+            // gone, nothing to do. Reading it as text panicked, and took the server's writer
+            // thread (and with it every later write) down.
+            let Some(bound) = row.get::<_, Option<String>>(1) else {
+                continue;
+            };
             // `FOR VALUES FROM ('…') TO ('…')`: the two numbers.
             let numbers: Vec<i64> = bound
                 .split(|c: char| !(c.is_ascii_digit() || c == '-'))
@@ -395,6 +419,42 @@ impl Store for PostgresStore {
     fn refusals(&mut self, product: &str) -> Result<Vec<(String, u64)>, StoreError> {
         self.retrying(|store| store.refusals_once(product))
     }
+
+    fn erase(
+        &mut self,
+        product: &str,
+        install_id: &str,
+        before_us: i64,
+    ) -> Result<u64, StoreError> {
+        // Rows hold the install id only as its keyed hash: the request's id is hashed with the
+        // same key to find them. The ids' claims stay, so a retried old payload that carried
+        // an erased event is a duplicate and is not stored again.
+        let key = self.sealer.index(install_id);
+        self.retrying(|store| {
+            let client = store.client()?;
+            let mut tx = client.transaction().map_err(db)?;
+            let events = tx
+                .execute(
+                    "DELETE FROM candor_events WHERE product = $1 AND install_key = $2 \
+                     AND time_us <= $3",
+                    &[&product, &key, &before_us],
+                )
+                .map_err(db)?;
+            // Aggregates keep the day, not the moment: every day of this installation up to
+            // and including the day of the opt-out goes.
+            let folded: i64 = tx
+                .query_one(
+                    "WITH gone AS (DELETE FROM candor_aggregates WHERE product = $1 \
+                     AND install_key = $2 AND day_us <= $3 RETURNING n) \
+                     SELECT COALESCE(SUM(n), 0)::int8 FROM gone",
+                    &[&product, &key, &before_us],
+                )
+                .map_err(db)?
+                .get(0);
+            tx.commit().map_err(db)?;
+            Ok(events + u64::try_from(folded).unwrap_or(0))
+        })
+    }
 }
 
 impl PostgresStore {
@@ -409,25 +469,51 @@ impl PostgresStore {
             // A key the database refuses stays refused.
             Err(e @ StoreError::Key(_)) => Err(e),
             Err(_) => {
-                self.client = None;
+                self.forget_connection();
                 op(self)
             }
         }
     }
 
+    /// Drops the connection and everything known through it: its prepared insert, and the
+    /// partitions it saw (another process's purge may have dropped one since). Keeping them
+    /// made the one retry after an error on a live connection fail as well: it ran the old
+    /// connection's prepared statement on the new one, and wrote into a dropped partition.
+    fn forget_connection(&mut self) {
+        self.client = None;
+        self.insert = None;
+        self.partitions.clear();
+    }
+
+    /// Drops a month partition wholly past the cut and returns how many events it held. The
+    /// partition is locked before it is counted, so of several purges at once (from several
+    /// replicas, or `candor purge` beside them) one counts and drops it and the others find it
+    /// gone: each event removed is counted once. Counting first and dropping after, unlocked,
+    /// let two purges both count the same partition.
+    fn drop_partition(&mut self, name: &str) -> Result<u64, StoreError> {
+        let client = self.client()?;
+        let mut tx = client.transaction().map_err(db)?;
+        match tx.batch_execute(&format!("LOCK TABLE {name} IN ACCESS EXCLUSIVE MODE")) {
+            Ok(()) => {}
+            // Another purge dropped it meanwhile.
+            Err(e) if e.code() == Some(&SqlState::UNDEFINED_TABLE) => return Ok(0),
+            Err(e) => return Err(db(e)),
+        }
+        let n: i64 = tx
+            .query_one(&format!("SELECT COUNT(*) FROM {name}"), &[])
+            .map_err(db)?
+            .get(0);
+        tx.batch_execute(&format!("DROP TABLE {name}"))
+            .map_err(db)?;
+        tx.commit().map_err(db)?;
+        Ok(u64::try_from(n).unwrap_or(0))
+    }
+
     fn purge_once(&mut self, product: &str, before_us: i64) -> Result<u64, StoreError> {
         let mut removed = 0u64;
         for (name, _from, to) in self.leaf_partitions(product)? {
-            let client = self.client()?;
             if to <= before_us {
-                let row = client
-                    .query_one(&format!("SELECT COUNT(*) FROM {name}"), &[])
-                    .map_err(db)?;
-                let n: i64 = row.get(0);
-                client
-                    .batch_execute(&format!("DROP TABLE IF EXISTS {name}"))
-                    .map_err(db)?;
-                removed += u64::try_from(n).unwrap_or(0);
+                removed += self.drop_partition(&name)?;
             }
         }
         self.partitions.retain(|(p, _)| p != product);
@@ -521,7 +607,7 @@ impl PostgresStore {
         let portal = tx.bind(&all, &[]).map_err(db)?;
         let regroup = tx
             .prepare(
-                "UPDATE candor_aggregates SET group_key = $4, sealed = $5 \
+                "UPDATE candor_aggregates SET group_key = $4, sealed = $5, install_key = $6 \
                  WHERE product = $1 AND day_us = $2 AND group_key = $3",
             )
             .map_err(db)?;
@@ -538,8 +624,12 @@ impl PostgresStore {
                 let group = from.open_group(&key, &sealed)?;
                 let new_key = to.group_key(&group);
                 let resealed = to.seal_group(&new_key, &group)?;
-                tx.execute(&regroup, &[&product, &day, &key, &new_key, &resealed])
-                    .map_err(db)?;
+                let install_key = group.install_id.as_deref().map(|i| to.index(i));
+                tx.execute(
+                    &regroup,
+                    &[&product, &day, &key, &new_key, &resealed, &install_key],
+                )
+                .map_err(db)?;
             }
         }
         drop(portal);
@@ -567,6 +657,8 @@ impl PostgresStore {
     }
 
     fn write_once(&mut self, batches: &[&Batch]) -> Result<Vec<Written>, StoreError> {
+        // Connect first: a new connection forgets the partitions and statement the old knew.
+        self.client()?;
         let months: BTreeSet<(String, i64)> = batches
             .iter()
             .flat_map(|b| b.events.iter())
@@ -611,8 +703,15 @@ impl PostgresStore {
                     .zip(&keys)
                     .map(|(g, key)| sealer.seal_group(key, g))
                     .collect::<Result<Vec<_>, _>>()?;
+                let installs: Vec<Option<String>> = folded
+                    .iter()
+                    .map(|e| e.install_id.as_deref().map(|i| sealer.index(i)))
+                    .collect();
                 let row = tx
-                    .query_one(FOLD, &[&ids, &times, &products, &days, &keys, &sealed])
+                    .query_one(
+                        FOLD,
+                        &[&ids, &times, &products, &days, &keys, &sealed, &installs],
+                    )
                     .map_err(db)?;
                 let new = u64::try_from(row.get::<_, i64>(0)).unwrap_or(0);
                 written.inserted += new;
@@ -672,6 +771,8 @@ const DIALECT: Dialect = Dialect {
     bytewise: " COLLATE \"C\"",
     empty: |table| format!("TRUNCATE {table}"),
     sealed_rows: true,
+    bucket_pairs: "jsonb_array_elements(g.value::jsonb -> 'buckets') AS j(value)",
+    pair_item: |i| format!("(j.value ->> {i})"),
 };
 
 struct Runner<'a>(&'a mut Client, &'a Sealer);
@@ -821,12 +922,20 @@ impl summary::Runner for Runner<'_> {
                 distinct: count(r.get(2)),
             })
             .collect();
+        let histograms = summary::histograms(
+            self.0
+                .query(&statements.histograms, &[])
+                .map_err(db)?
+                .into_iter()
+                .map(|r| (r.get(0), r.get(1), r.get(2), r.get(3))),
+        );
         Ok(Summaries {
             small_versions,
             versions,
             values,
             numbers: numbers(self.0, &statements.numbers)?,
             distributions: numbers(self.0, &statements.distributions)?,
+            histograms,
             distinct,
         })
     }

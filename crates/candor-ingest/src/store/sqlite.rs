@@ -31,6 +31,8 @@ CREATE TABLE IF NOT EXISTS candor_events (
     PRIMARY KEY (event_id)
 ) WITHOUT ROWID;
 CREATE INDEX IF NOT EXISTS candor_events_by_product_time ON candor_events (product, time_us);
+-- A deletion request finds an installation's events without scanning the product's.
+CREATE INDEX IF NOT EXISTS candor_events_by_install ON candor_events (product, install_id);
 -- Aggregates storage: the ids of events folded into aggregates, for the duplicate window (an
 -- aggregated event's id is kept with its day's start as its time, never the moment), and
 -- per day the events' counts by point, version, kind, value and installation (`install` is
@@ -320,6 +322,52 @@ impl Store for SqliteStore {
         summary::summarise(&mut Runner(&self.connection), &statements, query)
     }
 
+    fn erase(
+        &mut self,
+        product: &str,
+        install_id: &str,
+        before_us: i64,
+    ) -> Result<u64, StoreError> {
+        let tx = self
+            .connection
+            .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)
+            .map_err(db)?;
+        // The erased events' ids stay claimed until retention ends, so an old payload retried
+        // later is a duplicate and what was erased is not stored again.
+        tx.execute(
+            "INSERT INTO candor_event_ids (event_id, product, time_us) \
+             SELECT event_id, product, time_us FROM candor_events \
+             WHERE product = ?1 AND install_id = ?2 AND time_us <= ?3 ON CONFLICT DO NOTHING",
+            params![product, install_id, before_us],
+        )
+        .map_err(db)?;
+        let events = tx
+            .execute(
+                "DELETE FROM candor_events WHERE product = ?1 AND install_id = ?2 \
+                 AND time_us <= ?3",
+                params![product, install_id, before_us],
+            )
+            .map_err(db)?;
+        // Aggregates keep the day, not the moment: every day of this installation up to and
+        // including the day of the opt-out goes (a little more than the request asks, never
+        // less).
+        let folded: i64 = tx
+            .query_row(
+                "SELECT COALESCE(SUM(n), 0) FROM candor_aggregates WHERE product = ?1 \
+                 AND install = ?2 AND day_us <= ?3",
+                params![product, install_id, before_us],
+                |r| r.get(0),
+            )
+            .map_err(db)?;
+        tx.execute(
+            "DELETE FROM candor_aggregates WHERE product = ?1 AND install = ?2 AND day_us <= ?3",
+            params![product, install_id, before_us],
+        )
+        .map_err(db)?;
+        tx.commit().map_err(db)?;
+        Ok(events as u64 + u64::try_from(folded).unwrap_or(0))
+    }
+
     fn refusals(&mut self, product: &str) -> Result<Vec<(String, u64)>, StoreError> {
         let mut statement = self
             .connection
@@ -353,6 +401,8 @@ const DIALECT: Dialect = Dialect {
     bytewise: "",
     empty: |table| format!("DELETE FROM {table}"),
     sealed_rows: false,
+    bucket_pairs: "json_each(g.value, '$.buckets') AS j",
+    pair_item: |i| format!("json_extract(j.value, '$[{i}]')"),
 };
 
 struct Runner<'a>(&'a Connection);
@@ -463,12 +513,22 @@ impl summary::Runner for Runner<'_> {
                 .map_err(db)?;
             rows.collect::<Result<Vec<_>, _>>().map_err(db)?
         };
+        let histograms = {
+            let mut statement = c.prepare(&statements.histograms).map_err(db)?;
+            let rows = statement
+                .query_map([], |r| {
+                    Ok((r.get(0)?, version_of(r, 1)?, r.get(2)?, r.get(3)?))
+                })
+                .map_err(db)?;
+            summary::histograms(rows.collect::<Result<Vec<_>, _>>().map_err(db)?)
+        };
         Ok(Summaries {
             small_versions,
             versions,
             values,
             numbers: numbers(c, &statements.numbers)?,
             distributions: numbers(c, &statements.distributions)?,
+            histograms,
             distinct,
         })
     }

@@ -66,6 +66,10 @@ pub(super) struct Dialect {
     /// The events' content is sealed: the store opens the range's rows into [`ROWS`] itself,
     /// and the groups are made from there rather than from the events table.
     pub(super) sealed_rows: bool,
+    /// The rows `j(value)` of the stored histogram's `buckets`, each a `[key, count]` pair.
+    pub(super) bucket_pairs: &'static str,
+    /// Item `i` of the pair `j.value`, as text or number.
+    pub(super) pair_item: fn(usize) -> String,
 }
 
 const GROUPS: &str = "candor_report_groups";
@@ -111,6 +115,9 @@ pub(super) struct Statements {
     pub(super) numbers: String,
     /// The same for distributions.
     pub(super) distributions: String,
+    /// Histograms merged: rows (point, version or NULL, key, summed count), and per point and
+    /// version one row with key NULL holding the sum of the measurements.
+    pub(super) histograms: String,
     /// Rows (point, version or NULL, distinct values).
     pub(super) distinct: String,
     /// Empties the temporary tables; no parameters.
@@ -289,6 +296,25 @@ impl Dialect {
                 join_l = join("l"),
                 run = run("sets"),
             ),
+            // Bucket counts add up exactly: the same key means the same bucket on every install
+            // (keys depend only on the buckets per power of two). Counts are summed as floats,
+            // so no hostile count overflows an integer column.
+            histograms: format!(
+                "WITH h AS MATERIALIZED (SELECT g.point, g.product_version, \
+                 CAST({key} AS BIGINT) AS k, {count} * g.n AS c FROM {GROUPS} g \
+                 CROSS JOIN {pairs} WHERE g.kind = 'histogram' \
+                 UNION ALL SELECT g.point, g.product_version, NULL, {sum} * g.n \
+                 FROM {GROUPS} g WHERE g.kind = 'histogram') \
+                 SELECT h.point, b.bucket, h.k, {total_c} FROM h {join_h} \
+                 GROUP BY h.point, b.bucket, h.k \
+                 UNION ALL SELECT point, NULL, k, {total_c} FROM h GROUP BY point, k",
+                key = (self.pair_item)(0),
+                count = (self.number)(&(self.pair_item)(1)),
+                pairs = self.bucket_pairs,
+                sum = (self.number_field)("sum"),
+                total_c = total("c"),
+                join_h = join("h"),
+            ),
             distinct: format!(
                 "SELECT g.point, b.bucket, COUNT(DISTINCT g.value) FROM {GROUPS} g {} \
                  WHERE g.kind = 'hashed' GROUP BY g.point, b.bucket \
@@ -316,6 +342,41 @@ pub(super) trait Runner {
         top_values: i64,
         min_group: i64,
     ) -> Result<Summaries, StoreError>;
+}
+
+/// Histogram rows as the statement returns them: (point, version, key or NULL, total).
+pub(super) fn histograms(
+    rows: impl IntoIterator<Item = (String, Option<String>, Option<i64>, Option<f64>)>,
+) -> Vec<super::HistogramSummary> {
+    let mut merged: std::collections::BTreeMap<(String, Option<String>), super::HistogramSummary> =
+        Default::default();
+    for (point, version, key, total) in rows {
+        let total = total.unwrap_or(0.0);
+        let entry = merged
+            .entry((point.clone(), version.clone()))
+            .or_insert_with(|| super::HistogramSummary {
+                point,
+                version,
+                buckets: Vec::new(),
+                sum: 0.0,
+            });
+        match key {
+            Some(key) => {
+                let count = whole_count(total);
+                if count > 0 {
+                    entry.buckets.push((key, count));
+                }
+            }
+            None => entry.sum = total,
+        }
+    }
+    merged
+        .into_values()
+        .map(|mut h| {
+            h.buckets.sort_unstable();
+            h
+        })
+        .collect()
 }
 
 /// The whole summary: prepare, fill, read, and empty the temporary tables (also after a

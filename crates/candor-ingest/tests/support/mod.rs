@@ -281,10 +281,12 @@ pub(crate) fn serve(db: &Db, config: IngestConfig) -> Running {
     serve_with(db, builtin_min_group(1), config, ServerConfig::default())
 }
 
-/// The built-in catalogues, each declaring a minimum group of `k`.
+/// The built-in catalogues (every earlier revision, then the current one), each declaring a
+/// minimum group of `k`.
 pub(crate) fn builtin_min_group(k: u32) -> Accepted {
-    let catalogues = candor_schema::builtin::SOURCES
+    let catalogues = candor_schema::builtin::PREVIOUS_SOURCES
         .iter()
+        .chain(candor_schema::builtin::SOURCES)
         .map(|(name, source)| {
             let source =
                 source.replace("[retention]\n", &format!("[retention]\nmin_group = {k}\n"));

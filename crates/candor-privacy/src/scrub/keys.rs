@@ -300,7 +300,8 @@ pub(crate) struct KeyRuns {
 
 impl KeyRuns {
     /// The run of key bytes holding `start..end`; its start is looked for no further back than
-    /// a key's length (a longer run is no key, whatever its true start).
+    /// a key's length (a longer run is no key's name as a whole, whatever its true start;
+    /// [`key_value`] then reads the key from its trigger on).
     fn around(&mut self, bytes: &[u8], start: usize, end: usize) -> (usize, usize) {
         if let Some((s, e)) = self.known
             && s <= start
@@ -336,7 +337,15 @@ pub(crate) fn key_value(
             run_within(bytes, end, MAX_KEY, is_key_char),
         )
     } else {
-        runs.around(bytes, start, end)
+        let (run_start, run_end) = runs.around(bytes, start, end);
+        // A run too long for a key's name may still end in one: a hash or token written
+        // against it (`…9b0password=`, or `…9b0ｐａｓｓｗｏｒｄ＝` once folded) is not part
+        // of the name, which is read from the trigger on.
+        if run_end - run_start >= MAX_KEY {
+            (start, run_end)
+        } else {
+            (run_start, run_end)
+        }
     };
     if key_end - key_start >= MAX_KEY {
         return;

@@ -8,7 +8,7 @@
 //! of a reply are read.
 
 #[cfg(any(feature = "http", feature = "otlp-http"))]
-mod client;
+pub(crate) mod client;
 mod file;
 #[cfg(feature = "http")]
 mod http;

@@ -305,6 +305,12 @@ fn int(n: u64) -> AnyValue {
     }
 }
 
+fn signed(n: i64) -> AnyValue {
+    AnyValue {
+        value: Some(any_value::Value::IntValue(n)),
+    }
+}
+
 fn double(d: f64) -> AnyValue {
     AnyValue {
         value: Some(any_value::Value::DoubleValue(d)),
@@ -360,6 +366,21 @@ fn any_value(value: &Value) -> AnyValue {
                     .collect(),
             })),
         },
+        // The JSON sink's form, field for field: `count`, `sum` and `buckets` as a list of
+        // `[key, count]` pairs, so a receiver reads both the same way. (OTLP's own histogram
+        // types belong to metrics, not to the log records Candor sends.)
+        Value::Histogram(h) => map([
+            ("count", int(h.count)),
+            ("sum", double(h.sum)),
+            (
+                "buckets",
+                list(
+                    h.buckets
+                        .iter()
+                        .map(|&(key, count)| list([signed(key), signed(count)])),
+                ),
+            ),
+        ]),
         Value::LabelCounts(m) => map(m.iter().map(|(k, n)| (k.as_str(), int(*n)))),
         Value::ModeByName(m) | Value::Properties(m) => {
             map(m.iter().map(|(k, s)| (k.as_str(), string(s))))

@@ -261,13 +261,15 @@ mod tests {
             ("sensor_init_time", Value::Duration(0.0)),
             (
                 "contrast_http_response_time",
-                Value::Distribution(stats(&[
-                    Statistic::Count,
-                    Statistic::Min,
-                    Statistic::Max,
-                    Statistic::Median,
-                    Statistic::P95,
-                ])),
+                Value::Histogram(candor_schema::HistogramValue {
+                    count: 7,
+                    sum: 912.5,
+                    buckets: vec![(0, 2), (53, 4), (145, 1)],
+                }),
+            ),
+            (
+                "iis_apps_per_pool",
+                Value::Distribution(stats(&[Statistic::Min, Statistic::Max, Statistic::Median])),
             ),
             ("machine_id", Value::Hashed("ab".repeat(32))),
             (
