@@ -334,12 +334,15 @@ impl Ingest {
             Err(e) => {
                 return text_response(
                     StatusCode::BAD_REQUEST,
-                    format!("not a deletion request: {e}\n"),
+                    format!("not a deletion request: {}\n", one_line(&e.to_string())),
                 );
             }
         };
         if let Err(e) = deletion.check() {
-            return text_response(StatusCode::BAD_REQUEST, format!("{e}\n"));
+            return text_response(
+                StatusCode::BAD_REQUEST,
+                format!("{}\n", one_line(&e.to_string())),
+            );
         }
         let Some(before_us) = humantime::parse_rfc3339_weak(&deletion.before)
             .ok()
@@ -575,4 +578,18 @@ fn query_value(query: Option<&str>, key: &str) -> Option<String> {
         let (k, v) = pair.split_once('=')?;
         (k == key).then(|| v.replace("%3A", ":").replace("%3a", ":"))
     })
+}
+
+/// A message quoting a client's text, as one line of at most 200 characters: control
+/// characters (a decoded newline in a field name) are escaped.
+fn one_line(text: &str) -> String {
+    let mut out: String = text
+        .chars()
+        .take(200)
+        .flat_map(char::escape_debug)
+        .collect();
+    if text.chars().count() > 200 {
+        out.push('…');
+    }
+    out
 }

@@ -136,6 +136,13 @@ fn malformed_and_unknown_requests_are_refused_and_erase_nothing() {
     );
     let (status, _) = post_events(&running, &[navigation(LEAVING, "kept")]);
     assert_eq!(status, 200);
+    // A field name with a newline in it is quoted on one line.
+    let (status, text) = delete(
+        &running,
+        &json!({"kind": "deletion-request", "product\nX-Injected: 1": "aspire-dashboard"}),
+    );
+    assert_eq!(status, 400, "{text}");
+    assert_eq!(text.trim_end().lines().count(), 1, "{text:?}");
     for (body, expected) in [
         (request("aspire-dashboard", "not-hex"), 400),
         (request("no-such-product", LEAVING), 422),
