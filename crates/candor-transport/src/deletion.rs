@@ -8,7 +8,6 @@
 //! erases, so through those sinks the request is kept pending with that reason (documented
 //! fallback) until the product sends through a JSON sink or the user runs `candor clean`.
 
-use std::io::Read;
 use std::time::{Duration, Instant, SystemTime};
 
 use candor_schema::{DeletionConfirmation, DeletionRequest};
@@ -142,6 +141,30 @@ pub fn send_deletion(
         Ok(e) => e,
         Err(why) => return DeletionOutcome::Unsupported(why),
     };
+    post_deletion(&endpoint, options, request)
+}
+
+/// A build without an HTTP client (neither `http` nor `otlp-http`) cannot send one: the
+/// request is kept, with that reason, as for a sink that cannot carry it.
+#[cfg(not(any(feature = "http", feature = "otlp-http")))]
+fn post_deletion(
+    _endpoint: &Endpoint,
+    _options: &SinkOptions,
+    _request: &DeletionRequest,
+) -> DeletionOutcome {
+    DeletionOutcome::Unsupported(
+        "this build of candor-transport has no HTTP client (its `http` feature)".to_owned(),
+    )
+}
+
+/// `POST`s `request` to `endpoint` once and reads the answer.
+#[cfg(any(feature = "http", feature = "otlp-http"))]
+fn post_deletion(
+    endpoint: &Endpoint,
+    options: &SinkOptions,
+    request: &DeletionRequest,
+) -> DeletionOutcome {
+    use std::io::Read;
     let client = match crate::sink::client::build(options) {
         Ok(c) => c,
         Err(e) => return DeletionOutcome::Retry(e.to_string()),
