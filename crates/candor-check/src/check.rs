@@ -359,8 +359,18 @@ pub fn parse_time_us(text: &str) -> Result<i64, Refusal> {
 
 /// An event's text in a message: at most 40 characters, control characters escaped.
 pub fn shown(text: &str) -> String {
-    let mut out: String = text.chars().take(40).flat_map(char::escape_debug).collect();
-    if text.chars().count() > 40 {
+    shown_up_to(text, 40)
+}
+
+/// A client's text in a one-line message: at most `chars` characters, control characters
+/// (a decoded newline) escaped.
+pub fn shown_up_to(text: &str, chars: usize) -> String {
+    let mut out: String = text
+        .chars()
+        .take(chars)
+        .flat_map(char::escape_debug)
+        .collect();
+    if text.chars().count() > chars {
         out.push('…');
     }
     out

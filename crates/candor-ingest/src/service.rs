@@ -334,14 +334,17 @@ impl Ingest {
             Err(e) => {
                 return text_response(
                     StatusCode::BAD_REQUEST,
-                    format!("not a deletion request: {}\n", one_line(&e.to_string())),
+                    format!(
+                        "not a deletion request: {}\n",
+                        candor_check::shown_up_to(&e.to_string(), 200)
+                    ),
                 );
             }
         };
         if let Err(e) = deletion.check() {
             return text_response(
                 StatusCode::BAD_REQUEST,
-                format!("{}\n", one_line(&e.to_string())),
+                format!("{}\n", candor_check::shown_up_to(&e.to_string(), 200)),
             );
         }
         let Some(before_us) = humantime::parse_rfc3339_weak(&deletion.before)
@@ -578,18 +581,4 @@ fn query_value(query: Option<&str>, key: &str) -> Option<String> {
         let (k, v) = pair.split_once('=')?;
         (k == key).then(|| v.replace("%3A", ":").replace("%3a", ":"))
     })
-}
-
-/// A message quoting a client's text, as one line of at most 200 characters: control
-/// characters (a decoded newline in a field name) are escaped.
-fn one_line(text: &str) -> String {
-    let mut out: String = text
-        .chars()
-        .take(200)
-        .flat_map(char::escape_debug)
-        .collect();
-    if text.chars().count() > 200 {
-        out.push('…');
-    }
-    out
 }

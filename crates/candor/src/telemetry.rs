@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 
 use candor_collect::{Input, Preparer, Record, Rejected, Schedule};
 use candor_collect::{SystemProbe, Unavailable};
-use candor_consent::{ConsentGate, Decision, Environment, Mode, Pending, Transition};
+use candor_consent::{ConsentGate, Decision, Environment, Mode, Pending, Ticket, Transition};
 use candor_schema::Catalogue;
 use candor_state::StateDir;
 use candor_transport::{Control, DropCause, DropCount, SinkSpec, StatsSnapshot, Worker};
@@ -232,26 +232,24 @@ impl Telemetry {
     /// panics; a full queue drops the value and counts it.
     #[inline]
     pub fn record(&self, point: &str, input: Input) {
-        if !self.inner.gate.is_collecting() {
+        // The ticket is the consent check: with consent off nothing is copied.
+        let Some(ticket) = self.inner.gate.ticket() else {
             return;
-        }
-        self.enqueue(PointRef::Named(point.into()), input);
+        };
+        self.enqueue(ticket, PointRef::Named(point.into()), input);
     }
 
     /// [`Telemetry::record`] for a point id the code names (what the recorders `candor
     /// codegen` writes call): the id is kept as it is, never copied.
     #[inline]
     pub fn record_declared(&self, point: &'static str, input: Input) {
-        if !self.inner.gate.is_collecting() {
-            return;
-        }
-        self.enqueue(PointRef::Declared(point), input);
-    }
-
-    fn enqueue(&self, point: PointRef, input: Input) {
         let Some(ticket) = self.inner.gate.ticket() else {
             return;
         };
+        self.enqueue(ticket, PointRef::Declared(point), input);
+    }
+
+    fn enqueue(&self, ticket: Ticket, point: PointRef, input: Input) {
         if self.inner.closed.load(Ordering::Relaxed) {
             return;
         }
