@@ -389,7 +389,15 @@ fn send_group(
     };
     let decision = telemetry.status().decision;
     if !decision.may_send() {
-        let status = telemetry.shutdown(Duration::ZERO);
+        // Nothing is sent but an owed deletion request, which the shutdown waits for.
+        let status = telemetry.shutdown(left);
+        for (product, record) in state_cmd::deletion_records(state, Some(&key.product)) {
+            let line = match record {
+                Ok(record) => record.describe(),
+                Err(e) => format!("the deletion request cannot be read: {e}"),
+            };
+            report.deletions.push(format!("{product}: {line}"));
+        }
         let reason = format!(
             "telemetry for {} is not sent: {}",
             key.product, decision.reason

@@ -4,6 +4,8 @@ use std::io::Write;
 use std::path::Path;
 
 use candor_consent::Decision;
+use candor_schema::DeletionKey;
+use candor_transport::DeletionRecord;
 use serde::Serialize;
 
 use crate::args::StatusArgs;
@@ -19,18 +21,30 @@ pub(crate) fn run(
     let catalogue = catalogues.get(&args.product)?;
     let decision = consent_now::decide_now(catalogue, &args.host);
     let key = &catalogue.spec().collection.deletion_key;
-    let request = crate::state_cmd::state()
+    let kept = crate::state_cmd::state()
         .ok()
         .and_then(|state| {
             crate::state_cmd::deletion_records(&state, Some(catalogue.product_id())).pop()
         })
-        .map(|(_, record)| match record {
+        .map(|(_, record)| record);
+    if args.json {
+        let deletion = Deletion {
+            traceable: !key.is_none(),
+            key,
+            summary: key.summary(),
+            request: kept.as_ref().and_then(|r| r.as_ref().ok()),
+            status: kept
+                .as_ref()
+                .and_then(|r| r.as_ref().ok())
+                .map(|r| r.describe()),
+            request_error: kept.as_ref().and_then(|r| r.as_ref().err()),
+        };
+        write_json(out, catalogue.product_id(), &decision, &deletion)
+    } else {
+        let request = kept.map(|record| match record {
             Ok(record) => record.describe(),
             Err(e) => format!("the deletion request cannot be read: {e}"),
         });
-    if args.json {
-        write_json(out, catalogue.product_id(), &decision)
-    } else {
         write_text(
             out,
             &catalogue.spec().product.name,
@@ -73,7 +87,25 @@ pub(crate) fn write_text(
     Ok(())
 }
 
-fn write_json(out: &mut dyn Write, product: &str, decision: &Decision) -> Result<(), CliError> {
+/// `status --json`'s `deletion`: whether what was sent can be traced to this installation, and
+/// the deletion request kept for it (or why it cannot be read).
+#[derive(Serialize)]
+struct Deletion<'a> {
+    traceable: bool,
+    key: &'a DeletionKey,
+    summary: &'static str,
+    request: Option<&'a DeletionRecord>,
+    /// The request in words ("deletion requested at …, confirmed at …").
+    status: Option<String>,
+    request_error: Option<&'a String>,
+}
+
+fn write_json(
+    out: &mut dyn Write,
+    product: &str,
+    decision: &Decision,
+    deletion: &Deletion<'_>,
+) -> Result<(), CliError> {
     #[derive(Serialize)]
     struct Status<'a> {
         product: &'a str,
@@ -81,12 +113,14 @@ fn write_json(out: &mut dyn Write, product: &str, decision: &Decision) -> Result
         sends: bool,
         #[serde(flatten)]
         decision: &'a Decision,
+        deletion: &'a Deletion<'a>,
     }
     let status = Status {
         product,
         enabled: decision.enabled(),
         sends: decision.may_send(),
         decision,
+        deletion,
     };
     serde_json::to_writer_pretty(&mut *out, &status)
         .map_err(|e| CliError::Usage(format!("cannot write JSON: {e}")))?;

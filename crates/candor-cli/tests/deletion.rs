@@ -352,3 +352,72 @@ fn a_running_host_that_opts_out_sends_the_request() {
     );
     let _ = host.shutdown(std::time::Duration::from_secs(1));
 }
+
+/// `candor send <file>` for a product the person switched off delivers the request it owes
+/// before the command exits (the shutdown waits for it), says so, and `status --json` shows
+/// the key and the confirmed request.
+#[test]
+fn a_send_while_opted_out_delivers_the_request_before_it_exits() {
+    let server = tempfile::tempdir().expect("server");
+    let database = format!("sqlite:{}", server.path().join("ingest.db").display());
+    let serve = Serve::start(server.path(), &database, &[]);
+    let endpoint = serve.url("/v1/events");
+    let dir = tempfile::tempdir().expect("tmp");
+    let events = write_lines(
+        &dir.path().join("events.jsonl"),
+        &[
+            agent_line("working_set", "1000000"),
+            agent_line("working_set", "3000000"),
+        ],
+    );
+    let out = send(dir.path(), &endpoint, Some(&events));
+    assert!(
+        stdout(&out).contains("delivered 2 event(s)"),
+        "{}",
+        stdout(&out)
+    );
+    assert_eq!(serve.stored(AGENT, None, None), 2);
+
+    let out = run(dir.path(), &[], &["status", AGENT, "--json"]);
+    let status: serde_json::Value = serde_json::from_slice(&out.stdout).expect("status json");
+    assert_eq!(status["deletion"]["traceable"], true, "{status}");
+    assert!(status["deletion"]["request"].is_null(), "{status}");
+
+    let out = run(dir.path(), &[], &["consent", AGENT, "off"]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    // The same file again: its events are refused (consent is off); the request is sent.
+    let out = send(dir.path(), &endpoint, Some(&events));
+    let printed = stdout(&out);
+    assert!(
+        printed.contains(&format!("deletion request for {AGENT}:"))
+            && printed.contains("confirmed at"),
+        "{printed}{}",
+        stderr(&out)
+    );
+    // Erased by the time the command returned.
+    assert_eq!(serve.stored(AGENT, None, None), 0);
+
+    let out = run(dir.path(), &[], &["status", AGENT, "--json"]);
+    let status: serde_json::Value = serde_json::from_slice(&out.stdout).expect("status json");
+    assert_eq!(status["sends"], false, "{status}");
+    assert!(
+        status["deletion"]["request"]["confirmation"]["confirmed_at"].is_string(),
+        "{status}"
+    );
+    assert!(
+        status["deletion"]["status"]
+            .as_str()
+            .is_some_and(|s| s.contains("confirmed at")),
+        "{status}"
+    );
+
+    let out = run(dir.path(), &[], &["status", "aspire-dashboard", "--json"]);
+    let status: serde_json::Value = serde_json::from_slice(&out.stdout).expect("status json");
+    assert_eq!(status["deletion"]["traceable"], false, "{status}");
+    assert!(
+        status["deletion"]["summary"]
+            .as_str()
+            .is_some_and(|s| s.contains("nothing sent can be traced back")),
+        "{status}"
+    );
+}

@@ -125,32 +125,48 @@ impl FirstRunNotice {
     /// be shown next time. A revision that only narrows is recorded without a word, so a
     /// point it removed that comes back later is announced again.
     pub fn show_once(&self, out: &mut dyn Write) -> io::Result<bool> {
-        let product = self.catalogue.product_id();
-        let told = told(&self.state, product);
+        let Some(text) = self.owed_text()? else {
+            return Ok(false);
+        };
+        out.write_all(text.as_bytes())?;
+        out.flush()?;
+        self.record_shown()?;
+        Ok(true)
+    }
+
+    /// The notice owed now, as text (one line per paragraph, each ending in a newline), for a
+    /// host that shows it its own way (a dialog, a C host's buffer); `None` when nothing is
+    /// owed. It is not recorded: the host calls [`FirstRunNotice::record_shown`] once it was
+    /// shown. A revision that only narrows is recorded here, silently, as in
+    /// [`FirstRunNotice::show_once`].
+    pub fn owed_text(&self) -> io::Result<Option<String>> {
+        let told = told(&self.state, self.catalogue.product_id());
         let due = notice_due(&self.catalogue, told.as_ref());
-        let now = self.catalogue.disclosed();
         if !due.is_pending() {
+            let now = self.catalogue.disclosed();
             if told.is_some_and(|t| t.revision != now.revision) {
                 self.record(&now)?;
             }
-            return Ok(false);
+            return Ok(None);
         }
         let spec = self.catalogue.spec();
-        writeln!(out, "{}", spec.disclosure.statement)?;
+        let mut text = format!("{}\n", spec.disclosure.statement);
         if let (NoticeDue::Widened { .. }, Some(told)) = (&due, &told) {
-            writeln!(
-                out,
+            text.push_str(&format!(
                 "Revision {} of {}'s catalogue collects more than revision {}, which you were \
-                 told about:",
+                 told about:\n",
                 spec.revision, spec.product.name, told.revision
-            )?;
+            ));
             for widened in self.catalogue.widened_since(told) {
-                writeln!(out, "  - {widened}")?;
+                text.push_str(&format!("  - {widened}\n"));
             }
         }
-        out.flush()?;
-        self.record(&now)?;
-        Ok(true)
+        Ok(Some(text))
+    }
+
+    /// Records that the notice of this revision was shown: what it held is sent from now on.
+    pub fn record_shown(&self) -> io::Result<()> {
+        self.record(&self.catalogue.disclosed())
     }
 
     fn record(&self, now: &Disclosed) -> io::Result<()> {

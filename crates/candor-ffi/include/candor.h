@@ -119,6 +119,9 @@ enum CandorCode
     // the product's own consent rules still decide, and a host that must not send stops
     // recording and shuts its handle down itself.
     CANDOR_CODE_NOT_HONOURED = 12,
+    // Candor's folder could not be read or written (the notice's marker); the message says
+    // which file and why. Nothing was recorded.
+    CANDOR_CODE_STATE = 13,
 };
 #ifndef __cplusplus
 #if __STDC_VERSION__ >= 202311L
@@ -333,6 +336,27 @@ CandorCode candor_status(CandorHandle handle, CandorStatus *out);
 // # Safety
 // `buf` is NULL or points to `cap` writable bytes; `out_len` to one writable `size_t`.
 CandorCode candor_status_json(CandorHandle handle, char *buf, size_t cap, size_t *out_len);
+
+// Hands the host the notice it owes the person, when one is owed (the catalogue asks for a
+// first-run notice, and it was never shown or a later revision collects more), and records it
+// as shown: the host shows the text it gets, as it shows things (a console, a dialog).
+//
+// Writes the text (UTF-8, NUL-terminated, one paragraph per line) to `buf` (`cap` bytes), its
+// length without the NUL to `out_len`, and 1 to `out_shown` (may be NULL); when nothing is
+// owed, the length is 0 and `out_shown` 0. When `cap` is too small the buffer is left alone,
+// the length needed is still written, nothing is recorded (the notice stays owed), and
+// `CANDOR_CODE_BUFFER_TOO_SMALL` is returned. A marker Candor cannot write is
+// `CANDOR_CODE_STATE`, and the notice stays owed. Until it is recorded, what the notice holds
+// is held and not sent.
+//
+// # Safety
+// `buf` is NULL or points to `cap` writable bytes; `out_len` to one writable `size_t`;
+// `out_shown` is NULL or points to one writable `int32_t`.
+CandorCode candor_show_notice(CandorHandle handle,
+                              char *buf,
+                              size_t cap,
+                              size_t *out_len,
+                              int32_t *out_shown);
 
 // The host turned its own telemetry off (non-zero) or on again (0): consent is decided
 // again, and if the mode changes, everything recorded under the old decision and not yet

@@ -52,10 +52,13 @@ pub enum CandorCode {
     /// the product's own consent rules still decide, and a host that must not send stops
     /// recording and shuts its handle down itself.
     NotHonoured = 12,
+    /// Candor's folder could not be read or written (the notice's marker); the message says
+    /// which file and why. Nothing was recorded.
+    State = 13,
 }
 
 /// Every code, in numeric order.
-const ALL_CODES: [CandorCode; 13] = [
+const ALL_CODES: [CandorCode; 14] = [
     CandorCode::Ok,
     CandorCode::Null,
     CandorCode::Utf8,
@@ -69,6 +72,7 @@ const ALL_CODES: [CandorCode; 13] = [
     CandorCode::Forked,
     CandorCode::Limit,
     CandorCode::NotHonoured,
+    CandorCode::State,
 ];
 
 impl CandorCode {
@@ -93,6 +97,7 @@ impl CandorCode {
             Self::Forked => c"CANDOR_CODE_FORKED",
             Self::Limit => c"CANDOR_CODE_LIMIT",
             Self::NotHonoured => c"CANDOR_CODE_NOT_HONOURED",
+            Self::State => c"CANDOR_CODE_STATE",
         }
     }
 

@@ -14,9 +14,8 @@
 //! cannot read (corrupt, oversized, a symlink or FIFO in its place) is replaced by a new
 //! request for the key (documented fallback): asking twice erases nothing more.
 
-use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::time::Duration;
+use std::sync::{Arc, Condvar, Mutex, PoisonError};
+use std::time::{Duration, Instant};
 
 use candor_consent::{DecidedBy, Decision, Mode};
 use candor_schema::{Catalogue, DeletionKey};
@@ -149,14 +148,36 @@ pub(crate) fn deliver(
 const PATIENCE: Duration = Duration::from_secs(24 * 3600);
 
 /// What a product needs to owe and send its deletion request, at the start and when consent
-/// turns off while it runs (`Runtime::tick`). At most one delivery runs at a time.
+/// turns off while it runs (`Runtime::tick`). At most one delivery runs at a time; a shutdown
+/// waits for it within its own deadline ([`Courier::wait_idle`]), so a short-lived process
+/// (`candor send`) does not exit while its request is on the wire.
 #[derive(Clone)]
 pub(crate) struct Courier {
     state: StateDir,
     catalogue: Arc<Catalogue>,
     sink: SinkSpec,
     options: SinkOptions,
-    delivering: Arc<AtomicBool>,
+    delivering: Arc<Delivering>,
+}
+
+/// Whether a delivery runs, and a condition to wait for its end.
+#[derive(Default)]
+struct Delivering {
+    busy: Mutex<bool>,
+    ended: Condvar,
+}
+
+impl Delivering {
+    /// Claims the one delivery; false when one is already under way.
+    fn claim(&self) -> bool {
+        let mut busy = self.busy.lock().unwrap_or_else(PoisonError::into_inner);
+        !std::mem::replace(&mut *busy, true)
+    }
+
+    fn release(&self) {
+        *self.busy.lock().unwrap_or_else(PoisonError::into_inner) = false;
+        self.ended.notify_all();
+    }
 }
 
 impl Courier {
@@ -175,7 +196,7 @@ impl Courier {
             catalogue: Arc::clone(catalogue),
             sink: sink?.clone(),
             options,
-            delivering: Arc::new(AtomicBool::new(false)),
+            delivering: Arc::default(),
         })
     }
 
@@ -189,7 +210,7 @@ impl Courier {
     /// Sends `record` on a thread of its own, unless a delivery is already under way: the
     /// host does not wait for it.
     pub(crate) fn send(&self, record: DeletionRecord) {
-        if self.delivering.swap(true, Ordering::AcqRel) {
+        if !self.delivering.claim() {
             return;
         }
         let this = self.clone();
@@ -197,11 +218,34 @@ impl Courier {
             .name("candor-deletion".to_owned())
             .spawn(move || {
                 deliver(&this.state, &this.sink, &this.options, record, PATIENCE);
-                this.delivering.store(false, Ordering::Release);
+                this.delivering.release();
             });
         if spawned.is_err() {
             // The next start tries again.
-            self.delivering.store(false, Ordering::Release);
+            self.delivering.release();
         }
+    }
+
+    /// Waits until no delivery runs, or `deadline`. Returns whether none runs. A delivery
+    /// still under way at the deadline keeps its record: the next start sends it again.
+    pub(crate) fn wait_idle(&self, deadline: Instant) -> bool {
+        let mut busy = self
+            .delivering
+            .busy
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
+        while *busy {
+            let left = deadline.saturating_duration_since(Instant::now());
+            if left.is_zero() {
+                return false;
+            }
+            busy = self
+                .delivering
+                .ended
+                .wait_timeout(busy, left)
+                .unwrap_or_else(PoisonError::into_inner)
+                .0;
+        }
+        true
     }
 }

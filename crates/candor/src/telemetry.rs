@@ -58,6 +58,8 @@ struct Inner {
     shared: Arc<Shared>,
     worker: Worker,
     state: Option<StateDir>,
+    /// The deletion request's courier, shared with the worker: a shutdown waits for it.
+    courier: Option<crate::deletion::Courier>,
 }
 
 /// What Candor has done so far, for a status page or a debug log. Every value recorded is
@@ -201,7 +203,7 @@ impl Telemetry {
             held_cap: builder.queue_capacity,
             busy: false,
             calibration: Calibration::new(clock),
-            courier,
+            courier: courier.clone(),
         };
         let worker = Worker::spawn("candor-worker", runtime).map_err(|e| {
             BuildError::Transport(candor_transport::TransportError::Thread {
@@ -221,6 +223,7 @@ impl Telemetry {
                 shared,
                 worker,
                 state,
+                courier,
             }),
         })
     }
@@ -364,11 +367,19 @@ impl Telemetry {
     }
 
     /// Stops recording, sends what it can within `deadline` (the rest stays in the spool for
-    /// the next run) and returns the final status. Later calls to `record` do nothing. Returns
+    /// the next run; an owed deletion request still on the wire is waited for too, and kept
+    /// for the next start if undelivered) and returns the final status. Later calls to `record` do nothing. Returns
     /// by the deadline whatever the sink does (a held stdout, a FIFO, a stalled receiver).
     pub fn shutdown(&self, deadline: Duration) -> Status {
+        let until = Instant::now() + deadline;
         self.inner.closed.store(true, Ordering::Relaxed);
         self.inner.worker.stop(deadline);
+        // An owed deletion request is on the wire: give it what is left of the deadline, so
+        // a short-lived process does not exit under it (undelivered, it is kept for the next
+        // start).
+        if let Some(courier) = &self.inner.courier {
+            courier.wait_idle(until);
+        }
         self.status()
     }
 
@@ -383,6 +394,29 @@ impl Telemetry {
             return Ok(false);
         };
         candor_consent::FirstRunNotice::new(state.root(), &self.inner.catalogue).show_once(out)
+    }
+
+    /// The notice owed now, as text, for a host that shows it its own way (a dialog, a C
+    /// host); `None` when nothing is owed or there is no state folder. Nothing is recorded
+    /// until the host says it was shown ([`Telemetry::notice_shown`]); until then what the
+    /// notice holds stays held. [`Telemetry::show_notice`] does both on a writer.
+    pub fn owed_notice(&self) -> std::io::Result<Option<String>> {
+        match &self.inner.state {
+            Some(state) => {
+                candor_consent::FirstRunNotice::new(state.root(), &self.inner.catalogue).owed_text()
+            }
+            None => Ok(None),
+        }
+    }
+
+    /// Records that the notice [`Telemetry::owed_notice`] gave was shown to the person:
+    /// what it held is sent from now on (within half a second).
+    pub fn notice_shown(&self) -> std::io::Result<()> {
+        match &self.inner.state {
+            Some(state) => candor_consent::FirstRunNotice::new(state.root(), &self.inner.catalogue)
+                .record_shown(),
+            None => Ok(()),
+        }
     }
 
     /// What Candor has done so far.

@@ -121,6 +121,58 @@ pub unsafe extern "C" fn candor_status_json(
     })
 }
 
+/// Hands the host the notice it owes the person, when one is owed (the catalogue asks for a
+/// first-run notice, and it was never shown or a later revision collects more), and records it
+/// as shown: the host shows the text it gets, as it shows things (a console, a dialog).
+///
+/// Writes the text (UTF-8, NUL-terminated, one paragraph per line) to `buf` (`cap` bytes), its
+/// length without the NUL to `out_len`, and 1 to `out_shown` (may be NULL); when nothing is
+/// owed, the length is 0 and `out_shown` 0. When `cap` is too small the buffer is left alone,
+/// the length needed is still written, nothing is recorded (the notice stays owed), and
+/// `CANDOR_CODE_BUFFER_TOO_SMALL` is returned. A marker Candor cannot write is
+/// `CANDOR_CODE_STATE`, and the notice stays owed. Until it is recorded, what the notice holds
+/// is held and not sent.
+///
+/// # Safety
+/// `buf` is NULL or points to `cap` writable bytes; `out_len` to one writable `size_t`;
+/// `out_shown` is NULL or points to one writable `int32_t`.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn candor_show_notice(
+    handle: CandorHandle,
+    buf: *mut c_char,
+    cap: usize,
+    out_len: *mut usize,
+    out_shown: *mut i32,
+) -> CandorCode {
+    guard(|| {
+        // SAFETY: the caller promises `out_len` is writable.
+        let out_len = unsafe { raw::Out::required(out_len, "out_len") }?;
+        // SAFETY: the caller promises `out_shown` is NULL or writable.
+        let out_shown = unsafe { raw::Out::optional(out_shown, "out_shown") }?;
+        let telemetry = registry::telemetry(handle)?;
+        let state_error =
+            |e: std::io::Error| Refusal::new(CandorCode::State, format!("the notice: {e}"));
+        let Some(text) = telemetry.owed_notice().map_err(state_error)? else {
+            out_len.write(0);
+            if let Some(out) = out_shown {
+                out.write(0);
+            }
+            if !buf.is_null() && cap > 0 {
+                // SAFETY: `buf` is not NULL and the caller promises `cap` (> 0) writable bytes.
+                unsafe { buf.write(0) };
+            }
+            return Ok(());
+        };
+        // SAFETY: the caller promises `buf` has `cap` writable bytes (or is NULL).
+        unsafe { raw::copy_out(&text, buf, cap, out_len) }?;
+        telemetry.notice_shown().map_err(state_error)?;
+        if let Some(out) = out_shown {
+            out.write(1);
+        }
+        Ok(())
+    })
+}
+
 /// The host turned its own telemetry off (non-zero) or on again (0): consent is decided
 /// again, and if the mode changes, everything recorded under the old decision and not yet
 /// sent is thrown away. Writes 1 to `out_changed` (may be NULL) when the mode changed.

@@ -12,7 +12,7 @@ SINK_FILE = 4
 SINK_STDOUT = 5
 
 (OK, NULL, UTF8, TOO_LARGE, INVALID_ARGUMENT, UNKNOWN_HANDLE, CLOSED, BUILD, BUFFER_TOO_SMALL, INTERNAL,
- FORKED, LIMIT, NOT_HONOURED) = range(13)
+ FORKED, LIMIT, NOT_HONOURED, STATE) = range(14)
 
 
 class CandorStr(Structure):
@@ -71,6 +71,7 @@ _SIGNATURES = {
     "candor_record_system_snapshot": [c_uint64, POINTER(c_uint32)],
     "candor_status": [c_uint64, POINTER(CandorStatus)],
     "candor_status_json": [c_uint64, c_char_p, c_size_t, POINTER(c_size_t)],
+    "candor_show_notice": [c_uint64, c_char_p, c_size_t, POINTER(c_size_t), POINTER(c_int32)],
     "candor_set_host_opted_out": [c_uint64, c_int32, POINTER(c_int32)],
     "candor_flush": [c_uint64, c_uint32],
     "candor_shutdown": [c_uint64, c_uint32, POINTER(CandorStatus)],
@@ -221,6 +222,18 @@ class Telemetry:
         buf = ctypes.create_string_buffer(n.value + 1)
         self.lib.call("candor_status_json", self.handle, buf, n.value + 1, ctypes.byref(n))
         return buf.value.decode()
+
+    def owed_notice(self):
+        """The notice owed now, recorded as shown, or None when nothing is owed."""
+        n = c_size_t()
+        code = self.lib.raw("candor_show_notice", self.handle, None, 0, ctypes.byref(n), None)
+        if code == OK:
+            return None
+        assert code == BUFFER_TOO_SMALL, code
+        buf = ctypes.create_string_buffer(n.value + 1)
+        shown = c_int32()
+        self.lib.call("candor_show_notice", self.handle, buf, n.value + 1, ctypes.byref(n), ctypes.byref(shown))
+        return buf.value.decode() if shown.value else None
 
     def shutdown(self, timeout_ms=10000):
         status = CandorStatus()
