@@ -20,6 +20,8 @@
 //!
 //! The enabled paths are timed in rounds of 1000 calls, and each side's queue is drained
 //! (untimed) between rounds, so neither side is measured dropping values into a full queue.
+//! Candor runs with the builder's default queue capacity (4096), as a host does: a larger
+//! queue would have each call write a line that is in no cache.
 
 #![allow(unsafe_code)] // the C ABI's entry points are `unsafe extern "C"` functions
 
@@ -51,7 +53,6 @@ fn telemetry(env: Environment, state: &std::path::Path) -> Telemetry {
         .sink(SinkSpec::File {
             path: state.join("events.jsonl"),
         })
-        .queue_capacity(1 << 16)
         .build()
         .expect("telemetry")
 }
@@ -134,8 +135,12 @@ fn record(c: &mut Criterion) {
             total
         });
     });
+    // Which of the bridged rows ran (a filter may leave them out): only those are checked.
+    let ffi_ran = std::cell::Cell::new(false);
+    let otel_ran = std::cell::Cell::new(false);
     group.bench_function("candor-ffi/record_count", |b| {
         let point = "working_set";
+        ffi_ran.set(true);
         b.iter_custom(|iterations| {
             let mut total = Duration::ZERO;
             let mut done = 0;
@@ -166,6 +171,7 @@ fn record(c: &mut Criterion) {
         });
     });
     group.bench_function("candor-otel/emit", |b| {
+        otel_ran.set(true);
         b.iter_custom(|iterations| {
             let mut total = Duration::ZERO;
             let mut done = 0;
@@ -223,20 +229,25 @@ fn record(c: &mut Criterion) {
     let _ = bridge.shutdown();
     let bridged = bridged.shutdown(Duration::from_secs(30));
     // Each path did its job: values reached the worker and were prepared, not refused.
-    for (name, recorded, prepared, refused) in [
+    for (name, ran, recorded, prepared, refused) in [
         (
             "candor-ffi",
+            ffi_ran.get(),
             c_status.recorded,
             c_status.prepared,
             c_status.refused,
         ),
         (
             "candor-otel",
+            otel_ran.get(),
             bridged.recorded,
             bridged.prepared,
             bridged.refused.len() as u64,
         ),
     ] {
+        if !ran {
+            continue;
+        }
         assert!(recorded > 0 && prepared > 0 && refused == 0, "{name}");
         #[allow(clippy::print_stdout)]
         {

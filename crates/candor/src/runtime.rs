@@ -21,7 +21,6 @@ use candor_schema::Event;
 use candor_transport::{Control, Counters, DropCause, DropTally, Work};
 use crossbeam_queue::ArrayQueue;
 
-use crate::clock::Calibration;
 use crate::lane::Lane;
 use crate::record::Recorded;
 use crate::watch::{ConsentWatch, FOLLOW_EVERY};
@@ -61,8 +60,6 @@ pub(crate) struct Runtime {
     pub(crate) held_cap: usize,
     /// Whether the last look found values (the next one comes sooner).
     pub(crate) busy: bool,
-    /// Turns the host's clock readings into times.
-    pub(crate) calibration: Calibration,
     /// Owes and sends the deletion request when consent turns off while the product runs.
     pub(crate) courier: Option<crate::deletion::Courier>,
 }
@@ -71,7 +68,6 @@ impl Work for Runtime {
     fn take(&mut self) -> usize {
         // At most one queue's worth at a time: hosts recording as fast as they can must not
         // keep the worker from a flush, a stop or a change of consent.
-        self.calibration.refresh();
         let mut n = 0;
         while n < self.records.capacity() {
             let Some(recorded) = self.records.pop() else {
@@ -161,7 +157,7 @@ impl Runtime {
         } = recorded;
         let point = point.id();
         let input = value.into_input();
-        let time = self.watch.stamp(self.calibration.time_of(time));
+        let time = self.watch.stamp(time.time());
         // A bug in preparing one value must not take the worker (and all later values) down.
         let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
             self.preparer.prepare_event(point, input, time)

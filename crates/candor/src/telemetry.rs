@@ -16,7 +16,7 @@ use crossbeam_queue::ArrayQueue;
 use serde::Serialize;
 
 use crate::builder::{Begun, Builder};
-use crate::clock::{Calibration, RecordClock};
+use crate::clock::RecordClock;
 use crate::error::BuildError;
 use crate::lane::{Lane, PipelinePlan, network_plan};
 use crate::record::{Payload, PointRef, Recorded};
@@ -202,7 +202,6 @@ impl Telemetry {
             held: Pending::new(),
             held_cap: builder.queue_capacity,
             busy: false,
-            calibration: Calibration::new(clock),
             courier: courier.clone(),
         };
         let worker = Worker::spawn("candor-worker", runtime).map_err(|e| {
