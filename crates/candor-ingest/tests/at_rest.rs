@@ -169,12 +169,14 @@ fn a_writer_with_the_old_key_fails_after_a_rotation() {
     assert_eq!(report.events, 1);
 }
 
+/// A database that is not on this machine is never reached in the clear: `sslmode=disable`
+/// for one is refused before any connection is tried, in URL and keyword form.
 #[test]
-fn postgres_off_this_machine_is_refused_without_tls() {
+fn postgres_off_this_machine_is_refused_in_the_clear() {
     for url in [
-        "postgres://candor@db.example.invalid/candor",
-        "postgres://candor@10.1.2.3:5432/candor",
-        "host=db.example.invalid user=candor",
+        "postgres://candor@db.example.invalid/candor?sslmode=disable",
+        "postgres://candor@10.1.2.3:5432/candor?application_name=x&sslmode=disable",
+        "host=db.example.invalid user=candor sslmode=disable",
     ] {
         let url = if url.starts_with("host=") {
             candor_ingest::DatabaseUrl::Postgres(url.to_owned())
@@ -190,5 +192,59 @@ fn postgres_off_this_machine_is_refused_without_tls() {
         assert_eq!(message.lines().count(), 1);
         // Refused before any connection attempt.
         assert!(started.elapsed() < std::time::Duration::from_secs(2));
+    }
+}
+
+/// A database that is not on this machine is reached only over TLS that verifies the server:
+/// a server whose certificate names `pg.candor.test` (dialled at 127.0.0.1 through `hostaddr`,
+/// so the test needs no network) takes the planted events over TLS, each of Candor's sessions
+/// logged as encrypted; without the CA that issued the certificate, with another CA, or with
+/// `sslmode=disable`, nothing is stored and the reason is one line.
+#[test]
+fn a_remote_postgres_is_reached_over_verified_tls_only() {
+    if !cfg!(feature = "postgres") {
+        return;
+    }
+    let (ca, cert, key) = candor_testkit::TestCa::with_server_certificate_for(&[TLS_HOST]);
+    let Some(pg) = Postgres::start_tls(&cert, &key, ca.path()) else {
+        return;
+    };
+    let db = Db::Postgres(pg);
+    plant(&db);
+    check_planted(&db);
+    let Db::Postgres(pg) = &db else {
+        unreachable!()
+    };
+    let log = pg.log();
+    let sessions: Vec<&str> = log
+        .lines()
+        .filter(|l| l.contains("connection authorized: user=candor"))
+        .collect();
+    assert!(!sessions.is_empty(), "{log}");
+    for session in &sessions {
+        assert!(session.contains("SSL enabled"), "in the clear: {session}");
+    }
+
+    let (other_ca, _, _) = candor_testkit::TestCa::with_server_certificate_for(&[TLS_HOST]);
+    let trusted = pg.url();
+    let without_ca = trusted
+        .split_once("&sslrootcert=")
+        .map(|(base, _)| base.to_owned())
+        .unwrap();
+    let with_other_ca = format!("{without_ca}&sslrootcert={}", other_ca.path().display());
+    let in_the_clear = format!("{trusted}&sslmode=disable");
+    for url in [without_ca, with_other_ca, in_the_clear] {
+        let opened = candor_ingest::DatabaseUrl::parse(&url)
+            .unwrap()
+            .open(&db.sealing());
+        let Err(error) = opened else {
+            panic!("{url} was opened");
+        };
+        let message = error.to_string();
+        assert_eq!(message.lines().count(), 1, "{message}");
+        assert!(
+            message.contains("certificate") || message.contains("sslmode=disable"),
+            "{url}: {message}"
+        );
     }
 }

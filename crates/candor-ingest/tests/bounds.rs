@@ -326,7 +326,13 @@ fn small_requests_are_answered_while_heavy_bodies_are_checked() {
             let finished = &finished;
             let running = &running;
             s.spawn(move || {
-                let response = client()
+                // Checking a heavy body takes tens of seconds in a debug build on a loaded
+                // machine: its own deadline is longer than the small requests'.
+                let heavy_client = reqwest::blocking::Client::builder()
+                    .timeout(Duration::from_secs(180))
+                    .build()
+                    .unwrap();
+                let response = heavy_client
                     .post(url(running, "/v1/events"))
                     .header("content-encoding", "gzip")
                     .body(body.clone())

@@ -354,6 +354,11 @@ fn huge(shared: &Arc<Shared>, code: u16, size: u64) -> StreamingResponse {
 /// A CA (made now, with rcgen), and a server certificate and key (PEM) it issued for
 /// `localhost` and `127.0.0.1`.
 pub(crate) fn make_ca_pems() -> (TestCa, String, String) {
+    make_ca_pems_for(&["localhost", "127.0.0.1"])
+}
+
+/// [`make_ca_pems`] with a server certificate for `names`.
+fn make_ca_pems_for(names: &[&str]) -> (TestCa, String, String) {
     use rcgen::{BasicConstraints, CertificateParams, DnType, IsCa, Issuer, KeyPair};
     let ca_key = KeyPair::generate().unwrap();
     let mut ca_params = CertificateParams::new(Vec::<String>::new()).unwrap();
@@ -364,7 +369,7 @@ pub(crate) fn make_ca_pems() -> (TestCa, String, String) {
     let ca_cert = ca_params.self_signed(&ca_key).unwrap();
     let issuer = Issuer::new(ca_params, ca_key);
     let leaf_key = KeyPair::generate().unwrap();
-    let leaf = CertificateParams::new(vec!["localhost".to_owned(), "127.0.0.1".to_owned()])
+    let leaf = CertificateParams::new(names.iter().map(|n| (*n).to_owned()).collect::<Vec<_>>())
         .unwrap()
         .signed_by(&leaf_key, &issuer)
         .unwrap();
@@ -399,6 +404,12 @@ impl TestCa {
     /// `localhost` and `127.0.0.1`, for a server under test that reads them from files.
     pub fn with_server_certificate() -> (Self, String, String) {
         make_ca_pems()
+    }
+
+    /// A new CA, and a server certificate and its key (PEM) that it issued for `names` (host
+    /// names or IP addresses).
+    pub fn with_server_certificate_for(names: &[&str]) -> (Self, String, String) {
+        make_ca_pems_for(names)
     }
 }
 

@@ -10,6 +10,8 @@ mod key;
 #[cfg(feature = "postgres")]
 mod postgres;
 #[cfg(feature = "postgres")]
+mod reach;
+#[cfg(feature = "postgres")]
 mod seal;
 #[cfg(feature = "sqlite")]
 mod sqlite;

@@ -13,16 +13,16 @@
 //! into a temporary table of the report's own session, where the same SQL as SQLite's groups
 //! them; the table is emptied when the report ends. A key check value stored in the database
 //! makes a wrong key an error at connection and at every write, never an empty report.
-//! The connection is refused unless it stays on this machine (a Unix socket or a loopback
-//! address): this build speaks no TLS to PostgreSQL.
+//! A connection leaves this machine only over TLS that verifies the server (`reach`).
 
 use std::collections::BTreeSet;
 use std::time::Duration;
 
+use postgres::Client;
 use postgres::error::SqlState;
-use postgres::{Client, NoTls};
 
 use super::key::{Sealing, StoreKey};
+use super::reach::Reach;
 use super::seal::{Group, Sealer};
 use super::summary::{self, Dialect, Statements, SummaryQuery, whole_count};
 use super::{
@@ -136,7 +136,7 @@ const SLICE: i32 = 4096;
 
 /// A PostgreSQL connection.
 pub struct PostgresStore {
-    url: String,
+    reach: Reach,
     sealer: Sealer,
     /// The store key was given (not `--store-unencrypted`): for the words of a refusal.
     keyed: bool,
@@ -164,8 +164,25 @@ impl PostgresStore {
             Sealing::Key(key) => (Sealer::new(key), true),
             Sealing::Unencrypted => (Sealer::new(&StoreKey::public()), false),
         };
+        let mut reach = Reach::new(url)?;
+        reach
+            .config_mut()
+            .connect_timeout(Duration::from_secs(5))
+            .keepalives(true)
+            .keepalives_idle(Duration::from_secs(30))
+            // Every statement has a deadline; a stuck lock becomes an error, not a hang.
+            // A transaction left open by a process that stopped running (frozen, paused,
+            // cut off from the network with its socket still open) would hold the claims
+            // of the batch it was writing, and every replica's retry of that batch would
+            // wait on them for as long as it stays frozen: PostgreSQL ends such a session
+            // after `IDLE_IN_TRANSACTION_MS`, rolling its transaction back. Candor never
+            // leaves a transaction waiting on anything but its own next statement.
+            .options(&format!(
+                "-c statement_timeout=30000 -c lock_timeout=10000 \
+                 -c idle_in_transaction_session_timeout={IDLE_IN_TRANSACTION_MS}"
+            ));
         let mut store = Self {
-            url: url.to_owned(),
+            reach,
             sealer,
             keyed,
             client: None,
@@ -180,26 +197,7 @@ impl PostgresStore {
     fn client(&mut self) -> Result<&mut Client, StoreError> {
         if self.client.as_ref().is_none_or(Client::is_closed) {
             self.forget_connection();
-            let mut config: postgres::Config = self.url.parse().map_err(|e: postgres::Error| {
-                StoreError::Url(format!("bad PostgreSQL URL: {e}"))
-            })?;
-            stays_on_this_machine(&config)?;
-            config
-                .connect_timeout(Duration::from_secs(5))
-                .keepalives(true)
-                .keepalives_idle(Duration::from_secs(30))
-                // Every statement has a deadline; a stuck lock becomes an error, not a hang.
-                // A transaction left open by a process that stopped running (frozen, paused,
-                // cut off from the network with its socket still open) would hold the claims
-                // of the batch it was writing, and every replica's retry of that batch would
-                // wait on them for as long as it stays frozen: PostgreSQL ends such a session
-                // after `IDLE_IN_TRANSACTION_MS`, rolling its transaction back. Candor never
-                // leaves a transaction waiting on anything but its own next statement.
-                .options(&format!(
-                    "-c statement_timeout=30000 -c lock_timeout=10000 \
-                     -c idle_in_transaction_session_timeout={IDLE_IN_TRANSACTION_MS}"
-                ));
-            let mut client = config.connect(NoTls).map_err(db)?;
+            let mut client = self.reach.connect()?;
             client.batch_execute(SCHEMA).map_err(|e| {
                 // Two processes creating the schema at once: the loser sees a duplicate; the
                 // objects exist either way.
@@ -247,41 +245,6 @@ impl PostgresStore {
             .map_err(db)?
             .get(0);
         same_key(&self.sealer, self.keyed, &stored)
-    }
-}
-
-/// Refuses a connection that would leave this machine: this build speaks no TLS to
-/// PostgreSQL, and the events' keyed hashes and the report's opened rows must not cross a
-/// network in the clear. A Unix socket, `localhost` and loopback addresses are this machine.
-fn stays_on_this_machine(config: &postgres::Config) -> Result<(), StoreError> {
-    use postgres::config::Host;
-    let remote = config.get_hosts().iter().find_map(|host| match host {
-        Host::Tcp(name) => {
-            let local = name.eq_ignore_ascii_case("localhost")
-                || name
-                    .trim_start_matches('[')
-                    .trim_end_matches(']')
-                    .parse::<std::net::IpAddr>()
-                    .is_ok_and(|ip| ip.is_loopback());
-            (!local).then(|| name.clone())
-        }
-        #[cfg(unix)]
-        Host::Unix(_) => None,
-    });
-    let remote = remote.or_else(|| {
-        config
-            .get_hostaddrs()
-            .iter()
-            .find(|ip| !ip.is_loopback())
-            .map(ToString::to_string)
-    });
-    match remote {
-        None => Ok(()),
-        Some(host) => Err(StoreError::Url(format!(
-            "PostgreSQL at `{host}` is not on this machine, and this build has no TLS to \
-             PostgreSQL: reach it through a Unix socket or a loopback tunnel that encrypts \
-             (stunnel, ssh -L)"
-        ))),
     }
 }
 

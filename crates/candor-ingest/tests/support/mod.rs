@@ -73,7 +73,13 @@ pub(crate) struct Postgres {
     user: Option<String>,
     /// Tests turn fsync off for speed; the benchmark keeps it on.
     fsync: bool,
+    /// Set by [`Postgres::start_tls`]: the server speaks TLS with a certificate for
+    /// [`TLS_HOST`], and [`Postgres::url`] names it with this CA file.
+    tls_ca: Option<PathBuf>,
 }
+
+/// The host name a TLS test's server certificate is for; the address dialled stays loopback.
+pub(crate) const TLS_HOST: &str = "pg.candor.test";
 
 fn find_bin() -> Option<PathBuf> {
     if let Ok(out) = Command::new("pg_config").arg("--bindir").output()
@@ -109,6 +115,17 @@ impl Postgres {
     }
 
     pub(crate) fn start_with(fsync: bool) -> Option<Self> {
+        Self::start_configured(fsync, None)
+    }
+
+    /// A cluster that speaks TLS with `cert_pem`/`key_pem` (a certificate for [`TLS_HOST`])
+    /// and logs each connection; its URL names [`TLS_HOST`] (dialled at 127.0.0.1) and trusts
+    /// the CA in `ca`.
+    pub(crate) fn start_tls(cert_pem: &str, key_pem: &str, ca: &Path) -> Option<Self> {
+        Self::start_configured(false, Some((cert_pem, key_pem, ca)))
+    }
+
+    fn start_configured(fsync: bool, tls: Option<(&str, &str, &Path)>) -> Option<Self> {
         let Some(bin) = find_bin() else {
             let message = "PostgreSQL binaries (initdb, pg_ctl) not found; install Debian's \
                            `postgresql` package (.ci/run does)";
@@ -138,12 +155,29 @@ impl Postgres {
             assert!(status.success(), "chown of the cluster folder failed");
         }
         let port = free_port();
+        if let Some((cert, key, _)) = tls {
+            // PostgreSQL reads its key only when the user it runs as owns it, mode 0600.
+            use std::os::unix::fs::PermissionsExt;
+            for (name, pem) in [("server.crt", cert), ("server.key", key)] {
+                let path = dir.join(name);
+                std::fs::write(&path, pem).unwrap();
+                std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o600)).unwrap();
+                if let Some(user) = &user {
+                    let status = Command::new("chown")
+                        .args([&format!("{user}:"), path.to_str().unwrap()])
+                        .status()
+                        .unwrap();
+                    assert!(status.success(), "chown of {name} failed");
+                }
+            }
+        }
         let pg = Self {
             dir,
             bin,
             port,
             user,
             fsync,
+            tls_ca: tls.map(|(_, _, ca)| ca.to_owned()),
         };
         let data = pg.dir.join("data");
         pg.run(
@@ -185,12 +219,19 @@ impl Postgres {
 
     pub(crate) fn start_server(&self) {
         let data = self.dir.join("data");
-        let options = format!(
+        let mut options = format!(
             "-p {} -k {} -c listen_addresses=127.0.0.1 -c fsync={} -c max_connections=50",
             self.port,
             self.dir.display(),
             if self.fsync { "on" } else { "off" }
         );
+        if self.tls_ca.is_some() {
+            options.push_str(&format!(
+                " -c ssl=on -c ssl_cert_file={0}/server.crt -c ssl_key_file={0}/server.key \
+                 -c log_connections=on",
+                self.dir.display()
+            ));
+        }
         let log = self.dir.join("log");
         self.run(
             "pg_ctl",
@@ -218,7 +259,19 @@ impl Postgres {
     }
 
     pub(crate) fn url(&self) -> String {
-        format!("postgres://candor@127.0.0.1:{}/postgres", self.port)
+        match &self.tls_ca {
+            Some(ca) => format!(
+                "postgres://candor@{TLS_HOST}:{}/postgres?hostaddr=127.0.0.1&sslrootcert={}",
+                self.port,
+                ca.display()
+            ),
+            None => format!("postgres://candor@127.0.0.1:{}/postgres", self.port),
+        }
+    }
+
+    /// What the server logged.
+    pub(crate) fn log(&self) -> String {
+        std::fs::read_to_string(self.dir.join("log")).unwrap_or_default()
     }
 
     pub(crate) fn dir(&self) -> &Path {
