@@ -362,6 +362,47 @@ pub fn remove(path: &Path) -> Result<bool, StateError> {
     }
 }
 
+/// One entry of a folder Candor owns, as [`list`] saw it (without following a symlink).
+#[derive(Debug, Clone)]
+pub struct Listed {
+    /// The entry's path.
+    pub path: PathBuf,
+    /// Its name (entries whose names are not UTF-8 are not listed: Candor never writes one).
+    pub name: String,
+    /// Its size in bytes.
+    pub len: u64,
+    /// When it was last modified, where the system says.
+    pub modified: Option<std::time::SystemTime>,
+    /// Whether it is a regular file (not a folder, symlink, FIFO or device).
+    pub is_file: bool,
+}
+
+/// The entries of the folder `dir`, in no order. An entry that vanishes while it is listed
+/// is left out.
+pub fn list(dir: &Path) -> Result<Vec<Listed>, StateError> {
+    let entries = std::fs::read_dir(dir).map_err(|e| StateError::io(dir, e))?;
+    Ok(entries
+        .flatten()
+        .filter_map(|entry| {
+            let name = entry.file_name().into_string().ok()?;
+            // `DirEntry::metadata` does not follow a symlink.
+            let meta = entry.metadata().ok()?;
+            Some(Listed {
+                path: entry.path(),
+                name,
+                len: meta.len(),
+                modified: meta.modified().ok(),
+                is_file: meta.file_type().is_file(),
+            })
+        })
+        .collect())
+}
+
+/// Whether `path` is a folder (a symlink to one is not).
+pub fn is_dir(path: &Path) -> bool {
+    lstat(path).ok().flatten().is_some_and(|m| m.is_dir())
+}
+
 /// Makes a rename durable: on Unix the folder entry is flushed too.
 pub fn sync_dir(dir: &Path) {
     #[cfg(unix)]

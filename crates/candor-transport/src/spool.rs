@@ -221,19 +221,12 @@ impl Spool {
         let dir = dir.into();
         file::ensure_dir(&dir).map_err(state_io)?;
         let now = SystemTime::now();
-        for entry in std::fs::read_dir(&dir)?.flatten() {
+        for entry in file::list(&dir).map_err(state_io)? {
             let stale = entry
-                .metadata()
-                .ok()
-                .and_then(|m| m.modified().ok())
+                .modified
                 .is_some_and(|m| now.duration_since(m).is_ok_and(|age| age > STALE_TEMPORARY));
-            if stale
-                && entry
-                    .file_name()
-                    .to_string_lossy()
-                    .starts_with(file::TEMP_PREFIX)
-            {
-                let _ = std::fs::remove_file(entry.path());
+            if stale && entry.name.starts_with(file::TEMP_PREFIX) {
+                let _ = file::remove(&entry.path);
             }
         }
         Ok(Self { dir, caps })
@@ -536,12 +529,10 @@ impl SpoolView {
     /// not followed either).
     pub fn open(dir: impl Into<PathBuf>) -> Option<Self> {
         let dir = dir.into();
-        std::fs::symlink_metadata(&dir)
-            .is_ok_and(|m| m.is_dir())
-            .then_some(Self {
-                dir,
-                max_file_bytes: SpoolCaps::default().max_bytes.max(1 << 20),
-            })
+        file::is_dir(&dir).then_some(Self {
+            dir,
+            max_file_bytes: SpoolCaps::default().max_bytes.max(1 << 20),
+        })
     }
 
     /// The batches, oldest first.
@@ -570,18 +561,18 @@ fn encode(events: &[Event]) -> io::Result<Vec<u8>> {
 }
 
 fn list(dir: &Path) -> io::Result<Vec<SpoolEntry>> {
-    let mut entries: Vec<SpoolEntry> = std::fs::read_dir(dir)?
-        .flatten()
+    let mut entries: Vec<SpoolEntry> = file::list(dir)
+        .map_err(state_io)?
+        .into_iter()
         .filter_map(|e| {
-            let name = e.file_name().into_string().ok()?;
-            if !name.ends_with(SUFFIX) || name.starts_with(file::TEMP_PREFIX) {
+            if !e.name.ends_with(SUFFIX) || e.name.starts_with(file::TEMP_PREFIX) {
                 return None;
             }
-            let millis: u64 = name.split('-').next()?.parse().ok()?;
+            let millis: u64 = e.name.split('-').next()?.parse().ok()?;
             Some(SpoolEntry {
-                bytes: e.metadata().map(|m| m.len()).unwrap_or(0),
+                bytes: e.len,
                 written: SystemTime::UNIX_EPOCH + Duration::from_millis(millis),
-                path: e.path(),
+                path: e.path,
             })
         })
         .collect();

@@ -461,7 +461,7 @@ pub(crate) fn discard_spooled(state: &StateDir, product: &str) -> Result<u64, Bu
     let dir = state
         .spool_dir(product)
         .map_err(BuildError::state("the spool folder"))?;
-    if !std::fs::symlink_metadata(&dir).is_ok_and(|m| m.is_dir()) {
+    if !candor_state::file::is_dir(&dir) {
         return Ok(0);
     }
     let spool =
