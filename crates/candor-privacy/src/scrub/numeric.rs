@@ -555,7 +555,7 @@ mod tests {
     }
 
     proptest! {
-        #![proptest_config(ProptestConfig { cases: 2048, failure_persistence: None, ..ProptestConfig::default() })]
+        #![proptest_config(ProptestConfig { cases: 1024, failure_persistence: None, ..ProptestConfig::default() })]
 
         /// The numbers [`super::events`] leaves unvisited are ones in which a visit finds
         /// nothing: visiting every candidate finds the same spans.
