@@ -225,18 +225,15 @@ const MAX_PIECE_OFFSET: usize = 32;
 /// Every chance hit costs a mispredicted branch and a comparison, and a pattern's first pieces
 /// are often common words' (`---` of `-----BEGIN `, `ith` of `github_pat_`, `pro` of
 /// `\profiles\`): entering the rarest cut the hits on the bench's log text to a third. A
-/// piece for which `entered` is true costs nothing: the filter already stops at it for another
-/// pattern, so entering it adds no hit.
-fn rarest_piece(pattern: &[u8], parity: usize, entered: impl Fn([u8; 3]) -> bool) -> usize {
+/// piece the filter already stops at for `entered(piece)` other patterns adds no hit, only one
+/// more comparison at each: it costs that many, so that a piece many patterns share is not
+/// shared further (text dense with their triggers compares them all at every hit).
+fn rarest_piece(pattern: &[u8], parity: usize, entered: impl Fn([u8; 3]) -> Option<u32>) -> usize {
     (parity..=(pattern.len() - PREFIX).min(MAX_PIECE_OFFSET))
         .step_by(2)
         .min_by_key(|&at| {
             let three = [pattern[at], pattern[at + 1], pattern[at + 2]];
-            if entered(three) {
-                0
-            } else {
-                piece_commonness(three)
-            }
+            entered(three).unwrap_or_else(|| piece_commonness(three))
         })
         .expect("a pattern of four bytes or more has a piece at either parity")
 }
@@ -408,7 +405,10 @@ impl Filtered {
         for (index, parity) in chosen {
             let pattern = &lowered[index as usize];
             let at = rarest_piece(pattern, parity, |three| {
-                even[filter_key(u32::from_le_bytes([three[0], three[1], three[2], 0]))] != 0
+                let entry = even[filter_key(u32::from_le_bytes([three[0], three[1], three[2], 0]))];
+                (entry != 0).then(|| {
+                    u32::try_from(even_groups[usize::from(entry) - 1].len()).unwrap_or(u32::MAX)
+                })
             });
             let three = [pattern[at], pattern[at + 1], pattern[at + 2]];
             reach = reach.max(at);
@@ -709,30 +709,38 @@ mod tests {
 
     #[test]
     fn each_parity_enters_its_least_common_piece() {
-        let even = rarest_piece(b"-----begin ", 0, |_| false);
-        let odd = rarest_piece(b"-----begin ", 1, |_| false);
+        let even = rarest_piece(b"-----begin ", 0, |_| None);
+        let odd = rarest_piece(b"-----begin ", 1, |_| None);
         assert_eq!((even % 2, odd % 2), (0, 1));
         assert_ne!(&b"-----begin "[even..even + PREFIX], b"---");
         assert_ne!(&b"-----begin "[odd..odd + PREFIX], b"---");
         // `ub_` and `b_p` are rarer than `git` and `ith`.
-        assert_eq!(rarest_piece(b"github_pat_", 0, |_| false), 4);
-        assert_eq!(rarest_piece(b"github_pat_", 1, |_| false), 5);
+        assert_eq!(rarest_piece(b"github_pat_", 0, |_| None), 4);
+        assert_eq!(rarest_piece(b"github_pat_", 1, |_| None), 5);
         // Pieces of common words are passed over: `hos` of `hostname`, `run` of `runas`.
-        assert_eq!(rarest_piece(b"hostname", 0, |_| false), 2);
-        assert_eq!(rarest_piece(b"runas", 0, |_| false), 2);
+        assert_eq!(rarest_piece(b"hostname", 0, |_| None), 2);
+        assert_eq!(rarest_piece(b"runas", 0, |_| None), 2);
         // A piece the filter already stops at is taken again: it adds no hit.
-        assert_eq!(rarest_piece(b"hostname", 0, |t| &t == b"nam"), 4);
+        assert_eq!(
+            rarest_piece(b"hostname", 0, |t| (&t == b"nam").then_some(1)),
+            4
+        );
+        // Unless many patterns share it already.
+        assert_eq!(
+            rarest_piece(b"hostname", 0, |t| (&t == b"nam").then_some(40)),
+            2
+        );
         // A four-byte pattern has one piece of each parity.
         assert_eq!(
             (
-                rarest_piece(b"akia", 0, |_| false),
-                rarest_piece(b"akia", 1, |_| false)
+                rarest_piece(b"akia", 0, |_| None),
+                rarest_piece(b"akia", 1, |_| None)
             ),
             (0, 1)
         );
         // However long the pattern, its pieces lie near its start.
         let long = "ab".repeat(100);
-        assert!(rarest_piece(long.as_bytes(), 1, |_| false) <= MAX_PIECE_OFFSET);
+        assert!(rarest_piece(long.as_bytes(), 1, |_| None) <= MAX_PIECE_OFFSET);
         let search = TriggerSearch::new(&patterns()).expect("builds");
         let Engine::Filtered(filtered) = &search.engine else {
             panic!("the built-in triggers take the filtered search");
