@@ -205,7 +205,7 @@ impl Candidate {
     }
 }
 
-/// Bits of the filter's index: 131072 entries of two bytes. The built-in triggers fill 2 204 of
+/// Bits of the filter's index: 131072 entries of two bytes. The built-in triggers fill 2 211 of
 /// them (most for the three-byte patterns, once per case-folded byte beside them that their
 /// [`Beside`] allows). On the scrub bench's clean log text one even position in 55 hits an
 /// entry (one in 38 before pieces of common words were ranked common, [`COMMON_PIECES`], and
