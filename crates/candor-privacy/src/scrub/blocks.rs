@@ -31,6 +31,9 @@ pub(crate) struct Masks {
     pub(crate) dash: u64,
     /// The other punctuation of a token: `+ / = ~`.
     pub(crate) token_punctuation: u64,
+    /// `(` and `%`, which may open or join the groups of a number (`(415) 555-0173`,
+    /// `4111%201111…`).
+    pub(crate) paren_or_percent: u64,
     /// Bytes outside ASCII: whether the text needs its look-alikes folded (see `fold`).
     pub(crate) non_ascii: u64,
 }
@@ -42,7 +45,15 @@ impl Masks {
     }
 }
 
-/// The classes, by their definition.
+/// The classes, by their definition: what the vector form is tested against, and what the
+/// masks are computed from where there is no vector form.
+#[cfg(any(
+    test,
+    not(all(
+        any(target_arch = "x86", target_arch = "x86_64"),
+        target_feature = "sse2"
+    ))
+))]
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Class {
     Digit,
@@ -51,17 +62,26 @@ pub(crate) enum Class {
     Colon,
     Dash,
     TokenPunctuation,
+    ParenOrPercent,
     NonAscii,
 }
 
+#[cfg(any(
+    test,
+    not(all(
+        any(target_arch = "x86", target_arch = "x86_64"),
+        target_feature = "sse2"
+    ))
+))]
 impl Class {
-    const ALL: [Class; 7] = [
+    const ALL: [Class; 8] = [
         Class::Digit,
         Class::Letter,
         Class::DotOrUnderscore,
         Class::Colon,
         Class::Dash,
         Class::TokenPunctuation,
+        Class::ParenOrPercent,
         Class::NonAscii,
     ];
 
@@ -74,6 +94,7 @@ impl Class {
             Class::Colon => b == b':',
             Class::Dash => b == b'-',
             Class::TokenPunctuation => matches!(b, b'+' | b'/' | b'=' | b'~'),
+            Class::ParenOrPercent => matches!(b, b'(' | b'%'),
             Class::NonAscii => !b.is_ascii(),
         }
     }
@@ -87,6 +108,7 @@ impl Class {
             Class::Colon => masks.colon,
             Class::Dash => masks.dash,
             Class::TokenPunctuation => masks.token_punctuation,
+            Class::ParenOrPercent => masks.paren_or_percent,
             Class::NonAscii => masks.non_ascii,
         }
     }
@@ -103,8 +125,13 @@ impl Masks {
     pub(crate) fn at(bytes: &[u8], at: usize) -> Self {
         match bytes.get(at..at + BLOCK) {
             Some(block) => Self::of(block.try_into().expect("a block")),
-            // The text's last, partial block, a byte at a time.
-            None => Self::bytewise(bytes.get(at..).unwrap_or_default()),
+            // The text's last, partial block, padded with zero bytes, which are in no class.
+            None => {
+                let rest = bytes.get(at..).unwrap_or_default();
+                let mut block = [0u8; BLOCK];
+                block[..rest.len()].copy_from_slice(rest);
+                Self::of(&block)
+            }
         }
     }
 
@@ -137,7 +164,8 @@ impl Masks {
             colon: join(3),
             dash: join(4),
             token_punctuation: join(5),
-            non_ascii: join(6),
+            paren_or_percent: join(6),
+            non_ascii: join(7),
         }
     }
 
@@ -152,6 +180,13 @@ impl Masks {
     }
 
     /// The masks of up to [`BLOCK`] bytes, a byte at a time, by the classes' definitions.
+    #[cfg(any(
+        test,
+        not(all(
+            any(target_arch = "x86", target_arch = "x86_64"),
+            target_feature = "sse2"
+        ))
+    ))]
     fn bytewise(bytes: &[u8]) -> Self {
         let mut masks = [0u64; Class::ALL.len()];
         for (i, &b) in bytes.iter().take(BLOCK).enumerate() {
@@ -166,6 +201,7 @@ impl Masks {
             colon,
             dash,
             token_punctuation,
+            paren_or_percent,
             non_ascii,
         ] = masks;
         Self {
@@ -175,19 +211,20 @@ impl Masks {
             colon,
             dash,
             token_punctuation,
+            paren_or_percent,
             non_ascii,
         }
     }
 }
 
-/// The seven classes of sixteen bytes, as the sign bits `move_mask` gathers: in the order of
+/// The eight classes of sixteen bytes, as the sign bits `move_mask` gathers: in the order of
 /// [`Class::ALL`].
 #[cfg(all(
     any(target_arch = "x86", target_arch = "x86_64"),
     target_feature = "sse2"
 ))]
 #[inline(always)]
-fn lanes(block: safe_arch::m128i) -> [i32; 7] {
+fn lanes(block: safe_arch::m128i) -> [i32; 8] {
     use safe_arch::{
         bitor_m128i as or, cmp_eq_mask_i8_m128i, cmp_lt_mask_i8_m128i,
         move_mask_i8_m128i as gather, set_splat_i8_m128i as splat, sub_i8_m128i,
@@ -210,6 +247,7 @@ fn lanes(block: safe_arch::m128i) -> [i32; 7] {
             or(equal(b'+'), equal(b'/')),
             or(equal(b'='), equal(b'~')),
         )),
+        gather(or(equal(b'('), equal(b'%'))),
         // A byte's top bit, as it is.
         gather(block),
     ]
@@ -242,6 +280,26 @@ pub(crate) fn find(text: &str, spans: &mut Vec<Span>) -> bool {
         block += BLOCK;
     }
     non_ascii != 0
+}
+
+/// The numeric scan alone over `text`, visiting the bytes `events` chooses.
+#[cfg(test)]
+pub(crate) fn numeric_spans(text: &str, events: fn(&Masks, &Masks, &Masks) -> u64) -> Vec<Span> {
+    let bytes = text.as_bytes();
+    let mut spans = Vec::new();
+    let mut numbers = numeric::Scan::default();
+    let (mut previous, mut current) = (Masks::default(), Masks::at(bytes, 0));
+    let mut block = 0;
+    while block < bytes.len() {
+        let next = Masks::at(bytes, block + BLOCK);
+        let events = events(&previous, &current, &next);
+        if events != 0 {
+            numbers.block(bytes, block, events, &mut spans);
+        }
+        (previous, current) = (current, next);
+        block += BLOCK;
+    }
+    spans
 }
 
 #[cfg(test)]
@@ -286,6 +344,8 @@ mod tests {
 
     #[test]
     fn positions_past_the_end_are_in_no_class() {
+        // The last block is padded with zero bytes.
+        assert!(Class::ALL.iter().all(|class| !class.contains(0)));
         let text = b"12a4";
         let masks = Masks::at(text, 0);
         assert_eq!(masks.digit, 0b1011);

@@ -8,7 +8,8 @@
 //! either parity is seen from an even position (a three-byte pattern, which has only one piece,
 //! is entered once more for every byte that may come before it, and seen from the position
 //! before it). Of the pieces at each parity the one least common in text is entered
-//! ([`rarest_piece`]): a pattern's first three bytes are often part of ordinary words. Seven
+//! ([`rarest_piece`]), or one already entered for another pattern: a pattern's first three
+//! bytes are often part of ordinary words. Seven
 //! positions are looked up from one read of sixteen bytes, with lookups that do not depend on
 //! each other; where the table says a pattern may be near, the few it names are compared, each
 //! turned away by its first four bytes before the whole pattern is.
@@ -204,12 +205,14 @@ impl Candidate {
     }
 }
 
-/// Bits of the filter's index: 131072 entries of two bytes. The built-in triggers fill 2 274 of
+/// Bits of the filter's index: 131072 entries of two bytes. The built-in triggers fill 2 211 of
 /// them (most for the three-byte patterns, once per case-folded byte beside them that their
-/// [`Beside`] allows). On the scrub bench's clean log text one even position in 38 hits an
-/// entry (one in 156 before the key names, identities and vendor prefixes of the larger
-/// detector set, whose pieces are common words' more often; one in 55 when patterns were
-/// entered by their first pieces); 65536 entries measured 7 % slower, 262144 no faster.
+/// [`Beside`] allows). On the scrub bench's clean log text one even position in 55 hits an
+/// entry (one in 38 before pieces of common words were ranked common, [`COMMON_PIECES`], and
+/// a piece already entered was taken again; one in 156 before the key names, identities and
+/// vendor prefixes of the larger detector set); 65536 entries measured 7 % slower, 262144 no
+/// faster, and a bit set of the occupied entries (16 KiB, in the first-level cache) 10 %
+/// slower than the table of entries it saves reading.
 const FILTER_BITS: u32 = 17;
 
 /// Pieces of a pattern are entered no further than this from its start, so that a search
@@ -221,18 +224,55 @@ const MAX_PIECE_OFFSET: usize = 32;
 /// has its even-offset pieces there, and one starting at an odd position its odd-offset ones.
 /// Every chance hit costs a mispredicted branch and a comparison, and a pattern's first pieces
 /// are often common words' (`---` of `-----BEGIN `, `ith` of `github_pat_`, `pro` of
-/// `\profiles\`): entering the rarest cut the hits on the bench's log text to a third.
-fn rarest_piece(pattern: &[u8], parity: usize) -> usize {
+/// `\profiles\`): entering the rarest cut the hits on the bench's log text to a third. A
+/// piece the filter already stops at for `entered(piece)` other patterns adds no hit, only one
+/// more comparison at each: it costs that many, so that a piece many patterns share is not
+/// shared further (text dense with their triggers compares them all at every hit).
+fn rarest_piece(pattern: &[u8], parity: usize, entered: impl Fn([u8; 3]) -> Option<u32>) -> usize {
     (parity..=(pattern.len() - PREFIX).min(MAX_PIECE_OFFSET))
         .step_by(2)
         .min_by_key(|&at| {
-            pattern[at..at + PREFIX]
-                .iter()
-                .map(|&b| commonness(b))
-                .sum::<u32>()
+            let three = [pattern[at], pattern[at + 1], pattern[at + 2]];
+            entered(three).unwrap_or_else(|| piece_commonness(three))
         })
         .expect("a pattern of four bytes or more has a piece at either parity")
 }
+
+/// How often a three-byte piece (lower case) comes by in text: its bytes' [`commonness`], and
+/// far more when it is one of [`COMMON_PIECES`].
+fn piece_commonness(three: [u8; 3]) -> u32 {
+    let bytes: u32 = three.iter().map(|&b| commonness(b)).sum();
+    if COMMON_PIECES.contains(&three) {
+        bytes + 16
+    } else {
+        bytes
+    }
+}
+
+/// Three-letter pieces of words that log lines and prose are full of (English stems and
+/// endings, and the vocabulary of logs and exceptions: `host`, `user`, `status`, `name`,
+/// `run`, `login`…): our own list, not measured on any corpus. Made of common letters, such a
+/// piece would often rank as rare as one that is not: `red` of `credential`, `hos` of
+/// `hostname`, `run` of `runas`.
+const COMMON_PIECES: &[[u8; 3]] = &[
+    *b"ace", *b"ach", *b"ack", *b"act", *b"ade", *b"age", *b"ail", *b"ain", *b"ali", *b"all",
+    *b"ame", *b"and", *b"ant", *b"are", *b"art", *b"ase", *b"ass", *b"ata", *b"ate", *b"ati",
+    *b"ble", *b"cal", *b"cat", *b"ces", *b"cha", *b"che", *b"cla", *b"com", *b"con", *b"cor",
+    *b"cti", *b"dat", *b"def", *b"den", *b"der", *b"eat", *b"ect", *b"ell", *b"ems", *b"enc",
+    *b"end", *b"ent", *b"era", *b"ere", *b"ern", *b"err", *b"ers", *b"ert", *b"ese", *b"ess",
+    *b"est", *b"ete", *b"eve", *b"exc", *b"fai", *b"fig", *b"fil", *b"for", *b"fro", *b"get",
+    *b"han", *b"has", *b"hat", *b"her", *b"his", *b"hos", *b"ice", *b"ide", *b"ied", *b"ile",
+    *b"ill", *b"ime", *b"ine", *b"ing", *b"ini", *b"int", *b"ion", *b"ist", *b"ite", *b"iti",
+    *b"ity", *b"ive", *b"lin", *b"lis", *b"loa", *b"log", *b"lue", *b"man", *b"men", *b"mpl",
+    *b"nam", *b"nce", *b"nde", *b"ndi", *b"ner", *b"nfi", *b"nne", *b"nte", *b"nti", *b"nit",
+    *b"not", *b"ode", *b"ogg", *b"ome", *b"omp", *b"one", *b"ons", *b"ont", *b"ore", *b"ork",
+    *b"ors", *b"ost", *b"oth", *b"our", *b"out", *b"ove", *b"par", *b"per", *b"ple", *b"pon",
+    *b"pre", *b"pro", *b"put", *b"que", *b"ran", *b"rat", *b"rea", *b"red", *b"req", *b"res",
+    *b"rom", *b"ror", *b"run", *b"sen", *b"ser", *b"ses", *b"set", *b"sio", *b"sta", *b"ste",
+    *b"sto", *b"str", *b"sys", *b"tat", *b"ted", *b"tem", *b"ter", *b"tha", *b"the", *b"thi",
+    *b"tim", *b"tin", *b"tio", *b"tor", *b"tra", *b"tur", *b"tus", *b"ues", *b"ult", *b"ure",
+    *b"use", *b"val", *b"ver", *b"vic", *b"was", *b"whi", *b"wit", *b"wor", *b"yst",
+];
 
 /// A rough rank of how often a byte occurs in log lines and prose (our own coarse grading, not
 /// measured on any corpus): the space first, then the common letters, path and URL
@@ -283,25 +323,38 @@ impl Filtered {
         }
         let mut even = Box::new([0u16; 1 << FILTER_BITS]);
         let mut even_groups: Vec<Vec<(u32, i16)>> = Vec::new();
-        let mut enter = |three: [u8; 3], entry: (u32, i16)| -> Option<()> {
+        let enter = |even: &mut [u16; 1 << FILTER_BITS],
+                     groups: &mut Vec<Vec<(u32, i16)>>,
+                     three: [u8; 3],
+                     entry: (u32, i16)|
+         -> Option<()> {
             let key = filter_key(u32::from_le_bytes([three[0], three[1], three[2], 0]));
             if even[key] == 0 {
-                even_groups.push(Vec::new());
-                even[key] = u16::try_from(even_groups.len()).ok()?;
+                groups.push(Vec::new());
+                even[key] = u16::try_from(groups.len()).ok()?;
             }
-            let group = &mut even_groups[usize::from(even[key]) - 1];
+            let group = &mut groups[usize::from(even[key]) - 1];
             if !group.contains(&entry) {
                 group.push(entry);
             }
             Some(())
         };
         let mut reach = 0;
+        // The pieces that leave no choice first (a pattern of three bytes, a parity with one
+        // piece); then each other pattern's rarest piece, where one the filter already stops at
+        // adds no hit.
+        let mut chosen: Vec<(u32, usize)> = Vec::new();
         for (i, pattern) in lowered.iter().enumerate() {
             let index = u32::try_from(i).ok()?;
             match pattern.len() {
                 0..PREFIX => {}
                 PREFIX => {
-                    enter([pattern[0], pattern[1], pattern[2]], (index, 0))?;
+                    enter(
+                        &mut even,
+                        &mut even_groups,
+                        [pattern[0], pattern[1], pattern[2]],
+                        (index, 0),
+                    )?;
                     // A start at an odd position is seen from the even position before it
                     // (the byte before and the pattern's first two) or after it (the
                     // pattern's last two and the byte after): with the bytes its `Beside`
@@ -314,21 +367,57 @@ impl Filtered {
                     };
                     for b in beside {
                         if after {
-                            enter([pattern[1], pattern[2], b], (index, -1))?;
+                            enter(
+                                &mut even,
+                                &mut even_groups,
+                                [pattern[1], pattern[2], b],
+                                (index, -1),
+                            )?;
                         } else {
-                            enter([b, pattern[0], pattern[1]], (index, 1))?;
+                            enter(
+                                &mut even,
+                                &mut even_groups,
+                                [b, pattern[0], pattern[1]],
+                                (index, 1),
+                            )?;
                         }
                     }
                 }
-                _ => {
+                len => {
                     for parity in [0, 1] {
-                        let at = rarest_piece(pattern, parity);
-                        let three = [pattern[at], pattern[at + 1], pattern[at + 2]];
-                        reach = reach.max(at);
-                        enter(three, (index, -i16::try_from(at).ok()?))?;
+                        if len < PREFIX + 2 + parity {
+                            // One piece of this parity: `rarest_piece` has no choice.
+                            let three = [pattern[parity], pattern[parity + 1], pattern[parity + 2]];
+                            reach = reach.max(parity);
+                            enter(
+                                &mut even,
+                                &mut even_groups,
+                                three,
+                                (index, -i16::try_from(parity).ok()?),
+                            )?;
+                        } else {
+                            chosen.push((index, parity));
+                        }
                     }
                 }
             }
+        }
+        for (index, parity) in chosen {
+            let pattern = &lowered[index as usize];
+            let at = rarest_piece(pattern, parity, |three| {
+                let entry = even[filter_key(u32::from_le_bytes([three[0], three[1], three[2], 0]))];
+                (entry != 0).then(|| {
+                    u32::try_from(even_groups[usize::from(entry) - 1].len()).unwrap_or(u32::MAX)
+                })
+            });
+            let three = [pattern[at], pattern[at + 1], pattern[at + 2]];
+            reach = reach.max(at);
+            enter(
+                &mut even,
+                &mut even_groups,
+                three,
+                (index, -i16::try_from(at).ok()?),
+            )?;
         }
         let mut group_starts = vec![0u32];
         let mut candidates = Vec::new();
@@ -620,19 +709,38 @@ mod tests {
 
     #[test]
     fn each_parity_enters_its_least_common_piece() {
-        let even = rarest_piece(b"-----begin ", 0);
-        let odd = rarest_piece(b"-----begin ", 1);
+        let even = rarest_piece(b"-----begin ", 0, |_| None);
+        let odd = rarest_piece(b"-----begin ", 1, |_| None);
         assert_eq!((even % 2, odd % 2), (0, 1));
         assert_ne!(&b"-----begin "[even..even + PREFIX], b"---");
         assert_ne!(&b"-----begin "[odd..odd + PREFIX], b"---");
         // `ub_` and `b_p` are rarer than `git` and `ith`.
-        assert_eq!(rarest_piece(b"github_pat_", 0), 4);
-        assert_eq!(rarest_piece(b"github_pat_", 1), 5);
+        assert_eq!(rarest_piece(b"github_pat_", 0, |_| None), 4);
+        assert_eq!(rarest_piece(b"github_pat_", 1, |_| None), 5);
+        // Pieces of common words are passed over: `hos` of `hostname`, `run` of `runas`.
+        assert_eq!(rarest_piece(b"hostname", 0, |_| None), 2);
+        assert_eq!(rarest_piece(b"runas", 0, |_| None), 2);
+        // A piece the filter already stops at is taken again: it adds no hit.
+        assert_eq!(
+            rarest_piece(b"hostname", 0, |t| (&t == b"nam").then_some(1)),
+            4
+        );
+        // Unless many patterns share it already.
+        assert_eq!(
+            rarest_piece(b"hostname", 0, |t| (&t == b"nam").then_some(40)),
+            2
+        );
         // A four-byte pattern has one piece of each parity.
-        assert_eq!((rarest_piece(b"akia", 0), rarest_piece(b"akia", 1)), (0, 1));
+        assert_eq!(
+            (
+                rarest_piece(b"akia", 0, |_| None),
+                rarest_piece(b"akia", 1, |_| None)
+            ),
+            (0, 1)
+        );
         // However long the pattern, its pieces lie near its start.
         let long = "ab".repeat(100);
-        assert!(rarest_piece(long.as_bytes(), 1) <= MAX_PIECE_OFFSET);
+        assert!(rarest_piece(long.as_bytes(), 1, |_| None) <= MAX_PIECE_OFFSET);
         let search = TriggerSearch::new(&patterns()).expect("builds");
         let Engine::Filtered(filtered) = &search.engine else {
             panic!("the built-in triggers take the filtered search");
