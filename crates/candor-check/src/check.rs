@@ -18,38 +18,6 @@ pub const MAX_CLOCK_AHEAD: Duration = Duration::from_secs(24 * 3600);
 /// refused rather than kept under a date nobody can check.
 pub const MAX_AGE_WITHOUT_RETENTION_DAYS: u32 = 3660;
 
-/// What an event says besides its value, as the check reads it (a receiver's decoded event
-/// and Candor's own [`Event`] both lend theirs).
-#[derive(Debug, Clone, Copy)]
-pub struct Envelope<'a> {
-    /// The event id.
-    pub event_id: &'a str,
-    /// The time the value was recorded, RFC 3339.
-    pub time: &'a str,
-    /// The runtime line.
-    pub runtime_line: &'a str,
-    /// The product version.
-    pub product_version: &'a str,
-    /// The install id, when there is one.
-    pub install_id: Option<&'a str>,
-    /// The data point.
-    pub point: &'a str,
-}
-
-impl<'a> Envelope<'a> {
-    /// The envelope of one of Candor's events.
-    pub fn of(event: &'a Event) -> Self {
-        Self {
-            event_id: &event.event_id,
-            time: &event.time,
-            runtime_line: &event.runtime_line,
-            product_version: &event.product_version,
-            install_id: event.install_id.as_deref(),
-            point: &event.point,
-        }
-    }
-}
-
 /// What the envelope check found: the point's declaration and the version read under its
 /// line's scheme, for the checks that follow.
 #[derive(Debug, Clone)]
@@ -66,16 +34,16 @@ pub struct Admitted<'c> {
 /// that this version collects.
 pub fn check_envelope<'c>(
     catalogue: &'c Catalogue,
-    event: &Envelope<'_>,
+    event: &Event,
     now: SystemTime,
 ) -> Result<Admitted<'c>, Refusal> {
-    if !is_lower_hex(event.event_id, 32) {
+    if !is_lower_hex(event.event_id(), 32) {
         return Err(Refusal::new(
             Reason::BadEventId,
             "the event id must be 32 lower-case hex digits",
         ));
     }
-    let time_us = parse_time_us(event.time)?;
+    let time_us = event.time().unix_micros();
     let now_us = micros(now);
     if time_us > now_us.saturating_add(micros_of(MAX_CLOCK_AHEAD)) {
         return Err(Refusal::new(
@@ -95,7 +63,7 @@ pub fn check_envelope<'c>(
         ));
     }
     let collection = &catalogue.spec().collection;
-    match (event.install_id, collection.carries_install_id()) {
+    match (event.install_id(), collection.carries_install_id()) {
         (Some(_), false) => {
             return Err(Refusal::new(
                 Reason::UndeclaredInstallId,
@@ -115,24 +83,27 @@ pub fn check_envelope<'c>(
         _ => {}
     }
     catalogue
-        .runtime_line(event.runtime_line)
+        .runtime_line(event.runtime_line())
         .map_err(|e| Refusal::new(Reason::UnknownRuntimeLine, e.to_string()))?;
     // The sender's envelope holds version text only (`Event::declared` checks it); the line's
     // scheme alone would let build metadata carry any text.
-    if !candor_schema::is_version_text(event.product_version) {
+    if !candor_schema::is_version_text(event.product_version()) {
         return Err(Refusal::new(
             Reason::BadVersion,
-            format!("`{}` is not a version number", shown(event.product_version)),
+            format!(
+                "`{}` is not a version number",
+                shown(event.product_version())
+            ),
         ));
     }
     let version = catalogue
-        .parse_version(event.runtime_line, event.product_version)
+        .parse_version(event.runtime_line(), event.product_version())
         .map_err(|e| Refusal::new(Reason::BadVersion, e.to_string()))?;
     let point = catalogue
-        .data_point(event.point)
+        .data_point(event.point())
         .map_err(|e| Refusal::new(Reason::UndeclaredPoint, e.to_string()))?;
     let in_effect = catalogue
-        .is_in_effect(event.point, event.runtime_line, &version)
+        .is_in_effect(event.point(), event.runtime_line(), &version)
         .map_err(|e| Refusal::new(Reason::UndeclaredPoint, e.to_string()))?;
     if !in_effect {
         return Err(Refusal::new(
@@ -140,8 +111,8 @@ pub fn check_envelope<'c>(
             format!(
                 "`{}` is not collected by {} {}",
                 point.id,
-                shown(event.runtime_line),
-                shown(event.product_version)
+                shown(event.runtime_line()),
+                shown(event.product_version())
             ),
         ));
     }
@@ -196,28 +167,28 @@ pub fn check_event<'c>(
     now: SystemTime,
     scrubber: &Scrubber,
 ) -> Result<Admitted<'c>, Refusal> {
-    if event.product != catalogue.product_id() {
+    if event.product() != catalogue.product_id() {
         return Err(Refusal::new(
             Reason::UnknownProduct,
             format!(
                 "an event of `{}`, not of `{}`",
-                shown(&event.product),
+                shown(event.product()),
                 catalogue.product_id()
             ),
         ));
     }
-    if event.catalogue_revision != catalogue.spec().revision {
+    if event.catalogue_revision() != catalogue.spec().revision {
         return Err(Refusal::new(
             Reason::UnknownRevision,
             format!(
                 "catalogue revision `{}` is not the one in effect (`{}`)",
-                shown(&event.catalogue_revision),
+                shown(event.catalogue_revision()),
                 catalogue.spec().revision
             ),
         ));
     }
-    let admitted = check_envelope(catalogue, &Envelope::of(event), now)?;
-    check_value(admitted.point, &event.value, scrubber)?;
+    let admitted = check_envelope(catalogue, event, now)?;
+    check_value(admitted.point, event.value(), scrubber)?;
     Ok(admitted)
 }
 
@@ -340,21 +311,6 @@ pub fn micros(time: SystemTime) -> i64 {
 
 fn micros_of(d: Duration) -> i64 {
     i64::try_from(d.as_micros()).unwrap_or(i64::MAX)
-}
-
-/// Reads an RFC 3339 time into microseconds since the epoch.
-pub fn parse_time_us(text: &str) -> Result<i64, Refusal> {
-    if text.len() > 40 {
-        return Err(Refusal::new(Reason::BadTime, "the time is not RFC 3339"));
-    }
-    humantime::parse_rfc3339_weak(text)
-        .map(micros)
-        .map_err(|_| {
-            Refusal::new(
-                Reason::BadTime,
-                format!("`{}` is not RFC 3339", shown(text)),
-            )
-        })
 }
 
 /// An event's text in a message: at most 40 characters, control characters escaped.

@@ -20,8 +20,8 @@ use candor_privacy::{
 };
 use candor_schema::{
     BucketLayout, Catalogue, DataPointSpec, Date, Event, ExceptionValue, Expired, HashAlgorithm,
-    MAX_FRAMES, MAX_MESSAGE_LEN, MAX_PROPERTY_VALUE_LEN, PrivacyClass, QueryError, Stamp, Unit,
-    Value, ValueType, Version, check_value,
+    MAX_FRAMES, MAX_MESSAGE_LEN, MAX_PROPERTY_VALUE_LEN, PrivacyClass, QueryError, Stamp,
+    Timestamp, Unit, Value, ValueType, Version, check_value,
 };
 
 use crate::input::{Input, RawException};
@@ -283,7 +283,7 @@ impl Preparer {
         let value = self.prepare_at(point, input, time)?;
         let stamp = Stamp {
             event_id: new_event_id(),
-            time: humantime::format_rfc3339_millis(time).to_string(),
+            time: Timestamp::from_system_time(time).to_millis(),
             product_version: self.context.version_text.clone(),
             runtime_line: self.context.line.clone(),
             install_id: self.install_id.clone(),

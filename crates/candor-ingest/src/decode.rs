@@ -11,8 +11,8 @@ use opentelemetry_proto::tonic::logs::v1::LogRecord;
 use prost::Message;
 use serde_json::{Map, Value, json};
 
-use crate::received::ReceivedEvent;
 use crate::validate::{Reason, Refusal};
+use candor_schema::Event;
 
 /// The most events one request may carry.
 pub const MAX_EVENTS_PER_REQUEST: usize = 100_000;
@@ -30,7 +30,7 @@ pub enum DecodeError {
 }
 
 /// One item of a payload: an event of the schema, or why it is not one.
-pub type Item = Result<ReceivedEvent, Refusal>;
+pub type Item = Result<Event, Refusal>;
 
 /// The body, decompressed when it is gzip (by header or by its magic bytes), within `max` bytes.
 pub fn decompress(body: &[u8], max: usize) -> Result<std::borrow::Cow<'_, [u8]>, DecodeError> {
@@ -268,19 +268,43 @@ pub fn json_item(encoded: &[u8]) -> Item {
     if encoded.len() > MAX_EVENT_BYTES {
         return Err(too_big());
     }
-    serde_json::from_slice::<ReceivedEvent>(encoded).map_err(|e| Refusal {
-        reason: Reason::Malformed,
-        detail: format!("not an event of the published schema: {e}"),
-        product: None,
+    serde_json::from_slice::<Event>(encoded).map_err(|e| {
+        not_an_event(e, || {
+            let mut de = serde_json::Deserializer::from_slice(encoded);
+            serde_path_to_error::deserialize::<_, Event>(&mut de).err()
+        })
     })
 }
 
 fn item(value: Value) -> Item {
-    serde_json::from_value::<ReceivedEvent>(value).map_err(|e| Refusal {
-        reason: Reason::Malformed,
-        detail: format!("not an event of the published schema: {e}"),
-        product: None,
+    serde_json::from_value::<Event>(value.clone()).map_err(|e| {
+        not_an_event(e, || {
+            serde_path_to_error::deserialize::<_, Event>(value).err()
+        })
     })
+}
+
+/// Why an item is not an event of the schema. A time that is not RFC 3339 has its own reason
+/// (`bad_time`), as the check gives it; finding which field failed costs a second parse with
+/// the path tracked, on the refusal's path only.
+fn not_an_event<E: std::fmt::Display>(
+    error: serde_json::Error,
+    tracked: impl FnOnce() -> Option<serde_path_to_error::Error<E>>,
+) -> Refusal {
+    if let Some(failed) = tracked()
+        && failed.path().to_string() == "time"
+    {
+        return Refusal {
+            reason: Reason::BadTime,
+            detail: crate::validate::shown_up_to(&failed.into_inner().to_string(), 80),
+            product: None,
+        };
+    }
+    Refusal {
+        reason: Reason::Malformed,
+        detail: format!("not an event of the published schema: {error}"),
+        product: None,
+    }
 }
 
 fn too_big() -> Refusal {

@@ -32,7 +32,6 @@ pub mod decode;
 mod intake;
 pub mod page;
 mod pool;
-mod received;
 pub mod report;
 pub mod retention;
 mod service;
@@ -46,7 +45,6 @@ use std::time::{Duration, SystemTime};
 
 pub use access::{MIN_READ_TOKEN_LEN, ReadToken};
 pub use candor_http_server::{ServerConfig, ServerError};
-pub use received::{ReceivedEvent, ReceivedException, ReceivedHistogram, ReceivedValue};
 pub use service::{Ingest, IngestConfig};
 pub use store::{DatabaseUrl, Sealing, Store, StoreError, StoreKey};
 pub use validate::{Accepted, MAX_AGE_WITHOUT_RETENTION_DAYS, MAX_CLOCK_AHEAD, Reason, Refusal};

@@ -34,6 +34,7 @@ mod load;
 mod model;
 mod revision;
 mod source;
+mod timestamp;
 mod version;
 
 pub use catalogue::{Catalogue, Catalogues, HostRequirement};
@@ -44,8 +45,8 @@ pub use deletion::{
 };
 pub use error::{CatalogueError, Problem, QueryError};
 pub use event::{
-    Event, ExceptionValue, HistogramValue, MAX_COUNT, MAX_FRAMES, MAX_MESSAGE_LEN, MAX_NAME_LEN,
-    MAX_PROPERTY_VALUE_LEN, MAX_VERSION_LEN, MismatchKind, NameProblem, Stamp, Value,
+    Event, EventParts, ExceptionValue, HistogramValue, MAX_COUNT, MAX_FRAMES, MAX_MESSAGE_LEN,
+    MAX_NAME_LEN, MAX_PROPERTY_VALUE_LEN, MAX_VERSION_LEN, MismatchKind, NameProblem, Stamp, Value,
     ValueMismatch, check_name, check_value, event_json_schema, is_bidi_control, is_language_tag,
     is_unsendable_char, is_version_text,
 };
@@ -66,6 +67,7 @@ pub use model::{
 };
 pub use revision::{Disclosed, DisclosedPoint, Widened, Widening};
 pub use source::MachineReading;
+pub use timestamp::{MAX_TIME_TEXT_LEN, TimeError, Timestamp};
 pub use version::{Version, VersionError, VersionScheme};
 
 /// The environment variable Candor honours for every product: a true value turns telemetry off

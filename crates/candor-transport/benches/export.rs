@@ -53,7 +53,7 @@ fn events() -> Vec<Event> {
             };
             let stamp = Stamp {
                 event_id: format!("{n:032x}"),
-                time: "2026-11-21T09:30:00.000Z".into(),
+                time: candor_schema::Timestamp::parse("2026-11-21T09:30:00.000Z").expect("a time"),
                 product_version: "21.1.2".into(),
                 runtime_line: "framework".into(),
                 install_id: None,
@@ -147,23 +147,23 @@ fn any_value(value: &Value) -> AnyValue {
 fn emit_through_sdk(logger: &SdkLogger, batch: &[Event]) {
     for event in batch {
         let mut record = logger.create_log_record();
-        record.set_event_name(if event.point == "working_set" {
+        record.set_event_name(if event.point() == "working_set" {
             "working_set"
         } else {
             "os_version"
         });
         record.set_severity_number(Severity::Info);
         record.set_severity_text("INFO");
-        record.set_body(any_value(&event.value));
-        record.add_attribute("candor.event_id", event.event_id.clone());
-        record.add_attribute("candor.point", event.point.clone());
-        record.add_attribute("candor.kind", event.value.kind_name());
-        record.add_attribute("candor.product", event.product.clone());
-        record.add_attribute("candor.product_version", event.product_version.clone());
-        record.add_attribute("candor.runtime_line", event.runtime_line.clone());
+        record.set_body(any_value(event.value()));
+        record.add_attribute("candor.event_id", event.event_id().to_owned());
+        record.add_attribute("candor.point", event.point().to_owned());
+        record.add_attribute("candor.kind", event.value().kind_name());
+        record.add_attribute("candor.product", event.product().to_owned());
+        record.add_attribute("candor.product_version", event.product_version().to_owned());
+        record.add_attribute("candor.runtime_line", event.runtime_line().to_owned());
         record.add_attribute(
             "candor.catalogue_revision",
-            event.catalogue_revision.clone(),
+            event.catalogue_revision().to_owned(),
         );
         logger.emit(record);
     }

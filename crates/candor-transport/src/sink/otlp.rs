@@ -201,14 +201,14 @@ pub fn encode_request(
     let mut resource_logs: Vec<ResourceLogs> = Vec::new();
     let mut current: Option<(&str, &str)> = None;
     for event in events {
-        let key = (event.product.as_str(), event.product_version.as_str());
+        let key = (event.product(), event.product_version());
         if current != Some(key) {
             current = Some(key);
             resource_logs.push(ResourceLogs {
                 resource: Some(Resource {
                     attributes: vec![
-                        kv("service.name", string(&event.product)),
-                        kv("service.version", string(&event.product_version)),
+                        kv("service.name", string(event.product())),
+                        kv("service.version", string(event.product_version())),
                         kv("telemetry.sdk.name", string("candor")),
                         kv("telemetry.sdk.language", string("rust")),
                         kv("telemetry.sdk.version", string(env!("CARGO_PKG_VERSION"))),
@@ -232,8 +232,8 @@ pub fn encode_request(
             .and_then(|r| r.scope_logs.last_mut())
         {
             let semconv = names
-                .get(&event.product)
-                .and_then(|points| points.get(&event.point));
+                .get(event.product())
+                .and_then(|points| points.get(event.point()));
             scope
                 .log_records
                 .push(record(event, semconv.map(String::as_str), observed));
@@ -243,33 +243,33 @@ pub fn encode_request(
 }
 
 fn record(event: &Event, semconv: Option<&str>, observed: u64) -> LogRecord {
-    let time = humantime::parse_rfc3339(&event.time).map_or(observed, nanos);
+    let time = event.time().unix_nanos();
     let mut attributes = vec![
-        kv("candor.event_id", string(&event.event_id)),
-        kv("candor.point", string(&event.point)),
-        kv("candor.kind", string(event.value.kind_name())),
-        kv("candor.product", string(&event.product)),
-        kv("candor.product_version", string(&event.product_version)),
-        kv("candor.runtime_line", string(&event.runtime_line)),
+        kv("candor.event_id", string(event.event_id())),
+        kv("candor.point", string(event.point())),
+        kv("candor.kind", string(event.value().kind_name())),
+        kv("candor.product", string(event.product())),
+        kv("candor.product_version", string(event.product_version())),
+        kv("candor.runtime_line", string(event.runtime_line())),
         kv(
             "candor.catalogue_revision",
-            string(&event.catalogue_revision),
+            string(event.catalogue_revision()),
         ),
     ];
-    if let Some(install) = &event.install_id {
+    if let Some(install) = event.install_id() {
         attributes.push(kv("candor.install_id", string(install)));
     }
     if let Some(name) = semconv {
-        attributes.push(kv(name, any_value(&event.value)));
+        attributes.push(kv(name, any_value(event.value())));
     }
     LogRecord {
         time_unix_nano: time,
         observed_time_unix_nano: observed,
         severity_number: SeverityNumber::Info as i32,
         severity_text: "INFO".to_owned(),
-        body: Some(any_value(&event.value)),
+        body: Some(any_value(event.value())),
         attributes,
-        event_name: event.point.clone(),
+        event_name: event.point().to_owned(),
         ..LogRecord::default()
     }
 }
@@ -577,7 +577,7 @@ mod tests {
             .expect("agent");
         let stamp = candor_schema::Stamp {
             event_id: "0".repeat(32),
-            time: "2026-11-21T09:30:00.000Z".into(),
+            time: candor_schema::Timestamp::parse("2026-11-21T09:30:00.000Z").expect("a time"),
             product_version: version.into(),
             runtime_line: "core".into(),
             install_id: None,

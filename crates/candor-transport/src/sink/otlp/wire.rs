@@ -119,20 +119,20 @@ pub(super) fn encode_request_bytes(
     };
     let mut rest = events;
     while let Some(first) = rest.first() {
-        let key = (first.product.as_str(), first.product_version.as_str());
+        let key = (first.product(), first.product_version());
         let group = rest
             .iter()
-            .position(|e| (e.product.as_str(), e.product_version.as_str()) != key)
+            .position(|e| (e.product(), e.product_version()) != key)
             .unwrap_or(rest.len());
         let (same, next) = rest.split_at(group);
         rest = next;
-        let points = names.get(&first.product);
+        let points = names.get(first.product());
         // ExportLogsServiceRequest.resource_logs
         w.message(1, |resource_logs| {
             // ResourceLogs.resource
             resource_logs.message(1, |resource| {
-                resource.string_attribute(1, "service.name", &first.product);
-                resource.string_attribute(1, "service.version", &first.product_version);
+                resource.string_attribute(1, "service.name", first.product());
+                resource.string_attribute(1, "service.version", first.product_version());
                 resource.string_attribute(1, "telemetry.sdk.name", "candor");
                 resource.string_attribute(1, "telemetry.sdk.language", "rust");
                 resource.string_attribute(1, "telemetry.sdk.version", env!("CARGO_PKG_VERSION"));
@@ -144,7 +144,7 @@ pub(super) fn encode_request_bytes(
                     scope.string(2, env!("CARGO_PKG_VERSION"));
                 });
                 for event in same {
-                    let semconv = points.and_then(|p| p.get(&event.point));
+                    let semconv = points.and_then(|p| p.get(event.point()));
                     scope_logs.message(2, |record| {
                         write_record(record, event, semconv.map(String::as_str), observed);
                     });
@@ -157,8 +157,8 @@ pub(super) fn encode_request_bytes(
 
 /// A `LogRecord`'s fields, in the order prost writes them (by field number).
 fn write_record(w: &mut Wire, event: &Event, semconv: Option<&str>, observed: u64) {
-    let time = humantime::parse_rfc3339(&event.time).map_or(observed, nanos);
-    let body = any_value(&event.value);
+    let time = event.time().unix_nanos();
+    let body = any_value(event.value());
     w.fixed64(1, time);
     w.uint(
         2,
@@ -166,14 +166,14 @@ fn write_record(w: &mut Wire, event: &Event, semconv: Option<&str>, observed: u6
     );
     w.string(3, "INFO");
     w.prost(5, &body);
-    w.string_attribute(6, "candor.event_id", &event.event_id);
-    w.string_attribute(6, "candor.point", &event.point);
-    w.string_attribute(6, "candor.kind", event.value.kind_name());
-    w.string_attribute(6, "candor.product", &event.product);
-    w.string_attribute(6, "candor.product_version", &event.product_version);
-    w.string_attribute(6, "candor.runtime_line", &event.runtime_line);
-    w.string_attribute(6, "candor.catalogue_revision", &event.catalogue_revision);
-    if let Some(install) = &event.install_id {
+    w.string_attribute(6, "candor.event_id", event.event_id());
+    w.string_attribute(6, "candor.point", event.point());
+    w.string_attribute(6, "candor.kind", event.value().kind_name());
+    w.string_attribute(6, "candor.product", event.product());
+    w.string_attribute(6, "candor.product_version", event.product_version());
+    w.string_attribute(6, "candor.runtime_line", event.runtime_line());
+    w.string_attribute(6, "candor.catalogue_revision", event.catalogue_revision());
+    if let Some(install) = event.install_id() {
         w.string_attribute(6, "candor.install_id", install);
     }
     if let Some(name) = semconv {
@@ -183,7 +183,7 @@ fn write_record(w: &mut Wire, event: &Event, semconv: Option<&str>, observed: u6
         });
     }
     w.fixed64(11, observed);
-    w.string(12, &event.point);
+    w.string(12, event.point());
 }
 
 #[cfg(test)]
@@ -200,11 +200,11 @@ mod tests {
     fn stamp(version: &str, line: &str, n: usize, install_id: Option<&str>) -> Stamp {
         Stamp {
             event_id: format!("{n:032x}"),
-            time: if n % 7 == 3 {
-                "not a time".into() // falls back to the observed time, as in the message
-            } else {
-                format!("2026-11-21T09:30:{:02}.{n:03}Z", n % 60)
-            },
+            time: candor_schema::Timestamp::parse(&format!(
+                "2026-11-21T09:30:{:02}.{n:03}Z",
+                n % 60
+            ))
+            .expect("a time"),
             product_version: version.into(),
             runtime_line: line.into(),
             install_id: install_id.map(str::to_owned),
