@@ -6,9 +6,7 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use candor_privacy::{
     IdentifierError, Scrubber, check_identifier, check_language_tag, check_version,
 };
-use candor_schema::{
-    Catalogue, DataPointSpec, Event, HashAlgorithm, PrivacyClass, Value, ValueType, Version,
-};
+use candor_schema::{Catalogue, DataPointSpec, Event, Grammar, StringRole, Value, Version};
 
 use crate::refusal::{Reason, Refusal};
 
@@ -119,11 +117,12 @@ pub fn check_envelope<'c>(
     Ok(Admitted { point, version })
 }
 
-/// Checks a value against its point: the declared kind, a hash's form, the declared shape and
-/// bounds (`candor_schema::check_value`, the same check the sender makes last), then privacy:
-/// scrubbed and coarsened text shows no finding of `scrubber`, and values sent as they are
-/// (names, labels, modes, versions, language tags) match their grammar with nothing personal
-/// in them (or, for a scrubbed point, show no finding).
+/// Checks a value against its point: the declared kind, the declared shape and bounds and a
+/// hash's form (`candor_schema::check_value`, the same check the sender makes last), then
+/// privacy, string by string in the roles `candor_schema`'s one walk gives them: scrubbed and
+/// coarsened text shows no finding of `scrubber`, and values sent as they are (names, labels,
+/// modes, versions, language tags) match their grammar with nothing personal in them (or, for
+/// a scrubbed point, show no finding).
 pub fn check_value(
     point: &DataPointSpec,
     value: &Value,
@@ -140,10 +139,8 @@ pub fn check_value(
             ),
         ));
     }
-    let privacy = |(reason, what)| Refusal::new(reason, format!("`{}`: {what}", point.id));
-    // Cheap checks first: a hash's form, then the declared shape and bounds, and only then the
+    // Cheap checks first: the declared shape and bounds and a hash's form, and only then the
     // scrubber's scan, over text already known to be bounded.
-    check_hash(&point.value, value).map_err(privacy)?;
     candor_schema::check_value(point, value).map_err(|e| {
         let reason = match e.kind {
             candor_schema::MismatchKind::TooManyItems => Reason::TooManyItems,
@@ -151,12 +148,14 @@ pub fn check_value(
             candor_schema::MismatchKind::NegativeCount => Reason::NegativeCount,
             candor_schema::MismatchKind::OffLayout => Reason::OffLayout,
             candor_schema::MismatchKind::TooManyBuckets => Reason::TooManyBuckets,
+            candor_schema::MismatchKind::BadHash => Reason::BadHash,
             _ => Reason::OutOfBounds,
         };
         Refusal::new(reason, e.to_string())
     })?;
-    check_clean(scrubber, value).map_err(privacy)?;
-    check_verbatim(scrubber, point.privacy, value).map_err(privacy)
+    value
+        .walk_strings(point, |role, text| check_string(scrubber, role, text))
+        .map_err(|(reason, what)| Refusal::new(reason, format!("`{}`: {what}", point.id)))
 }
 
 /// The whole check of one of Candor's own events against the one catalogue it must belong to:
@@ -192,106 +191,34 @@ pub fn check_event<'c>(
     Ok(admitted)
 }
 
-/// Scrubbed and coarsened text holds no personal datum the scrubber would have removed.
-fn check_clean(scrubber: &Scrubber, value: &Value) -> Result<(), (Reason, String)> {
-    let clean = |text: &str| -> Result<(), (Reason, String)> {
-        match scrubber.findings(text).first() {
-            None => Ok(()),
-            Some((finding, _)) => Err((
-                Reason::PersonalData,
-                format!("the text still holds a personal datum ({finding:?})"),
-            )),
-        }
-    };
-    match value {
-        Value::Text(t) | Value::UserAgent(t) => clean(t),
-        Value::Properties(map) => map.values().try_for_each(|v| clean(v)),
-        Value::Exception(e) => {
-            clean(&e.message)?;
-            if let Some(m) = &e.log_message {
-                clean(m)?;
-            }
-            e.frames.iter().try_for_each(|f| clean(f))
-        }
-        _ => Ok(()),
-    }
-}
-
-/// Names, labels, modes, versions and language tags are sent as they are, so the sender checks
-/// them instead of scrubbing (`candor_privacy::check_identifier` and its siblings, or the
-/// scrubber's findings where the point is scrubbed); the same check runs at every door, so a
-/// client that skips it cannot pass what the sender would have refused.
-fn check_verbatim(
-    scrubber: &Scrubber,
-    privacy: PrivacyClass,
-    value: &Value,
-) -> Result<(), (Reason, String)> {
-    let check = |text: &str, grammar: fn(&Scrubber, &str) -> Result<(), IdentifierError>| {
-        if privacy == PrivacyClass::Scrubbed {
+/// One string against its role ([`candor_schema::Value::walk_strings`], the walk the
+/// preparer applies the same roles with): scrubbed and coarsened text holds no personal datum
+/// the scrubber would have removed; names, labels, modes, versions and language tags sent as
+/// they are match their grammar with nothing personal in them (`candor_privacy`'s checks), so
+/// a client that skips them cannot pass what the sender would have refused. Declared words,
+/// type names and hashes were checked with the value's shape.
+fn check_string(scrubber: &Scrubber, role: StringRole, text: &str) -> Result<(), (Reason, String)> {
+    let grammar = match role {
+        StringRole::Scrubbed { .. } | StringRole::Coarsened => {
             return match scrubber.findings(text).first() {
                 None => Ok(()),
                 Some((finding, _)) => Err((
                     Reason::PersonalData,
-                    format!("a verbatim value holds a personal datum ({finding:?})"),
+                    format!("the text still holds a personal datum ({finding:?})"),
                 )),
             };
         }
-        grammar(scrubber, text).map_err(|e| match e {
-            IdentifierError::Personal(_) | IdentifierError::HostInMetadata => {
-                (Reason::PersonalData, e.to_string())
-            }
-            _ => (Reason::OutOfBounds, e.to_string()),
-        })
-    };
-    let language_tag = |_: &Scrubber, tag: &str| check_language_tag(tag);
-    match value {
-        Value::Names(names) => names.iter().try_for_each(|n| check(n, check_identifier)),
-        Value::LabelCounts(map) => map.keys().try_for_each(|k| check(k, check_identifier)),
-        Value::ModeByName(map) => map.iter().try_for_each(|(name, mode)| {
-            check(name, check_identifier)?;
-            check(mode, check_identifier)
-        }),
-        Value::Version(v) => check(v, check_version),
-        Value::LanguageTag(t) => check(t, language_tag),
+        StringRole::Verbatim(Grammar::Identifier) => check_identifier(scrubber, text),
+        StringRole::Verbatim(Grammar::Version) => check_version(scrubber, text),
+        StringRole::Verbatim(Grammar::LanguageTag) => check_language_tag(text),
         _ => Ok(()),
-    }
-}
-
-/// A hashed value has the form its declared algorithm gives: 64 hex digits for plain SHA-256,
-/// `key-id:hex` for the keyed hash.
-fn check_hash(declared: &ValueType, value: &Value) -> Result<(), (Reason, String)> {
-    let (ValueType::Hashed { algorithm }, Value::Hashed(h)) = (declared, value) else {
-        return Ok(());
     };
-    let ok = match algorithm {
-        HashAlgorithm::Sha256 => is_lower_hex(h, 64),
-        HashAlgorithm::HmacSha256 => h.split_once(':').is_some_and(|(id, hex)| {
-            (1..=32).contains(&id.len())
-                && id
-                    .bytes()
-                    .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
-                && (16..=64).contains(&hex.len())
-                && is_lower_hex(hex, hex.len())
-        }),
-    };
-    if ok {
-        Ok(())
-    } else {
-        Err((
-            Reason::BadHash,
-            format!(
-                "not a {} hash as Candor sends it",
-                algorithm_name(*algorithm)
-            ),
-        ))
-    }
-}
-
-fn algorithm_name(algorithm: HashAlgorithm) -> &'static str {
-    match algorithm {
-        HashAlgorithm::Sha256 => "SHA-256",
-        HashAlgorithm::HmacSha256 => "keyed HMAC-SHA256",
-    }
+    grammar.map_err(|e| match e {
+        IdentifierError::Personal(_) | IdentifierError::HostInMetadata => {
+            (Reason::PersonalData, e.to_string())
+        }
+        _ => (Reason::OutOfBounds, e.to_string()),
+    })
 }
 
 fn is_lower_hex(text: &str, len: usize) -> bool {

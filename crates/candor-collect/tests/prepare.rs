@@ -574,3 +574,33 @@ fn verbatim_values_must_match_their_grammar_with_nothing_personal_in_them() {
         );
     }
 }
+
+/// The hash forms `candor-privacy` makes and the one rule every door checks them by
+/// (`HashAlgorithm::admits`, in `candor-schema`, which the privacy crate does not depend on)
+/// agree at their edges: the shortest and longest cut, the longest key id, a derived id.
+#[test]
+fn every_hash_the_sender_makes_has_the_form_every_door_admits() {
+    use candor_schema::{HashAlgorithm, MAX_HASH_KEY_ID_LEN, MIN_HASH_HEX_DIGITS};
+    let key = [7_u8; 32];
+    assert!(HashAlgorithm::Sha256.admits(&sha256_hex(b"an identifier")));
+    let longest_id = "k".repeat(MAX_HASH_KEY_ID_LEN);
+    for hasher in [
+        KeyedHasher::with_derived_id(&key).expect("key"),
+        KeyedHasher::new(&key, &longest_id).expect("key"),
+    ] {
+        for digits in [MIN_HASH_HEX_DIGITS, 40, 64] {
+            let hashed = hasher
+                .clone()
+                .truncated(digits)
+                .expect("a cut every door admits")
+                .hash(b"an identifier")
+                .to_string();
+            assert!(HashAlgorithm::HmacSha256.admits(&hashed), "{hashed}");
+        }
+        assert!(
+            hasher.clone().truncated(MIN_HASH_HEX_DIGITS - 1).is_err(),
+            "no sender makes a shorter hash than the doors admit"
+        );
+    }
+    assert!(KeyedHasher::new(&key, &format!("{longest_id}k")).is_err());
+}

@@ -475,6 +475,8 @@ pub enum MismatchKind {
     OffLayout,
     /// A histogram with more buckets than its layout declares.
     TooManyBuckets,
+    /// A hash not in its algorithm's form ([`crate::HashAlgorithm::admits`]).
+    BadHash,
 }
 
 /// Whether `c` is a character no text Candor sends may hold: NUL and every other control
@@ -579,15 +581,11 @@ fn check_shape(point: &DataPointSpec, value: &Value) -> Result<(), (MismatchKind
         (histogram @ ValueType::Histogram { .. }, Value::Histogram(h)) => {
             crate::histogram::check(histogram, h)?;
         }
-        (ValueType::Hashed { .. }, Value::Hashed(h)) => {
-            let hex = h.rsplit(':').next().unwrap_or(h);
-            if hex.len() < 16
-                || !hex
-                    .bytes()
-                    .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
-            {
-                return Err(fail("not a lower-case hex hash".to_owned()));
-            }
+        (ValueType::Hashed { algorithm }, Value::Hashed(h)) if !algorithm.admits(h) => {
+            return Err((
+                MismatchKind::BadHash,
+                format!("not a {} hash as Candor sends it", algorithm.display_name()),
+            ));
         }
         (ValueType::Names { known, other }, Value::Names(names)) => {
             // Senders sort and deduplicate: a repeated name only inflates what is stored.

@@ -36,6 +36,7 @@ mod revision;
 mod source;
 mod timestamp;
 mod version;
+mod walk;
 
 pub use catalogue::{Catalogue, Catalogues, HostRequirement};
 pub use date::{Date, DateError};
@@ -69,6 +70,7 @@ pub use revision::{Disclosed, DisclosedPoint, Widened, Widening};
 pub use source::MachineReading;
 pub use timestamp::{MAX_TIME_TEXT_LEN, TimeError, Timestamp};
 pub use version::{Version, VersionError, VersionScheme};
+pub use walk::{Grammar, MAX_HASH_KEY_ID_LEN, MIN_HASH_HEX_DIGITS, StringRole};
 
 /// The environment variable Candor honours for every product: a true value turns telemetry off
 /// (see <https://consoledonottrack.com>).
