@@ -20,8 +20,10 @@
 //! and are off without one.
 //!
 //! `candor serve`, `candor report` and `candor purge` are thin callers. It depends on
-//! `candor-schema` (catalogues, gates, the value check shared with the sending side),
-//! `candor-privacy` (the scrubber as a detector) and `candor-http-server`; it knows nothing of
+//! `candor-schema` (catalogues, gates, the one event type and value check shared with the
+//! sending side), `candor-check` (the event check the spool's re-admission runs too),
+//! `candor-otlp` (the one OTLP mapping, the sinks' own), `candor-privacy` (the scrubber as a
+//! detector) and `candor-http-server`; it knows nothing of
 //! consent, collection or the sending transport, and it never stores a peer's address or a
 //! request header.
 

@@ -106,16 +106,26 @@ impl fmt::Display for Timestamp {
     }
 }
 
+/// RFC 3339 text in a human-readable form (JSON, the one the schema publishes); nanoseconds
+/// since the epoch in any other (the OTLP mapping reads a record's `time_unix_nano` so).
 impl Serialize for Timestamp {
     fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        serializer.collect_str(self)
+        if serializer.is_human_readable() {
+            serializer.collect_str(self)
+        } else {
+            serializer.serialize_u64(self.nanos)
+        }
     }
 }
 
 impl<'de> Deserialize<'de> for Timestamp {
     fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        let text = Cow::<'de, str>::deserialize(deserializer)?;
-        Self::parse(&text).map_err(serde::de::Error::custom)
+        if deserializer.is_human_readable() {
+            let text = Cow::<'de, str>::deserialize(deserializer)?;
+            Self::parse(&text).map_err(serde::de::Error::custom)
+        } else {
+            u64::deserialize(deserializer).map(Self::from_unix_nanos)
+        }
     }
 }
 
