@@ -162,7 +162,7 @@ fn the_product_event_schema_accepts_only_declared_events() {
         .expect("agent");
     let stamp = candor_schema::Stamp {
         event_id: "0".repeat(32),
-        time: "2026-11-21T09:30:00.000Z".into(),
+        time: candor_schema::Timestamp::parse("2026-11-21T09:30:00.000Z").expect("a time"),
         product_version: "21.1.2".into(),
         runtime_line: "framework".into(),
         install_id: None,

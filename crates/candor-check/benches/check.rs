@@ -10,7 +10,7 @@ use std::hint::black_box;
 use std::time::{Duration, SystemTime};
 
 use candor_privacy::{MachineLiterals, Scrubber};
-use candor_schema::{Event, ExceptionValue, Stamp, Value, builtin};
+use candor_schema::{Event, ExceptionValue, Stamp, Timestamp, Value, builtin};
 use criterion::{Criterion, criterion_group, criterion_main};
 
 fn events() -> Vec<Event> {
@@ -18,7 +18,7 @@ fn events() -> Vec<Event> {
         .expect("built-ins")
         .get("contrast-dotnet-agent")
         .expect("the agent");
-    let time = humantime::format_rfc3339_millis(SystemTime::now()).to_string();
+    let time = Timestamp::from_system_time(SystemTime::now()).to_millis();
     (0..512u32)
         .map(|n| {
             let (point, value) = match n % 3 {
@@ -44,7 +44,7 @@ fn events() -> Vec<Event> {
             };
             let stamp = Stamp {
                 event_id: format!("{n:032x}"),
-                time: time.clone(),
+                time,
                 product_version: "4.0.0".into(),
                 runtime_line: "core".into(),
                 install_id: None,
@@ -74,8 +74,10 @@ fn readmit(c: &mut Criterion) {
     for event in &events {
         candor_check::check_event(agent, event, now, &scrubber).expect("admitted");
     }
-    let mut edited = events[1].clone();
-    edited.value = Value::Text("mail alice@example.com".into());
+    // A spool line edited on disk: the value replaced, read back as the spool reads it.
+    let mut line = serde_json::to_value(&events[1]).expect("encode");
+    line["value"] = serde_json::json!({"kind": "text", "data": "mail alice@example.com"});
+    let edited: Event = serde_json::from_value(line).expect("an event of the schema");
     assert!(candor_check::check_event(agent, &edited, now, &scrubber).is_err());
 
     let mut group = c.benchmark_group("readmit");

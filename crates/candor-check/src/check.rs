@@ -6,9 +6,7 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use candor_privacy::{
     IdentifierError, Scrubber, check_identifier, check_language_tag, check_version,
 };
-use candor_schema::{
-    Catalogue, DataPointSpec, Event, HashAlgorithm, PrivacyClass, Value, ValueType, Version,
-};
+use candor_schema::{Catalogue, DataPointSpec, Event, Grammar, StringRole, Value, Version};
 
 use crate::refusal::{Reason, Refusal};
 
@@ -17,38 +15,6 @@ pub const MAX_CLOCK_AHEAD: Duration = Duration::from_secs(24 * 3600);
 /// The oldest event accepted for a product that promises no retention limit: older times are
 /// refused rather than kept under a date nobody can check.
 pub const MAX_AGE_WITHOUT_RETENTION_DAYS: u32 = 3660;
-
-/// What an event says besides its value, as the check reads it (a receiver's decoded event
-/// and Candor's own [`Event`] both lend theirs).
-#[derive(Debug, Clone, Copy)]
-pub struct Envelope<'a> {
-    /// The event id.
-    pub event_id: &'a str,
-    /// The time the value was recorded, RFC 3339.
-    pub time: &'a str,
-    /// The runtime line.
-    pub runtime_line: &'a str,
-    /// The product version.
-    pub product_version: &'a str,
-    /// The install id, when there is one.
-    pub install_id: Option<&'a str>,
-    /// The data point.
-    pub point: &'a str,
-}
-
-impl<'a> Envelope<'a> {
-    /// The envelope of one of Candor's events.
-    pub fn of(event: &'a Event) -> Self {
-        Self {
-            event_id: &event.event_id,
-            time: &event.time,
-            runtime_line: &event.runtime_line,
-            product_version: &event.product_version,
-            install_id: event.install_id.as_deref(),
-            point: &event.point,
-        }
-    }
-}
 
 /// What the envelope check found: the point's declaration and the version read under its
 /// line's scheme, for the checks that follow.
@@ -66,16 +32,16 @@ pub struct Admitted<'c> {
 /// that this version collects.
 pub fn check_envelope<'c>(
     catalogue: &'c Catalogue,
-    event: &Envelope<'_>,
+    event: &Event,
     now: SystemTime,
 ) -> Result<Admitted<'c>, Refusal> {
-    if !is_lower_hex(event.event_id, 32) {
+    if !is_lower_hex(event.event_id(), 32) {
         return Err(Refusal::new(
             Reason::BadEventId,
             "the event id must be 32 lower-case hex digits",
         ));
     }
-    let time_us = parse_time_us(event.time)?;
+    let time_us = event.time().unix_micros();
     let now_us = micros(now);
     if time_us > now_us.saturating_add(micros_of(MAX_CLOCK_AHEAD)) {
         return Err(Refusal::new(
@@ -95,7 +61,7 @@ pub fn check_envelope<'c>(
         ));
     }
     let collection = &catalogue.spec().collection;
-    match (event.install_id, collection.carries_install_id()) {
+    match (event.install_id(), collection.carries_install_id()) {
         (Some(_), false) => {
             return Err(Refusal::new(
                 Reason::UndeclaredInstallId,
@@ -115,24 +81,27 @@ pub fn check_envelope<'c>(
         _ => {}
     }
     catalogue
-        .runtime_line(event.runtime_line)
+        .runtime_line(event.runtime_line())
         .map_err(|e| Refusal::new(Reason::UnknownRuntimeLine, e.to_string()))?;
     // The sender's envelope holds version text only (`Event::declared` checks it); the line's
     // scheme alone would let build metadata carry any text.
-    if !candor_schema::is_version_text(event.product_version) {
+    if !candor_schema::is_version_text(event.product_version()) {
         return Err(Refusal::new(
             Reason::BadVersion,
-            format!("`{}` is not a version number", shown(event.product_version)),
+            format!(
+                "`{}` is not a version number",
+                shown(event.product_version())
+            ),
         ));
     }
     let version = catalogue
-        .parse_version(event.runtime_line, event.product_version)
+        .parse_version(event.runtime_line(), event.product_version())
         .map_err(|e| Refusal::new(Reason::BadVersion, e.to_string()))?;
     let point = catalogue
-        .data_point(event.point)
+        .data_point(event.point())
         .map_err(|e| Refusal::new(Reason::UndeclaredPoint, e.to_string()))?;
     let in_effect = catalogue
-        .is_in_effect(event.point, event.runtime_line, &version)
+        .is_in_effect(event.point(), event.runtime_line(), &version)
         .map_err(|e| Refusal::new(Reason::UndeclaredPoint, e.to_string()))?;
     if !in_effect {
         return Err(Refusal::new(
@@ -140,19 +109,20 @@ pub fn check_envelope<'c>(
             format!(
                 "`{}` is not collected by {} {}",
                 point.id,
-                shown(event.runtime_line),
-                shown(event.product_version)
+                shown(event.runtime_line()),
+                shown(event.product_version())
             ),
         ));
     }
     Ok(Admitted { point, version })
 }
 
-/// Checks a value against its point: the declared kind, a hash's form, the declared shape and
-/// bounds (`candor_schema::check_value`, the same check the sender makes last), then privacy:
-/// scrubbed and coarsened text shows no finding of `scrubber`, and values sent as they are
-/// (names, labels, modes, versions, language tags) match their grammar with nothing personal
-/// in them (or, for a scrubbed point, show no finding).
+/// Checks a value against its point: the declared kind, the declared shape and bounds and a
+/// hash's form (`candor_schema::check_value`, the same check the sender makes last), then
+/// privacy, string by string in the roles `candor_schema`'s one walk gives them: scrubbed and
+/// coarsened text shows no finding of `scrubber`, and values sent as they are (names, labels,
+/// modes, versions, language tags) match their grammar with nothing personal in them (or, for
+/// a scrubbed point, show no finding).
 pub fn check_value(
     point: &DataPointSpec,
     value: &Value,
@@ -169,10 +139,8 @@ pub fn check_value(
             ),
         ));
     }
-    let privacy = |(reason, what)| Refusal::new(reason, format!("`{}`: {what}", point.id));
-    // Cheap checks first: a hash's form, then the declared shape and bounds, and only then the
+    // Cheap checks first: the declared shape and bounds and a hash's form, and only then the
     // scrubber's scan, over text already known to be bounded.
-    check_hash(&point.value, value).map_err(privacy)?;
     candor_schema::check_value(point, value).map_err(|e| {
         let reason = match e.kind {
             candor_schema::MismatchKind::TooManyItems => Reason::TooManyItems,
@@ -180,12 +148,14 @@ pub fn check_value(
             candor_schema::MismatchKind::NegativeCount => Reason::NegativeCount,
             candor_schema::MismatchKind::OffLayout => Reason::OffLayout,
             candor_schema::MismatchKind::TooManyBuckets => Reason::TooManyBuckets,
+            candor_schema::MismatchKind::BadHash => Reason::BadHash,
             _ => Reason::OutOfBounds,
         };
         Refusal::new(reason, e.to_string())
     })?;
-    check_clean(scrubber, value).map_err(privacy)?;
-    check_verbatim(scrubber, point.privacy, value).map_err(privacy)
+    value
+        .walk_strings(point, |role, text| check_string(scrubber, role, text))
+        .map_err(|(reason, what)| Refusal::new(reason, format!("`{}`: {what}", point.id)))
 }
 
 /// The whole check of one of Candor's own events against the one catalogue it must belong to:
@@ -196,131 +166,59 @@ pub fn check_event<'c>(
     now: SystemTime,
     scrubber: &Scrubber,
 ) -> Result<Admitted<'c>, Refusal> {
-    if event.product != catalogue.product_id() {
+    if event.product() != catalogue.product_id() {
         return Err(Refusal::new(
             Reason::UnknownProduct,
             format!(
                 "an event of `{}`, not of `{}`",
-                shown(&event.product),
+                shown(event.product()),
                 catalogue.product_id()
             ),
         ));
     }
-    if event.catalogue_revision != catalogue.spec().revision {
+    if event.catalogue_revision() != catalogue.spec().revision {
         return Err(Refusal::new(
             Reason::UnknownRevision,
             format!(
                 "catalogue revision `{}` is not the one in effect (`{}`)",
-                shown(&event.catalogue_revision),
+                shown(event.catalogue_revision()),
                 catalogue.spec().revision
             ),
         ));
     }
-    let admitted = check_envelope(catalogue, &Envelope::of(event), now)?;
-    check_value(admitted.point, &event.value, scrubber)?;
+    let admitted = check_envelope(catalogue, event, now)?;
+    check_value(admitted.point, event.value(), scrubber)?;
     Ok(admitted)
 }
 
-/// Scrubbed and coarsened text holds no personal datum the scrubber would have removed.
-fn check_clean(scrubber: &Scrubber, value: &Value) -> Result<(), (Reason, String)> {
-    let clean = |text: &str| -> Result<(), (Reason, String)> {
-        match scrubber.findings(text).first() {
-            None => Ok(()),
-            Some((finding, _)) => Err((
-                Reason::PersonalData,
-                format!("the text still holds a personal datum ({finding:?})"),
-            )),
-        }
-    };
-    match value {
-        Value::Text(t) | Value::UserAgent(t) => clean(t),
-        Value::Properties(map) => map.values().try_for_each(|v| clean(v)),
-        Value::Exception(e) => {
-            clean(&e.message)?;
-            if let Some(m) = &e.log_message {
-                clean(m)?;
-            }
-            e.frames.iter().try_for_each(|f| clean(f))
-        }
-        _ => Ok(()),
-    }
-}
-
-/// Names, labels, modes, versions and language tags are sent as they are, so the sender checks
-/// them instead of scrubbing (`candor_privacy::check_identifier` and its siblings, or the
-/// scrubber's findings where the point is scrubbed); the same check runs at every door, so a
-/// client that skips it cannot pass what the sender would have refused.
-fn check_verbatim(
-    scrubber: &Scrubber,
-    privacy: PrivacyClass,
-    value: &Value,
-) -> Result<(), (Reason, String)> {
-    let check = |text: &str, grammar: fn(&Scrubber, &str) -> Result<(), IdentifierError>| {
-        if privacy == PrivacyClass::Scrubbed {
+/// One string against its role ([`candor_schema::Value::walk_strings`], the walk the
+/// preparer applies the same roles with): scrubbed and coarsened text holds no personal datum
+/// the scrubber would have removed; names, labels, modes, versions and language tags sent as
+/// they are match their grammar with nothing personal in them (`candor_privacy`'s checks), so
+/// a client that skips them cannot pass what the sender would have refused. Declared words,
+/// type names and hashes were checked with the value's shape.
+fn check_string(scrubber: &Scrubber, role: StringRole, text: &str) -> Result<(), (Reason, String)> {
+    let grammar = match role {
+        StringRole::Scrubbed { .. } | StringRole::Coarsened => {
             return match scrubber.findings(text).first() {
                 None => Ok(()),
                 Some((finding, _)) => Err((
                     Reason::PersonalData,
-                    format!("a verbatim value holds a personal datum ({finding:?})"),
+                    format!("the text still holds a personal datum ({finding:?})"),
                 )),
             };
         }
-        grammar(scrubber, text).map_err(|e| match e {
-            IdentifierError::Personal(_) | IdentifierError::HostInMetadata => {
-                (Reason::PersonalData, e.to_string())
-            }
-            _ => (Reason::OutOfBounds, e.to_string()),
-        })
-    };
-    let language_tag = |_: &Scrubber, tag: &str| check_language_tag(tag);
-    match value {
-        Value::Names(names) => names.iter().try_for_each(|n| check(n, check_identifier)),
-        Value::LabelCounts(map) => map.keys().try_for_each(|k| check(k, check_identifier)),
-        Value::ModeByName(map) => map.iter().try_for_each(|(name, mode)| {
-            check(name, check_identifier)?;
-            check(mode, check_identifier)
-        }),
-        Value::Version(v) => check(v, check_version),
-        Value::LanguageTag(t) => check(t, language_tag),
+        StringRole::Verbatim(Grammar::Identifier) => check_identifier(scrubber, text),
+        StringRole::Verbatim(Grammar::Version) => check_version(scrubber, text),
+        StringRole::Verbatim(Grammar::LanguageTag) => check_language_tag(text),
         _ => Ok(()),
-    }
-}
-
-/// A hashed value has the form its declared algorithm gives: 64 hex digits for plain SHA-256,
-/// `key-id:hex` for the keyed hash.
-fn check_hash(declared: &ValueType, value: &Value) -> Result<(), (Reason, String)> {
-    let (ValueType::Hashed { algorithm }, Value::Hashed(h)) = (declared, value) else {
-        return Ok(());
     };
-    let ok = match algorithm {
-        HashAlgorithm::Sha256 => is_lower_hex(h, 64),
-        HashAlgorithm::HmacSha256 => h.split_once(':').is_some_and(|(id, hex)| {
-            (1..=32).contains(&id.len())
-                && id
-                    .bytes()
-                    .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
-                && (16..=64).contains(&hex.len())
-                && is_lower_hex(hex, hex.len())
-        }),
-    };
-    if ok {
-        Ok(())
-    } else {
-        Err((
-            Reason::BadHash,
-            format!(
-                "not a {} hash as Candor sends it",
-                algorithm_name(*algorithm)
-            ),
-        ))
-    }
-}
-
-fn algorithm_name(algorithm: HashAlgorithm) -> &'static str {
-    match algorithm {
-        HashAlgorithm::Sha256 => "SHA-256",
-        HashAlgorithm::HmacSha256 => "keyed HMAC-SHA256",
-    }
+    grammar.map_err(|e| match e {
+        IdentifierError::Personal(_) | IdentifierError::HostInMetadata => {
+            (Reason::PersonalData, e.to_string())
+        }
+        _ => (Reason::OutOfBounds, e.to_string()),
+    })
 }
 
 fn is_lower_hex(text: &str, len: usize) -> bool {
@@ -340,21 +238,6 @@ pub fn micros(time: SystemTime) -> i64 {
 
 fn micros_of(d: Duration) -> i64 {
     i64::try_from(d.as_micros()).unwrap_or(i64::MAX)
-}
-
-/// Reads an RFC 3339 time into microseconds since the epoch.
-pub fn parse_time_us(text: &str) -> Result<i64, Refusal> {
-    if text.len() > 40 {
-        return Err(Refusal::new(Reason::BadTime, "the time is not RFC 3339"));
-    }
-    humantime::parse_rfc3339_weak(text)
-        .map(micros)
-        .map_err(|_| {
-            Refusal::new(
-                Reason::BadTime,
-                format!("`{}` is not RFC 3339", shown(text)),
-            )
-        })
 }
 
 /// An event's text in a message: at most 40 characters, control characters escaped.

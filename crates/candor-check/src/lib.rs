@@ -21,7 +21,7 @@ mod check;
 mod refusal;
 
 pub use check::{
-    Admitted, Envelope, MAX_AGE_WITHOUT_RETENTION_DAYS, MAX_CLOCK_AHEAD, check_envelope,
-    check_event, check_value, micros, parse_time_us, shown, shown_up_to,
+    Admitted, MAX_AGE_WITHOUT_RETENTION_DAYS, MAX_CLOCK_AHEAD, check_envelope, check_event,
+    check_value, micros, shown, shown_up_to,
 };
 pub use refusal::{Reason, Refusal};

@@ -100,7 +100,7 @@ pub(crate) fn run(
         .points_in_effect()
         .into_iter()
         .map(|p| p.id.as_str())
-        .filter(|p| !snapshot_points.contains(p) && !sent.iter().any(|e| e.point == *p))
+        .filter(|p| !snapshot_points.contains(p) && !sent.iter().any(|e| e.point() == *p))
         .collect();
     let preview = Preview {
         product: catalogue.product_id(),
@@ -182,8 +182,9 @@ fn write_text(out: &mut dyn Write, name: &str, p: &Preview<'_>) -> Result<(), Cl
     )?;
     writeln!(out, "\nwould send {} event(s):", p.events.len())?;
     for e in p.events {
-        let value = serde_json::to_string(&e.value).map_err(|e| CliError::Usage(e.to_string()))?;
-        writeln!(out, "  {:<32} {value}", e.point)?;
+        let value =
+            serde_json::to_string(&e.value()).map_err(|e| CliError::Usage(e.to_string()))?;
+        writeln!(out, "  {:<32} {value}", e.point())?;
     }
     if !p.unavailable.is_empty() {
         writeln!(out, "\nnot sent (unavailable or unreadable):")?;

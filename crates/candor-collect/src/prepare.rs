@@ -19,9 +19,9 @@ use candor_privacy::{
     sha256_hex,
 };
 use candor_schema::{
-    BucketLayout, Catalogue, DataPointSpec, Date, Event, ExceptionValue, Expired, HashAlgorithm,
-    MAX_FRAMES, MAX_MESSAGE_LEN, MAX_PROPERTY_VALUE_LEN, PrivacyClass, QueryError, Stamp, Unit,
-    Value, ValueType, Version, check_value,
+    BucketLayout, Catalogue, DataPointSpec, Date, Event, ExceptionValue, Expired, Grammar,
+    HashAlgorithm, MAX_FRAMES, QueryError, Stamp, StringRole, Timestamp, Unit, Value, ValueType,
+    Version, check_value,
 };
 
 use crate::input::{Input, RawException};
@@ -283,7 +283,7 @@ impl Preparer {
         let value = self.prepare_at(point, input, time)?;
         let stamp = Stamp {
             event_id: new_event_id(),
-            time: humantime::format_rfc3339_millis(time).to_string(),
+            time: Timestamp::from_system_time(time).to_millis(),
             product_version: self.context.version_text.clone(),
             runtime_line: self.context.line.clone(),
             install_id: self.install_id.clone(),
@@ -296,7 +296,23 @@ impl Preparer {
         })
     }
 
+    /// The value for `input`: first its shape (the declared kind, values and names, trimmed
+    /// words, the stack filter), then each string's protection in the role
+    /// [`Value::walk_strings_mut`] gives it, the walk the event check on arrival and on the
+    /// spool's re-admission reads the same roles from.
     fn apply(&self, spec: &DataPointSpec, input: Input) -> Result<Value, Rejected> {
+        let mut value = Self::shape(spec, input)?;
+        value.walk_strings_mut(spec, |role, text| self.protect(spec, role, text))?;
+        if let Value::Names(names) = &mut value {
+            // Sorted and each once after protection: a scrubbed name may now equal another.
+            names.sort();
+            names.dedup();
+        }
+        Ok(value)
+    }
+
+    /// The raw value in the point's declared shape, before any string is protected.
+    fn shape(spec: &DataPointSpec, input: Input) -> Result<Value, Rejected> {
         let point = spec.id.as_str();
         let invalid = |reason: String| Rejected::Invalid {
             point: point.to_owned(),
@@ -322,13 +338,8 @@ impl Preparer {
                     )));
                 }
             }
-            (ValueType::Version, Input::Word(w)) => Value::Version(
-                self.verbatim(spec, w.trim(), check_version)
-                    .map_err(invalid)?,
-            ),
-            (ValueType::Text { max_len }, Input::Text(t) | Input::Word(t)) => {
-                Value::Text(self.scrubber.scrub_limited(&t, *max_len as usize))
-            }
+            (ValueType::Version, Input::Word(w)) => Value::Version(w.trim().to_owned()),
+            (ValueType::Text { .. }, Input::Text(t) | Input::Word(t)) => Value::Text(t),
             (ValueType::Count, Input::Count(n)) => Value::Count(n),
             (ValueType::Duration, Input::Elapsed(d)) => Value::Duration(in_unit(d, spec.unit)),
             (ValueType::Distribution { statistics }, Input::Samples(samples)) => {
@@ -342,21 +353,12 @@ impl Preparer {
                 })?;
                 Value::Histogram(layout.fold(&samples))
             }
-            (ValueType::Hashed { algorithm }, Input::Identifier(id)) => {
+            (ValueType::Hashed { .. }, Input::Identifier(id)) => {
                 if id.is_empty() {
                     return Err(invalid("an empty identifier identifies nothing".to_owned()));
                 }
-                match algorithm {
-                    HashAlgorithm::Sha256 => Value::Hashed(sha256_hex(id.as_bytes())),
-                    HashAlgorithm::HmacSha256 => match &self.keyed {
-                        Some(h) => Value::Hashed(h.hash(id.as_bytes()).to_string()),
-                        None => {
-                            return Err(Rejected::NoHashKey {
-                                point: point.to_owned(),
-                            });
-                        }
-                    },
-                }
+                // Hashed by its role in the walk; the identifier itself never leaves.
+                Value::Hashed(id)
             }
             (ValueType::Names { known, other }, Input::Names(names)) => {
                 let mut out = Vec::with_capacity(names.len());
@@ -367,81 +369,87 @@ impl Preparer {
                         (Some(known), None) if !known.contains(&name) => {
                             return Err(invalid(format!("`{name}` is not a declared name")));
                         }
-                        _ => self
-                            .verbatim(spec, &name, check_identifier)
-                            .map_err(invalid)?,
+                        _ => name,
                     };
                     out.push(name);
                 }
-                out.sort();
-                out.dedup();
                 Value::Names(out)
             }
-            (ValueType::LabelCounts, Input::LabelCounts(map)) => Value::LabelCounts(
-                map.into_iter()
-                    .map(|(label, n)| Ok((self.verbatim(spec, &label, check_identifier)?, n)))
-                    .collect::<Result<_, String>>()
-                    .map_err(invalid)?,
-            ),
+            (ValueType::LabelCounts, Input::LabelCounts(map)) => Value::LabelCounts(map),
             (ValueType::ModeByName { .. }, Input::ModeByName(map)) => Value::ModeByName(
                 map.into_iter()
-                    .map(|(name, mode)| {
-                        let mode = mode.trim().to_ascii_lowercase();
-                        Ok((
-                            self.verbatim(spec, &name, check_identifier)?,
-                            self.verbatim(spec, &mode, check_identifier)?,
-                        ))
-                    })
-                    .collect::<Result<_, String>>()
-                    .map_err(invalid)?,
+                    .map(|(name, mode)| (name, mode.trim().to_ascii_lowercase()))
+                    .collect(),
             ),
             (ValueType::Properties { keys }, Input::Properties(map)) => Value::Properties(
                 map.into_iter()
                     .filter(|(k, _)| keys.contains(k))
-                    .map(|(k, v)| {
-                        let v = self.scrubber.scrub_limited(&v, MAX_PROPERTY_VALUE_LEN);
-                        (k, v)
-                    })
                     .collect::<BTreeMap<_, _>>(),
             ),
-            (ValueType::LanguageTag, Input::Word(w)) => Value::LanguageTag(
-                self.verbatim(spec, w.trim(), |_, tag| check_language_tag(tag))
-                    .map_err(invalid)?,
-            ),
-            (ValueType::UserAgent, Input::Word(w) | Input::Text(w)) => {
-                Value::UserAgent(coarsen(&w).to_string())
-            }
+            (ValueType::LanguageTag, Input::Word(w)) => Value::LanguageTag(w.trim().to_owned()),
+            (ValueType::UserAgent, Input::Word(w) | Input::Text(w)) => Value::UserAgent(w),
             (
                 ValueType::Exception {
                     allowed_namespaces,
                     includes_log_message,
                 },
                 Input::Exception(raw),
-            ) => Value::Exception(self.exception(allowed_namespaces, *includes_log_message, raw)),
+            ) => Value::Exception(Self::exception(
+                allowed_namespaces,
+                *includes_log_message,
+                raw,
+            )),
             (_, input) => return Err(wrong(&input)),
         };
         Ok(value)
     }
 
-    /// A caller's string in a value sent as it is. The point's privacy class decides, not the
-    /// value's kind: a scrubbed point's string is scrubbed, any other must match its grammar with
-    /// nothing personal in it, or the value is refused.
-    fn verbatim(
+    /// One string of a value made safe to send, as its role says: scrubbed, coarsened,
+    /// hashed, or refused unless it matches its grammar with nothing personal in it. (A
+    /// scrubbed point's names, labels and modes come here as scrubbed text: the point's
+    /// privacy class decides, not the value's kind.)
+    fn protect(
         &self,
         spec: &DataPointSpec,
-        value: &str,
-        check: impl Fn(&Scrubber, &str) -> Result<(), IdentifierError>,
-    ) -> Result<String, String> {
-        if spec.privacy == PrivacyClass::Scrubbed {
-            return Ok(self.scrubber.scrub_limited(value, MAX_PROPERTY_VALUE_LEN));
+        role: StringRole,
+        text: &mut String,
+    ) -> Result<(), Rejected> {
+        let invalid = |e: IdentifierError| Rejected::Invalid {
+            point: spec.id.clone(),
+            reason: e.to_string(),
+        };
+        match role {
+            StringRole::Scrubbed { max_len } => {
+                *text = self.scrubber.scrub_limited(text, max_len);
+            }
+            StringRole::Coarsened => *text = coarsen(text).to_string(),
+            StringRole::Hash(HashAlgorithm::Sha256) => *text = sha256_hex(text.as_bytes()),
+            StringRole::Hash(HashAlgorithm::HmacSha256) => match &self.keyed {
+                Some(h) => *text = h.hash(text.as_bytes()).to_string(),
+                None => {
+                    return Err(Rejected::NoHashKey {
+                        point: spec.id.clone(),
+                    });
+                }
+            },
+            StringRole::Verbatim(Grammar::Identifier) => {
+                check_identifier(&self.scrubber, text).map_err(invalid)?;
+            }
+            StringRole::Verbatim(Grammar::Version) => {
+                check_version(&self.scrubber, text).map_err(invalid)?;
+            }
+            StringRole::Verbatim(Grammar::LanguageTag) => {
+                check_language_tag(text).map_err(invalid)?;
+            }
+            // Declared words and type names were settled by the shape.
+            _ => {}
         }
-        check(&self.scrubber, value)
-            .map(|()| value.to_owned())
-            .map_err(|e| e.to_string())
+        Ok(())
     }
 
+    /// An exception's shape: frames kept by the namespace filter, one line each, a type name
+    /// that is a name; the message, frames and log message are scrubbed by their role.
     fn exception(
-        &self,
         allowed_namespaces: &[String],
         includes_log_message: bool,
         raw: RawException,
@@ -453,7 +461,7 @@ impl Preparer {
             .map(str::trim)
             .filter(|l| !l.is_empty())
             .take(MAX_FRAMES)
-            .map(|l| self.scrubber.scrub_limited(l, MAX_MESSAGE_LEN))
+            .map(str::to_owned)
             .collect();
         // A type name that is not a name (it has spaces, quotes, an e-mail address) is not
         // trusted to be one; its place is taken by a neutral word.
@@ -464,13 +472,10 @@ impl Preparer {
         };
         ExceptionValue {
             type_name,
-            message: self.scrubber.scrub_limited(&raw.message, MAX_MESSAGE_LEN),
+            message: raw.message,
             frames,
             frames_dropped: u32::try_from(filtered.dropped).unwrap_or(u32::MAX),
-            log_message: raw
-                .log_message
-                .filter(|_| includes_log_message)
-                .map(|m| self.scrubber.scrub_limited(&m, MAX_MESSAGE_LEN)),
+            log_message: raw.log_message.filter(|_| includes_log_message),
         }
     }
 }

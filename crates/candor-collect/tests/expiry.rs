@@ -131,12 +131,12 @@ fn expired_refusals_are_counted_per_point_and_other_points_still_pass() {
         refused.contains(&("agent_version".to_owned(), 3)),
         "{refused:?}"
     );
-    assert!(events.iter().any(|e| e.point == "in_container"));
+    assert!(events.iter().any(|e| e.point() == "in_container"));
     // Recording reads the clock once, at recording: today's UTC day decides `working_set`.
     let today = Date::from_system_time(SystemTime::now());
     let expired_today = today >= Date::parse("2026-09-30").expect("day");
     assert_eq!(
-        events.iter().any(|e| e.point == "working_set"),
+        events.iter().any(|e| e.point() == "working_set"),
         !expired_today
     );
     // The clock-free view of the context drops the point at its expiry version.

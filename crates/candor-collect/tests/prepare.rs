@@ -35,8 +35,9 @@ fn value(events: &PreparedEvents, point: &str) -> Value {
     );
     events
         .into_iter()
-        .find(|e| e.point == point)
+        .find(|e| e.point() == point)
         .unwrap_or_else(|| panic!("{point} missing"))
+        .into_parts()
         .value
 }
 
@@ -217,7 +218,14 @@ fn http_exchanges_are_summarised() {
     agent.http_summary(&mut http);
     assert!(http.is_empty(), "a report starts a new summary");
     let (events, _) = events.take();
-    let get = |p: &str| events.iter().find(|e| e.point == p).expect(p).value.clone();
+    let get = |p: &str| {
+        events
+            .iter()
+            .find(|e| e.point() == p)
+            .expect(p)
+            .value()
+            .clone()
+    };
     assert_eq!(
         get("contrast_http_status_codes"),
         Value::LabelCounts([("200".into(), 3), ("503".into(), 1)].into())
@@ -241,8 +249,8 @@ fn histogram_measurements_become_bucket_counts_and_never_leave() {
     recorder.contrast_http_response_time(period);
     let (events, rejected) = events.take();
     assert_eq!(rejected.total(), 0);
-    let Value::Histogram(h) = events[0].value.clone() else {
-        panic!("{:?}", events[0].value)
+    let Value::Histogram(h) = events[0].value().clone() else {
+        panic!("{:?}", events[0].value())
     };
     let layout = candor_schema::BucketLayout::of(
         &candor_schema::builtin::catalogues()
@@ -270,9 +278,9 @@ fn an_empty_http_summary_sends_a_zero_count_only() {
     assert_eq!(rejected.total(), 0);
     let d = events
         .iter()
-        .find(|e| e.point == "contrast_http_response_time")
+        .find(|e| e.point() == "contrast_http_response_time")
         .expect("sent")
-        .value
+        .value()
         .clone();
     assert_eq!(
         d,
@@ -309,7 +317,13 @@ fn milestones_give_the_four_timings() {
     );
     assert!(AgentRecorder::new(&events).init_timings(&m).is_empty());
     let (events, _) = events.take();
-    let ms = |p: &str| match events.iter().rev().find(|e| e.point == p).expect(p).value {
+    let ms = |p: &str| match events
+        .iter()
+        .rev()
+        .find(|e| e.point() == p)
+        .expect(p)
+        .value()
+    {
         Value::Duration(d) => d,
         ref v => panic!("{v:?}"),
     };
@@ -342,7 +356,14 @@ fn iis_pools_give_counts_and_a_per_pool_summary() {
     });
     let (events, rejected) = events.take();
     assert_eq!(rejected.total(), 0);
-    let get = |p: &str| events.iter().find(|e| e.point == p).expect(p).value.clone();
+    let get = |p: &str| {
+        events
+            .iter()
+            .find(|e| e.point() == p)
+            .expect(p)
+            .value()
+            .clone()
+    };
     assert_eq!(get("iis_app_count"), Value::Count(14));
     assert_eq!(get("iis_app_count_analyzed"), Value::Count(6));
     assert_eq!(get("iis_app_count_clr4"), Value::Count(6));
@@ -381,7 +402,14 @@ fn rule_modes_and_caught_exceptions() {
     });
     let (events, rejected) = events.take();
     assert_eq!(rejected.total(), 0);
-    let get = |p: &str| events.iter().find(|e| e.point == p).expect(p).value.clone();
+    let get = |p: &str| {
+        events
+            .iter()
+            .find(|e| e.point() == p)
+            .expect(p)
+            .value()
+            .clone()
+    };
     assert_eq!(
         get("protect_rule_modes"),
         Value::ModeByName(
@@ -478,14 +506,16 @@ fn events_carry_the_envelope() {
             std::time::SystemTime::now(),
         )
         .expect("ok");
-    assert_eq!(e.product, "contrast-dotnet-agent");
-    assert_eq!(e.product_version, "21.1.2");
-    assert_eq!(e.runtime_line, "framework");
-    assert_eq!(e.catalogue_revision, "2021.4.2.2");
-    assert_eq!(e.event_id.len(), 32);
-    assert!(e.time.ends_with('Z') && e.time.contains('T'), "{}", e.time);
+    assert_eq!(e.product(), "contrast-dotnet-agent");
+    assert_eq!(e.product_version(), "21.1.2");
+    assert_eq!(e.runtime_line(), "framework");
+    assert_eq!(e.catalogue_revision(), "2021.4.2.2");
+    assert_eq!(e.event_id().len(), 32);
+    let time = e.time().to_string();
+    assert!(time.ends_with('Z') && time.contains('T'), "{time}");
     assert_eq!(
-        e.install_id, None,
+        e.install_id(),
+        None,
         "the agent catalogue declares no install id"
     );
     let other = p
@@ -495,7 +525,7 @@ fn events_carry_the_envelope() {
             std::time::SystemTime::now(),
         )
         .expect("ok");
-    assert_ne!(e.event_id, other.event_id);
+    assert_ne!(e.event_id(), other.event_id());
 }
 
 #[test]
@@ -543,4 +573,34 @@ fn verbatim_values_must_match_their_grammar_with_nothing_personal_in_them() {
             Input::LabelCounts([(name.into(), 1)].into()),
         );
     }
+}
+
+/// The hash forms `candor-privacy` makes and the one rule every door checks them by
+/// (`HashAlgorithm::admits`, in `candor-schema`, which the privacy crate does not depend on)
+/// agree at their edges: the shortest and longest cut, the longest key id, a derived id.
+#[test]
+fn every_hash_the_sender_makes_has_the_form_every_door_admits() {
+    use candor_schema::{HashAlgorithm, MAX_HASH_KEY_ID_LEN, MIN_HASH_HEX_DIGITS};
+    let key = [7_u8; 32];
+    assert!(HashAlgorithm::Sha256.admits(&sha256_hex(b"an identifier")));
+    let longest_id = "k".repeat(MAX_HASH_KEY_ID_LEN);
+    for hasher in [
+        KeyedHasher::with_derived_id(&key).expect("key"),
+        KeyedHasher::new(&key, &longest_id).expect("key"),
+    ] {
+        for digits in [MIN_HASH_HEX_DIGITS, 40, 64] {
+            let hashed = hasher
+                .clone()
+                .truncated(digits)
+                .expect("a cut every door admits")
+                .hash(b"an identifier")
+                .to_string();
+            assert!(HashAlgorithm::HmacSha256.admits(&hashed), "{hashed}");
+        }
+        assert!(
+            hasher.clone().truncated(MIN_HASH_HEX_DIGITS - 1).is_err(),
+            "no sender makes a shorter hash than the doors admit"
+        );
+    }
+    assert!(KeyedHasher::new(&key, &format!("{longest_id}k")).is_err());
 }

@@ -1,18 +1,15 @@
 //! Request bodies to events: the JSON sink's array (gzip or plain) and OTLP/HTTP protobuf logs
-//! as Candor's OTLP sink writes them (the event's envelope in `candor.*` attributes, the value
-//! as the body).
+//! as Candor's OTLP sink writes them, each item read straight into `candor_schema::Event` (JSON
+//! by the schema's own deserialisation, a log record by `candor-otlp`'s one mapping).
 
 use std::io::Read;
-use std::time::{Duration, UNIX_EPOCH};
 
 use flate2::read::GzDecoder;
-use opentelemetry_proto::tonic::common::v1::{AnyValue, any_value};
 use opentelemetry_proto::tonic::logs::v1::LogRecord;
 use prost::Message;
-use serde_json::{Map, Value, json};
 
-use crate::received::ReceivedEvent;
 use crate::validate::{Reason, Refusal};
+use candor_schema::Event;
 
 /// The most events one request may carry.
 pub const MAX_EVENTS_PER_REQUEST: usize = 100_000;
@@ -30,7 +27,7 @@ pub enum DecodeError {
 }
 
 /// One item of a payload: an event of the schema, or why it is not one.
-pub type Item = Result<ReceivedEvent, Refusal>;
+pub type Item = Result<Event, Refusal>;
 
 /// The body, decompressed when it is gzip (by header or by its magic bytes), within `max` bytes.
 pub fn decompress(body: &[u8], max: usize) -> Result<std::borrow::Cow<'_, [u8]>, DecodeError> {
@@ -268,19 +265,28 @@ pub fn json_item(encoded: &[u8]) -> Item {
     if encoded.len() > MAX_EVENT_BYTES {
         return Err(too_big());
     }
-    serde_json::from_slice::<ReceivedEvent>(encoded).map_err(|e| Refusal {
-        reason: Reason::Malformed,
-        detail: format!("not an event of the published schema: {e}"),
-        product: None,
-    })
+    serde_json::from_slice::<Event>(encoded).map_err(|e| not_an_event(e, encoded))
 }
 
-fn item(value: Value) -> Item {
-    serde_json::from_value::<ReceivedEvent>(value).map_err(|e| Refusal {
+/// Why an item is not an event of the schema. A time that is not RFC 3339 has its own reason
+/// (`bad_time`), as the check gives it; finding which field failed costs a second parse with
+/// the path tracked, on the refusal's path only.
+fn not_an_event(error: serde_json::Error, encoded: &[u8]) -> Refusal {
+    let mut tracked = serde_json::Deserializer::from_slice(encoded);
+    if let Err(failed) = serde_path_to_error::deserialize::<_, Event>(&mut tracked)
+        && failed.path().to_string() == "time"
+    {
+        return Refusal {
+            reason: Reason::BadTime,
+            detail: crate::validate::shown_up_to(&failed.into_inner().to_string(), 80),
+            product: None,
+        };
+    }
+    Refusal {
         reason: Reason::Malformed,
-        detail: format!("not an event of the published schema: {e}"),
+        detail: format!("not an event of the published schema: {error}"),
         product: None,
-    })
+    }
 }
 
 fn too_big() -> Refusal {
@@ -394,60 +400,9 @@ pub fn otlp_item(encoded: &[u8]) -> Item {
         detail: format!("not an OTLP log record: {e}"),
         product: None,
     })?;
-    let attribute = |key: &str| {
-        record
-            .attributes
-            .iter()
-            .find(|kv| kv.key == key)
-            .and_then(|kv| kv.value.as_ref())
-            .map(to_json)
-    };
-    let mut event = Map::new();
-    for (field, key) in [
-        ("event_id", "candor.event_id"),
-        ("product", "candor.product"),
-        ("product_version", "candor.product_version"),
-        ("runtime_line", "candor.runtime_line"),
-        ("catalogue_revision", "candor.catalogue_revision"),
-        ("install_id", "candor.install_id"),
-        ("point", "candor.point"),
-    ] {
-        if let Some(v) = attribute(key) {
-            event.insert(field.to_owned(), v);
-        }
-    }
-    let time = UNIX_EPOCH + Duration::from_nanos(record.time_unix_nano);
-    event.insert(
-        "time".to_owned(),
-        json!(humantime::format_rfc3339_nanos(time).to_string()),
-    );
-    let data = record.body.as_ref().map(to_json).unwrap_or(Value::Null);
-    let kind = attribute("candor.kind").unwrap_or(Value::Null);
-    event.insert("value".to_owned(), json!({ "kind": kind, "data": data }));
-    item(Value::Object(event))
-}
-
-fn to_json(value: &AnyValue) -> Value {
-    match &value.value {
-        Some(any_value::Value::StringValue(s)) => json!(s),
-        Some(any_value::Value::BoolValue(b)) => json!(b),
-        Some(any_value::Value::IntValue(i)) => json!(i),
-        Some(any_value::Value::DoubleValue(d)) => json!(d),
-        Some(any_value::Value::ArrayValue(a)) => {
-            Value::Array(a.values.iter().map(to_json).collect())
-        }
-        Some(any_value::Value::KvlistValue(kv)) => Value::Object(
-            kv.values
-                .iter()
-                .map(|kv| {
-                    (
-                        kv.key.clone(),
-                        kv.value.as_ref().map(to_json).unwrap_or(Value::Null),
-                    )
-                })
-                .collect(),
-        ),
-        // Bytes and string-table references are not part of Candor's mapping.
-        Some(_) | None => Value::Null,
-    }
+    candor_otlp::read_event(&record).map_err(|e| Refusal {
+        reason: Reason::Malformed,
+        detail: e.to_string(),
+        product: None,
+    })
 }

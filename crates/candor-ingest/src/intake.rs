@@ -287,12 +287,12 @@ impl Intake {
             Err(refusal) => (None, Err(refusal)),
             Ok(event) => {
                 // Echoed back so the client can tell which event was refused; bounded.
-                let id: String = event.event_id.chars().take(64).collect();
+                let id: String = event.event_id().chars().take(64).collect();
                 let outcome = if self.over_allowance {
                     let product = self
                         .accepted
-                        .catalogue(&event.product)
-                        .map(|_| event.product.clone());
+                        .catalogue(event.product())
+                        .map(|_| event.product().to_owned());
                     Err(over_allowance(self.limits.allowance, product))
                 } else {
                     self.accepted.check(event, self.now)

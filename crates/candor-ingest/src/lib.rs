@@ -20,8 +20,10 @@
 //! and are off without one.
 //!
 //! `candor serve`, `candor report` and `candor purge` are thin callers. It depends on
-//! `candor-schema` (catalogues, gates, the value check shared with the sending side),
-//! `candor-privacy` (the scrubber as a detector) and `candor-http-server`; it knows nothing of
+//! `candor-schema` (catalogues, gates, the one event type and value check shared with the
+//! sending side), `candor-check` (the event check the spool's re-admission runs too),
+//! `candor-otlp` (the one OTLP mapping, the sinks' own), `candor-privacy` (the scrubber as a
+//! detector) and `candor-http-server`; it knows nothing of
 //! consent, collection or the sending transport, and it never stores a peer's address or a
 //! request header.
 
@@ -32,7 +34,6 @@ pub mod decode;
 mod intake;
 pub mod page;
 mod pool;
-mod received;
 pub mod report;
 pub mod retention;
 mod service;
@@ -46,7 +47,6 @@ use std::time::{Duration, SystemTime};
 
 pub use access::{MIN_READ_TOKEN_LEN, ReadToken};
 pub use candor_http_server::{ServerConfig, ServerError};
-pub use received::{ReceivedEvent, ReceivedException, ReceivedHistogram, ReceivedValue};
 pub use service::{Ingest, IngestConfig};
 pub use store::{DatabaseUrl, Sealing, Store, StoreError, StoreKey};
 pub use validate::{Accepted, MAX_AGE_WITHOUT_RETENTION_DAYS, MAX_CLOCK_AHEAD, Reason, Refusal};

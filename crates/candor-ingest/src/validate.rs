@@ -6,13 +6,12 @@
 use std::collections::BTreeMap;
 use std::time::SystemTime;
 
-use candor_check::{Envelope, check_envelope, check_value, parse_time_us};
+use candor_check::check_event;
 pub use candor_check::{MAX_AGE_WITHOUT_RETENTION_DAYS, MAX_CLOCK_AHEAD, Reason, Refusal};
-pub(crate) use candor_check::{micros, shown};
+pub(crate) use candor_check::{micros, shown, shown_up_to};
 use candor_privacy::Scrubber;
-use candor_schema::{Catalogue, Storage};
+use candor_schema::{Catalogue, Event, Storage};
 
-use crate::received::ReceivedEvent;
 use crate::store::StoredEvent;
 
 /// The catalogues a server accepts: for each product, every revision it holds.
@@ -111,39 +110,42 @@ impl Accepted {
             .max(1)
     }
 
-    /// Checks one event; on success, the row to store.
-    pub fn check(&self, event: ReceivedEvent, now: SystemTime) -> Result<StoredEvent, Refusal> {
-        let revisions = self.products.get(&event.product).ok_or_else(|| {
+    /// Checks one event against the revision it names ([`candor_check::check_event`], the
+    /// check the sending machine runs on what it spooled); on success, the row to store.
+    pub fn check(&self, event: Event, now: SystemTime) -> Result<StoredEvent, Refusal> {
+        let revisions = self.products.get(event.product()).ok_or_else(|| {
             Refusal::new(
                 Reason::UnknownProduct,
-                format!("no catalogue for product `{}`", shown(&event.product)),
+                format!("no catalogue for product `{}`", shown(event.product())),
             )
         })?;
         let with_product = |mut r: Refusal| {
-            r.product = Some(event.product.clone());
+            r.product = Some(event.product().to_owned());
             r
         };
         let catalogue = revisions
             .iter()
-            .find(|c| c.spec().revision == event.catalogue_revision)
+            .find(|c| c.spec().revision == event.catalogue_revision())
             .ok_or_else(|| {
                 with_product(Refusal::new(
                     Reason::UnknownRevision,
                     format!(
                         "catalogue revision `{}` is not accepted",
-                        shown(&event.catalogue_revision)
+                        shown(event.catalogue_revision())
                     ),
                 ))
             })?;
-        self.check_in(catalogue, &event, now)
-            .map_err(with_product)?;
-        let time_us = parse_time_us(&event.time).map_err(with_product)?;
+        check_event(catalogue, &event, now, &self.scrubber).map_err(with_product)?;
+        let storage = self.storage(event.product());
+        let event = event.into_parts();
+        // Serialising a checked value cannot fail (string keys, finite numbers).
+        let value = serde_json::to_string(&event.value.data()).unwrap_or_else(|_| "null".into());
         Ok(StoredEvent {
-            storage: self.storage(&event.product),
+            storage,
             kind: event.value.kind_name(),
-            value: event.value.data_json(),
+            value,
             event_id: event.event_id,
-            time_us,
+            time_us: event.time.unix_micros(),
             product: event.product,
             product_version: event.product_version,
             runtime_line: event.runtime_line,
@@ -151,29 +153,5 @@ impl Accepted {
             install_id: event.install_id,
             point: event.point,
         })
-    }
-
-    fn check_in(
-        &self,
-        catalogue: &Catalogue,
-        event: &ReceivedEvent,
-        now: SystemTime,
-    ) -> Result<(), Refusal> {
-        let envelope = Envelope {
-            event_id: &event.event_id,
-            time: &event.time,
-            runtime_line: &event.runtime_line,
-            product_version: &event.product_version,
-            install_id: event.install_id.as_deref(),
-            point: &event.point,
-        };
-        let admitted = check_envelope(catalogue, &envelope, now)?;
-        let point = admitted.point;
-        // Only a distribution naming a statistic the schema does not know fails to convert.
-        let value = event
-            .value
-            .to_schema_value()
-            .map_err(|e| Refusal::new(Reason::OutOfBounds, format!("`{}`: {e}", point.id)))?;
-        check_value(point, &value, &self.scrubber)
     }
 }

@@ -73,7 +73,7 @@ fn installations() -> Vec<Vec<Vec<f64>>> {
 fn stamp(install: usize, n: usize) -> Stamp {
     Stamp {
         event_id: format!("{:016x}{:016x}", 0xC0FFEE_u64 + install as u64, n as u64),
-        time: now_rfc3339(),
+        time: candor_schema::Timestamp::from_system_time(std::time::SystemTime::now()).to_millis(),
         product_version: "4.0.0".to_owned(),
         runtime_line: "core".to_owned(),
         install_id: None,

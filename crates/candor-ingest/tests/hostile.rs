@@ -250,3 +250,79 @@ fn counts_past_the_largest_signed_64_bit_number_are_refused_on_arrival() {
     assert_eq!(status, 200, "{reply}");
     assert_eq!(reply["accepted"], 1, "{reply}");
 }
+
+/// Issue 24: an OTLP record whose event name and `candor.point` attribute name different
+/// points, or whose body is not of its `candor.kind`, is refused as malformed, one record at a
+/// time (the others of the request are stored); a JSON time that is a number or too long to be
+/// RFC 3339 is refused as `bad_time`.
+#[test]
+fn records_naming_two_points_and_times_that_are_no_text_are_refused() {
+    use opentelemetry_proto::tonic::common::v1::{AnyValue, any_value};
+    use prost::Message;
+
+    let db = Db::sqlite();
+    let running = serve(&db, IngestConfig::default());
+    let agent = candor_ingest::Accepted::builtin()
+        .unwrap()
+        .catalogue("contrast-dotnet-agent")
+        .unwrap()
+        .clone();
+    let event = |n: u64| {
+        let stamp = candor_schema::Stamp {
+            event_id: format!("{:032x}", 0xabc0 + n),
+            time: candor_schema::Timestamp::from_system_time(std::time::SystemTime::now())
+                .to_millis(),
+            product_version: "4.0.0".into(),
+            runtime_line: "core".into(),
+            install_id: None,
+        };
+        candor_schema::Event::declared(&agent, "working_set", candor_schema::Value::Count(n), stamp)
+            .unwrap()
+    };
+    let events = [event(1), event(2), event(3)];
+    let mut request = candor_otlp::encode_request(
+        &events,
+        &candor_otlp::SemanticNames::new(),
+        std::time::SystemTime::now(),
+    );
+    let records = &mut request.resource_logs[0].scope_logs[0].log_records;
+    records[1].event_name = "memory_page_size".to_owned();
+    records[2].body = Some(AnyValue {
+        value: Some(any_value::Value::StringValue("lots".to_owned())),
+    });
+    let response = client()
+        .post(url(&running, "/v1/logs"))
+        .header("content-type", "application/x-protobuf")
+        .body(request.encode_to_vec())
+        .send()
+        .unwrap();
+    assert_eq!(response.status().as_u16(), 200);
+    assert_eq!(
+        point_count(&report(&running, "contrast-dotnet-agent"), "working_set"),
+        1
+    );
+    assert_eq!(
+        point_count(
+            &report(&running, "contrast-dotnet-agent"),
+            "memory_page_size"
+        ),
+        0
+    );
+
+    let timed = |time: serde_json::Value| {
+        let mut e = agent_event(7);
+        e["time"] = time;
+        e
+    };
+    let (status, reply) = post_events(
+        &running,
+        &[
+            timed(json!(1_790_000_000)),
+            timed(json!(format!("2026-11-21T09:30:00.{}Z", "1".repeat(30)))),
+            agent_event(8),
+        ],
+    );
+    assert_eq!(status, 200, "{reply}");
+    assert_eq!(reply["accepted"], 1, "{reply}");
+    assert_eq!(reasons(&reply), ["bad_time", "bad_time"], "{reply}");
+}

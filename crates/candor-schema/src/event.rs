@@ -12,6 +12,7 @@ use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 use crate::model::{DataPointSpec, Statistic, ValueType};
+use crate::timestamp::Timestamp;
 
 /// The longest version string an event may carry.
 pub const MAX_VERSION_LEN: usize = 64;
@@ -28,48 +29,74 @@ pub const MAX_FRAMES: usize = 64;
 /// is refused here, where the sender and the receiver check, never clamped on the wire.
 pub const MAX_COUNT: u64 = i64::MAX.unsigned_abs();
 
-/// One data point's value, sent after privacy was applied.
+/// One data point's value, sent after privacy was applied: the only event type of Candor,
+/// on the sending machine and on the receiving end alike.
+///
+/// Its fields are private, so there are exactly two ways in: [`Event::declared`], which the
+/// preparer calls after privacy and which checks the value against the catalogue, and
+/// deserialisation of the wire form (`docs/schema/event.schema.json`), after which a reader
+/// checks the event against the catalogue revision it names (`candor-check`, shared by the
+/// receiving end and the spool's re-admission) before anything is stored or sent. No holder can
+/// rewrite a value after it was checked.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
+#[schemars(description = "One data point's value, sent after privacy was applied.")]
 pub struct Event {
     /// A random 128-bit identifier in lower-case hex, so a receiver can drop duplicates of a
     /// payload that was delivered twice.
-    pub event_id: String,
+    event_id: String,
     /// When the value was recorded, RFC 3339 in UTC (`2026-11-21T09:30:00.123Z`).
-    pub time: String,
+    time: Timestamp,
     /// The product's catalogue id.
-    pub product: String,
+    product: String,
     /// The product version that recorded the value.
-    pub product_version: String,
+    product_version: String,
     /// The runtime line of that version.
-    pub runtime_line: String,
+    runtime_line: String,
     /// The revision of the catalogue that declared the point.
-    pub catalogue_revision: String,
+    catalogue_revision: String,
     /// A random, per-installation identifier, present only when the catalogue declares one.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    install_id: Option<String>,
+    /// The data point's id.
+    point: String,
+    /// The value.
+    value: Value,
+}
+
+/// An event taken apart, for a reader that keeps its parts (the receiving end's row) without
+/// copying them. It cannot be put back together: an event is made only by [`Event::declared`]
+/// or read from the wire.
+#[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
+pub struct EventParts {
+    /// The event id.
+    pub event_id: String,
+    /// When the value was recorded.
+    pub time: Timestamp,
+    /// The product's catalogue id.
+    pub product: String,
+    /// The product version.
+    pub product_version: String,
+    /// The runtime line.
+    pub runtime_line: String,
+    /// The catalogue revision.
+    pub catalogue_revision: String,
+    /// The install id, when there is one.
     pub install_id: Option<String>,
     /// The data point's id.
     pub point: String,
     /// The value.
     pub value: Value,
-    /// Keeps struct literals out of other crates: a new event is made only by
-    /// [`Event::declared`], which checks it against the catalogue. (Decoding one, as a spool or a
-    /// receiver does, reads what was made that way.)
-    #[serde(skip)]
-    #[schemars(skip)]
-    sealed: Sealed,
 }
-
-#[derive(Debug, Clone, Copy, Default, PartialEq)]
-struct Sealed;
 
 /// What an event says besides its point and value: made by the preparer for each value.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Stamp {
     /// A random 128-bit identifier in lower-case hex.
     pub event_id: String,
-    /// When the value was recorded, RFC 3339 in UTC.
-    pub time: String,
+    /// When the value was recorded.
+    pub time: Timestamp,
     /// The product version that recorded the value.
     pub product_version: String,
     /// The runtime line of that version; it must be one the catalogue declares.
@@ -84,12 +111,13 @@ impl Event {
     /// product and the catalogue revision come from the catalogue itself, and the install id
     /// is attached only when the catalogue declares one, so no event can claim what its
     /// catalogue does not say. Candor's preparer is the one caller in the runtime, after it
-    /// applied the point's privacy. No other crate can build an event field by field:
+    /// applied the point's privacy. No other crate can build an event field by field, or
+    /// change one after it was made:
     ///
     /// ```compile_fail
     /// let forged = candor_schema::Event {
     ///     event_id: "0".repeat(32),
-    ///     time: "2026-11-21T09:30:00.000Z".into(),
+    ///     time: candor_schema::Timestamp::EPOCH,
     ///     product: "contrast-dotnet-agent".into(),
     ///     product_version: "21.1.2".into(),
     ///     runtime_line: "framework".into(),
@@ -98,6 +126,12 @@ impl Event {
     ///     point: "anything".into(),
     ///     value: candor_schema::Value::Text("unscrubbed alice@example.com".into()),
     /// };
+    /// ```
+    ///
+    /// ```compile_fail
+    /// fn rewrite(event: &mut candor_schema::Event) {
+    ///     event.value = candor_schema::Value::Text("unscrubbed alice@example.com".into());
+    /// }
     /// ```
     pub fn declared(
         catalogue: &crate::Catalogue,
@@ -136,8 +170,67 @@ impl Event {
                 .filter(|_| product.collection.carries_install_id()),
             point: spec.id.clone(),
             value,
-            sealed: Sealed,
         })
+    }
+
+    /// The event id: 32 lower-case hex digits in every event a check admitted.
+    pub fn event_id(&self) -> &str {
+        &self.event_id
+    }
+
+    /// When the value was recorded.
+    pub fn time(&self) -> Timestamp {
+        self.time
+    }
+
+    /// The product's catalogue id.
+    pub fn product(&self) -> &str {
+        &self.product
+    }
+
+    /// The product version that recorded the value.
+    pub fn product_version(&self) -> &str {
+        &self.product_version
+    }
+
+    /// The runtime line of that version.
+    pub fn runtime_line(&self) -> &str {
+        &self.runtime_line
+    }
+
+    /// The revision of the catalogue that declared the point.
+    pub fn catalogue_revision(&self) -> &str {
+        &self.catalogue_revision
+    }
+
+    /// The install id, present only when the catalogue declares one.
+    pub fn install_id(&self) -> Option<&str> {
+        self.install_id.as_deref()
+    }
+
+    /// The data point's id.
+    pub fn point(&self) -> &str {
+        &self.point
+    }
+
+    /// The value.
+    pub fn value(&self) -> &Value {
+        &self.value
+    }
+
+    /// The event's parts, moved out.
+    pub fn into_parts(self) -> EventParts {
+        EventParts {
+            event_id: self.event_id,
+            time: self.time,
+            product: self.product,
+            product_version: self.product_version,
+            runtime_line: self.runtime_line,
+            catalogue_revision: self.catalogue_revision,
+            install_id: self.install_id,
+            point: self.point,
+            value: self.value,
+        }
     }
 }
 
@@ -159,18 +252,23 @@ pub enum Value {
     Duration(f64),
     /// The declared statistics of many measurements. With no measurements only `count` (zero) is
     /// present.
+    #[serde(deserialize_with = "capped::map")]
     Distribution(BTreeMap<Statistic, f64>),
     /// Bucket counts of many measurements on the point's declared layout.
     Histogram(HistogramValue),
     /// A hash in lower-case hex, prefixed by `key-id:` when it is keyed.
     Hashed(String),
     /// Names, sorted and without repeats.
+    #[serde(deserialize_with = "capped::list")]
     Names(Vec<String>),
     /// How many times each label occurred.
+    #[serde(deserialize_with = "capped::map")]
     LabelCounts(BTreeMap<String, u64>),
     /// A mode for each name.
+    #[serde(deserialize_with = "capped::map")]
     ModeByName(BTreeMap<String, String>),
     /// Declared keys with short values.
+    #[serde(deserialize_with = "capped::map")]
     Properties(BTreeMap<String, String>),
     /// A validated language tag.
     LanguageTag(String),
@@ -193,6 +291,7 @@ pub struct HistogramValue {
     /// order: key `k` counts the measurements `x` with `floor(n · log2 x) = k` for the point's
     /// `n` buckets per power of two. Counts are signed on the wire only so that a negative one
     /// is refused with its reason.
+    #[serde(deserialize_with = "capped::list")]
     pub buckets: Vec<(i64, i64)>,
 }
 
@@ -205,6 +304,7 @@ pub struct ExceptionValue {
     /// The exception's message, scrubbed.
     pub message: String,
     /// The stack frames kept by the namespace filter, outermost last.
+    #[serde(deserialize_with = "capped::list")]
     pub frames: Vec<String>,
     /// How many frames the filter dropped.
     pub frames_dropped: u32,
@@ -237,6 +337,115 @@ impl Value {
     }
 }
 
+impl Value {
+    /// The value's `data` alone, in its wire form (`{"kind": …, "data": …}` without the
+    /// kind), for a reader that keeps the kind apart, as the receiving end stores it.
+    pub fn data(&self) -> impl Serialize + '_ {
+        Data(self)
+    }
+}
+
+/// [`Value::data`]'s form.
+struct Data<'a>(&'a Value);
+
+impl Serialize for Data<'_> {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        match self.0 {
+            Value::Flag(b) => b.serialize(serializer),
+            Value::Enumeration(s)
+            | Value::Version(s)
+            | Value::Text(s)
+            | Value::Hashed(s)
+            | Value::LanguageTag(s)
+            | Value::UserAgent(s) => s.serialize(serializer),
+            Value::Count(n) => n.serialize(serializer),
+            Value::Duration(d) => d.serialize(serializer),
+            Value::Distribution(m) => m.serialize(serializer),
+            Value::Histogram(h) => h.serialize(serializer),
+            Value::Names(n) => n.serialize(serializer),
+            Value::LabelCounts(m) => m.serialize(serializer),
+            Value::ModeByName(m) | Value::Properties(m) => m.serialize(serializer),
+            Value::Exception(e) => e.serialize(serializer),
+        }
+    }
+}
+
+/// Lists and maps read from the wire at most [`capped::KEPT`] items deep: the rest of a longer
+/// one is read past without being built. No point admits more items than a catalogue may
+/// declare ([`crate::MAX_ITEMS_LIMIT`]), so a value cut here is refused by the value check all
+/// the same (too many items); cutting it first means 200,000 names cost the parse of 4,097,
+/// not 200,000 allocations and their copies. A map that repeats a key is not an event of the
+/// schema (no sender writes one, and the repeats would vanish unseen).
+mod capped {
+    use std::collections::BTreeMap;
+    use std::fmt;
+    use std::marker::PhantomData;
+
+    use serde::de::{Deserialize, Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor};
+
+    /// One more than any point admits, so a cut value still fails the value check.
+    pub(super) const KEPT: usize = crate::MAX_ITEMS_LIMIT as usize + 1;
+
+    pub(super) fn list<'de, D, T>(deserializer: D) -> Result<Vec<T>, D::Error>
+    where
+        D: Deserializer<'de>,
+        T: Deserialize<'de>,
+    {
+        struct List<T>(PhantomData<T>);
+        impl<'de, T: Deserialize<'de>> Visitor<'de> for List<T> {
+            type Value = Vec<T>;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("a list")
+            }
+            fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Vec<T>, A::Error> {
+                let mut out = Vec::new();
+                while out.len() < KEPT {
+                    match seq.next_element()? {
+                        Some(item) => out.push(item),
+                        None => return Ok(out),
+                    }
+                }
+                while seq.next_element::<IgnoredAny>()?.is_some() {}
+                Ok(out)
+            }
+        }
+        deserializer.deserialize_seq(List(PhantomData))
+    }
+
+    pub(super) fn map<'de, D, K, V>(deserializer: D) -> Result<BTreeMap<K, V>, D::Error>
+    where
+        D: Deserializer<'de>,
+        K: Deserialize<'de> + Ord,
+        V: Deserialize<'de>,
+    {
+        struct Map<K, V>(PhantomData<(K, V)>);
+        impl<'de, K: Deserialize<'de> + Ord, V: Deserialize<'de>> Visitor<'de> for Map<K, V> {
+            type Value = BTreeMap<K, V>;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("a map")
+            }
+            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<BTreeMap<K, V>, A::Error> {
+                let mut out = BTreeMap::new();
+                while out.len() < KEPT {
+                    match map.next_entry::<K, V>()? {
+                        // A sender writes each key once; a repeated one would be dropped
+                        // without a word, so the value is refused instead.
+                        Some((key, value)) => {
+                            if out.insert(key, value).is_some() {
+                                return Err(serde::de::Error::custom("a key appears twice"));
+                            }
+                        }
+                        None => return Ok(out),
+                    }
+                }
+                while map.next_entry::<IgnoredAny, IgnoredAny>()?.is_some() {}
+                Ok(out)
+            }
+        }
+        deserializer.deserialize_map(Map(PhantomData))
+    }
+}
+
 /// Why a value does not fit its data point's declaration.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("{point}: {problem}")]
@@ -266,6 +475,8 @@ pub enum MismatchKind {
     OffLayout,
     /// A histogram with more buckets than its layout declares.
     TooManyBuckets,
+    /// A hash not in its algorithm's form ([`crate::HashAlgorithm::admits`]).
+    BadHash,
 }
 
 /// Whether `c` is a character no text Candor sends may hold: NUL and every other control
@@ -370,15 +581,11 @@ fn check_shape(point: &DataPointSpec, value: &Value) -> Result<(), (MismatchKind
         (histogram @ ValueType::Histogram { .. }, Value::Histogram(h)) => {
             crate::histogram::check(histogram, h)?;
         }
-        (ValueType::Hashed { .. }, Value::Hashed(h)) => {
-            let hex = h.rsplit(':').next().unwrap_or(h);
-            if hex.len() < 16
-                || !hex
-                    .bytes()
-                    .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
-            {
-                return Err(fail("not a lower-case hex hash".to_owned()));
-            }
+        (ValueType::Hashed { algorithm }, Value::Hashed(h)) if !algorithm.admits(h) => {
+            return Err((
+                MismatchKind::BadHash,
+                format!("not a {} hash as Candor sends it", algorithm.display_name()),
+            ));
         }
         (ValueType::Names { known, other }, Value::Names(names)) => {
             // Senders sort and deduplicate: a repeated name only inflates what is stored.
@@ -545,7 +752,7 @@ pub fn check_name(name: &str) -> Result<(), NameProblem> {
 }
 
 /// A value for an error message: at most 40 characters, control characters escaped.
-fn shown(text: &str) -> String {
+pub(crate) fn shown(text: &str) -> String {
     let mut out: String = text.chars().take(40).flat_map(char::escape_debug).collect();
     if text.chars().count() > 40 {
         out.push('…');

@@ -34,7 +34,9 @@ mod load;
 mod model;
 mod revision;
 mod source;
+mod timestamp;
 mod version;
+mod walk;
 
 pub use catalogue::{Catalogue, Catalogues, HostRequirement};
 pub use date::{Date, DateError};
@@ -44,8 +46,8 @@ pub use deletion::{
 };
 pub use error::{CatalogueError, Problem, QueryError};
 pub use event::{
-    Event, ExceptionValue, HistogramValue, MAX_COUNT, MAX_FRAMES, MAX_MESSAGE_LEN, MAX_NAME_LEN,
-    MAX_PROPERTY_VALUE_LEN, MAX_VERSION_LEN, MismatchKind, NameProblem, Stamp, Value,
+    Event, EventParts, ExceptionValue, HistogramValue, MAX_COUNT, MAX_FRAMES, MAX_MESSAGE_LEN,
+    MAX_NAME_LEN, MAX_PROPERTY_VALUE_LEN, MAX_VERSION_LEN, MismatchKind, NameProblem, Stamp, Value,
     ValueMismatch, check_name, check_value, event_json_schema, is_bidi_control, is_language_tag,
     is_unsendable_char, is_version_text,
 };
@@ -66,7 +68,9 @@ pub use model::{
 };
 pub use revision::{Disclosed, DisclosedPoint, Widened, Widening};
 pub use source::MachineReading;
+pub use timestamp::{MAX_TIME_TEXT_LEN, TimeError, Timestamp};
 pub use version::{Version, VersionError, VersionScheme};
+pub use walk::{Grammar, MAX_HASH_KEY_ID_LEN, MIN_HASH_HEX_DIGITS, StringRole};
 
 /// The environment variable Candor honours for every product: a true value turns telemetry off
 /// (see <https://consoledonottrack.com>).

@@ -683,6 +683,19 @@ pub enum Statistic {
     P95,
 }
 
+impl Statistic {
+    /// The name as catalogues and the wire write it (`min`, `p95`).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Count => "count",
+            Self::Min => "min",
+            Self::Max => "max",
+            Self::Median => "median",
+            Self::P95 => "p95",
+        }
+    }
+}
+
 /// How a hashed identifier is hashed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "kebab-case")]

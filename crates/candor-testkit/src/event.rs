@@ -1,7 +1,7 @@
 //! Events for transport tests. Events are made only through a catalogue (`Event::declared`),
 //! as the preparer makes them; these use the built-in agent's `working_set`.
 
-use candor_schema::{Event, Stamp, Value};
+use candor_schema::{Event, Stamp, Timestamp, Value};
 
 /// Event number `n`: the agent's `working_set` at `n` KiB, with `n` as its id.
 pub fn agent_event(n: u32) -> Event {
@@ -11,7 +11,7 @@ pub fn agent_event(n: u32) -> Event {
         .expect("the agent is built in");
     let stamp = Stamp {
         event_id: format!("{n:032x}"),
-        time: "2026-11-21T09:30:00.000Z".into(),
+        time: Timestamp::parse("2026-11-21T09:30:00.000Z").expect("a time"),
         product_version: "21.1.2".into(),
         runtime_line: "framework".into(),
         install_id: None,

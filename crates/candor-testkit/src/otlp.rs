@@ -1,8 +1,10 @@
-//! OTLP log records to [`Received`].
+//! OTLP log records to [`Received`], read with Candor's one OTLP mapping (`candor-otlp`): the
+//! point by `candor_otlp::point_of`, the envelope by its keys, the body by `read_any`. A record
+//! that is not one of Candor's (a host's own logs, through the bridge) is kept with what it has.
 
+use candor_otlp::{keys, point_of, read_any};
 use opentelemetry_proto::tonic::collector::logs::v1::ExportLogsServiceRequest;
-use opentelemetry_proto::tonic::common::v1::{AnyValue, any_value};
-use serde_json::{Map, Value, json};
+use serde_json::Value;
 
 use crate::Received;
 
@@ -11,50 +13,22 @@ pub(crate) fn events(request: &ExportLogsServiceRequest) -> Vec<Received> {
     for resource in &request.resource_logs {
         for scope in &resource.scope_logs {
             for record in &scope.log_records {
-                let attribute = |key: &str| {
-                    record
-                        .attributes
-                        .iter()
-                        .find(|kv| kv.key == key)
-                        .and_then(|kv| kv.value.as_ref())
-                        .map(to_json)
-                        .and_then(|v| v.as_str().map(str::to_owned))
-                        .unwrap_or_default()
-                };
+                let attribute =
+                    |key: &str| candor_otlp::attribute_str(record, key).unwrap_or_default();
                 out.push(Received {
-                    event_id: attribute("candor.event_id"),
-                    point: record.event_name.clone(),
-                    product: attribute("candor.product"),
-                    value: record.body.as_ref().map(to_json).unwrap_or(Value::Null),
+                    event_id: attribute(keys::EVENT_ID).to_owned(),
+                    point: point_of(record)
+                        .unwrap_or(record.event_name.as_str())
+                        .to_owned(),
+                    product: attribute(keys::PRODUCT).to_owned(),
+                    value: record
+                        .body
+                        .as_ref()
+                        .and_then(|body| read_any::<Value>(body).ok())
+                        .unwrap_or(Value::Null),
                 });
             }
         }
     }
     out
-}
-
-pub(crate) fn to_json(value: &AnyValue) -> Value {
-    match &value.value {
-        Some(any_value::Value::StringValue(s)) => json!(s),
-        Some(any_value::Value::BoolValue(b)) => json!(b),
-        Some(any_value::Value::IntValue(i)) => json!(i),
-        Some(any_value::Value::DoubleValue(d)) => json!(d),
-        Some(any_value::Value::ArrayValue(a)) => {
-            Value::Array(a.values.iter().map(to_json).collect())
-        }
-        Some(any_value::Value::KvlistValue(kv)) => Value::Object(
-            kv.values
-                .iter()
-                .map(|kv| {
-                    (
-                        kv.key.clone(),
-                        kv.value.as_ref().map(to_json).unwrap_or(Value::Null),
-                    )
-                })
-                .collect::<Map<_, _>>(),
-        ),
-        Some(any_value::Value::BytesValue(b)) => json!(b),
-        Some(any_value::Value::StringValueStrindex(i)) => json!({ "strindex": i }),
-        None => Value::Null,
-    }
 }

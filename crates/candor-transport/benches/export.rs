@@ -24,6 +24,7 @@ use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
+use candor_otlp::keys;
 use candor_schema::{Event, Stamp, Value};
 use candor_testkit::{GrpcReceiver, HttpReceiver, dead_port};
 use candor_transport::{Outcome, SinkSpec, Timeouts};
@@ -53,7 +54,7 @@ fn events() -> Vec<Event> {
             };
             let stamp = Stamp {
                 event_id: format!("{n:032x}"),
-                time: "2026-11-21T09:30:00.000Z".into(),
+                time: candor_schema::Timestamp::parse("2026-11-21T09:30:00.000Z").expect("a time"),
                 product_version: "21.1.2".into(),
                 runtime_line: "framework".into(),
                 install_id: None,
@@ -133,7 +134,8 @@ fn sdk_pipeline(endpoint: String) -> SdkLoggerProvider {
         .build()
 }
 
-/// The value as the SDK carries it (as Candor's OTLP sink writes these two kinds).
+/// The value as the SDK carries it (as Candor's OTLP sink writes these two kinds). The SDK's
+/// own `AnyValue` type, for the baseline only: Candor's mapping is `candor_otlp::any_value`.
 fn any_value(value: &Value) -> AnyValue {
     match value {
         Value::Count(n) => AnyValue::Int(i64::try_from(*n).unwrap_or(i64::MAX)),
@@ -147,23 +149,23 @@ fn any_value(value: &Value) -> AnyValue {
 fn emit_through_sdk(logger: &SdkLogger, batch: &[Event]) {
     for event in batch {
         let mut record = logger.create_log_record();
-        record.set_event_name(if event.point == "working_set" {
+        record.set_event_name(if event.point() == "working_set" {
             "working_set"
         } else {
             "os_version"
         });
         record.set_severity_number(Severity::Info);
         record.set_severity_text("INFO");
-        record.set_body(any_value(&event.value));
-        record.add_attribute("candor.event_id", event.event_id.clone());
-        record.add_attribute("candor.point", event.point.clone());
-        record.add_attribute("candor.kind", event.value.kind_name());
-        record.add_attribute("candor.product", event.product.clone());
-        record.add_attribute("candor.product_version", event.product_version.clone());
-        record.add_attribute("candor.runtime_line", event.runtime_line.clone());
+        record.set_body(any_value(event.value()));
+        record.add_attribute(keys::EVENT_ID, event.event_id().to_owned());
+        record.add_attribute(keys::POINT, event.point().to_owned());
+        record.add_attribute(keys::KIND, event.value().kind_name());
+        record.add_attribute(keys::PRODUCT, event.product().to_owned());
+        record.add_attribute(keys::PRODUCT_VERSION, event.product_version().to_owned());
+        record.add_attribute(keys::RUNTIME_LINE, event.runtime_line().to_owned());
         record.add_attribute(
-            "candor.catalogue_revision",
-            event.catalogue_revision.clone(),
+            keys::CATALOGUE_REVISION,
+            event.catalogue_revision().to_owned(),
         );
         logger.emit(record);
     }

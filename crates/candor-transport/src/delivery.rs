@@ -825,7 +825,7 @@ impl<S: Sink> Delivery<S> {
             .which
             .iter()
             .filter_map(|i| events.get(*i))
-            .map(|e| e.event_id.clone())
+            .map(|e| e.event_id().to_owned())
             .collect();
         let refused_count = refused.count.min(events.len() as u64);
         let receipt = Receipt {
@@ -839,7 +839,7 @@ impl<S: Sink> Delivery<S> {
                 .iter()
                 .enumerate()
                 .filter(|(i, _)| !refused.which.contains(i))
-                .map(|(_, e)| e.event_id.clone())
+                .map(|(_, e)| e.event_id().to_owned())
                 .collect(),
             refused: refused_count,
             refused_ids: named,
@@ -884,7 +884,7 @@ fn answers(failure: Failure) -> bool {
 
 /// The products of a batch, sorted, once each.
 fn products(events: &[Event]) -> Vec<String> {
-    let mut products: Vec<String> = events.iter().map(|e| e.product.clone()).collect();
+    let mut products: Vec<String> = events.iter().map(|e| e.product().to_owned()).collect();
     products.sort();
     products.dedup();
     products

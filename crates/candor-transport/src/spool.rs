@@ -685,9 +685,9 @@ mod tests {
     /// An event whose value is `bytes` bytes of text (the spool reads only the envelope's
     /// shape, so the text's content does not matter).
     fn large_event(n: u32, bytes: usize) -> Event {
-        let mut event = candor_testkit::agent_event(n);
-        event.value = candor_schema::Value::Text("x".repeat(bytes));
-        event
+        let mut wire = serde_json::to_value(candor_testkit::agent_event(n)).expect("encode");
+        wire["value"] = serde_json::json!({"kind": "text", "data": "x".repeat(bytes)});
+        serde_json::from_value(wire).expect("an event of the schema")
     }
 
     /// Review 2 #1: a batch of large events was written as one file past the read cap, then

@@ -520,7 +520,7 @@ fn the_owner_s_permit_is_asked_before_every_write_and_send() {
         let withdrawn = events
             .iter()
             .enumerate()
-            .filter(|(_, e)| u64::from_str_radix(&e.event_id, 16).is_ok_and(|n| n % 3 == 0))
+            .filter(|(_, e)| u64::from_str_radix(e.event_id(), 16).is_ok_and(|n| n % 3 == 0))
             .map(|(i, _)| i)
             .collect();
         Permission::withdraw(withdrawn, gate.load(Ordering::SeqCst))

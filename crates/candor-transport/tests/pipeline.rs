@@ -616,9 +616,10 @@ fn a_batch_over_the_spool_cap_is_cut_and_every_event_accounted() {
         },
     );
     let large = |n: u32, bytes: usize| {
-        let mut e = event(n);
-        e.value = candor_schema::Value::Text("x".repeat(bytes));
-        e
+        // Read from the wire, as a spool would read an edited line: no sender makes it.
+        let mut wire = serde_json::to_value(event(n)).expect("encode");
+        wire["value"] = serde_json::json!({"kind": "text", "data": "x".repeat(bytes)});
+        serde_json::from_value::<candor_schema::Event>(wire).expect("an event of the schema")
     };
     // Eleven of 1.5 MiB (16.5 MiB: twice the 8 MiB spool cap) and one of 9 MiB, larger than a
     // spool file may be.

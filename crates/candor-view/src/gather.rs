@@ -187,7 +187,7 @@ fn product(
         &mut unreadable,
     );
     let spool = spool(state, &id, &mut unreadable);
-    let by_id: HashMap<&str, &Event> = sent.iter().map(|e| (e.event_id.as_str(), e)).collect();
+    let by_id: HashMap<&str, &Event> = sent.iter().map(|e| (e.event_id(), e)).collect();
     let receipts = receipts
         .iter()
         .filter(|r| r.products.contains(&id))
@@ -198,7 +198,7 @@ fn product(
                 Ok(events) => events
                     .unwrap_or_default()
                     .into_iter()
-                    .map(|e| (e.event_id.clone(), e))
+                    .map(|e| (e.event_id().to_owned(), e))
                     .collect(),
                 Err(e) => {
                     unreadable.push(Unreadable {
@@ -228,9 +228,9 @@ fn product(
         .iter()
         .chain(&local)
         .chain(spool.iter().flat_map(|b| &b.events))
-        .filter(|e| e.product == id)
-        .max_by(|a, b| a.time.cmp(&b.time));
-    let running = newest.map(|e| (e.runtime_line.clone(), e.product_version.clone()));
+        .filter(|e| e.product() == id)
+        .max_by(|a, b| a.time().cmp(&b.time()));
+    let running = newest.map(|e| (e.runtime_line().to_owned(), e.product_version().to_owned()));
     let request = match state.read_deletion(&id, candor_transport::deletion::MAX_DELETION_RECORD) {
         Ok(None) => None,
         Ok(Some(bytes)) => match candor_transport::DeletionRecord::parse(&bytes) {

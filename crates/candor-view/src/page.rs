@@ -170,7 +170,7 @@ fn receipts_list(html: &mut String, p: &ProductView) {
                 escape(&sent.id),
                 sent.event
                     .as_ref()
-                    .map(|e| format!(" {}", escape(&e.point)))
+                    .map(|e| format!(" {}", escape(e.point())))
                     .unwrap_or_default(),
             );
             match &sent.event {
@@ -222,8 +222,8 @@ fn event_list(html: &mut String, class: &str, events: &[&Event]) {
         let _ = write!(
             html,
             "<details><summary>{time} <code>{point}</code></summary><pre class=\"event\">{json}</pre></details>",
-            time = escape(&event.time),
-            point = escape(&event.point),
+            time = escape(&event.time().to_string()),
+            point = escape(event.point()),
             json = escape(&pretty(event)),
         );
     }
@@ -242,15 +242,15 @@ fn charts(html: &mut String, p: &ProductView) {
         .iter()
         .chain(p.spool.iter().flat_map(|b| &b.events))
         .chain(&p.local)
-        .filter(|e| e.product == p.id)
+        .filter(|e| e.product() == p.id)
         .collect();
     if all.is_empty() {
         return;
     }
     let mut per_day: BTreeMap<(String, String), u64> = BTreeMap::new();
     for e in &all {
-        let day: String = e.time.chars().take(10).collect();
-        *per_day.entry((day, e.point.clone())).or_default() += 1;
+        let day: String = e.time().to_string().chars().take(10).collect();
+        *per_day.entry((day, e.point().to_owned())).or_default() += 1;
     }
     html.push_str("<h4>Events per day and point</h4>");
     let rows: Vec<(String, u64)> = per_day
@@ -263,7 +263,7 @@ fn charts(html: &mut String, p: &ProductView) {
 
     let mut by_point: BTreeMap<&str, Vec<&Event>> = BTreeMap::new();
     for e in &all {
-        by_point.entry(e.point.as_str()).or_default().push(e);
+        by_point.entry(e.point()).or_default().push(e);
     }
     html.push_str("<h4>Distributions</h4>");
     for (point, events) in by_point {
@@ -280,10 +280,10 @@ fn charts(html: &mut String, p: &ProductView) {
 
 fn distribution(html: &mut String, events: &[&Event]) {
     // Summaries: each statistic's values over time, in a table.
-    let summaries: Vec<(&str, &BTreeMap<candor_schema::Statistic, f64>)> = events
+    let summaries: Vec<(String, &BTreeMap<candor_schema::Statistic, f64>)> = events
         .iter()
-        .filter_map(|e| match &e.value {
-            Value::Distribution(stats) => Some((e.time.as_str(), stats)),
+        .filter_map(|e| match &e.value() {
+            Value::Distribution(stats) => Some((e.time().to_string(), stats)),
             _ => None,
         })
         .collect();
@@ -318,10 +318,10 @@ fn distribution(html: &mut String, events: &[&Event]) {
         return;
     }
     // Histograms: what each report held (the bucket counts themselves are in the events).
-    let histograms: Vec<(&str, &candor_schema::HistogramValue)> = events
+    let histograms: Vec<(String, &candor_schema::HistogramValue)> = events
         .iter()
-        .filter_map(|e| match &e.value {
-            Value::Histogram(h) => Some((e.time.as_str(), h)),
+        .filter_map(|e| match &e.value() {
+            Value::Histogram(h) => Some((e.time().to_string(), h)),
             _ => None,
         })
         .collect();
@@ -352,7 +352,7 @@ fn distribution(html: &mut String, events: &[&Event]) {
     // Everything else: how often each value occurred.
     let mut counts: BTreeMap<String, u64> = BTreeMap::new();
     for e in events {
-        *counts.entry(short(&e.value)).or_default() += 1;
+        *counts.entry(short(e.value())).or_default() += 1;
     }
     let mut rows: Vec<(String, u64)> = counts.into_iter().collect();
     rows.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));

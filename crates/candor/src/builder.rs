@@ -427,12 +427,11 @@ fn readmission(catalogue: Arc<Catalogue>, scrubber: Arc<Scrubber>) -> Admit {
     Admit::new(move |event| {
         let admitted = candor_check::check_event(&catalogue, event, SystemTime::now(), &scrubber)
             .map_err(|refusal| refusal.to_string())?;
-        let recorded = humantime::parse_rfc3339_weak(&event.time)
-            .map_err(|_| "the event's time is not RFC 3339".to_owned())?;
+        let recorded = event.time().to_system_time();
         let expired = catalogue
             .expired(
-                &event.point,
-                &event.runtime_line,
+                event.point(),
+                event.runtime_line(),
                 &admitted.version,
                 Date::from_system_time(recorded),
             )

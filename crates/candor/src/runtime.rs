@@ -219,7 +219,7 @@ impl Runtime {
         let gate = self.watch.gate().clone();
         for event in self
             .held
-            .take_sendable_unless(&gate, |e| gate.holds_for_notice(&e.point))
+            .take_sendable_unless(&gate, |e| gate.holds_for_notice(e.point()))
         {
             self.network.deliver(event);
         }

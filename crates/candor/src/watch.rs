@@ -236,9 +236,7 @@ impl ConsentWatch {
             events
                 .iter()
                 .enumerate()
-                .filter(|(_, e)| {
-                    humantime::parse_rfc3339(&e.time).map_or(true, |t| nanos(t) <= cut)
-                })
+                .filter(|(_, e)| e.time().unix_nanos() <= cut)
                 .map(|(i, _)| i)
                 .collect()
         };

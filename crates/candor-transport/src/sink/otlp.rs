@@ -13,17 +13,13 @@
 
 #[cfg(feature = "otlp-grpc")]
 use std::time::Duration;
-use std::time::{SystemTime, UNIX_EPOCH};
+use std::time::SystemTime;
 
-use candor_schema::{Event, Value};
-use opentelemetry_proto::tonic::collector::logs::v1::{
-    ExportLogsPartialSuccess, ExportLogsServiceRequest, ExportLogsServiceResponse,
-};
-use opentelemetry_proto::tonic::common::v1::{
-    AnyValue, ArrayValue, InstrumentationScope, KeyValue, KeyValueList, any_value,
-};
-use opentelemetry_proto::tonic::logs::v1::{LogRecord, ResourceLogs, ScopeLogs, SeverityNumber};
-use opentelemetry_proto::tonic::resource::v1::Resource;
+pub use candor_otlp::encode_request;
+use candor_schema::Event;
+use opentelemetry_proto::tonic::collector::logs::v1::ExportLogsPartialSuccess;
+#[cfg(feature = "otlp-http")]
+use opentelemetry_proto::tonic::collector::logs::v1::ExportLogsServiceResponse;
 use prost::Message;
 
 #[cfg(feature = "otlp-grpc")]
@@ -33,9 +29,6 @@ use super::classify_grpc;
 use super::{Outcome, Refusals, SemanticNames, Sink, SinkOptions};
 use crate::TransportError;
 use crate::endpoint::Endpoint;
-
-#[cfg(feature = "otlp-http")]
-mod wire;
 
 /// OTLP's two transports.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -131,7 +124,8 @@ impl Sink for OtlpSink {
         match &mut self.transport {
             #[cfg(feature = "otlp-http")]
             Transport::Http(client) => {
-                let body = wire::encode_request_bytes(events, &self.semconv, SystemTime::now());
+                let body =
+                    candor_otlp::encode_request_bytes(events, &self.semconv, SystemTime::now());
                 let bytes = body.len() as u64;
                 self.last = Some(super::Payload {
                     format: candor_state::PayloadFormat::OtlpProtobuf,
@@ -187,217 +181,6 @@ fn partial_refusals(partial: &ExportLogsPartialSuccess, len: usize) -> Refusals 
     }
     let reason = partial.error_message.lines().next().map(str::to_owned);
     Refusals::new(count, [], len, reason.filter(|r| !r.is_empty()))
-}
-
-/// The OTLP export request for a batch: one resource per product and version (service.name,
-/// service.version, telemetry.sdk.*), one scope (`candor`), one log record per event; a point
-/// that `names` gives a semantic-convention name also carries its value under that name.
-pub fn encode_request(
-    events: &[Event],
-    names: &SemanticNames,
-    now: SystemTime,
-) -> ExportLogsServiceRequest {
-    let observed = nanos(now);
-    let mut resource_logs: Vec<ResourceLogs> = Vec::new();
-    let mut current: Option<(&str, &str)> = None;
-    for event in events {
-        let key = (event.product.as_str(), event.product_version.as_str());
-        if current != Some(key) {
-            current = Some(key);
-            resource_logs.push(ResourceLogs {
-                resource: Some(Resource {
-                    attributes: vec![
-                        kv("service.name", string(&event.product)),
-                        kv("service.version", string(&event.product_version)),
-                        kv("telemetry.sdk.name", string("candor")),
-                        kv("telemetry.sdk.language", string("rust")),
-                        kv("telemetry.sdk.version", string(env!("CARGO_PKG_VERSION"))),
-                    ],
-                    ..Resource::default()
-                }),
-                scope_logs: vec![ScopeLogs {
-                    scope: Some(InstrumentationScope {
-                        name: "candor".to_owned(),
-                        version: env!("CARGO_PKG_VERSION").to_owned(),
-                        ..InstrumentationScope::default()
-                    }),
-                    log_records: Vec::new(),
-                    schema_url: String::new(),
-                }],
-                schema_url: String::new(),
-            });
-        }
-        if let Some(scope) = resource_logs
-            .last_mut()
-            .and_then(|r| r.scope_logs.last_mut())
-        {
-            let semconv = names
-                .get(&event.product)
-                .and_then(|points| points.get(&event.point));
-            scope
-                .log_records
-                .push(record(event, semconv.map(String::as_str), observed));
-        }
-    }
-    ExportLogsServiceRequest { resource_logs }
-}
-
-fn record(event: &Event, semconv: Option<&str>, observed: u64) -> LogRecord {
-    let time = humantime::parse_rfc3339(&event.time).map_or(observed, nanos);
-    let mut attributes = vec![
-        kv("candor.event_id", string(&event.event_id)),
-        kv("candor.point", string(&event.point)),
-        kv("candor.kind", string(event.value.kind_name())),
-        kv("candor.product", string(&event.product)),
-        kv("candor.product_version", string(&event.product_version)),
-        kv("candor.runtime_line", string(&event.runtime_line)),
-        kv(
-            "candor.catalogue_revision",
-            string(&event.catalogue_revision),
-        ),
-    ];
-    if let Some(install) = &event.install_id {
-        attributes.push(kv("candor.install_id", string(install)));
-    }
-    if let Some(name) = semconv {
-        attributes.push(kv(name, any_value(&event.value)));
-    }
-    LogRecord {
-        time_unix_nano: time,
-        observed_time_unix_nano: observed,
-        severity_number: SeverityNumber::Info as i32,
-        severity_text: "INFO".to_owned(),
-        body: Some(any_value(&event.value)),
-        attributes,
-        event_name: event.point.clone(),
-        ..LogRecord::default()
-    }
-}
-
-fn nanos(time: SystemTime) -> u64 {
-    time.duration_since(UNIX_EPOCH)
-        .map_or(0, |d| u64::try_from(d.as_nanos()).unwrap_or(u64::MAX))
-}
-
-fn kv(key: &str, value: AnyValue) -> KeyValue {
-    KeyValue {
-        key: key.to_owned(),
-        value: Some(value),
-        ..KeyValue::default()
-    }
-}
-
-fn string(s: &str) -> AnyValue {
-    AnyValue {
-        value: Some(any_value::Value::StringValue(s.to_owned())),
-    }
-}
-
-/// A count as OTLP's signed `int_value`. Counts past `i64::MAX` never get here:
-/// `candor_schema::check_value` refuses them ([`candor_schema::MAX_COUNT`]) before an event is
-/// made and again before a spooled one is sent, so the saturation below is only the type's
-/// fallback, never a value changed on the wire.
-fn int(n: u64) -> AnyValue {
-    AnyValue {
-        value: Some(any_value::Value::IntValue(
-            i64::try_from(n).unwrap_or(i64::MAX),
-        )),
-    }
-}
-
-fn signed(n: i64) -> AnyValue {
-    AnyValue {
-        value: Some(any_value::Value::IntValue(n)),
-    }
-}
-
-fn double(d: f64) -> AnyValue {
-    AnyValue {
-        value: Some(any_value::Value::DoubleValue(d)),
-    }
-}
-
-fn list(values: impl IntoIterator<Item = AnyValue>) -> AnyValue {
-    AnyValue {
-        value: Some(any_value::Value::ArrayValue(ArrayValue {
-            values: values.into_iter().collect(),
-        })),
-    }
-}
-
-fn map<'a>(pairs: impl IntoIterator<Item = (&'a str, AnyValue)>) -> AnyValue {
-    AnyValue {
-        value: Some(any_value::Value::KvlistValue(KeyValueList {
-            values: pairs.into_iter().map(|(k, v)| kv(k, v)).collect(),
-        })),
-    }
-}
-
-/// The value as an OTLP `AnyValue`: numbers as numbers, maps as maps, lists as lists.
-fn any_value(value: &Value) -> AnyValue {
-    match value {
-        Value::Flag(b) => AnyValue {
-            value: Some(any_value::Value::BoolValue(*b)),
-        },
-        Value::Count(n) => int(*n),
-        Value::Duration(d) => double(*d),
-        Value::Enumeration(s)
-        | Value::Version(s)
-        | Value::Text(s)
-        | Value::Hashed(s)
-        | Value::LanguageTag(s)
-        | Value::UserAgent(s) => string(s),
-        Value::Names(names) => list(names.iter().map(|n| string(n))),
-        Value::Distribution(stats) => AnyValue {
-            value: Some(any_value::Value::KvlistValue(KeyValueList {
-                values: stats
-                    .iter()
-                    .map(|(k, v)| {
-                        let key = serde_json::to_value(k)
-                            .ok()
-                            .and_then(|v| v.as_str().map(str::to_owned))
-                            .unwrap_or_default();
-                        KeyValue {
-                            key,
-                            value: Some(double(*v)),
-                            ..KeyValue::default()
-                        }
-                    })
-                    .collect(),
-            })),
-        },
-        // The JSON sink's form, field for field: `count`, `sum` and `buckets` as a list of
-        // `[key, count]` pairs, so a receiver reads both the same way. (OTLP's own histogram
-        // types belong to metrics, not to the log records Candor sends.)
-        Value::Histogram(h) => map([
-            ("count", int(h.count)),
-            ("sum", double(h.sum)),
-            (
-                "buckets",
-                list(
-                    h.buckets
-                        .iter()
-                        .map(|&(key, count)| list([signed(key), signed(count)])),
-                ),
-            ),
-        ]),
-        Value::LabelCounts(m) => map(m.iter().map(|(k, n)| (k.as_str(), int(*n)))),
-        Value::ModeByName(m) | Value::Properties(m) => {
-            map(m.iter().map(|(k, s)| (k.as_str(), string(s))))
-        }
-        Value::Exception(e) => {
-            let mut fields = vec![
-                ("type_name", string(&e.type_name)),
-                ("message", string(&e.message)),
-                ("frames", list(e.frames.iter().map(|f| string(f)))),
-                ("frames_dropped", int(u64::from(e.frames_dropped))),
-            ];
-            if let Some(m) = &e.log_message {
-                fields.push(("log_message", string(m)));
-            }
-            map(fields)
-        }
-    }
 }
 
 #[cfg(feature = "otlp-grpc")]
@@ -563,86 +346,10 @@ mod grpc {
     }
 }
 
-#[cfg(test)]
+#[cfg(all(test, feature = "otlp-grpc"))]
 mod tests {
     use super::*;
 
-    const AGENT: &str = "contrast-dotnet-agent";
-
-    /// Events are made only through a catalogue (`Event::declared`): the built-in agent's.
-    fn event(version: &str) -> Event {
-        let agent = candor_schema::builtin::catalogues()
-            .expect("built-ins")
-            .get(AGENT)
-            .expect("agent");
-        let stamp = candor_schema::Stamp {
-            event_id: "0".repeat(32),
-            time: "2026-11-21T09:30:00.000Z".into(),
-            product_version: version.into(),
-            runtime_line: "core".into(),
-            install_id: None,
-        };
-        Event::declared(agent, "working_set", Value::Count(7), stamp).expect("declared")
-    }
-
-    #[test]
-    fn resources_name_the_service_and_the_sdk() {
-        let named_in = |request: &ExportLogsServiceRequest, r: usize| {
-            request.resource_logs[r].scope_logs[0].log_records[0]
-                .attributes
-                .iter()
-                .any(|kv| kv.key == "process.runtime.version" && kv.value == Some(int(7)))
-        };
-        let events = [event("4.0.0"), event("4.0.0"), event("4.1.0")];
-        // Names given for another product name nothing of this one.
-        let mut names = SemanticNames::new();
-        names
-            .entry("aspire-dashboard".to_owned())
-            .or_default()
-            .insert(
-                "working_set".to_owned(),
-                "process.runtime.version".to_owned(),
-            );
-        let request = encode_request(&events, &names, SystemTime::now());
-        assert!(
-            !named_in(&request, 0),
-            "another product's names apply to nothing here"
-        );
-        let mut names = SemanticNames::new();
-        names.entry(AGENT.to_owned()).or_default().insert(
-            "working_set".to_owned(),
-            "process.runtime.version".to_owned(),
-        );
-        let request = encode_request(&events, &names, SystemTime::now());
-        assert!(
-            named_in(&request, 1),
-            "the product's point carries the semantic name"
-        );
-        assert_eq!(request.resource_logs.len(), 2);
-        let attrs = &request.resource_logs[0]
-            .resource
-            .as_ref()
-            .expect("resource")
-            .attributes;
-        let get = |k: &str| {
-            attrs
-                .iter()
-                .find(|kv| kv.key == k)
-                .and_then(|kv| kv.value.clone())
-        };
-        assert_eq!(get("service.name"), Some(string(AGENT)));
-        assert_eq!(get("service.version"), Some(string("4.0.0")));
-        assert_eq!(get("telemetry.sdk.name"), Some(string("candor")));
-        assert_eq!(get("telemetry.sdk.language"), Some(string("rust")));
-        assert!(get("telemetry.sdk.version").is_some());
-        assert_eq!(request.resource_logs[0].scope_logs[0].log_records.len(), 2);
-        assert_eq!(
-            request.resource_logs[0].scope_logs[0].log_records[0].time_unix_nano,
-            nanos(humantime::parse_rfc3339("2026-11-21T09:30:00.000Z").expect("time"))
-        );
-    }
-
-    #[cfg(feature = "otlp-grpc")]
     #[test]
     fn retry_info_is_read() {
         let details = grpc::retry_info_details(Duration::from_millis(1500));
