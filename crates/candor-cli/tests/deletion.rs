@@ -421,3 +421,64 @@ fn a_send_while_opted_out_delivers_the_request_before_it_exits() {
         "{status}"
     );
 }
+
+/// A product that sends over OTLP/HTTP reaches its vendor too: the deletion request travels as
+/// a log record of its own to the endpoint the events went to, `candor serve` erases the
+/// installation's events, and OTLP's plain success is kept as the confirmation.
+#[test]
+fn opting_out_reaches_the_vendor_over_otlp() {
+    let server = tempfile::tempdir().expect("server");
+    let database = format!("sqlite:{}", server.path().join("ingest.db").display());
+    let serve = Serve::start(server.path(), &database, &[]);
+    let endpoint = serve.url("/v1/logs");
+    let dir = tempfile::tempdir().expect("tmp");
+    let events = write_lines(
+        &dir.path().join("events.jsonl"),
+        &[
+            agent_line("working_set", "1000000"),
+            agent_line("working_set", "2000000"),
+            agent_line("in_container", "true"),
+        ],
+    );
+    let otlp = |events: Option<&str>| {
+        let mut args = vec!["send"];
+        if let Some(events) = events {
+            args.push(events);
+        }
+        args.extend([
+            "--sink",
+            "otlp-http",
+            "--endpoint",
+            &endpoint,
+            "--deadline",
+            "20",
+        ]);
+        run(dir.path(), &[], &args)
+    };
+    let out = otlp(Some(&events));
+    assert!(
+        stdout(&out).contains("delivered 3 event(s)"),
+        "{}{}",
+        stdout(&out),
+        stderr(&out)
+    );
+    other_installation(&serve, 2);
+    assert_eq!(serve.stored(AGENT, None, None), 5);
+
+    let out = run(dir.path(), &[], &["consent", AGENT, "off"]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let out = otlp(None);
+    let printed = stdout(&out);
+    assert!(
+        printed.contains(&format!(
+            "deletion request for {AGENT}: deletion requested at"
+        )) && printed.contains("confirmed at"),
+        "{printed}{}",
+        stderr(&out)
+    );
+    assert_eq!(
+        serve.stored(AGENT, None, None),
+        2,
+        "only the other installation's"
+    );
+}

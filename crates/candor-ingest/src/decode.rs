@@ -392,17 +392,49 @@ impl<'a> Iterator for Fields<'a> {
 
 /// One encoded log record as an event, or why it is not one.
 pub fn otlp_item(encoded: &[u8]) -> Item {
-    if encoded.len() > MAX_EVENT_BYTES {
-        return Err(too_big());
+    match otlp_entry(encoded) {
+        OtlpEntry::Event(item) => item,
+        OtlpEntry::Deletion(_) => Err(Refusal {
+            reason: Reason::Malformed,
+            detail: "a deletion request where events are expected".to_owned(),
+            product: None,
+        }),
     }
-    let record = LogRecord::decode(encoded).map_err(|e| Refusal {
-        reason: Reason::Malformed,
-        detail: format!("not an OTLP log record: {e}"),
-        product: None,
-    })?;
-    candor_otlp::read_event(&record).map_err(|e| Refusal {
+}
+
+/// What one log record of an OTLP logs request carries.
+#[derive(Debug)]
+pub enum OtlpEntry {
+    /// An event (or why it is not one).
+    Event(Item),
+    /// A deletion request (`candor_otlp::DELETION_EVENT`), or why it is not a well-formed
+    /// one.
+    Deletion(Result<candor_schema::DeletionRequest, Refusal>),
+}
+
+/// One encoded log record: an event or a deletion request, each read through Candor's one
+/// OTLP mapping.
+pub fn otlp_entry(encoded: &[u8]) -> OtlpEntry {
+    if encoded.len() > MAX_EVENT_BYTES {
+        return OtlpEntry::Event(Err(too_big()));
+    }
+    let record = match LogRecord::decode(encoded) {
+        Ok(record) => record,
+        Err(e) => {
+            return OtlpEntry::Event(Err(Refusal {
+                reason: Reason::Malformed,
+                detail: format!("not an OTLP log record: {e}"),
+                product: None,
+            }));
+        }
+    };
+    let malformed = |e: candor_otlp::ReadError| Refusal {
         reason: Reason::Malformed,
         detail: e.to_string(),
         product: None,
-    })
+    };
+    if candor_otlp::is_deletion(&record) {
+        return OtlpEntry::Deletion(candor_otlp::read_deletion(&record).map_err(malformed));
+    }
+    OtlpEntry::Event(candor_otlp::read_event(&record).map_err(malformed))
 }

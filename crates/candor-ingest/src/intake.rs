@@ -67,6 +67,8 @@ pub(crate) struct Checked {
     pub(crate) refused: Vec<Listed>,
     /// All refusals.
     pub(crate) refused_count: usize,
+    /// Deletion requests an OTLP body carried (each a log record of its own), well formed.
+    pub(crate) deletions: Vec<candor_schema::DeletionRequest>,
     /// The memory the batch is counted under until it reaches the queue.
     pub(crate) reservation: Reservation,
 }
@@ -152,7 +154,11 @@ pub(crate) struct Intake {
     refused: Vec<Listed>,
     refused_count: usize,
     counts: BTreeMap<(String, Reason), u64>,
+    deletions: Vec<candor_schema::DeletionRequest>,
 }
+
+/// The most deletion requests one body may carry (a client sends one, alone).
+const MAX_DELETIONS_PER_BODY: usize = 16;
 
 impl Intake {
     pub(crate) fn new(
@@ -183,6 +189,7 @@ impl Intake {
             refused: Vec::new(),
             refused_count: 0,
             counts: BTreeMap::new(),
+            deletions: Vec::new(),
         }
     }
 
@@ -281,7 +288,23 @@ impl Intake {
     fn item(&mut self, index: usize, encoded: &[u8]) -> Result<(), IntakeError> {
         let item = match self.format {
             Format::Json => decode::json_item(encoded),
-            Format::Otlp => decode::otlp_item(encoded),
+            Format::Otlp => match decode::otlp_entry(encoded) {
+                decode::OtlpEntry::Event(item) => item,
+                decode::OtlpEntry::Deletion(Ok(request))
+                    if self.deletions.len() < MAX_DELETIONS_PER_BODY =>
+                {
+                    self.deletions.push(request);
+                    return Ok(());
+                }
+                decode::OtlpEntry::Deletion(Ok(_)) => Err(Refusal {
+                    reason: Reason::OutOfBounds,
+                    detail: format!(
+                        "more than {MAX_DELETIONS_PER_BODY} deletion requests in one body"
+                    ),
+                    product: None,
+                }),
+                decode::OtlpEntry::Deletion(Err(refusal)) => Err(refusal),
+            },
         };
         let (id, outcome) = match item {
             Err(refusal) => (None, Err(refusal)),
@@ -345,6 +368,7 @@ impl Intake {
             batch,
             refused: std::mem::take(&mut self.refused),
             refused_count: self.refused_count,
+            deletions: std::mem::take(&mut self.deletions),
             reservation: {
                 let empty = Reservation::new(Arc::clone(&self.reservation.budget));
                 std::mem::replace(&mut self.reservation, empty)

@@ -287,11 +287,37 @@ impl Ingest {
         let Checked {
             received,
             batch,
-            refused,
-            refused_count,
+            mut refused,
+            mut refused_count,
+            deletions,
             reservation,
         } = checked;
-        let all_refused = received > 0 && batch.events.is_empty();
+        // Deletion requests an OTLP body carried: erased before its events are written. One
+        // that is not taken is refused as a record; a database that cannot erase fails the
+        // request as a whole (the client sends it again).
+        for deletion in &deletions {
+            match self.erase(deletion).await {
+                Ok(_) => {}
+                Err(NotErased::Refused(_, message)) => {
+                    if refused.len() < crate::intake::MAX_LISTED_REFUSALS {
+                        refused.push((
+                            0,
+                            Some(deletion.request_id.clone()),
+                            crate::validate::Refusal {
+                                reason: crate::validate::Reason::Malformed,
+                                detail: message,
+                                product: Some(deletion.product.clone()),
+                            },
+                        ));
+                    }
+                    refused_count += 1;
+                }
+                Err(unavailable @ NotErased::Unavailable(_)) => {
+                    return unavailable.response(self);
+                }
+            }
+        }
+        let all_refused = received > 0 && batch.events.is_empty() && refused_count == received;
         // From here the rows count against the queue's room, not the checking budget.
         drop(reservation);
         let answer = Answer {
@@ -341,51 +367,54 @@ impl Ingest {
                 );
             }
         };
-        if let Err(e) = deletion.check() {
-            return text_response(
-                StatusCode::BAD_REQUEST,
-                format!("{}\n", candor_check::shown_up_to(&e.to_string(), 200)),
-            );
+        match self.erase(&deletion).await {
+            Ok(confirmation) => json_response(
+                StatusCode::OK,
+                serde_json::to_vec(&confirmation).unwrap_or_default(),
+            ),
+            Err(refused) => refused.response(self),
         }
+    }
+
+    /// Erases what a deletion request asks for (checked for its form, its time and its
+    /// product here), whichever way it came: its own endpoint, or a log record of an OTLP body.
+    async fn erase(
+        &self,
+        deletion: &candor_schema::DeletionRequest,
+    ) -> Result<candor_schema::DeletionConfirmation, NotErased> {
+        deletion.check().map_err(|e| {
+            NotErased::Refused(
+                StatusCode::BAD_REQUEST,
+                candor_check::shown_up_to(&e.to_string(), 200),
+            )
+        })?;
         let Some(before_us) = humantime::parse_rfc3339_weak(&deletion.before)
             .ok()
             .and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok())
             .and_then(|d| i64::try_from(d.as_micros()).ok())
         else {
-            return text_response(
+            return Err(NotErased::Refused(
                 StatusCode::BAD_REQUEST,
-                "`before` is not an RFC 3339 time\n",
-            );
+                "`before` is not an RFC 3339 time".to_owned(),
+            ));
         };
         if self.accepted.catalogue(&deletion.product).is_none() {
-            return text_response(
+            return Err(NotErased::Refused(
                 StatusCode::UNPROCESSABLE_ENTITY,
                 format!(
-                    "this server accepts no product `{}`\n",
+                    "this server accepts no product `{}`",
                     deletion.product.escape_debug()
                 ),
-            );
+            ));
         }
-        match self
-            .writer
+        self.writer
             .erase(&deletion.product, &deletion.key, before_us)
             .await
-        {
-            Ok(_) => {
-                let confirmation = candor_schema::DeletionConfirmation {
-                    request_id: deletion.request_id,
-                    confirmed_at: humantime::format_rfc3339_seconds(SystemTime::now()).to_string(),
-                };
-                json_response(
-                    StatusCode::OK,
-                    serde_json::to_vec(&confirmation).unwrap_or_default(),
-                )
-            }
-            Err(message) => self.retry_later(
-                StatusCode::SERVICE_UNAVAILABLE,
-                format!("nothing was erased: {message}\n"),
-            ),
-        }
+            .map_err(NotErased::Unavailable)?;
+        Ok(candor_schema::DeletionConfirmation {
+            request_id: deletion.request_id.clone(),
+            confirmed_at: humantime::format_rfc3339_seconds(SystemTime::now()).to_string(),
+        })
     }
 
     fn retry_later(&self, status: StatusCode, message: String) -> Response {
@@ -502,6 +531,28 @@ impl Ingest {
 }
 
 /// The answer to a body: what was stored, and what was refused.
+/// Why a deletion request erased nothing.
+enum NotErased {
+    /// The request is not one this server takes (its form, time or product), with the status
+    /// its own endpoint answers.
+    Refused(StatusCode, String),
+    /// The database could not be written: the client tries again.
+    Unavailable(String),
+}
+
+impl NotErased {
+    /// The deletion endpoint's answer.
+    fn response(self, service: &Ingest) -> Response {
+        match self {
+            Self::Refused(status, message) => text_response(status, format!("{message}\n")),
+            Self::Unavailable(message) => service.retry_later(
+                StatusCode::SERVICE_UNAVAILABLE,
+                format!("nothing was erased: {message}\n"),
+            ),
+        }
+    }
+}
+
 struct Answer<'a> {
     format: Format,
     refused: &'a [Listed],

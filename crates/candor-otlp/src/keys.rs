@@ -17,6 +17,13 @@ pub const CATALOGUE_REVISION: &str = "candor.catalogue_revision";
 /// The install id, present only where the catalogue declares one.
 pub const INSTALL_ID: &str = "candor.install_id";
 
+/// A deletion request's key (what the product's events carry as their install id).
+pub const DELETION_KEY: &str = "candor.deletion.key";
+/// A deletion request's id.
+pub const DELETION_REQUEST_ID: &str = "candor.deletion.request_id";
+/// A deletion request's time of opting out: events recorded up to it are erased.
+pub const DELETION_BEFORE: &str = "candor.deletion.before";
+
 /// The resource's service name: the product.
 pub const SERVICE_NAME: &str = "service.name";
 /// The resource's service version: the product version.

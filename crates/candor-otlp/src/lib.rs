@@ -20,14 +20,15 @@
 //! - the time as `time_unix_nano`, the event's [`candor_schema::Timestamp`] itself: no text
 //!   on the way.
 //!
-//! Log records are the only signal today; another message Candor sends over OTLP (a deletion
-//! request) gets a module of its own beside [`logs`], on the same keys and value mapping.
+//! A deletion request travels as a log record of its own ([`encode_deletion`],
+//! [`read_deletion`]), on the same keys.
 //!
 //! It depends on `candor-schema` and the OTLP definitions (`opentelemetry-proto`, prost) only:
 //! no HTTP, no gRPC client or server, no runtime, so a low crate can carry it.
 
 #![warn(missing_docs)]
 
+mod deletion;
 #[cfg(test)]
 mod fixtures;
 pub mod keys;
@@ -36,6 +37,7 @@ mod read;
 mod value;
 mod wire;
 
+pub use deletion::{DELETION_EVENT, encode_deletion, is_deletion, read_deletion};
 pub use logs::{SemanticNames, encode_request};
 pub use read::{ReadError, attribute_str, point_of, read_event};
 pub use value::{any_value, read_any};

@@ -2,11 +2,14 @@
 //! confirms it, kept by `candor-state` as bytes in `deletions/<product>.json`) and the one way
 //! to send it.
 //!
-//! Only a JSON sink carries one: it is `POST`ed to the events endpoint's sibling
-//! [`candor_schema::DELETION_PATH`] (the events URL's last path segment replaced by
-//! `deletion-requests`). OTLP has no signal for it and a relay or file sink no receiver that
-//! erases, so through those sinks the request is kept pending with that reason (documented
-//! fallback) until the product sends through a JSON sink or the user runs `candor clean`.
+//! A JSON sink `POST`s it to the events endpoint's sibling [`candor_schema::DELETION_PATH`]
+//! (the events URL's last path segment replaced by `deletion-requests`) and takes the
+//! receiver's confirmation. An OTLP sink (HTTP or gRPC) exports it as a log record of its own
+//! (`candor_otlp::encode_deletion`) to the endpoint it sends events to; OTLP's answer holds no
+//! confirmation, so a success with nothing rejected counts as one, timed on arrival. A relay
+//! or file sink has no receiver that erases, so through those the request is kept pending with
+//! that reason (documented fallback) until the product sends through another sink or the user
+//! runs `candor clean`.
 
 use std::time::{Duration, Instant, SystemTime};
 
@@ -111,7 +114,7 @@ pub fn deletion_endpoint(sink: &SinkSpec) -> Result<Endpoint, String> {
     let SinkSpec::Json { endpoint } = sink else {
         return Err(format!(
             "the {} sink cannot carry a deletion request; it is kept until the product sends \
-             through a JSON sink, or `candor clean` removes it",
+             through a JSON or OTLP sink, or `candor clean` removes it",
             sink.kind()
         ));
     };
@@ -137,11 +140,77 @@ pub fn send_deletion(
     options: &SinkOptions,
     request: &DeletionRequest,
 ) -> DeletionOutcome {
+    if let Some(outcome) = send_over_otlp(sink, options, request) {
+        return outcome;
+    }
     let endpoint = match deletion_endpoint(sink) {
         Ok(e) => e,
         Err(why) => return DeletionOutcome::Unsupported(why),
     };
     post_deletion(&endpoint, options, request)
+}
+
+/// A build without OTLP cannot send over it: the request is kept, with that reason.
+#[cfg(not(any(feature = "otlp-http", feature = "otlp-grpc")))]
+fn send_over_otlp(
+    sink: &SinkSpec,
+    _options: &SinkOptions,
+    _request: &DeletionRequest,
+) -> Option<DeletionOutcome> {
+    matches!(sink, SinkSpec::OtlpHttp { .. } | SinkSpec::OtlpGrpc { .. }).then(|| {
+        DeletionOutcome::Unsupported(format!(
+            "this build of candor-transport cannot send over {} (its feature of that name)",
+            sink.kind()
+        ))
+    })
+}
+
+/// For an OTLP sink: the request exported as a log record, and what became of it; `None` for
+/// any other sink.
+#[cfg(any(feature = "otlp-http", feature = "otlp-grpc"))]
+fn send_over_otlp(
+    sink: &SinkSpec,
+    options: &SinkOptions,
+    request: &DeletionRequest,
+) -> Option<DeletionOutcome> {
+    let built = match sink {
+        #[cfg(feature = "otlp-http")]
+        SinkSpec::OtlpHttp { endpoint } => {
+            Endpoint::with_signal_path(endpoint, crate::sink::OTLP_HTTP_LOGS_PATH).and_then(|e| {
+                crate::sink::OtlpSink::new(e, crate::sink::OtlpProtocol::HttpProtobuf, options)
+            })
+        }
+        #[cfg(feature = "otlp-grpc")]
+        SinkSpec::OtlpGrpc { endpoint } => Endpoint::parse(endpoint)
+            .and_then(|e| crate::sink::OtlpSink::new(e, crate::sink::OtlpProtocol::Grpc, options)),
+        #[allow(unreachable_patterns)] // reached only in a build without one of the two
+        SinkSpec::OtlpHttp { .. } | SinkSpec::OtlpGrpc { .. } => {
+            return Some(DeletionOutcome::Unsupported(format!(
+                "this build of candor-transport cannot send over {} (its feature of that name)",
+                sink.kind()
+            )));
+        }
+        _ => return None,
+    };
+    let mut otlp: crate::sink::OtlpSink = match built {
+        Ok(sink) => sink,
+        Err(e) => return Some(DeletionOutcome::Retry(e.to_string())),
+    };
+    let destination = crate::sink::Sink::destination(&otlp);
+    Some(match otlp.deliver_deletion(request, None) {
+        crate::sink::Outcome::Delivered { refused, .. } if refused.count == 0 => {
+            DeletionOutcome::Confirmed(DeletionConfirmation {
+                request_id: request.request_id.clone(),
+                confirmed_at: humantime::format_rfc3339_seconds(SystemTime::now()).to_string(),
+            })
+        }
+        crate::sink::Outcome::Delivered { refused, .. } => DeletionOutcome::Refused(format!(
+            "{destination} rejected it: {}",
+            refused.reason.as_deref().unwrap_or("no reason given")
+        )),
+        crate::sink::Outcome::Reject { reason, .. } => DeletionOutcome::Refused(reason),
+        crate::sink::Outcome::Retry { reason, .. } => DeletionOutcome::Retry(reason),
+    })
 }
 
 /// A build without an HTTP client (neither `http` nor `otlp-http`) cannot send one: the

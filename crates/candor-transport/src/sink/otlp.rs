@@ -117,6 +117,74 @@ impl Sink for OtlpSink {
     }
 
     fn deliver_by(&mut self, events: &[Event], deadline: Option<std::time::Instant>) -> Outcome {
+        let request = match &self.transport {
+            // HTTP writes the bytes straight from the events, without building the message.
+            #[cfg(feature = "otlp-http")]
+            Transport::Http(_) => Request::Bytes(candor_otlp::encode_request_bytes(
+                events,
+                &self.semconv,
+                SystemTime::now(),
+            )),
+            #[cfg(feature = "otlp-grpc")]
+            Transport::Grpc(_) => {
+                Request::Message(encode_request(events, &self.semconv, SystemTime::now()))
+            }
+        };
+        self.export(request, events.len(), deadline)
+    }
+}
+
+/// An export request, as the transport takes it.
+enum Request {
+    /// Encoded (what HTTP sends).
+    #[cfg_attr(not(feature = "otlp-http"), allow(dead_code))]
+    Bytes(Vec<u8>),
+    /// The message (what gRPC sends).
+    #[cfg_attr(not(feature = "otlp-grpc"), allow(dead_code))]
+    Message(opentelemetry_proto::tonic::collector::logs::v1::ExportLogsServiceRequest),
+}
+
+impl Request {
+    #[cfg(feature = "otlp-http")]
+    fn into_bytes(self) -> Vec<u8> {
+        match self {
+            Self::Bytes(bytes) => bytes,
+            Self::Message(message) => message.encode_to_vec(),
+        }
+    }
+
+    #[cfg(feature = "otlp-grpc")]
+    fn into_message(
+        self,
+    ) -> Option<opentelemetry_proto::tonic::collector::logs::v1::ExportLogsServiceRequest> {
+        match self {
+            Self::Message(message) => Some(message),
+            Self::Bytes(bytes) => Message::decode(bytes.as_slice()).ok(),
+        }
+    }
+}
+
+impl OtlpSink {
+    /// Sends one deletion request (`candor_otlp::encode_deletion`) as a log record of its own,
+    /// by `deadline`. The local copy of payloads is not kept for it.
+    pub(crate) fn deliver_deletion(
+        &mut self,
+        request: &candor_schema::DeletionRequest,
+        deadline: Option<std::time::Instant>,
+    ) -> Outcome {
+        let message = candor_otlp::encode_deletion(request, SystemTime::now());
+        let outcome = self.export(Request::Message(message), 1, deadline);
+        self.last = None;
+        outcome
+    }
+
+    /// Exports `request` (holding `len` records) once.
+    fn export(
+        &mut self,
+        request: Request,
+        len: usize,
+        deadline: Option<std::time::Instant>,
+    ) -> Outcome {
         // The request timeout never exceeds the time left before the caller's deadline.
         let Some(timeout) = super::time_left(self.request_timeout, deadline) else {
             return super::out_of_time(&self.endpoint);
@@ -124,8 +192,7 @@ impl Sink for OtlpSink {
         match &mut self.transport {
             #[cfg(feature = "otlp-http")]
             Transport::Http(client) => {
-                let body =
-                    candor_otlp::encode_request_bytes(events, &self.semconv, SystemTime::now());
+                let body = request.into_bytes();
                 let bytes = body.len() as u64;
                 self.last = Some(super::Payload {
                     format: candor_state::PayloadFormat::OtlpProtobuf,
@@ -136,7 +203,6 @@ impl Sink for OtlpSink {
                     .header("content-type", "application/x-protobuf")
                     .timeout(timeout)
                     .body(body);
-                let len = events.len();
                 super::client::post(post, &self.endpoint, bytes, |answer| {
                     ExportLogsServiceResponse::decode(answer)
                         .ok()
@@ -146,7 +212,12 @@ impl Sink for OtlpSink {
             }
             #[cfg(feature = "otlp-grpc")]
             Transport::Grpc(connection) => {
-                let request = encode_request(events, &self.semconv, SystemTime::now());
+                let Some(request) = request.into_message() else {
+                    return Outcome::Reject {
+                        failure: Failure::Encode,
+                        reason: "an export request Candor could not build".to_owned(),
+                    };
+                };
                 let bytes = request.encoded_len() as u64;
                 self.last = Some(super::Payload {
                     format: candor_state::PayloadFormat::OtlpProtobuf,
@@ -163,7 +234,7 @@ impl Sink for OtlpSink {
                         refused: response
                             .into_inner()
                             .partial_success
-                            .map_or_else(Refusals::default, |p| partial_refusals(&p, events.len())),
+                            .map_or_else(Refusals::default, |p| partial_refusals(&p, len)),
                     },
                     Err(status) => grpc::outcome(&status, &self.endpoint),
                 }
