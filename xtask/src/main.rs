@@ -352,6 +352,8 @@ fn test(rest: &[&str]) -> ExitCode {
             .args(["test", "--workspace", "--all-features", "--locked"])
             .args(extra)
             .env("CANDOR_ROTEL_AGENT", &agent)
+            // Every tool the tests need was installed above: one missing fails its test.
+            .env("CANDOR_REQUIRE_TOOLS", "1")
             .current_dir(workspace_root())
             .status()
     };

@@ -292,12 +292,38 @@ impl Ingest {
             deletions,
             reservation,
         } = checked;
-        // Deletion requests an OTLP body carried: erased before its events are written. One
-        // that is not taken is refused as a record; a database that cannot erase fails the
-        // request as a whole (the client sends it again).
+        // From here the rows count against the queue's room, not the checking budget.
+        drop(reservation);
+        let events_all_refused =
+            received > deletions.len() && batch.events.is_empty() && refused_count > 0;
+        let written = match self.writer.write(batch).await {
+            Ok(written) => written,
+            // Refusals alone do not need the database to be answered.
+            Err(_) if events_all_refused && deletions.is_empty() => {
+                crate::store::Written::default()
+            }
+            Err(QueueError::Full) => {
+                return self.retry_later(
+                    StatusCode::TOO_MANY_REQUESTS,
+                    "the ingest queue is full; retry later\n".to_owned(),
+                );
+            }
+            Err(QueueError::Unavailable(message)) => {
+                return self.retry_later(
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    format!("nothing was stored: {message}\n"),
+                );
+            }
+        };
+        // Deletion requests an OTLP body carried: erased after its events were written, so
+        // that an event of the installation from before the opt-out in the same body is
+        // erased too. One that is not taken is refused as a record; a database that cannot
+        // erase fails the request as a whole (the client sends it again, and the events are
+        // duplicates by then).
+        let mut confirmed = Vec::new();
         for deletion in &deletions {
             match self.erase(deletion).await {
-                Ok(_) => {}
+                Ok(confirmation) => confirmed.push(confirmation.request_id),
                 Err(NotErased::Refused(_, message)) => {
                     if refused.len() < crate::intake::MAX_LISTED_REFUSALS {
                         refused.push((
@@ -317,28 +343,14 @@ impl Ingest {
                 }
             }
         }
-        let all_refused = received > 0 && batch.events.is_empty() && refused_count == received;
-        // From here the rows count against the queue's room, not the checking budget.
-        drop(reservation);
         let answer = Answer {
             format,
             refused: &refused,
             refused_count,
-            all_refused,
+            all_refused: received > 0 && refused_count >= received,
+            confirmed: &confirmed,
         };
-        match self.writer.write(batch).await {
-            Ok(written) => answer.reply(written),
-            // Refusals alone do not need the database to be answered.
-            Err(_) if all_refused => answer.reply(crate::store::Written::default()),
-            Err(QueueError::Full) => self.retry_later(
-                StatusCode::TOO_MANY_REQUESTS,
-                "the ingest queue is full; retry later\n".to_owned(),
-            ),
-            Err(QueueError::Unavailable(message)) => self.retry_later(
-                StatusCode::SERVICE_UNAVAILABLE,
-                format!("nothing was stored: {message}\n"),
-            ),
-        }
+        answer.reply(written)
     }
 
     /// A deletion request: an ingest endpoint, like `POST /v1/events` (no read token). Every
@@ -398,6 +410,19 @@ impl Ingest {
                 "`before` is not an RFC 3339 time".to_owned(),
             ));
         };
+        // The person's opt-out is in the past: a `before` ahead of this clock (beyond the
+        // skew allowed an event's time) would erase what is recorded after the request.
+        let now_us = SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| i64::try_from(d.as_micros()).unwrap_or(i64::MAX));
+        if before_us > now_us.saturating_add(MAX_DELETION_SKEW_US) {
+            return Err(NotErased::Refused(
+                StatusCode::BAD_REQUEST,
+                "`before` is in the future: a deletion covers what was recorded up to the \
+                 opt-out"
+                    .to_owned(),
+            ));
+        }
         if self.accepted.catalogue(&deletion.product).is_none() {
             return Err(NotErased::Refused(
                 StatusCode::UNPROCESSABLE_ENTITY,
@@ -531,6 +556,9 @@ impl Ingest {
 }
 
 /// The answer to a body: what was stored, and what was refused.
+/// How far ahead of this server's clock a deletion request's `before` may be (clock skew).
+const MAX_DELETION_SKEW_US: i64 = 3_600 * 1_000_000;
+
 /// Why a deletion request erased nothing.
 enum NotErased {
     /// The request is not one this server takes (its form, time or product), with the status
@@ -558,6 +586,8 @@ struct Answer<'a> {
     refused: &'a [Listed],
     refused_count: usize,
     all_refused: bool,
+    /// The ids of the deletion requests erased for (OTLP only).
+    confirmed: &'a [String],
 }
 
 impl Answer<'_> {
@@ -590,16 +620,24 @@ impl Answer<'_> {
                 json_response(status, serde_json::to_vec(&body).unwrap_or_default())
             }
             Format::Otlp => {
-                let partial_success = (self.refused_count > 0).then(|| ExportLogsPartialSuccess {
-                    rejected_log_records: i64::try_from(self.refused_count).unwrap_or(i64::MAX),
-                    error_message: self
-                        .refused
+                // Each erased deletion request is confirmed by its id in the message (OTLP's
+                // answer has no other room for it), before any refusal.
+                let messages: Vec<String> =
+                    self.confirmed
                         .iter()
-                        .take(20)
-                        .map(|(index, _, r)| format!("#{index} {}: {}", r.reason.code(), r.detail))
-                        .collect::<Vec<_>>()
-                        .join("; "),
-                });
+                        .map(|id| format!("{}{id}", candor_otlp::DELETION_CONFIRMED))
+                        .chain(self.refused.iter().take(20).map(|(index, _, r)| {
+                            format!("#{index} {}: {}", r.reason.code(), r.detail)
+                        }))
+                        .collect();
+                let partial_success =
+                    (self.refused_count > 0 || !self.confirmed.is_empty()).then(|| {
+                        ExportLogsPartialSuccess {
+                            rejected_log_records: i64::try_from(self.refused_count)
+                                .unwrap_or(i64::MAX),
+                            error_message: messages.join("; "),
+                        }
+                    });
                 let body = ExportLogsServiceResponse { partial_success }.encode_to_vec();
                 let mut response = http::Response::new(Full::new(Bytes::from(body)));
                 *response.status_mut() = if self.all_refused {

@@ -5,10 +5,10 @@
 //! The request is one log record, alone in its export request: event name
 //! [`DELETION_EVENT`], the product as `service.name` and `candor.product`, the request's
 //! fields as `candor.deletion.*` attributes, the opt-out time (`before`) as the record's time,
-//! and no body. A receiver that speaks Candor's mapping erases what it holds and answers with
-//! OTLP's plain success; a collector that forwards it carries the record to such a receiver
-//! like any other. OTLP's answer has no room for a confirmation: the client takes a success
-//! with nothing rejected as one, timed when it arrived.
+//! and no body. A receiver that speaks Candor's mapping erases what it holds and confirms it in
+//! OTLP's partial-success message ([`DELETION_CONFIRMED`] and the request's id, nothing
+//! rejected); a collector that forwards it carries the record to such a receiver like any
+//! other, and its own success confirms nothing.
 
 use std::time::SystemTime;
 
@@ -24,6 +24,18 @@ use crate::value::{kv, string};
 
 /// The event name of a deletion request's log record.
 pub const DELETION_EVENT: &str = "candor.deletion_request";
+
+/// How a receiver that erased for a deletion request confirms it: its partial-success message
+/// holds this prefix followed by the request's id (a message may hold several, `; `-separated).
+/// A success without it (an HTML page, a collector that only took the record) confirms nothing.
+pub const DELETION_CONFIRMED: &str = "candor.deletion.confirmed=";
+
+/// Whether a receiver's partial-success message confirms the request `request_id`.
+pub fn confirms(message: &str, request_id: &str) -> bool {
+    message
+        .split("; ")
+        .any(|part| part.strip_prefix(DELETION_CONFIRMED) == Some(request_id))
+}
 
 /// Whether `record` is a deletion request (by its event name alone).
 pub fn is_deletion(record: &LogRecord) -> bool {

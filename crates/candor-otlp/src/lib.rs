@@ -37,7 +37,9 @@ mod read;
 mod value;
 mod wire;
 
-pub use deletion::{DELETION_EVENT, encode_deletion, is_deletion, read_deletion};
+pub use deletion::{
+    DELETION_CONFIRMED, DELETION_EVENT, confirms, encode_deletion, is_deletion, read_deletion,
+};
 pub use logs::{SemanticNames, encode_request};
 pub use read::{ReadError, attribute_str, point_of, read_event};
 pub use value::{any_value, read_any};

@@ -78,3 +78,14 @@ pub fn dead_port() -> u16 {
     let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     listener.local_addr().unwrap().port()
 }
+
+/// Whether a test must fail, not skip, when a tool it needs (a C compiler, Python, Chromium,
+/// PostgreSQL) is missing: under `cargo xtask test` (README's suite command, which installs
+/// them and sets `CANDOR_REQUIRE_TOOLS=1`) and wherever `CI` is set to anything but `false`/`0`.
+pub fn tools_required() -> bool {
+    let set = |name: &str| {
+        std::env::var(name)
+            .is_ok_and(|v| !v.is_empty() && !v.eq_ignore_ascii_case("false") && v != "0")
+    };
+    set("CANDOR_REQUIRE_TOOLS") || set("CI")
+}

@@ -18,7 +18,7 @@ fn runs(program: &str, arg: &str) -> bool {
 }
 
 fn missing(message: &str) {
-    if std::env::var("CI").is_ok_and(|v| v == "true" || v == "1") {
+    if crate::tools_required() {
         panic!("{message}");
     }
     #[allow(clippy::print_stderr)]

@@ -81,6 +81,16 @@ impl DeletionRecord {
 
     /// One line for people: "deletion requested at …; confirmed at …" or what stands in the way.
     pub fn describe(&self) -> String {
+        // What a record holds may be a receiver's words or a hand edit: shown without control
+        // characters (a terminal escape), and cut.
+        self.describe_raw()
+            .chars()
+            .filter(|c| !c.is_control())
+            .take(600)
+            .collect()
+    }
+
+    fn describe_raw(&self) -> String {
         match (&self.confirmation, &self.last_problem) {
             (Some(c), _) => format!(
                 "deletion requested at {}; confirmed at {}",
@@ -92,6 +102,22 @@ impl DeletionRecord {
             ),
             (None, None) => format!("deletion requested at {}; not sent yet", self.requested_at),
         }
+    }
+}
+
+#[cfg(test)]
+mod describe_tests {
+    use super::*;
+
+    #[test]
+    fn a_receivers_escape_sequence_is_never_shown() {
+        let mut record = DeletionRecord::new("p", &"ab".repeat(16), &"cd".repeat(16));
+        record.last_problem = Some("rejected: \u{1b}]0;pwned\u{7}\u{1b}[2J gone".to_owned());
+        let line = record.describe();
+        assert!(!line.chars().any(char::is_control), "{line:?}");
+        assert!(line.contains("pwned") && line.contains("gone"), "{line}");
+        let refusals = crate::sink::Refusals::new(1, [], 1, Some("x\u{1b}[31my".to_owned()));
+        assert_eq!(refusals.reason.as_deref(), Some("x[31my"));
     }
 }
 
@@ -107,6 +133,9 @@ pub enum DeletionOutcome {
     Retry(String),
     /// The sink cannot carry a deletion request.
     Unsupported(String),
+    /// A receiver took it but did not confirm an erasure (an OTLP collector that forwards it,
+    /// or a success from something that is not Candor's receiver): not retried in this run.
+    Unconfirmed(String),
 }
 
 /// The deletion endpoint next to a JSON sink's events endpoint.
@@ -134,13 +163,14 @@ pub fn deletion_endpoint(sink: &SinkSpec) -> Result<Endpoint, String> {
     Endpoint::parse(url.as_str()).map_err(|e| e.to_string())
 }
 
-/// Sends `request` once.
+/// Sends `request` once, giving up by `deadline` where the sink can bound its request.
 pub fn send_deletion(
     sink: &SinkSpec,
     options: &SinkOptions,
     request: &DeletionRequest,
+    deadline: Option<Instant>,
 ) -> DeletionOutcome {
-    if let Some(outcome) = send_over_otlp(sink, options, request) {
+    if let Some(outcome) = send_over_otlp(sink, options, request, deadline) {
         return outcome;
     }
     let endpoint = match deletion_endpoint(sink) {
@@ -156,6 +186,7 @@ fn send_over_otlp(
     sink: &SinkSpec,
     _options: &SinkOptions,
     _request: &DeletionRequest,
+    _deadline: Option<Instant>,
 ) -> Option<DeletionOutcome> {
     matches!(sink, SinkSpec::OtlpHttp { .. } | SinkSpec::OtlpGrpc { .. }).then(|| {
         DeletionOutcome::Unsupported(format!(
@@ -172,6 +203,7 @@ fn send_over_otlp(
     sink: &SinkSpec,
     options: &SinkOptions,
     request: &DeletionRequest,
+    deadline: Option<Instant>,
 ) -> Option<DeletionOutcome> {
     let built = match sink {
         #[cfg(feature = "otlp-http")]
@@ -197,12 +229,24 @@ fn send_over_otlp(
         Err(e) => return Some(DeletionOutcome::Retry(e.to_string())),
     };
     let destination = crate::sink::Sink::destination(&otlp);
-    Some(match otlp.deliver_deletion(request, None) {
-        crate::sink::Outcome::Delivered { refused, .. } if refused.count == 0 => {
+    let (outcome, message) = otlp.deliver_deletion(request, deadline);
+    Some(match outcome {
+        crate::sink::Outcome::Delivered { refused, .. }
+            if refused.count == 0
+                && message
+                    .as_deref()
+                    .is_some_and(|m| candor_otlp::confirms(m, &request.request_id)) =>
+        {
             DeletionOutcome::Confirmed(DeletionConfirmation {
                 request_id: request.request_id.clone(),
                 confirmed_at: humantime::format_rfc3339_seconds(SystemTime::now()).to_string(),
             })
+        }
+        crate::sink::Outcome::Delivered { refused, .. } if refused.count == 0 => {
+            DeletionOutcome::Unconfirmed(format!(
+                "{destination} took it without confirming an erasure (a collector forwards it \
+                 on); the next start asks again"
+            ))
         }
         crate::sink::Outcome::Delivered { refused, .. } => DeletionOutcome::Refused(format!(
             "{destination} rejected it: {}",
@@ -278,28 +322,32 @@ fn post_deletion(
     }
 }
 
-/// Sends `record`'s request until a receiver confirms it, refuses it, or `deadline` passes,
-/// waiting between attempts as the pipeline does (1 s doubling to 60 s); calls `save` after
-/// each attempt so the record on disk says what happened.
+/// Sends `record`'s request until a receiver confirms it, refuses it, `deadline` passes or
+/// `stopped` says so (checked between attempts and while waiting, every 100 ms), waiting
+/// between attempts as the pipeline does (1 s doubling to 60 s); each attempt is bounded by the
+/// deadline too. Calls `save` after each attempt so the record on disk says what happened.
 pub fn deliver(
     sink: &SinkSpec,
     options: &SinkOptions,
     record: &mut DeletionRecord,
     deadline: Duration,
+    stopped: &dyn Fn() -> bool,
     mut save: impl FnMut(&DeletionRecord),
 ) {
     let until = Instant::now() + deadline;
     let mut wait = Duration::from_secs(1);
-    while !record.is_confirmed() {
+    while !record.is_confirmed() && !stopped() {
         record.attempts = record.attempts.saturating_add(1);
-        let outcome = send_deletion(sink, options, &record.request);
+        let outcome = send_deletion(sink, options, &record.request, Some(until));
         let again = match outcome {
             DeletionOutcome::Confirmed(c) => {
                 record.confirmation = Some(c);
                 record.last_problem = None;
                 false
             }
-            DeletionOutcome::Refused(why) | DeletionOutcome::Unsupported(why) => {
+            DeletionOutcome::Refused(why)
+            | DeletionOutcome::Unsupported(why)
+            | DeletionOutcome::Unconfirmed(why) => {
                 record.last_problem = Some(why);
                 false
             }
@@ -309,11 +357,23 @@ pub fn deliver(
             }
         };
         save(record);
-        let now = Instant::now();
-        if !again || now + wait > until {
+        if !again || Instant::now() + wait > until {
             return;
         }
-        std::thread::sleep(wait);
+        let resume = Instant::now() + wait;
+        while Instant::now() < resume {
+            if stopped() {
+                return;
+            }
+            std::thread::sleep(
+                resume
+                    .saturating_duration_since(Instant::now())
+                    .min(STOP_POLL),
+            );
+        }
         wait = (wait * 2).min(Duration::from_secs(60));
     }
 }
+
+/// How often a delivery waiting between attempts looks whether it was stopped.
+const STOP_POLL: Duration = Duration::from_millis(100);

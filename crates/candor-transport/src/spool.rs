@@ -220,12 +220,22 @@ impl Spool {
     pub fn open(dir: impl Into<PathBuf>, caps: SpoolCaps) -> io::Result<Self> {
         let dir = dir.into();
         file::ensure_dir(&dir).map_err(state_io)?;
+        // A symlink in the folder's place is refused, not written through: what a spool holds
+        // is listed, shown and discarded by that same lstat view (`SpoolView`,
+        // `discard_spooled`), which does not follow it either.
+        if !file::is_dir(&dir) {
+            return Err(io::Error::other(format!(
+                "{} is not a folder (a symlink is not followed)",
+                dir.display()
+            )));
+        }
         let now = SystemTime::now();
         for entry in file::list(&dir).map_err(state_io)? {
             let stale = entry
                 .modified
                 .is_some_and(|m| now.duration_since(m).is_ok_and(|age| age > STALE_TEMPORARY));
-            if stale && entry.name.starts_with(file::TEMP_PREFIX) {
+            // Files only: a folder of that name is not a write Candor left.
+            if stale && entry.is_file && entry.name.starts_with(file::TEMP_PREFIX) {
                 let _ = file::remove(&entry.path);
             }
         }
@@ -565,6 +575,8 @@ fn list(dir: &Path) -> io::Result<Vec<SpoolEntry>> {
         .map_err(state_io)?
         .into_iter()
         .filter_map(|e| {
+            // Anything named like a batch is listed, a symlink or FIFO too: reading it refuses
+            // it, and it is counted and removed as not a batch.
             if !e.name.ends_with(SUFFIX) || e.name.starts_with(file::TEMP_PREFIX) {
                 return None;
             }

@@ -133,11 +133,23 @@ pub(crate) fn deliver(
     state: &StateDir,
     sink: &SinkSpec,
     options: &SinkOptions,
-    mut record: DeletionRecord,
+    record: DeletionRecord,
     deadline: Duration,
 ) -> DeletionRecord {
+    deliver_until(state, sink, options, record, deadline, &|| false)
+}
+
+/// [`deliver`], stopping early when `stopped` says so (the product shut down).
+fn deliver_until(
+    state: &StateDir,
+    sink: &SinkSpec,
+    options: &SinkOptions,
+    mut record: DeletionRecord,
+    deadline: Duration,
+    stopped: &dyn Fn() -> bool,
+) -> DeletionRecord {
     let product = record.request.product.clone();
-    deletion::deliver(sink, options, &mut record, deadline, |r| {
+    deletion::deliver(sink, options, &mut record, deadline, stopped, |r| {
         let _ = state.write_deletion(&product, &r.to_bytes());
     });
     record
@@ -165,6 +177,8 @@ pub(crate) struct Courier {
 struct Delivering {
     busy: Mutex<bool>,
     ended: Condvar,
+    /// Set by the product's shutdown: a delivery makes no further attempt.
+    stopped: std::sync::atomic::AtomicBool,
 }
 
 impl Delivering {
@@ -217,7 +231,19 @@ impl Courier {
         let spawned = std::thread::Builder::new()
             .name("candor-deletion".to_owned())
             .spawn(move || {
-                deliver(&this.state, &this.sink, &this.options, record, PATIENCE);
+                let stopped = || {
+                    this.delivering
+                        .stopped
+                        .load(std::sync::atomic::Ordering::Acquire)
+                };
+                deliver_until(
+                    &this.state,
+                    &this.sink,
+                    &this.options,
+                    record,
+                    PATIENCE,
+                    &stopped,
+                );
                 this.delivering.release();
             });
         if spawned.is_err() {
@@ -226,9 +252,21 @@ impl Courier {
         }
     }
 
-    /// Waits until no delivery runs, or `deadline`. Returns whether none runs. A delivery
-    /// still under way at the deadline keeps its record: the next start sends it again.
-    pub(crate) fn wait_idle(&self, deadline: Instant) -> bool {
+    /// Waits until no delivery runs, or `deadline`, then stops any delivery from making
+    /// another attempt (the product is shutting down: nothing of it keeps sending after its
+    /// shutdown returns but an attempt already on the wire, bounded by the request timeout).
+    /// Returns whether none runs. An undelivered request keeps its record: the next start
+    /// sends it again.
+    pub(crate) fn stop(&self, deadline: Instant) -> bool {
+        let idle = self.wait_idle(deadline);
+        self.delivering
+            .stopped
+            .store(true, std::sync::atomic::Ordering::Release);
+        idle
+    }
+
+    /// Waits until no delivery runs, or `deadline`. Returns whether none runs.
+    fn wait_idle(&self, deadline: Instant) -> bool {
         let mut busy = self
             .delivering
             .busy

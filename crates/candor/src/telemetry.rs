@@ -377,7 +377,7 @@ impl Telemetry {
         // a short-lived process does not exit under it (undelivered, it is kept for the next
         // start).
         if let Some(courier) = &self.inner.courier {
-            courier.wait_idle(until);
+            courier.stop(until);
         }
         self.status()
     }

@@ -5,9 +5,9 @@
 //!
 //! The database URL takes libpq's two TLS parameters, which Candor reads itself (the driver
 //! knows neither of them):
-//! - `sslmode`: `disable`, `allow` or `prefer` keep a connection on this machine in the clear
-//!   (and are refused for a remote one); `require`, `verify-ca` and `verify-full` ask for TLS
-//!   on this machine too. Candor always verifies what libpq's `verify-full` does: the chain
+//! - `sslmode`: `disable`, `allow` or `prefer` keep a connection on this machine in the clear;
+//!   for a remote one `disable` is refused and `allow`/`prefer` are taken as TLS. `require`,
+//!   `verify-ca` and `verify-full` ask for TLS on this machine too. Candor always verifies what libpq's `verify-full` does: the chain
 //!   to a trusted root, and the host name (the URL's host, also where `hostaddr` gives the
 //!   address to dial).
 //! - `sslrootcert`: a PEM file of the certificates to trust (a private CA); without it, the
@@ -108,11 +108,13 @@ fn split_tls_params(url: &str) -> Result<(String, TlsParams), StoreError> {
                     value.as_str(),
                     "disable" | "allow" | "prefer" | "require" | "verify-ca" | "verify-full"
                 ) {
-                    return Err(StoreError::Url(format!(
-                        "sslmode `{}` is none of disable, allow, prefer, require, verify-ca, \
-                         verify-full",
-                        candor_check::shown_up_to(&value, 40)
-                    )));
+                    // The value is not shown: in a keyword string it may run into a
+                    // password.
+                    return Err(StoreError::Url(
+                        "sslmode is none of disable, allow, prefer, require, verify-ca, \
+                         verify-full"
+                            .to_owned(),
+                    ));
                 }
                 params.mode = Some(value);
                 Ok(true)
@@ -125,7 +127,15 @@ fn split_tls_params(url: &str) -> Result<(String, TlsParams), StoreError> {
         }
     };
     if !(url.starts_with("postgres://") || url.starts_with("postgresql://")) {
-        // `key=value` words (a quoted value with spaces stays the driver's to read).
+        // `key=value` words. A quoted value (libpq's `'…'`, which may hold spaces) is not
+        // split here: such a string is refused when it also gives Candor's two parameters.
+        if url.contains(['\'', '\\']) && (url.contains("sslmode") || url.contains("sslrootcert")) {
+            return Err(StoreError::Url(
+                "a keyword connection string with quoted values cannot give sslmode or \
+                 sslrootcert: write it as a postgres:// URL"
+                    .to_owned(),
+            ));
+        }
         let mut kept = Vec::new();
         for word in url.split_whitespace() {
             let (name, value) = word.split_once('=').unwrap_or((word, ""));
@@ -142,10 +152,12 @@ fn split_tls_params(url: &str) -> Result<(String, TlsParams), StoreError> {
     let mut kept = Vec::new();
     for pair in query.split('&').filter(|p| !p.is_empty()) {
         let (name, value) = pair.split_once('=').unwrap_or((pair, ""));
-        let decoded = url::form_urlencoded::parse(format!("v={value}").as_bytes())
-            .next()
-            .map(|(_, v)| v.into_owned())
-            .unwrap_or_default();
+        // Percent-escapes only: a `+` in a path is a `+`.
+        let decoded =
+            url::form_urlencoded::parse(format!("v={}", value.replace('+', "%2B")).as_bytes())
+                .next()
+                .map(|(_, v)| v.into_owned())
+                .unwrap_or_default();
         if !take(name, decoded)? {
             kept.push(pair);
         }
@@ -223,6 +235,10 @@ fn client_config(roots: Option<&Path>) -> Result<rustls::ClientConfig, StoreErro
 /// than waited on.
 fn read_capped(path: &Path) -> std::io::Result<Vec<u8>> {
     use std::io::Read;
+    // Looked at before it is opened: opening a FIFO would block until a writer came.
+    if !std::fs::metadata(path)?.is_file() {
+        return Err(std::io::Error::other("not a regular file"));
+    }
     let file = std::fs::File::open(path)?;
     let meta = file.metadata()?;
     if !meta.is_file() {
@@ -245,12 +261,22 @@ mod tests {
     #[test]
     fn tls_parameters_are_taken_out_and_the_rest_kept() {
         let (url, params) = split_tls_params(
-            "postgres://u@db.example.com/t?application_name=x&sslmode=verify-full&sslrootcert=%2Fetc%2Fca.pem",
+            "postgres://u@db.example.com/t?application_name=x&sslmode=verify-full&sslrootcert=%2Fetc%2Fc++.pem",
         )
         .unwrap();
         assert_eq!(url, "postgres://u@db.example.com/t?application_name=x");
         assert_eq!(params.mode.as_deref(), Some("verify-full"));
-        assert_eq!(params.root_cert, Some(PathBuf::from("/etc/ca.pem")));
+        assert_eq!(params.root_cert, Some(PathBuf::from("/etc/c++.pem")));
+        // A password never reaches an error, however the string is quoted.
+        for text in [
+            "host=db.example.com password='hunter2SECRET sslmode=x' sslmode=require",
+            "host=db.example.com password=hunter2SECRET sslmode=hunter2SECRET",
+        ] {
+            let Err(StoreError::Url(why)) = split_tls_params(text) else {
+                panic!("{text} is refused");
+            };
+            assert!(!why.contains("hunter2"), "{why}");
+        }
         let (url, params) = split_tls_params("postgres://u@127.0.0.1/t").unwrap();
         assert_eq!(url, "postgres://u@127.0.0.1/t");
         assert_eq!(params, TlsParams::default());
@@ -284,6 +310,17 @@ mod tests {
         assert!(refused.contains("db.example.com"), "{refused}");
     }
 
+    /// A FIFO, made with mkfifo(1).
+    fn fifo(dir: &Path) -> PathBuf {
+        let path = dir.join("roots.fifo");
+        let made = std::process::Command::new("mkfifo")
+            .arg(&path)
+            .status()
+            .is_ok_and(|s| s.success());
+        assert!(made, "mkfifo");
+        path
+    }
+
     #[test]
     fn a_root_file_that_holds_no_certificate_is_one_line() {
         let dir = tempfile::tempdir().unwrap();
@@ -308,6 +345,13 @@ mod tests {
                 format!(
                     "postgres://u@db.example.com/t?sslrootcert={}",
                     dir.path().display()
+                ),
+                "not a regular file",
+            ),
+            (
+                format!(
+                    "postgres://u@db.example.com/t?sslrootcert={}",
+                    fifo(dir.path()).display()
                 ),
                 "not a regular file",
             ),

@@ -202,7 +202,8 @@ impl Refusals {
         Self {
             count,
             which,
-            reason: reason.map(|r| r.chars().take(300).collect()),
+            // A receiver's words: no control character (a terminal escape) is kept.
+            reason: reason.map(|r| r.chars().filter(|c| !c.is_control()).take(300).collect()),
         }
     }
 }

@@ -57,6 +57,9 @@ pub struct OtlpSink {
     request_timeout: std::time::Duration,
     /// The last attempt's request, for the local copy.
     last: Option<super::Payload>,
+    /// The last answer's partial-success message, where it refused nothing (a deletion
+    /// request's confirmation is read from it).
+    last_message: Option<String>,
 }
 
 impl std::fmt::Debug for OtlpSink {
@@ -90,6 +93,7 @@ impl OtlpSink {
             semconv: options.semconv.clone(),
             request_timeout: options.timeouts.request,
             last: None,
+            last_message: None,
         })
     }
 }
@@ -167,15 +171,17 @@ impl Request {
 impl OtlpSink {
     /// Sends one deletion request (`candor_otlp::encode_deletion`) as a log record of its own,
     /// by `deadline`. The local copy of payloads is not kept for it.
+    /// Returns the outcome and the answer's partial-success message (where the receiver
+    /// confirms, `candor_otlp::confirms`).
     pub(crate) fn deliver_deletion(
         &mut self,
         request: &candor_schema::DeletionRequest,
         deadline: Option<std::time::Instant>,
-    ) -> Outcome {
+    ) -> (Outcome, Option<String>) {
         let message = candor_otlp::encode_deletion(request, SystemTime::now());
         let outcome = self.export(Request::Message(message), 1, deadline);
         self.last = None;
-        outcome
+        (outcome, self.last_message.take())
     }
 
     /// Exports `request` (holding `len` records) once.
@@ -189,6 +195,7 @@ impl OtlpSink {
         let Some(timeout) = super::time_left(self.request_timeout, deadline) else {
             return super::out_of_time(&self.endpoint);
         };
+        self.last_message = None;
         match &mut self.transport {
             #[cfg(feature = "otlp-http")]
             Transport::Http(client) => {
@@ -203,11 +210,13 @@ impl OtlpSink {
                     .header("content-type", "application/x-protobuf")
                     .timeout(timeout)
                     .body(body);
+                let message = &mut self.last_message;
                 super::client::post(post, &self.endpoint, bytes, |answer| {
-                    ExportLogsServiceResponse::decode(answer)
+                    let partial = ExportLogsServiceResponse::decode(answer)
                         .ok()
-                        .and_then(|r| r.partial_success)
-                        .map_or_else(Refusals::default, |p| partial_refusals(&p, len))
+                        .and_then(|r| r.partial_success);
+                    *message = partial.as_ref().map(|p| p.error_message.clone());
+                    partial.map_or_else(Refusals::default, |p| partial_refusals(&p, len))
                 })
             }
             #[cfg(feature = "otlp-grpc")]
@@ -229,13 +238,15 @@ impl OtlpSink {
                 request.set_timeout(timeout);
                 let answer = runtime.block_on(client.export(request));
                 match answer {
-                    Ok(response) => Outcome::Delivered {
-                        bytes,
-                        refused: response
-                            .into_inner()
-                            .partial_success
-                            .map_or_else(Refusals::default, |p| partial_refusals(&p, len)),
-                    },
+                    Ok(response) => {
+                        let partial = response.into_inner().partial_success;
+                        self.last_message = partial.as_ref().map(|p| p.error_message.clone());
+                        Outcome::Delivered {
+                            bytes,
+                            refused: partial
+                                .map_or_else(Refusals::default, |p| partial_refusals(&p, len)),
+                        }
+                    }
                     Err(status) => grpc::outcome(&status, &self.endpoint),
                 }
             }
