@@ -3,7 +3,10 @@
 //! Events are partitioned by product (list), then by calendar month of their time (range), so a
 //! purge drops whole months of one product and deletes rows only in the month that straddles the
 //! cut. Partitions are created on first use; two processes creating the same one race harmlessly.
-//! A batch group is one `INSERT … SELECT FROM UNNEST(arrays)` per batch in one transaction.
+//! A batch group is one transaction: per batch, one statement claims its event ids (`INSERT …
+//! SELECT FROM UNNEST(arrays) … RETURNING`) or folds its aggregated events; then the events
+//! whose claims won are sealed and copied in with one binary `COPY`; every statement is
+//! prepared once per connection.
 //!
 //! What PostgreSQL holds of an event is its product and time in the clear (they partition and
 //! purge the table), keyed hashes of its id and install id, and its content sealed ([`Sealer`]):
@@ -23,7 +26,7 @@ use postgres::error::SqlState;
 use postgres::{Client, NoTls};
 
 use super::key::{Sealing, StoreKey};
-use super::seal::{Group, Sealer};
+use super::seal::{Group, Nonces, Sealer};
 use super::summary::{self, Dialect, Statements, SummaryQuery, whole_count};
 use super::{
     Batch, DistinctCount, NumberSummary, Storage, Store, StoreError, StoredEvent, Summaries,
@@ -79,20 +82,25 @@ CREATE TABLE IF NOT EXISTS candor_refusals (
 );
 ";
 
-/// One batch: the first event of each id in the batch (by position) claims the id; only the
-/// claims that win are stored. The id alone is the key, as SQLite's primary key has it: a later
-/// event with a claimed id (another time, another product, other content) is a duplicate.
-const INSERT: &str = "WITH batch AS (SELECT * FROM UNNEST($1::text[], $2::int8[], \
-     $3::text[], $4::text[], $5::bytea[]) WITH ORDINALITY AS b(event_id, time_us, product, \
-     install_key, sealed, position)), \
-     firsts AS (SELECT DISTINCT ON (event_id) * FROM batch ORDER BY event_id, position), \
-     claimed AS (INSERT INTO candor_event_ids (event_id, product, time_us) \
-     SELECT event_id, product, time_us FROM firsts \
-     ON CONFLICT DO NOTHING RETURNING event_id) \
-     INSERT INTO candor_events (event_id, time_us, product, install_key, sealed) \
-     SELECT f.event_id, f.time_us, f.product, f.install_key, f.sealed \
-     FROM firsts f JOIN claimed c ON c.event_id = f.event_id \
-     ON CONFLICT DO NOTHING";
+/// Claims the ids of one batch's events, given in the order of their keyed hashes (so two
+/// writers claiming some of the same ids take them in one order and never wait on each other
+/// in a cycle); answers the ids it won. The id alone is the key, as SQLite's primary key has
+/// it: a later event with a claimed id (another time, another product, other content) is a
+/// duplicate, and only the events whose claim won are stored.
+const CLAIM: &str = "INSERT INTO candor_event_ids (event_id, product, time_us) \
+     SELECT * FROM UNNEST($1::text[], $2::text[], $3::int8[]) \
+     ON CONFLICT DO NOTHING RETURNING event_id";
+
+/// The events whose claims won in this transaction, copied in (binary `COPY`, the database's
+/// bulk load). Their ids are claimed by this transaction, so no row with them exists or can
+/// arrive meanwhile: every event row is stored with its claim, and a purge, an erasure or a
+/// rotation removes or changes a row only together with (or leaving) its claim.
+const COPY_EVENTS: &str = "COPY candor_events (event_id, time_us, product, install_key, sealed) \
+     FROM STDIN (FORMAT binary)";
+
+const COUNT_REFUSALS: &str = "INSERT INTO candor_refusals (product, reason, count) \
+     VALUES ($1, $2, $3) ON CONFLICT (product, reason) DO UPDATE \
+     SET count = candor_refusals.count + excluded.count";
 
 /// One batch of aggregated events: ids are claimed as for events, and the claims that win are
 /// added to their day's groups (in key order, so two writers lock rows in one order). Answers
@@ -134,6 +142,17 @@ const IDLE_IN_TRANSACTION_MS: u32 = 5_000;
 /// Rows opened per round trip while a report or a rotation reads.
 const SLICE: i32 = 4096;
 
+/// The statements of a write, prepared on the connection (each unprepared statement costs a
+/// round trip more).
+#[derive(Clone)]
+struct Prepared {
+    key_check: postgres::Statement,
+    claim: postgres::Statement,
+    copy_events: postgres::Statement,
+    fold: postgres::Statement,
+    count_refusals: postgres::Statement,
+}
+
 /// A PostgreSQL connection.
 pub struct PostgresStore {
     url: String,
@@ -141,8 +160,8 @@ pub struct PostgresStore {
     /// The store key was given (not `--store-unencrypted`): for the words of a refusal.
     keyed: bool,
     client: Option<Client>,
-    /// The insert, prepared once per connection.
-    insert: Option<postgres::Statement>,
+    /// The write's statements, prepared once per connection.
+    prepared: Option<Prepared>,
     /// Month partitions known to exist: (product, first day of month in µs).
     partitions: BTreeSet<(String, i64)>,
 }
@@ -169,7 +188,7 @@ impl PostgresStore {
             sealer,
             keyed,
             client: None,
-            insert: None,
+            prepared: None,
             partitions: BTreeSet::new(),
         };
         store.client()?;
@@ -481,7 +500,7 @@ impl PostgresStore {
     /// connection's prepared statement on the new one, and wrote into a dropped partition.
     fn forget_connection(&mut self) {
         self.client = None;
-        self.insert = None;
+        self.prepared = None;
         self.partitions.clear();
     }
 
@@ -668,22 +687,33 @@ impl PostgresStore {
         for (product, month) in months {
             self.ensure_partition(&product, month)?;
         }
-        if self.insert.is_none() {
-            let statement = self.client()?.prepare(INSERT).map_err(db)?;
-            self.insert = Some(statement);
+        if self.prepared.is_none() {
+            let client = self.client()?;
+            let mut prepare = |sql: &str| client.prepare(sql).map_err(db);
+            let prepared = Prepared {
+                key_check: prepare(KEY_CHECK)?,
+                claim: prepare(CLAIM)?,
+                copy_events: prepare(COPY_EVENTS)?,
+                fold: prepare(FOLD)?,
+                count_refusals: prepare(COUNT_REFUSALS)?,
+            };
+            self.prepared = Some(prepared);
         }
-        let insert = self
-            .insert
+        let prepared = self
+            .prepared
             .clone()
-            .ok_or_else(|| StoreError::Database("no prepared insert".to_owned()))?;
+            .ok_or_else(|| StoreError::Database("no prepared statements".to_owned()))?;
         let sealer = self.sealer.clone();
         let keyed = self.keyed;
         let client = self.client()?;
         let mut tx = client.transaction().map_err(db)?;
         // A rotation that committed since this connection checked the key fails the write.
-        let stored: String = tx.query_one(KEY_CHECK, &[]).map_err(db)?.get(0);
+        let stored: String = tx.query_one(&prepared.key_check, &[]).map_err(db)?.get(0);
         same_key(&sealer, keyed, &stored)?;
         let mut out = Vec::with_capacity(batches.len());
+        // The events to store whole whose claims won, from every batch, with their keyed ids:
+        // copied in at the end, in one `COPY`.
+        let mut winners: Vec<(&StoredEvent, String)> = Vec::new();
         for batch in batches {
             let (events, folded): (Vec<&StoredEvent>, Vec<&StoredEvent>) = batch
                 .events
@@ -709,7 +739,7 @@ impl PostgresStore {
                     .collect();
                 let row = tx
                     .query_one(
-                        FOLD,
+                        &prepared.fold,
                         &[&ids, &times, &products, &days, &keys, &sealed, &installs],
                     )
                     .map_err(db)?;
@@ -717,38 +747,51 @@ impl PostgresStore {
                 written.inserted += new;
                 written.duplicates += (folded.len() as u64).saturating_sub(new);
             }
-            if events.is_empty() {
-                out.push(written);
-                continue;
+            if !events.is_empty() {
+                // The first event of each id in the batch claims it; a later one is a duplicate.
+                let mut seen = std::collections::HashSet::with_capacity(events.len());
+                let mut firsts: Vec<(&StoredEvent, String)> = events
+                    .iter()
+                    .filter(|e| seen.insert(e.event_id.as_str()))
+                    .map(|e| (*e, sealer.index(&e.event_id)))
+                    .collect();
+                firsts.sort_by(|a, b| a.1.cmp(&b.1));
+                let ids: Vec<&str> = firsts.iter().map(|(_, id)| id.as_str()).collect();
+                let products: Vec<&str> = firsts.iter().map(|(e, _)| e.product.as_str()).collect();
+                let times: Vec<i64> = firsts.iter().map(|(e, _)| e.time_us).collect();
+                let won: std::collections::HashSet<String> = tx
+                    .query(&prepared.claim, &[&ids, &products, &times])
+                    .map_err(db)?
+                    .into_iter()
+                    .map(|row| row.get(0))
+                    .collect();
+                let new = firsts.iter().filter(|(_, id)| won.contains(id)).count() as u64;
+                written.inserted += new;
+                written.duplicates += (events.len() as u64).saturating_sub(new);
+                winners.extend(firsts.into_iter().filter(|(_, id)| won.contains(id)));
             }
-            let ids: Vec<String> = events.iter().map(|e| sealer.index(&e.event_id)).collect();
-            let times: Vec<i64> = events.iter().map(|e| e.time_us).collect();
-            let products: Vec<&str> = events.iter().map(|e| e.product.as_str()).collect();
-            let installs: Vec<Option<String>> = events
-                .iter()
-                .map(|e| e.install_id.as_deref().map(|i| sealer.index(i)))
-                .collect();
-            let sealed = events
-                .iter()
-                .zip(&ids)
-                .map(|(e, id)| sealer.seal(id, e))
-                .collect::<Result<Vec<_>, _>>()?;
-            let inserted = tx
-                .execute(&insert, &[&ids, &times, &products, &installs, &sealed])
-                .map_err(db)?;
-            let total = events.len() as u64;
-            written.inserted += inserted;
-            written.duplicates += total.saturating_sub(inserted);
             out.push(written);
         }
+        if !winners.is_empty() {
+            use postgres::binary_copy::BinaryCopyInWriter;
+            use postgres::types::Type;
+            let mut nonces = Nonces::new(winners.len())?;
+            let copy = tx.copy_in(&prepared.copy_events).map_err(db)?;
+            let mut rows = BinaryCopyInWriter::new(
+                copy,
+                &[Type::TEXT, Type::INT8, Type::TEXT, Type::TEXT, Type::BYTEA],
+            );
+            for (event, id) in &winners {
+                let install = event.install_id.as_deref().map(|i| sealer.index(i));
+                let sealed = sealer.seal_event(id, event, &mut nonces)?;
+                rows.write(&[id, &event.time_us, &event.product, &install, &sealed])
+                    .map_err(db)?;
+            }
+            rows.finish().map_err(db)?;
+        }
         for (product, reason, n) in refusal_totals(batches) {
-            tx.execute(
-                "INSERT INTO candor_refusals (product, reason, count) VALUES ($1, $2, $3) \
-                 ON CONFLICT (product, reason) DO UPDATE \
-                 SET count = candor_refusals.count + excluded.count",
-                &[&product, &reason, &n],
-            )
-            .map_err(db)?;
+            tx.execute(&prepared.count_refusals, &[&product, &reason, &n])
+                .map_err(db)?;
         }
         tx.commit().map_err(db)?;
         Ok(out)
