@@ -139,6 +139,12 @@ const RANGE: &str = "SELECT event_id, install_key, sealed FROM candor_events \
 /// mid-transaction holds the others up for seconds, not for as long as it stays frozen.
 const IDLE_IN_TRANSACTION_MS: u32 = 5_000;
 
+/// The advisory lock that tells a key rotation from everything else Candor does on a database:
+/// every connection of Candor's holds it shared for as long as it lives; a rotation takes it
+/// exclusively, so it is refused while a `candor serve` (or report, or purge) is connected, and
+/// nothing connects while it runs. (The text "candor store" as a number.)
+const IN_USE_LOCK: i64 = 0x6361_6e64_6f72_7374;
+
 /// Rows opened per round trip while a report or a rotation reads.
 const SLICE: i32 = 4096;
 
@@ -219,6 +225,17 @@ impl PostgresStore {
                      -c idle_in_transaction_session_timeout={IDLE_IN_TRANSACTION_MS}"
                 ));
             let mut client = config.connect(NoTls).map_err(db)?;
+            let shared: bool = client
+                .query_one("SELECT pg_try_advisory_lock_shared($1)", &[&IN_USE_LOCK])
+                .map_err(db)?
+                .get(0);
+            if !shared {
+                return Err(StoreError::Key(
+                    "the store key of this PostgreSQL database is being rotated: start again \
+                     once `candor store rotate-key` has finished, with the new key"
+                        .to_owned(),
+                ));
+            }
             client.batch_execute(SCHEMA).map_err(|e| {
                 // Two processes creating the schema at once: the loser sees a duplicate; the
                 // objects exist either way.
@@ -564,12 +581,32 @@ impl PostgresStore {
     }
 
     /// Re-seals every event and re-hashes every id from `old` to `new`, in one transaction
-    /// that holds the key check row: writers with either key wait, and afterwards only `new`
-    /// opens the database.
+    /// that holds the key check row, and afterwards only `new` opens the database. Refused
+    /// while another connection of Candor's is open on the database (a `candor serve` left
+    /// running with `old` would fail every write afterwards); none opens until it has finished.
     pub(crate) fn rotate_key(url: &str, old: &StoreKey, new: &StoreKey) -> Result<u64, StoreError> {
         let mut store = Self::connect(url, &Sealing::Key(old.clone()))?;
         let (from, to) = (store.sealer.clone(), Sealer::new(new));
         let client = store.client()?;
+        // This session's shared hold does not stand in its own way; anyone else's does, after
+        // two seconds (a server stopping as this starts lets its connections go meanwhile).
+        // Held until the session ends, with the store, after the commit.
+        client
+            .batch_execute("SET lock_timeout = 2000")
+            .map_err(db)?;
+        if let Err(e) = client.execute("SELECT pg_advisory_lock($1)", &[&IN_USE_LOCK]) {
+            if e.code() == Some(&SqlState::LOCK_NOT_AVAILABLE) {
+                return Err(StoreError::Database(
+                    "another Candor process (a candor serve, report or purge) is connected to \
+                     this PostgreSQL database: stop every one, then rotate the key"
+                        .to_owned(),
+                ));
+            }
+            return Err(db(e));
+        }
+        client
+            .batch_execute("SET lock_timeout = 10000")
+            .map_err(db)?;
         let mut tx = client.transaction().map_err(db)?;
         let stored: String = tx
             .query_one(
