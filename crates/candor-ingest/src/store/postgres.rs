@@ -15,11 +15,13 @@
 //! of event rows: the group's content sealed, named by a keyed hash of it, with its count. Reports open the rows of their range a slice at a time
 //! into a temporary table of the report's own session, where the same SQL as SQLite's groups
 //! them; the table is emptied when the report ends. A key check value stored in the database
-//! makes a wrong key an error at connection and at every write, never an empty report.
+//! makes a wrong key an error at connection, never an empty report; every connection holds an
+//! advisory lock shared that a key rotation takes alone, so the key checked stays the key for
+//! as long as the connection lives.
 //! The connection is refused unless it stays on this machine (a Unix socket or a loopback
 //! address): this build speaks no TLS to PostgreSQL.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeSet, HashMap, HashSet};
 use std::time::Duration;
 
 use postgres::error::SqlState;
@@ -126,9 +128,6 @@ const FOLD: &str = "WITH batch AS (SELECT * FROM UNNEST($1::text[], $2::int8[], 
 const AGGREGATE_RANGE: &str = "SELECT group_key, sealed, n FROM candor_aggregates \
      WHERE product = $1 AND day_us >= $2 AND day_us < $3";
 
-/// The key check value, locked against a rotation for the rest of the transaction.
-const KEY_CHECK: &str = "SELECT value FROM candor_store_meta WHERE name = 'key_check' FOR SHARE";
-
 /// The rows of a report's range, read a slice at a time.
 const RANGE: &str = "SELECT event_id, install_key, sealed FROM candor_events \
      WHERE product = $1 AND time_us >= $2 AND time_us < $3";
@@ -152,7 +151,6 @@ const SLICE: i32 = 4096;
 /// round trip more).
 #[derive(Clone)]
 struct Prepared {
-    key_check: postgres::Statement,
     claim: postgres::Statement,
     copy_events: postgres::Statement,
     fold: postgres::Statement,
@@ -728,7 +726,6 @@ impl PostgresStore {
             let client = self.client()?;
             let mut prepare = |sql: &str| client.prepare(sql).map_err(db);
             let prepared = Prepared {
-                key_check: prepare(KEY_CHECK)?,
                 claim: prepare(CLAIM)?,
                 copy_events: prepare(COPY_EVENTS)?,
                 fold: prepare(FOLD)?,
@@ -741,12 +738,11 @@ impl PostgresStore {
             .clone()
             .ok_or_else(|| StoreError::Database("no prepared statements".to_owned()))?;
         let sealer = self.sealer.clone();
-        let keyed = self.keyed;
         let client = self.client()?;
+        // The key was checked when this connection was made, and holds while it lives: a
+        // rotation cannot start while it holds `IN_USE_LOCK` (a write that read the key check
+        // row again, locking it, cost a round trip and a row lock per transaction).
         let mut tx = client.transaction().map_err(db)?;
-        // A rotation that committed since this connection checked the key fails the write.
-        let stored: String = tx.query_one(&prepared.key_check, &[]).map_err(db)?.get(0);
-        same_key(&sealer, keyed, &stored)?;
         let mut out = Vec::with_capacity(batches.len());
         // The events to store whole whose claims won, from every batch, with their keyed ids:
         // copied in at the end, in one `COPY`.
@@ -763,17 +759,36 @@ impl PostgresStore {
                 let times: Vec<i64> = folded.iter().map(|e| day_start(e.time_us)).collect();
                 let products: Vec<&str> = folded.iter().map(|e| e.product.as_str()).collect();
                 let days: Vec<i64> = folded.iter().map(|e| day_start(e.time_us)).collect();
-                let groups: Vec<Group> = folded.iter().map(|e| Group::of(e)).collect();
-                let keys: Vec<String> = groups.iter().map(|g| sealer.group_key(g)).collect();
-                let sealed = groups
-                    .iter()
-                    .zip(&keys)
-                    .map(|(g, key)| sealer.seal_group(key, g))
-                    .collect::<Result<Vec<_>, _>>()?;
-                let installs: Vec<Option<String>> = folded
-                    .iter()
-                    .map(|e| e.install_id.as_deref().map(|i| sealer.index(i)))
-                    .collect();
+                // Each group the batch holds is named and sealed once, however many of its
+                // events fall in it (a day's counts repeat values).
+                type GroupOf<'e> = (&'e str, &'e str, &'e str, &'e str, Option<&'e str>);
+                let mut sealed_groups: HashMap<GroupOf<'_>, (String, Vec<u8>)> = HashMap::new();
+                let mut installs_hashed = Installs::default();
+                let mut keys = Vec::with_capacity(folded.len());
+                let mut sealed = Vec::with_capacity(folded.len());
+                let mut installs = Vec::with_capacity(folded.len());
+                for e in &folded {
+                    let of = (
+                        e.point.as_str(),
+                        e.product_version.as_str(),
+                        e.kind,
+                        e.value.as_str(),
+                        e.install_id.as_deref(),
+                    );
+                    let (key, seal) = match sealed_groups.get(&of) {
+                        Some(known) => known.clone(),
+                        None => {
+                            let group = Group::of(e);
+                            let key = sealer.group_key(&group);
+                            let seal = sealer.seal_group(&key, &group)?;
+                            sealed_groups.insert(of, (key.clone(), seal.clone()));
+                            (key, seal)
+                        }
+                    };
+                    keys.push(key);
+                    sealed.push(seal);
+                    installs.push(installs_hashed.of(&sealer, e.install_id.as_deref()));
+                }
                 let row = tx
                     .query_one(
                         &prepared.fold,
@@ -786,7 +801,7 @@ impl PostgresStore {
             }
             if !events.is_empty() {
                 // The first event of each id in the batch claims it; a later one is a duplicate.
-                let mut seen = std::collections::HashSet::with_capacity(events.len());
+                let mut seen = HashSet::with_capacity(events.len());
                 let mut firsts: Vec<(&StoredEvent, String)> = events
                     .iter()
                     .filter(|e| seen.insert(e.event_id.as_str()))
@@ -796,7 +811,7 @@ impl PostgresStore {
                 let ids: Vec<&str> = firsts.iter().map(|(_, id)| id.as_str()).collect();
                 let products: Vec<&str> = firsts.iter().map(|(e, _)| e.product.as_str()).collect();
                 let times: Vec<i64> = firsts.iter().map(|(e, _)| e.time_us).collect();
-                let won: std::collections::HashSet<String> = tx
+                let won: HashSet<String> = tx
                     .query(&prepared.claim, &[&ids, &products, &times])
                     .map_err(db)?
                     .into_iter()
@@ -813,13 +828,14 @@ impl PostgresStore {
             use postgres::binary_copy::BinaryCopyInWriter;
             use postgres::types::Type;
             let mut nonces = Nonces::new(winners.len())?;
+            let mut installs = Installs::default();
             let copy = tx.copy_in(&prepared.copy_events).map_err(db)?;
             let mut rows = BinaryCopyInWriter::new(
                 copy,
                 &[Type::TEXT, Type::INT8, Type::TEXT, Type::TEXT, Type::BYTEA],
             );
             for (event, id) in &winners {
-                let install = event.install_id.as_deref().map(|i| sealer.index(i));
+                let install = installs.of(&sealer, event.install_id.as_deref());
                 let sealed = sealer.seal_event(id, event, &mut nonces)?;
                 rows.write(&[id, &event.time_us, &event.product, &install, &sealed])
                     .map_err(db)?;
@@ -832,6 +848,23 @@ impl PostgresStore {
         }
         tx.commit().map_err(db)?;
         Ok(out)
+    }
+}
+
+/// The keyed hashes of install ids, each computed once per write: a batch comes from one
+/// installation, or a few.
+#[derive(Default)]
+struct Installs(HashMap<String, String>);
+
+impl Installs {
+    fn of(&mut self, sealer: &Sealer, install: Option<&str>) -> Option<String> {
+        let install = install?;
+        if let Some(hashed) = self.0.get(install) {
+            return Some(hashed.clone());
+        }
+        let hashed = sealer.index(install);
+        self.0.insert(install.to_owned(), hashed.clone());
+        Some(hashed)
     }
 }
 
