@@ -1,7 +1,9 @@
 //! Load: `candor serve` on loopback, driven by Candor's own JSON sink (gzip JSON batches of 512,
 //! the transport's `HttpSink`), on SQLite and on PostgreSQL (fsync on both), with 1 and 4
 //! concurrent clients. Prints events stored per second, the p50/p99 acknowledgement latency of
-//! a batch, and the process's memory with the ingest queue full.
+//! a batch, and the process's memory with the ingest queue full. After each store and mode, the
+//! database's own bulk load of the rows the run stored (PostgreSQL's binary `COPY`, SQLite's
+//! prepared inserts, one transaction) and the ratio of the ingest to it.
 //!
 //! `cargo bench -p candor-ingest --bench ingest` (PostgreSQL needs Debian's `postgresql`).
 
