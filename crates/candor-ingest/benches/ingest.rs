@@ -165,7 +165,8 @@ fn bulk_load_postgres(pg: &Postgres) -> (u64, usize, f64, &'static str) {
         .iter()
         .map(|r| (r.get(0), r.get(1), r.get(2)))
         .collect();
-    let events: Vec<(String, i64, String, Option<String>, Vec<u8>)> = client
+    type EventRow = (String, i64, String, Option<String>, Vec<u8>);
+    let events: Vec<EventRow> = client
         .query(
             "SELECT event_id, time_us, product, install_key, sealed FROM candor_events",
             &[],
