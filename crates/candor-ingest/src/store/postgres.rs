@@ -46,11 +46,12 @@ CREATE TABLE IF NOT EXISTS candor_events (
     time_us BIGINT NOT NULL,
     product TEXT NOT NULL,
     install_key TEXT,
-    sealed BYTEA NOT NULL,
-    PRIMARY KEY (product, event_id, time_us)
+    sealed BYTEA NOT NULL
 ) PARTITION BY LIST (product);
 -- The id alone names an event. A partitioned table cannot hold a key on the id alone, so each
 -- id is claimed here in the same transaction; the event is stored only by the claim that won.
+-- (That claim is the events' only key: a key of their own, on product, id and time, guarded
+-- nothing the claim does not, and keeping its index up cost a quarter of every write.)
 CREATE TABLE IF NOT EXISTS candor_event_ids (
     event_id TEXT PRIMARY KEY,
     product TEXT NOT NULL,
@@ -239,6 +240,7 @@ impl PostgresStore {
                 // objects exist either way.
                 db(e)
             })?;
+            drop_events_key(&mut client)?;
             self.check_key(&mut client)?;
             self.client = Some(client);
         }
@@ -282,6 +284,27 @@ impl PostgresStore {
             .get(0);
         same_key(&self.sealer, self.keyed, &stored)
     }
+}
+
+/// Drops the key an earlier Candor kept on the events (product, id, time) besides the id
+/// claims, when a database still has it: looked up first, so a connection to a database
+/// without it takes no lock on the events.
+fn drop_events_key(client: &mut Client) -> Result<(), StoreError> {
+    let kept = client
+        .query_opt(
+            "SELECT 1 FROM pg_constraint WHERE conname = 'candor_events_pkey' \
+             AND conrelid = 'candor_events'::regclass",
+            &[],
+        )
+        .map_err(db)?
+        .is_some();
+    if kept {
+        // Two replicas may both find it: the second finds nothing to drop.
+        client
+            .batch_execute("ALTER TABLE candor_events DROP CONSTRAINT IF EXISTS candor_events_pkey")
+            .map_err(db)?;
+    }
+    Ok(())
 }
 
 /// Refuses a connection that would leave this machine: this build speaks no TLS to
