@@ -850,23 +850,17 @@ impl PostgresStore {
         if !winners.is_empty() {
             use postgres::binary_copy::BinaryCopyInWriter;
             use postgres::types::Type;
-            // Sealed before the copy starts, so the copy streams without pausing.
             let mut nonces = Nonces::new(winners.len())?;
             let mut installs = Installs::default();
-            let sealed = winners
-                .iter()
-                .map(|(event, id)| {
-                    let install = installs.of(&sealer, event.install_id.as_deref());
-                    Ok((install, sealer.seal_event(id, event, &mut nonces)?))
-                })
-                .collect::<Result<Vec<_>, StoreError>>()?;
             let copy = tx.copy_in(&prepared.copy_events).map_err(db)?;
             let mut rows = BinaryCopyInWriter::new(
                 copy,
                 &[Type::TEXT, Type::INT8, Type::TEXT, Type::TEXT, Type::BYTEA],
             );
-            for ((event, id), (install, sealed)) in winners.iter().zip(&sealed) {
-                rows.write(&[id, &event.time_us, &event.product, install, sealed])
+            for (event, id) in &winners {
+                let install = installs.of(&sealer, event.install_id.as_deref());
+                let sealed = sealer.seal_event(id, event, &mut nonces)?;
+                rows.write(&[id, &event.time_us, &event.product, &install, &sealed])
                     .map_err(db)?;
             }
             rows.finish().map_err(db)?;
