@@ -5,8 +5,8 @@
 //! cut. Partitions are created on first use; two processes creating the same one race harmlessly.
 //! A batch group is one transaction: per batch, one statement claims its event ids (`INSERT …
 //! SELECT FROM UNNEST(arrays) … RETURNING`) or folds its aggregated events; then the events
-//! whose claims won are sealed and copied in with one binary `COPY`; every statement is
-//! prepared once per connection.
+//! whose claims won, and only they, are sealed and inserted with one statement; every
+//! statement is prepared once per connection.
 //!
 //! What PostgreSQL holds of an event is its product and time in the clear (they partition and
 //! purge the table), keyed hashes of its id and install id, and its content sealed ([`Sealer`]):
@@ -94,12 +94,15 @@ const CLAIM: &str = "INSERT INTO candor_event_ids (event_id, product, time_us) \
      SELECT * FROM UNNEST($1::text[], $2::text[], $3::int8[]) \
      ON CONFLICT DO NOTHING RETURNING event_id";
 
-/// The events whose claims won in this transaction, copied in (binary `COPY`, the database's
-/// bulk load). Their ids are claimed by this transaction, so no row with them exists or can
-/// arrive meanwhile: every event row is stored with its claim, and a purge, an erasure or a
-/// rotation removes or changes a row only together with (or leaving) its claim.
-const COPY_EVENTS: &str = "COPY candor_events (event_id, time_us, product, install_key, sealed) \
-     FROM STDIN (FORMAT binary)";
+/// The events whose claims won in this transaction, in one statement. Their ids are claimed by
+/// this transaction, so no row with them exists or can arrive meanwhile: every event row is
+/// stored with its claim, and a purge, an erasure or a rotation removes or changes a row only
+/// together with (or leaving) its claim. (Not a `COPY`: a writer stopped while its rows were
+/// on their way left its session inside a statement, holding its claims until the statement
+/// timeout, 30 s, where one stopped between statements is ended after 5.)
+const INSERT_EVENTS: &str = "INSERT INTO candor_events (event_id, time_us, product, \
+     install_key, sealed) \
+     SELECT * FROM UNNEST($1::text[], $2::int8[], $3::text[], $4::text[], $5::bytea[])";
 
 const COUNT_REFUSALS: &str = "INSERT INTO candor_refusals (product, reason, count) \
      VALUES ($1, $2, $3) ON CONFLICT (product, reason) DO UPDATE \
@@ -153,7 +156,7 @@ const SLICE: i32 = 4096;
 #[derive(Clone)]
 struct Prepared {
     claim: postgres::Statement,
-    copy_events: postgres::Statement,
+    insert_events: postgres::Statement,
     fold: postgres::Statement,
     count_refusals: postgres::Statement,
 }
@@ -750,7 +753,7 @@ impl PostgresStore {
             let mut prepare = |sql: &str| client.prepare(sql).map_err(db);
             let prepared = Prepared {
                 claim: prepare(CLAIM)?,
-                copy_events: prepare(COPY_EVENTS)?,
+                insert_events: prepare(INSERT_EVENTS)?,
                 fold: prepare(FOLD)?,
                 count_refusals: prepare(COUNT_REFUSALS)?,
             };
@@ -768,7 +771,7 @@ impl PostgresStore {
         let mut tx = client.transaction().map_err(db)?;
         let mut out = Vec::with_capacity(batches.len());
         // The events to store whole whose claims won, from every batch, with their keyed ids:
-        // copied in at the end, in one `COPY`.
+        // inserted at the end, in one statement.
         let mut winners: Vec<(&StoredEvent, String)> = Vec::new();
         for batch in batches {
             let (events, folded): (Vec<&StoredEvent>, Vec<&StoredEvent>) = batch
@@ -848,22 +851,24 @@ impl PostgresStore {
             out.push(written);
         }
         if !winners.is_empty() {
-            use postgres::binary_copy::BinaryCopyInWriter;
-            use postgres::types::Type;
             let mut nonces = Nonces::new(winners.len())?;
             let mut installs = Installs::default();
-            let copy = tx.copy_in(&prepared.copy_events).map_err(db)?;
-            let mut rows = BinaryCopyInWriter::new(
-                copy,
-                &[Type::TEXT, Type::INT8, Type::TEXT, Type::TEXT, Type::BYTEA],
-            );
-            for (event, id) in &winners {
-                let install = installs.of(&sealer, event.install_id.as_deref());
-                let sealed = sealer.seal_event(id, event, &mut nonces)?;
-                rows.write(&[id, &event.time_us, &event.product, &install, &sealed])
-                    .map_err(db)?;
-            }
-            rows.finish().map_err(db)?;
+            let ids: Vec<&str> = winners.iter().map(|(_, id)| id.as_str()).collect();
+            let times: Vec<i64> = winners.iter().map(|(e, _)| e.time_us).collect();
+            let products: Vec<&str> = winners.iter().map(|(e, _)| e.product.as_str()).collect();
+            let install_keys: Vec<Option<String>> = winners
+                .iter()
+                .map(|(e, _)| installs.of(&sealer, e.install_id.as_deref()))
+                .collect();
+            let sealed = winners
+                .iter()
+                .map(|(e, id)| sealer.seal_event(id, e, &mut nonces))
+                .collect::<Result<Vec<_>, _>>()?;
+            tx.execute(
+                &prepared.insert_events,
+                &[&ids, &times, &products, &install_keys, &sealed],
+            )
+            .map_err(db)?;
         }
         for (product, reason, n) in refusal_totals(batches) {
             tx.execute(&prepared.count_refusals, &[&product, &reason, &n])
