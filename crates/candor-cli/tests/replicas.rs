@@ -122,13 +122,18 @@ fn signal(child: &Child, name: &str) {
     assert!(status.success(), "kill -{name}");
 }
 
+/// A session inside a transaction, waiting for its client: between two statements, or in the
+/// middle of a `COPY` whose rows stopped coming (the replica stopped either way).
+const WAITING_INSIDE_A_TRANSACTION: &str = "a.xact_start IS NOT NULL \
+     AND a.wait_event = 'ClientRead' AND a.state <> 'idle'";
+
 /// How many locks the replica's database session holds inside an open transaction (the
-/// replica stopped, its last statement done); 0 when it holds none.
+/// replica stopped, its last statement done or its copy half sent); 0 when it holds none.
 fn locks_in_open_transaction(pg: &Postgres, replica: usize) -> u64 {
     pg.psql(&format!(
         "SELECT count(*) FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid \
          WHERE a.application_name = 'candor-replica-{replica}' \
-         AND a.state = 'idle in transaction'"
+         AND {WAITING_INSIDE_A_TRANSACTION}"
     ))
     .parse()
     .expect("a count")
@@ -142,7 +147,7 @@ fn claims_held(pg: &Postgres, replica: usize) -> bool {
          JOIN pg_class c ON c.oid = l.relation \
          WHERE a.application_name = 'candor-replica-{replica}' \
          AND c.relname = 'candor_event_ids' AND l.mode = 'RowExclusiveLock' \
-         AND a.state = 'idle in transaction'"
+         AND {WAITING_INSIDE_A_TRANSACTION}"
     )) != "0"
 }
 

@@ -60,6 +60,14 @@ pub type Response = http::Response<Full<Bytes>>;
 pub trait Handler: Send + Sync + 'static {
     /// Answers one request.
     fn handle(&self, request: Request) -> Pin<Box<dyn Future<Output = Response> + Send + 'static>>;
+
+    /// The largest body this handler takes for a request with this method and path, when it
+    /// is smaller than [`ServerConfig::max_body_bytes`]: a larger body is answered 413 without
+    /// being read (by its `Content-Length`) or once that many bytes have arrived.
+    fn max_body_bytes(&self, method: &http::Method, path: &str) -> Option<usize> {
+        let _ = (method, path);
+        None
+    }
 }
 
 impl<F, Fut> Handler for F
@@ -414,22 +422,24 @@ async fn serve_one(
     registered: &Registered,
     request: http::Request<Incoming>,
 ) -> StreamingResponse {
+    // The endpoint's own cap, when smaller: a body past it is never read whole.
+    let cap = handler
+        .max_body_bytes(request.method(), request.uri().path())
+        .map_or(config.max_body_bytes, |n| n.min(config.max_body_bytes));
     let declared = request
         .headers()
         .get(http::header::CONTENT_LENGTH)
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.parse::<u64>().ok());
-    if declared.is_some_and(|n| n > config.max_body_bytes as u64) {
-        return reply::streaming(too_large(config.max_body_bytes));
+    if declared.is_some_and(|n| n > cap as u64) {
+        return reply::streaming(too_large(cap));
     }
     // The body's room is reserved before it is read, and held until the answer: what a
     // request may buffer counts against the one budget of all connections.
     let room = hyper::body::Body::size_hint(request.body())
         .upper()
-        .map_or(config.max_body_bytes, |n| {
-            usize::try_from(n).unwrap_or(usize::MAX)
-        })
-        .min(config.max_body_bytes);
+        .map_or(cap, |n| usize::try_from(n).unwrap_or(usize::MAX))
+        .min(cap);
     let units = u32::try_from(kib(room)).unwrap_or(u32::MAX);
     let _reserved = if units == 0 {
         None
@@ -440,7 +450,7 @@ async fn serve_one(
         }
     };
     let (parts, body) = request.into_parts();
-    let limited = Limited::new(body, config.max_body_bytes);
+    let limited = Limited::new(body, cap);
     let bytes = match tokio::time::timeout(config.body_timeout, limited.collect()).await {
         Err(_) => {
             return reply::streaming(text_response(
@@ -449,7 +459,7 @@ async fn serve_one(
             ));
         }
         Ok(Err(error)) if error.is::<http_body_util::LengthLimitError>() => {
-            return reply::streaming(too_large(config.max_body_bytes));
+            return reply::streaming(too_large(cap));
         }
         Ok(Err(_)) => {
             return reply::streaming(text_response(

@@ -24,6 +24,12 @@ pub trait StreamingHandler: Send + Sync + 'static {
         &self,
         request: Request,
     ) -> Pin<Box<dyn Future<Output = StreamingResponse> + Send + 'static>>;
+
+    /// As [`Handler::max_body_bytes`].
+    fn max_body_bytes(&self, method: &http::Method, path: &str) -> Option<usize> {
+        let _ = (method, path);
+        None
+    }
 }
 
 impl<F, Fut> StreamingHandler for F
@@ -51,6 +57,10 @@ impl<H: Handler> StreamingHandler for WholeReplies<H> {
     ) -> Pin<Box<dyn Future<Output = StreamingResponse> + Send + 'static>> {
         let reply = self.0.handle(request);
         Box::pin(async move { reply.await.map(ReplyBody::from) })
+    }
+
+    fn max_body_bytes(&self, method: &http::Method, path: &str) -> Option<usize> {
+        self.0.max_body_bytes(method, path)
     }
 }
 

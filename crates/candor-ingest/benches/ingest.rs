@@ -1,7 +1,9 @@
 //! Load: `candor serve` on loopback, driven by Candor's own JSON sink (gzip JSON batches of 512,
 //! the transport's `HttpSink`), on SQLite and on PostgreSQL (fsync on both), with 1 and 4
 //! concurrent clients. Prints events stored per second, the p50/p99 acknowledgement latency of
-//! a batch, and the process's memory with the ingest queue full.
+//! a batch, and the process's memory with the ingest queue full. After each store and mode, the
+//! database's own bulk load of the rows the run stored (PostgreSQL's binary `COPY`, SQLite's
+//! prepared inserts, one transaction) and the ratio of the ingest to it.
 //!
 //! `cargo bench -p candor-ingest --bench ingest` (PostgreSQL needs Debian's `postgresql`).
 
@@ -19,18 +21,25 @@ use support::*;
 const BATCH: usize = 512;
 
 fn batches(count: usize) -> Vec<Vec<candor_schema::Event>> {
+    // Two templates, each event a copy with a fresh id (building each from scratch looked the
+    // catalogue's revision up per event, which took longer than the run it fed).
+    let count_event = agent_event(0);
+    let text_event = agent_point(
+        "os_version",
+        serde_json::json!({"kind": "text", "data": "Windows Server 2022 Datacenter 10.0.20348"}),
+    );
     (0..count)
         .map(|_| {
             (0..BATCH)
                 .map(|n| {
-                    let json = if n % 2 == 0 {
-                        agent_event(n as u64 * 4096)
+                    let mut json = if n % 2 == 0 {
+                        let mut json = count_event.clone();
+                        json["value"]["data"] = serde_json::json!(n as u64 * 4096);
+                        json
                     } else {
-                        agent_point(
-                            "os_version",
-                            serde_json::json!({"kind": "text", "data": "Windows Server 2022 Datacenter 10.0.20348"}),
-                        )
+                        text_event.clone()
                     };
+                    json["event_id"] = serde_json::json!(event_id());
                     serde_json::from_value(json).unwrap()
                 })
                 .collect()
@@ -111,6 +120,7 @@ fn throughput(name: &str, db: &Db, storage: candor_schema::Storage) {
     );
     // Warm-up: connections, prepared statements, partitions.
     drive(&running, 1, 4);
+    let mut rates = Vec::new();
     for clients in [1, 4] {
         let (rate, mut latencies) = drive(&running, clients, 160 / clients);
         println!(
@@ -118,7 +128,202 @@ fn throughput(name: &str, db: &Db, storage: candor_schema::Storage) {
             percentile(&mut latencies, 0.50).as_secs_f64() * 1e3,
             percentile(&mut latencies, 0.99).as_secs_f64() * 1e3,
         );
+        rates.push((clients, rate));
     }
+    drop(running);
+    let (events, rows, elapsed, how) = match db {
+        Db::Sqlite(_) => bulk_load_sqlite(db),
+        Db::Postgres(pg) => bulk_load_postgres(pg),
+    };
+    let bulk = events as f64 / elapsed;
+    let ratios: Vec<String> = rates
+        .iter()
+        .map(|(clients, rate)| format!("{clients} client(s) {:.2}x", rate / bulk))
+        .collect();
+    println!(
+        "ingest/{name}/bulk-load: {bulk:.0} events/s ({events} events as {rows} rows in {elapsed:.2} s: {how}); ingest / bulk-load: {}",
+        ratios.join(", ")
+    );
+}
+
+/// The database's own bulk load of the rows the ingest just stored: every row of Candor's
+/// tables is read back as stored (sealed and keyed-hashed on PostgreSQL, plain columns in a
+/// SQLCipher file on SQLite), and loaded again into the same tables (same keys, indexes,
+/// encryption) in one transaction with one commit, fsync on. It leaves out what the ingest
+/// does besides: HTTP, decoding, checking, sealing and hashing, and a commit per acknowledgement.
+/// Returns (events the rows hold, rows, seconds, what ran).
+fn bulk_load_postgres(pg: &Postgres) -> (u64, usize, f64, &'static str) {
+    use postgres::binary_copy::BinaryCopyInWriter;
+    use postgres::types::Type;
+    let mut client = postgres::Client::connect(&pg.url(), postgres::NoTls).unwrap();
+    let claims: Vec<(String, String, i64)> = client
+        .query(
+            "SELECT event_id, product, time_us FROM candor_event_ids",
+            &[],
+        )
+        .unwrap()
+        .iter()
+        .map(|r| (r.get(0), r.get(1), r.get(2)))
+        .collect();
+    type EventRow = (String, i64, String, Option<String>, Vec<u8>);
+    let events: Vec<EventRow> = client
+        .query(
+            "SELECT event_id, time_us, product, install_key, sealed FROM candor_events",
+            &[],
+        )
+        .unwrap()
+        .iter()
+        .map(|r| (r.get(0), r.get(1), r.get(2), r.get(3), r.get(4)))
+        .collect();
+    type Aggregate = (String, i64, String, Vec<u8>, i64, Option<String>);
+    let aggregates: Vec<Aggregate> = client
+        .query(
+            "SELECT product, day_us, group_key, sealed, n, install_key FROM candor_aggregates",
+            &[],
+        )
+        .unwrap()
+        .iter()
+        .map(|r| (r.get(0), r.get(1), r.get(2), r.get(3), r.get(4), r.get(5)))
+        .collect();
+    // Emptied (the month partitions stay, as they stay for the ingest), and the ingest's dirty
+    // pages written out first, so the load pays for its own work only.
+    client
+        .batch_execute("TRUNCATE candor_events, candor_event_ids, candor_aggregates; CHECKPOINT")
+        .unwrap();
+    let started = Instant::now();
+    let mut tx = client.transaction().unwrap();
+    let copy = tx
+        .copy_in("COPY candor_event_ids (event_id, product, time_us) FROM STDIN (FORMAT binary)")
+        .unwrap();
+    let mut writer = BinaryCopyInWriter::new(copy, &[Type::TEXT, Type::TEXT, Type::INT8]);
+    for (id, product, time) in &claims {
+        writer.write(&[id, product, time]).unwrap();
+    }
+    writer.finish().unwrap();
+    let copy = tx
+        .copy_in(
+            "COPY candor_events (event_id, time_us, product, install_key, sealed) \
+             FROM STDIN (FORMAT binary)",
+        )
+        .unwrap();
+    let mut writer = BinaryCopyInWriter::new(
+        copy,
+        &[Type::TEXT, Type::INT8, Type::TEXT, Type::TEXT, Type::BYTEA],
+    );
+    for (id, time, product, install, sealed) in &events {
+        writer.write(&[id, time, product, install, sealed]).unwrap();
+    }
+    writer.finish().unwrap();
+    let copy = tx
+        .copy_in(
+            "COPY candor_aggregates (product, day_us, group_key, sealed, n, install_key) \
+             FROM STDIN (FORMAT binary)",
+        )
+        .unwrap();
+    let mut writer = BinaryCopyInWriter::new(
+        copy,
+        &[
+            Type::TEXT,
+            Type::INT8,
+            Type::TEXT,
+            Type::BYTEA,
+            Type::INT8,
+            Type::TEXT,
+        ],
+    );
+    for (product, day, key, sealed, n, install) in &aggregates {
+        writer
+            .write(&[product, day, key, sealed, n, install])
+            .unwrap();
+    }
+    writer.finish().unwrap();
+    tx.commit().unwrap();
+    let elapsed = started.elapsed().as_secs_f64();
+    let held = events.len() as u64 + aggregates.iter().map(|a| a.4 as u64).sum::<u64>();
+    assert!(held >= (2 * 160 + 4) as u64 * BATCH as u64, "{held} events");
+    (
+        held,
+        claims.len() + events.len() + aggregates.len(),
+        elapsed,
+        "binary COPY of the stored rows, sealed, into the same tables, one transaction",
+    )
+}
+
+/// SQLite's counterpart of [`bulk_load_postgres`]: the stored rows, read back, inserted by
+/// prepared statements in one transaction into a new file of the same schema, key and settings.
+fn bulk_load_sqlite(db: &Db) -> (u64, usize, f64, &'static str) {
+    use rusqlite::types::Value;
+    let Db::Sqlite(dir) = db else { unreachable!() };
+    let open = |path: &std::path::Path| {
+        let connection = rusqlite::Connection::open(path).unwrap();
+        connection
+            .execute_batch(&format!(
+                "PRAGMA key = {}; PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL;",
+                test_key().sqlcipher_pragma()
+            ))
+            .unwrap();
+        connection
+    };
+    const TABLES: [&str; 3] = ["candor_event_ids", "candor_events", "candor_aggregates"];
+    let stored = open(&dir.path().join("ingest.db"));
+    let tables: Vec<(&str, Vec<Vec<Value>>)> = TABLES
+        .iter()
+        .map(|table| {
+            let mut statement = stored.prepare(&format!("SELECT * FROM {table}")).unwrap();
+            let columns = statement.column_count();
+            let rows = statement
+                .query_map([], |r| (0..columns).map(|i| r.get::<_, Value>(i)).collect())
+                .unwrap()
+                .collect::<Result<Vec<Vec<Value>>, _>>()
+                .unwrap();
+            (*table, rows)
+        })
+        .collect();
+    drop(stored);
+    let bulk = dir.path().join("bulk.db");
+    // The same schema, created as the store creates it.
+    drop(
+        candor_ingest::DatabaseUrl::Sqlite(bulk.clone())
+            .open(&db.sealing())
+            .unwrap(),
+    );
+    let mut connection = open(&bulk);
+    let started = Instant::now();
+    let tx = connection.transaction().unwrap();
+    for (table, rows) in &tables {
+        let Some(first) = rows.first() else { continue };
+        let holes = vec!["?"; first.len()].join(", ");
+        let mut insert = tx
+            .prepare(&format!("INSERT INTO {table} VALUES ({holes})"))
+            .unwrap();
+        for row in rows {
+            insert.execute(rusqlite::params_from_iter(row)).unwrap();
+        }
+    }
+    tx.commit().unwrap();
+    let elapsed = started.elapsed().as_secs_f64();
+    let count = |table: &str| tables.iter().find(|(t, _)| *t == table).unwrap().1.len();
+    let n_at = |table: &str| {
+        tables
+            .iter()
+            .find(|(t, _)| *t == table)
+            .unwrap()
+            .1
+            .iter()
+            .map(|row| match row.last() {
+                Some(Value::Integer(n)) => *n as u64,
+                _ => 0,
+            })
+            .sum::<u64>()
+    };
+    let held = count("candor_events") as u64 + n_at("candor_aggregates");
+    assert!(held >= (2 * 160 + 4) as u64 * BATCH as u64, "{held} events");
+    (
+        held,
+        tables.iter().map(|(_, rows)| rows.len()).sum(),
+        elapsed,
+        "prepared inserts of the stored rows into the same schema, SQLCipher, one transaction",
+    )
 }
 
 /// Memory with the queue full: the database's write lock is held by another connection, and

@@ -160,8 +160,7 @@ pub fn spawn(
                         let _ = stopped.await;
                     }
                 };
-                let handler = move |request| Arc::clone(&serving).handle(request);
-                let _ = bound.run(handler, shutdown).await;
+                let _ = bound.run(service::Endpoints(serving), shutdown).await;
                 purge.abort();
             });
         })

@@ -13,7 +13,7 @@
 //! | either report, no read token configured | 404, "reads are off" |
 //! | either report, token missing or wrong | 401 with `WWW-Authenticate: Bearer`, no detail |
 //! | either report, [`IngestConfig::max_reports`] already running | 503 with `Retry-After` |
-//! | `POST /v1/deletion-requests` (JSON `DeletionRequest`; an ingest endpoint, no read token) | 200 with a `DeletionConfirmation` once every event of the product with that key recorded up to `before` is erased, the same whether there were any; 400 malformed; 422 unknown product; 503 database failing |
+//! | `POST /v1/deletion-requests` (JSON `DeletionRequest`; an ingest endpoint, no read token) | 200 with a `DeletionConfirmation` once every event of the product with that key recorded up to `before` is erased, the same whether there were any; 400 malformed; 413 over 4 KiB (refused once that much has arrived, or by its `Content-Length`); 422 unknown product; 429 queue full (an erasure counts as one event of the queue, and at most 64 wait at once); 503 database failing |
 //! | `GET /healthz` | 200 |
 //!
 //! Bodies are decoded and checked on the checking pool, never on the async threads, and
@@ -123,6 +123,22 @@ impl IngestConfig {
     }
 }
 
+/// [`Ingest`] as the HTTP server's handler, with the endpoints' own body caps.
+pub(crate) struct Endpoints(pub(crate) Arc<Ingest>);
+
+impl candor_http_server::Handler for Endpoints {
+    fn handle(
+        &self,
+        request: Request,
+    ) -> std::pin::Pin<Box<dyn std::future::Future<Output = Response> + Send + 'static>> {
+        Box::pin(Arc::clone(&self.0).handle(request))
+    }
+
+    fn max_body_bytes(&self, method: &Method, path: &str) -> Option<usize> {
+        Ingest::max_body_bytes(method, path)
+    }
+}
+
 /// The receiving end: catalogues, the checking pool, the writer, and a reading connection for
 /// reports.
 pub struct Ingest {
@@ -197,6 +213,13 @@ impl Ingest {
             });
         }
         out
+    }
+
+    /// The largest body an endpoint takes below the server's cap: a deletion request's, so a
+    /// body past it is refused (413) after at most that many bytes, not read whole first.
+    pub(crate) fn max_body_bytes(method: &Method, path: &str) -> Option<usize> {
+        (method == Method::POST && path == candor_schema::DELETION_PATH)
+            .then_some(candor_schema::MAX_DELETION_REQUEST_BYTES)
     }
 
     /// Answers one request.
@@ -338,7 +361,7 @@ impl Ingest {
                     }
                     refused_count += 1;
                 }
-                Err(unavailable @ NotErased::Unavailable(_)) => {
+                Err(unavailable @ (NotErased::Unavailable(_) | NotErased::Busy)) => {
                     return unavailable.response(self);
                 }
             }
@@ -435,7 +458,10 @@ impl Ingest {
         self.writer
             .erase(&deletion.product, &deletion.key, before_us)
             .await
-            .map_err(NotErased::Unavailable)?;
+            .map_err(|e| match e {
+                QueueError::Full => NotErased::Busy,
+                QueueError::Unavailable(message) => NotErased::Unavailable(message),
+            })?;
         Ok(candor_schema::DeletionConfirmation {
             request_id: deletion.request_id.clone(),
             confirmed_at: humantime::format_rfc3339_seconds(SystemTime::now()).to_string(),
@@ -566,6 +592,8 @@ enum NotErased {
     Refused(StatusCode, String),
     /// The database could not be written: the client tries again.
     Unavailable(String),
+    /// The writer's queue is full: the client tries again later.
+    Busy,
 }
 
 impl NotErased {
@@ -576,6 +604,10 @@ impl NotErased {
             Self::Unavailable(message) => service.retry_later(
                 StatusCode::SERVICE_UNAVAILABLE,
                 format!("nothing was erased: {message}\n"),
+            ),
+            Self::Busy => service.retry_later(
+                StatusCode::TOO_MANY_REQUESTS,
+                "the ingest queue is full; retry later\n".to_owned(),
             ),
         }
     }

@@ -16,6 +16,11 @@ use crate::store::{Batch, Store, StoreError, Written};
 /// At most this many events go into one transaction.
 const MAX_GROUP_EVENTS: usize = 50_000;
 
+/// At most this many erasures (deletion requests) wait for the writer at once; each is also
+/// one event of the queue's room. An erasure is a transaction of its own, so a flood of them
+/// would hold every write up behind it.
+const MAX_QUEUED_ERASES: usize = 64;
+
 enum Job {
     Write {
         batch: Batch,
@@ -32,6 +37,7 @@ enum Job {
         install_id: String,
         before_us: i64,
         reply: oneshot::Sender<Result<u64, String>>,
+        _permit: (OwnedSemaphorePermit, OwnedSemaphorePermit),
     },
 }
 
@@ -52,6 +58,8 @@ pub enum QueueError {
 pub struct Writer {
     jobs: mpsc::UnboundedSender<Job>,
     room: Arc<Semaphore>,
+    /// Room for erasures waiting.
+    erases: Arc<Semaphore>,
     /// Room in KiB of what queued rows hold in memory.
     room_bytes: Arc<Semaphore>,
     capacity: usize,
@@ -87,6 +95,7 @@ impl Writer {
         Self {
             jobs,
             room: Arc::new(Semaphore::new(capacity.max(1))),
+            erases: Arc::new(Semaphore::new(MAX_QUEUED_ERASES)),
             room_bytes: Arc::new(Semaphore::new(
                 capacity_bytes
                     .div_ceil(1024)
@@ -172,26 +181,37 @@ impl Writer {
 
 impl Writer {
     /// Removes every event of `product` with this install id, on the writer thread, after
-    /// the writes queued before it.
+    /// the writes queued before it. It takes one event of the queue's room and one of the
+    /// erasures' ([`QueueError::Full`] when either is gone) until it is done.
     pub async fn erase(
         &self,
         product: &str,
         install_id: &str,
         before_us: i64,
-    ) -> Result<u64, String> {
+    ) -> Result<u64, QueueError> {
+        let erasure = Arc::clone(&self.erases)
+            .try_acquire_owned()
+            .map_err(|_| QueueError::Full)?;
+        let room = Arc::clone(&self.room)
+            .try_acquire_owned()
+            .map_err(|_| QueueError::Full)?;
         let (reply, answer) = oneshot::channel();
+        self.queued.fetch_add(1, Ordering::Relaxed);
         self.jobs
             .send(Job::Erase {
                 product: product.to_owned(),
                 install_id: install_id.to_owned(),
                 before_us,
                 reply,
+                _permit: (erasure, room),
             })
-            .map_err(|_| "the writer has stopped".to_owned())?;
+            .map_err(|_| QueueError::Unavailable("the writer has stopped".to_owned()))?;
         match tokio::time::timeout(self.commit_deadline, answer).await {
-            Ok(Ok(result)) => result,
-            Ok(Err(_)) => Err("the writer has stopped".to_owned()),
-            Err(_) => Err("the database did not erase in time".to_owned()),
+            Ok(Ok(result)) => result.map_err(QueueError::Unavailable),
+            Ok(Err(_)) => Err(QueueError::Unavailable("the writer has stopped".to_owned())),
+            Err(_) => Err(QueueError::Unavailable(
+                "the database did not erase in time".to_owned(),
+            )),
         }
     }
 }
@@ -222,6 +242,7 @@ fn run(mut store: Box<dyn Store>, mut jobs: mpsc::UnboundedReceiver<Job>, queued
                     install_id,
                     before_us,
                     reply,
+                    _permit,
                 } => {
                     // Writes queued before the request go first: an event sent before it is
                     // erased with the rest.
@@ -232,6 +253,9 @@ fn run(mut store: Box<dyn Store>, mut jobs: mpsc::UnboundedReceiver<Job>, queued
                             .erase(&product, &install_id, before_us)
                             .map_err(|e: StoreError| e.to_string()),
                     );
+                    let _ = queued.fetch_update(Ordering::Relaxed, Ordering::Relaxed, |n| {
+                        Some(n.saturating_sub(1))
+                    });
                 }
                 Job::Write {
                     batch,

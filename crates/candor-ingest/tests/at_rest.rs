@@ -144,14 +144,100 @@ fn postgres_dump_holds_nothing_readable_and_refuses_a_wrong_key() {
     assert!(!dump.contains(MARKER) && !dump.contains(INSTALL));
 }
 
+/// A rotation while a server runs would leave it with a key that opens nothing, answering 503
+/// until restarted: the rotation is refused instead, and the server goes on.
 #[test]
-fn a_writer_with_the_old_key_fails_after_a_rotation() {
+fn a_rotation_is_refused_while_a_server_is_connected() {
+    both(|db| {
+        let running = serve(db, IngestConfig::default());
+        assert_eq!(post_events(&running, &[agent_event(1)]).0, 200);
+        let started = std::time::Instant::now();
+        let Err(error) = db.url().rotate_key(&test_key(), &other_key()) else {
+            panic!("rotated under a running server");
+        };
+        let message = error.to_string();
+        assert!(message.contains("stop"), "{message}");
+        assert_eq!(message.lines().count(), 1, "{message}");
+        assert!(started.elapsed() < std::time::Duration::from_secs(10));
+        assert_eq!(post_events(&running, &[agent_event(2)]).0, 200);
+        running.stop();
+        // Stopped: the rotation runs, and only the new key opens what the server stored.
+        assert_eq!(db.url().rotate_key(&test_key(), &other_key()).unwrap(), 2);
+        let accepted = candor_ingest::Accepted::builtin().unwrap();
+        let mut store = db.url().open(&Sealing::Key(other_key())).unwrap();
+        let report = report::build(
+            &mut *store,
+            &accepted,
+            "contrast-dotnet-agent",
+            i64::MIN,
+            i64::MAX,
+            None,
+        )
+        .unwrap();
+        assert_eq!(report.events, 2);
+        assert!(db.url().open(&db.sealing()).is_err());
+    });
+}
+
+/// While a rotation holds the database, a server does not start on it (its key is about to
+/// open nothing): a one-line error, promptly. The rotation's hold is taken here as the
+/// rotation takes it (SQLite: an exclusive connection; PostgreSQL: Candor's lock, exclusively).
+#[test]
+fn nothing_opens_the_database_while_a_rotation_holds_it() {
+    both(|db| {
+        drop(db.open());
+        let _hold: Box<dyn std::any::Any> = match db {
+            Db::Sqlite(dir) => {
+                let connection = rusqlite::Connection::open(dir.path().join("ingest.db")).unwrap();
+                connection
+                    .execute_batch(&format!(
+                        "PRAGMA key = {}; PRAGMA locking_mode = EXCLUSIVE; \
+                         SELECT count(*) FROM sqlite_master;",
+                        test_key().sqlcipher_pragma()
+                    ))
+                    .unwrap();
+                Box::new(connection)
+            }
+            Db::Postgres(pg) => {
+                let mut client = postgres::Client::connect(&pg.url(), postgres::NoTls).unwrap();
+                // "candor store", Candor's lock on the database.
+                client
+                    .execute("SELECT pg_advisory_lock($1)", &[&0x6361_6e64_6f72_7374_i64])
+                    .unwrap();
+                Box::new(client)
+            }
+        };
+        let started = std::time::Instant::now();
+        let Err(error) = db.url().open(&db.sealing()) else {
+            panic!("opened during a rotation");
+        };
+        let message = error.to_string();
+        assert!(message.contains("rotat"), "{message}");
+        assert_eq!(message.lines().count(), 1, "{message}");
+        assert!(started.elapsed() < std::time::Duration::from_secs(10));
+    });
+}
+
+/// A server whose connection was cut while the key was rotated (so it held nothing that
+/// stopped the rotation) has its writes refused, 503 so clients retry, never stored under a
+/// key that no longer opens the database.
+#[test]
+fn a_server_that_missed_a_rotation_stores_nothing_under_the_old_key() {
     let Some(db) = Db::postgres() else { return };
+    let Db::Postgres(pg) = &db else {
+        unreachable!()
+    };
     let running = serve(&db, IngestConfig::default());
     assert_eq!(post_events(&running, &[agent_event(1)]).0, 200);
+    let mut admin = postgres::Client::connect(&pg.url(), postgres::NoTls).unwrap();
+    admin
+        .execute(
+            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity \
+             WHERE pid <> pg_backend_pid() AND datname = current_database()",
+            &[],
+        )
+        .unwrap();
     db.url().rotate_key(&test_key(), &other_key()).unwrap();
-    // The running server still holds the old key: its writes are refused (503, retried by
-    // clients), never stored under a key that no longer opens the database.
     let (status, reply) = post_events(&running, &[agent_event(2)]);
     assert_eq!(status, 503, "{reply}");
     running.stop();

@@ -216,3 +216,138 @@ fn a_deletion_request_erases_an_installations_aggregated_days_on_both_stores() {
         running.stop();
     });
 }
+
+/// Sends `head` and `body` on a new connection and keeps it open without sending more;
+/// returns the status line and how long it took to come.
+fn status_while_the_rest_never_comes(
+    running: &candor_ingest::Running,
+    head: &str,
+    body: &[u8],
+) -> (String, std::time::Duration) {
+    use std::io::{BufRead, Write};
+    let mut stream = std::net::TcpStream::connect(running.address()).unwrap();
+    stream
+        .set_read_timeout(Some(std::time::Duration::from_secs(20)))
+        .unwrap();
+    let started = std::time::Instant::now();
+    stream.write_all(head.as_bytes()).unwrap();
+    stream.write_all(body).unwrap();
+    let mut line = String::new();
+    let _ = std::io::BufReader::new(&stream).read_line(&mut line);
+    (line, started.elapsed())
+}
+
+/// A deletion request is at most 4 KiB: a larger body is refused (413) by its declared
+/// length before any of it is read, and without one once just past 4 KiB has arrived, rather
+/// than after the 8 MiB any body may have.
+#[test]
+fn a_deletion_body_past_its_cap_is_refused_before_it_arrives_whole() {
+    let db = Db::sqlite();
+    let running = serve(&db, IngestConfig::default());
+    let path = candor_schema::DELETION_PATH;
+    let (line, took) = status_while_the_rest_never_comes(
+        &running,
+        &format!("POST {path} HTTP/1.1\r\nhost: x\r\ncontent-length: 1000000\r\n\r\n"),
+        b"{",
+    );
+    assert!(line.starts_with("HTTP/1.1 413"), "{line}");
+    assert!(took < std::time::Duration::from_secs(5), "{took:?}");
+    // Chunked: 8 KiB sent, the rest (and the end) never; the server does not wait for it.
+    let chunk = format!("2000\r\n{}\r\n", "a".repeat(0x2000));
+    let (line, took) = status_while_the_rest_never_comes(
+        &running,
+        &format!("POST {path} HTTP/1.1\r\nhost: x\r\ntransfer-encoding: chunked\r\n\r\n"),
+        chunk.as_bytes(),
+    );
+    assert!(line.starts_with("HTTP/1.1 413"), "{line}");
+    assert!(took < std::time::Duration::from_secs(5), "{took:?}");
+    // Events keep the server's cap.
+    let events: Vec<_> = (0..40).map(agent_event).collect();
+    assert!(serde_json::to_vec(&events).unwrap().len() > 8192);
+    assert_eq!(post_events(&running, &events).0, 200);
+}
+
+/// Erasures wait for the writer within the queue's bound: each takes one event of its room
+/// (a queue full of them refuses events, and one full of events refuses them), and at most
+/// 64 wait at once; past that a deletion request is answered 429, promptly, while the
+/// database is held by another connection.
+#[test]
+fn erasures_wait_within_the_queue_bound() {
+    use std::time::{Duration, Instant};
+    let db = Db::sqlite();
+    let Db::Sqlite(dir) = &db else { unreachable!() };
+    let hold = || {
+        let blocker = rusqlite::Connection::open(dir.path().join("ingest.db")).unwrap();
+        blocker
+            .execute_batch(&format!(
+                "PRAGMA key = {}; BEGIN EXCLUSIVE",
+                test_key().sqlcipher_pragma()
+            ))
+            .unwrap();
+        blocker
+    };
+    let wait_for = |running: &candor_ingest::Running, queued: u64| {
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while running.ingest().queued() < queued {
+            assert!(
+                Instant::now() < deadline,
+                "{} queued",
+                running.ingest().queued()
+            );
+            std::thread::sleep(Duration::from_millis(10));
+        }
+    };
+    // A queue of one event: the erasure waiting takes it.
+    let running = serve(
+        &db,
+        IngestConfig {
+            queue_capacity: 1,
+            ..IngestConfig::default()
+        },
+    );
+    let blocker = hold();
+    std::thread::scope(|s| {
+        let first = s.spawn(|| delete(&running, &request("aspire-dashboard", LEAVING)).0);
+        wait_for(&running, 1);
+        let started = Instant::now();
+        let (status, text) = delete(&running, &request("aspire-dashboard", STAYING));
+        assert_eq!(status, 429, "{text}");
+        assert_eq!(post_events(&running, &[agent_event(1)]).0, 429);
+        assert!(started.elapsed() < Duration::from_secs(3));
+        blocker.execute_batch("COMMIT").unwrap();
+        assert!(matches!(first.join().unwrap(), 200 | 503));
+    });
+    assert_eq!(
+        delete(&running, &request("aspire-dashboard", LEAVING)).0,
+        200
+    );
+    running.stop();
+    // A roomy queue: at most 64 erasures wait.
+    let running = serve(&db, IngestConfig::default());
+    let blocker = hold();
+    let statuses: Vec<u16> = std::thread::scope(|s| {
+        let waiting: Vec<_> = (0..70)
+            .map(|_| {
+                let running = &running;
+                s.spawn(move || delete(running, &request("aspire-dashboard", LEAVING)).0)
+            })
+            .collect();
+        // The refused answer at once; the rest wait for the database until it is let go.
+        wait_for(&running, 64);
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while waiting.iter().filter(|w| w.is_finished()).count() < 6 {
+            assert!(Instant::now() < deadline, "fewer than 6 answered");
+            std::thread::sleep(Duration::from_millis(10));
+        }
+        blocker.execute_batch("COMMIT").unwrap();
+        waiting.into_iter().map(|w| w.join().unwrap()).collect()
+    });
+    // Six past the 64 (fewer if the first gave up on the held database meanwhile and made
+    // room).
+    let refused = statuses.iter().filter(|s| **s == 429).count();
+    assert!((1..=6).contains(&refused), "{statuses:?}");
+    assert!(
+        statuses.iter().all(|s| matches!(s, 200 | 429 | 503)),
+        "{statuses:?}"
+    );
+}

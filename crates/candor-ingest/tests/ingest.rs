@@ -570,3 +570,58 @@ fn purges_at_once_count_each_removed_event_once() {
     let report = report(&running, "contrast-dotnet-agent");
     assert_eq!(report["events"], 0, "{report}");
 }
+
+/// A PostgreSQL database an earlier Candor made kept a key of its own on the events (product,
+/// id, time) beside the id claims: the first connection drops it (the claims are the key), and
+/// each event is still stored once, a retry answered as a duplicate.
+#[test]
+fn an_earlier_key_on_the_postgres_events_is_dropped_and_each_event_stays_once() {
+    let Some(db) = Db::postgres() else { return };
+    let Db::Postgres(pg) = &db else {
+        unreachable!()
+    };
+    let mut admin = postgres::Client::connect(&pg.url(), postgres::NoTls).unwrap();
+    admin
+        .batch_execute(
+            "CREATE TABLE candor_events (event_id TEXT NOT NULL, time_us BIGINT NOT NULL, \
+             product TEXT NOT NULL, install_key TEXT, sealed BYTEA NOT NULL, \
+             PRIMARY KEY (product, event_id, time_us)) PARTITION BY LIST (product)",
+        )
+        .unwrap();
+    let keys = |admin: &mut postgres::Client| -> i64 {
+        admin
+            .query_one(
+                "SELECT count(*) FROM pg_constraint WHERE conrelid = 'candor_events'::regclass \
+                 AND contype = 'p'",
+                &[],
+            )
+            .unwrap()
+            .get(0)
+    };
+    assert_eq!(keys(&mut admin), 1);
+    let running = serve(&db, IngestConfig::default());
+    assert_eq!(keys(&mut admin), 0);
+    let events: Vec<_> = (0..3).map(agent_event).collect();
+    let (status, first) = post_events(&running, &events);
+    assert_eq!(
+        (status, first["accepted"].clone()),
+        (200, json!(3)),
+        "{first}"
+    );
+    let (status, again) = post_events(&running, &events);
+    assert_eq!(
+        (
+            status,
+            again["accepted"].clone(),
+            again["duplicates"].clone()
+        ),
+        (200, json!(0), json!(3)),
+        "{again}"
+    );
+    assert_eq!(report(&running, "contrast-dotnet-agent")["events"], 3);
+    let stored: i64 = admin
+        .query_one("SELECT count(*) FROM candor_events", &[])
+        .unwrap()
+        .get(0);
+    assert_eq!(stored, 3);
+}

@@ -3,7 +3,10 @@
 //! Events are partitioned by product (list), then by calendar month of their time (range), so a
 //! purge drops whole months of one product and deletes rows only in the month that straddles the
 //! cut. Partitions are created on first use; two processes creating the same one race harmlessly.
-//! A batch group is one `INSERT … SELECT FROM UNNEST(arrays)` per batch in one transaction.
+//! A batch group is one transaction: per batch, one statement claims its event ids (`INSERT …
+//! SELECT FROM UNNEST(arrays) … RETURNING`) or folds its aggregated events; then the events
+//! whose claims won, and only they, are sealed and inserted with one statement; every
+//! statement is prepared once per connection.
 //!
 //! What PostgreSQL holds of an event is its product and time in the clear (they partition and
 //! purge the table), keyed hashes of its id and install id, and its content sealed ([`Sealer`]):
@@ -12,10 +15,12 @@
 //! of event rows: the group's content sealed, named by a keyed hash of it, with its count. Reports open the rows of their range a slice at a time
 //! into a temporary table of the report's own session, where the same SQL as SQLite's groups
 //! them; the table is emptied when the report ends. A key check value stored in the database
-//! makes a wrong key an error at connection and at every write, never an empty report.
+//! makes a wrong key an error at connection, never an empty report; every connection holds an
+//! advisory lock shared that a key rotation takes alone, so the key checked stays the key for
+//! as long as the connection lives.
 //! A connection leaves this machine only over TLS that verifies the server (`reach`).
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeSet, HashMap, HashSet};
 use std::time::Duration;
 
 use postgres::Client;
@@ -23,7 +28,7 @@ use postgres::error::SqlState;
 
 use super::key::{Sealing, StoreKey};
 use super::reach::Reach;
-use super::seal::{Group, Sealer};
+use super::seal::{Group, Nonces, Sealer};
 use super::summary::{self, Dialect, Statements, SummaryQuery, whole_count};
 use super::{
     Batch, DistinctCount, NumberSummary, Storage, Store, StoreError, StoredEvent, Summaries,
@@ -41,11 +46,12 @@ CREATE TABLE IF NOT EXISTS candor_events (
     time_us BIGINT NOT NULL,
     product TEXT NOT NULL,
     install_key TEXT,
-    sealed BYTEA NOT NULL,
-    PRIMARY KEY (product, event_id, time_us)
+    sealed BYTEA NOT NULL
 ) PARTITION BY LIST (product);
 -- The id alone names an event. A partitioned table cannot hold a key on the id alone, so each
 -- id is claimed here in the same transaction; the event is stored only by the claim that won.
+-- (That claim is the events' only key: a key of their own, on product, id and time, guarded
+-- nothing the claim does not, and keeping its index up cost a quarter of every write.)
 CREATE TABLE IF NOT EXISTS candor_event_ids (
     event_id TEXT PRIMARY KEY,
     product TEXT NOT NULL,
@@ -79,20 +85,28 @@ CREATE TABLE IF NOT EXISTS candor_refusals (
 );
 ";
 
-/// One batch: the first event of each id in the batch (by position) claims the id; only the
-/// claims that win are stored. The id alone is the key, as SQLite's primary key has it: a later
-/// event with a claimed id (another time, another product, other content) is a duplicate.
-const INSERT: &str = "WITH batch AS (SELECT * FROM UNNEST($1::text[], $2::int8[], \
-     $3::text[], $4::text[], $5::bytea[]) WITH ORDINALITY AS b(event_id, time_us, product, \
-     install_key, sealed, position)), \
-     firsts AS (SELECT DISTINCT ON (event_id) * FROM batch ORDER BY event_id, position), \
-     claimed AS (INSERT INTO candor_event_ids (event_id, product, time_us) \
-     SELECT event_id, product, time_us FROM firsts \
-     ON CONFLICT DO NOTHING RETURNING event_id) \
-     INSERT INTO candor_events (event_id, time_us, product, install_key, sealed) \
-     SELECT f.event_id, f.time_us, f.product, f.install_key, f.sealed \
-     FROM firsts f JOIN claimed c ON c.event_id = f.event_id \
-     ON CONFLICT DO NOTHING";
+/// Claims the ids of one batch's events, given in the order of their keyed hashes (so two
+/// writers claiming some of the same ids take them in one order and never wait on each other
+/// in a cycle); answers the ids it won. The id alone is the key, as SQLite's primary key has
+/// it: a later event with a claimed id (another time, another product, other content) is a
+/// duplicate, and only the events whose claim won are stored.
+const CLAIM: &str = "INSERT INTO candor_event_ids (event_id, product, time_us) \
+     SELECT * FROM UNNEST($1::text[], $2::text[], $3::int8[]) \
+     ON CONFLICT DO NOTHING RETURNING event_id";
+
+/// The events whose claims won in this transaction, in one statement. Their ids are claimed by
+/// this transaction, so no row with them exists or can arrive meanwhile: every event row is
+/// stored with its claim, and a purge, an erasure or a rotation removes or changes a row only
+/// together with (or leaving) its claim. (Not a `COPY`: a writer stopped while its rows were
+/// on their way left its session inside a statement, holding its claims until the statement
+/// timeout, 30 s, where one stopped between statements is ended after 5.)
+const INSERT_EVENTS: &str = "INSERT INTO candor_events (event_id, time_us, product, \
+     install_key, sealed) \
+     SELECT * FROM UNNEST($1::text[], $2::int8[], $3::text[], $4::text[], $5::bytea[])";
+
+const COUNT_REFUSALS: &str = "INSERT INTO candor_refusals (product, reason, count) \
+     VALUES ($1, $2, $3) ON CONFLICT (product, reason) DO UPDATE \
+     SET count = candor_refusals.count + excluded.count";
 
 /// One batch of aggregated events: ids are claimed as for events, and the claims that win are
 /// added to their day's groups (in key order, so two writers lock rows in one order). Answers
@@ -118,9 +132,6 @@ const FOLD: &str = "WITH batch AS (SELECT * FROM UNNEST($1::text[], $2::int8[], 
 const AGGREGATE_RANGE: &str = "SELECT group_key, sealed, n FROM candor_aggregates \
      WHERE product = $1 AND day_us >= $2 AND day_us < $3";
 
-/// The key check value, locked against a rotation for the rest of the transaction.
-const KEY_CHECK: &str = "SELECT value FROM candor_store_meta WHERE name = 'key_check' FOR SHARE";
-
 /// The rows of a report's range, read a slice at a time.
 const RANGE: &str = "SELECT event_id, install_key, sealed FROM candor_events \
      WHERE product = $1 AND time_us >= $2 AND time_us < $3";
@@ -131,8 +142,24 @@ const RANGE: &str = "SELECT event_id, install_key, sealed FROM candor_events \
 /// mid-transaction holds the others up for seconds, not for as long as it stays frozen.
 const IDLE_IN_TRANSACTION_MS: u32 = 5_000;
 
+/// The advisory lock that tells a key rotation from everything else Candor does on a database:
+/// every connection of Candor's holds it shared for as long as it lives; a rotation takes it
+/// exclusively, so it is refused while a `candor serve` (or report, or purge) is connected, and
+/// nothing connects while it runs. (The text "candor store" as a number.)
+const IN_USE_LOCK: i64 = 0x6361_6e64_6f72_7374;
+
 /// Rows opened per round trip while a report or a rotation reads.
 const SLICE: i32 = 4096;
+
+/// The statements of a write, prepared on the connection (each unprepared statement costs a
+/// round trip more).
+#[derive(Clone)]
+struct Prepared {
+    claim: postgres::Statement,
+    insert_events: postgres::Statement,
+    fold: postgres::Statement,
+    count_refusals: postgres::Statement,
+}
 
 /// A PostgreSQL connection.
 pub struct PostgresStore {
@@ -141,8 +168,8 @@ pub struct PostgresStore {
     /// The store key was given (not `--store-unencrypted`): for the words of a refusal.
     keyed: bool,
     client: Option<Client>,
-    /// The insert, prepared once per connection.
-    insert: Option<postgres::Statement>,
+    /// The write's statements, prepared once per connection.
+    prepared: Option<Prepared>,
     /// Month partitions known to exist: (product, first day of month in µs).
     partitions: BTreeSet<(String, i64)>,
 }
@@ -186,7 +213,7 @@ impl PostgresStore {
             sealer,
             keyed,
             client: None,
-            insert: None,
+            prepared: None,
             partitions: BTreeSet::new(),
         };
         store.client()?;
@@ -198,11 +225,23 @@ impl PostgresStore {
         if self.client.as_ref().is_none_or(Client::is_closed) {
             self.forget_connection();
             let mut client = self.reach.connect()?;
+            let shared: bool = client
+                .query_one("SELECT pg_try_advisory_lock_shared($1)", &[&IN_USE_LOCK])
+                .map_err(db)?
+                .get(0);
+            if !shared {
+                return Err(StoreError::Key(
+                    "the store key of this PostgreSQL database is being rotated: start again \
+                     once `candor store rotate-key` has finished, with the new key"
+                        .to_owned(),
+                ));
+            }
             client.batch_execute(SCHEMA).map_err(|e| {
                 // Two processes creating the schema at once: the loser sees a duplicate; the
                 // objects exist either way.
                 db(e)
             })?;
+            drop_events_key(&mut client)?;
             self.check_key(&mut client)?;
             self.client = Some(client);
         }
@@ -246,6 +285,27 @@ impl PostgresStore {
             .get(0);
         same_key(&self.sealer, self.keyed, &stored)
     }
+}
+
+/// Drops the key an earlier Candor kept on the events (product, id, time) besides the id
+/// claims, when a database still has it: looked up first, so a connection to a database
+/// without it takes no lock on the events.
+fn drop_events_key(client: &mut Client) -> Result<(), StoreError> {
+    let kept = client
+        .query_opt(
+            "SELECT 1 FROM pg_constraint WHERE conname = 'candor_events_pkey' \
+             AND conrelid = 'candor_events'::regclass",
+            &[],
+        )
+        .map_err(db)?
+        .is_some();
+    if kept {
+        // Two replicas may both find it: the second finds nothing to drop.
+        client
+            .batch_execute("ALTER TABLE candor_events DROP CONSTRAINT IF EXISTS candor_events_pkey")
+            .map_err(db)?;
+    }
+    Ok(())
 }
 
 /// Whether the stored key check value is this key's.
@@ -444,7 +504,7 @@ impl PostgresStore {
     /// connection's prepared statement on the new one, and wrote into a dropped partition.
     fn forget_connection(&mut self) {
         self.client = None;
-        self.insert = None;
+        self.prepared = None;
         self.partitions.clear();
     }
 
@@ -508,12 +568,32 @@ impl PostgresStore {
     }
 
     /// Re-seals every event and re-hashes every id from `old` to `new`, in one transaction
-    /// that holds the key check row: writers with either key wait, and afterwards only `new`
-    /// opens the database.
+    /// that holds the key check row, and afterwards only `new` opens the database. Refused
+    /// while another connection of Candor's is open on the database (a `candor serve` left
+    /// running with `old` would fail every write afterwards); none opens until it has finished.
     pub(crate) fn rotate_key(url: &str, old: &StoreKey, new: &StoreKey) -> Result<u64, StoreError> {
         let mut store = Self::connect(url, &Sealing::Key(old.clone()))?;
         let (from, to) = (store.sealer.clone(), Sealer::new(new));
         let client = store.client()?;
+        // This session's shared hold does not stand in its own way; anyone else's does, after
+        // two seconds (a server stopping as this starts lets its connections go meanwhile).
+        // Held until the session ends, with the store, after the commit.
+        client
+            .batch_execute("SET lock_timeout = 2000")
+            .map_err(db)?;
+        if let Err(e) = client.execute("SELECT pg_advisory_lock($1)", &[&IN_USE_LOCK]) {
+            if e.code() == Some(&SqlState::LOCK_NOT_AVAILABLE) {
+                return Err(StoreError::Database(
+                    "another Candor process (a candor serve, report or purge) is connected to \
+                     this PostgreSQL database: stop every one, then rotate the key"
+                        .to_owned(),
+                ));
+            }
+            return Err(db(e));
+        }
+        client
+            .batch_execute("SET lock_timeout = 10000")
+            .map_err(db)?;
         let mut tx = client.transaction().map_err(db)?;
         let stored: String = tx
             .query_one(
@@ -631,22 +711,31 @@ impl PostgresStore {
         for (product, month) in months {
             self.ensure_partition(&product, month)?;
         }
-        if self.insert.is_none() {
-            let statement = self.client()?.prepare(INSERT).map_err(db)?;
-            self.insert = Some(statement);
+        if self.prepared.is_none() {
+            let client = self.client()?;
+            let mut prepare = |sql: &str| client.prepare(sql).map_err(db);
+            let prepared = Prepared {
+                claim: prepare(CLAIM)?,
+                insert_events: prepare(INSERT_EVENTS)?,
+                fold: prepare(FOLD)?,
+                count_refusals: prepare(COUNT_REFUSALS)?,
+            };
+            self.prepared = Some(prepared);
         }
-        let insert = self
-            .insert
+        let prepared = self
+            .prepared
             .clone()
-            .ok_or_else(|| StoreError::Database("no prepared insert".to_owned()))?;
+            .ok_or_else(|| StoreError::Database("no prepared statements".to_owned()))?;
         let sealer = self.sealer.clone();
-        let keyed = self.keyed;
         let client = self.client()?;
+        // The key was checked when this connection was made, and holds while it lives: a
+        // rotation cannot start while it holds `IN_USE_LOCK` (a write that read the key check
+        // row again, locking it, cost a round trip and a row lock per transaction).
         let mut tx = client.transaction().map_err(db)?;
-        // A rotation that committed since this connection checked the key fails the write.
-        let stored: String = tx.query_one(KEY_CHECK, &[]).map_err(db)?.get(0);
-        same_key(&sealer, keyed, &stored)?;
         let mut out = Vec::with_capacity(batches.len());
+        // The events to store whole whose claims won, from every batch, with their keyed ids:
+        // inserted at the end, in one statement.
+        let mut winners: Vec<(&StoredEvent, String)> = Vec::new();
         for batch in batches {
             let (events, folded): (Vec<&StoredEvent>, Vec<&StoredEvent>) = batch
                 .events
@@ -659,20 +748,39 @@ impl PostgresStore {
                 let times: Vec<i64> = folded.iter().map(|e| day_start(e.time_us)).collect();
                 let products: Vec<&str> = folded.iter().map(|e| e.product.as_str()).collect();
                 let days: Vec<i64> = folded.iter().map(|e| day_start(e.time_us)).collect();
-                let groups: Vec<Group> = folded.iter().map(|e| Group::of(e)).collect();
-                let keys: Vec<String> = groups.iter().map(|g| sealer.group_key(g)).collect();
-                let sealed = groups
-                    .iter()
-                    .zip(&keys)
-                    .map(|(g, key)| sealer.seal_group(key, g))
-                    .collect::<Result<Vec<_>, _>>()?;
-                let installs: Vec<Option<String>> = folded
-                    .iter()
-                    .map(|e| e.install_id.as_deref().map(|i| sealer.index(i)))
-                    .collect();
+                // Each group the batch holds is named and sealed once, however many of its
+                // events fall in it (a day's counts repeat values).
+                type GroupOf<'e> = (&'e str, &'e str, &'e str, &'e str, Option<&'e str>);
+                let mut sealed_groups: HashMap<GroupOf<'_>, (String, Vec<u8>)> = HashMap::new();
+                let mut installs_hashed = Installs::default();
+                let mut keys = Vec::with_capacity(folded.len());
+                let mut sealed = Vec::with_capacity(folded.len());
+                let mut installs = Vec::with_capacity(folded.len());
+                for e in &folded {
+                    let of = (
+                        e.point.as_str(),
+                        e.product_version.as_str(),
+                        e.kind,
+                        e.value.as_str(),
+                        e.install_id.as_deref(),
+                    );
+                    let (key, seal) = match sealed_groups.get(&of) {
+                        Some(known) => known.clone(),
+                        None => {
+                            let group = Group::of(e);
+                            let key = sealer.group_key(&group);
+                            let seal = sealer.seal_group(&key, &group)?;
+                            sealed_groups.insert(of, (key.clone(), seal.clone()));
+                            (key, seal)
+                        }
+                    };
+                    keys.push(key);
+                    sealed.push(seal);
+                    installs.push(installs_hashed.of(&sealer, e.install_id.as_deref()));
+                }
                 let row = tx
                     .query_one(
-                        FOLD,
+                        &prepared.fold,
                         &[&ids, &times, &products, &days, &keys, &sealed, &installs],
                     )
                     .map_err(db)?;
@@ -680,41 +788,74 @@ impl PostgresStore {
                 written.inserted += new;
                 written.duplicates += (folded.len() as u64).saturating_sub(new);
             }
-            if events.is_empty() {
-                out.push(written);
-                continue;
+            if !events.is_empty() {
+                // The first event of each id in the batch claims it; a later one is a duplicate.
+                let mut seen = HashSet::with_capacity(events.len());
+                let mut firsts: Vec<(&StoredEvent, String)> = events
+                    .iter()
+                    .filter(|e| seen.insert(e.event_id.as_str()))
+                    .map(|e| (*e, sealer.index(&e.event_id)))
+                    .collect();
+                firsts.sort_by(|a, b| a.1.cmp(&b.1));
+                let ids: Vec<&str> = firsts.iter().map(|(_, id)| id.as_str()).collect();
+                let products: Vec<&str> = firsts.iter().map(|(e, _)| e.product.as_str()).collect();
+                let times: Vec<i64> = firsts.iter().map(|(e, _)| e.time_us).collect();
+                let won: HashSet<String> = tx
+                    .query(&prepared.claim, &[&ids, &products, &times])
+                    .map_err(db)?
+                    .into_iter()
+                    .map(|row| row.get(0))
+                    .collect();
+                let new = firsts.iter().filter(|(_, id)| won.contains(id)).count() as u64;
+                written.inserted += new;
+                written.duplicates += (events.len() as u64).saturating_sub(new);
+                winners.extend(firsts.into_iter().filter(|(_, id)| won.contains(id)));
             }
-            let ids: Vec<String> = events.iter().map(|e| sealer.index(&e.event_id)).collect();
-            let times: Vec<i64> = events.iter().map(|e| e.time_us).collect();
-            let products: Vec<&str> = events.iter().map(|e| e.product.as_str()).collect();
-            let installs: Vec<Option<String>> = events
-                .iter()
-                .map(|e| e.install_id.as_deref().map(|i| sealer.index(i)))
-                .collect();
-            let sealed = events
-                .iter()
-                .zip(&ids)
-                .map(|(e, id)| sealer.seal(id, e))
-                .collect::<Result<Vec<_>, _>>()?;
-            let inserted = tx
-                .execute(&insert, &[&ids, &times, &products, &installs, &sealed])
-                .map_err(db)?;
-            let total = events.len() as u64;
-            written.inserted += inserted;
-            written.duplicates += total.saturating_sub(inserted);
             out.push(written);
         }
-        for (product, reason, n) in refusal_totals(batches) {
+        if !winners.is_empty() {
+            let mut nonces = Nonces::new(winners.len())?;
+            let mut installs = Installs::default();
+            let ids: Vec<&str> = winners.iter().map(|(_, id)| id.as_str()).collect();
+            let times: Vec<i64> = winners.iter().map(|(e, _)| e.time_us).collect();
+            let products: Vec<&str> = winners.iter().map(|(e, _)| e.product.as_str()).collect();
+            let install_keys: Vec<Option<String>> = winners
+                .iter()
+                .map(|(e, _)| installs.of(&sealer, e.install_id.as_deref()))
+                .collect();
+            let sealed = winners
+                .iter()
+                .map(|(e, id)| sealer.seal_event(id, e, &mut nonces))
+                .collect::<Result<Vec<_>, _>>()?;
             tx.execute(
-                "INSERT INTO candor_refusals (product, reason, count) VALUES ($1, $2, $3) \
-                 ON CONFLICT (product, reason) DO UPDATE \
-                 SET count = candor_refusals.count + excluded.count",
-                &[&product, &reason, &n],
+                &prepared.insert_events,
+                &[&ids, &times, &products, &install_keys, &sealed],
             )
             .map_err(db)?;
         }
+        for (product, reason, n) in refusal_totals(batches) {
+            tx.execute(&prepared.count_refusals, &[&product, &reason, &n])
+                .map_err(db)?;
+        }
         tx.commit().map_err(db)?;
         Ok(out)
+    }
+}
+
+/// The keyed hashes of install ids, each computed once per write: a batch comes from one
+/// installation, or a few.
+#[derive(Default)]
+struct Installs(HashMap<String, String>);
+
+impl Installs {
+    fn of(&mut self, sealer: &Sealer, install: Option<&str>) -> Option<String> {
+        let install = install?;
+        if let Some(hashed) = self.0.get(install) {
+            return Some(hashed.clone());
+        }
+        let hashed = sealer.index(install);
+        self.0.insert(install.to_owned(), hashed.clone());
+        Some(hashed)
     }
 }
 

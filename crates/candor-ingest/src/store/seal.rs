@@ -4,7 +4,7 @@
 //! install id (counting installations, deleting one's data). The sealed content is bound to
 //! its row's hashed id (associated data), so it cannot be moved to another row unnoticed.
 
-use chacha20poly1305::aead::{Aead, KeyInit as _, Payload};
+use chacha20poly1305::aead::{Aead, AeadInPlace as _, KeyInit as _, Payload};
 use chacha20poly1305::{XChaCha20Poly1305, XNonce};
 use hmac::{KeyInit, Mac};
 use serde::{Deserialize, Serialize};
@@ -41,6 +41,58 @@ pub(super) struct Content {
     pub(super) point: String,
     pub(super) kind: String,
     pub(super) value: String,
+}
+
+/// [`Content`] as it is sealed, borrowed from the event: the same JSON, without copying the
+/// event's text first.
+#[derive(Serialize)]
+struct ContentRef<'a> {
+    event_id: &'a str,
+    product_version: &'a str,
+    runtime_line: &'a str,
+    catalogue_revision: &'a str,
+    install_id: Option<&'a str>,
+    point: &'a str,
+    kind: &'a str,
+    value: &'a str,
+}
+
+/// Fresh nonces for a series of seals, drawn from the operating system in one call rather
+/// than one call per event.
+pub(super) struct Nonces {
+    pool: Vec<u8>,
+    used: usize,
+}
+
+impl Nonces {
+    /// Room for `count` nonces (more are drawn when they run out).
+    pub(super) fn new(count: usize) -> Result<Self, StoreError> {
+        let mut nonces = Self {
+            pool: vec![0; count.max(1) * NONCE],
+            used: 0,
+        };
+        nonces.refill()?;
+        Ok(nonces)
+    }
+
+    fn refill(&mut self) -> Result<(), StoreError> {
+        getrandom::fill(&mut self.pool)
+            .map_err(|e| StoreError::Database(format!("no random nonce: {e}")))?;
+        self.used = 0;
+        Ok(())
+    }
+
+    fn next(&mut self) -> Result<[u8; NONCE], StoreError> {
+        if self.used + NONCE > self.pool.len() {
+            self.refill()?;
+        }
+        let mut nonce = [0u8; NONCE];
+        nonce.copy_from_slice(&self.pool[self.used..self.used + NONCE]);
+        // Each nonce is used once: the pool's bytes are overwritten as they are handed out.
+        self.pool[self.used..self.used + NONCE].fill(0);
+        self.used += NONCE;
+        Ok(nonce)
+    }
 }
 
 /// What a day's aggregate row of PostgreSQL holds sealed: the group its events share. The
@@ -93,18 +145,29 @@ impl Sealer {
     }
 
     /// The sealed content of `event`, bound to its hashed id `row`.
+    #[cfg(test)]
     pub(super) fn seal(&self, row: &str, event: &StoredEvent) -> Result<Vec<u8>, StoreError> {
-        let content = Content {
-            event_id: event.event_id.clone(),
-            product_version: event.product_version.clone(),
-            runtime_line: event.runtime_line.clone(),
-            catalogue_revision: event.catalogue_revision.clone(),
-            install_id: event.install_id.clone(),
-            point: event.point.clone(),
-            kind: event.kind.to_owned(),
-            value: event.value.clone(),
+        self.seal_event(row, event, &mut Nonces::new(1)?)
+    }
+
+    /// The sealed content of `event`, bound to its hashed id `row`, with a nonce of `nonces`.
+    pub(super) fn seal_event(
+        &self,
+        row: &str,
+        event: &StoredEvent,
+        nonces: &mut Nonces,
+    ) -> Result<Vec<u8>, StoreError> {
+        let content = ContentRef {
+            event_id: &event.event_id,
+            product_version: &event.product_version,
+            runtime_line: &event.runtime_line,
+            catalogue_revision: &event.catalogue_revision,
+            install_id: event.install_id.as_deref(),
+            point: &event.point,
+            kind: event.kind,
+            value: &event.value,
         };
-        self.seal_content(row, &content)
+        self.seal_with(row, &content, nonces.next()?)
     }
 
     pub(super) fn seal_content(&self, row: &str, content: &Content) -> Result<Vec<u8>, StoreError> {
@@ -141,24 +204,33 @@ impl Sealer {
     }
 
     fn seal_json<T: Serialize>(&self, row: &str, content: &T) -> Result<Vec<u8>, StoreError> {
-        let plain = serde_json::to_vec(content)
-            .map_err(|e| StoreError::Database(format!("cannot seal an event: {e}")))?;
         let mut nonce = [0u8; NONCE];
         getrandom::fill(&mut nonce)
             .map_err(|e| StoreError::Database(format!("no random nonce: {e}")))?;
-        let sealed = self
+        self.seal_with(row, content, nonce)
+    }
+
+    /// `nonce ‖ ciphertext ‖ tag`, written into one buffer: the JSON after the nonce, then
+    /// encrypted where it lies.
+    fn seal_with<T: Serialize>(
+        &self,
+        row: &str,
+        content: &T,
+        nonce: [u8; NONCE],
+    ) -> Result<Vec<u8>, StoreError> {
+        let mut out = Vec::with_capacity(NONCE + 256);
+        out.extend_from_slice(&nonce);
+        serde_json::to_writer(&mut out, content)
+            .map_err(|e| StoreError::Database(format!("cannot seal an event: {e}")))?;
+        let tag = self
             .aead
-            .encrypt(
+            .encrypt_in_place_detached(
                 XNonce::from_slice(&nonce),
-                Payload {
-                    msg: &plain,
-                    aad: row.as_bytes(),
-                },
+                row.as_bytes(),
+                &mut out[NONCE..],
             )
             .map_err(|_| StoreError::Database("cannot seal an event".to_owned()))?;
-        let mut out = Vec::with_capacity(NONCE + sealed.len());
-        out.extend_from_slice(&nonce);
-        out.extend_from_slice(&sealed);
+        out.extend_from_slice(&tag);
         Ok(out)
     }
 
@@ -233,7 +305,19 @@ mod tests {
         *altered.last_mut().unwrap() ^= 1;
         assert!(a.open(&row, &altered).is_err());
         assert!(a.open(&row, &sealed[..10]).is_err());
-        // Two seals of one event differ (fresh nonces).
+        // Two seals of one event differ (fresh nonces), also from one pool of nonces.
         assert_ne!(sealed, a.seal(&row, &event()).unwrap());
+        let mut nonces = Nonces::new(1).unwrap();
+        let first = a.seal_event(&row, &event(), &mut nonces).unwrap();
+        let second = a.seal_event(&row, &event(), &mut nonces).unwrap();
+        assert_ne!(first[..NONCE], second[..NONCE]);
+        assert_eq!(a.open(&row, &second).unwrap().event_id, "e1");
+        // The borrowed form seals the same JSON as the owned one opens.
+        let content = a.open(&row, &first).unwrap();
+        let resealed = a.seal_content(&row, &content).unwrap();
+        assert_eq!(
+            a.open(&row, &resealed).unwrap().install_id.as_deref(),
+            Some("install-1")
+        );
     }
 }

@@ -102,6 +102,12 @@ fn db(e: rusqlite::Error) -> StoreError {
 impl SqliteStore {
     /// Opens (or creates) the file with `sealing`. A new file is readable by its owner only.
     pub fn open(path: &Path, sealing: &Sealing) -> Result<Self, StoreError> {
+        Self::open_with(path, sealing, false)
+    }
+
+    /// Opens the file; `exclusive` holds it against every other connection for as long as
+    /// this one stays open, and is refused while another has it open.
+    fn open_with(path: &Path, sealing: &Sealing, exclusive: bool) -> Result<Self, StoreError> {
         if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
             std::fs::create_dir_all(parent).map_err(|e| {
                 StoreError::Database(format!("cannot create {}: {e}", parent.display()))
@@ -133,10 +139,35 @@ impl SqliteStore {
         connection
             .execute_batch("PRAGMA cipher_log_level = NONE;")
             .map_err(db)?;
+        if exclusive {
+            // Set before the first read: in WAL mode the connection then takes the file's
+            // exclusive lock, which it cannot get while any other connection has the file
+            // open (each keeps a shared lock from its first read until it closes), and keeps
+            // it until it closes, so nothing opens the file meanwhile.
+            connection
+                .busy_timeout(Duration::from_secs(2))
+                .map_err(db)?;
+            connection
+                .execute_batch("PRAGMA locking_mode = EXCLUSIVE;")
+                .map_err(db)?;
+        }
         // The first read tells a wrong key (or a missing or needless one) from a good one:
         // SQLCipher authenticates every page, so a wrong key reads nothing.
         if let Err(e) = connection.query_row("SELECT count(*) FROM sqlite_master", [], |_| Ok(())) {
-            let not_a_database = e.sqlite_error_code() == Some(rusqlite::ErrorCode::NotADatabase);
+            let code = e.sqlite_error_code();
+            if code == Some(rusqlite::ErrorCode::DatabaseBusy) {
+                return Err(StoreError::Database(format!(
+                    "{} is held by another process ({}): stop it, then try again",
+                    path.display(),
+                    if exclusive {
+                        "a candor serve, report or purge; a key is rotated with nothing else \
+                         on the database"
+                    } else {
+                        "a rotation of its store key, or another program's exclusive lock"
+                    }
+                )));
+            }
+            let not_a_database = code == Some(rusqlite::ErrorCode::NotADatabase);
             if !not_a_database {
                 return Err(StoreError::Database(format!("{}: {e}", path.display())));
             }
@@ -173,7 +204,9 @@ impl SqliteStore {
 
 impl SqliteStore {
     /// Re-encrypts the file from `old` to `new` (SQLCipher's rekey, one transaction); returns
-    /// the events it holds.
+    /// the events it holds. Refused while any other connection has the file open (a
+    /// `candor serve` left running with `old` would fail every request afterwards), and
+    /// nothing else opens it until the rotation has finished.
     pub(crate) fn rotate_key(
         path: &Path,
         old: &StoreKey,
@@ -185,7 +218,7 @@ impl SqliteStore {
                 path.display()
             )));
         }
-        let store = Self::open(path, &Sealing::Key(old.clone()))?;
+        let store = Self::open_with(path, &Sealing::Key(old.clone()), true)?;
         let events: i64 = store
             .connection
             .query_row("SELECT count(*) FROM candor_events", [], |r| r.get(0))
