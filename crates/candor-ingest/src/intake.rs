@@ -67,8 +67,9 @@ pub(crate) struct Checked {
     pub(crate) refused: Vec<Listed>,
     /// All refusals.
     pub(crate) refused_count: usize,
-    /// Deletion requests an OTLP body carried (each a log record of its own), well formed.
-    pub(crate) deletions: Vec<candor_schema::DeletionRequest>,
+    /// Deletion requests an OTLP body carried (each a log record of its own), well formed,
+    /// each with its record's place in the body.
+    pub(crate) deletions: Vec<(usize, candor_schema::DeletionRequest)>,
     /// The memory the batch is counted under until it reaches the queue.
     pub(crate) reservation: Reservation,
 }
@@ -154,7 +155,7 @@ pub(crate) struct Intake {
     refused: Vec<Listed>,
     refused_count: usize,
     counts: BTreeMap<(String, Reason), u64>,
-    deletions: Vec<candor_schema::DeletionRequest>,
+    deletions: Vec<(usize, candor_schema::DeletionRequest)>,
 }
 
 /// The most deletion requests one body may carry (a client sends one, alone).
@@ -293,7 +294,7 @@ impl Intake {
                 decode::OtlpEntry::Deletion(Ok(request))
                     if self.deletions.len() < MAX_DELETIONS_PER_BODY =>
                 {
-                    self.deletions.push(request);
+                    self.deletions.push((index, request));
                     return Ok(());
                 }
                 decode::OtlpEntry::Deletion(Ok(_)) => Err(Refusal {

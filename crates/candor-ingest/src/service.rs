@@ -39,7 +39,7 @@ use crate::decode::DecodeError;
 use crate::intake::{Checked, Format, Intake, IntakeError, Limits, Listed};
 use crate::pool::Pool;
 use crate::store::{Storage, Store, StoreError};
-use crate::validate::{Accepted, micros};
+use crate::validate::{Accepted, Reason, micros};
 use crate::writer::{QueueError, Writer};
 use crate::{report, retention};
 
@@ -344,16 +344,16 @@ impl Ingest {
         // erase fails the request as a whole (the client sends it again, and the events are
         // duplicates by then).
         let mut confirmed = Vec::new();
-        for deletion in &deletions {
+        for (index, deletion) in &deletions {
             match self.erase(deletion).await {
                 Ok(confirmation) => confirmed.push(confirmation.request_id),
-                Err(NotErased::Refused(_, message)) => {
+                Err(NotErased::Refused(_, reason, message)) => {
                     if refused.len() < crate::intake::MAX_LISTED_REFUSALS {
                         refused.push((
-                            0,
+                            *index,
                             Some(deletion.request_id.clone()),
                             crate::validate::Refusal {
-                                reason: crate::validate::Reason::Malformed,
+                                reason,
                                 detail: message,
                                 product: Some(deletion.product.clone()),
                             },
@@ -420,6 +420,7 @@ impl Ingest {
         deletion.check().map_err(|e| {
             NotErased::Refused(
                 StatusCode::BAD_REQUEST,
+                Reason::Malformed,
                 candor_check::shown_up_to(&e.to_string(), 200),
             )
         })?;
@@ -430,6 +431,7 @@ impl Ingest {
         else {
             return Err(NotErased::Refused(
                 StatusCode::BAD_REQUEST,
+                Reason::BadTime,
                 "`before` is not an RFC 3339 time".to_owned(),
             ));
         };
@@ -441,6 +443,7 @@ impl Ingest {
         if before_us > now_us.saturating_add(MAX_DELETION_SKEW_US) {
             return Err(NotErased::Refused(
                 StatusCode::BAD_REQUEST,
+                Reason::InFuture,
                 "`before` is in the future: a deletion covers what was recorded up to the \
                  opt-out"
                     .to_owned(),
@@ -449,6 +452,7 @@ impl Ingest {
         if self.accepted.catalogue(&deletion.product).is_none() {
             return Err(NotErased::Refused(
                 StatusCode::UNPROCESSABLE_ENTITY,
+                Reason::UnknownProduct,
                 format!(
                     "this server accepts no product `{}`",
                     deletion.product.escape_debug()
@@ -588,8 +592,8 @@ const MAX_DELETION_SKEW_US: i64 = 3_600 * 1_000_000;
 /// Why a deletion request erased nothing.
 enum NotErased {
     /// The request is not one this server takes (its form, time or product), with the status
-    /// its own endpoint answers.
-    Refused(StatusCode, String),
+    /// its own endpoint answers and the reason an OTLP record of it is refused for.
+    Refused(StatusCode, Reason, String),
     /// The database could not be written: the client tries again.
     Unavailable(String),
     /// The writer's queue is full: the client tries again later.
@@ -600,7 +604,7 @@ impl NotErased {
     /// The deletion endpoint's answer.
     fn response(self, service: &Ingest) -> Response {
         match self {
-            Self::Refused(status, message) => text_response(status, format!("{message}\n")),
+            Self::Refused(status, _, message) => text_response(status, format!("{message}\n")),
             Self::Unavailable(message) => service.retry_later(
                 StatusCode::SERVICE_UNAVAILABLE,
                 format!("nothing was erased: {message}\n"),

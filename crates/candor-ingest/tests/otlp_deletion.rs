@@ -123,5 +123,24 @@ fn a_request_dated_ahead_of_the_server_is_rejected_and_erases_nothing() {
         "{partial:?}"
     );
     assert!(!candor_otlp::confirms(&partial.error_message, &request_id));
-    assert_eq!(stored_visits(&running), 1);
+    // Behind an event, the refused record is named by its place and its reason.
+    let mut body = candor_otlp::encode_request(
+        &[visit("0123456789abcdef0123456789abcdef", "metrics")],
+        &candor_otlp::SemanticNames::default(),
+        SystemTime::now(),
+    );
+    body.resource_logs
+        .extend(candor_otlp::encode_deletion(&deletion, SystemTime::now()).resource_logs);
+    let (status, answer) = post(&running, body.encode_to_vec());
+    let partial = answer.partial_success.unwrap();
+    assert_eq!(
+        (status, partial.rejected_log_records),
+        (200, 1),
+        "{partial:?}"
+    );
+    assert!(
+        partial.error_message.contains("#1 in_future"),
+        "{partial:?}"
+    );
+    assert_eq!(stored_visits(&running), 2);
 }
