@@ -180,63 +180,28 @@ pub fn send_deletion(
     post_deletion(&endpoint, options, request)
 }
 
-/// A build without OTLP cannot send over it: the request is kept, with that reason.
-#[cfg(not(any(feature = "otlp-http", feature = "otlp-grpc")))]
-fn send_over_otlp(
-    sink: &SinkSpec,
-    _options: &SinkOptions,
-    _request: &DeletionRequest,
-    _deadline: Option<Instant>,
-) -> Option<DeletionOutcome> {
-    matches!(sink, SinkSpec::OtlpHttp { .. } | SinkSpec::OtlpGrpc { .. }).then(|| {
-        DeletionOutcome::Unsupported(format!(
-            "this build of candor-transport cannot send over {} (its feature of that name)",
-            sink.kind()
-        ))
-    })
-}
-
-/// For an OTLP sink: the request exported as a log record, and what became of it; `None` for
-/// any other sink.
-#[cfg(any(feature = "otlp-http", feature = "otlp-grpc"))]
+/// For an OTLP sink: the request exported through the sink itself
+/// ([`crate::Sink::deliver_deletion`]), and what became of it; `None` for any other sink.
 fn send_over_otlp(
     sink: &SinkSpec,
     options: &SinkOptions,
     request: &DeletionRequest,
     deadline: Option<Instant>,
 ) -> Option<DeletionOutcome> {
-    let built = match sink {
-        #[cfg(feature = "otlp-http")]
-        SinkSpec::OtlpHttp { endpoint } => {
-            Endpoint::with_signal_path(endpoint, crate::sink::OTLP_HTTP_LOGS_PATH).and_then(|e| {
-                crate::sink::OtlpSink::new(e, crate::sink::OtlpProtocol::HttpProtobuf, options)
-            })
-        }
-        #[cfg(feature = "otlp-grpc")]
-        SinkSpec::OtlpGrpc { endpoint } => Endpoint::parse(endpoint)
-            .and_then(|e| crate::sink::OtlpSink::new(e, crate::sink::OtlpProtocol::Grpc, options)),
-        #[allow(unreachable_patterns)] // reached only in a build without one of the two
-        SinkSpec::OtlpHttp { .. } | SinkSpec::OtlpGrpc { .. } => {
-            return Some(DeletionOutcome::Unsupported(format!(
-                "this build of candor-transport cannot send over {} (its feature of that name)",
-                sink.kind()
-            )));
-        }
-        _ => return None,
-    };
-    let mut otlp: crate::sink::OtlpSink = match built {
+    if !matches!(sink, SinkSpec::OtlpHttp { .. } | SinkSpec::OtlpGrpc { .. }) {
+        return None;
+    }
+    let mut otlp = match sink.build(options.clone()) {
         Ok(sink) => sink,
+        Err(e @ crate::TransportError::NotBuilt { .. }) => {
+            return Some(DeletionOutcome::Unsupported(e.to_string()));
+        }
         Err(e) => return Some(DeletionOutcome::Retry(e.to_string())),
     };
-    let destination = crate::sink::Sink::destination(&otlp);
-    let (outcome, message) = otlp.deliver_deletion(request, deadline);
+    let destination = otlp.destination();
+    let (outcome, confirmed) = otlp.deliver_deletion(request, deadline)?;
     Some(match outcome {
-        crate::sink::Outcome::Delivered { refused, .. }
-            if refused.count == 0
-                && message
-                    .as_deref()
-                    .is_some_and(|m| candor_otlp::confirms(m, &request.request_id)) =>
-        {
+        crate::sink::Outcome::Delivered { refused, .. } if refused.count == 0 && confirmed => {
             DeletionOutcome::Confirmed(DeletionConfirmation {
                 request_id: request.request_id.clone(),
                 confirmed_at: humantime::format_rfc3339_seconds(SystemTime::now()).to_string(),

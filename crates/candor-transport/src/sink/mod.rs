@@ -257,6 +257,18 @@ pub trait Sink: Send + fmt::Debug {
     fn take_payload(&mut self) -> Option<Payload> {
         None
     }
+    /// Sends one deletion request the way this sink's receivers take one, by `deadline`:
+    /// the outcome, and whether the receiver confirmed it erased for this request. `None`
+    /// for a sink that carries none this way (the JSON sink posts it to its own endpoint,
+    /// `crate::deletion`; a relay or file has no receiver that erases).
+    fn deliver_deletion(
+        &mut self,
+        request: &candor_schema::DeletionRequest,
+        deadline: Option<std::time::Instant>,
+    ) -> Option<(Outcome, bool)> {
+        let _ = (request, deadline);
+        None
+    }
 }
 
 /// A payload as it went on the wire, with how it was written.

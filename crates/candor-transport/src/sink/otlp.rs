@@ -120,6 +120,24 @@ impl Sink for OtlpSink {
         self.last.take()
     }
 
+    /// The request as a log record of its own (`candor_otlp::encode_deletion`); the answer's
+    /// partial-success message is where a receiver confirms (`candor_otlp::confirms`). No
+    /// local copy of the payload is kept for it.
+    fn deliver_deletion(
+        &mut self,
+        request: &candor_schema::DeletionRequest,
+        deadline: Option<std::time::Instant>,
+    ) -> Option<(Outcome, bool)> {
+        let message = candor_otlp::encode_deletion(request, SystemTime::now());
+        let outcome = self.export(Request::Message(message), 1, deadline);
+        self.last = None;
+        let confirmed = self
+            .last_message
+            .take()
+            .is_some_and(|m| candor_otlp::confirms(&m, &request.request_id));
+        Some((outcome, confirmed))
+    }
+
     fn deliver_by(&mut self, events: &[Event], deadline: Option<std::time::Instant>) -> Outcome {
         let request = match &self.transport {
             // HTTP writes the bytes straight from the events, without building the message.
@@ -169,21 +187,6 @@ impl Request {
 }
 
 impl OtlpSink {
-    /// Sends one deletion request (`candor_otlp::encode_deletion`) as a log record of its own,
-    /// by `deadline`. The local copy of payloads is not kept for it.
-    /// Returns the outcome and the answer's partial-success message (where the receiver
-    /// confirms, `candor_otlp::confirms`).
-    pub(crate) fn deliver_deletion(
-        &mut self,
-        request: &candor_schema::DeletionRequest,
-        deadline: Option<std::time::Instant>,
-    ) -> (Outcome, Option<String>) {
-        let message = candor_otlp::encode_deletion(request, SystemTime::now());
-        let outcome = self.export(Request::Message(message), 1, deadline);
-        self.last = None;
-        (outcome, self.last_message.take())
-    }
-
     /// Exports `request` (holding `len` records) once.
     fn export(
         &mut self,
