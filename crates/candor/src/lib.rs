@@ -45,6 +45,7 @@ mod builder;
 mod clock;
 mod error;
 mod file_settings;
+mod intake;
 mod lane;
 mod record;
 mod runtime;

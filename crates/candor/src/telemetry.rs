@@ -2,7 +2,7 @@
 //! (`runtime`).
 
 use std::path::PathBuf;
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, PoisonError};
 use std::time::{Duration, Instant};
 
@@ -12,12 +12,12 @@ use candor_consent::{ConsentGate, Decision, Environment, Mode, Pending, Transiti
 use candor_schema::Catalogue;
 use candor_state::StateDir;
 use candor_transport::{Control, DropCause, DropCount, SinkSpec, StatsSnapshot, Worker};
-use crossbeam_queue::ArrayQueue;
 use serde::Serialize;
 
 use crate::builder::{Begun, Builder};
 use crate::clock::{Calibration, RecordClock};
 use crate::error::BuildError;
+use crate::intake::{Intake, Pushed};
 use crate::lane::{Lane, PipelinePlan, network_plan};
 use crate::record::{Payload, PointRef, Recorded};
 use crate::runtime::{Runtime, Shared};
@@ -47,14 +47,12 @@ struct Inner {
     gate: ConsentGate,
     watch: Arc<ConsentWatch>,
     catalogue: Arc<Catalogue>,
-    /// Recorded values, lock-free; the worker takes them in.
-    records: Arc<ArrayQueue<Recorded>>,
+    /// Recorded values, in each thread's ring; the worker takes them in.
+    intake: Arc<Intake>,
     /// How `record` reads the time.
     clock: RecordClock,
     /// Set by `shutdown`: later values are ignored rather than queued for a worker that is gone.
     closed: AtomicBool,
-    /// Values `record` could not queue because the queue was full.
-    queue_full: AtomicU64,
     shared: Arc<Shared>,
     worker: Worker,
     state: Option<StateDir>,
@@ -70,8 +68,8 @@ pub struct Status {
     /// The consent decision in force, with its reason.
     pub decision: Decision,
     /// Values accepted by `record`. (Counted by the worker as it takes them in, so `record`
-    /// pays for no shared counter: while it works, the value in its hands may be missing
-    /// for that moment.)
+    /// pays for no shared counter: while it works, the few hundred values in its hands are
+    /// counted here but not yet where they end.)
     pub recorded: u64,
     /// Values recorded and still waiting for Candor's worker.
     pub queued: u64,
@@ -163,7 +161,7 @@ impl Telemetry {
         .map_err(BuildError::state("the local-mode file"))?;
         let shared = Arc::new(Shared::default());
         shared.drops.add(DropCause::Withdrawn, discarded);
-        let records = Arc::new(ArrayQueue::new(builder.queue_capacity));
+        let intake = Arc::new(Intake::new(builder.queue_capacity));
         let clock = RecordClock::detect();
         let local = PipelinePlan::new(
             SinkSpec::File { path: local_path },
@@ -177,7 +175,7 @@ impl Telemetry {
         // only follows the consent inputs, so that `on` written to the user's file starts
         // collecting.
         let runtime = Runtime {
-            records: Arc::clone(&records),
+            intake: Arc::clone(&intake),
             preparer,
             watch: Arc::clone(&watch),
             shared: Arc::clone(&shared),
@@ -199,10 +197,9 @@ impl Telemetry {
                 gate,
                 watch,
                 catalogue: Arc::clone(&builder.catalogue),
-                records,
+                intake,
                 clock,
                 closed: AtomicBool::new(false),
-                queue_full: AtomicU64::new(0),
                 shared,
                 worker,
                 state,
@@ -211,8 +208,9 @@ impl Telemetry {
     }
 
     /// Records a raw value for a data point. The hot path: when telemetry is off this is one
-    /// atomic load; when it is on, the value is pushed onto a lock-free bounded queue that
-    /// Candor's worker drains (polling, and woken early when the queue is half full), which
+    /// atomic load; when it is on, the value is pushed onto the calling thread's bounded
+    /// ring (`intake`) that Candor's worker drains (polling, and woken early when the ring
+    /// is half full), which
     /// checks it against the catalogue, applies privacy and delivers it. Never blocks, never
     /// panics; a full queue drops the value and counts it.
     #[inline]
@@ -227,12 +225,11 @@ impl Telemetry {
     /// codegen` writes call): the id is kept as it is, never copied.
     #[inline]
     pub fn record_declared(&self, point: &'static str, input: Input) {
-        if !self.inner.gate.is_collecting() {
-            return;
-        }
+        // The ticket's load of the mode is the consent check.
         self.enqueue(PointRef::Declared(point), input);
     }
 
+    #[inline]
     fn enqueue(&self, point: PointRef, input: Input) {
         let Some(ticket) = self.inner.gate.ticket() else {
             return;
@@ -246,13 +243,8 @@ impl Telemetry {
             value: Payload::of(input),
             time: self.inner.clock.now(),
         };
-        let records = &self.inner.records;
-        if records.push(recorded).is_err() {
-            self.inner.queue_full.fetch_add(1, Ordering::Relaxed);
-            return;
-        }
         // The worker polls; only a filling queue is worth a wake-up.
-        if records.len() * 2 >= records.capacity() {
+        if self.inner.intake.push(recorded) == Pushed::Filling {
             self.inner.worker.wake();
         }
     }
@@ -373,9 +365,9 @@ impl Telemetry {
                 count,
             })
             .collect();
-        let queued = inner.records.len() as u64;
+        let (taken, queued) = inner.intake.counts();
         let mut drops = shared.drops.counts();
-        let queue_full = inner.queue_full.load(Ordering::Relaxed);
+        let queue_full = inner.intake.dropped_full();
         // Values that slipped in while the worker stopped are never taken in.
         let after_shutdown = if inner.worker.is_finished() {
             queued
@@ -392,7 +384,7 @@ impl Telemetry {
         }
         Status {
             decision: inner.gate.decision(),
-            recorded: shared.taken.load(Ordering::Acquire) + queued,
+            recorded: taken + queued,
             queued: queued - after_shutdown,
             prepared: shared.prepared.load(Ordering::Relaxed),
             held_for_notice: shared.held.load(Ordering::Relaxed),
@@ -410,11 +402,20 @@ impl Telemetry {
     }
 }
 
+impl Drop for Inner {
+    /// Threads that recorded for this product may give its rings' places to another.
+    fn drop(&mut self) {
+        self.intake.retire();
+    }
+}
+
 impl Record for Telemetry {
     fn record(&self, point: &str, input: Input) {
         Telemetry::record(self, point, input);
     }
 
+    // Inlined into the host's generated recorder: a typed call is then one call deep.
+    #[inline]
     fn record_declared(&self, point: &'static str, input: Input) {
         Telemetry::record_declared(self, point, input);
     }
