@@ -6,6 +6,31 @@ use std::time::Duration;
 use candor_schema::ValueType;
 use serde_json::Value as Json;
 
+/// A raw value of the kinds a typed recorder takes by value: a flag, a count, a length of
+/// time. It holds nothing on the heap and is `Copy`, so a host's call hands it over in
+/// registers (an [`Input`] has variants that own memory, so it travels through memory and
+/// costs the host a copy of its whole size on every call).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Scalar {
+    /// A flag.
+    Flag(bool),
+    /// A whole number.
+    Count(u64),
+    /// A length of time (converted to the point's unit).
+    Elapsed(Duration),
+}
+
+impl From<Scalar> for Input {
+    fn from(value: Scalar) -> Self {
+        match value {
+            Scalar::Flag(b) => Self::Flag(b),
+            Scalar::Count(n) => Self::Count(n),
+            Scalar::Elapsed(d) => Self::Elapsed(d),
+        }
+    }
+}
+
 /// A raw value for one data point. [`crate::Preparer`] turns it into the [`candor_schema::Value`]
 /// that is sent, or refuses it: text is scrubbed, identifiers are hashed, samples are
 /// summarised, user agents coarsened and stack traces filtered, as the point's kind says.

@@ -39,7 +39,7 @@ pub use agent::{
 };
 pub use dashboard::{DashboardRecorder, DurationSamples, panic_exception};
 pub use generated::*;
-pub use input::{Input, InputShapeError, RawException};
+pub use input::{Input, InputShapeError, RawException, Scalar};
 pub use names::{Name, NameError};
 pub use prepare::{Preparer, ProductContext, Rejected, new_event_id, unit_in_ms};
 pub use raw_line::RawLine;

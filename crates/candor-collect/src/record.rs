@@ -6,7 +6,7 @@ use std::time::SystemTime;
 
 use candor_schema::Event;
 
-use crate::input::Input;
+use crate::input::{Input, Scalar};
 use crate::prepare::{Preparer, Rejected};
 
 /// Receives raw values from typed recorders. The facade's handle implements it by queueing the
@@ -22,6 +22,14 @@ pub trait Record {
     fn record_declared(&self, point: &'static str, input: Input) {
         self.record(point, input);
     }
+
+    /// Records a flag, a count or a length of time for a point id the code names: what the
+    /// generated recorders call for those kinds. A receiver may take the value without the
+    /// detour through [`Input`] (the facade does, so the host's call moves no more than the
+    /// value); by default it is [`Record::record_declared`].
+    fn record_scalar(&self, point: &'static str, value: Scalar) {
+        self.record_declared(point, value.into());
+    }
 }
 
 impl<T: Record + ?Sized> Record for &T {
@@ -32,6 +40,10 @@ impl<T: Record + ?Sized> Record for &T {
     fn record_declared(&self, point: &'static str, input: Input) {
         (**self).record_declared(point, input);
     }
+
+    fn record_scalar(&self, point: &'static str, value: Scalar) {
+        (**self).record_scalar(point, value);
+    }
 }
 
 impl<T: Record + ?Sized> Record for Arc<T> {
@@ -41,6 +53,10 @@ impl<T: Record + ?Sized> Record for Arc<T> {
 
     fn record_declared(&self, point: &'static str, input: Input) {
         (**self).record_declared(point, input);
+    }
+
+    fn record_scalar(&self, point: &'static str, value: Scalar) {
+        (**self).record_scalar(point, value);
     }
 }
 

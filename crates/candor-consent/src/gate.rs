@@ -97,6 +97,7 @@ impl ConsentGate {
     }
 
     /// A ticket for an item recorded now, or `None` when nothing may be recorded.
+    #[inline]
     pub fn ticket(&self) -> Option<Ticket> {
         // Read the generation first: if an update lands between the two loads, the ticket
         // carries the old generation and is discarded, which is the safe outcome.

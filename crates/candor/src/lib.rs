@@ -46,6 +46,7 @@ mod clock;
 mod deletion;
 mod error;
 mod file_settings;
+mod intake;
 mod lane;
 mod record;
 mod runtime;
@@ -55,7 +56,7 @@ mod watch;
 use std::sync::Arc;
 
 pub use builder::Builder;
-pub use candor_collect::{Input, Name, Occasion, RawException, Record, Schedule};
+pub use candor_collect::{Input, Name, Occasion, RawException, Record, Scalar, Schedule};
 pub use candor_consent::Environment;
 pub use candor_schema::Catalogue;
 pub use candor_transport::{SinkSpec, SpoolCaps, Timeouts};

@@ -3,7 +3,7 @@
 
 use std::time::Duration;
 
-use candor_collect::Input;
+use candor_collect::{Input, Scalar};
 use candor_consent::Ticket;
 
 use crate::clock::Reading;
@@ -61,6 +61,21 @@ impl Payload {
         }
     }
 
+    /// A flag, a count or a length of time, as the typed recorders hand it over.
+    #[inline]
+    pub(crate) fn scalar(value: Scalar) -> Self {
+        match value {
+            Scalar::Flag(b) => Self::Flag(b),
+            Scalar::Count(n) => Self::Count(n),
+            Scalar::Elapsed(d) => match u64::try_from(d.as_nanos()) {
+                Ok(nanos) => Self::Nanos(nanos),
+                Err(_) => Self::Other(Box::new(Input::Elapsed(d))),
+            },
+            // A kind added later goes the way of every other input.
+            other => Self::Other(Box::new(other.into())),
+        }
+    }
+
     pub(crate) fn into_input(self) -> Input {
         match self {
             Self::Flag(b) => Input::Flag(b),
@@ -86,6 +101,30 @@ mod tests {
         ] {
             assert_eq!(Payload::of(input.clone()).into_input(), input);
         }
+    }
+
+    /// A typed recorder's scalar reaches the worker as the same input `record` would have
+    /// queued, including a length of time too long for the slot.
+    #[test]
+    fn a_scalar_comes_back_as_its_input() {
+        for scalar in [
+            Scalar::Flag(false),
+            Scalar::Count(0),
+            Scalar::Count(u64::MAX),
+            Scalar::Elapsed(Duration::from_nanos(1)),
+            Scalar::Elapsed(Duration::new(u64::MAX / 1_000_000_000, 0)),
+            Scalar::Elapsed(Duration::MAX),
+        ] {
+            assert_eq!(Payload::scalar(scalar).into_input(), Input::from(scalar));
+        }
+        assert!(matches!(
+            Payload::scalar(Scalar::Elapsed(Duration::MAX)),
+            Payload::Other(_)
+        ));
+        assert!(matches!(
+            Payload::scalar(Scalar::Elapsed(Duration::from_secs(1))),
+            Payload::Nanos(1_000_000_000)
+        ));
     }
 
     #[test]

@@ -19,14 +19,14 @@ use candor_collect::{Preparer, Rejected, RejectionLog};
 use candor_consent::{ConsentGate, Mode, Pending, Transition};
 use candor_schema::Event;
 use candor_transport::{Control, Counters, DropCause, DropTally, Work};
-use crossbeam_queue::ArrayQueue;
 
+use crate::intake::Intake;
 use crate::lane::Lane;
 use crate::record::Recorded;
 use crate::watch::{ConsentWatch, FOLLOW_EVERY};
 
 /// How often the worker looks at the queue while values arrive (and it is woken early when
-/// the queue is half full).
+/// a thread's ring or the shared queue is half full).
 const BUSY_POLL: Duration = Duration::from_millis(50);
 /// How often it looks while idle: it follows the consent inputs at least this often.
 const IDLE_POLL: Duration = FOLLOW_EVERY;
@@ -35,8 +35,6 @@ const IDLE_POLL: Duration = FOLLOW_EVERY;
 #[derive(Default)]
 pub(crate) struct Shared {
     pub(crate) refusals: Mutex<RejectionLog>,
-    /// Values taken off the queue (recorded = taken + still queued, but for one being taken).
-    pub(crate) taken: AtomicU64,
     /// Values prepared into events.
     pub(crate) prepared: AtomicU64,
     /// Events held until the first-run notice is shown.
@@ -49,7 +47,7 @@ pub(crate) struct Shared {
 
 /// The worker's state; run by [`candor_transport::Worker`].
 pub(crate) struct Runtime {
-    pub(crate) records: Arc<ArrayQueue<Recorded>>,
+    pub(crate) intake: Arc<Intake>,
     pub(crate) preparer: Preparer,
     pub(crate) watch: Arc<ConsentWatch>,
     pub(crate) shared: Arc<Shared>,
@@ -66,17 +64,11 @@ pub(crate) struct Runtime {
 
 impl Work for Runtime {
     fn take(&mut self) -> usize {
-        // At most one queue's worth at a time: hosts recording as fast as they can must not
-        // keep the worker from a flush, a stop or a change of consent.
-        let mut n = 0;
-        while n < self.records.capacity() {
-            let Some(recorded) = self.records.pop() else {
-                break;
-            };
-            self.shared.taken.fetch_add(1, Ordering::Release);
-            self.handle(recorded);
-            n += 1;
-        }
+        // What was queued when it began, at most one queue's worth from each: hosts
+        // recording as fast as they can must not keep the worker from a flush, a stop or a
+        // change of consent.
+        let intake = Arc::clone(&self.intake);
+        let n = intake.take(|recorded| self.handle(recorded));
         self.busy = n > 0;
         n
     }
@@ -237,11 +229,7 @@ impl Runtime {
     /// Throws away what was recorded and not yet sent: queued values, held events, and what
     /// the lanes hold (which they count as withdrawn).
     fn discard(&mut self) {
-        let mut n = 0;
-        while self.records.pop().is_some() {
-            self.shared.taken.fetch_add(1, Ordering::Release);
-            n += 1;
-        }
+        let n = self.intake.discard();
         self.dropped(DropCause::Withdrawn, n);
         // After a change of decision nothing held is sendable any more.
         self.release();

@@ -2,22 +2,22 @@
 //! (`runtime`).
 
 use std::path::PathBuf;
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, PoisonError};
 use std::time::{Duration, Instant};
 
-use candor_collect::{Input, Preparer, Record, Rejected, Schedule};
+use candor_collect::{Input, Preparer, Record, Rejected, Scalar, Schedule};
 use candor_collect::{SystemProbe, Unavailable};
 use candor_consent::{ConsentGate, Decision, Environment, Mode, Pending, Ticket, Transition};
 use candor_schema::Catalogue;
 use candor_state::StateDir;
 use candor_transport::{Control, DropCause, DropCount, SinkSpec, StatsSnapshot, Worker};
-use crossbeam_queue::ArrayQueue;
 use serde::Serialize;
 
 use crate::builder::{Begun, Builder};
 use crate::clock::RecordClock;
 use crate::error::BuildError;
+use crate::intake::{Intake, Pushed};
 use crate::lane::{Lane, PipelinePlan, network_plan};
 use crate::record::{Payload, PointRef, Recorded};
 use crate::runtime::{Runtime, Shared};
@@ -47,14 +47,12 @@ struct Inner {
     gate: ConsentGate,
     watch: Arc<ConsentWatch>,
     catalogue: Arc<Catalogue>,
-    /// Recorded values, lock-free; the worker takes them in.
-    records: Arc<ArrayQueue<Recorded>>,
+    /// Recorded values, in each thread's ring; the worker takes them in.
+    intake: Arc<Intake>,
     /// How `record` reads the time.
     clock: RecordClock,
     /// Set by `shutdown`: later values are ignored rather than queued for a worker that is gone.
     closed: AtomicBool,
-    /// Values `record` could not queue because the queue was full.
-    queue_full: AtomicU64,
     shared: Arc<Shared>,
     worker: Worker,
     state: Option<StateDir>,
@@ -72,8 +70,8 @@ pub struct Status {
     /// The consent decision in force, with its reason.
     pub decision: Decision,
     /// Values accepted by `record`. (Counted by the worker as it takes them in, so `record`
-    /// pays for no shared counter: while it works, the value in its hands may be missing
-    /// for that moment.)
+    /// pays for no shared counter: while it works, the few hundred values in its hands are
+    /// counted here but not yet where they end.)
     pub recorded: u64,
     /// Values recorded and still waiting for Candor's worker.
     pub queued: u64,
@@ -179,7 +177,7 @@ impl Telemetry {
         .map_err(BuildError::state("the local-mode file"))?;
         let shared = Arc::new(Shared::default());
         shared.drops.add(DropCause::Withdrawn, discarded);
-        let records = Arc::new(ArrayQueue::new(builder.queue_capacity));
+        let intake = Arc::new(Intake::new(builder.queue_capacity));
         let clock = RecordClock::detect();
         let local = PipelinePlan::new(
             SinkSpec::File { path: local_path },
@@ -193,7 +191,7 @@ impl Telemetry {
         // only follows the consent inputs, so that `on` written to the user's file starts
         // collecting.
         let runtime = Runtime {
-            records: Arc::clone(&records),
+            intake: Arc::clone(&intake),
             preparer,
             watch: Arc::clone(&watch),
             shared: Arc::clone(&shared),
@@ -215,10 +213,9 @@ impl Telemetry {
                 gate,
                 watch,
                 catalogue: Arc::clone(&builder.catalogue),
-                records,
+                intake,
                 clock,
                 closed: AtomicBool::new(false),
-                queue_full: AtomicU64::new(0),
                 shared,
                 worker,
                 state,
@@ -228,8 +225,9 @@ impl Telemetry {
     }
 
     /// Records a raw value for a data point. The hot path: when telemetry is off this is one
-    /// atomic load; when it is on, the value is pushed onto a lock-free bounded queue that
-    /// Candor's worker drains (polling, and woken early when the queue is half full), which
+    /// atomic load; when it is on, the value is pushed onto the calling thread's bounded
+    /// ring (`intake`) that Candor's worker drains (polling, and woken early when the ring
+    /// is half full), which
     /// checks it against the catalogue, applies privacy and delivers it. Never blocks, never
     /// panics; a full queue drops the value and counts it.
     #[inline]
@@ -238,7 +236,7 @@ impl Telemetry {
         let Some(ticket) = self.inner.gate.ticket() else {
             return;
         };
-        self.enqueue(ticket, PointRef::Named(point.into()), input);
+        self.enqueue(ticket, PointRef::Named(point.into()), Payload::of(input));
     }
 
     /// [`Telemetry::record`] for a point id the code names (what the recorders `candor
@@ -248,26 +246,33 @@ impl Telemetry {
         let Some(ticket) = self.inner.gate.ticket() else {
             return;
         };
-        self.enqueue(ticket, PointRef::Declared(point), input);
+        self.enqueue(ticket, PointRef::Declared(point), Payload::of(input));
     }
 
-    fn enqueue(&self, ticket: Ticket, point: PointRef, input: Input) {
+    /// [`Telemetry::record_declared`] for a flag, a count or a length of time (what the
+    /// generated recorders call for those kinds): the value goes into the queue's slot as it
+    /// is, with nothing built or dropped on the way.
+    #[inline]
+    pub fn record_scalar(&self, point: &'static str, value: Scalar) {
+        let Some(ticket) = self.inner.gate.ticket() else {
+            return;
+        };
+        self.enqueue(ticket, PointRef::Declared(point), Payload::scalar(value));
+    }
+
+    #[inline(always)]
+    fn enqueue(&self, ticket: Ticket, point: PointRef, value: Payload) {
         if self.inner.closed.load(Ordering::Relaxed) {
             return;
         }
         let recorded = Recorded {
             ticket,
             point,
-            value: Payload::of(input),
+            value,
             time: self.inner.clock.now(),
         };
-        let records = &self.inner.records;
-        if records.push(recorded).is_err() {
-            self.inner.queue_full.fetch_add(1, Ordering::Relaxed);
-            return;
-        }
         // The worker polls; only a filling queue is worth a wake-up.
-        if records.len() * 2 >= records.capacity() {
+        if self.inner.intake.push(recorded) == Pushed::Filling {
             self.inner.worker.wake();
         }
     }
@@ -432,9 +437,9 @@ impl Telemetry {
                 count,
             })
             .collect();
-        let queued = inner.records.len() as u64;
+        let (taken, queued) = inner.intake.counts();
         let mut drops = shared.drops.counts();
-        let queue_full = inner.queue_full.load(Ordering::Relaxed);
+        let queue_full = inner.intake.dropped_full();
         // Values that slipped in while the worker stopped are never taken in.
         let after_shutdown = if inner.worker.is_finished() {
             queued
@@ -451,7 +456,7 @@ impl Telemetry {
         }
         Status {
             decision: inner.gate.decision(),
-            recorded: shared.taken.load(Ordering::Acquire) + queued,
+            recorded: taken + queued,
             queued: queued - after_shutdown,
             prepared: shared.prepared.load(Ordering::Relaxed),
             held_for_notice: shared.held.load(Ordering::Relaxed),
@@ -469,12 +474,26 @@ impl Telemetry {
     }
 }
 
+impl Drop for Inner {
+    /// Threads that recorded for this product may give its rings' places to another.
+    fn drop(&mut self) {
+        self.intake.retire();
+    }
+}
+
 impl Record for Telemetry {
     fn record(&self, point: &str, input: Input) {
         Telemetry::record(self, point, input);
     }
 
+    // Inlined into the host's generated recorder: a typed call is then one call deep.
+    #[inline]
     fn record_declared(&self, point: &'static str, input: Input) {
         Telemetry::record_declared(self, point, input);
+    }
+
+    #[inline]
+    fn record_scalar(&self, point: &'static str, value: Scalar) {
+        Telemetry::record_scalar(self, point, value);
     }
 }

@@ -6,7 +6,7 @@
 use std::collections::BTreeMap;
 use std::time::Duration;
 
-use crate::{Input, Name, RawException, Record};
+use crate::{Input, Name, RawException, Record, Scalar};
 
 /// A data point `contrast-dotnet-agent` declares.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -208,12 +208,12 @@ impl<R: Record> ContrastDotnetAgentRecorder<R> {
 
     /// `in_container` (flag, public): Whether the agent runs inside a container.
     pub fn in_container(&self, value: bool) {
-        self.sink.record_declared(ContrastDotnetAgentPoint::InContainer.id(), Input::Flag(value));
+        self.sink.record_scalar(ContrastDotnetAgentPoint::InContainer.id(), Scalar::Flag(value));
     }
 
     /// `in_azure_app_service` (flag, public): Whether the agent runs in Azure App Service.
     pub fn in_azure_app_service(&self, value: bool) {
-        self.sink.record_declared(ContrastDotnetAgentPoint::InAzureAppService.id(), Input::Flag(value));
+        self.sink.record_scalar(ContrastDotnetAgentPoint::InAzureAppService.id(), Scalar::Flag(value));
     }
 
     /// `machine_id` (hashed, hashed): An anonymous, unique identifier for the machine: the SHA-256 hash of one of its network adapters' MAC address.
@@ -228,27 +228,27 @@ impl<R: Record> ContrastDotnetAgentRecorder<R> {
 
     /// `memory_page_size` (count, public): The size of a memory page for the instrumented process.
     pub fn memory_page_size(&self, value: u64) {
-        self.sink.record_declared(ContrastDotnetAgentPoint::MemoryPageSize.id(), Input::Count(value));
+        self.sink.record_scalar(ContrastDotnetAgentPoint::MemoryPageSize.id(), Scalar::Count(value));
     }
 
     /// `working_set` (count, public): How much physical memory the instrumented process uses.
     pub fn working_set(&self, value: u64) {
-        self.sink.record_declared(ContrastDotnetAgentPoint::WorkingSet.id(), Input::Count(value));
+        self.sink.record_scalar(ContrastDotnetAgentPoint::WorkingSet.id(), Scalar::Count(value));
     }
 
     /// `process_running_time` (duration, public): How long the instrumented process has been running.
     pub fn process_running_time(&self, value: Duration) {
-        self.sink.record_declared(ContrastDotnetAgentPoint::ProcessRunningTime.id(), Input::Elapsed(value));
+        self.sink.record_scalar(ContrastDotnetAgentPoint::ProcessRunningTime.id(), Scalar::Elapsed(value));
     }
 
     /// `assess_enabled` (flag, public): Whether the agent's Assess feature is turned on.
     pub fn assess_enabled(&self, value: bool) {
-        self.sink.record_declared(ContrastDotnetAgentPoint::AssessEnabled.id(), Input::Flag(value));
+        self.sink.record_scalar(ContrastDotnetAgentPoint::AssessEnabled.id(), Scalar::Flag(value));
     }
 
     /// `protect_enabled` (flag, public): Whether the agent's Protect feature is turned on.
     pub fn protect_enabled(&self, value: bool) {
-        self.sink.record_declared(ContrastDotnetAgentPoint::ProtectEnabled.id(), Input::Flag(value));
+        self.sink.record_scalar(ContrastDotnetAgentPoint::ProtectEnabled.id(), Scalar::Flag(value));
     }
 
     /// `framework_runtime_version` (version, public): The version of the .NET Framework the application runs on.
@@ -268,7 +268,7 @@ impl<R: Record> ContrastDotnetAgentRecorder<R> {
 
     /// `cie_used` (flag, public): Whether the agent is loaded through the CLR Instrumentation Engine (CIE).
     pub fn cie_used(&self, value: bool) {
-        self.sink.record_declared(ContrastDotnetAgentPoint::CieUsed.id(), Input::Flag(value));
+        self.sink.record_scalar(ContrastDotnetAgentPoint::CieUsed.id(), Scalar::Flag(value));
     }
 
     /// `application_framework` (enumeration, public): The web framework the instrumented application is built on.
@@ -288,7 +288,7 @@ impl<R: Record> ContrastDotnetAgentRecorder<R> {
 
     /// `cie_raw_profiler_hook_used` (flag, public): Whether the agent uses the CLR Instrumentation Engine's raw profiler hook.
     pub fn cie_raw_profiler_hook_used(&self, value: bool) {
-        self.sink.record_declared(ContrastDotnetAgentPoint::CieRawProfilerHookUsed.id(), Input::Flag(value));
+        self.sink.record_scalar(ContrastDotnetAgentPoint::CieRawProfilerHookUsed.id(), Scalar::Flag(value));
     }
 
     /// `non_default_setting_names` (names, public): Which of the agent's configuration settings have been changed from their defaults.
@@ -313,62 +313,62 @@ impl<R: Record> ContrastDotnetAgentRecorder<R> {
 
     /// `profiler_init_time` (duration, public): Time the agent's profiler component took to initialise.
     pub fn profiler_init_time(&self, value: Duration) {
-        self.sink.record_declared(ContrastDotnetAgentPoint::ProfilerInitTime.id(), Input::Elapsed(value));
+        self.sink.record_scalar(ContrastDotnetAgentPoint::ProfilerInitTime.id(), Scalar::Elapsed(value));
     }
 
     /// `first_request_time` (duration, public): Time the agent's first request to the Contrast web interface took.
     pub fn first_request_time(&self, value: Duration) {
-        self.sink.record_declared(ContrastDotnetAgentPoint::FirstRequestTime.id(), Input::Elapsed(value));
+        self.sink.record_scalar(ContrastDotnetAgentPoint::FirstRequestTime.id(), Scalar::Elapsed(value));
     }
 
     /// `sensor_init_time` (duration, public): Time the agent's sensor component took to initialise.
     pub fn sensor_init_time(&self, value: Duration) {
-        self.sink.record_declared(ContrastDotnetAgentPoint::SensorInitTime.id(), Input::Elapsed(value));
+        self.sink.record_scalar(ContrastDotnetAgentPoint::SensorInitTime.id(), Scalar::Elapsed(value));
     }
 
     /// `init_to_first_request_end_time` (duration, public): Time from the agent's initialisation to the end of its first request.
     pub fn init_to_first_request_end_time(&self, value: Duration) {
-        self.sink.record_declared(ContrastDotnetAgentPoint::InitToFirstRequestEndTime.id(), Input::Elapsed(value));
+        self.sink.record_scalar(ContrastDotnetAgentPoint::InitToFirstRequestEndTime.id(), Scalar::Elapsed(value));
     }
 
     /// `iis_app_count` (count, public): How many applications IIS hosts.
     pub fn iis_app_count(&self, value: u64) {
-        self.sink.record_declared(ContrastDotnetAgentPoint::IisAppCount.id(), Input::Count(value));
+        self.sink.record_scalar(ContrastDotnetAgentPoint::IisAppCount.id(), Scalar::Count(value));
     }
 
     /// `iis_app_count_analyzed` (count, public): How many IIS applications the agent will analyze, having passed the application allow list and deny list.
     pub fn iis_app_count_analyzed(&self, value: u64) {
-        self.sink.record_declared(ContrastDotnetAgentPoint::IisAppCountAnalyzed.id(), Input::Count(value));
+        self.sink.record_scalar(ContrastDotnetAgentPoint::IisAppCountAnalyzed.id(), Scalar::Count(value));
     }
 
     /// `iis_app_count_clr4` (count, public): How many IIS applications are hosted on CLR4 application pools.
     pub fn iis_app_count_clr4(&self, value: u64) {
-        self.sink.record_declared(ContrastDotnetAgentPoint::IisAppCountClr4.id(), Input::Count(value));
+        self.sink.record_scalar(ContrastDotnetAgentPoint::IisAppCountClr4.id(), Scalar::Count(value));
     }
 
     /// `iis_app_count_clr2` (count, public): How many IIS applications are hosted on CLR2 application pools.
     pub fn iis_app_count_clr2(&self, value: u64) {
-        self.sink.record_declared(ContrastDotnetAgentPoint::IisAppCountClr2.id(), Input::Count(value));
+        self.sink.record_scalar(ContrastDotnetAgentPoint::IisAppCountClr2.id(), Scalar::Count(value));
     }
 
     /// `iis_pool_count` (count, public): How many application pools IIS has.
     pub fn iis_pool_count(&self, value: u64) {
-        self.sink.record_declared(ContrastDotnetAgentPoint::IisPoolCount.id(), Input::Count(value));
+        self.sink.record_scalar(ContrastDotnetAgentPoint::IisPoolCount.id(), Scalar::Count(value));
     }
 
     /// `iis_pool_count_agent_attached` (count, public): How many application pools have the agent attached.
     pub fn iis_pool_count_agent_attached(&self, value: u64) {
-        self.sink.record_declared(ContrastDotnetAgentPoint::IisPoolCountAgentAttached.id(), Input::Count(value));
+        self.sink.record_scalar(ContrastDotnetAgentPoint::IisPoolCountAgentAttached.id(), Scalar::Count(value));
     }
 
     /// `iis_pool_count_clr4` (count, public): How many application pools run CLR4.
     pub fn iis_pool_count_clr4(&self, value: u64) {
-        self.sink.record_declared(ContrastDotnetAgentPoint::IisPoolCountClr4.id(), Input::Count(value));
+        self.sink.record_scalar(ContrastDotnetAgentPoint::IisPoolCountClr4.id(), Scalar::Count(value));
     }
 
     /// `iis_pool_count_clr2` (count, public): How many application pools run CLR2.
     pub fn iis_pool_count_clr2(&self, value: u64) {
-        self.sink.record_declared(ContrastDotnetAgentPoint::IisPoolCountClr2.id(), Input::Count(value));
+        self.sink.record_scalar(ContrastDotnetAgentPoint::IisPoolCountClr2.id(), Scalar::Count(value));
     }
 
     /// `iis_apps_per_pool` (distribution, aggregated): The minimum number of applications in a single application pool, the maximum, and the median across all pools.
