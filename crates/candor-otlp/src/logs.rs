@@ -1,7 +1,6 @@
 //! Events as an OTLP logs export request (the message; [`crate::encode_request_bytes`] writes
 //! the same bytes without building it).
 
-use std::collections::BTreeMap;
 use std::time::SystemTime;
 
 use candor_schema::{Event, Timestamp};
@@ -13,9 +12,7 @@ use opentelemetry_proto::tonic::resource::v1::Resource;
 use crate::keys;
 use crate::value::{any_value, kv, string};
 
-/// Semantic-convention names a product gives some of its points: product id → point id →
-/// attribute name. A point named here also carries its value under that name.
-pub type SemanticNames = BTreeMap<String, BTreeMap<String, String>>;
+pub use candor_schema::SemanticNames;
 
 /// The OTLP export request for a batch: one resource per product and version (service.name,
 /// service.version, telemetry.sdk.*), one scope (`candor`), one log record per event; a point

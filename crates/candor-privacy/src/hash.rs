@@ -40,7 +40,10 @@ pub enum HashError {
     #[error("the key id must be 1 to 32 letters, digits, '-' or '_'")]
     BadKeyId,
     /// Truncation outside the allowed range.
-    #[error("a hash may be truncated to between {MIN_TRUNCATED_HEX} and 64 hex digits, not {0}")]
+    #[error(
+        "a hash may be truncated to an even number of hex digits (whole bytes) between \
+         {MIN_TRUNCATED_HEX} and 64, not {0}"
+    )]
     BadTruncation(usize),
 }
 
@@ -108,9 +111,10 @@ impl KeyedHasher {
         Self::new(key, &id)
     }
 
-    /// Sends only the first `hex_digits` of each hash.
+    /// Sends only the first `hex_digits` of each hash: whole bytes, so an even number (the
+    /// receiving end's check, `candor_schema::HashAlgorithm::admits`, takes no other).
     pub fn truncated(mut self, hex_digits: usize) -> Result<Self, HashError> {
-        if !(MIN_TRUNCATED_HEX..=64).contains(&hex_digits) {
+        if !(MIN_TRUNCATED_HEX..=64).contains(&hex_digits) || hex_digits % 2 != 0 {
             return Err(HashError::BadTruncation(hex_digits));
         }
         self.hex_len = hex_digits;
@@ -191,6 +195,11 @@ mod tests {
         assert_eq!(
             h.clone().truncated(8).err(),
             Some(HashError::BadTruncation(8))
+        );
+        // Whole bytes only: an odd count would send half a byte the receiver refuses.
+        assert_eq!(
+            h.clone().truncated(17).err(),
+            Some(HashError::BadTruncation(17))
         );
         assert_eq!(h.truncated(16).expect("valid").hash(b"x").hex.len(), 16);
     }

@@ -1,5 +1,6 @@
 //! The validated catalogue and the questions it answers.
 
+use std::collections::BTreeMap;
 use std::path::Path;
 
 use crate::date::Date;
@@ -350,4 +351,25 @@ impl Catalogues {
     pub fn iter(&self) -> impl Iterator<Item = &Catalogue> {
         self.products.iter()
     }
+}
+
+/// Semantic-convention names the catalogues give their points: product id → point id →
+/// attribute name (`os.description`). An OTLP record of a point named here also carries its
+/// value under that name.
+pub type SemanticNames = BTreeMap<String, BTreeMap<String, String>>;
+
+/// The semantic-convention names `catalogues` give their points (a point's `semconv`).
+pub fn semantic_names<'a>(catalogues: impl IntoIterator<Item = &'a Catalogue>) -> SemanticNames {
+    catalogues
+        .into_iter()
+        .map(|c| {
+            let points = c
+                .spec()
+                .data_points
+                .iter()
+                .filter_map(|p| Some((p.id.clone(), p.semconv.clone()?)))
+                .collect();
+            (c.product_id().to_owned(), points)
+        })
+        .collect()
 }

@@ -38,7 +38,7 @@ mod timestamp;
 mod version;
 mod walk;
 
-pub use catalogue::{Catalogue, Catalogues, HostRequirement};
+pub use catalogue::{Catalogue, Catalogues, HostRequirement, SemanticNames, semantic_names};
 pub use date::{Date, DateError};
 pub use deletion::{
     DELETION_PATH, DELETION_REQUEST_KIND, DeletionConfirmation, DeletionRequest,

@@ -220,9 +220,10 @@ impl HashAlgorithm {
     /// Whether `text` has the form a hash of this algorithm is sent in, the one rule every door
     /// applies: for SHA-256 its 64 lower-case hex digits; for the keyed HMAC-SHA256
     /// `key-id:hex`, a key id of 1 to [`MAX_HASH_KEY_ID_LEN`] ASCII letters, digits, `-` and
-    /// `_`, then [`MIN_HASH_HEX_DIGITS`] to 64 lower-case hex digits (a key may cut its hashes
-    /// short). Nothing longer, and no bare hex for a keyed point: a hash whose key no receiver
-    /// can name is no keyed hash.
+    /// `_`, then an even number of [`MIN_HASH_HEX_DIGITS`] to 64 lower-case hex digits (a key
+    /// may cut its hashes short, by whole bytes, as `candor-privacy`'s hasher does). Nothing
+    /// longer, and no bare hex for a keyed point: a hash whose key no receiver can name is no
+    /// keyed hash.
     pub fn admits(self, text: &str) -> bool {
         match self {
             Self::Sha256 => text.len() == 64 && is_lower_hex(text),
@@ -232,6 +233,7 @@ impl HashAlgorithm {
                         .bytes()
                         .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
                     && (MIN_HASH_HEX_DIGITS..=64).contains(&hex.len())
+                    && hex.len() % 2 == 0
                     && is_lower_hex(hex)
             }),
         }
@@ -435,6 +437,8 @@ mod tests {
             hex.clone(),
             format!(":{hex}"),
             format!("k1:{}", &hex[..15]),
+            format!("k1:{}", &hex[..17]),
+            format!("k1:{}", &hex[..63]),
             format!("k1:{hex}00"),
             format!("{}:{hex}", "k".repeat(33)),
             format!("k 1:{hex}"),

@@ -157,8 +157,11 @@ impl Builder {
         self
     }
 
-    /// How many recorded values may wait for the worker before new ones are dropped (the
-    /// sender's queue holds at least as many prepared events).
+    /// How many recorded values may wait for the worker, per recording thread, before new
+    /// ones are dropped (the sender's queue holds at least as many prepared events). Each of
+    /// the first four threads that record gets a ring of this size and the threads beyond
+    /// share one more, all allocated when the product starts: five times this many slots of
+    /// 64 bytes (1.25 MiB at the default 4096).
     pub fn queue_capacity(mut self, capacity: usize) -> Self {
         self.queue_capacity = capacity.max(1);
         self.pipeline.queue_capacity = capacity.max(PipelineConfig::default().queue_capacity);
@@ -204,7 +207,7 @@ impl Builder {
         SinkOptions {
             timeouts: self.timeouts,
             ca_file,
-            semconv: semantic_names([&*self.catalogue]),
+            semconv: candor_schema::semantic_names([&*self.catalogue]),
         }
     }
 
@@ -489,24 +492,6 @@ pub struct Replayed {
     /// The deletion request owed for this product, as it stands after this run tried to
     /// deliver it (confirmed, refused with its cause, or waiting).
     pub deletion: Option<candor_transport::DeletionRecord>,
-}
-
-/// The semantic-convention names the catalogues give their points, as OTLP sinks take them.
-pub(crate) fn semantic_names<'a>(
-    catalogues: impl IntoIterator<Item = &'a Catalogue>,
-) -> candor_transport::SemanticNames {
-    catalogues
-        .into_iter()
-        .map(|c| {
-            let points = c
-                .spec()
-                .data_points
-                .iter()
-                .filter_map(|p| Some((p.id.clone(), p.semconv.clone()?)))
-                .collect();
-            (c.product_id().to_owned(), points)
-        })
-        .collect()
 }
 
 /// The preparer for a product as this installation runs it: the machine's scrubber and the

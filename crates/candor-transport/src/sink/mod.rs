@@ -15,7 +15,6 @@ mod http;
 #[cfg(feature = "otlp")]
 mod otlp;
 
-use std::collections::BTreeMap;
 use std::fmt;
 use std::path::PathBuf;
 use std::time::Duration;
@@ -332,9 +331,9 @@ pub struct SinkOptions {
 }
 
 /// Per product, per data point: the OpenTelemetry semantic-convention attribute that means the
-/// same (`os.description`). Filled from the catalogues (a point's `semconv`); the transport
+/// same (`os.description`), as `candor-schema` reads it from the catalogues; the transport
 /// knows no point by name.
-pub type SemanticNames = BTreeMap<String, BTreeMap<String, String>>;
+pub use candor_schema::SemanticNames;
 
 impl From<Timeouts> for SinkOptions {
     fn from(timeouts: Timeouts) -> Self {
