@@ -114,7 +114,7 @@ impl KeyedHasher {
     /// Sends only the first `hex_digits` of each hash: whole bytes, so an even number (the
     /// receiving end's check, `candor_schema::HashAlgorithm::admits`, takes no other).
     pub fn truncated(mut self, hex_digits: usize) -> Result<Self, HashError> {
-        if !(MIN_TRUNCATED_HEX..=64).contains(&hex_digits) || hex_digits % 2 != 0 {
+        if !(MIN_TRUNCATED_HEX..=64).contains(&hex_digits) || !hex_digits.is_multiple_of(2) {
             return Err(HashError::BadTruncation(hex_digits));
         }
         self.hex_len = hex_digits;

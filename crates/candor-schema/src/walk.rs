@@ -233,7 +233,7 @@ impl HashAlgorithm {
                         .bytes()
                         .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
                     && (MIN_HASH_HEX_DIGITS..=64).contains(&hex.len())
-                    && hex.len() % 2 == 0
+                    && hex.len().is_multiple_of(2)
                     && is_lower_hex(hex)
             }),
         }
