@@ -343,7 +343,7 @@ CandorCode candor_status_json(CandorHandle handle, char *buf, size_t cap, size_t
 //
 // Writes the text (UTF-8, NUL-terminated, one paragraph per line) to `buf` (`cap` bytes), its
 // length without the NUL to `out_len`, and 1 to `out_shown` (may be NULL); when nothing is
-// owed, the length is 0 and `out_shown` 0. When `cap` is too small the buffer is left alone,
+// owed (or another thread holds the notice at that moment), the length is 0 and `out_shown` 0. When `cap` is too small the buffer is left alone,
 // the length needed is still written, nothing is recorded (the notice stays owed), and
 // `CANDOR_CODE_BUFFER_TOO_SMALL` is returned. A marker Candor cannot write is
 // `CANDOR_CODE_STATE`, and the notice stays owed. Until it is recorded, what the notice holds

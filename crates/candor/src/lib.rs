@@ -48,6 +48,7 @@ mod error;
 mod file_settings;
 mod intake;
 mod lane;
+mod notice;
 mod record;
 mod runtime;
 mod telemetry;
@@ -61,6 +62,7 @@ pub use candor_consent::Environment;
 pub use candor_schema::Catalogue;
 pub use candor_transport::{SinkSpec, SpoolCaps, Timeouts};
 pub use error::BuildError;
+pub use notice::OwedNotice;
 pub use telemetry::{Status, Telemetry};
 
 /// What [`Status`] and the calls that change consent answer with: the decision and why, the

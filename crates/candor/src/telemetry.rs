@@ -19,6 +19,7 @@ use crate::clock::RecordClock;
 use crate::error::BuildError;
 use crate::intake::{Intake, Pushed};
 use crate::lane::{Lane, PipelinePlan, network_plan};
+use crate::notice::{NoticeDesk, OwedNotice};
 use crate::record::{Payload, PointRef, Recorded};
 use crate::runtime::{Runtime, Shared};
 use crate::watch::ConsentWatch;
@@ -56,6 +57,8 @@ struct Inner {
     shared: Arc<Shared>,
     worker: Worker,
     state: Option<StateDir>,
+    /// Hands out the owed notice one at a time.
+    notice: NoticeDesk,
     /// The deletion request's courier, shared with the worker: a shutdown waits for it.
     courier: Option<crate::deletion::Courier>,
 }
@@ -219,6 +222,7 @@ impl Telemetry {
                 shared,
                 worker,
                 state,
+                notice: NoticeDesk::default(),
                 courier,
             }),
         })
@@ -393,29 +397,43 @@ impl Telemetry {
     /// folder. What the notice held is sent once the worker sees the marker (within half a
     /// second). Returns whether it was shown now; without a state folder nothing is owed and
     /// nothing is shown.
+    ///
+    /// While another thread holds the notice ([`Telemetry::owed_notice`]), nothing is shown
+    /// here.
     pub fn show_notice(&self, out: &mut dyn std::io::Write) -> std::io::Result<bool> {
-        let Some(state) = &self.inner.state else {
+        let Some(notice) = self.owed_notice()? else {
             return Ok(false);
         };
-        candor_consent::FirstRunNotice::new(state.root(), &self.inner.catalogue).show_once(out)
+        out.write_all(notice.text().as_bytes())?;
+        out.flush()?;
+        self.notice_shown(notice)?;
+        Ok(true)
     }
 
-    /// The notice owed now, as text, for a host that shows it its own way (a dialog, a C
-    /// host); `None` when nothing is owed or there is no state folder. Nothing is recorded
-    /// until the host says it was shown ([`Telemetry::notice_shown`]); until then what the
-    /// notice holds stays held. [`Telemetry::show_notice`] does both on a writer.
-    pub fn owed_notice(&self) -> std::io::Result<Option<String>> {
-        match &self.inner.state {
-            Some(state) => {
-                candor_consent::FirstRunNotice::new(state.root(), &self.inner.catalogue).owed_text()
-            }
-            None => Ok(None),
+    /// The notice owed now, for a host that shows it its own way (a dialog, a C host);
+    /// `None` when nothing is owed, there is no state folder, or another thread holds the
+    /// notice now. Nothing is recorded until the host hands it back to
+    /// [`Telemetry::notice_shown`]; until then what the notice holds stays held.
+    /// [`Telemetry::show_notice`] does both on a writer.
+    pub fn owed_notice(&self) -> std::io::Result<Option<OwedNotice>> {
+        let Some(state) = &self.inner.state else {
+            return Ok(None);
+        };
+        self.inner.notice.hand_out(|| {
+            candor_consent::FirstRunNotice::new(state.root(), &self.inner.catalogue).owed_text()
+        })
+    }
+
+    /// Records that `notice`, which [`Telemetry::owed_notice`] handed out, was shown to the
+    /// person: what it held is sent from now on (within half a second). A notice another
+    /// product handed out is refused (`InvalidInput`) and records nothing.
+    pub fn notice_shown(&self, notice: OwedNotice) -> std::io::Result<()> {
+        if !self.inner.notice.issued(&notice) {
+            return Err(std::io::Error::new(
+                std::io::ErrorKind::InvalidInput,
+                "this notice was handed out for another product",
+            ));
         }
-    }
-
-    /// Records that the notice [`Telemetry::owed_notice`] gave was shown to the person:
-    /// what it held is sent from now on (within half a second).
-    pub fn notice_shown(&self) -> std::io::Result<()> {
         match &self.inner.state {
             Some(state) => candor_consent::FirstRunNotice::new(state.root(), &self.inner.catalogue)
                 .record_shown(),

@@ -388,3 +388,73 @@ fn a_widening_revision_holds_only_its_new_points_until_the_notice_is_shown_again
     assert_accounted(&status);
     assert_eq!(sent_points(), ["open_files", "new"]);
 }
+
+/// A host that shows the notice its own way gets it once at a time, and only handing back what
+/// it got records the notice as shown: a second thread asking meanwhile gets nothing, a notice
+/// dropped unshown stays owed (and what it holds stays held), and another product's notice
+/// releases nothing here.
+#[test]
+fn an_owed_notice_is_handed_out_once_at_a_time_and_recorded_only_when_handed_back() {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/vendor.toml");
+    let text = std::fs::read_to_string(path).expect("fixture").replace(
+        "notice = { kind = \"documentation-only\" }",
+        "notice = { kind = \"first-run\" }",
+    );
+    let catalogue =
+        Arc::new(candor::Catalogue::from_toml_str(&text, "vendor.toml").expect("valid"));
+    let build = |state: &Path| {
+        Telemetry::builder(catalogue.clone())
+            .version("1.0")
+            .state_dir(state)
+            .environment(on())
+            .sink(SinkSpec::File {
+                path: state.join("events.jsonl"),
+            })
+            .build()
+            .expect("telemetry")
+    };
+    let (here, there) = (
+        tempfile::tempdir().expect("tmp"),
+        tempfile::tempdir().expect("tmp"),
+    );
+    let t = build(here.path());
+    let other = build(there.path());
+    t.record("open_files", Input::Count(7));
+    t.flush(Duration::from_secs(5));
+    assert_eq!(t.status().held_for_notice, 1);
+
+    let first = t.owed_notice().expect("readable").expect("owed");
+    assert!(!first.text().is_empty());
+    // Another thread asking while the first holds it gets nothing to show.
+    let t2 = t.clone();
+    let meanwhile = std::thread::spawn(move || t2.owed_notice().expect("readable").is_none())
+        .join()
+        .expect("thread");
+    assert!(meanwhile, "two threads were handed the notice at once");
+    assert!(!t.show_notice(&mut Vec::new()).expect("io"), "shown twice");
+    // Dropped unshown: still owed, still held.
+    drop(first);
+    let again = t.owed_notice().expect("readable").expect("still owed");
+
+    // Another product's notice records nothing here.
+    let foreign = other.owed_notice().expect("readable").expect("owed there");
+    let refused = t.notice_shown(foreign).expect_err("foreign notice");
+    assert_eq!(refused.kind(), std::io::ErrorKind::InvalidInput);
+    t.flush(Duration::from_secs(5));
+    assert_eq!(t.status().held_for_notice, 1);
+
+    t.notice_shown(again).expect("recorded");
+    assert!(
+        t.owed_notice().expect("readable").is_none(),
+        "owed after shown"
+    );
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    while t.status().held_for_notice > 0 && std::time::Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let status = t.shutdown(Duration::from_secs(5));
+    assert_eq!(status.dropped(DropCause::NoticeNotShown), 0, "{status:#?}");
+    assert_accounted(&status);
+    // The other product's notice was never shown: it is still owed there.
+    assert!(other.owed_notice().expect("readable").is_some());
+}

@@ -127,7 +127,7 @@ pub unsafe extern "C" fn candor_status_json(
 ///
 /// Writes the text (UTF-8, NUL-terminated, one paragraph per line) to `buf` (`cap` bytes), its
 /// length without the NUL to `out_len`, and 1 to `out_shown` (may be NULL); when nothing is
-/// owed, the length is 0 and `out_shown` 0. When `cap` is too small the buffer is left alone,
+/// owed (or another thread holds the notice at that moment), the length is 0 and `out_shown` 0. When `cap` is too small the buffer is left alone,
 /// the length needed is still written, nothing is recorded (the notice stays owed), and
 /// `CANDOR_CODE_BUFFER_TOO_SMALL` is returned. A marker Candor cannot write is
 /// `CANDOR_CODE_STATE`, and the notice stays owed. Until it is recorded, what the notice holds
@@ -152,7 +152,7 @@ pub unsafe extern "C" fn candor_show_notice(
         let telemetry = registry::telemetry(handle)?;
         let state_error =
             |e: std::io::Error| Refusal::new(CandorCode::State, format!("the notice: {e}"));
-        let Some(text) = telemetry.owed_notice().map_err(state_error)? else {
+        let Some(notice) = telemetry.owed_notice().map_err(state_error)? else {
             out_len.write(0);
             if let Some(out) = out_shown {
                 out.write(0);
@@ -164,8 +164,8 @@ pub unsafe extern "C" fn candor_show_notice(
             return Ok(());
         };
         // SAFETY: the caller promises `buf` has `cap` writable bytes (or is NULL).
-        unsafe { raw::copy_out(&text, buf, cap, out_len) }?;
-        telemetry.notice_shown().map_err(state_error)?;
+        unsafe { raw::copy_out(notice.text(), buf, cap, out_len) }?;
+        telemetry.notice_shown(notice).map_err(state_error)?;
         if let Some(out) = out_shown {
             out.write(1);
         }
