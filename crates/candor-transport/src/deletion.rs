@@ -290,7 +290,8 @@ fn post_deletion(
 /// Sends `record`'s request until a receiver confirms it, refuses it, `deadline` passes or
 /// `stopped` says so (checked between attempts and while waiting, every 100 ms), waiting
 /// between attempts as the pipeline does (1 s doubling to 60 s); each attempt is bounded by the
-/// deadline too. Calls `save` after each attempt so the record on disk says what happened.
+/// deadline too. Calls `save` before each attempt (so a run that ends while one is on the wire
+/// leaves a record that says it was sent) and after it, so the record on disk says what happened.
 pub fn deliver(
     sink: &SinkSpec,
     options: &SinkOptions,
@@ -303,6 +304,16 @@ pub fn deliver(
     let mut wait = Duration::from_secs(1);
     while !record.is_confirmed() && !stopped() {
         record.attempts = record.attempts.saturating_add(1);
+        // Saved before it leaves: a run that ends while the attempt is on the wire leaves a
+        // record that says so, not "not sent yet".
+        if record.last_problem.is_none() {
+            record.last_problem = Some(format!(
+                "attempt {} sent at {}, no answer yet",
+                record.attempts,
+                humantime::format_rfc3339_seconds(SystemTime::now())
+            ));
+        }
+        save(record);
         let outcome = send_deletion(sink, options, &record.request, Some(until));
         let again = match outcome {
             DeletionOutcome::Confirmed(c) => {

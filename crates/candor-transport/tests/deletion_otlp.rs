@@ -26,3 +26,40 @@ fn a_plain_otlp_success_confirms_no_erasure() {
     assert!(why.contains("without confirming"), "{why}");
     assert_eq!(receiver.log().requests, 1, "sent once");
 }
+
+/// A run that ends while an attempt is on the wire (review L6): the record saved before the
+/// attempt already says it was sent and has no answer yet, never "not sent yet"; after the
+/// deadline it says the attempt got no answer in time.
+#[test]
+fn a_record_saved_while_the_attempt_is_on_the_wire_says_it_was_sent() {
+    use candor_transport::DeletionRecord;
+    use std::time::Duration;
+    let receiver = candor_testkit::HttpReceiver::start();
+    receiver.script([candor_testkit::Fault::Slow(Duration::from_secs(20))]);
+    let sink = SinkSpec::OtlpHttp {
+        endpoint: receiver.url("/v1/logs"),
+    };
+    let mut record =
+        DeletionRecord::new("contrast-dotnet-agent", &"e4".repeat(32), &"0f".repeat(16));
+    assert!(record.describe().contains("not sent yet"));
+    let mut saved = Vec::new();
+    candor_transport::deletion::deliver(
+        &sink,
+        &Timeouts::default().into(),
+        &mut record,
+        Duration::from_millis(600),
+        &|| false,
+        |r| saved.push(r.describe()),
+    );
+    let first = saved.first().expect("saved before the attempt");
+    assert!(
+        first.contains("1 attempts") && first.contains("no answer yet"),
+        "{first}"
+    );
+    assert!(
+        saved.iter().all(|s| !s.contains("not sent yet")),
+        "{saved:?}"
+    );
+    assert!(!record.is_confirmed());
+    assert_eq!(receiver.log().requests, 1, "{saved:?}");
+}
