@@ -14,7 +14,7 @@
 //! The worker drains under one lock, which also counts what it took, so `Telemetry::status`
 //! reads "taken" and "still queued" as one consistent pair.
 
-use std::cell::RefCell;
+use std::cell::{Cell, RefCell};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 
@@ -91,24 +91,32 @@ impl Intake {
     /// Queues `recorded` from the calling thread: into its ring, or the shared queue. Never
     /// blocks (but the first push of a thread, which takes the ring lock once), never
     /// allocates.
-    // Inlined into `record`, so the value is written straight into the slot rather than
-    // built on the stack and copied (a copy read wider than it was written stalls).
-    #[inline(always)]
+    #[inline]
     pub(crate) fn push(self: &Arc<Self>, recorded: Recorded) -> Pushed {
-        let mut value = Some(recorded);
+        let value = Cell::new(Some(recorded));
+        self.push_with(|| value.take())
+    }
+
+    /// Queues the value `make` builds, called once, where it goes: into the calling thread's
+    /// ring, or the shared queue (`make` returning `None` queues nothing). A typed call hands
+    /// over a `make` that builds the value from parts it holds by copy, so the value is
+    /// written once, straight into the slot: a value built on the host's stack and then moved
+    /// into the slot is read back wider than it was written, which stalls the processor.
+    #[inline(always)]
+    pub(crate) fn push_with(self: &Arc<Self>, make: impl Fn() -> Option<Recorded>) -> Pushed {
         // A thread whose claims are gone (it is exiting) or in use (a drop handler recording
         // while its claim list is borrowed) uses the shared queue.
-        if let Ok(Some(pushed)) = CLAIMS.try_with(|claims| {
+        match CLAIMS.try_with(|claims| {
             claims
                 .try_borrow_mut()
                 .ok()
-                .and_then(|mut claims| claims.push(self, &mut value))
+                .and_then(|mut claims| claims.push(self, &make))
         }) {
-            return pushed;
-        }
-        match value {
-            Some(recorded) => self.push_shared(recorded),
-            None => Pushed::Queued,
+            Ok(Some(pushed)) => pushed,
+            _ => match make() {
+                Some(recorded) => self.push_shared(recorded),
+                None => Pushed::Queued,
+            },
         }
     }
 
@@ -254,10 +262,14 @@ impl Drop for Claim {
 }
 
 impl Claims {
-    /// Pushes `value` into this thread's ring for `intake` (taking it out of `value`), or
-    /// returns `None` (leaving `value`) when this thread uses the shared queue.
+    /// Pushes the value `make` builds into this thread's ring for `intake`, or returns `None`
+    /// without calling `make` when this thread uses the shared queue.
     #[inline(always)]
-    fn push(&mut self, intake: &Arc<Intake>, value: &mut Option<Recorded>) -> Option<Pushed> {
+    fn push(
+        &mut self,
+        intake: &Arc<Intake>,
+        make: &impl Fn() -> Option<Recorded>,
+    ) -> Option<Pushed> {
         let claim = match self
             .entries
             .iter()
@@ -267,7 +279,9 @@ impl Claims {
             None => self.claim(intake)?,
         };
         let ring = claim.ring.as_mut()?;
-        let recorded = value.take()?;
+        let Some(recorded) = make() else {
+            return Some(Pushed::Queued);
+        };
         if ring.push(recorded).is_err() {
             intake.full.fetch_add(1, Ordering::Relaxed);
             return Some(Pushed::Full);

@@ -261,7 +261,22 @@ impl Telemetry {
         let Some(ticket) = self.inner.gate.ticket() else {
             return;
         };
-        self.enqueue(ticket, PointRef::Declared(point), Payload::scalar(value));
+        if self.inner.closed.load(Ordering::Relaxed) {
+            return;
+        }
+        let time = self.inner.clock.now();
+        // Built from copies where it is queued (`Intake::push_with`).
+        let pushed = self.inner.intake.push_with(|| {
+            Some(Recorded {
+                ticket,
+                point: PointRef::Declared(point),
+                value: Payload::scalar(value),
+                time,
+            })
+        });
+        if pushed == Pushed::Filling {
+            self.inner.worker.wake();
+        }
     }
 
     #[inline(always)]
