@@ -118,12 +118,7 @@ impl Writer {
     /// Queues `batch` and waits until it is committed.
     pub async fn write(&self, batch: Batch) -> Result<Written, QueueError> {
         let events = u32::try_from(batch.events.len().min(self.capacity)).unwrap_or(u32::MAX);
-        let kib = batch
-            .events
-            .iter()
-            .map(crate::store::StoredEvent::memory_bytes)
-            .sum::<usize>()
-            .div_ceil(1024);
+        let kib = batch.memory_bytes().div_ceil(1024);
         let permit = if events == 0 {
             None
         } else {

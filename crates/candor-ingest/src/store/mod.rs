@@ -9,6 +9,7 @@
 mod key;
 #[cfg(feature = "postgres")]
 mod postgres;
+mod prepare;
 #[cfg(feature = "postgres")]
 mod reach;
 #[cfg(feature = "postgres")]
@@ -22,6 +23,7 @@ use std::path::PathBuf;
 pub use self::key::{Sealing, StoreKey};
 #[cfg(feature = "postgres")]
 pub use self::postgres::PostgresStore;
+pub(crate) use self::prepare::{Prepared, Preparer, Preparing};
 #[cfg(feature = "sqlite")]
 pub use self::sqlite::SqliteStore;
 pub use self::summary::{OTHER, SummaryQuery};
@@ -64,6 +66,29 @@ pub struct Batch {
     pub events: Vec<StoredEvent>,
     /// Refusals by (product, reason); the product is empty when it is unknown.
     pub refusals: Vec<(String, Reason, u64)>,
+    /// What the store computes of the events before writing them, when the threads that
+    /// checked them did it already.
+    pub(crate) prepared: Prepared,
+}
+
+impl Batch {
+    /// A batch of these events and refusal counts.
+    pub fn new(events: Vec<StoredEvent>, refusals: Vec<(String, Reason, u64)>) -> Self {
+        Self {
+            events,
+            refusals,
+            prepared: Prepared::default(),
+        }
+    }
+
+    /// What the batch holds in memory while it waits for the writer.
+    pub(crate) fn memory_bytes(&self) -> usize {
+        self.events
+            .iter()
+            .map(StoredEvent::memory_bytes)
+            .sum::<usize>()
+            + self.prepared.memory_bytes()
+    }
 }
 
 /// What became of one batch's events.
