@@ -341,10 +341,10 @@ impl Ingest {
                     "the ingest queue is full; retry later\n".to_owned(),
                 );
             }
-            Err(QueueError::Unavailable(message)) => {
+            Err(e) => {
                 return self.retry_later(
                     StatusCode::SERVICE_UNAVAILABLE,
-                    format!("nothing was stored: {message}\n"),
+                    format!("nothing was stored: {e}\n"),
                 );
             }
         };
@@ -474,7 +474,7 @@ impl Ingest {
             .await
             .map_err(|e| match e {
                 QueueError::Full => NotErased::Busy,
-                QueueError::Unavailable(message) => NotErased::Unavailable(message),
+                e => NotErased::Unavailable(e),
             })?;
         Ok(candor_schema::DeletionConfirmation {
             request_id: deletion.request_id.clone(),
@@ -605,7 +605,7 @@ enum NotErased {
     /// its own endpoint answers and the reason an OTLP record of it is refused for.
     Refused(StatusCode, Reason, String),
     /// The database could not be written: the client tries again.
-    Unavailable(String),
+    Unavailable(QueueError),
     /// The writer's queue is full: the client tries again later.
     Busy,
 }
@@ -615,9 +615,9 @@ impl NotErased {
     fn response(self, service: &Ingest) -> Response {
         match self {
             Self::Refused(status, _, message) => text_response(status, format!("{message}\n")),
-            Self::Unavailable(message) => service.retry_later(
+            Self::Unavailable(e) => service.retry_later(
                 StatusCode::SERVICE_UNAVAILABLE,
-                format!("nothing was erased: {message}\n"),
+                format!("nothing was erased: {e}\n"),
             ),
             Self::Busy => service.retry_later(
                 StatusCode::TOO_MANY_REQUESTS,

@@ -223,7 +223,7 @@ impl std::fmt::Debug for PostgresStore {
 }
 
 fn db(e: postgres::Error) -> StoreError {
-    StoreError::Database(e.to_string())
+    StoreError::Postgres(e)
 }
 
 impl PostgresStore {
@@ -262,26 +262,30 @@ impl PostgresStore {
 
     /// The connection, re-established when the last one broke (the database restarted).
     fn client(&mut self) -> Result<&mut Client, StoreError> {
-        if self.client.as_ref().is_none_or(Client::is_closed) {
-            self.forget_connection();
-            let mut client = self.reach.connect()?;
-            let shared: bool = client
-                .query_one("SELECT pg_try_advisory_lock_shared($1)", &[&IN_USE_LOCK])
-                .map_err(db)?
-                .get(0);
-            if !shared {
-                return Err(StoreError::Key(
-                    "the store key of this PostgreSQL database is being rotated: start again \
-                     once `candor store rotate-key` has finished, with the new key"
-                        .to_owned(),
-                ));
-            }
-            self.set_up(&mut client)?;
-            self.client = Some(client);
+        let client = match self.client.take() {
+            Some(client) if !client.is_closed() => client,
+            _ => self.connect_again()?,
+        };
+        Ok(self.client.insert(client))
+    }
+
+    /// A new connection, set up, in place of one that broke or none.
+    fn connect_again(&mut self) -> Result<Client, StoreError> {
+        self.forget_connection();
+        let mut client = self.reach.connect()?;
+        let shared: bool = client
+            .query_one("SELECT pg_try_advisory_lock_shared($1)", &[&IN_USE_LOCK])
+            .map_err(db)?
+            .get(0);
+        if !shared {
+            return Err(StoreError::Key(
+                "the store key of this PostgreSQL database is being rotated: start again \
+                 once `candor store rotate-key` has finished, with the new key"
+                    .to_owned(),
+            ));
         }
-        self.client
-            .as_mut()
-            .ok_or_else(|| StoreError::Database("no connection".to_owned()))
+        self.set_up(&mut client)?;
+        Ok(client)
     }
 
     /// Creates what is missing of the schema, checks the key, and brings a layout an earlier
@@ -398,11 +402,7 @@ fn keys_to_bytes(tx: &mut Transaction<'_>) -> Result<(), StoreError> {
             })
             .collect();
         tx.batch_execute(&format!("ALTER TABLE {table} {}", changes.join(", ")))
-            .map_err(|e| {
-                StoreError::Database(format!(
-                    "cannot convert the keys an earlier Candor stored in {table} to bytes: {e}"
-                ))
-            })?;
+            .map_err(|source| StoreError::Convert { table, source })?;
     }
     Ok(())
 }
@@ -683,11 +683,7 @@ impl PostgresStore {
             .map_err(db)?;
         if let Err(e) = client.execute("SELECT pg_advisory_lock($1)", &[&IN_USE_LOCK]) {
             if e.code() == Some(&SqlState::LOCK_NOT_AVAILABLE) {
-                return Err(StoreError::Database(
-                    "another Candor process (a candor serve, report or purge) is connected to \
-                     this PostgreSQL database: stop every one, then rotate the key"
-                        .to_owned(),
-                ));
+                return Err(StoreError::InUse);
             }
             return Err(db(e));
         }
@@ -868,12 +864,6 @@ impl PostgresStore {
                         if !seen.insert(id) {
                             continue;
                         }
-                        let sealed_group = usize::try_from(*sealed_group)
-                            .ok()
-                            .and_then(|g| rows.groups.get(g))
-                            .ok_or_else(|| {
-                                StoreError::Database("a folded event without its group".into())
-                            })?;
                         // The claim keeps the day, not the moment: purged with the day's
                         // aggregates.
                         group.claims.push((id, &event.product, *day));

@@ -78,7 +78,7 @@ pub(crate) struct Preparing {
     installs: HashMap<String, RowKey>,
     /// The groups sealed in this batch, by key: a day's counts repeat values.
     #[cfg(feature = "postgres")]
-    groups: HashMap<RowKey, u32>,
+    groups: HashMap<RowKey, Arc<SealedGroup>>,
     #[cfg(feature = "postgres")]
     nonces: Option<Nonces>,
 }
@@ -140,13 +140,13 @@ impl Preparing {
         let content = GroupRef::of(event);
         let key = sealer.group_key(&content);
         let (group, bytes) = match self.groups.get(&key) {
-            Some(group) => (*group, 0),
+            Some(group) => (Arc::clone(group), 0),
             None => {
                 let sealed = sealer.seal_group(&key, &content, nonces)?;
                 let bytes = sealed.capacity() + ROW_KEY_BYTES;
-                let group = u32::try_from(rows.groups.len()).unwrap_or(u32::MAX);
-                rows.groups.push(SealedGroup { key, sealed });
-                self.groups.insert(key, group);
+                let group = Arc::new(SealedGroup { key, sealed });
+                rows.groups.push(Arc::clone(&group));
+                self.groups.insert(key, Arc::clone(&group));
                 (group, bytes)
             }
         };
@@ -210,7 +210,7 @@ pub(super) struct Rows {
     pub(super) key_check: Arc<str>,
     pub(super) rows: Vec<Row>,
     /// The day groups the folded rows name, each sealed once.
-    pub(super) groups: Vec<SealedGroup>,
+    pub(super) groups: Vec<Arc<SealedGroup>>,
 }
 
 /// What PostgreSQL stores of one event.
@@ -223,11 +223,11 @@ pub(super) enum Row {
         install: Option<RowKey>,
         sealed: Vec<u8>,
     },
-    /// An event folded into its day's group (an index into [`Rows::groups`]).
+    /// An event folded into its day's group (one of [`Rows::groups`]).
     Folded {
         id: RowKey,
         day: i64,
-        group: u32,
+        group: Arc<SealedGroup>,
         install: Option<RowKey>,
     },
 }

@@ -17,6 +17,11 @@ use super::{StoreError, StoredEvent};
 
 const NONCE: usize = 24;
 
+/// The cipher refused to seal (it does only for contents of hundreds of gigabytes).
+#[derive(Debug, thiserror::Error)]
+#[error("the cipher refused it")]
+struct CipherRefused;
+
 /// A keyed hash as a row holds it: an event id's, an install id's, a day's group's.
 pub(crate) type RowKey = [u8; 32];
 
@@ -81,8 +86,7 @@ impl Nonces {
     }
 
     fn refill(&mut self) -> Result<(), StoreError> {
-        getrandom::fill(&mut self.pool)
-            .map_err(|e| StoreError::Database(format!("no random nonce: {e}")))?;
+        getrandom::fill(&mut self.pool).map_err(StoreError::Random)?;
         self.used = 0;
         Ok(())
     }
@@ -261,8 +265,7 @@ impl Sealer {
 
     fn seal_json<T: Serialize>(&self, row: &RowKey, content: &T) -> Result<Vec<u8>, StoreError> {
         let mut nonce = [0u8; NONCE];
-        getrandom::fill(&mut nonce)
-            .map_err(|e| StoreError::Database(format!("no random nonce: {e}")))?;
+        getrandom::fill(&mut nonce).map_err(StoreError::Random)?;
         self.seal_with(row, content, nonce)
     }
 
@@ -276,8 +279,7 @@ impl Sealer {
     ) -> Result<Vec<u8>, StoreError> {
         let mut out = Vec::with_capacity(NONCE + 256);
         out.extend_from_slice(&nonce);
-        serde_json::to_writer(&mut out, content)
-            .map_err(|e| StoreError::Database(format!("cannot seal an event: {e}")))?;
+        serde_json::to_writer(&mut out, content).map_err(|e| StoreError::Seal(Box::new(e)))?;
         let tag = self
             .aead
             .encrypt_in_place_detached(
@@ -285,7 +287,7 @@ impl Sealer {
                 &bound_to(row),
                 &mut out[NONCE..],
             )
-            .map_err(|_| StoreError::Database("cannot seal an event".to_owned()))?;
+            .map_err(|_| StoreError::Seal(Box::new(CipherRefused)))?;
         out.extend_from_slice(&tag);
         Ok(out)
     }
