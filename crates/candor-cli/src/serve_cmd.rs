@@ -33,7 +33,7 @@ pub(crate) fn catalogue_files() -> Vec<PathBuf> {
 
 fn accepted(files: &[PathBuf]) -> Result<Accepted, CliError> {
     if files.is_empty() {
-        return Accepted::builtin().map_err(CliError::Usage);
+        return Accepted::builtin().map_err(|e| CliError::Usage(e.to_string()));
     }
     let catalogues = files
         .iter()
@@ -161,7 +161,9 @@ pub(crate) fn serve(args: &ServeArgs, out: &mut dyn Write) -> Result<(), CliErro
 
 fn time_arg(text: Option<&str>, default: i64, now: SystemTime) -> Result<i64, CliError> {
     match text {
-        Some(t) => candor_ingest::parse_time_arg(t, now).map_err(CliError::Usage),
+        Some(t) => {
+            candor_ingest::parse_time_arg(t, now).map_err(|e| CliError::Usage(e.to_string()))
+        }
         None => Ok(default),
     }
 }
@@ -253,7 +255,8 @@ pub(crate) fn purge(
     let as_of = match args.as_of.as_deref() {
         None => now,
         Some(t) => {
-            let us = candor_ingest::parse_time_arg(t, now).map_err(CliError::Usage)?;
+            let us = candor_ingest::parse_time_arg(t, now)
+                .map_err(|e| CliError::Usage(e.to_string()))?;
             let us = u64::try_from(us)
                 .map_err(|_| CliError::Usage("--as-of lies before 1970".to_owned()))?;
             UNIX_EPOCH + Duration::from_micros(us)
@@ -265,7 +268,7 @@ pub(crate) fn purge(
         .map_err(store_error)?;
     let purged = retention::purge(&mut *store, &accepted, as_of).map_err(store_error)?;
     for p in purged {
-        let removed = p.removed.map_err(CliError::Usage)?;
+        let removed = p.removed.map_err(|e| CliError::Usage(e.to_string()))?;
         writeln!(
             out,
             "{}: {removed} event(s) older than {} days removed",

@@ -156,7 +156,7 @@ fn bulk_load_postgres(pg: &Postgres) -> (u64, usize, f64, &'static str) {
     use postgres::binary_copy::BinaryCopyInWriter;
     use postgres::types::Type;
     let mut client = postgres::Client::connect(&pg.url(), postgres::NoTls).unwrap();
-    let claims: Vec<(String, String, i64)> = client
+    let claims: Vec<(Vec<u8>, String, i64)> = client
         .query(
             "SELECT event_id, product, time_us FROM candor_event_ids",
             &[],
@@ -165,7 +165,7 @@ fn bulk_load_postgres(pg: &Postgres) -> (u64, usize, f64, &'static str) {
         .iter()
         .map(|r| (r.get(0), r.get(1), r.get(2)))
         .collect();
-    type EventRow = (String, i64, String, Option<String>, Vec<u8>);
+    type EventRow = (Vec<u8>, i64, String, Option<Vec<u8>>, Vec<u8>);
     let events: Vec<EventRow> = client
         .query(
             "SELECT event_id, time_us, product, install_key, sealed FROM candor_events",
@@ -175,7 +175,7 @@ fn bulk_load_postgres(pg: &Postgres) -> (u64, usize, f64, &'static str) {
         .iter()
         .map(|r| (r.get(0), r.get(1), r.get(2), r.get(3), r.get(4)))
         .collect();
-    type Aggregate = (String, i64, String, Vec<u8>, i64, Option<String>);
+    type Aggregate = (String, i64, Vec<u8>, Vec<u8>, i64, Option<Vec<u8>>);
     let aggregates: Vec<Aggregate> = client
         .query(
             "SELECT product, day_us, group_key, sealed, n, install_key FROM candor_aggregates",
@@ -195,7 +195,7 @@ fn bulk_load_postgres(pg: &Postgres) -> (u64, usize, f64, &'static str) {
     let copy = tx
         .copy_in("COPY candor_event_ids (event_id, product, time_us) FROM STDIN (FORMAT binary)")
         .unwrap();
-    let mut writer = BinaryCopyInWriter::new(copy, &[Type::TEXT, Type::TEXT, Type::INT8]);
+    let mut writer = BinaryCopyInWriter::new(copy, &[Type::BYTEA, Type::TEXT, Type::INT8]);
     for (id, product, time) in &claims {
         writer.write(&[id, product, time]).unwrap();
     }
@@ -208,7 +208,13 @@ fn bulk_load_postgres(pg: &Postgres) -> (u64, usize, f64, &'static str) {
         .unwrap();
     let mut writer = BinaryCopyInWriter::new(
         copy,
-        &[Type::TEXT, Type::INT8, Type::TEXT, Type::TEXT, Type::BYTEA],
+        &[
+            Type::BYTEA,
+            Type::INT8,
+            Type::TEXT,
+            Type::BYTEA,
+            Type::BYTEA,
+        ],
     );
     for (id, time, product, install, sealed) in &events {
         writer.write(&[id, time, product, install, sealed]).unwrap();
@@ -225,10 +231,10 @@ fn bulk_load_postgres(pg: &Postgres) -> (u64, usize, f64, &'static str) {
         &[
             Type::TEXT,
             Type::INT8,
-            Type::TEXT,
+            Type::BYTEA,
             Type::BYTEA,
             Type::INT8,
-            Type::TEXT,
+            Type::BYTEA,
         ],
     );
     for (product, day, key, sealed, n, install) in &aggregates {

@@ -27,21 +27,34 @@ impl std::fmt::Debug for ReadToken {
 /// The shortest read token accepted: shorter ones can be guessed.
 pub const MIN_READ_TOKEN_LEN: usize = 16;
 
+/// Why a text is not a read token.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum ReadTokenError {
+    /// Nothing but blanks.
+    #[error("the read token is empty")]
+    Empty,
+    /// Shorter than [`MIN_READ_TOKEN_LEN`].
+    #[error("the read token is shorter than {MIN_READ_TOKEN_LEN} characters")]
+    Short,
+    /// A character an `Authorization` header cannot carry.
+    #[error("the read token holds a blank or a non-ASCII character")]
+    Unsendable,
+}
+
 impl ReadToken {
     /// A token from its text (surrounding blanks removed); refused when shorter than
     /// [`MIN_READ_TOKEN_LEN`] or holding a character a `Authorization` header cannot carry.
-    pub fn new(token: &str) -> Result<Self, String> {
+    pub fn new(token: &str) -> Result<Self, ReadTokenError> {
         let token = token.trim();
         if token.is_empty() {
-            return Err("the read token is empty".to_owned());
+            return Err(ReadTokenError::Empty);
         }
         if token.len() < MIN_READ_TOKEN_LEN {
-            return Err(format!(
-                "the read token is shorter than {MIN_READ_TOKEN_LEN} characters"
-            ));
+            return Err(ReadTokenError::Short);
         }
         if !token.bytes().all(|b| b.is_ascii_graphic()) {
-            return Err("the read token holds a blank or a non-ASCII character".to_owned());
+            return Err(ReadTokenError::Unsendable);
         }
         Ok(Self {
             digest: Sha256::digest(token.as_bytes()).into(),

@@ -14,7 +14,7 @@ use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 
 use crate::decode::{self, ArrayScan, DecodeError, Inflate};
 use crate::pool::Work;
-use crate::store::{Batch, StoredEvent};
+use crate::store::{Batch, Preparer, Preparing, StoreError, StoredEvent};
 use crate::validate::{Accepted, Reason, Refusal};
 
 /// Bytes inflated or scanned in one slice.
@@ -51,6 +51,8 @@ pub(crate) enum IntakeError {
     Decode(DecodeError),
     /// The bodies in progress hold all the memory checking may use: retry later.
     Busy,
+    /// The store's preparation of an accepted event failed (the system gave no random bytes).
+    Store(StoreError),
 }
 
 /// One refused item as the reply lists it: its position, its event id when it had one, why.
@@ -152,6 +154,9 @@ pub(crate) struct Intake {
     over_allowance: bool,
     received: usize,
     batch: Batch,
+    /// The store's own work on each accepted event, done here rather than on the writer's
+    /// thread.
+    preparing: Preparing,
     refused: Vec<Listed>,
     refused_count: usize,
     counts: BTreeMap<(String, Reason), u64>,
@@ -168,6 +173,7 @@ impl Intake {
         format: Format,
         limits: Limits,
         budget: Arc<Semaphore>,
+        preparer: &Preparer,
     ) -> Self {
         let stage = if decode::is_gzip(&body) {
             Stage::Inflate(Inflate::new(body, limits.max_decoded))
@@ -187,6 +193,7 @@ impl Intake {
             over_allowance: false,
             received: 0,
             batch: Batch::default(),
+            preparing: preparer.start(),
             refused: Vec::new(),
             refused_count: 0,
             counts: BTreeMap::new(),
@@ -335,7 +342,8 @@ impl Intake {
                     return Ok(());
                 }
                 self.stored += size;
-                self.rows_memory += row.memory_bytes();
+                let prepared = self.preparing.add(&row).map_err(IntakeError::Store)?;
+                self.rows_memory += row.memory_bytes() + prepared;
                 self.batch.events.push(row);
                 self.reserve()
             }
@@ -360,6 +368,8 @@ impl Intake {
     fn finish(&mut self) -> Checked {
         self.stage = Stage::Finished;
         let mut batch = std::mem::take(&mut self.batch);
+        batch.prepared =
+            std::mem::replace(&mut self.preparing, Preparer::default().start()).finish();
         batch.refusals = std::mem::take(&mut self.counts)
             .into_iter()
             .map(|((product, reason), n)| (product, reason, n))

@@ -45,10 +45,10 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
-pub use access::{MIN_READ_TOKEN_LEN, ReadToken};
+pub use access::{MIN_READ_TOKEN_LEN, ReadToken, ReadTokenError};
 pub use candor_http_server::{ServerConfig, ServerError};
 pub use service::{Ingest, IngestConfig};
-pub use store::{DatabaseUrl, Sealing, Store, StoreError, StoreKey};
+pub use store::{DatabaseUrl, KeyError, Sealing, Store, StoreError, StoreKey};
 pub use validate::{Accepted, MAX_AGE_WITHOUT_RETENTION_DAYS, MAX_CLOCK_AHEAD, Reason, Refusal};
 
 /// Why the receiving end could not start.
@@ -61,9 +61,9 @@ pub enum IngestError {
     /// The HTTP server.
     #[error(transparent)]
     Server(#[from] ServerError),
-    /// The runtime or a thread.
+    /// The runtime or a thread cannot be started.
     #[error("cannot start: {0}")]
-    Start(String),
+    Start(#[source] std::io::Error),
 }
 
 /// A running `candor serve`: its address, and a handle to stop it.
@@ -131,7 +131,7 @@ pub fn spawn(
         .thread_name("candor-serve")
         .enable_all()
         .build()
-        .map_err(|e| IngestError::Start(e.to_string()))?;
+        .map_err(IngestError::Start)?;
     let purge_every = config.purge_every;
     let ingest = Arc::new(Ingest::open(accepted, database, sealing, config)?);
     let bound = runtime.block_on(candor_http_server::Server::bind(listen, server))?;
@@ -164,7 +164,7 @@ pub fn spawn(
                 purge.abort();
             });
         })
-        .map_err(|e| IngestError::Start(e.to_string()))?;
+        .map_err(IngestError::Start)?;
     Ok(Running {
         address,
         ingest,
@@ -195,9 +195,15 @@ async fn signal() {
     let _ = tokio::signal::ctrl_c().await;
 }
 
+/// A time that is neither RFC 3339 nor a length of time ago; holds the text as shown (cut,
+/// control characters escaped).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("`{0}` is neither an RFC 3339 time nor a length of time ago (like 30d)")]
+pub struct TimeArgError(String);
+
 /// Reads a time given on the command line or in a query: RFC 3339 (`2026-11-01T00:00:00Z`), or
 /// a length of time ago (`30d`, `12h`). Returns microseconds since the epoch.
-pub fn parse_time_arg(text: &str, now: SystemTime) -> Result<i64, String> {
+pub fn parse_time_arg(text: &str, now: SystemTime) -> Result<i64, TimeArgError> {
     if let Ok(t) = humantime::parse_rfc3339_weak(text) {
         return Ok(validate::micros(t));
     }
@@ -206,8 +212,5 @@ pub fn parse_time_arg(text: &str, now: SystemTime) -> Result<i64, String> {
             now.checked_sub(ago).unwrap_or(SystemTime::UNIX_EPOCH),
         ));
     }
-    Err(format!(
-        "`{}` is neither an RFC 3339 time nor a length of time ago (like 30d)",
-        validate::shown(text)
-    ))
+    Err(TimeArgError(validate::shown(text)))
 }

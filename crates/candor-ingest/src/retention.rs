@@ -5,16 +5,17 @@ use std::time::{Duration, SystemTime};
 
 use crate::store::{Store, StoreError};
 use crate::validate::{Accepted, micros};
+use crate::writer::QueueError;
 
 /// What one product's purge did.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone)]
 pub struct Purged {
     /// Product id.
     pub product: String,
     /// The retention applied, in days.
     pub days: u32,
     /// Events removed, or why the purge failed.
-    pub removed: Result<u64, String>,
+    pub removed: Result<u64, QueueError>,
 }
 
 /// For each product that promises a retention: (product, days, cut in µs). Products that state

@@ -38,7 +38,7 @@ use crate::access::ReadToken;
 use crate::decode::DecodeError;
 use crate::intake::{Checked, Format, Intake, IntakeError, Limits, Listed};
 use crate::pool::Pool;
-use crate::store::{Storage, Store, StoreError};
+use crate::store::{Preparer, Storage, Store, StoreError};
 use crate::validate::{Accepted, Reason, micros};
 use crate::writer::{QueueError, Writer};
 use crate::{report, retention};
@@ -149,6 +149,8 @@ pub struct Ingest {
     reader: Arc<Mutex<Box<dyn Store>>>,
     reports: Arc<Semaphore>,
     config: IngestConfig,
+    /// The store's work on each accepted event that the checking threads do.
+    preparer: Preparer,
 }
 
 impl std::fmt::Debug for Ingest {
@@ -188,6 +190,7 @@ impl Ingest {
             reader: Arc::new(Mutex::new(reading)),
             reports: Arc::new(Semaphore::new(config.max_reports.max(1))),
             config,
+            preparer: Preparer::new(database, sealing),
         })
     }
 
@@ -286,6 +289,7 @@ impl Ingest {
             format,
             limits,
             Arc::clone(&self.checking_memory),
+            &self.preparer,
         );
         let checked = match self.pool.run(intake).await {
             Some(Ok(checked)) => checked,
@@ -297,6 +301,12 @@ impl Ingest {
             }
             Some(Err(IntakeError::Decode(e))) => {
                 return text_response(StatusCode::BAD_REQUEST, format!("{e}\n"));
+            }
+            Some(Err(IntakeError::Store(e))) => {
+                return self.retry_later(
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    format!("nothing was stored: {e}\n"),
+                );
             }
             Some(Err(IntakeError::Busy)) => {
                 return self.retry_later(
@@ -331,10 +341,10 @@ impl Ingest {
                     "the ingest queue is full; retry later\n".to_owned(),
                 );
             }
-            Err(QueueError::Unavailable(message)) => {
+            Err(e) => {
                 return self.retry_later(
                     StatusCode::SERVICE_UNAVAILABLE,
-                    format!("nothing was stored: {message}\n"),
+                    format!("nothing was stored: {e}\n"),
                 );
             }
         };
@@ -464,7 +474,7 @@ impl Ingest {
             .await
             .map_err(|e| match e {
                 QueueError::Full => NotErased::Busy,
-                QueueError::Unavailable(message) => NotErased::Unavailable(message),
+                e => NotErased::Unavailable(e),
             })?;
         Ok(candor_schema::DeletionConfirmation {
             request_id: deletion.request_id.clone(),
@@ -595,7 +605,7 @@ enum NotErased {
     /// its own endpoint answers and the reason an OTLP record of it is refused for.
     Refused(StatusCode, Reason, String),
     /// The database could not be written: the client tries again.
-    Unavailable(String),
+    Unavailable(QueueError),
     /// The writer's queue is full: the client tries again later.
     Busy,
 }
@@ -605,9 +615,9 @@ impl NotErased {
     fn response(self, service: &Ingest) -> Response {
         match self {
             Self::Refused(status, _, message) => text_response(status, format!("{message}\n")),
-            Self::Unavailable(message) => service.retry_later(
+            Self::Unavailable(e) => service.retry_later(
                 StatusCode::SERVICE_UNAVAILABLE,
-                format!("nothing was erased: {message}\n"),
+                format!("nothing was erased: {e}\n"),
             ),
             Self::Busy => service.retry_later(
                 StatusCode::TOO_MANY_REQUESTS,

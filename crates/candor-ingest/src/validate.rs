@@ -73,9 +73,9 @@ impl Accepted {
 
     /// The built-in catalogues: every earlier revision Candor shipped, then the current one (the
     /// newest, which reports use for names and kinds).
-    pub fn builtin() -> Result<Self, String> {
-        let set = candor_schema::builtin::catalogues().map_err(ToString::to_string)?;
-        let previous = candor_schema::builtin::previous_revisions().map_err(ToString::to_string)?;
+    pub fn builtin() -> Result<Self, &'static candor_schema::CatalogueError> {
+        let set = candor_schema::builtin::catalogues()?;
+        let previous = candor_schema::builtin::previous_revisions()?;
         Ok(Self::new(previous.iter().chain(set.iter()).cloned()))
     }
 

@@ -21,36 +21,46 @@ const MAX_GROUP_EVENTS: usize = 50_000;
 /// would hold every write up behind it.
 const MAX_QUEUED_ERASES: usize = 64;
 
+/// A store's failure, shared by every batch of the group it failed.
+type Failed = Arc<StoreError>;
+
 enum Job {
     Write {
         batch: Batch,
-        reply: oneshot::Sender<Result<Written, String>>,
+        reply: oneshot::Sender<Result<Written, Failed>>,
         _permit: Option<(OwnedSemaphorePermit, OwnedSemaphorePermit)>,
     },
     Purge {
         product: String,
         before_us: i64,
-        reply: oneshot::Sender<Result<u64, String>>,
+        reply: oneshot::Sender<Result<u64, Failed>>,
     },
     Erase {
         product: String,
         install_id: String,
         before_us: i64,
-        reply: oneshot::Sender<Result<u64, String>>,
+        reply: oneshot::Sender<Result<u64, Failed>>,
         _permit: (OwnedSemaphorePermit, OwnedSemaphorePermit),
     },
 }
 
-/// Why a batch was not stored.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+/// Why a batch (a purge, an erasure) was not done.
+#[derive(Debug, Clone, thiserror::Error)]
 #[non_exhaustive]
 pub enum QueueError {
     /// The queue is full: try again later.
     #[error("the ingest queue is full")]
     Full,
     /// The database failed; nothing of the batch was committed.
-    #[error("{0}")]
-    Unavailable(String),
+    #[error(transparent)]
+    Store(Arc<StoreError>),
+    /// The writer's thread is gone: nothing more is written.
+    #[error("the writer has stopped")]
+    Stopped,
+    /// The database did not commit within the deadline: not acknowledged, and if the write
+    /// landed after all, the client's retry finds it a duplicate.
+    #[error("the database did not commit in time")]
+    Late,
 }
 
 /// The sending side of the queue; cheap to clone.
@@ -118,12 +128,7 @@ impl Writer {
     /// Queues `batch` and waits until it is committed.
     pub async fn write(&self, batch: Batch) -> Result<Written, QueueError> {
         let events = u32::try_from(batch.events.len().min(self.capacity)).unwrap_or(u32::MAX);
-        let kib = batch
-            .events
-            .iter()
-            .map(crate::store::StoredEvent::memory_bytes)
-            .sum::<usize>()
-            .div_ceil(1024);
+        let kib = batch.memory_bytes().div_ceil(1024);
         let permit = if events == 0 {
             None
         } else {
@@ -149,22 +154,20 @@ impl Writer {
             _permit: permit,
         };
         if self.jobs.send(job).is_err() {
-            return Err(QueueError::Unavailable("the writer has stopped".to_owned()));
+            return Err(QueueError::Stopped);
         }
         match tokio::time::timeout(self.commit_deadline, answer).await {
             Ok(Ok(Ok(written))) => Ok(written),
-            Ok(Ok(Err(message))) => Err(QueueError::Unavailable(message)),
-            Ok(Err(_)) => Err(QueueError::Unavailable("the writer has stopped".to_owned())),
+            Ok(Ok(Err(failed))) => Err(QueueError::Store(failed)),
+            Ok(Err(_)) => Err(QueueError::Stopped),
             // Not acknowledged: the client retries, and if the write did land after all, the
             // retry is recognised as a duplicate.
-            Err(_) => Err(QueueError::Unavailable(
-                "the database did not commit in time".to_owned(),
-            )),
+            Err(_) => Err(QueueError::Late),
         }
     }
 
     /// Removes a product's events recorded before `before_us`, on the writer thread.
-    pub async fn purge(&self, product: &str, before_us: i64) -> Result<u64, String> {
+    pub async fn purge(&self, product: &str, before_us: i64) -> Result<u64, QueueError> {
         let (reply, answer) = oneshot::channel();
         self.jobs
             .send(Job::Purge {
@@ -172,10 +175,11 @@ impl Writer {
                 before_us,
                 reply,
             })
-            .map_err(|_| "the writer has stopped".to_owned())?;
+            .map_err(|_| QueueError::Stopped)?;
         answer
             .await
-            .map_err(|_| "the writer has stopped".to_owned())?
+            .map_err(|_| QueueError::Stopped)?
+            .map_err(QueueError::Store)
     }
 }
 
@@ -205,13 +209,11 @@ impl Writer {
                 reply,
                 _permit: (erasure, room),
             })
-            .map_err(|_| QueueError::Unavailable("the writer has stopped".to_owned()))?;
+            .map_err(|_| QueueError::Stopped)?;
         match tokio::time::timeout(self.commit_deadline, answer).await {
-            Ok(Ok(result)) => result.map_err(QueueError::Unavailable),
-            Ok(Err(_)) => Err(QueueError::Unavailable("the writer has stopped".to_owned())),
-            Err(_) => Err(QueueError::Unavailable(
-                "the database did not erase in time".to_owned(),
-            )),
+            Ok(Ok(result)) => result.map_err(QueueError::Store),
+            Ok(Err(_)) => Err(QueueError::Stopped),
+            Err(_) => Err(QueueError::Late),
         }
     }
 }
@@ -231,11 +233,7 @@ fn run(mut store: Box<dyn Store>, mut jobs: mpsc::UnboundedReceiver<Job>, queued
                     // Writes queued before the purge go first, so ordering holds.
                     flush(&mut *store, &mut group, queued);
                     events = 0;
-                    let _ = reply.send(
-                        store
-                            .purge(&product, before_us)
-                            .map_err(|e: StoreError| e.to_string()),
-                    );
+                    let _ = reply.send(store.purge(&product, before_us).map_err(Arc::new));
                 }
                 Job::Erase {
                     product,
@@ -251,7 +249,7 @@ fn run(mut store: Box<dyn Store>, mut jobs: mpsc::UnboundedReceiver<Job>, queued
                     let _ = reply.send(
                         store
                             .erase(&product, &install_id, before_us)
-                            .map_err(|e: StoreError| e.to_string()),
+                            .map_err(Arc::new),
                     );
                     let _ = queued.fetch_update(Ordering::Relaxed, Ordering::Relaxed, |n| {
                         Some(n.saturating_sub(1))
@@ -276,7 +274,7 @@ fn run(mut store: Box<dyn Store>, mut jobs: mpsc::UnboundedReceiver<Job>, queued
 
 type Pending = (
     Batch,
-    oneshot::Sender<Result<Written, String>>,
+    oneshot::Sender<Result<Written, Failed>>,
     Option<(OwnedSemaphorePermit, OwnedSemaphorePermit)>,
 );
 
@@ -295,9 +293,9 @@ fn flush(store: &mut dyn Store, group: &mut Vec<Pending>, queued: &AtomicU64) {
             }
         }
         Err(e) => {
-            let message = e.to_string();
+            let failed = Arc::new(e);
             for (_, reply, _) in group.drain(..) {
-                let _ = reply.send(Err(message.clone()));
+                let _ = reply.send(Err(Arc::clone(&failed)));
             }
         }
     }

@@ -235,10 +235,7 @@ fn a_hostile_variety_of_values_gives_a_bounded_summary() {
                 }
             })
             .collect();
-        let batch = Batch {
-            events,
-            refusals: Vec::new(),
-        };
+        let batch = Batch::new(events, Vec::new());
         store.write(&[&batch]).unwrap();
         let summaries = store
             .summarise(&SummaryQuery {

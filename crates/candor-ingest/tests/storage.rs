@@ -333,7 +333,7 @@ fn purge_drops_aggregated_days_on(db: &Db) {
         .iter()
         .find(|p| p.product == "contrast-dotnet-agent")
         .unwrap();
-    assert_eq!(agent.removed, Ok(1));
+    assert!(matches!(agent.removed, Ok(1)), "{:?}", agent.removed);
     let report = candor_ingest::report::build(
         &mut *store,
         &accepted,

@@ -149,6 +149,29 @@ impl Postgres {
         format!("postgres://candor@127.0.0.1:{}/postgres", self.port)
     }
 
+    /// A `psql` session on the test's database that runs what is written to its stdin, for a
+    /// test that holds a transaction open while it looks elsewhere (unaligned, tuples only).
+    pub(crate) fn session(&self) -> std::process::Child {
+        use std::process::Stdio;
+        Command::new(self.bin.join("psql"))
+            .args([
+                "-X",
+                "-A",
+                "-t",
+                "-q",
+                "-v",
+                "ON_ERROR_STOP=1",
+                "-d",
+                &self.url(),
+            ])
+            .env_clear()
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("psql runs")
+    }
+
     /// Runs `sql` through `psql` on the test's database and returns its unaligned, tuples-only
     /// output, trimmed (one line per row, columns separated by `|`).
     pub(crate) fn psql(&self, sql: &str) -> String {

@@ -10,6 +10,24 @@
 use hmac::{KeyInit, Mac};
 use sha2::Sha256;
 
+/// Why a text is not a store key (nothing of the text is shown).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum KeyError {
+    /// Not 64 hex digits.
+    #[error(
+        "a store key is 64 hex digits (256 bits, e.g. from `openssl rand -hex 32`); this one \
+         has {chars} characters"
+    )]
+    NotHex {
+        /// The characters the text has.
+        chars: usize,
+    },
+    /// All zeros: no key.
+    #[error("the store key is all zeros")]
+    Zero,
+}
+
 /// A 256-bit store key.
 #[derive(Clone, PartialEq, Eq)]
 pub struct StoreKey([u8; 32]);
@@ -23,14 +41,12 @@ impl std::fmt::Debug for StoreKey {
 impl StoreKey {
     /// A key from its text: 64 hex digits (surrounding blanks ignored), as
     /// `openssl rand -hex 32` writes it.
-    pub fn from_hex(text: &str) -> Result<Self, String> {
+    pub fn from_hex(text: &str) -> Result<Self, KeyError> {
         let text = text.trim();
         if text.len() != 64 || !text.bytes().all(|b| b.is_ascii_hexdigit()) {
-            return Err(format!(
-                "a store key is 64 hex digits (256 bits, e.g. from `openssl rand -hex 32`); \
-                 this one has {} characters",
-                text.chars().count()
-            ));
+            return Err(KeyError::NotHex {
+                chars: text.chars().count(),
+            });
         }
         let mut key = [0u8; 32];
         for (i, pair) in text.as_bytes().chunks(2).enumerate() {
@@ -38,7 +54,7 @@ impl StoreKey {
             key[i] = digit(pair[0]) << 4 | digit(pair[1]);
         }
         if key == [0u8; 32] {
-            return Err("the store key is all zeros".to_owned());
+            return Err(KeyError::Zero);
         }
         Ok(Self(key))
     }

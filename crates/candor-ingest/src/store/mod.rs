@@ -9,6 +9,7 @@
 mod key;
 #[cfg(feature = "postgres")]
 mod postgres;
+mod prepare;
 #[cfg(feature = "postgres")]
 mod reach;
 #[cfg(feature = "postgres")]
@@ -19,9 +20,10 @@ mod summary;
 
 use std::path::PathBuf;
 
-pub use self::key::{Sealing, StoreKey};
+pub use self::key::{KeyError, Sealing, StoreKey};
 #[cfg(feature = "postgres")]
 pub use self::postgres::PostgresStore;
+pub(crate) use self::prepare::{Prepared, Preparer, Preparing};
 #[cfg(feature = "sqlite")]
 pub use self::sqlite::SqliteStore;
 pub use self::summary::{OTHER, SummaryQuery};
@@ -64,6 +66,29 @@ pub struct Batch {
     pub events: Vec<StoredEvent>,
     /// Refusals by (product, reason); the product is empty when it is unknown.
     pub refusals: Vec<(String, Reason, u64)>,
+    /// What the store computes of the events before writing them, when the threads that
+    /// checked them did it already.
+    pub(crate) prepared: Prepared,
+}
+
+impl Batch {
+    /// A batch of these events and refusal counts.
+    pub fn new(events: Vec<StoredEvent>, refusals: Vec<(String, Reason, u64)>) -> Self {
+        Self {
+            events,
+            refusals,
+            prepared: Prepared::default(),
+        }
+    }
+
+    /// What the batch holds in memory while it waits for the writer.
+    pub(crate) fn memory_bytes(&self) -> usize {
+        self.events
+            .iter()
+            .map(StoredEvent::memory_bytes)
+            .sum::<usize>()
+            + self.prepared.memory_bytes()
+    }
 }
 
 /// What became of one batch's events.
@@ -170,16 +195,103 @@ pub struct DistinctCount {
     pub distinct: u64,
 }
 
-/// Why the store failed. A failed write stored nothing of its batches.
+/// Why the store failed. A failed write stored nothing of its batches. An error keeps the one
+/// behind it (the driver's, the system's) as its `source()`; its message says what failed and
+/// why in one line, whatever the driver's own message spans, and never shows a database
+/// URL's password.
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum StoreError {
     /// The database URL is not one Candor reads.
     #[error("{0}")]
     Url(String),
-    /// The database is unreachable or refused the operation.
-    #[error("the database failed: {0}")]
-    Database(String),
+    /// The PostgreSQL connection string does not parse.
+    #[cfg(feature = "postgres")]
+    #[error("bad PostgreSQL URL: {}", Flat(.0))]
+    UrlSyntax(#[source] ::postgres::Error),
+    /// TLS to PostgreSQL cannot be set up: the CA file, the system's roots, rustls.
+    #[cfg(feature = "postgres")]
+    #[error("TLS to PostgreSQL: {what}: {}", Flat(&**.source))]
+    Tls {
+        /// What could not be used.
+        what: String,
+        /// Why.
+        #[source]
+        source: Box<dyn std::error::Error + Send + Sync>,
+    },
+    /// PostgreSQL is unreachable or refused the operation.
+    #[cfg(feature = "postgres")]
+    #[error("the database failed: {}", Flat(.0))]
+    Postgres(#[source] ::postgres::Error),
+    /// A layout an earlier Candor made could not be brought up to date; nothing of it changed.
+    #[cfg(feature = "postgres")]
+    #[error(
+        "the database failed: cannot convert the keys an earlier Candor stored in {table} to \
+         bytes: {}",
+        Flat(.source)
+    )]
+    Convert {
+        /// The table.
+        table: &'static str,
+        /// Why.
+        #[source]
+        source: ::postgres::Error,
+    },
+    /// SQLite failed.
+    #[cfg(feature = "sqlite")]
+    #[error("the database failed: {}", Flat(.0))]
+    Sqlite(#[source] rusqlite::Error),
+    /// The SQLite file cannot be opened.
+    #[cfg(feature = "sqlite")]
+    #[error("the database failed: {}: {}", .path.display(), Flat(.source))]
+    SqliteFile {
+        /// The database file.
+        path: PathBuf,
+        /// Why.
+        #[source]
+        source: rusqlite::Error,
+    },
+    /// The database's folder cannot be made.
+    #[error("the database failed: cannot create {}: {}", .path.display(), Flat(.source))]
+    Folder {
+        /// The folder.
+        path: PathBuf,
+        /// Why.
+        #[source]
+        source: std::io::Error,
+    },
+    /// There is no database file to rotate the key of.
+    #[error("the database failed: {}: no such database file", .0.display())]
+    NoFile(PathBuf),
+    /// Another process holds the SQLite file: a rotation (`rotating`: this is one, and another
+    /// process has the file open) or another program's exclusive lock.
+    #[error(
+        "the database failed: {} is held by another process ({}): stop it, then try again",
+        .path.display(),
+        if *.rotating {
+            "a candor serve, report or purge; a key is rotated with nothing else on the database"
+        } else {
+            "a rotation of its store key, or another program's exclusive lock"
+        }
+    )]
+    Held {
+        /// The database file.
+        path: PathBuf,
+        /// Whether the one refused is a rotation.
+        rotating: bool,
+    },
+    /// A key rotation was refused: another Candor process is connected to the database.
+    #[error(
+        "the database failed: another Candor process (a candor serve, report or purge) is \
+         connected to this PostgreSQL database: stop every one, then rotate the key"
+    )]
+    InUse,
+    /// The operating system gave no random bytes (for a nonce).
+    #[error("the database failed: no random bytes from the operating system: {0}")]
+    Random(#[source] getrandom::Error),
+    /// An event could not be sealed.
+    #[error("the database failed: cannot seal an event: {}", Flat(&**.0))]
+    Seal(#[source] Box<dyn std::error::Error + Send + Sync>),
     /// This build has no such backend.
     #[error("this build of Candor has no {0} backend")]
     Unsupported(&'static str),
@@ -187,6 +299,34 @@ pub enum StoreError {
     /// database or none for an encrypted one), or the connection would expose what it holds.
     #[error("{0}")]
     Key(String),
+}
+
+/// An error and every error behind it, on one line: a driver's message may span several
+/// (PostgreSQL's `DETAIL:` and `HINT:`), and says little alone (`db error`).
+struct Flat<'a>(&'a (dyn std::error::Error + 'static));
+
+impl std::fmt::Display for Flat<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let mut text = self.0.to_string();
+        let mut source = self.0.source();
+        while let Some(cause) = source {
+            let shown = cause.to_string();
+            // Some errors show their source in their own message already.
+            if !text.ends_with(&shown) {
+                text.push_str(": ");
+                text.push_str(&shown);
+            }
+            source = cause.source();
+        }
+        let mut words = text.split_whitespace();
+        if let Some(first) = words.next() {
+            f.write_str(first)?;
+            for word in words {
+                write!(f, " {word}")?;
+            }
+        }
+        Ok(())
+    }
 }
 
 /// A database: one connection, used from one thread at a time.

@@ -3,13 +3,15 @@
 //! Events are partitioned by product (list), then by calendar month of their time (range), so a
 //! purge drops whole months of one product and deletes rows only in the month that straddles the
 //! cut. Partitions are created on first use; two processes creating the same one race harmlessly.
-//! A batch group is one transaction: per batch, one statement claims its event ids (`INSERT …
-//! SELECT FROM UNNEST(arrays) … RETURNING`) or folds its aggregated events; then the events
-//! whose claims won, and only they, are sealed and inserted with one statement; every
-//! statement is prepared once per connection.
+//! A batch group is one statement, prepared once per connection, that commits on its own: it
+//! claims every event id of the group (`INSERT … SELECT FROM UNNEST(arrays) … RETURNING`),
+//! stores the events whose claims won, and only they, folds the aggregated ones into their
+//! days, and counts the refusals.
 //!
 //! What PostgreSQL holds of an event is its product and time in the clear (they partition and
-//! purge the table), keyed hashes of its id and install id, and its content sealed ([`Sealer`]):
+//! purge the table), keyed hashes of its id and install id (their 32 bytes: compared byte by
+//! byte, never under the database's collation), and its content sealed ([`Sealer`]), both
+//! computed before the write by the threads that checked the event (`prepare`):
 //! neither the database's files, a dump nor a backup shows a value, an install id or an
 //! aggregate without the store key. A product kept as aggregates has per-day groups instead
 //! of event rows: the group's content sealed, named by a keyed hash of it, with its count. Reports open the rows of their range a slice at a time
@@ -20,19 +22,22 @@
 //! as long as the connection lives.
 //! A connection leaves this machine only over TLS that verifies the server (`reach`).
 
-use std::collections::{BTreeSet, HashMap, HashSet};
+use std::collections::{BTreeSet, HashSet};
 use std::time::Duration;
 
 use postgres::Client;
 use postgres::error::SqlState;
 
-use super::key::{Sealing, StoreKey};
+use postgres::{GenericClient, Transaction};
+
+use super::key::{Sealing, StoreKey, hex};
+use super::prepare::{Row, Rows};
 use super::reach::Reach;
-use super::seal::{Group, Nonces, Sealer};
+use super::seal::{Nonces, RowKey, Sealer};
 use super::summary::{self, Dialect, Statements, SummaryQuery, whole_count};
 use super::{
-    Batch, DistinctCount, NumberSummary, Storage, Store, StoreError, StoredEvent, Summaries,
-    ValueCount, VersionCount, Written, day_start, refusal_totals,
+    Batch, DistinctCount, NumberSummary, Storage, Store, StoreError, Summaries, ValueCount,
+    VersionCount, Written, day_start, refusal_totals,
 };
 
 const SCHEMA: &str = "
@@ -41,11 +46,11 @@ CREATE TABLE IF NOT EXISTS candor_store_meta (
     value TEXT NOT NULL
 );
 CREATE TABLE IF NOT EXISTS candor_events (
-    -- A keyed hash of the event id, of the install id; the rest is sealed.
-    event_id TEXT NOT NULL,
+    -- A keyed hash of the event id, of the install id (32 bytes each); the rest is sealed.
+    event_id BYTEA NOT NULL,
     time_us BIGINT NOT NULL,
     product TEXT NOT NULL,
-    install_key TEXT,
+    install_key BYTEA,
     sealed BYTEA NOT NULL
 ) PARTITION BY LIST (product);
 -- The id alone names an event. A partitioned table cannot hold a key on the id alone, so each
@@ -53,7 +58,7 @@ CREATE TABLE IF NOT EXISTS candor_events (
 -- (That claim is the events' only key: a key of their own, on product, id and time, guarded
 -- nothing the claim does not, and keeping its index up cost a quarter of every write.)
 CREATE TABLE IF NOT EXISTS candor_event_ids (
-    event_id TEXT PRIMARY KEY,
+    event_id BYTEA PRIMARY KEY,
     product TEXT NOT NULL,
     time_us BIGINT NOT NULL
 );
@@ -64,12 +69,12 @@ CREATE INDEX IF NOT EXISTS candor_event_ids_by_product_time ON candor_event_ids 
 CREATE TABLE IF NOT EXISTS candor_aggregates (
     product TEXT NOT NULL,
     day_us BIGINT NOT NULL,
-    group_key TEXT NOT NULL,
+    group_key BYTEA NOT NULL,
     sealed BYTEA NOT NULL,
     n BIGINT NOT NULL,
     -- The keyed hash of the group's install id (as candor_events keeps it), so a deletion
     -- request finds an installation's groups; NULL for events without one.
-    install_key TEXT,
+    install_key BYTEA,
     PRIMARY KEY (product, day_us, group_key)
 );
 CREATE INDEX IF NOT EXISTS candor_aggregates_by_install ON candor_aggregates (product, install_key);
@@ -85,48 +90,73 @@ CREATE TABLE IF NOT EXISTS candor_refusals (
 );
 ";
 
-/// Claims the ids of one batch's events, given in the order of their keyed hashes (so two
-/// writers claiming some of the same ids take them in one order and never wait on each other
-/// in a cycle); answers the ids it won. The id alone is the key, as SQLite's primary key has
-/// it: a later event with a claimed id (another time, another product, other content) is a
-/// duplicate, and only the events whose claim won are stored.
-const CLAIM: &str = "INSERT INTO candor_event_ids (event_id, product, time_us) \
-     SELECT * FROM UNNEST($1::text[], $2::text[], $3::int8[]) \
-     ON CONFLICT DO NOTHING RETURNING event_id";
-
-/// The events whose claims won in this transaction, in one statement. Their ids are claimed by
-/// this transaction, so no row with them exists or can arrive meanwhile: every event row is
-/// stored with its claim, and a purge, an erasure or a rotation removes or changes a row only
-/// together with (or leaving) its claim. (Not a `COPY`: a writer stopped while its rows were
-/// on their way left its session inside a statement, holding its claims until the statement
-/// timeout, 30 s, where one stopped between statements is ended after 5.)
-const INSERT_EVENTS: &str = "INSERT INTO candor_events (event_id, time_us, product, \
-     install_key, sealed) \
-     SELECT * FROM UNNEST($1::text[], $2::int8[], $3::text[], $4::text[], $5::bytea[])";
-
-const COUNT_REFUSALS: &str = "INSERT INTO candor_refusals (product, reason, count) \
-     VALUES ($1, $2, $3) ON CONFLICT (product, reason) DO UPDATE \
-     SET count = candor_refusals.count + excluded.count";
-
-/// One batch of aggregated events: ids are claimed as for events, and the claims that win are
-/// added to their day's groups (in key order, so two writers lock rows in one order). Answers
-/// how many were new.
-const FOLD: &str = "WITH batch AS (SELECT * FROM UNNEST($1::text[], $2::int8[], \
-     $3::text[], $4::int8[], $5::text[], $6::bytea[], $7::text[]) WITH ORDINALITY AS b(event_id, \
-     time_us, product, day_us, group_key, sealed, install_key, position)), \
-     firsts AS (SELECT DISTINCT ON (event_id) * FROM batch ORDER BY event_id, position), \
-     claimed AS (INSERT INTO candor_event_ids (event_id, product, time_us) \
-     SELECT event_id, product, time_us FROM firsts \
-     ON CONFLICT DO NOTHING RETURNING event_id), \
-     folded AS (INSERT INTO candor_aggregates (product, day_us, group_key, sealed, n, \
+/// A group of batches whose ids are all new, in one statement that commits on its own (no
+/// `BEGIN`, no `COMMIT`: each was a round trip and a command of its own, together about a
+/// fifth of a batch's time). It claims every event id (given in the order of their keyed
+/// hashes, so two writers claiming some of the same ids take them in one order and never wait
+/// on each other in a cycle; each id once, the group's first event with it), stores the
+/// events kept whole, adds the aggregated ones to their day's groups (in key order, so two
+/// writers lock rows in one order) and counts the refusals. The claims are plain inserts: an
+/// id claimed before (a retry, or the same event arriving at another replica) fails the
+/// statement on the claims' key, nothing of it is kept, and the group is written again by
+/// [`WRITE`]. (Claiming with `ON CONFLICT … RETURNING` and storing only the winners cost 40%
+/// more per event than this, and a group with a duplicate is the exception: a client's
+/// retry.) The id alone is the key, as SQLite's primary key has it: a later event with a
+/// claimed id (another time, another product, other content) is a duplicate, and only the
+/// events whose claim won are stored; every event row is stored with its claim, and a purge,
+/// an erasure or a rotation removes or changes a row only together with (or leaving) its
+/// claim. (Not a `COPY`: a writer stopped while its rows were on their way left its session
+/// inside a statement, holding its claims until the statement timeout, 30 s; a statement is
+/// run only once the database has all of it.) Reading the claims first in the main query
+/// makes them the statement's first writes.
+const WRITE_NEW: &str = "WITH claimed AS (INSERT INTO candor_event_ids (event_id, product, \
+     time_us) SELECT * FROM UNNEST($1::bytea[], $2::text[], $3::int8[]) RETURNING 1), \
+     stored AS (INSERT INTO candor_events (event_id, time_us, product, install_key, sealed) \
+     SELECT event_id, time_us, product, install_key, sealed FROM UNNEST($4::bytea[], \
+     $5::int8[], $6::text[], $7::bytea[], $8::bytea[], $9::int4[]) \
+     AS w(event_id, time_us, product, install_key, sealed, batch)), \
+     summed AS (INSERT INTO candor_aggregates (product, day_us, group_key, sealed, n, \
      install_key) \
-     SELECT f.product, f.day_us, f.group_key, (array_agg(f.sealed))[1], COUNT(*), \
-     (array_agg(f.install_key))[1] \
-     FROM firsts f JOIN claimed c ON c.event_id = f.event_id \
-     GROUP BY f.product, f.day_us, f.group_key ORDER BY f.product, f.day_us, f.group_key \
+     SELECT product, day_us, group_key, (array_agg(sealed))[1], COUNT(*), \
+     (array_agg(install_key))[1] FROM UNNEST($10::bytea[], $11::int8[], $12::text[], \
+     $13::bytea[], $14::bytea[], $15::bytea[], $16::int4[]) \
+     AS f(event_id, day_us, product, group_key, sealed, install_key, batch) \
+     GROUP BY product, day_us, group_key ORDER BY product, day_us, group_key \
      ON CONFLICT (product, day_us, group_key) DO UPDATE \
-     SET n = candor_aggregates.n + excluded.n RETURNING 1) \
-     SELECT (SELECT COUNT(*) FROM claimed), (SELECT COUNT(*) FROM folded)";
+     SET n = candor_aggregates.n + excluded.n), \
+     counted AS (INSERT INTO candor_refusals (product, reason, count) \
+     SELECT * FROM UNNEST($17::text[], $18::text[], $19::int8[]) \
+     ON CONFLICT (product, reason) DO UPDATE SET count = candor_refusals.count + excluded.count) \
+     SELECT COUNT(*) FROM claimed";
+
+/// [`WRITE_NEW`] for a group some of whose ids were claimed before: the claims skip those
+/// (`ON CONFLICT DO NOTHING`), only the events whose claims won are stored or folded, and it
+/// answers how many events of each batch were new.
+const WRITE: &str = "WITH claims AS (SELECT * FROM UNNEST($1::bytea[], $2::text[], $3::int8[]) \
+     AS c(event_id, product, time_us)), \
+     whole AS (SELECT * FROM UNNEST($4::bytea[], $5::int8[], $6::text[], $7::bytea[], \
+     $8::bytea[], $9::int4[]) AS w(event_id, time_us, product, install_key, sealed, batch)), \
+     folded AS (SELECT * FROM UNNEST($10::bytea[], $11::int8[], $12::text[], $13::bytea[], \
+     $14::bytea[], $15::bytea[], $16::int4[]) \
+     AS f(event_id, day_us, product, group_key, sealed, install_key, batch)), \
+     claimed AS (INSERT INTO candor_event_ids (event_id, product, time_us) \
+     SELECT * FROM claims ON CONFLICT DO NOTHING RETURNING event_id), \
+     stored AS (INSERT INTO candor_events (event_id, time_us, product, install_key, sealed) \
+     SELECT event_id, time_us, product, install_key, sealed FROM whole \
+     WHERE event_id IN (SELECT event_id FROM claimed)), \
+     summed AS (INSERT INTO candor_aggregates (product, day_us, group_key, sealed, n, \
+     install_key) \
+     SELECT product, day_us, group_key, (array_agg(sealed))[1], COUNT(*), \
+     (array_agg(install_key))[1] FROM folded WHERE event_id IN (SELECT event_id FROM claimed) \
+     GROUP BY product, day_us, group_key ORDER BY product, day_us, group_key \
+     ON CONFLICT (product, day_us, group_key) DO UPDATE \
+     SET n = candor_aggregates.n + excluded.n), \
+     counted AS (INSERT INTO candor_refusals (product, reason, count) \
+     SELECT * FROM UNNEST($17::text[], $18::text[], $19::int8[]) \
+     ON CONFLICT (product, reason) DO UPDATE SET count = candor_refusals.count + excluded.count) \
+     SELECT batch, COUNT(*) FROM (SELECT event_id, batch FROM whole \
+     UNION ALL SELECT event_id, batch FROM folded) b \
+     WHERE event_id IN (SELECT event_id FROM claimed) GROUP BY batch";
 
 /// The aggregated days a report's range touches, read a slice at a time.
 const AGGREGATE_RANGE: &str = "SELECT group_key, sealed, n FROM candor_aggregates \
@@ -138,8 +168,9 @@ const RANGE: &str = "SELECT event_id, install_key, sealed FROM candor_events \
 
 /// How long PostgreSQL lets a session of Candor's sit inside a transaction between two
 /// statements before it ends the session: far longer than Candor takes to prepare its next
-/// statement (sealing a batch, opening a slice of rows), short enough that a replica frozen
-/// mid-transaction holds the others up for seconds, not for as long as it stays frozen.
+/// statement (opening a slice of rows), short enough that a replica frozen mid-transaction (a
+/// report, an erasure, a purge; a write is one statement and leaves none open) holds the
+/// others up for seconds, not for as long as it stays frozen.
 const IDLE_IN_TRANSACTION_MS: u32 = 5_000;
 
 /// The advisory lock that tells a key rotation from everything else Candor does on a database:
@@ -151,15 +182,26 @@ const IN_USE_LOCK: i64 = 0x6361_6e64_6f72_7374;
 /// Rows opened per round trip while a report or a rotation reads.
 const SLICE: i32 = 4096;
 
-/// The statements of a write, prepared on the connection (each unprepared statement costs a
-/// round trip more).
-#[derive(Clone)]
-struct Prepared {
-    claim: postgres::Statement,
-    insert_events: postgres::Statement,
-    fold: postgres::Statement,
-    count_refusals: postgres::Statement,
-}
+/// The advisory lock under which a connection creates the schema and brings an earlier
+/// layout up to date, one process at a time: of several replicas starting at once on an
+/// earlier layout, one converts it and the others wait, then find nothing left to do. (The
+/// text "candor schema" as a number.)
+const SCHEMA_LOCK: i64 = 0x6361_6e64_7363_686d;
+
+/// How long a connection waits to set the schema up, and how long the conversion of an
+/// earlier layout may take (it rewrites the tables once, in one transaction).
+const SETUP_DEADLINE_MS: u32 = 3_600_000;
+
+/// The columns where an earlier Candor kept keyed hashes as 64 hex digits of text, compared
+/// under the database's collation: each is converted once to the hash's 32 bytes. (A sealed
+/// row stays bound to its key's hex, so nothing is sealed again.)
+const BYTE_KEYS: [(&str, &str); 5] = [
+    ("candor_event_ids", "event_id"),
+    ("candor_events", "event_id"),
+    ("candor_events", "install_key"),
+    ("candor_aggregates", "group_key"),
+    ("candor_aggregates", "install_key"),
+];
 
 /// A PostgreSQL connection.
 pub struct PostgresStore {
@@ -168,8 +210,8 @@ pub struct PostgresStore {
     /// The store key was given (not `--store-unencrypted`): for the words of a refusal.
     keyed: bool,
     client: Option<Client>,
-    /// The write's statements, prepared once per connection.
-    prepared: Option<Prepared>,
+    /// The write's statements ([`WRITE_NEW`], [`WRITE`]), prepared once per connection.
+    write: Option<(postgres::Statement, postgres::Statement)>,
     /// Month partitions known to exist: (product, first day of month in µs).
     partitions: BTreeSet<(String, i64)>,
 }
@@ -181,16 +223,13 @@ impl std::fmt::Debug for PostgresStore {
 }
 
 fn db(e: postgres::Error) -> StoreError {
-    StoreError::Database(e.to_string())
+    StoreError::Postgres(e)
 }
 
 impl PostgresStore {
     /// Connects with `sealing`, creates the schema when it is missing, and checks the key.
     pub fn connect(url: &str, sealing: &Sealing) -> Result<Self, StoreError> {
-        let (sealer, keyed) = match sealing {
-            Sealing::Key(key) => (Sealer::new(key), true),
-            Sealing::Unencrypted => (Sealer::new(&StoreKey::public()), false),
-        };
+        let (sealer, keyed) = (Sealer::of(sealing), matches!(sealing, Sealing::Key(_)));
         let mut reach = Reach::new(url)?;
         reach
             .config_mut()
@@ -198,12 +237,13 @@ impl PostgresStore {
             .keepalives(true)
             .keepalives_idle(Duration::from_secs(30))
             // Every statement has a deadline; a stuck lock becomes an error, not a hang.
-            // A transaction left open by a process that stopped running (frozen, paused,
-            // cut off from the network with its socket still open) would hold the claims
-            // of the batch it was writing, and every replica's retry of that batch would
-            // wait on them for as long as it stays frozen: PostgreSQL ends such a session
-            // after `IDLE_IN_TRANSACTION_MS`, rolling its transaction back. Candor never
-            // leaves a transaction waiting on anything but its own next statement.
+            // A write is one statement: a process that stops running (frozen, paused, cut
+            // off from the network with its socket still open) while writing leaves no
+            // transaction open behind it, so no claim of its batch holds a replica's retry
+            // of that batch. A transaction of another kind it left open would hold its locks
+            // for as long as it stays frozen: PostgreSQL ends such a session after
+            // `IDLE_IN_TRANSACTION_MS`, rolling its transaction back. Candor never leaves a
+            // transaction waiting on anything but its own next statement.
             .options(&format!(
                 "-c statement_timeout=30000 -c lock_timeout=10000 \
                  -c idle_in_transaction_session_timeout={IDLE_IN_TRANSACTION_MS}"
@@ -213,7 +253,7 @@ impl PostgresStore {
             sealer,
             keyed,
             client: None,
-            prepared: None,
+            write: None,
             partitions: BTreeSet::new(),
         };
         store.client()?;
@@ -222,38 +262,56 @@ impl PostgresStore {
 
     /// The connection, re-established when the last one broke (the database restarted).
     fn client(&mut self) -> Result<&mut Client, StoreError> {
-        if self.client.as_ref().is_none_or(Client::is_closed) {
-            self.forget_connection();
-            let mut client = self.reach.connect()?;
-            let shared: bool = client
-                .query_one("SELECT pg_try_advisory_lock_shared($1)", &[&IN_USE_LOCK])
-                .map_err(db)?
-                .get(0);
-            if !shared {
-                return Err(StoreError::Key(
-                    "the store key of this PostgreSQL database is being rotated: start again \
-                     once `candor store rotate-key` has finished, with the new key"
-                        .to_owned(),
-                ));
-            }
-            client.batch_execute(SCHEMA).map_err(|e| {
-                // Two processes creating the schema at once: the loser sees a duplicate; the
-                // objects exist either way.
-                db(e)
-            })?;
-            drop_events_key(&mut client)?;
-            self.check_key(&mut client)?;
-            self.client = Some(client);
+        let client = match self.client.take() {
+            Some(client) if !client.is_closed() => client,
+            _ => self.connect_again()?,
+        };
+        Ok(self.client.insert(client))
+    }
+
+    /// A new connection, set up, in place of one that broke or none.
+    fn connect_again(&mut self) -> Result<Client, StoreError> {
+        self.forget_connection();
+        let mut client = self.reach.connect()?;
+        let shared: bool = client
+            .query_one("SELECT pg_try_advisory_lock_shared($1)", &[&IN_USE_LOCK])
+            .map_err(db)?
+            .get(0);
+        if !shared {
+            return Err(StoreError::Key(
+                "the store key of this PostgreSQL database is being rotated: start again \
+                 once `candor store rotate-key` has finished, with the new key"
+                    .to_owned(),
+            ));
         }
-        self.client
-            .as_mut()
-            .ok_or_else(|| StoreError::Database("no connection".to_owned()))
+        self.set_up(&mut client)?;
+        Ok(client)
+    }
+
+    /// Creates what is missing of the schema, checks the key, and brings a layout an earlier
+    /// Candor made up to date, in one transaction under [`SCHEMA_LOCK`]: processes starting
+    /// at once take turns (creating the same objects at once made one of them fail), and a
+    /// conversion is made by one and seen whole by the others. A key this database refuses
+    /// leaves it as it was.
+    fn set_up(&self, client: &mut Client) -> Result<(), StoreError> {
+        let mut tx = client.transaction().map_err(db)?;
+        tx.batch_execute(&format!(
+            "SET LOCAL lock_timeout = {SETUP_DEADLINE_MS}; \
+             SET LOCAL statement_timeout = {SETUP_DEADLINE_MS}; \
+             SELECT pg_advisory_xact_lock({SCHEMA_LOCK})"
+        ))
+        .map_err(db)?;
+        tx.batch_execute(SCHEMA).map_err(db)?;
+        drop_events_key(&mut tx)?;
+        self.check_key(&mut tx)?;
+        keys_to_bytes(&mut tx)?;
+        tx.commit().map_err(db)
     }
 
     /// Refuses a database this key does not open: one stored in the clear by an earlier
     /// Candor, or one whose key check value is another key's. The first connection to an
     /// empty database stores this key's.
-    fn check_key(&self, client: &mut Client) -> Result<(), StoreError> {
+    fn check_key(&self, client: &mut impl GenericClient) -> Result<(), StoreError> {
         let plain_layout = client
             .query_opt(
                 "SELECT 1 FROM information_schema.columns WHERE table_schema = current_schema() \
@@ -290,7 +348,7 @@ impl PostgresStore {
 /// Drops the key an earlier Candor kept on the events (product, id, time) besides the id
 /// claims, when a database still has it: looked up first, so a connection to a database
 /// without it takes no lock on the events.
-fn drop_events_key(client: &mut Client) -> Result<(), StoreError> {
+fn drop_events_key(client: &mut impl GenericClient) -> Result<(), StoreError> {
     let kept = client
         .query_opt(
             "SELECT 1 FROM pg_constraint WHERE conname = 'candor_events_pkey' \
@@ -304,6 +362,47 @@ fn drop_events_key(client: &mut Client) -> Result<(), StoreError> {
         client
             .batch_execute("ALTER TABLE candor_events DROP CONSTRAINT IF EXISTS candor_events_pkey")
             .map_err(db)?;
+    }
+    Ok(())
+}
+
+/// Converts the keyed hashes an earlier Candor stored as hex text ([`BYTE_KEYS`]) to their
+/// bytes: each table rewritten once, with its indexes, in the setup's transaction.
+fn keys_to_bytes(tx: &mut Transaction<'_>) -> Result<(), StoreError> {
+    let mut by_table: Vec<(String, Vec<String>)> = Vec::new();
+    for row in tx
+        .query(
+            "SELECT table_name::text, column_name::text FROM information_schema.columns \
+             WHERE table_schema = current_schema() AND data_type = 'text' \
+             AND (table_name, column_name) IN (SELECT * FROM UNNEST($1::text[], $2::text[])) \
+             ORDER BY table_name, column_name",
+            &[
+                &BYTE_KEYS.map(|(table, _)| table).as_slice(),
+                &BYTE_KEYS.map(|(_, column)| column).as_slice(),
+            ],
+        )
+        .map_err(db)?
+    {
+        let (table, column): (String, String) = (row.get(0), row.get(1));
+        match by_table.last_mut() {
+            Some((last, columns)) if *last == table => columns.push(column),
+            _ => by_table.push((table, vec![column])),
+        }
+    }
+    for (table, columns) in by_table {
+        // Names from the list above, never from the database's text.
+        let Some((table, _)) = BYTE_KEYS.iter().find(|(t, _)| *t == table) else {
+            continue;
+        };
+        let changes: Vec<String> = columns
+            .iter()
+            .filter_map(|column| BYTE_KEYS.iter().find(|(t, c)| t == table && c == column))
+            .map(|(_, column)| {
+                format!("ALTER COLUMN {column} TYPE bytea USING decode({column}, 'hex')")
+            })
+            .collect();
+        tx.batch_execute(&format!("ALTER TABLE {table} {}", changes.join(", ")))
+            .map_err(|source| StoreError::Convert { table, source })?;
     }
     Ok(())
 }
@@ -453,6 +552,7 @@ impl Store for PostgresStore {
         // same key to find them. The ids' claims stay, so a retried old payload that carried
         // an erased event is a duplicate and is not stored again.
         let key = self.sealer.index(install_id);
+        let key = key.as_slice();
         self.retrying(|store| {
             let client = store.client()?;
             let mut tx = client.transaction().map_err(db)?;
@@ -504,7 +604,7 @@ impl PostgresStore {
     /// connection's prepared statement on the new one, and wrote into a dropped partition.
     fn forget_connection(&mut self) {
         self.client = None;
-        self.prepared = None;
+        self.write = None;
         self.partitions.clear();
     }
 
@@ -583,11 +683,7 @@ impl PostgresStore {
             .map_err(db)?;
         if let Err(e) = client.execute("SELECT pg_advisory_lock($1)", &[&IN_USE_LOCK]) {
             if e.code() == Some(&SqlState::LOCK_NOT_AVAILABLE) {
-                return Err(StoreError::Database(
-                    "another Candor process (a candor serve, report or purge) is connected to \
-                     this PostgreSQL database: stop every one, then rotate the key"
-                        .to_owned(),
-                ));
+                return Err(StoreError::InUse);
             }
             return Err(db(e));
         }
@@ -626,13 +722,14 @@ impl PostgresStore {
             }
             for row in rows {
                 let product: String = row.get(0);
-                let id: String = row.get(1);
+                let id: &[u8] = row.get(1);
                 let time: i64 = row.get(2);
-                let sealed: Vec<u8> = row.get(3);
-                let content = from.open(&id, &sealed)?;
+                let sealed: &[u8] = row.get(3);
+                let content = from.open(&row_key(id)?, sealed)?;
                 let new_id = to.index(&content.event_id);
                 let install = content.install_id.as_deref().map(|i| to.index(i));
                 let resealed = to.seal_content(&new_id, &content)?;
+                let (new_id, install) = (new_id.as_slice(), install.as_ref().map(|i| &i[..]));
                 tx.execute(
                     &update,
                     &[&product, &id, &time, &new_id, &install, &resealed],
@@ -648,6 +745,7 @@ impl PostgresStore {
             .prepare("SELECT product, day_us, group_key, sealed FROM candor_aggregates")
             .map_err(db)?;
         let portal = tx.bind(&all, &[]).map_err(db)?;
+        let mut nonces = Nonces::new(SLICE as usize)?;
         let regroup = tx
             .prepare(
                 "UPDATE candor_aggregates SET group_key = $4, sealed = $5, install_key = $6 \
@@ -662,12 +760,14 @@ impl PostgresStore {
             for row in rows {
                 let product: String = row.get(0);
                 let day: i64 = row.get(1);
-                let key: String = row.get(2);
-                let sealed: Vec<u8> = row.get(3);
-                let group = from.open_group(&key, &sealed)?;
-                let new_key = to.group_key(&group);
-                let resealed = to.seal_group(&new_key, &group)?;
+                let key: &[u8] = row.get(2);
+                let sealed: &[u8] = row.get(3);
+                let group = from.open_group(&row_key(key)?, sealed)?;
+                let new_key = to.group_key(&group.borrowed());
+                let resealed = to.seal_group(&new_key, &group.borrowed(), &mut nonces)?;
                 let install_key = group.install_id.as_deref().map(|i| to.index(i));
+                let (new_key, install_key) =
+                    (new_key.as_slice(), install_key.as_ref().map(|i| &i[..]));
                 tx.execute(
                     &regroup,
                     &[&product, &day, &key, &new_key, &resealed, &install_key],
@@ -711,152 +811,188 @@ impl PostgresStore {
         for (product, month) in months {
             self.ensure_partition(&product, month)?;
         }
-        if self.prepared.is_none() {
-            let client = self.client()?;
-            let mut prepare = |sql: &str| client.prepare(sql).map_err(db);
-            let prepared = Prepared {
-                claim: prepare(CLAIM)?,
-                insert_events: prepare(INSERT_EVENTS)?,
-                fold: prepare(FOLD)?,
-                count_refusals: prepare(COUNT_REFUSALS)?,
-            };
-            self.prepared = Some(prepared);
+        let (write_new, write) = match &self.write {
+            Some(statements) => statements.clone(),
+            None => {
+                let client = self.client()?;
+                let statements = (
+                    client.prepare(WRITE_NEW).map_err(db)?,
+                    client.prepare(WRITE).map_err(db)?,
+                );
+                self.write.insert(statements).clone()
+            }
+        };
+        // What each batch stores: the keyed hashes and seals the checking threads computed,
+        // or, for a batch that comes without them, computed now.
+        let mut made: Vec<Option<Rows>> = batches.iter().map(|_| None).collect();
+        let rows = batches
+            .iter()
+            .zip(made.iter_mut())
+            .map(|(batch, made)| Rows::of(&batch.prepared, &batch.events, &self.sealer, made))
+            .collect::<Result<Vec<&Rows>, _>>()?;
+        let mut group = Group::default();
+        // The first event of each id in the group claims it; a later one, in its batch or a
+        // later batch, is a duplicate.
+        let mut seen = HashSet::new();
+        for (index, (batch, rows)) in batches.iter().zip(&rows).enumerate() {
+            let index = i32::try_from(index).unwrap_or(i32::MAX);
+            for (event, row) in batch.events.iter().zip(&rows.rows) {
+                match row {
+                    Row::Whole {
+                        id,
+                        install,
+                        sealed,
+                    } => {
+                        if !seen.insert(id) {
+                            continue;
+                        }
+                        group.claims.push((id, &event.product, event.time_us));
+                        let whole = &mut group.whole;
+                        whole.ids.push(id);
+                        whole.times.push(event.time_us);
+                        whole.products.push(&event.product);
+                        whole.installs.push(install.as_ref().map(|i| &i[..]));
+                        whole.sealed.push(sealed);
+                        whole.batches.push(index);
+                    }
+                    Row::Folded {
+                        id,
+                        day,
+                        group: sealed_group,
+                        install,
+                    } => {
+                        if !seen.insert(id) {
+                            continue;
+                        }
+                        // The claim keeps the day, not the moment: purged with the day's
+                        // aggregates.
+                        group.claims.push((id, &event.product, *day));
+                        let folded = &mut group.folded;
+                        folded.ids.push(id);
+                        folded.days.push(*day);
+                        folded.products.push(&event.product);
+                        folded.keys.push(&sealed_group.key);
+                        folded.sealed.push(&sealed_group.sealed);
+                        folded.installs.push(install.as_ref().map(|i| &i[..]));
+                        folded.batches.push(index);
+                    }
+                }
+            }
         }
-        let prepared = self
-            .prepared
-            .clone()
-            .ok_or_else(|| StoreError::Database("no prepared statements".to_owned()))?;
-        let sealer = self.sealer.clone();
+        group.claims.sort_unstable_by(|a, b| a.0.cmp(b.0));
+        let claim_ids: Vec<&[u8]> = group.claims.iter().map(|c| &c.0[..]).collect();
+        let claim_products: Vec<&str> = group.claims.iter().map(|c| c.1).collect();
+        let claim_times: Vec<i64> = group.claims.iter().map(|c| c.2).collect();
+        let refusals = refusal_totals(batches);
+        let refused_products: Vec<&str> = refusals.iter().map(|r| r.0.as_str()).collect();
+        let refused_reasons: Vec<&str> = refusals.iter().map(|r| r.1).collect();
+        let refused_counts: Vec<i64> = refusals.iter().map(|r| r.2).collect();
+        let (whole, folded) = (&group.whole, &group.folded);
         let client = self.client()?;
         // The key was checked when this connection was made, and holds while it lives: a
         // rotation cannot start while it holds `IN_USE_LOCK` (a write that read the key check
         // row again, locking it, cost a round trip and a row lock per transaction).
-        let mut tx = client.transaction().map_err(db)?;
-        let mut out = Vec::with_capacity(batches.len());
-        // The events to store whole whose claims won, from every batch, with their keyed ids:
-        // inserted at the end, in one statement.
-        let mut winners: Vec<(&StoredEvent, String)> = Vec::new();
-        for batch in batches {
-            let (events, folded): (Vec<&StoredEvent>, Vec<&StoredEvent>) = batch
-                .events
+        let params: [&(dyn postgres::types::ToSql + Sync); 19] = [
+            &claim_ids,
+            &claim_products,
+            &claim_times,
+            &whole.ids,
+            &whole.times,
+            &whole.products,
+            &whole.installs,
+            &whole.sealed,
+            &whole.batches,
+            &folded.ids,
+            &folded.days,
+            &folded.products,
+            &folded.keys,
+            &folded.sealed,
+            &folded.installs,
+            &folded.batches,
+            &refused_products,
+            &refused_reasons,
+            &refused_counts,
+        ];
+        let mut out: Vec<Written> = batches
+            .iter()
+            .map(|batch| Written {
+                inserted: 0,
+                duplicates: batch.events.len() as u64,
+            })
+            .collect();
+        let new = match client.query(&write_new, &params) {
+            // Every id was new: every event that claimed one is stored.
+            Ok(_) => whole
+                .batches
                 .iter()
-                .partition(|e| e.storage == Storage::Events);
-            let mut written = Written::default();
-            if !folded.is_empty() {
-                let ids: Vec<String> = folded.iter().map(|e| sealer.index(&e.event_id)).collect();
-                // The claim keeps the day, not the moment: purged with the day's aggregates.
-                let times: Vec<i64> = folded.iter().map(|e| day_start(e.time_us)).collect();
-                let products: Vec<&str> = folded.iter().map(|e| e.product.as_str()).collect();
-                let days: Vec<i64> = folded.iter().map(|e| day_start(e.time_us)).collect();
-                // Each group the batch holds is named and sealed once, however many of its
-                // events fall in it (a day's counts repeat values).
-                type GroupOf<'e> = (&'e str, &'e str, &'e str, &'e str, Option<&'e str>);
-                let mut sealed_groups: HashMap<GroupOf<'_>, (String, Vec<u8>)> = HashMap::new();
-                let mut installs_hashed = Installs::default();
-                let mut keys = Vec::with_capacity(folded.len());
-                let mut sealed = Vec::with_capacity(folded.len());
-                let mut installs = Vec::with_capacity(folded.len());
-                for e in &folded {
-                    let of = (
-                        e.point.as_str(),
-                        e.product_version.as_str(),
-                        e.kind,
-                        e.value.as_str(),
-                        e.install_id.as_deref(),
-                    );
-                    let (key, seal) = match sealed_groups.get(&of) {
-                        Some(known) => known.clone(),
-                        None => {
-                            let group = Group::of(e);
-                            let key = sealer.group_key(&group);
-                            let seal = sealer.seal_group(&key, &group)?;
-                            sealed_groups.insert(of, (key.clone(), seal.clone()));
-                            (key, seal)
-                        }
-                    };
-                    keys.push(key);
-                    sealed.push(seal);
-                    installs.push(installs_hashed.of(&sealer, e.install_id.as_deref()));
-                }
-                let row = tx
-                    .query_one(
-                        &prepared.fold,
-                        &[&ids, &times, &products, &days, &keys, &sealed, &installs],
-                    )
-                    .map_err(db)?;
-                let new = u64::try_from(row.get::<_, i64>(0)).unwrap_or(0);
-                written.inserted += new;
-                written.duplicates += (folded.len() as u64).saturating_sub(new);
+                .chain(&folded.batches)
+                .map(|batch| (*batch, 1))
+                .collect(),
+            Err(e) if claimed_before(&e) => client
+                .query(&write, &params)
+                .map_err(db)?
+                .into_iter()
+                .map(|row| (row.get::<_, i32>(0), row.get::<_, i64>(1)))
+                .collect::<Vec<_>>(),
+            Err(e) => return Err(db(e)),
+        };
+        for (index, count) in new {
+            let index = usize::try_from(index).unwrap_or(usize::MAX);
+            let count = u64::try_from(count).unwrap_or(0);
+            if let Some(written) = out.get_mut(index) {
+                written.inserted += count;
+                written.duplicates = written.duplicates.saturating_sub(count);
             }
-            if !events.is_empty() {
-                // The first event of each id in the batch claims it; a later one is a duplicate.
-                let mut seen = HashSet::with_capacity(events.len());
-                let mut firsts: Vec<(&StoredEvent, String)> = events
-                    .iter()
-                    .filter(|e| seen.insert(e.event_id.as_str()))
-                    .map(|e| (*e, sealer.index(&e.event_id)))
-                    .collect();
-                firsts.sort_by(|a, b| a.1.cmp(&b.1));
-                let ids: Vec<&str> = firsts.iter().map(|(_, id)| id.as_str()).collect();
-                let products: Vec<&str> = firsts.iter().map(|(e, _)| e.product.as_str()).collect();
-                let times: Vec<i64> = firsts.iter().map(|(e, _)| e.time_us).collect();
-                let won: HashSet<String> = tx
-                    .query(&prepared.claim, &[&ids, &products, &times])
-                    .map_err(db)?
-                    .into_iter()
-                    .map(|row| row.get(0))
-                    .collect();
-                let new = firsts.iter().filter(|(_, id)| won.contains(id)).count() as u64;
-                written.inserted += new;
-                written.duplicates += (events.len() as u64).saturating_sub(new);
-                winners.extend(firsts.into_iter().filter(|(_, id)| won.contains(id)));
-            }
-            out.push(written);
         }
-        if !winners.is_empty() {
-            let mut nonces = Nonces::new(winners.len())?;
-            let mut installs = Installs::default();
-            let ids: Vec<&str> = winners.iter().map(|(_, id)| id.as_str()).collect();
-            let times: Vec<i64> = winners.iter().map(|(e, _)| e.time_us).collect();
-            let products: Vec<&str> = winners.iter().map(|(e, _)| e.product.as_str()).collect();
-            let install_keys: Vec<Option<String>> = winners
-                .iter()
-                .map(|(e, _)| installs.of(&sealer, e.install_id.as_deref()))
-                .collect();
-            let sealed = winners
-                .iter()
-                .map(|(e, id)| sealer.seal_event(id, e, &mut nonces))
-                .collect::<Result<Vec<_>, _>>()?;
-            tx.execute(
-                &prepared.insert_events,
-                &[&ids, &times, &products, &install_keys, &sealed],
-            )
-            .map_err(db)?;
-        }
-        for (product, reason, n) in refusal_totals(batches) {
-            tx.execute(&prepared.count_refusals, &[&product, &reason, &n])
-                .map_err(db)?;
-        }
-        tx.commit().map_err(db)?;
         Ok(out)
     }
 }
 
-/// The keyed hashes of install ids, each computed once per write: a batch comes from one
-/// installation, or a few.
-#[derive(Default)]
-struct Installs(HashMap<String, String>);
+/// Whether a write failed for an id claimed before it (by an earlier write, or by another
+/// writer's that committed meanwhile).
+fn claimed_before(e: &postgres::Error) -> bool {
+    e.code() == Some(&SqlState::UNIQUE_VIOLATION)
+        && e.as_db_error().and_then(|e| e.constraint()) == Some("candor_event_ids_pkey")
+}
 
-impl Installs {
-    fn of(&mut self, sealer: &Sealer, install: Option<&str>) -> Option<String> {
-        let install = install?;
-        if let Some(hashed) = self.0.get(install) {
-            return Some(hashed.clone());
-        }
-        let hashed = sealer.index(install);
-        self.0.insert(install.to_owned(), hashed.clone());
-        Some(hashed)
-    }
+/// A group of batches as the arrays of [`WRITE_NEW`] and [`WRITE`].
+#[derive(Default)]
+struct Group<'a> {
+    /// Every id the group claims, with its product and time (an aggregated event's day).
+    claims: Vec<(&'a RowKey, &'a str, i64)>,
+    whole: WholeEvents<'a>,
+    folded: FoldedEvents<'a>,
+}
+
+/// The events to store whole.
+#[derive(Default)]
+struct WholeEvents<'a> {
+    ids: Vec<&'a [u8]>,
+    times: Vec<i64>,
+    products: Vec<&'a str>,
+    installs: Vec<Option<&'a [u8]>>,
+    sealed: Vec<&'a [u8]>,
+    /// The batch of the group each came in.
+    batches: Vec<i32>,
+}
+
+/// The events to fold into their days' groups.
+#[derive(Default)]
+struct FoldedEvents<'a> {
+    ids: Vec<&'a [u8]>,
+    days: Vec<i64>,
+    products: Vec<&'a str>,
+    keys: Vec<&'a [u8]>,
+    sealed: Vec<&'a [u8]>,
+    installs: Vec<Option<&'a [u8]>>,
+    batches: Vec<i32>,
+}
+
+/// A keyed hash read back from its row: 32 bytes, or a row that is not Candor's.
+fn row_key(bytes: &[u8]) -> Result<RowKey, StoreError> {
+    RowKey::try_from(bytes).map_err(|_| {
+        StoreError::Key("a stored row's key is not a keyed hash of Candor's (altered)".to_owned())
+    })
 }
 
 const DIALECT: Dialect = Dialect {
@@ -919,15 +1055,16 @@ impl summary::Runner for Runner<'_> {
             }
             let mut columns: [Vec<Option<String>>; 5] = Default::default();
             for row in &rows {
-                let id: String = row.get(0);
-                let install: Option<String> = row.get(1);
-                let sealed: Vec<u8> = row.get(2);
-                let content = sealer.open(&id, &sealed)?;
+                let id: &[u8] = row.get(0);
+                let install: Option<&[u8]> = row.get(1);
+                let sealed: &[u8] = row.get(2);
+                let content = sealer.open(&row_key(id)?, sealed)?;
                 columns[0].push(Some(content.point));
                 columns[1].push(Some(content.product_version));
                 columns[2].push(Some(content.kind));
                 columns[3].push(Some(content.value));
-                columns[4].push(install);
+                // Installations are counted by their keyed hash, compared as text here.
+                columns[4].push(install.map(hex));
             }
             let ones = vec![1_i64; rows.len()];
             let [a, b, c, d, e] = &columns;
@@ -950,15 +1087,15 @@ impl summary::Runner for Runner<'_> {
             let mut columns: [Vec<Option<String>>; 5] = Default::default();
             let mut counts = Vec::with_capacity(rows.len());
             for row in &rows {
-                let key: String = row.get(0);
-                let sealed: Vec<u8> = row.get(1);
-                let group = sealer.open_group(&key, &sealed)?;
+                let key: &[u8] = row.get(0);
+                let sealed: &[u8] = row.get(1);
+                let group = sealer.open_group(&row_key(key)?, sealed)?;
                 columns[0].push(Some(group.point));
                 columns[1].push(Some(group.product_version));
                 columns[2].push(Some(group.kind));
                 columns[3].push(Some(group.value));
                 // The same keyed hash an event row holds, so installations count alike.
-                columns[4].push(group.install_id.as_deref().map(|i| sealer.index(i)));
+                columns[4].push(group.install_id.as_deref().map(|i| hex(&sealer.index(i))));
                 counts.push(row.get::<_, i64>(2));
             }
             let [a, b, c, d, e] = &columns;

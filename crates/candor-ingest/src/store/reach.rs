@@ -35,9 +35,7 @@ impl Reach {
     /// reach the database, refusing a remote one in the clear.
     pub(crate) fn new(url: &str) -> Result<Self, StoreError> {
         let (driver_url, tls_params) = split_tls_params(url)?;
-        let mut config: postgres::Config = driver_url
-            .parse()
-            .map_err(|e: postgres::Error| StoreError::Url(format!("bad PostgreSQL URL: {e}")))?;
+        let mut config: postgres::Config = driver_url.parse().map_err(StoreError::UrlSyntax)?;
         let remote = remote_host(&config);
         let mode = tls_params.mode.as_deref();
         let asked = matches!(mode, Some("require" | "verify-ca" | "verify-full"));
@@ -72,16 +70,7 @@ impl Reach {
             Some(tls) => self.config.connect(tls.clone()),
             None => self.config.connect(postgres::NoTls),
         }
-        .map_err(|e| {
-            let mut message = e.to_string();
-            let mut source = std::error::Error::source(&e);
-            while let Some(cause) = source {
-                message.push_str(": ");
-                message.push_str(&cause.to_string());
-                source = cause.source();
-            }
-            StoreError::Database(message.replace(['\n', '\r'], " "))
-        })
+        .map_err(StoreError::Postgres)
     }
 
     /// Whether connections are made over TLS.
@@ -201,32 +190,42 @@ fn client_config(roots: Option<&Path>) -> Result<rustls::ClientConfig, StoreErro
     let provider = Arc::new(rustls::crypto::aws_lc_rs::default_provider());
     let builder = rustls::ClientConfig::builder_with_provider(provider)
         .with_safe_default_protocol_versions()
-        .map_err(|e| StoreError::Url(format!("TLS to PostgreSQL: {e}")))?;
+        .map_err(|e| StoreError::Tls {
+            what: "the protocol versions".to_owned(),
+            source: Box::new(e),
+        })?;
     let Some(path) = roots else {
         use rustls_platform_verifier::BuilderVerifierExt;
         return builder
             .with_platform_verifier()
             .map(|b| b.with_no_client_auth())
-            .map_err(|e| StoreError::Url(format!("TLS to PostgreSQL: the system's roots: {e}")));
+            .map_err(|e| StoreError::Tls {
+                what: "the system's roots".to_owned(),
+                source: Box::new(e),
+            });
     };
-    let unreadable = |why: String| {
-        StoreError::Url(format!(
-            "sslrootcert {}: {why}",
+    let shown = || {
+        format!(
+            "sslrootcert {}",
             candor_check::shown_up_to(&path.display().to_string(), 200)
-        ))
+        )
     };
-    let pem = read_capped(path).map_err(|e| unreadable(e.to_string()))?;
+    let unusable = |what: &str, source: Box<dyn std::error::Error + Send + Sync>| StoreError::Tls {
+        what: format!("{}{what}", shown()),
+        source,
+    };
+    let pem = read_capped(path).map_err(|e| unusable("", Box::new(e)))?;
     let mut store = rustls::RootCertStore::empty();
     use rustls::pki_types::CertificateDer;
     use rustls::pki_types::pem::PemObject;
     for cert in CertificateDer::pem_slice_iter(&pem) {
-        let cert = cert.map_err(|e| unreadable(format!("not PEM certificates ({e})")))?;
+        let cert = cert.map_err(|e| unusable(" is not PEM certificates", Box::new(e)))?;
         store
             .add(cert)
-            .map_err(|e| unreadable(format!("a certificate rustls refuses ({e})")))?;
+            .map_err(|e| unusable(" holds a certificate rustls refuses", Box::new(e)))?;
     }
     if store.is_empty() {
-        return Err(unreadable("holds no certificate".to_owned()));
+        return Err(StoreError::Url(format!("{} holds no certificate", shown())));
     }
     Ok(builder.with_root_certificates(store).with_no_client_auth())
 }
@@ -356,9 +355,10 @@ mod tests {
                 "not a regular file",
             ),
         ] {
-            let Err(StoreError::Url(why)) = Reach::new(&url) else {
+            let Err(refused) = Reach::new(&url) else {
                 panic!("{url} is refused");
             };
+            let why = refused.to_string();
             assert!(why.contains(needle) && !why.contains('\n'), "{why}");
         }
     }

@@ -1,8 +1,10 @@
 //! What PostgreSQL is given of an event: its content sealed with XChaCha20-Poly1305 (random
-//! 192-bit nonces, which never repeat in practice), and keyed hashes (HMAC-SHA256) where the
-//! database must match values without reading them: the event id (exactly once) and the
-//! install id (counting installations, deleting one's data). The sealed content is bound to
-//! its row's hashed id (associated data), so it cannot be moved to another row unnoticed.
+//! 192-bit nonces, which never repeat in practice), and keyed hashes (HMAC-SHA256, stored as
+//! their 32 bytes) where the database must match values without reading them: the event id
+//! (exactly once) and the install id (counting installations, deleting one's data). The sealed
+//! content is bound to its row's hashed id (associated data: the hash in hex, as the layout
+//! before `bytea` keys stored it, so rows sealed then open unchanged), so it cannot be moved
+//! to another row unnoticed.
 
 use chacha20poly1305::aead::{Aead, AeadInPlace as _, KeyInit as _, Payload};
 use chacha20poly1305::{XChaCha20Poly1305, XNonce};
@@ -10,14 +12,22 @@ use hmac::{KeyInit, Mac};
 use serde::{Deserialize, Serialize};
 use sha2::Sha256;
 
-use super::key::{StoreKey, hex};
+use super::key::{Sealing, StoreKey};
 use super::{StoreError, StoredEvent};
 
 const NONCE: usize = 24;
 
+/// The cipher refused to seal (it does only for contents of hundreds of gigabytes).
+#[derive(Debug, thiserror::Error)]
+#[error("the cipher refused it")]
+struct CipherRefused;
+
+/// A keyed hash as a row holds it: an event id's, an install id's, a day's group's.
+pub(crate) type RowKey = [u8; 32];
+
 /// One key's sealing and hashing.
 #[derive(Clone)]
-pub(super) struct Sealer {
+pub(crate) struct Sealer {
     aead: XChaCha20Poly1305,
     index: hmac::Hmac<Sha256>,
     check: String,
@@ -76,8 +86,7 @@ impl Nonces {
     }
 
     fn refill(&mut self) -> Result<(), StoreError> {
-        getrandom::fill(&mut self.pool)
-            .map_err(|e| StoreError::Database(format!("no random nonce: {e}")))?;
+        getrandom::fill(&mut self.pool).map_err(StoreError::Random)?;
         self.used = 0;
         Ok(())
     }
@@ -106,19 +115,60 @@ pub(super) struct Group {
     pub(super) install_id: Option<String>,
 }
 
-impl Group {
-    pub(super) fn of(event: &StoredEvent) -> Self {
+/// [`Group`] borrowed: from an event as it is folded, or from a group as it is re-sealed.
+#[derive(Serialize)]
+pub(super) struct GroupRef<'a> {
+    point: &'a str,
+    product_version: &'a str,
+    kind: &'a str,
+    value: &'a str,
+    install_id: Option<&'a str>,
+}
+
+impl<'a> GroupRef<'a> {
+    pub(super) fn of(event: &'a StoredEvent) -> Self {
         Self {
-            point: event.point.clone(),
-            product_version: event.product_version.clone(),
-            kind: event.kind.to_owned(),
-            value: event.value.clone(),
-            install_id: event.install_id.clone(),
+            point: &event.point,
+            product_version: &event.product_version,
+            kind: event.kind,
+            value: &event.value,
+            install_id: event.install_id.as_deref(),
         }
     }
 }
 
+impl Group {
+    pub(super) fn borrowed(&self) -> GroupRef<'_> {
+        GroupRef {
+            point: &self.point,
+            product_version: &self.product_version,
+            kind: &self.kind,
+            value: &self.value,
+            install_id: self.install_id.as_deref(),
+        }
+    }
+}
+
+/// The associated data that binds a sealed row to its key: the key in hex.
+fn bound_to(row: &RowKey) -> [u8; 64] {
+    const DIGITS: &[u8; 16] = b"0123456789abcdef";
+    let mut out = [0u8; 64];
+    for (i, b) in row.iter().enumerate() {
+        out[2 * i] = DIGITS[usize::from(b >> 4)];
+        out[2 * i + 1] = DIGITS[usize::from(b & 0x0f)];
+    }
+    out
+}
+
 impl Sealer {
+    /// The sealer `sealing` names: its key's, or the public key's for an unencrypted store.
+    pub(crate) fn of(sealing: &Sealing) -> Self {
+        match sealing {
+            Sealing::Key(key) => Self::new(key),
+            Sealing::Unencrypted => Self::new(&StoreKey::public()),
+        }
+    }
+
     pub(super) fn new(key: &StoreKey) -> Self {
         let aead = XChaCha20Poly1305::new(&key.derive("candor postgres seal v1").into());
         let index = <hmac::Hmac<Sha256> as KeyInit>::new_from_slice(
@@ -137,23 +187,23 @@ impl Sealer {
         &self.check
     }
 
-    /// The keyed hash that stands for `text` (an event id, an install id), in hex.
-    pub(super) fn index(&self, text: &str) -> String {
+    /// The keyed hash that stands for `text` (an event id, an install id).
+    pub(super) fn index(&self, text: &str) -> RowKey {
         let mut mac = self.index.clone();
         mac.update(text.as_bytes());
-        hex(&mac.finalize().into_bytes())
+        mac.finalize().into_bytes().into()
     }
 
     /// The sealed content of `event`, bound to its hashed id `row`.
     #[cfg(test)]
-    pub(super) fn seal(&self, row: &str, event: &StoredEvent) -> Result<Vec<u8>, StoreError> {
+    pub(super) fn seal(&self, row: &RowKey, event: &StoredEvent) -> Result<Vec<u8>, StoreError> {
         self.seal_event(row, event, &mut Nonces::new(1)?)
     }
 
     /// The sealed content of `event`, bound to its hashed id `row`, with a nonce of `nonces`.
     pub(super) fn seal_event(
         &self,
-        row: &str,
+        row: &RowKey,
         event: &StoredEvent,
         nonces: &mut Nonces,
     ) -> Result<Vec<u8>, StoreError> {
@@ -170,43 +220,52 @@ impl Sealer {
         self.seal_with(row, &content, nonces.next()?)
     }
 
-    pub(super) fn seal_content(&self, row: &str, content: &Content) -> Result<Vec<u8>, StoreError> {
+    pub(super) fn seal_content(
+        &self,
+        row: &RowKey,
+        content: &Content,
+    ) -> Result<Vec<u8>, StoreError> {
         self.seal_json(row, content)
     }
 
-    /// A day's group of aggregated events, sealed and bound to its keyed hash `row`.
-    pub(super) fn seal_group(&self, row: &str, group: &Group) -> Result<Vec<u8>, StoreError> {
-        self.seal_json(row, group)
+    /// A day's group of aggregated events, sealed and bound to its keyed hash `row`, with a
+    /// nonce of `nonces`.
+    pub(super) fn seal_group(
+        &self,
+        row: &RowKey,
+        group: &GroupRef<'_>,
+        nonces: &mut Nonces,
+    ) -> Result<Vec<u8>, StoreError> {
+        self.seal_with(row, group, nonces.next()?)
     }
 
     /// The keyed hash that names a day's group: equal for equal content, so the database
     /// adds an event to its group without reading it.
-    pub(super) fn group_key(&self, group: &Group) -> String {
+    pub(super) fn group_key(&self, group: &GroupRef<'_>) -> RowKey {
         let mut mac = self.index.clone();
         for part in [
-            group.point.as_str(),
-            group.product_version.as_str(),
-            group.kind.as_str(),
-            group.value.as_str(),
-            group.install_id.as_deref().unwrap_or(""),
+            group.point,
+            group.product_version,
+            group.kind,
+            group.value,
+            group.install_id.unwrap_or(""),
         ] {
             // Length-prefixed, so no two different groups hash the same text.
             mac.update(&(part.len() as u64).to_be_bytes());
             mac.update(part.as_bytes());
         }
         mac.update(&[u8::from(group.install_id.is_some())]);
-        hex(&mac.finalize().into_bytes())
+        mac.finalize().into_bytes().into()
     }
 
     /// The group of a sealed aggregate row.
-    pub(super) fn open_group(&self, row: &str, sealed: &[u8]) -> Result<Group, StoreError> {
+    pub(super) fn open_group(&self, row: &RowKey, sealed: &[u8]) -> Result<Group, StoreError> {
         self.open_json(row, sealed)
     }
 
-    fn seal_json<T: Serialize>(&self, row: &str, content: &T) -> Result<Vec<u8>, StoreError> {
+    fn seal_json<T: Serialize>(&self, row: &RowKey, content: &T) -> Result<Vec<u8>, StoreError> {
         let mut nonce = [0u8; NONCE];
-        getrandom::fill(&mut nonce)
-            .map_err(|e| StoreError::Database(format!("no random nonce: {e}")))?;
+        getrandom::fill(&mut nonce).map_err(StoreError::Random)?;
         self.seal_with(row, content, nonce)
     }
 
@@ -214,34 +273,33 @@ impl Sealer {
     /// encrypted where it lies.
     fn seal_with<T: Serialize>(
         &self,
-        row: &str,
+        row: &RowKey,
         content: &T,
         nonce: [u8; NONCE],
     ) -> Result<Vec<u8>, StoreError> {
         let mut out = Vec::with_capacity(NONCE + 256);
         out.extend_from_slice(&nonce);
-        serde_json::to_writer(&mut out, content)
-            .map_err(|e| StoreError::Database(format!("cannot seal an event: {e}")))?;
+        serde_json::to_writer(&mut out, content).map_err(|e| StoreError::Seal(Box::new(e)))?;
         let tag = self
             .aead
             .encrypt_in_place_detached(
                 XNonce::from_slice(&nonce),
-                row.as_bytes(),
+                &bound_to(row),
                 &mut out[NONCE..],
             )
-            .map_err(|_| StoreError::Database("cannot seal an event".to_owned()))?;
+            .map_err(|_| StoreError::Seal(Box::new(CipherRefused)))?;
         out.extend_from_slice(&tag);
         Ok(out)
     }
 
     /// The content of a sealed row; an error when the key or the row is not the one sealed.
-    pub(super) fn open(&self, row: &str, sealed: &[u8]) -> Result<Content, StoreError> {
+    pub(super) fn open(&self, row: &RowKey, sealed: &[u8]) -> Result<Content, StoreError> {
         self.open_json(row, sealed)
     }
 
     fn open_json<T: serde::de::DeserializeOwned>(
         &self,
-        row: &str,
+        row: &RowKey,
         sealed: &[u8],
     ) -> Result<T, StoreError> {
         let refused = || {
@@ -261,7 +319,7 @@ impl Sealer {
                 XNonce::from_slice(nonce),
                 Payload {
                     msg: body,
-                    aad: row.as_bytes(),
+                    aad: &bound_to(row),
                 },
             )
             .map_err(|_| refused())?;
@@ -271,6 +329,7 @@ impl Sealer {
 
 #[cfg(test)]
 mod tests {
+    use super::super::key::hex;
     use super::*;
 
     fn event() -> StoredEvent {
@@ -294,7 +353,8 @@ mod tests {
         let a = Sealer::new(&StoreKey::from_hex(&"a1".repeat(32)).unwrap());
         let b = Sealer::new(&StoreKey::from_hex(&"b2".repeat(32)).unwrap());
         let row = a.index("e1");
-        assert_eq!(row.len(), 64);
+        // Bound to the key's hex, as rows were when keys were stored as text.
+        assert_eq!(bound_to(&row), hex(&row).as_bytes());
         assert_ne!(row, b.index("e1"));
         let sealed = a.seal(&row, &event()).unwrap();
         assert!(!sealed.windows(6).any(|w| w == b"marker"));

@@ -96,7 +96,7 @@ pub struct SqliteStore {
 }
 
 fn db(e: rusqlite::Error) -> StoreError {
-    StoreError::Database(e.to_string())
+    StoreError::Sqlite(e)
 }
 
 impl SqliteStore {
@@ -109,8 +109,9 @@ impl SqliteStore {
     /// this one stays open, and is refused while another has it open.
     fn open_with(path: &Path, sealing: &Sealing, exclusive: bool) -> Result<Self, StoreError> {
         if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
-            std::fs::create_dir_all(parent).map_err(|e| {
-                StoreError::Database(format!("cannot create {}: {e}", parent.display()))
+            std::fs::create_dir_all(parent).map_err(|source| StoreError::Folder {
+                path: parent.to_owned(),
+                source,
             })?;
         }
         let existed = path.exists();
@@ -120,7 +121,10 @@ impl SqliteStore {
                 | OpenFlags::SQLITE_OPEN_CREATE
                 | OpenFlags::SQLITE_OPEN_NO_MUTEX,
         )
-        .map_err(|e| StoreError::Database(format!("{}: {e}", path.display())))?;
+        .map_err(|source| StoreError::SqliteFile {
+            path: path.to_owned(),
+            source,
+        })?;
         #[cfg(unix)]
         if !existed {
             use std::os::unix::fs::PermissionsExt;
@@ -156,20 +160,17 @@ impl SqliteStore {
         if let Err(e) = connection.query_row("SELECT count(*) FROM sqlite_master", [], |_| Ok(())) {
             let code = e.sqlite_error_code();
             if code == Some(rusqlite::ErrorCode::DatabaseBusy) {
-                return Err(StoreError::Database(format!(
-                    "{} is held by another process ({}): stop it, then try again",
-                    path.display(),
-                    if exclusive {
-                        "a candor serve, report or purge; a key is rotated with nothing else \
-                         on the database"
-                    } else {
-                        "a rotation of its store key, or another program's exclusive lock"
-                    }
-                )));
+                return Err(StoreError::Held {
+                    path: path.to_owned(),
+                    rotating: exclusive,
+                });
             }
             let not_a_database = code == Some(rusqlite::ErrorCode::NotADatabase);
             if !not_a_database {
-                return Err(StoreError::Database(format!("{}: {e}", path.display())));
+                return Err(StoreError::SqliteFile {
+                    path: path.to_owned(),
+                    source: e,
+                });
             }
             return Err(StoreError::Key(match sealing {
                 Sealing::Key(_) => format!(
@@ -213,10 +214,7 @@ impl SqliteStore {
         new: &StoreKey,
     ) -> Result<u64, StoreError> {
         if !path.is_file() {
-            return Err(StoreError::Database(format!(
-                "{}: no such database file",
-                path.display()
-            )));
+            return Err(StoreError::NoFile(path.to_owned()));
         }
         let store = Self::open_with(path, &Sealing::Key(old.clone()), true)?;
         let events: i64 = store
