@@ -162,15 +162,17 @@ impl std::fmt::Debug for Ingest {
 }
 
 impl Ingest {
-    /// Opens two connections to the database with `sealing` (one writes, one reads for
-    /// reports) and starts the writer.
+    /// Opens the database's writing connections ([`crate::DatabaseUrl::writers`]) and one
+    /// that reads for reports, with `sealing`, and starts the writer.
     pub fn open(
         accepted: Accepted,
         database: &crate::DatabaseUrl,
         sealing: &crate::Sealing,
         config: IngestConfig,
     ) -> Result<Self, StoreError> {
-        let writing = database.open(sealing)?;
+        let writing = (0..database.writers())
+            .map(|_| database.open(sealing))
+            .collect::<Result<Vec<_>, _>>()?;
         let reading = database.open(sealing)?;
         Ok(Self {
             accepted: Arc::new(accepted.with_storage(config.storage)),

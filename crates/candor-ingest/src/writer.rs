@@ -1,9 +1,13 @@
-//! The bounded ingest queue and the one thread that writes to the database.
+//! The bounded ingest queue and the threads that write to the database.
 //!
 //! Requests put their checked batch on the queue, if there is room for its events and their
-//! bytes (otherwise the caller answers 429), and wait for the commit. The writer takes every batch that is
-//! waiting, up to a limit, and writes them in one transaction: one commit acknowledges them
-//! all, which is where the throughput comes from. A failed write acknowledges none of them.
+//! bytes (otherwise the caller answers 429), and wait for the commit. A dispatcher takes every
+//! batch that is waiting, up to a limit, when a writing connection is free, and that
+//! connection writes them in one transaction: one commit acknowledges them all, which is where
+//! the throughput comes from. A failed write acknowledges none of them. SQLite has one
+//! connection; PostgreSQL several, so one group executes while another waits for its commit.
+//! A purge or an erasure is a fence: it runs once every group queued before it has committed,
+//! on every connection, and alone; then writing resumes.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -30,18 +34,7 @@ enum Job {
         reply: oneshot::Sender<Result<Written, Failed>>,
         _permit: Option<(OwnedSemaphorePermit, OwnedSemaphorePermit)>,
     },
-    Purge {
-        product: String,
-        before_us: i64,
-        reply: oneshot::Sender<Result<u64, Failed>>,
-    },
-    Erase {
-        product: String,
-        install_id: String,
-        before_us: i64,
-        reply: oneshot::Sender<Result<u64, Failed>>,
-        _permit: (OwnedSemaphorePermit, OwnedSemaphorePermit),
-    },
+    Fence(Fence),
 }
 
 /// Why a batch (a purge, an erasure) was not done.
@@ -87,10 +80,11 @@ impl std::fmt::Debug for Writer {
 }
 
 impl Writer {
-    /// Starts the writer thread on `store`, with room for `capacity` queued events holding at
+    /// Starts a writing thread on each of `stores` (connections to one database) and the
+    /// dispatcher that hands them groups, with room for `capacity` queued events holding at
     /// most `capacity_bytes` in memory together.
     pub fn start(
-        store: Box<dyn Store>,
+        stores: Vec<Box<dyn Store>>,
         capacity: usize,
         capacity_bytes: usize,
         commit_deadline: Duration,
@@ -101,7 +95,7 @@ impl Writer {
         // If the thread cannot start, the receiver is gone and every write answers 503.
         let _ = std::thread::Builder::new()
             .name("candor-ingest-writer".to_owned())
-            .spawn(move || run(store, receiver, &counter));
+            .spawn(move || run(stores, receiver, &counter));
         Self {
             jobs,
             room: Arc::new(Semaphore::new(capacity.max(1))),
@@ -166,15 +160,16 @@ impl Writer {
         }
     }
 
-    /// Removes a product's events recorded before `before_us`, on the writer thread.
+    /// Removes a product's events recorded before `before_us`, as a fence: after every write
+    /// queued before it has committed, with no write beside it.
     pub async fn purge(&self, product: &str, before_us: i64) -> Result<u64, QueueError> {
         let (reply, answer) = oneshot::channel();
         self.jobs
-            .send(Job::Purge {
+            .send(Job::Fence(Fence::Purge {
                 product: product.to_owned(),
                 before_us,
                 reply,
-            })
+            }))
             .map_err(|_| QueueError::Stopped)?;
         answer
             .await
@@ -184,8 +179,8 @@ impl Writer {
 }
 
 impl Writer {
-    /// Removes every event of `product` with this install id, on the writer thread, after
-    /// the writes queued before it. It takes one event of the queue's room and one of the
+    /// Removes every event of `product` with this install id, as a fence: after every write
+    /// queued before it has committed (on every connection), with no write beside it. It takes one event of the queue's room and one of the
     /// erasures' ([`QueueError::Full`] when either is gone) until it is done.
     pub async fn erase(
         &self,
@@ -202,13 +197,13 @@ impl Writer {
         let (reply, answer) = oneshot::channel();
         self.queued.fetch_add(1, Ordering::Relaxed);
         self.jobs
-            .send(Job::Erase {
+            .send(Job::Fence(Fence::Erase {
                 product: product.to_owned(),
                 install_id: install_id.to_owned(),
                 before_us,
                 reply,
                 _permit: (erasure, room),
-            })
+            }))
             .map_err(|_| QueueError::Stopped)?;
         match tokio::time::timeout(self.commit_deadline, answer).await {
             Ok(Ok(result)) => result.map_err(QueueError::Store),
@@ -218,57 +213,300 @@ impl Writer {
     }
 }
 
-fn run(mut store: Box<dyn Store>, mut jobs: mpsc::UnboundedReceiver<Job>, queued: &AtomicU64) {
-    while let Some(first) = jobs.blocking_recv() {
-        let mut group = Vec::new();
-        let mut events = 0usize;
+/// What the dispatcher hands a connection's thread.
+enum Task {
+    /// A group of batches: one statement (one transaction), acknowledged after its commit.
+    Group(Vec<Pending>),
+    /// A purge or an erasure, run while no group is in flight on any connection.
+    Fence(Fence),
+}
+
+enum Fence {
+    Purge {
+        product: String,
+        before_us: i64,
+        reply: oneshot::Sender<Result<u64, Failed>>,
+    },
+    Erase {
+        product: String,
+        install_id: String,
+        before_us: i64,
+        reply: oneshot::Sender<Result<u64, Failed>>,
+        _permit: (OwnedSemaphorePermit, OwnedSemaphorePermit),
+    },
+}
+
+/// The connections' threads, as the dispatcher sees them: which are free.
+struct Connections {
+    /// Each thread's task channel; `None` once the thread is gone.
+    tasks: Vec<Option<std::sync::mpsc::Sender<Task>>>,
+    /// Each thread sends `(its index, true)` here when it is free (at start, and after each
+    /// task), and `(its index, false)` when it ends without finishing one (a panic).
+    free: std::sync::mpsc::Receiver<(usize, bool)>,
+    idle: Vec<usize>,
+}
+
+impl Connections {
+    fn start(stores: Vec<Box<dyn Store>>, queued: &Arc<AtomicU64>) -> Self {
+        let (done, free) = std::sync::mpsc::channel();
+        let mut tasks = Vec::new();
+        for (index, store) in stores.into_iter().enumerate() {
+            let (task, receiver) = std::sync::mpsc::channel();
+            let (done, queued) = (done.clone(), Arc::clone(queued));
+            let started = std::thread::Builder::new()
+                .name(format!("candor-ingest-writer-{index}"))
+                .spawn(move || write_on(store, &receiver, &done, index, &queued));
+            tasks.push(started.is_ok().then_some(task));
+        }
+        Self {
+            tasks,
+            free,
+            idle: Vec::new(),
+        }
+    }
+
+    fn live(&self) -> usize {
+        self.tasks.iter().flatten().count()
+    }
+
+    /// Waits for the next thread to report; false when none is left to.
+    fn wait_one(&mut self) -> bool {
+        if self.live() == 0 {
+            return false;
+        }
+        match self.free.recv() {
+            Ok((index, true)) => self.idle.push(index),
+            Ok((index, false)) => {
+                if let Some(task) = self.tasks.get_mut(index) {
+                    *task = None;
+                }
+            }
+            Err(_) => return false,
+        }
+        true
+    }
+
+    fn is_live(&self, index: usize) -> bool {
+        self.tasks.get(index).is_some_and(Option::is_some)
+    }
+
+    /// Notes every connection that has said it is free.
+    fn note_free(&mut self) {
+        while let Ok((index, free)) = self.free.try_recv() {
+            if free {
+                self.idle.push(index);
+            } else if let Some(task) = self.tasks.get_mut(index) {
+                *task = None;
+            }
+        }
+    }
+
+    /// A connection with nothing in flight, waiting for one to finish if need be; `None`
+    /// when every connection's thread is gone. Of several, the first: when one is enough
+    /// (a single client), the same connection (and its server process) does all the work.
+    fn take_free(&mut self) -> Option<usize> {
+        loop {
+            self.note_free();
+            if let Some(first) = self.idle.iter().copied().min() {
+                self.idle.retain(|i| *i != first);
+                return Some(first);
+            }
+            if !self.wait_one() {
+                return None;
+            }
+        }
+    }
+
+    /// Waits until connection `index` has nothing in flight and takes it; false when its
+    /// thread is gone.
+    fn take(&mut self, index: usize) -> bool {
+        loop {
+            if let Some(at) = self.idle.iter().position(|i| *i == index) {
+                self.idle.swap_remove(at);
+                return true;
+            }
+            if !self.is_live(index) || !self.wait_one() {
+                return false;
+            }
+        }
+    }
+
+    /// Waits until no connection has anything in flight (every group handed out committed
+    /// or failed).
+    fn drain(&mut self) {
+        while self.idle.len() < self.live() {
+            if !self.wait_one() {
+                return;
+            }
+        }
+    }
+
+    fn send(&mut self, index: usize, task: Task) {
+        let sent = self.tasks[index].as_ref().map(|t| t.send(task));
+        if !matches!(sent, Some(Ok(()))) {
+            // That thread is gone: the task's replies are dropped with it, and their callers
+            // answer 503. The others go on.
+            self.tasks[index] = None;
+        }
+    }
+}
+
+/// The connection that writes every group folding events into their days' rows: two groups
+/// adding to the same day rows at once would not overlap anyway (the second waits on the
+/// first's row locks until it commits), and would each be smaller.
+const FOLDING: usize = 0;
+
+/// The dispatcher: makes a group of every write waiting (up to [`MAX_GROUP_EVENTS`]) when a
+/// connection is free, so groups form while others commit; runs a purge or an erasure as a
+/// fence: the writes queued before it are written and committed first, on every connection,
+/// then it runs alone, then writing resumes.
+fn run(
+    stores: Vec<Box<dyn Store>>,
+    mut jobs: mpsc::UnboundedReceiver<Job>,
+    queued: &Arc<AtomicU64>,
+) {
+    let mut connections = Connections::start(stores, queued);
+    loop {
+        let Some(mut free) = connections.take_free() else {
+            return;
+        };
+        let Some(first) = jobs.blocking_recv() else {
+            return;
+        };
+        let mut group = Gathering::default();
+        let mut fence = group.gather(first, &mut jobs);
+        if group.folds && free != FOLDING && connections.is_live(FOLDING) {
+            connections.idle.push(free);
+            free = if connections.take(FOLDING) {
+                FOLDING
+            } else {
+                // Its thread is gone: any other will do.
+                let Some(other) = connections.take_free() else {
+                    return;
+                };
+                other
+            };
+            // What arrived meanwhile joins the group.
+            if fence.is_none() {
+                fence = group.gather_waiting(&mut jobs);
+            }
+        }
+        if group.batches.is_empty() {
+            connections.idle.push(free);
+        } else {
+            connections.send(free, Task::Group(group.batches));
+        }
+        if let Some(fence) = fence {
+            // Every write queued before it is committed (an event sent before an erasure is
+            // erased with the rest), and none runs beside it.
+            connections.drain();
+            let Some(alone) = connections.take_free() else {
+                return;
+            };
+            connections.send(alone, Task::Fence(fence));
+            connections.drain();
+        }
+    }
+}
+
+/// A group of batches being made.
+#[derive(Default)]
+struct Gathering {
+    batches: Vec<Pending>,
+    events: usize,
+    /// Some of its events are folded into their days' rows.
+    folds: bool,
+}
+
+impl Gathering {
+    /// Adds `first` and the writes waiting behind it, up to [`MAX_GROUP_EVENTS`] events,
+    /// stopping at a purge or an erasure, which it returns.
+    fn gather(&mut self, first: Job, jobs: &mut mpsc::UnboundedReceiver<Job>) -> Option<Fence> {
         let mut next = Some(first);
         while let Some(job) = next.take() {
             match job {
-                Job::Purge {
-                    product,
-                    before_us,
-                    reply,
-                } => {
-                    // Writes queued before the purge go first, so ordering holds.
-                    flush(&mut *store, &mut group, queued);
-                    events = 0;
-                    let _ = reply.send(store.purge(&product, before_us).map_err(Arc::new));
-                }
-                Job::Erase {
-                    product,
-                    install_id,
-                    before_us,
-                    reply,
-                    _permit,
-                } => {
-                    // Writes queued before the request go first: an event sent before it is
-                    // erased with the rest.
-                    flush(&mut *store, &mut group, queued);
-                    events = 0;
-                    let _ = reply.send(
-                        store
-                            .erase(&product, &install_id, before_us)
-                            .map_err(Arc::new),
-                    );
-                    let _ = queued.fetch_update(Ordering::Relaxed, Ordering::Relaxed, |n| {
-                        Some(n.saturating_sub(1))
-                    });
-                }
+                Job::Fence(fence) => return Some(fence),
                 Job::Write {
                     batch,
                     reply,
                     _permit,
                 } => {
-                    events += batch.events.len();
-                    group.push((batch, reply, _permit));
+                    self.events += batch.events.len();
+                    self.folds |= batch
+                        .events
+                        .iter()
+                        .any(|e| e.storage == crate::store::Storage::Aggregates);
+                    self.batches.push((batch, reply, _permit));
                 }
             }
-            if events < MAX_GROUP_EVENTS {
+            if self.events < MAX_GROUP_EVENTS {
                 next = jobs.try_recv().ok();
             }
         }
-        flush(&mut *store, &mut group, queued);
+        None
+    }
+
+    /// Adds the writes waiting now, as [`Gathering::gather`].
+    fn gather_waiting(&mut self, jobs: &mut mpsc::UnboundedReceiver<Job>) -> Option<Fence> {
+        if self.events >= MAX_GROUP_EVENTS {
+            return None;
+        }
+        let first = jobs.try_recv().ok()?;
+        self.gather(first, jobs)
+    }
+}
+
+/// A connection's thread: runs what the dispatcher hands it, and says when it is free.
+fn write_on(
+    mut store: Box<dyn Store>,
+    tasks: &std::sync::mpsc::Receiver<Task>,
+    done: &std::sync::mpsc::Sender<(usize, bool)>,
+    index: usize,
+    queued: &AtomicU64,
+) {
+    /// Tells the dispatcher this thread is gone when it unwinds, so no fence waits for it.
+    struct Gone<'a>(&'a std::sync::mpsc::Sender<(usize, bool)>, usize);
+    impl Drop for Gone<'_> {
+        fn drop(&mut self) {
+            if std::thread::panicking() {
+                let _ = self.0.send((self.1, false));
+            }
+        }
+    }
+    let _gone = Gone(done, index);
+    if done.send((index, true)).is_err() {
+        return;
+    }
+    while let Ok(task) = tasks.recv() {
+        match task {
+            Task::Group(mut group) => flush(&mut *store, &mut group, queued),
+            Task::Fence(Fence::Purge {
+                product,
+                before_us,
+                reply,
+            }) => {
+                let _ = reply.send(store.purge(&product, before_us).map_err(Arc::new));
+            }
+            Task::Fence(Fence::Erase {
+                product,
+                install_id,
+                before_us,
+                reply,
+                _permit,
+            }) => {
+                let _ = reply.send(
+                    store
+                        .erase(&product, &install_id, before_us)
+                        .map_err(Arc::new),
+                );
+                let _ = queued.fetch_update(Ordering::Relaxed, Ordering::Relaxed, |n| {
+                    Some(n.saturating_sub(1))
+                });
+            }
+        }
+        if done.send((index, true)).is_err() {
+            return;
+        }
     }
 }
 

@@ -1,8 +1,8 @@
 //! What a store computes of each event from the event and the store key alone, before the
 //! write: on PostgreSQL, the keyed hashes of its id and install id and its sealed content (or,
 //! kept as aggregates, its day's group sealed and named). The threads that check a request do
-//! it as each event is accepted ([`Preparing`]), so the writer's one thread and its one
-//! connection spend their time in the database, not in hashing and encryption; a batch that
+//! it as each event is accepted ([`Preparing`]), so the writer's threads and their
+//! connections spend their time in the database, not in hashing and encryption; a batch that
 //! reaches [`Store::write`](super::Store::write) without it (a caller of the store's own) has
 //! it computed there, by the same code. SQLite, whose file is encrypted whole, needs nothing.
 
