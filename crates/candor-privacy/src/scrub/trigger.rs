@@ -13,11 +13,22 @@
 //! positions are looked up from one read of sixteen bytes, with lookups that do not depend on
 //! each other; where the table says a pattern may be near, the few it names are compared, each
 //! turned away by its first four bytes before the whole pattern is.
+//!
+//! Where the CPU runs AVX2 (see `kernel`), the even positions are tested sixteen at a time
+//! (`simd`): each position's three bytes, folded to eighteen bits ([`trigram_key`]), are looked
+//! up in a bit set of the pieces entered (32 KiB, gathered eight at a time), which is exact
+//! where the hashed table is not; the table is read only at the positions the bit set marks,
+//! which are every position where a pattern can match, so the matches are the same.
+//!
 //! Patterns shorter than three bytes (`@`, `q~`, `\\`) are found by a memchr scan for their last
 //! byte. Where that cannot be set up (more than three such last bytes), the DFA does the job;
 //! both report the same pairs in the same order: by start, then shortest first.
 
 use aho_corasick::{AhoCorasick, AhoCorasickBuilder, MatchKind};
+
+use super::kernel::Kernel;
+#[cfg(target_arch = "x86_64")]
+use super::simd::Avx2;
 
 /// Bytes of text searched at a time: the matches of one chunk are sorted before they are
 /// reported, so this bounds that buffer.
@@ -82,8 +93,9 @@ enum Engine {
 impl TriggerSearch {
     /// `None` when the patterns cannot be searched for (one is empty, or the DFA is too big).
     /// The DFA, the fallback, reports every match, those [`Beside`] leaves out included.
-    pub(crate) fn new(patterns: &[Pattern]) -> Option<Self> {
-        if let Some(filtered) = Filtered::new(patterns) {
+    /// `kernel` is the form of the filter's scan (it reports the same either way).
+    pub(crate) fn new(patterns: &[Pattern], kernel: Kernel) -> Option<Self> {
+        if let Some(filtered) = Filtered::new(patterns, kernel) {
             return Some(Self {
                 engine: Engine::Filtered(Box::new(filtered)),
             });
@@ -148,6 +160,15 @@ fn dfa_for_each(dfa: &AhoCorasick, text: &[u8], mut each: impl FnMut(TriggerMatc
 struct Filtered {
     /// Every pattern, lower-cased.
     patterns: Vec<Box<[u8]>>,
+    /// The AVX2 kernel, where the scan runs in that form (see [`Filtered::search_chunk`]).
+    #[cfg(target_arch = "x86_64")]
+    avx2: Option<Avx2>,
+    /// One bit per [`trigram_key`], set for the key of every three bytes entered in `even`:
+    /// where the bit of a position's three bytes is clear, `even` holds no entry for them
+    /// (though a chance one of the hash may be there, in which no pattern can match), so the
+    /// vector form of the scan looks `even` up only where it is set.
+    #[cfg(target_arch = "x86_64")]
+    present: Box<[u32; PRESENT_WORDS]>,
     /// Shorter patterns by last byte.
     short_by_last: Vec<Vec<u32>>,
     /// The distinct last bytes of the short patterns, either case (at most three, for memchr3).
@@ -295,8 +316,35 @@ fn filter_key(word: u32) -> usize {
     ((word & 0x00df_dfdf).wrapping_mul(0x9e37_79b1) >> (32 - FILTER_BITS)) as usize
 }
 
+/// Bits of a [`trigram_key`].
+#[cfg(target_arch = "x86_64")]
+const TRIGRAM_KEY_BITS: u32 = 18;
+
+/// The `u32` words of [`Filtered::present`]: one bit per [`trigram_key`], 32 KiB, which stay in
+/// the first-level cache.
+#[cfg(target_arch = "x86_64")]
+pub(crate) const PRESENT_WORDS: usize = 1 << (TRIGRAM_KEY_BITS - 5);
+
+/// The bytes the vector form of the scan steps by: sixteen even positions.
+#[cfg(target_arch = "x86_64")]
+pub(crate) const TRIGRAM_STEP: usize = 32;
+
+/// The bytes the vector form of the scan reads for a step: the step's, and the eight after
+/// them (of which it needs two).
+#[cfg(target_arch = "x86_64")]
+pub(crate) const TRIGRAM_READ: usize = TRIGRAM_STEP + 8;
+
+/// Three bytes as eighteen bits, six of each: its low five bits and bit 6, so that a letter's
+/// two cases (which differ in bit 5) have one key. Bytes that differ in bit 5 or bit 7 only
+/// share a key (`@` and `` ` ``, a byte and the byte 0x80 above it): that only costs a lookup.
+#[cfg(target_arch = "x86_64")]
+pub(crate) fn trigram_key(three: [u8; 3]) -> usize {
+    let fold = |b: u8| usize::from((b & 0x1f) | (b >> 1 & 0x20));
+    fold(three[0]) | fold(three[1]) << 6 | fold(three[2]) << 12
+}
+
 impl Filtered {
-    fn new(patterns: &[Pattern]) -> Option<Self> {
+    fn new(patterns: &[Pattern], kernel: Kernel) -> Option<Self> {
         let lowered: Vec<Box<[u8]>> = patterns
             .iter()
             .map(|p| p.bytes.to_ascii_lowercase().into_boxed_slice())
@@ -321,13 +369,24 @@ impl Filtered {
         if short_needles.len() > 3 {
             return None;
         }
+        #[cfg(target_arch = "x86_64")]
+        let avx2 = match kernel {
+            Kernel::Avx2(avx2) => Some(avx2),
+            Kernel::Scalar => None,
+        };
+        // Where this target has no vector form, the scalar one is the only kernel.
+        #[cfg(not(target_arch = "x86_64"))]
+        let Kernel::Scalar = kernel;
         let mut even = Box::new([0u16; 1 << FILTER_BITS]);
+        // Every three bytes entered, for the vector form's `present`.
+        let mut entered = Vec::new();
         let mut even_groups: Vec<Vec<(u32, i16)>> = Vec::new();
-        let enter = |even: &mut [u16; 1 << FILTER_BITS],
-                     groups: &mut Vec<Vec<(u32, i16)>>,
-                     three: [u8; 3],
-                     entry: (u32, i16)|
+        let mut enter = |even: &mut [u16; 1 << FILTER_BITS],
+                         groups: &mut Vec<Vec<(u32, i16)>>,
+                         three: [u8; 3],
+                         entry: (u32, i16)|
          -> Option<()> {
+            entered.push(three);
             let key = filter_key(u32::from_le_bytes([three[0], three[1], three[2], 0]));
             if even[key] == 0 {
                 groups.push(Vec::new());
@@ -419,6 +478,17 @@ impl Filtered {
                 (index, -i16::try_from(at).ok()?),
             )?;
         }
+        #[cfg(target_arch = "x86_64")]
+        let present = {
+            let mut present = Box::new([0u32; PRESENT_WORDS]);
+            for three in entered {
+                let bit = trigram_key(three);
+                present[bit / 32] |= 1 << (bit % 32);
+            }
+            present
+        };
+        #[cfg(not(target_arch = "x86_64"))]
+        drop(entered);
         let mut group_starts = vec![0u32];
         let mut candidates = Vec::new();
         for group in &even_groups {
@@ -444,6 +514,10 @@ impl Filtered {
             .collect();
         Some(Self {
             beside,
+            #[cfg(target_arch = "x86_64")]
+            avx2,
+            #[cfg(target_arch = "x86_64")]
+            present,
             patterns: lowered,
             short_by_last,
             short_needles,
@@ -525,6 +599,47 @@ impl Filtered {
         byte.is_some_and(|b| allowed[usize::from(b >> 6)] >> (b & 63) & 1 == 1)
     }
 
+    /// The even positions of [`Filtered::search_chunk`] from `at` up to `last`, by the AVX2
+    /// kernel, while the text holds the bytes a step reads: the same positions, the same
+    /// lookups where `present` says `even` holds an entry, so the same matches. Returns the
+    /// position from which the scalar search goes on.
+    #[cfg(target_arch = "x86_64")]
+    fn search_even_avx2(
+        &self,
+        avx2: Avx2,
+        text: &[u8],
+        mut at: usize,
+        last: usize,
+        starts: std::ops::Range<usize>,
+        found: &mut Vec<(usize, usize, usize)>,
+    ) -> usize {
+        // Thirty-two bytes at a time, and `even` looked up only where `present` says it holds
+        // an entry for a position's three bytes: where it does not, no pattern can match (see
+        // `present`). The vector loop only marks the positions, so that it runs without a
+        // branch on what it finds.
+        let mut hits = [0u32; 32];
+        loop {
+            let (steps, written) = avx2.trigram_hits(text, at, last, &self.present, &mut hits);
+            for &hit in &hits[..written] {
+                let step = at + TRIGRAM_STEP * (hit >> 16) as usize;
+                let mut positions = hit & 0xffff;
+                while positions != 0 {
+                    let at = step + 2 * positions.trailing_zeros() as usize;
+                    positions &= positions - 1;
+                    let word = u32::from_le_bytes([text[at], text[at + 1], text[at + 2], 0]);
+                    let entry = self.even[filter_key(word)];
+                    if entry != 0 {
+                        self.matches_near(text, at, entry, starts.clone(), found);
+                    }
+                }
+            }
+            at += TRIGRAM_STEP * steps;
+            if steps < hits.len() {
+                return at;
+            }
+        }
+    }
+
     /// The matches in `text` that start in `from..to`.
     fn search_chunk(
         &self,
@@ -540,6 +655,10 @@ impl Filtered {
         let even = &self.even;
         let last = to.saturating_add(self.reach);
         let mut at = from & !1;
+        #[cfg(target_arch = "x86_64")]
+        if let Some(avx2) = self.avx2 {
+            at = self.search_even_avx2(avx2, text, at, last, from..to, found);
+        }
         while at <= last
             && let Some(block) = text.get(at..at + 16)
         {
@@ -649,8 +768,14 @@ mod tests {
 
     #[test]
     fn the_filtered_search_reports_what_the_dfa_reports() {
+        for kernel in Kernel::all() {
+            the_filtered_search_reports_what_the_dfa_reports_by(kernel);
+        }
+    }
+
+    fn the_filtered_search_reports_what_the_dfa_reports_by(kernel: Kernel) {
         let patterns = patterns();
-        let filtered = TriggerSearch::new(&patterns).expect("builds");
+        let filtered = TriggerSearch::new(&patterns, kernel).expect("builds");
         let dfa = TriggerSearch::dfa_only(&patterns);
         let mut text = String::new();
         for i in 0..4000 {
@@ -667,12 +792,17 @@ mod tests {
             });
         }
         let bytes = text.as_bytes();
-        assert_eq!(all(&filtered, bytes), expected(&dfa, &patterns, bytes));
+        assert_eq!(
+            all(&filtered, bytes),
+            expected(&dfa, &patterns, bytes),
+            "{kernel:?}"
+        );
         // Short texts end before a whole block of eight positions.
         for line in text.split(' ').take(200) {
             assert_eq!(
                 all(&filtered, line.as_bytes()),
-                expected(&dfa, &patterns, line.as_bytes())
+                expected(&dfa, &patterns, line.as_bytes()),
+                "{kernel:?}"
             );
         }
     }
@@ -688,13 +818,19 @@ mod tests {
             ], 0..60)
         ) {
             let patterns = patterns();
-            let filtered = TriggerSearch::new(&patterns).expect("builds");
             let dfa = TriggerSearch::dfa_only(&patterns);
             let text = pieces.concat();
-            // Every start parity and every tail length.
-            for skip in 0..3.min(text.len() + 1) {
-                let bytes = &text[skip..];
-                proptest::prop_assert_eq!(all(&filtered, bytes), expected(&dfa, &patterns, bytes));
+            for kernel in Kernel::all() {
+                let filtered = TriggerSearch::new(&patterns, kernel).expect("builds");
+                // Every start parity and every tail length.
+                for skip in 0..3.min(text.len() + 1) {
+                    let bytes = &text[skip..];
+                    proptest::prop_assert_eq!(
+                        all(&filtered, bytes),
+                        expected(&dfa, &patterns, bytes),
+                        "{:?}", kernel
+                    );
+                }
             }
         }
     }
@@ -703,8 +839,10 @@ mod tests {
     fn the_built_in_triggers_take_the_filtered_search() {
         // Adding a fourth short trigger, or more than 65535 filter entries, would silently fall
         // back to the DFA and cost the scrubber most of its speed.
-        let search = TriggerSearch::new(&patterns()).expect("builds");
-        assert!(matches!(search.engine, Engine::Filtered(_)));
+        for kernel in Kernel::all() {
+            let search = TriggerSearch::new(&patterns(), kernel).expect("builds");
+            assert!(matches!(search.engine, Engine::Filtered(_)));
+        }
     }
 
     #[test]
@@ -741,7 +879,7 @@ mod tests {
         // However long the pattern, its pieces lie near its start.
         let long = "ab".repeat(100);
         assert!(rarest_piece(long.as_bytes(), 1, |_| None) <= MAX_PIECE_OFFSET);
-        let search = TriggerSearch::new(&patterns()).expect("builds");
+        let search = TriggerSearch::new(&patterns(), Kernel::Scalar).expect("builds");
         let Engine::Filtered(filtered) = &search.engine else {
             panic!("the built-in triggers take the filtered search");
         };
@@ -750,8 +888,14 @@ mod tests {
 
     #[test]
     fn matches_across_a_chunk_boundary_are_found_once() {
+        for kernel in Kernel::all() {
+            matches_across_a_chunk_boundary_are_found_once_by(kernel);
+        }
+    }
+
+    fn matches_across_a_chunk_boundary_are_found_once_by(kernel: Kernel) {
         let patterns = patterns();
-        let filtered = TriggerSearch::new(&patterns).expect("builds");
+        let filtered = TriggerSearch::new(&patterns, kernel).expect("builds");
         let dfa = TriggerSearch::dfa_only(&patterns);
         for offset in CHUNK - 12..CHUNK + 2 {
             let mut text = "x".repeat(offset);
