@@ -12,7 +12,9 @@
 //! bytes are often part of ordinary words. Seven
 //! positions are looked up from one read of sixteen bytes, with lookups that do not depend on
 //! each other; where the table says a pattern may be near, the few it names are compared, each
-//! turned away by its first four bytes before the whole pattern is.
+//! turned away by its first four bytes before the whole pattern is, and all of them at once
+//! first by the bytes just before and after the three (a piece is often part of a word: `use`
+//! of `user` stands in `because`, and the `s` after it is no pattern's).
 //!
 //! Where the CPU runs AVX2 (see `kernel`), the even positions are tested sixteen at a time
 //! (`simd`): each position's three bytes, folded to eighteen bits ([`trigram_key`]), are looked
@@ -184,6 +186,12 @@ struct Filtered {
     /// Entry `g` names `candidates[group_starts[g - 1]..group_starts[g]]`: one array, so that a
     /// hit reads a few neighbouring cache lines, not a list per entry.
     group_starts: Vec<u32>,
+    /// For entry `g` (at `g - 1`), the bytes that may stand just before and just after the
+    /// three bytes looked up, for any of its patterns to match: a bit per [`folded`] byte,
+    /// every bit where a pattern leaves the byte open (it starts or ends there). Most pieces
+    /// are parts of ordinary words (`use` of `user`, `gin` of `login`): a hit in a word that
+    /// is not the pattern's is turned away by its neighbours before any pattern is compared.
+    neighbours: Vec<Neighbours>,
     candidates: Vec<Candidate>,
     /// The furthest a pattern's entered piece lies from its start: a match starting at `s` is
     /// seen from an even position in `s - 1..=s + reach`.
@@ -192,6 +200,29 @@ struct Filtered {
     /// both cases): a chance hit from another entry of the filter must not report it at an odd
     /// start the filter left out.
     beside: Vec<Option<(bool, [u64; 4])>>,
+}
+
+/// The bytes allowed beside the three bytes of a filter entry, a bit per [`folded`] byte.
+#[derive(Debug, Clone, Copy)]
+struct Neighbours {
+    before: u64,
+    after: u64,
+}
+
+impl Neighbours {
+    /// Whether the bytes beside the three at `at` (when the text has them) are allowed.
+    fn allow(self, text: &[u8], at: usize) -> bool {
+        let allowed = |set: u64, byte: Option<&u8>| byte.is_none_or(|&b| set >> folded(b) & 1 == 1);
+        allowed(self.after, text.get(at + PREFIX))
+            && allowed(self.before, at.checked_sub(1).map(|b| &text[b]))
+    }
+}
+
+/// A byte as six bits: its low five, and bit 6 as bit 5, so that a letter's two cases (which
+/// differ in bit 5) are one. Bytes that differ in bit 5 or bit 7 only are one too (`@` and
+/// `` ` ``): that only lets more through.
+fn folded(b: u8) -> u32 {
+    u32::from((b & 0x1f) | (b >> 1 & 0x20))
 }
 
 /// A pattern that may start near an even position, with its first (up to) four bytes folded to
@@ -339,7 +370,7 @@ pub(crate) const TRIGRAM_READ: usize = TRIGRAM_STEP + 8;
 /// share a key (`@` and `` ` ``, a byte and the byte 0x80 above it): that only costs a lookup.
 #[cfg(target_arch = "x86_64")]
 pub(crate) fn trigram_key(three: [u8; 3]) -> usize {
-    let fold = |b: u8| usize::from((b & 0x1f) | (b >> 1 & 0x20));
+    let fold = |b: u8| folded(b) as usize;
     fold(three[0]) | fold(three[1]) << 6 | fold(three[2]) << 12
 }
 
@@ -491,11 +522,28 @@ impl Filtered {
         drop(entered);
         let mut group_starts = vec![0u32];
         let mut candidates = Vec::new();
+        let mut neighbours = Vec::new();
         for group in &even_groups {
+            let mut beside = Neighbours {
+                before: 0,
+                after: 0,
+            };
             for &(pattern, delta) in group {
-                candidates.push(Candidate::new(pattern, delta, &lowered[pattern as usize])?);
+                let bytes = &lowered[pattern as usize];
+                candidates.push(Candidate::new(pattern, delta, bytes)?);
+                // The pattern's bytes before and after the three at the position, where the
+                // pattern has them: it starts `delta` bytes from the position.
+                let at = |offset: isize| {
+                    usize::try_from(offset - isize::from(delta))
+                        .ok()
+                        .and_then(|i| bytes.get(i))
+                        .map_or(u64::MAX, |&b| 1 << folded(b))
+                };
+                beside.before |= at(-1);
+                beside.after |= at(PREFIX as isize);
             }
             group_starts.push(u32::try_from(candidates.len()).ok()?);
+            neighbours.push(beside);
         }
         let beside = patterns
             .iter()
@@ -523,6 +571,7 @@ impl Filtered {
             short_needles,
             even,
             group_starts,
+            neighbours,
             candidates,
             reach,
         })
@@ -559,6 +608,9 @@ impl Filtered {
         found: &mut Vec<(usize, usize, usize)>,
     ) {
         let group = usize::from(group);
+        if !self.neighbours[group - 1].allow(text, at) {
+            return;
+        }
         let range = self.group_starts[group - 1] as usize..self.group_starts[group] as usize;
         for candidate in &self.candidates[range] {
             let Some(start) = at.checked_add_signed(isize::from(candidate.delta)) else {
