@@ -674,12 +674,19 @@ impl Filtered {
             let (steps, written) = avx2.trigram_hits(text, at, last, &self.present, &mut hits);
             for &hit in &hits[..written] {
                 let step = at + TRIGRAM_STEP * (hit >> 16) as usize;
+                // The step's entries first, looked up independently of each other (text dense
+                // with triggers marks most positions), then their patterns compared.
+                let mut entries = [(0usize, 0u16); TRIGRAM_STEP / 2];
+                let mut marked = 0;
                 let mut positions = hit & 0xffff;
                 while positions != 0 {
                     let at = step + 2 * positions.trailing_zeros() as usize;
                     positions &= positions - 1;
                     let word = u32::from_le_bytes([text[at], text[at + 1], text[at + 2], 0]);
-                    let entry = self.even[filter_key(word)];
+                    entries[marked] = (at, self.even[filter_key(word)]);
+                    marked += 1;
+                }
+                for &(at, entry) in &entries[..marked] {
                     if entry != 0 {
                         self.matches_near(text, at, entry, starts.clone(), found);
                     }
