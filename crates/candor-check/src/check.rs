@@ -3,9 +3,7 @@
 
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use candor_privacy::{
-    IdentifierError, Scrubber, check_identifier, check_language_tag, check_version,
-};
+use candor_privacy::{IdentifierError, Scrubber, check_identifier, check_version};
 use candor_schema::{Catalogue, DataPointSpec, Event, Grammar, StringRole, Value, Version};
 
 use crate::refusal::{Reason, Refusal};
@@ -193,10 +191,11 @@ pub fn check_event<'c>(
 
 /// One string against its role ([`candor_schema::Value::walk_strings`], the walk the
 /// preparer applies the same roles with): scrubbed and coarsened text holds no personal datum
-/// the scrubber would have removed; names, labels, modes, versions and language tags sent as
-/// they are match their grammar with nothing personal in them (`candor_privacy`'s checks), so
-/// a client that skips them cannot pass what the sender would have refused. Declared words,
-/// type names and hashes were checked with the value's shape.
+/// the scrubber would have removed; names, labels, modes and versions sent as they are match
+/// their grammar with nothing personal in them (`candor_privacy`'s checks), and language tags
+/// theirs (`candor_schema::is_language_tag`), so a client that skips them cannot pass what the
+/// sender would have refused. Declared words, type names and hashes were checked with the
+/// value's shape.
 fn check_string(scrubber: &Scrubber, role: StringRole, text: &str) -> Result<(), (Reason, String)> {
     let grammar = match role {
         StringRole::Scrubbed { .. } | StringRole::Coarsened => {
@@ -210,7 +209,9 @@ fn check_string(scrubber: &Scrubber, role: StringRole, text: &str) -> Result<(),
         }
         StringRole::Verbatim(Grammar::Identifier) => check_identifier(scrubber, text),
         StringRole::Verbatim(Grammar::Version) => check_version(scrubber, text),
-        StringRole::Verbatim(Grammar::LanguageTag) => check_language_tag(text),
+        StringRole::Verbatim(Grammar::LanguageTag) if !candor_schema::is_language_tag(text) => {
+            Err(IdentifierError::Shape("language tag"))
+        }
         _ => Ok(()),
     };
     grammar.map_err(|e| match e {

@@ -15,8 +15,7 @@ use std::time::SystemTime;
 use candor_privacy::stack::StackFilter;
 use candor_privacy::user_agent::coarsen;
 use candor_privacy::{
-    IdentifierError, KeyedHasher, Scrubber, check_identifier, check_language_tag, check_version,
-    sha256_hex,
+    IdentifierError, KeyedHasher, Scrubber, check_identifier, check_version, sha256_hex,
 };
 use candor_schema::{
     BucketLayout, Catalogue, DataPointSpec, Date, Event, ExceptionValue, Expired, Grammar,
@@ -438,10 +437,10 @@ impl Preparer {
             StringRole::Verbatim(Grammar::Version) => {
                 check_version(&self.scrubber, text).map_err(invalid)?;
             }
-            StringRole::Verbatim(Grammar::LanguageTag) => {
-                check_language_tag(text).map_err(invalid)?;
+            StringRole::Verbatim(Grammar::LanguageTag) if !candor_schema::is_language_tag(text) => {
+                return Err(invalid(IdentifierError::Shape("language tag")));
             }
-            // Declared words and type names were settled by the shape.
+            // Declared words, type names and well-formed language tags need nothing more.
             _ => {}
         }
         Ok(())

@@ -190,6 +190,18 @@ fn user_agents_are_coarsened_and_languages_validated() {
         p.prepare("dashboard_language", Input::Word("en-US,en;q=0.9".into()))
             .is_err()
     );
+    // A "language" of four to eight letters is none in use (BCP 47 reserves them): it is
+    // refused where the value is prepared, by the one grammar, and the reason does not repeat
+    // the value, which could be a name.
+    for word in ["jsmith-US", "abcd"] {
+        match p.prepare("request_language", Input::Word(word.into())) {
+            Err(Rejected::Invalid { reason, .. }) => {
+                assert!(reason.contains("language tag"), "{reason}");
+                assert!(!reason.contains(word), "{reason}");
+            }
+            other => panic!("{word}: {other:?}"),
+        }
+    }
 }
 
 #[test]

@@ -1,5 +1,6 @@
-//! Grammars for values that leave the machine as they are: names, labels, modes, versions and
-//! language tags.
+//! Grammars for values that leave the machine as they are: names, labels, modes and versions.
+//! (A language tag, also sent as it is, has one grammar, `candor_schema::is_language_tag`,
+//! which the catalogue's own value check applies; this crate does not depend on that one.)
 //!
 //! A catalogue point whose privacy class is not "scrubbed" promises that its value is not
 //! personal. Such a value is sent verbatim, so it is checked instead of scrubbed: it must match
@@ -249,30 +250,6 @@ pub fn check_version(scrubber: &Scrubber, value: &str) -> Result<(), IdentifierE
     nothing_found(scrubber, value)
 }
 
-/// A BCP 47 language tag as browsers send it: a 2–8 letter language, then `-`-separated
-/// subtags of 1–8 letters or digits (`en`, `en-US`, `zh-Hant-TW`, `en-US-u-ca-gregory`), and no
-/// private-use subtags: what follows `-x-` is whatever its writer chose (`en-x-jsmith`), and a
-/// tag is sent as it is.
-pub fn check_language_tag(value: &str) -> Result<(), IdentifierError> {
-    check_len(value, 35)?;
-    let mut parts = value.split('-');
-    let language = parts.next().unwrap_or_default();
-    if !(2..=8).contains(&language.len()) || !language.bytes().all(|b| b.is_ascii_alphabetic()) {
-        return Err(IdentifierError::Shape("language tag"));
-    }
-    if parts.any(|p| {
-        p.is_empty()
-            || p.len() > 8
-            || !p.bytes().all(|b| b.is_ascii_alphanumeric())
-            || p.eq_ignore_ascii_case("x")
-    }) {
-        return Err(IdentifierError::Shape(
-            "language tag without private-use subtags",
-        ));
-    }
-    Ok(())
-}
-
 fn check_len(value: &str, max: usize) -> Result<(), IdentifierError> {
     if value.is_empty() {
         return Err(IdentifierError::Empty);
@@ -394,30 +371,5 @@ mod tests {
         assert!(!err.to_string().contains("jane"), "{err}");
         let err = check_version(&s, "4.0.0+alice.smith.example.com").unwrap_err();
         assert!(!err.to_string().contains("alice"), "{err}");
-    }
-
-    #[test]
-    fn language_tags() {
-        for ok in [
-            "en",
-            "en-US",
-            "zh-Hant-TW",
-            "en-US-u-ca-gregory",
-            "sl-rozaj-biske",
-        ] {
-            assert_eq!(check_language_tag(ok), Ok(()), "{ok}");
-        }
-        // Private-use subtags say whatever their writer chose: a name among them.
-        for bad in [
-            "",
-            "e",
-            "en-US,en;q=0.9",
-            "en--US",
-            "1en",
-            "en-x-jsmith",
-            "de-CH-X-acme42",
-        ] {
-            assert!(check_language_tag(bad).is_err(), "{bad}");
-        }
     }
 }

@@ -8,8 +8,9 @@
 //!   `candor-state`).
 //! - [`allow_list`]: known values pass, anything else becomes a fixed placeholder.
 //! - [`identifier`]: the grammars a value sent verbatim must match (names, labels, modes,
-//!   versions, language tags), with the scrubber finding nothing in it; a name is not a host
-//!   name, a credential pair, a URL, a UUID or a hex token.
+//!   versions), with the scrubber finding nothing in it; a name is not a host name, a
+//!   credential pair, a URL, a UUID or a hex token. (Language tags follow the catalogue's
+//!   grammar, `candor_schema::is_language_tag`, which this crate does not depend on.)
 //! - [`scrub`]: a single-pass, linear-time scrubber for free text (e-mail and IP addresses,
 //!   user names in paths, Windows and directory identities — accounts, Kerberos principals,
 //!   application pool identities, SIDs, UNC home folders, distinguished names, computer and
@@ -39,5 +40,5 @@ pub mod user_agent;
 
 pub use allow_list::AllowList;
 pub use hash::{HashError, HashedValue, KeyedHasher, sha256_hex};
-pub use identifier::{IdentifierError, check_identifier, check_language_tag, check_version};
+pub use identifier::{IdentifierError, check_identifier, check_version};
 pub use scrub::{MachineLiterals, Scrubber};

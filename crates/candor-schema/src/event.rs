@@ -693,8 +693,15 @@ pub fn is_version_text(text: &str) -> bool {
 
 /// Whether `text` is a well-formed language tag in the shape BCP 47 gives the common cases:
 /// a primary language of two or three letters, then subtags of one to eight letters or digits,
-/// at most 35 bytes in all (`en`, `en-US`, `zh-Hant-TW`), and no private-use subtags: what
-/// follows `-x-` is whatever its writer chose (`en-x-jsmith`), and a tag is sent as it is.
+/// at most 35 bytes in all (`en`, `en-US`, `zh-Hant-TW`, `en-US-u-ca-gregory`), and no
+/// private-use subtags: what follows `-x-` is whatever its writer chose (`en-x-jsmith`), and a
+/// tag is sent as it is.
+///
+/// The one grammar of a `language_tag` value: the sender's preparer, this crate's
+/// [`check_value`] on both ends and the receiving end's check all apply it. BCP 47 keeps four
+/// letters for future use and five to eight for languages registered later, and none is
+/// registered: every language in use has two or three letters, and a longer "language" sent
+/// verbatim could only be a word its writer chose (`jsmith-US`).
 pub fn is_language_tag(text: &str) -> bool {
     if text.is_empty() || text.len() > 35 {
         return false;
@@ -771,7 +778,15 @@ mod tests {
 
     #[test]
     fn language_tags() {
-        for good in ["en", "en-US", "zh-Hant-TW", "de-CH-1996"] {
+        for good in [
+            "en",
+            "en-US",
+            "zh-Hant-TW",
+            "de-CH-1996",
+            "en-US-u-ca-gregory",
+            "sl-rozaj-biske",
+            "yue-HK",
+        ] {
             assert!(is_language_tag(good), "{good}");
         }
         for bad in [
@@ -780,8 +795,16 @@ mod tests {
             "english-language",
             "en_US",
             "en-",
+            "en--US",
+            "1en",
             "12-US",
             "en-US; rm",
+            "en-US,en;q=0.9",
+            // Four letters are reserved, five to eight registered later: none is a language in
+            // use, and one sent as it is could be a name.
+            "abcd",
+            "jsmith-US",
+            "abcdefgh",
             // Private-use subtags say whatever their writer chose: a name among them.
             "en-x-jsmith",
             "de-CH-X-acme42",

@@ -40,7 +40,8 @@ pub enum Grammar {
     Identifier,
     /// A version number (`candor_privacy::check_version`).
     Version,
-    /// A language tag without private-use subtags (`candor_privacy::check_language_tag`).
+    /// A language tag without private-use subtags ([`crate::is_language_tag`]), checked with the
+    /// value's shape.
     LanguageTag,
     /// A type name ([`crate::check_name`]), checked with the value's shape.
     Name,

@@ -13,7 +13,9 @@
 //! small validator (Luhn, mod-97, base58check, bech32, EIP-55, entropy…), the
 //! confirmed spans are merged (overlaps become their union, so nothing leaks between two
 //! findings), and the output is built once. Clean text costs the piece filter and one block
-//! classification whose scans skip most bytes unread. Text holding full-width forms, other
+//! classification whose scans skip most bytes unread. Where the CPU runs AVX2, these byte scans
+//! run in vector form (`kernel` chooses once, `simd` holds the code), with the same findings:
+//! tests compare the two forms on every machine that runs both. Text holding full-width forms, other
 //! scripts' digits or characters that show as nothing (a zero-width space inside
 //! `pass\u{200b}word`) is scanned once more as ASCII, without the invisible ones (`fold`).
 //!
@@ -32,6 +34,7 @@ mod command;
 mod finance;
 mod fold;
 mod identity;
+mod kernel;
 mod keys;
 mod lex;
 mod literal;
@@ -39,12 +42,17 @@ mod national;
 mod numeric;
 mod phone;
 mod shape;
+// The crate's one module with `unsafe` code: AVX2, entered where the CPU runs it.
+#[cfg(target_arch = "x86_64")]
+#[allow(unsafe_code)]
+mod simd;
 mod text;
 mod trigger;
 mod vendor;
 
 use std::ops::Range;
 
+use kernel::Kernel;
 use trigger::TriggerSearch;
 
 pub use text::{MAX_INPUT_BYTES, TRUNCATION_MARKER};
@@ -328,6 +336,8 @@ impl Stretch {
 pub struct Scrubber {
     search: TriggerSearch,
     triggers: Vec<literal::Trigger>,
+    /// The form of the byte scans this CPU runs best (the same findings from each).
+    kernel: Kernel,
 }
 
 impl Default for Scrubber {
@@ -340,6 +350,11 @@ impl Default for Scrubber {
 impl Scrubber {
     /// A scrubber that also replaces this machine's literals.
     pub fn new(machine: &MachineLiterals) -> Self {
+        Self::with_kernel(machine, Kernel::detect())
+    }
+
+    /// [`Scrubber::new`], with the byte scans in the form `kernel` (the tests compare them).
+    pub(crate) fn with_kernel(machine: &MachineLiterals, kernel: Kernel) -> Self {
         let mut patterns = Vec::new();
         let mut triggers = Vec::new();
         for (pattern, trigger) in literal::builtin_triggers() {
@@ -351,18 +366,22 @@ impl Scrubber {
             patterns.push(trigger::Pattern::plain(value));
             triggers.push(literal::Trigger::Literal(finding));
         }
-        let search = match TriggerSearch::new(&patterns) {
+        let search = match TriggerSearch::new(&patterns, kernel) {
             Some(search) => search,
             None => {
                 // Only the machine's literals can make a build fail (they are capped in length,
                 // so this is not expected); without them the scrubber still does its job.
                 patterns.truncate(builtin);
                 triggers.truncate(builtin);
-                TriggerSearch::new(&patterns)
+                TriggerSearch::new(&patterns, kernel)
                     .expect("the built-in trigger set always builds (tested)")
             }
         };
-        Self { search, triggers }
+        Self {
+            search,
+            triggers,
+            kernel,
+        }
     }
 
     /// Scrubs `text`, with no length limit beyond [`MAX_INPUT_BYTES`].
@@ -380,7 +399,7 @@ impl Scrubber {
     /// token, and nothing after it. The result is then cut to `max_len`, which cuts scrubbed
     /// text only.
     pub fn scrub_limited(&self, text: &str, max_len: usize) -> String {
-        let prepared = text::prepare(text, max_len);
+        let prepared = text::prepare(text, max_len, self.kernel);
         let mut scrubbed = String::with_capacity(prepared.text.len());
         let mut keep_end = prepared.cut.then_some(prepared.keep);
         // The whole text is no cut stretch, so nothing can run into a cut.
@@ -595,7 +614,7 @@ impl Scrubber {
     fn find_unmerged(&self, text: &str, spans: &mut Vec<Span>) -> bool {
         let from = spans.len();
         literal::find(&self.search, &self.triggers, text, spans);
-        let non_ascii = blocks::find(text, spans);
+        let non_ascii = blocks::find(text, spans, self.kernel);
         // A replacement token found by another detector (`/home/[pem]`) stays as it is, so
         // scrubbing scrubbed text changes nothing.
         let mut at = from;
@@ -868,6 +887,133 @@ mod tests {
         }
     }
 
+    /// A scrubber per kernel this machine runs (see `kernel`), with machine literals, the
+    /// scalar one first.
+    fn one_per_kernel() -> Vec<Scrubber> {
+        let machine = MachineLiterals {
+            user_name: Some("jdoe".into()),
+            home_dir: Some("/home/jdoe".into()),
+            host_name: Some("buildhost-17".into()),
+        };
+        Kernel::all()
+            .into_iter()
+            .map(|kernel| Scrubber::with_kernel(&machine, kernel))
+            .collect()
+    }
+
+    /// Every kernel's scrubber gives `text` the same output as the scalar one, whole and cut
+    /// to `limit`.
+    fn assert_kernels_agree(scrubbers: &[Scrubber], text: &str, limit: usize) {
+        let (scalar, vector) = scrubbers.split_first().expect("the scalar kernel");
+        let whole = scalar.scrub(text);
+        let cut = scalar.scrub_limited(text, limit);
+        for other in vector {
+            assert_eq!(other.scrub(text), whole, "{:?} on {text:?}", other.kernel);
+            assert_eq!(
+                other.scrub_limited(text, limit),
+                cut,
+                "{:?} on {text:?} cut to {limit}",
+                other.kernel
+            );
+        }
+    }
+
+    #[test]
+    fn this_machine_tests_every_kernel() {
+        // The tests below compare the kernels; on an x86-64 CPU without AVX2 they would compare
+        // the scalar one with itself, and say nothing about the vector one.
+        if cfg!(target_arch = "x86_64") {
+            assert_eq!(
+                one_per_kernel().len(),
+                2,
+                "this x86-64 CPU runs no AVX2: the AVX2 kernel goes untested here"
+            );
+        }
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig { cases: 256, failure_persistence: None, ..ProptestConfig::default() })]
+
+        /// Log-like text with every detector's triggers, at every alignment to the blocks and
+        /// steps of the vector scans.
+        #[test]
+        fn every_kernel_scrubs_log_text_alike(
+            pieces in prop::collection::vec(long_line_piece(), 0..30),
+            shift in 0usize..70,
+            limit in 0usize..4000,
+        ) {
+            let text = format!("{}{}", "x".repeat(shift), pieces.concat());
+            assert_kernels_agree(&one_per_kernel(), &text, limit);
+        }
+
+        #[test]
+        fn every_kernel_scrubs_arbitrary_text_alike(
+            text in any::<String>(),
+            bytes in prop::collection::vec(any::<u8>(), 0..700),
+            limit in 0usize..300,
+        ) {
+            let scrubbers = one_per_kernel();
+            assert_kernels_agree(&scrubbers, &text, limit);
+            let lossy = String::from_utf8_lossy(&bytes);
+            assert_kernels_agree(&scrubbers, &lossy, limit);
+        }
+    }
+
+    /// The shapes that once made a scrubber quadratic (`benches/scrub_adversarial.rs`), and
+    /// long runs around the edges of blocks, repeated to lengths around those edges.
+    #[test]
+    fn every_kernel_scrubs_repeated_shapes_alike() {
+        let scrubbers = one_per_kernel();
+        let shapes = [
+            "10.0.0.1 ",
+            "user@",
+            "http://u:p@",
+            "a.b@example.com ",
+            "eyJhbGciOi.",
+            "AKIA",
+            "password=",
+            "token=\"",
+            "/home/",
+            "\\\\a\\",
+            "Bearer ",
+            "1:",
+            "aa-",
+            "4111 ",
+            "-----BEGIN ",
+            "deadbeef",
+            "Zm9vYmFy+/",
+            "x%40",
+            "mysql -pS3 ",
+            "A\\",
+            "S-1-5-21-1-",
+            "CN=a,",
+            "DESKTOP-",
+            "~ab/",
+            "key=",
+            "machine a login b ",
+            "password is ",
+            "tskey-",
+            "123 45 ",
+            "de89 ",
+            "tel 12 ",
+            "\u{ff14}\u{ff11}\u{ff11}\u{ff11} ",
+            "pass\u{200b}word=",
+            "aB3xK9pQ2mZ7vR4tW8yL1nC6",
+            "abcdefghijklmn",
+            "abcdefghijklm7",
+            "0123456789abcdefghij ",
+            "x",
+        ];
+        for shape in shapes {
+            for len in [
+                1, 13, 14, 31, 32, 33, 63, 64, 65, 127, 128, 129, 1000, 1024, 3000,
+            ] {
+                let text: String = shape.chars().cycle().take(len).collect();
+                assert_kernels_agree(&scrubbers, &text, len / 2);
+            }
+        }
+    }
+
     #[test]
     fn a_change_at_the_end_of_a_long_line_is_rescanned_near_it() {
         let line = format!("{}4111 1111 1111 1111", "lorem ipsum ".repeat(2000));
@@ -908,7 +1054,7 @@ mod tests {
             .into_iter()
             .map(|(p, _)| p)
             .collect();
-        assert!(TriggerSearch::new(&patterns).is_some());
+        assert!(TriggerSearch::new(&patterns, Kernel::Scalar).is_some());
     }
 
     #[test]

@@ -16,7 +16,7 @@
 //! `mobile`, `fax`, `☎`…) within 48 bytes before it on its line unless the grouping itself is
 //! one that numbers of other kinds rarely take (`020 7946 0958`, `(020) 7946 0958`).
 
-use super::blocks::{BLOCK, Masks};
+use super::blocks::{BLOCK, Masks, Window};
 use super::{Finding, Span, finance, national, phone};
 
 /// The numeric scan's place in the text, kept from one block to the next.
@@ -75,9 +75,8 @@ pub(crate) fn candidates(previous: &Masks, current: &Masks, next: &Masks) -> u64
 /// conditions), so that leaving out the rest changes no finding: a test holds it to that.
 #[inline(always)]
 fn numbers_with_work(previous: &Masks, current: &Masks, next: &Masks) -> u64 {
-    let digit = u128::from(current.digit) | u128::from(next.digit) << 64;
-    let numeric =
-        digit | u128::from(current.paren_or_percent) | u128::from(next.paren_or_percent) << 64;
+    let digit = Window::new(current.digit, next.digit);
+    let numeric = digit | Window::new(current.paren_or_percent, next.paren_or_percent);
     // A byte that is no digit, with a digit, `(` or `%` on it or within three bytes after it.
     let near = numeric | numeric >> 1 | numeric >> 2 | numeric >> 3;
     let gap = !digit & near;
@@ -92,7 +91,7 @@ fn numbers_with_work(previous: &Masks, current: &Masks, next: &Masks) -> u64 {
     let nine = fours & fours >> 4 & digit >> 8;
     let opener = |m: &Masks| m.letter | m.token_punctuation | m.paren_or_percent;
     let after_opener = opener(current) << 1 | opener(previous) >> 63;
-    (ahead8 | nine) as u64 | after_opener
+    (ahead8 | nine).low() | after_opener
 }
 
 impl Scan {
@@ -575,10 +574,17 @@ mod tests {
         for offset in 0..100 {
             let mut text = "x".repeat(offset);
             text.push_str(" 10.1.2.3 and 12 ms");
-            let mut spans = Vec::new();
-            super::super::blocks::find(&text, &mut spans);
-            let found: Vec<(usize, usize)> = spans.iter().map(|s| (s.start(), s.end())).collect();
-            assert_eq!(found, vec![(offset + 1, offset + 9)], "offset {offset}");
+            for kernel in super::super::kernel::Kernel::all() {
+                let mut spans = Vec::new();
+                super::super::blocks::find(&text, &mut spans, kernel);
+                let found: Vec<(usize, usize)> =
+                    spans.iter().map(|s| (s.start(), s.end())).collect();
+                assert_eq!(
+                    found,
+                    vec![(offset + 1, offset + 9)],
+                    "offset {offset} by {kernel:?}"
+                );
+            }
         }
     }
 }

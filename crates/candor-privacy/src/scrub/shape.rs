@@ -6,9 +6,11 @@
 //! written in mixed case they must pass EIP-55 (Keccak-256, from RustCrypto's `sha3`). A
 //! mixed-case one that fails is not a wallet; it is replaced as a secret.
 //!
-//! One pass over the bytes finds the long runs of token characters (letters, digits and
-//! `_ - + / = . ~`), skipping most bytes of short words unread; each run is looked at once, by
-//! validators that only read the run, so the pass is linear. IBANs ([`iban`]) are checked by
+//! The pass of blocks (`blocks`) finds the ends of the long runs of token characters (letters,
+//! digits and `_ - + / = . ~`) in its masks, where it also settles, without reading a byte,
+//! that most of them (words, dotted names, runs without a digit) hold no shape ([`run_ends`]);
+//! each other run is looked at once, from the block where it ends, by validators that only read
+//! the run, so the pass is linear. IBANs ([`iban`]) are checked by
 //! the numeric scan, at the digits after two capital letters.
 //!
 //! The opaque-token rule, and what it deliberately keeps:
@@ -23,83 +25,80 @@
 use sha2::{Digest, Sha256};
 use sha3::Keccak256;
 
-use super::blocks::{BLOCK, Masks, is_token};
+use super::blocks::{BLOCK, Masks, Window, is_token};
 use super::{Finding, Span};
 
 /// Shorter runs hold nothing this module looks for (the shortest, a Cisco MAC, has 14 bytes).
 /// IBANs, which may be written in groups of four, are found by the numeric scan.
 const MIN_RUN: usize = 14;
 
-/// The whole-word scan's place in the text, kept from one block to the next.
-#[derive(Debug, Default)]
-pub(crate) struct Scan {
-    /// Where the next run may start: every run before was examined.
-    next: usize,
-}
+/// The shortest run [`run`] finds anything in but a Cisco MAC address ([`CISCO_MAC_LEN`]).
+const MIN_SHAPE: usize = 20;
 
-/// Where in the block whose masks are `current` a run of at least [`MIN_RUN`] token bytes
-/// starts, or continues from the block before (`next` are the following block's masks): bit i
-/// set when the MIN_RUN bytes from i are all token bytes.
+/// Where in the block whose masks are `current` (`previous` are those of the block before) a
+/// run of token bytes ends that [`block`] may find something in: bit i set when byte i is the
+/// first after a run (the text's end included) of [`CISCO_MAC_LEN`] bytes, or of
+/// [`MIN_SHAPE`] or more that holds a digit, or that began before the block before (whose
+/// start and digits the masks do not show). A superset of the runs [`block`] passes to [`run`],
+/// settled by the masks without reading a byte: most runs in log text are words and dotted
+/// names without a digit, or shorter.
 #[inline(always)]
-pub(crate) fn long_runs(current: &Masks, next: &Masks) -> u64 {
-    let window = u128::from(current.token()) | u128::from(next.token()) << 64;
-    let pairs = window & (window >> 1);
-    let fours = pairs & (pairs >> 2);
-    let eights = fours & (fours >> 4);
-    (eights & (eights >> (MIN_RUN - 8))) as u64
+pub(crate) fn run_ends(previous: &Masks, current: &Masks) -> u64 {
+    let token = Window::new(previous.token(), current.token());
+    let digit = Window::new(previous.digit, current.digit);
+    // Bit i set when byte i - 1 is a token byte.
+    let before = token << 1;
+    // The runs' first bytes, but for the window's first byte: its run may have begun earlier.
+    let starts = token & !before & Window::new(!1, !0);
+    // A run's first byte added to its bytes that are no digits carries to the byte after the
+    // run when it holds no digit; its first digit stops the carry.
+    let digitless = ((token & !digit) + starts) & !token;
+    // Bit i set when the n bytes before byte i are token bytes.
+    let two = before & before << 1;
+    let four = two & two << 2;
+    let eight = four & four << 4;
+    let fourteen = eight & eight << 6;
+    let sixteen = eight & eight << 8;
+    let twenty = sixteen & sixteen << 4;
+    let exactly_fourteen = fourteen & !(token << 15);
+    let ends = !token & before;
+    (ends & (exactly_fourteen | twenty & !digitless)).high()
 }
 
-impl Scan {
-    /// Examines the runs of token bytes that start in the block at `block`, whose
-    /// masks are `current` (`next` are the following block's), and where `long` (see
-    /// [`long_runs`]) says runs long enough lie.
-    ///
-    /// The first bit of `long` at or after [`Scan::next`] is a run's start: the byte before it
-    /// is a break, or it would have the bit too (or have been seen in the block before). The
-    /// run ends at the next break of the two blocks' token masks, when they hold it. A run
-    /// without a digit (the two blocks' digit masks say) is no shape this module knows but a
-    /// Cisco MAC address, and most runs in log text are words and dotted names, settled by the
-    /// masks without reading their bytes.
-    pub(crate) fn block(
-        &mut self,
-        bytes: &[u8],
-        block: usize,
-        current: &Masks,
-        next: &Masks,
-        mut long: u64,
-        spans: &mut Vec<Span>,
-    ) {
-        let window = u128::from(current.token()) | u128::from(next.token()) << 64;
-        let digits = u128::from(current.digit) | u128::from(next.digit) << 64;
-        loop {
-            if self.next >= block + BLOCK {
-                return;
-            }
-            if self.next > block {
-                long &= u64::MAX << (self.next - block);
-            }
-            if long == 0 {
-                return;
-            }
-            let offset = long.trailing_zeros() as usize;
-            let start = block + offset;
-            let (end, has_digit) = match (!window >> offset).trailing_zeros() as usize {
-                128.. => {
-                    let end = bytes[start..]
-                        .iter()
-                        .position(|b| !is_token(*b))
-                        .map_or(bytes.len(), |n| start + n);
-                    (end, bytes[start..end].iter().any(u8::is_ascii_digit))
-                }
-                length => (
-                    (start + length).min(bytes.len()),
-                    (digits >> offset) & ((1u128 << length) - 1) != 0,
-                ),
-            };
-            if has_digit || end - start == CISCO_MAC_LEN {
-                run(&bytes[start..end], start, spans);
-            }
-            self.next = end + 1;
+/// Examines the runs of token bytes that end in the block at `block` where `ends` (see
+/// [`run_ends`]) says; `previous` and `current` are the masks of the block before and of this
+/// one. Each run is found by the masks when it begins inside them, else by reading back to its
+/// first byte: it ends in one block only, so it is read once.
+pub(crate) fn block(
+    bytes: &[u8],
+    block: usize,
+    previous: &Masks,
+    current: &Masks,
+    mut ends: u64,
+    spans: &mut Vec<Span>,
+) {
+    let token = u128::from(previous.token()) | u128::from(current.token()) << 64;
+    let digits = u128::from(previous.digit) | u128::from(current.digit) << 64;
+    while ends != 0 {
+        let offset = ends.trailing_zeros() as usize;
+        ends &= ends - 1;
+        // The byte after the run, and its place in the two blocks' masks.
+        let end = (block + offset).min(bytes.len());
+        let at = BLOCK + offset;
+        // The token bytes right before it, up to the masks' first byte.
+        let length = (!token << (2 * BLOCK - at)).leading_zeros() as usize;
+        let (start, has_digit) = if length < at {
+            let mask = (1u128 << length) - 1;
+            (end - length, (digits >> (at - length)) & mask != 0)
+        } else {
+            let start = bytes[..end]
+                .iter()
+                .rposition(|b| !is_token(*b))
+                .map_or(0, |n| n + 1);
+            (start, bytes[start..end].iter().any(u8::is_ascii_digit))
+        };
+        if end - start >= MIN_RUN && (has_digit || end - start == CISCO_MAC_LEN) {
+            run(&bytes[start..end], start, spans);
         }
     }
 }
@@ -115,8 +114,8 @@ fn run(word: &[u8], offset: usize, spans: &mut Vec<Span>) {
         push(spans, offset, offset + word.len(), Finding::Mac);
         return;
     }
-    if word.len() < 20 {
-        // Every other shape is at least 20 bytes long (`instrumentation` is not looked at).
+    if word.len() < MIN_SHAPE {
+        // Every other shape is at least this long (`instrumentation` is not looked at).
         return;
     }
     if is_discord_token(word) {
@@ -504,6 +503,81 @@ fn bech32_valid(text: &[u8]) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use proptest::prelude::*;
+
+    use super::super::blocks::numeric_spans;
+    use super::super::kernel::Kernel;
+    use super::super::{blocks, numeric};
+
+    /// What the whole-word scan must find, by its definition: every maximal run of token bytes
+    /// of at least [`MIN_RUN`] that holds a digit or is as long as a Cisco MAC address, passed
+    /// to [`run`].
+    fn by_runs(text: &[u8]) -> Vec<Span> {
+        let mut spans = Vec::new();
+        let mut at = 0;
+        while at < text.len() {
+            if !is_token(text[at]) {
+                at += 1;
+                continue;
+            }
+            let start = at;
+            while at < text.len() && is_token(text[at]) {
+                at += 1;
+            }
+            let word = &text[start..at];
+            if word.len() >= MIN_RUN
+                && (word.iter().any(u8::is_ascii_digit) || word.len() == CISCO_MAC_LEN)
+            {
+                run(word, start, &mut spans);
+            }
+        }
+        spans
+    }
+
+    /// Runs of every length around the masks' edges, with and without digits, and the
+    /// shapes [`run`] finds.
+    fn run_piece() -> impl Strategy<Value = String> {
+        prop_oneof![
+            "[a-z]{1,30}",
+            "[a-zA-Z0-9]{10,25}",
+            "[a-f0-9]{18,70}",
+            "[a-zA-Z0-9+/_.=~-]{1,140}",
+            "[ ,;:@()\\\\]{1,3}",
+            Just("\u{e9}".to_owned()),
+            Just("aB3xK9pQ2mZ7vR4tW8yL1nC6".to_owned()),
+            Just("0123.4567.89ab".to_owned()),
+            Just("0x195bcfb809fec3922a29feed700ed6f21e33e11b".to_owned()),
+            (1usize..300).prop_map(|n| "ab".repeat(n)),
+            (1usize..300).prop_map(|n| "a1".repeat(n)),
+            // A digit only far before the run's end: the masks of the end's block and the
+            // one before do not show it.
+            (60usize..300).prop_map(|n| format!("7{}", "b".repeat(n))),
+        ]
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig { cases: 512, failure_persistence: None, ..ProptestConfig::default() })]
+
+        /// The pass of blocks finds what the numeric scan finds and, of the runs, exactly what
+        /// their definition finds: the masks that leave most runs unread leave out none
+        /// that holds a shape.
+        #[test]
+        fn the_blocks_find_every_run_the_definition_finds(
+            pieces in prop::collection::vec(run_piece(), 0..12),
+            shift in 0usize..64,
+        ) {
+            let text = format!("{}{}", " ".repeat(shift), pieces.concat());
+            let mut expected = numeric_spans(&text, numeric::events);
+            expected.extend(by_runs(text.as_bytes()));
+            expected.sort();
+            for kernel in Kernel::all() {
+                let mut spans = Vec::new();
+                blocks::find(&text, &mut spans, kernel);
+                spans.sort();
+                prop_assert_eq!(&spans, &expected, "{:?}", kernel);
+            }
+        }
+    }
 
     /// Shannon entropy from its definition, `Σ -p·log2(p)`.
     fn entropy_by_definition(core: &[u8]) -> f64 {
@@ -588,10 +662,17 @@ mod tests {
             let start = text.len();
             text.push_str(token);
             text.push_str(" instrumentation ok");
-            let mut spans = Vec::new();
-            super::super::blocks::find(&text, &mut spans);
-            let found: Vec<(usize, usize)> = spans.iter().map(|s| (s.start(), s.end())).collect();
-            assert_eq!(found, vec![(start, start + token.len())], "offset {offset}");
+            for kernel in super::super::kernel::Kernel::all() {
+                let mut spans = Vec::new();
+                super::super::blocks::find(&text, &mut spans, kernel);
+                let found: Vec<(usize, usize)> =
+                    spans.iter().map(|s| (s.start(), s.end())).collect();
+                assert_eq!(
+                    found,
+                    vec![(start, start + token.len())],
+                    "offset {offset} by {kernel:?}"
+                );
+            }
         }
     }
 

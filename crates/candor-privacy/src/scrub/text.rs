@@ -2,6 +2,8 @@
 
 use std::borrow::Cow;
 
+use super::kernel::Kernel;
+
 /// The most input a scrubber reads; anything beyond is cut (with the marker) before scanning.
 pub const MAX_INPUT_BYTES: usize = 16 * 1024 * 1024;
 /// Appended to text that was cut to its length limit.
@@ -35,7 +37,7 @@ pub(super) struct Prepared<'a> {
 /// scrubber keeps it as its token. Scanning only up to the cut would leave a half secret (a
 /// card's first groups, an IBAN's, a quoted address's local part) unrecognised, and an earlier
 /// replacement could then pull it within the limit.
-pub(super) fn prepare(text: &str, max_len: usize) -> Prepared<'_> {
+pub(super) fn prepare(text: &str, max_len: usize, kernel: Kernel) -> Prepared<'_> {
     let budget = max_len.saturating_add(SCAN_MARGIN).min(MAX_INPUT_BYTES);
     let mut cut = false;
     let mut scanned = text;
@@ -51,7 +53,7 @@ pub(super) fn prepare(text: &str, max_len: usize) -> Prepared<'_> {
         scanned = &scanned[..floor_char_boundary(scanned, end)];
     }
     // Most text is printable ASCII: a byte scan settles it without decoding characters.
-    if has_suspect_byte(scanned.as_bytes()) && scanned.chars().any(is_removed) {
+    if kernel.has_suspect_byte(scanned.as_bytes()) && scanned.chars().any(is_removed) {
         let mut kept = String::with_capacity(scanned.len());
         let mut kept_keep = 0;
         for (at, c) in scanned.char_indices() {
@@ -84,46 +86,13 @@ fn suspect(b: u8) -> bool {
     (b < 0x20 && b != b'\n' && b != b'\t') || b >= 0x7f
 }
 
-/// True when `bytes` holds a [`suspect`] byte. Sixty-four bytes are tested at a time without
-/// an early exit, with vector comparisons where SSE2 is available.
-fn has_suspect_byte(bytes: &[u8]) -> bool {
+/// True when `bytes` holds a [`suspect`] byte: the scalar form (see `kernel`). Sixty-four bytes
+/// are tested at a time without an early exit, which the compiler turns into vector code of
+/// the target's baseline.
+pub(super) fn has_suspect_byte(bytes: &[u8]) -> bool {
     let mut blocks = bytes.chunks_exact(64);
-    let found = blocks.any(|block| suspect_in_block(block.try_into().expect("64 bytes")));
+    let found = blocks.any(|block| block.iter().fold(false, |any, &b| any | suspect(b)));
     found || blocks.remainder().iter().any(|&b| suspect(b))
-}
-
-#[cfg(all(
-    any(target_arch = "x86", target_arch = "x86_64"),
-    target_feature = "sse2"
-))]
-#[inline(always)]
-fn suspect_in_block(block: &[u8; 64]) -> bool {
-    use safe_arch::{
-        bitandnot_m128i, bitor_m128i as or, cmp_eq_mask_i8_m128i as equal,
-        cmp_lt_mask_i8_m128i as less, load_unaligned_m128i, move_mask_i8_m128i,
-        set_splat_i8_m128i as splat,
-    };
-    let mut any = splat(0);
-    for k in 0..4 {
-        let v = load_unaligned_m128i(block[16 * k..16 * k + 16].try_into().expect("16 bytes"));
-        // Signed: below 0x20 is the control bytes and every byte from 0x80.
-        let low_or_high = less(v, splat(0x20));
-        let allowed = or(equal(v, splat(b'\n' as i8)), equal(v, splat(b'\t' as i8)));
-        any = or(
-            any,
-            or(bitandnot_m128i(allowed, low_or_high), equal(v, splat(0x7f))),
-        );
-    }
-    move_mask_i8_m128i(any) != 0
-}
-
-#[cfg(not(all(
-    any(target_arch = "x86", target_arch = "x86_64"),
-    target_feature = "sse2"
-)))]
-#[inline(always)]
-fn suspect_in_block(block: &[u8; 64]) -> bool {
-    block.iter().fold(false, |any, &b| any | suspect(b))
 }
 
 fn is_removed(c: char) -> bool {
@@ -172,11 +141,17 @@ mod tests {
 
     #[test]
     fn every_suspect_byte_is_seen_wherever_it_lies() {
-        for b in 0..=255u8 {
-            for at in [0, 15, 16, 31, 63, 64, 100] {
-                let mut text = vec![b'a'; 130];
-                text[at] = b;
-                assert_eq!(has_suspect_byte(&text), suspect(b), "{b:#04x} at {at}");
+        for kernel in Kernel::all() {
+            for b in 0..=255u8 {
+                for at in [0, 15, 16, 31, 32, 63, 64, 100, 127, 128, 129] {
+                    let mut text = vec![b'a'; 130];
+                    text[at] = b;
+                    assert_eq!(
+                        kernel.has_suspect_byte(&text),
+                        suspect(b),
+                        "{b:#04x} at {at} by {kernel:?}"
+                    );
+                }
             }
         }
     }

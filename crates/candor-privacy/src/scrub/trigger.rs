@@ -12,12 +12,25 @@
 //! bytes are often part of ordinary words. Seven
 //! positions are looked up from one read of sixteen bytes, with lookups that do not depend on
 //! each other; where the table says a pattern may be near, the few it names are compared, each
-//! turned away by its first four bytes before the whole pattern is.
+//! turned away by its first four bytes before the whole pattern is, and all of them at once
+//! first by the bytes just before and after the three (a piece is often part of a word: `use`
+//! of `user` stands in `because`, and the `s` after it is no pattern's).
+//!
+//! Where the CPU runs AVX2 (see `kernel`), the even positions are tested sixteen at a time
+//! (`simd`): each position's three bytes, folded to eighteen bits ([`trigram_key`]), are looked
+//! up in a bit set of the pieces entered (32 KiB, gathered eight at a time), which is exact
+//! where the hashed table is not; the table is read only at the positions the bit set marks,
+//! which are every position where a pattern can match, so the matches are the same.
+//!
 //! Patterns shorter than three bytes (`@`, `q~`, `\\`) are found by a memchr scan for their last
 //! byte. Where that cannot be set up (more than three such last bytes), the DFA does the job;
 //! both report the same pairs in the same order: by start, then shortest first.
 
 use aho_corasick::{AhoCorasick, AhoCorasickBuilder, MatchKind};
+
+use super::kernel::Kernel;
+#[cfg(target_arch = "x86_64")]
+use super::simd::Avx2;
 
 /// Bytes of text searched at a time: the matches of one chunk are sorted before they are
 /// reported, so this bounds that buffer.
@@ -82,8 +95,9 @@ enum Engine {
 impl TriggerSearch {
     /// `None` when the patterns cannot be searched for (one is empty, or the DFA is too big).
     /// The DFA, the fallback, reports every match, those [`Beside`] leaves out included.
-    pub(crate) fn new(patterns: &[Pattern]) -> Option<Self> {
-        if let Some(filtered) = Filtered::new(patterns) {
+    /// `kernel` is the form of the filter's scan (it reports the same either way).
+    pub(crate) fn new(patterns: &[Pattern], kernel: Kernel) -> Option<Self> {
+        if let Some(filtered) = Filtered::new(patterns, kernel) {
             return Some(Self {
                 engine: Engine::Filtered(Box::new(filtered)),
             });
@@ -148,6 +162,15 @@ fn dfa_for_each(dfa: &AhoCorasick, text: &[u8], mut each: impl FnMut(TriggerMatc
 struct Filtered {
     /// Every pattern, lower-cased.
     patterns: Vec<Box<[u8]>>,
+    /// The AVX2 kernel, where the scan runs in that form (see [`Filtered::search_chunk`]).
+    #[cfg(target_arch = "x86_64")]
+    avx2: Option<Avx2>,
+    /// One bit per [`trigram_key`], set for the key of every three bytes entered in `even`:
+    /// where the bit of a position's three bytes is clear, `even` holds no entry for them
+    /// (though a chance one of the hash may be there, in which no pattern can match), so the
+    /// vector form of the scan looks `even` up only where it is set.
+    #[cfg(target_arch = "x86_64")]
+    present: Box<[u32; PRESENT_WORDS]>,
     /// Shorter patterns by last byte.
     short_by_last: Vec<Vec<u32>>,
     /// The distinct last bytes of the short patterns, either case (at most three, for memchr3).
@@ -163,6 +186,12 @@ struct Filtered {
     /// Entry `g` names `candidates[group_starts[g - 1]..group_starts[g]]`: one array, so that a
     /// hit reads a few neighbouring cache lines, not a list per entry.
     group_starts: Vec<u32>,
+    /// For entry `g` (at `g - 1`), the bytes that may stand just before and just after the
+    /// three bytes looked up, for any of its patterns to match: a bit per [`folded`] byte,
+    /// every bit where a pattern leaves the byte open (it starts or ends there). Most pieces
+    /// are parts of ordinary words (`use` of `user`, `gin` of `login`): a hit in a word that
+    /// is not the pattern's is turned away by its neighbours before any pattern is compared.
+    neighbours: Vec<Neighbours>,
     candidates: Vec<Candidate>,
     /// The furthest a pattern's entered piece lies from its start: a match starting at `s` is
     /// seen from an even position in `s - 1..=s + reach`.
@@ -171,6 +200,29 @@ struct Filtered {
     /// both cases): a chance hit from another entry of the filter must not report it at an odd
     /// start the filter left out.
     beside: Vec<Option<(bool, [u64; 4])>>,
+}
+
+/// The bytes allowed beside the three bytes of a filter entry, a bit per [`folded`] byte.
+#[derive(Debug, Clone, Copy)]
+struct Neighbours {
+    before: u64,
+    after: u64,
+}
+
+impl Neighbours {
+    /// Whether the bytes beside the three at `at` (when the text has them) are allowed.
+    fn allow(self, text: &[u8], at: usize) -> bool {
+        let allowed = |set: u64, byte: Option<&u8>| byte.is_none_or(|&b| set >> folded(b) & 1 == 1);
+        allowed(self.after, text.get(at + PREFIX))
+            && allowed(self.before, at.checked_sub(1).map(|b| &text[b]))
+    }
+}
+
+/// A byte as six bits: its low five, and bit 6 as bit 5, so that a letter's two cases (which
+/// differ in bit 5) are one. Bytes that differ in bit 5 or bit 7 only are one too (`@` and
+/// `` ` ``): that only lets more through.
+fn folded(b: u8) -> u32 {
+    u32::from((b & 0x1f) | (b >> 1 & 0x20))
 }
 
 /// A pattern that may start near an even position, with its first (up to) four bytes folded to
@@ -295,8 +347,35 @@ fn filter_key(word: u32) -> usize {
     ((word & 0x00df_dfdf).wrapping_mul(0x9e37_79b1) >> (32 - FILTER_BITS)) as usize
 }
 
+/// Bits of a [`trigram_key`].
+#[cfg(target_arch = "x86_64")]
+const TRIGRAM_KEY_BITS: u32 = 18;
+
+/// The `u32` words of [`Filtered::present`]: one bit per [`trigram_key`], 32 KiB, which stay in
+/// the first-level cache.
+#[cfg(target_arch = "x86_64")]
+pub(crate) const PRESENT_WORDS: usize = 1 << (TRIGRAM_KEY_BITS - 5);
+
+/// The bytes the vector form of the scan steps by: sixteen even positions.
+#[cfg(target_arch = "x86_64")]
+pub(crate) const TRIGRAM_STEP: usize = 32;
+
+/// The bytes the vector form of the scan reads for a step: the step's, and the eight after
+/// them (of which it needs two).
+#[cfg(target_arch = "x86_64")]
+pub(crate) const TRIGRAM_READ: usize = TRIGRAM_STEP + 8;
+
+/// Three bytes as eighteen bits, six of each: its low five bits and bit 6, so that a letter's
+/// two cases (which differ in bit 5) have one key. Bytes that differ in bit 5 or bit 7 only
+/// share a key (`@` and `` ` ``, a byte and the byte 0x80 above it): that only costs a lookup.
+#[cfg(target_arch = "x86_64")]
+pub(crate) fn trigram_key(three: [u8; 3]) -> usize {
+    let fold = |b: u8| folded(b) as usize;
+    fold(three[0]) | fold(three[1]) << 6 | fold(three[2]) << 12
+}
+
 impl Filtered {
-    fn new(patterns: &[Pattern]) -> Option<Self> {
+    fn new(patterns: &[Pattern], kernel: Kernel) -> Option<Self> {
         let lowered: Vec<Box<[u8]>> = patterns
             .iter()
             .map(|p| p.bytes.to_ascii_lowercase().into_boxed_slice())
@@ -321,13 +400,24 @@ impl Filtered {
         if short_needles.len() > 3 {
             return None;
         }
+        #[cfg(target_arch = "x86_64")]
+        let avx2 = match kernel {
+            Kernel::Avx2(avx2) => Some(avx2),
+            Kernel::Scalar => None,
+        };
+        // Where this target has no vector form, the scalar one is the only kernel.
+        #[cfg(not(target_arch = "x86_64"))]
+        let Kernel::Scalar = kernel;
         let mut even = Box::new([0u16; 1 << FILTER_BITS]);
+        // Every three bytes entered, for the vector form's `present`.
+        let mut entered = Vec::new();
         let mut even_groups: Vec<Vec<(u32, i16)>> = Vec::new();
-        let enter = |even: &mut [u16; 1 << FILTER_BITS],
-                     groups: &mut Vec<Vec<(u32, i16)>>,
-                     three: [u8; 3],
-                     entry: (u32, i16)|
+        let mut enter = |even: &mut [u16; 1 << FILTER_BITS],
+                         groups: &mut Vec<Vec<(u32, i16)>>,
+                         three: [u8; 3],
+                         entry: (u32, i16)|
          -> Option<()> {
+            entered.push(three);
             let key = filter_key(u32::from_le_bytes([three[0], three[1], three[2], 0]));
             if even[key] == 0 {
                 groups.push(Vec::new());
@@ -419,13 +509,41 @@ impl Filtered {
                 (index, -i16::try_from(at).ok()?),
             )?;
         }
+        #[cfg(target_arch = "x86_64")]
+        let present = {
+            let mut present = Box::new([0u32; PRESENT_WORDS]);
+            for three in entered {
+                let bit = trigram_key(three);
+                present[bit / 32] |= 1 << (bit % 32);
+            }
+            present
+        };
+        #[cfg(not(target_arch = "x86_64"))]
+        drop(entered);
         let mut group_starts = vec![0u32];
         let mut candidates = Vec::new();
+        let mut neighbours = Vec::new();
         for group in &even_groups {
+            let mut beside = Neighbours {
+                before: 0,
+                after: 0,
+            };
             for &(pattern, delta) in group {
-                candidates.push(Candidate::new(pattern, delta, &lowered[pattern as usize])?);
+                let bytes = &lowered[pattern as usize];
+                candidates.push(Candidate::new(pattern, delta, bytes)?);
+                // The pattern's bytes before and after the three at the position, where the
+                // pattern has them: it starts `delta` bytes from the position.
+                let at = |offset: isize| {
+                    usize::try_from(offset - isize::from(delta))
+                        .ok()
+                        .and_then(|i| bytes.get(i))
+                        .map_or(u64::MAX, |&b| 1 << folded(b))
+                };
+                beside.before |= at(-1);
+                beside.after |= at(PREFIX as isize);
             }
             group_starts.push(u32::try_from(candidates.len()).ok()?);
+            neighbours.push(beside);
         }
         let beside = patterns
             .iter()
@@ -444,11 +562,16 @@ impl Filtered {
             .collect();
         Some(Self {
             beside,
+            #[cfg(target_arch = "x86_64")]
+            avx2,
+            #[cfg(target_arch = "x86_64")]
+            present,
             patterns: lowered,
             short_by_last,
             short_needles,
             even,
             group_starts,
+            neighbours,
             candidates,
             reach,
         })
@@ -485,6 +608,9 @@ impl Filtered {
         found: &mut Vec<(usize, usize, usize)>,
     ) {
         let group = usize::from(group);
+        if !self.neighbours[group - 1].allow(text, at) {
+            return;
+        }
         let range = self.group_starts[group - 1] as usize..self.group_starts[group] as usize;
         for candidate in &self.candidates[range] {
             let Some(start) = at.checked_add_signed(isize::from(candidate.delta)) else {
@@ -525,6 +651,54 @@ impl Filtered {
         byte.is_some_and(|b| allowed[usize::from(b >> 6)] >> (b & 63) & 1 == 1)
     }
 
+    /// The even positions of [`Filtered::search_chunk`] from `at` up to `last`, by the AVX2
+    /// kernel, while the text holds the bytes a step reads: the same positions, the same
+    /// lookups where `present` says `even` holds an entry, so the same matches. Returns the
+    /// position from which the scalar search goes on.
+    #[cfg(target_arch = "x86_64")]
+    fn search_even_avx2(
+        &self,
+        avx2: Avx2,
+        text: &[u8],
+        mut at: usize,
+        last: usize,
+        starts: std::ops::Range<usize>,
+        found: &mut Vec<(usize, usize, usize)>,
+    ) -> usize {
+        // Thirty-two bytes at a time, and `even` looked up only where `present` says it holds
+        // an entry for a position's three bytes: where it does not, no pattern can match (see
+        // `present`). The vector loop only marks the positions, so that it runs without a
+        // branch on what it finds.
+        let mut hits = [0u32; 32];
+        loop {
+            let (steps, written) = avx2.trigram_hits(text, at, last, &self.present, &mut hits);
+            for &hit in &hits[..written] {
+                let step = at + TRIGRAM_STEP * (hit >> 16) as usize;
+                // The step's entries first, looked up independently of each other (text dense
+                // with triggers marks most positions), then their patterns compared.
+                let mut entries = [(0usize, 0u16); TRIGRAM_STEP / 2];
+                let mut marked = 0;
+                let mut positions = hit & 0xffff;
+                while positions != 0 {
+                    let at = step + 2 * positions.trailing_zeros() as usize;
+                    positions &= positions - 1;
+                    let word = u32::from_le_bytes([text[at], text[at + 1], text[at + 2], 0]);
+                    entries[marked] = (at, self.even[filter_key(word)]);
+                    marked += 1;
+                }
+                for &(at, entry) in &entries[..marked] {
+                    if entry != 0 {
+                        self.matches_near(text, at, entry, starts.clone(), found);
+                    }
+                }
+            }
+            at += TRIGRAM_STEP * steps;
+            if steps < hits.len() {
+                return at;
+            }
+        }
+    }
+
     /// The matches in `text` that start in `from..to`.
     fn search_chunk(
         &self,
@@ -540,6 +714,10 @@ impl Filtered {
         let even = &self.even;
         let last = to.saturating_add(self.reach);
         let mut at = from & !1;
+        #[cfg(target_arch = "x86_64")]
+        if let Some(avx2) = self.avx2 {
+            at = self.search_even_avx2(avx2, text, at, last, from..to, found);
+        }
         while at <= last
             && let Some(block) = text.get(at..at + 16)
         {
@@ -649,8 +827,14 @@ mod tests {
 
     #[test]
     fn the_filtered_search_reports_what_the_dfa_reports() {
+        for kernel in Kernel::all() {
+            the_filtered_search_reports_what_the_dfa_reports_by(kernel);
+        }
+    }
+
+    fn the_filtered_search_reports_what_the_dfa_reports_by(kernel: Kernel) {
         let patterns = patterns();
-        let filtered = TriggerSearch::new(&patterns).expect("builds");
+        let filtered = TriggerSearch::new(&patterns, kernel).expect("builds");
         let dfa = TriggerSearch::dfa_only(&patterns);
         let mut text = String::new();
         for i in 0..4000 {
@@ -667,12 +851,17 @@ mod tests {
             });
         }
         let bytes = text.as_bytes();
-        assert_eq!(all(&filtered, bytes), expected(&dfa, &patterns, bytes));
+        assert_eq!(
+            all(&filtered, bytes),
+            expected(&dfa, &patterns, bytes),
+            "{kernel:?}"
+        );
         // Short texts end before a whole block of eight positions.
         for line in text.split(' ').take(200) {
             assert_eq!(
                 all(&filtered, line.as_bytes()),
-                expected(&dfa, &patterns, line.as_bytes())
+                expected(&dfa, &patterns, line.as_bytes()),
+                "{kernel:?}"
             );
         }
     }
@@ -688,13 +877,19 @@ mod tests {
             ], 0..60)
         ) {
             let patterns = patterns();
-            let filtered = TriggerSearch::new(&patterns).expect("builds");
             let dfa = TriggerSearch::dfa_only(&patterns);
             let text = pieces.concat();
-            // Every start parity and every tail length.
-            for skip in 0..3.min(text.len() + 1) {
-                let bytes = &text[skip..];
-                proptest::prop_assert_eq!(all(&filtered, bytes), expected(&dfa, &patterns, bytes));
+            for kernel in Kernel::all() {
+                let filtered = TriggerSearch::new(&patterns, kernel).expect("builds");
+                // Every start parity and every tail length.
+                for skip in 0..3.min(text.len() + 1) {
+                    let bytes = &text[skip..];
+                    proptest::prop_assert_eq!(
+                        all(&filtered, bytes),
+                        expected(&dfa, &patterns, bytes),
+                        "{:?}", kernel
+                    );
+                }
             }
         }
     }
@@ -703,8 +898,10 @@ mod tests {
     fn the_built_in_triggers_take_the_filtered_search() {
         // Adding a fourth short trigger, or more than 65535 filter entries, would silently fall
         // back to the DFA and cost the scrubber most of its speed.
-        let search = TriggerSearch::new(&patterns()).expect("builds");
-        assert!(matches!(search.engine, Engine::Filtered(_)));
+        for kernel in Kernel::all() {
+            let search = TriggerSearch::new(&patterns(), kernel).expect("builds");
+            assert!(matches!(search.engine, Engine::Filtered(_)));
+        }
     }
 
     #[test]
@@ -741,7 +938,7 @@ mod tests {
         // However long the pattern, its pieces lie near its start.
         let long = "ab".repeat(100);
         assert!(rarest_piece(long.as_bytes(), 1, |_| None) <= MAX_PIECE_OFFSET);
-        let search = TriggerSearch::new(&patterns()).expect("builds");
+        let search = TriggerSearch::new(&patterns(), Kernel::Scalar).expect("builds");
         let Engine::Filtered(filtered) = &search.engine else {
             panic!("the built-in triggers take the filtered search");
         };
@@ -750,8 +947,14 @@ mod tests {
 
     #[test]
     fn matches_across_a_chunk_boundary_are_found_once() {
+        for kernel in Kernel::all() {
+            matches_across_a_chunk_boundary_are_found_once_by(kernel);
+        }
+    }
+
+    fn matches_across_a_chunk_boundary_are_found_once_by(kernel: Kernel) {
         let patterns = patterns();
-        let filtered = TriggerSearch::new(&patterns).expect("builds");
+        let filtered = TriggerSearch::new(&patterns, kernel).expect("builds");
         let dfa = TriggerSearch::dfa_only(&patterns);
         for offset in CHUNK - 12..CHUNK + 2 {
             let mut text = "x".repeat(offset);
