@@ -686,9 +686,14 @@ pub(crate) fn netrc(bytes: &[u8], after: usize, spans: &mut Vec<Span>) {
             }
             _ => return,
         };
-        if !starts_with_token(bytes, value_start) {
-            push(spans, value_start, value_end, finding);
+        // A value an earlier pass replaced ends the reading: the replacement may have joined
+        // several words into one (`512 84 3301` became `[ssn]`), so the words after it no
+        // longer pair as the first pass paired them, and a later pass would take a word the
+        // first left (`… the password is`) for a value.
+        if starts_with_token(bytes, value_start) {
+            return;
         }
+        push(spans, value_start, value_end, finding);
         at = value_end;
     }
 }
