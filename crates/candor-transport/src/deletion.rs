@@ -305,14 +305,13 @@ pub fn deliver(
     while !record.is_confirmed() && !stopped() {
         record.attempts = record.attempts.saturating_add(1);
         // Saved before it leaves: a run that ends while the attempt is on the wire leaves a
-        // record that says so, not "not sent yet".
-        if record.last_problem.is_none() {
-            record.last_problem = Some(format!(
-                "attempt {} sent at {}, no answer yet",
-                record.attempts,
-                humantime::format_rfc3339_seconds(SystemTime::now())
-            ));
-        }
+        // record that says so, not "not sent yet", nor an earlier attempt's problem (or its
+        // "no answer yet") under this attempt's count.
+        record.last_problem = Some(format!(
+            "attempt {} sent at {}, no answer yet",
+            record.attempts,
+            humantime::format_rfc3339_seconds(SystemTime::now())
+        ));
         save(record);
         let outcome = send_deletion(sink, options, &record.request, Some(until));
         let again = match outcome {

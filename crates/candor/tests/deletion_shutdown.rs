@@ -62,3 +62,36 @@ fn no_deletion_attempt_is_made_after_shutdown_returns() {
     .expect("the request is kept");
     assert!(!record.contains("confirmed_at"), "{record}");
 }
+
+/// A record carried over from a run that ended while its third attempt was on the wire: what
+/// is saved before the fourth attempt says the fourth is on the wire, not the third (a run
+/// ending now would otherwise leave "4 attempts: attempt 3 sent …, no answer yet").
+#[test]
+fn the_record_saved_before_an_attempt_names_that_attempt() {
+    use candor_transport::DeletionRecord;
+    use candor_transport::deletion::deliver;
+    let state = tempfile::tempdir().expect("tmp");
+    let mut record =
+        DeletionRecord::new("contrast-dotnet-agent", &"ab".repeat(16), &"cd".repeat(16));
+    record.attempts = 3;
+    record.last_problem = Some("attempt 3 sent at 2026-01-01T00:00:00Z, no answer yet".to_owned());
+    let mut saved = Vec::new();
+    // A file sink cannot carry the request: one attempt, saved before and after.
+    deliver(
+        &SinkSpec::File {
+            path: state.path().join("events.jsonl"),
+        },
+        &candor_transport::SinkOptions::default(),
+        &mut record,
+        Duration::from_secs(5),
+        &|| false,
+        |r| saved.push(r.clone()),
+    );
+    let before = saved.first().expect("saved before the attempt");
+    assert_eq!(before.attempts, 4);
+    let shown = before.describe();
+    assert!(
+        shown.contains("attempt 4 sent") && !shown.contains("attempt 3"),
+        "{shown}"
+    );
+}
