@@ -107,10 +107,16 @@ impl Intake {
         // A thread whose claims are gone (it is exiting) or in use (a drop handler recording
         // while its claim list is borrowed) uses the shared queue.
         match CLAIMS.try_with(|claims| {
-            claims
+            let mut unneeded = Unneeded::default();
+            let pushed = claims
                 .try_borrow_mut()
                 .ok()
-                .and_then(|mut claims| claims.push(self, &make))
+                .and_then(|mut claims| claims.push(self, &make, &mut unneeded));
+            // Dropped once the claims are free again: what it frees (a gone product's
+            // queues, a value's text) may run a host's code that records (a global
+            // allocator), and that value must go where this thread's next ones go.
+            drop(unneeded);
+            pushed
         }) {
             Ok(Some(pushed)) => pushed,
             _ => match make() {
@@ -239,6 +245,15 @@ struct Claims {
     crowded: bool,
 }
 
+/// What a push leaves to drop after the thread's claims are released.
+#[derive(Default)]
+struct Unneeded {
+    /// The place of a product whose handle is gone, taken over.
+    claim: Option<Claim>,
+    /// A value its full ring turned away.
+    value: Option<Recorded>,
+}
+
 /// A thread's place in one product: its ring, or `None` when it uses the shared queue.
 struct Claim {
     /// The product's id, kept here so finding the claim reads nothing shared.
@@ -269,6 +284,7 @@ impl Claims {
         &mut self,
         intake: &Arc<Intake>,
         make: &impl Fn() -> Option<Recorded>,
+        unneeded: &mut Unneeded,
     ) -> Option<Pushed> {
         let claim = match self
             .entries
@@ -276,13 +292,14 @@ impl Claims {
             .position(|e| e.as_ref().is_some_and(|c| c.id == intake.id))
         {
             Some(i) => self.entries[i].as_mut()?,
-            None => self.claim(intake)?,
+            None => self.claim(intake, &mut unneeded.claim)?,
         };
         let ring = claim.ring.as_mut()?;
         let Some(recorded) = make() else {
             return Some(Pushed::Queued);
         };
-        if ring.push(recorded).is_err() {
+        if let Err(rtrb::PushError::Full(recorded)) = ring.push(recorded) {
+            unneeded.value = Some(recorded);
             intake.full.fetch_add(1, Ordering::Relaxed);
             return Some(Pushed::Full);
         }
@@ -302,7 +319,7 @@ impl Claims {
     /// product whose handle is gone. `None` when there is no place (the shared queue, for
     /// good).
     #[cold]
-    fn claim(&mut self, intake: &Arc<Intake>) -> Option<&mut Claim> {
+    fn claim(&mut self, intake: &Arc<Intake>, replaced: &mut Option<Claim>) -> Option<&mut Claim> {
         if self.crowded {
             return None;
         }
@@ -313,8 +330,9 @@ impl Claims {
             self.crowded = true;
             return None;
         };
-        // The retired product's ring goes back before the entry is reused.
-        *entry = None;
+        // The retired product's place is dropped (its ring given back) once this thread's
+        // claims are released.
+        *replaced = entry.take();
         Some(entry.insert(Claim {
             id: intake.id,
             intake: Arc::clone(intake),

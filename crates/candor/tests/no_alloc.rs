@@ -2,7 +2,7 @@
 //! count, a duration and a flag allocates nothing on the host's thread (consent on, values
 //! queued for Candor's worker).
 
-// The only unsafe code in the workspace: a test's global allocator, which must implement the
+// Unsafe code only in tests (here and `tests/reentrant.rs`): a test's global allocator, which must implement the
 // unsafe `GlobalAlloc` trait to count; it forwards every call to the system allocator.
 #![allow(unsafe_code)]
 
