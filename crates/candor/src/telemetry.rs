@@ -470,15 +470,14 @@ impl Telemetry {
                 count,
             })
             .collect();
+        // Read before the queues: a worker that finishes after this look has taken in what
+        // the queues held, so nothing read below is counted both as taken and as left behind.
+        let finished = inner.worker.is_finished();
         let (taken, queued) = inner.intake.counts();
         let mut drops = shared.drops.counts();
         let queue_full = inner.intake.dropped_full();
         // Values that slipped in while the worker stopped are never taken in.
-        let after_shutdown = if inner.worker.is_finished() {
-            queued
-        } else {
-            0
-        };
+        let after_shutdown = if finished { queued } else { 0 };
         for (cause, n) in [
             (DropCause::QueueFull, queue_full),
             (DropCause::AfterShutdown, after_shutdown),
