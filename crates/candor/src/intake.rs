@@ -107,18 +107,17 @@ impl Intake {
         // A thread whose claims are gone (it is exiting) or in use (a drop handler recording
         // while its claim list is borrowed) uses the shared queue.
         match CLAIMS.try_with(|claims| {
-            let mut unneeded = Unneeded::default();
-            let pushed = claims
+            claims
                 .try_borrow_mut()
                 .ok()
-                .and_then(|mut claims| claims.push(self, &make, &mut unneeded));
-            // Dropped once the claims are free again: what it frees (a gone product's
-            // queues, a value's text) may run a host's code that records (a global
-            // allocator), and that value must go where this thread's next ones go.
-            drop(unneeded);
-            pushed
+                .and_then(|mut claims| claims.push(self, &make))
         }) {
-            Ok(Some(pushed)) => pushed,
+            Ok(Some((pushed, left))) => {
+                if left {
+                    drop_leftovers();
+                }
+                pushed
+            }
             _ => match make() {
                 Some(recorded) => self.push_shared(recorded),
                 None => Pushed::Queued,
@@ -233,6 +232,10 @@ thread_local! {
         RefCell::new(Claims {
             entries: [const { None }; CLAIMS_PER_THREAD],
             crowded: false,
+            leftovers: Unneeded {
+                claim: None,
+                value: None,
+            },
         })
     };
 }
@@ -243,6 +246,23 @@ struct Claims {
     /// Set when a product found no place in `entries`: from then on this thread takes no new
     /// ring (a product it recorded for through the shared queue must stay there).
     crowded: bool,
+    /// What a push left to drop once the claims are released (`drop_leftovers`).
+    leftovers: Unneeded,
+}
+
+/// Drops what the last push left, outside the borrow of the thread's claims: what it frees (a
+/// gone product's queues, a value's text) may run a host's code that records (a global
+/// allocator that records), and that value must go where this thread's next ones go.
+#[cold]
+#[inline(never)]
+fn drop_leftovers() {
+    let leftovers = CLAIMS.try_with(|claims| {
+        claims
+            .try_borrow_mut()
+            .ok()
+            .map(|mut claims| std::mem::take(&mut claims.leftovers))
+    });
+    drop(leftovers);
 }
 
 /// What a push leaves to drop after the thread's claims are released.
@@ -278,56 +298,73 @@ impl Drop for Claim {
 
 impl Claims {
     /// Pushes the value `make` builds into this thread's ring for `intake`, or returns `None`
-    /// without calling `make` when this thread uses the shared queue.
+    /// without calling `make` when this thread uses the shared queue. With the outcome, whether
+    /// it left something in `leftovers` to drop once the claims are released.
     #[inline(always)]
     fn push(
         &mut self,
         intake: &Arc<Intake>,
         make: &impl Fn() -> Option<Recorded>,
-        unneeded: &mut Unneeded,
-    ) -> Option<Pushed> {
+    ) -> Option<(Pushed, bool)> {
+        let mut left = false;
         let claim = match self
             .entries
             .iter()
             .position(|e| e.as_ref().is_some_and(|c| c.id == intake.id))
         {
             Some(i) => self.entries[i].as_mut()?,
-            None => self.claim(intake, &mut unneeded.claim)?,
+            None => {
+                let claim = Self::claim(
+                    &mut self.entries,
+                    &mut self.crowded,
+                    intake,
+                    &mut self.leftovers.claim,
+                )?;
+                // A place taken over from a gone product is dropped after the borrow.
+                left = self.leftovers.claim.is_some();
+                claim
+            }
         };
         let ring = claim.ring.as_mut()?;
         let Some(recorded) = make() else {
-            return Some(Pushed::Queued);
+            return Some((Pushed::Queued, left));
         };
         if let Err(rtrb::PushError::Full(recorded)) = ring.push(recorded) {
-            unneeded.value = Some(recorded);
+            self.leftovers.value = Some(recorded);
             intake.full.fetch_add(1, Ordering::Relaxed);
-            return Some(Pushed::Full);
+            return Some((Pushed::Full, true));
         }
         claim.since_look += 1;
         if claim.since_look < intake.look_every {
-            return Some(Pushed::Queued);
+            return Some((Pushed::Queued, left));
         }
         claim.since_look = 0;
-        Some(if ring.slots() * 2 <= intake.capacity {
+        let pushed = if ring.slots() * 2 <= intake.capacity {
             Pushed::Filling
         } else {
             Pushed::Queued
-        })
+        };
+        Some((pushed, left))
     }
 
     /// A place for `intake`, with a ring if one is free: in an empty entry or one of a
-    /// product whose handle is gone. `None` when there is no place (the shared queue, for
-    /// good).
+    /// product whose handle is gone (that place goes to `replaced`). `None` when there is no
+    /// place (the shared queue, for good).
     #[cold]
-    fn claim(&mut self, intake: &Arc<Intake>, replaced: &mut Option<Claim>) -> Option<&mut Claim> {
-        if self.crowded {
+    fn claim<'a>(
+        entries: &'a mut [Option<Claim>; CLAIMS_PER_THREAD],
+        crowded: &mut bool,
+        intake: &Arc<Intake>,
+        replaced: &mut Option<Claim>,
+    ) -> Option<&'a mut Claim> {
+        if *crowded {
             return None;
         }
-        let Some(entry) = self.entries.iter_mut().find(|e| {
+        let Some(entry) = entries.iter_mut().find(|e| {
             e.as_ref()
                 .is_none_or(|c| c.intake.retired.load(Ordering::Relaxed))
         }) else {
-            self.crowded = true;
+            *crowded = true;
             return None;
         };
         // The retired product's place is dropped (its ring given back) once this thread's
