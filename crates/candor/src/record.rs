@@ -51,12 +51,9 @@ impl Payload {
     #[inline]
     pub(crate) fn of(input: Input) -> Self {
         match input {
-            Input::Flag(b) => Self::Flag(b),
-            Input::Count(n) => Self::Count(n),
-            Input::Elapsed(d) => match u64::try_from(d.as_nanos()) {
-                Ok(nanos) => Self::Nanos(nanos),
-                Err(_) => Self::Other(Box::new(Input::Elapsed(d))),
-            },
+            Input::Flag(b) => Self::scalar(Scalar::Flag(b)),
+            Input::Count(n) => Self::scalar(Scalar::Count(n)),
+            Input::Elapsed(d) => Self::scalar(Scalar::Elapsed(d)),
             other => Self::Other(Box::new(other)),
         }
     }
