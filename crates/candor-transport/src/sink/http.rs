@@ -74,10 +74,13 @@ impl HttpSink {
     }
 }
 
-/// Encodes a batch as a gzip-compressed JSON array.
+/// Encodes a batch as a gzip-compressed JSON array, at gzip's fastest level: a batch's JSON
+/// repeats its field names and envelope on every event, which the fastest level already
+/// shrinks more than tenfold; the default level shrinks it a few percent further for about
+/// seven times the CPU, spent on the user's machine for every batch.
 pub(crate) fn gzip_json(events: &[Event]) -> Result<Vec<u8>, String> {
     let json = serde_json::to_vec(events).map_err(|e| e.to_string())?;
-    let mut encoder = GzEncoder::new(Vec::with_capacity(json.len() / 4), Compression::default());
+    let mut encoder = GzEncoder::new(Vec::with_capacity(json.len() / 8), Compression::fast());
     encoder.write_all(&json).map_err(|e| e.to_string())?;
     encoder.finish().map_err(|e| e.to_string())
 }
