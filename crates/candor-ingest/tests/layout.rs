@@ -90,6 +90,60 @@ fn to_earlier_layout(admin: &mut postgres::Client) {
             .unwrap();
     }
     assert_eq!(key_types(admin), vec!["text"; 5]);
+    // Each product's events indexed by time in a B-tree.
+    for (index, table) in time_indexes(admin) {
+        admin
+            .batch_execute(&format!(
+                "DROP INDEX {index}; CREATE INDEX {index} ON {table} (time_us)"
+            ))
+            .unwrap();
+    }
+    assert_eq!(time_index_kinds(admin), vec!["btree"; 2]);
+}
+
+/// Each product's time index on its events, and the table it indexes.
+fn time_indexes(admin: &mut postgres::Client) -> Vec<(String, String)> {
+    admin
+        .query(
+            "SELECT i.relname::text, t.relname::text FROM pg_index x \
+             JOIN pg_class i ON i.oid = x.indexrelid JOIN pg_class t ON t.oid = x.indrelid \
+             WHERE i.relkind = 'I' AND i.relname LIKE 'candor\\_events\\_p%\\_time' \
+             ORDER BY 1",
+            &[],
+        )
+        .unwrap()
+        .iter()
+        .map(|r| (r.get(0), r.get(1)))
+        .collect()
+}
+
+/// The index kind of each product's time index, and of every month partition's under it.
+fn time_index_kinds(admin: &mut postgres::Client) -> Vec<String> {
+    let kinds: Vec<String> = admin
+        .query(
+            "SELECT a.amname::text FROM pg_class i JOIN pg_am a ON a.oid = i.relam \
+             WHERE i.relname LIKE 'candor\\_events\\_p%\\_time' ORDER BY i.relname",
+            &[],
+        )
+        .unwrap()
+        .iter()
+        .map(|r| r.get(0))
+        .collect();
+    let leaves: Vec<String> = admin
+        .query(
+            "SELECT DISTINCT a.amname::text FROM pg_inherits h \
+             JOIN pg_class i ON i.oid = h.inhrelid JOIN pg_am a ON a.oid = i.relam \
+             WHERE h.inhparent IN (SELECT oid FROM pg_class \
+             WHERE relname LIKE 'candor\\_events\\_p%\\_time')",
+            &[],
+        )
+        .unwrap()
+        .iter()
+        .map(|r| r.get(0))
+        .collect();
+    assert_eq!(leaves.len(), 1, "{leaves:?}");
+    assert_eq!(Some(&leaves[0]), kinds.first(), "{leaves:?} {kinds:?}");
+    kinds
 }
 
 /// Events in both modes, with install ids, stored by the current layout and turned into the
@@ -168,6 +222,7 @@ fn servers_starting_at_once_convert_an_earlier_layout_once() {
     });
     let mut admin = admin(&db);
     assert_eq!(key_types(&mut admin), vec!["bytea"; 5]);
+    assert_eq!(time_index_kinds(&mut admin), vec!["brin"; 2]);
     let (events, aggregates) = (&servers[0], &servers[1]);
     assert_eq!(report(events, AGENT)["events"], 80);
     assert_eq!(report(events, DASHBOARD)["events"], 40 + 90);
