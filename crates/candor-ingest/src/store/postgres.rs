@@ -212,6 +212,14 @@ const BYTE_KEYS: [(&str, &str); 5] = [
     ("candor_aggregates", "install_key"),
 ];
 
+/// A row a key rotation read was not where it lay when it came to re-seal it.
+#[derive(Debug, thiserror::Error)]
+#[error(
+    "an event changed while the store key was rotated, by something other than Candor; \
+     nothing was rotated, run the rotation again"
+)]
+struct MovedDuringRotation;
+
 /// A PostgreSQL connection.
 pub struct PostgresStore {
     reach: Reach,
@@ -735,14 +743,22 @@ impl PostgresStore {
             .map_err(db)?
             .get(0);
         same_key(&from, true, &stored)?;
+        // Each row is updated where it lies (its `ctid`, in the month partition its product
+        // and time name): the events have no index that finds one row, only the block range
+        // index on their times, which answers with every page of a range, and the updated
+        // rows, written at the table's end with times of every range, would widen that to
+        // all of them: a rotation of 40,000 events took 48 s so, against half a second.
+        // (Nothing else writes meanwhile, and the portal's rows are not yet updated, so each
+        // `ctid` still names its row.)
         let all = tx
-            .prepare("SELECT product, event_id, time_us, sealed FROM candor_events")
+            .prepare("SELECT product, event_id, time_us, sealed, ctid::text FROM candor_events")
             .map_err(db)?;
         let portal = tx.bind(&all, &[]).map_err(db)?;
         let update = tx
             .prepare(
                 "UPDATE candor_events SET event_id = $4, install_key = $5, sealed = $6 \
-                 WHERE product = $1 AND event_id = $2 AND time_us = $3",
+                 WHERE product = $1 AND time_us = $3 AND ctid = $7::text::tid \
+                 AND event_id = $2",
             )
             .map_err(db)?;
         let claim = tx
@@ -761,16 +777,23 @@ impl PostgresStore {
                 let id: &[u8] = row.get(1);
                 let time: i64 = row.get(2);
                 let sealed: &[u8] = row.get(3);
+                let at: &str = row.get(4);
                 let content = from.open(&row_key(id)?, sealed)?;
                 let new_id = to.index(&content.event_id);
                 let install = content.install_id.as_deref().map(|i| to.index(i));
                 let resealed = to.seal_content(&new_id, &content)?;
                 let (new_id, install) = (new_id.as_slice(), install.as_ref().map(|i| &i[..]));
-                tx.execute(
-                    &update,
-                    &[&product, &id, &time, &new_id, &install, &resealed],
-                )
-                .map_err(db)?;
+                let updated = tx
+                    .execute(
+                        &update,
+                        &[&product, &id, &time, &new_id, &install, &resealed, &at],
+                    )
+                    .map_err(db)?;
+                if updated != 1 {
+                    // Something outside Candor changed the row meanwhile: the transaction is
+                    // rolled back rather than leave a row sealed with the old key.
+                    return Err(StoreError::Seal(Box::new(MovedDuringRotation)));
+                }
                 tx.execute(&claim, &[&id, &new_id]).map_err(db)?;
                 events += 1;
             }
