@@ -386,15 +386,21 @@ fn drop_events_key(client: &mut impl GenericClient) -> Result<(), StoreError> {
 
 /// Replaces the B-tree time index an earlier Candor made on each product's events with the
 /// block range index [`TIME_INDEX`] (built from the stored rows, once, in the setup's
-/// transaction).
+/// transaction). Only Candor's own: the index named after a product's partition of
+/// `candor_events` (`candor_events_p<id>_time`) on that partition; an index of another table
+/// that only bears a name like it is someone else's, and is left alone (rebuilding it on
+/// `time_us` dropped it, and stopped every server from starting when its table had no such
+/// column).
 fn time_indexes_to_ranges(client: &mut impl GenericClient) -> Result<(), StoreError> {
     let earlier = client
         .query(
             "SELECT i.relname::text, t.relname::text FROM pg_index x \
              JOIN pg_class i ON i.oid = x.indexrelid JOIN pg_class t ON t.oid = x.indrelid \
              JOIN pg_am a ON a.oid = i.relam \
+             JOIN pg_inherits h ON h.inhrelid = t.oid AND h.inhparent = 'candor_events'::regclass \
              WHERE i.relnamespace = current_schema()::regnamespace AND i.relkind = 'I' \
-             AND a.amname = 'btree' AND i.relname LIKE 'candor\\_events\\_p%\\_time'",
+             AND a.amname = 'btree' AND t.relname ~ '^candor_events_p[0-9]+$' \
+             AND i.relname = t.relname || '_time'",
             &[],
         )
         .map_err(db)?;
