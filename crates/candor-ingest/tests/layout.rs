@@ -107,7 +107,7 @@ fn time_indexes(admin: &mut postgres::Client) -> Vec<(String, String)> {
         .query(
             "SELECT i.relname::text, t.relname::text FROM pg_index x \
              JOIN pg_class i ON i.oid = x.indexrelid JOIN pg_class t ON t.oid = x.indrelid \
-             WHERE i.relkind = 'I' AND i.relname LIKE 'candor\\_events\\_p%\\_time' \
+             WHERE i.relkind = 'I' AND i.relname ~ '^candor_events_p[0-9]+_time$' \
              ORDER BY 1",
             &[],
         )
@@ -122,7 +122,7 @@ fn time_index_kinds(admin: &mut postgres::Client) -> Vec<String> {
     let kinds: Vec<String> = admin
         .query(
             "SELECT a.amname::text FROM pg_class i JOIN pg_am a ON a.oid = i.relam \
-             WHERE i.relname LIKE 'candor\\_events\\_p%\\_time' ORDER BY i.relname",
+             WHERE i.relname ~ '^candor_events_p[0-9]+_time$' ORDER BY i.relname",
             &[],
         )
         .unwrap()
@@ -134,7 +134,7 @@ fn time_index_kinds(admin: &mut postgres::Client) -> Vec<String> {
             "SELECT DISTINCT a.amname::text FROM pg_inherits h \
              JOIN pg_class i ON i.oid = h.inhrelid JOIN pg_am a ON a.oid = i.relam \
              WHERE h.inhparent IN (SELECT oid FROM pg_class \
-             WHERE relname LIKE 'candor\\_events\\_p%\\_time')",
+             WHERE relname ~ '^candor_events_p[0-9]+_time$')",
             &[],
         )
         .unwrap()
@@ -299,4 +299,47 @@ fn an_earlier_layout_that_cannot_be_converted_is_left_as_it_was() {
         .unwrap()
         .get(0);
     assert_eq!(before, after);
+}
+
+/// Only Candor's own time indexes are converted: an index of someone else's named as Candor
+/// names them (`candor_events_p…_time`), on a partitioned table of theirs, is left as it is,
+/// and its table missing a `time_us` column does not stop a server from starting.
+#[test]
+fn an_index_of_another_table_named_like_a_time_index_is_left_alone() {
+    let Some(db) = Db::postgres() else { return };
+    earlier_database(&db);
+    let mut admin = admin(&db);
+    admin
+        .batch_execute(
+            "CREATE TABLE shipments (sent_at date NOT NULL) PARTITION BY RANGE (sent_at); \
+             CREATE INDEX candor_events_pending_time ON shipments (sent_at); \
+             CREATE TABLE readings (time_us int8 NOT NULL, v int8) PARTITION BY RANGE (time_us); \
+             CREATE INDEX candor_events_p1_backup_time ON readings (time_us)",
+        )
+        .unwrap();
+    let running = serve_as(&db, Storage::Events);
+    assert_eq!(report(&running, AGENT)["events"], 80);
+    assert_eq!(time_index_kinds(&mut admin), vec!["brin"; 2]);
+    let theirs: Vec<(String, String)> = admin
+        .query(
+            "SELECT i.relname::text, a.amname::text FROM pg_class i \
+             JOIN pg_am a ON a.oid = i.relam \
+             WHERE i.relname IN ('candor_events_pending_time', 'candor_events_p1_backup_time') \
+             ORDER BY 1",
+            &[],
+        )
+        .unwrap()
+        .iter()
+        .map(|r| (r.get(0), r.get(1)))
+        .collect();
+    assert_eq!(
+        theirs,
+        [
+            (
+                "candor_events_p1_backup_time".to_owned(),
+                "btree".to_owned()
+            ),
+            ("candor_events_pending_time".to_owned(), "btree".to_owned()),
+        ]
+    );
 }

@@ -628,4 +628,49 @@ mod tests {
             Some("install-1")
         );
     }
+
+    /// A sealed content that opens but is not a row's shape (an array with too few or too many
+    /// fields, a field of the wrong type, something else than an array or an object) is refused
+    /// with the one-line key error, never taken in part or panicked on; values of every size
+    /// (empty, 1 MiB, with every escape JSON has) round-trip by position.
+    #[test]
+    fn sealed_contents_of_another_shape_are_refused_in_one_line() {
+        let sealer = Sealer::new(&StoreKey::from_hex(&"5d".repeat(32)).unwrap());
+        let row = sealer.index("e1");
+        let eight = ["e1", "1.0", "core", "r", "i", "x", "text", "v"];
+        let shapes = [
+            serde_json::json!([]),
+            serde_json::json!(eight[..7]),
+            serde_json::json!([&eight[..], &["extra"]].concat()),
+            serde_json::json!(["e1", "1.0", "core", "r", "i", "x", "text", 7]),
+            serde_json::json!(["e1", null, "core", "r", "i", "x", "text", "v"]),
+            serde_json::json!(["e1", "1.0", "core", "r", 5, "x", "text", "v"]),
+            serde_json::json!({"event_id": "e1"}),
+            serde_json::json!("e1"),
+            serde_json::json!(null),
+            serde_json::json!([[eight]]),
+        ];
+        for shape in shapes {
+            let sealed = sealer.seal_json(&row, &shape).unwrap();
+            let Err(StoreError::Key(message)) = sealer.open(&row, &sealed) else {
+                panic!("{shape} opened as an event");
+            };
+            assert_eq!(message.lines().count(), 1, "{message}");
+            let Err(StoreError::Key(_)) = sealer.open_group(&row, &sealed) else {
+                panic!("{shape} opened as a group");
+            };
+        }
+        let mut event = event();
+        for value in [
+            String::new(),
+            "v".repeat(1 << 20),
+            "\"\\/\u{0}\u{1f}\u{7f}\u{2028}\u{1F600}é".to_owned(),
+        ] {
+            event.value.clone_from(&value);
+            event.install_id = None;
+            let sealed = sealer.seal(&row, &event).unwrap();
+            let content = sealer.open(&row, &sealed).unwrap();
+            assert_eq!((content.value, content.install_id), (value, None));
+        }
+    }
 }
