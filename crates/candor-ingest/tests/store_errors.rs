@@ -8,7 +8,7 @@ mod support;
 
 use std::error::Error as _;
 
-use candor_ingest::{DatabaseUrl, Sealing, StoreError, StoreKey};
+use candor_ingest::{DatabaseUrl, Sealing, StoreError};
 use support::*;
 
 fn open_error(url: &DatabaseUrl) -> StoreError {
@@ -56,6 +56,7 @@ fn a_postgres_url_that_does_not_parse_is_one_line_without_its_password() {
 }
 
 #[test]
+#[cfg(feature = "sqlite")]
 fn a_sqlite_path_that_is_no_database_file_is_one_line_with_its_cause() {
     let dir = tempfile::tempdir().unwrap();
     // A folder where the file should be.
@@ -78,7 +79,7 @@ fn a_sqlite_path_that_is_no_database_file_is_one_line_with_its_cause() {
     );
     // A rotation of a file that is not there names it, and there is nothing behind it.
     let missing = dir.path().join("missing.db");
-    let key = StoreKey::from_hex(&"7d".repeat(32)).unwrap();
+    let key = candor_ingest::StoreKey::from_hex(&"7d".repeat(32)).unwrap();
     let e = DatabaseUrl::Sqlite(missing.clone())
         .rotate_key(&test_key(), &key)
         .unwrap_err();
