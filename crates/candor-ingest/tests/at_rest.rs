@@ -163,18 +163,10 @@ fn a_rotation_is_refused_while_a_server_is_connected() {
         running.stop();
         // Stopped: the rotation runs, and only the new key opens what the server stored.
         assert_eq!(db.url().rotate_key(&test_key(), &other_key()).unwrap(), 2);
-        let accepted = candor_ingest::Accepted::builtin().unwrap();
-        let mut store = db.url().open(&Sealing::Key(other_key())).unwrap();
-        let report = report::build(
-            &mut *store,
-            &accepted,
-            "contrast-dotnet-agent",
-            i64::MIN,
-            i64::MAX,
-            None,
-        )
-        .unwrap();
-        assert_eq!(report.events, 2);
+        assert_eq!(
+            events_reported(&db.url(), other_key(), "contrast-dotnet-agent"),
+            2
+        );
         assert!(db.url().open(&db.sealing()).is_err());
     });
 }
@@ -241,18 +233,10 @@ fn a_server_that_missed_a_rotation_stores_nothing_under_the_old_key() {
     let (status, reply) = post_events(&running, &[agent_event(2)]);
     assert_eq!(status, 503, "{reply}");
     running.stop();
-    let accepted = candor_ingest::Accepted::builtin().unwrap();
-    let mut store = db.url().open(&Sealing::Key(other_key())).unwrap();
-    let report = report::build(
-        &mut *store,
-        &accepted,
-        "contrast-dotnet-agent",
-        i64::MIN,
-        i64::MAX,
-        None,
-    )
-    .unwrap();
-    assert_eq!(report.events, 1);
+    assert_eq!(
+        events_reported(&db.url(), other_key(), "contrast-dotnet-agent"),
+        1
+    );
 }
 
 /// A database that is not on this machine is never reached in the clear: `sslmode=disable`
@@ -570,16 +554,8 @@ fn a_rotation_reads_each_event_s_page_a_bounded_number_of_times() {
         pages < 10 * EVENTS,
         "a rotation of {EVENTS} events read {pages} pages of them"
     );
-    let accepted = candor_ingest::Accepted::builtin().unwrap();
-    let mut store = db.url().open(&Sealing::Key(other_key())).unwrap();
-    let report = report::build(
-        &mut *store,
-        &accepted,
-        "contrast-dotnet-agent",
-        i64::MIN,
-        i64::MAX,
-        None,
-    )
-    .unwrap();
-    assert_eq!(report.events, EVENTS);
+    assert_eq!(
+        events_reported(&db.url(), other_key(), "contrast-dotnet-agent"),
+        EVENTS
+    );
 }

@@ -517,3 +517,13 @@ pub(crate) fn with_dashboard_installs() -> Accepted {
         });
     Accepted::new(catalogues)
 }
+
+/// How many of `product`'s events the store at `url`, opened with `key`, reports over all time
+/// (the built-in catalogues').
+pub(crate) fn events_reported(url: &DatabaseUrl, key: StoreKey, product: &str) -> u64 {
+    let accepted = Accepted::builtin().unwrap();
+    let mut store = url.open(&Sealing::Key(key)).unwrap();
+    candor_ingest::report::build(&mut *store, &accepted, product, i64::MIN, i64::MAX, None)
+        .unwrap()
+        .events
+}
