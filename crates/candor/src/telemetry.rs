@@ -15,7 +15,7 @@ use candor_transport::{Control, DropCause, DropCount, SinkSpec, StatsSnapshot, W
 use serde::Serialize;
 
 use crate::builder::{Begun, Builder};
-use crate::clock::RecordClock;
+use crate::clock::{Reading, RecordClock};
 use crate::error::BuildError;
 use crate::intake::{Intake, Pushed};
 use crate::lane::{Lane, PipelinePlan, network_plan};
@@ -261,37 +261,42 @@ impl Telemetry {
         let Some(ticket) = self.inner.gate.ticket() else {
             return;
         };
-        if self.inner.closed.load(Ordering::Relaxed) {
-            return;
-        }
-        let time = self.inner.clock.now();
-        // Built from copies where it is queued (`Intake::push_with`).
-        let pushed = self.inner.intake.push_with(|| {
-            Some(Recorded {
-                ticket,
-                point: PointRef::Declared(point),
-                value: Payload::scalar(value),
-                time,
+        let intake = &self.inner.intake;
+        self.queue(|time| {
+            // Built from copies where it is queued.
+            intake.push_with(|| {
+                Some(Recorded {
+                    ticket,
+                    point: PointRef::Declared(point),
+                    value: Payload::scalar(value),
+                    time,
+                })
             })
         });
-        if pushed == Pushed::Filling {
-            self.inner.worker.wake();
-        }
     }
 
     #[inline(always)]
     fn enqueue(&self, ticket: Ticket, point: PointRef, value: Payload) {
+        let intake = &self.inner.intake;
+        self.queue(|time| {
+            intake.push(Recorded {
+                ticket,
+                point,
+                value,
+                time,
+            })
+        });
+    }
+
+    /// Has `push` queue a value with the time of recording (unless the product was shut
+    /// down), and wakes the worker when the queue fills.
+    #[inline(always)]
+    fn queue(&self, push: impl FnOnce(Reading) -> Pushed) {
         if self.inner.closed.load(Ordering::Relaxed) {
             return;
         }
-        let recorded = Recorded {
-            ticket,
-            point,
-            value,
-            time: self.inner.clock.now(),
-        };
         // The worker polls; only a filling queue is worth a wake-up.
-        if self.inner.intake.push(recorded) == Pushed::Filling {
+        if push(self.inner.clock.now()) == Pushed::Filling {
             self.inner.worker.wake();
         }
     }
