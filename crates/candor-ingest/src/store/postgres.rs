@@ -405,8 +405,9 @@ fn time_indexes_to_ranges(client: &mut impl GenericClient) -> Result<(), StoreEr
         )
         .map_err(db)?;
     for row in earlier {
-        let quoted = |name: String| format!("\"{}\"", name.replace('"', "\"\""));
-        let (index, table) = (quoted(row.get(0)), quoted(row.get(1)));
+        // Names of `candor_events_p<digits>` only (the query's pattern), as `ensure_partition`
+        // writes them: nothing to quote.
+        let (index, table): (String, String) = (row.get(0), row.get(1));
         client
             .batch_execute(&format!(
                 "DROP INDEX {index}; CREATE INDEX {index} ON {table} {TIME_INDEX}"
