@@ -275,15 +275,19 @@ impl Connections {
             return false;
         }
         match self.free.recv() {
-            Ok((index, true)) => self.idle.push(index),
-            Ok((index, false)) => {
-                if let Some(task) = self.tasks.get_mut(index) {
-                    *task = None;
-                }
-            }
+            Ok(report) => self.note(report),
             Err(_) => return false,
         }
         true
+    }
+
+    /// Notes what a thread reported: free (`true`), or gone (`false`).
+    fn note(&mut self, (index, free): (usize, bool)) {
+        if free {
+            self.idle.push(index);
+        } else if let Some(task) = self.tasks.get_mut(index) {
+            *task = None;
+        }
     }
 
     fn is_live(&self, index: usize) -> bool {
@@ -292,12 +296,8 @@ impl Connections {
 
     /// Notes every connection that has said it is free.
     fn note_free(&mut self) {
-        while let Ok((index, free)) = self.free.try_recv() {
-            if free {
-                self.idle.push(index);
-            } else if let Some(task) = self.tasks.get_mut(index) {
-                *task = None;
-            }
+        while let Ok(report) = self.free.try_recv() {
+            self.note(report);
         }
     }
 
