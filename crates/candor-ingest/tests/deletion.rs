@@ -7,41 +7,14 @@
 
 mod support;
 
+use std::time::SystemTime;
+
 use candor_ingest::IngestConfig;
 use serde_json::{Value, json};
 use support::*;
 
-fn navigation(install: &str, page: &str) -> Value {
-    json!({
-        "event_id": event_id(),
-        "time": now_rfc3339(),
-        "product": "aspire-dashboard",
-        "product_version": "9.3.0",
-        "runtime_line": "dashboard",
-        "catalogue_revision": revision("aspire-dashboard"),
-        "install_id": install,
-        "point": "page_navigation",
-        "value": {"kind": "properties", "data": {"page": page}},
-    })
-}
-
-fn delete(running: &candor_ingest::Running, body: &Value) -> (u16, String) {
-    let response = client()
-        .post(url(running, candor_schema::DELETION_PATH))
-        .json(body)
-        .send()
-        .unwrap();
-    (response.status().as_u16(), response.text().unwrap())
-}
-
 fn request(product: &str, key: &str) -> Value {
-    json!({
-        "kind": "deletion-request",
-        "product": product,
-        "key": key,
-        "request_id": event_id(),
-        "before": now_rfc3339(),
-    })
+    deletion_request(product, key, SystemTime::now())
 }
 
 const LEAVING: &str = "0000000000000000000000000000000a";
@@ -58,9 +31,9 @@ fn a_deletion_request_erases_every_event_of_its_key_on_both_stores() {
         );
         let mut events = Vec::new();
         for n in 0..4 {
-            events.push(navigation(LEAVING, &format!("gone{n}")));
+            events.push(page_visit(LEAVING, &format!("gone{n}")));
         }
-        events.push(navigation(STAYING, "kept"));
+        events.push(page_visit(STAYING, "kept"));
         let (status, reply) = post_events(&running, &events);
         assert_eq!(status, 200, "{reply}");
         assert_eq!(
@@ -77,7 +50,7 @@ fn a_deletion_request_erases_every_event_of_its_key_on_both_stores() {
             )
             .to_string()
         );
-        let (status, text) = delete(&running, &early);
+        let (status, text) = post_deletion(&running, &early);
         assert_eq!(status, 200, "{text}");
         assert_eq!(
             point_count(&report(&running, "aspire-dashboard"), "page_navigation"),
@@ -86,7 +59,7 @@ fn a_deletion_request_erases_every_event_of_its_key_on_both_stores() {
 
         // No read token: a deletion request is sent as events are.
         let asked = request("aspire-dashboard", LEAVING);
-        let (status, answer) = delete(&running, &asked);
+        let (status, answer) = post_deletion(&running, &asked);
         assert_eq!(status, 200, "{answer}");
         let confirmation: candor_schema::DeletionConfirmation =
             serde_json::from_str(&answer).unwrap();
@@ -107,9 +80,10 @@ fn a_deletion_request_erases_every_event_of_its_key_on_both_stores() {
         );
 
         // A key that holds nothing (now, or ever) gets the same answer.
-        let (status, again) = delete(&running, &request("aspire-dashboard", LEAVING));
+        let (status, again) = post_deletion(&running, &request("aspire-dashboard", LEAVING));
         assert_eq!(status, 200, "{again}");
-        let (status, never) = delete(&running, &request("aspire-dashboard", &"c".repeat(64)));
+        let (status, never) =
+            post_deletion(&running, &request("aspire-dashboard", &"c".repeat(64)));
         assert_eq!(status, 200, "{never}");
         let shape = |text: &str| {
             let v: Value = serde_json::from_str(text).unwrap();
@@ -134,10 +108,10 @@ fn malformed_and_unknown_requests_are_refused_and_erase_nothing() {
         IngestConfig::default(),
         candor_ingest::ServerConfig::default(),
     );
-    let (status, _) = post_events(&running, &[navigation(LEAVING, "kept")]);
+    let (status, _) = post_events(&running, &[page_visit(LEAVING, "kept")]);
     assert_eq!(status, 200);
     // A field name with a newline in it is quoted on one line.
-    let (status, text) = delete(
+    let (status, text) = post_deletion(
         &running,
         &json!({"kind": "deletion-request", "product\nX-Injected: 1": "aspire-dashboard"}),
     );
@@ -152,7 +126,7 @@ fn malformed_and_unknown_requests_are_refused_and_erase_nothing() {
             400,
         ),
     ] {
-        let (status, text) = delete(&running, &body);
+        let (status, text) = post_deletion(&running, &body);
         assert_eq!(status, expected, "{body}: {text}");
         assert!(text.lines().count() <= 1, "{text}");
     }
@@ -191,16 +165,16 @@ fn a_deletion_request_erases_an_installations_aggregated_days_on_both_stores() {
         );
         let mut events = Vec::new();
         for n in 0..4 {
-            events.push(navigation(LEAVING, &format!("gone{n}")));
+            events.push(page_visit(LEAVING, &format!("gone{n}")));
         }
-        events.push(navigation(STAYING, "kept"));
+        events.push(page_visit(STAYING, "kept"));
         let (status, reply) = post_events(&running, &events);
         assert_eq!(status, 200, "{reply}");
         assert_eq!(
             point_count(&report(&running, "aspire-dashboard"), "page_navigation"),
             5
         );
-        let (status, answer) = delete(&running, &request("aspire-dashboard", LEAVING));
+        let (status, answer) = post_deletion(&running, &request("aspire-dashboard", LEAVING));
         assert_eq!(status, 200, "{answer}");
         assert_eq!(
             point_count(&report(&running, "aspire-dashboard"), "page_navigation"),
@@ -307,10 +281,10 @@ fn erasures_wait_within_the_queue_bound() {
     );
     let blocker = hold();
     std::thread::scope(|s| {
-        let first = s.spawn(|| delete(&running, &request("aspire-dashboard", LEAVING)).0);
+        let first = s.spawn(|| post_deletion(&running, &request("aspire-dashboard", LEAVING)).0);
         wait_for(&running, 1);
         let started = Instant::now();
-        let (status, text) = delete(&running, &request("aspire-dashboard", STAYING));
+        let (status, text) = post_deletion(&running, &request("aspire-dashboard", STAYING));
         assert_eq!(status, 429, "{text}");
         assert_eq!(post_events(&running, &[agent_event(1)]).0, 429);
         assert!(started.elapsed() < Duration::from_secs(3));
@@ -318,7 +292,7 @@ fn erasures_wait_within_the_queue_bound() {
         assert!(matches!(first.join().unwrap(), 200 | 503));
     });
     assert_eq!(
-        delete(&running, &request("aspire-dashboard", LEAVING)).0,
+        post_deletion(&running, &request("aspire-dashboard", LEAVING)).0,
         200
     );
     running.stop();
@@ -329,7 +303,7 @@ fn erasures_wait_within_the_queue_bound() {
         let waiting: Vec<_> = (0..70)
             .map(|_| {
                 let running = &running;
-                s.spawn(move || delete(running, &request("aspire-dashboard", LEAVING)).0)
+                s.spawn(move || post_deletion(running, &request("aspire-dashboard", LEAVING)).0)
             })
             .collect();
         // The refused answer at once; the rest wait for the database until it is let go.

@@ -12,24 +12,12 @@ use std::time::SystemTime;
 use candor_ingest::{IngestConfig, ServerConfig};
 use opentelemetry_proto::tonic::collector::logs::v1::ExportLogsServiceResponse;
 use prost::Message;
-use serde_json::json;
 use support::*;
 
 const LEAVING: &str = "5eaf00d5eaf00d5eaf00d5eaf00d5eaf";
 
 fn visit(install: &str, page: &str) -> candor_schema::Event {
-    serde_json::from_value(json!({
-        "event_id": event_id(),
-        "time": now_rfc3339(),
-        "product": "aspire-dashboard",
-        "product_version": "9.3.0",
-        "runtime_line": "dashboard",
-        "catalogue_revision": revision("aspire-dashboard"),
-        "install_id": install,
-        "point": "page_navigation",
-        "value": {"kind": "properties", "data": {"page": page}},
-    }))
-    .unwrap()
+    serde_json::from_value(page_visit(install, page)).unwrap()
 }
 
 fn post(running: &candor_ingest::Running, body: Vec<u8>) -> (u16, ExportLogsServiceResponse) {

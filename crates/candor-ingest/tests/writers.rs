@@ -104,20 +104,6 @@ fn the_same_ids_in_groups_on_two_connections_at_once_are_stored_once() {
     running.stop();
 }
 
-fn navigation(install: &str) -> Value {
-    json!({
-        "event_id": event_id(),
-        "time": now_rfc3339(),
-        "product": "aspire-dashboard",
-        "product_version": "9.3.0",
-        "runtime_line": "dashboard",
-        "catalogue_revision": revision("aspire-dashboard"),
-        "install_id": install,
-        "point": "page_navigation",
-        "value": {"kind": "properties", "data": {"page": "p"}},
-    })
-}
-
 const LEAVING: &str = "0000000000000000000000000000000a";
 const STAYING: &str = "0000000000000000000000000000000b";
 
@@ -135,7 +121,7 @@ fn an_erasure_waits_for_the_groups_in_flight_on_every_connection() {
     );
     let mixed = |n: usize| -> Vec<Value> {
         (0..n)
-            .map(|i| navigation(if i % 2 == 0 { LEAVING } else { STAYING }))
+            .map(|i| page_visit(if i % 2 == 0 { LEAVING } else { STAYING }, "p"))
             .collect()
     };
     let (first, second) = (mixed(30), mixed(20));
@@ -152,21 +138,15 @@ fn an_erasure_waits_for_the_groups_in_flight_on_every_connection() {
         // The request arrives while both groups wait inside the database: it is queued
         // behind them, and must not run before both have committed.
         let erasure = s.spawn(|| {
-            client()
-                .post(url(&running, candor_schema::DELETION_PATH))
-                .json(&json!({
-                    "kind": "deletion-request",
-                    "product": "aspire-dashboard",
-                    "key": LEAVING,
-                    "request_id": event_id(),
-                    "before": humantime::format_rfc3339_millis(
-                        SystemTime::now() + Duration::from_secs(1)
-                    ).to_string(),
-                }))
-                .send()
-                .unwrap()
-                .status()
-                .as_u16()
+            post_deletion(
+                &running,
+                &deletion_request(
+                    "aspire-dashboard",
+                    LEAVING,
+                    SystemTime::now() + Duration::from_secs(1),
+                ),
+            )
+            .0
         });
         wait_queued(&running, 51);
         hold.release();
@@ -260,7 +240,7 @@ fn an_erasure_does_not_overtake_a_group_in_flight_on_another_connection() {
         IngestConfig::default(),
         candor_ingest::ServerConfig::default(),
     );
-    let kept = navigation(STAYING);
+    let kept = page_visit(STAYING, "p");
     assert_eq!(post_events(&running, std::slice::from_ref(&kept)).0, 200);
     // Another session takes the stored event away in a transaction it holds open: a write
     // that claims its id again waits for that transaction.
@@ -272,26 +252,20 @@ fn an_erasure_does_not_overtake_a_group_in_flight_on_another_connection() {
         )
         .unwrap();
     let mut group = vec![kept];
-    group.extend((0..10).map(|_| navigation(LEAVING)));
+    group.extend((0..10).map(|_| page_visit(LEAVING, "p")));
     let erased = std::thread::scope(|s| {
         let write = s.spawn(|| post_events(&running, &group));
         groups_waiting(pg, 1);
         let erasure = s.spawn(|| {
-            client()
-                .post(url(&running, candor_schema::DELETION_PATH))
-                .json(&json!({
-                    "kind": "deletion-request",
-                    "product": "aspire-dashboard",
-                    "key": LEAVING,
-                    "request_id": event_id(),
-                    "before": humantime::format_rfc3339_millis(
-                        SystemTime::now() + Duration::from_secs(1)
-                    ).to_string(),
-                }))
-                .send()
-                .unwrap()
-                .status()
-                .as_u16()
+            post_deletion(
+                &running,
+                &deletion_request(
+                    "aspire-dashboard",
+                    LEAVING,
+                    SystemTime::now() + Duration::from_secs(1),
+                ),
+            )
+            .0
         });
         wait_queued(&running, 12);
         // Long enough for an erasure on the free connection to have run.

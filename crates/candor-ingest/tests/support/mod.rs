@@ -527,3 +527,39 @@ pub(crate) fn events_reported(url: &DatabaseUrl, key: StoreKey, product: &str) -
         .unwrap()
         .events
 }
+
+/// A dashboard page visit by installation `install` (its key), recorded now.
+pub(crate) fn page_visit(install: &str, page: &str) -> Value {
+    json!({
+        "event_id": event_id(),
+        "time": now_rfc3339(),
+        "product": "aspire-dashboard",
+        "product_version": "9.3.0",
+        "runtime_line": "dashboard",
+        "catalogue_revision": revision("aspire-dashboard"),
+        "install_id": install,
+        "point": "page_navigation",
+        "value": {"kind": "properties", "data": {"page": page}},
+    })
+}
+
+/// A deletion request for `product`'s events with `key`, recorded up to `before`.
+pub(crate) fn deletion_request(product: &str, key: &str, before: SystemTime) -> Value {
+    json!({
+        "kind": "deletion-request",
+        "product": product,
+        "key": key,
+        "request_id": event_id(),
+        "before": humantime::format_rfc3339_millis(before).to_string(),
+    })
+}
+
+/// Posts `body` to the deletion endpoint: the status and the answer's text.
+pub(crate) fn post_deletion(running: &Running, body: &Value) -> (u16, String) {
+    let response = client()
+        .post(url(running, candor_schema::DELETION_PATH))
+        .json(body)
+        .send()
+        .unwrap();
+    (response.status().as_u16(), response.text().unwrap())
+}
