@@ -12,7 +12,9 @@ use candor::status::{DropCause, Mode, Status, Transition};
 use candor::{Environment, Input, SinkSpec, Telemetry};
 use candor_testkit::{Fault, HttpReceiver};
 
-const OPT_OUT: &str = "CONTRAST_DOTNET_TELEMETRY_OPTOUT";
+mod common;
+
+use common::{OPT_OUT, agent};
 
 fn on() -> Environment {
     Environment::from_pairs([(OPT_OUT, "0")])
@@ -20,19 +22,6 @@ fn on() -> Environment {
 
 fn off() -> Environment {
     Environment::from_pairs([(OPT_OUT, "1")])
-}
-
-fn agent(state: &Path, sink: SinkSpec, queue: usize) -> Telemetry {
-    Telemetry::builder(candor::builtin("contrast-dotnet-agent").expect("built in"))
-        .runtime("core")
-        .version("4.0.0")
-        .state_dir(state)
-        .environment(on())
-        .sink(sink)
-        .batch_wait(Duration::from_millis(20))
-        .queue_capacity(queue)
-        .build()
-        .expect("telemetry")
 }
 
 /// Each value recorded is counted exactly once where it is or ended (once the worker is

@@ -10,27 +10,15 @@ use std::sync::{Arc, Barrier};
 use std::time::Duration;
 
 use candor::status::DropCause;
-use candor::{Environment, Input, SinkSpec, Telemetry};
+use candor::{Input, Telemetry};
+
+mod common;
 
 /// Values are `thread × SPAN + n`, so the thread and the order can be read back.
 const SPAN: u64 = 1_000_000;
 
 fn agent(state: &Path, queue: usize) -> Telemetry {
-    Telemetry::builder(candor::builtin("contrast-dotnet-agent").expect("built in"))
-        .runtime("core")
-        .version("4.0.0")
-        .state_dir(state)
-        .environment(Environment::from_pairs([(
-            "CONTRAST_DOTNET_TELEMETRY_OPTOUT",
-            "0",
-        )]))
-        .sink(SinkSpec::File {
-            path: state.join("events.jsonl"),
-        })
-        .batch_wait(Duration::from_millis(20))
-        .queue_capacity(queue)
-        .build()
-        .expect("telemetry")
+    common::agent_to_file(state, queue)
 }
 
 /// The first whole number in an event's value, wherever the value's form puts it.

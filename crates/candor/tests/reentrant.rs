@@ -11,7 +11,9 @@ use std::cell::Cell;
 use std::sync::OnceLock;
 use std::time::Duration;
 
-use candor::{Environment, Scalar, SinkSpec, Telemetry};
+use candor::{Scalar, Telemetry};
+
+mod common;
 
 /// Records the armed value (once) the next time the arming thread hands memory back.
 struct RecordingOnFree;
@@ -46,21 +48,7 @@ unsafe impl GlobalAlloc for RecordingOnFree {
 static ALLOCATOR: RecordingOnFree = RecordingOnFree;
 
 fn agent(state: &std::path::Path) -> Telemetry {
-    Telemetry::builder(candor::builtin("contrast-dotnet-agent").expect("built in"))
-        .runtime("core")
-        .version("4.0.0")
-        .state_dir(state)
-        .environment(Environment::from_pairs([(
-            "CONTRAST_DOTNET_TELEMETRY_OPTOUT",
-            "0",
-        )]))
-        .sink(SinkSpec::File {
-            path: state.join("events.jsonl"),
-        })
-        .batch_wait(Duration::from_millis(20))
-        .queue_capacity(64)
-        .build()
-        .expect("telemetry")
+    common::agent_to_file(state, 64)
 }
 
 /// The first whole number in an event's value, wherever the value's form puts it.
