@@ -298,19 +298,23 @@ fn events_held_for_a_notice_never_shown_are_counted_at_shutdown() {
     );
 }
 
+/// The vendor fixture's catalogue, its notice shown on first run.
+fn vendor_with_first_run_notice() -> Arc<candor::Catalogue> {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/vendor.toml");
+    let text = std::fs::read_to_string(path).expect("fixture").replace(
+        "notice = { kind = \"documentation-only\" }",
+        "notice = { kind = \"first-run\" }",
+    );
+    Arc::new(candor::Catalogue::from_toml_str(&text, "vendor.toml").expect("valid"))
+}
+
 /// A revision that widened collection since the one the person was told about: the points it
 /// did not widen are sent as before, the new point waits for the notice like a first-run
 /// point, is sent once the notice is shown while the product runs, and what is still held at
 /// shutdown is dropped under its own cause.
 #[test]
 fn a_widening_revision_holds_only_its_new_points_until_the_notice_is_shown_again() {
-    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/vendor.toml");
-    let text = std::fs::read_to_string(path).expect("fixture").replace(
-        "notice = { kind = \"documentation-only\" }",
-        "notice = { kind = \"first-run\" }",
-    );
-    let catalogue =
-        Arc::new(candor::Catalogue::from_toml_str(&text, "vendor.toml").expect("valid"));
+    let catalogue = vendor_with_first_run_notice();
     let state = tempfile::tempdir().expect("tmp");
     // The person was told about a revision without the point `new`.
     let mut told = catalogue.disclosed();
@@ -384,13 +388,7 @@ fn a_widening_revision_holds_only_its_new_points_until_the_notice_is_shown_again
 /// releases nothing here.
 #[test]
 fn an_owed_notice_is_handed_out_once_at_a_time_and_recorded_only_when_handed_back() {
-    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/vendor.toml");
-    let text = std::fs::read_to_string(path).expect("fixture").replace(
-        "notice = { kind = \"documentation-only\" }",
-        "notice = { kind = \"first-run\" }",
-    );
-    let catalogue =
-        Arc::new(candor::Catalogue::from_toml_str(&text, "vendor.toml").expect("valid"));
+    let catalogue = vendor_with_first_run_notice();
     let build = |state: &Path| {
         Telemetry::builder(catalogue.clone())
             .version("1.0")
