@@ -430,6 +430,15 @@ pub(crate) fn find(text: &str, spans: &mut Vec<Span>, kernel: Kernel) -> bool {
     non_ascii != 0
 }
 
+/// What [`find`] finds in `text` with `kernel`, as (start, end) pairs: for tests that place a
+/// span at every alignment of the blocks and check each kernel finds it there.
+#[cfg(test)]
+pub(crate) fn found_by(text: &str, kernel: Kernel) -> Vec<(usize, usize)> {
+    let mut spans = Vec::new();
+    find(text, &mut spans, kernel);
+    spans.iter().map(|s| (s.start(), s.end())).collect()
+}
+
 /// The numeric scan alone over `text`, visiting the bytes `events` chooses.
 #[cfg(test)]
 pub(crate) fn numeric_spans(text: &str, events: fn(&Masks, &Masks, &Masks) -> u64) -> Vec<Span> {

@@ -575,12 +575,8 @@ mod tests {
             let mut text = "x".repeat(offset);
             text.push_str(" 10.1.2.3 and 12 ms");
             for kernel in super::super::kernel::Kernel::all() {
-                let mut spans = Vec::new();
-                super::super::blocks::find(&text, &mut spans, kernel);
-                let found: Vec<(usize, usize)> =
-                    spans.iter().map(|s| (s.start(), s.end())).collect();
                 assert_eq!(
-                    found,
+                    super::super::blocks::found_by(&text, kernel),
                     vec![(offset + 1, offset + 9)],
                     "offset {offset} by {kernel:?}"
                 );

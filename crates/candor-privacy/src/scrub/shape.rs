@@ -663,12 +663,8 @@ mod tests {
             text.push_str(token);
             text.push_str(" instrumentation ok");
             for kernel in super::super::kernel::Kernel::all() {
-                let mut spans = Vec::new();
-                super::super::blocks::find(&text, &mut spans, kernel);
-                let found: Vec<(usize, usize)> =
-                    spans.iter().map(|s| (s.start(), s.end())).collect();
                 assert_eq!(
-                    found,
+                    super::super::blocks::found_by(&text, kernel),
                     vec![(start, start + token.len())],
                     "offset {offset} by {kernel:?}"
                 );
